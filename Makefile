@@ -1,0 +1,125 @@
+# Makefile - the only build system of privarion-vm: deps, build, test, bench, run.
+# Sources are found by wildcard: a new engine/, db/, cli/ or tui/ file, or a
+# tests/unit/test_*.c, needs no edit here.
+
+PROG     := privarion-vm
+CC       ?= cc
+BUILD    := build
+PKGS     := ncursesw libcjson sqlite3
+WARN     := -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE
+OPT      ?= -O2 -g
+# Recursive (=) so pkg-config runs after `deps` has installed what it needs.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+CMOCKA     = $(shell pkg-config --libs cmocka 2>/dev/null)
+SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+BUILD_DEBS := gcc make pkg-config libncurses-dev libcjson-dev libsqlite3-dev libcmocka-dev
+RUN_DEBS   := qemu-system-x86 qemu-utils
+TEST_DEBS  := cpio gzip busybox-static util-linux
+DEBS       := $(BUILD_DEBS) $(RUN_DEBS) $(TEST_DEBS)
+
+LIB_SRC  := $(sort $(wildcard engine/*.c) $(wildcard db/*.c))
+APP_SRC  := $(sort $(wildcard cli/*.c) $(wildcard tui/*.c))
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+HDRS     := $(wildcard engine/*.h db/*.h cli/*.h tui/*.h tests/unit/*.h)
+
+LIB_OBJ      := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+APP_OBJ      := $(APP_SRC:%.c=$(BUILD)/obj/%.o)
+LIB_OBJ_ASAN := $(LIB_SRC:%.c=$(BUILD)/asan/%.o)
+# Engine and store go into archives so a test links only the objects it uses.
+LIB_A        := $(BUILD)/libpvm.a
+LIB_A_ASAN   := $(BUILD)/libpvm-asan.a
+UNIT_BIN     := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
+UNIT_BIN_ASAN:= $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit-asan/%)
+
+.PHONY: unit-build all deps run test unit unit-asan e2e integration guest bench clean install help
+.DEFAULT_GOAL := all
+
+all: deps
+	@$(MAKE) --no-print-directory $(PROG)
+
+help:
+	@echo "make            build ./$(PROG) (installs missing packages first)"
+	@echo "make run        install, build and start $(PROG)"
+	@echo "make test       every test: unit (plain, ASan+UBSan), end-to-end, integration"
+	@echo "make bench      benchmarks (not tests)"
+	@echo "make deps       install missing Debian packages (root) or print the apt-get line"
+
+# Installs what is missing when root; otherwise prints the exact command and stops.
+deps:
+	@missing=""; for p in $(DEBS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "deps: installing$$missing"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get install -y -q --no-install-recommends $$missing >/dev/null 2>&1 || \
+	    { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends $$missing; } || exit 1; \
+	  else \
+	    echo "deps: missing packages; run as root:"; \
+	    echo "  apt-get update && apt-get install -y --no-install-recommends$$missing"; exit 1; \
+	  fi; \
+	fi
+
+$(PROG): $(APP_OBJ) $(LIB_A)
+	$(CC) $(OPT) -o $@ $(APP_OBJ) $(LIB_A) $(PKG_LIBS)
+
+$(LIB_A): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(LIB_A_ASAN): $(LIB_OBJ_ASAN)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/obj/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(OPT) $(PKG_CFLAGS) -c -o $@ $<
+
+$(BUILD)/asan/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -O1 -g $(SAN) $(PKG_CFLAGS) -c -o $@ $<
+
+$(BUILD)/unit/%: tests/unit/%.c $(LIB_A) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(OPT) $(PKG_CFLAGS) -o $@ $< $(LIB_A) $(PKG_LIBS) $(CMOCKA)
+
+$(BUILD)/unit-asan/%: tests/unit/%.c $(LIB_A_ASAN) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -O1 -g $(SAN) $(PKG_CFLAGS) -o $@ $< $(LIB_A_ASAN) $(PKG_LIBS) $(CMOCKA)
+
+unit-build: $(UNIT_BIN) $(UNIT_BIN_ASAN)
+
+run: all
+	./$(PROG)
+
+# The whole suite; tests/run prints one line per suite and a closing summary.
+test: deps
+	@$(MAKE) --no-print-directory $(PROG) unit-build
+	@tests/run all
+
+unit: deps
+	@$(MAKE) --no-print-directory unit-build
+	@tests/run unit
+
+e2e: all
+	@tests/run e2e
+
+integration: all
+	@tests/run integration
+
+guest:
+	@tests/guest/build
+
+bench: all
+	@bench/run
+
+install: all
+	install -d $(DESTDIR)/usr/local/bin $(DESTDIR)/usr/local/share/man/man1
+	install -m 0755 $(PROG) $(DESTDIR)/usr/local/bin/$(PROG)
+	install -m 0644 man/$(PROG).1 $(DESTDIR)/usr/local/share/man/man1/$(PROG).1
+
+clean:
+	rm -rf $(BUILD) $(PROG)

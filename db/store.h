@@ -1,0 +1,56 @@
+/* store.h - the SQLite store: open, pragmas, migrations, and the prepared
+ * statements for each table. Only db/ runs SQL; the engine calls these.
+ * Every function returns 0 or -1 and fills the pvm_error given last. */
+#ifndef PVM_STORE_H
+#define PVM_STORE_H
+
+#include "../engine/pvm.h"
+
+typedef struct pvm_store pvm_store;
+
+/* The schema version this build writes (PRAGMA user_version). */
+int pvm_store_latest_version(void);
+
+/* Opens path (created 0600 when missing), refuses a newer schema without
+ * touching the file, then sets WAL, foreign_keys=ON, busy_timeout >= 5000 ms
+ * and applies each pending migration inside its own transaction. */
+int pvm_store_open(const char *path, pvm_store **out, pvm_error *err);
+/* As pvm_store_open, but migrates only up to `version` (tests of upgrades). */
+int pvm_store_open_at(const char *path, int version, pvm_store **out, pvm_error *err);
+void pvm_store_close(pvm_store *s);
+int pvm_store_version(pvm_store *s, int *version, pvm_error *err);
+
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK: read-check-write sequences (uniqueness
+ * checks) run inside one of these so two sessions cannot interleave. */
+int pvm_store_begin(pvm_store *s, pvm_error *err);
+int pvm_store_commit(pvm_store *s, pvm_error *err);
+void pvm_store_rollback(pvm_store *s);
+
+/* ---- profiles (db/profiles.c) */
+int pvm_db_profile_insert(pvm_store *s, const pvm_profile *p, pvm_error *err);
+int pvm_db_profile_update(pvm_store *s, const pvm_profile *p, pvm_error *err);
+/* By exact name first, then by exact id. PVM_E_NOTFOUND when neither. */
+int pvm_db_profile_get(pvm_store *s, const char *name_or_id, pvm_profile *out, pvm_error *err);
+int pvm_db_profile_list(pvm_store *s, pvm_profile **out, size_t *count, pvm_error *err);
+int pvm_db_profile_delete(pvm_store *s, const char *id, pvm_error *err);
+/* Looks for another profile (id != p->id) with the same serial, machine_id or
+ * mac (case-insensitive for mac and uuid). *found is set to true and `field`
+ * (JSON key: serialNumber, machineIdentifier, macAddress) and `other_name`
+ * are filled when one exists. Empty values never clash. */
+int pvm_db_profile_find_clash(pvm_store *s, const pvm_profile *p, bool *found,
+                              char field[32], char other_name[PVM_NAME_MAX + 1],
+                              pvm_error *err);
+/* How many VMs use the profile (deletion is refused while > 0). */
+int pvm_db_profile_vm_count(pvm_store *s, const char *profile_id, int *count, pvm_error *err);
+
+/* ---- VMs (db/vms.c) */
+int pvm_db_vm_insert(pvm_store *s, const pvm_vm *vm, pvm_error *err);
+int pvm_db_vm_get(pvm_store *s, const char *name_or_id, pvm_vm *out, pvm_error *err);
+int pvm_db_vm_list(pvm_store *s, pvm_vm **out, size_t *count, pvm_error *err);
+int pvm_db_vm_delete(pvm_store *s, const char *id, pvm_error *err);
+
+/* ---- event log (db/events.c): an append-only audit trail. */
+int pvm_db_event_add(pvm_store *s, const char *object_id, const char *kind,
+                     const char *detail, pvm_error *err);
+
+#endif

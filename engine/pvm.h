@@ -1,0 +1,266 @@
+/* pvm.h - the public API of the privarion-vm engine.
+ * Owns the types every front end (cli/, tui/) and the store (db/) share.
+ * Every fallible function returns 0 or -1 and fills the pvm_error given last. */
+#ifndef PVM_H
+#define PVM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---------------------------------------------------------------- errors */
+
+typedef enum {
+    PVM_E_NONE = 0,
+    PVM_E_INVALID,  /* bad input: a field broke a rule (exit 2) */
+    PVM_E_USAGE,    /* bad command line (exit 2) */
+    PVM_E_NOTFOUND, /* unknown profile, VM, preset ... (exit 2) */
+    PVM_E_EXISTS,   /* name or identity clash (exit 2) */
+    PVM_E_LIMIT,    /* over a resource cap (exit 2) */
+    PVM_E_STATE,    /* wrong state for the operation, e.g. deleting a running VM (exit 1) */
+    PVM_E_SCHEMA,   /* database from a newer version, or broken schema (exit 1) */
+    PVM_E_STORE,    /* SQLite failure (exit 1) */
+    PVM_E_IO,       /* file system failure (exit 1) */
+    PVM_E_BUSY,     /* another session holds the lock (exit 1) */
+    PVM_E_QEMU,     /* QEMU failed or answered with an error (exit 1) */
+} pvm_errcode;
+
+typedef struct pvm_error {
+    pvm_errcode code;
+    char msg[512];
+} pvm_error;
+
+/* Formats the message, sets the code and returns -1 so callers can write
+ * `return pvm_error_set(err, PVM_E_INVALID, "...");`. err may be NULL. */
+int pvm_error_set(pvm_error *err, pvm_errcode code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void pvm_error_clear(pvm_error *err);
+/* 2 for usage/validation-class codes, 1 for every other failure. */
+int pvm_error_exit_status(const pvm_error *err);
+const char *pvm_errcode_name(pvm_errcode code);
+
+/* ------------------------------------------------------ allocation (util.c)
+ * These abort on exhaustion and never return NULL. */
+void *pvm_xmalloc(size_t n);
+void *pvm_xcalloc(size_t count, size_t n);
+void *pvm_xrealloc(void *p, size_t n);
+char *pvm_xstrdup(const char *s);
+char *pvm_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Copies at most size-1 bytes and always NUL-terminates; returns strlen(src). */
+size_t pvm_strlcpy(char *dst, const char *src, size_t size);
+/* Fills buf with n cryptographically random bytes (getrandom). */
+void pvm_random_bytes(void *buf, size_t n);
+/* Uniform random integer in [0, bound). */
+uint32_t pvm_random_below(uint32_t bound);
+/* Generates an RFC 4122 version 4 UUID in lower-case text form (36 chars + NUL). */
+void pvm_uuid_v4(char out[37]);
+/* Seconds since the epoch. */
+int64_t pvm_now(void);
+
+/* -------------------------------------------------------- hardware profile */
+
+#define PVM_TEXT_MAX 64         /* longest identity string, in bytes */
+#define PVM_NAME_MAX 64         /* longest profile / VM name */
+#define PVM_DISK_SERIAL_MAX 20  /* virtio-blk / nvme serial limit */
+#define PVM_UUID_LEN 36
+#define PVM_MAC_LEN 17
+
+typedef struct pvm_hw_model {
+    char manufacturer[PVM_TEXT_MAX + 1];        /* SMBIOS type 1 */
+    char product[PVM_TEXT_MAX + 1];
+    char version[PVM_TEXT_MAX + 1];
+    char family[PVM_TEXT_MAX + 1];
+    char sku[PVM_TEXT_MAX + 1];
+    char board_manufacturer[PVM_TEXT_MAX + 1];  /* SMBIOS type 2 */
+    char board_product[PVM_TEXT_MAX + 1];
+    char board_version[PVM_TEXT_MAX + 1];
+    char board_serial[PVM_TEXT_MAX + 1];
+    char chassis_manufacturer[PVM_TEXT_MAX + 1]; /* SMBIOS type 3 */
+    char chassis_serial[PVM_TEXT_MAX + 1];
+    char chassis_asset[PVM_TEXT_MAX + 1];
+    char bios_vendor[PVM_TEXT_MAX + 1];          /* SMBIOS type 0 */
+    char bios_version[PVM_TEXT_MAX + 1];
+    char bios_date[PVM_TEXT_MAX + 1];            /* MM/DD/YYYY */
+    char cpu_model[PVM_TEXT_MAX + 1];            /* CPUID brand string, type 4 version */
+    char cpu_manufacturer[PVM_TEXT_MAX + 1];     /* SMBIOS type 4 */
+    char memory_manufacturer[PVM_TEXT_MAX + 1];  /* SMBIOS type 17 */
+} pvm_hw_model;
+
+typedef struct pvm_profile {
+    char id[PVM_UUID_LEN + 1];             /* generated UUID v4 */
+    char name[PVM_NAME_MAX + 1];
+    pvm_hw_model hw;
+    char machine_id[PVM_UUID_LEN + 1];     /* system UUID, RFC 4122 text */
+    char mac[PVM_MAC_LEN + 1];             /* aa:bb:cc:dd:ee:ff */
+    char serial[PVM_TEXT_MAX + 1];         /* system serial number */
+    char disk_serial[PVM_DISK_SERIAL_MAX + 1];
+    bool hide_hypervisor;                  /* default true */
+    char preset[PVM_NAME_MAX + 1];         /* preset it was made from, or "" */
+    int64_t created_at;
+    int64_t updated_at;
+} pvm_profile;
+
+/* How a field is checked beyond "printable ASCII, at most N bytes". */
+typedef enum {
+    PVM_FK_TEXT,        /* printable ASCII, 0..64 bytes */
+    PVM_FK_DATE,        /* MM/DD/YYYY, a real calendar date, or empty */
+    PVM_FK_UUID,        /* RFC 4122 text form */
+    PVM_FK_MAC,         /* colon form, unicast, not all zero */
+    PVM_FK_DISK_SERIAL, /* printable ASCII, at most 20 bytes */
+} pvm_field_kind;
+
+/* One row of the field table: the single description of every identity
+ * field, used by validation, JSON, the store and the command-line flags. */
+typedef struct pvm_field {
+    const char *key;     /* JSON key (camelCase), also the name in errors */
+    const char *flag;    /* command-line flag without the leading "--" */
+    const char *column;  /* SQL column in the profiles table */
+    bool in_hw_model;    /* JSON: lives inside "hardwareModel" */
+    pvm_field_kind kind;
+    size_t offset;       /* offset of the char array inside pvm_profile */
+    size_t size;         /* size of that char array (max length + 1) */
+} pvm_field;
+
+/* The table of all string identity fields (not id, name, hide_hypervisor). */
+const pvm_field *pvm_profile_fields(size_t *count);
+const pvm_field *pvm_profile_field_by_flag(const char *flag);
+const pvm_field *pvm_profile_field_by_key(const char *key);
+/* Pointer to the field's storage inside p. */
+char *pvm_profile_field_ptr(pvm_profile *p, const pvm_field *f);
+const char *pvm_profile_field_cptr(const pvm_profile *p, const pvm_field *f);
+
+/* Zeroes p and sets the defaults (hide_hypervisor on). */
+void pvm_profile_init(pvm_profile *p);
+/* Checks value against the field's rules and stores it; on error p is unchanged.
+ * value may be any length: overlong input is rejected, never truncated. */
+int pvm_profile_set(pvm_profile *p, const pvm_field *f, const char *value, pvm_error *err);
+int pvm_profile_set_name(pvm_profile *p, const char *name, pvm_error *err);
+/* Individual validators: each error names `what` and the rule it broke. */
+int pvm_validate_name(const char *what, const char *name, pvm_error *err);
+int pvm_validate_text(const char *what, const char *s, size_t max, pvm_error *err);
+int pvm_validate_uuid(const char *what, const char *s, pvm_error *err);
+int pvm_validate_mac(const char *what, const char *s, pvm_error *err);
+int pvm_validate_date(const char *what, const char *s, pvm_error *err);
+/* Validates every field of p (the seed's validate()). */
+int pvm_profile_validate(const pvm_profile *p, pvm_error *err);
+
+/* JSON in the seed's shape: {id, name, hardwareModel{...}, machineIdentifier,
+ * macAddress, serialNumber, diskSerial, hideHypervisor, preset, createdAt, updatedAt}.
+ * pvm_profile_to_json returns a malloc'd string the caller frees. */
+char *pvm_profile_to_json(const pvm_profile *p);
+/* Parses and validates one profile; on error out is unchanged and the message
+ * names the first bad field. */
+int pvm_profile_from_json(const char *text, pvm_profile *out, pvm_error *err);
+
+/* ----------------------------------------------------------------- presets */
+
+typedef enum {
+    PVM_SERIAL_APPLE,    /* 12 chars: C02 + 9 of [A-Z0-9] without I/O */
+    PVM_SERIAL_DELL,     /* service tag: 7 of [0-9A-Z] */
+    PVM_SERIAL_LENOVO,   /* PF + 6 of [0-9A-Z] */
+    PVM_SERIAL_HP,       /* 10: 3 alnum + 3 digits + 4 alnum, e.g. 5CD1234XYZ */
+    PVM_SERIAL_MICROSOFT,/* 12 digits */
+    PVM_SERIAL_ASUS,     /* 15 of [0-9A-Z], e.g. M7NRCX01D123456 */
+    PVM_SERIAL_GENERIC,  /* 10 of [0-9A-Z] */
+} pvm_serial_format;
+
+typedef struct pvm_preset {
+    const char *key;         /* e.g. "dell-latitude-7420" */
+    const char *description;
+    pvm_hw_model hw;         /* the model strings; serial fields left empty */
+    pvm_serial_format serial_format;
+    const char *disk_model;  /* descriptive only */
+    const char *ouis[4];     /* real vendor OUIs "aa:bb:cc", NULL-terminated */
+} pvm_preset;
+
+const pvm_preset *pvm_presets(size_t *count);
+const pvm_preset *pvm_preset_find(const char *key);
+/* Copies the preset's model into p->hw (and records p->preset). */
+void pvm_preset_apply(const pvm_preset *preset, pvm_profile *p);
+/* Fills serial, board/chassis serials, machine_id (v4), mac (from the preset's
+ * OUIs, or a locally administered one when preset is NULL) and disk serial. */
+void pvm_identity_randomize(pvm_profile *p, const pvm_preset *preset);
+/* A random serial in the given vendor format, NUL-terminated in out. */
+void pvm_identity_serial(pvm_serial_format fmt, char *out, size_t size);
+void pvm_identity_disk_serial(char *out, size_t size);
+void pvm_identity_mac(const char *oui, char out[PVM_MAC_LEN + 1]);
+
+
+/* --------------------------------------------------------------------- VMs */
+
+#define PVM_PATH_MAX 1024
+#define PVM_APPEND_MAX 1024
+
+typedef enum { PVM_DISK_VIRTIO = 0, PVM_DISK_NVME, PVM_DISK_SATA } pvm_disk_bus;
+typedef enum { PVM_NIC_VIRTIO = 0, PVM_NIC_E1000E } pvm_nic_model;
+typedef enum { PVM_NET_USER = 0, PVM_NET_NONE } pvm_net_mode;
+typedef enum {
+    PVM_VM_STOPPED = 0,
+    PVM_VM_RUNNING,
+    PVM_VM_PAUSED,
+    PVM_VM_CRASHED,
+} pvm_vm_state;
+
+const char *pvm_disk_bus_name(pvm_disk_bus b);
+const char *pvm_nic_model_name(pvm_nic_model m);
+const char *pvm_net_mode_name(pvm_net_mode m);
+const char *pvm_vm_state_name(pvm_vm_state s);
+int pvm_disk_bus_parse(const char *s, pvm_disk_bus *out, pvm_error *err);
+int pvm_nic_model_parse(const char *s, pvm_nic_model *out, pvm_error *err);
+int pvm_net_mode_parse(const char *s, pvm_net_mode *out, pvm_error *err);
+/* "512M", "50G", "1T", plain bytes; K/M/G/T are powers of 1024. */
+int pvm_size_parse(const char *what, const char *s, uint64_t *out, pvm_error *err);
+/* Human form, e.g. "50G", "1.5G", "512M"; writes into buf. */
+const char *pvm_size_format(uint64_t bytes, char *buf, size_t size);
+
+typedef struct pvm_vm {
+    char id[PVM_UUID_LEN + 1];
+    char name[PVM_NAME_MAX + 1];
+    char profile_id[PVM_UUID_LEN + 1];
+    int cpus;
+    uint64_t memory_bytes;
+    uint64_t disk_bytes;
+    pvm_disk_bus disk_bus;
+    pvm_nic_model nic;
+    pvm_net_mode net;
+    char iso[PVM_PATH_MAX];      /* absolute path or "" */
+    char kernel[PVM_PATH_MAX];   /* absolute path or "" (direct kernel boot) */
+    char initrd[PVM_PATH_MAX];
+    char append[PVM_APPEND_MAX];
+    int64_t created_at;
+    /* Filled by the engine on reads, not stored: */
+    pvm_vm_state state;
+    int pid;                     /* QEMU pid when running, else 0 */
+    char state_reason[256];      /* e.g. why it crashed */
+} pvm_vm;
+
+/* ------------------------------------------------------------------ engine */
+
+typedef struct pvm_engine pvm_engine;
+
+/* Resolves the home folder: home_flag, else $PRIVARION_VM_HOME, else
+ * $XDG_DATA_HOME/privarion-vm, else ~/.local/share/privarion-vm. */
+int pvm_home_resolve(const char *home_flag, char *out, size_t size, pvm_error *err);
+/* Opens (creating on first use: folder 0700, state.db 0600) the store. */
+int pvm_engine_open(pvm_engine **out, const char *home_flag, pvm_error *err);
+void pvm_engine_close(pvm_engine *e);
+const char *pvm_engine_home(const pvm_engine *e);
+
+typedef struct pvm_profile_opts {
+    bool allow_duplicate; /* accept a serial/UUID/MAC another profile uses */
+} pvm_profile_opts;
+
+/* Validates, checks uniqueness, assigns id and timestamps, stores. */
+int pvm_profile_create(pvm_engine *e, pvm_profile *p, const pvm_profile_opts *opts, pvm_error *err);
+/* Stores a profile exactly as given (id and timestamps kept), e.g. from import. */
+int pvm_profile_import(pvm_engine *e, const pvm_profile *p, const pvm_profile_opts *opts, pvm_error *err);
+/* Looks up by name, else by id. */
+int pvm_profile_get(pvm_engine *e, const char *name_or_id, pvm_profile *out, pvm_error *err);
+/* *out is a malloc'd array (free()), sorted by name. */
+int pvm_profile_list(pvm_engine *e, pvm_profile **out, size_t *count, pvm_error *err);
+int pvm_profile_update(pvm_engine *e, pvm_profile *p, const pvm_profile_opts *opts, pvm_error *err);
+int pvm_profile_delete(pvm_engine *e, const char *name_or_id, pvm_error *err);
+/* Randomizes p's identity until no stored profile uses its serial, UUID or MAC. */
+int pvm_profile_randomize_unique(pvm_engine *e, pvm_profile *p, const pvm_preset *preset, pvm_error *err);
+
+#endif

@@ -1,0 +1,119 @@
+/* util.c - allocation wrappers that never return NULL, bounded string copy,
+ * randomness from getrandom(2), UUID v4 text and the clock. Used everywhere. */
+#include "pvm.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+static void pvm_oom(size_t n)
+{
+    fprintf(stderr, "privarion-vm: out of memory (%zu bytes)\n", n);
+    abort();
+}
+
+void *pvm_xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p)
+        pvm_oom(n);
+    return p;
+}
+
+void *pvm_xcalloc(size_t count, size_t n)
+{
+    void *p = calloc(count ? count : 1, n ? n : 1);
+    if (!p)
+        pvm_oom(count * n);
+    return p;
+}
+
+void *pvm_xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q)
+        pvm_oom(n);
+    return q;
+}
+
+char *pvm_xstrdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = pvm_xmalloc(n);
+    memcpy(d, s, n);
+    return d;
+}
+
+char *pvm_xasprintf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        pvm_oom(0);
+    char *s = pvm_xmalloc((size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(s, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+size_t pvm_strlcpy(char *dst, const char *src, size_t size)
+{
+    size_t n = strlen(src);
+    if (size) {
+        size_t c = n < size - 1 ? n : size - 1;
+        memcpy(dst, src, c);
+        dst[c] = '\0';
+    }
+    return n;
+}
+
+void pvm_random_bytes(void *buf, size_t n)
+{
+    unsigned char *p = buf;
+    while (n) {
+        ssize_t r = getrandom(p, n, 0);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            fprintf(stderr, "privarion-vm: getrandom failed: %s\n", strerror(errno));
+            abort();
+        }
+        p += r;
+        n -= (size_t)r;
+    }
+}
+
+uint32_t pvm_random_below(uint32_t bound)
+{
+    if (bound < 2)
+        return 0;
+    uint32_t limit = UINT32_MAX - UINT32_MAX % bound, v;
+    do
+        pvm_random_bytes(&v, sizeof v);
+    while (v >= limit);
+    return v % bound;
+}
+
+void pvm_uuid_v4(char out[37])
+{
+    unsigned char b[16];
+    pvm_random_bytes(b, sizeof b);
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    snprintf(out, 37,
+             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10],
+             b[11], b[12], b[13], b[14], b[15]);
+}
+
+int64_t pvm_now(void)
+{
+    return (int64_t)time(NULL);
+}
