@@ -1,0 +1,76 @@
+/* qemu.h - internal engine header for the QEMU backend pieces: the pure argv
+ * builder (qemu_argv.c), the SMBIOS type 0 table (smbios.c), host facts and
+ * the acceleration probe (host.c) and the config file (config.c). Engine only. */
+#ifndef PVM_QEMU_H
+#define PVM_QEMU_H
+
+#include "pvm.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A growable NULL-terminated argument vector: v[n] == NULL always. */
+typedef struct pvm_argv { char **v; size_t n, cap; } pvm_argv; /* v[n] == NULL always */
+void pvm_argv_init(pvm_argv *a);
+void pvm_argv_add(pvm_argv *a, const char *s); /* copies s */
+void pvm_argv_free(pvm_argv *a);
+
+/* Doubles every ',' so the value cannot start a new QEMU option; malloc'd. */
+char *pvm_qemu_escape(const char *value);
+
+typedef enum { PVM_ACCEL_TCG = 0, PVM_ACCEL_KVM } pvm_accel;
+const char *pvm_accel_name(pvm_accel a); /* "tcg" / "kvm" */
+
+/* Host-side files of one VM run; all borrowed. */
+typedef struct pvm_qemu_paths {
+    const char *qemu;          /* binary, e.g. "qemu-system-x86_64" */
+    const char *disk;          /* qcow2 path */
+    const char *qmp_sock, *qga_sock, *serial_sock, *serial_log, *pidfile;
+    const char *smbios_type0;  /* file with the raw type 0 structure */
+    const char *qemu_log;      /* -D log file, may be NULL */
+} pvm_qemu_paths;
+
+/* Unix socket paths longer than this are refused (sun_path is 108 bytes). */
+#define PVM_SOCK_PATH_MAX 107
+
+/* Pure: profile + VM + host facts -> argv. No I/O. out must be initialised;
+ * on error it is left empty. */
+int pvm_qemu_build_argv(const pvm_profile *p, const pvm_vm *vm, const pvm_qemu_paths *paths,
+                        pvm_accel accel, pvm_argv *out, pvm_error *err);
+
+/* SMBIOS type 0 structure (formatted area + strings + double NUL) without the VM bit. */
+int pvm_smbios_type0(const pvm_hw_model *hw, unsigned char *buf, size_t cap, size_t *len,
+                     pvm_error *err);
+int pvm_smbios_type0_write(const pvm_hw_model *hw, const char *path, pvm_error *err); /* file 0600 */
+
+int pvm_host_cores(void);       /* online CPUs */
+uint64_t pvm_host_memory(void); /* bytes of RAM */
+
+typedef struct pvm_config {
+    char accel[8];        /* "auto", "kvm" or "tcg" */
+    int max_cpus;
+    uint64_t max_memory;  /* bytes */
+    char qemu[256];       /* QEMU binary */
+} pvm_config;
+
+/* Loads HOME/config (key = value lines, '#' comments; keys: accel, max_cpus, max_memory, qemu);
+ * writes it with the defaults and explanatory comments when missing. Defaults: accel auto,
+ * max_cpus = max(1, cores/2), max_memory = host memory / 2, qemu qemu-system-x86_64.
+ * PRIVARION_VM_ACCEL overrides accel. Bad values -> PVM_E_INVALID naming the key and line. */
+int pvm_config_load(const char *home, pvm_config *cfg, pvm_error *err);
+/* The defaults alone, without reading or writing anything (nor the environment). */
+void pvm_config_defaults(pvm_config *cfg);
+
+/* Decides the accelerator: tcg/kvm as configured; auto -> bounded KVM probe, result remembered
+ * in HOME/accel-probe (keyed by QEMU version + kernel so it reruns when they change).
+ * reason gets a one-line explanation for `doctor`. Never hangs. */
+int pvm_accel_resolve(const char *home, const pvm_config *cfg, pvm_accel *out, char *reason,
+                      size_t reason_size, pvm_error *err);
+
+/* Refuses cpus/memory above the caps: PVM_E_LIMIT naming the field, the value and the cap. */
+int pvm_caps_check(const pvm_config *cfg, const char *what, int cpus, uint64_t memory,
+                   pvm_error *err);
+
+int pvm_qemu_version(const char *qemu, char *out, size_t size, pvm_error *err); /* "7.2.22" */
+
+#endif
