@@ -1,0 +1,89 @@
+/* qmp.h - clients for QEMU's two JSON line protocols: the QMP monitor (qmp.c)
+ * and the guest agent (qga.c), over a shared bounded line reader (jsonrpc.c).
+ * Called only from engine/ (vm.c, snapshots, installs, the sampler). */
+#ifndef PVM_QMP_H
+#define PVM_QMP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "pvm.h"
+
+/* ------------------------------------------------------------------- QMP */
+
+typedef struct pvm_qmp pvm_qmp;
+/* Connects to a QMP unix socket, reads the greeting, negotiates qmp_capabilities. */
+int pvm_qmp_connect(const char *sock_path, int timeout_ms, pvm_qmp **out, pvm_error *err);
+/* Sends {"execute": cmd, "arguments": args} (args is consumed, may be NULL); waits for the
+ * matching reply, setting events aside. *ret (may be NULL) receives the "return" value,
+ * caller frees with cJSON_Delete. A QMP "error" -> PVM_E_QEMU with its desc. */
+int pvm_qmp_execute(pvm_qmp *q, const char *cmd, cJSON *args, cJSON **ret, int timeout_ms, pvm_error *err);
+/* Next queued or arriving event (caller frees), waiting at most timeout_ms; 0 and *ev NULL on timeout. */
+int pvm_qmp_next_event(pvm_qmp *q, cJSON **ev, int timeout_ms, pvm_error *err);
+/* query-status -> "running", "paused", "shutdown", ... into buf. */
+int pvm_qmp_status(pvm_qmp *q, char *buf, size_t size, pvm_error *err);
+/* Starts a job command (snapshot-save/load/delete ...) with job-id, waits until it concludes
+ * (polling query-jobs or JOB_STATUS_CHANGE events), reports the job's error, dismisses it. */
+int pvm_qmp_run_job(pvm_qmp *q, const char *cmd, cJSON *args, const char *job_id, int timeout_ms, pvm_error *err);
+void pvm_qmp_close(pvm_qmp *q);
+
+/* ----------------------------------------------------------- guest agent */
+
+typedef struct pvm_qga pvm_qga;
+/* Connects to the guest-agent socket and resynchronises with guest-sync-delimited (random id),
+ * discarding stale replies; times out cleanly when no agent answers. */
+int pvm_qga_connect(const char *sock_path, int timeout_ms, pvm_qga **out, pvm_error *err);
+int pvm_qga_execute(pvm_qga *g, const char *cmd, cJSON *args, cJSON **ret, int timeout_ms, pvm_error *err);
+int pvm_qga_ping(pvm_qga *g, int timeout_ms, pvm_error *err);
+/* guest-exec with capture-output, polls guest-exec-status until exited or timeout;
+ * *out and *errout malloc'd decoded output (may be NULL), *exitcode the status. argv NULL-terminated, may be NULL. */
+int pvm_qga_exec(pvm_qga *g, const char *path, const char *const *argv, int timeout_ms, int *exitcode, char **out, char **errout, pvm_error *err);
+/* guest-file-open(w)/write(base64 chunks)/close. */
+int pvm_qga_file_write(pvm_qga *g, const char *guest_path, const void *data, size_t len, pvm_error *err);
+/* guest-network-get-interfaces summed rx/tx bytes of non-loopback interfaces. */
+int pvm_qga_net_bytes(pvm_qga *g, uint64_t *rx, uint64_t *tx, pvm_error *err);
+void pvm_qga_close(pvm_qga *g);
+
+/* ------------------------------------------- shared plumbing (jsonrpc.c)
+ * Used by qmp.c and qga.c, and by their unit tests; not for other callers. */
+
+#define PVM_RPC_LINE_MAX (16u * 1024u * 1024u) /* longest accepted JSON line */
+
+/* A non-blocking stream socket with a bounded input buffer. */
+typedef struct pvm_rpc {
+    int fd;
+    char *buf;       /* bytes read but not yet consumed */
+    size_t len, cap;
+    size_t line_max; /* a line longer than this is a protocol error */
+    const char *peer; /* "QMP" or "guest agent", for messages */
+} pvm_rpc;
+
+/* Connects a non-blocking unix stream socket to path within timeout_ms. */
+int pvm_rpc_connect(pvm_rpc *r, const char *path, const char *peer, int timeout_ms, pvm_error *err);
+/* Wraps an already connected fd (made non-blocking); r owns it afterwards. */
+void pvm_rpc_init_fd(pvm_rpc *r, int fd, const char *peer);
+void pvm_rpc_close(pvm_rpc *r);
+/* Monotonic deadline now + timeout_ms (timeout_ms < 0 means no deadline). */
+int64_t pvm_rpc_deadline(int timeout_ms);
+/* Sends all of data before the deadline; never raises SIGPIPE. */
+int pvm_rpc_send(pvm_rpc *r, const void *data, size_t len, int64_t deadline, pvm_error *err);
+/* Serialises obj compactly and sends it followed by a newline. */
+int pvm_rpc_send_json(pvm_rpc *r, const cJSON *obj, int64_t deadline, pvm_error *err);
+/* Reads one line (without its newline, NUL-terminated, malloc'd into *line).
+ * Returns 1 with a line, 0 on deadline (*line NULL), -1 on error, EOF or an overlong line. */
+int pvm_rpc_read_line(pvm_rpc *r, char **line, int64_t deadline, pvm_error *err);
+/* Reads one line and parses it as a JSON object: 1 with *obj, 0 on deadline, -1 on error
+ * (malformed JSON or a non-object is PVM_E_QEMU). Blank lines are skipped. */
+int pvm_rpc_read_json(pvm_rpc *r, cJSON **obj, int64_t deadline, pvm_error *err);
+/* Discards input up to and including the first byte equal to delim: 1 found, 0 deadline, -1 error. */
+int pvm_rpc_skip_to_byte(pvm_rpc *r, unsigned char delim, int64_t deadline, pvm_error *err);
+
+/* Base64 (RFC 4648, standard alphabet, padded). encode returns a malloc'd NUL-terminated
+ * string. decode accepts padded or unpadded input (whitespace ignored), returns a malloc'd
+ * buffer with a NUL after the *outlen bytes, or -1 with PVM_E_QEMU on an invalid character. */
+char *pvm_base64_encode(const void *data, size_t len);
+int pvm_base64_decode(const char *text, size_t textlen, unsigned char **out, size_t *outlen, pvm_error *err);
+
+#endif
