@@ -151,6 +151,12 @@ char *pvm_profile_to_json(const pvm_profile *p);
 /* Parses and validates one profile; on error out is unchanged and the message
  * names the first bad field. */
 int pvm_profile_from_json(const char *text, pvm_profile *out, pvm_error *err);
+/* A JSON array of profiles in the same shape; the caller frees the string. */
+char *pvm_profile_list_to_json(const pvm_profile *p, size_t count);
+/* Accepts one profile object or an array of them; *out is a malloc'd array
+ * (free()). Errors inside an array are prefixed "[i]."; on error *out and
+ * *count are untouched. */
+int pvm_profile_list_from_json(const char *text, pvm_profile **out, size_t *count, pvm_error *err);
 
 /* ----------------------------------------------------------------- presets */
 
