@@ -1,0 +1,413 @@
+/* store.c - opening the SQLite store: file creation (0600), refusal of a newer
+ * schema without touching the file, pragmas (WAL, foreign keys, busy timeout),
+ * the migrations, transactions and the helpers db/ shares. Called by the engine. */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define PVM_BUSY_TIMEOUT_MS 5000
+
+/* ------------------------------------------------------------ shared helpers */
+
+int pvm_db_fail(sqlite3 *db, int rc, const char *what, pvm_error *err)
+{
+    int primary = rc & 0xff;
+    const char *msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
+        return pvm_error_set(err, PVM_E_BUSY,
+                             "%s: the store is busy (another session holds it): %s", what, msg);
+    return pvm_error_set(err, PVM_E_STORE, "%s: %s", what, msg);
+}
+
+int pvm_db_prepare(pvm_store *s, const char *sql, sqlite3_stmt **st, pvm_error *err)
+{
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
+    if (rc != SQLITE_OK) {
+        *st = NULL;
+        return pvm_db_fail(s->db, rc, "store: preparing a statement", err);
+    }
+    return 0;
+}
+
+static int pvm_db_param(sqlite3_stmt *st, const char *param, pvm_error *err)
+{
+    int idx = sqlite3_bind_parameter_index(st, param);
+    if (idx == 0)
+        pvm_error_set(err, PVM_E_SCHEMA, "store: statement has no parameter %s", param);
+    return idx;
+}
+
+int pvm_db_bind_text(sqlite3_stmt *st, const char *param, const char *value, pvm_error *err)
+{
+    int idx = pvm_db_param(st, param, err);
+    if (idx == 0)
+        return -1;
+    int rc = value ? sqlite3_bind_text(st, idx, value, -1, SQLITE_TRANSIENT)
+                   : sqlite3_bind_null(st, idx);
+    if (rc != SQLITE_OK)
+        return pvm_db_fail(sqlite3_db_handle(st), rc, param, err);
+    return 0;
+}
+
+int pvm_db_bind_int64(sqlite3_stmt *st, const char *param, int64_t value, pvm_error *err)
+{
+    int idx = pvm_db_param(st, param, err);
+    if (idx == 0)
+        return -1;
+    int rc = sqlite3_bind_int64(st, idx, value);
+    if (rc != SQLITE_OK)
+        return pvm_db_fail(sqlite3_db_handle(st), rc, param, err);
+    return 0;
+}
+
+int pvm_db_copy_text(sqlite3_stmt *st, int col, char *dst, size_t size,
+                     const char *what, pvm_error *err)
+{
+    const unsigned char *text = sqlite3_column_text(st, col);
+    size_t len = (size_t)sqlite3_column_bytes(st, col);
+    if (!text) {
+        if (sqlite3_column_type(st, col) != SQLITE_NULL)
+            return pvm_db_fail(sqlite3_db_handle(st), SQLITE_NOMEM, what, err);
+        dst[0] = '\0';
+        return 0;
+    }
+    if (len >= size)
+        return pvm_error_set(err, PVM_E_SCHEMA,
+                             "%s: stored value is %zu bytes, more than the %zu allowed",
+                             what, len, size - 1);
+    if (memchr(text, '\0', len))
+        return pvm_error_set(err, PVM_E_SCHEMA, "%s: stored value holds a NUL byte", what);
+    memcpy(dst, text, len);
+    dst[len] = '\0';
+    return 0;
+}
+
+int pvm_db_step_done(pvm_store *s, sqlite3_stmt *st, const char *what, pvm_error *err)
+{
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        return pvm_db_fail(s->db, rc, what, err);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- migrations */
+
+static int pvm_exec(sqlite3 *db, const char *sql, const char *what, pvm_error *err)
+{
+    int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
+        return pvm_db_fail(db, rc, what, err);
+    return 0;
+}
+
+/* 1: hardware profiles and the event log. */
+static int pvm_migrate_1(sqlite3 *db, pvm_error *err)
+{
+    static const char sql[] =
+        "CREATE TABLE profiles ("
+        " id TEXT PRIMARY KEY NOT NULL,"
+        " name TEXT NOT NULL UNIQUE,"
+        " manufacturer TEXT NOT NULL DEFAULT '',"
+        " product TEXT NOT NULL DEFAULT '',"
+        " version TEXT NOT NULL DEFAULT '',"
+        " family TEXT NOT NULL DEFAULT '',"
+        " sku TEXT NOT NULL DEFAULT '',"
+        " board_manufacturer TEXT NOT NULL DEFAULT '',"
+        " board_product TEXT NOT NULL DEFAULT '',"
+        " board_version TEXT NOT NULL DEFAULT '',"
+        " board_serial TEXT NOT NULL DEFAULT '',"
+        " chassis_manufacturer TEXT NOT NULL DEFAULT '',"
+        " chassis_serial TEXT NOT NULL DEFAULT '',"
+        " chassis_asset TEXT NOT NULL DEFAULT '',"
+        " bios_vendor TEXT NOT NULL DEFAULT '',"
+        " bios_version TEXT NOT NULL DEFAULT '',"
+        " bios_date TEXT NOT NULL DEFAULT '',"
+        " cpu_model TEXT NOT NULL DEFAULT '',"
+        " cpu_manufacturer TEXT NOT NULL DEFAULT '',"
+        " memory_manufacturer TEXT NOT NULL DEFAULT '',"
+        " machine_id TEXT NOT NULL DEFAULT '',"
+        " mac TEXT NOT NULL DEFAULT '',"
+        " serial TEXT NOT NULL DEFAULT '',"
+        " disk_serial TEXT NOT NULL DEFAULT '',"
+        " hide_hypervisor INTEGER NOT NULL DEFAULT 1,"
+        " preset TEXT NOT NULL DEFAULT '',"
+        " created_at INTEGER NOT NULL DEFAULT 0,"
+        " updated_at INTEGER NOT NULL DEFAULT 0"
+        ");"
+        "CREATE INDEX profiles_serial ON profiles(serial);"
+        "CREATE INDEX profiles_machine_id ON profiles(lower(machine_id));"
+        "CREATE INDEX profiles_mac ON profiles(lower(mac));"
+        "CREATE TABLE events ("
+        " id INTEGER PRIMARY KEY,"
+        " at INTEGER NOT NULL,"
+        " object_id TEXT,"
+        " kind TEXT NOT NULL,"
+        " detail TEXT"
+        ");"
+        "CREATE INDEX events_object ON events(object_id);";
+    return pvm_exec(db, sql, "store: migration 1 (profiles, events)", err);
+}
+
+/* 2: virtual machines. Enums are stored as their integer values. */
+static int pvm_migrate_2(sqlite3 *db, pvm_error *err)
+{
+    static const char sql[] =
+        "CREATE TABLE vms ("
+        " id TEXT PRIMARY KEY NOT NULL,"
+        " name TEXT NOT NULL UNIQUE,"
+        " profile_id TEXT NOT NULL REFERENCES profiles(id) ON DELETE RESTRICT,"
+        " cpus INTEGER NOT NULL,"
+        " memory_bytes INTEGER NOT NULL,"
+        " disk_bytes INTEGER NOT NULL,"
+        " disk_bus INTEGER NOT NULL,"
+        " nic INTEGER NOT NULL,"
+        " net INTEGER NOT NULL,"
+        " iso TEXT NOT NULL DEFAULT '',"
+        " kernel TEXT NOT NULL DEFAULT '',"
+        " initrd TEXT NOT NULL DEFAULT '',"
+        " append TEXT NOT NULL DEFAULT '',"
+        " created_at INTEGER NOT NULL DEFAULT 0"
+        ");"
+        "CREATE INDEX vms_profile ON vms(profile_id);";
+    return pvm_exec(db, sql, "store: migration 2 (vms)", err);
+}
+
+/* Each entry runs in one BEGIN IMMEDIATE transaction with its version bump.
+ * New migrations (snapshots, installs, ...) are appended here. */
+static const struct pvm_migration {
+    int version;
+    int (*run)(sqlite3 *db, pvm_error *err);
+    const char *set_version; /* literal: PRAGMA cannot take a bound value */
+} pvm_migrations[] = {
+    {1, pvm_migrate_1, "PRAGMA user_version = 1"},
+    {2, pvm_migrate_2, "PRAGMA user_version = 2"},
+};
+
+#define PVM_MIGRATION_COUNT ((int)(sizeof pvm_migrations / sizeof pvm_migrations[0]))
+
+int pvm_store_latest_version(void)
+{
+    return pvm_migrations[PVM_MIGRATION_COUNT - 1].version;
+}
+
+static int pvm_read_version(sqlite3 *db, int *version, pvm_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            *version = sqlite3_column_int(st, 0);
+            rc = SQLITE_OK;
+        }
+    }
+    if (rc != SQLITE_OK) {
+        pvm_db_fail(db, rc, "store: reading the schema version", err);
+        sqlite3_finalize(st);
+        return -1;
+    }
+    sqlite3_finalize(st);
+    return 0;
+}
+
+static int pvm_newer_schema(const char *path, int version, pvm_error *err)
+{
+    return pvm_error_set(err, PVM_E_SCHEMA,
+                         "%s was written by a newer privarion-vm (schema %d; this build "
+                         "knows up to %d); refusing to change it",
+                         path, version, pvm_store_latest_version());
+}
+
+/* Applies migration m unless another session already did (the version is
+ * re-read under the write lock). */
+static int pvm_migrate_one(sqlite3 *db, const struct pvm_migration *m, const char *path,
+                           pvm_error *err)
+{
+    int version = 0;
+    if (pvm_exec(db, "BEGIN IMMEDIATE", "store: starting a migration", err) < 0)
+        return -1;
+    if (pvm_read_version(db, &version, err) < 0)
+        goto fail;
+    if (version > pvm_store_latest_version()) {
+        pvm_newer_schema(path, version, err);
+        goto fail;
+    }
+    if (version < m->version) {
+        if (m->run(db, err) < 0 ||
+            pvm_exec(db, m->set_version, "store: recording the schema version", err) < 0)
+            goto fail;
+    }
+    if (pvm_exec(db, "COMMIT", "store: committing a migration", err) < 0)
+        goto fail;
+    return 0;
+fail:
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return -1;
+}
+
+static int pvm_migrate(sqlite3 *db, int from, int to, const char *path, pvm_error *err)
+{
+    for (int i = 0; i < PVM_MIGRATION_COUNT; i++) {
+        const struct pvm_migration *m = &pvm_migrations[i];
+        if (m->version <= from || m->version > to)
+            continue;
+        if (pvm_migrate_one(db, m, path, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- opening */
+
+/* Creates the file with mode 0600 when it does not exist yet. */
+static int pvm_create_file(const char *path, pvm_error *err)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        if (errno == EEXIST)
+            return 0;
+        return pvm_error_set(err, PVM_E_IO, "%s: cannot create: %s", path, strerror(errno));
+    }
+    int rc = fchmod(fd, 0600);
+    int saved = errno;
+    close(fd);
+    if (rc < 0)
+        return pvm_error_set(err, PVM_E_IO, "%s: cannot set mode 0600: %s", path,
+                             strerror(saved));
+    return 0;
+}
+
+/* Reads user_version straight from the file header (big-endian at offset 60)
+ * so a newer database is refused before SQLite opens it at all. A file that
+ * is empty or not SQLite gives 0 here; SQLite itself then judges it. */
+static int pvm_header_version(const char *path, int *version, pvm_error *err)
+{
+    unsigned char h[100];
+    *version = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return pvm_error_set(err, PVM_E_IO, "%s: cannot open: %s", path, strerror(errno));
+    ssize_t n = pread(fd, h, sizeof h, 0);
+    close(fd);
+    if (n == (ssize_t)sizeof h && memcmp(h, "SQLite format 3", 16) == 0)
+        *version = (int)((uint32_t)h[60] << 24 | (uint32_t)h[61] << 16 |
+                         (uint32_t)h[62] << 8 | (uint32_t)h[63]);
+    return 0;
+}
+
+/* Reads the schema version without writing anything: no checkpoint on close
+ * while we do not yet know that this build may touch the file. */
+static int pvm_check_version(sqlite3 *db, const char *path, int *version, pvm_error *err)
+{
+    sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+    if (pvm_read_version(db, version, err) < 0)
+        return -1;
+    if (*version > pvm_store_latest_version() || *version < 0)
+        return pvm_newer_schema(path, *version, err);
+    sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 0, NULL);
+    return 0;
+}
+
+static int pvm_set_pragmas(sqlite3 *db, pvm_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *mode = (const char *)sqlite3_column_text(st, 0);
+        bool wal = mode && strcmp(mode, "wal") == 0;
+        sqlite3_finalize(st);
+        if (!wal)
+            return pvm_error_set(err, PVM_E_STORE,
+                                 "store: the file system does not allow WAL journaling");
+    } else {
+        pvm_db_fail(db, rc, "store: switching to WAL", err);
+        sqlite3_finalize(st);
+        return -1;
+    }
+    if (pvm_exec(db, "PRAGMA foreign_keys = ON", "store: enabling foreign keys", err) < 0)
+        return -1;
+    return 0;
+}
+
+static int pvm_open_db(const char *path, int version, sqlite3 *db, pvm_error *err)
+{
+    int current = 0;
+    int rc = sqlite3_busy_timeout(db, PVM_BUSY_TIMEOUT_MS);
+    if (rc != SQLITE_OK)
+        return pvm_db_fail(db, rc, "store: setting the busy timeout", err);
+    sqlite3_extended_result_codes(db, 1);
+    if (pvm_check_version(db, path, &current, err) < 0 || pvm_set_pragmas(db, err) < 0)
+        return -1;
+    return pvm_migrate(db, current, version, path, err);
+}
+
+int pvm_store_open_at(const char *path, int version, pvm_store **out, pvm_error *err)
+{
+    int header = 0;
+    *out = NULL;
+    if (version < 0 || version > pvm_store_latest_version())
+        return pvm_error_set(err, PVM_E_INVALID, "store: schema version %d is not between 0 and %d",
+                             version, pvm_store_latest_version());
+    if (pvm_create_file(path, err) < 0 || pvm_header_version(path, &header, err) < 0)
+        return -1;
+    if (header > pvm_store_latest_version() || header < 0)
+        return pvm_newer_schema(path, header, err);
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        pvm_error_set(err, PVM_E_STORE, "%s: cannot open: %s", path,
+                      db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        sqlite3_close(db);
+        return -1;
+    }
+    if (pvm_open_db(path, version, db, err) < 0) {
+        sqlite3_close(db);
+        return -1;
+    }
+    pvm_store *s = pvm_xcalloc(1, sizeof *s);
+    s->db = db;
+    *out = s;
+    return 0;
+}
+
+int pvm_store_open(const char *path, pvm_store **out, pvm_error *err)
+{
+    return pvm_store_open_at(path, pvm_store_latest_version(), out, err);
+}
+
+void pvm_store_close(pvm_store *s)
+{
+    if (!s)
+        return;
+    sqlite3_close_v2(s->db);
+    free(s);
+}
+
+int pvm_store_version(pvm_store *s, int *version, pvm_error *err)
+{
+    return pvm_read_version(s->db, version, err);
+}
+
+/* ------------------------------------------------------------ transactions */
+
+int pvm_store_begin(pvm_store *s, pvm_error *err)
+{
+    return pvm_exec(s->db, "BEGIN IMMEDIATE", "store: starting a transaction", err);
+}
+
+int pvm_store_commit(pvm_store *s, pvm_error *err)
+{
+    return pvm_exec(s->db, "COMMIT", "store: committing", err);
+}
+
+void pvm_store_rollback(pvm_store *s)
+{
+    if (s && !sqlite3_get_autocommit(s->db))
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}

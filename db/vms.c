@@ -1,0 +1,230 @@
+/* vms.c - the vms table: insert, get (by name, then id), list and delete.
+ * Enums are stored as integers and checked on the way back. Runtime state
+ * (running, pid) is never stored. Called by the engine's VM operations. */
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The column order of every SELECT below; keep VM_COL_* in step with it. */
+#define PVM_VM_COLUMNS                                                                  \
+    "id, name, profile_id, cpus, memory_bytes, disk_bytes, disk_bus, nic, net, iso, " \
+    "kernel, initrd, append, created_at"
+
+enum {
+    VM_COL_ID, VM_COL_NAME, VM_COL_PROFILE, VM_COL_CPUS, VM_COL_MEMORY, VM_COL_DISK,
+    VM_COL_DISK_BUS, VM_COL_NIC, VM_COL_NET, VM_COL_ISO, VM_COL_KERNEL, VM_COL_INITRD,
+    VM_COL_APPEND, VM_COL_CREATED, VM_COL_COUNT
+};
+
+static const char pvm_sql_insert[] =
+    "INSERT INTO vms (" PVM_VM_COLUMNS ") VALUES (:id, :name, :profile_id, :cpus, "
+    ":memory_bytes, :disk_bytes, :disk_bus, :nic, :net, :iso, :kernel, :initrd, :append, "
+    ":created_at)";
+
+static const char pvm_sql_get[] =
+    "SELECT " PVM_VM_COLUMNS " FROM vms WHERE name = :key OR id = :key "
+    "ORDER BY name = :key DESC LIMIT 1";
+
+static const char pvm_sql_list[] =
+    "SELECT " PVM_VM_COLUMNS " FROM vms ORDER BY name COLLATE NOCASE, name";
+
+static const char pvm_sql_delete[] = "DELETE FROM vms WHERE id = :id";
+
+/* ------------------------------------------------------------------ binding */
+
+/* Text from a fixed char array: refused when not terminated inside it. */
+static int pvm_bind_array(sqlite3_stmt *st, const char *param, const char *value, size_t size,
+                          pvm_error *err)
+{
+    if (strnlen(value, size) == size)
+        return pvm_error_set(err, PVM_E_INVALID, "%s: value is not terminated within %zu bytes",
+                             param + 1, size);
+    return pvm_db_bind_text(st, param, value, err);
+}
+
+static int pvm_bind_u64(sqlite3_stmt *st, const char *param, uint64_t value, pvm_error *err)
+{
+    if (value > (uint64_t)INT64_MAX)
+        return pvm_error_set(err, PVM_E_INVALID, "%s: %llu is more than the store can hold",
+                             param + 1, (unsigned long long)value);
+    return pvm_db_bind_int64(st, param, (int64_t)value, err);
+}
+
+static int pvm_bind_vm(sqlite3_stmt *st, const pvm_vm *vm, pvm_error *err)
+{
+    if (pvm_bind_array(st, ":id", vm->id, sizeof vm->id, err) < 0 ||
+        pvm_bind_array(st, ":name", vm->name, sizeof vm->name, err) < 0 ||
+        pvm_bind_array(st, ":profile_id", vm->profile_id, sizeof vm->profile_id, err) < 0 ||
+        pvm_db_bind_int64(st, ":cpus", vm->cpus, err) < 0 ||
+        pvm_bind_u64(st, ":memory_bytes", vm->memory_bytes, err) < 0 ||
+        pvm_bind_u64(st, ":disk_bytes", vm->disk_bytes, err) < 0 ||
+        pvm_db_bind_int64(st, ":disk_bus", (int64_t)vm->disk_bus, err) < 0 ||
+        pvm_db_bind_int64(st, ":nic", (int64_t)vm->nic, err) < 0 ||
+        pvm_db_bind_int64(st, ":net", (int64_t)vm->net, err) < 0 ||
+        pvm_bind_array(st, ":iso", vm->iso, sizeof vm->iso, err) < 0 ||
+        pvm_bind_array(st, ":kernel", vm->kernel, sizeof vm->kernel, err) < 0 ||
+        pvm_bind_array(st, ":initrd", vm->initrd, sizeof vm->initrd, err) < 0 ||
+        pvm_bind_array(st, ":append", vm->append, sizeof vm->append, err) < 0 ||
+        pvm_db_bind_int64(st, ":created_at", vm->created_at, err) < 0)
+        return -1;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ reading */
+
+/* Reads an integer column that must lie in [min, max]. */
+static int pvm_read_range(sqlite3_stmt *st, int col, int64_t min, int64_t max, int64_t *out,
+                          pvm_error *err)
+{
+    int64_t v = sqlite3_column_int64(st, col);
+    if (sqlite3_column_type(st, col) != SQLITE_INTEGER || v < min || v > max)
+        return pvm_error_set(err, PVM_E_SCHEMA, "vms.%s: stored value is out of range",
+                             sqlite3_column_name(st, col));
+    *out = v;
+    return 0;
+}
+
+static int pvm_read_numbers(sqlite3_stmt *st, pvm_vm *vm, pvm_error *err)
+{
+    int64_t cpus, mem, disk, bus, nic, net;
+    if (pvm_read_range(st, VM_COL_CPUS, 0, INT32_MAX, &cpus, err) < 0 ||
+        pvm_read_range(st, VM_COL_MEMORY, 0, INT64_MAX, &mem, err) < 0 ||
+        pvm_read_range(st, VM_COL_DISK, 0, INT64_MAX, &disk, err) < 0 ||
+        pvm_read_range(st, VM_COL_DISK_BUS, PVM_DISK_VIRTIO, PVM_DISK_SATA, &bus, err) < 0 ||
+        pvm_read_range(st, VM_COL_NIC, PVM_NIC_VIRTIO, PVM_NIC_E1000E, &nic, err) < 0 ||
+        pvm_read_range(st, VM_COL_NET, PVM_NET_USER, PVM_NET_NONE, &net, err) < 0)
+        return -1;
+    vm->cpus = (int)cpus;
+    vm->memory_bytes = (uint64_t)mem;
+    vm->disk_bytes = (uint64_t)disk;
+    vm->disk_bus = (pvm_disk_bus)bus;
+    vm->nic = (pvm_nic_model)nic;
+    vm->net = (pvm_net_mode)net;
+    vm->created_at = sqlite3_column_int64(st, VM_COL_CREATED);
+    return 0;
+}
+
+static int pvm_read_vm(sqlite3_stmt *st, pvm_vm *vm, pvm_error *err)
+{
+    memset(vm, 0, sizeof *vm);
+    if (sqlite3_column_count(st) != VM_COL_COUNT)
+        return pvm_error_set(err, PVM_E_SCHEMA, "vms: a row has %d columns, expected %d",
+                             sqlite3_column_count(st), VM_COL_COUNT);
+    if (pvm_db_copy_text(st, VM_COL_ID, vm->id, sizeof vm->id, "vms.id", err) < 0 ||
+        pvm_db_copy_text(st, VM_COL_NAME, vm->name, sizeof vm->name, "vms.name", err) < 0 ||
+        pvm_db_copy_text(st, VM_COL_PROFILE, vm->profile_id, sizeof vm->profile_id,
+                         "vms.profile_id", err) < 0 ||
+        pvm_db_copy_text(st, VM_COL_ISO, vm->iso, sizeof vm->iso, "vms.iso", err) < 0 ||
+        pvm_db_copy_text(st, VM_COL_KERNEL, vm->kernel, sizeof vm->kernel, "vms.kernel",
+                         err) < 0 ||
+        pvm_db_copy_text(st, VM_COL_INITRD, vm->initrd, sizeof vm->initrd, "vms.initrd",
+                         err) < 0 ||
+        pvm_db_copy_text(st, VM_COL_APPEND, vm->append, sizeof vm->append, "vms.append",
+                         err) < 0)
+        return -1;
+    return pvm_read_numbers(st, vm, err);
+}
+
+/* --------------------------------------------------------------------- API */
+
+static int pvm_vm_insert_failed(pvm_store *s, int rc, const pvm_vm *vm, pvm_error *err)
+{
+    int ext = sqlite3_extended_errcode(s->db);
+    if (ext == SQLITE_CONSTRAINT_FOREIGNKEY)
+        return pvm_error_set(err, PVM_E_NOTFOUND, "profile '%s' not found", vm->profile_id);
+    if (ext == SQLITE_CONSTRAINT_PRIMARYKEY)
+        return pvm_error_set(err, PVM_E_EXISTS, "id: a VM with id '%s' already exists", vm->id);
+    if (ext == SQLITE_CONSTRAINT_UNIQUE)
+        return pvm_error_set(err, PVM_E_EXISTS, "name: a VM named '%s' already exists",
+                             vm->name);
+    return pvm_db_fail(s->db, rc, "store: writing a VM", err);
+}
+
+int pvm_db_vm_insert(pvm_store *s, const pvm_vm *vm, pvm_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    if (pvm_db_prepare(s, pvm_sql_insert, &st, err) < 0)
+        return -1;
+    int ret = pvm_bind_vm(st, vm, err);
+    if (ret == 0) {
+        int rc = sqlite3_step(st);
+        if (rc != SQLITE_DONE)
+            ret = pvm_vm_insert_failed(s, rc, vm, err);
+    }
+    sqlite3_finalize(st);
+    return ret;
+}
+
+int pvm_db_vm_get(pvm_store *s, const char *name_or_id, pvm_vm *out, pvm_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    if (pvm_db_prepare(s, pvm_sql_get, &st, err) < 0)
+        return -1;
+    int ret = pvm_db_bind_text(st, ":key", name_or_id, err);
+    if (ret == 0) {
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            pvm_vm *vm = pvm_xmalloc(sizeof *vm);
+            ret = pvm_read_vm(st, vm, err);
+            if (ret == 0)
+                *out = *vm;
+            free(vm);
+        } else if (rc == SQLITE_DONE) {
+            ret = pvm_error_set(err, PVM_E_NOTFOUND, "VM '%s' not found", name_or_id);
+        } else {
+            ret = pvm_db_fail(s->db, rc, "store: reading a VM", err);
+        }
+    }
+    sqlite3_finalize(st);
+    return ret;
+}
+
+int pvm_db_vm_list(pvm_store *s, pvm_vm **out, size_t *count, pvm_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    pvm_vm *list = NULL;
+    size_t n = 0, cap = 0;
+    int rc, ret = 0;
+    *out = NULL;
+    *count = 0;
+    if (pvm_db_prepare(s, pvm_sql_list, &st, err) < 0)
+        return -1;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 8;
+            list = pvm_xrealloc(list, cap * sizeof *list);
+        }
+        if ((ret = pvm_read_vm(st, &list[n], err)) < 0)
+            break;
+        n++;
+    }
+    if (ret == 0 && rc != SQLITE_DONE)
+        ret = pvm_db_fail(s->db, rc, "store: listing VMs", err);
+    sqlite3_finalize(st);
+    if (ret < 0) {
+        free(list);
+        return -1;
+    }
+    *out = list;
+    *count = n;
+    return 0;
+}
+
+int pvm_db_vm_delete(pvm_store *s, const char *id, pvm_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    if (pvm_db_prepare(s, pvm_sql_delete, &st, err) < 0)
+        return -1;
+    int ret = pvm_db_bind_text(st, ":id", id, err);
+    if (ret == 0) {
+        int rc = sqlite3_step(st);
+        if (rc != SQLITE_DONE)
+            ret = pvm_db_fail(s->db, rc, "store: deleting a VM", err);
+        else if (sqlite3_changes(s->db) == 0)
+            ret = pvm_error_set(err, PVM_E_NOTFOUND, "VM '%s' not found", id);
+    }
+    sqlite3_finalize(st);
+    return ret;
+}
