@@ -1,0 +1,39 @@
+/* lock.c - the per-VM operation lock: flock(2) on HOME/vms/<id>/lock, held by
+ * start, stop and delete for their whole run, so two sessions never start
+ * two QEMUs for one VM. The kernel drops it when the holder dies. Called by vm*.c. */
+#include "vm_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+int pvm_vm_lock(const pvm_vm_files *f, const char *vm_name, int *fd, pvm_error *err)
+{
+    /* O_CLOEXEC: a QEMU we spawn must never inherit (and so keep) the lock. */
+    int l = open(f->lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (l < 0)
+        return pvm_error_set(err, PVM_E_IO, "VM '%s': cannot open lock file %s: %s", vm_name,
+                             f->lock, strerror(errno));
+    while (flock(l, LOCK_EX | LOCK_NB) < 0) {
+        if (errno == EINTR)
+            continue;
+        int e = errno;
+        close(l);
+        if (e == EWOULDBLOCK)
+            return pvm_error_set(err, PVM_E_BUSY,
+                                 "VM '%s' is busy: another privarion-vm session is starting "
+                                 "or stopping it", vm_name);
+        return pvm_error_set(err, PVM_E_IO, "VM '%s': cannot lock %s: %s", vm_name, f->lock,
+                             strerror(e));
+    }
+    *fd = l;
+    return 0;
+}
+
+void pvm_vm_unlock(int fd)
+{
+    if (fd >= 0)
+        close(fd); /* closing drops the flock */
+}

@@ -1,0 +1,350 @@
+/* proc.c - processes and files around a running VM: the private runtime
+ * folder, pid files, liveness checks that survive pid reuse, spawning QEMU
+ * and qemu-img with an argv (never a shell), log tails. Called by vm*.c. */
+#include "vm_internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+int64_t pvm_proc_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void pvm_proc_sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+int pvm_proc_private_dir(const char *path, pvm_error *err)
+{
+    if (mkdir(path, 0700) < 0 && errno != EEXIST)
+        return pvm_error_set(err, PVM_E_IO, "runtime folder %s: cannot create: %s", path,
+                             strerror(errno));
+    struct stat st;
+    if (lstat(path, &st) < 0)
+        return pvm_error_set(err, PVM_E_IO, "runtime folder %s: %s", path, strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return pvm_error_set(err, PVM_E_IO,
+                             "runtime folder %s: must be a directory, not a symlink or file",
+                             path);
+    if (st.st_uid != geteuid())
+        return pvm_error_set(err, PVM_E_IO, "runtime folder %s: must be owned by uid %u, not %u",
+                             path, (unsigned)geteuid(), (unsigned)st.st_uid);
+    if ((st.st_mode & 077) && chmod(path, 0700) < 0)
+        return pvm_error_set(err, PVM_E_IO, "runtime folder %s: cannot make it 0700: %s", path,
+                             strerror(errno));
+    return 0;
+}
+
+void pvm_proc_runtime_base(char *out, size_t size)
+{
+    snprintf(out, size, "/tmp/pvm-%u", (unsigned)geteuid());
+}
+
+int pvm_proc_pid_read(const char *path)
+{
+    FILE *fp = fopen(path, "re");
+    if (!fp)
+        return 0;
+    char buf[32] = "";
+    if (!fgets(buf, sizeof buf, fp))
+        buf[0] = '\0';
+    fclose(fp);
+    char *end;
+    long v = strtol(buf, &end, 10);
+    if (end == buf || v <= 0 || v > 0x3fffffff)
+        return 0;
+    return (int)v;
+}
+
+int pvm_proc_pid_write(const char *path, int pid, pvm_error *err)
+{
+    char *tmp = pvm_xasprintf("%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        pvm_error_set(err, PVM_E_IO, "%s: cannot write: %s", tmp, strerror(errno));
+        free(tmp);
+        return -1;
+    }
+    char buf[32];
+    int n = snprintf(buf, sizeof buf, "%d\n", pid);
+    int ok = write(fd, buf, (size_t)n) == n;
+    ok = (close(fd) == 0) && ok;
+    if (!ok || rename(tmp, path) < 0) {
+        pvm_error_set(err, PVM_E_IO, "%s: cannot write: %s", path, strerror(errno));
+        unlink(tmp);
+        free(tmp);
+        return -1;
+    }
+    free(tmp);
+    return 0;
+}
+
+bool pvm_proc_alive(int pid)
+{
+    if (pid <= 0)
+        return false;
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE *fp = fopen(path, "re");
+    if (!fp)
+        return false;
+    size_t n = fread(buf, 1, sizeof buf - 1, fp);
+    fclose(fp);
+    buf[n] = '\0';
+    const char *rp = strrchr(buf, ')'); /* the command name may hold spaces */
+    if (!rp || rp[1] != ' ')
+        return false;
+    return rp[2] != 'Z' && rp[2] != 'X' && rp[2] != 'x';
+}
+
+bool pvm_proc_cmdline_has(int pid, const char *needle)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/cmdline", pid);
+    FILE *fp = fopen(path, "re");
+    if (!fp)
+        return false;
+    size_t cap = 8192, len = 0;
+    char *buf = pvm_xmalloc(cap + 1);
+    size_t n;
+    while ((n = fread(buf + len, 1, cap - len, fp)) > 0) {
+        len += n;
+        if (len == cap) {
+            cap *= 2;
+            buf = pvm_xrealloc(buf, cap + 1);
+        }
+    }
+    fclose(fp);
+    buf[len] = '\0';
+    bool found = false;
+    for (size_t i = 0; i < len && !found; i += strlen(buf + i) + 1)
+        found = strstr(buf + i, needle) != NULL;
+    free(buf);
+    return found;
+}
+
+bool pvm_proc_wait_gone(int pid, int timeout_ms)
+{
+    int64_t end = pvm_proc_now_ms() + timeout_ms;
+    while (pvm_proc_alive(pid)) {
+        if (pvm_proc_now_ms() >= end)
+            return false;
+        pvm_proc_sleep_ms(50);
+    }
+    return true;
+}
+
+static int pvm_proc_status_of(int ws)
+{
+    if (WIFEXITED(ws))
+        return WEXITSTATUS(ws);
+    if (WIFSIGNALED(ws))
+        return 128 + WTERMSIG(ws);
+    return 255;
+}
+
+/* In the child: stdin from /dev/null, stdout+stderr to fd, then exec. */
+static void pvm_proc_exec_child(char *const *argv, int outfd)
+{
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0) {
+        dup2(devnull, 0);
+        if (devnull > 2)
+            close(devnull);
+    }
+    dup2(outfd, 1);
+    dup2(outfd, 2);
+    if (outfd > 2)
+        close(outfd);
+    signal(SIGPIPE, SIG_DFL);
+    execvp(argv[0], argv);
+    dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
+    _exit(127);
+}
+
+int pvm_proc_run(char *const *argv, char *out, size_t out_size, int *status, pvm_error *err)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return pvm_error_set(err, PVM_E_IO, "%s: cannot make a pipe: %s", argv[0], strerror(errno));
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(p[0]);
+        close(p[1]);
+        return pvm_error_set(err, PVM_E_IO, "%s: cannot fork: %s", argv[0], strerror(errno));
+    }
+    if (pid == 0) {
+        close(p[0]);
+        pvm_proc_exec_child(argv, p[1]);
+    }
+    close(p[1]);
+    size_t len = 0;
+    char sink[512];
+    for (;;) {
+        char *dst = len + 1 < out_size ? out + len : sink;
+        size_t room = len + 1 < out_size ? out_size - 1 - len : sizeof sink;
+        ssize_t n = read(p[0], dst, room);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        if (dst != sink)
+            len += (size_t)n;
+    }
+    close(p[0]);
+    if (out_size)
+        out[len < out_size ? len : out_size - 1] = '\0';
+    int ws = 0;
+    while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+        ;
+    *status = pvm_proc_status_of(ws);
+    return 0;
+}
+
+int pvm_proc_spawn(char *const *argv, const char *log_path, pid_t *child, pvm_error *err)
+{
+    int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return pvm_error_set(err, PVM_E_IO, "%s: cannot open: %s", log_path, strerror(errno));
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fd);
+        return pvm_error_set(err, PVM_E_IO, "%s: cannot fork: %s", argv[0], strerror(errno));
+    }
+    if (pid == 0) {
+        setsid(); /* no controlling terminal: QEMU survives the SSH session */
+        pvm_proc_exec_child(argv, fd);
+    }
+    close(fd);
+    *child = pid;
+    return 0;
+}
+
+int pvm_proc_wait_child(pid_t child, int timeout_ms, int *status)
+{
+    int64_t end = pvm_proc_now_ms() + timeout_ms;
+    for (;;) {
+        int ws = 0;
+        pid_t r = waitpid(child, &ws, WNOHANG);
+        if (r == child) {
+            *status = pvm_proc_status_of(ws);
+            return 1;
+        }
+        if (r < 0 && errno != EINTR) {
+            *status = 255;
+            return 1;
+        }
+        if (pvm_proc_now_ms() >= end)
+            return 0;
+        pvm_proc_sleep_ms(20);
+    }
+}
+
+/* Reads at most the last `max` bytes of a file into a malloc'd string. */
+static char *pvm_proc_read_end(const char *path, size_t max)
+{
+    FILE *fp = fopen(path, "re");
+    if (!fp)
+        return NULL;
+    if (fseek(fp, 0, SEEK_END) == 0) {
+        long size = ftell(fp);
+        if (size > (long)max)
+            fseek(fp, size - (long)max, SEEK_SET);
+        else
+            rewind(fp);
+    }
+    char *buf = pvm_xmalloc(max + 1);
+    size_t n = fread(buf, 1, max, fp);
+    fclose(fp);
+    buf[n] = '\0';
+    for (size_t i = 0; i < n; i++) /* keep it one printable text */
+        if (buf[i] == '\0' || buf[i] == '\r' || (buf[i] == '\t'))
+            buf[i] = ' ';
+    return buf;
+}
+
+static void pvm_proc_trim(char *s)
+{
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\n'))
+        s[--n] = '\0';
+    size_t i = 0;
+    while (s[i] == ' ')
+        i++;
+    memmove(s, s + i, n - i + 1);
+}
+
+void pvm_proc_tail(const char *path, int lines, char *out, size_t size)
+{
+    out[0] = '\0';
+    char *buf = pvm_proc_read_end(path, 4096);
+    if (!buf)
+        return;
+    /* Walk back over `lines` non-empty lines. */
+    char *parts[16];
+    int n = 0;
+    if (lines > 16)
+        lines = 16;
+    char *save = NULL;
+    for (char *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        pvm_proc_trim(l);
+        if (!*l)
+            continue;
+        if (n == lines) {
+            memmove(parts, parts + 1, sizeof parts[0] * (size_t)(n - 1));
+            n--;
+        }
+        parts[n++] = l;
+    }
+    for (int i = 0; i < n; i++) {
+        size_t used = strlen(out);
+        snprintf(out + used, size - used, "%s%s", i ? "; " : "", parts[i]);
+    }
+    free(buf);
+}
+
+void pvm_proc_last_line(const char *path, char *out, size_t size)
+{
+    pvm_proc_tail(path, 1, out, size);
+}
+
+int pvm_proc_remove_tree(const char *dir, pvm_error *err)
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        if (errno == ENOENT)
+            return 0;
+        return pvm_error_set(err, PVM_E_IO, "%s: cannot open: %s", dir, strerror(errno));
+    }
+    struct dirent *de;
+    int rc = 0;
+    while ((de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT) {
+            rc = pvm_error_set(err, PVM_E_IO, "%s/%s: cannot remove: %s", dir, de->d_name,
+                               strerror(errno));
+            break;
+        }
+    }
+    closedir(d);
+    if (rc == 0 && rmdir(dir) < 0 && errno != ENOENT)
+        rc = pvm_error_set(err, PVM_E_IO, "%s: cannot remove: %s", dir, strerror(errno));
+    return rc;
+}

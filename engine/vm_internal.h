@@ -1,0 +1,84 @@
+/* vm_internal.h - what the VM files of the engine share: the per-VM file
+ * layout (vm.c), process and runtime-folder helpers (proc.c) and the per-VM
+ * operation lock (lock.c). Included only by engine/vm*.c, proc.c, lock.c. */
+#ifndef PVM_VM_INTERNAL_H
+#define PVM_VM_INTERNAL_H
+
+#include "pvm.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define PVM_RUN_PATH_MAX 108 /* sun_path; every runtime path fits a socket */
+
+/* Every file of one VM. Names never become paths: only the id does. */
+typedef struct pvm_vm_files {
+    char dir[PVM_PATH_MAX];        /* HOME/vms/<id> */
+    char disk[PVM_PATH_MAX];       /* disk.qcow2 */
+    char serial_log[PVM_PATH_MAX]; /* serial.log: the console, from this boot */
+    char qemu_log[PVM_PATH_MAX];   /* qemu.log: QEMU's own stderr and -D log */
+    char smbios[PVM_PATH_MAX];     /* smbios-type0.bin */
+    char lock[PVM_PATH_MAX];       /* lock: flock'd by start/stop/delete */
+    char marker[PVM_PATH_MAX];     /* running: intent marker, holds the pid */
+    char run_dir[PVM_RUN_PATH_MAX];   /* /tmp/pvm-<uid>/<12 hex of the id> */
+    char qmp_sock[PVM_RUN_PATH_MAX];
+    char qga_sock[PVM_RUN_PATH_MAX];
+    char serial_sock[PVM_RUN_PATH_MAX];
+    char pidfile[PVM_RUN_PATH_MAX];
+} pvm_vm_files;
+
+/* Fills f for the VM with this id under home; -1 when a path would not fit. */
+int pvm_vm_files_init(const char *home, const char *id, pvm_vm_files *f, pvm_error *err);
+
+/* ------------------------------------------------------------- proc.c */
+
+/* Creates (0700) or checks path: a real directory (lstat, not a symlink),
+ * owned by us, no group/other access. */
+int pvm_proc_private_dir(const char *path, pvm_error *err);
+/* Base of the runtime folders: /tmp/pvm-<uid> (not $XDG_RUNTIME_DIR, which
+ * logind removes at logout while QEMU must outlive the session). */
+void pvm_proc_runtime_base(char *out, size_t size);
+/* Reads a decimal pid from a file; 0 when missing or malformed. */
+int pvm_proc_pid_read(const char *path);
+/* Writes the pid as text (0 allowed: "starting"), 0600, atomically. */
+int pvm_proc_pid_write(const char *path, int pid, pvm_error *err);
+/* True when pid exists and is not a zombie. */
+bool pvm_proc_alive(int pid);
+/* True when one of the process's arguments contains needle. */
+bool pvm_proc_cmdline_has(int pid, const char *needle);
+/* Polls until the pid is gone (or a zombie) or timeout_ms passes. */
+bool pvm_proc_wait_gone(int pid, int timeout_ms);
+/* Runs argv (execvp, no shell), waits; output (stdout+stderr, truncated) in
+ * out. *status is the exit code, or 128+signal. -1 only when fork fails. */
+int pvm_proc_run(char *const *argv, char *out, size_t out_size, int *status, pvm_error *err);
+/* Forks argv in a new session, stdin from /dev/null, stdout and stderr
+ * appended to log_path; returns the child's pid in *child. */
+int pvm_proc_spawn(char *const *argv, const char *log_path, pid_t *child, pvm_error *err);
+/* Waits up to timeout_ms for our child to exit: 1 exited (*status set), 0 timeout. */
+int pvm_proc_wait_child(pid_t child, int timeout_ms, int *status);
+/* The last non-empty line of a text file (or "" when none), trimmed. */
+void pvm_proc_last_line(const char *path, char *out, size_t size);
+/* The last lines of a file (at most `lines`, at most size-1 bytes), joined by "; ". */
+void pvm_proc_tail(const char *path, int lines, char *out, size_t size);
+/* Monotonic milliseconds. */
+int64_t pvm_proc_now_ms(void);
+void pvm_proc_sleep_ms(int ms);
+/* Removes every regular file, socket and symlink of dir, then dir itself. */
+int pvm_proc_remove_tree(const char *dir, pvm_error *err);
+
+/* ------------------------------------------------------------- lock.c */
+
+/* Takes the per-VM operation lock (flock LOCK_EX|LOCK_NB, close-on-exec so
+ * QEMU never inherits it). Busy -> PVM_E_BUSY naming the VM. */
+int pvm_vm_lock(const pvm_vm_files *f, const char *vm_name, int *fd, pvm_error *err);
+void pvm_vm_unlock(int fd);
+
+/* --------------------------------------------------------------- vm.c */
+
+/* Fills vm->state, pid and state_reason from the live process and QMP. */
+void pvm_vm_probe(pvm_engine *e, pvm_vm *vm);
+/* Removes the intent marker, sockets, pidfile and runtime folder. */
+void pvm_vm_runtime_clean(const pvm_vm_files *f);
+
+#endif
