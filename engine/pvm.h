@@ -269,4 +269,87 @@ int pvm_profile_delete(pvm_engine *e, const char *name_or_id, pvm_error *err);
 /* Randomizes p's identity until no stored profile uses its serial, UUID or MAC. */
 int pvm_profile_randomize_unique(pvm_engine *e, pvm_profile *p, const pvm_preset *preset, pvm_error *err);
 
+/* --------------------------------------------------------- VM operations
+ * (engine/vm.c, engine/vm_ops.c). Each VM has a folder HOME/vms/<id>/ and a
+ * runtime folder /tmp/pvm-<uid>/<12 hex of the id>/ (sockets, pid file).
+ * State is always read from the live process and QMP, never from the store. */
+
+typedef enum { PVM_IMAGE_COPY = 0, PVM_IMAGE_OVERLAY } pvm_image_mode;
+
+typedef struct pvm_vm_opts {
+    int cpus;               /* 0: 1 vCPU */
+    uint64_t memory;        /* bytes; 0: 1G, or the memory cap when lower */
+    uint64_t disk;          /* bytes; 0: 50G (with an image: the image's size or more) */
+    pvm_disk_bus disk_bus;
+    pvm_nic_model nic;
+    pvm_net_mode net;
+    const char *iso;        /* each path NULL or "" when not given */
+    const char *image;      /* start the disk from this image ... */
+    pvm_image_mode image_mode; /* ... as a full copy, or a qcow2 overlay on top of it */
+    const char *kernel;     /* direct kernel boot */
+    const char *initrd;
+    const char *append;
+} pvm_vm_opts;
+
+/* Validates everything, makes the folder and the sparse qcow2 disk, then
+ * records the VM; on any failure nothing is left behind. out may be NULL. */
+int pvm_vm_create(pvm_engine *e, const char *name, const char *profile_name_or_id,
+                  const pvm_vm_opts *opts, pvm_vm *out, pvm_error *err);
+/* By name, else id; state, pid and state_reason read from the live process. */
+int pvm_vm_get(pvm_engine *e, const char *name_or_id, pvm_vm *out, pvm_error *err);
+/* *out is a malloc'd array (free()), sorted by name, states filled. */
+int pvm_vm_list(pvm_engine *e, pvm_vm **out, size_t *count, pvm_error *err);
+/* Starts QEMU daemonized; returns once QMP answers, and with wait_agent_seconds > 0
+ * once the guest agent answers too (a timeout there is an error; QEMU keeps running). */
+int pvm_vm_start(pvm_engine *e, const char *name_or_id, int wait_agent_seconds, pvm_error *err);
+/* ACPI power-down and wait up to timeout_s (<= 0: 60 s) for QEMU to exit; force ends
+ * QEMU (QMP quit, then SIGKILL). A guest that does not power off is an error (PVM_E_STATE). */
+int pvm_vm_stop(pvm_engine *e, const char *name_or_id, bool force, int timeout_s, pvm_error *err);
+/* Refuses a running or paused VM; removes the folder, disk and the row. */
+int pvm_vm_delete(pvm_engine *e, const char *name_or_id, pvm_error *err);
+
+typedef enum {
+    PVM_VM_PATH_DIR = 0,     /* HOME/vms/<id> */
+    PVM_VM_PATH_DISK,        /* disk.qcow2 */
+    PVM_VM_PATH_SERIAL_LOG,  /* console output of the current / last boot */
+    PVM_VM_PATH_QEMU_LOG,    /* QEMU's own messages */
+    PVM_VM_PATH_SERIAL_SOCK, /* interactive console socket (while running) */
+    PVM_VM_PATH_QMP_SOCK,
+    PVM_VM_PATH_QGA_SOCK,
+    PVM_VM_PATH_PIDFILE,
+} pvm_vm_path_kind;
+/* Writes one of the VM's paths into out. */
+int pvm_vm_path(pvm_engine *e, const pvm_vm *vm, pvm_vm_path_kind kind, char *out, size_t size,
+                pvm_error *err);
+
+/* ------------------------------------------------------------------ doctor */
+
+#define PVM_DOCTOR_MAX_PROBLEMS 8
+
+typedef struct pvm_doctor_problem {
+    char what[256];
+    char fix[256];
+} pvm_doctor_problem;
+
+typedef struct pvm_doctor {
+    char home[PVM_PATH_MAX];
+    bool home_writable;
+    char qemu[256];          /* binary named by the config */
+    char qemu_version[32];   /* "" when QEMU is missing */
+    bool qemu_img;           /* qemu-img found */
+    char accel_setting[8];   /* auto | kvm | tcg */
+    char accel[8];           /* verdict: kvm | tcg, "" when unknown */
+    char accel_reason[256];
+    int host_cores;
+    uint64_t host_memory;
+    int max_cpus;
+    uint64_t max_memory;
+    size_t nproblems;
+    pvm_doctor_problem problems[PVM_DOCTOR_MAX_PROBLEMS];
+} pvm_doctor;
+
+/* Checks the host without needing the store: QEMU, acceleration, caps, the data
+ * folder. Problems (each with its fix) go into out->problems; returns 0. */
+int pvm_doctor_run(const char *home_flag, pvm_doctor *out, pvm_error *err);
+
 #endif
