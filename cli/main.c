@@ -1,10 +1,129 @@
-/* main.c - entry point: dispatches the command line (no arguments -> TUI). */
-#include "../engine/pvm.h"
+/* main.c - entry point of privarion-vm: global options (--home, --help,
+ * --version), then dispatch to a command through the table below.
+ * No arguments prints usage for now (the full-screen TUI comes later). */
+#include "cli.h"
+
 #include <stdio.h>
+#include <string.h>
+
+typedef struct pvm_cli_command {
+    const char *name;
+    int (*run)(pvm_cli *cli, int argc, char **argv);
+    const char *summary;
+} pvm_cli_command;
+
+/* One row per command; vm and doctor get theirs with cli/cmd_vm.c and
+ * cli/cmd_doctor.c. */
+static const pvm_cli_command pvm_commands[] = {
+    {"profile", pvm_cli_profile, "create, list, show, edit, delete, export and import hardware profiles"},
+};
+
+static const size_t pvm_ncommands = sizeof pvm_commands / sizeof pvm_commands[0];
+
+pvm_engine *pvm_cli_engine(pvm_cli *cli, pvm_error *err)
+{
+    if (!cli->engine && pvm_engine_open(&cli->engine, cli->home_flag, err) < 0) {
+        cli->engine = NULL;
+        return NULL;
+    }
+    return cli->engine;
+}
+
+void pvm_cli_close(pvm_cli *cli)
+{
+    if (cli->engine)
+        pvm_engine_close(cli->engine);
+    cli->engine = NULL;
+}
+
+static void pvm_usage(FILE *fp)
+{
+    fprintf(fp,
+            "usage: " PVM_PROG " [--home DIR] COMMAND [ARGS...]\n"
+            "       " PVM_PROG " --help | --version\n"
+            "\n"
+            "Manage QEMU virtual machines that wear a reusable hardware identity.\n"
+            "\n"
+            "Commands:\n");
+    for (size_t i = 0; i < pvm_ncommands; i++)
+        fprintf(fp, "  %-10s %s\n", pvm_commands[i].name, pvm_commands[i].summary);
+    fprintf(fp,
+            "\n"
+            "Global options (before the command):\n"
+            "  --home DIR    keep state.db and the VM folders in DIR (overrides\n"
+            "                $PRIVARION_VM_HOME and $XDG_DATA_HOME/privarion-vm)\n"
+            "  -h, --help    show this help and exit\n"
+            "  --version     print the version and exit\n"
+            "\n"
+            "Run '" PVM_PROG " COMMAND --help' for the options of a command.\n");
+}
+
+static const pvm_cli_command *pvm_command_find(const char *name)
+{
+    for (size_t i = 0; i < pvm_ncommands; i++)
+        if (strcmp(pvm_commands[i].name, name) == 0)
+            return &pvm_commands[i];
+    return NULL;
+}
+
+/* Parses the global options; returns the index of the command, argc when
+ * there is none, or -1 after handling --help/--version/errors (*status set). */
+static int pvm_global_options(pvm_cli *cli, int argc, char **argv, int *status)
+{
+    pvm_error err = {0};
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            pvm_usage(stdout);
+            *status = 0;
+            return -1;
+        } else if (strcmp(a, "--version") == 0) {
+            printf(PVM_PROG " %s\n", PVM_VERSION);
+            *status = 0;
+            return -1;
+        } else if (strncmp(a, "--home=", 7) == 0) {
+            cli->home_flag = a + 7;
+        } else if (strcmp(a, "--home") == 0) {
+            if (i + 1 >= argc) {
+                *status = pvm_out_usage(&err, "option '--home' needs a value (DIR)");
+                return -1;
+            }
+            cli->home_flag = argv[++i];
+        } else {
+            *status = pvm_out_usage(&err, "unknown option '%s' (see '" PVM_PROG " --help')", a);
+            return -1;
+        }
+        if (cli->home_flag[0] == '\0') {
+            *status = pvm_out_usage(&err, "--home: must not be empty");
+            return -1;
+        }
+    }
+    return i;
+}
+
 int main(int argc, char **argv)
 {
-    (void)argv;
-    if (argc < 2)
-        printf("usage: privarion-vm profile|vm|doctor ...\n");
-    return 0;
+    pvm_cli cli = {0};
+    int status = 0;
+    int i = pvm_global_options(&cli, argc, argv, &status);
+    if (i < 0)
+        return status;
+    if (i >= argc) {
+        pvm_usage(stdout); /* the TUI will open here */
+        return 0;
+    }
+    const pvm_cli_command *cmd = pvm_command_find(argv[i]);
+    if (!cmd) {
+        pvm_error err = {0};
+        return pvm_out_usage(&err, "unknown command '%s' (see '" PVM_PROG " --help')", argv[i]);
+    }
+    status = cmd->run(&cli, argc - i, argv + i);
+    pvm_cli_close(&cli);
+    fflush(stdout);
+    if (ferror(stdout)) {
+        fprintf(stderr, PVM_PROG ": could not write to standard output\n");
+        return 1;
+    }
+    return status;
 }

@@ -1,0 +1,158 @@
+/* args.c - the option parser shared by every command of the command line.
+ * Called by the cli/cmd_*.c files with a table of pvm_opt; see cli.h for the
+ * rules (values taken literally, `--` ends options, repeats are errors). */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const pvm_opt *pvm_args_find_long(const pvm_args *a, const char *name,
+                                         size_t len, size_t *idx)
+{
+    for (size_t i = 0; i < a->nopts; i++) {
+        if (strlen(a->opts[i].name) == len && strncmp(a->opts[i].name, name, len) == 0) {
+            *idx = i;
+            return &a->opts[i];
+        }
+    }
+    return NULL;
+}
+
+static const pvm_opt *pvm_args_find_alias(const pvm_args *a, char c, size_t *idx)
+{
+    for (size_t i = 0; i < a->nopts; i++) {
+        if (a->opts[i].alias && a->opts[i].alias == c) {
+            *idx = i;
+            return &a->opts[i];
+        }
+    }
+    return NULL;
+}
+
+static int pvm_args_unknown(const char *arg, size_t len, const char *cmd, pvm_error *err)
+{
+    return pvm_error_set(err, PVM_E_USAGE, "unknown option '%.*s' (see '%s %s --help')",
+                         (int)len, arg, PVM_PROG, cmd);
+}
+
+/* Handles one option argument at argv[*i]; advances *i past a separate value. */
+static int pvm_args_option(pvm_args *a, int argc, char **argv, int *i,
+                           const char *cmd, pvm_error *err)
+{
+    const char *arg = argv[*i];
+    const char *eq = NULL;
+    const pvm_opt *o;
+    size_t idx = 0;
+
+    if (arg[1] == '-') {
+        eq = strchr(arg + 2, '=');
+        size_t len = eq ? (size_t)(eq - (arg + 2)) : strlen(arg + 2);
+        o = pvm_args_find_long(a, arg + 2, len, &idx);
+        if (!o)
+            return pvm_args_unknown(arg, len + 2, cmd, err);
+    } else {
+        o = arg[2] == '\0' ? pvm_args_find_alias(a, arg[1], &idx) : NULL;
+        if (!o)
+            return pvm_args_unknown(arg, strlen(arg), cmd, err);
+    }
+    if (a->given[idx])
+        return pvm_error_set(err, PVM_E_USAGE, "option '--%s' given more than once", o->name);
+    a->given[idx] = true;
+    if (!o->takes_value) {
+        if (eq)
+            return pvm_error_set(err, PVM_E_USAGE, "option '--%s' takes no value", o->name);
+        return 0;
+    }
+    if (eq) {
+        a->values[idx] = eq + 1;
+    } else if (*i + 1 < argc) {
+        a->values[idx] = argv[++*i];
+    } else {
+        return pvm_error_set(err, PVM_E_USAGE, "option '--%s' needs a value (%s)", o->name,
+                             o->metavar ? o->metavar : "VALUE");
+    }
+    return 0;
+}
+
+int pvm_args_parse(pvm_args *a, const pvm_opt *opts, size_t nopts, int argc,
+                   char **argv, const char *cmd, pvm_error *err)
+{
+    memset(a, 0, sizeof *a);
+    a->opts = opts;
+    a->nopts = nopts;
+    a->values = pvm_xcalloc(nopts ? nopts : 1, sizeof *a->values);
+    a->given = pvm_xcalloc(nopts ? nopts : 1, sizeof *a->given);
+    a->pos = pvm_xcalloc((size_t)argc + 1, sizeof *a->pos);
+    bool only_pos = false;
+
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i];
+        if (!only_pos && strcmp(arg, "--") == 0) {
+            only_pos = true;
+        } else if (!only_pos && arg[0] == '-' && arg[1] != '\0') {
+            if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+                a->help = true;
+                return 0;
+            }
+            if (pvm_args_option(a, argc, argv, &i, cmd, err) < 0)
+                return -1;
+        } else {
+            a->pos[a->npos++] = argv[i];
+        }
+    }
+    return 0;
+}
+
+void pvm_args_free(pvm_args *a)
+{
+    free(a->values);
+    free(a->given);
+    free(a->pos);
+    memset(a, 0, sizeof *a);
+}
+
+static long pvm_args_index(const pvm_args *a, const char *name)
+{
+    for (size_t i = 0; i < a->nopts; i++)
+        if (strcmp(a->opts[i].name, name) == 0)
+            return (long)i;
+    return -1;
+}
+
+const char *pvm_args_value(const pvm_args *a, const char *name)
+{
+    long i = pvm_args_index(a, name);
+    return i < 0 ? NULL : a->values[i];
+}
+
+bool pvm_args_given(const pvm_args *a, const char *name)
+{
+    long i = pvm_args_index(a, name);
+    return i >= 0 && a->given[i];
+}
+
+/* "-o, --output FILE" or "    --json" into buf. */
+static void pvm_args_spec(const pvm_opt *o, char *buf, size_t size)
+{
+    char alias[8] = "    ";
+    if (o->alias)
+        snprintf(alias, sizeof alias, "-%c, ", o->alias);
+    snprintf(buf, size, "%s--%s%s%s", alias, o->name, o->takes_value ? " " : "",
+             o->takes_value ? (o->metavar ? o->metavar : "VALUE") : "");
+}
+
+void pvm_args_print_help(FILE *fp, const pvm_opt *opts, size_t nopts)
+{
+    char buf[128];
+    int width = (int)strlen("-h, --help");
+    for (size_t i = 0; i < nopts; i++) {
+        pvm_args_spec(&opts[i], buf, sizeof buf);
+        if ((int)strlen(buf) > width)
+            width = (int)strlen(buf);
+    }
+    for (size_t i = 0; i < nopts; i++) {
+        pvm_args_spec(&opts[i], buf, sizeof buf);
+        fprintf(fp, "  %-*s  %s\n", width, buf, opts[i].help ? opts[i].help : "");
+    }
+    fprintf(fp, "  %-*s  %s\n", width, "-h, --help", "show this help and exit");
+}

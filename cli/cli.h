@@ -1,0 +1,110 @@
+/* cli.h - shared declarations of the scriptable command line (cli/).
+ * main.c dispatches to the pvm_cli_<command> functions below; every command
+ * parses its options with args.c and prints through out.c. */
+#ifndef PVM_CLI_H
+#define PVM_CLI_H
+
+#include "../engine/pvm.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#ifndef PVM_VERSION
+#define PVM_VERSION "0.1.0"
+#endif
+
+#define PVM_PROG "privarion-vm"
+
+/* ------------------------------------------------------------ the session */
+
+/* One run of the program: global options and the lazily opened engine. */
+typedef struct pvm_cli {
+    const char *home_flag; /* --home DIR, or NULL */
+    pvm_engine *engine;    /* opened on first pvm_cli_engine() call */
+} pvm_cli;
+
+/* Opens the engine on first use (so commands that fail validation never
+ * touch the store); returns NULL and fills err on failure. */
+pvm_engine *pvm_cli_engine(pvm_cli *cli, pvm_error *err);
+void pvm_cli_close(pvm_cli *cli);
+
+/* Command functions: argv[0] is the command name ("profile"), the rest are
+ * its arguments. They return the process exit status (0, 1 or 2). */
+int pvm_cli_profile(pvm_cli *cli, int argc, char **argv);
+/* Written by other helpers (cli/cmd_vm.c, cli/cmd_doctor.c); each gets one
+ * row in the command table of main.c. */
+int pvm_cli_vm(pvm_cli *cli, int argc, char **argv);
+int pvm_cli_doctor(pvm_cli *cli, int argc, char **argv);
+
+/* ------------------------------------------------------ options (args.c)
+ * Long options `--flag VALUE` and `--flag=VALUE`, boolean flags, an optional
+ * one-letter alias (`-o FILE`), positional arguments, and `--` to end options.
+ * A value is taken literally even when it starts with '-' (identity strings
+ * may). `-h`/`--help` stops parsing and sets help. A flag given twice is a
+ * usage error (so a typo cannot silently override an earlier value). */
+
+typedef struct pvm_opt {
+    const char *name;    /* without the leading "--" */
+    char alias;          /* one-letter alias ('o' for -o), or 0 */
+    bool takes_value;
+    const char *metavar; /* e.g. "FILE"; shown in help */
+    const char *help;    /* one line */
+} pvm_opt;
+
+typedef struct pvm_args {
+    const pvm_opt *opts;
+    size_t nopts;
+    const char **values; /* per option: its value, or NULL when not given */
+    bool *given;         /* per option: seen on the command line */
+    char **pos;          /* positional arguments (pointers into argv) */
+    size_t npos;
+    bool help;           /* -h or --help was given */
+} pvm_args;
+
+/* Parses argv[0..argc) (argv[0] is the first argument, not the command).
+ * `cmd` names the command for messages, e.g. "profile create". On a usage
+ * error returns -1 with err->code PVM_E_USAGE. Free with pvm_args_free. */
+int pvm_args_parse(pvm_args *a, const pvm_opt *opts, size_t nopts, int argc,
+                   char **argv, const char *cmd, pvm_error *err);
+void pvm_args_free(pvm_args *a);
+/* Value of the option named `name` (NULL when not given). */
+const char *pvm_args_value(const pvm_args *a, const char *name);
+bool pvm_args_given(const pvm_args *a, const char *name);
+/* Prints "  --name METAVAR   help" lines, aligned, one per option. */
+void pvm_args_print_help(FILE *fp, const pvm_opt *opts, size_t nopts);
+
+/* -------------------------------------------------------- output (out.c) */
+
+/* Prints "privarion-vm: <message>" on stderr and returns the exit status
+ * that belongs to err->code (2 usage/validation/not-found/exists, else 1). */
+int pvm_out_error(const pvm_error *err);
+/* Formats a usage error into err, prints it and returns 2. */
+int pvm_out_usage(pvm_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Prints a one-line note on stderr ("privarion-vm: note: ..."). */
+void pvm_out_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* An aligned text table: columns padded to the widest cell, two spaces
+ * apart, no trailing blanks. Empty cells print as "-". */
+typedef struct pvm_table pvm_table;
+pvm_table *pvm_table_new(size_t ncols, const char *const *headers);
+/* Adds a row of ncols strings (copied). */
+void pvm_table_add(pvm_table *t, const char *const *cells);
+size_t pvm_table_rows(const pvm_table *t);
+void pvm_table_print(const pvm_table *t, FILE *fp);
+void pvm_table_free(pvm_table *t);
+
+/* Prints a labelled line "  Label:   value" with labels padded to width. */
+void pvm_out_field(FILE *fp, int indent, int width, const char *label, const char *value);
+
+/* JSON printing: only cJSON or the engine's own to_json output. The item is
+ * printed formatted, followed by a newline; returns 0, or -1 with err set. */
+struct cJSON;
+int pvm_out_json(FILE *fp, const struct cJSON *item, pvm_error *err);
+/* Prints an engine-made JSON text followed by a newline. */
+void pvm_out_json_text(FILE *fp, const char *text);
+/* Formats a Unix time as "YYYY-MM-DD HH:MM:SS UTC" into buf. */
+const char *pvm_out_time(int64_t t, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,992 @@
+/* cmd_profile.c - `privarion-vm profile create|list|show|edit|delete|export|
+ * import|presets`: the hardware profile commands over the engine API.
+ * Called by main.c through pvm_cli_profile; parses with args.c, prints with out.c. */
+#include "cli.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define PVM_IMPORT_MAX (16u << 20) /* largest import file, in bytes */
+#define PVM_MAX_OPTS 64
+
+/* ------------------------------------------------------- option tables */
+
+static const pvm_opt pvm_json_opts[] = {
+    {"json", 0, false, NULL, "print JSON instead of a table"},
+};
+
+static const pvm_opt pvm_no_opts[] = {{"", 0, false, NULL, NULL}};
+
+static const pvm_opt pvm_export_opts[] = {
+    {"output", 'o', true, "FILE", "write to FILE (created 0600) instead of standard output"},
+    {"force", 0, false, NULL, "overwrite FILE when it exists"},
+};
+
+static const pvm_opt pvm_import_opts[] = {
+    {"allow-duplicate", 0, false, NULL,
+     "accept a serial, UUID or MAC that another profile already uses"},
+    {"name", 0, true, "NEW", "store under a new name and a new id (single profile only)"},
+};
+
+static const pvm_opt pvm_edit_extra_opts[] = {
+    {"preset", 0, true, "KEY", "fill the hardware model from a preset ('profile presets')"},
+    {"random", 0, false, NULL,
+     "generate serials, UUID, MAC and disk serial in the preset vendor's formats"},
+    {"hide-hypervisor", 0, false, NULL, "hide the hypervisor from the guest (the default)"},
+    {"show-hypervisor", 0, false, NULL, "let the guest see the hypervisor CPUID bit"},
+    {"allow-duplicate", 0, false, NULL,
+     "accept a serial, UUID or MAC that another profile already uses"},
+    {"name", 0, true, "NEW", "rename the profile (edit only)"},
+};
+
+/* The create/edit option table: one flag per identity field from the engine's
+ * field table, then the extras. Help strings are owned by the table. */
+typedef struct pvm_field_opts {
+    pvm_opt opts[PVM_MAX_OPTS];
+    char *owned[PVM_MAX_OPTS];
+    size_t n;
+} pvm_field_opts;
+
+static const char *pvm_kind_metavar(pvm_field_kind k)
+{
+    switch (k) {
+    case PVM_FK_DATE:
+        return "MM/DD/YYYY";
+    case PVM_FK_UUID:
+        return "UUID";
+    case PVM_FK_MAC:
+        return "MAC";
+    case PVM_FK_DISK_SERIAL:
+        return "SERIAL";
+    case PVM_FK_TEXT:
+    default:
+        return "TEXT";
+    }
+}
+
+static void pvm_field_opts_build(pvm_field_opts *t, bool edit)
+{
+    size_t nf;
+    const pvm_field *fields = pvm_profile_fields(&nf);
+    memset(t, 0, sizeof *t);
+    for (size_t i = 0; i < nf && t->n < PVM_MAX_OPTS; i++) {
+        char *help = pvm_xasprintf("%s%s", fields[i].in_hw_model ? "hardwareModel." : "",
+                                   fields[i].key);
+        t->owned[t->n] = help;
+        t->opts[t->n++] = (pvm_opt){fields[i].flag, 0, true, pvm_kind_metavar(fields[i].kind),
+                                    help};
+    }
+    size_t ne = sizeof pvm_edit_extra_opts / sizeof pvm_edit_extra_opts[0];
+    for (size_t i = 0; i < ne && t->n < PVM_MAX_OPTS; i++)
+        if (edit || strcmp(pvm_edit_extra_opts[i].name, "name") != 0)
+            t->opts[t->n++] = pvm_edit_extra_opts[i];
+}
+
+static void pvm_field_opts_free(pvm_field_opts *t)
+{
+    for (size_t i = 0; i < t->n; i++)
+        free(t->owned[i]);
+    memset(t, 0, sizeof *t);
+}
+
+/* ------------------------------------------------------------- helpers */
+
+/* Parses argv for subcommand `sub`; prints help (status 0) or a usage error
+ * (status 2) and returns -1 when the caller should stop with *status. */
+static int pvm_parse(pvm_args *a, const pvm_opt *opts, size_t n, int argc, char **argv,
+                     const char *sub, void (*help)(void), int *status)
+{
+    pvm_error err = {0};
+    char cmd[64];
+    snprintf(cmd, sizeof cmd, "profile %s", sub);
+    if (pvm_args_parse(a, opts, n, argc - 1, argv + 1, cmd, &err) < 0) {
+        pvm_args_free(a);
+        *status = pvm_out_error(&err);
+        return -1;
+    }
+    if (a->help) {
+        help();
+        pvm_args_free(a);
+        *status = 0;
+        return -1;
+    }
+    return 0;
+}
+
+/* Requires between min and max positional arguments. */
+static int pvm_need_pos(const pvm_args *a, size_t min, size_t max, const char *sub,
+                        const char *what, int *status)
+{
+    pvm_error err = {0};
+    if (a->npos < min) {
+        *status = pvm_out_usage(&err, "profile %s: missing %s (see '" PVM_PROG
+                                " profile %s --help')", sub, what, sub);
+        return -1;
+    }
+    if (a->npos > max) {
+        *status = pvm_out_usage(&err, "profile %s: unexpected argument '%s' (see '" PVM_PROG
+                                " profile %s --help')", sub, a->pos[max], sub);
+        return -1;
+    }
+    return 0;
+}
+
+/* Rewrites "key: rule" from the engine as "key (--flag): rule". */
+static void pvm_name_flag(pvm_error *err, const pvm_field *f)
+{
+    size_t kl = strlen(f->key);
+    if (strncmp(err->msg, f->key, kl) != 0 || err->msg[kl] != ':')
+        return;
+    char *s = pvm_xasprintf("%s (--%s):%s", f->key, f->flag, err->msg + kl + 1);
+    pvm_strlcpy(err->msg, s, sizeof err->msg);
+    free(s);
+}
+
+static const char *pvm_serial_format_name(pvm_serial_format f)
+{
+    switch (f) {
+    case PVM_SERIAL_APPLE:
+        return "apple";
+    case PVM_SERIAL_DELL:
+        return "dell";
+    case PVM_SERIAL_LENOVO:
+        return "lenovo";
+    case PVM_SERIAL_HP:
+        return "hp";
+    case PVM_SERIAL_MICROSOFT:
+        return "microsoft";
+    case PVM_SERIAL_ASUS:
+        return "asus";
+    case PVM_SERIAL_GENERIC:
+    default:
+        return "generic";
+    }
+}
+
+static int pvm_find_preset(const char *key, const pvm_preset **out, pvm_error *err)
+{
+    *out = pvm_preset_find(key);
+    if (!*out)
+        return pvm_error_set(err, PVM_E_NOTFOUND,
+                             "preset: unknown preset '%s' (see '" PVM_PROG " profile presets')",
+                             key);
+    return 0;
+}
+
+/* ------------------------------------------------- create / edit changes */
+
+/* What create and edit were asked to change, checked before the store opens. */
+typedef struct pvm_change {
+    const pvm_preset *preset;
+    bool random;
+    bool set_hide, hide;
+    const char *new_name;
+    pvm_profile_opts opts;
+    size_t nfields; /* field flags given */
+} pvm_change;
+
+/* Checks every given value on a scratch profile, so errors come before the
+ * store is opened and nothing is half-applied. */
+static int pvm_change_check(const pvm_args *a, pvm_change *c, pvm_error *err)
+{
+    size_t nf;
+    const pvm_field *fields = pvm_profile_fields(&nf);
+    pvm_profile scratch;
+    pvm_profile_init(&scratch);
+    memset(c, 0, sizeof *c);
+    for (size_t i = 0; i < nf; i++) {
+        const char *v = pvm_args_value(a, fields[i].flag);
+        if (!v)
+            continue;
+        c->nfields++;
+        if (pvm_profile_set(&scratch, &fields[i], v, err) < 0) {
+            pvm_name_flag(err, &fields[i]);
+            return -1;
+        }
+    }
+    if (pvm_args_given(a, "hide-hypervisor") && pvm_args_given(a, "show-hypervisor"))
+        return pvm_error_set(err, PVM_E_USAGE,
+                             "--hide-hypervisor and --show-hypervisor exclude each other");
+    c->set_hide = pvm_args_given(a, "hide-hypervisor") || pvm_args_given(a, "show-hypervisor");
+    c->hide = pvm_args_given(a, "hide-hypervisor");
+    c->random = pvm_args_given(a, "random");
+    c->opts.allow_duplicate = pvm_args_given(a, "allow-duplicate");
+    c->new_name = pvm_args_value(a, "name");
+    if (c->new_name && pvm_profile_set_name(&scratch, c->new_name, err) < 0)
+        return -1;
+    const char *pk = pvm_args_value(a, "preset");
+    return pk ? pvm_find_preset(pk, &c->preset, err) : 0;
+}
+
+static bool pvm_change_empty(const pvm_change *c)
+{
+    return !c->preset && !c->random && !c->set_hide && !c->new_name && c->nfields == 0;
+}
+
+/* Re-applies a preset's model but keeps the identity serials the model has
+ * no say in (a preset leaves them empty). */
+static void pvm_apply_model(pvm_profile *p, const pvm_preset *preset)
+{
+    char board[sizeof p->hw.board_serial], chassis[sizeof p->hw.chassis_serial];
+    memcpy(board, p->hw.board_serial, sizeof board);
+    memcpy(chassis, p->hw.chassis_serial, sizeof chassis);
+    pvm_preset_apply(preset, p);
+    if (!p->hw.board_serial[0])
+        memcpy(p->hw.board_serial, board, sizeof board);
+    if (!p->hw.chassis_serial[0])
+        memcpy(p->hw.chassis_serial, chassis, sizeof chassis);
+}
+
+/* Preset model, then random identity, then the explicit flags. */
+static int pvm_change_apply(pvm_engine *e, const pvm_args *a, const pvm_change *c,
+                            pvm_profile *p, pvm_error *err)
+{
+    if (c->preset)
+        pvm_apply_model(p, c->preset);
+    if (c->random) {
+        const pvm_preset *vendor = c->preset ? c->preset : pvm_preset_find(p->preset);
+        if (pvm_profile_randomize_unique(e, p, vendor, err) < 0)
+            return -1;
+    }
+    size_t nf;
+    const pvm_field *fields = pvm_profile_fields(&nf);
+    for (size_t i = 0; i < nf; i++) {
+        const char *v = pvm_args_value(a, fields[i].flag);
+        if (v && pvm_profile_set(p, &fields[i], v, err) < 0) {
+            pvm_name_flag(err, &fields[i]);
+            return -1;
+        }
+    }
+    if (c->set_hide)
+        p->hide_hypervisor = c->hide;
+    if (c->new_name && pvm_profile_set_name(p, c->new_name, err) < 0)
+        return -1;
+    return 0;
+}
+
+/* -------------------------------------------------------------- create */
+
+static void pvm_legend(void)
+{
+    printf("\nTEXT is printable ASCII, at most 64 bytes (commas, quotes and spaces are kept\n"
+           "byte for byte; an empty value clears the field). SERIAL is at most 20 bytes.\n"
+           "MAC is six hex octets with colons, unicast; UUID is the RFC 4122 text form.\n"
+           "Applied in this order: --preset, then --random, then the field flags.\n");
+}
+
+static void pvm_create_help(void)
+{
+    pvm_field_opts t;
+    pvm_field_opts_build(&t, false);
+    printf("usage: " PVM_PROG " profile create NAME [--preset KEY] [--random] [FIELD FLAGS]\n"
+           "\nMake a hardware profile. NAME is 1-64 of A-Z a-z 0-9 space . _ - (no leading\n"
+           "or trailing space). Every field is optional: with no preset, --random or\n"
+           "field flags the profile starts empty.\n\nOptions:\n");
+    pvm_args_print_help(stdout, t.opts, t.n);
+    pvm_legend();
+    pvm_field_opts_free(&t);
+}
+
+static int pvm_profile_create_cmd(pvm_cli *cli, int argc, char **argv)
+{
+    pvm_field_opts t;
+    pvm_args a;
+    pvm_change c;
+    pvm_error err = {0};
+    pvm_profile p;
+    pvm_engine *e = NULL;
+    int status = 0;
+    pvm_field_opts_build(&t, false);
+    if (pvm_parse(&a, t.opts, t.n, argc, argv, "create", pvm_create_help, &status) < 0)
+        goto done_opts;
+    if (pvm_need_pos(&a, 1, 1, "create", "NAME", &status) < 0)
+        goto done;
+    pvm_profile_init(&p);
+    if (pvm_profile_set_name(&p, a.pos[0], &err) < 0 || pvm_change_check(&a, &c, &err) < 0 ||
+        !(e = pvm_cli_engine(cli, &err)) || pvm_change_apply(e, &a, &c, &p, &err) < 0 ||
+        pvm_profile_create(e, &p, &c.opts, &err) < 0) {
+        status = pvm_out_error(&err);
+        goto done;
+    }
+    if (pvm_change_empty(&c))
+        pvm_out_note("profile '%s' has an empty model and identity; set them with "
+                     "'profile edit' (--preset, --random or field flags)", p.name);
+    printf("created profile '%s' (id %s)\n", p.name, p.id);
+done:
+    pvm_args_free(&a);
+done_opts:
+    pvm_field_opts_free(&t);
+    return status;
+}
+
+/* ---------------------------------------------------------------- edit */
+
+static void pvm_edit_help(void)
+{
+    pvm_field_opts t;
+    pvm_field_opts_build(&t, true);
+    printf("usage: " PVM_PROG " profile edit NAME|ID [--name NEW] [--preset KEY] [--random]"
+           " [FIELD FLAGS]\n"
+           "\nChange a profile. --preset re-applies a model (identity serials are kept),\n"
+           "--random regenerates the identity. A rejected edit changes nothing.\n"
+           "\nOptions:\n");
+    pvm_args_print_help(stdout, t.opts, t.n);
+    pvm_legend();
+    pvm_field_opts_free(&t);
+}
+
+static int pvm_profile_edit_cmd(pvm_cli *cli, int argc, char **argv)
+{
+    pvm_field_opts t;
+    pvm_args a;
+    pvm_change c;
+    pvm_error err = {0};
+    pvm_profile p;
+    pvm_engine *e = NULL;
+    int status = 0;
+    pvm_field_opts_build(&t, true);
+    if (pvm_parse(&a, t.opts, t.n, argc, argv, "edit", pvm_edit_help, &status) < 0)
+        goto done_opts;
+    if (pvm_need_pos(&a, 1, 1, "edit", "NAME", &status) < 0)
+        goto done;
+    if (pvm_change_check(&a, &c, &err) == 0 && pvm_change_empty(&c))
+        pvm_error_set(&err, PVM_E_USAGE, "profile edit: nothing to change (give field flags, "
+                      "--preset, --random, --name or --hide/--show-hypervisor)");
+    if (err.code != PVM_E_NONE || !(e = pvm_cli_engine(cli, &err)) ||
+        pvm_profile_get(e, a.pos[0], &p, &err) < 0 ||
+        pvm_change_apply(e, &a, &c, &p, &err) < 0 ||
+        pvm_profile_update(e, &p, &c.opts, &err) < 0) {
+        status = pvm_out_error(&err);
+        goto done;
+    }
+    printf("updated profile '%s' (id %s)\n", p.name, p.id);
+done:
+    pvm_args_free(&a);
+done_opts:
+    pvm_field_opts_free(&t);
+    return status;
+}
+
+/* ---------------------------------------------------------------- list */
+
+static void pvm_list_help(void)
+{
+    printf("usage: " PVM_PROG " profile list [--json]\n"
+           "\nList the profiles: NAME, MANUFACTURER, PRODUCT, SERIAL, MAC, UUID.\n"
+           "--json prints an array of full profiles (the shape 'export' writes).\n"
+           "\nOptions:\n");
+    pvm_args_print_help(stdout, pvm_json_opts, 1);
+}
+
+static void pvm_list_json(const pvm_profile *list, size_t n)
+{
+    char *text = pvm_profile_list_to_json(list, n);
+    pvm_out_json_text(stdout, text);
+    free(text);
+}
+
+static void pvm_list_table(const pvm_profile *list, size_t n)
+{
+    static const char *const head[] = {"NAME", "MANUFACTURER", "PRODUCT", "SERIAL", "MAC",
+                                       "UUID"};
+    if (n == 0) {
+        printf("no profiles (make one with '" PVM_PROG
+               " profile create NAME --preset KEY --random')\n");
+        return;
+    }
+    pvm_table *t = pvm_table_new(6, head);
+    for (size_t i = 0; i < n; i++) {
+        const pvm_profile *p = &list[i];
+        const char *row[] = {p->name,   p->hw.manufacturer, p->hw.product,
+                             p->serial, p->mac,             p->machine_id};
+        pvm_table_add(t, row);
+    }
+    pvm_table_print(t, stdout);
+    pvm_table_free(t);
+}
+
+static int pvm_profile_list_cmd(pvm_cli *cli, int argc, char **argv)
+{
+    pvm_args a;
+    pvm_error err = {0};
+    pvm_profile *list = NULL;
+    size_t n = 0;
+    pvm_engine *e = NULL;
+    int status = 0;
+    if (pvm_parse(&a, pvm_json_opts, 1, argc, argv, "list", pvm_list_help, &status) < 0)
+        return status;
+    if (pvm_need_pos(&a, 0, 0, "list", "", &status) < 0)
+        goto done;
+    if (!(e = pvm_cli_engine(cli, &err)) || pvm_profile_list(e, &list, &n, &err) < 0) {
+        status = pvm_out_error(&err);
+        goto done;
+    }
+    if (pvm_args_given(&a, "json"))
+        pvm_list_json(list, n);
+    else
+        pvm_list_table(list, n);
+done:
+    free(list);
+    pvm_args_free(&a);
+    return status;
+}
+
+/* ---------------------------------------------------------------- show */
+
+static void pvm_show_help(void)
+{
+    printf("usage: " PVM_PROG " profile show NAME|ID [--json]\n"
+           "\nShow every field of a profile. --json prints exactly what 'export' prints.\n"
+           "\nOptions:\n");
+    pvm_args_print_help(stdout, pvm_json_opts, 1);
+}
+
+static const char *pvm_field_label(const pvm_field *f)
+{
+    static const char *const labels[][2] = {
+        {"manufacturer", "Manufacturer"},
+        {"product", "Product"},
+        {"version", "Version"},
+        {"family", "Family"},
+        {"sku", "SKU"},
+        {"boardManufacturer", "Board manufacturer"},
+        {"boardProduct", "Board product"},
+        {"boardVersion", "Board version"},
+        {"boardSerial", "Board serial"},
+        {"chassisManufacturer", "Chassis manufacturer"},
+        {"chassisSerial", "Chassis serial"},
+        {"chassisAsset", "Chassis asset tag"},
+        {"biosVendor", "BIOS vendor"},
+        {"biosVersion", "BIOS version"},
+        {"biosDate", "BIOS date"},
+        {"cpuModel", "CPU model"},
+        {"cpuManufacturer", "CPU manufacturer"},
+        {"memoryManufacturer", "Memory manufacturer"},
+        {"machineIdentifier", "Machine UUID"},
+        {"macAddress", "MAC address"},
+        {"serialNumber", "Serial number"},
+        {"diskSerial", "Disk serial"},
+    };
+    for (size_t i = 0; i < sizeof labels / sizeof labels[0]; i++)
+        if (strcmp(labels[i][0], f->key) == 0)
+            return labels[i][1];
+    return f->key;
+}
+
+static void pvm_show_fields(const pvm_profile *p, bool hw, int width)
+{
+    size_t nf;
+    const pvm_field *fields = pvm_profile_fields(&nf);
+    for (size_t i = 0; i < nf; i++)
+        if (fields[i].in_hw_model == hw)
+            pvm_out_field(stdout, 2, width, pvm_field_label(&fields[i]),
+                          pvm_profile_field_cptr(p, &fields[i]));
+}
+
+static void pvm_show_human(const pvm_profile *p)
+{
+    const int w = 20;
+    char t1[64], t2[64];
+    pvm_out_field(stdout, 0, w + 2, "Name", p->name);
+    pvm_out_field(stdout, 0, w + 2, "ID", p->id);
+    pvm_out_field(stdout, 0, w + 2, "Preset", p->preset);
+    pvm_out_field(stdout, 0, w + 2, "Hide hypervisor", p->hide_hypervisor ? "yes" : "no");
+    pvm_out_field(stdout, 0, w + 2, "Created", pvm_out_time(p->created_at, t1, sizeof t1));
+    pvm_out_field(stdout, 0, w + 2, "Updated", pvm_out_time(p->updated_at, t2, sizeof t2));
+    printf("Identity\n");
+    pvm_show_fields(p, false, w);
+    printf("Hardware model\n");
+    pvm_show_fields(p, true, w);
+}
+
+static int pvm_get_one(pvm_cli *cli, const char *name, pvm_profile *p, pvm_error *err)
+{
+    pvm_engine *e = pvm_cli_engine(cli, err);
+    return e ? pvm_profile_get(e, name, p, err) : -1;
+}
+
+static int pvm_profile_show_cmd(pvm_cli *cli, int argc, char **argv)
+{
+    pvm_args a;
+    pvm_error err = {0};
+    pvm_profile p;
+    int status = 0;
+    if (pvm_parse(&a, pvm_json_opts, 1, argc, argv, "show", pvm_show_help, &status) < 0)
+        return status;
+    if (pvm_need_pos(&a, 1, 1, "show", "NAME", &status) < 0)
+        goto done;
+    if (pvm_get_one(cli, a.pos[0], &p, &err) < 0) {
+        status = pvm_out_error(&err);
+        goto done;
+    }
+    if (pvm_args_given(&a, "json")) {
+        char *text = pvm_profile_to_json(&p);
+        pvm_out_json_text(stdout, text);
+        free(text);
+    } else {
+        pvm_show_human(&p);
+    }
+done:
+    pvm_args_free(&a);
+    return status;
+}
+
+/* -------------------------------------------------------------- delete */
+
+static void pvm_delete_help(void)
+{
+    printf("usage: " PVM_PROG " profile delete NAME|ID\n"
+           "\nDelete a profile. Refused while a VM uses it.\n\nOptions:\n");
+    pvm_args_print_help(stdout, pvm_no_opts, 0);
+}
+
+static int pvm_profile_delete_cmd(pvm_cli *cli, int argc, char **argv)
+{
+    pvm_args a;
+    pvm_error err = {0};
+    pvm_profile p;
+    int status = 0;
+    if (pvm_parse(&a, pvm_no_opts, 0, argc, argv, "delete", pvm_delete_help, &status) < 0)
+        return status;
+    if (pvm_need_pos(&a, 1, 1, "delete", "NAME", &status) < 0)
+        goto done;
+    if (pvm_get_one(cli, a.pos[0], &p, &err) < 0 ||
+        pvm_profile_delete(cli->engine, p.id, &err) < 0) {
+        status = pvm_out_error(&err);
+        goto done;
+    }
+    printf("deleted profile '%s' (id %s)\n", p.name, p.id);
+done:
+    pvm_args_free(&a);
+    return status;
+}
+
+/* -------------------------------------------------------------- export */
+
+static void pvm_export_help(void)
+{
+    printf("usage: " PVM_PROG " profile export NAME|ID [-o FILE] [--force]\n"
+           "\nPrint a profile as JSON (the shape 'import' reads), to standard output or\n"
+           "to FILE. FILE is created with mode 0600 and never overwritten without --force.\n"
+           "\nOptions:\n");
+    pvm_args_print_help(stdout, pvm_export_opts, 2);
+}
+
+static int pvm_write_all(int fd, const char *s, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, s, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        s += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Writes text into a new 0600 file; refuses to replace one that exists. */
+static int pvm_write_new(const char *path, const char *text, pvm_error *err)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0 && errno == EEXIST)
+        return pvm_error_set(err, PVM_E_EXISTS, "%s: already exists (use --force to overwrite)",
+                             path);
+    if (fd < 0)
+        return pvm_error_set(err, PVM_E_IO, "%s: %s", path, strerror(errno));
+    int rc = pvm_write_all(fd, text, strlen(text));
+    int saved = errno;
+    if (close(fd) < 0 && rc == 0) {
+        rc = -1;
+        saved = errno;
+    }
+    if (rc < 0) {
+        unlink(path);
+        return pvm_error_set(err, PVM_E_IO, "%s: %s", path, strerror(saved));
+    }
+    return 0;
+}
+
+/* --force: writes a fresh 0600 file beside path, then renames it over path. */
+static int pvm_write_replace(const char *path, const char *text, pvm_error *err)
+{
+    char *copy = pvm_xstrdup(path);
+    char *tmp = pvm_xasprintf("%s/.%s.XXXXXX", dirname(copy), "privarion-export");
+    int fd = mkstemp(tmp), rc = -1;
+    if (fd < 0) {
+        pvm_error_set(err, PVM_E_IO, "%s: %s", path, strerror(errno));
+    } else {
+        int w = pvm_write_all(fd, text, strlen(text));
+        int c = close(fd);
+        if (w < 0 || c < 0 || rename(tmp, path) < 0) {
+            pvm_error_set(err, PVM_E_IO, "%s: %s", path, strerror(errno));
+            unlink(tmp);
+        } else {
+            rc = 0;
+        }
+    }
+    free(tmp);
+    free(copy);
+    return rc;
+}
+
+static int pvm_export_to(const char *path, bool force, const char *text, pvm_error *err)
+{
+    if (!path || strcmp(path, "-") == 0) {
+        fputs(text, stdout);
+        return 0;
+    }
+    if (!path[0])
+        return pvm_error_set(err, PVM_E_USAGE, "--output: must not be empty");
+    return force ? pvm_write_replace(path, text, err) : pvm_write_new(path, text, err);
+}
+
+static int pvm_profile_export_cmd(pvm_cli *cli, int argc, char **argv)
+{
+    pvm_args a;
+    pvm_error err = {0};
+    pvm_profile p;
+    int status = 0;
+    if (pvm_parse(&a, pvm_export_opts, 2, argc, argv, "export", pvm_export_help, &status) < 0)
+        return status;
+    if (pvm_need_pos(&a, 1, 1, "export", "NAME", &status) < 0)
+        goto done;
+    if (pvm_get_one(cli, a.pos[0], &p, &err) < 0) {
+        status = pvm_out_error(&err);
+        goto done;
+    }
+    char *json = pvm_profile_to_json(&p);
+    size_t n = strlen(json);
+    char *text = pvm_xasprintf("%s%s", json, n && json[n - 1] == '\n' ? "" : "\n");
+    free(json);
+    if (pvm_export_to(pvm_args_value(&a, "output"), pvm_args_given(&a, "force"), text,
+                      &err) < 0)
+        status = pvm_out_error(&err);
+    free(text);
+done:
+    pvm_args_free(&a);
+    return status;
+}
+
+/* -------------------------------------------------------------- import */
+
+static void pvm_import_help(void)
+{
+    printf("usage: " PVM_PROG " profile import FILE|- [--allow-duplicate] [--name NEW]\n"
+           "\nStore the profiles of a JSON file (one object or an array; '-' reads standard\n"
+           "input), keeping their ids and timestamps. All or nothing: every profile is\n"
+           "validated and checked for name, id and identity clashes first; nothing is\n"
+           "stored when any check fails.\n"
+           "\nOptions:\n");
+    pvm_args_print_help(stdout, pvm_import_opts, 2);
+}
+
+static int pvm_read_fd(int fd, const char *what, char **out, pvm_error *err)
+{
+    size_t cap = 8192, n = 0;
+    char *buf = pvm_xmalloc(cap + 1);
+    for (;;) {
+        if (n == cap) {
+            if (cap >= PVM_IMPORT_MAX) {
+                free(buf);
+                return pvm_error_set(err, PVM_E_LIMIT, "%s: larger than %u bytes", what,
+                                     PVM_IMPORT_MAX);
+            }
+            cap *= 2;
+            buf = pvm_xrealloc(buf, cap + 1);
+        }
+        ssize_t r = read(fd, buf + n, cap - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            int e = errno;
+            free(buf);
+            return pvm_error_set(err, PVM_E_IO, "%s: %s", what, strerror(e));
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    buf[n] = '\0';
+    if (memchr(buf, '\0', n)) {
+        free(buf);
+        return pvm_error_set(err, PVM_E_INVALID, "%s: contains a NUL byte", what);
+    }
+    *out = buf;
+    return 0;
+}
+
+static int pvm_read_input(const char *path, char **out, pvm_error *err)
+{
+    if (strcmp(path, "-") == 0)
+        return pvm_read_fd(STDIN_FILENO, "standard input", out, err);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return pvm_error_set(err, errno == ENOENT ? PVM_E_NOTFOUND : PVM_E_IO, "%s: %s", path,
+                             strerror(errno));
+    int rc = pvm_read_fd(fd, path, out, err);
+    close(fd);
+    return rc;
+}
+
+/* Which identity value of b, if any, a already uses; NULL when none. */
+static const char *pvm_identity_clash(const pvm_profile *a, const pvm_profile *b)
+{
+    if (b->serial[0] && strcmp(a->serial, b->serial) == 0)
+        return "serialNumber";
+    if (b->machine_id[0] && strcasecmp(a->machine_id, b->machine_id) == 0)
+        return "machineIdentifier";
+    if (b->mac[0] && strcasecmp(a->mac, b->mac) == 0)
+        return "macAddress";
+    return NULL;
+}
+
+static const char *pvm_identity_value(const pvm_profile *p, const char *key)
+{
+    if (strcmp(key, "serialNumber") == 0)
+        return p->serial;
+    return strcmp(key, "macAddress") == 0 ? p->mac : p->machine_id;
+}
+
+/* Clash of the new profile p with `other` (stored, or earlier in the file). */
+static int pvm_clash_one(const pvm_profile *p, const pvm_profile *other, bool stored,
+                         bool allow_dup, pvm_error *err)
+{
+    const char *where = stored ? "stored profile" : "profile in the file";
+    if (strcmp(p->name, other->name) == 0)
+        return pvm_error_set(err, PVM_E_EXISTS, "name: '%s' is already used by a %s "
+                             "(use --name NEW for a single profile)", p->name, where);
+    if (strcasecmp(p->id, other->id) == 0)
+        return pvm_error_set(err, PVM_E_EXISTS, "id: %s (profile '%s') is already used by "
+                             "%s '%s'", p->id, p->name, where, other->name);
+    const char *key = allow_dup ? NULL : pvm_identity_clash(other, p);
+    if (key)
+        return pvm_error_set(err, PVM_E_EXISTS, "%s: %s of profile '%s' is already used by "
+                             "%s '%s' (use --allow-duplicate to accept)", key,
+                             pvm_identity_value(p, key), p->name, where, other->name);
+    return 0;
+}
+
+/* Checks the whole file against the store and itself before anything is stored. */
+static int pvm_import_check(pvm_engine *e, const pvm_profile *in, size_t n, bool allow_dup,
+                            pvm_error *err)
+{
+    pvm_profile *stored = NULL;
+    size_t ns = 0;
+    int rc = pvm_profile_list(e, &stored, &ns, err);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        for (size_t j = 0; rc == 0 && j < ns; j++)
+            rc = pvm_clash_one(&in[i], &stored[j], true, allow_dup, err);
+        for (size_t j = 0; rc == 0 && j < i; j++)
+            rc = pvm_clash_one(&in[i], &in[j], false, allow_dup, err);
+    }
+    free(stored);
+    return rc;
+}
+
+/* Stores each profile; when one fails (another session raced us), the ones
+ * stored by this run are deleted again so the import stays all or nothing. */
+static int pvm_import_store(pvm_engine *e, const pvm_profile *in, size_t n,
+                            const pvm_profile_opts *opts, pvm_error *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (pvm_profile_import(e, &in[i], opts, err) == 0)
+            continue;
+        for (size_t j = 0; j < i; j++)
+            pvm_profile_delete(e, in[j].id, NULL);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        printf("imported profile '%s' (id %s)\n", in[i].name, in[i].id);
+    return 0;
+}
+
+/* --name NEW: a copy under a new name, id and timestamps. */
+static int pvm_import_rename(pvm_profile *in, size_t n, const char *name, pvm_error *err)
+{
+    if (n != 1)
+        return pvm_error_set(err, PVM_E_USAGE, "--name: only for a file holding one profile "
+                             "(this one holds %zu)", n);
+    if (pvm_profile_set_name(in, name, err) < 0)
+        return -1;
+    pvm_uuid_v4(in->id);
+    in->created_at = in->updated_at = pvm_now();
+    return 0;
+}
+
+static int pvm_import_run(pvm_cli *cli, const pvm_args *a, pvm_error *err)
+{
+    pvm_profile_opts opts = {.allow_duplicate = pvm_args_given(a, "allow-duplicate")};
+    const char *new_name = pvm_args_value(a, "name");
+    pvm_profile scratch, *in = NULL;
+    pvm_profile_init(&scratch);
+    size_t n = 0;
+    char *text = NULL;
+    pvm_engine *e = NULL;
+    int rc = -1;
+    if ((new_name && pvm_profile_set_name(&scratch, new_name, err) < 0) ||
+        pvm_read_input(a->pos[0], &text, err) < 0 ||
+        pvm_profile_list_from_json(text, &in, &n, err) < 0)
+        goto done;
+    if (n == 0) {
+        pvm_error_set(err, PVM_E_INVALID, "%s: holds no profiles", a->pos[0]);
+        goto done;
+    }
+    if ((new_name && pvm_import_rename(in, n, new_name, err) < 0) ||
+        !(e = pvm_cli_engine(cli, err)) ||
+        pvm_import_check(e, in, n, opts.allow_duplicate, err) < 0 ||
+        pvm_import_store(e, in, n, &opts, err) < 0)
+        goto done;
+    rc = 0;
+done:
+    free(in);
+    free(text);
+    return rc;
+}
+
+static int pvm_profile_import_cmd(pvm_cli *cli, int argc, char **argv)
+{
+    pvm_args a;
+    pvm_error err = {0};
+    int status = 0;
+    if (pvm_parse(&a, pvm_import_opts, 2, argc, argv, "import", pvm_import_help, &status) < 0)
+        return status;
+    if (pvm_need_pos(&a, 1, 1, "import", "FILE", &status) == 0 &&
+        pvm_import_run(cli, &a, &err) < 0)
+        status = pvm_out_error(&err);
+    pvm_args_free(&a);
+    return status;
+}
+
+/* ------------------------------------------------------------- presets */
+
+static void pvm_presets_help(void)
+{
+    printf("usage: " PVM_PROG " profile presets [--json]\n"
+           "\nList the built-in machine models: KEY, MANUFACTURER, PRODUCT, DESCRIPTION.\n"
+           "\nOptions:\n");
+    pvm_args_print_help(stdout, pvm_json_opts, 1);
+}
+
+static cJSON *pvm_preset_json(const pvm_preset *ps)
+{
+    cJSON *o = cJSON_CreateObject(), *hw = cJSON_CreateObject(), *ouis = cJSON_CreateArray();
+    pvm_profile p;
+    size_t nf;
+    const pvm_field *fields = pvm_profile_fields(&nf);
+    pvm_profile_init(&p);
+    p.hw = ps->hw;
+    for (size_t i = 0; i < nf; i++)
+        if (fields[i].in_hw_model)
+            cJSON_AddStringToObject(hw, fields[i].key, pvm_profile_field_cptr(&p, &fields[i]));
+    for (size_t i = 0; i < 4 && ps->ouis[i]; i++)
+        cJSON_AddItemToArray(ouis, cJSON_CreateString(ps->ouis[i]));
+    cJSON_AddStringToObject(o, "key", ps->key);
+    cJSON_AddStringToObject(o, "description", ps->description ? ps->description : "");
+    cJSON_AddItemToObject(o, "hardwareModel", hw);
+    cJSON_AddStringToObject(o, "serialFormat", pvm_serial_format_name(ps->serial_format));
+    cJSON_AddStringToObject(o, "diskModel", ps->disk_model ? ps->disk_model : "");
+    cJSON_AddItemToObject(o, "ouis", ouis);
+    return o;
+}
+
+static int pvm_presets_print(bool json, pvm_error *err)
+{
+    static const char *const head[] = {"KEY", "MANUFACTURER", "PRODUCT", "DESCRIPTION"};
+    size_t n;
+    const pvm_preset *ps = pvm_presets(&n);
+    if (json) {
+        cJSON *arr = cJSON_CreateArray();
+        for (size_t i = 0; i < n; i++)
+            cJSON_AddItemToArray(arr, pvm_preset_json(&ps[i]));
+        int rc = pvm_out_json(stdout, arr, err);
+        cJSON_Delete(arr);
+        return rc;
+    }
+    pvm_table *t = pvm_table_new(4, head);
+    for (size_t i = 0; i < n; i++) {
+        const char *row[] = {ps[i].key, ps[i].hw.manufacturer, ps[i].hw.product,
+                             ps[i].description};
+        pvm_table_add(t, row);
+    }
+    pvm_table_print(t, stdout);
+    pvm_table_free(t);
+    return 0;
+}
+
+static int pvm_profile_presets_cmd(pvm_cli *cli, int argc, char **argv)
+{
+    pvm_args a;
+    pvm_error err = {0};
+    int status = 0;
+    (void)cli;
+    if (pvm_parse(&a, pvm_json_opts, 1, argc, argv, "presets", pvm_presets_help, &status) < 0)
+        return status;
+    if (pvm_need_pos(&a, 0, 0, "presets", "", &status) == 0 &&
+        pvm_presets_print(pvm_args_given(&a, "json"), &err) < 0)
+        status = pvm_out_error(&err);
+    pvm_args_free(&a);
+    return status;
+}
+
+/* ------------------------------------------------------------ dispatch */
+
+typedef struct pvm_subcommand {
+    const char *name;
+    int (*run)(pvm_cli *cli, int argc, char **argv);
+    const char *synopsis;
+    const char *summary;
+} pvm_subcommand;
+
+static const pvm_subcommand pvm_profile_subs[] = {
+    {"create", pvm_profile_create_cmd, "create NAME [--preset KEY] [--random] [FIELD FLAGS]",
+     "make a profile"},
+    {"list", pvm_profile_list_cmd, "list [--json]", "list the profiles"},
+    {"show", pvm_profile_show_cmd, "show NAME|ID [--json]", "show every field of a profile"},
+    {"edit", pvm_profile_edit_cmd, "edit NAME|ID [--name NEW] [FIELD FLAGS]",
+     "change a profile"},
+    {"delete", pvm_profile_delete_cmd, "delete NAME|ID", "delete an unused profile"},
+    {"export", pvm_profile_export_cmd, "export NAME|ID [-o FILE] [--force]",
+     "print a profile as JSON"},
+    {"import", pvm_profile_import_cmd, "import FILE|- [--allow-duplicate] [--name NEW]",
+     "store profiles from JSON"},
+    {"presets", pvm_profile_presets_cmd, "presets [--json]", "list the built-in models"},
+};
+
+#define PVM_NSUBS (sizeof pvm_profile_subs / sizeof pvm_profile_subs[0])
+
+static void pvm_profile_help(void)
+{
+    printf("usage: " PVM_PROG " profile SUBCOMMAND [ARGS...]\n\n"
+           "Hardware profiles: the reusable identities (SMBIOS strings, system UUID, MAC,\n"
+           "serials) that VMs wear.\n\nSubcommands:\n");
+    for (size_t i = 0; i < PVM_NSUBS; i++)
+        printf("  %-52s %s\n", pvm_profile_subs[i].synopsis, pvm_profile_subs[i].summary);
+    printf("\nRun '" PVM_PROG " profile SUBCOMMAND --help' for every flag.\n");
+}
+
+int pvm_cli_profile(pvm_cli *cli, int argc, char **argv)
+{
+    pvm_error err = {0};
+    if (argc < 2)
+        return pvm_out_usage(&err, "profile: missing subcommand (see '" PVM_PROG
+                             " profile --help')");
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        pvm_profile_help();
+        return 0;
+    }
+    for (size_t i = 0; i < PVM_NSUBS; i++)
+        if (strcmp(argv[1], pvm_profile_subs[i].name) == 0)
+            return pvm_profile_subs[i].run(cli, argc - 1, argv + 1);
+    return pvm_out_usage(&err, "profile: unknown subcommand '%s' (see '" PVM_PROG
+                         " profile --help')", argv[1]);
+}

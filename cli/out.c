@@ -1,0 +1,168 @@
+/* out.c - everything the command line prints: one-line errors on stderr with
+ * their exit status, aligned text tables, labelled fields and JSON (through
+ * cJSON or the engine's to_json output only). Called by the cli/cmd_*.c files. */
+#include "cli.h"
+
+#include <cjson/cJSON.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Writes s with control and non-ASCII bytes escaped, so an error is one line. */
+static void pvm_out_escaped(FILE *fp, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '\n')
+            fputs("\\n", fp);
+        else if (*p == '\t')
+            fputs("\\t", fp);
+        else if (*p < 0x20 || *p >= 0x7f)
+            fprintf(fp, "\\x%02x", *p);
+        else
+            fputc(*p, fp);
+    }
+}
+
+int pvm_out_error(const pvm_error *err)
+{
+    const char *msg = err && err->msg[0] ? err->msg : "unknown error";
+    fputs(PVM_PROG ": ", stderr);
+    pvm_out_escaped(stderr, msg);
+    fputc('\n', stderr);
+    int status = pvm_error_exit_status(err);
+    return status ? status : 1;
+}
+
+int pvm_out_usage(pvm_error *err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    va_end(ap);
+    err->code = PVM_E_USAGE;
+    return pvm_out_error(err);
+}
+
+void pvm_out_note(const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    fputs(PVM_PROG ": note: ", stderr);
+    pvm_out_escaped(stderr, buf);
+    fputc('\n', stderr);
+}
+
+/* ---------------------------------------------------------------- tables */
+
+struct pvm_table {
+    size_t ncols;
+    size_t nrows; /* including the header row */
+    size_t cap;
+    char **cells; /* nrows * ncols copies */
+};
+
+static void pvm_table_push(pvm_table *t, const char *const *cells)
+{
+    if (t->nrows == t->cap) {
+        t->cap = t->cap ? t->cap * 2 : 8;
+        t->cells = pvm_xrealloc(t->cells, t->cap * t->ncols * sizeof *t->cells);
+    }
+    for (size_t c = 0; c < t->ncols; c++) {
+        const char *v = cells[c] && cells[c][0] ? cells[c] : "-";
+        t->cells[t->nrows * t->ncols + c] = pvm_xstrdup(v);
+    }
+    t->nrows++;
+}
+
+pvm_table *pvm_table_new(size_t ncols, const char *const *headers)
+{
+    pvm_table *t = pvm_xcalloc(1, sizeof *t);
+    t->ncols = ncols;
+    pvm_table_push(t, headers);
+    return t;
+}
+
+void pvm_table_add(pvm_table *t, const char *const *cells)
+{
+    pvm_table_push(t, cells);
+}
+
+size_t pvm_table_rows(const pvm_table *t)
+{
+    return t->nrows - 1;
+}
+
+void pvm_table_print(const pvm_table *t, FILE *fp)
+{
+    size_t *w = pvm_xcalloc(t->ncols, sizeof *w);
+    for (size_t r = 0; r < t->nrows; r++)
+        for (size_t c = 0; c < t->ncols; c++) {
+            size_t n = strlen(t->cells[r * t->ncols + c]);
+            if (n > w[c])
+                w[c] = n;
+        }
+    for (size_t r = 0; r < t->nrows; r++) {
+        for (size_t c = 0; c < t->ncols; c++) {
+            const char *v = t->cells[r * t->ncols + c];
+            if (c + 1 < t->ncols)
+                fprintf(fp, "%-*s  ", (int)w[c], v);
+            else
+                fprintf(fp, "%s\n", v);
+        }
+    }
+    free(w);
+}
+
+void pvm_table_free(pvm_table *t)
+{
+    if (!t)
+        return;
+    for (size_t i = 0; i < t->nrows * t->ncols; i++)
+        free(t->cells[i]);
+    free(t->cells);
+    free(t);
+}
+
+/* ---------------------------------------------------------- fields, time */
+
+void pvm_out_field(FILE *fp, int indent, int width, const char *label, const char *value)
+{
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s:", label);
+    fprintf(fp, "%*s%-*s %s\n", indent, "", width + 1, buf,
+            value && value[0] ? value : "-");
+}
+
+const char *pvm_out_time(int64_t t, char *buf, size_t size)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (t <= 0 || !gmtime_r(&tt, &tm) || !strftime(buf, size, "%Y-%m-%d %H:%M:%S UTC", &tm))
+        snprintf(buf, size, "-");
+    return buf;
+}
+
+/* ------------------------------------------------------------------ JSON */
+
+int pvm_out_json(FILE *fp, const struct cJSON *item, pvm_error *err)
+{
+    char *text = cJSON_Print(item);
+    if (!text)
+        return pvm_error_set(err, PVM_E_IO, "could not format JSON output");
+    fputs(text, fp);
+    fputc('\n', fp);
+    cJSON_free(text);
+    return 0;
+}
+
+void pvm_out_json_text(FILE *fp, const char *text)
+{
+    size_t n = strlen(text);
+    fputs(text, fp);
+    if (n == 0 || text[n - 1] != '\n')
+        fputc('\n', fp);
+}
