@@ -54,9 +54,11 @@ void pvm_qga_close(pvm_qga *g);
 /* A non-blocking stream socket with a bounded input buffer. */
 typedef struct pvm_rpc {
     int fd;
-    char *buf;       /* bytes read but not yet consumed */
-    size_t len, cap;
-    size_t line_max; /* a line longer than this is a protocol error */
+    char *buf;        /* buf[off..len) holds bytes read but not yet consumed */
+    size_t off, len, cap;
+    size_t scan;      /* bytes after off already known to hold no newline */
+    size_t line_max;  /* a line longer than this is a protocol error */
+    bool broken;      /* the stream lost its framing: every later call fails */
     const char *peer; /* "QMP" or "guest agent", for messages */
 } pvm_rpc;
 
@@ -71,9 +73,12 @@ int64_t pvm_rpc_deadline(int timeout_ms);
 int pvm_rpc_send(pvm_rpc *r, const void *data, size_t len, int64_t deadline, pvm_error *err);
 /* Serialises obj compactly and sends it followed by a newline. */
 int pvm_rpc_send_json(pvm_rpc *r, const cJSON *obj, int64_t deadline, pvm_error *err);
-/* Reads one line (without its newline, NUL-terminated, malloc'd into *line).
+/* Reads one line (without its newline or CR, NUL-terminated, malloc'd into *line; *len
+ * its length, which may differ from strlen when the peer sent NUL bytes; len may be NULL).
  * Returns 1 with a line, 0 on deadline (*line NULL), -1 on error, EOF or an overlong line. */
-int pvm_rpc_read_line(pvm_rpc *r, char **line, int64_t deadline, pvm_error *err);
+int pvm_rpc_read_line(pvm_rpc *r, char **line, size_t *len, int64_t deadline, pvm_error *err);
+/* Parses n bytes as one JSON object (whitespace around allowed): 0, or -1 with PVM_E_QEMU. */
+int pvm_rpc_parse_line(pvm_rpc *r, const char *line, size_t n, cJSON **obj, pvm_error *err);
 /* Reads one line and parses it as a JSON object: 1 with *obj, 0 on deadline, -1 on error
  * (malformed JSON or a non-object is PVM_E_QEMU). Blank lines are skipped. */
 int pvm_rpc_read_json(pvm_rpc *r, cJSON **obj, int64_t deadline, pvm_error *err);

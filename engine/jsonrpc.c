@@ -1,0 +1,363 @@
+/* jsonrpc.c - the line-framed JSON transport shared by the QMP (qmp.c) and guest
+ * agent (qga.c) clients: non-blocking unix socket, poll() deadlines, a bounded
+ * input buffer, and defensive parsing of what a possibly hostile peer sends. */
+#include "qmp.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#define RPC_CHUNK (64u * 1024u)
+/* A line may hold at most this many JSON values: bounds cJSON's memory. */
+#define RPC_VALUES_MAX 1000000u
+
+static int64_t rpc_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t pvm_rpc_deadline(int timeout_ms)
+{
+    if (timeout_ms < 0)
+        return INT64_MAX;
+    return rpc_now_ms() + timeout_ms;
+}
+
+/* Milliseconds left before deadline for poll(): -1 when there is no deadline. */
+static int rpc_remaining(int64_t deadline)
+{
+    if (deadline == INT64_MAX)
+        return -1;
+    int64_t left = deadline - rpc_now_ms();
+    if (left <= 0)
+        return 0;
+    return left > INT_MAX ? INT_MAX : (int)left;
+}
+
+static int rpc_fail(pvm_rpc *r, pvm_error *err, const char *what, int e)
+{
+    r->broken = true;
+    return pvm_error_set(err, PVM_E_QEMU, "%s: %s: %s", r->peer, what, strerror(e));
+}
+
+void pvm_rpc_init_fd(pvm_rpc *r, int fd, const char *peer)
+{
+    memset(r, 0, sizeof *r);
+    r->fd = fd;
+    r->peer = peer;
+    r->line_max = PVM_RPC_LINE_MAX;
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0)
+        fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+void pvm_rpc_close(pvm_rpc *r)
+{
+    if (r->fd >= 0)
+        close(r->fd);
+    r->fd = -1;
+    free(r->buf);
+    r->buf = NULL;
+    r->off = r->len = r->cap = r->scan = 0;
+}
+
+/* Waits for a non-blocking connect in progress to finish. */
+static int rpc_connect_wait(int fd, int64_t deadline, int *e)
+{
+    struct pollfd p = { .fd = fd, .events = POLLOUT };
+    int n;
+    do
+        n = poll(&p, 1, rpc_remaining(deadline));
+    while (n < 0 && errno == EINTR);
+    if (n == 0) {
+        *e = ETIMEDOUT;
+        return -1;
+    }
+    socklen_t len = sizeof *e;
+    if (n < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, e, &len) < 0) {
+        *e = errno;
+        return -1;
+    }
+    return *e ? -1 : 0;
+}
+
+/* connect(2) with retries while the listener's backlog is full (EAGAIN). */
+static int rpc_connect_fd(int fd, const struct sockaddr_un *sa, int64_t deadline, int *e)
+{
+    for (;;) {
+        if (connect(fd, (const struct sockaddr *)sa, sizeof *sa) == 0)
+            return 0;
+        *e = errno;
+        if (*e == EINTR)
+            continue;
+        if (*e == EINPROGRESS)
+            return rpc_connect_wait(fd, deadline, e);
+        if (*e != EAGAIN)
+            return -1;
+        if (rpc_remaining(deadline) == 0) {
+            *e = ETIMEDOUT;
+            return -1;
+        }
+        struct timespec ts = { 0, 10 * 1000000L };
+        nanosleep(&ts, NULL);
+    }
+}
+
+int pvm_rpc_connect(pvm_rpc *r, const char *path, const char *peer, int timeout_ms, pvm_error *err)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    memset(r, 0, sizeof *r);
+    r->fd = -1;
+    r->peer = peer;
+    r->line_max = PVM_RPC_LINE_MAX;
+    if (strlen(path) >= sizeof sa.sun_path)
+        return pvm_error_set(err, PVM_E_INVALID, "%s socket path: must be at most %zu bytes: %s",
+                             peer, sizeof sa.sun_path - 1, path);
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return pvm_error_set(err, PVM_E_IO, "%s: socket: %s", peer, strerror(errno));
+    int e = 0;
+    if (rpc_connect_fd(fd, &sa, pvm_rpc_deadline(timeout_ms), &e) < 0) {
+        close(fd);
+        return pvm_error_set(err, PVM_E_QEMU, "%s: cannot connect to %s: %s", peer, path,
+                             e == ETIMEDOUT ? "timed out" : strerror(e));
+    }
+    r->fd = fd;
+    return 0;
+}
+
+int pvm_rpc_send(pvm_rpc *r, const void *data, size_t len, int64_t deadline, pvm_error *err)
+{
+    const char *p = data;
+    if (r->broken || r->fd < 0)
+        return pvm_error_set(err, PVM_E_QEMU, "%s: connection unusable after an earlier error", r->peer);
+    while (len) {
+        ssize_t n = send(r->fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0) {
+            p += n;
+            len -= (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+            return rpc_fail(r, err, "send", errno);
+        struct pollfd pf = { .fd = r->fd, .events = POLLOUT };
+        int rc = poll(&pf, 1, rpc_remaining(deadline));
+        if (rc == 0) {
+            /* A partial request would corrupt the stream for later calls. */
+            r->broken = true;
+            return pvm_error_set(err, PVM_E_QEMU, "%s: send timed out (peer not reading)", r->peer);
+        }
+        if (rc < 0 && errno != EINTR)
+            return rpc_fail(r, err, "poll", errno);
+    }
+    return 0;
+}
+
+int pvm_rpc_send_json(pvm_rpc *r, const cJSON *obj, int64_t deadline, pvm_error *err)
+{
+    char *text = cJSON_PrintUnformatted(obj);
+    if (!text)
+        return pvm_error_set(err, PVM_E_QEMU, "%s: cannot serialise request", r->peer);
+    size_t n = strlen(text);
+    char *line = pvm_xmalloc(n + 1);
+    memcpy(line, text, n);
+    line[n] = '\n';
+    cJSON_free(text);
+    int rc = pvm_rpc_send(r, line, n + 1, deadline, err);
+    free(line);
+    return rc;
+}
+
+/* Makes room for at least one chunk after len, moving unread bytes to the front. */
+static void rpc_make_room(pvm_rpc *r)
+{
+    if (r->off) {
+        memmove(r->buf, r->buf + r->off, r->len - r->off);
+        r->len -= r->off;
+        r->off = 0;
+    }
+    if (r->cap - r->len < RPC_CHUNK) {
+        r->cap = r->len + RPC_CHUNK;
+        r->buf = pvm_xrealloc(r->buf, r->cap);
+    }
+}
+
+/* Reads what is available: 1 got bytes, 0 deadline, -1 EOF or error. */
+static int rpc_fill(pvm_rpc *r, int64_t deadline, pvm_error *err)
+{
+    for (;;) {
+        struct pollfd pf = { .fd = r->fd, .events = POLLIN };
+        int rc = poll(&pf, 1, rpc_remaining(deadline));
+        if (rc < 0 && errno == EINTR)
+            continue;
+        if (rc < 0)
+            return rpc_fail(r, err, "poll", errno);
+        if (rc == 0)
+            return 0;
+        rpc_make_room(r);
+        ssize_t n = recv(r->fd, r->buf + r->len, r->cap - r->len, MSG_DONTWAIT);
+        if (n > 0) {
+            r->len += (size_t)n;
+            return 1;
+        }
+        if (n == 0) {
+            r->broken = true;
+            return pvm_error_set(err, PVM_E_QEMU, "%s: connection closed by the peer", r->peer);
+        }
+        if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
+            return rpc_fail(r, err, "recv", errno);
+    }
+}
+
+static int rpc_overlong(pvm_rpc *r, pvm_error *err)
+{
+    r->broken = true;
+    return pvm_error_set(err, PVM_E_QEMU, "%s: reply line longer than %zu bytes", r->peer, r->line_max);
+}
+
+static int rpc_check_usable(pvm_rpc *r, pvm_error *err)
+{
+    if (r->broken || r->fd < 0)
+        return pvm_error_set(err, PVM_E_QEMU, "%s: connection unusable after an earlier error", r->peer);
+    return 0;
+}
+
+int pvm_rpc_read_line(pvm_rpc *r, char **line, size_t *len, int64_t deadline, pvm_error *err)
+{
+    *line = NULL;
+    if (len)
+        *len = 0;
+    if (rpc_check_usable(r, err) < 0)
+        return -1;
+    for (;;) {
+        char *start = r->buf + r->off;
+        size_t avail = r->len - r->off;
+        char *nl = avail > r->scan ? memchr(start + r->scan, '\n', avail - r->scan) : NULL;
+        if (nl) {
+            size_t n = (size_t)(nl - start);
+            if (n > r->line_max)
+                return rpc_overlong(r, err);
+            r->off += n + 1;
+            r->scan = 0;
+            if (n && start[n - 1] == '\r')
+                n--;
+            *line = pvm_xmalloc(n + 1);
+            memcpy(*line, start, n);
+            (*line)[n] = '\0';
+            if (len)
+                *len = n;
+            return 1;
+        }
+        r->scan = avail;
+        if (avail > r->line_max)
+            return rpc_overlong(r, err);
+        int rc = rpc_fill(r, deadline, err);
+        if (rc <= 0)
+            return rc;
+    }
+}
+
+int pvm_rpc_skip_to_byte(pvm_rpc *r, unsigned char delim, int64_t deadline, pvm_error *err)
+{
+    if (rpc_check_usable(r, err) < 0)
+        return -1;
+    for (;;) {
+        char *start = r->buf + r->off;
+        char *hit = r->len > r->off ? memchr(start, delim, r->len - r->off) : NULL;
+        if (hit) {
+            r->off += (size_t)(hit - start) + 1;
+            r->scan = 0;
+            return 1;
+        }
+        r->off = r->len = r->scan = 0;
+        int rc = rpc_fill(r, deadline, err);
+        if (rc <= 0)
+            return rc;
+    }
+}
+
+/* Counts the JSON values a line could create ('[', '{', ',' outside strings). */
+static size_t rpc_count_values(const char *s, size_t n)
+{
+    size_t count = 1;
+    bool in_str = false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (in_str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = false;
+        } else if (c == '"') {
+            in_str = true;
+        } else if (c == '[' || c == '{' || c == ',') {
+            count++;
+        }
+    }
+    return count;
+}
+
+static bool rpc_blank(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
+            return false;
+    return true;
+}
+
+/* Parses one line into a JSON object, or fails with PVM_E_QEMU. */
+static int rpc_parse_object(pvm_rpc *r, const char *line, size_t n, cJSON **obj, pvm_error *err)
+{
+    if (rpc_count_values(line, n) > RPC_VALUES_MAX)
+        return pvm_error_set(err, PVM_E_QEMU, "%s: reply holds more than %u JSON values",
+                             r->peer, RPC_VALUES_MAX);
+    const char *end = NULL;
+    cJSON *v = cJSON_ParseWithLengthOpts(line, n, &end, 0);
+    if (!v || !end || !rpc_blank(end, n - (size_t)(end - line))) {
+        cJSON_Delete(v);
+        return pvm_error_set(err, PVM_E_QEMU, "%s: malformed JSON reply (%zu bytes)", r->peer, n);
+    }
+    if (!cJSON_IsObject(v)) {
+        cJSON_Delete(v);
+        return pvm_error_set(err, PVM_E_QEMU, "%s: reply is not a JSON object", r->peer);
+    }
+    *obj = v;
+    return 0;
+}
+
+int pvm_rpc_parse_line(pvm_rpc *r, const char *line, size_t n, cJSON **obj, pvm_error *err)
+{
+    *obj = NULL;
+    return rpc_parse_object(r, line, n, obj, err);
+}
+
+int pvm_rpc_read_json(pvm_rpc *r, cJSON **obj, int64_t deadline, pvm_error *err)
+{
+    *obj = NULL;
+    for (;;) {
+        char *line = NULL;
+        size_t n = 0;
+        int rc = pvm_rpc_read_line(r, &line, &n, deadline, err);
+        if (rc <= 0)
+            return rc;
+        if (rpc_blank(line, n)) {
+            free(line);
+            continue;
+        }
+        rc = rpc_parse_object(r, line, n, obj, err);
+        free(line);
+        return rc < 0 ? -1 : 1;
+    }
+}
