@@ -30,6 +30,10 @@ typedef struct pvm_qemu_paths {
     const char *qemu_log;      /* -D log file, may be NULL */
 } pvm_qemu_paths;
 
+/* The disk's -drive id and its block node name (QMP snapshot-save vmstate/devices). */
+#define PVM_QEMU_DRIVE_ID "drive0"
+#define PVM_QEMU_DISK_NODE "disk0"
+
 /* Unix socket paths longer than this are refused (sun_path is 108 bytes). */
 #define PVM_SOCK_PATH_MAX 107
 

@@ -1,0 +1,499 @@
+/* qemu_argv.c - the pure QEMU command-line builder: profile + VM + host paths
+ * -> argv, plus the argv vector and option-value escaping. No I/O here.
+ * Called by vm.c (start) and the unit tests; facts in shared/QEMU-NOTES.md. */
+#include "qemu.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* The CPU model and its QOM type (for -global, which takes a value verbatim). */
+#define PVM_CPU_MODEL "qemu64"
+#define PVM_CPU_TYPE "qemu64-x86_64-cpu"
+#define PVM_BRAND_MAX 48 /* CPUID leaves 0x80000002..4 hold 48 bytes */
+
+/* ------------------------------------------------------------------ argv */
+
+void pvm_argv_init(pvm_argv *a)
+{
+    a->n = 0;
+    a->cap = 16;
+    a->v = pvm_xcalloc(a->cap, sizeof *a->v);
+}
+
+void pvm_argv_add(pvm_argv *a, const char *s)
+{
+    if (a->n + 2 > a->cap) {
+        a->cap *= 2;
+        a->v = pvm_xrealloc(a->v, a->cap * sizeof *a->v);
+    }
+    a->v[a->n++] = pvm_xstrdup(s);
+    a->v[a->n] = NULL;
+}
+
+void pvm_argv_free(pvm_argv *a)
+{
+    for (size_t i = 0; i < a->n; i++)
+        free(a->v[i]);
+    free(a->v);
+    a->v = NULL;
+    a->n = a->cap = 0;
+}
+
+static void pvm_argv_clear(pvm_argv *a)
+{
+    pvm_argv_free(a);
+    pvm_argv_init(a);
+}
+
+static void pvm_argv_add2(pvm_argv *a, const char *opt, const char *val)
+{
+    pvm_argv_add(a, opt);
+    pvm_argv_add(a, val);
+}
+
+char *pvm_qemu_escape(const char *value)
+{
+    size_t n = 0;
+    for (const char *s = value; *s; s++)
+        n += *s == ',' ? 2 : 1;
+    char *out = pvm_xmalloc(n + 1), *d = out;
+    for (const char *s = value; *s; s++) {
+        *d++ = *s;
+        if (*s == ',')
+            *d++ = ',';
+    }
+    *d = '\0';
+    return out;
+}
+
+const char *pvm_accel_name(pvm_accel a)
+{
+    return a == PVM_ACCEL_KVM ? "kvm" : "tcg";
+}
+
+/* ------------------------------------------------ option strings, escaped */
+
+/* An option value under construction: "key=value,key=value". Fixed parts are
+ * appended raw; every variable value goes through pvm_opt_kv (escaped). */
+typedef struct pvm_opt {
+    char *s;
+    size_t len, cap;
+} pvm_opt;
+
+static void pvm_opt_raw(pvm_opt *o, const char *s)
+{
+    size_t n = strlen(s);
+    if (o->len + n + 1 > o->cap) {
+        o->cap = (o->len + n + 1) * 2;
+        o->s = pvm_xrealloc(o->s, o->cap);
+    }
+    memcpy(o->s + o->len, s, n + 1);
+    o->len += n;
+}
+
+static void pvm_opt_start(pvm_opt *o, const char *first)
+{
+    o->s = NULL;
+    o->len = o->cap = 0;
+    pvm_opt_raw(o, first);
+}
+
+/* Appends ",key=<escaped value>" (no leading comma when the option is empty). */
+static void pvm_opt_kv(pvm_opt *o, const char *key, const char *value)
+{
+    char *esc = pvm_qemu_escape(value);
+    if (o->len)
+        pvm_opt_raw(o, ",");
+    pvm_opt_raw(o, key);
+    pvm_opt_raw(o, "=");
+    pvm_opt_raw(o, esc);
+    free(esc);
+}
+
+static void pvm_opt_kv_nonempty(pvm_opt *o, const char *key, const char *value)
+{
+    if (value && *value)
+        pvm_opt_kv(o, key, value);
+}
+
+/* Adds "opt <option string>" to argv and releases the option. */
+static void pvm_opt_emit(pvm_argv *a, const char *opt, pvm_opt *o)
+{
+    pvm_argv_add2(a, opt, o->s);
+    free(o->s);
+    o->s = NULL;
+}
+
+/* --------------------------------------------------------------- checks */
+
+static int pvm_check_text(const char *what, const char *s, pvm_error *err)
+{
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++)
+        if (*c < 0x20 || *c > 0x7e)
+            return pvm_error_set(err, PVM_E_INVALID,
+                                 "%s: must be printable ASCII (byte 0x%02x found)", what, *c);
+    return 0;
+}
+
+static int pvm_check_profile_text(const pvm_profile *p, pvm_error *err)
+{
+    size_t count;
+    const pvm_field *f = pvm_profile_fields(&count);
+    for (size_t i = 0; i < count; i++)
+        if (pvm_check_text(f[i].key, pvm_profile_field_cptr(p, &f[i]), err))
+            return -1;
+    if (strlen(p->hw.cpu_model) > PVM_BRAND_MAX)
+        return pvm_error_set(err, PVM_E_INVALID,
+                             "cpuModel: the CPU brand string holds at most %d bytes (%zu given)",
+                             PVM_BRAND_MAX, strlen(p->hw.cpu_model));
+    if (strlen(p->disk_serial) > PVM_DISK_SERIAL_MAX)
+        return pvm_error_set(err, PVM_E_INVALID, "diskSerial: at most %d bytes",
+                             PVM_DISK_SERIAL_MAX);
+    return 0;
+}
+
+static int pvm_check_path(const char *what, const char *path, size_t max, pvm_error *err)
+{
+    if (!path || !*path)
+        return pvm_error_set(err, PVM_E_INVALID, "%s: path is missing", what);
+    if (max && strlen(path) > max)
+        return pvm_error_set(err, PVM_E_INVALID,
+                             "%s: socket path is %zu bytes, unix sockets take at most %zu: %s",
+                             what, strlen(path), max, path);
+    return 0;
+}
+
+static int pvm_check_paths(const pvm_qemu_paths *paths, pvm_error *err)
+{
+    if (pvm_check_path("qemu", paths->qemu, 0, err) ||
+        pvm_check_path("disk", paths->disk, 0, err) ||
+        pvm_check_path("qmp socket", paths->qmp_sock, PVM_SOCK_PATH_MAX, err) ||
+        pvm_check_path("guest agent socket", paths->qga_sock, PVM_SOCK_PATH_MAX, err) ||
+        pvm_check_path("serial socket", paths->serial_sock, PVM_SOCK_PATH_MAX, err) ||
+        pvm_check_path("serial log", paths->serial_log, 0, err) ||
+        pvm_check_path("pid file", paths->pidfile, 0, err) ||
+        pvm_check_path("smbios type 0 file", paths->smbios_type0, 0, err))
+        return -1;
+    return 0;
+}
+
+static int pvm_check_vm(const pvm_vm *vm, pvm_error *err)
+{
+    if (vm->cpus < 1)
+        return pvm_error_set(err, PVM_E_INVALID, "cpus: must be at least 1 (%d given)", vm->cpus);
+    if (vm->memory_bytes < (1u << 20) || vm->memory_bytes % (1u << 20))
+        return pvm_error_set(err, PVM_E_INVALID,
+                             "memory: must be a whole number of MiB, at least 1M (%llu bytes given)",
+                             (unsigned long long)vm->memory_bytes);
+    if (pvm_check_text("name", vm->name, err))
+        return -1;
+    if (!vm->name[0])
+        return pvm_error_set(err, PVM_E_INVALID, "name: must not be empty");
+    if ((vm->initrd[0] || vm->append[0]) && !vm->kernel[0])
+        return pvm_error_set(err, PVM_E_INVALID, "initrd/append: need a kernel");
+    return 0;
+}
+
+/* ------------------------------------------------------- ACPI OEM fields */
+
+typedef struct pvm_oem {
+    const char *match; /* lower-case substring of the manufacturer */
+    const char *id;    /* 6 bytes */
+    const char *table; /* 8 bytes */
+} pvm_oem;
+
+static const pvm_oem pvm_oems[] = {
+    { "dell", "DELL  ", "CBX3    " },
+    { "lenovo", "LENOVO", "TP-R0D  " },
+    { "hewlett", "HPQOEM", "SLIC-MPC" },
+    { "hp", "HPQOEM", "SLIC-MPC" },
+    { "apple", "APPLE ", "Apple00 " },
+    { "microsoft", "MSFT  ", "MSFT    " },
+    { "asus", "_ASUS_", "Notebook" },
+};
+
+static int pvm_contains_ci(const char *hay, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (; *hay; hay++)
+        if (strncasecmp(hay, needle, n) == 0)
+            return 1;
+    return 0;
+}
+
+/* Upper-cased letters and digits of s, at most width of them, space padded.
+ * Returns how many came from s. */
+static size_t pvm_oem_letters(const char *s, char *out, size_t width)
+{
+    size_t k = 0;
+    for (; *s && k < width; s++)
+        if (isalnum((unsigned char)*s))
+            out[k++] = (char)toupper((unsigned char)*s);
+    size_t got = k;
+    while (k < width)
+        out[k++] = ' ';
+    out[k] = '\0';
+    return got;
+}
+
+/* Fills id (7 bytes) and table (9 bytes) from the manufacturer: a known
+ * vendor's own values, else its letters, else AMI's generic "ALASKA". */
+static void pvm_oem_ids(const char *manufacturer, char id[7], char table[9])
+{
+    for (size_t i = 0; i < sizeof pvm_oems / sizeof pvm_oems[0]; i++) {
+        const char *m = pvm_oems[i].match;
+        int hit = strlen(m) > 2 ? pvm_contains_ci(manufacturer, m)
+                                : strncasecmp(manufacturer, m, strlen(m)) == 0;
+        if (hit) {
+            memcpy(id, pvm_oems[i].id, 7);
+            memcpy(table, pvm_oems[i].table, 9);
+            return;
+        }
+    }
+    if (pvm_oem_letters(manufacturer, id, 6) == 0) {
+        memcpy(id, "ALASKA", 7);
+        memcpy(table, "A M I   ", 9);
+        return;
+    }
+    pvm_oem_letters(manufacturer, table, 8);
+}
+
+/* ------------------------------------------------------------- sections */
+
+static void pvm_add_machine(pvm_argv *a, const pvm_profile *p, pvm_accel accel)
+{
+    char id[7], table[9];
+    pvm_oem_ids(p->hw.manufacturer, id, table);
+    pvm_opt o;
+    pvm_opt_start(&o, "q35");
+    pvm_opt_raw(&o, ",accel=");
+    pvm_opt_raw(&o, pvm_accel_name(accel));
+    pvm_opt_kv(&o, "x-oem-id", id);
+    pvm_opt_kv(&o, "x-oem-table-id", table);
+    pvm_opt_emit(a, "-machine", &o);
+}
+
+/* The CPUID vendor matching the brand, so an Intel brand is not "AuthenticAMD". */
+static const char *pvm_cpu_vendor(const pvm_hw_model *hw)
+{
+    const char *src[] = { hw->cpu_manufacturer, hw->cpu_model };
+    for (size_t i = 0; i < 2; i++) {
+        if (pvm_contains_ci(src[i], "intel"))
+            return "GenuineIntel";
+        if (pvm_contains_ci(src[i], "amd"))
+            return "AuthenticAMD";
+    }
+    return NULL;
+}
+
+static void pvm_add_cpu(pvm_argv *a, const pvm_profile *p, const pvm_vm *vm, pvm_accel accel)
+{
+    pvm_opt o;
+    pvm_opt_start(&o, PVM_CPU_MODEL);
+    if (p->hide_hypervisor) {
+        pvm_opt_raw(&o, ",-hypervisor");
+        pvm_opt_raw(&o, accel == PVM_ACCEL_KVM ? ",kvm=off" : ",tcg-cpuid=off");
+    }
+    const char *vendor = pvm_cpu_vendor(&p->hw);
+    if (vendor)
+        pvm_opt_kv(&o, "vendor", vendor);
+    pvm_opt_emit(a, "-cpu", &o);
+    /* -cpu splits its features on every comma with no escape, so the brand
+     * goes through -global, whose value QEMU takes verbatim (not escaped). */
+    if (p->hw.cpu_model[0]) {
+        char *g = pvm_xasprintf("%s.model-id=%s", PVM_CPU_TYPE, p->hw.cpu_model);
+        pvm_argv_add2(a, "-global", g);
+        free(g);
+    }
+    char num[32];
+    snprintf(num, sizeof num, "%d", vm->cpus);
+    pvm_argv_add2(a, "-smp", num);
+    snprintf(num, sizeof num, "%llu", (unsigned long long)(vm->memory_bytes >> 20));
+    pvm_argv_add2(a, "-m", num);
+}
+
+/* One -smbios type=N option. Fields QEMU would otherwise fill with "QEMU" or
+ * the machine type are always given (empty = no string); others only when set. */
+typedef struct pvm_smbios_kv {
+    const char *key;
+    const char *value;
+    int always;
+} pvm_smbios_kv;
+
+static void pvm_add_smbios_type(pvm_argv *a, const char *type, const pvm_smbios_kv *kv, size_t n)
+{
+    pvm_opt o;
+    pvm_opt_start(&o, type);
+    for (size_t i = 0; i < n; i++) {
+        if (kv[i].always)
+            pvm_opt_kv(&o, kv[i].key, kv[i].value);
+        else
+            pvm_opt_kv_nonempty(&o, kv[i].key, kv[i].value);
+    }
+    pvm_opt_emit(a, "-smbios", &o);
+}
+
+static void pvm_add_smbios(pvm_argv *a, const pvm_profile *p, const pvm_qemu_paths *paths)
+{
+    const pvm_hw_model *hw = &p->hw;
+    pvm_opt o;
+    pvm_opt_start(&o, "");
+    pvm_opt_kv(&o, "file", paths->smbios_type0);
+    pvm_opt_emit(a, "-smbios", &o);
+
+    const pvm_smbios_kv t1[] = {
+        { "manufacturer", hw->manufacturer, 1 }, { "product", hw->product, 1 },
+        { "version", hw->version, 1 },           { "serial", p->serial, 0 },
+        { "sku", hw->sku, 0 },                   { "family", hw->family, 0 },
+    };
+    const pvm_smbios_kv t2[] = {
+        { "manufacturer", hw->board_manufacturer, 1 }, { "product", hw->board_product, 1 },
+        { "version", hw->board_version, 1 },           { "serial", hw->board_serial, 0 },
+    };
+    const pvm_smbios_kv t3[] = {
+        { "manufacturer", hw->chassis_manufacturer, 1 }, { "version", "", 1 },
+        { "serial", hw->chassis_serial, 0 },             { "asset", hw->chassis_asset, 0 },
+    };
+    const pvm_smbios_kv t4[] = {
+        { "manufacturer", hw->cpu_manufacturer, 1 }, { "version", hw->cpu_model, 1 },
+    };
+    const pvm_smbios_kv t17[] = { { "manufacturer", hw->memory_manufacturer, 1 } };
+    pvm_add_smbios_type(a, "type=1", t1, sizeof t1 / sizeof t1[0]);
+    pvm_add_smbios_type(a, "type=2", t2, sizeof t2 / sizeof t2[0]);
+    pvm_add_smbios_type(a, "type=3", t3, sizeof t3 / sizeof t3[0]);
+    pvm_add_smbios_type(a, "type=4", t4, sizeof t4 / sizeof t4[0]);
+    pvm_add_smbios_type(a, "type=17", t17, sizeof t17 / sizeof t17[0]);
+}
+
+static void pvm_add_disk(pvm_argv *a, const pvm_profile *p, const pvm_vm *vm,
+                         const pvm_qemu_paths *paths)
+{
+    pvm_opt o;
+    pvm_opt_start(&o, "");
+    pvm_opt_kv(&o, "file", paths->disk);
+    pvm_opt_raw(&o, ",if=none,id=" PVM_QEMU_DRIVE_ID ",node-name=" PVM_QEMU_DISK_NODE
+                    ",format=qcow2,cache=writeback,discard=unmap");
+    pvm_opt_emit(a, "-drive", &o);
+
+    static const char *dev[] = {
+        [PVM_DISK_VIRTIO] = "virtio-blk-pci",
+        [PVM_DISK_NVME] = "nvme,use-intel-id=on",
+        /* AHCI is built into q35 as buses ide.0 .. ide.5; the model and
+         * firmware revision replace "QEMU HARDDISK" and "2.5+". */
+        [PVM_DISK_SATA] = "ide-hd,bus=ide.0,model=SATA SSD,ver=SBFM61.3",
+    };
+    pvm_opt_start(&o, dev[vm->disk_bus]);
+    pvm_opt_raw(&o, ",drive=" PVM_QEMU_DRIVE_ID);
+    /* Index 0 stays free for -kernel (QEMU gives its linuxboot ROM index 0). */
+    pvm_opt_raw(&o, vm->iso[0] ? ",bootindex=2" : ",bootindex=1");
+    pvm_opt_kv_nonempty(&o, "serial", p->disk_serial);
+    pvm_opt_emit(a, "-device", &o);
+}
+
+static void pvm_add_cdrom(pvm_argv *a, const pvm_vm *vm)
+{
+    if (!vm->iso[0])
+        return;
+    pvm_opt o;
+    pvm_opt_start(&o, "");
+    pvm_opt_kv(&o, "file", vm->iso);
+    pvm_opt_raw(&o, ",if=none,id=cd0,media=cdrom,readonly=on,format=raw");
+    pvm_opt_emit(a, "-drive", &o);
+    pvm_argv_add2(a, "-device", "ide-cd,bus=ide.1,drive=cd0,bootindex=1,model=DVD-RW Drive,ver=1.00");
+}
+
+static void pvm_add_kernel(pvm_argv *a, const pvm_vm *vm)
+{
+    /* -kernel, -initrd and -append are taken whole (no option parsing),
+     * and each value is its own argv element, so they are not escaped. */
+    if (!vm->kernel[0])
+        return;
+    pvm_argv_add2(a, "-kernel", vm->kernel);
+    if (vm->initrd[0])
+        pvm_argv_add2(a, "-initrd", vm->initrd);
+    if (vm->append[0])
+        pvm_argv_add2(a, "-append", vm->append);
+}
+
+static void pvm_add_net(pvm_argv *a, const pvm_profile *p, const pvm_vm *vm)
+{
+    if (vm->net == PVM_NET_NONE) {
+        pvm_argv_add2(a, "-nic", "none");
+        return;
+    }
+    pvm_argv_add2(a, "-netdev", "user,id=net0");
+    pvm_opt o;
+    pvm_opt_start(&o, vm->nic == PVM_NIC_E1000E ? "e1000e" : "virtio-net-pci");
+    pvm_opt_raw(&o, ",netdev=net0");
+    pvm_opt_kv_nonempty(&o, "mac", p->mac);
+    pvm_opt_emit(a, "-device", &o);
+}
+
+/* "-chardev socket,id=ID,path=P,server=on,wait=off[,logfile=L,logappend=on]" */
+static void pvm_add_socket(pvm_argv *a, const char *id, const char *path, const char *log)
+{
+    pvm_opt o;
+    pvm_opt_start(&o, "socket,id=");
+    pvm_opt_raw(&o, id);
+    pvm_opt_kv(&o, "path", path);
+    pvm_opt_raw(&o, ",server=on,wait=off");
+    if (log) {
+        pvm_opt_kv(&o, "logfile", log);
+        pvm_opt_raw(&o, ",logappend=on");
+    }
+    pvm_opt_emit(a, "-chardev", &o);
+}
+
+static void pvm_add_channels(pvm_argv *a, const pvm_qemu_paths *paths)
+{
+    pvm_add_socket(a, "qmp0", paths->qmp_sock, NULL);
+    pvm_argv_add2(a, "-mon", "chardev=qmp0,mode=control");
+    pvm_add_socket(a, "qga0", paths->qga_sock, NULL);
+    pvm_argv_add2(a, "-device", "virtio-serial-pci,id=vser0");
+    pvm_argv_add2(a, "-device",
+                  "virtserialport,bus=vser0.0,chardev=qga0,name=org.qemu.guest_agent.0");
+    pvm_add_socket(a, "ser0", paths->serial_sock, paths->serial_log);
+    pvm_argv_add2(a, "-serial", "chardev:ser0");
+}
+
+static void pvm_add_process(pvm_argv *a, const pvm_vm *vm, const pvm_qemu_paths *paths)
+{
+    pvm_opt o;
+    pvm_opt_start(&o, "");
+    pvm_opt_kv(&o, "guest", vm->name);
+    pvm_opt_emit(a, "-name", &o);
+    pvm_argv_add(a, "-no-user-config");
+    pvm_argv_add(a, "-nodefaults");
+    pvm_argv_add2(a, "-display", "none");
+    pvm_argv_add2(a, "-pidfile", paths->pidfile);
+    pvm_argv_add(a, "-daemonize");
+    if (paths->qemu_log && *paths->qemu_log)
+        pvm_argv_add2(a, "-D", paths->qemu_log);
+}
+
+int pvm_qemu_build_argv(const pvm_profile *p, const pvm_vm *vm, const pvm_qemu_paths *paths,
+                        pvm_accel accel, pvm_argv *out, pvm_error *err)
+{
+    pvm_argv_clear(out);
+    if (pvm_check_paths(paths, err) || pvm_check_vm(vm, err) || pvm_check_profile_text(p, err))
+        return -1;
+    if (vm->disk_bus == PVM_DISK_NVME && !p->disk_serial[0])
+        return pvm_error_set(err, PVM_E_INVALID,
+                             "diskSerial: the nvme disk bus needs a disk serial (QEMU requires one)");
+    pvm_argv_add(out, paths->qemu);
+    pvm_add_process(out, vm, paths);
+    pvm_add_machine(out, p, accel);
+    pvm_add_cpu(out, p, vm, accel);
+    if (p->machine_id[0])
+        pvm_argv_add2(out, "-uuid", p->machine_id);
+    pvm_add_smbios(out, p, paths);
+    pvm_add_disk(out, p, vm, paths);
+    pvm_add_cdrom(out, vm);
+    pvm_add_kernel(out, vm);
+    pvm_add_net(out, p, vm);
+    pvm_add_channels(out, paths);
+    return 0;
+}
