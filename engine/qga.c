@@ -1,0 +1,436 @@
+/* qga.c - the guest agent (qemu-ga) client: resynchronisation with
+ * guest-sync-delimited, commands, guest-exec with output capture, file copy-in
+ * and interface counters. Everything read here is guest-controlled. Engine only. */
+#include "qmp.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define QGA_CALL_MS 30000            /* one file-write or file-open/close call */
+#define QGA_NET_MS 5000
+#define QGA_CHUNK (3u * 64u * 1024u) /* raw bytes per guest-file-write */
+#define QGA_POLL_MIN_MS 10
+#define QGA_POLL_MAX_MS 200
+
+struct pvm_qga {
+    pvm_rpc rpc;
+    unsigned next_id;
+    bool need_sync; /* a reply may still be on its way: resync before the next command */
+};
+
+/* An integral number in [min, max] under key, without undefined double casts. */
+static bool qga_get_int(const cJSON *obj, const char *key, double min, double max, int64_t *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble < min ||
+        v->valuedouble > max || v->valuedouble != floor(v->valuedouble))
+        return false;
+    *out = (int64_t)v->valuedouble;
+    return true;
+}
+
+static void qga_sleep_ms(int ms)
+{
+    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+    nanosleep(&ts, NULL);
+}
+
+/* The JSON text of a sync line: what follows the last 0xFF delimiter, if any. */
+static const char *qga_after_delim(const char *line, size_t *n)
+{
+    const char *p = memrchr(line, 0xFF, *n);
+    if (!p)
+        return line;
+    *n -= (size_t)(p + 1 - line);
+    return p + 1;
+}
+
+/* Reads lines until {"return": id}; stale replies and junk are dropped. */
+static int qga_await_sync(pvm_qga *g, int64_t id, int64_t deadline, pvm_error *err)
+{
+    for (;;) {
+        char *line = NULL;
+        size_t n = 0;
+        int rc = pvm_rpc_read_line(&g->rpc, &line, &n, deadline, err);
+        if (rc < 0)
+            return -1;
+        if (rc == 0)
+            return pvm_error_set(err, PVM_E_QEMU,
+                                 "guest agent: no answer to guest-sync-delimited before the timeout");
+        const char *text = qga_after_delim(line, &n);
+        cJSON *msg = NULL;
+        int64_t got = 0;
+        pvm_error ignored;
+        bool match = pvm_rpc_parse_line(&g->rpc, text, n, &msg, &ignored) == 0 &&
+                     qga_get_int(msg, "return", 0, 2147483647.0, &got) && got == id;
+        cJSON_Delete(msg);
+        free(line);
+        if (match)
+            return 0;
+    }
+}
+
+static int qga_sync(pvm_qga *g, int64_t deadline, pvm_error *err)
+{
+    int64_t id = (int64_t)pvm_random_below(2147483646u) + 1;
+    cJSON *req = cJSON_CreateObject();
+    cJSON_AddStringToObject(req, "execute", "guest-sync-delimited");
+    cJSON *args = cJSON_AddObjectToObject(req, "arguments");
+    cJSON_AddNumberToObject(args, "id", (double)id);
+    int rc = pvm_rpc_send_json(&g->rpc, req, deadline, err);
+    cJSON_Delete(req);
+    if (rc < 0)
+        return -1;
+    rc = pvm_rpc_skip_to_byte(&g->rpc, 0xFF, deadline, err);
+    if (rc == 0)
+        return pvm_error_set(err, PVM_E_QEMU, "guest agent: no answer to guest-sync-delimited "
+                             "before the timeout (is qemu-ga running in the guest?)");
+    if (rc < 0 || qga_await_sync(g, id, deadline, err) < 0)
+        return -1;
+    g->need_sync = false;
+    return 0;
+}
+
+int pvm_qga_connect(const char *sock_path, int timeout_ms, pvm_qga **out, pvm_error *err)
+{
+    *out = NULL;
+    int64_t deadline = pvm_rpc_deadline(timeout_ms);
+    pvm_qga *g = pvm_xcalloc(1, sizeof *g);
+    if (pvm_rpc_connect(&g->rpc, sock_path, "guest agent", timeout_ms, err) < 0) {
+        free(g);
+        return -1;
+    }
+    if (qga_sync(g, deadline, err) < 0) {
+        pvm_qga_close(g);
+        return -1;
+    }
+    *out = g;
+    return 0;
+}
+
+static const char *qga_error_desc(const cJSON *reply)
+{
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(reply, "error");
+    const cJSON *desc = cJSON_GetObjectItemCaseSensitive(e, "desc");
+    return cJSON_IsString(desc) ? desc->valuestring : "error without a description";
+}
+
+/* Turns a reply into *ret or an error. Consumes reply. */
+static int qga_take_reply(cJSON *reply, const char *cmd, cJSON **ret, pvm_error *err)
+{
+    int rc = 0;
+    if (cJSON_GetObjectItemCaseSensitive(reply, "error"))
+        rc = pvm_error_set(err, PVM_E_QEMU, "guest agent %s: %s", cmd, qga_error_desc(reply));
+    else if (!cJSON_HasObjectItem(reply, "return"))
+        rc = pvm_error_set(err, PVM_E_QEMU, "guest agent %s: reply has neither \"return\" nor \"error\"", cmd);
+    else if (ret)
+        *ret = cJSON_DetachItemFromObjectCaseSensitive(reply, "return");
+    cJSON_Delete(reply);
+    return rc;
+}
+
+/* Reads until the reply to request id: one with that id or with none. */
+static int qga_await(pvm_qga *g, unsigned id, const char *cmd, cJSON **ret, int64_t deadline,
+                     pvm_error *err)
+{
+    for (;;) {
+        cJSON *msg = NULL;
+        int rc = pvm_rpc_read_json(&g->rpc, &msg, deadline, err);
+        if (rc == 0)
+            return pvm_error_set(err, PVM_E_QEMU, "guest agent %s: no reply before the timeout", cmd);
+        if (rc < 0)
+            return -1;
+        const cJSON *mid = cJSON_GetObjectItemCaseSensitive(msg, "id");
+        if (!mid || (cJSON_IsNumber(mid) && mid->valuedouble == (double)id)) {
+            g->need_sync = false;
+            return qga_take_reply(msg, cmd, ret, err);
+        }
+        cJSON_Delete(msg);
+    }
+}
+
+static int qga_execute_until(pvm_qga *g, const char *cmd, cJSON *args, cJSON **ret,
+                             int64_t deadline, pvm_error *err)
+{
+    if (ret)
+        *ret = NULL;
+    if (g->need_sync && qga_sync(g, deadline, err) < 0) {
+        cJSON_Delete(args);
+        return -1;
+    }
+    cJSON *req = cJSON_CreateObject();
+    cJSON_AddStringToObject(req, "execute", cmd);
+    if (args)
+        cJSON_AddItemToObject(req, "arguments", args);
+    unsigned id = ++g->next_id;
+    cJSON_AddNumberToObject(req, "id", id);
+    int rc = pvm_rpc_send_json(&g->rpc, req, deadline, err);
+    cJSON_Delete(req);
+    if (rc < 0)
+        return -1;
+    /* Until the reply is read, anything may be in flight. */
+    g->need_sync = true;
+    return qga_await(g, id, cmd, ret, deadline, err);
+}
+
+int pvm_qga_execute(pvm_qga *g, const char *cmd, cJSON *args, cJSON **ret, int timeout_ms,
+                    pvm_error *err)
+{
+    if (!g || !cmd) {
+        cJSON_Delete(args);
+        return pvm_error_set(err, PVM_E_STATE, "guest agent: not connected");
+    }
+    return qga_execute_until(g, cmd, args, ret, pvm_rpc_deadline(timeout_ms), err);
+}
+
+int pvm_qga_ping(pvm_qga *g, int timeout_ms, pvm_error *err)
+{
+    return pvm_qga_execute(g, "guest-ping", NULL, NULL, timeout_ms, err);
+}
+
+/* ------------------------------------------------------------ guest-exec */
+
+static cJSON *qga_exec_args(const char *path, const char *const *argv)
+{
+    cJSON *args = cJSON_CreateObject();
+    cJSON_AddStringToObject(args, "path", path);
+    if (argv) {
+        cJSON *arr = cJSON_AddArrayToObject(args, "arg");
+        for (size_t i = 0; argv[i]; i++)
+            cJSON_AddItemToArray(arr, cJSON_CreateString(argv[i]));
+    }
+    cJSON_AddBoolToObject(args, "capture-output", 1);
+    return args;
+}
+
+/* Decodes the base64 field key of st into *out (NULL when absent). */
+static int qga_decode_field(const cJSON *st, const char *key, char **out, pvm_error *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(st, key);
+    *out = NULL;
+    if (!v)
+        return 0;
+    if (!cJSON_IsString(v))
+        return pvm_error_set(err, PVM_E_QEMU, "guest agent guest-exec-status: %s is not a string", key);
+    unsigned char *buf = NULL;
+    size_t n = 0;
+    pvm_error derr = { 0 };
+    if (pvm_base64_decode(v->valuestring, strlen(v->valuestring), &buf, &n, &derr) < 0)
+        return pvm_error_set(err, PVM_E_QEMU, "guest agent guest-exec-status: %s: %s", key, derr.msg);
+    *out = (char *)buf;
+    return 0;
+}
+
+/* Reads an exited status: exit code (128 + signal when killed) and outputs. */
+static int qga_exec_result(const cJSON *st, int *exitcode, char **out, char **errout, pvm_error *err)
+{
+    int64_t code = 0, sig = 0;
+    bool has_code = qga_get_int(st, "exitcode", -2147483648.0, 2147483647.0, &code);
+    if (!has_code && qga_get_int(st, "signal", 0, 1024, &sig))
+        code = 128 + sig;
+    else if (!has_code)
+        return pvm_error_set(err, PVM_E_QEMU, "guest agent guest-exec-status: exited without exitcode or signal");
+    char *o = NULL, *e = NULL;
+    if (qga_decode_field(st, "out-data", &o, err) < 0)
+        return -1;
+    if (qga_decode_field(st, "err-data", &e, err) < 0) {
+        free(o);
+        return -1;
+    }
+    if (exitcode)
+        *exitcode = (int)code;
+    if (out)
+        *out = o;
+    else
+        free(o);
+    if (errout)
+        *errout = e;
+    else
+        free(e);
+    return 0;
+}
+
+/* Polls guest-exec-status: 1 exited (results filled), 0 still running, -1 error. */
+static int qga_exec_poll(pvm_qga *g, int64_t pid, int64_t deadline, int *exitcode, char **out,
+                         char **errout, pvm_error *err)
+{
+    cJSON *args = cJSON_CreateObject();
+    cJSON_AddNumberToObject(args, "pid", (double)pid);
+    cJSON *st = NULL;
+    if (qga_execute_until(g, "guest-exec-status", args, &st, deadline, err) < 0)
+        return -1;
+    const cJSON *exited = cJSON_GetObjectItemCaseSensitive(st, "exited");
+    int rc = 0;
+    if (!cJSON_IsBool(exited))
+        rc = pvm_error_set(err, PVM_E_QEMU, "guest agent guest-exec-status: \"exited\" is not a boolean");
+    else if (cJSON_IsTrue(exited))
+        rc = qga_exec_result(st, exitcode, out, errout, err) < 0 ? -1 : 1;
+    cJSON_Delete(st);
+    return rc;
+}
+
+int pvm_qga_exec(pvm_qga *g, const char *path, const char *const *argv, int timeout_ms,
+                 int *exitcode, char **out, char **errout, pvm_error *err)
+{
+    if (out)
+        *out = NULL;
+    if (errout)
+        *errout = NULL;
+    int64_t deadline = pvm_rpc_deadline(timeout_ms);
+    if (!g)
+        return pvm_error_set(err, PVM_E_STATE, "guest agent: not connected");
+    cJSON *ret = NULL;
+    if (qga_execute_until(g, "guest-exec", qga_exec_args(path, argv), &ret, deadline, err) < 0)
+        return -1;
+    int64_t pid = 0;
+    bool ok = qga_get_int(ret, "pid", 0, 2147483647.0, &pid);
+    cJSON_Delete(ret);
+    if (!ok)
+        return pvm_error_set(err, PVM_E_QEMU, "guest agent guest-exec %s: reply has no valid \"pid\"", path);
+    for (int delay = QGA_POLL_MIN_MS;; delay = delay * 2 > QGA_POLL_MAX_MS ? QGA_POLL_MAX_MS : delay * 2) {
+        int rc = qga_exec_poll(g, pid, deadline, exitcode, out, errout, err);
+        if (rc != 0)
+            return rc < 0 ? -1 : 0;
+        int64_t left = deadline - pvm_rpc_deadline(0);
+        if (left <= 0)
+            return pvm_error_set(err, PVM_E_QEMU, "guest agent guest-exec %s: pid %lld still running "
+                                 "after %d ms", path, (long long)pid, timeout_ms);
+        qga_sleep_ms(left < delay ? (int)left : delay);
+    }
+}
+
+/* ------------------------------------------------------------- file copy */
+
+static int qga_file_call(pvm_qga *g, const char *cmd, cJSON *args, cJSON **ret, pvm_error *err)
+{
+    return qga_execute_until(g, cmd, args, ret, pvm_rpc_deadline(QGA_CALL_MS), err);
+}
+
+static int qga_file_open(pvm_qga *g, const char *guest_path, int64_t *handle, pvm_error *err)
+{
+    cJSON *args = cJSON_CreateObject();
+    cJSON_AddStringToObject(args, "path", guest_path);
+    cJSON_AddStringToObject(args, "mode", "w");
+    cJSON *ret = NULL;
+    if (qga_file_call(g, "guest-file-open", args, &ret, err) < 0)
+        return -1;
+    /* The reply is the bare handle number. */
+    bool ok = cJSON_IsNumber(ret) && isfinite(ret->valuedouble) && ret->valuedouble >= 0 &&
+              ret->valuedouble <= 9007199254740992.0 && ret->valuedouble == floor(ret->valuedouble);
+    if (ok)
+        *handle = (int64_t)ret->valuedouble;
+    cJSON_Delete(ret);
+    if (!ok)
+        return pvm_error_set(err, PVM_E_QEMU, "guest agent guest-file-open %s: reply is not a handle", guest_path);
+    return 0;
+}
+
+/* Writes one chunk; *count receives the bytes the guest accepted (1..n). */
+static int qga_file_chunk(pvm_qga *g, int64_t handle, const unsigned char *p, size_t n,
+                          size_t *count, pvm_error *err)
+{
+    char *b64 = pvm_base64_encode(p, n);
+    cJSON *args = cJSON_CreateObject();
+    cJSON_AddNumberToObject(args, "handle", (double)handle);
+    cJSON_AddStringToObject(args, "buf-b64", b64);
+    free(b64);
+    cJSON *ret = NULL;
+    if (qga_file_call(g, "guest-file-write", args, &ret, err) < 0)
+        return -1;
+    int64_t c = 0;
+    bool ok = qga_get_int(ret, "count", 1, (double)n, &c);
+    cJSON_Delete(ret);
+    if (!ok)
+        return pvm_error_set(err, PVM_E_QEMU, "guest agent guest-file-write: bad \"count\" in reply");
+    *count = (size_t)c;
+    return 0;
+}
+
+static int qga_file_close(pvm_qga *g, int64_t handle, pvm_error *err)
+{
+    cJSON *args = cJSON_CreateObject();
+    cJSON_AddNumberToObject(args, "handle", (double)handle);
+    return qga_file_call(g, "guest-file-close", args, NULL, err);
+}
+
+int pvm_qga_file_write(pvm_qga *g, const char *guest_path, const void *data, size_t len,
+                       pvm_error *err)
+{
+    if (!g)
+        return pvm_error_set(err, PVM_E_STATE, "guest agent: not connected");
+    int64_t handle = 0;
+    if (qga_file_open(g, guest_path, &handle, err) < 0)
+        return -1;
+    const unsigned char *p = data;
+    size_t off = 0;
+    while (off < len) {
+        size_t n = len - off < QGA_CHUNK ? len - off : QGA_CHUNK, count = 0;
+        if (qga_file_chunk(g, handle, p + off, n, &count, err) < 0) {
+            pvm_error ignored;
+            qga_file_close(g, handle, &ignored);
+            return -1;
+        }
+        off += count;
+    }
+    return qga_file_close(g, handle, err);
+}
+
+/* ---------------------------------------------------------------- network */
+
+/* Adds one interface's counters: 1 added, 0 skipped (loopback, no statistics), -1 bad data. */
+static int qga_add_iface(const cJSON *iface, uint64_t *rx, uint64_t *tx)
+{
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(iface, "name");
+    if (!cJSON_IsString(name) || strcmp(name->valuestring, "lo") == 0)
+        return 0;
+    const cJSON *stats = cJSON_GetObjectItemCaseSensitive(iface, "statistics");
+    if (!stats)
+        return 0;
+    int64_t r = 0, t = 0;
+    if (!qga_get_int(stats, "rx-bytes", 0, 9007199254740992.0, &r) ||
+        !qga_get_int(stats, "tx-bytes", 0, 9007199254740992.0, &t))
+        return -1;
+    *rx += (uint64_t)r;
+    *tx += (uint64_t)t;
+    return 1;
+}
+
+int pvm_qga_net_bytes(pvm_qga *g, uint64_t *rx, uint64_t *tx, pvm_error *err)
+{
+    cJSON *ret = NULL;
+    if (pvm_qga_execute(g, "guest-network-get-interfaces", NULL, &ret, QGA_NET_MS, err) < 0)
+        return -1;
+    uint64_t r = 0, t = 0;
+    int found = 0, rc = 0;
+    const cJSON *iface;
+    if (!cJSON_IsArray(ret))
+        rc = pvm_error_set(err, PVM_E_QEMU, "guest agent guest-network-get-interfaces: reply is not an array");
+    cJSON *list = rc ? NULL : ret;
+    cJSON_ArrayForEach(iface, list) {
+        int a = qga_add_iface(iface, &r, &t);
+        if (a < 0) {
+            rc = pvm_error_set(err, PVM_E_QEMU, "guest agent guest-network-get-interfaces: "
+                               "rx-bytes/tx-bytes must be non-negative integers");
+            break;
+        }
+        found += a;
+    }
+    cJSON_Delete(ret);
+    if (rc)
+        return -1;
+    if (!found)
+        return pvm_error_set(err, PVM_E_QEMU, "guest agent: no non-loopback interface reports statistics");
+    *rx = r;
+    *tx = t;
+    return 0;
+}
+
+void pvm_qga_close(pvm_qga *g)
+{
+    if (!g)
+        return;
+    pvm_rpc_close(&g->rpc);
+    free(g);
+}
