@@ -1,0 +1,16 @@
+/* internal.h - the engine's private header: struct pvm_engine and the store
+ * it reaches through. Included by the engine sources only, never by cli/ or tui/.
+ * Other engine parts may add fields to struct pvm_engine; keep it plain. */
+#ifndef PVM_INTERNAL_H
+#define PVM_INTERNAL_H
+
+#include "pvm.h"
+#include "../db/store.h"
+
+struct pvm_engine {
+    char home[PVM_PATH_MAX];    /* absolute data folder, no trailing slash */
+    char db_path[PVM_PATH_MAX]; /* home/state.db */
+    pvm_store *store;           /* open for the engine's whole life */
+};
+
+#endif
