@@ -809,6 +809,14 @@ static int pvm_import_store(pvm_engine *e, const pvm_profile *in, size_t n,
     return 0;
 }
 
+/* Turns "msg" into "prefix: msg". */
+static void pvm_error_prefix(pvm_error *err, const char *prefix)
+{
+    char *s = pvm_xasprintf("%s: %s", prefix, err->msg);
+    pvm_strlcpy(err->msg, s, sizeof err->msg);
+    free(s);
+}
+
 /* --name NEW: a copy under a new name, id and timestamps. */
 static int pvm_import_rename(pvm_profile *in, size_t n, const char *name, pvm_error *err)
 {
@@ -833,9 +841,12 @@ static int pvm_import_run(pvm_cli *cli, const pvm_args *a, pvm_error *err)
     pvm_engine *e = NULL;
     int rc = -1;
     if ((new_name && pvm_profile_set_name(&scratch, new_name, err) < 0) ||
-        pvm_read_input(a->pos[0], &text, err) < 0 ||
-        pvm_profile_list_from_json(text, &in, &n, err) < 0)
+        pvm_read_input(a->pos[0], &text, err) < 0)
         goto done;
+    if (pvm_profile_list_from_json(text, &in, &n, err) < 0) {
+        pvm_error_prefix(err, strcmp(a->pos[0], "-") ? a->pos[0] : "standard input");
+        goto done;
+    }
     if (n == 0) {
         pvm_error_set(err, PVM_E_INVALID, "%s: holds no profiles", a->pos[0]);
         goto done;
