@@ -1,0 +1,517 @@
+/* vm.c - VMs at rest: the per-VM file layout, create (folder + sparse qcow2
+ * disk via qemu-img, row last), get/list with the state read from the live
+ * process and QMP, and delete. Start and stop live in vm_ops.c. Called by the
+ * front ends through pvm.h. */
+#include "internal.h"
+#include "qemu.h"
+#include "qmp.h"
+#include "vm_internal.h"
+#include "../db/store.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define PVM_GIB (1024ULL * 1024 * 1024)
+#define PVM_DEFAULT_DISK (50 * PVM_GIB)
+#define PVM_DEFAULT_MEMORY PVM_GIB
+#define PVM_MIN_MEMORY (32ULL * 1024 * 1024)
+#define PVM_MIN_DISK (1024ULL * 1024)
+
+/* ----------------------------------------------------------- file layout */
+
+static int pvm_fit(char *dst, size_t size, pvm_error *err, const char *fmt, const char *a,
+                   const char *b)
+{
+    int n = snprintf(dst, size, fmt, a, b);
+    if (n < 0 || (size_t)n >= size)
+        return pvm_error_set(err, PVM_E_IO, "path %s/%s: longer than %zu bytes", a, b, size - 1);
+    return 0;
+}
+
+int pvm_vm_files_init(const char *home, const char *id, pvm_vm_files *f, pvm_error *err)
+{
+    memset(f, 0, sizeof *f);
+    char base[64], short_id[13];
+    pvm_proc_runtime_base(base, sizeof base);
+    snprintf(short_id, sizeof short_id, "%.12s", id);
+    if (pvm_fit(f->dir, sizeof f->dir, err, "%s/vms/%s", home, id) < 0 ||
+        pvm_fit(f->disk, sizeof f->disk, err, "%s/%s", f->dir, "disk.qcow2") < 0 ||
+        pvm_fit(f->serial_log, sizeof f->serial_log, err, "%s/%s", f->dir, "serial.log") < 0 ||
+        pvm_fit(f->qemu_log, sizeof f->qemu_log, err, "%s/%s", f->dir, "qemu.log") < 0 ||
+        pvm_fit(f->smbios, sizeof f->smbios, err, "%s/%s", f->dir, "smbios-type0.bin") < 0 ||
+        pvm_fit(f->lock, sizeof f->lock, err, "%s/%s", f->dir, "lock") < 0 ||
+        pvm_fit(f->marker, sizeof f->marker, err, "%s/%s", f->dir, "running") < 0 ||
+        pvm_fit(f->run_dir, sizeof f->run_dir, err, "%s/%s", base, short_id) < 0 ||
+        pvm_fit(f->qmp_sock, sizeof f->qmp_sock, err, "%s/%s", f->run_dir, "qmp.sock") < 0 ||
+        pvm_fit(f->qga_sock, sizeof f->qga_sock, err, "%s/%s", f->run_dir, "qga.sock") < 0 ||
+        pvm_fit(f->serial_sock, sizeof f->serial_sock, err, "%s/%s", f->run_dir, "serial.sock") < 0 ||
+        pvm_fit(f->pidfile, sizeof f->pidfile, err, "%s/%s", f->run_dir, "qemu.pid") < 0)
+        return -1;
+    return 0;
+}
+
+int pvm_vm_path(pvm_engine *e, const pvm_vm *vm, pvm_vm_path_kind kind, char *out, size_t size,
+                pvm_error *err)
+{
+    pvm_vm_files f;
+    if (pvm_vm_files_init(pvm_engine_home(e), vm->id, &f, err) < 0)
+        return -1;
+    const char *p = NULL;
+    switch (kind) {
+    case PVM_VM_PATH_DIR: p = f.dir; break;
+    case PVM_VM_PATH_DISK: p = f.disk; break;
+    case PVM_VM_PATH_SERIAL_LOG: p = f.serial_log; break;
+    case PVM_VM_PATH_QEMU_LOG: p = f.qemu_log; break;
+    case PVM_VM_PATH_SERIAL_SOCK: p = f.serial_sock; break;
+    case PVM_VM_PATH_QMP_SOCK: p = f.qmp_sock; break;
+    case PVM_VM_PATH_QGA_SOCK: p = f.qga_sock; break;
+    case PVM_VM_PATH_PIDFILE: p = f.pidfile; break;
+    }
+    if (!p)
+        return pvm_error_set(err, PVM_E_INVALID, "path kind %d: unknown", (int)kind);
+    if (pvm_strlcpy(out, p, size) >= size)
+        return pvm_error_set(err, PVM_E_IO, "path %s: longer than %zu bytes", p, size - 1);
+    return 0;
+}
+
+void pvm_vm_runtime_clean(const pvm_vm_files *f)
+{
+    unlink(f->marker);
+    unlink(f->qmp_sock);
+    unlink(f->qga_sock);
+    unlink(f->serial_sock);
+    unlink(f->pidfile);
+    rmdir(f->run_dir);
+}
+
+/* ----------------------------------------------------------------- state */
+
+static bool pvm_file_exists(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0;
+}
+
+/* The QEMU of this VM: the pid in the pid file (or the marker) when that
+ * process lives and its command line names this VM's id (pid reuse guard). */
+static int pvm_vm_live_pid(const pvm_vm_files *f, const char *id)
+{
+    int pids[2] = {pvm_proc_pid_read(f->pidfile), pvm_proc_pid_read(f->marker)};
+    for (int i = 0; i < 2; i++)
+        if (pids[i] && pvm_proc_alive(pids[i]) && pvm_proc_cmdline_has(pids[i], id))
+            return pids[i];
+    return 0;
+}
+
+static void pvm_vm_probe_qmp(const pvm_vm_files *f, pvm_vm *vm)
+{
+    pvm_qmp *q = NULL;
+    pvm_error err = {0};
+    char status[64] = "";
+    if (pvm_qmp_connect(f->qmp_sock, 1000, &q, &err) < 0 ||
+        pvm_qmp_status(q, status, sizeof status, &err) < 0) {
+        snprintf(vm->state_reason, sizeof vm->state_reason,
+                 "QEMU process %d is alive; QMP did not answer: %.180s", vm->pid, err.msg);
+    } else if (strcmp(status, "running") != 0) {
+        vm->state = PVM_VM_PAUSED;
+        snprintf(vm->state_reason, sizeof vm->state_reason, "QMP status: %s", status);
+    }
+    if (q)
+        pvm_qmp_close(q);
+}
+
+/* A marker and no process: a guest that powered itself off says so last on
+ * its console; anything else is a crash. */
+static void pvm_vm_probe_gone(const pvm_vm_files *f, pvm_vm *vm)
+{
+    char last[200];
+    pvm_proc_tail(f->serial_log, 3, last, sizeof last);
+    if (strstr(last, "reboot: Power down")) {
+        vm->state = PVM_VM_STOPPED;
+        snprintf(vm->state_reason, sizeof vm->state_reason, "the guest powered itself off");
+        return;
+    }
+    vm->state = PVM_VM_CRASHED;
+    int pid = pvm_proc_pid_read(f->marker);
+    char who[48] = "QEMU process";
+    if (pid)
+        snprintf(who, sizeof who, "QEMU process %d", pid);
+    pvm_proc_last_line(f->qemu_log, last, sizeof last);
+    if (last[0])
+        snprintf(vm->state_reason, sizeof vm->state_reason,
+                 "%s is gone without a clean stop; qemu.log ends: %.150s", who, last);
+    else
+        snprintf(vm->state_reason, sizeof vm->state_reason,
+                 "%s is gone without a clean stop", who);
+}
+
+void pvm_vm_probe(pvm_engine *e, pvm_vm *vm)
+{
+    pvm_vm_files f;
+    vm->state = PVM_VM_STOPPED;
+    vm->pid = 0;
+    vm->state_reason[0] = '\0';
+    if (pvm_vm_files_init(pvm_engine_home(e), vm->id, &f, NULL) < 0)
+        return;
+    vm->pid = pvm_vm_live_pid(&f, vm->id);
+    if (vm->pid) {
+        vm->state = PVM_VM_RUNNING;
+        pvm_vm_probe_qmp(&f, vm);
+    } else if (pvm_file_exists(f.marker)) {
+        pvm_vm_probe_gone(&f, vm);
+    }
+}
+
+/* ------------------------------------------------------------ get / list */
+
+int pvm_vm_get(pvm_engine *e, const char *name_or_id, pvm_vm *out, pvm_error *err)
+{
+    pvm_vm vm;
+    memset(&vm, 0, sizeof vm);
+    if (!name_or_id || !*name_or_id)
+        return pvm_error_set(err, PVM_E_INVALID, "VM name: must not be empty");
+    if (pvm_db_vm_get(e->store, name_or_id, &vm, err) < 0) {
+        if (err && err->code == PVM_E_NOTFOUND)
+            pvm_error_set(err, PVM_E_NOTFOUND, "VM '%s' not found (see 'vm list')", name_or_id);
+        return -1;
+    }
+    pvm_vm_probe(e, &vm);
+    *out = vm;
+    return 0;
+}
+
+int pvm_vm_list(pvm_engine *e, pvm_vm **out, size_t *count, pvm_error *err)
+{
+    if (pvm_db_vm_list(e->store, out, count, err) < 0)
+        return -1;
+    for (size_t i = 0; i < *count; i++)
+        pvm_vm_probe(e, &(*out)[i]);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- create */
+
+/* Makes a user path absolute and checks it names an existing regular file. */
+static int pvm_vm_input_file(const char *what, const char *in, char *out, size_t size,
+                             pvm_error *err)
+{
+    out[0] = '\0';
+    if (!in || !*in)
+        return 0;
+    char *real = realpath(in, NULL);
+    if (!real)
+        return pvm_error_set(err, PVM_E_NOTFOUND, "%s: %s: %s", what, in, strerror(errno));
+    struct stat st;
+    int rc = 0;
+    if (stat(real, &st) < 0 || !S_ISREG(st.st_mode))
+        rc = pvm_error_set(err, PVM_E_INVALID, "%s: %s: must be a regular file", what, in);
+    else if (access(real, R_OK) < 0)
+        rc = pvm_error_set(err, PVM_E_INVALID, "%s: %s: not readable: %s", what, in,
+                           strerror(errno));
+    else if (pvm_strlcpy(out, real, size) >= size)
+        rc = pvm_error_set(err, PVM_E_INVALID, "%s: path longer than %zu bytes", what, size - 1);
+    free(real);
+    return rc;
+}
+
+static int pvm_vm_check_opts(const pvm_vm_opts *o, pvm_vm *vm, pvm_error *err)
+{
+    char buf[32];
+    vm->cpus = o->cpus ? o->cpus : 1;
+    if (vm->cpus < 1 || vm->cpus > 255)
+        return pvm_error_set(err, PVM_E_INVALID, "cpus: must be between 1 and 255, not %d",
+                             o->cpus);
+    vm->memory_bytes = o->memory;
+    if (o->memory && o->memory < PVM_MIN_MEMORY)
+        return pvm_error_set(err, PVM_E_INVALID, "memory: must be at least 32M, not %s",
+                             pvm_size_format(o->memory, buf, sizeof buf));
+    if (o->memory % (1024 * 1024))
+        return pvm_error_set(err, PVM_E_INVALID, "memory: must be a whole number of MiB");
+    vm->disk_bytes = o->disk;
+    if (o->disk && o->disk < PVM_MIN_DISK)
+        return pvm_error_set(err, PVM_E_INVALID, "disk: must be at least 1M, not %s",
+                             pvm_size_format(o->disk, buf, sizeof buf));
+    if ((int)o->disk_bus < PVM_DISK_VIRTIO || o->disk_bus > PVM_DISK_SATA)
+        return pvm_error_set(err, PVM_E_INVALID, "disk-bus: must be virtio, nvme or sata");
+    if ((int)o->nic < PVM_NIC_VIRTIO || o->nic > PVM_NIC_E1000E)
+        return pvm_error_set(err, PVM_E_INVALID, "nic: must be virtio or e1000e");
+    if ((int)o->net < PVM_NET_USER || o->net > PVM_NET_NONE)
+        return pvm_error_set(err, PVM_E_INVALID, "net: must be user or none");
+    vm->disk_bus = o->disk_bus;
+    vm->nic = o->nic;
+    vm->net = o->net;
+    if ((o->initrd && *o->initrd) && !(o->kernel && *o->kernel))
+        return pvm_error_set(err, PVM_E_INVALID, "initrd: needs --kernel");
+    if ((o->append && *o->append) && !(o->kernel && *o->kernel))
+        return pvm_error_set(err, PVM_E_INVALID, "append: needs --kernel");
+    if (o->append && pvm_strlcpy(vm->append, o->append, sizeof vm->append) >= sizeof vm->append)
+        return pvm_error_set(err, PVM_E_INVALID, "append: longer than %d bytes",
+                             PVM_APPEND_MAX - 1);
+    for (const char *p = o->append ? o->append : ""; *p; p++)
+        if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+            return pvm_error_set(err, PVM_E_INVALID, "append: must be printable ASCII");
+    if (o->image_mode != PVM_IMAGE_COPY && o->image_mode != PVM_IMAGE_OVERLAY)
+        return pvm_error_set(err, PVM_E_INVALID, "image-mode: must be copy or overlay");
+    return 0;
+}
+
+/* Memory default: 1G, or the cap when that is lower. Then the caps. */
+static int pvm_vm_check_caps(pvm_engine *e, pvm_vm *vm, pvm_error *err)
+{
+    pvm_config cfg;
+    if (pvm_config_load(pvm_engine_home(e), &cfg, err) < 0)
+        return -1;
+    if (!vm->memory_bytes) {
+        vm->memory_bytes = PVM_DEFAULT_MEMORY;
+        uint64_t cap = cfg.max_memory & ~(uint64_t)(1024 * 1024 - 1);
+        if (cap && cap < vm->memory_bytes)
+            vm->memory_bytes = cap;
+    }
+    return pvm_caps_check(&cfg, "vm create", vm->cpus, vm->memory_bytes, err);
+}
+
+static const char *pvm_qemu_img(void)
+{
+    const char *env = getenv("PRIVARION_VM_QEMU_IMG");
+    return env && *env ? env : "qemu-img";
+}
+
+/* Runs qemu-img with argv; a failure carries its output. */
+static int pvm_vm_qemu_img(char *const *argv, const char *what, pvm_error *err)
+{
+    char out[1024];
+    int status = 0;
+    if (pvm_proc_run(argv, out, sizeof out, &status, err) < 0)
+        return -1;
+    if (status != 0) {
+        size_t n = strlen(out);
+        while (n && (out[n - 1] == '\n' || out[n - 1] == ' '))
+            out[--n] = '\0';
+        if (status == 127)
+            return pvm_error_set(err, PVM_E_QEMU,
+                                 "%s: %s (install it: apt-get install qemu-utils)", what, out);
+        return pvm_error_set(err, PVM_E_QEMU, "%s: qemu-img failed (status %d): %s", what,
+                             status, out);
+    }
+    return 0;
+}
+
+/* Reads an image's format and virtual size with `qemu-img info --output=json`. */
+static int pvm_vm_image_info(const char *path, char fmt[32], uint64_t *vsize, pvm_error *err)
+{
+    char out[8192];
+    int status = 0;
+    char *argv[] = {(char *)pvm_qemu_img(), "info", "--output=json", "-U", "--", (char *)path,
+                    NULL};
+    if (pvm_proc_run(argv, out, sizeof out, &status, err) < 0)
+        return -1;
+    if (status != 0)
+        return pvm_error_set(err, PVM_E_INVALID, "image: %s: qemu-img cannot read it: %.300s",
+                             path, out);
+    cJSON *j = cJSON_Parse(out);
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(j, "format");
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "virtual-size");
+    int rc = 0;
+    if (!cJSON_IsString(f) || !cJSON_IsNumber(v) || v->valuedouble < 0)
+        rc = pvm_error_set(err, PVM_E_INVALID, "image: %s: qemu-img info gave no format/size",
+                           path);
+    else if (pvm_strlcpy(fmt, f->valuestring, 32) >= 32)
+        rc = pvm_error_set(err, PVM_E_INVALID, "image: %s: unexpected format name", path);
+    else
+        *vsize = (uint64_t)v->valuedouble;
+    cJSON_Delete(j);
+    return rc;
+}
+
+static int pvm_vm_make_disk_from_image(const pvm_vm_files *f, const char *image,
+                                       pvm_image_mode mode, pvm_vm *vm, pvm_error *err)
+{
+    char fmt[32], size[32], buf[32];
+    uint64_t vsize = 0;
+    if (pvm_vm_image_info(image, fmt, &vsize, err) < 0)
+        return -1;
+    if (!vm->disk_bytes)
+        vm->disk_bytes = vsize;
+    if (vm->disk_bytes < vsize)
+        return pvm_error_set(err, PVM_E_INVALID, "disk: %s is smaller than the image's %s",
+                             pvm_size_format(vm->disk_bytes, size, sizeof size),
+                             pvm_size_format(vsize, buf, sizeof buf));
+    snprintf(size, sizeof size, "%llu", (unsigned long long)vm->disk_bytes);
+    if (mode == PVM_IMAGE_OVERLAY) {
+        char *argv[] = {(char *)pvm_qemu_img(), "create", "-q", "-f", "qcow2", "-b",
+                        (char *)image, "-F", fmt, (char *)f->disk, size, NULL};
+        return pvm_vm_qemu_img(argv, "image (overlay)", err);
+    }
+    char *conv[] = {(char *)pvm_qemu_img(), "convert", "-q", "-f", fmt, "-O", "qcow2",
+                    (char *)image, (char *)f->disk, NULL};
+    if (pvm_vm_qemu_img(conv, "image (copy)", err) < 0)
+        return -1;
+    if (vm->disk_bytes == vsize)
+        return 0;
+    char *grow[] = {(char *)pvm_qemu_img(), "resize", "-q", "-f", "qcow2", (char *)f->disk,
+                    size, NULL};
+    return pvm_vm_qemu_img(grow, "disk (resize)", err);
+}
+
+static int pvm_vm_make_disk(const pvm_vm_files *f, const pvm_vm_opts *o, const char *image,
+                            pvm_vm *vm, pvm_error *err)
+{
+    if (image[0])
+        return pvm_vm_make_disk_from_image(f, image, o->image_mode, vm, err);
+    if (!vm->disk_bytes)
+        vm->disk_bytes = PVM_DEFAULT_DISK;
+    char size[32];
+    snprintf(size, sizeof size, "%llu", (unsigned long long)vm->disk_bytes);
+    char *argv[] = {(char *)pvm_qemu_img(), "create", "-q", "-f", "qcow2", (char *)f->disk, size,
+                    NULL};
+    return pvm_vm_qemu_img(argv, "disk", err);
+}
+
+static int pvm_vm_mkdirs(pvm_engine *e, const pvm_vm_files *f, pvm_error *err)
+{
+    char *vms = pvm_xasprintf("%s/vms", pvm_engine_home(e));
+    int rc = 0;
+    if (mkdir(vms, 0700) < 0 && errno != EEXIST)
+        rc = pvm_error_set(err, PVM_E_IO, "%s: cannot create: %s", vms, strerror(errno));
+    else if (mkdir(f->dir, 0700) < 0)
+        rc = pvm_error_set(err, PVM_E_IO, "%s: cannot create: %s", f->dir, strerror(errno));
+    free(vms);
+    return rc;
+}
+
+static int pvm_vm_name_free(pvm_engine *e, const char *name, pvm_error *err)
+{
+    pvm_vm other;
+    pvm_error e2 = {0};
+    if (pvm_db_vm_get(e->store, name, &other, &e2) == 0)
+        return pvm_error_set(err, PVM_E_EXISTS, "name: a VM named '%s' already exists", name);
+    if (e2.code != PVM_E_NOTFOUND) {
+        if (err)
+            *err = e2;
+        return -1;
+    }
+    return 0;
+}
+
+/* Every check that needs no file written. */
+static int pvm_vm_create_checks(pvm_engine *e, const char *name, const char *profile,
+                                const pvm_vm_opts *o, pvm_vm *vm, char *image, pvm_error *err)
+{
+    pvm_profile p;
+    if (pvm_validate_name("name", name, err) < 0 || pvm_vm_check_opts(o, vm, err) < 0)
+        return -1;
+    pvm_strlcpy(vm->name, name, sizeof vm->name);
+    if (!profile || !*profile)
+        return pvm_error_set(err, PVM_E_USAGE, "profile: required (--profile NAME)");
+    if (pvm_profile_get(e, profile, &p, err) < 0)
+        return -1;
+    pvm_strlcpy(vm->profile_id, p.id, sizeof vm->profile_id);
+    if (pvm_vm_name_free(e, name, err) < 0 || pvm_vm_check_caps(e, vm, err) < 0)
+        return -1;
+    if (pvm_vm_input_file("iso", o->iso, vm->iso, sizeof vm->iso, err) < 0 ||
+        pvm_vm_input_file("image", o->image, image, PVM_PATH_MAX, err) < 0 ||
+        pvm_vm_input_file("kernel", o->kernel, vm->kernel, sizeof vm->kernel, err) < 0 ||
+        pvm_vm_input_file("initrd", o->initrd, vm->initrd, sizeof vm->initrd, err) < 0)
+        return -1;
+    return 0;
+}
+
+static int pvm_vm_insert(pvm_engine *e, const pvm_vm *vm, pvm_error *err)
+{
+    if (pvm_store_begin(e->store, err) < 0)
+        return -1;
+    if (pvm_db_vm_insert(e->store, vm, err) < 0) {
+        pvm_store_rollback(e->store);
+        return -1;
+    }
+    char *detail = pvm_xasprintf("created VM '%s'", vm->name);
+    pvm_error ignored = {0};
+    pvm_db_event_add(e->store, vm->id, "vm.create", detail, &ignored);
+    free(detail);
+    if (pvm_store_commit(e->store, err) < 0) {
+        pvm_store_rollback(e->store);
+        return -1;
+    }
+    return 0;
+}
+
+int pvm_vm_create(pvm_engine *e, const char *name, const char *profile_name_or_id,
+                  const pvm_vm_opts *opts, pvm_vm *out, pvm_error *err)
+{
+    pvm_vm_opts none;
+    memset(&none, 0, sizeof none);
+    pvm_vm *vm = pvm_xcalloc(1, sizeof *vm);
+    char *image = pvm_xcalloc(1, PVM_PATH_MAX);
+    pvm_vm_files f;
+    int rc = -1;
+    if (pvm_vm_create_checks(e, name, profile_name_or_id, opts ? opts : &none, vm, image,
+                             err) < 0)
+        goto done;
+    pvm_uuid_v4(vm->id);
+    vm->created_at = pvm_now();
+    if (pvm_vm_files_init(pvm_engine_home(e), vm->id, &f, err) < 0 ||
+        pvm_vm_mkdirs(e, &f, err) < 0)
+        goto done;
+    if (pvm_vm_make_disk(&f, opts ? opts : &none, image, vm, err) < 0 ||
+        pvm_vm_insert(e, vm, err) < 0) {
+        pvm_proc_remove_tree(f.dir, NULL);
+        goto done;
+    }
+    vm->state = PVM_VM_STOPPED;
+    if (out)
+        *out = *vm;
+    rc = 0;
+done:
+    free(image);
+    free(vm);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- delete */
+
+static int pvm_vm_delete_locked(pvm_engine *e, pvm_vm *vm, const pvm_vm_files *f,
+                                pvm_error *err)
+{
+    pvm_vm_probe(e, vm);
+    if (vm->state == PVM_VM_RUNNING || vm->state == PVM_VM_PAUSED)
+        return pvm_error_set(err, PVM_E_STATE,
+                             "VM '%s' is %s (pid %d); stop it first: vm stop %s", vm->name,
+                             pvm_vm_state_name(vm->state), vm->pid, vm->name);
+    if (pvm_store_begin(e->store, err) < 0)
+        return -1;
+    if (pvm_db_vm_delete(e->store, vm->id, err) < 0) {
+        pvm_store_rollback(e->store);
+        return -1;
+    }
+    pvm_vm_runtime_clean(f);
+    if (pvm_proc_remove_tree(f->dir, err) < 0) {
+        pvm_store_rollback(e->store);
+        return -1;
+    }
+    if (pvm_store_commit(e->store, err) < 0) {
+        pvm_store_rollback(e->store);
+        return -1;
+    }
+    return 0;
+}
+
+int pvm_vm_delete(pvm_engine *e, const char *name_or_id, pvm_error *err)
+{
+    pvm_vm vm;
+    pvm_vm_files f;
+    int fd = -1;
+    if (pvm_vm_get(e, name_or_id, &vm, err) < 0 ||
+        pvm_vm_files_init(pvm_engine_home(e), vm.id, &f, err) < 0)
+        return -1;
+    if (pvm_file_exists(f.dir) && pvm_vm_lock(&f, vm.name, &fd, err) < 0)
+        return -1;
+    int rc = pvm_vm_delete_locked(e, &vm, &f, err);
+    pvm_vm_unlock(fd);
+    return rc;
+}

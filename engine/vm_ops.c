@@ -1,0 +1,458 @@
+/* vm_ops.c - VMs in motion: start (lock, caps against the running total,
+ * type 0 table, accel, argv, daemonized QEMU, wait for QMP and optionally the
+ * guest agent), stop (ACPI power-down or force), and the doctor's host checks.
+ * Called by the front ends through pvm.h. */
+#include "internal.h"
+#include "qemu.h"
+#include "qmp.h"
+#include "vm_internal.h"
+#include "../db/store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define PVM_START_TIMEOUT_MS 30000
+#define PVM_DEFAULT_STOP_S 60
+
+static void pvm_vm_event(pvm_engine *e, const pvm_vm *vm, const char *kind, const char *detail)
+{
+    pvm_error ignored = {0};
+    pvm_db_event_add(e->store, vm->id, kind, detail, &ignored);
+}
+
+/* ----------------------------------------------------------------- caps */
+
+/* Refuses a start that would push the running VMs' total past the caps. */
+static int pvm_vm_check_running_caps(pvm_engine *e, const pvm_config *cfg, const pvm_vm *vm,
+                                     pvm_error *err)
+{
+    pvm_vm *all = NULL;
+    size_t n = 0;
+    if (pvm_vm_list(e, &all, &n, err) < 0)
+        return -1;
+    int cpus = 0, others = 0;
+    uint64_t mem = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(all[i].id, vm->id) == 0 ||
+            (all[i].state != PVM_VM_RUNNING && all[i].state != PVM_VM_PAUSED))
+            continue;
+        cpus += all[i].cpus;
+        mem += all[i].memory_bytes;
+        others++;
+    }
+    free(all);
+    pvm_error cap = {0};
+    if (pvm_caps_check(cfg, "start", cpus + vm->cpus, mem + vm->memory_bytes, &cap) == 0)
+        return 0;
+    char a[32], b[32], c[32];
+    return pvm_error_set(err, PVM_E_LIMIT,
+                         "cannot start VM '%s' (%d vCPUs, %s): %d running VM(s) already use %d "
+                         "vCPUs and %s; together %d vCPUs and %s is over the caps of %d vCPUs "
+                         "and %s (max_cpus, max_memory in the config file)",
+                         vm->name, vm->cpus, pvm_size_format(vm->memory_bytes, a, sizeof a),
+                         others, cpus, pvm_size_format(mem, b, sizeof b), cpus + vm->cpus,
+                         pvm_size_format(mem + vm->memory_bytes, c, sizeof c), cfg->max_cpus,
+                         pvm_size_format(cfg->max_memory, a, sizeof a));
+}
+
+/* ---------------------------------------------------------------- start */
+
+static int pvm_vm_truncate(const char *path, pvm_error *err)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return pvm_error_set(err, PVM_E_IO, "%s: cannot write: %s", path, strerror(errno));
+    close(fd);
+    return 0;
+}
+
+/* Fresh runtime folder and logs for this boot. */
+static int pvm_vm_prepare_files(const pvm_vm_files *f, pvm_error *err)
+{
+    char base[64];
+    pvm_proc_runtime_base(base, sizeof base);
+    pvm_vm_runtime_clean(f);
+    if (pvm_proc_private_dir(base, err) < 0 || pvm_proc_private_dir(f->run_dir, err) < 0)
+        return -1;
+    if (pvm_vm_truncate(f->serial_log, err) < 0 || pvm_vm_truncate(f->qemu_log, err) < 0)
+        return -1;
+    return 0;
+}
+
+static int pvm_vm_build(pvm_engine *e, const pvm_vm *vm, const pvm_vm_files *f,
+                        const pvm_config *cfg, pvm_argv *argv, pvm_error *err)
+{
+    pvm_profile p;
+    if (pvm_profile_get(e, vm->profile_id, &p, err) < 0)
+        return -1;
+    if (pvm_smbios_type0_write(&p.hw, f->smbios, err) < 0)
+        return -1;
+    pvm_accel accel;
+    char reason[256];
+    if (pvm_accel_resolve(pvm_engine_home(e), cfg, &accel, reason, sizeof reason, err) < 0)
+        return -1;
+    pvm_qemu_paths paths = {
+        .qemu = cfg->qemu, .disk = f->disk, .qmp_sock = f->qmp_sock, .qga_sock = f->qga_sock,
+        .serial_sock = f->serial_sock, .serial_log = f->serial_log, .pidfile = f->pidfile,
+        .smbios_type0 = f->smbios, .qemu_log = f->qemu_log,
+    };
+    return pvm_qemu_build_argv(&p, vm, &paths, accel, argv, err);
+}
+
+/* Ends a QEMU of this VM that may have started (only when it names the VM). */
+static void pvm_vm_kill_started(const pvm_vm_files *f, const pvm_vm *vm)
+{
+    int pid = pvm_proc_pid_read(f->pidfile);
+    if (pid && pvm_proc_alive(pid) && pvm_proc_cmdline_has(pid, vm->id)) {
+        kill(pid, SIGKILL);
+        pvm_proc_wait_gone(pid, 5000);
+    }
+}
+
+static int pvm_vm_start_failed(const pvm_vm_files *f, const pvm_vm *vm, const char *what,
+                               pvm_error *err)
+{
+    char tail[300];
+    pvm_proc_tail(f->qemu_log, 3, tail, sizeof tail);
+    pvm_vm_kill_started(f, vm);
+    pvm_vm_runtime_clean(f);
+    return pvm_error_set(err, PVM_E_QEMU, "VM '%s': %s%s%.300s", vm->name, what,
+                         tail[0] ? "; QEMU said: " : "", tail);
+}
+
+/* Runs QEMU; its first process returns once the daemon is set up. */
+static int pvm_vm_spawn(const pvm_vm_files *f, const pvm_vm *vm, pvm_argv *argv, int64_t end,
+                        pvm_error *err)
+{
+    pid_t child;
+    int status = 0;
+    if (pvm_proc_spawn(argv->v, f->qemu_log, &child, err) < 0)
+        return -1;
+    int waited = (int)(end - pvm_proc_now_ms());
+    if (!pvm_proc_wait_child(child, waited > 0 ? waited : 0, &status)) {
+        kill(child, SIGKILL);
+        pvm_proc_wait_child(child, 5000, &status);
+        return pvm_vm_start_failed(f, vm, "QEMU did not finish starting within 30 s", err);
+    }
+    if (status == 127)
+        return pvm_vm_start_failed(f, vm, "cannot run QEMU (install it: apt-get install "
+                                          "qemu-system-x86)", err);
+    if (status != 0) {
+        char what[64];
+        snprintf(what, sizeof what, "QEMU exited with status %d while starting", status);
+        return pvm_vm_start_failed(f, vm, what, err);
+    }
+    return 0;
+}
+
+/* Waits until QMP answers query-status (bounded by end). */
+static int pvm_vm_wait_qmp(const pvm_vm_files *f, const pvm_vm *vm, int64_t end, int *pid,
+                           pvm_error *err)
+{
+    pvm_error last = {0};
+    for (;;) {
+        *pid = pvm_proc_pid_read(f->pidfile);
+        if (*pid && !pvm_proc_alive(*pid))
+            return pvm_vm_start_failed(f, vm, "QEMU exited right after starting", err);
+        pvm_qmp *q = NULL;
+        char status[64];
+        if (*pid && pvm_qmp_connect(f->qmp_sock, 1000, &q, &last) == 0) {
+            int rc = pvm_qmp_status(q, status, sizeof status, &last);
+            pvm_qmp_close(q);
+            if (rc == 0)
+                return 0;
+        }
+        if (pvm_proc_now_ms() >= end) {
+            char what[300];
+            snprintf(what, sizeof what, "QMP did not answer within 30 s (%.200s)",
+                     last.msg[0] ? last.msg : "no pid file");
+            return pvm_vm_start_failed(f, vm, what, err);
+        }
+        pvm_proc_sleep_ms(100);
+    }
+}
+
+/* Waits until the guest agent answers a ping; QEMU keeps running on timeout. */
+static int pvm_vm_wait_agent(const pvm_vm_files *f, const pvm_vm *vm, int seconds, int pid,
+                             pvm_error *err)
+{
+    int64_t end = pvm_proc_now_ms() + (int64_t)seconds * 1000;
+    pvm_error last = {0};
+    for (;;) {
+        if (!pvm_proc_alive(pid))
+            return pvm_error_set(err, PVM_E_QEMU, "VM '%s': QEMU exited while waiting for the "
+                                 "guest agent", vm->name);
+        int left = (int)(end - pvm_proc_now_ms());
+        if (left <= 0)
+            break;
+        pvm_qga *g = NULL;
+        int step = left < 3000 ? left : 3000;
+        if (pvm_qga_connect(f->qga_sock, step, &g, &last) == 0) {
+            int rc = pvm_qga_ping(g, step, &last);
+            pvm_qga_close(g);
+            if (rc == 0)
+                return 0;
+        }
+        pvm_proc_sleep_ms(200);
+    }
+    return pvm_error_set(err, PVM_E_QEMU,
+                         "VM '%s': the guest agent did not answer within %d s (the VM keeps "
+                         "running; is qemu-guest-agent installed in the guest?)%s%.200s",
+                         vm->name, seconds, last.msg[0] ? " last error: " : "", last.msg);
+}
+
+static int pvm_vm_start_locked(pvm_engine *e, pvm_vm *vm, const pvm_vm_files *f,
+                               int wait_agent, pvm_error *err)
+{
+    pvm_vm_probe(e, vm);
+    if (vm->state == PVM_VM_RUNNING || vm->state == PVM_VM_PAUSED)
+        return pvm_error_set(err, PVM_E_STATE, "VM '%s' is already %s (pid %d)", vm->name,
+                             pvm_vm_state_name(vm->state), vm->pid);
+    pvm_config cfg;
+    if (pvm_config_load(pvm_engine_home(e), &cfg, err) < 0 ||
+        pvm_vm_check_running_caps(e, &cfg, vm, err) < 0 || pvm_vm_prepare_files(f, err) < 0)
+        return -1;
+    pvm_argv argv;
+    pvm_argv_init(&argv);
+    int64_t end = pvm_proc_now_ms() + PVM_START_TIMEOUT_MS;
+    int pid = 0;
+    int rc = -1;
+    if (pvm_vm_build(e, vm, f, &cfg, &argv, err) < 0 ||
+        pvm_proc_pid_write(f->marker, 0, err) < 0) /* intent: it should be running */
+        goto done;
+    if (pvm_vm_spawn(f, vm, &argv, end, err) < 0 || pvm_vm_wait_qmp(f, vm, end, &pid, err) < 0 ||
+        pvm_proc_pid_write(f->marker, pid, err) < 0)
+        goto done;
+    vm->pid = pid;
+    vm->state = PVM_VM_RUNNING;
+    pvm_vm_event(e, vm, "vm.start", "QEMU started");
+    rc = wait_agent > 0 ? pvm_vm_wait_agent(f, vm, wait_agent, pid, err) : 0;
+done:
+    if (rc < 0 && !pid)
+        pvm_vm_runtime_clean(f);
+    pvm_argv_free(&argv);
+    return rc;
+}
+
+int pvm_vm_start(pvm_engine *e, const char *name_or_id, int wait_agent_seconds, pvm_error *err)
+{
+    pvm_vm vm;
+    pvm_vm_files f;
+    int fd = -1;
+    if (pvm_db_vm_get(e->store, name_or_id, &vm, err) < 0) {
+        if (err && err->code == PVM_E_NOTFOUND)
+            pvm_error_set(err, PVM_E_NOTFOUND, "VM '%s' not found (see 'vm list')", name_or_id);
+        return -1;
+    }
+    if (pvm_vm_files_init(pvm_engine_home(e), vm.id, &f, err) < 0 ||
+        pvm_vm_lock(&f, vm.name, &fd, err) < 0)
+        return -1;
+    int rc = pvm_vm_start_locked(e, &vm, &f, wait_agent_seconds, err);
+    pvm_vm_unlock(fd);
+    return rc;
+}
+
+/* ----------------------------------------------------------------- stop */
+
+static void pvm_vm_qmp_send(const pvm_vm_files *f, const char *cmd)
+{
+    pvm_qmp *q = NULL;
+    pvm_error ignored = {0};
+    if (pvm_qmp_connect(f->qmp_sock, 2000, &q, &ignored) == 0) {
+        pvm_qmp_execute(q, cmd, NULL, NULL, 2000, &ignored);
+        pvm_qmp_close(q);
+    }
+}
+
+static int pvm_vm_force_end(const pvm_vm_files *f, pvm_vm *vm, pvm_error *err)
+{
+    pvm_vm_qmp_send(f, "quit");
+    if (pvm_proc_wait_gone(vm->pid, 5000))
+        return 0;
+    if (pvm_proc_alive(vm->pid) && pvm_proc_cmdline_has(vm->pid, vm->id))
+        kill(vm->pid, SIGKILL);
+    if (pvm_proc_wait_gone(vm->pid, 10000))
+        return 0;
+    return pvm_error_set(err, PVM_E_QEMU, "VM '%s': QEMU process %d survived SIGKILL", vm->name,
+                         vm->pid);
+}
+
+static int pvm_vm_stop_locked(pvm_engine *e, pvm_vm *vm, const pvm_vm_files *f, bool force,
+                              int timeout_s, pvm_error *err)
+{
+    pvm_vm_probe(e, vm);
+    if (vm->state == PVM_VM_STOPPED && !vm->state_reason[0])
+        return pvm_error_set(err, PVM_E_STATE, "VM '%s' is not running", vm->name);
+    if (vm->state == PVM_VM_STOPPED || vm->state == PVM_VM_CRASHED) {
+        pvm_vm_runtime_clean(f); /* acknowledges a crash or a guest power-off */
+        return 0;
+    }
+    if (force) {
+        if (pvm_vm_force_end(f, vm, err) < 0)
+            return -1;
+    } else {
+        pvm_vm_qmp_send(f, "system_powerdown");
+        if (!pvm_proc_wait_gone(vm->pid, timeout_s * 1000))
+            return pvm_error_set(err, PVM_E_STATE,
+                                 "VM '%s': guest did not power off within %d s; use --force",
+                                 vm->name, timeout_s);
+    }
+    pvm_vm_runtime_clean(f);
+    pvm_vm_event(e, vm, "vm.stop", force ? "forced" : "ACPI power-down");
+    vm->state = PVM_VM_STOPPED;
+    vm->pid = 0;
+    return 0;
+}
+
+int pvm_vm_stop(pvm_engine *e, const char *name_or_id, bool force, int timeout_s,
+                pvm_error *err)
+{
+    pvm_vm vm;
+    pvm_vm_files f;
+    int fd = -1;
+    if (pvm_db_vm_get(e->store, name_or_id, &vm, err) < 0) {
+        if (err && err->code == PVM_E_NOTFOUND)
+            pvm_error_set(err, PVM_E_NOTFOUND, "VM '%s' not found (see 'vm list')", name_or_id);
+        return -1;
+    }
+    if (timeout_s <= 0)
+        timeout_s = PVM_DEFAULT_STOP_S;
+    if (pvm_vm_files_init(pvm_engine_home(e), vm.id, &f, err) < 0 ||
+        pvm_vm_lock(&f, vm.name, &fd, err) < 0)
+        return -1;
+    int rc = pvm_vm_stop_locked(e, &vm, &f, force, timeout_s, err);
+    pvm_vm_unlock(fd);
+    return rc;
+}
+
+/* --------------------------------------------------------------- doctor */
+
+static void pvm_doctor_problem_add(pvm_doctor *d, const char *what, const char *fix)
+{
+    if (d->nproblems >= PVM_DOCTOR_MAX_PROBLEMS)
+        return;
+    pvm_doctor_problem *p = &d->problems[d->nproblems++];
+    pvm_strlcpy(p->what, what, sizeof p->what);
+    pvm_strlcpy(p->fix, fix, sizeof p->fix);
+}
+
+static bool pvm_doctor_in_path(const char *prog)
+{
+    if (strchr(prog, '/'))
+        return access(prog, X_OK) == 0;
+    const char *path = getenv("PATH");
+    char *copy = pvm_xstrdup(path && *path ? path : "/usr/bin:/bin");
+    bool found = false;
+    char *save = NULL;
+    for (char *dir = strtok_r(copy, ":", &save); dir && !found; dir = strtok_r(NULL, ":", &save)) {
+        char *full = pvm_xasprintf("%s/%s", dir, prog);
+        found = access(full, X_OK) == 0;
+        free(full);
+    }
+    free(copy);
+    return found;
+}
+
+static void pvm_doctor_home(pvm_doctor *d)
+{
+    struct stat st;
+    char *probe = pvm_xasprintf("%s/.doctor-probe.%d", d->home, (int)getpid());
+    if (stat(d->home, &st) < 0) {
+        d->home_writable = false;
+        char what[300];
+        snprintf(what, sizeof what, "data folder %.200s does not exist yet", d->home);
+        pvm_doctor_problem_add(d, what, "it is made on first use (e.g. 'privarion-vm profile "
+                                        "list'); or choose another with --home DIR");
+    } else {
+        int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        d->home_writable = fd >= 0;
+        if (fd >= 0) {
+            close(fd);
+            unlink(probe);
+        } else {
+            char what[300];
+            snprintf(what, sizeof what, "data folder %.200s is not writable", d->home);
+            pvm_doctor_problem_add(d, what, "fix its owner/permissions (chown, chmod u+rwx), or "
+                                            "use --home DIR / PRIVARION_VM_HOME");
+        }
+    }
+    free(probe);
+}
+
+static void pvm_doctor_config(pvm_doctor *d, pvm_config *cfg)
+{
+    pvm_error err = {0};
+    struct stat st;
+    if (stat(d->home, &st) == 0 && pvm_config_load(d->home, cfg, &err) == 0)
+        return;
+    pvm_config_defaults(cfg);
+    const char *env = getenv("PRIVARION_VM_ACCEL");
+    if (env && *env)
+        pvm_strlcpy(cfg->accel, env, sizeof cfg->accel);
+    if (err.msg[0])
+        pvm_doctor_problem_add(d, err.msg, "edit the config file in the data folder (or delete "
+                                           "it to get the defaults back)");
+}
+
+static void pvm_doctor_qemu(pvm_doctor *d, const pvm_config *cfg)
+{
+    pvm_error err = {0};
+    pvm_strlcpy(d->qemu, cfg->qemu, sizeof d->qemu);
+    if (pvm_qemu_version(cfg->qemu, d->qemu_version, sizeof d->qemu_version, &err) < 0) {
+        d->qemu_version[0] = '\0';
+        char what[300];
+        snprintf(what, sizeof what, "QEMU (%.100s) cannot run: %.170s", cfg->qemu, err.msg);
+        pvm_doctor_problem_add(d, what, "apt-get install qemu-system-x86 (or set 'qemu' in the "
+                                        "config file)");
+    }
+    d->qemu_img = pvm_doctor_in_path("qemu-img");
+    if (!d->qemu_img)
+        pvm_doctor_problem_add(d, "qemu-img is missing (needed to make disks)",
+                               "apt-get install qemu-utils");
+}
+
+static void pvm_doctor_accel(pvm_doctor *d, const pvm_config *cfg)
+{
+    pvm_error err = {0};
+    pvm_accel accel;
+    pvm_strlcpy(d->accel_setting, cfg->accel, sizeof d->accel_setting);
+    if (!d->qemu_version[0]) {
+        pvm_strlcpy(d->accel_reason, "unknown: QEMU cannot run", sizeof d->accel_reason);
+        return;
+    }
+    if (pvm_accel_resolve(d->home, cfg, &accel, d->accel_reason, sizeof d->accel_reason,
+                          &err) < 0) {
+        pvm_strlcpy(d->accel_reason, err.msg, sizeof d->accel_reason);
+        pvm_doctor_problem_add(d, err.msg, "set accel = tcg in the config file, or "
+                                           "PRIVARION_VM_ACCEL=tcg");
+        return;
+    }
+    pvm_strlcpy(d->accel, pvm_accel_name(accel), sizeof d->accel);
+    if (accel == PVM_ACCEL_TCG && access("/dev/kvm", R_OK | W_OK) != 0)
+        pvm_doctor_problem_add(d, "/dev/kvm is not usable: guests run under TCG (slow)",
+                               "load kvm_intel/kvm_amd, enable virtualization in the firmware, "
+                               "and add yourself to group kvm (usermod -aG kvm $USER)");
+}
+
+int pvm_doctor_run(const char *home_flag, pvm_doctor *out, pvm_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (pvm_home_resolve(home_flag, out->home, sizeof out->home, err) < 0)
+        return -1;
+    pvm_config cfg;
+    pvm_doctor_home(out);
+    pvm_doctor_config(out, &cfg);
+    out->host_cores = pvm_host_cores();
+    out->host_memory = pvm_host_memory();
+    out->max_cpus = cfg.max_cpus;
+    out->max_memory = cfg.max_memory;
+    pvm_doctor_qemu(out, &cfg);
+    pvm_doctor_accel(out, &cfg);
+    return 0;
+}
