@@ -230,26 +230,12 @@ static bool pvm_change_empty(const pvm_change *c)
     return !c->preset && !c->random && !c->set_hide && !c->new_name && c->nfields == 0;
 }
 
-/* Re-applies a preset's model but keeps the identity serials the model has
- * no say in (a preset leaves them empty). */
-static void pvm_apply_model(pvm_profile *p, const pvm_preset *preset)
-{
-    char board[sizeof p->hw.board_serial], chassis[sizeof p->hw.chassis_serial];
-    memcpy(board, p->hw.board_serial, sizeof board);
-    memcpy(chassis, p->hw.chassis_serial, sizeof chassis);
-    pvm_preset_apply(preset, p);
-    if (!p->hw.board_serial[0])
-        memcpy(p->hw.board_serial, board, sizeof board);
-    if (!p->hw.chassis_serial[0])
-        memcpy(p->hw.chassis_serial, chassis, sizeof chassis);
-}
-
 /* Preset model, then random identity, then the explicit flags. */
 static int pvm_change_apply(pvm_engine *e, const pvm_args *a, const pvm_change *c,
                             pvm_profile *p, pvm_error *err)
 {
     if (c->preset)
-        pvm_apply_model(p, c->preset);
+        pvm_preset_apply(c->preset, p); /* keeps board/chassis serials, asset tag */
     if (c->random) {
         const pvm_preset *vendor = c->preset ? c->preset : pvm_preset_find(p->preset);
         if (pvm_profile_randomize_unique(e, p, vendor, err) < 0)
