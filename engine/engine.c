@@ -1,0 +1,259 @@
+/* engine.c - the engine handle (home folder + open store) and the profile
+ * operations: create, import, get, list, update, delete, randomize_unique.
+ * Called by the CLI and the TUI; every write runs in one store transaction. */
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RANDOMIZE_TRIES 100
+
+/* ------------------------------------------------------------------ engine */
+
+int pvm_engine_open(pvm_engine **out, const char *home_flag, pvm_error *err)
+{
+    pvm_engine *e = pvm_xcalloc(1, sizeof *e);
+
+    *out = NULL;
+    if (pvm_home_resolve(home_flag, e->home, sizeof e->home, err) < 0)
+        goto fail;
+    if ((size_t)snprintf(e->db_path, sizeof e->db_path, "%s/state.db", e->home) >=
+        sizeof e->db_path) {
+        pvm_error_set(err, PVM_E_INVALID, "home: %s is too long a path", e->home);
+        goto fail;
+    }
+    if (pvm_store_open(e->db_path, &e->store, err) < 0)
+        goto fail;
+    *out = e;
+    return 0;
+fail:
+    free(e);
+    return -1;
+}
+
+void pvm_engine_close(pvm_engine *e)
+{
+    if (!e)
+        return;
+    pvm_store_close(e->store);
+    free(e);
+}
+
+const char *pvm_engine_home(const pvm_engine *e)
+{
+    return e->home;
+}
+
+/* ------------------------------------------------------ checks and writes */
+
+/* Refuses a name held by another profile. get() also matches ids, so only a
+ * row whose name is exactly ours counts. */
+static int name_check(pvm_store *s, const pvm_profile *p, pvm_error *err)
+{
+    pvm_profile other;
+    pvm_error e2 = {0};
+    if (pvm_db_profile_get(s, p->name, &other, &e2) < 0) {
+        if (e2.code == PVM_E_NOTFOUND)
+            return 0;
+        if (err)
+            *err = e2;
+        return -1;
+    }
+    if (strcmp(other.name, p->name) == 0 && strcmp(other.id, p->id) != 0)
+        return pvm_error_set(err, PVM_E_EXISTS, "name: a profile named '%s' already exists",
+                             p->name);
+    return 0;
+}
+
+/* Refuses a serial, system UUID or MAC another profile uses. */
+static int clash_check(pvm_store *s, const pvm_profile *p, const pvm_profile_opts *opts,
+                       pvm_error *err)
+{
+    bool found = false;
+    char field[32] = "", other[PVM_NAME_MAX + 1] = "";
+
+    if (opts && opts->allow_duplicate)
+        return 0;
+    if (pvm_db_profile_find_clash(s, p, &found, field, other, err) < 0)
+        return -1;
+    if (!found)
+        return 0;
+    const pvm_field *f = pvm_profile_field_by_key(field);
+    const char *value = f ? pvm_profile_field_cptr(p, f) : "";
+    return pvm_error_set(err, PVM_E_EXISTS,
+                         "%s: %s is already used by profile '%s' (use --allow-duplicate to "
+                         "accept)",
+                         field, value, other);
+}
+
+/* Ends a transaction: commits when ok, else rolls back. Returns ok ? 0 : -1. */
+static int txn_end(pvm_store *s, int ok, pvm_error *err)
+{
+    if (ok == 0 && pvm_store_commit(s, err) == 0)
+        return 0;
+    pvm_store_rollback(s);
+    return -1;
+}
+
+/* The checks and the insert of create and import, in one transaction. */
+static int profile_insert(pvm_engine *e, const pvm_profile *p, const pvm_profile_opts *opts,
+                          const char *event, pvm_error *err)
+{
+    pvm_store *s = e->store;
+    if (pvm_store_begin(s, err) < 0)
+        return -1;
+    int rc = name_check(s, p, err);
+    if (rc == 0)
+        rc = clash_check(s, p, opts, err);
+    if (rc == 0)
+        rc = pvm_db_profile_insert(s, p, err);
+    if (rc == 0)
+        rc = pvm_db_event_add(s, p->id, event, p->name, err);
+    return txn_end(s, rc, err);
+}
+
+/* ---------------------------------------------------------------- profiles */
+
+int pvm_profile_create(pvm_engine *e, pvm_profile *p, const pvm_profile_opts *opts,
+                       pvm_error *err)
+{
+    pvm_profile q = *p;
+    if (!q.id[0])
+        pvm_uuid_v4(q.id);
+    q.created_at = q.updated_at = pvm_now();
+    if (pvm_profile_validate(&q, err) < 0)
+        return -1;
+    if (profile_insert(e, &q, opts, "profile.create", err) < 0)
+        return -1;
+    *p = q;
+    return 0;
+}
+
+int pvm_profile_import(pvm_engine *e, const pvm_profile *p, const pvm_profile_opts *opts,
+                       pvm_error *err)
+{
+    if (!p->id[0])
+        return pvm_error_set(err, PVM_E_INVALID, "id: must not be empty on import");
+    if (pvm_profile_validate(p, err) < 0)
+        return -1;
+    return profile_insert(e, p, opts, "profile.import", err);
+}
+
+int pvm_profile_get(pvm_engine *e, const char *name_or_id, pvm_profile *out, pvm_error *err)
+{
+    return pvm_db_profile_get(e->store, name_or_id, out, err);
+}
+
+int pvm_profile_list(pvm_engine *e, pvm_profile **out, size_t *count, pvm_error *err)
+{
+    return pvm_db_profile_list(e->store, out, count, err);
+}
+
+int pvm_profile_update(pvm_engine *e, pvm_profile *p, const pvm_profile_opts *opts,
+                       pvm_error *err)
+{
+    pvm_store *s = e->store;
+    pvm_profile q = *p, old;
+
+    if (!q.id[0])
+        return pvm_error_set(err, PVM_E_INVALID, "id: must not be empty on update");
+    if (pvm_profile_validate(&q, err) < 0)
+        return -1;
+    if (pvm_store_begin(s, err) < 0)
+        return -1;
+    int rc = pvm_db_profile_get(s, q.id, &old, err);
+    if (rc == 0 && strcmp(old.id, q.id) != 0)
+        rc = pvm_error_set(err, PVM_E_NOTFOUND, "profile: no profile with id '%s'", q.id);
+    if (rc == 0) {
+        q.created_at = old.created_at;
+        q.updated_at = pvm_now();
+        rc = name_check(s, &q, err);
+    }
+    if (rc == 0)
+        rc = clash_check(s, &q, opts, err);
+    if (rc == 0)
+        rc = pvm_db_profile_update(s, &q, err);
+    if (rc == 0)
+        rc = pvm_db_event_add(s, q.id, "profile.update", q.name, err);
+    if (txn_end(s, rc, err) < 0)
+        return -1;
+    *p = q;
+    return 0;
+}
+
+/* "a, b, c" of the VMs using profile_id, cut to fit size. */
+static void vm_names(pvm_store *s, const char *profile_id, char *buf, size_t size)
+{
+    pvm_vm *vms = NULL;
+    size_t n = 0, used = 0;
+    pvm_error ignored = {0};
+
+    buf[0] = '\0';
+    if (pvm_db_vm_list(s, &vms, &n, &ignored) < 0)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(vms[i].profile_id, profile_id) != 0)
+            continue;
+        int w = snprintf(buf + used, size - used, "%s%s", used ? ", " : "", vms[i].name);
+        if (w < 0 || (size_t)w >= size - used) {
+            buf[used] = '\0';
+            break;
+        }
+        used += (size_t)w;
+    }
+    free(vms);
+}
+
+/* PVM_E_STATE while VMs use the profile. */
+static int delete_check(pvm_store *s, const pvm_profile *p, pvm_error *err)
+{
+    int count = 0;
+    char names[256];
+
+    if (pvm_db_profile_vm_count(s, p->id, &count, err) < 0)
+        return -1;
+    if (count == 0)
+        return 0;
+    vm_names(s, p->id, names, sizeof names);
+    return pvm_error_set(err, PVM_E_STATE, "profile '%s' is used by %d VM%s (%s); delete %s first",
+                         p->name, count, count == 1 ? "" : "s", names,
+                         count == 1 ? "it" : "them");
+}
+
+int pvm_profile_delete(pvm_engine *e, const char *name_or_id, pvm_error *err)
+{
+    pvm_store *s = e->store;
+    pvm_profile p;
+
+    if (pvm_store_begin(s, err) < 0)
+        return -1;
+    int rc = pvm_db_profile_get(s, name_or_id, &p, err);
+    if (rc == 0)
+        rc = delete_check(s, &p, err);
+    if (rc == 0)
+        rc = pvm_db_profile_delete(s, p.id, err);
+    if (rc == 0)
+        rc = pvm_db_event_add(s, p.id, "profile.delete", p.name, err);
+    return txn_end(s, rc, err);
+}
+
+int pvm_profile_randomize_unique(pvm_engine *e, pvm_profile *p, const pvm_preset *preset,
+                                 pvm_error *err)
+{
+    pvm_profile q = *p;
+    for (int i = 0; i < RANDOMIZE_TRIES; i++) {
+        bool found = false;
+        char field[32], other[PVM_NAME_MAX + 1];
+        pvm_identity_randomize(&q, preset);
+        if (pvm_db_profile_find_clash(e->store, &q, &found, field, other, err) < 0)
+            return -1;
+        if (!found) {
+            *p = q;
+            return 0;
+        }
+    }
+    return pvm_error_set(err, PVM_E_EXISTS,
+                         "identity: no unused serial, UUID and MAC found after %d tries",
+                         RANDOMIZE_TRIES);
+}

@@ -1,0 +1,147 @@
+/* home.c - finds and creates the data folder (state.db, VM folders):
+ * --home, else $PRIVARION_VM_HOME, else $XDG_DATA_HOME/privarion-vm, else
+ * $HOME/.local/share/privarion-vm. Called by pvm_engine_open and `doctor`. */
+#include "pvm.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* An unset or empty variable counts as unset. */
+static const char *env_nonempty(const char *name)
+{
+    const char *v = getenv(name);
+    return v && v[0] ? v : NULL;
+}
+
+/* Joins a and b into out (either may be absolute, b is appended); fails
+ * when the result does not fit. */
+static int join_path(char *out, size_t size, const char *a, const char *b,
+                     const char *what, pvm_error *err)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    bool slash = la > 0 && a[la - 1] != '/' && lb > 0;
+    if (la + slash + lb + 1 > size)
+        return pvm_error_set(err, PVM_E_INVALID, "%s: path is longer than %zu bytes", what,
+                             size - 1);
+    memcpy(out, a, la);
+    if (slash)
+        out[la++] = '/';
+    memcpy(out + la, b, lb + 1);
+    return 0;
+}
+
+/* Makes path absolute (relative to the working folder) and drops trailing
+ * slashes, writing the result into out. */
+static int make_absolute(const char *path, char *out, size_t size, const char *what,
+                         pvm_error *err)
+{
+    if (path[0] == '/') {
+        if (join_path(out, size, path, "", what, err) < 0)
+            return -1;
+    } else {
+        char cwd[PVM_PATH_MAX];
+        if (!getcwd(cwd, sizeof cwd))
+            return pvm_error_set(err, PVM_E_IO, "%s: cannot read the working folder: %s",
+                                 what, strerror(errno));
+        if (join_path(out, size, cwd, path, what, err) < 0)
+            return -1;
+    }
+    size_t n = strlen(out);
+    while (n > 1 && out[n - 1] == '/')
+        out[--n] = '\0';
+    return 0;
+}
+
+/* Picks the folder by precedence into out (absolute, not yet created). */
+static int home_choose(const char *home_flag, char *out, size_t size, pvm_error *err)
+{
+    const char *v;
+    if (home_flag) {
+        if (!home_flag[0])
+            return pvm_error_set(err, PVM_E_USAGE, "--home: must not be empty");
+        return make_absolute(home_flag, out, size, "--home", err);
+    }
+    if ((v = env_nonempty("PRIVARION_VM_HOME")))
+        return make_absolute(v, out, size, "PRIVARION_VM_HOME", err);
+    /* The XDG spec says a relative XDG_DATA_HOME is invalid and ignored. */
+    if ((v = env_nonempty("XDG_DATA_HOME")) && v[0] == '/') {
+        char base[PVM_PATH_MAX];
+        if (make_absolute(v, base, sizeof base, "XDG_DATA_HOME", err) < 0)
+            return -1;
+        return join_path(out, size, base, "privarion-vm", "XDG_DATA_HOME", err);
+    }
+    if ((v = env_nonempty("HOME"))) {
+        char base[PVM_PATH_MAX];
+        if (make_absolute(v, base, sizeof base, "HOME", err) < 0)
+            return -1;
+        return join_path(out, size, base, ".local/share/privarion-vm", "HOME", err);
+    }
+    return pvm_error_set(err, PVM_E_USAGE,
+                         "home: none of --home, PRIVARION_VM_HOME, XDG_DATA_HOME or HOME "
+                         "is set; give --home DIR");
+}
+
+/* Creates one folder 0700; an existing folder is fine, anything else not. */
+static int mkdir_one(const char *path, pvm_error *err)
+{
+    struct stat st;
+    if (mkdir(path, 0700) == 0)
+        return 0;
+    if (errno != EEXIST)
+        return pvm_error_set(err, PVM_E_IO, "home: cannot create %s: %s", path,
+                             strerror(errno));
+    if (stat(path, &st) < 0)
+        return pvm_error_set(err, PVM_E_IO, "home: cannot read %s: %s", path, strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return pvm_error_set(err, PVM_E_IO, "home: %s exists and is not a folder", path);
+    return 0;
+}
+
+/* mkdir -p with mode 0700 for every folder it creates; the last one is
+ * chmod'ed so a restrictive umask cannot leave it unusable. */
+static int mkdir_parents(const char *path, pvm_error *err)
+{
+    char buf[PVM_PATH_MAX];
+    pvm_strlcpy(buf, path, sizeof buf);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        int rc = mkdir_one(buf, err);
+        *p = '/';
+        if (rc < 0)
+            return -1;
+    }
+    if (mkdir(buf, 0700) == 0) {
+        if (chmod(buf, 0700) < 0)
+            return pvm_error_set(err, PVM_E_IO, "home: cannot chmod %s: %s", buf,
+                                 strerror(errno));
+        return 0;
+    }
+    return mkdir_one(buf, err);
+}
+
+int pvm_home_resolve(const char *home_flag, char *out, size_t size, pvm_error *err)
+{
+    char path[PVM_PATH_MAX];
+    struct stat st;
+
+    if (home_choose(home_flag, path, sizeof path, err) < 0)
+        return -1;
+    if (stat(path, &st) == 0) {
+        if (!S_ISDIR(st.st_mode))
+            return pvm_error_set(err, PVM_E_IO, "home: %s exists and is not a folder", path);
+    } else if (errno != ENOENT) {
+        return pvm_error_set(err, PVM_E_IO, "home: cannot read %s: %s", path, strerror(errno));
+    } else if (mkdir_parents(path, err) < 0) {
+        return -1;
+    }
+    if (strlen(path) + 1 > size)
+        return pvm_error_set(err, PVM_E_INVALID, "home: path is longer than %zu bytes",
+                             size ? size - 1 : 0);
+    pvm_strlcpy(out, path, size);
+    return 0;
+}
