@@ -322,6 +322,10 @@ typedef enum {
 int pvm_vm_path(pvm_engine *e, const pvm_vm *vm, pvm_vm_path_kind kind, char *out, size_t size,
                 pvm_error *err);
 
+/* Connects to the running VM's serial console socket; *fd is a connected
+ * stream socket the caller closes. PVM_E_STATE when the VM is not running. */
+int pvm_vm_console_open(pvm_engine *e, const char *name_or_id, int *fd, pvm_error *err);
+
 /* ------------------------------------------------------------------ doctor */
 
 #define PVM_DOCTOR_MAX_PROBLEMS 8

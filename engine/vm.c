@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #define PVM_GIB (1024ULL * 1024 * 1024)
@@ -514,4 +516,32 @@ int pvm_vm_delete(pvm_engine *e, const char *name_or_id, pvm_error *err)
     int rc = pvm_vm_delete_locked(e, &vm, &f, err);
     pvm_vm_unlock(fd);
     return rc;
+}
+
+/* --------------------------------------------------------------- console */
+
+int pvm_vm_console_open(pvm_engine *e, const char *name_or_id, int *fd, pvm_error *err)
+{
+    pvm_vm vm;
+    pvm_vm_files f;
+    if (pvm_vm_get(e, name_or_id, &vm, err) < 0 ||
+        pvm_vm_files_init(pvm_engine_home(e), vm.id, &f, err) < 0)
+        return -1;
+    if (vm.state != PVM_VM_RUNNING && vm.state != PVM_VM_PAUSED)
+        return pvm_error_set(err, PVM_E_STATE, "VM '%s' is %s: no console to attach to",
+                             vm.name, pvm_vm_state_name(vm.state));
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (pvm_strlcpy(sa.sun_path, f.serial_sock, sizeof sa.sun_path) >= sizeof sa.sun_path)
+        return pvm_error_set(err, PVM_E_IO, "%s: socket path too long", f.serial_sock);
+    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        return pvm_error_set(err, PVM_E_IO, "console socket: %s", strerror(errno));
+    if (connect(s, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        int e2 = errno;
+        close(s);
+        return pvm_error_set(err, PVM_E_IO, "VM '%s': cannot connect to console %s: %s",
+                             vm.name, f.serial_sock, strerror(e2));
+    }
+    *fd = s;
+    return 0;
 }
