@@ -248,7 +248,9 @@ int pvm_db_profile_delete(pvm_store *s, const char *id, pvm_error *err)
     int ret = pvm_db_bind_text(st, ":id", id, err);
     if (ret == 0) {
         int rc = sqlite3_step(st);
-        if (rc == SQLITE_CONSTRAINT && sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_FOREIGNKEY)
+        /* ON DELETE RESTRICT reports as a trigger constraint, NO ACTION as FK. */
+        int ext = rc == SQLITE_DONE ? SQLITE_OK : sqlite3_extended_errcode(s->db);
+        if (ext == SQLITE_CONSTRAINT_FOREIGNKEY || ext == SQLITE_CONSTRAINT_TRIGGER)
             ret = pvm_error_set(err, PVM_E_STATE,
                                 "profile '%s' is used by a VM; delete that VM first", id);
         else if (rc != SQLITE_DONE)

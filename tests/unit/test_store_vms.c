@@ -1,0 +1,316 @@
+/* test_store_vms.c - the vms table on a real SQLite file: insert, get by name
+ * and id, sorted list, delete, the foreign key to profiles (unknown profile
+ * refused, a used profile cannot be deleted) and the per-profile VM count. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "../../db/internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define PROFILE_A "a0a0a0a0-0000-4000-8000-000000000001"
+#define PROFILE_B "b0b0b0b0-0000-4000-8000-000000000002"
+
+typedef struct {
+    char dir[64];
+    char path[128];
+    pvm_store *s;
+} fixture;
+
+static void add_profile(pvm_store *s, const char *id, const char *name)
+{
+    pvm_profile p;
+    pvm_error err = {0};
+    memset(&p, 0, sizeof p);
+    pvm_strlcpy(p.id, id, sizeof p.id);
+    pvm_strlcpy(p.name, name, sizeof p.name);
+    p.hide_hypervisor = true;
+    if (pvm_db_profile_insert(s, &p, &err) < 0)
+        fail_msg("profile insert: %s", err.msg);
+}
+
+static int setup(void **state)
+{
+    fixture *fx = pvm_xcalloc(1, sizeof *fx);
+    pvm_error err = {0};
+    strcpy(fx->dir, "/tmp/pvm-test-vms-XXXXXX");
+    if (!mkdtemp(fx->dir)) {
+        free(fx);
+        return -1;
+    }
+    snprintf(fx->path, sizeof fx->path, "%s/state.db", fx->dir);
+    if (pvm_store_open(fx->path, &fx->s, &err) < 0) {
+        fprintf(stderr, "open: %s\n", err.msg);
+        return -1;
+    }
+    add_profile(fx->s, PROFILE_A, "profile a");
+    add_profile(fx->s, PROFILE_B, "profile b");
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *fx = *state;
+    static const char *suffixes[] = {"", "-wal", "-shm", "-journal"};
+    pvm_store_close(fx->s);
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+        char *p = pvm_xasprintf("%s%s", fx->path, suffixes[i]);
+        unlink(p);
+        free(p);
+    }
+    int rc = rmdir(fx->dir);
+    free(fx);
+    return rc;
+}
+
+static void make_vm(pvm_vm *vm, const char *id, const char *name, const char *profile_id)
+{
+    memset(vm, 0, sizeof *vm);
+    pvm_strlcpy(vm->id, id, sizeof vm->id);
+    pvm_strlcpy(vm->name, name, sizeof vm->name);
+    pvm_strlcpy(vm->profile_id, profile_id, sizeof vm->profile_id);
+    vm->cpus = 4;
+    vm->memory_bytes = 8ULL << 30;
+    vm->disk_bytes = (uint64_t)INT64_MAX; /* the largest the store holds */
+    vm->disk_bus = PVM_DISK_SATA;
+    vm->nic = PVM_NIC_E1000E;
+    vm->net = PVM_NET_NONE;
+    pvm_strlcpy(vm->iso, "/tmp/it's, \"an\" iso;--.iso", sizeof vm->iso);
+    pvm_strlcpy(vm->kernel, "/boot/vmlinuz,if=none", sizeof vm->kernel);
+    pvm_strlcpy(vm->initrd, "", sizeof vm->initrd);
+    pvm_strlcpy(vm->append, "console=ttyS0 quiet '); DROP TABLE vms;--", sizeof vm->append);
+    vm->created_at = 1712345678;
+}
+
+static void assert_vm_equal(const pvm_vm *a, const pvm_vm *b)
+{
+    assert_string_equal(a->id, b->id);
+    assert_string_equal(a->name, b->name);
+    assert_string_equal(a->profile_id, b->profile_id);
+    assert_int_equal(a->cpus, b->cpus);
+    assert_true(a->memory_bytes == b->memory_bytes);
+    assert_true(a->disk_bytes == b->disk_bytes);
+    assert_int_equal(a->disk_bus, b->disk_bus);
+    assert_int_equal(a->nic, b->nic);
+    assert_int_equal(a->net, b->net);
+    assert_string_equal(a->iso, b->iso);
+    assert_string_equal(a->kernel, b->kernel);
+    assert_string_equal(a->initrd, b->initrd);
+    assert_string_equal(a->append, b->append);
+    assert_int_equal(a->created_at, b->created_at);
+}
+
+static void insert_ok(pvm_store *s, const pvm_vm *vm)
+{
+    pvm_error err = {0};
+    if (pvm_db_vm_insert(s, vm, &err) < 0)
+        fail_msg("vm insert '%s': %s", vm->name, err.msg);
+}
+
+static int vm_count(pvm_store *s, const char *profile_id)
+{
+    pvm_error err = {0};
+    int n = -1;
+    if (pvm_db_profile_vm_count(s, profile_id, &n, &err) < 0)
+        fail_msg("vm_count: %s", err.msg);
+    return n;
+}
+
+static void test_vm_round_trip(void **state)
+{
+    fixture *fx = *state;
+    pvm_error err = {0};
+    static pvm_vm vm, got;
+    make_vm(&vm, "c1c1c1c1-0000-4000-8000-000000000001", "web, \"front\" 'end'", PROFILE_A);
+    insert_ok(fx->s, &vm);
+
+    memset(&got, 0x5a, sizeof got);
+    assert_int_equal(pvm_db_vm_get(fx->s, vm.name, &got, &err), 0);
+    assert_vm_equal(&vm, &got);
+    assert_int_equal(got.state, PVM_VM_STOPPED);
+    assert_int_equal(got.pid, 0);
+    assert_string_equal(got.state_reason, "");
+    assert_int_equal(pvm_db_vm_get(fx->s, vm.id, &got, &err), 0);
+    assert_vm_equal(&vm, &got);
+
+    /* Survives closing and reopening the store. */
+    pvm_store_close(fx->s);
+    fx->s = NULL;
+    assert_int_equal(pvm_store_open(fx->path, &fx->s, &err), 0);
+    assert_int_equal(pvm_db_vm_get(fx->s, vm.id, &got, &err), 0);
+    assert_vm_equal(&vm, &got);
+
+    assert_int_equal(pvm_db_vm_get(fx->s, "no such vm", &got, &err), -1);
+    assert_int_equal(err.code, PVM_E_NOTFOUND);
+    assert_string_equal(err.msg, "VM 'no such vm' not found");
+
+    assert_int_equal(pvm_db_vm_delete(fx->s, vm.id, &err), 0);
+    assert_int_equal(pvm_db_vm_get(fx->s, vm.id, &got, &err), -1);
+    assert_int_equal(err.code, PVM_E_NOTFOUND);
+    assert_int_equal(pvm_db_vm_delete(fx->s, vm.id, &err), -1);
+    assert_int_equal(err.code, PVM_E_NOTFOUND);
+}
+
+static void test_vm_list_sorted(void **state)
+{
+    fixture *fx = *state;
+    pvm_error err = {0};
+    pvm_vm *list = NULL;
+    size_t count = 99;
+    assert_int_equal(pvm_db_vm_list(fx->s, &list, &count, &err), 0);
+    assert_int_equal(count, 0);
+    free(list);
+
+    static const char *names[] = {"win11", "Alpine", "debian", "Zorin"};
+    static const char *sorted[] = {"Alpine", "debian", "win11", "Zorin"};
+    static pvm_vm vms[4];
+    for (int i = 0; i < 4; i++) {
+        char id[40];
+        snprintf(id, sizeof id, "d1d1d1d1-0000-4000-8000-%012d", i);
+        make_vm(&vms[i], id, names[i], i % 2 ? PROFILE_B : PROFILE_A);
+        vms[i].cpus = i + 1;
+        vms[i].disk_bus = (pvm_disk_bus)(i % 3);
+        vms[i].nic = (pvm_nic_model)(i % 2);
+        vms[i].net = (pvm_net_mode)((i + 1) % 2);
+        insert_ok(fx->s, &vms[i]);
+    }
+    assert_int_equal(pvm_db_vm_list(fx->s, &list, &count, &err), 0);
+    assert_int_equal(count, 4);
+    for (int i = 0; i < 4; i++) {
+        assert_string_equal(list[i].name, sorted[i]);
+        for (int j = 0; j < 4; j++)
+            if (strcmp(vms[j].name, sorted[i]) == 0)
+                assert_vm_equal(&vms[j], &list[i]);
+    }
+    free(list);
+}
+
+static void test_vm_duplicates(void **state)
+{
+    fixture *fx = *state;
+    pvm_error err = {0};
+    static pvm_vm vm, dup, got;
+    make_vm(&vm, "e1e1e1e1-0000-4000-8000-000000000001", "builder", PROFILE_A);
+    insert_ok(fx->s, &vm);
+    make_vm(&dup, "e1e1e1e1-0000-4000-8000-000000000002", "builder", PROFILE_B);
+    dup.cpus = 1;
+    assert_int_equal(pvm_db_vm_insert(fx->s, &dup, &err), -1);
+    assert_int_equal(err.code, PVM_E_EXISTS);
+    assert_string_equal(err.msg, "name: a VM named 'builder' already exists");
+    assert_int_equal(pvm_db_vm_get(fx->s, "builder", &got, &err), 0);
+    assert_vm_equal(&vm, &got);
+
+    make_vm(&dup, vm.id, "other name", PROFILE_A);
+    assert_int_equal(pvm_db_vm_insert(fx->s, &dup, &err), -1);
+    assert_int_equal(err.code, PVM_E_EXISTS);
+}
+
+static void test_vm_unknown_profile_refused(void **state)
+{
+    fixture *fx = *state;
+    pvm_error err = {0};
+    static pvm_vm vm, got;
+    make_vm(&vm, "f1f1f1f1-0000-4000-8000-000000000001", "orphan",
+            "deadbeef-0000-4000-8000-000000000000");
+    assert_int_equal(pvm_db_vm_insert(fx->s, &vm, &err), -1);
+    assert_int_equal(err.code, PVM_E_NOTFOUND);
+    assert_non_null(strstr(err.msg, "profile 'deadbeef-0000-4000-8000-000000000000' not found"));
+    assert_int_equal(pvm_db_vm_get(fx->s, "orphan", &got, &err), -1);
+    assert_int_equal(err.code, PVM_E_NOTFOUND);
+}
+
+static void test_vm_too_large_refused(void **state)
+{
+    fixture *fx = *state;
+    pvm_error err = {0};
+    static pvm_vm vm;
+    make_vm(&vm, "f2f2f2f2-0000-4000-8000-000000000001", "huge", PROFILE_A);
+    vm.memory_bytes = UINT64_MAX;
+    assert_int_equal(pvm_db_vm_insert(fx->s, &vm, &err), -1);
+    assert_int_equal(err.code, PVM_E_INVALID);
+    assert_non_null(strstr(err.msg, "memory_bytes"));
+}
+
+static void test_vm_bad_stored_enum_refused(void **state)
+{
+    fixture *fx = *state;
+    pvm_error err = {0};
+    static pvm_vm vm, got;
+    make_vm(&vm, "f3f3f3f3-0000-4000-8000-000000000001", "tampered", PROFILE_A);
+    insert_ok(fx->s, &vm);
+    assert_int_equal(sqlite3_exec(fx->s->db, "UPDATE vms SET disk_bus = 7", NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_int_equal(pvm_db_vm_get(fx->s, "tampered", &got, &err), -1);
+    assert_int_equal(err.code, PVM_E_SCHEMA);
+    assert_non_null(strstr(err.msg, "disk_bus"));
+}
+
+static void test_profile_in_use(void **state)
+{
+    fixture *fx = *state;
+    pvm_error err = {0};
+    static pvm_vm one, two;
+    pvm_profile got;
+    assert_int_equal(vm_count(fx->s, PROFILE_A), 0);
+    make_vm(&one, "a1a1a1a1-0000-4000-8000-000000000001", "one", PROFILE_A);
+    make_vm(&two, "a1a1a1a1-0000-4000-8000-000000000002", "two", PROFILE_A);
+    insert_ok(fx->s, &one);
+    assert_int_equal(vm_count(fx->s, PROFILE_A), 1);
+    insert_ok(fx->s, &two);
+    assert_int_equal(vm_count(fx->s, PROFILE_A), 2);
+    assert_int_equal(vm_count(fx->s, PROFILE_B), 0);
+    assert_int_equal(vm_count(fx->s, "no-such-profile"), 0);
+
+    assert_int_equal(pvm_db_profile_delete(fx->s, PROFILE_A, &err), -1);
+    assert_int_equal(err.code, PVM_E_STATE);
+    assert_non_null(strstr(err.msg, PROFILE_A));
+    assert_int_equal(pvm_db_profile_get(fx->s, PROFILE_A, &got, &err), 0);
+
+    assert_int_equal(pvm_db_vm_delete(fx->s, one.id, &err), 0);
+    assert_int_equal(vm_count(fx->s, PROFILE_A), 1);
+    assert_int_equal(pvm_db_profile_delete(fx->s, PROFILE_A, &err), -1);
+    assert_int_equal(err.code, PVM_E_STATE);
+    assert_int_equal(pvm_db_vm_delete(fx->s, two.id, &err), 0);
+    assert_int_equal(vm_count(fx->s, PROFILE_A), 0);
+    assert_int_equal(pvm_db_profile_delete(fx->s, PROFILE_A, &err), 0);
+    assert_int_equal(pvm_db_profile_get(fx->s, PROFILE_A, &got, &err), -1);
+    assert_int_equal(err.code, PVM_E_NOTFOUND);
+    assert_int_equal(pvm_db_profile_delete(fx->s, PROFILE_B, &err), 0);
+}
+
+static void test_vm_rollback(void **state)
+{
+    fixture *fx = *state;
+    pvm_error err = {0};
+    static pvm_vm vm, got;
+    make_vm(&vm, "b2b2b2b2-0000-4000-8000-000000000001", "short lived", PROFILE_B);
+    assert_int_equal(pvm_store_begin(fx->s, &err), 0);
+    insert_ok(fx->s, &vm);
+    assert_int_equal(vm_count(fx->s, PROFILE_B), 1);
+    pvm_store_rollback(fx->s);
+    assert_int_equal(vm_count(fx->s, PROFILE_B), 0);
+    assert_int_equal(pvm_db_vm_get(fx->s, "short lived", &got, &err), -1);
+    assert_int_equal(err.code, PVM_E_NOTFOUND);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_vm_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_vm_list_sorted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_vm_duplicates, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_vm_unknown_profile_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_vm_too_large_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_vm_bad_stored_enum_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_profile_in_use, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_vm_rollback, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
