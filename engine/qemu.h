@@ -75,6 +75,13 @@ int pvm_accel_resolve(const char *home, const pvm_config *cfg, pvm_accel *out, c
 int pvm_caps_check(const pvm_config *cfg, const char *what, int cpus, uint64_t memory,
                    pvm_error *err);
 
+/* The cache key of the probe: QEMU version, kernel release and build, /dev/kvm access. */
+int pvm_accel_probe_key(const char *qemu, char *out, size_t size, pvm_error *err);
+/* One bounded test boot of kernel under -accel kvm: KVM when "Linux version" appears on
+ * the serial console within timeout_ms; the probe QEMU is always killed and reaped. */
+int pvm_accel_probe(const char *qemu, const char *kernel, int timeout_ms, pvm_accel *out,
+                    char *reason, size_t reason_size, pvm_error *err);
+
 int pvm_qemu_version(const char *qemu, char *out, size_t size, pvm_error *err); /* "7.2.22" */
 
 #endif
