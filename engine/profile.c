@@ -93,6 +93,8 @@ void pvm_profile_init(pvm_profile *p)
 
 /* ------------------------------------------------------------ validators */
 
+/* Timestamps stay exact through JSON (whose numbers are doubles): 2^53 - 1. */
+#define PVM_TIME_MAX 9007199254740991LL
 #define PVM_SHOW_MAX 40 /* longest value echoed back in an error message */
 
 /* Fills buf with ` (got "VALUE")` when the value is printable and short,
@@ -255,8 +257,7 @@ int pvm_validate_mac(const char *what, const char *s, pvm_error *err)
                              what, pvm_shown(s, shown, sizeof shown));
     if (pvm_hex_value(s[1]) & 1)
         return pvm_error_set(err, PVM_E_INVALID,
-                             "%s: must be a unicast address (first octet even, not a "
-                             "multicast one)%s",
+                             "%s: must be a unicast address; the first octet must be even%s",
                              what, pvm_shown(s, shown, sizeof shown));
     if (strcmp(s, "00:00:00:00:00:00") == 0)
         return pvm_error_set(err, PVM_E_INVALID, "%s: must not be all zero", what);
@@ -364,10 +365,12 @@ static int pvm_validate_extras(const pvm_profile *p, pvm_error *err)
     if (pvm_terminated("preset", p->preset, sizeof p->preset, err) < 0 ||
         pvm_validate_text("preset", p->preset, PVM_NAME_MAX, err) < 0)
         return -1;
-    if (p->created_at < 0)
-        return pvm_error_set(err, PVM_E_INVALID, "createdAt: must not be negative");
-    if (p->updated_at < 0)
-        return pvm_error_set(err, PVM_E_INVALID, "updatedAt: must not be negative");
+    if (p->created_at < 0 || p->created_at > PVM_TIME_MAX)
+        return pvm_error_set(err, PVM_E_INVALID, "createdAt: must be between 0 and %lld",
+                             (long long)PVM_TIME_MAX);
+    if (p->updated_at < 0 || p->updated_at > PVM_TIME_MAX)
+        return pvm_error_set(err, PVM_E_INVALID, "updatedAt: must be between 0 and %lld",
+                             (long long)PVM_TIME_MAX);
     return 0;
 }
 

@@ -26,6 +26,15 @@ static void pvm_json_add_str(cJSON *o, const char *key, const char *s, size_t si
     cJSON_AddStringToObject(o, key, buf);
 }
 
+/* cJSON prints numbers through a double with 15 digits, which rounds large
+ * integers; an integer's own decimal text is exact for every int64. */
+static void pvm_json_add_int(cJSON *o, const char *key, int64_t v)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%lld", (long long)v);
+    cJSON_AddRawToObject(o, key, buf);
+}
+
 static cJSON *pvm_profile_to_cjson(const pvm_profile *p)
 {
     size_t nfields;
@@ -45,8 +54,8 @@ static cJSON *pvm_profile_to_cjson(const pvm_profile *p)
                              fields[i].size);
     cJSON_AddBoolToObject(o, "hideHypervisor", p->hide_hypervisor);
     pvm_json_add_str(o, "preset", p->preset, sizeof p->preset);
-    cJSON_AddNumberToObject(o, "createdAt", (double)p->created_at);
-    cJSON_AddNumberToObject(o, "updatedAt", (double)p->updated_at);
+    pvm_json_add_int(o, "createdAt", p->created_at);
+    pvm_json_add_int(o, "updatedAt", p->updated_at);
     return o;
 }
 
@@ -274,18 +283,21 @@ static cJSON *pvm_json_parse(const char *text, bool list, pvm_error *err)
         return pvm_error_set(err, PVM_E_INVALID, "empty input: expected a JSON object"), NULL;
     if (strnlen(text, PVM_JSON_MAX_BYTES + 1) > PVM_JSON_MAX_BYTES)
         return pvm_error_set(err, PVM_E_INVALID, "input is larger than 1 MiB"), NULL;
+    if (strncmp(text, "\xef\xbb\xbf", 3) == 0) /* a UTF-8 byte order mark, as editors write */
+        text += 3;
     const char *first = pvm_skip_ws(text);
     const char *want = list ? "a JSON object or array" : "a JSON object";
     if (!*first)
         return pvm_error_set(err, PVM_E_INVALID, "empty input: expected %s", want), NULL;
-    if (*first != '{' && !(list && *first == '[')) {
-        if (strchr("[\"-0123456789tfn", *first))
-            return pvm_error_set(err, PVM_E_INVALID, "top level must be %s", want), NULL;
+    bool wanted = *first == '{' || (list && *first == '[');
+    if (*first == '[' && !list)
+        return pvm_error_set(err, PVM_E_INVALID, "top level must be %s, not an array", want),
+               NULL;
+    if (!wanted && !strchr("\"-0123456789tfn", *first))
         return pvm_error_set(err, PVM_E_INVALID, "not valid JSON at line 1, column %d",
                              (int)(first - text) + 1),
                NULL;
-    }
-    if (pvm_json_prescan(text, list, err) < 0)
+    if (wanted && pvm_json_prescan(text, list, err) < 0)
         return NULL;
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithOpts(text, &end, true);
@@ -293,6 +305,10 @@ static cJSON *pvm_json_parse(const char *text, bool list, pvm_error *err)
         int line, col;
         pvm_line_col(text, end ? end : text, &line, &col);
         pvm_error_set(err, PVM_E_INVALID, "not valid JSON at line %d, column %d", line, col);
+    } else if (!wanted) {
+        cJSON_Delete(root);
+        root = NULL;
+        pvm_error_set(err, PVM_E_INVALID, "top level must be %s", want);
     }
     return root;
 }
