@@ -486,9 +486,9 @@ static void pvm_show_human(const pvm_profile *p)
     pvm_out_field(stdout, 0, w + 2, "Hide hypervisor", p->hide_hypervisor ? "yes" : "no");
     pvm_out_field(stdout, 0, w + 2, "Created", pvm_out_time(p->created_at, t1, sizeof t1));
     pvm_out_field(stdout, 0, w + 2, "Updated", pvm_out_time(p->updated_at, t2, sizeof t2));
-    printf("Identity\n");
+    printf("\nIdentity\n");
     pvm_show_fields(p, false, w);
-    printf("Hardware model\n");
+    printf("\nHardware model\n");
     pvm_show_fields(p, true, w);
 }
 
@@ -668,9 +668,9 @@ static void pvm_import_help(void)
 {
     printf("usage: " PVM_PROG " profile import FILE|- [--allow-duplicate] [--name NEW]\n"
            "\nStore the profiles of a JSON file (one object or an array; '-' reads standard\n"
-           "input), keeping their ids and timestamps. All or nothing: every profile is\n"
-           "validated and checked for name, id and identity clashes first; nothing is\n"
-           "stored when any check fails.\n"
+           "input), keeping their ids and timestamps (a profile without an id gets a\n"
+           "new one). All or nothing: every profile is validated and checked for name,\n"
+           "id and identity clashes first; nothing is stored when any check fails.\n"
            "\nOptions:\n");
     pvm_args_print_help(stdout, pvm_import_opts, 2);
 }
@@ -803,6 +803,20 @@ static void pvm_error_prefix(pvm_error *err, const char *prefix)
     free(s);
 }
 
+/* A hand-written profile may lack an id and timestamps: it gets new ones. */
+static void pvm_import_fill_ids(pvm_profile *in, size_t n)
+{
+    int64_t now = pvm_now();
+    for (size_t i = 0; i < n; i++) {
+        if (!in[i].id[0])
+            pvm_uuid_v4(in[i].id);
+        if (in[i].created_at == 0)
+            in[i].created_at = now;
+        if (in[i].updated_at == 0)
+            in[i].updated_at = in[i].created_at;
+    }
+}
+
 /* --name NEW: a copy under a new name, id and timestamps. */
 static int pvm_import_rename(pvm_profile *in, size_t n, const char *name, pvm_error *err)
 {
@@ -837,6 +851,7 @@ static int pvm_import_run(pvm_cli *cli, const pvm_args *a, pvm_error *err)
         pvm_error_set(err, PVM_E_INVALID, "%s: holds no profiles", a->pos[0]);
         goto done;
     }
+    pvm_import_fill_ids(in, n);
     if ((new_name && pvm_import_rename(in, n, new_name, err) < 0) ||
         !(e = pvm_cli_engine(cli, err)) ||
         pvm_import_check(e, in, n, opts.allow_duplicate, err) < 0 ||
