@@ -242,7 +242,22 @@ int pvm_accel_probe(const char *qemu, const char *kernel, int timeout_ms, pvm_ac
     return 0;
 }
 
-/* A kernel to boot: the host's own, else the test guest's cache. */
+/* Where tests/guest/build keeps the test guest: $PRIVARION_VM_GUEST_CACHE, else
+ * /var/cache/privarion-vm/guest for root, else ~/.cache/privarion-vm/guest. */
+static char *pvm_guest_cache_dir(void)
+{
+    const char *env = getenv("PRIVARION_VM_GUEST_CACHE");
+    if (env && *env)
+        return pvm_xstrdup(env);
+    if (geteuid() == 0)
+        return pvm_xstrdup("/var/cache/privarion-vm/guest");
+    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    if (xdg && *xdg)
+        return pvm_xasprintf("%s/privarion-vm/guest", xdg);
+    return home && *home ? pvm_xasprintf("%s/.cache/privarion-vm/guest", home) : NULL;
+}
+
+/* A kernel to boot: the host's own, else the test guest's. */
 static int pvm_probe_kernel(char *out, size_t size)
 {
     struct utsname u;
@@ -251,9 +266,9 @@ static int pvm_probe_kernel(char *out, size_t size)
         if (access(out, R_OK) == 0)
             return 0;
     }
-    const char *cache = getenv("PRIVARION_VM_GUEST_CACHE");
+    char *cache = pvm_guest_cache_dir();
     char *pat[3] = { pvm_xstrdup("/boot/vmlinuz-*"), NULL, NULL };
-    if (cache && *cache) {
+    if (cache) {
         pat[1] = pvm_xasprintf("%s/vmlinuz*", cache);
         pat[2] = pvm_xasprintf("%s/*/vmlinuz*", cache);
     }
@@ -271,6 +286,7 @@ static int pvm_probe_kernel(char *out, size_t size)
     }
     for (int i = 0; i < 3; i++)
         free(pat[i]);
+    free(cache);
     return rc;
 }
 
@@ -334,7 +350,7 @@ static int pvm_accel_auto(const char *home, const pvm_config *cfg, pvm_accel *ou
     } else if (pvm_probe_kernel(kernel, sizeof kernel)) {
         *out = PVM_ACCEL_TCG;
         snprintf(reason, reason_size, "tcg: no kernel to probe KVM with (no /boot/vmlinuz-*, "
-                                      "none under $PRIVARION_VM_GUEST_CACHE)");
+                                      "no test guest built by tests/guest/build)");
     } else if ((rc = pvm_accel_probe(cfg->qemu, kernel, PVM_PROBE_TIMEOUT_MS, out, reason,
                                      reason_size, err)) == 0) {
         pvm_cache_write(path, key, *out, reason);
