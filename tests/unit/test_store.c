@@ -257,6 +257,30 @@ static void test_upgrade_from_1(void **state)
     pvm_store_close(s);
 }
 
+/* A migration that fails is rolled back whole: version and schema unchanged. */
+static void test_failed_migration_rolls_back(void **state)
+{
+    fixture *fx = *state;
+    pvm_store *s = NULL;
+    pvm_error err = {0};
+    assert_int_equal(pvm_store_open_at(fx->path, 1, &s, &err), 0);
+    pvm_store_close(s);
+    s = NULL;
+    /* The table is created, then its index collides: both must be undone. */
+    raw_exec(fx->path, "CREATE INDEX vms_profile ON profiles(name)");
+    assert_int_equal(pvm_store_open(fx->path, &s, &err), -1);
+    assert_null(s);
+    assert_int_equal(err.code, PVM_E_STORE);
+    assert_non_null(strstr(err.msg, "migration 2"));
+    assert_non_null(strstr(err.msg, "already exists"));
+
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+    assert_int_equal(pragma_int(db, "PRAGMA user_version"), 1);
+    assert_false(has_table(db, "vms"));
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+}
+
 static void test_open_at_bad_version(void **state)
 {
     fixture *fx = *state;
@@ -736,6 +760,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_open_in_missing_folder_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upgrade_from_1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_at_bad_version, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_migration_rolls_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_wal_schema_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_schema_in_wal_refused, setup, teardown),
