@@ -16,6 +16,8 @@ typedef struct pvm_cli_command {
  * cli/cmd_doctor.c. */
 static const pvm_cli_command pvm_commands[] = {
     {"profile", pvm_cli_profile, "create, list, show, edit, delete, export and import hardware profiles"},
+    {"vm", pvm_cli_vm, "create, list, show, start, stop, delete VMs; their log and console"},
+    {"doctor", pvm_cli_doctor, "check QEMU, acceleration, caps and the data folder"},
 };
 
 static const size_t pvm_ncommands = sizeof pvm_commands / sizeof pvm_commands[0];

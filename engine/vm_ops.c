@@ -434,10 +434,17 @@ static void pvm_doctor_accel(pvm_doctor *d, const pvm_config *cfg)
         return;
     }
     pvm_strlcpy(d->accel, pvm_accel_name(accel), sizeof d->accel);
-    if (accel == PVM_ACCEL_TCG && access("/dev/kvm", R_OK | W_OK) != 0)
+    if (accel != PVM_ACCEL_TCG || strcmp(cfg->accel, "tcg") == 0)
+        return;
+    if (access("/dev/kvm", R_OK | W_OK) != 0)
         pvm_doctor_problem_add(d, "/dev/kvm is not usable: guests run under TCG (slow)",
                                "load kvm_intel/kvm_amd, enable virtualization in the firmware, "
                                "and add yourself to group kvm (usermod -aG kvm $USER)");
+    else
+        pvm_doctor_problem_add(d, "/dev/kvm opens but KVM cannot run guests here: guests run "
+                                  "under TCG (slow)",
+                               "check the host's virtualization (nested KVM, firmware); set "
+                               "accel = tcg in the config file to skip the probe");
 }
 
 int pvm_doctor_run(const char *home_flag, pvm_doctor *out, pvm_error *err)

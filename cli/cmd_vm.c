@@ -1,0 +1,558 @@
+/* cmd_vm.c - `privarion-vm vm create|list|show|start|stop|delete|log|console`:
+ * parses flags with args.c, calls the engine's VM API, prints through out.c.
+ * Called by main.c's command table. */
+#include "cli.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+typedef struct pvm_vm_sub {
+    const char *name;
+    const char *usage;   /* after "vm NAME " */
+    const char *summary;
+    const char *details; /* extra help text, may be NULL */
+    const pvm_opt *opts;
+    size_t nopts;
+    size_t min_pos, max_pos;
+    int (*run)(pvm_cli *cli, const pvm_args *a, pvm_error *err);
+} pvm_vm_sub;
+
+#define PVM_N(a) (sizeof(a) / sizeof((a)[0]))
+
+/* --------------------------------------------------------------- helpers */
+
+static int pvm_int_arg(const char *what, const char *s, int min, int max, int *out,
+                       pvm_error *err)
+{
+    char *end;
+    errno = 0;
+    long v = s ? strtol(s, &end, 10) : 0;
+    if (!s || !*s || *end || errno || v < min || v > max)
+        return pvm_error_set(err, PVM_E_INVALID, "%s: must be a whole number from %d to %d, "
+                             "not '%s'", what, min, max, s ? s : "");
+    *out = (int)v;
+    return 0;
+}
+
+static cJSON *pvm_vm_json(const pvm_vm *vm, const char *profile_name)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "id", vm->id);
+    cJSON_AddStringToObject(j, "name", vm->name);
+    cJSON_AddStringToObject(j, "profileId", vm->profile_id);
+    cJSON_AddStringToObject(j, "profile", profile_name);
+    cJSON_AddNumberToObject(j, "cpus", vm->cpus);
+    cJSON_AddNumberToObject(j, "memoryBytes", (double)vm->memory_bytes);
+    cJSON_AddNumberToObject(j, "diskBytes", (double)vm->disk_bytes);
+    cJSON_AddStringToObject(j, "diskBus", pvm_disk_bus_name(vm->disk_bus));
+    cJSON_AddStringToObject(j, "nic", pvm_nic_model_name(vm->nic));
+    cJSON_AddStringToObject(j, "net", pvm_net_mode_name(vm->net));
+    cJSON_AddStringToObject(j, "iso", vm->iso);
+    cJSON_AddStringToObject(j, "kernel", vm->kernel);
+    cJSON_AddStringToObject(j, "initrd", vm->initrd);
+    cJSON_AddStringToObject(j, "append", vm->append);
+    cJSON_AddNumberToObject(j, "createdAt", (double)vm->created_at);
+    cJSON_AddStringToObject(j, "state", pvm_vm_state_name(vm->state));
+    if (vm->pid)
+        cJSON_AddNumberToObject(j, "pid", vm->pid);
+    else
+        cJSON_AddNullToObject(j, "pid");
+    cJSON_AddStringToObject(j, "stateReason", vm->state_reason);
+    return j;
+}
+
+/* The profile's name for display ("" when it cannot be read). */
+static void pvm_profile_name_of(pvm_engine *e, const pvm_vm *vm, char *out, size_t size)
+{
+    pvm_profile p;
+    pvm_error ignored = {0};
+    out[0] = '\0';
+    if (pvm_profile_get(e, vm->profile_id, &p, &ignored) == 0)
+        pvm_strlcpy(out, p.name, size);
+}
+
+/* ---------------------------------------------------------------- create */
+
+static const pvm_opt pvm_create_opts[] = {
+    {"profile", 'p', true, "PROFILE", "hardware profile (name or id) the VM wears (required)"},
+    {"cpus", 0, true, "N", "virtual CPUs (default 1; at most the max_cpus cap)"},
+    {"memory", 0, true, "SIZE", "memory, e.g. 512M, 4G (default 1G, or the cap when lower)"},
+    {"disk", 0, true, "SIZE", "disk size, e.g. 20G (default 50G; sparse qcow2)"},
+    {"disk-bus", 0, true, "BUS", "virtio (default), nvme or sata"},
+    {"nic", 0, true, "MODEL", "network card: virtio (default) or e1000e"},
+    {"net", 0, true, "MODE", "user (default, NAT) or none"},
+    {"iso", 0, true, "FILE", "attach an installer/live ISO as a CD-ROM (boots first)"},
+    {"image", 0, true, "FILE", "start the disk from an existing image (see --image-mode)"},
+    {"image-mode", 0, true, "MODE", "copy (default: an independent qcow2 copy) or overlay "
+                                    "(a qcow2 overlay backed by FILE, which must stay)"},
+    {"kernel", 0, true, "FILE", "boot this Linux kernel directly"},
+    {"initrd", 0, true, "FILE", "initramfs for --kernel"},
+    {"append", 0, true, "STR", "kernel command line for --kernel"},
+    {"json", 0, false, NULL, "print the new VM as JSON"},
+};
+
+static int pvm_create_enums(const pvm_args *a, pvm_vm_opts *o, pvm_error *err)
+{
+    const char *v;
+    if ((v = pvm_args_value(a, "disk-bus")) && pvm_disk_bus_parse(v, &o->disk_bus, err) < 0)
+        return -1;
+    if ((v = pvm_args_value(a, "nic")) && pvm_nic_model_parse(v, &o->nic, err) < 0)
+        return -1;
+    if ((v = pvm_args_value(a, "net")) && pvm_net_mode_parse(v, &o->net, err) < 0)
+        return -1;
+    if ((v = pvm_args_value(a, "image-mode"))) {
+        if (strcmp(v, "copy") == 0)
+            o->image_mode = PVM_IMAGE_COPY;
+        else if (strcmp(v, "overlay") == 0)
+            o->image_mode = PVM_IMAGE_OVERLAY;
+        else
+            return pvm_error_set(err, PVM_E_INVALID, "image-mode: must be copy or overlay, "
+                                 "not '%s'", v);
+        if (!pvm_args_given(a, "image"))
+            return pvm_error_set(err, PVM_E_USAGE, "image-mode: needs --image");
+    }
+    return 0;
+}
+
+static int pvm_create_opts_from(const pvm_args *a, pvm_vm_opts *o, pvm_error *err)
+{
+    const char *v;
+    memset(o, 0, sizeof *o);
+    if ((v = pvm_args_value(a, "cpus")) && pvm_int_arg("cpus", v, 1, 255, &o->cpus, err) < 0)
+        return -1;
+    if ((v = pvm_args_value(a, "memory")) && pvm_size_parse("memory", v, &o->memory, err) < 0)
+        return -1;
+    if ((v = pvm_args_value(a, "disk")) && pvm_size_parse("disk", v, &o->disk, err) < 0)
+        return -1;
+    if ((v = pvm_args_value(a, "memory")) && o->memory == 0)
+        return pvm_error_set(err, PVM_E_INVALID, "memory: must be more than 0");
+    if ((v = pvm_args_value(a, "disk")) && o->disk == 0)
+        return pvm_error_set(err, PVM_E_INVALID, "disk: must be more than 0");
+    if (pvm_create_enums(a, o, err) < 0)
+        return -1;
+    o->iso = pvm_args_value(a, "iso");
+    o->image = pvm_args_value(a, "image");
+    o->kernel = pvm_args_value(a, "kernel");
+    o->initrd = pvm_args_value(a, "initrd");
+    o->append = pvm_args_value(a, "append");
+    const char *paths[] = {"iso", "image", "kernel", "initrd"};
+    for (size_t i = 0; i < PVM_N(paths); i++)
+        if ((v = pvm_args_value(a, paths[i])) && !*v)
+            return pvm_error_set(err, PVM_E_INVALID, "%s: must not be empty", paths[i]);
+    if (!pvm_args_value(a, "profile"))
+        return pvm_error_set(err, PVM_E_USAGE, "vm create: --profile is required");
+    return 0;
+}
+
+static int pvm_vm_create_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
+{
+    pvm_vm_opts o;
+    pvm_vm vm;
+    pvm_engine *e;
+    if (pvm_create_opts_from(a, &o, err) < 0 || !(e = pvm_cli_engine(cli, err)) ||
+        pvm_vm_create(e, a->pos[0], pvm_args_value(a, "profile"), &o, &vm, err) < 0)
+        return -1;
+    if (pvm_args_given(a, "json")) {
+        char pname[PVM_NAME_MAX + 1];
+        pvm_profile_name_of(e, &vm, pname, sizeof pname);
+        cJSON *j = pvm_vm_json(&vm, pname);
+        int rc = pvm_out_json(stdout, j, err);
+        cJSON_Delete(j);
+        return rc;
+    }
+    char m[32], d[32];
+    printf("Created VM '%s' (%s): %d vCPU, %s memory, %s %s disk, %s NIC\n", vm.name, vm.id,
+           vm.cpus, pvm_size_format(vm.memory_bytes, m, sizeof m),
+           pvm_size_format(vm.disk_bytes, d, sizeof d), pvm_disk_bus_name(vm.disk_bus),
+           pvm_nic_model_name(vm.nic));
+    return 0;
+}
+
+/* ------------------------------------------------------------ list, show */
+
+static const pvm_opt pvm_json_opt[] = {
+    {"json", 0, false, NULL, "print JSON instead of text"},
+};
+
+static void pvm_list_row(pvm_engine *e, pvm_table *t, const pvm_vm *vm)
+{
+    char m[32], d[32], cpus[16], pid[16], pname[PVM_NAME_MAX + 1];
+    snprintf(cpus, sizeof cpus, "%d", vm->cpus);
+    snprintf(pid, sizeof pid, vm->pid ? "%d" : "", vm->pid);
+    pvm_profile_name_of(e, vm, pname, sizeof pname);
+    const char *cells[] = {vm->name, pvm_vm_state_name(vm->state), cpus,
+                           pvm_size_format(vm->memory_bytes, m, sizeof m),
+                           pvm_size_format(vm->disk_bytes, d, sizeof d),
+                           pvm_disk_bus_name(vm->disk_bus), pvm_nic_model_name(vm->nic), pname,
+                           pid, vm->state_reason};
+    pvm_table_add(t, cells);
+}
+
+static int pvm_list_json(pvm_engine *e, const pvm_vm *list, size_t n, pvm_error *err)
+{
+    cJSON *arr = cJSON_CreateArray();
+    for (size_t i = 0; i < n; i++) {
+        char pname[PVM_NAME_MAX + 1];
+        pvm_profile_name_of(e, &list[i], pname, sizeof pname);
+        cJSON_AddItemToArray(arr, pvm_vm_json(&list[i], pname));
+    }
+    int rc = pvm_out_json(stdout, arr, err);
+    cJSON_Delete(arr);
+    return rc;
+}
+
+static int pvm_vm_list_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
+{
+    pvm_engine *e;
+    pvm_vm *list = NULL;
+    size_t n = 0;
+    if (!(e = pvm_cli_engine(cli, err)) || pvm_vm_list(e, &list, &n, err) < 0)
+        return -1;
+    int rc = 0;
+    if (pvm_args_given(a, "json")) {
+        rc = pvm_list_json(e, list, n, err);
+    } else if (n == 0) {
+        printf("No VMs yet. Make one with: " PVM_PROG " vm create NAME --profile PROFILE\n");
+    } else {
+        const char *h[] = {"NAME", "STATE", "CPUS", "MEMORY", "DISK", "BUS", "NIC",
+                           "PROFILE", "PID", "REASON"};
+        pvm_table *t = pvm_table_new(PVM_N(h), h);
+        for (size_t i = 0; i < n; i++)
+            pvm_list_row(e, t, &list[i]);
+        pvm_table_print(t, stdout);
+        pvm_table_free(t);
+    }
+    free(list);
+    return rc;
+}
+
+static void pvm_show_text(pvm_engine *e, const pvm_vm *vm)
+{
+    char m[32], d[32], buf[160], pname[PVM_NAME_MAX + 1], path[PVM_PATH_MAX];
+    pvm_error ignored = {0};
+    const int w = 12;
+    pvm_profile_name_of(e, vm, pname, sizeof pname);
+    pvm_out_field(stdout, 0, w, "Name", vm->name);
+    pvm_out_field(stdout, 0, w, "Id", vm->id);
+    pvm_out_field(stdout, 0, w, "State", pvm_vm_state_name(vm->state));
+    if (vm->state_reason[0])
+        pvm_out_field(stdout, 0, w, "Reason", vm->state_reason);
+    snprintf(buf, sizeof buf, vm->pid ? "%d" : "", vm->pid);
+    pvm_out_field(stdout, 0, w, "Pid", buf);
+    snprintf(buf, sizeof buf, "%.64s (%.36s)", pname[0] ? pname : "?", vm->profile_id);
+    pvm_out_field(stdout, 0, w, "Profile", buf);
+    snprintf(buf, sizeof buf, "%d", vm->cpus);
+    pvm_out_field(stdout, 0, w, "CPUs", buf);
+    pvm_out_field(stdout, 0, w, "Memory", pvm_size_format(vm->memory_bytes, m, sizeof m));
+    snprintf(buf, sizeof buf, "%s on %s", pvm_size_format(vm->disk_bytes, d, sizeof d),
+             pvm_disk_bus_name(vm->disk_bus));
+    pvm_out_field(stdout, 0, w, "Disk", buf);
+    snprintf(buf, sizeof buf, "%s (%s)", pvm_nic_model_name(vm->nic), pvm_net_mode_name(vm->net));
+    pvm_out_field(stdout, 0, w, "NIC", buf);
+    pvm_out_field(stdout, 0, w, "ISO", vm->iso);
+    pvm_out_field(stdout, 0, w, "Kernel", vm->kernel);
+    pvm_out_field(stdout, 0, w, "Initrd", vm->initrd);
+    pvm_out_field(stdout, 0, w, "Append", vm->append);
+    pvm_out_field(stdout, 0, w, "Created", pvm_out_time(vm->created_at, buf, sizeof buf));
+    if (pvm_vm_path(e, vm, PVM_VM_PATH_DIR, path, sizeof path, &ignored) == 0)
+        pvm_out_field(stdout, 0, w, "Folder", path);
+}
+
+static int pvm_vm_show_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
+{
+    pvm_engine *e;
+    pvm_vm vm;
+    if (!(e = pvm_cli_engine(cli, err)) || pvm_vm_get(e, a->pos[0], &vm, err) < 0)
+        return -1;
+    if (!pvm_args_given(a, "json")) {
+        pvm_show_text(e, &vm);
+        return 0;
+    }
+    char pname[PVM_NAME_MAX + 1];
+    pvm_profile_name_of(e, &vm, pname, sizeof pname);
+    cJSON *j = pvm_vm_json(&vm, pname);
+    int rc = pvm_out_json(stdout, j, err);
+    cJSON_Delete(j);
+    return rc;
+}
+
+/* ------------------------------------------------------ start, stop, delete */
+
+static const pvm_opt pvm_start_opts[] = {
+    {"wait-agent", 0, true, "SECONDS", "also wait until the guest agent answers (0: do not wait)"},
+};
+
+static int pvm_vm_start_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
+{
+    int wait = 0;
+    const char *v = pvm_args_value(a, "wait-agent");
+    pvm_engine *e;
+    pvm_vm vm;
+    if ((v && pvm_int_arg("wait-agent", v, 0, 86400, &wait, err) < 0) ||
+        !(e = pvm_cli_engine(cli, err)) || pvm_vm_start(e, a->pos[0], wait, err) < 0)
+        return -1;
+    if (pvm_vm_get(e, a->pos[0], &vm, err) < 0)
+        return -1;
+    printf("Started VM '%s' (QEMU pid %d)%s\n", vm.name, vm.pid,
+           wait ? "; the guest agent answers" : "");
+    return 0;
+}
+
+static const pvm_opt pvm_stop_opts[] = {
+    {"timeout", 't', true, "SECONDS", "how long to wait for the guest to power off (default 60)"},
+    {"force", 'f', false, NULL, "end QEMU at once (QMP quit, then SIGKILL); data not "
+                                "written by the guest is lost"},
+};
+
+static int pvm_vm_stop_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
+{
+    int timeout = 60;
+    const char *v = pvm_args_value(a, "timeout");
+    pvm_engine *e;
+    pvm_vm vm;
+    if ((v && pvm_int_arg("timeout", v, 1, 86400, &timeout, err) < 0) ||
+        !(e = pvm_cli_engine(cli, err)) || pvm_vm_get(e, a->pos[0], &vm, err) < 0 ||
+        pvm_vm_stop(e, vm.id, pvm_args_given(a, "force"), timeout, err) < 0)
+        return -1;
+    if (vm.state == PVM_VM_CRASHED)
+        printf("VM '%s' was not running: it had crashed (%s); state cleared\n", vm.name,
+               vm.state_reason);
+    else if (vm.state == PVM_VM_STOPPED)
+        printf("VM '%s' was not running (%s); state cleared\n", vm.name, vm.state_reason);
+    else
+        printf("Stopped VM '%s'%s\n", vm.name, pvm_args_given(a, "force") ? " (forced)" : "");
+    return 0;
+}
+
+static int pvm_vm_delete_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
+{
+    pvm_engine *e;
+    if (!(e = pvm_cli_engine(cli, err)) || pvm_vm_delete(e, a->pos[0], err) < 0)
+        return -1;
+    printf("Deleted VM '%s' and its disk\n", a->pos[0]);
+    return 0;
+}
+
+/* ------------------------------------------------------------ log, console */
+
+static const pvm_opt pvm_log_opts[] = {
+    {"qemu", 0, false, NULL, "print QEMU's own log (qemu.log) instead of the console"},
+};
+
+static int pvm_vm_log_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
+{
+    pvm_engine *e;
+    pvm_vm vm;
+    char path[PVM_PATH_MAX];
+    pvm_vm_path_kind k = pvm_args_given(a, "qemu") ? PVM_VM_PATH_QEMU_LOG : PVM_VM_PATH_SERIAL_LOG;
+    if (!(e = pvm_cli_engine(cli, err)) || pvm_vm_get(e, a->pos[0], &vm, err) < 0 ||
+        pvm_vm_path(e, &vm, k, path, sizeof path, err) < 0)
+        return -1;
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        if (errno == ENOENT)
+            return 0; /* never started: an empty log */
+        return pvm_error_set(err, PVM_E_IO, "%s: %s", path, strerror(errno));
+    }
+    char buf[8192];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, fp)) > 0)
+        fwrite(buf, 1, n, stdout);
+    fclose(fp);
+    return 0;
+}
+
+static volatile sig_atomic_t pvm_console_stop;
+
+static void pvm_console_signal(int sig)
+{
+    (void)sig;
+    pvm_console_stop = 1;
+}
+
+/* Writes all of buf to fd; false when the other side is gone. */
+static bool pvm_write_all(int fd, const char *buf, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, buf, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return false;
+        buf += w;
+        n -= (size_t)w;
+    }
+    return true;
+}
+
+#define PVM_ESCAPE_KEY 0x1d /* Ctrl-] */
+
+/* Copies stdin -> socket (until Ctrl-] on a terminal) and socket -> stdout. */
+static void pvm_console_loop(int sock, bool tty)
+{
+    struct pollfd fds[2] = {{.fd = 0, .events = POLLIN}, {.fd = sock, .events = POLLIN}};
+    char buf[4096];
+    int64_t drain_until = 0;
+    while (!pvm_console_stop) {
+        int r = poll(fds, 2, 200);
+        if (r < 0 && errno != EINTR)
+            break;
+        if (drain_until && pvm_now() > drain_until)
+            break;
+        if (r <= 0)
+            continue;
+        if (fds[1].revents) {
+            ssize_t n = read(sock, buf, sizeof buf);
+            if (n <= 0 || !pvm_write_all(1, buf, (size_t)n))
+                break;
+        }
+        if (fds[0].revents) {
+            ssize_t n = read(0, buf, sizeof buf);
+            if (n <= 0) { /* input ended: show what arrives for a moment, then leave */
+                fds[0].fd = -1;
+                drain_until = pvm_now() + 2;
+                continue;
+            }
+            char *esc = tty ? memchr(buf, PVM_ESCAPE_KEY, (size_t)n) : NULL;
+            if (!pvm_write_all(sock, buf, esc ? (size_t)(esc - buf) : (size_t)n) || esc)
+                break;
+        }
+    }
+}
+
+static int pvm_vm_console_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
+{
+    pvm_engine *e;
+    int sock = -1;
+    if (!(e = pvm_cli_engine(cli, err)) || pvm_vm_console_open(e, a->pos[0], &sock, err) < 0)
+        return -1;
+    bool tty = isatty(0);
+    struct termios saved, raw;
+    if (tty && tcgetattr(0, &saved) == 0) {
+        raw = saved;
+        cfmakeraw(&raw);
+        tcsetattr(0, TCSANOW, &raw);
+    } else {
+        tty = false;
+    }
+    struct sigaction sa = {.sa_handler = pvm_console_signal};
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    fprintf(stderr, "Connected to the console of VM '%s'. Escape key: Ctrl-] (leaves the "
+                    "console; the VM keeps running).%s", a->pos[0], tty ? "\r\n" : "\n");
+    pvm_console_loop(sock, tty);
+    close(sock);
+    if (tty)
+        tcsetattr(0, TCSANOW, &saved);
+    fprintf(stderr, "\nConsole closed.\n");
+    return 0;
+}
+
+/* ------------------------------------------------------------- dispatch */
+
+static const pvm_vm_sub pvm_vm_subs[] = {
+    {"create", "NAME --profile PROFILE [OPTIONS]", "make a VM: its folder, a sparse qcow2 disk "
+     "(qemu-img) and its record",
+     "NAME: letters, digits, '.', '_' and '-'. SIZE takes K, M, G or T (powers of 1024).\n"
+     "The disk is sparse: it takes space only as the guest writes. With --image the disk\n"
+     "starts from FILE: '--image-mode copy' makes an independent qcow2 copy (FILE may go\n"
+     "away), '--image-mode overlay' a qcow2 overlay that reads unchanged blocks from FILE\n"
+     "(which must then stay where it is, unchanged). Caps on vCPUs and memory come from\n"
+     "the config file (default: half the host's cores and memory).",
+     pvm_create_opts, PVM_N(pvm_create_opts), 1, 1, pvm_vm_create_cmd},
+    {"list", "[--json]", "list VMs with the state read from the live QEMU process",
+     "STATE is running, paused, stopped or crashed (REASON says why).",
+     pvm_json_opt, 1, 0, 0, pvm_vm_list_cmd},
+    {"show", "NAME [--json]", "show one VM", NULL, pvm_json_opt, 1, 1, 1, pvm_vm_show_cmd},
+    {"start", "NAME [--wait-agent SECONDS]", "start the VM under QEMU (daemonized: it outlives "
+     "this program and the SSH session)",
+     "Returns when QEMU's monitor (QMP) answers; with --wait-agent, once the guest agent\n"
+     "(qemu-guest-agent in the guest) answers too. A failed start ends what it began and\n"
+     "prints QEMU's own message. Set PRIVARION_VM_ACCEL=tcg|kvm|auto to choose acceleration.",
+     pvm_start_opts, PVM_N(pvm_start_opts), 1, 1, pvm_vm_start_cmd},
+    {"stop", "NAME [--timeout SECONDS] [--force]", "power the guest off (ACPI), or end QEMU "
+     "with --force",
+     "Without --force, a guest that ignores the power button is reported after --timeout\n"
+     "(exit status 1) and keeps running. Stopping a crashed VM clears its crashed state.",
+     pvm_stop_opts, PVM_N(pvm_stop_opts), 1, 1, pvm_vm_stop_cmd},
+    {"delete", "NAME", "delete a stopped VM: its folder, disk and record", NULL, NULL, 0, 1, 1,
+     pvm_vm_delete_cmd},
+    {"log", "NAME [--qemu]", "print the serial console output of the current or last boot",
+     NULL, pvm_log_opts, PVM_N(pvm_log_opts), 1, 1, pvm_vm_log_cmd},
+    {"console", "NAME", "attach this terminal to the VM's serial console",
+     "The escape key is Ctrl-] (0x1d): it leaves the console and restores the terminal;\n"
+     "the VM keeps running. Only one console client can be attached at a time.",
+     NULL, 0, 1, 1, pvm_vm_console_cmd},
+};
+
+static void pvm_vm_sub_help(const pvm_vm_sub *s)
+{
+    printf("usage: " PVM_PROG " vm %s %s\n\n%c%s.\n", s->name, s->usage,
+           s->summary[0] - ('a' - 'A'), s->summary + 1);
+    if (s->details)
+        printf("\n%s\n", s->details);
+    printf("\nOptions:\n");
+    pvm_args_print_help(stdout, s->opts, s->nopts);
+}
+
+static void pvm_vm_help(void)
+{
+    printf("usage: " PVM_PROG " vm SUBCOMMAND [ARGS...]\n\nManage virtual machines.\n\n"
+           "Subcommands:\n");
+    for (size_t i = 0; i < PVM_N(pvm_vm_subs); i++)
+        printf("  %-8s %s\n", pvm_vm_subs[i].name, pvm_vm_subs[i].summary);
+    printf("\nRun '" PVM_PROG " vm SUBCOMMAND --help' for its options.\n"
+           "Exit status: 0 success, 2 bad usage or input, 1 any other failure.\n");
+}
+
+static int pvm_vm_run_sub(pvm_cli *cli, const pvm_vm_sub *s, int argc, char **argv)
+{
+    pvm_error err = {0};
+    pvm_args a;
+    char cmd[32];
+    snprintf(cmd, sizeof cmd, "vm %s", s->name);
+    if (pvm_args_parse(&a, s->opts, s->nopts, argc - 1, argv + 1, cmd, &err) < 0) {
+        pvm_args_free(&a);
+        return pvm_out_error(&err);
+    }
+    int status = 0;
+    if (a.help) {
+        pvm_vm_sub_help(s);
+    } else if (a.npos < s->min_pos) {
+        status = pvm_out_usage(&err, "vm %s: missing NAME (see '" PVM_PROG " vm %s --help')",
+                               s->name, s->name);
+    } else if (a.npos > s->max_pos) {
+        status = pvm_out_usage(&err, "vm %s: unexpected argument '%s' (see '" PVM_PROG
+                               " vm %s --help')", s->name, a.pos[s->max_pos], s->name);
+    } else if (s->run(cli, &a, &err) < 0) {
+        status = pvm_out_error(&err);
+    }
+    pvm_args_free(&a);
+    return status;
+}
+
+int pvm_cli_vm(pvm_cli *cli, int argc, char **argv)
+{
+    pvm_error err = {0};
+    if (argc < 2)
+        return pvm_out_usage(&err, "vm: missing subcommand (see '" PVM_PROG " vm --help')");
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        pvm_vm_help();
+        return 0;
+    }
+    for (size_t i = 0; i < PVM_N(pvm_vm_subs); i++)
+        if (strcmp(argv[1], pvm_vm_subs[i].name) == 0)
+            return pvm_vm_run_sub(cli, &pvm_vm_subs[i], argc - 1, argv + 1);
+    return pvm_out_usage(&err, "vm: unknown subcommand '%s' (see '" PVM_PROG " vm --help')",
+                         argv[1]);
+}
