@@ -26,29 +26,47 @@
  * Bit 4, "system is a virtual machine", is deliberately clear. */
 #define T0_EXT2 0x05
 
-/* Major.minor from the first "N" or "N.M" in the version, 0xFF when absent. */
+static unsigned long pvm_digits_at(const char **s)
+{
+    unsigned long v = 0;
+    for (; **s >= '0' && **s <= '9'; (*s)++)
+        v = v > 100000 ? v : v * 10 + (unsigned long)(**s - '0');
+    return v;
+}
+
+/* Release major.minor: the first "N.M" in the version (Lenovo "N2HET70W (1.53 )"
+ * -> 1.53), else the first number with minor 0 ("A12" -> 12.0); 0xFF 0xFF when
+ * there is none or a number does not fit a byte (the spec's "not supported"). */
 static void pvm_bios_release(const char *version, unsigned char *major, unsigned char *minor)
 {
     *major = *minor = 0xFF;
-    const char *s = version;
-    while (*s && (*s < '0' || *s > '9'))
-        s++;
-    if (!*s)
-        return;
-    unsigned long v = 0;
-    for (; *s >= '0' && *s <= '9'; s++)
-        v = v > 1000 ? v : v * 10 + (unsigned long)(*s - '0');
-    if (v > 0xFE)
-        return;
-    *major = (unsigned char)v;
-    if (*s != '.' || s[1] < '0' || s[1] > '9') {
-        *minor = 0;
+    const char *first = NULL;
+    for (const char *s = version; *s; s++) {
+        if (*s < '0' || *s > '9' || (s > version && s[-1] >= '0' && s[-1] <= '9'))
+            continue;
+        const char *t = s;
+        unsigned long maj = pvm_digits_at(&t), min = 0;
+        if (*t == '.' && t[1] >= '0' && t[1] <= '9') {
+            t++;
+            min = pvm_digits_at(&t);
+        } else {
+            if (!first)
+                first = s;
+            continue;
+        }
+        if (maj <= 0xFE && min <= 0xFE) {
+            *major = (unsigned char)maj;
+            *minor = (unsigned char)min;
+        }
         return;
     }
-    v = 0;
-    for (s++; *s >= '0' && *s <= '9'; s++)
-        v = v > 1000 ? v : v * 10 + (unsigned long)(*s - '0');
-    *minor = v > 0xFE ? 0 : (unsigned char)v;
+    if (first) {
+        unsigned long maj = pvm_digits_at(&first);
+        if (maj <= 0xFE) {
+            *major = (unsigned char)maj;
+            *minor = 0;
+        }
+    }
 }
 
 /* Appends a string to the string area; returns its 1-based index, 0 for "". */
