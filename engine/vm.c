@@ -41,7 +41,11 @@ int pvm_vm_files_init(const char *home, const char *id, pvm_vm_files *f, pvm_err
     memset(f, 0, sizeof *f);
     char base[64], short_id[13];
     pvm_proc_runtime_base(base, sizeof base);
-    snprintf(short_id, sizeof short_id, "%.12s", id);
+    size_t k = 0; /* the first 12 hex digits of the id */
+    for (const char *c = id; *c && k < 12; c++)
+        if (*c != '-')
+            short_id[k++] = *c;
+    short_id[k] = '\0';
     if (pvm_fit(f->dir, sizeof f->dir, err, "%s/vms/%s", home, id) < 0 ||
         pvm_fit(f->disk, sizeof f->disk, err, "%s/%s", f->dir, "disk.qcow2") < 0 ||
         pvm_fit(f->serial_log, sizeof f->serial_log, err, "%s/%s", f->dir, "serial.log") < 0 ||
@@ -375,6 +379,15 @@ static int pvm_vm_make_disk(const pvm_vm_files *f, const pvm_vm_opts *o, const c
     return pvm_vm_qemu_img(argv, "disk", err);
 }
 
+/* The disk holds the guest's data: only we may read it. */
+static int pvm_vm_disk_private(const pvm_vm_files *f, pvm_error *err)
+{
+    if (chmod(f->disk, 0600) < 0)
+        return pvm_error_set(err, PVM_E_IO, "%s: cannot make it 0600: %s", f->disk,
+                             strerror(errno));
+    return 0;
+}
+
 static int pvm_vm_mkdirs(pvm_engine *e, const pvm_vm_files *f, pvm_error *err)
 {
     char *vms = pvm_xasprintf("%s/vms", pvm_engine_home(e));
@@ -461,7 +474,7 @@ int pvm_vm_create(pvm_engine *e, const char *name, const char *profile_name_or_i
         pvm_vm_mkdirs(e, &f, err) < 0)
         goto done;
     if (pvm_vm_make_disk(&f, opts ? opts : &none, image, vm, err) < 0 ||
-        pvm_vm_insert(e, vm, err) < 0) {
+        pvm_vm_disk_private(&f, err) < 0 || pvm_vm_insert(e, vm, err) < 0) {
         pvm_proc_remove_tree(f.dir, NULL);
         goto done;
     }
