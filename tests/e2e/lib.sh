@@ -5,7 +5,8 @@
 
 set -u
 cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 1
-PVM_BIN=$PWD/privarion-vm
+# PVM_BIN may name another build (e.g. one under ASan); ./privarion-vm by default.
+PVM_BIN=${PVM_BIN:-$PWD/privarion-vm}
 if [ ! -x "$PVM_BIN" ]; then
     echo "FAIL: $PVM_BIN is missing (run make first)"
     exit 1
@@ -145,6 +146,11 @@ expect_state_same() { # what
     now=$(state_print)
     if [ "$now" == "$STATE_BEFORE" ]; then pass; else fail "$1: state.db changed" "before: $STATE_BEFORE
 after:  $now"; fi
+}
+
+# The opposite, to show the fingerprint does see a change.
+expect_state_changed() { # what
+    if [ "$(state_print)" != "$STATE_BEFORE" ]; then pass; else fail "$1: state.db did not change"; fi
 }
 
 # expect_rejected WHAT TEXT ARGS... : the command exits 2 with one stderr line
