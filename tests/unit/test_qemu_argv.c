@@ -1,0 +1,841 @@
+/* test_qemu_argv.c - unit tests of engine/qemu_argv.c: golden command lines
+ * for each disk bus, NIC, network, ISO and kernel variant, and proof by
+ * parsing the argv back that no profile, VM or path value can add an option. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../engine/qemu.h"
+
+/* ------------------------------------------------------------ fixtures */
+
+static void fill_profile(pvm_profile *p)
+{
+    pvm_profile_init(p);
+    strcpy(p->name, "dell");
+    strcpy(p->hw.manufacturer, "Dell Inc.");
+    strcpy(p->hw.product, "Latitude 7420");
+    strcpy(p->hw.version, "1.0");
+    strcpy(p->hw.family, "Latitude");
+    strcpy(p->hw.sku, "0A4D");
+    strcpy(p->hw.board_manufacturer, "Dell Inc.");
+    strcpy(p->hw.board_product, "07MHG4");
+    strcpy(p->hw.board_version, "A00");
+    strcpy(p->hw.board_serial, "/7ABC123/CNFCW0012345/");
+    strcpy(p->hw.chassis_manufacturer, "Dell Inc.");
+    strcpy(p->hw.chassis_serial, "7ABC123");
+    strcpy(p->hw.chassis_asset, "ASSET-1");
+    strcpy(p->hw.bios_vendor, "Dell Inc.");
+    strcpy(p->hw.bios_version, "1.15.0");
+    strcpy(p->hw.bios_date, "03/14/2023");
+    strcpy(p->hw.cpu_model, "11th Gen Intel(R) Core(TM) i7-1185G7 @ 3.00GHz");
+    strcpy(p->hw.cpu_manufacturer, "Intel(R) Corporation");
+    strcpy(p->hw.memory_manufacturer, "Samsung");
+    strcpy(p->machine_id, "4c4c4544-0042-3510-8052-b7c04f4a3233");
+    strcpy(p->mac, "a4:bb:6d:12:34:56");
+    strcpy(p->serial, "7ABC123");
+    strcpy(p->disk_serial, "S4EVNX0N123456");
+    p->hide_hypervisor = true;
+}
+
+static void fill_vm(pvm_vm *vm)
+{
+    memset(vm, 0, sizeof *vm);
+    strcpy(vm->name, "work");
+    vm->cpus = 2;
+    vm->memory_bytes = 2048ull << 20;
+    vm->disk_bus = PVM_DISK_VIRTIO;
+    vm->nic = PVM_NIC_VIRTIO;
+    vm->net = PVM_NET_USER;
+}
+
+static pvm_qemu_paths std_paths(void)
+{
+    pvm_qemu_paths p = {
+        .qemu = "qemu-system-x86_64",
+        .disk = "/home/u/.local/share/privarion-vm/vms/work/disk.qcow2",
+        .qmp_sock = "/run/pvm/ab/qmp.sock",
+        .qga_sock = "/run/pvm/ab/qga.sock",
+        .serial_sock = "/run/pvm/ab/serial.sock",
+        .serial_log = "/home/u/.local/share/privarion-vm/vms/work/serial.log",
+        .pidfile = "/run/pvm/ab/qemu.pid",
+        .smbios_type0 = "/run/pvm/ab/type0.bin",
+        .qemu_log = NULL,
+    };
+    return p;
+}
+
+static void build_ok(const pvm_profile *p, const pvm_vm *vm, const pvm_qemu_paths *paths,
+                     pvm_accel accel, pvm_argv *a)
+{
+    pvm_error err = { 0 };
+    pvm_argv_init(a);
+    int rc = pvm_qemu_build_argv(p, vm, paths, accel, a, &err);
+    if (rc)
+        fail_msg("build failed: %s", err.msg);
+    assert_null(a->v[a->n]);
+}
+
+static void build_fails(const pvm_profile *p, const pvm_vm *vm, const pvm_qemu_paths *paths,
+                        const char *needle)
+{
+    pvm_error err = { 0 };
+    pvm_argv a;
+    pvm_argv_init(&a);
+    assert_int_equal(pvm_qemu_build_argv(p, vm, paths, PVM_ACCEL_TCG, &a, &err), -1);
+    assert_int_equal(a.n, 0);
+    assert_null(a.v[0]);
+    if (!strstr(err.msg, needle))
+        fail_msg("error \"%s\" does not mention \"%s\"", err.msg, needle);
+    pvm_argv_free(&a);
+}
+
+/* Index of the nth (0-based) occurrence of option opt whose value starts with
+ * prefix, or -1. The value is at index + 1. */
+static long find_opt(const pvm_argv *a, const char *opt, const char *prefix, int nth)
+{
+    for (size_t i = 1; i + 1 < a->n; i++)
+        if (!strcmp(a->v[i], opt) && !strncmp(a->v[i + 1], prefix, strlen(prefix)) && nth-- == 0)
+            return (long)i;
+    return -1;
+}
+
+static const char *opt_val(const pvm_argv *a, const char *opt, const char *prefix)
+{
+    long i = find_opt(a, opt, prefix, 0);
+    if (i < 0)
+        fail_msg("no %s %s... in argv", opt, prefix);
+    return a->v[i + 1];
+}
+
+/* ------------------------------------------------- parsing the argv back */
+
+/* Options QEMU would see, with whether they take a value. */
+static const struct { const char *opt; int arg; } known_opts[] = {
+    { "-name", 1 },    { "-no-user-config", 0 }, { "-nodefaults", 0 }, { "-display", 1 },
+    { "-pidfile", 1 }, { "-daemonize", 0 },      { "-D", 1 },          { "-machine", 1 },
+    { "-cpu", 1 },     { "-global", 1 },         { "-smp", 1 },        { "-m", 1 },
+    { "-uuid", 1 },    { "-smbios", 1 },         { "-drive", 1 },      { "-device", 1 },
+    { "-kernel", 1 },  { "-initrd", 1 },         { "-append", 1 },     { "-netdev", 1 },
+    { "-nic", 1 },     { "-chardev", 1 },        { "-mon", 1 },        { "-serial", 1 },
+};
+
+/* Keys each QemuOpts-style option may carry; "*" = the implied first word. */
+static const char *allowed_keys(const char *opt, const char *first)
+{
+    if (!strcmp(opt, "-name"))
+        return " guest ";
+    if (!strcmp(opt, "-machine"))
+        return " * accel x-oem-id x-oem-table-id ";
+    if (!strcmp(opt, "-smbios"))
+        return " file type manufacturer product version serial sku family asset ";
+    if (!strcmp(opt, "-drive"))
+        return " file if id node-name format cache discard media readonly ";
+    if (!strcmp(opt, "-netdev"))
+        return " * id ";
+    if (!strcmp(opt, "-nic"))
+        return " * ";
+    if (!strcmp(opt, "-chardev"))
+        return " * id path server wait logfile logappend ";
+    if (!strcmp(opt, "-mon"))
+        return " chardev mode ";
+    if (!strcmp(opt, "-device")) {
+        if (!strncmp(first, "virtserialport", 14))
+            return " * bus chardev name ";
+        if (!strncmp(first, "virtio-serial-pci", 17))
+            return " * id ";
+        return " * drive bootindex serial use-intel-id bus model ver netdev mac ";
+    }
+    return NULL;
+}
+
+/* Splits a QemuOpts value on single commas (",," is a literal comma) into
+ * key/value pairs, unescaping values. Returns the number of parts. */
+typedef struct kv { char key[64]; char val[1200]; int implied; } kv;
+
+static size_t split_opts(const char *s, kv *out, size_t max)
+{
+    size_t n = 0;
+    while (n < max) {
+        kv *p = &out[n++];
+        memset(p, 0, sizeof *p);
+        size_t k = 0;
+        while (*s && *s != '=' && *s != ',' && k < sizeof p->key - 1)
+            p->key[k++] = *s++;
+        if (*s != '=') {
+            p->implied = 1;
+            strcpy(p->val, p->key);
+        } else {
+            s++;
+            size_t v = 0;
+            for (;;) {
+                if (*s == ',' && s[1] == ',') {
+                    p->val[v++] = ',';
+                    s += 2;
+                } else if (*s == ',' || !*s) {
+                    break;
+                } else {
+                    p->val[v++] = *s++;
+                }
+            }
+        }
+        if (!*s)
+            break;
+        s++; /* the separating single comma */
+    }
+    return n;
+}
+
+static int word_in(const char *list, const char *word)
+{
+    size_t n = strlen(word);
+    for (const char *s = strstr(list, word); s; s = strstr(s + 1, word))
+        if (s > list && s[-1] == ' ' && s[n] == ' ')
+            return 1;
+    return 0;
+}
+
+/* Walks the argv as QEMU does and checks every option, every key and that
+ * no key appears twice in one option. */
+static void assert_argv_safe(const pvm_argv *a)
+{
+    for (size_t i = 1; i < a->n; i++) {
+        const char *opt = a->v[i];
+        int arg = -1;
+        for (size_t k = 0; k < sizeof known_opts / sizeof known_opts[0]; k++)
+            if (!strcmp(known_opts[k].opt, opt))
+                arg = known_opts[k].arg;
+        if (arg < 0)
+            fail_msg("argv[%zu] \"%s\" is not an expected option", i, opt);
+        if (!arg)
+            continue;
+        assert_true(i + 1 < a->n);
+        const char *val = a->v[++i];
+        if (!strcmp(opt, "-cpu")) {
+            /* -cpu splits on every comma: each part must be a fixed word. */
+            char buf[256];
+            snprintf(buf, sizeof buf, "%s", val);
+            for (char *t = strtok(buf, ","); t; t = strtok(NULL, ","))
+                if (!word_in(" qemu64 -hypervisor tcg-cpuid=off kvm=off vendor=GenuineIntel "
+                             "vendor=AuthenticAMD ", t))
+                    fail_msg("-cpu part \"%s\" not allowed", t);
+            continue;
+        }
+        if (!strcmp(opt, "-global")) {
+            assert_int_equal(strncmp(val, "qemu64-x86_64-cpu.model-id=", 27), 0);
+            continue;
+        }
+        const char *allowed = allowed_keys(opt, val);
+        if (!allowed)
+            continue; /* whole-value options: -kernel, -append, -pidfile ... */
+        kv parts[32];
+        size_t n = split_opts(val, parts, 32);
+        for (size_t k = 0; k < n; k++) {
+            if (parts[k].implied) {
+                if (k != 0 || !strstr(allowed, " * "))
+                    fail_msg("%s %s: \"%s\" would be read as a flag", opt, val, parts[k].key);
+                continue;
+            }
+            if (!word_in(allowed, parts[k].key))
+                fail_msg("%s %s: key \"%s\" not allowed", opt, val, parts[k].key);
+            for (size_t j = 0; j < k; j++)
+                if (!parts[j].implied && !strcmp(parts[j].key, parts[k].key))
+                    fail_msg("%s %s: key \"%s\" twice", opt, val, parts[k].key);
+        }
+    }
+}
+
+/* The unescaped value of key inside the option opt whose value starts with prefix. */
+static void kv_of(const pvm_argv *a, const char *opt, const char *prefix, const char *key,
+                  char *out, size_t size)
+{
+    kv parts[32];
+    size_t n = split_opts(opt_val(a, opt, prefix), parts, 32);
+    for (size_t k = 0; k < n; k++)
+        if (!parts[k].implied && !strcmp(parts[k].key, key)) {
+            snprintf(out, size, "%s", parts[k].val);
+            return;
+        }
+    fail_msg("%s %s...: no key %s", opt, prefix, key);
+}
+
+static int has_key(const pvm_argv *a, const char *opt, const char *prefix, const char *key)
+{
+    kv parts[32];
+    size_t n = split_opts(opt_val(a, opt, prefix), parts, 32);
+    for (size_t k = 0; k < n; k++)
+        if (!parts[k].implied && !strcmp(parts[k].key, key))
+            return 1;
+    return 0;
+}
+
+/* -------------------------------------------------------------- golden */
+
+static void assert_argv_equal(const pvm_argv *a, const char *const *want)
+{
+    size_t n = 0;
+    while (want[n])
+        n++;
+    for (size_t i = 0; i < n && i < a->n; i++)
+        if (strcmp(a->v[i], want[i]))
+            fail_msg("argv[%zu]: got \"%s\", want \"%s\"", i, a->v[i], want[i]);
+    assert_int_equal(a->n, n);
+}
+
+static void test_golden_default_virtio(void **state)
+{
+    (void)state;
+    pvm_profile p;
+    pvm_vm vm;
+    fill_profile(&p);
+    fill_vm(&vm);
+    pvm_qemu_paths paths = std_paths();
+    paths.qemu_log = "/run/pvm/ab/qemu.log";
+    pvm_argv a;
+    build_ok(&p, &vm, &paths, PVM_ACCEL_TCG, &a);
+    const char *const want[] = {
+        "qemu-system-x86_64",
+        "-name", "guest=work",
+        "-no-user-config", "-nodefaults", "-display", "none",
+        "-pidfile", "/run/pvm/ab/qemu.pid", "-daemonize", "-D", "/run/pvm/ab/qemu.log",
+        "-machine", "q35,accel=tcg,x-oem-id=DELL  ,x-oem-table-id=CBX3    ",
+        "-cpu", "qemu64,-hypervisor,tcg-cpuid=off,vendor=GenuineIntel",
+        "-global", "qemu64-x86_64-cpu.model-id=11th Gen Intel(R) Core(TM) i7-1185G7 @ 3.00GHz",
+        "-smp", "2", "-m", "2048",
+        "-uuid", "4c4c4544-0042-3510-8052-b7c04f4a3233",
+        "-smbios", "file=/run/pvm/ab/type0.bin",
+        "-smbios", "type=1,manufacturer=Dell Inc.,product=Latitude 7420,version=1.0,"
+                   "serial=7ABC123,sku=0A4D,family=Latitude",
+        "-smbios", "type=2,manufacturer=Dell Inc.,product=07MHG4,version=A00,"
+                   "serial=/7ABC123/CNFCW0012345/",
+        "-smbios", "type=3,manufacturer=Dell Inc.,version=,serial=7ABC123,asset=ASSET-1",
+        "-smbios", "type=4,manufacturer=Intel(R) Corporation,"
+                   "version=11th Gen Intel(R) Core(TM) i7-1185G7 @ 3.00GHz",
+        "-smbios", "type=17,manufacturer=Samsung",
+        "-drive", "file=/home/u/.local/share/privarion-vm/vms/work/disk.qcow2,if=none,"
+                  "id=drive0,node-name=disk0,format=qcow2,cache=writeback,discard=unmap",
+        "-device", "virtio-blk-pci,drive=drive0,bootindex=1,serial=S4EVNX0N123456",
+        "-netdev", "user,id=net0",
+        "-device", "virtio-net-pci,netdev=net0,mac=a4:bb:6d:12:34:56",
+        "-chardev", "socket,id=qmp0,path=/run/pvm/ab/qmp.sock,server=on,wait=off",
+        "-mon", "chardev=qmp0,mode=control",
+        "-chardev", "socket,id=qga0,path=/run/pvm/ab/qga.sock,server=on,wait=off",
+        "-device", "virtio-serial-pci,id=vser0",
+        "-device", "virtserialport,bus=vser0.0,chardev=qga0,name=org.qemu.guest_agent.0",
+        "-chardev", "socket,id=ser0,path=/run/pvm/ab/serial.sock,server=on,wait=off,"
+                    "logfile=/home/u/.local/share/privarion-vm/vms/work/serial.log,logappend=on",
+        "-serial", "chardev:ser0",
+        NULL,
+    };
+    assert_argv_equal(&a, want);
+    assert_argv_safe(&a);
+    pvm_argv_free(&a);
+}
+
+static void test_disk_buses(void **state)
+{
+    (void)state;
+    pvm_profile p;
+    pvm_vm vm;
+    fill_profile(&p);
+    fill_vm(&vm);
+    pvm_qemu_paths paths = std_paths();
+    pvm_argv a;
+
+    vm.disk_bus = PVM_DISK_NVME;
+    build_ok(&p, &vm, &paths, PVM_ACCEL_TCG, &a);
+    assert_string_equal(opt_val(&a, "-device", "nvme"),
+                        "nvme,use-intel-id=on,drive=drive0,bootindex=1,serial=S4EVNX0N123456");
+    assert_int_equal(find_opt(&a, "-device", "virtio-blk", 0), -1);
+    assert_argv_safe(&a);
+    pvm_argv_free(&a);
+
+    vm.disk_bus = PVM_DISK_SATA;
+    build_ok(&p, &vm, &paths, PVM_ACCEL_TCG, &a);
+    assert_string_equal(opt_val(&a, "-device", "ide-hd"),
+                        "ide-hd,bus=ide.0,model=SATA SSD,ver=SBFM61.3,drive=drive0,bootindex=1,"
+                        "serial=S4EVNX0N123456");
+    assert_argv_safe(&a);
+    pvm_argv_free(&a);
+
+    /* No disk serial: virtio and sata get none, nvme (which requires one) is refused. */
+    p.disk_serial[0] = '\0';
+    build_ok(&p, &vm, &paths, PVM_ACCEL_TCG, &a);
+    assert_false(has_key(&a, "-device", "ide-hd", "serial"));
+    pvm_argv_free(&a);
+    vm.disk_bus = PVM_DISK_NVME;
+    build_fails(&p, &vm, &paths, "diskSerial");
+}
+
+static void test_nics_and_net(void **state)
+{
+    (void)state;
+    pvm_profile p;
+    pvm_vm vm;
+    fill_profile(&p);
+    fill_vm(&vm);
+    pvm_qemu_paths paths = std_paths();
+    pvm_argv a;
+
+    vm.nic = PVM_NIC_E1000E;
+    build_ok(&p, &vm, &paths, PVM_ACCEL_TCG, &a);
+    assert_string_equal(opt_val(&a, "-netdev", ""), "user,id=net0");
+    assert_string_equal(opt_val(&a, "-device", "e1000e"), "e1000e,netdev=net0,mac=a4:bb:6d:12:34:56");
+    assert_int_equal(find_opt(&a, "-device", "virtio-net", 0), -1);
+    pvm_argv_free(&a);
+
+    vm.net = PVM_NET_NONE;
+    build_ok(&p, &vm, &paths, PVM_ACCEL_TCG, &a);
+    assert_string_equal(opt_val(&a, "-nic", ""), "none");
+    assert_int_equal(find_opt(&a, "-netdev", "", 0), -1);
+    assert_int_equal(find_opt(&a, "-device", "e1000e", 0), -1);
+    assert_argv_safe(&a);
+    pvm_argv_free(&a);
+
+    /* No MAC in the profile: the NIC gets none (QEMU picks one). */
+    vm.net = PVM_NET_USER;
+    p.mac[0] = '\0';
+    build_ok(&p, &vm, &paths, PVM_ACCEL_TCG, &a);
+    assert_string_equal(opt_val(&a, "-device", "e1000e"), "e1000e,netdev=net0");
+    pvm_argv_free(&a);
+}
+
+static void test_iso_boots_first(void **state)
+{
+    (void)state;
+    pvm_profile p;
+    pvm_vm vm;
+    fill_profile(&p);
+    fill_vm(&vm);
+    strcpy(vm.iso, "/isos/debian,12.iso");
+    pvm_qemu_paths paths = std_paths();
+    pvm_argv a;
+    build_ok(&p, &vm, &paths, PVM_ACCEL_TCG, &a);
+    assert_string_equal(opt_val(&a, "-drive", "file=/isos"),
+                        "file=/isos/debian,,12.iso,if=none,id=cd0,media=cdrom,readonly=on,format=raw");
+    assert_string_equal(opt_val(&a, "-device", "ide-cd"),
+                        "ide-cd,bus=ide.1,drive=cd0,bootindex=1,model=DVD-RW Drive,ver=1.00");
+    assert_non_null(strstr(opt_val(&a, "-device", "virtio-blk"), ",bootindex=2,"));
+    assert_argv_safe(&a);
+    pvm_argv_free(&a);
+}
+
+static void test_kernel_initrd_append(void **state)
+{
+    (void)state;
+    pvm_profile p;
+    pvm_vm vm;
+    fill_profile(&p);
+    fill_vm(&vm);
+    strcpy(vm.kernel, "/k,x/vmlinuz");
+    strcpy(vm.initrd, "/k,x/initrd.gz");
+    strcpy(vm.append, "-S console=ttyS0,115200 x=y,z -daemonize");
+    pvm_qemu_paths paths = std_paths();
+    pvm_argv a;
+    build_ok(&p, &vm, &paths, PVM_ACCEL_TCG, &a);
+    /* Whole-value options: one argv element each, taken verbatim by QEMU. */
+    assert_string_equal(opt_val(&a, "-kernel", ""), "/k,x/vmlinuz");
+    assert_string_equal(opt_val(&a, "-initrd", ""), "/k,x/initrd.gz");
+    assert_string_equal(opt_val(&a, "-append", ""), "-S console=ttyS0,115200 x=y,z -daemonize");
+    assert_argv_safe(&a);
+    pvm_argv_free(&a);
+
+    vm.append[0] = '\0';
+    vm.initrd[0] = '\0';
+    build_ok(&p, &vm, &paths, PVM_ACCEL_TCG, &a);
+    assert_int_equal(find_opt(&a, "-initrd", "", 0), -1);
+    assert_int_equal(find_opt(&a, "-append", "", 0), -1);
+    pvm_argv_free(&a);
+
+    vm.kernel[0] = '\0';
+    strcpy(vm.initrd, "/i");
+    build_fails(&p, &vm, &paths, "kernel");
+}
+
+static void test_hide_hypervisor(void **state)
+{
+    (void)state;
+    pvm_profile p;
+    pvm_vm vm;
+    fill_profile(&p);
+    fill_vm(&vm);
+    pvm_qemu_paths paths = std_paths();
+    pvm_argv a;
+
+    build_ok(&p, &vm, &paths, PVM_ACCEL_KVM, &a);
+    assert_string_equal(opt_val(&a, "-cpu", ""), "qemu64,-hypervisor,kvm=off,vendor=GenuineIntel");
+    assert_non_null(strstr(opt_val(&a, "-machine", ""), ",accel=kvm,"));
+    pvm_argv_free(&a);
+
+    p.hide_hypervisor = false;
+    build_ok(&p, &vm, &paths, PVM_ACCEL_TCG, &a);
+    assert_string_equal(opt_val(&a, "-cpu", ""), "qemu64,vendor=GenuineIntel");
+    pvm_argv_free(&a);
+    build_ok(&p, &vm, &paths, PVM_ACCEL_KVM, &a);
+    assert_string_equal(opt_val(&a, "-cpu", ""), "qemu64,vendor=GenuineIntel");
+    pvm_argv_free(&a);
+
+    /* Vendor follows the brand; none when it names neither. */
+    strcpy(p.hw.cpu_manufacturer, "Advanced Micro Devices, Inc.");
+    strcpy(p.hw.cpu_model, "AMD Ryzen 7 PRO 5850U with Radeon Graphics");
+    build_ok(&p, &vm, &paths, PVM_ACCEL_TCG, &a);
+    assert_string_equal(opt_val(&a, "-cpu", ""), "qemu64,vendor=AuthenticAMD");
+    pvm_argv_free(&a);
+    strcpy(p.hw.cpu_manufacturer, "");
+    strcpy(p.hw.cpu_model, "");
+    p.hide_hypervisor = true;
+    build_ok(&p, &vm, &paths, PVM_ACCEL_TCG, &a);
+    assert_string_equal(opt_val(&a, "-cpu", ""), "qemu64,-hypervisor,tcg-cpuid=off");
+    assert_int_equal(find_opt(&a, "-global", "", 0), -1);
+    pvm_argv_free(&a);
+}
+
+static void test_empty_fields(void **state)
+{
+    (void)state;
+    pvm_profile p;
+    pvm_vm vm;
+    pvm_profile_init(&p);
+    strcpy(p.name, "bare");
+    strcpy(p.disk_serial, "D1");
+    fill_vm(&vm);
+    pvm_qemu_paths paths = std_paths();
+    pvm_argv a;
+    build_ok(&p, &vm, &paths, PVM_ACCEL_TCG, &a);
+    /* QEMU's own defaults ("QEMU", machine type) are blanked; the rest is left out. */
+    assert_string_equal(opt_val(&a, "-smbios", "type=1"), "type=1,manufacturer=,product=,version=");
+    assert_string_equal(opt_val(&a, "-smbios", "type=2"), "type=2,manufacturer=,product=,version=");
+    assert_string_equal(opt_val(&a, "-smbios", "type=3"), "type=3,manufacturer=,version=");
+    assert_string_equal(opt_val(&a, "-smbios", "type=4"), "type=4,manufacturer=,version=");
+    assert_string_equal(opt_val(&a, "-smbios", "type=17"), "type=17,manufacturer=");
+    assert_int_equal(find_opt(&a, "-uuid", "", 0), -1);
+    assert_string_equal(opt_val(&a, "-machine", ""),
+                        "q35,accel=tcg,x-oem-id=ALASKA,x-oem-table-id=A M I   ");
+    assert_argv_safe(&a);
+    pvm_argv_free(&a);
+}
+
+/* ------------------------------------------------------------- hostile */
+
+static const char *const hostile[] = {
+    "x,id=evil",      "a,,b",         ",",         ",,",        "=",
+    "a=b,c=d",        "end,",         ",start",    "-daemonize", " spaced out ",
+    "\"quoted\" 'x'", "help",         "?",         "x,help",     "a,b=c,,d=e,",
+    "-S -cpu host",   ",,,,,,,,,,,,", "path=/etc", "x\\,y",      "",
+};
+#define NHOSTILE (sizeof hostile / sizeof hostile[0])
+
+/* Where each profile field must arrive: option, its value prefix, key. */
+static const struct { const char *key; const char *opt, *prefix, *qkey; } field_dest[] = {
+    { "manufacturer", "-smbios", "type=1,", "manufacturer" },
+    { "product", "-smbios", "type=1,", "product" },
+    { "version", "-smbios", "type=1,", "version" },
+    { "family", "-smbios", "type=1,", "family" },
+    { "sku", "-smbios", "type=1,", "sku" },
+    { "serialNumber", "-smbios", "type=1,", "serial" },
+    { "boardManufacturer", "-smbios", "type=2,", "manufacturer" },
+    { "boardProduct", "-smbios", "type=2,", "product" },
+    { "boardVersion", "-smbios", "type=2,", "version" },
+    { "boardSerial", "-smbios", "type=2,", "serial" },
+    { "chassisManufacturer", "-smbios", "type=3,", "manufacturer" },
+    { "chassisSerial", "-smbios", "type=3,", "serial" },
+    { "chassisAsset", "-smbios", "type=3,", "asset" },
+    { "cpuManufacturer", "-smbios", "type=4,", "manufacturer" },
+    { "cpuModel", "-smbios", "type=4,", "version" },
+    { "memoryManufacturer", "-smbios", "type=17,", "manufacturer" },
+    { "diskSerial", "-device", "virtio-blk-pci", "serial" },
+    { "macAddress", "-device", "virtio-net-pci", "mac" },
+};
+
+static void test_hostile_profile_values(void **state)
+{
+    (void)state;
+    pvm_vm vm;
+    fill_vm(&vm);
+    pvm_qemu_paths paths = std_paths();
+    for (size_t f = 0; f < sizeof field_dest / sizeof field_dest[0]; f++) {
+        const pvm_field *fld = pvm_profile_field_by_key(field_dest[f].key);
+        assert_non_null(fld);
+        for (size_t h = 0; h < NHOSTILE; h++) {
+            if (!hostile[h][0] || strlen(hostile[h]) >= fld->size)
+                continue;
+            pvm_profile p;
+            fill_profile(&p);
+            strcpy(pvm_profile_field_ptr(&p, fld), hostile[h]);
+            pvm_argv a;
+            build_ok(&p, &vm, &paths, PVM_ACCEL_TCG, &a);
+            assert_argv_safe(&a);
+            char got[1200];
+            kv_of(&a, field_dest[f].opt, field_dest[f].prefix, field_dest[f].qkey, got,
+                  sizeof got);
+            if (strcmp(got, hostile[h]))
+                fail_msg("%s = \"%s\" arrived as \"%s\"", field_dest[f].key, hostile[h], got);
+            if (!strcmp(field_dest[f].key, "cpuModel")) {
+                char want[200];
+                snprintf(want, sizeof want, "qemu64-x86_64-cpu.model-id=%s", hostile[h]);
+                assert_string_equal(opt_val(&a, "-global", ""), want);
+            }
+            pvm_argv_free(&a);
+        }
+    }
+}
+
+static void test_bios_fields_stay_out_of_argv(void **state)
+{
+    (void)state;
+    pvm_profile p;
+    pvm_vm vm;
+    fill_profile(&p);
+    fill_vm(&vm);
+    strcpy(p.hw.bios_vendor, "x,id=evil-vendor");
+    strcpy(p.hw.bios_version, "type=0,vendor=QEMU");
+    pvm_qemu_paths paths = std_paths();
+    pvm_argv a;
+    build_ok(&p, &vm, &paths, PVM_ACCEL_TCG, &a);
+    for (size_t i = 0; i < a.n; i++) {
+        assert_null(strstr(a.v[i], "evil-vendor"));
+        assert_null(strstr(a.v[i], "type=0"));
+    }
+    pvm_argv_free(&a);
+}
+
+static void test_hostile_vm_name_and_paths(void **state)
+{
+    (void)state;
+    for (size_t h = 0; h < NHOSTILE; h++) {
+        if (!hostile[h][0])
+            continue;
+        pvm_profile p;
+        pvm_vm vm;
+        fill_profile(&p);
+        fill_vm(&vm);
+        snprintf(vm.name, sizeof vm.name, "%s", hostile[h]);
+        char dir[200], disk[300], qmp[300], qga[300], ser[300], log[300], t0[300], iso[300];
+        snprintf(dir, sizeof dir, "/tmp/%s", hostile[h]);
+        snprintf(disk, sizeof disk, "%s/disk.qcow2", dir);
+        snprintf(qmp, sizeof qmp, "%s/q", dir);
+        snprintf(qga, sizeof qga, "%s/g", dir);
+        snprintf(ser, sizeof ser, "%s/s", dir);
+        snprintf(log, sizeof log, "%s/serial,log", dir);
+        snprintf(t0, sizeof t0, "%s/t0", dir);
+        snprintf(iso, sizeof iso, "%s/x.iso", dir);
+        snprintf(vm.iso, sizeof vm.iso, "%s", iso);
+        pvm_qemu_paths paths = { "qemu-system-x86_64", disk, qmp, qga, ser, log, "/p", t0, NULL };
+        pvm_argv a;
+        build_ok(&p, &vm, &paths, PVM_ACCEL_TCG, &a);
+        assert_argv_safe(&a);
+        char got[1200];
+        kv_of(&a, "-name", "", "guest", got, sizeof got);
+        assert_string_equal(got, hostile[h]);
+        kv_of(&a, "-drive", "file=", "file", got, sizeof got);
+        assert_string_equal(got, disk);
+        kv_of(&a, "-smbios", "file=", "file", got, sizeof got);
+        assert_string_equal(got, t0);
+        kv_of(&a, "-chardev", "socket,id=qmp0", "path", got, sizeof got);
+        assert_string_equal(got, qmp);
+        kv_of(&a, "-chardev", "socket,id=qga0", "path", got, sizeof got);
+        assert_string_equal(got, qga);
+        kv_of(&a, "-chardev", "socket,id=ser0", "path", got, sizeof got);
+        assert_string_equal(got, ser);
+        kv_of(&a, "-chardev", "socket,id=ser0", "logfile", got, sizeof got);
+        assert_string_equal(got, log);
+        long i = find_opt(&a, "-drive", "file=", 1); /* the ISO */
+        assert_true(i > 0);
+        kv parts[32];
+        split_opts(a.v[i + 1], parts, 32);
+        assert_string_equal(parts[0].key, "file");
+        assert_string_equal(parts[0].val, iso);
+        pvm_argv_free(&a);
+    }
+}
+
+static void test_unprintable_values_refused(void **state)
+{
+    (void)state;
+    pvm_profile p;
+    pvm_vm vm;
+    fill_profile(&p);
+    fill_vm(&vm);
+    pvm_qemu_paths paths = std_paths();
+    strcpy(p.hw.product, "a\nb");
+    build_fails(&p, &vm, &paths, "product");
+    fill_profile(&p);
+    strcpy(vm.name, "v\tm");
+    build_fails(&p, &vm, &paths, "name");
+}
+
+static void test_socket_path_limit(void **state)
+{
+    (void)state;
+    pvm_profile p;
+    pvm_vm vm;
+    fill_profile(&p);
+    fill_vm(&vm);
+    char at_limit[PVM_SOCK_PATH_MAX + 1], over[PVM_SOCK_PATH_MAX + 2];
+    memset(at_limit, 'a', PVM_SOCK_PATH_MAX);
+    at_limit[0] = '/';
+    at_limit[PVM_SOCK_PATH_MAX] = '\0';
+    memset(over, 'b', PVM_SOCK_PATH_MAX + 1);
+    over[0] = '/';
+    over[PVM_SOCK_PATH_MAX + 1] = '\0';
+    assert_int_equal(PVM_SOCK_PATH_MAX, 107);
+
+    pvm_qemu_paths paths = std_paths();
+    paths.qmp_sock = paths.qga_sock = paths.serial_sock = at_limit;
+    pvm_argv a;
+    build_ok(&p, &vm, &paths, PVM_ACCEL_TCG, &a);
+    pvm_argv_free(&a);
+
+    paths = std_paths();
+    paths.qmp_sock = over;
+    build_fails(&p, &vm, &paths, "qmp socket");
+    paths = std_paths();
+    paths.qga_sock = over;
+    build_fails(&p, &vm, &paths, "guest agent socket");
+    paths = std_paths();
+    paths.serial_sock = over;
+    build_fails(&p, &vm, &paths, "108 bytes");
+}
+
+static void test_bad_vm_and_profile_values(void **state)
+{
+    (void)state;
+    pvm_profile p;
+    pvm_vm vm;
+    pvm_qemu_paths paths = std_paths();
+    fill_profile(&p);
+    fill_vm(&vm);
+    vm.cpus = 0;
+    build_fails(&p, &vm, &paths, "cpus");
+    fill_vm(&vm);
+    vm.memory_bytes = (512ull << 20) + 1;
+    build_fails(&p, &vm, &paths, "memory");
+    fill_vm(&vm);
+    memset(p.hw.cpu_model, 'C', 49);
+    p.hw.cpu_model[49] = '\0';
+    build_fails(&p, &vm, &paths, "cpuModel");
+    p.hw.cpu_model[48] = '\0'; /* 48 bytes fit the brand string */
+    pvm_argv a;
+    build_ok(&p, &vm, &paths, PVM_ACCEL_TCG, &a);
+    pvm_argv_free(&a);
+    paths.smbios_type0 = NULL;
+    build_fails(&p, &vm, &paths, "smbios");
+}
+
+/* ---------------------------------------------------------- OEM fields */
+
+static void oem_of(const char *manufacturer, char *id, char *table)
+{
+    pvm_profile p;
+    pvm_vm vm;
+    fill_profile(&p);
+    fill_vm(&vm);
+    snprintf(p.hw.manufacturer, sizeof p.hw.manufacturer, "%s", manufacturer);
+    pvm_qemu_paths paths = std_paths();
+    pvm_argv a;
+    build_ok(&p, &vm, &paths, PVM_ACCEL_TCG, &a);
+    kv_of(&a, "-machine", "q35", "x-oem-id", id, 16);
+    kv_of(&a, "-machine", "q35", "x-oem-table-id", table, 16);
+    assert_int_equal(strlen(id), 6);
+    assert_int_equal(strlen(table), 8);
+    assert_null(strchr(id, ','));
+    assert_null(strchr(table, ','));
+    assert_argv_safe(&a);
+    pvm_argv_free(&a);
+}
+
+static void test_acpi_oem_ids(void **state)
+{
+    (void)state;
+    static const struct { const char *m, *id, *table; } cases[] = {
+        { "Dell Inc.", "DELL  ", "CBX3    " },
+        { "LENOVO", "LENOVO", "TP-R0D  " },
+        { "HP", "HPQOEM", "SLIC-MPC" },
+        { "Hewlett-Packard", "HPQOEM", "SLIC-MPC" },
+        { "Apple Inc.", "APPLE ", "Apple00 " },
+        { "Microsoft Corporation", "MSFT  ", "MSFT    " },
+        { "ASUSTeK COMPUTER INC.", "_ASUS_", "Notebook" },
+        { "Acme, Inc.", "ACMEIN", "ACMEINC " },
+        { "Framework", "FRAMEW", "FRAMEWOR" },
+        { "Xi", "XI    ", "XI      " },
+        { "", "ALASKA", "A M I   " },
+        { ",,,", "ALASKA", "A M I   " },
+        { "Chuwi", "CHUWI ", "CHUWI   " },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char id[16], table[16];
+        oem_of(cases[i].m, id, table);
+        if (strcmp(id, cases[i].id) || strcmp(table, cases[i].table))
+            fail_msg("\"%s\": got \"%s\"/\"%s\", want \"%s\"/\"%s\"", cases[i].m, id, table,
+                     cases[i].id, cases[i].table);
+    }
+}
+
+/* ------------------------------------------------------ argv, escape */
+
+static void test_escape(void **state)
+{
+    (void)state;
+    static const char *cases[][2] = {
+        { "", "" }, { "abc", "abc" }, { "a,b", "a,,b" }, { ",,", ",,,," },
+        { ",x,", ",,x,," }, { "a=b c", "a=b c" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *e = pvm_qemu_escape(cases[i][0]);
+        assert_string_equal(e, cases[i][1]);
+        free(e);
+    }
+}
+
+static void test_argv_vector(void **state)
+{
+    (void)state;
+    pvm_argv a;
+    pvm_argv_init(&a);
+    assert_int_equal(a.n, 0);
+    assert_null(a.v[0]);
+    char buf[16];
+    for (int i = 0; i < 100; i++) {
+        snprintf(buf, sizeof buf, "arg%d", i);
+        pvm_argv_add(&a, buf);
+        assert_null(a.v[a.n]);
+    }
+    buf[0] = 'X'; /* the vector holds copies */
+    assert_int_equal(a.n, 100);
+    assert_string_equal(a.v[0], "arg0");
+    assert_string_equal(a.v[99], "arg99");
+    pvm_argv_free(&a);
+    assert_null(a.v);
+    assert_int_equal(a.n, 0);
+    assert_string_equal(pvm_accel_name(PVM_ACCEL_TCG), "tcg");
+    assert_string_equal(pvm_accel_name(PVM_ACCEL_KVM), "kvm");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_golden_default_virtio),
+        cmocka_unit_test(test_disk_buses),
+        cmocka_unit_test(test_nics_and_net),
+        cmocka_unit_test(test_iso_boots_first),
+        cmocka_unit_test(test_kernel_initrd_append),
+        cmocka_unit_test(test_hide_hypervisor),
+        cmocka_unit_test(test_empty_fields),
+        cmocka_unit_test(test_hostile_profile_values),
+        cmocka_unit_test(test_bios_fields_stay_out_of_argv),
+        cmocka_unit_test(test_hostile_vm_name_and_paths),
+        cmocka_unit_test(test_unprintable_values_refused),
+        cmocka_unit_test(test_socket_path_limit),
+        cmocka_unit_test(test_bad_vm_and_profile_values),
+        cmocka_unit_test(test_acpi_oem_ids),
+        cmocka_unit_test(test_escape),
+        cmocka_unit_test(test_argv_vector),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
