@@ -124,6 +124,29 @@ json_true() { # expr what
     if [ "$r" == "True" ]; then pass; else fail "$2: JSON check [$1] gave [$r]" "$(last_run)"; fi
 }
 
+# json_checks SCRIPT ARGS... : python3 runs SCRIPT with `d` bound to the parsed
+# stdout and `check(ok, what)` to call once per assertion (many checks, one start).
+json_checks() {
+    local script=$1 line
+    shift
+    while IFS= read -r line; do
+        case $line in
+            "ok "*) pass ;;
+            *) fail "${line#FAIL }" "$(last_run)" ;;
+        esac
+    done < <(python3 -c '
+import json, re, sys
+def check(ok, what):
+    print(("ok " if ok else "FAIL ") + what)
+try:
+    d = json.load(open(sys.argv[1]))
+except Exception as e:
+    check(False, "stdout is not JSON: %s" % e); sys.exit(0)
+args = sys.argv[3:]
+exec(sys.argv[2])
+' "$T_OUT" "$script" "$@" 2>&1)
+}
+
 expect_json() { # what : stdout parses as JSON
     if python3 -m json.tool "$T_OUT" >/dev/null 2>&1; then pass; else fail "$1: stdout is not JSON" "$(last_run)"; fi
 }
