@@ -1,0 +1,144 @@
+# lib.sh - shared helpers for the integration tests that boot the test guest
+# through the real ./privarion-vm: a throw-away home, counted assertions, the
+# guest's report lines, and a trap that never leaves a QEMU behind.
+# Sourced by tests/integration/test_vm_*. shellcheck shell=bash
+
+set -u
+cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 1
+PVM_BIN=${PVM_BIN:-$PWD/privarion-vm}
+BOOT_LIMIT=${PVM_GUEST_BOOT_LIMIT:-300} # seconds before a boot counts as hung (not a timing check)
+T_PASS=0
+T_FAIL=0
+
+die() { echo "FAIL: $*"; exit 1; }
+[ -x "$PVM_BIN" ] || die "$PVM_BIN is missing (run make first)"
+command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)"
+command -v qemu-img >/dev/null || die "qemu-img is not installed (apt-get install qemu-utils)"
+command -v python3 >/dev/null || die "python3 is needed to read JSON output"
+
+# Short: the runtime folder is keyed by VM id, but keep everything we own in one place.
+T_DIR=$(mktemp -d /tmp/pvm-it.XXXXXX) || exit 1
+export PRIVARION_VM_HOME=$T_DIR/home
+export PRIVARION_VM_ACCEL=tcg # KVM guests hang on these machines (QEMU-NOTES.md)
+mkdir -p "$PRIVARION_VM_HOME"
+T_OUT=$T_DIR/stdout
+T_ERR=$T_DIR/stderr
+RC=0
+OUT=
+ERR=
+
+# Every QEMU whose command line names our home: ours, ended by pid.
+our_qemu_pids() {
+    local f pid
+    for f in /proc/[0-9]*/cmdline; do
+        pid=${f#/proc/}
+        pid=${pid%/cmdline}
+        { tr '\0' '\n' <"$f"; } 2>/dev/null | grep -qF "$PRIVARION_VM_HOME/" && echo "$pid"
+    done
+    return 0
+}
+
+cleanup() {
+    local p
+    for p in $(our_qemu_pids); do
+        kill -9 "$p" 2>/dev/null
+    done
+    if [ "$T_FAIL" -gt 0 ] || [ "${PVM_KEEP:-0}" = 1 ]; then
+        echo "test home kept in $T_DIR"
+    else
+        rm -rf "$T_DIR"
+    fi
+    return 0
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# pvm ARGS...: runs the program on the test home; sets RC, OUT, ERR.
+pvm() {
+    "$PVM_BIN" --home "$PRIVARION_VM_HOME" "$@" >"$T_OUT" 2>"$T_ERR" </dev/null
+    RC=$?
+    OUT=$(cat "$T_OUT")
+    ERR=$(cat "$T_ERR")
+}
+
+pass() { T_PASS=$((T_PASS + 1)); }
+fail() { T_FAIL=$((T_FAIL + 1)); echo "FAIL: $*"; }
+
+# ok DESCRIPTION: the last pvm call succeeded.
+ok() {
+    if [ "$RC" -eq 0 ]; then pass; else fail "$1 (exit $RC): $ERR"; fi
+}
+# rc_is N DESCRIPTION
+rc_is() {
+    if [ "$RC" -eq "$1" ]; then pass; else fail "$2: exit $RC, expected $1; stderr: $ERR"; fi
+}
+# eq ACTUAL EXPECTED DESCRIPTION: byte for byte.
+eq() {
+    if [ "$1" == "$2" ]; then pass; else fail "$3: got [$1], expected [$2]"; fi
+}
+# has TEXT NEEDLE DESCRIPTION
+has() {
+    case $1 in
+    *"$2"*) pass ;;
+    *) fail "$3: [$2] not in [$1]" ;;
+    esac
+}
+
+# json_field NAME KEY: a field of `vm show NAME --json` ("" for null).
+json_field() {
+    "$PVM_BIN" --home "$PRIVARION_VM_HOME" vm show "$1" --json 2>/dev/null |
+        python3 -c 'import json,sys; v=json.load(sys.stdin).get(sys.argv[1]); print("" if v is None else v)' "$2"
+}
+
+vm_state() { json_field "$1" state; }
+vm_pid() { json_field "$1" pid; }
+
+# guest_dir: the cached test guest (vmlinuz, initramfs.gz).
+guest_dir() {
+    local g
+    g=$(tests/guest/build --print-dir) || die "tests/guest/build failed"
+    [ -s "$g/vmlinuz" ] && [ -s "$g/initramfs.gz" ] || die "$g has no vmlinuz/initramfs.gz"
+    echo "$g"
+}
+
+# config KEY=VALUE...: writes the home's config file (caps for several guests at once).
+config() {
+    local kv
+    : >"$PRIVARION_VM_HOME/config"
+    for kv in "$@"; do
+        echo "${kv%%=*} = ${kv#*=}" >>"$PRIVARION_VM_HOME/config"
+    done
+}
+
+# console NAME: the VM's serial log with carriage returns removed.
+console() {
+    "$PVM_BIN" --home "$PRIVARION_VM_HOME" vm log "$1" 2>/dev/null | tr -d '\r'
+}
+
+# wait_report NAME: waits (bounded) until the guest printed PVM-END; 0 when it did.
+wait_report() {
+    local i
+    for ((i = 0; i < BOOT_LIMIT * 2; i++)); do
+        console "$1" | grep -q '^PVM-END' && return 0
+        [ "$(vm_state "$1")" = running ] || break
+        sleep 0.5
+    done
+    fail "$1: no PVM-END on the console (state $(vm_state "$1")); console tail:"
+    console "$1" | tail -n 15 | sed 's/^/    | /'
+    return 1
+}
+
+# report NAME KEY: the value of "PVM KEY=..." in the guest's report.
+report() {
+    console "$1" | sed -n "s/^PVM $2=//p" | head -n 1
+}
+# report_has NAME KEY: the key was reported at all (an empty value counts).
+report_has() {
+    console "$1" | grep -q "^PVM $2="
+}
+
+# finish: prints the count; the exit status says whether anything failed.
+finish() {
+    echo "$T_PASS passed, $T_FAIL failed"
+    [ "$T_FAIL" -eq 0 ] && [ "$T_PASS" -gt 0 ]
+}
