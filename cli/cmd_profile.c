@@ -43,7 +43,7 @@ static const pvm_opt pvm_edit_extra_opts[] = {
     {"show-hypervisor", 0, false, NULL, "let the guest see the hypervisor CPUID bit"},
     {"allow-duplicate", 0, false, NULL,
      "accept a serial, UUID or MAC that another profile already uses"},
-    {"name", 0, true, "NEW", "rename the profile (edit only)"},
+    {"name", 0, true, "NEW", "rename the profile"},
 };
 
 /* The create/edit option table: one flag per identity field from the engine's
