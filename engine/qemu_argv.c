@@ -159,6 +159,10 @@ static int pvm_check_path(const char *what, const char *path, size_t max, pvm_er
 {
     if (!path || !*path)
         return pvm_error_set(err, PVM_E_INVALID, "%s: path is missing", what);
+    /* Absolute only: a relative "nbd:host:port" or "json:{...}" would make
+     * QEMU open a network or structured block device instead of a file. */
+    if (path[0] != '/')
+        return pvm_error_set(err, PVM_E_INVALID, "%s: must be an absolute path: %s", what, path);
     if (max && strlen(path) > max)
         return pvm_error_set(err, PVM_E_INVALID,
                              "%s: socket path is %zu bytes, unix sockets take at most %zu: %s",
@@ -168,8 +172,9 @@ static int pvm_check_path(const char *what, const char *path, size_t max, pvm_er
 
 static int pvm_check_paths(const pvm_qemu_paths *paths, pvm_error *err)
 {
-    if (pvm_check_path("qemu", paths->qemu, 0, err) ||
-        pvm_check_path("disk", paths->disk, 0, err) ||
+    if (!paths->qemu || !*paths->qemu)
+        return pvm_error_set(err, PVM_E_INVALID, "qemu: the QEMU binary is missing");
+    if (pvm_check_path("disk", paths->disk, 0, err) ||
         pvm_check_path("qmp socket", paths->qmp_sock, PVM_SOCK_PATH_MAX, err) ||
         pvm_check_path("guest agent socket", paths->qga_sock, PVM_SOCK_PATH_MAX, err) ||
         pvm_check_path("serial socket", paths->serial_sock, PVM_SOCK_PATH_MAX, err) ||
@@ -192,6 +197,10 @@ static int pvm_check_vm(const pvm_vm *vm, pvm_error *err)
         return -1;
     if (!vm->name[0])
         return pvm_error_set(err, PVM_E_INVALID, "name: must not be empty");
+    if ((vm->iso[0] && pvm_check_path("iso", vm->iso, 0, err)) ||
+        (vm->kernel[0] && pvm_check_path("kernel", vm->kernel, 0, err)) ||
+        (vm->initrd[0] && pvm_check_path("initrd", vm->initrd, 0, err)))
+        return -1;
     if ((vm->initrd[0] || vm->append[0]) && !vm->kernel[0])
         return pvm_error_set(err, PVM_E_INVALID, "initrd/append: need a kernel");
     return 0;

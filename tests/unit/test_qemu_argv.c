@@ -670,6 +670,27 @@ static void test_unprintable_values_refused(void **state)
     build_fails(&p, &vm, &paths, "name");
 }
 
+static void test_relative_paths_refused(void **state)
+{
+    (void)state;
+    pvm_profile p;
+    pvm_vm vm;
+    fill_profile(&p);
+    fill_vm(&vm);
+    pvm_qemu_paths paths = std_paths();
+    strcpy(vm.iso, "nbd:localhost:10809");
+    build_fails(&p, &vm, &paths, "iso: must be an absolute path");
+    fill_vm(&vm);
+    strcpy(vm.kernel, "vmlinuz");
+    build_fails(&p, &vm, &paths, "kernel");
+    fill_vm(&vm);
+    paths.disk = "json:{\"driver\":\"nbd\"}";
+    build_fails(&p, &vm, &paths, "disk");
+    paths = std_paths();
+    paths.qga_sock = "qga.sock";
+    build_fails(&p, &vm, &paths, "guest agent socket");
+}
+
 static void test_socket_path_limit(void **state)
 {
     (void)state;
@@ -831,6 +852,7 @@ int main(void)
         cmocka_unit_test(test_bios_fields_stay_out_of_argv),
         cmocka_unit_test(test_hostile_vm_name_and_paths),
         cmocka_unit_test(test_unprintable_values_refused),
+        cmocka_unit_test(test_relative_paths_refused),
         cmocka_unit_test(test_socket_path_limit),
         cmocka_unit_test(test_bad_vm_and_profile_values),
         cmocka_unit_test(test_acpi_oem_ids),
