@@ -5,8 +5,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 int pvm_vm_lock(const pvm_vm_files *f, const char *vm_name, int *fd, pvm_error *err)
@@ -36,4 +39,28 @@ void pvm_vm_unlock(int fd)
 {
     if (fd >= 0)
         close(fd); /* closing drops the flock */
+}
+
+bool pvm_vm_lock_busy(const pvm_vm_files *f)
+{
+    /* Read-only on purpose: even a brief shared flock here would make a
+     * concurrent start fail as busy. /proc/locks lists "FLOCK ... maj:min:ino". */
+    struct stat st;
+    if (stat(f->lock, &st) < 0)
+        return false;
+    char want[64];
+    snprintf(want, sizeof want, "%02x:%02x:%llu", major(st.st_dev), minor(st.st_dev),
+             (unsigned long long)st.st_ino);
+    FILE *fp = fopen("/proc/locks", "re");
+    if (!fp)
+        return false;
+    char line[256];
+    bool busy = false;
+    while (!busy && fgets(line, sizeof line, fp)) {
+        char kind[16], dev[64];
+        if (sscanf(line, "%*s %15s %*s %*s %*s %63s", kind, dev) == 2)
+            busy = strcmp(kind, "FLOCK") == 0 && strcmp(dev, want) == 0;
+    }
+    fclose(fp);
+    return busy;
 }

@@ -145,6 +145,13 @@ static void pvm_vm_probe_gone(const pvm_vm_files *f, pvm_vm *vm)
     }
     vm->state = PVM_VM_CRASHED;
     int pid = pvm_proc_pid_read(f->marker);
+    if (!pid)
+        pid = pvm_proc_pid_read(f->pidfile);
+    if (!pid && !pvm_file_exists(f->qmp_sock)) {
+        snprintf(vm->state_reason, sizeof vm->state_reason,
+                 "a start was interrupted before QEMU ran (no QEMU process); start it again");
+        return;
+    }
     char who[48] = "QEMU process";
     if (pid)
         snprintf(who, sizeof who, "QEMU process %d", pid);
@@ -170,7 +177,11 @@ void pvm_vm_probe(pvm_engine *e, pvm_vm *vm)
         vm->state = PVM_VM_RUNNING;
         pvm_vm_probe_qmp(&f, vm);
     } else if (pvm_file_exists(f.marker)) {
-        pvm_vm_probe_gone(&f, vm);
+        if (pvm_vm_lock_busy(&f))
+            snprintf(vm->state_reason, sizeof vm->state_reason,
+                     "another privarion-vm session is starting or stopping it");
+        else
+            pvm_vm_probe_gone(&f, vm);
     }
 }
 

@@ -73,6 +73,9 @@ int pvm_proc_remove_tree(const char *dir, pvm_error *err);
  * QEMU never inherits it). Busy -> PVM_E_BUSY naming the VM. */
 int pvm_vm_lock(const pvm_vm_files *f, const char *vm_name, int *fd, pvm_error *err);
 void pvm_vm_unlock(int fd);
+/* True when some process holds the VM's lock now (read from /proc/locks,
+ * without taking it). */
+bool pvm_vm_lock_busy(const pvm_vm_files *f);
 
 /* --------------------------------------------------------------- vm.c */
 

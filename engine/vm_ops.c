@@ -174,7 +174,7 @@ static int pvm_vm_wait_qmp(const pvm_vm_files *f, const pvm_vm *vm, int64_t end,
                      last.msg[0] ? last.msg : "no pid file");
             return pvm_vm_start_failed(f, vm, what, err);
         }
-        pvm_proc_sleep_ms(100);
+        pvm_proc_sleep_ms(20);
     }
 }
 
