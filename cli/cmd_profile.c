@@ -9,7 +9,6 @@
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -723,98 +722,12 @@ static int pvm_read_input(const char *path, char **out, pvm_error *err)
     return rc;
 }
 
-/* Which identity value of b, if any, a already uses; NULL when none. */
-static const char *pvm_identity_clash(const pvm_profile *a, const pvm_profile *b)
-{
-    if (b->serial[0] && strcmp(a->serial, b->serial) == 0)
-        return "serialNumber";
-    if (b->machine_id[0] && strcasecmp(a->machine_id, b->machine_id) == 0)
-        return "machineIdentifier";
-    if (b->mac[0] && strcasecmp(a->mac, b->mac) == 0)
-        return "macAddress";
-    return NULL;
-}
-
-static const char *pvm_identity_value(const pvm_profile *p, const char *key)
-{
-    if (strcmp(key, "serialNumber") == 0)
-        return p->serial;
-    return strcmp(key, "macAddress") == 0 ? p->mac : p->machine_id;
-}
-
-/* Clash of the new profile p with `other` (stored, or earlier in the file). */
-static int pvm_clash_one(const pvm_profile *p, const pvm_profile *other, bool stored,
-                         bool allow_dup, pvm_error *err)
-{
-    const char *where = stored ? "stored profile" : "profile in the file";
-    if (strcmp(p->name, other->name) == 0)
-        return pvm_error_set(err, PVM_E_EXISTS, "name: '%s' is already used by a %s "
-                             "(use --name NEW for a single profile)", p->name, where);
-    if (strcasecmp(p->id, other->id) == 0)
-        return pvm_error_set(err, PVM_E_EXISTS, "id: %s (profile '%s') is already used by "
-                             "%s '%s'", p->id, p->name, where, other->name);
-    const char *key = allow_dup ? NULL : pvm_identity_clash(other, p);
-    if (key)
-        return pvm_error_set(err, PVM_E_EXISTS, "%s: %s of profile '%s' is already used by "
-                             "%s '%s' (use --allow-duplicate to accept)", key,
-                             pvm_identity_value(p, key), p->name, where, other->name);
-    return 0;
-}
-
-/* Checks the whole file against the store and itself before anything is stored. */
-static int pvm_import_check(pvm_engine *e, const pvm_profile *in, size_t n, bool allow_dup,
-                            pvm_error *err)
-{
-    pvm_profile *stored = NULL;
-    size_t ns = 0;
-    int rc = pvm_profile_list(e, &stored, &ns, err);
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        for (size_t j = 0; rc == 0 && j < ns; j++)
-            rc = pvm_clash_one(&in[i], &stored[j], true, allow_dup, err);
-        for (size_t j = 0; rc == 0 && j < i; j++)
-            rc = pvm_clash_one(&in[i], &in[j], false, allow_dup, err);
-    }
-    free(stored);
-    return rc;
-}
-
-/* Stores each profile; when one fails (another session raced us), the ones
- * stored by this run are deleted again so the import stays all or nothing. */
-static int pvm_import_store(pvm_engine *e, const pvm_profile *in, size_t n,
-                            const pvm_profile_opts *opts, pvm_error *err)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (pvm_profile_import(e, &in[i], opts, err) == 0)
-            continue;
-        for (size_t j = 0; j < i; j++)
-            pvm_profile_delete(e, in[j].id, NULL);
-        return -1;
-    }
-    for (size_t i = 0; i < n; i++)
-        printf("imported profile '%s' (id %s)\n", in[i].name, in[i].id);
-    return 0;
-}
-
 /* Turns "msg" into "prefix: msg". */
 static void pvm_error_prefix(pvm_error *err, const char *prefix)
 {
     char *s = pvm_xasprintf("%s: %s", prefix, err->msg);
     pvm_strlcpy(err->msg, s, sizeof err->msg);
     free(s);
-}
-
-/* A hand-written profile may lack an id and timestamps: it gets new ones. */
-static void pvm_import_fill_ids(pvm_profile *in, size_t n)
-{
-    int64_t now = pvm_now();
-    for (size_t i = 0; i < n; i++) {
-        if (!in[i].id[0])
-            pvm_uuid_v4(in[i].id);
-        if (in[i].created_at == 0)
-            in[i].created_at = now;
-        if (in[i].updated_at == 0)
-            in[i].updated_at = in[i].created_at;
-    }
 }
 
 /* --name NEW: a copy under a new name, id and timestamps. */
@@ -825,9 +738,24 @@ static int pvm_import_rename(pvm_profile *in, size_t n, const char *name, pvm_er
                              "(this one holds %zu)", n);
     if (pvm_profile_set_name(in, name, err) < 0)
         return -1;
-    pvm_uuid_v4(in->id);
-    in->created_at = in->updated_at = pvm_now();
+    in->id[0] = '\0'; /* the engine gives it a new id and timestamps */
+    in->created_at = in->updated_at = 0;
     return 0;
+}
+
+/* The store refused a single profile's name: say how to import a copy. */
+static void pvm_import_hint(pvm_error *err, size_t n)
+{
+    if (n != 1 || err->code != PVM_E_EXISTS || strncmp(err->msg, "name:", 5) != 0)
+        return;
+    size_t len = strlen(err->msg);
+    snprintf(err->msg + len, sizeof err->msg - len, " (use --name NEW to import a copy)");
+}
+
+static void pvm_import_print(const pvm_profile *in, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        printf("imported profile '%s' (id %s)\n", in[i].name, in[i].id);
 }
 
 static int pvm_import_run(pvm_cli *cli, const pvm_args *a, pvm_error *err)
@@ -839,24 +767,27 @@ static int pvm_import_run(pvm_cli *cli, const pvm_args *a, pvm_error *err)
     size_t n = 0;
     char *text = NULL;
     pvm_engine *e = NULL;
+    const char *what = strcmp(a->pos[0], "-") ? a->pos[0] : "standard input";
     int rc = -1;
     if ((new_name && pvm_profile_set_name(&scratch, new_name, err) < 0) ||
         pvm_read_input(a->pos[0], &text, err) < 0)
         goto done;
     if (pvm_profile_list_from_json(text, &in, &n, err) < 0) {
-        pvm_error_prefix(err, strcmp(a->pos[0], "-") ? a->pos[0] : "standard input");
+        pvm_error_prefix(err, what);
         goto done;
     }
     if (n == 0) {
-        pvm_error_set(err, PVM_E_INVALID, "%s: holds no profiles", a->pos[0]);
+        pvm_error_set(err, PVM_E_INVALID, "%s: holds no profiles", what);
         goto done;
     }
-    pvm_import_fill_ids(in, n);
     if ((new_name && pvm_import_rename(in, n, new_name, err) < 0) ||
-        !(e = pvm_cli_engine(cli, err)) ||
-        pvm_import_check(e, in, n, opts.allow_duplicate, err) < 0 ||
-        pvm_import_store(e, in, n, &opts, err) < 0)
+        !(e = pvm_cli_engine(cli, err)))
         goto done;
+    if (pvm_profile_import_many(e, in, n, &opts, err) < 0) {
+        pvm_import_hint(err, n);
+        goto done;
+    }
+    pvm_import_print(in, n);
     rc = 0;
 done:
     free(in);

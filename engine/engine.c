@@ -1,5 +1,6 @@
 /* engine.c - the engine handle (home folder + open store) and the profile
- * operations: create, import, get, list, update, delete, randomize_unique.
+ * operations: create, import (one or many, all or nothing), get, list, update,
+ * delete, randomize_unique.
  * Called by the CLI and the TUI; every write runs in one store transaction. */
 #include "internal.h"
 
@@ -47,9 +48,22 @@ const char *pvm_engine_home(const pvm_engine *e)
 
 /* ------------------------------------------------------ checks and writes */
 
-/* Refuses a name held by another profile. get() also matches ids, so only a
- * row whose name is exactly ours counts. */
-static int name_check(pvm_store *s, const pvm_profile *p, pvm_error *err)
+/* " earlier in this import" when `name` belongs to batch[0..upto), else "".
+ * An import stores its profiles one by one inside one transaction, so the
+ * store's checks see the earlier ones; this only makes the message clear. */
+static const char *batch_where(const pvm_profile *batch, size_t upto, const char *name)
+{
+    for (size_t i = 0; batch && i < upto; i++)
+        if (strcmp(batch[i].name, name) == 0)
+            return " earlier in this import";
+    return "";
+}
+
+/* Refuses a name held by another profile: on update (self_id set) the row
+ * being updated does not count. get() also matches ids, so only a row whose
+ * name is exactly ours counts. */
+static int name_check(pvm_store *s, const pvm_profile *p, const char *self_id,
+                      const pvm_profile *batch, size_t upto, pvm_error *err)
 {
     pvm_profile other;
     pvm_error e2 = {0};
@@ -60,15 +74,15 @@ static int name_check(pvm_store *s, const pvm_profile *p, pvm_error *err)
             *err = e2;
         return -1;
     }
-    if (strcmp(other.name, p->name) == 0 && strcmp(other.id, p->id) != 0)
-        return pvm_error_set(err, PVM_E_EXISTS, "name: a profile named '%s' already exists",
-                             p->name);
-    return 0;
+    if (strcmp(other.name, p->name) != 0 || (self_id && strcmp(other.id, self_id) == 0))
+        return 0;
+    return pvm_error_set(err, PVM_E_EXISTS, "name: a profile named '%s' already exists%s",
+                         p->name, batch_where(batch, upto, p->name));
 }
 
 /* Refuses a serial, system UUID or MAC another profile uses. */
 static int clash_check(pvm_store *s, const pvm_profile *p, const pvm_profile_opts *opts,
-                       pvm_error *err)
+                       const pvm_profile *batch, size_t upto, pvm_error *err)
 {
     bool found = false;
     char field[32] = "", other[PVM_NAME_MAX + 1] = "";
@@ -82,9 +96,9 @@ static int clash_check(pvm_store *s, const pvm_profile *p, const pvm_profile_opt
     const pvm_field *f = pvm_profile_field_by_key(field);
     const char *value = f ? pvm_profile_field_cptr(p, f) : "";
     return pvm_error_set(err, PVM_E_EXISTS,
-                         "%s: %s is already used by profile '%s' (use --allow-duplicate to "
+                         "%s: %s is already used by profile '%s'%s (use --allow-duplicate to "
                          "accept)",
-                         field, value, other);
+                         field, value, other, batch_where(batch, upto, other));
 }
 
 /* Ends a transaction: commits when ok, else rolls back. Returns ok ? 0 : -1. */
@@ -96,21 +110,28 @@ static int txn_end(pvm_store *s, int ok, pvm_error *err)
     return -1;
 }
 
-/* The checks and the insert of create and import, in one transaction. */
-static int profile_insert(pvm_engine *e, const pvm_profile *p, const pvm_profile_opts *opts,
-                          const char *event, pvm_error *err)
+/* The checks, the insert and the event of one new profile, inside the
+ * caller's transaction; batch[0..upto) are stored earlier in it (or NULL). */
+static int insert_one(pvm_store *s, const pvm_profile *p, const pvm_profile_opts *opts,
+                      const char *event, const pvm_profile *batch, size_t upto, pvm_error *err)
 {
-    pvm_store *s = e->store;
-    if (pvm_store_begin(s, err) < 0)
-        return -1;
-    int rc = name_check(s, p, err);
+    int rc = name_check(s, p, NULL, batch, upto, err);
     if (rc == 0)
-        rc = clash_check(s, p, opts, err);
+        rc = clash_check(s, p, opts, batch, upto, err);
     if (rc == 0)
         rc = pvm_db_profile_insert(s, p, err);
     if (rc == 0)
         rc = pvm_db_event_add(s, p->id, event, p->name, err);
-    return txn_end(s, rc, err);
+    return rc;
+}
+
+/* One profile of create or import, in its own transaction. */
+static int profile_insert(pvm_engine *e, const pvm_profile *p, const pvm_profile_opts *opts,
+                          const char *event, pvm_error *err)
+{
+    if (pvm_store_begin(e->store, err) < 0)
+        return -1;
+    return txn_end(e->store, insert_one(e->store, p, opts, event, NULL, 0, err), err);
 }
 
 /* ---------------------------------------------------------------- profiles */
@@ -138,6 +159,60 @@ int pvm_profile_import(pvm_engine *e, const pvm_profile *p, const pvm_profile_op
     if (pvm_profile_validate(p, err) < 0)
         return -1;
     return profile_insert(e, p, opts, "profile.import", err);
+}
+
+/* Gives an id-less profile a new id and missing timestamps, then validates. */
+static int import_prepare(pvm_profile *p, int64_t now, pvm_error *err)
+{
+    if (!p->id[0])
+        pvm_uuid_v4(p->id);
+    if (p->created_at == 0)
+        p->created_at = now;
+    if (p->updated_at == 0)
+        p->updated_at = p->created_at;
+    return pvm_profile_validate(p, err);
+}
+
+/* Turns "msg" into "[i].msg", the way JSON array errors are named. */
+static void error_index(pvm_error *err, size_t i)
+{
+    if (!err)
+        return;
+    char *s = pvm_xasprintf("[%zu].%s", i, err->msg);
+    pvm_strlcpy(err->msg, s, sizeof err->msg);
+    free(s);
+}
+
+/* Prepares and stores q[0..n) inside the open transaction. */
+static int import_batch(pvm_store *s, pvm_profile *q, size_t n, const pvm_profile_opts *opts,
+                        pvm_error *err)
+{
+    int64_t now = pvm_now();
+    for (size_t i = 0; i < n; i++) {
+        if (import_prepare(&q[i], now, err) < 0 ||
+            insert_one(s, &q[i], opts, "profile.import", q, i, err) < 0) {
+            if (n > 1)
+                error_index(err, i);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int pvm_profile_import_many(pvm_engine *e, pvm_profile *p, size_t n,
+                            const pvm_profile_opts *opts, pvm_error *err)
+{
+    if (n == 0)
+        return pvm_error_set(err, PVM_E_INVALID, "import: no profiles to store");
+    pvm_profile *q = pvm_xmalloc(n * sizeof *q);
+    memcpy(q, p, n * sizeof *q);
+    int rc = pvm_store_begin(e->store, err);
+    if (rc == 0)
+        rc = txn_end(e->store, import_batch(e->store, q, n, opts, err), err);
+    if (rc == 0)
+        memcpy(p, q, n * sizeof *q);
+    free(q);
+    return rc;
 }
 
 int pvm_profile_get(pvm_engine *e, const char *name_or_id, pvm_profile *out, pvm_error *err)
@@ -168,10 +243,10 @@ int pvm_profile_update(pvm_engine *e, pvm_profile *p, const pvm_profile_opts *op
     if (rc == 0) {
         q.created_at = old.created_at;
         q.updated_at = pvm_now();
-        rc = name_check(s, &q, err);
+        rc = name_check(s, &q, q.id, NULL, 0, err);
     }
     if (rc == 0)
-        rc = clash_check(s, &q, opts, err);
+        rc = clash_check(s, &q, opts, NULL, 0, err);
     if (rc == 0)
         rc = pvm_db_profile_update(s, &q, err);
     if (rc == 0)

@@ -260,6 +260,13 @@ typedef struct pvm_profile_opts {
 int pvm_profile_create(pvm_engine *e, pvm_profile *p, const pvm_profile_opts *opts, pvm_error *err);
 /* Stores a profile exactly as given (id and timestamps kept), e.g. from import. */
 int pvm_profile_import(pvm_engine *e, const pvm_profile *p, const pvm_profile_opts *opts, pvm_error *err);
+/* Stores p[0..n) all or nothing in one transaction: a profile without an id
+ * gets a new one, zero timestamps become now; each is validated and checked
+ * for name, id and identity clashes with the store and with the profiles
+ * before it. Errors of a batch (n > 1) are prefixed "[i].". On success p[]
+ * holds what was stored; on error p[] and the store are unchanged. */
+int pvm_profile_import_many(pvm_engine *e, pvm_profile *p, size_t n,
+                            const pvm_profile_opts *opts, pvm_error *err);
 /* Looks up by name, else by id. */
 int pvm_profile_get(pvm_engine *e, const char *name_or_id, pvm_profile *out, pvm_error *err);
 /* *out is a malloc'd array (free()), sorted by name. */

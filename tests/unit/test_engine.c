@@ -500,6 +500,75 @@ static void test_import_keeps_id_and_times(void **state)
     assert_int_equal(profile_count(f->e), 1);
 }
 
+/* import_many: the second profile clashes with the first -> nothing stored. */
+static void test_import_many_all_or_nothing(void **state)
+{
+    fixture *f = *state;
+    pvm_error err = {0};
+    pvm_profile batch[3];
+    batch[0] = make_profile("batch-a", "dell-latitude-7520");
+    batch[1] = make_profile("batch-b", "dell-latitude-7520");
+    batch[2] = make_profile("batch-c", "dell-latitude-7520");
+    strcpy(batch[1].mac, batch[0].mac);
+    assert_int_equal(pvm_profile_import_many(f->e, batch, 3, NULL, &err), -1);
+    assert_int_equal(err.code, PVM_E_EXISTS);
+    assert_non_null(strstr(err.msg, "[1].macAddress"));
+    assert_non_null(strstr(err.msg, "batch-a"));
+    assert_non_null(strstr(err.msg, "earlier in this import"));
+    assert_int_equal(profile_count(f->e), 0);
+    assert_string_equal(batch[0].id, ""); /* p[] untouched on error */
+
+    /* a name twice in one batch: nothing stored either */
+    batch[1] = make_profile("batch-a", "dell-latitude-7520");
+    assert_int_equal(pvm_profile_import_many(f->e, batch, 2, NULL, &err), -1);
+    assert_non_null(strstr(err.msg, "[1].name"));
+    assert_int_equal(profile_count(f->e), 0);
+
+    /* the last one invalid: the first two are rolled back */
+    batch[1] = make_profile("batch-b", "dell-latitude-7520");
+    strcpy(batch[2].hw.bios_date, "13/40/2020");
+    assert_int_equal(pvm_profile_import_many(f->e, batch, 3, NULL, &err), -1);
+    assert_int_equal(err.code, PVM_E_INVALID);
+    assert_non_null(strstr(err.msg, "[2].biosDate"));
+    assert_int_equal(profile_count(f->e), 0);
+}
+
+/* import_many: clashes with stored profiles, --allow-duplicate, ids filled. */
+static void test_import_many_store_clash(void **state)
+{
+    fixture *f = *state;
+    pvm_error err = {0};
+    pvm_profile stored = make_profile("stored", "lenovo-thinkpad-x1c9");
+    create_ok(f->e, &stored);
+
+    pvm_profile batch[2];
+    batch[0] = make_profile("new-a", "lenovo-thinkpad-x1c9");
+    batch[1] = make_profile("new-b", "lenovo-thinkpad-x1c9");
+    strcpy(batch[1].serial, stored.serial);
+    assert_int_equal(pvm_profile_import_many(f->e, batch, 2, NULL, &err), -1);
+    assert_non_null(strstr(err.msg, "[1].serialNumber"));
+    assert_null(strstr(err.msg, "earlier in this import"));
+    assert_int_equal(profile_count(f->e), 1);
+
+    /* a stored id: refused, nothing stored */
+    strcpy(batch[1].id, stored.id);
+    assert_int_equal(pvm_profile_import_many(f->e, batch, 2, NULL, &err), -1);
+    assert_int_equal(err.code, PVM_E_EXISTS);
+    assert_int_equal(profile_count(f->e), 1);
+
+    batch[1].id[0] = '\0';
+    pvm_profile_opts allow = {.allow_duplicate = true};
+    assert_int_equal(pvm_profile_import_many(f->e, batch, 2, &allow, &err), 0);
+    assert_int_equal(profile_count(f->e), 3);
+    for (size_t i = 0; i < 2; i++) {
+        pvm_profile got;
+        assert_int_equal(strlen(batch[i].id), PVM_UUID_LEN);
+        assert_true(batch[i].created_at > 0 && batch[i].updated_at == batch[i].created_at);
+        assert_int_equal(pvm_profile_get(f->e, batch[i].id, &got, &err), 0);
+        assert_string_equal(got.name, batch[i].name);
+    }
+}
+
 static void test_delete(void **state)
 {
     fixture *f = *state;
@@ -605,6 +674,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_duplicate_name_refused, setup_engine, teardown),
         cmocka_unit_test_setup_teardown(test_invalid_refused, setup_engine, teardown),
         cmocka_unit_test_setup_teardown(test_import_keeps_id_and_times, setup_engine, teardown),
+        cmocka_unit_test_setup_teardown(test_import_many_all_or_nothing, setup_engine,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_import_many_store_clash, setup_engine, teardown),
         cmocka_unit_test_setup_teardown(test_delete, setup_engine, teardown),
         cmocka_unit_test_setup_teardown(test_delete_refused_while_used, setup_engine, teardown),
         cmocka_unit_test_setup_teardown(test_randomize_unique, setup_engine, teardown),
