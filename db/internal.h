@@ -30,6 +30,19 @@ int pvm_db_bind_int64(sqlite3_stmt *st, const char *param, int64_t value, pvm_er
 int pvm_db_copy_text(sqlite3_stmt *st, int col, char *dst, size_t size,
                      const char *what, pvm_error *err);
 
+/* Reads the current row of st into out (a pvm_profile, pvm_vm ...). */
+typedef int (*pvm_db_row_fn)(sqlite3_stmt *st, void *out, pvm_error *err);
+
+/* query.c: runs sql with `key` bound to :key and reads the first row into
+ * out (size bytes; untouched on error). No row: PVM_E_NOTFOUND
+ * "<kind> '<key>' not found". */
+int pvm_db_get_by_key(pvm_store *s, const char *sql, const char *key, const char *kind,
+                      pvm_db_row_fn read, void *out, size_t size, pvm_error *err);
+/* query.c: reads every row of sql into a malloc'd array of size-byte elements
+ * (*out, free()); `what` names the query in store errors. */
+int pvm_db_list_rows(pvm_store *s, const char *sql, pvm_db_row_fn read, size_t size,
+                     const char *what, void **out, size_t *count, pvm_error *err);
+
 /* Runs a statement that returns no rows (one sqlite3_step to SQLITE_DONE). */
 int pvm_db_step_done(pvm_store *s, sqlite3_stmt *st, const char *what, pvm_error *err);
 

@@ -157,59 +157,24 @@ int pvm_db_vm_insert(pvm_store *s, const pvm_vm *vm, pvm_error *err)
     return ret;
 }
 
+static int pvm_vm_row(sqlite3_stmt *st, void *out, pvm_error *err)
+{
+    return pvm_read_vm(st, out, err);
+}
+
 int pvm_db_vm_get(pvm_store *s, const char *name_or_id, pvm_vm *out, pvm_error *err)
 {
-    sqlite3_stmt *st = NULL;
-    if (pvm_db_prepare(s, pvm_sql_get, &st, err) < 0)
-        return -1;
-    int ret = pvm_db_bind_text(st, ":key", name_or_id, err);
-    if (ret == 0) {
-        int rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) {
-            pvm_vm *vm = pvm_xmalloc(sizeof *vm);
-            ret = pvm_read_vm(st, vm, err);
-            if (ret == 0)
-                *out = *vm;
-            free(vm);
-        } else if (rc == SQLITE_DONE) {
-            ret = pvm_error_set(err, PVM_E_NOTFOUND, "VM '%s' not found", name_or_id);
-        } else {
-            ret = pvm_db_fail(s->db, rc, "store: reading a VM", err);
-        }
-    }
-    sqlite3_finalize(st);
-    return ret;
+    return pvm_db_get_by_key(s, pvm_sql_get, name_or_id, "VM", pvm_vm_row, out, sizeof *out,
+                             err);
 }
 
 int pvm_db_vm_list(pvm_store *s, pvm_vm **out, size_t *count, pvm_error *err)
 {
-    sqlite3_stmt *st = NULL;
-    pvm_vm *list = NULL;
-    size_t n = 0, cap = 0;
-    int rc, ret = 0;
-    *out = NULL;
-    *count = 0;
-    if (pvm_db_prepare(s, pvm_sql_list, &st, err) < 0)
-        return -1;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 8;
-            list = pvm_xrealloc(list, cap * sizeof *list);
-        }
-        if ((ret = pvm_read_vm(st, &list[n], err)) < 0)
-            break;
-        n++;
-    }
-    if (ret == 0 && rc != SQLITE_DONE)
-        ret = pvm_db_fail(s->db, rc, "store: listing VMs", err);
-    sqlite3_finalize(st);
-    if (ret < 0) {
-        free(list);
-        return -1;
-    }
+    void *list = NULL;
+    int rc = pvm_db_list_rows(s, pvm_sql_list, pvm_vm_row, sizeof **out, "store: listing VMs",
+                              &list, count, err);
     *out = list;
-    *count = n;
-    return 0;
+    return rc;
 }
 
 int pvm_db_vm_delete(pvm_store *s, const char *id, pvm_error *err)
