@@ -279,36 +279,21 @@ static void pvm_create_help(void)
     pvm_field_opts_free(&t);
 }
 
-static int pvm_profile_create_cmd(pvm_cli *cli, int argc, char **argv)
+static int pvm_create_run(pvm_cli *cli, const pvm_args *a, pvm_error *err)
 {
-    pvm_field_opts t;
-    pvm_args a;
     pvm_change c;
-    pvm_error err = {0};
     pvm_profile p;
     pvm_engine *e = NULL;
-    int status = 0;
-    pvm_field_opts_build(&t, false);
-    if (pvm_parse(&a, t.opts, t.n, argc, argv, "create", pvm_create_help, &status) < 0)
-        goto done_opts;
-    if (pvm_need_pos(&a, 1, 1, "create", "NAME", &status) < 0)
-        goto done;
     pvm_profile_init(&p);
-    if (pvm_profile_set_name(&p, a.pos[0], &err) < 0 || pvm_change_check(&a, &c, &err) < 0 ||
-        !(e = pvm_cli_engine(cli, &err)) || pvm_change_apply(e, &a, &c, &p, &err) < 0 ||
-        pvm_profile_create(e, &p, &c.opts, &err) < 0) {
-        status = pvm_out_error(&err);
-        goto done;
-    }
+    if (pvm_profile_set_name(&p, a->pos[0], err) < 0 || pvm_change_check(a, &c, err) < 0 ||
+        !(e = pvm_cli_engine(cli, err)) || pvm_change_apply(e, a, &c, &p, err) < 0 ||
+        pvm_profile_create(e, &p, &c.opts, err) < 0)
+        return -1;
     if (pvm_change_empty(&c))
         pvm_out_note("profile '%s' has an empty model and identity; set them with "
                      "'profile edit' (--preset, --random or field flags)", p.name);
     printf("created profile '%s' (id %s)\n", p.name, p.id);
-done:
-    pvm_args_free(&a);
-done_opts:
-    pvm_field_opts_free(&t);
-    return status;
+    return 0;
 }
 
 /* ---------------------------------------------------------------- edit */
@@ -327,36 +312,51 @@ static void pvm_edit_help(void)
     pvm_field_opts_free(&t);
 }
 
-static int pvm_profile_edit_cmd(pvm_cli *cli, int argc, char **argv)
+static int pvm_edit_run(pvm_cli *cli, const pvm_args *a, pvm_error *err)
 {
-    pvm_field_opts t;
-    pvm_args a;
     pvm_change c;
-    pvm_error err = {0};
     pvm_profile p;
     pvm_engine *e = NULL;
-    int status = 0;
-    pvm_field_opts_build(&t, true);
-    if (pvm_parse(&a, t.opts, t.n, argc, argv, "edit", pvm_edit_help, &status) < 0)
-        goto done_opts;
-    if (pvm_need_pos(&a, 1, 1, "edit", "NAME", &status) < 0)
-        goto done;
-    if (pvm_change_check(&a, &c, &err) == 0 && pvm_change_empty(&c))
-        pvm_error_set(&err, PVM_E_USAGE, "profile edit: nothing to change (give field flags, "
-                      "--preset, --random, --name or --hide/--show-hypervisor)");
-    if (err.code != PVM_E_NONE || !(e = pvm_cli_engine(cli, &err)) ||
-        pvm_profile_get(e, a.pos[0], &p, &err) < 0 ||
-        pvm_change_apply(e, &a, &c, &p, &err) < 0 ||
-        pvm_profile_update(e, &p, &c.opts, &err) < 0) {
-        status = pvm_out_error(&err);
-        goto done;
-    }
+    if (pvm_change_check(a, &c, err) < 0)
+        return -1;
+    if (pvm_change_empty(&c))
+        return pvm_error_set(err, PVM_E_USAGE, "profile edit: nothing to change (give field "
+                             "flags, --preset, --random, --name or --hide/--show-hypervisor)");
+    if (!(e = pvm_cli_engine(cli, err)) || pvm_profile_get(e, a->pos[0], &p, err) < 0 ||
+        pvm_change_apply(e, a, &c, &p, err) < 0 || pvm_profile_update(e, &p, &c.opts, err) < 0)
+        return -1;
     printf("updated profile '%s' (id %s)\n", p.name, p.id);
-done:
-    pvm_args_free(&a);
-done_opts:
+    return 0;
+}
+
+/* create and edit take the same field flags: parse them, then run. */
+static int pvm_change_cmd(pvm_cli *cli, int argc, char **argv, bool edit)
+{
+    const char *sub = edit ? "edit" : "create";
+    pvm_field_opts t;
+    pvm_args a;
+    pvm_error err = {0};
+    int status = 0;
+    pvm_field_opts_build(&t, edit);
+    if (pvm_parse(&a, t.opts, t.n, argc, argv, sub, edit ? pvm_edit_help : pvm_create_help,
+                  &status) == 0) {
+        if (pvm_need_pos(&a, 1, 1, sub, edit ? "NAME|ID" : "NAME", &status) == 0 &&
+            (edit ? pvm_edit_run : pvm_create_run)(cli, &a, &err) < 0)
+            status = pvm_out_error(&err);
+        pvm_args_free(&a);
+    }
     pvm_field_opts_free(&t);
     return status;
+}
+
+static int pvm_profile_create_cmd(pvm_cli *cli, int argc, char **argv)
+{
+    return pvm_change_cmd(cli, argc, argv, false);
+}
+
+static int pvm_profile_edit_cmd(pvm_cli *cli, int argc, char **argv)
+{
+    return pvm_change_cmd(cli, argc, argv, true);
 }
 
 /* ---------------------------------------------------------------- list */
