@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "../../engine/pvm.h"
+#include "serial_shape.h"
 
 #define DRAWS 10000
 #define SLOT 48 /* bytes per stored draw (a UUID takes 37) */
@@ -25,43 +26,6 @@ static const pvm_serial_format all_formats[] = {
 #define NFORMATS (sizeof all_formats / sizeof all_formats[0])
 
 /* ------------------------------------------------------------ shape checks */
-
-static bool all_in(const char *s, size_t n, const char *alphabet)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!s[i] || !strchr(alphabet, s[i]))
-            return false;
-    return true;
-}
-
-#define DIGITS "0123456789"
-#define UPPER "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-#define ALNUM DIGITS UPPER
-
-/* True when s has the documented shape of format fmt (see pvm.h). */
-static bool serial_shape_ok(pvm_serial_format fmt, const char *s)
-{
-    size_t n = strlen(s);
-    switch (fmt) {
-    case PVM_SERIAL_APPLE:
-        return n == 12 && strncmp(s, "C02", 3) == 0 &&
-               all_in(s + 3, 9, DIGITS "ABCDEFGHJKLMNPQRSTUVWXYZ");
-    case PVM_SERIAL_DELL:
-        return n == 7 && all_in(s, 7, DIGITS "BCDFGHJKLMNPQRSTVWXYZ");
-    case PVM_SERIAL_LENOVO:
-        return n == 8 && strncmp(s, "PF", 2) == 0 && all_in(s + 2, 6, ALNUM);
-    case PVM_SERIAL_HP:
-        return n == 10 && all_in(s, 3, ALNUM) && all_in(s + 3, 3, DIGITS) &&
-               all_in(s + 6, 4, ALNUM);
-    case PVM_SERIAL_MICROSOFT:
-        return n == 12 && all_in(s, 12, DIGITS);
-    case PVM_SERIAL_ASUS:
-        return n == 15 && all_in(s, 1, UPPER) && all_in(s, 15, ALNUM);
-    case PVM_SERIAL_GENERIC:
-        return n == 10 && all_in(s, 10, ALNUM);
-    }
-    return false;
-}
 
 static bool hex_lower(char c)
 {

@@ -13,43 +13,8 @@
 #include <string.h>
 
 #include "../../engine/pvm.h"
+#include "serial_shape.h"
 
-static bool all_in(const char *s, size_t n, const char *alphabet)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!s[i] || !strchr(alphabet, s[i]))
-            return false;
-    return true;
-}
-
-#define DIGITS "0123456789"
-#define UPPER "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-#define ALNUM DIGITS UPPER
-
-/* The vendor shapes documented beside pvm_serial_format in pvm.h. */
-static bool serial_shape_ok(pvm_serial_format fmt, const char *s)
-{
-    size_t n = strlen(s);
-    switch (fmt) {
-    case PVM_SERIAL_APPLE:
-        return n == 12 && strncmp(s, "C02", 3) == 0 &&
-               all_in(s + 3, 9, DIGITS "ABCDEFGHJKLMNPQRSTUVWXYZ");
-    case PVM_SERIAL_DELL:
-        return n == 7 && all_in(s, 7, ALNUM);
-    case PVM_SERIAL_LENOVO:
-        return n == 8 && strncmp(s, "PF", 2) == 0 && all_in(s + 2, 6, ALNUM);
-    case PVM_SERIAL_HP:
-        return n == 10 && all_in(s, 3, ALNUM) && all_in(s + 3, 3, DIGITS) &&
-               all_in(s + 6, 4, ALNUM);
-    case PVM_SERIAL_MICROSOFT:
-        return n == 12 && all_in(s, 12, DIGITS);
-    case PVM_SERIAL_ASUS:
-        return n == 15 && all_in(s, 15, ALNUM);
-    case PVM_SERIAL_GENERIC:
-        return n == 10 && all_in(s, 10, ALNUM);
-    }
-    return false;
-}
 
 /* Which serial format each manufacturer's machines must use. */
 static void expect_vendor_format(const pvm_preset *pr)
