@@ -1,0 +1,328 @@
+/* test_vm_fake.c - unit tests of the VM engine without QEMU: proc.c (private
+ * runtime folder, pid files, liveness, cmdline guard, spawn, tails), lock.c
+ * (busy lock), and vm.c's state probe with a fake "QEMU" process (running,
+ * crashed with a reason, pid reuse, guest power-off), plus create/delete
+ * cleanup with a failing qemu-img. Run by tests/run (plain and ASan+UBSan). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../../engine/internal.h"
+#include "../../engine/vm_internal.h"
+
+typedef struct fixture {
+    char dir[256];
+    char home[PATH_MAX];
+    pvm_engine *e;
+    pid_t fake; /* a stand-in QEMU, killed in teardown */
+} fixture;
+
+static void rm_rf(const char *path)
+{
+    char *cmd = pvm_xasprintf("rm -rf '%s'", path); /* mkdtemp path: no quotes */
+    if (system(cmd) != 0)
+        fprintf(stderr, "rm -rf %s failed\n", path);
+    free(cmd);
+}
+
+static int setup(void **state)
+{
+    fixture *f = pvm_xcalloc(1, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/pvm-test-vm-XXXXXX");
+    if (!mkdtemp(f->dir))
+        return -1;
+    snprintf(f->home, sizeof f->home, "%s/home", f->dir);
+    setenv("PRIVARION_VM_ACCEL", "tcg", 1);
+    unsetenv("PRIVARION_VM_QEMU_IMG");
+    pvm_error err = {0};
+    if (pvm_engine_open(&f->e, f->home, &err) < 0) {
+        fprintf(stderr, "engine open: %s\n", err.msg);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    if (f->fake > 0) {
+        kill(f->fake, SIGKILL);
+        waitpid(f->fake, NULL, 0);
+    }
+    pvm_engine_close(f->e);
+    rm_rf(f->dir);
+    free(f);
+    return 0;
+}
+
+/* A process whose command line names `tag` (like QEMU's names the VM id). */
+static pid_t fake_qemu(const char *tag)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl("/bin/sh", tag, "-c", "sleep 60; :", tag, (char *)NULL);
+        _exit(127);
+    }
+    /* wait until exec replaced the fork's command line */
+    for (int i = 0; i < 200 && !pvm_proc_cmdline_has(pid, tag); i++)
+        usleep(5000);
+    return pid;
+}
+
+static void make_profile(pvm_engine *e, const char *name)
+{
+    pvm_profile p;
+    pvm_error err = {0};
+    pvm_profile_init(&p);
+    assert_int_equal(pvm_profile_set_name(&p, name, &err), 0);
+    assert_int_equal(pvm_profile_create(e, &p, NULL, &err), 0);
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs(text, fp);
+    fclose(fp);
+}
+
+/* --------------------------------------------------------------- proc.c */
+
+static void test_private_dir(void **state)
+{
+    fixture *f = *state;
+    pvm_error err = {0};
+    char *d = pvm_xasprintf("%s/rt", f->dir);
+    assert_int_equal(pvm_proc_private_dir(d, &err), 0);
+    struct stat st;
+    assert_int_equal(lstat(d, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0700);
+    chmod(d, 0755); /* a loose mode is tightened */
+    assert_int_equal(pvm_proc_private_dir(d, &err), 0);
+    assert_int_equal(lstat(d, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0700);
+    char *link = pvm_xasprintf("%s/rtlink", f->dir);
+    assert_int_equal(symlink(d, link), 0);
+    assert_int_equal(pvm_proc_private_dir(link, &err), -1);
+    assert_non_null(strstr(err.msg, "not a symlink"));
+    free(link);
+    free(d);
+}
+
+static void test_pid_files_and_liveness(void **state)
+{
+    fixture *f = *state;
+    pvm_error err = {0};
+    char *p = pvm_xasprintf("%s/pid", f->dir);
+    assert_int_equal(pvm_proc_pid_read(p), 0); /* missing */
+    assert_int_equal(pvm_proc_pid_write(p, 4242, &err), 0);
+    assert_int_equal(pvm_proc_pid_read(p), 4242);
+    write_text(p, "garbage\n");
+    assert_int_equal(pvm_proc_pid_read(p), 0);
+    write_text(p, "-5\n");
+    assert_int_equal(pvm_proc_pid_read(p), 0);
+    free(p);
+
+    assert_true(pvm_proc_alive(getpid()));
+    assert_false(pvm_proc_alive(0));
+    pid_t z = fork();
+    if (z == 0)
+        _exit(0);
+    usleep(100000); /* a zombie until reaped: not alive */
+    assert_true(pvm_proc_wait_gone(z, 5000));
+    waitpid(z, NULL, 0);
+    assert_false(pvm_proc_alive(z));
+
+    f->fake = fake_qemu("pvm-tag-1234");
+    assert_true(pvm_proc_alive(f->fake));
+    assert_true(pvm_proc_cmdline_has(f->fake, "tag-1234"));
+    assert_false(pvm_proc_cmdline_has(f->fake, "tag-9999"));
+}
+
+static void test_run_and_spawn(void **state)
+{
+    fixture *f = *state;
+    pvm_error err = {0};
+    char out[64];
+    int status = -1;
+    char *ok[] = {"sh", "-c", "echo hello; echo oops >&2; exit 3", NULL};
+    assert_int_equal(pvm_proc_run(ok, out, sizeof out, &status, &err), 0);
+    assert_int_equal(status, 3);
+    assert_string_equal(out, "hello\noops\n");
+    char *missing[] = {"/nonexistent/prog", NULL};
+    assert_int_equal(pvm_proc_run(missing, out, sizeof out, &status, &err), 0);
+    assert_int_equal(status, 127);
+    char *big[] = {"sh", "-c", "i=0; while [ $i -lt 200 ]; do echo line$i; i=$((i+1)); done", NULL};
+    assert_int_equal(pvm_proc_run(big, out, sizeof out, &status, &err), 0); /* truncated, drained */
+    assert_int_equal(status, 0);
+    assert_int_equal(strlen(out), sizeof out - 1);
+
+    char *log = pvm_xasprintf("%s/spawn.log", f->dir);
+    char *sp[] = {"sh", "-c", "echo first; echo 'second line' >&2; exit 7", NULL};
+    pid_t child;
+    assert_int_equal(pvm_proc_spawn(sp, log, &child, &err), 0);
+    assert_int_equal(pvm_proc_wait_child(child, 5000, &status), 1);
+    assert_int_equal(status, 7);
+    char tail[128];
+    pvm_proc_last_line(log, tail, sizeof tail);
+    assert_string_equal(tail, "second line");
+    pvm_proc_tail(log, 2, tail, sizeof tail);
+    assert_string_equal(tail, "first; second line");
+    free(log);
+}
+
+static void test_lock_busy(void **state)
+{
+    fixture *f = *state;
+    pvm_vm_files vf;
+    pvm_error err = {0};
+    assert_int_equal(pvm_vm_files_init(f->home, "0123abcd-ef01-4234-8567-89abcdef0123", &vf, &err), 0);
+    /* the runtime folder is short and named by 12 hex digits of the id */
+    assert_non_null(strstr(vf.run_dir, "/0123abcdef01"));
+    assert_true(strlen(vf.serial_sock) <= 107);
+    char *vms = pvm_xasprintf("%s/vms", f->home);
+    assert_int_equal(mkdir(vms, 0700), 0);
+    assert_int_equal(mkdir(vf.dir, 0700), 0);
+    free(vms);
+    int a = -1, b = -1;
+    assert_false(pvm_vm_lock_busy(&vf));
+    assert_int_equal(pvm_vm_lock(&vf, "vm1", &a, &err), 0);
+    assert_true(pvm_vm_lock_busy(&vf));
+    assert_int_equal(pvm_vm_lock(&vf, "vm1", &b, &err), -1);
+    assert_int_equal(err.code, PVM_E_BUSY);
+    assert_non_null(strstr(err.msg, "VM 'vm1' is busy"));
+    assert_true(fcntl(a, F_GETFD) & FD_CLOEXEC); /* QEMU never inherits the lock */
+    pvm_vm_unlock(a);
+    assert_false(pvm_vm_lock_busy(&vf));
+    assert_int_equal(pvm_vm_lock(&vf, "vm1", &b, &err), 0);
+    pvm_vm_unlock(b);
+}
+
+/* --------------------------------------------------------------- vm.c */
+
+static void create_vm(fixture *f, const char *name, pvm_vm *vm)
+{
+    pvm_error err = {0};
+    pvm_vm_opts o = {.disk = 1024 * 1024, .memory = 64 * 1024 * 1024};
+    make_profile(f->e, "p1");
+    if (pvm_vm_create(f->e, name, "p1", &o, vm, &err) < 0)
+        fail_msg("vm create: %s", err.msg);
+}
+
+static void test_state_probe(void **state)
+{
+    fixture *f = *state;
+    pvm_vm vm, got;
+    pvm_vm_files vf;
+    pvm_error err = {0};
+    create_vm(f, "v1", &vm);
+    assert_int_equal(pvm_vm_files_init(f->home, vm.id, &vf, &err), 0);
+    assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
+    assert_int_equal(got.state, PVM_VM_STOPPED);
+
+    /* a live process that names the VM: running, even when QMP is silent */
+    f->fake = fake_qemu(vm.id);
+    char base[64];
+    pvm_proc_runtime_base(base, sizeof base);
+    assert_int_equal(pvm_proc_private_dir(base, &err), 0);
+    assert_int_equal(pvm_proc_private_dir(vf.run_dir, &err), 0);
+    assert_int_equal(pvm_proc_pid_write(vf.pidfile, f->fake, &err), 0);
+    assert_int_equal(pvm_proc_pid_write(vf.marker, f->fake, &err), 0);
+    assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
+    assert_int_equal(got.state, PVM_VM_RUNNING);
+    assert_int_equal(got.pid, f->fake);
+    assert_int_equal(pvm_vm_delete(f->e, "v1", &err), -1); /* refused while running */
+    assert_int_equal(err.code, PVM_E_STATE);
+
+    /* it dies without a clean stop: crashed, with the pid and QEMU's last words */
+    kill(f->fake, SIGKILL);
+    waitpid(f->fake, NULL, 0);
+    int dead = f->fake;
+    f->fake = 0;
+    write_text(vf.qemu_log, "qemu-system-x86_64: warning: something\nqemu: terminating on signal 9\n");
+    assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
+    assert_int_equal(got.state, PVM_VM_CRASHED);
+    assert_int_equal(got.pid, 0);
+    char want[128];
+    snprintf(want, sizeof want, "QEMU process %d is gone without a clean stop", dead);
+    assert_non_null(strstr(got.state_reason, want));
+    assert_non_null(strstr(got.state_reason, "terminating on signal 9"));
+
+    /* pid reuse: the pid file names a live process that is not this VM's QEMU */
+    assert_int_equal(pvm_proc_pid_write(vf.pidfile, getpid(), &err), 0);
+    assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
+    assert_int_equal(got.state, PVM_VM_CRASHED);
+
+    /* the guest powered itself off: stopped, not crashed */
+    write_text(vf.serial_log, "PVM-END\n[   15.3] reboot: Power down\n");
+    assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
+    assert_int_equal(got.state, PVM_VM_STOPPED);
+    assert_non_null(strstr(got.state_reason, "powered itself off"));
+
+    /* stop acknowledges it; then the VM is plainly stopped */
+    assert_int_equal(pvm_vm_stop(f->e, "v1", false, 5, &err), 0);
+    assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
+    assert_int_equal(got.state, PVM_VM_STOPPED);
+    assert_string_equal(got.state_reason, "");
+    assert_int_equal(pvm_vm_stop(f->e, "v1", false, 5, &err), -1);
+    assert_int_equal(err.code, PVM_E_STATE);
+
+    assert_int_equal(pvm_vm_delete(f->e, "v1", &err), 0);
+    struct stat st;
+    assert_int_equal(stat(vf.dir, &st), -1);
+    assert_int_equal(stat(vf.run_dir, &st), -1);
+}
+
+static void test_create_failure_leaves_nothing(void **state)
+{
+    fixture *f = *state;
+    pvm_error err = {0};
+    pvm_vm_opts o = {.disk = 1024 * 1024};
+    make_profile(f->e, "p1");
+    setenv("PRIVARION_VM_QEMU_IMG", "/bin/false", 1);
+    assert_int_equal(pvm_vm_create(f->e, "v1", "p1", &o, NULL, &err), -1);
+    unsetenv("PRIVARION_VM_QEMU_IMG");
+    assert_int_equal(err.code, PVM_E_QEMU);
+    pvm_vm *list = NULL;
+    size_t n = 99;
+    assert_int_equal(pvm_vm_list(f->e, &list, &n, &err), 0);
+    assert_int_equal(n, 0);
+    free(list);
+    char *vms = pvm_xasprintf("%s/vms", f->home);
+    char *cmd = pvm_xasprintf("test -z \"$(ls -A '%s')\"", vms);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+    free(vms);
+
+    /* names never become paths */
+    assert_int_equal(pvm_vm_create(f->e, "../x", "p1", &o, NULL, &err), -1);
+    assert_int_equal(err.code, PVM_E_INVALID);
+    assert_int_equal(pvm_vm_create(f->e, "v1", "nope", &o, NULL, &err), -1);
+    assert_int_equal(err.code, PVM_E_NOTFOUND);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_private_dir, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pid_files_and_liveness, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_run_and_spawn, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lock_busy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_state_probe, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_create_failure_leaves_nothing, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
