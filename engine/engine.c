@@ -173,16 +173,6 @@ static int import_prepare(pvm_profile *p, int64_t now, pvm_error *err)
     return pvm_profile_validate(p, err);
 }
 
-/* Turns "msg" into "[i].msg", the way JSON array errors are named. */
-static void error_index(pvm_error *err, size_t i)
-{
-    if (!err)
-        return;
-    char *s = pvm_xasprintf("[%zu].%s", i, err->msg);
-    pvm_strlcpy(err->msg, s, sizeof err->msg);
-    free(s);
-}
-
 /* Prepares and stores q[0..n) inside the open transaction. */
 static int import_batch(pvm_store *s, pvm_profile *q, size_t n, const pvm_profile_opts *opts,
                         pvm_error *err)
@@ -192,7 +182,7 @@ static int import_batch(pvm_store *s, pvm_profile *q, size_t n, const pvm_profil
         if (import_prepare(&q[i], now, err) < 0 ||
             insert_one(s, &q[i], opts, "profile.import", q, i, err) < 0) {
             if (n > 1)
-                error_index(err, i);
+                pvm_error_prefix_index(err, i, false);
             return -1;
         }
     }

@@ -13,4 +13,9 @@ struct pvm_engine {
     pvm_store *store;           /* open for the engine's whole life */
 };
 
+/* Puts "[i]." (or "[i]: " for a message about the element itself) in front
+ * of err's message: how errors about the i-th profile of a batch read.
+ * Defined in profile_json.c; used by engine.c for import batches. */
+void pvm_error_prefix_index(pvm_error *err, size_t i, bool element);
+
 #endif

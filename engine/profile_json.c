@@ -2,7 +2,7 @@
  * (id, name, hardwareModel{...}, machineIdentifier, macAddress, ...).
  * Called by the command line (show --json, export, import). Import is strict:
  * unknown keys, wrong types and any non-printable string byte are refused. */
-#include "pvm.h"
+#include "internal.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -473,8 +473,7 @@ int pvm_profile_from_json(const char *text, pvm_profile *out, pvm_error *err)
     return rc;
 }
 
-/* Puts "[i]." (or "[i]: " for a message about the element itself) in front. */
-static void pvm_error_prefix_index(pvm_error *err, size_t i, bool element)
+void pvm_error_prefix_index(pvm_error *err, size_t i, bool element)
 {
     if (!err)
         return;
