@@ -668,8 +668,9 @@ static void pvm_import_help(void)
     printf("usage: " PVM_PROG " profile import FILE|- [--allow-duplicate] [--name NEW]\n"
            "\nStore the profiles of a JSON file (one object or an array; '-' reads standard\n"
            "input), keeping their ids and timestamps (a profile without an id gets a\n"
-           "new one). All or nothing: every profile is validated and checked for name,\n"
-           "id and identity clashes first; nothing is stored when any check fails.\n"
+           "new one). All or nothing: the profiles are validated and stored in one\n"
+           "transaction, each checked for name, id and identity clashes with the store\n"
+           "and with those before it in the file; nothing is stored when any check fails.\n"
            "\nOptions:\n");
     pvm_args_print_help(stdout, pvm_import_opts, 2);
 }

@@ -15,7 +15,8 @@ typedef struct pvm_cli_command {
 /* One row per command; vm and doctor get theirs with cli/cmd_vm.c and
  * cli/cmd_doctor.c. */
 static const pvm_cli_command pvm_commands[] = {
-    {"profile", pvm_cli_profile, "create, list, show, edit, delete, export and import hardware profiles"},
+    {"profile", pvm_cli_profile, "hardware profiles: create, list, show, edit, delete, export, "
+                                 "import; presets"},
     {"vm", pvm_cli_vm, "create, list, show, start, stop, delete VMs; their log and console"},
     {"doctor", pvm_cli_doctor, "check QEMU, acceleration, caps and the data folder"},
 };
@@ -83,6 +84,10 @@ static int pvm_global_options(pvm_cli *cli, int argc, char **argv, int *status)
         } else if (strcmp(a, "--version") == 0) {
             printf(PVM_PROG " %s\n", PVM_VERSION);
             *status = 0;
+            return -1;
+        } else if (cli->home_flag && strncmp(a, "--home", 6) == 0 &&
+                   (a[6] == '\0' || a[6] == '=')) {
+            *status = pvm_out_usage(&err, "option '--home' given more than once");
             return -1;
         } else if (strncmp(a, "--home=", 7) == 0) {
             cli->home_flag = a + 7;
