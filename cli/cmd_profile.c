@@ -148,27 +148,6 @@ static void pvm_name_flag(pvm_error *err, const pvm_field *f)
     free(s);
 }
 
-static const char *pvm_serial_format_name(pvm_serial_format f)
-{
-    switch (f) {
-    case PVM_SERIAL_APPLE:
-        return "apple";
-    case PVM_SERIAL_DELL:
-        return "dell";
-    case PVM_SERIAL_LENOVO:
-        return "lenovo";
-    case PVM_SERIAL_HP:
-        return "hp";
-    case PVM_SERIAL_MICROSOFT:
-        return "microsoft";
-    case PVM_SERIAL_ASUS:
-        return "asus";
-    case PVM_SERIAL_GENERIC:
-    default:
-        return "generic";
-    }
-}
-
 static int pvm_find_preset(const char *key, const pvm_preset **out, pvm_error *err)
 {
     *out = pvm_preset_find(key);

@@ -1,5 +1,5 @@
 /* names.c - text names of the engine's enums (disk bus, NIC model, network
- * mode, VM state) and the size parser/formatter ("512M", "50G").
+ * mode, VM state, serial format) and the size parser/formatter ("512M", "50G").
  * Called by the command line, the TUI, the store and the QEMU argv builder. */
 #include "pvm.h"
 
@@ -11,6 +11,8 @@ static const char *const pvm_disk_bus_names[] = {"virtio", "nvme", "sata"};
 static const char *const pvm_nic_model_names[] = {"virtio", "e1000e"};
 static const char *const pvm_net_mode_names[] = {"user", "none"};
 static const char *const pvm_vm_state_names[] = {"stopped", "running", "paused", "crashed"};
+static const char *const pvm_serial_format_names[] = {"apple",     "dell", "lenovo", "hp",
+                                                      "microsoft", "asus", "generic"};
 
 #define PVM_COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -37,6 +39,11 @@ const char *pvm_net_mode_name(pvm_net_mode m)
 const char *pvm_vm_state_name(pvm_vm_state s)
 {
     return pvm_name_of(pvm_vm_state_names, PVM_COUNT(pvm_vm_state_names), (int)s);
+}
+
+const char *pvm_serial_format_name(pvm_serial_format f)
+{
+    return pvm_name_of(pvm_serial_format_names, PVM_COUNT(pvm_serial_format_names), (int)f);
 }
 
 /* Case-insensitive lookup; the error lists every accepted name. */

@@ -180,6 +180,8 @@ typedef struct pvm_preset {
 } pvm_preset;
 
 const pvm_preset *pvm_presets(size_t *count);
+/* "apple", "dell", ..., "generic" (names.c). */
+const char *pvm_serial_format_name(pvm_serial_format f);
 const pvm_preset *pvm_preset_find(const char *key);
 /* Copies the preset's model into p->hw (and records p->preset). */
 void pvm_preset_apply(const pvm_preset *preset, pvm_profile *p);

@@ -190,6 +190,17 @@ static void expect_oui(const char *key, const char *oui)
         fail_msg("%s: OUI \"%s\" is locally administered, not a vendor's", key, oui);
 }
 
+/* Every format has its own name; out-of-range values read "unknown". */
+static void test_serial_format_names(void **state)
+{
+    (void)state;
+    static const char *const want[] = {"apple", "dell", "lenovo", "hp",
+                                       "microsoft", "asus", "generic"};
+    for (int f = PVM_SERIAL_APPLE; f <= PVM_SERIAL_GENERIC; f++)
+        assert_string_equal(pvm_serial_format_name((pvm_serial_format)f), want[f]);
+    assert_string_equal(pvm_serial_format_name((pvm_serial_format)99), "unknown");
+}
+
 static void test_ouis(void **state)
 {
     (void)state;
@@ -248,6 +259,7 @@ int main(void)
         cmocka_unit_test(test_apply_randomize_validate),
         cmocka_unit_test(test_apply_keeps_unit_serials),
         cmocka_unit_test(test_serial_formats),
+        cmocka_unit_test(test_serial_format_names),
         cmocka_unit_test(test_ouis),
         cmocka_unit_test(test_real_strings),
     };
