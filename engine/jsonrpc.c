@@ -324,7 +324,8 @@ static int rpc_parse_object(pvm_rpc *r, const char *line, size_t n, cJSON **obj,
         return pvm_error_set(err, PVM_E_QEMU, "%s: reply holds more than %u JSON values",
                              r->peer, RPC_VALUES_MAX);
     const char *end = NULL;
-    cJSON *v = cJSON_ParseWithLengthOpts(line, n, &end, 0);
+    /* cJSON would read a NUL byte as whitespace: refuse it outright. */
+    cJSON *v = memchr(line, '\0', n) ? NULL : cJSON_ParseWithLengthOpts(line, n, &end, 0);
     if (!v || !end || !rpc_blank(end, n - (size_t)(end - line))) {
         cJSON_Delete(v);
         return pvm_error_set(err, PVM_E_QEMU, "%s: malformed JSON reply (%zu bytes)", r->peer, n);
