@@ -484,7 +484,7 @@ static int pvm_profile_show_cmd(pvm_cli *cli, int argc, char **argv)
     int status = 0;
     if (pvm_parse(&a, pvm_json_opts, 1, argc, argv, "show", pvm_show_help, &status) < 0)
         return status;
-    if (pvm_need_pos(&a, 1, 1, "show", "NAME", &status) < 0)
+    if (pvm_need_pos(&a, 1, 1, "show", "NAME|ID", &status) < 0)
         goto done;
     if (pvm_get_one(cli, a.pos[0], &p, &err) < 0) {
         status = pvm_out_error(&err);
@@ -519,7 +519,7 @@ static int pvm_profile_delete_cmd(pvm_cli *cli, int argc, char **argv)
     int status = 0;
     if (pvm_parse(&a, pvm_no_opts, 0, argc, argv, "delete", pvm_delete_help, &status) < 0)
         return status;
-    if (pvm_need_pos(&a, 1, 1, "delete", "NAME", &status) < 0)
+    if (pvm_need_pos(&a, 1, 1, "delete", "NAME|ID", &status) < 0)
         goto done;
     if (pvm_get_one(cli, a.pos[0], &p, &err) < 0 ||
         pvm_profile_delete(cli->engine, p.id, &err) < 0) {
@@ -621,7 +621,7 @@ static int pvm_profile_export_cmd(pvm_cli *cli, int argc, char **argv)
     int status = 0;
     if (pvm_parse(&a, pvm_export_opts, 2, argc, argv, "export", pvm_export_help, &status) < 0)
         return status;
-    if (pvm_need_pos(&a, 1, 1, "export", "NAME", &status) < 0)
+    if (pvm_need_pos(&a, 1, 1, "export", "NAME|ID", &status) < 0)
         goto done;
     if (pvm_get_one(cli, a.pos[0], &p, &err) < 0) {
         status = pvm_out_error(&err);
@@ -782,7 +782,7 @@ static int pvm_profile_import_cmd(pvm_cli *cli, int argc, char **argv)
     int status = 0;
     if (pvm_parse(&a, pvm_import_opts, 2, argc, argv, "import", pvm_import_help, &status) < 0)
         return status;
-    if (pvm_need_pos(&a, 1, 1, "import", "FILE", &status) == 0 &&
+    if (pvm_need_pos(&a, 1, 1, "import", "FILE|-", &status) == 0 &&
         pvm_import_run(cli, &a, &err) < 0)
         status = pvm_out_error(&err);
     pvm_args_free(&a);
