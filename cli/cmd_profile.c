@@ -271,6 +271,9 @@ static int pvm_create_run(pvm_cli *cli, const pvm_args *a, pvm_error *err)
     if (pvm_change_empty(&c))
         pvm_out_note("profile '%s' has an empty model and identity; set them with "
                      "'profile edit' (--preset, --random or field flags)", p.name);
+    else if (!p.serial[0] && !p.machine_id[0] && !p.mac[0])
+        pvm_out_note("profile '%s' has no serial, UUID or MAC; 'profile edit --random' "
+                     "draws them", p.name);
     printf("created profile '%s' (id %s)\n", p.name, p.id);
     return 0;
 }
