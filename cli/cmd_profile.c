@@ -251,8 +251,9 @@ static void pvm_create_help(void)
     pvm_field_opts_build(&t, false);
     printf("usage: " PVM_PROG " profile create NAME [--preset KEY] [--random] [FIELD FLAGS]\n"
            "\nMake a hardware profile. NAME is 1-64 of A-Z a-z 0-9 space . _ - (no leading\n"
-           "or trailing space). Every field is optional: with no preset, --random or\n"
-           "field flags the profile starts empty.\n\nOptions:\n");
+           "or trailing space, not . or .., not in the form of a UUID). Every field is\n"
+           "optional: with no preset, --random or field flags the profile starts empty.\n"
+           "\nOptions:\n");
     pvm_args_print_help(stdout, t.opts, t.n);
     pvm_legend();
     pvm_field_opts_free(&t);

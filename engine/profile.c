@@ -154,7 +154,10 @@ static bool pvm_name_char(char c)
            c == ' ' || c == '.' || c == '_' || c == '-';
 }
 
-/* Names become folder names later, so "." and ".." are refused too. */
+static bool pvm_matches_hex_pattern(const char *s, const char *pattern);
+
+/* Names become folder names later, so "." and ".." are refused too; and as
+ * commands take NAME|ID, a name may not have the shape of an id. */
 int pvm_validate_name(const char *what, const char *name, pvm_error *err)
 {
     char shown[PVM_SHOW_MAX + 16];
@@ -185,6 +188,10 @@ int pvm_validate_name(const char *what, const char *name, pvm_error *err)
                              pvm_shown(name, shown, sizeof shown));
     if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
         return pvm_error_set(err, PVM_E_INVALID, "%s: must not be \".\" or \"..\"", what);
+    if (pvm_matches_hex_pattern(name, "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"))
+        return pvm_error_set(err, PVM_E_INVALID,
+                             "%s: must not have the form of a UUID (ids are given the same way)",
+                             what);
     return 0;
 }
 

@@ -353,7 +353,8 @@ static void test_name(void **state)
     pvm_error err = {0};
     pvm_profile_init(&p);
     static const char *const good[] = {"a", "Work laptop", "dell-7420_v2.1", "...", "..x",
-                                       ".hidden", "A B C"};
+                                       ".hidden", "A B C",
+                                       "9b772ae9-039f-430f-a643-482d111d0ca0x"};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         assert_int_equal(pvm_profile_set_name(&p, good[i], &err), 0);
         assert_string_equal(p.name, good[i]);
@@ -378,6 +379,8 @@ static void test_name(void **state)
         {"caf\xc3\xa9", "non-ASCII"},
         {"x;rm -rf", "found ';'"},
         {"quote\"", "found '\"'"},
+        {"9b772ae9-039f-430f-a643-482d111d0ca0", "form of a UUID"},
+        {"9B772AE9-039F-430F-A643-482D111D0CA0", "form of a UUID"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         pvm_profile before;
