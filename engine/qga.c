@@ -10,6 +10,7 @@
 
 #define QGA_CALL_MS 30000            /* one file-write or file-open/close call */
 #define QGA_NET_MS 5000
+#define QGA_STATUS_MS 10000          /* one guest-exec-status call */
 #define QGA_CHUNK (3u * 64u * 1024u) /* raw bytes per guest-file-write */
 #define QGA_POLL_MIN_MS 10
 #define QGA_POLL_MAX_MS 200
@@ -253,13 +254,13 @@ static int qga_exec_result(const cJSON *st, int *exitcode, char **out, char **er
 }
 
 /* Polls guest-exec-status: 1 exited (results filled), 0 still running, -1 error. */
-static int qga_exec_poll(pvm_qga *g, int64_t pid, int64_t deadline, int *exitcode, char **out,
+static int qga_exec_poll(pvm_qga *g, int64_t pid, int64_t call_deadline, int *exitcode, char **out,
                          char **errout, pvm_error *err)
 {
     cJSON *args = cJSON_CreateObject();
     cJSON_AddNumberToObject(args, "pid", (double)pid);
     cJSON *st = NULL;
-    if (qga_execute_until(g, "guest-exec-status", args, &st, deadline, err) < 0)
+    if (qga_execute_until(g, "guest-exec-status", args, &st, call_deadline, err) < 0)
         return -1;
     const cJSON *exited = cJSON_GetObjectItemCaseSensitive(st, "exited");
     int rc = 0;
@@ -290,7 +291,9 @@ int pvm_qga_exec(pvm_qga *g, const char *path, const char *const *argv, int time
     if (!ok)
         return pvm_error_set(err, PVM_E_QEMU, "guest agent guest-exec %s: reply has no valid \"pid\"", path);
     for (int delay = QGA_POLL_MIN_MS;; delay = delay * 2 > QGA_POLL_MAX_MS ? QGA_POLL_MAX_MS : delay * 2) {
-        int rc = qga_exec_poll(g, pid, deadline, exitcode, out, errout, err);
+        /* Each status call gets its own time: the overall deadline only ends the polling,
+         * so a process still running is reported as such, not as a missing reply. */
+        int rc = qga_exec_poll(g, pid, pvm_rpc_deadline(QGA_STATUS_MS), exitcode, out, errout, err);
         if (rc != 0)
             return rc < 0 ? -1 : 0;
         int64_t left = deadline - pvm_rpc_deadline(0);

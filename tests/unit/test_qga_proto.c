@@ -1,0 +1,863 @@
+/* test_qga_proto.c - unit tests of engine/qga.c and engine/base64.c: the guest
+ * agent protocol against a scripted fake agent on a unix socket (a thread), and
+ * hostile replies from it (the agent side is guest-controlled). Run by tests/run. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "../../engine/qmp.h"
+
+/* ------------------------------------------------------------- base64 */
+
+static void test_base64_vectors(void **state)
+{
+    (void)state;
+    /* RFC 4648 section 10 */
+    static const char *plain[] = { "", "f", "fo", "foo", "foob", "fooba", "foobar" };
+    static const char *enc[] = { "", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy" };
+    for (size_t i = 0; i < 7; i++) {
+        char *e = pvm_base64_encode(plain[i], strlen(plain[i]));
+        assert_string_equal(e, enc[i]);
+        free(e);
+        unsigned char *d = NULL;
+        size_t n = 99;
+        pvm_error err = { 0 };
+        assert_int_equal(pvm_base64_decode(enc[i], strlen(enc[i]), &d, &n, &err), 0);
+        assert_int_equal(n, strlen(plain[i]));
+        assert_memory_equal(d, plain[i], n);
+        assert_int_equal(d[n], '\0');
+        free(d);
+    }
+    char *e = pvm_base64_encode("\xff\xfe\xfd\x00\x3e\x3f", 6);
+    assert_string_equal(e, "//79AD4/");
+    free(e);
+}
+
+static void expect_decode(const char *text, const char *want)
+{
+    unsigned char *d = NULL;
+    size_t n = 0;
+    pvm_error err = { 0 };
+    assert_int_equal(pvm_base64_decode(text, strlen(text), &d, &n, &err), 0);
+    assert_int_equal(n, strlen(want));
+    assert_memory_equal(d, want, n);
+    free(d);
+}
+
+static void expect_decode_fails(const char *text, size_t len)
+{
+    unsigned char *d = (unsigned char *)1;
+    size_t n = 0;
+    pvm_error err = { 0 };
+    assert_int_equal(pvm_base64_decode(text, len, &d, &n, &err), -1);
+    assert_int_equal(err.code, PVM_E_QEMU);
+    assert_null(d);
+    assert_non_null(strstr(err.msg, "base64"));
+}
+
+static void test_base64_decode_forms(void **state)
+{
+    (void)state;
+    expect_decode("Zg", "f");              /* unpadded */
+    expect_decode("Zm8", "fo");
+    expect_decode("Zm9v\r\nYmFy\n", "foobar"); /* line breaks ignored */
+    expect_decode(" Zm9v YmE= ", "fooba");
+    expect_decode_fails("Zm9v!", 5);
+    expect_decode_fails("Z", 1);           /* a lone 6-bit group */
+    expect_decode_fails("Zm9vY", 5);
+    expect_decode_fails("Zg=", 3);         /* wrong padding */
+    expect_decode_fails("Zg===", 5);
+    expect_decode_fails("====", 4);
+    expect_decode_fails("Zg==Zg==", 8);    /* data after padding */
+    expect_decode_fails("Zm9v\0YmFy", 9);  /* NUL is not base64 */
+    expect_decode_fails("Zm9-", 4);        /* URL alphabet is not accepted */
+}
+
+static void test_base64_roundtrip(void **state)
+{
+    (void)state;
+    unsigned char data[1024];
+    for (size_t i = 0; i < 256; i++)
+        data[i] = (unsigned char)i;
+    pvm_random_bytes(data + 256, sizeof data - 256);
+    for (size_t len = 0; len <= sizeof data; len += (len < 64 ? 1 : 37)) {
+        char *e = pvm_base64_encode(data, len);
+        assert_int_equal(strlen(e), (len + 2) / 3 * 4);
+        unsigned char *d = NULL;
+        size_t n = 0;
+        pvm_error err = { 0 };
+        assert_int_equal(pvm_base64_decode(e, strlen(e), &d, &n, &err), 0);
+        assert_int_equal(n, len);
+        if (len)
+            assert_memory_equal(d, data, len);
+        free(d);
+        free(e);
+    }
+}
+
+/* ---------------------------------------------------------- fake agent */
+
+#define FAKE_PID 4242
+#define FAKE_HANDLE 1000
+
+typedef struct agent {
+    char dir[64];
+    char path[128];
+    int lfd, fd;
+    pthread_t th;
+    bool running;
+    /* behaviour */
+    bool accept_only;          /* accept, read, never answer */
+    const char *stale_first_sync; /* raw bytes sent before the delimiter of the first sync */
+    const char *stale_resync;  /* raw bytes sent before the delimiter of later syncs */
+    bool echo_id;              /* replies carry the request's id ... */
+    bool stale_id_first;       /* ... each preceded by a reply with a wrong id */
+    bool ignore_first_ping;
+    int running_polls;         /* guest-exec-status says exited:false this many times */
+    const char *override_cmd;  /* send override_reply (raw) instead of the normal reply */
+    const char *override_reply;
+    size_t big_reply;          /* instead: this many bytes of 'x' and no newline */
+    bool hangup;               /* close the connection after the override reply */
+    size_t write_max;          /* guest-file-write accepts at most this many bytes (0: all) */
+    /* what it saw */
+    int syncs, pings, exec_polls, writes;
+    char exec_path[64];
+    char exec_args[256];
+    bool capture_output;
+    char file_path[128];
+    char file_mode[8];
+    unsigned char *file;
+    size_t file_len, max_chunk;
+    bool file_closed;
+} agent;
+
+/* The test's own base64 decoder, independent of engine/base64.c. */
+static size_t agent_b64_decode(const char *s, unsigned char *out)
+{
+    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t n = 0;
+    unsigned bits = 0, nb = 0;
+    for (; *s && *s != '='; s++) {
+        const char *p = strchr(abc, *s);
+        if (!p)
+            return (size_t)-1;
+        bits = bits << 6 | (unsigned)(p - abc);
+        nb += 6;
+        if (nb >= 8) {
+            nb -= 8;
+            out[n++] = (unsigned char)(bits >> nb);
+        }
+    }
+    return n;
+}
+
+static bool agent_send(agent *a, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = send(a->fd, p, n, MSG_NOSIGNAL);
+        if (w <= 0)
+            return false;
+        p += w;
+        n -= (size_t)w;
+    }
+    return true;
+}
+
+static bool agent_send_str(agent *a, const char *s)
+{
+    return agent_send(a, s, strlen(s));
+}
+
+static bool agent_send_big(agent *a, size_t n)
+{
+    char chunk[65536];
+    memset(chunk, 'x', sizeof chunk);
+    while (n) {
+        size_t c = n < sizeof chunk ? n : sizeof chunk;
+        if (!agent_send(a, chunk, c))
+            return false;
+        n -= c;
+    }
+    return true;
+}
+
+/* Sends {"return": ret} (consumed), with the request's id when echoing. */
+static bool agent_reply(agent *a, const cJSON *req, cJSON *ret)
+{
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(req, "id");
+    bool ok = true;
+    if (a->echo_id && a->stale_id_first && cJSON_IsNumber(id))
+        ok = agent_send_str(a, "{\"return\": {\"stale\": true}, \"id\": 424242}\n");
+    cJSON *msg = cJSON_CreateObject();
+    cJSON_AddItemToObject(msg, "return", ret);
+    if (a->echo_id && id)
+        cJSON_AddItemToObject(msg, "id", cJSON_Duplicate(id, 1));
+    char *text = cJSON_PrintUnformatted(msg);
+    cJSON_Delete(msg);
+    ok = ok && agent_send_str(a, text) && agent_send_str(a, "\n");
+    free(text);
+    return ok;
+}
+
+static bool agent_error(agent *a, const char *desc)
+{
+    cJSON *msg = cJSON_CreateObject();
+    cJSON *e = cJSON_AddObjectToObject(msg, "error");
+    cJSON_AddStringToObject(e, "class", "GenericError");
+    cJSON_AddStringToObject(e, "desc", desc);
+    char *text = cJSON_PrintUnformatted(msg);
+    cJSON_Delete(msg);
+    bool ok = agent_send_str(a, text) && agent_send_str(a, "\n");
+    free(text);
+    return ok;
+}
+
+static const cJSON *arg(const cJSON *req, const char *key)
+{
+    return cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(req, "arguments"), key);
+}
+
+static bool agent_sync(agent *a, const cJSON *req)
+{
+    const char *stale = a->syncs++ == 0 ? a->stale_first_sync : a->stale_resync;
+    if (stale && !agent_send_str(a, stale))
+        return false;
+    const cJSON *id = arg(req, "id");
+    cJSON *msg = cJSON_CreateObject();
+    cJSON_AddItemToObject(msg, "return", cJSON_Duplicate(id, 1));
+    char *text = cJSON_PrintUnformatted(msg);
+    cJSON_Delete(msg);
+    bool ok = agent_send_str(a, "\xff") && agent_send_str(a, text) && agent_send_str(a, "\n");
+    free(text);
+    return ok;
+}
+
+static bool agent_exec(agent *a, const cJSON *req)
+{
+    const cJSON *path = arg(req, "path"), *args = arg(req, "arg"), *v;
+    pvm_strlcpy(a->exec_path, cJSON_IsString(path) ? path->valuestring : "?", sizeof a->exec_path);
+    a->capture_output = cJSON_IsTrue(arg(req, "capture-output"));
+    a->exec_args[0] = '\0';
+    cJSON_ArrayForEach(v, args) {
+        if (a->exec_args[0])
+            strncat(a->exec_args, "|", sizeof a->exec_args - strlen(a->exec_args) - 1);
+        strncat(a->exec_args, cJSON_IsString(v) ? v->valuestring : "?",
+                sizeof a->exec_args - strlen(a->exec_args) - 1);
+    }
+    cJSON *ret = cJSON_CreateObject();
+    cJSON_AddNumberToObject(ret, "pid", FAKE_PID);
+    return agent_reply(a, req, ret);
+}
+
+static bool agent_exec_status(agent *a, const cJSON *req)
+{
+    const cJSON *pid = arg(req, "pid");
+    if (!cJSON_IsNumber(pid) || pid->valueint != FAKE_PID)
+        return agent_error(a, "Invalid parameter 'pid'");
+    cJSON *ret = cJSON_CreateObject();
+    if (++a->exec_polls <= a->running_polls) {
+        cJSON_AddFalseToObject(ret, "exited");
+        return agent_reply(a, req, ret);
+    }
+    cJSON_AddTrueToObject(ret, "exited");
+    cJSON_AddNumberToObject(ret, "exitcode", 3);
+    cJSON_AddStringToObject(ret, "out-data", "aGVsbG8K"); /* "hello\n" */
+    cJSON_AddStringToObject(ret, "err-data", "b29wcw==");  /* "oops" */
+    return agent_reply(a, req, ret);
+}
+
+static bool agent_file_write(agent *a, const cJSON *req)
+{
+    const cJSON *h = arg(req, "handle"), *b = arg(req, "buf-b64");
+    if (!cJSON_IsNumber(h) || h->valueint != FAKE_HANDLE || !cJSON_IsString(b))
+        return agent_error(a, "bad handle or buffer");
+    unsigned char *chunk = pvm_xmalloc(strlen(b->valuestring) + 1);
+    size_t n = agent_b64_decode(b->valuestring, chunk);
+    if (n == (size_t)-1) {
+        free(chunk);
+        return agent_error(a, "bad base64");
+    }
+    if (a->write_max && n > a->write_max)
+        n = a->write_max;
+    a->file = pvm_xrealloc(a->file, a->file_len + n);
+    memcpy(a->file + a->file_len, chunk, n);
+    a->file_len += n;
+    free(chunk);
+    a->writes++;
+    if (n > a->max_chunk)
+        a->max_chunk = n;
+    cJSON *ret = cJSON_CreateObject();
+    cJSON_AddNumberToObject(ret, "count", (double)n);
+    cJSON_AddFalseToObject(ret, "eof");
+    return agent_reply(a, req, ret);
+}
+
+static bool agent_file_open(agent *a, const cJSON *req)
+{
+    const cJSON *p = arg(req, "path"), *m = arg(req, "mode");
+    pvm_strlcpy(a->file_path, cJSON_IsString(p) ? p->valuestring : "?", sizeof a->file_path);
+    pvm_strlcpy(a->file_mode, cJSON_IsString(m) ? m->valuestring : "?", sizeof a->file_mode);
+    return agent_reply(a, req, cJSON_CreateNumber(FAKE_HANDLE));
+}
+
+static const char net_json[] =
+    "[{\"name\": \"lo\", \"hardware-address\": \"00:00:00:00:00:00\","
+    "  \"statistics\": {\"rx-bytes\": 1000, \"tx-bytes\": 1000}},"
+    " {\"name\": \"eth0\", \"statistics\": {\"rx-bytes\": 100, \"tx-bytes\": 200, \"rx-packets\": 3}},"
+    " {\"name\": \"eth1\", \"statistics\": {\"rx-bytes\": 5, \"tx-bytes\": 7}},"
+    " {\"name\": \"eth2\"}]";
+
+static bool agent_dispatch(agent *a, const cJSON *req)
+{
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(req, "execute");
+    const char *cmd = cJSON_IsString(c) ? c->valuestring : "";
+    if (strcmp(cmd, "guest-sync-delimited") == 0)
+        return agent_sync(a, req);
+    if (a->override_cmd && strcmp(cmd, a->override_cmd) == 0) {
+        bool ok = a->big_reply ? agent_send_big(a, a->big_reply) : agent_send_str(a, a->override_reply);
+        return ok && !a->hangup;
+    }
+    if (strcmp(cmd, "guest-ping") == 0)
+        return (a->pings++ == 0 && a->ignore_first_ping) || agent_reply(a, req, cJSON_CreateObject());
+    if (strcmp(cmd, "guest-info") == 0) {
+        cJSON *ret = cJSON_CreateObject();
+        cJSON_AddStringToObject(ret, "version", "7.2.0");
+        return agent_reply(a, req, ret);
+    }
+    if (strcmp(cmd, "guest-exec") == 0)
+        return agent_exec(a, req);
+    if (strcmp(cmd, "guest-exec-status") == 0)
+        return agent_exec_status(a, req);
+    if (strcmp(cmd, "guest-file-open") == 0)
+        return agent_file_open(a, req);
+    if (strcmp(cmd, "guest-file-write") == 0)
+        return agent_file_write(a, req);
+    if (strcmp(cmd, "guest-file-close") == 0) {
+        a->file_closed = true;
+        return agent_reply(a, req, cJSON_CreateObject());
+    }
+    if (strcmp(cmd, "guest-network-get-interfaces") == 0)
+        return agent_reply(a, req, cJSON_Parse(net_json));
+    return agent_error(a, "The command has not been found");
+}
+
+/* Reads one request line into a growing buffer; false on EOF or 10 s of silence. */
+static bool agent_read_line(agent *a, char **buf, size_t *cap)
+{
+    size_t n = 0;
+    for (;;) {
+        struct pollfd p = { .fd = a->fd, .events = POLLIN };
+        char c;
+        if (poll(&p, 1, 10000) <= 0 || read(a->fd, &c, 1) != 1)
+            return false;
+        if (n + 1 >= *cap) {
+            *cap = *cap ? *cap * 2 : 4096;
+            *buf = pvm_xrealloc(*buf, *cap);
+        }
+        if (c == '\n') {
+            (*buf)[n] = '\0';
+            return true;
+        }
+        (*buf)[n++] = c;
+    }
+}
+
+static void *agent_main(void *arg)
+{
+    agent *a = arg;
+    struct pollfd p = { .fd = a->lfd, .events = POLLIN };
+    if (poll(&p, 1, 10000) <= 0 || (a->fd = accept(a->lfd, NULL, NULL)) < 0)
+        return NULL;
+    char *buf = NULL;
+    size_t cap = 0;
+    bool ok = true;
+    while (ok && agent_read_line(a, &buf, &cap)) {
+        if (a->accept_only)
+            continue;
+        cJSON *req = cJSON_Parse(buf);
+        ok = agent_dispatch(a, req);
+        cJSON_Delete(req);
+    }
+    free(buf);
+    close(a->fd);
+    return NULL;
+}
+
+static int listen_unix(const char *path)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    pvm_strlcpy(sa.sun_path, path, sizeof sa.sun_path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 4) < 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static agent *g_agent;  /* the running fake, stopped by the per-test teardown */
+static pvm_qga *g_qga;  /* the test's client, closed by the per-test teardown */
+
+static int agent_setup(void **state)
+{
+    agent *a = pvm_xcalloc(1, sizeof *a);
+    pvm_strlcpy(a->dir, "/tmp/pvmqga.XXXXXX", sizeof a->dir);
+    if (!mkdtemp(a->dir)) {
+        free(a);
+        return -1;
+    }
+    snprintf(a->path, sizeof a->path, "%s/qga.sock", a->dir);
+    a->lfd = listen_unix(a->path);
+    a->fd = -1;
+    g_agent = a;
+    *state = a;
+    return a->lfd < 0 ? -1 : 0;
+}
+
+static void agent_start(agent *a)
+{
+    assert_int_equal(pthread_create(&a->th, NULL, agent_main, a), 0);
+    a->running = true;
+}
+
+static int agent_teardown(void **state)
+{
+    agent *a = *state;
+    pvm_qga_close(g_qga); /* the agent thread then sees EOF and ends */
+    g_qga = NULL;
+    if (a->running)
+        pthread_join(a->th, NULL);
+    close(a->lfd);
+    unlink(a->path);
+    rmdir(a->dir);
+    free(a->file);
+    free(a);
+    g_agent = NULL;
+    return 0;
+}
+
+static pvm_qga *connect_ok(agent *a)
+{
+    pvm_error err = { 0 };
+    int rc = pvm_qga_connect(a->path, 5000, &g_qga, &err);
+    if (rc)
+        fail_msg("connect: %s", err.msg);
+    return g_qga;
+}
+
+/* ---------------------------------------------------------- agent tests */
+
+static void test_sync_discards_stale(void **state)
+{
+    agent *a = *state;
+    /* Old replies, junk, an old delimited reply and a partial line precede ours. */
+    a->stale_first_sync = "{\"return\": {}}\n"
+                          "not json at all\n"
+                          "\xff{\"return\": 1234}\n"
+                          "{\"return\": 99}\n"
+                          "\x01\x02 binary junk";
+    agent_start(a);
+    pvm_qga *g = connect_ok(a);
+    pvm_error err = { 0 };
+    assert_int_equal(pvm_qga_ping(g, 2000, &err), 0);
+    assert_int_equal(a->syncs, 1);
+    cJSON *ret = NULL;
+    assert_int_equal(pvm_qga_execute(g, "guest-info", NULL, &ret, 2000, &err), 0);
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(ret, "version")->valuestring, "7.2.0");
+    cJSON_Delete(ret);
+}
+
+static void test_no_agent_listener(void **state)
+{
+    agent *a = *state; /* listening, never accepting */
+    pvm_qga *g = (pvm_qga *)1;
+    pvm_error err = { 0 };
+    assert_int_equal(pvm_qga_connect(a->path, 300, &g, &err), -1);
+    assert_null(g);
+    assert_int_equal(err.code, PVM_E_QEMU);
+    assert_non_null(strstr(err.msg, "guest-sync-delimited"));
+}
+
+static void test_agent_silent(void **state)
+{
+    agent *a = *state;
+    a->accept_only = true; /* like QEMU's chardev with no qemu-ga in the guest */
+    agent_start(a);
+    pvm_qga *g = (pvm_qga *)1;
+    pvm_error err = { 0 };
+    assert_int_equal(pvm_qga_connect(a->path, 300, &g, &err), -1);
+    assert_null(g);
+    assert_int_equal(err.code, PVM_E_QEMU);
+    assert_non_null(strstr(err.msg, "is qemu-ga running"));
+}
+
+static void test_missing_socket(void **state)
+{
+    (void)state;
+    pvm_qga *g = NULL;
+    pvm_error err = { 0 };
+    assert_int_equal(pvm_qga_connect("/tmp/pvm-no-such-dir/qga.sock", 300, &g, &err), -1);
+    assert_int_equal(err.code, PVM_E_QEMU);
+    assert_non_null(strstr(err.msg, "cannot connect"));
+}
+
+/* A reply that arrives after its command timed out is dropped by a resync. */
+static void test_resync_after_timeout(void **state)
+{
+    agent *a = *state;
+    a->ignore_first_ping = true;
+    a->stale_resync = "{\"return\": {\"late\": true}}\n";
+    agent_start(a);
+    pvm_qga *g = connect_ok(a);
+    pvm_error err = { 0 };
+    assert_int_equal(pvm_qga_ping(g, 200, &err), -1);
+    assert_int_equal(err.code, PVM_E_QEMU);
+    assert_non_null(strstr(err.msg, "no reply"));
+    cJSON *ret = NULL;
+    assert_int_equal(pvm_qga_execute(g, "guest-info", NULL, &ret, 2000, &err), 0);
+    assert_non_null(cJSON_GetObjectItemCaseSensitive(ret, "version"));
+    cJSON_Delete(ret);
+    assert_int_equal(a->syncs, 2);
+}
+
+static void test_reply_ids(void **state)
+{
+    agent *a = *state;
+    a->echo_id = true;
+    a->stale_id_first = true;
+    agent_start(a);
+    pvm_qga *g = connect_ok(a);
+    pvm_error err = { 0 };
+    cJSON *ret = NULL;
+    assert_int_equal(pvm_qga_execute(g, "guest-info", NULL, &ret, 2000, &err), 0);
+    assert_non_null(cJSON_GetObjectItemCaseSensitive(ret, "version"));
+    assert_null(cJSON_GetObjectItemCaseSensitive(ret, "stale"));
+    cJSON_Delete(ret);
+}
+
+static void test_agent_error_reply(void **state)
+{
+    agent *a = *state;
+    agent_start(a);
+    pvm_qga *g = connect_ok(a);
+    pvm_error err = { 0 };
+    assert_int_equal(pvm_qga_execute(g, "guest-nothing", NULL, NULL, 2000, &err), -1);
+    assert_int_equal(err.code, PVM_E_QEMU);
+    assert_non_null(strstr(err.msg, "has not been found"));
+    assert_int_equal(pvm_qga_ping(g, 2000, &err), 0);
+}
+
+static void test_exec_polls_and_decodes(void **state)
+{
+    agent *a = *state;
+    a->running_polls = 3;
+    agent_start(a);
+    pvm_qga *g = connect_ok(a);
+    const char *argv[] = { "-c", "echo hello", NULL };
+    int code = -1;
+    char *out = NULL, *errout = NULL;
+    pvm_error err = { 0 };
+    assert_int_equal(pvm_qga_exec(g, "/bin/sh", argv, 5000, &code, &out, &errout, &err), 0);
+    assert_int_equal(code, 3);
+    assert_string_equal(out, "hello\n");
+    assert_string_equal(errout, "oops");
+    assert_string_equal(a->exec_path, "/bin/sh");
+    assert_string_equal(a->exec_args, "-c|echo hello");
+    assert_true(a->capture_output);
+    assert_int_equal(a->exec_polls, 4);
+    free(out);
+    free(errout);
+}
+
+static void test_exec_signal_no_output(void **state)
+{
+    agent *a = *state;
+    a->override_cmd = "guest-exec-status";
+    a->override_reply = "{\"return\": {\"exited\": true, \"signal\": 9}}\n";
+    agent_start(a);
+    pvm_qga *g = connect_ok(a);
+    int code = 0;
+    char *out = (char *)1, *errout = (char *)1;
+    pvm_error err = { 0 };
+    assert_int_equal(pvm_qga_exec(g, "/bin/true", NULL, 5000, &code, &out, &errout, &err), 0);
+    assert_int_equal(code, 128 + 9);
+    assert_null(out);
+    assert_null(errout);
+    assert_string_equal(a->exec_args, "");
+}
+
+static void test_exec_timeout(void **state)
+{
+    agent *a = *state;
+    a->running_polls = 1000000;
+    agent_start(a);
+    pvm_qga *g = connect_ok(a);
+    int code = 0;
+    pvm_error err = { 0 };
+    assert_int_equal(pvm_qga_exec(g, "/bin/sleep", NULL, 300, &code, NULL, NULL, &err), -1);
+    assert_int_equal(err.code, PVM_E_QEMU);
+    assert_non_null(strstr(err.msg, "still running"));
+    assert_true(a->exec_polls >= 1);
+}
+
+static void test_file_write_chunks(void **state)
+{
+    agent *a = *state;
+    agent_start(a);
+    pvm_qga *g = connect_ok(a);
+    size_t len = 700 * 1024 + 17;
+    unsigned char *data = pvm_xmalloc(len);
+    pvm_random_bytes(data, len);
+    pvm_error err = { 0 };
+    assert_int_equal(pvm_qga_file_write(g, "/tmp/payload.bin", data, len, &err), 0);
+    assert_string_equal(a->file_path, "/tmp/payload.bin");
+    assert_string_equal(a->file_mode, "w");
+    assert_true(a->file_closed);
+    assert_int_equal(a->file_len, len);
+    assert_memory_equal(a->file, data, len);
+    assert_true(a->writes >= 2);              /* it was chunked ... */
+    assert_true(a->max_chunk <= 256 * 1024); /* ... into bounded pieces */
+    free(data);
+}
+
+static void test_file_write_partial_counts(void **state)
+{
+    agent *a = *state;
+    a->write_max = 1000; /* the guest accepts at most 1000 bytes per call */
+    agent_start(a);
+    pvm_qga *g = connect_ok(a);
+    unsigned char data[10007];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (unsigned char)(i * 7 + 3);
+    pvm_error err = { 0 };
+    assert_int_equal(pvm_qga_file_write(g, "/x", data, sizeof data, &err), 0);
+    assert_int_equal(a->file_len, sizeof data);
+    assert_memory_equal(a->file, data, sizeof data);
+    assert_int_equal(a->writes, 11);
+}
+
+static void test_file_write_empty(void **state)
+{
+    agent *a = *state;
+    agent_start(a);
+    pvm_qga *g = connect_ok(a);
+    pvm_error err = { 0 };
+    assert_int_equal(pvm_qga_file_write(g, "/empty", NULL, 0, &err), 0);
+    assert_true(a->file_closed);
+    assert_int_equal(a->writes, 0);
+}
+
+static void test_net_bytes(void **state)
+{
+    agent *a = *state;
+    agent_start(a);
+    pvm_qga *g = connect_ok(a);
+    uint64_t rx = 0, tx = 0;
+    pvm_error err = { 0 };
+    assert_int_equal(pvm_qga_net_bytes(g, &rx, &tx, &err), 0);
+    assert_int_equal(rx, 105); /* eth0 + eth1; lo and eth2 (no statistics) left out */
+    assert_int_equal(tx, 207);
+}
+
+/* ------------------------------------------------------ hostile replies */
+
+typedef int (*call_fn)(pvm_qga *g, pvm_error *err);
+
+static int call_exec(pvm_qga *g, pvm_error *err)
+{
+    int code = 0;
+    char *out = NULL, *errout = NULL;
+    int rc = pvm_qga_exec(g, "/bin/true", NULL, 3000, &code, &out, &errout, err);
+    assert_null(out);
+    assert_null(errout);
+    return rc;
+}
+
+static int call_write(pvm_qga *g, pvm_error *err)
+{
+    return pvm_qga_file_write(g, "/f", "abcdef", 6, err);
+}
+
+static int call_net(pvm_qga *g, pvm_error *err)
+{
+    uint64_t rx = 0, tx = 0;
+    int rc = pvm_qga_net_bytes(g, &rx, &tx, err);
+    assert_int_equal(rx, 0);
+    assert_int_equal(tx, 0);
+    return rc;
+}
+
+static int call_ping(pvm_qga *g, pvm_error *err)
+{
+    return pvm_qga_ping(g, 3000, err);
+}
+
+/* The agent answers cmd with reply; the call must fail with PVM_E_QEMU mentioning want. */
+static void expect_hostile(agent *a, const char *cmd, const char *reply, call_fn call, const char *want)
+{
+    a->override_cmd = cmd;
+    a->override_reply = reply;
+    agent_start(a);
+    pvm_qga *g = connect_ok(a);
+    pvm_error err = { 0 };
+    assert_int_equal(call(g, &err), -1);
+    assert_int_equal(err.code, PVM_E_QEMU);
+    if (!strstr(err.msg, want))
+        fail_msg("error \"%s\" lacks \"%s\"", err.msg, want);
+}
+
+#define HOSTILE(name, cmd, reply, call, want)                 \
+    static void name(void **state)                            \
+    {                                                         \
+        expect_hostile(*state, cmd, reply, call, want);       \
+    }
+
+HOSTILE(test_hostile_not_json, "guest-exec-status", "<html>oops</html>\n", call_exec, "malformed")
+HOSTILE(test_hostile_array, "guest-ping", "[1, 2]\n", call_ping, "not a JSON object")
+HOSTILE(test_hostile_no_return, "guest-ping", "{\"status\": 1}\n", call_ping, "neither")
+HOSTILE(test_hostile_exited_type, "guest-exec-status", "{\"return\": {\"exited\": \"yes\"}}\n",
+        call_exec, "not a boolean")
+HOSTILE(test_hostile_out_type, "guest-exec-status",
+        "{\"return\": {\"exited\": true, \"exitcode\": 0, \"out-data\": 5}}\n", call_exec, "not a string")
+HOSTILE(test_hostile_out_b64, "guest-exec-status",
+        "{\"return\": {\"exited\": true, \"exitcode\": 0, \"out-data\": \"aGVs!G8K\"}}\n", call_exec, "base64")
+HOSTILE(test_hostile_err_b64, "guest-exec-status",
+        "{\"return\": {\"exited\": true, \"exitcode\": 0, \"out-data\": \"aGVsbG8K\", \"err-data\": \"@@\"}}\n",
+        call_exec, "err-data")
+HOSTILE(test_hostile_exitcode, "guest-exec-status",
+        "{\"return\": {\"exited\": true, \"exitcode\": 1e300}}\n", call_exec, "exitcode")
+HOSTILE(test_hostile_pid, "guest-exec", "{\"return\": {\"pid\": \"abc\"}}\n", call_exec, "pid")
+HOSTILE(test_hostile_pid_frac, "guest-exec", "{\"return\": {\"pid\": 1.5}}\n", call_exec, "pid")
+HOSTILE(test_hostile_handle, "guest-file-open", "{\"return\": \"h\"}\n", call_write, "not a handle")
+HOSTILE(test_hostile_handle_neg, "guest-file-open", "{\"return\": -1}\n", call_write, "not a handle")
+HOSTILE(test_hostile_count_zero, "guest-file-write", "{\"return\": {\"count\": 0}}\n", call_write, "count")
+HOSTILE(test_hostile_count_big, "guest-file-write", "{\"return\": {\"count\": 7}}\n", call_write, "count")
+HOSTILE(test_hostile_net_type, "guest-network-get-interfaces", "{\"return\": {\"lo\": 1}}\n",
+        call_net, "not an array")
+HOSTILE(test_hostile_net_negative, "guest-network-get-interfaces",
+        "{\"return\": [{\"name\": \"eth0\", \"statistics\": {\"rx-bytes\": -5, \"tx-bytes\": 1}}]}\n",
+        call_net, "non-negative")
+HOSTILE(test_hostile_net_huge, "guest-network-get-interfaces",
+        "{\"return\": [{\"name\": \"eth0\", \"statistics\": {\"rx-bytes\": 1e30, \"tx-bytes\": 1}}]}\n",
+        call_net, "non-negative")
+HOSTILE(test_hostile_net_none, "guest-network-get-interfaces",
+        "{\"return\": [{\"name\": \"lo\", \"statistics\": {\"rx-bytes\": 5, \"tx-bytes\": 1}}, 7, \"x\"]}\n",
+        call_net, "no non-loopback")
+
+/* A write whose count is wrong still closes the guest file. */
+static void test_hostile_count_closes_file(void **state)
+{
+    agent *a = *state;
+    expect_hostile(a, "guest-file-write", "{\"return\": {\"count\": -3}}\n", call_write, "count");
+    pvm_qga_close(g_qga); /* let the agent finish before reading what it saw */
+    g_qga = NULL;
+    pthread_join(a->th, NULL);
+    a->running = false;
+    assert_true(a->file_closed);
+}
+
+static void test_hostile_huge_line(void **state)
+{
+    agent *a = *state;
+    a->override_cmd = "guest-exec-status";
+    a->big_reply = PVM_RPC_LINE_MAX + (2u << 20);
+    agent_start(a);
+    pvm_qga *g = connect_ok(a);
+    int code = 0;
+    pvm_error err = { 0 };
+    assert_int_equal(pvm_qga_exec(g, "/bin/true", NULL, 20000, &code, NULL, NULL, &err), -1);
+    assert_int_equal(err.code, PVM_E_QEMU);
+    assert_non_null(strstr(err.msg, "longer than"));
+    /* The stream lost its framing: the client refuses further use. */
+    assert_int_equal(pvm_qga_ping(g, 1000, &err), -1);
+    assert_int_equal(err.code, PVM_E_QEMU);
+}
+
+static void test_hostile_agent_hangs_up(void **state)
+{
+    agent *a = *state;
+    a->override_cmd = "guest-ping";
+    a->override_reply = "{\"return\": {"; /* half a reply, then the agent closes */
+    a->hangup = true;
+    agent_start(a);
+    pvm_qga *g = connect_ok(a);
+    pvm_error err = { 0 };
+    assert_int_equal(pvm_qga_ping(g, 3000, &err), -1);
+    assert_int_equal(err.code, PVM_E_QEMU);
+    assert_non_null(strstr(err.msg, "closed"));
+    /* Later calls fail at once, without SIGPIPE. */
+    assert_int_equal(pvm_qga_ping(g, 3000, &err), -1);
+    assert_int_equal(err.code, PVM_E_QEMU);
+}
+
+/* Nesting deeper than cJSON's limit is refused, not a stack overflow. */
+static void test_hostile_deep(void **state)
+{
+    enum { depth = 5000 };
+    static char reply[2 * depth + 16]; /* outlives the test: the agent thread may still send */
+    memcpy(reply, "{\"return\": ", 11);
+    memset(reply + 11, '[', depth);
+    memset(reply + 11 + depth, ']', depth);
+    memcpy(reply + 11 + 2 * depth, "}\n", 3);
+    expect_hostile(*state, "guest-ping", reply, call_ping, "malformed");
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, agent_setup, agent_teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_base64_vectors),
+        cmocka_unit_test(test_base64_decode_forms),
+        cmocka_unit_test(test_base64_roundtrip),
+        T(test_sync_discards_stale),
+        T(test_no_agent_listener),
+        T(test_agent_silent),
+        cmocka_unit_test(test_missing_socket),
+        T(test_resync_after_timeout),
+        T(test_reply_ids),
+        T(test_agent_error_reply),
+        T(test_exec_polls_and_decodes),
+        T(test_exec_signal_no_output),
+        T(test_exec_timeout),
+        T(test_file_write_chunks),
+        T(test_file_write_partial_counts),
+        T(test_file_write_empty),
+        T(test_net_bytes),
+        T(test_hostile_not_json),
+        T(test_hostile_array),
+        T(test_hostile_no_return),
+        T(test_hostile_exited_type),
+        T(test_hostile_out_type),
+        T(test_hostile_out_b64),
+        T(test_hostile_err_b64),
+        T(test_hostile_exitcode),
+        T(test_hostile_pid),
+        T(test_hostile_pid_frac),
+        T(test_hostile_handle),
+        T(test_hostile_handle_neg),
+        T(test_hostile_count_zero),
+        T(test_hostile_count_big),
+        T(test_hostile_net_type),
+        T(test_hostile_net_negative),
+        T(test_hostile_net_huge),
+        T(test_hostile_net_none),
+        T(test_hostile_deep),
+        T(test_hostile_count_closes_file),
+        T(test_hostile_huge_line),
+        T(test_hostile_agent_hangs_up),
+    };
+    return cmocka_run_group_tests_name("qga-protocol", tests, NULL, NULL) ? 1 : 0;
+}
