@@ -173,14 +173,15 @@ static int import_prepare(pvm_profile *p, int64_t now, pvm_error *err)
     return pvm_profile_validate(p, err);
 }
 
-/* Prepares and stores q[0..n) inside the open transaction. */
-static int import_batch(pvm_store *s, pvm_profile *q, size_t n, const pvm_profile_opts *opts,
-                        pvm_error *err)
+/* Runs step on each of q[0..n); an error of a batch names the index. */
+static int import_each(pvm_store *s, pvm_profile *q, size_t n, const pvm_profile_opts *opts,
+                       bool store, pvm_error *err)
 {
     int64_t now = pvm_now();
     for (size_t i = 0; i < n; i++) {
-        if (import_prepare(&q[i], now, err) < 0 ||
-            insert_one(s, &q[i], opts, "profile.import", q, i, err) < 0) {
+        int rc = store ? insert_one(s, &q[i], opts, "profile.import", q, i, err)
+                       : import_prepare(&q[i], now, err);
+        if (rc < 0) {
             if (n > 1)
                 pvm_error_prefix_index(err, i, false);
             return -1;
@@ -194,11 +195,14 @@ int pvm_profile_import_many(pvm_engine *e, pvm_profile *p, size_t n,
 {
     if (n == 0)
         return pvm_error_set(err, PVM_E_INVALID, "import: no profiles to store");
-    pvm_profile *q = pvm_xmalloc(n * sizeof *q);
+    pvm_profile *q = pvm_xcalloc(n, sizeof *q);
     memcpy(q, p, n * sizeof *q);
-    int rc = pvm_store_begin(e->store, err);
+    /* Validate all before the write lock is taken, then store all or none. */
+    int rc = import_each(e->store, q, n, opts, false, err);
     if (rc == 0)
-        rc = txn_end(e->store, import_batch(e->store, q, n, opts, err), err);
+        rc = pvm_store_begin(e->store, err);
+    if (rc == 0)
+        rc = txn_end(e->store, import_each(e->store, q, n, opts, true, err), err);
     if (rc == 0)
         memcpy(p, q, n * sizeof *q);
     free(q);
