@@ -11,6 +11,7 @@
 
 #define PVM_JSON_MAX_BYTES (1024 * 1024)
 #define PVM_JSON_MAX_DEPTH 8              /* a profile list needs 3 */
+#define PVM_JSON_MAX_PROFILES 4096        /* per array: bounds the memory a file can ask */
 #define PVM_JSON_MAX_INT 9007199254740991.0 /* 2^53 - 1: exact in a double */
 #define PVM_KEY_SHOW_MAX 40
 
@@ -486,6 +487,9 @@ static int pvm_profile_array_from_cjson(const cJSON *arr, pvm_profile **out, siz
                                         pvm_error *err)
 {
     size_t n = (size_t)cJSON_GetArraySize(arr), i = 0;
+    if (n > PVM_JSON_MAX_PROFILES)
+        return pvm_error_set(err, PVM_E_LIMIT, "array holds %zu profiles; at most %d per file",
+                             n, PVM_JSON_MAX_PROFILES);
     pvm_profile *v = pvm_xcalloc(n ? n : 1, sizeof *v);
     for (const cJSON *c = arr->child; c; c = c->next, i++) {
         if (pvm_profile_from_cjson(c, &v[i], err) < 0) {

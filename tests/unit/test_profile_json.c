@@ -323,6 +323,29 @@ static void test_hostile_values(void **state)
     assert_string_equal(p.disk_serial, "$(reboot)`id`");
 }
 
+/* An array of more profiles than one file may hold is refused whole. */
+static void test_hostile_array_count(void **state)
+{
+    (void)state;
+    size_t n = 4097, each = strlen("{},");
+    char *text = malloc(n * each + 3);
+    size_t at = 0;
+    text[at++] = '[';
+    for (size_t i = 0; i < n; i++, at += each)
+        memcpy(text + at, "{},", each);
+    text[at - 1] = ']';
+    text[at] = '\0';
+    pvm_profile *out = (pvm_profile *)&n; /* must stay untouched */
+    size_t count = 7;
+    pvm_error err = {0};
+    assert_int_equal(pvm_profile_list_from_json(text, &out, &count, &err), -1);
+    assert_int_equal(err.code, PVM_E_LIMIT);
+    assert_non_null(strstr(err.msg, "at most 4096"));
+    assert_ptr_equal(out, (pvm_profile *)&n);
+    assert_int_equal(count, 7);
+    free(text);
+}
+
 static void test_hostile_size_and_depth(void **state)
 {
     (void)state;
@@ -435,6 +458,7 @@ int main(void)
         cmocka_unit_test(test_hostile_strings),
         cmocka_unit_test(test_hostile_values),
         cmocka_unit_test(test_hostile_size_and_depth),
+        cmocka_unit_test(test_hostile_array_count),
         cmocka_unit_test(test_list_round_trip),
         cmocka_unit_test(test_list_hostile),
     };
