@@ -120,6 +120,10 @@ int main(int argc, char **argv)
         pvm_usage(stdout); /* the TUI will open here */
         return 0;
     }
+    if (strcmp(argv[i], "help") == 0 && i + 1 == argc) {
+        pvm_usage(stdout);
+        return 0;
+    }
     const pvm_cli_command *cmd = pvm_command_find(argv[i]);
     if (!cmd) {
         pvm_error err = {0};
