@@ -1,11 +1,13 @@
 /* lock.c - the per-VM operation lock: flock(2) on HOME/vms/<id>/lock, held by
  * start, stop and delete for their whole run, so two sessions never start
- * two QEMUs for one VM. The kernel drops it when the holder dies. Called by vm*.c. */
+ * two QEMUs for one VM; and the host-wide start lock that keeps the caps check
+ * honest. The kernel drops them when the holder dies. Called by vm*.c. */
 #include "vm_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -39,6 +41,27 @@ void pvm_vm_unlock(int fd)
 {
     if (fd >= 0)
         close(fd); /* closing drops the flock */
+}
+
+int pvm_start_lock(const char *home, int wait_ms, int *fd, pvm_error *err)
+{
+    char *path = pvm_xasprintf("%s/start.lock", home);
+    int l = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    int e = errno;
+    free(path);
+    if (l < 0)
+        return pvm_error_set(err, PVM_E_IO, "cannot open the start lock: %s", strerror(e));
+    int64_t end = pvm_proc_now_ms() + wait_ms;
+    while (flock(l, LOCK_EX | LOCK_NB) < 0) {
+        if ((errno != EWOULDBLOCK && errno != EINTR) || pvm_proc_now_ms() >= end) {
+            close(l);
+            return pvm_error_set(err, PVM_E_BUSY, "another privarion-vm session is starting a "
+                                 "VM; try again in a moment");
+        }
+        pvm_proc_sleep_ms(20);
+    }
+    *fd = l;
+    return 0;
 }
 
 bool pvm_vm_lock_busy(const pvm_vm_files *f)

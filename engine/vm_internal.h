@@ -73,6 +73,10 @@ int pvm_proc_remove_tree(const char *dir, pvm_error *err);
  * QEMU never inherits it). Busy -> PVM_E_BUSY naming the VM. */
 int pvm_vm_lock(const pvm_vm_files *f, const char *vm_name, int *fd, pvm_error *err);
 void pvm_vm_unlock(int fd);
+/* The host-wide start lock (HOME/start.lock): held from the caps check
+ * until QMP answers, so two starts of different VMs cannot both pass the caps.
+ * Waits up to wait_ms, then PVM_E_BUSY. */
+int pvm_start_lock(const char *home, int wait_ms, int *fd, pvm_error *err);
 /* True when some process holds the VM's lock now (read from /proc/locks,
  * without taking it). */
 bool pvm_vm_lock_busy(const pvm_vm_files *f);

@@ -215,25 +215,30 @@ static int pvm_vm_start_locked(pvm_engine *e, pvm_vm *vm, const pvm_vm_files *f,
         return pvm_error_set(err, PVM_E_STATE, "VM '%s' is already %s (pid %d)", vm->name,
                              pvm_vm_state_name(vm->state), vm->pid);
     pvm_config cfg;
+    int start_fd = -1;
     if (pvm_config_load(pvm_engine_home(e), &cfg, err) < 0 ||
-        pvm_vm_check_running_caps(e, &cfg, vm, err) < 0 || pvm_vm_prepare_files(f, err) < 0)
+        pvm_start_lock(pvm_engine_home(e), PVM_START_TIMEOUT_MS * 2, &start_fd, err) < 0)
         return -1;
     pvm_argv argv;
     pvm_argv_init(&argv);
     int64_t end = pvm_proc_now_ms() + PVM_START_TIMEOUT_MS;
     int pid = 0;
     int rc = -1;
-    if (pvm_vm_build(e, vm, f, &cfg, &argv, err) < 0 ||
+    if (pvm_vm_check_running_caps(e, &cfg, vm, err) < 0 || pvm_vm_prepare_files(f, err) < 0 ||
+        pvm_vm_build(e, vm, f, &cfg, &argv, err) < 0 ||
         pvm_proc_pid_write(f->marker, 0, err) < 0) /* intent: it should be running */
         goto done;
     if (pvm_vm_spawn(f, vm, &argv, end, err) < 0 || pvm_vm_wait_qmp(f, vm, end, &pid, err) < 0 ||
         pvm_proc_pid_write(f->marker, pid, err) < 0)
         goto done;
+    pvm_vm_unlock(start_fd); /* QEMU runs: it counts in the next start's caps */
+    start_fd = -1;
     vm->pid = pid;
     vm->state = PVM_VM_RUNNING;
     pvm_vm_event(e, vm, "vm.start", "QEMU started");
     rc = wait_agent > 0 ? pvm_vm_wait_agent(f, vm, wait_agent, pid, err) : 0;
 done:
+    pvm_vm_unlock(start_fd);
     if (rc < 0 && !pid)
         pvm_vm_runtime_clean(f);
     pvm_argv_free(&argv);
@@ -293,6 +298,9 @@ static int pvm_vm_stop_locked(pvm_engine *e, pvm_vm *vm, const pvm_vm_files *f, 
         pvm_vm_runtime_clean(f); /* acknowledges a crash or a guest power-off */
         return 0;
     }
+    if (!force && vm->state == PVM_VM_PAUSED)
+        return pvm_error_set(err, PVM_E_STATE, "VM '%s' is paused: a paused guest cannot power "
+                             "off; use --force", vm->name);
     if (force) {
         if (pvm_vm_force_end(f, vm, err) < 0)
             return -1;
