@@ -189,8 +189,25 @@ static void rpc_make_room(pvm_rpc *r)
         r->off = 0;
     }
     if (r->cap - r->len < RPC_CHUNK) {
-        r->cap = r->len + RPC_CHUNK;
+        /* Doubling keeps a long line linear; the cap keeps it bounded. */
+        size_t want = r->cap * 2, limit = r->line_max + 2 * RPC_CHUNK;
+        if (want > limit)
+            want = limit;
+        if (want < r->len + RPC_CHUNK)
+            want = r->len + RPC_CHUNK;
+        r->cap = want;
         r->buf = pvm_xrealloc(r->buf, r->cap);
+    }
+}
+
+/* Called when everything read was consumed: gives back a buffer a long line grew. */
+static void rpc_drained(pvm_rpc *r)
+{
+    r->off = r->len = r->scan = 0;
+    if (r->cap > 4 * RPC_CHUNK) {
+        free(r->buf);
+        r->buf = NULL;
+        r->cap = 0;
     }
 }
 
@@ -256,6 +273,8 @@ int pvm_rpc_read_line(pvm_rpc *r, char **line, size_t *len, int64_t deadline, pv
             *line = pvm_xmalloc(n + 1);
             memcpy(*line, start, n);
             (*line)[n] = '\0';
+            if (r->off == r->len)
+                rpc_drained(r);
             if (len)
                 *len = n;
             return 1;
@@ -281,7 +300,7 @@ int pvm_rpc_skip_to_byte(pvm_rpc *r, unsigned char delim, int64_t deadline, pvm_
             r->scan = 0;
             return 1;
         }
-        r->off = r->len = r->scan = 0;
+        rpc_drained(r);
         int rc = rpc_fill(r, deadline, err);
         if (rc <= 0)
             return rc;
