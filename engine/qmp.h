@@ -38,11 +38,15 @@ int pvm_qga_connect(const char *sock_path, int timeout_ms, pvm_qga **out, pvm_er
 int pvm_qga_execute(pvm_qga *g, const char *cmd, cJSON *args, cJSON **ret, int timeout_ms, pvm_error *err);
 int pvm_qga_ping(pvm_qga *g, int timeout_ms, pvm_error *err);
 /* guest-exec with capture-output, polls guest-exec-status until exited or timeout;
- * *out and *errout malloc'd decoded output (may be NULL), *exitcode the status. argv NULL-terminated, may be NULL. */
+ * *out and *errout malloc'd decoded output (may be NULL), *exitcode the status. argv NULL-terminated, may be NULL.
+ * A process killed by signal N reports 128 + N. timeout_ms bounds the polling; one status call
+ * may add up to 10 s on a stalled agent. Still running at the timeout -> PVM_E_QEMU "still running". */
 int pvm_qga_exec(pvm_qga *g, const char *path, const char *const *argv, int timeout_ms, int *exitcode, char **out, char **errout, pvm_error *err);
-/* guest-file-open(w)/write(base64 chunks)/close. */
+/* guest-file-open(w)/write(base64 chunks of 192 KiB)/close; each call may take 30 s.
+ * On a failed write the guest file is still closed (best effort). */
 int pvm_qga_file_write(pvm_qga *g, const char *guest_path, const void *data, size_t len, pvm_error *err);
-/* guest-network-get-interfaces summed rx/tx bytes of non-loopback interfaces. */
+/* guest-network-get-interfaces summed rx/tx bytes of non-loopback interfaces.
+ * No interface with statistics -> PVM_E_QEMU (unknown is never reported as 0). */
 int pvm_qga_net_bytes(pvm_qga *g, uint64_t *rx, uint64_t *tx, pvm_error *err);
 void pvm_qga_close(pvm_qga *g);
 
