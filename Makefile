@@ -12,6 +12,8 @@ OPT      ?= -O2 -g
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 CMOCKA     = $(shell pkg-config --libs cmocka 2>/dev/null)
+# `make V=1` shows the full compiler command lines.
+Q        := $(if $(V),,@)
 SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 BUILD_DEBS := gcc make pkg-config libncurses-dev libcjson-dev libsqlite3-dev libcmocka-dev
@@ -64,31 +66,36 @@ deps:
 	fi
 
 $(PROG): $(APP_OBJ) $(LIB_A)
-	$(CC) $(OPT) -o $@ $(APP_OBJ) $(LIB_A) $(PKG_LIBS)
+	@echo "  LINK  $@"
+	$(Q)$(CC) $(OPT) -o $@ $(APP_OBJ) $(LIB_A) $(PKG_LIBS)
 
 $(LIB_A): $(LIB_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 
 $(LIB_A_ASAN): $(LIB_OBJ_ASAN)
 	@rm -f $@
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 
 $(BUILD)/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(OPT) $(PKG_CFLAGS) -c -o $@ $<
+	@echo "  CC    $<"
+	$(Q)$(CC) $(WARN) $(OPT) $(PKG_CFLAGS) -c -o $@ $<
 
 $(BUILD)/asan/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) -O1 -g $(SAN) $(PKG_CFLAGS) -c -o $@ $<
+	@echo "  CC    $< (asan+ubsan)"
+	$(Q)$(CC) $(WARN) -O1 -g $(SAN) $(PKG_CFLAGS) -c -o $@ $<
 
 $(BUILD)/unit/%: tests/unit/%.c $(LIB_A) $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(OPT) $(PKG_CFLAGS) -o $@ $< $(LIB_A) $(PKG_LIBS) $(CMOCKA)
+	@echo "  TEST  $@"
+	$(Q)$(CC) $(WARN) $(OPT) $(PKG_CFLAGS) -o $@ $< $(LIB_A) $(PKG_LIBS) $(CMOCKA)
 
 $(BUILD)/unit-asan/%: tests/unit/%.c $(LIB_A_ASAN) $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) -O1 -g $(SAN) $(PKG_CFLAGS) -o $@ $< $(LIB_A_ASAN) $(PKG_LIBS) $(CMOCKA)
+	@echo "  TEST  $@"
+	$(Q)$(CC) $(WARN) -O1 -g $(SAN) $(PKG_CFLAGS) -o $@ $< $(LIB_A_ASAN) $(PKG_LIBS) $(CMOCKA)
 
 unit-build: $(UNIT_BIN) $(UNIT_BIN_ASAN)
 
