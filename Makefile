@@ -35,7 +35,7 @@ LIB_A_ASAN   := $(BUILD)/libpvm-asan.a
 UNIT_BIN     := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
 UNIT_BIN_ASAN:= $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit-asan/%)
 
-.PHONY: unit-build all deps run test unit unit-asan e2e integration guest bench clean install help
+.PHONY: fuzz unit-build all deps run test unit unit-asan e2e integration guest bench clean install help
 .DEFAULT_GOAL := all
 
 all: deps
@@ -46,6 +46,7 @@ help:
 	@echo "make run        install, build and start $(PROG)"
 	@echo "make test       every test: unit (plain, ASan+UBSan), end-to-end, integration"
 	@echo "make bench      benchmarks (not tests)"
+	@echo "make fuzz       fuzz the parsers of outside data (FUZZ_SECONDS=60 each)"
 	@echo "make deps       install missing Debian packages (root) or print the apt-get line"
 
 # Installs what is missing when root; otherwise prints the exact command and stops.
@@ -119,6 +120,19 @@ integration: all
 
 guest:
 	@tests/guest/build
+
+# Coverage-guided fuzzing of the parsers that read outside data (clang's libFuzzer).
+FUZZ_SRC     := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@command -v clang >/dev/null || { echo "fuzz: needs clang (apt-get install clang)"; exit 1; }
+	@mkdir -p $(BUILD)/fuzz
+	@for f in $(FUZZ_SRC); do \
+	  b=$(BUILD)/fuzz/$$(basename $$f .c); echo "  FUZZ  $$b ($(FUZZ_SECONDS) s)"; \
+	  clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) \
+	    -o $$b $$f $(LIB_SRC) $(PKG_LIBS) || exit 1; \
+	  $$b -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 2>&1 | tail -4 || exit 1; \
+	done
 
 bench: all
 	@bench/run
