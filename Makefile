@@ -129,9 +129,11 @@ fuzz: deps
 	@mkdir -p $(BUILD)/fuzz
 	@for f in $(FUZZ_SRC); do \
 	  b=$(BUILD)/fuzz/$$(basename $$f .c); echo "  FUZZ  $$b ($(FUZZ_SECONDS) s)"; \
-	  clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) \
+	  clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(PKG_CFLAGS) \
 	    -o $$b $$f $(LIB_SRC) $(PKG_LIBS) || exit 1; \
-	  $$b -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 2>&1 | tail -4 || exit 1; \
+	  $$b -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/ \
+	    >$$b.log 2>&1 || { tail -40 $$b.log; echo "fuzz: $$b found a crash (see $$b.log)"; exit 1; }; \
+	  grep -E 'stat::(number_of_executed_units|new_units_added)' $$b.log; \
 	done
 
 bench: all

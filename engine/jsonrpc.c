@@ -259,8 +259,8 @@ int pvm_rpc_read_line(pvm_rpc *r, char **line, size_t *len, int64_t deadline, pv
     if (rpc_check_usable(r, err) < 0)
         return -1;
     for (;;) {
-        char *start = r->buf + r->off;
         size_t avail = r->len - r->off;
+        char *start = avail ? r->buf + r->off : r->buf;
         char *nl = avail > r->scan ? memchr(start + r->scan, '\n', avail - r->scan) : NULL;
         if (nl) {
             size_t n = (size_t)(nl - start);
@@ -293,7 +293,7 @@ int pvm_rpc_skip_to_byte(pvm_rpc *r, unsigned char delim, int64_t deadline, pvm_
     if (rpc_check_usable(r, err) < 0)
         return -1;
     for (;;) {
-        char *start = r->buf + r->off;
+        char *start = r->len > r->off ? r->buf + r->off : r->buf;
         char *hit = r->len > r->off ? memchr(start, delim, r->len - r->off) : NULL;
         if (hit) {
             r->off += (size_t)(hit - start) + 1;
