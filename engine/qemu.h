@@ -42,6 +42,10 @@ typedef struct pvm_qemu_paths {
 int pvm_qemu_build_argv(const pvm_profile *p, const pvm_vm *vm, const pvm_qemu_paths *paths,
                         pvm_accel accel, pvm_argv *out, pvm_error *err);
 
+/* The builder's and the type 0 table's checks alone (no paths, no I/O): whether this profile and VM would start.
+ * vm create calls it so the user learns at create what start would refuse. */
+int pvm_qemu_argv_check(const pvm_profile *p, const pvm_vm *vm, pvm_error *err);
+
 /* SMBIOS type 0 structure (formatted area + strings + double NUL) without the VM bit. */
 int pvm_smbios_type0(const pvm_hw_model *hw, unsigned char *buf, size_t cap, size_t *len,
                      pvm_error *err);

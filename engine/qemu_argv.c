@@ -206,6 +206,28 @@ static int pvm_check_vm(const pvm_vm *vm, pvm_error *err)
     return 0;
 }
 
+/* Values QEMU would otherwise invent, each a mark of QEMU the guest can read. */
+static int pvm_check_identity(const pvm_profile *p, const pvm_vm *vm, pvm_error *err)
+{
+    if (vm->net != PVM_NET_NONE && !p->mac[0])
+        return pvm_error_set(err, PVM_E_INVALID,
+                             "macAddress: empty in profile '%s', so QEMU would give the guest a "
+                             "52:54:00 address (QEMU's own prefix, a VM mark); set one with "
+                             "'profile edit %s --mac XX:XX:XX:XX:XX:XX' (or --random), or use "
+                             "--net none", p->name, p->name);
+    if (vm->disk_bus == PVM_DISK_NVME && !p->disk_serial[0])
+        return pvm_error_set(err, PVM_E_INVALID,
+                             "diskSerial: the nvme disk bus needs a disk serial (QEMU requires "
+                             "one); set one with 'profile edit %s --disk-serial S' (or --random)",
+                             p->name);
+    if (vm->disk_bus == PVM_DISK_SATA && !p->disk_serial[0])
+        return pvm_error_set(err, PVM_E_INVALID,
+                             "diskSerial: empty in profile '%s', so QEMU would give the sata disk "
+                             "its own serial QM00001 (a VM mark); set one with 'profile edit %s "
+                             "--disk-serial S' (or --random)", p->name, p->name);
+    return 0;
+}
+
 /* ------------------------------------------------------- ACPI OEM fields */
 
 typedef struct pvm_oem {
@@ -309,6 +331,9 @@ static void pvm_add_cpu(pvm_argv *a, const pvm_profile *p, const pvm_vm *vm, pvm
     const char *vendor = pvm_cpu_vendor(&p->hw);
     if (vendor)
         pvm_opt_kv(&o, "vendor", vendor);
+    /* qemu64 carries AMD's SVM flag; no Intel CPU has it. */
+    if (vendor && !strcmp(vendor, "GenuineIntel"))
+        pvm_opt_raw(&o, ",-svm");
     pvm_opt_emit(a, "-cpu", &o);
     /* -cpu splits its features on every comma with no escape, so the brand
      * goes through -global, whose value QEMU takes verbatim (not escaped). */
@@ -411,7 +436,16 @@ static void pvm_add_cdrom(pvm_argv *a, const pvm_vm *vm)
     pvm_opt_kv(&o, "file", vm->iso);
     pvm_opt_raw(&o, ",if=none,id=cd0,media=cdrom,readonly=on,format=raw");
     pvm_opt_emit(a, "-drive", &o);
-    pvm_argv_add2(a, "-device", "ide-cd,bus=ide.1,drive=cd0,bootindex=1,model=DVD-RW Drive,ver=1.00");
+    /* Without a serial QEMU would give the drive its own "QM00003". */
+    char serial[13];
+    size_t k = 0;
+    for (const char *c = vm->id; *c && k < 12; c++)
+        if (isxdigit((unsigned char)*c))
+            serial[k++] = (char)toupper((unsigned char)*c);
+    serial[k] = '\0';
+    pvm_opt_start(&o, "ide-cd,bus=ide.1,drive=cd0,bootindex=1,model=DVD-RW Drive,ver=1.00");
+    pvm_opt_kv(&o, "serial", k ? serial : "0");
+    pvm_opt_emit(a, "-device", &o);
 }
 
 static void pvm_add_kernel(pvm_argv *a, const pvm_vm *vm)
@@ -435,7 +469,8 @@ static void pvm_add_net(pvm_argv *a, const pvm_profile *p, const pvm_vm *vm)
     }
     pvm_argv_add2(a, "-netdev", "user,id=net0");
     pvm_opt o;
-    pvm_opt_start(&o, vm->nic == PVM_NIC_E1000E ? "e1000e" : "virtio-net-pci");
+    /* e1000e: an Intel Gigabit CT Desktop Adapter's subsystem id, not QEMU's 0000. */
+    pvm_opt_start(&o, vm->nic == PVM_NIC_E1000E ? "e1000e,subsys=0xa01f" : "virtio-net-pci");
     pvm_opt_raw(&o, ",netdev=net0");
     pvm_opt_kv_nonempty(&o, "mac", p->mac);
     pvm_opt_emit(a, "-device", &o);
@@ -487,11 +522,9 @@ int pvm_qemu_build_argv(const pvm_profile *p, const pvm_vm *vm, const pvm_qemu_p
                         pvm_accel accel, pvm_argv *out, pvm_error *err)
 {
     pvm_argv_clear(out);
-    if (pvm_check_paths(paths, err) || pvm_check_vm(vm, err) || pvm_check_profile_text(p, err))
+    if (pvm_check_paths(paths, err) || pvm_check_vm(vm, err) || pvm_check_profile_text(p, err) ||
+        pvm_check_identity(p, vm, err))
         return -1;
-    if (vm->disk_bus == PVM_DISK_NVME && !p->disk_serial[0])
-        return pvm_error_set(err, PVM_E_INVALID,
-                             "diskSerial: the nvme disk bus needs a disk serial (QEMU requires one)");
     pvm_argv_add(out, paths->qemu);
     pvm_add_process(out, vm, paths);
     pvm_add_machine(out, p, accel);
@@ -505,4 +538,22 @@ int pvm_qemu_build_argv(const pvm_profile *p, const pvm_vm *vm, const pvm_qemu_p
     pvm_add_net(out, p, vm);
     pvm_add_channels(out, paths);
     return 0;
+}
+
+int pvm_qemu_argv_check(const pvm_profile *p, const pvm_vm *vm, pvm_error *err)
+{
+    /* Placeholder paths that pass every path rule: only p and vm are judged. */
+    const pvm_qemu_paths paths = {
+        .qemu = "qemu", .disk = "/d", .qmp_sock = "/q", .qga_sock = "/g", .serial_sock = "/s",
+        .serial_log = "/l", .pidfile = "/p", .smbios_type0 = "/t",
+    };
+    unsigned char t0[512];
+    size_t len;
+    if (pvm_smbios_type0(&p->hw, t0, sizeof t0, &len, err) < 0)
+        return -1;
+    pvm_argv a;
+    pvm_argv_init(&a);
+    int rc = pvm_qemu_build_argv(p, vm, &paths, PVM_ACCEL_TCG, &a, err);
+    pvm_argv_free(&a);
+    return rc;
 }

@@ -445,7 +445,7 @@ static int pvm_vm_create_checks(pvm_engine *e, const char *name, const char *pro
         pvm_vm_input_file("kernel", o->kernel, vm->kernel, sizeof vm->kernel, err) < 0 ||
         pvm_vm_input_file("initrd", o->initrd, vm->initrd, sizeof vm->initrd, err) < 0)
         return -1;
-    return 0;
+    return pvm_qemu_argv_check(&p, vm, err); /* what start would refuse, refused now */
 }
 
 static int pvm_vm_insert(pvm_engine *e, const pvm_vm *vm, pvm_error *err)

@@ -82,13 +82,21 @@ static pid_t fake_qemu(const char *tag)
     return pid;
 }
 
-static void make_profile(pvm_engine *e, const char *name)
+/* A profile with a MAC (a VM with a NIC needs one) and, when mac is NULL, without. */
+static void make_profile_mac(pvm_engine *e, const char *name, const char *mac)
 {
     pvm_profile p;
     pvm_error err = {0};
     pvm_profile_init(&p);
     assert_int_equal(pvm_profile_set_name(&p, name, &err), 0);
+    if (mac)
+        strcpy(p.mac, mac);
     assert_int_equal(pvm_profile_create(e, &p, NULL, &err), 0);
+}
+
+static void make_profile(pvm_engine *e, const char *name)
+{
+    make_profile_mac(e, name, "a4:bb:6d:00:00:01");
 }
 
 static void write_text(const char *path, const char *text)
@@ -314,6 +322,50 @@ static void test_create_failure_leaves_nothing(void **state)
     assert_int_equal(err.code, PVM_E_NOTFOUND);
 }
 
+static void assert_no_vm_left(fixture *f)
+{
+    pvm_error err = {0};
+    pvm_vm *list = NULL;
+    size_t n = 99;
+    assert_int_equal(pvm_vm_list(f->e, &list, &n, &err), 0);
+    assert_int_equal(n, 0);
+    free(list);
+    char *cmd = pvm_xasprintf("test ! -e '%s/vms' || test -z \"$(ls -A '%s/vms')\"", f->home,
+                              f->home);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+}
+
+/* What start would refuse is refused at create, before anything is made. */
+static void test_create_refuses_what_start_would(void **state)
+{
+    fixture *f = *state;
+    pvm_error err = {0};
+    pvm_vm_opts o = {.disk = 1024 * 1024, .memory = 64 * 1024 * 1024};
+    make_profile_mac(f->e, "nomac", NULL);
+    assert_int_equal(pvm_vm_create(f->e, "v1", "nomac", &o, NULL, &err), -1);
+    assert_int_equal(err.code, PVM_E_INVALID);
+    assert_non_null(strstr(err.msg, "macAddress"));
+    assert_non_null(strstr(err.msg, "profile edit nomac --mac"));
+    assert_no_vm_left(f);
+
+    make_profile(f->e, "noserial");
+    o.disk_bus = PVM_DISK_NVME;
+    assert_int_equal(pvm_vm_create(f->e, "v1", "noserial", &o, NULL, &err), -1);
+    assert_non_null(strstr(err.msg, "diskSerial"));
+    o.disk_bus = PVM_DISK_SATA;
+    assert_int_equal(pvm_vm_create(f->e, "v1", "noserial", &o, NULL, &err), -1);
+    assert_non_null(strstr(err.msg, "QM00001"));
+    assert_no_vm_left(f);
+
+    /* Without a NIC there is no MAC to leak. */
+    o.disk_bus = PVM_DISK_VIRTIO;
+    o.net = PVM_NET_NONE;
+    pvm_vm vm;
+    assert_int_equal(pvm_vm_create(f->e, "v1", "nomac", &o, &vm, &err), 0);
+    assert_int_equal(vm.net, PVM_NET_NONE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -323,6 +375,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lock_busy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_state_probe, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_failure_leaves_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_create_refuses_what_start_would, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
