@@ -142,3 +142,77 @@ finish() {
     echo "$T_PASS passed, $T_FAIL failed"
     [ "$T_FAIL" -eq 0 ] && [ "$T_PASS" -gt 0 ]
 }
+
+# qga_sock NAME: the VM's guest-agent socket (runtime folder: 12 hex digits of the id).
+qga_sock() {
+    local id
+    id=$(json_field "$1" id)
+    id=${id//-/}
+    echo "/tmp/pvm-$(id -u)/${id:0:12}/qga.sock"
+}
+
+# guest_sh NAME COMMAND: runs COMMAND with /bin/sh inside the guest through the guest agent
+# (guest-exec), prints its stdout; the exit status is the command's (100+ for agent trouble).
+guest_sh() {
+    python3 - "$(qga_sock "$1")" "$2" <<'PY'
+import base64, json, random, socket, sys, time
+
+def send(s, msg):
+    s.sendall(json.dumps(msg).encode() + b"\n")
+
+def reply(f):
+    while True:
+        line = f.readline()
+        if not line:
+            sys.exit(101)
+        r = json.loads(line.lstrip(b"\xff"))
+        if "error" in r:
+            print("agent error: %s" % r["error"], file=sys.stderr)
+            sys.exit(102)
+        if "return" in r:
+            return r["return"]
+
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(60)
+try:
+    s.connect(sys.argv[1])
+except OSError as e:
+    print("guest agent %s: %s" % (sys.argv[1], e), file=sys.stderr)
+    sys.exit(100)
+f = s.makefile("rb")
+sync = random.randint(1, 2**31)
+s.sendall(b"\xff")  # resets the agent's parser; it answers that byte with an error
+send(s, {"execute": "guest-sync-delimited", "arguments": {"id": sync}})
+while True:  # skip that error and stale replies until our id comes back
+    line = f.readline()
+    if not line:
+        sys.exit(101)
+    if json.loads(line.lstrip(b"\xff") or b"{}").get("return") == sync:
+        break
+send(s, {"execute": "guest-exec",
+         "arguments": {"path": "/bin/sh", "arg": ["-c", sys.argv[2]], "capture-output": True}})
+pid = reply(f)["pid"]
+for _ in range(600):
+    send(s, {"execute": "guest-exec-status", "arguments": {"pid": pid}})
+    st = reply(f)
+    if st.get("exited"):
+        sys.stdout.write(base64.b64decode(st.get("out-data", "")).decode(errors="replace"))
+        sys.exit(st.get("exitcode", 103))
+    time.sleep(0.1)
+sys.exit(104)
+PY
+}
+
+# ata_ids NAME: "serial|firmware|model" of each ATA/ATAPI device the guest's libata found,
+# decoded from the IDENTIFY data in /sys/class/ata_device/*/id (words 10-19, 23-26, 27-46).
+ata_ids() {
+    guest_sh "$1" 'for d in /sys/class/ata_device/*; do tr "\n" " " <"$d/id"; echo; done' |
+        python3 -c '
+import sys
+def text(words):
+    return bytes.fromhex("".join(words)).decode("ascii", "replace").strip()
+for line in sys.stdin:
+    w = line.split()
+    if len(w) >= 47 and any(x != "0000" for x in w[10:47]):
+        print("%s|%s|%s" % (text(w[10:20]), text(w[23:27]), text(w[27:47])))'
+}
