@@ -85,8 +85,9 @@ static const pvm_opt pvm_create_opts[] = {
     {"cpus", 0, true, "N", "virtual CPUs (default 1; at most the max_cpus cap)"},
     {"memory", 0, true, "SIZE", "memory, e.g. 512M, 4G (default 1G, or the cap when lower)"},
     {"disk", 0, true, "SIZE", "disk size, e.g. 20G (default 50G; sparse qcow2)"},
-    {"disk-bus", 0, true, "BUS", "virtio (default), nvme or sata"},
-    {"nic", 0, true, "MODEL", "network card: virtio (default) or e1000e"},
+    {"disk-bus", 0, true, "BUS", "virtio (default, fastest; Red Hat PCI ids), nvme (its model "
+                                 "reads \"QEMU NVMe Ctrl\") or sata (fewest QEMU marks)"},
+    {"nic", 0, true, "MODEL", "network card: virtio (default; Red Hat PCI ids) or e1000e (Intel)"},
     {"net", 0, true, "MODE", "user (default, NAT) or none"},
     {"iso", 0, true, "FILE", "attach an installer/live ISO as a CD-ROM (boots first)"},
     {"image", 0, true, "FILE", "start the disk from an existing image (see --image-mode)"},
@@ -467,7 +468,12 @@ static const pvm_vm_sub pvm_vm_subs[] = {
      "starts from FILE: '--image-mode copy' makes an independent qcow2 copy (FILE may go\n"
      "away), '--image-mode overlay' a qcow2 overlay that reads unchanged blocks from FILE\n"
      "(which must then stay where it is, unchanged). Caps on vCPUs and memory come from\n"
-     "the config file (default: half the host's cores and memory).",
+     "the config file (default: half the host's cores and memory).\n"
+     "The profile needs a MAC (unless --net none), and a disk serial for nvme and sata:\n"
+     "QEMU would otherwise give the guest its own (52:54:00:..., QM00001). What 'vm start'\n"
+     "would refuse about the profile is refused here already. For the least a guest can\n"
+     "tell, use --disk-bus sata --nic e1000e (see 'What a guest can still see' in the\n"
+     "manual page).",
      pvm_create_opts, PVM_N(pvm_create_opts), 1, 1, pvm_vm_create_cmd},
     {"list", "[--json]", "list VMs with the state read from the live QEMU process",
      "STATE is running, paused, stopped or crashed (REASON says why).",
