@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define RANDOMIZE_TRIES 100
 
@@ -219,6 +220,21 @@ int pvm_profile_list(pvm_engine *e, pvm_profile **out, size_t *count, pvm_error 
     return pvm_db_profile_list(e->store, out, count, err);
 }
 
+/* q with the serial, UUID and MAC it shares with old blanked: an edit is only
+ * checked for clashes in the identity values it changes, so a duplicate accepted
+ * earlier with --allow-duplicate does not block unrelated edits. */
+static pvm_profile changed_identity(const pvm_profile *q, const pvm_profile *old)
+{
+    pvm_profile c = *q;
+    if (strcmp(c.serial, old->serial) == 0)
+        c.serial[0] = '\0';
+    if (strcasecmp(c.machine_id, old->machine_id) == 0)
+        c.machine_id[0] = '\0';
+    if (strcasecmp(c.mac, old->mac) == 0)
+        c.mac[0] = '\0';
+    return c;
+}
+
 int pvm_profile_update(pvm_engine *e, pvm_profile *p, const pvm_profile_opts *opts,
                        pvm_error *err)
 {
@@ -239,8 +255,10 @@ int pvm_profile_update(pvm_engine *e, pvm_profile *p, const pvm_profile_opts *op
         q.updated_at = pvm_now();
         rc = name_check(s, &q, q.id, NULL, 0, err);
     }
-    if (rc == 0)
-        rc = clash_check(s, &q, opts, NULL, 0, err);
+    if (rc == 0) {
+        pvm_profile changed = changed_identity(&q, &old);
+        rc = clash_check(s, &changed, opts, NULL, 0, err);
+    }
     if (rc == 0)
         rc = pvm_db_profile_update(s, &q, err);
     if (rc == 0)

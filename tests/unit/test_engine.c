@@ -355,6 +355,41 @@ static void test_update_refuses_clash_and_invalid(void **state)
     assert_string_equal(got.mac, a.mac);
 }
 
+/* A duplicate accepted earlier with allow_duplicate blocks neither profile's
+ * unrelated edits; only an identity value the edit changes is checked. */
+static void test_update_checks_only_changed_identity(void **state)
+{
+    fixture *f = *state;
+    pvm_error err = {0};
+    pvm_profile a = make_profile("first", "dell-latitude-7520");
+    pvm_profile b = make_profile("second", "dell-latitude-7520");
+    pvm_profile c = make_profile("third", "dell-latitude-7520");
+    create_ok(f->e, &a);
+    create_ok(f->e, &c);
+    strcpy(b.serial, a.serial);
+    pvm_profile_opts allow = {.allow_duplicate = true};
+    assert_int_equal(pvm_profile_create(f->e, &b, &allow, &err), 0);
+
+    pvm_profile q = a; /* unrelated edits of either side pass */
+    strcpy(q.hw.sku, "0A99");
+    assert_int_equal(pvm_profile_update(f->e, &q, NULL, &err), 0);
+    q = b;
+    strcpy(q.name, "second-renamed");
+    assert_int_equal(pvm_profile_update(f->e, &q, NULL, &err), 0);
+
+    q = a; /* changing the MAC to c's is still refused, naming the MAC */
+    strcpy(q.hw.sku, "0A98");
+    strcpy(q.mac, c.mac);
+    assert_int_equal(pvm_profile_update(f->e, &q, NULL, &err), -1);
+    assert_int_equal(err.code, PVM_E_EXISTS);
+    assert_non_null(strstr(err.msg, "macAddress"));
+    assert_null(strstr(err.msg, "serialNumber"));
+    pvm_profile got;
+    assert_int_equal(pvm_profile_get(f->e, "first", &got, &err), 0);
+    assert_string_equal(got.hw.sku, "0A99");
+    assert_string_equal(got.mac, a.mac);
+}
+
 /* Creates a second profile sharing one identity field with the first and
  * checks: refused with PVM_E_EXISTS naming the field and the owner, nothing
  * stored; accepted with allow_duplicate. */
@@ -667,6 +702,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_create_keeps_given_id, setup_engine, teardown),
         cmocka_unit_test_setup_teardown(test_update, setup_engine, teardown),
         cmocka_unit_test_setup_teardown(test_update_refuses_clash_and_invalid, setup_engine,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_update_checks_only_changed_identity, setup_engine,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_identity_refused, setup_engine, teardown),
         cmocka_unit_test_setup_teardown(test_empty_identity_never_clashes, setup_engine,
