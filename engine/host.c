@@ -39,13 +39,6 @@ uint64_t pvm_host_memory(void)
 
 /* ------------------------------------------------ bounded child process */
 
-static int64_t pvm_ms_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* What a bounded run saw. */
 typedef struct pvm_run {
     char out[8192];   /* first bytes of stdout+stderr, NUL-terminated */
@@ -61,14 +54,7 @@ static void pvm_run_child(char *const argv[], int wfd)
 {
     setpgid(0, 0);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
-    int in = open("/dev/null", O_RDONLY);
-    if (in >= 0)
-        dup2(in, 0);
-    dup2(wfd, 1);
-    dup2(wfd, 2);
-    execvp(argv[0], argv);
-    dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
-    _exit(127);
+    pvm_proc_exec_child(argv, wfd);
 }
 
 /* Keeps the head of the output for messages and scans a window for the marker. */
@@ -104,7 +90,7 @@ static int pvm_run_bounded(char *const argv[], int timeout_ms, const char *marke
     int p[2];
     if (pipe2(p, O_CLOEXEC))
         return pvm_error_set(err, PVM_E_IO, "pipe: %s", strerror(errno));
-    int64_t t0 = pvm_ms_now();
+    int64_t t0 = pvm_proc_now_ms();
     pid_t pid = fork();
     if (pid < 0) {
         close(p[0]);
@@ -118,7 +104,7 @@ static int pvm_run_bounded(char *const argv[], int timeout_ms, const char *marke
     char win[1024] = "", buf[4096];
     size_t wlen = 0;
     for (;;) {
-        int left = (int)(timeout_ms - (pvm_ms_now() - t0));
+        int left = (int)(timeout_ms - (pvm_proc_now_ms() - t0));
         if (left <= 0) {
             r->timed_out = 1;
             break;
@@ -145,7 +131,7 @@ static int pvm_run_bounded(char *const argv[], int timeout_ms, const char *marke
     while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
         ;
     close(p[0]);
-    r->elapsed_ms = pvm_ms_now() - t0;
+    r->elapsed_ms = pvm_proc_now_ms() - t0;
     return 0;
 }
 

@@ -2,6 +2,7 @@
  * agent (qga.c) clients: non-blocking unix socket, poll() deadlines, a bounded
  * input buffer, and defensive parsing of what a possibly hostile peer sends. */
 #include "qmp.h"
+#include "qemu.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,18 +19,11 @@
 /* A line may hold at most this many JSON values: bounds cJSON's memory. */
 #define RPC_VALUES_MAX 1000000u
 
-static int64_t rpc_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int64_t pvm_rpc_deadline(int timeout_ms)
 {
     if (timeout_ms < 0)
         return INT64_MAX;
-    return rpc_now_ms() + timeout_ms;
+    return pvm_proc_now_ms() + timeout_ms;
 }
 
 /* Milliseconds left before deadline for poll(): -1 when there is no deadline. */
@@ -37,7 +31,7 @@ static int rpc_remaining(int64_t deadline)
 {
     if (deadline == INT64_MAX)
         return -1;
-    int64_t left = deadline - rpc_now_ms();
+    int64_t left = deadline - pvm_proc_now_ms();
     if (left <= 0)
         return 0;
     return left > INT_MAX ? INT_MAX : (int)left;

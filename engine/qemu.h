@@ -1,6 +1,7 @@
 /* qemu.h - internal engine header for the QEMU backend pieces: the pure argv
  * builder (qemu_argv.c), the SMBIOS type 0 table (smbios.c), host facts and
- * the acceleration probe (host.c) and the config file (config.c). Engine only. */
+ * the acceleration probe (host.c), the config file (config.c), and the clock and
+ * exec of child processes (proc.c). Engine only. */
 #ifndef PVM_QEMU_H
 #define PVM_QEMU_H
 
@@ -87,5 +88,12 @@ int pvm_accel_probe(const char *qemu, const char *kernel, int timeout_ms, pvm_ac
                     char *reason, size_t reason_size, pvm_error *err);
 
 int pvm_qemu_version(const char *qemu, char *out, size_t size, pvm_error *err); /* "7.2.22" */
+
+/* proc.c: the one monotonic clock of the engine (also jsonrpc.c, host.c, lock.c), and the
+ * child side of every program we run: stdin from /dev/null, stdout and stderr to outfd,
+ * execvp (no shell); on failure "cannot run ..." on outfd and exit status 127. */
+int64_t pvm_proc_now_ms(void);
+void pvm_proc_sleep_ms(int ms);
+_Noreturn void pvm_proc_exec_child(char *const *argv, int outfd);
 
 #endif

@@ -187,17 +187,24 @@ void pvm_vm_probe(pvm_engine *e, pvm_vm *vm)
 
 /* ------------------------------------------------------------ get / list */
 
-int pvm_vm_get(pvm_engine *e, const char *name_or_id, pvm_vm *out, pvm_error *err)
+int pvm_vm_row(pvm_engine *e, const char *name_or_id, pvm_vm *out, pvm_error *err)
 {
-    pvm_vm vm;
-    memset(&vm, 0, sizeof vm);
+    memset(out, 0, sizeof *out);
     if (!name_or_id || !*name_or_id)
         return pvm_error_set(err, PVM_E_INVALID, "VM name: must not be empty");
-    if (pvm_db_vm_get(e->store, name_or_id, &vm, err) < 0) {
+    if (pvm_db_vm_get(e->store, name_or_id, out, err) < 0) {
         if (err && err->code == PVM_E_NOTFOUND)
             pvm_error_set(err, PVM_E_NOTFOUND, "VM '%s' not found (see 'vm list')", name_or_id);
         return -1;
     }
+    return 0;
+}
+
+int pvm_vm_get(pvm_engine *e, const char *name_or_id, pvm_vm *out, pvm_error *err)
+{
+    pvm_vm vm;
+    if (pvm_vm_row(e, name_or_id, &vm, err) < 0)
+        return -1;
     pvm_vm_probe(e, &vm);
     *out = vm;
     return 0;

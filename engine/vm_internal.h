@@ -5,6 +5,7 @@
 #define PVM_VM_INTERNAL_H
 
 #include "pvm.h"
+#include "qemu.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -61,9 +62,6 @@ int pvm_proc_wait_child(pid_t child, int timeout_ms, int *status);
 void pvm_proc_last_line(const char *path, char *out, size_t size);
 /* The last lines of a file (at most `lines`, at most size-1 bytes), joined by "; ". */
 void pvm_proc_tail(const char *path, int lines, char *out, size_t size);
-/* Monotonic milliseconds. */
-int64_t pvm_proc_now_ms(void);
-void pvm_proc_sleep_ms(int ms);
 /* Removes every regular file, socket and symlink of dir, then dir itself. */
 int pvm_proc_remove_tree(const char *dir, pvm_error *err);
 
@@ -82,6 +80,9 @@ int pvm_start_lock(const char *home, int wait_ms, int *fd, pvm_error *err);
 bool pvm_vm_lock_busy(const pvm_vm_files *f);
 
 /* --------------------------------------------------------------- vm.c */
+
+/* The stored VM by name or id, state not probed; PVM_E_NOTFOUND names it. */
+int pvm_vm_row(pvm_engine *e, const char *name_or_id, pvm_vm *out, pvm_error *err);
 
 /* Fills vm->state, pid and state_reason from the live process and QMP. */
 void pvm_vm_probe(pvm_engine *e, pvm_vm *vm);

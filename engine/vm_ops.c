@@ -250,11 +250,8 @@ int pvm_vm_start(pvm_engine *e, const char *name_or_id, int wait_agent_seconds, 
     pvm_vm vm;
     pvm_vm_files f;
     int fd = -1;
-    if (pvm_db_vm_get(e->store, name_or_id, &vm, err) < 0) {
-        if (err && err->code == PVM_E_NOTFOUND)
-            pvm_error_set(err, PVM_E_NOTFOUND, "VM '%s' not found (see 'vm list')", name_or_id);
+    if (pvm_vm_row(e, name_or_id, &vm, err) < 0)
         return -1;
-    }
     if (pvm_vm_files_init(pvm_engine_home(e), vm.id, &f, err) < 0 ||
         pvm_vm_lock(&f, vm.name, &fd, err) < 0)
         return -1;
@@ -324,11 +321,8 @@ int pvm_vm_stop(pvm_engine *e, const char *name_or_id, bool force, int timeout_s
     pvm_vm vm;
     pvm_vm_files f;
     int fd = -1;
-    if (pvm_db_vm_get(e->store, name_or_id, &vm, err) < 0) {
-        if (err && err->code == PVM_E_NOTFOUND)
-            pvm_error_set(err, PVM_E_NOTFOUND, "VM '%s' not found (see 'vm list')", name_or_id);
+    if (pvm_vm_row(e, name_or_id, &vm, err) < 0)
         return -1;
-    }
     if (timeout_s <= 0)
         timeout_s = PVM_DEFAULT_STOP_S;
     if (pvm_vm_files_init(pvm_engine_home(e), vm.id, &f, err) < 0 ||

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "../../engine/qmp.h"
+#include "unix_peer.h"
 
 /* ------------------------------------------------------------- base64 */
 
@@ -392,19 +393,6 @@ static void *agent_main(void *arg)
     free(buf);
     close(a->fd);
     return NULL;
-}
-
-static int listen_unix(const char *path)
-{
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    pvm_strlcpy(sa.sun_path, path, sizeof sa.sun_path);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 4) < 0) {
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    return fd;
 }
 
 static agent *g_agent;  /* the running fake, stopped by the per-test teardown */

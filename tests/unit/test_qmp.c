@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "../../engine/qmp.h"
+#include "unix_peer.h"
 
 /* ------------------------------------------------------------ helpers */
 
@@ -80,19 +81,6 @@ static bool proc_wait_gone(pid_t pid, int ms)
         sleep_ms(20);
     }
     return !proc_alive(pid);
-}
-
-static int listen_unix(const char *path)
-{
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    pvm_strlcpy(sa.sun_path, path, sizeof sa.sun_path);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 4) < 0) {
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    return fd;
 }
 
 /* --------------------------------------------------------- real QEMU */
