@@ -248,6 +248,10 @@ int pvm_validate_uuid(const char *what, const char *s, pvm_error *err)
                              "%s: must be a UUID of 32 hex digits in the form "
                              "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx%s",
                              what, pvm_shown(s, shown, sizeof shown));
+    if (strspn(s, "0-") == strlen(s) || strspn(s, "fF-") == strlen(s))
+        return pvm_error_set(err, PVM_E_INVALID,
+                             "%s: must not be all zeros or all ones (SMBIOS reads those as "
+                             "\"not set\" and \"not present\")", what);
     return 0;
 }
 

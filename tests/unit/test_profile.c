@@ -261,7 +261,9 @@ static void test_uuid(void **state)
     pvm_profile_init(&p);
     set_ok(&p, "machineIdentifier", "0F8FAD5B-D9CB-469F-A165-70867728950E");
     assert_string_equal(p.machine_id, "0f8fad5b-d9cb-469f-a165-70867728950e");
-    set_ok(&p, "machineIdentifier", "00000000-0000-0000-0000-000000000000");
+    set_bad("machineIdentifier", "00000000-0000-0000-0000-000000000000", "all zeros or all ones");
+    set_bad("machineIdentifier", "FFFFFFFF-ffff-FFFF-ffff-FFFFFFFFFFFF", "all zeros or all ones");
+    set_ok(&p, "machineIdentifier", "00000000-0000-0000-0000-000000000001");
     set_ok(&p, "machineIdentifier", "");
     assert_string_equal(p.machine_id, "");
     const char *bad[] = {
