@@ -159,22 +159,15 @@ static const pvm_preset presets[] = {
         .ouis = {OUI_APPLE_4, OUI_APPLE_2, OUI_APPLE_3, NULL},
     },
     {
-        /* Apple silicon: macOS reports these strings (model, board-id,
-         * iBoot version) through the IORegistry, not SMBIOS; the 10-character
-         * randomized serials Apple uses since 2021 are the GENERIC format. */
-        .key = "apple-macbookpro18-3",
-        .description = "Apple MacBook Pro 14-inch 2021 (M1 Pro)",
-        .hw = {
-            .manufacturer = "Apple Inc.", .product = "MacBookPro18,3",
-            .version = "1.0", .family = "MacBook Pro", .sku = "",
-            .board_manufacturer = "Apple Inc.", .board_product = "J314sAP",
-            .board_version = "MacBookPro18,3", .chassis_manufacturer = "Apple Inc.",
-            .bios_vendor = "Apple Inc.", .bios_version = "iBoot-8422.141.2",
-            .bios_date = "03/27/2023", .cpu_model = "Apple M1 Pro",
-            .cpu_manufacturer = "Apple Inc.", .memory_manufacturer = "Hynix",
-        },
-        .serial_format = PVM_SERIAL_GENERIC,
-        .disk_model = "APPLE SSD AP0512R",
+        /* An Intel MacBook Pro rather than an Apple-silicon one: an x86 guest
+         * cannot wear an "Apple M1" CPU brand consistently. */
+        .key = "apple-macbookpro15-1",
+        .description = "Apple MacBook Pro 15-inch 2018 (Intel Core i7)",
+        .hw = APPLE_HW("MacBookPro15,1", "MacBook Pro", "Mac-937A206F2EE63C01",
+                       "1968.100.17.0.0 (iBridge: 20.16.4252.0.0,0)", "02/28/2023",
+                       "Intel(R) Core(TM) i7-8750H CPU @ 2.20GHz", "Micron"),
+        .serial_format = PVM_SERIAL_APPLE,
+        .disk_model = "APPLE SSD AP0512M",
         .ouis = {OUI_APPLE_1, OUI_APPLE_2, OUI_APPLE_4, NULL},
     },
 

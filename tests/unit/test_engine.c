@@ -239,7 +239,7 @@ static void test_create_get_list(void **state)
     fixture *f = *state;
     pvm_error err = {0};
     pvm_profile b = make_profile("bravo", "dell-latitude-7520");
-    pvm_profile a = make_profile("alpha", "apple-macbookpro18-3");
+    pvm_profile a = make_profile("alpha", "apple-macbookpro15-1");
     int64_t before = pvm_now();
 
     create_ok(f->e, &b);
@@ -252,10 +252,10 @@ static void test_create_get_list(void **state)
     pvm_profile got;
     assert_int_equal(pvm_profile_get(f->e, "alpha", &got, &err), 0);
     assert_memory_equal(&got.hw, &a.hw, sizeof a.hw);
-    assert_string_equal(got.hw.product, "MacBookPro18,3");
+    assert_string_equal(got.hw.product, "MacBookPro15,1");
     assert_string_equal(got.mac, a.mac);
     assert_string_equal(got.serial, a.serial);
-    assert_string_equal(got.preset, "apple-macbookpro18-3");
+    assert_string_equal(got.preset, "apple-macbookpro15-1");
     assert_int_equal(pvm_profile_get(f->e, b.id, &got, &err), 0); /* by id */
     assert_string_equal(got.name, "bravo");
 

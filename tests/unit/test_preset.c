@@ -86,7 +86,7 @@ static void test_find_unknown(void **state)
     assert_null(pvm_preset_find(NULL));
     assert_null(pvm_preset_find("DELL-LATITUDE-7520")); /* keys are exact */
     assert_non_null(pvm_preset_find("lenovo-thinkpad-x1c9"));
-    assert_non_null(pvm_preset_find("apple-macbookpro18-3"));
+    assert_non_null(pvm_preset_find("apple-macbookpro15-1"));
 }
 
 static void test_every_string_validates(void **state)
@@ -231,10 +231,10 @@ static void test_ouis(void **state)
 static void test_real_strings(void **state)
 {
     (void)state;
-    const pvm_preset *mac = pvm_preset_find("apple-macbookpro18-3");
+    const pvm_preset *mac = pvm_preset_find("apple-macbookpro15-1");
     assert_non_null(mac);
     assert_string_equal(mac->hw.manufacturer, "Apple Inc.");
-    assert_string_equal(mac->hw.product, "MacBookPro18,3"); /* comma kept */
+    assert_string_equal(mac->hw.product, "MacBookPro15,1"); /* comma kept */
 
     const pvm_preset *x1 = pvm_preset_find("lenovo-thinkpad-x1c9");
     assert_non_null(x1);
