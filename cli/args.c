@@ -35,6 +35,21 @@ static int pvm_args_unknown(const char *arg, size_t len, const char *cmd, pvm_er
                          (int)len, arg, PVM_PROG, cmd);
 }
 
+/* True when arg is spelled like one of this command's long options ("--json",
+ * "--mac=..."): as the separate value of another option it is far more likely a
+ * forgotten value than a literal one. */
+static bool pvm_args_is_own_option(const pvm_args *a, const char *arg)
+{
+    size_t idx;
+    if (strncmp(arg, "--", 2) != 0)
+        return false;
+    if (strcmp(arg, "--help") == 0)
+        return true;
+    const char *eq = strchr(arg + 2, '=');
+    size_t len = eq ? (size_t)(eq - (arg + 2)) : strlen(arg + 2);
+    return pvm_args_find_long(a, arg + 2, len, &idx) != NULL;
+}
+
 /* Handles one option argument at argv[*i]; advances *i past a separate value. */
 static int pvm_args_option(pvm_args *a, int argc, char **argv, int *i,
                            const char *cmd, pvm_error *err)
@@ -65,6 +80,11 @@ static int pvm_args_option(pvm_args *a, int argc, char **argv, int *i,
     }
     if (eq) {
         a->values[idx] = eq + 1;
+    } else if (*i + 1 < argc && pvm_args_is_own_option(a, argv[*i + 1])) {
+        return pvm_error_set(err, PVM_E_USAGE,
+                             "option '--%s' needs a value, but '%s' is an option of this "
+                             "command (write --%s=%s to mean it as the value)",
+                             o->name, argv[*i + 1], o->name, argv[*i + 1]);
     } else if (*i + 1 < argc) {
         a->values[idx] = argv[++*i];
     } else {

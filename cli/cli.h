@@ -41,7 +41,9 @@ int pvm_cli_doctor(pvm_cli *cli, int argc, char **argv);
  * Long options `--flag VALUE` and `--flag=VALUE`, boolean flags, an optional
  * one-letter alias (`-o FILE`), positional arguments, and `--` to end options.
  * A value is taken literally even when it starts with '-' (identity strings
- * may). `-h`/`--help` stops parsing and sets help. A flag given twice is a
+ * may), except that a separate value spelled like one of the command's own
+ * long options (`--serial --random`) is refused as a forgotten value; the
+ * `--flag=VALUE` form takes anything. `-h`/`--help` stops parsing and sets help. A flag given twice is a
  * usage error (so a typo cannot silently override an earlier value). */
 
 typedef struct pvm_opt {
