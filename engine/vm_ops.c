@@ -224,8 +224,12 @@ static int pvm_vm_start_locked(pvm_engine *e, pvm_vm *vm, const pvm_vm_files *f,
     int64_t end = pvm_proc_now_ms() + PVM_START_TIMEOUT_MS;
     int pid = 0;
     int rc = -1;
-    if (pvm_vm_check_running_caps(e, &cfg, vm, err) < 0 || pvm_vm_prepare_files(f, err) < 0 ||
-        pvm_vm_build(e, vm, f, &cfg, &argv, err) < 0 ||
+    bool began = false; /* the last boot's logs and state are cleared from here on */
+    if (pvm_vm_check_running_caps(e, &cfg, vm, err) < 0 ||
+        pvm_vm_build(e, vm, f, &cfg, &argv, err) < 0)
+        goto done;
+    began = true;
+    if (pvm_vm_prepare_files(f, err) < 0 ||
         pvm_proc_pid_write(f->marker, 0, err) < 0) /* intent: it should be running */
         goto done;
     if (pvm_vm_spawn(f, vm, &argv, end, err) < 0 || pvm_vm_wait_qmp(f, vm, end, &pid, err) < 0 ||
@@ -239,7 +243,7 @@ static int pvm_vm_start_locked(pvm_engine *e, pvm_vm *vm, const pvm_vm_files *f,
     rc = wait_agent > 0 ? pvm_vm_wait_agent(f, vm, wait_agent, pid, err) : 0;
 done:
     pvm_vm_unlock(start_fd);
-    if (rc < 0 && !pid)
+    if (rc < 0 && !pid && began)
         pvm_vm_runtime_clean(f);
     pvm_argv_free(&argv);
     return rc;

@@ -366,6 +366,40 @@ static void test_create_refuses_what_start_would(void **state)
     assert_int_equal(vm.net, PVM_NET_NONE);
 }
 
+/* A start refused for the profile changes nothing: the crashed state and the last
+ * boot's logs stay for the user to read. */
+static void test_refused_start_keeps_state(void **state)
+{
+    fixture *f = *state;
+    pvm_vm vm, got;
+    pvm_vm_files vf;
+    pvm_error err = {0};
+    create_vm(f, "v1", &vm);
+    assert_int_equal(pvm_vm_files_init(f->home, vm.id, &vf, &err), 0);
+    write_text(vf.serial_log, "last boot's console\n");
+    write_text(vf.qemu_log, "qemu: terminating on signal 9\n");
+    assert_int_equal(pvm_proc_pid_write(vf.marker, 999999, &err), 0);
+    assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
+    assert_int_equal(got.state, PVM_VM_CRASHED);
+
+    pvm_profile p;
+    assert_int_equal(pvm_profile_get(f->e, "p1", &p, &err), 0);
+    p.mac[0] = '\0';
+    assert_int_equal(pvm_profile_update(f->e, &p, NULL, &err), 0);
+    setenv("PRIVARION_VM_ACCEL", "tcg", 1);
+    assert_int_equal(pvm_vm_start(f->e, "v1", 0, &err), -1);
+    unsetenv("PRIVARION_VM_ACCEL");
+    assert_int_equal(err.code, PVM_E_INVALID);
+    assert_non_null(strstr(err.msg, "macAddress"));
+
+    assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
+    assert_int_equal(got.state, PVM_VM_CRASHED);
+    assert_non_null(strstr(got.state_reason, "terminating on signal 9"));
+    char *cmd = pvm_xasprintf("grep -q \"last boot's console\" '%s'", vf.serial_log);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -376,6 +410,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_state_probe, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_failure_leaves_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_refuses_what_start_would, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refused_start_keeps_state, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
