@@ -347,6 +347,30 @@ static const pvm_opt pvm_log_opts[] = {
     {"qemu", 0, false, NULL, "print QEMU's own log (qemu.log) instead of the console"},
 };
 
+/* Copies a log to stdout: as is into a pipe or file; on a terminal, the guest's
+ * control bytes (escape sequences could retitle, recolour or feed the terminal)
+ * are shown as ^X and carriage returns dropped. */
+static void pvm_log_copy(FILE *fp, bool tty)
+{
+    char buf[8192];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, fp)) > 0) {
+        if (!tty) {
+            fwrite(buf, 1, n, stdout);
+            continue;
+        }
+        for (size_t i = 0; i < n; i++) {
+            unsigned char c = (unsigned char)buf[i];
+            if (c == '\r')
+                continue;
+            if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f)
+                printf("^%c", c == 0x7f ? '?' : c + '@');
+            else
+                putchar(c);
+        }
+    }
+}
+
 static int pvm_vm_log_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
 {
     pvm_engine *e;
@@ -362,10 +386,7 @@ static int pvm_vm_log_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
             return 0; /* never started: an empty log */
         return pvm_error_set(err, PVM_E_IO, "%s: %s", path, strerror(errno));
     }
-    char buf[8192];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, fp)) > 0)
-        fwrite(buf, 1, n, stdout);
+    pvm_log_copy(fp, isatty(1));
     fclose(fp);
     return 0;
 }

@@ -272,9 +272,11 @@ static char *pvm_proc_read_end(const char *path, size_t max)
     size_t n = fread(buf, 1, max, fp);
     fclose(fp);
     buf[n] = '\0';
-    for (size_t i = 0; i < n; i++) /* keep it one printable text */
-        if (buf[i] == '\0' || buf[i] == '\r' || (buf[i] == '\t'))
+    for (size_t i = 0; i < n; i++) { /* printable text: no terminal escapes reach a reason */
+        unsigned char c = (unsigned char)buf[i];
+        if ((c < 0x20 && c != '\n') || c == 0x7f)
             buf[i] = ' ';
+    }
     return buf;
 }
 

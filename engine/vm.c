@@ -36,9 +36,22 @@ static int pvm_fit(char *dst, size_t size, pvm_error *err, const char *fmt, cons
     return 0;
 }
 
+/* Ids become folder names: only the UUID shape we generate is accepted, so a
+ * tampered store cannot point a delete outside HOME/vms. */
+static bool pvm_vm_id_ok(const char *id)
+{
+    size_t n = 0;
+    for (; id[n]; n++)
+        if (!((id[n] >= '0' && id[n] <= '9') || (id[n] >= 'a' && id[n] <= 'f') || id[n] == '-'))
+            return false;
+    return n == 36;
+}
+
 int pvm_vm_files_init(const char *home, const char *id, pvm_vm_files *f, pvm_error *err)
 {
     memset(f, 0, sizeof *f);
+    if (!pvm_vm_id_ok(id))
+        return pvm_error_set(err, PVM_E_INVALID, "VM id '%.40s': must be a lower-case UUID", id);
     char base[64], short_id[13];
     pvm_proc_runtime_base(base, sizeof base);
     size_t k = 0; /* the first 12 hex digits of the id */

@@ -197,6 +197,9 @@ static void test_lock_busy(void **state)
     fixture *f = *state;
     pvm_vm_files vf;
     pvm_error err = {0};
+    assert_int_equal(pvm_vm_files_init(f->home, "../../../../etc/x-ef01-4234-8567-89ab", &vf, &err),
+                     -1); /* ids become folder names: only UUIDs */
+    assert_non_null(strstr(err.msg, "VM id"));
     assert_int_equal(pvm_vm_files_init(f->home, "0123abcd-ef01-4234-8567-89abcdef0123", &vf, &err), 0);
     /* the runtime folder is short and named by 12 hex digits of the id */
     assert_non_null(strstr(vf.run_dir, "/0123abcdef01"));
@@ -377,10 +380,12 @@ static void test_refused_start_keeps_state(void **state)
     create_vm(f, "v1", &vm);
     assert_int_equal(pvm_vm_files_init(f->home, vm.id, &vf, &err), 0);
     write_text(vf.serial_log, "last boot's console\n");
-    write_text(vf.qemu_log, "qemu: terminating on signal 9\n");
+    write_text(vf.qemu_log, "qemu: \033]0;title\007terminating on signal 9\r\n");
     assert_int_equal(pvm_proc_pid_write(vf.marker, 999999, &err), 0);
     assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
     assert_int_equal(got.state, PVM_VM_CRASHED);
+    for (const char *c = got.state_reason; *c; c++) /* no terminal escapes in a reason */
+        assert_true((unsigned char)*c >= 0x20 && *c != 0x7f);
 
     pvm_profile p;
     assert_int_equal(pvm_profile_get(f->e, "p1", &p, &err), 0);
