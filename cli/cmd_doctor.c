@@ -5,6 +5,7 @@
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
+#include <string.h>
 
 static const pvm_opt pvm_doctor_opts[] = {
     {"json", 0, false, NULL, "print JSON instead of text"},
@@ -26,14 +27,19 @@ static void pvm_doctor_text(const pvm_doctor *d)
     snprintf(buf, sizeof buf, "%s %s", d->qemu, d->qemu_version[0] ? d->qemu_version : "(missing)");
     pvm_out_field(stdout, 0, w, "QEMU", buf);
     pvm_out_field(stdout, 0, w, "qemu-img", d->qemu_img ? "found" : "(missing)");
-    snprintf(buf, sizeof buf, "%s (setting: %s) - %s", d->accel[0] ? d->accel : "unknown",
-             d->accel_setting, d->accel_reason);
+    /* The reason starts with the verdict ("tcg: a test boot ..."): say it once. */
+    const char *why = d->accel_reason;
+    size_t vlen = strlen(d->accel);
+    if (vlen && !strncmp(why, d->accel, vlen) && !strncmp(why + vlen, ": ", 2))
+        why += vlen + 2;
+    snprintf(buf, sizeof buf, "%s (setting: %s): %s", d->accel[0] ? d->accel : "unknown",
+             d->accel_setting, why);
     pvm_out_field(stdout, 0, w, "Acceleration", buf);
     snprintf(buf, sizeof buf, "%d cores, %s memory", d->host_cores,
              pvm_size_format(d->host_memory, m, sizeof m));
     pvm_out_field(stdout, 0, w, "Host", buf);
-    snprintf(buf, sizeof buf, "%d vCPUs, %s memory (running VMs in total)", d->max_cpus,
-             pvm_size_format(d->max_memory, m, sizeof m));
+    snprintf(buf, sizeof buf, "%d vCPU%s, %s memory (one VM, and all running VMs together)",
+             d->max_cpus, d->max_cpus == 1 ? "" : "s", pvm_size_format(d->max_memory, m, sizeof m));
     pvm_out_field(stdout, 0, w, "Caps", buf);
     snprintf(buf, sizeof buf, "%.280s%s", d->home, d->home_writable ? "" : " (not writable)");
     pvm_out_field(stdout, 0, w, "Data folder", buf);
