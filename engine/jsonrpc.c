@@ -12,7 +12,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #define RPC_CHUNK (64u * 1024u)
@@ -101,8 +100,7 @@ static int rpc_connect_fd(int fd, const struct sockaddr_un *sa, int64_t deadline
             *e = ETIMEDOUT;
             return -1;
         }
-        struct timespec ts = { 0, 10 * 1000000L };
-        nanosleep(&ts, NULL);
+        pvm_proc_sleep_ms(10);
     }
 }
 

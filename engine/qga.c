@@ -2,11 +2,11 @@
  * guest-sync-delimited, commands, guest-exec with output capture, file copy-in
  * and interface counters. Everything read here is guest-controlled. Engine only. */
 #include "qmp.h"
+#include "qemu.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define QGA_CALL_MS 30000            /* one file-write or file-open/close call */
 #define QGA_NET_MS 5000
@@ -30,12 +30,6 @@ static bool qga_get_int(const cJSON *obj, const char *key, double min, double ma
         return false;
     *out = (int64_t)v->valuedouble;
     return true;
-}
-
-static void qga_sleep_ms(int ms)
-{
-    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-    nanosleep(&ts, NULL);
 }
 
 /* The JSON text of a sync line: what follows the last 0xFF delimiter, if any. */
@@ -300,7 +294,7 @@ int pvm_qga_exec(pvm_qga *g, const char *path, const char *const *argv, int time
         if (left <= 0)
             return pvm_error_set(err, PVM_E_QEMU, "guest agent guest-exec %s: pid %lld still running "
                                  "after %d ms", path, (long long)pid, timeout_ms);
-        qga_sleep_ms(left < delay ? (int)left : delay);
+        pvm_proc_sleep_ms(left < delay ? (int)left : delay);
     }
 }
 
