@@ -338,11 +338,19 @@ int pvm_proc_remove_tree(const char *dir, pvm_error *err)
     while ((de = readdir(d)) != NULL) {
         if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
             continue;
-        if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT) {
-            rc = pvm_error_set(err, PVM_E_IO, "%s/%s: cannot remove: %s", dir, de->d_name,
-                               strerror(errno));
+        if (unlinkat(dirfd(d), de->d_name, 0) == 0 || errno == ENOENT)
+            continue;
+        if (errno == EISDIR) { /* a real folder (a symlink is unlinked, never followed) */
+            char *sub = pvm_xasprintf("%s/%s", dir, de->d_name);
+            rc = pvm_proc_remove_tree(sub, err);
+            free(sub);
+            if (rc == 0)
+                continue;
             break;
         }
+        rc = pvm_error_set(err, PVM_E_IO, "%s/%s: cannot remove: %s", dir, de->d_name,
+                           strerror(errno));
+        break;
     }
     closedir(d);
     if (rc == 0 && rmdir(dir) < 0 && errno != ENOENT)

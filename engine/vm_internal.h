@@ -62,7 +62,7 @@ int pvm_proc_wait_child(pid_t child, int timeout_ms, int *status);
 void pvm_proc_last_line(const char *path, char *out, size_t size);
 /* The last lines of a file (at most `lines`, at most size-1 bytes), joined by "; ". */
 void pvm_proc_tail(const char *path, int lines, char *out, size_t size);
-/* Removes every regular file, socket and symlink of dir, then dir itself. */
+/* Removes dir and everything in it (symlinks are removed, never followed). */
 int pvm_proc_remove_tree(const char *dir, pvm_error *err);
 
 /* ------------------------------------------------------------- lock.c */

@@ -192,6 +192,28 @@ static void test_run_and_spawn(void **state)
     free(log);
 }
 
+/* A VM folder goes whole, sub-folders too; a symlink goes, its target stays. */
+static void test_remove_tree(void **state)
+{
+    fixture *f = *state;
+    pvm_error err = {0};
+    char *keep = pvm_xasprintf("%s/keep", f->dir);
+    char *tree = pvm_xasprintf("%s/tree", f->dir);
+    char *cmd = pvm_xasprintf("mkdir -p '%s/a/b' '%s' && touch '%s/x' '%s/a/b/y' '%s/k' && "
+                              "ln -s '%s' '%s/link'", tree, keep, tree, tree, keep, keep, tree);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(pvm_proc_remove_tree(tree, &err), 0);
+    struct stat st;
+    assert_int_equal(lstat(tree, &st), -1);
+    char *k = pvm_xasprintf("%s/k", keep);
+    assert_int_equal(stat(k, &st), 0);
+    assert_int_equal(pvm_proc_remove_tree(tree, &err), 0); /* already gone: fine */
+    free(k);
+    free(cmd);
+    free(tree);
+    free(keep);
+}
+
 static void test_lock_busy(void **state)
 {
     fixture *f = *state;
@@ -411,6 +433,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_private_dir, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pid_files_and_liveness, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_and_spawn, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_remove_tree, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lock_busy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_state_probe, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_failure_leaves_nothing, setup, teardown),
