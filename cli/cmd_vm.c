@@ -490,11 +490,12 @@ static const pvm_vm_sub pvm_vm_subs[] = {
      "away), '--image-mode overlay' a qcow2 overlay that reads unchanged blocks from FILE\n"
      "(which must then stay where it is, unchanged). Caps on vCPUs and memory come from\n"
      "the config file (default: half the host's cores and memory).\n"
-     "The profile needs a MAC (unless --net none), and a disk serial for nvme and sata:\n"
-     "QEMU would otherwise give the guest its own (52:54:00:..., QM00001). What 'vm start'\n"
-     "would refuse about the profile is refused here already. For the least a guest can\n"
-     "tell, use --disk-bus sata --nic e1000e (see 'What a guest can still see' in the\n"
-     "manual page).",
+     "The profile needs a CPU brand, a MAC (unless --net none) and, for nvme and sata, a\n"
+     "disk serial: QEMU would otherwise give the guest its own (\"QEMU Virtual CPU\",\n"
+     "52:54:00:..., QM00001); 'profile create P --preset KEY --random' fills them all.\n"
+     "What 'vm start' would refuse about the profile is refused here already. For the\n"
+     "least a guest can tell, use --disk-bus sata --nic e1000e (see 'What a guest can\n"
+     "still see' in the manual page).",
      pvm_create_opts, PVM_N(pvm_create_opts), 1, 1, pvm_vm_create_cmd},
     {"list", "[--json]", "list VMs with the state read from the live QEMU process",
      "STATE is running, paused, stopped or crashed (REASON says why).",

@@ -215,6 +215,12 @@ static int pvm_check_identity(const pvm_profile *p, const pvm_vm *vm, pvm_error 
                              "52:54:00 address (QEMU's own prefix, a VM mark); set one with "
                              "'profile edit %s --mac XX:XX:XX:XX:XX:XX' (or --random), or use "
                              "--net none", p->name, p->name);
+    if (!p->hw.cpu_model[0])
+        return pvm_error_set(err, PVM_E_INVALID,
+                             "cpuModel: empty in profile '%s', so the guest would read QEMU's "
+                             "own CPU brand \"QEMU Virtual CPU version 2.5+\"; set one with "
+                             "'profile edit %s --cpu-model STR' (or --preset KEY)", p->name,
+                             p->name);
     if (vm->disk_bus == PVM_DISK_NVME && !p->disk_serial[0])
         return pvm_error_set(err, PVM_E_INVALID,
                              "diskSerial: the nvme disk bus needs a disk serial (QEMU requires "
@@ -336,12 +342,11 @@ static void pvm_add_cpu(pvm_argv *a, const pvm_profile *p, const pvm_vm *vm, pvm
         pvm_opt_raw(&o, ",-svm");
     pvm_opt_emit(a, "-cpu", &o);
     /* -cpu splits its features on every comma with no escape, so the brand
-     * goes through -global, whose value QEMU takes verbatim (not escaped). */
-    if (p->hw.cpu_model[0]) {
-        char *g = pvm_xasprintf("%s.model-id=%s", PVM_CPU_TYPE, p->hw.cpu_model);
-        pvm_argv_add2(a, "-global", g);
-        free(g);
-    }
+     * (never empty: pvm_check_identity) goes through -global, whose value QEMU
+     * takes verbatim (not escaped). */
+    char *g = pvm_xasprintf("%s.model-id=%s", PVM_CPU_TYPE, p->hw.cpu_model);
+    pvm_argv_add2(a, "-global", g);
+    free(g);
     char num[32];
     snprintf(num, sizeof num, "%d", vm->cpus);
     pvm_argv_add2(a, "-smp", num);

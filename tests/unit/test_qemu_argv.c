@@ -511,12 +511,20 @@ static void test_hide_hypervisor(void **state)
     assert_string_equal(opt_val(&a, "-cpu", ""), "qemu64,vendor=AuthenticAMD");
     pvm_argv_free(&a);
     strcpy(p.hw.cpu_manufacturer, "");
-    strcpy(p.hw.cpu_model, "");
+    strcpy(p.hw.cpu_model, "Virtual Processor");
     p.hide_hypervisor = true;
     build_ok(&p, &vm, &paths, PVM_ACCEL_TCG, &a);
     assert_string_equal(opt_val(&a, "-cpu", ""), "qemu64,-hypervisor,tcg-cpuid=off");
-    assert_int_equal(find_opt(&a, "-global", "", 0), -1);
+    assert_string_equal(opt_val(&a, "-global", ""), "qemu64-x86_64-cpu.model-id=Virtual Processor");
     pvm_argv_free(&a);
+
+    /* No brand: the guest would read "QEMU Virtual CPU version 2.5+"; refused. */
+    strcpy(p.hw.cpu_model, "");
+    build_fails(&p, &vm, &paths, "cpuModel");
+    pvm_error err = {0};
+    assert_int_equal(pvm_qemu_argv_check(&p, &vm, &err), -1);
+    assert_non_null(strstr(err.msg, "QEMU Virtual CPU"));
+    assert_non_null(strstr(err.msg, "--cpu-model"));
 }
 
 static void test_empty_fields(void **state)
@@ -528,6 +536,7 @@ static void test_empty_fields(void **state)
     strcpy(p.name, "bare");
     strcpy(p.disk_serial, "D1");
     strcpy(p.mac, "a4:bb:6d:00:00:01"); /* required with a NIC: see test_nics_and_net */
+    strcpy(p.hw.cpu_model, "CPU");      /* required: see test_hide_hypervisor */
     fill_vm(&vm);
     pvm_qemu_paths paths = std_paths();
     pvm_argv a;
@@ -536,7 +545,7 @@ static void test_empty_fields(void **state)
     assert_string_equal(opt_val(&a, "-smbios", "type=1"), "type=1,manufacturer=,product=,version=");
     assert_string_equal(opt_val(&a, "-smbios", "type=2"), "type=2,manufacturer=,product=,version=");
     assert_string_equal(opt_val(&a, "-smbios", "type=3"), "type=3,manufacturer=,version=");
-    assert_string_equal(opt_val(&a, "-smbios", "type=4"), "type=4,manufacturer=,version=");
+    assert_string_equal(opt_val(&a, "-smbios", "type=4"), "type=4,manufacturer=,version=CPU");
     assert_string_equal(opt_val(&a, "-smbios", "type=17"), "type=17,manufacturer=");
     assert_int_equal(find_opt(&a, "-uuid", "", 0), -1);
     assert_string_equal(opt_val(&a, "-machine", ""),

@@ -91,6 +91,7 @@ static void make_profile_mac(pvm_engine *e, const char *name, const char *mac)
     assert_int_equal(pvm_profile_set_name(&p, name, &err), 0);
     if (mac)
         strcpy(p.mac, mac);
+    strcpy(p.hw.cpu_model, "Intel(R) Core(TM) i5-8250U CPU @ 1.60GHz");
     assert_int_equal(pvm_profile_create(e, &p, NULL, &err), 0);
 }
 
