@@ -22,15 +22,10 @@
 #include <unistd.h>
 
 #include "../../engine/qmp.h"
+#include "../../engine/vm_internal.h" /* pvm_proc_alive, _wait_gone, _sleep_ms */
 #include "unix_peer.h"
 
 /* ------------------------------------------------------------ helpers */
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-    nanosleep(&ts, NULL);
-}
 
 static void rm_rf(const char *path)
 {
@@ -57,32 +52,6 @@ static int run_wait(char *const argv[])
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-/* True while pid exists and is not a zombie. */
-static bool proc_alive(pid_t pid)
-{
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return false;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    char *p = strrchr(buf, ')');
-    return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
-}
-
-/* Waits (bounded) until pid is gone. */
-static bool proc_wait_gone(pid_t pid, int ms)
-{
-    for (int t = 0; t < ms; t += 20) {
-        if (!proc_alive(pid))
-            return true;
-        sleep_ms(20);
-    }
-    return !proc_alive(pid);
-}
-
 /* --------------------------------------------------------- real QEMU */
 
 typedef struct qemu_fixture {
@@ -96,9 +65,9 @@ static qemu_fixture *g_qemu; /* for the atexit safety net */
 
 static void qemu_kill(void)
 {
-    if (g_qemu && g_qemu->pid > 0 && proc_alive(g_qemu->pid)) {
+    if (g_qemu && g_qemu->pid > 0 && pvm_proc_alive(g_qemu->pid)) {
         kill(g_qemu->pid, SIGKILL);
-        proc_wait_gone(g_qemu->pid, 5000);
+        pvm_proc_wait_gone(g_qemu->pid, 5000);
     }
 }
 
@@ -340,7 +309,7 @@ static void test_real_quit(void **state)
     pvm_qmp *q = qemu_connect(f);
     pvm_error err = { 0 };
     assert_int_equal(pvm_qmp_execute(q, "quit", NULL, NULL, 5000, &err), 0);
-    assert_true(proc_wait_gone(f->pid, 10000));
+    assert_true(pvm_proc_wait_gone(f->pid, 10000));
     char st[32];
     assert_int_equal(pvm_qmp_status(q, st, sizeof st, &err), -1);
     assert_int_equal(err.code, PVM_E_QEMU);
