@@ -335,9 +335,11 @@ static int pvm_vm_stop_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
 static int pvm_vm_delete_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
 {
     pvm_engine *e;
-    if (!(e = pvm_cli_engine(cli, err)) || pvm_vm_delete(e, a->pos[0], err) < 0)
+    pvm_vm vm; /* for its name when an id was given */
+    if (!(e = pvm_cli_engine(cli, err)) || pvm_vm_get(e, a->pos[0], &vm, err) < 0 ||
+        pvm_vm_delete(e, vm.id, err) < 0)
         return -1;
-    printf("Deleted VM '%s' and its disk\n", a->pos[0]);
+    printf("Deleted VM '%s' and its disk\n", vm.name);
     return 0;
 }
 
