@@ -28,10 +28,32 @@ static void pvm_vm_event(pvm_engine *e, const pvm_vm *vm, const char *kind, cons
 
 /* ----------------------------------------------------------------- caps */
 
-/* Refuses a start that would push the running VMs' total past the caps. */
+static const char *pvm_cpus_word(int n)
+{
+    return n == 1 ? "vCPU" : "vCPUs";
+}
+
+/* The VM alone over the caps (they may have been lowered since create). */
+static int pvm_vm_caps_alone(const pvm_config *cfg, const pvm_vm *vm, pvm_error *err)
+{
+    char mem[32], cap[32];
+    return pvm_error_set(err, PVM_E_LIMIT,
+                         "cannot start VM '%s' (%d %s, %s): over the caps of %d %s and %s that "
+                         "one VM may use (max_cpus, max_memory in the config file)",
+                         vm->name, vm->cpus, pvm_cpus_word(vm->cpus),
+                         pvm_size_format(vm->memory_bytes, mem, sizeof mem), cfg->max_cpus,
+                         pvm_cpus_word(cfg->max_cpus),
+                         pvm_size_format(cfg->max_memory, cap, sizeof cap));
+}
+
+/* Refuses a start that would push the running VMs' total past the caps; the
+ * message gives every figure (each from its own buffer). */
 static int pvm_vm_check_running_caps(pvm_engine *e, const pvm_config *cfg, const pvm_vm *vm,
                                      pvm_error *err)
 {
+    pvm_error cap = {0};
+    if (pvm_caps_check(cfg, "start", vm->cpus, vm->memory_bytes, &cap) < 0)
+        return pvm_vm_caps_alone(cfg, vm, err);
     pvm_vm *all = NULL;
     size_t n = 0;
     if (pvm_vm_list(e, &all, &n, err) < 0)
@@ -47,18 +69,21 @@ static int pvm_vm_check_running_caps(pvm_engine *e, const pvm_config *cfg, const
         others++;
     }
     free(all);
-    pvm_error cap = {0};
     if (pvm_caps_check(cfg, "start", cpus + vm->cpus, mem + vm->memory_bytes, &cap) == 0)
         return 0;
-    char a[32], b[32], c[32];
+    char own[32], used[32], total[32], capm[32];
     return pvm_error_set(err, PVM_E_LIMIT,
-                         "cannot start VM '%s' (%d vCPUs, %s): %d running VM(s) already use %d "
-                         "vCPUs and %s; together %d vCPUs and %s is over the caps of %d vCPUs "
-                         "and %s (max_cpus, max_memory in the config file)",
-                         vm->name, vm->cpus, pvm_size_format(vm->memory_bytes, a, sizeof a),
-                         others, cpus, pvm_size_format(mem, b, sizeof b), cpus + vm->cpus,
-                         pvm_size_format(mem + vm->memory_bytes, c, sizeof c), cfg->max_cpus,
-                         pvm_size_format(cfg->max_memory, a, sizeof a));
+                         "cannot start VM '%s' (%d %s, %s): %d running VM%s already use%s %d %s "
+                         "and %s; together %d %s and %s are over the caps of %d %s and %s that "
+                         "all running VMs may use (max_cpus, max_memory in the config file)",
+                         vm->name, vm->cpus, pvm_cpus_word(vm->cpus),
+                         pvm_size_format(vm->memory_bytes, own, sizeof own), others,
+                         others == 1 ? "" : "s", others == 1 ? "s" : "", cpus,
+                         pvm_cpus_word(cpus), pvm_size_format(mem, used, sizeof used),
+                         cpus + vm->cpus, pvm_cpus_word(cpus + vm->cpus),
+                         pvm_size_format(mem + vm->memory_bytes, total, sizeof total),
+                         cfg->max_cpus, pvm_cpus_word(cfg->max_cpus),
+                         pvm_size_format(cfg->max_memory, capm, sizeof capm));
 }
 
 /* ---------------------------------------------------------------- start */

@@ -428,6 +428,60 @@ static void test_refused_start_keeps_state(void **state)
     free(cmd);
 }
 
+/* Makes the VM look running: a live process naming its id, with pid file and marker. */
+static pid_t fake_running(fixture *f, const pvm_vm *vm)
+{
+    pvm_vm_files vf;
+    pvm_error err = {0};
+    char base[64];
+    assert_int_equal(pvm_vm_files_init(f->home, vm->id, &vf, &err), 0);
+    pid_t pid = fake_qemu(vm->id);
+    pvm_proc_runtime_base(base, sizeof base);
+    assert_int_equal(pvm_proc_private_dir(base, &err), 0);
+    assert_int_equal(pvm_proc_private_dir(vf.run_dir, &err), 0);
+    assert_int_equal(pvm_proc_pid_write(vf.pidfile, pid, &err), 0);
+    assert_int_equal(pvm_proc_pid_write(vf.marker, pid, &err), 0);
+    return pid;
+}
+
+/* A start over the caps is refused with the right figures: the VM alone over the
+ * one-VM caps, and the running VMs together over the same caps. */
+static void test_start_caps_figures(void **state)
+{
+    fixture *f = *state;
+    pvm_error err = {0};
+    pvm_vm run, big;
+    char *cfg = pvm_xasprintf("%s/config", f->home);
+    write_text(cfg, "max_cpus = 1\nmax_memory = 1G\n");
+    make_profile(f->e, "p1");
+    pvm_vm_opts o = {.disk = 1024 * 1024, .memory = 256ull << 20};
+    assert_int_equal(pvm_vm_create(f->e, "run", "p1", &o, &run, &err), 0);
+    o.memory = 768ull << 20;
+    assert_int_equal(pvm_vm_create(f->e, "big", "p1", &o, &big, &err), 0);
+
+    /* the caps were lowered after create: big alone is over them */
+    write_text(cfg, "max_cpus = 1\nmax_memory = 512M\n");
+    assert_int_equal(pvm_vm_start(f->e, "big", 0, &err), -1);
+    assert_int_equal(err.code, PVM_E_LIMIT);
+    assert_string_equal(err.msg, "cannot start VM 'big' (1 vCPU, 768M): over the caps of 1 vCPU "
+                                 "and 512M that one VM may use (max_cpus, max_memory in the "
+                                 "config file)");
+
+    /* big fits alone, but not beside the running VM */
+    write_text(cfg, "max_cpus = 1\nmax_memory = 768M\n");
+    f->fake = fake_running(f, &run);
+    assert_int_equal(pvm_vm_start(f->e, "big", 0, &err), -1);
+    assert_int_equal(err.code, PVM_E_LIMIT);
+    assert_string_equal(err.msg, "cannot start VM 'big' (1 vCPU, 768M): 1 running VM already "
+                                 "uses 1 vCPU and 256M; together 2 vCPUs and 1G are over the "
+                                 "caps of 1 vCPU and 768M that all running VMs may use "
+                                 "(max_cpus, max_memory in the config file)");
+    pvm_vm got;
+    assert_int_equal(pvm_vm_get(f->e, "big", &got, &err), 0);
+    assert_int_equal(got.state, PVM_VM_STOPPED);
+    free(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -440,6 +494,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_create_failure_leaves_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_refuses_what_start_would, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refused_start_keeps_state, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_start_caps_figures, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
