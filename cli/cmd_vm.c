@@ -325,8 +325,10 @@ static int pvm_vm_stop_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
     if (vm.state == PVM_VM_CRASHED)
         printf("VM '%s' was not running: it had crashed (%s); state cleared\n", vm.name,
                vm.state_reason);
+    else if (vm.state == PVM_VM_STOPPED && vm.state_reason[0])
+        printf("VM '%s' is already stopped (%s); state cleared\n", vm.name, vm.state_reason);
     else if (vm.state == PVM_VM_STOPPED)
-        printf("VM '%s' was not running (%s); state cleared\n", vm.name, vm.state_reason);
+        printf("VM '%s' is already stopped\n", vm.name);
     else
         printf("Stopped VM '%s'%s\n", vm.name, pvm_args_given(a, "force") ? " (forced)" : "");
     return 0;
@@ -512,7 +514,8 @@ static const pvm_vm_sub pvm_vm_subs[] = {
     {"stop", "NAME [--timeout SECONDS] [--force]", "power the guest off (ACPI), or end QEMU "
      "with --force",
      "Without --force, a guest that ignores the power button is reported after --timeout\n"
-     "(exit status 1) and keeps running. Stopping a crashed VM clears its crashed state.",
+     "(exit status 1) and keeps running. Stopping a VM that is already stopped succeeds\n"
+     "(exit status 0); stopping a crashed VM clears its crashed state.",
      pvm_stop_opts, PVM_N(pvm_stop_opts), 1, 1, pvm_vm_stop_cmd},
     {"delete", "NAME", "delete a stopped VM: its folder, disk and record", NULL, NULL, 0, 1, 1,
      pvm_vm_delete_cmd},

@@ -319,7 +319,7 @@ static int pvm_vm_stop_locked(pvm_engine *e, pvm_vm *vm, const pvm_vm_files *f, 
 {
     pvm_vm_probe(e, vm);
     if (vm->state == PVM_VM_STOPPED && !vm->state_reason[0])
-        return pvm_error_set(err, PVM_E_STATE, "VM '%s' is not running", vm->name);
+        return 0; /* already stopped: stop is idempotent */
     if (vm->state == PVM_VM_STOPPED || vm->state == PVM_VM_CRASHED) {
         pvm_vm_runtime_clean(f); /* acknowledges a crash or a guest power-off */
         return 0;
