@@ -513,9 +513,10 @@ static const pvm_vm_sub pvm_vm_subs[] = {
      pvm_start_opts, PVM_N(pvm_start_opts), 1, 1, pvm_vm_start_cmd},
     {"stop", "NAME [--timeout SECONDS] [--force]", "power the guest off (ACPI), or end QEMU "
      "with --force",
-     "Without --force, a guest that ignores the power button is reported after --timeout\n"
-     "(exit status 1) and keeps running. Stopping a VM that is already stopped succeeds\n"
-     "(exit status 0); stopping a crashed VM clears its crashed state.",
+     "The power button is pressed again every 3 s while waiting (a guest that is still\n"
+     "booting drops a press). Without --force, a guest that ignores it is reported after\n"
+     "--timeout (exit status 1) and keeps running. Stopping a VM that is already stopped\n"
+     "succeeds (exit status 0); stopping a crashed VM clears its crashed state.",
      pvm_stop_opts, PVM_N(pvm_stop_opts), 1, 1, pvm_vm_stop_cmd},
     {"delete", "NAME", "delete a stopped VM: its folder, disk and record", NULL, NULL, 0, 1, 1,
      pvm_vm_delete_cmd},

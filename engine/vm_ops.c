@@ -1,6 +1,7 @@
 /* vm_ops.c - VMs in motion: start (lock, caps against the running total,
  * type 0 table, accel, argv, daemonized QEMU, wait for QMP and optionally the
- * guest agent), stop (ACPI power-down or force), and the doctor's host checks.
+ * guest agent), stop (ACPI power-down, pressed again every few seconds, or
+ * force), and the doctor's host checks.
  * Called by the front ends through pvm.h. */
 #include "internal.h"
 #include "qemu.h"
@@ -19,6 +20,7 @@
 
 #define PVM_START_TIMEOUT_MS 30000
 #define PVM_DEFAULT_STOP_S 60
+#define PVM_POWERDOWN_EVERY_MS 3000 /* a press before the guest's ACPI is up is lost */
 
 static void pvm_vm_event(pvm_engine *e, const pvm_vm *vm, const char *kind, const char *detail)
 {
@@ -301,6 +303,22 @@ static void pvm_vm_qmp_send(const pvm_vm_files *f, const char *cmd)
     }
 }
 
+/* Presses the power button every few seconds until QEMU is gone or timeout_s
+ * passes: right after start the guest has no ACPI yet and drops the press. */
+static bool pvm_vm_powerdown_wait(const pvm_vm_files *f, int pid, int timeout_s)
+{
+    int64_t end = pvm_proc_now_ms() + (int64_t)timeout_s * 1000;
+    for (;;) {
+        pvm_vm_qmp_send(f, "system_powerdown");
+        int left = (int)(end - pvm_proc_now_ms());
+        if (left <= 0)
+            return pvm_proc_wait_gone(pid, 0);
+        if (pvm_proc_wait_gone(pid, left < PVM_POWERDOWN_EVERY_MS ? left
+                                                                   : PVM_POWERDOWN_EVERY_MS))
+            return true;
+    }
+}
+
 static int pvm_vm_force_end(const pvm_vm_files *f, pvm_vm *vm, pvm_error *err)
 {
     pvm_vm_qmp_send(f, "quit");
@@ -331,8 +349,7 @@ static int pvm_vm_stop_locked(pvm_engine *e, pvm_vm *vm, const pvm_vm_files *f, 
         if (pvm_vm_force_end(f, vm, err) < 0)
             return -1;
     } else {
-        pvm_vm_qmp_send(f, "system_powerdown");
-        if (!pvm_proc_wait_gone(vm->pid, timeout_s * 1000))
+        if (!pvm_vm_powerdown_wait(f, vm->pid, timeout_s))
             return pvm_error_set(err, PVM_E_STATE,
                                  "VM '%s': guest did not power off within %d s; use --force",
                                  vm->name, timeout_s);
