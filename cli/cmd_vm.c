@@ -95,7 +95,8 @@ static const pvm_opt pvm_create_opts[] = {
                                     "(a qcow2 overlay backed by FILE, which must stay)"},
     {"kernel", 0, true, "FILE", "boot this Linux kernel directly"},
     {"initrd", 0, true, "FILE", "initramfs for --kernel"},
-    {"append", 0, true, "STR", "kernel command line for --kernel"},
+    {"append", 0, true, "STR", "kernel command line for --kernel (default: console=ttyS0, so "
+                               "'vm log' shows the boot; a given STR is used as is)"},
     {"json", 0, false, NULL, "print the new VM as JSON"},
 };
 
@@ -353,12 +354,13 @@ static const pvm_opt pvm_log_opts[] = {
 
 /* Copies a log to stdout: as is into a pipe or file; on a terminal, the guest's
  * control bytes (escape sequences could retitle, recolour or feed the terminal)
- * are shown as ^X and carriage returns dropped. */
-static void pvm_log_copy(FILE *fp, bool tty)
+ * are shown as ^X and carriage returns dropped. Returns the bytes read. */
+static size_t pvm_log_copy(FILE *fp, bool tty)
 {
     char buf[8192];
-    size_t n;
+    size_t n, total = 0;
     while ((n = fread(buf, 1, sizeof buf, fp)) > 0) {
+        total += n;
         if (!tty) {
             fwrite(buf, 1, n, stdout);
             continue;
@@ -373,6 +375,7 @@ static void pvm_log_copy(FILE *fp, bool tty)
                 putchar(c);
         }
     }
+    return total;
 }
 
 static int pvm_vm_log_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
@@ -385,13 +388,14 @@ static int pvm_vm_log_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
         pvm_vm_path(e, &vm, k, path, sizeof path, err) < 0)
         return -1;
     FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        if (errno == ENOENT)
-            return 0; /* never started: an empty log */
+    if (!fp && errno != ENOENT)
         return pvm_error_set(err, PVM_E_IO, "%s: %s", path, strerror(errno));
-    }
-    pvm_log_copy(fp, isatty(1));
-    fclose(fp);
+    bool empty = !fp || pvm_log_copy(fp, isatty(1)) == 0;
+    if (fp)
+        fclose(fp);
+    if (empty && k == PVM_VM_PATH_SERIAL_LOG) /* never started, or a guest silent on ttyS0 */
+        fprintf(stderr, "no console output yet from VM '%s' (a guest prints here only with a "
+                        "serial console, e.g. console=ttyS0)\n", vm.name);
     return 0;
 }
 
@@ -521,7 +525,9 @@ static const pvm_vm_sub pvm_vm_subs[] = {
     {"delete", "NAME", "delete a stopped VM: its folder, disk and record", NULL, NULL, 0, 1, 1,
      pvm_vm_delete_cmd},
     {"log", "NAME [--qemu]", "print the serial console output of the current or last boot",
-     NULL, pvm_log_opts, PVM_N(pvm_log_opts), 1, 1, pvm_vm_log_cmd},
+     "An empty console log gets a one-line note on stderr (exit status 0): a guest prints\n"
+     "here only with a serial console (e.g. a kernel booted with console=ttyS0).",
+     pvm_log_opts, PVM_N(pvm_log_opts), 1, 1, pvm_vm_log_cmd},
     {"console", "NAME", "attach this terminal to the VM's serial console",
      "The escape key is Ctrl-] (0x1d): it leaves the console and restores the terminal;\n"
      "the VM keeps running. Only one console client can be attached at a time.",

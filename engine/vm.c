@@ -24,6 +24,9 @@
 #define PVM_DEFAULT_MEMORY PVM_GIB
 #define PVM_MIN_MEMORY (32ULL * 1024 * 1024)
 #define PVM_MIN_DISK (1024ULL * 1024)
+/* --kernel without --append: the kernel talks on the serial line, the VM's only
+ * console, so `vm log` shows the boot. */
+#define PVM_DEFAULT_APPEND "console=ttyS0"
 
 /* ----------------------------------------------------------- file layout */
 
@@ -293,6 +296,8 @@ static int pvm_vm_check_opts(const pvm_vm_opts *o, pvm_vm *vm, pvm_error *err)
     for (const char *p = o->append ? o->append : ""; *p; p++)
         if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
             return pvm_error_set(err, PVM_E_INVALID, "append: must be printable ASCII");
+    if (o->kernel && *o->kernel && !o->append) /* an explicit append, even "", is kept */
+        pvm_strlcpy(vm->append, PVM_DEFAULT_APPEND, sizeof vm->append);
     if (o->image_mode != PVM_IMAGE_COPY && o->image_mode != PVM_IMAGE_OVERLAY)
         return pvm_error_set(err, PVM_E_INVALID, "image-mode: must be copy or overlay");
     return 0;
