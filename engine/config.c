@@ -1,6 +1,6 @@
-/* config.c - HOME/config: the acceleration choice, the vCPU and memory caps
- * and the QEMU binary, as "key = value" lines, written with defaults on first
- * use; plus the caps check. Called by vm.c (create, start) and doctor. */
+/* config.c - HOME/config: accel, the vCPU and memory caps (never above the host's
+ * own cores and memory) and the QEMU binary, as "key = value" lines written with
+ * defaults on first use; the caps check. Called by vm.c, vm_ops.c and doctor. */
 #include "qemu.h"
 
 #include <errno.h>
@@ -103,12 +103,24 @@ static int pvm_cfg_set(pvm_config *cfg, const char *path, int line, const char *
         long v = strtol(val, &end, 10);
         if (errno || end == val || *end || v < 1 || v > 4096)
             return pvm_cfg_bad(path, line, key, "must be a whole number from 1 to 4096", err);
+        if (v > pvm_host_cores())
+            return pvm_error_set(err, PVM_E_INVALID, "%s line %d: %s: %ld is more than this "
+                                 "host's %d online cores (at most %d)", path, line, key, v,
+                                 pvm_host_cores(), pvm_host_cores());
         cfg->max_cpus = (int)v;
     } else if (!strcmp(key, "max_memory")) {
         if (pvm_cfg_size(val, &cfg->max_memory))
             return pvm_cfg_bad(path, line, key,
                                "must be a size above 0 such as 8G, 512M (K, M, G, T = powers of 1024)",
                                err);
+        uint64_t host = pvm_host_memory();
+        if (cfg->max_memory > host) {
+            char want[32], have[32];
+            return pvm_error_set(err, PVM_E_INVALID, "%s line %d: %s: %s is more than this "
+                                 "host's %s of memory", path, line, key,
+                                 pvm_size_format(cfg->max_memory, want, sizeof want),
+                                 pvm_size_format(host, have, sizeof have));
+        }
     } else if (!strcmp(key, "qemu")) {
         if (!*val || strlen(val) >= sizeof cfg->qemu)
             return pvm_cfg_bad(path, line, key, "must be a program name or path of 1 to 255 bytes",
@@ -170,11 +182,12 @@ static int pvm_cfg_write(const char *path, const pvm_config *cfg, pvm_error *err
         "accel = %s\n"
         "\n"
         "# Most vCPUs one VM, and all running VMs together, may use.\n"
-        "# Default: half the host's %d online cores, at least 1.\n"
+        "# Default: half the host's %d online cores, at least 1; at most all of them.\n"
         "max_cpus = %d\n"
         "\n"
         "# Most memory one VM, and all running VMs together, may use.\n"
-        "# Sizes take K, M, G, T (powers of 1024). Default: half the host's memory.\n"
+        "# Sizes take K, M, G, T (powers of 1024). Default: half the host's memory;\n"
+        "# at most all of it.\n"
         "max_memory = %s\n"
         "\n"
         "# The QEMU binary (a name looked up in PATH, or a path).\n"
@@ -212,7 +225,7 @@ static int pvm_cfg_env(pvm_config *cfg, pvm_error *err)
     return 0;
 }
 
-int pvm_config_load(const char *home, pvm_config *cfg, pvm_error *err)
+int pvm_config_load_file(const char *home, pvm_config *cfg, pvm_error *err)
 {
     pvm_config c;
     pvm_config_defaults(&c);
@@ -230,7 +243,16 @@ int pvm_config_load(const char *home, pvm_config *cfg, pvm_error *err)
         rc = pvm_error_set(err, PVM_E_IO, "%s: %s", path, strerror(errno));
     }
     free(path);
-    if (rc || pvm_cfg_env(&c, err))
+    if (rc)
+        return -1;
+    *cfg = c;
+    return 0;
+}
+
+int pvm_config_load(const char *home, pvm_config *cfg, pvm_error *err)
+{
+    pvm_config c;
+    if (pvm_config_load_file(home, &c, err) < 0 || pvm_cfg_env(&c, err) < 0)
         return -1;
     *cfg = c;
     return 0;

@@ -65,8 +65,11 @@ typedef struct pvm_config {
 /* Loads HOME/config (key = value lines, '#' comments; keys: accel, max_cpus, max_memory, qemu);
  * writes it with the defaults and explanatory comments when missing. Defaults: accel auto,
  * max_cpus = max(1, cores/2), max_memory = host memory / 2, qemu qemu-system-x86_64.
- * PRIVARION_VM_ACCEL overrides accel. Bad values -> PVM_E_INVALID naming the key and line. */
+ * PRIVARION_VM_ACCEL overrides accel. Bad values -> PVM_E_INVALID naming the key and line;
+ * max_cpus and max_memory above the host's online cores and memory are bad values. */
 int pvm_config_load(const char *home, pvm_config *cfg, pvm_error *err);
+/* The same without the PRIVARION_VM_ACCEL override (doctor tells the two sources apart). */
+int pvm_config_load_file(const char *home, pvm_config *cfg, pvm_error *err);
 /* The defaults alone, without reading or writing anything (nor the environment). */
 void pvm_config_defaults(pvm_config *cfg);
 

@@ -183,14 +183,16 @@ static void test_config_written_with_comments(void **state)
 static void test_config_values_parsed(void **state)
 {
     fixture *f = *state;
-    write_config(f, "# comment\n\n  accel = tcg  \nmax_cpus=3\n\tmax_memory = 4G\n"
-                    "qemu = /opt/qemu/bin/qemu-system-x86_64\r\n# end\n");
+    char text[256];
+    snprintf(text, sizeof text, "# comment\n\n  accel = tcg  \nmax_cpus=%d\n\tmax_memory = 1G\n"
+             "qemu = /opt/qemu/bin/qemu-system-x86_64\r\n# end\n", pvm_host_cores());
+    write_config(f, text);
     pvm_config c;
     pvm_error err = { 0 };
     assert_int_equal(pvm_config_load(f->home, &c, &err), 0);
     assert_string_equal(c.accel, "tcg");
-    assert_int_equal(c.max_cpus, 3);
-    assert_int_equal(c.max_memory, 4ull << 30);
+    assert_int_equal(c.max_cpus, pvm_host_cores()); /* all the host's cores: allowed */
+    assert_int_equal(c.max_memory, 1ull << 30);
     assert_string_equal(c.qemu, "/opt/qemu/bin/qemu-system-x86_64");
     write_config(f, "max_memory = 1536M\n");
     assert_int_equal(pvm_config_load(f->home, &c, &err), 0);
@@ -217,6 +219,44 @@ static void test_config_errors_name_key_and_line(void **state)
         expect_error(pvm_config_load(f->home, &c, &err), &err, PVM_E_INVALID, cases[i].a,
                      cases[i].b);
     }
+}
+
+/* A cap above the host's own cores or memory is refused, naming the key, the line
+ * and the host's figure. */
+static void test_config_caps_above_host(void **state)
+{
+    fixture *f = *state;
+    char text[256], want[128], have[32];
+    pvm_config c;
+    pvm_error err = { 0 };
+    int cores = pvm_host_cores();
+    snprintf(text, sizeof text, "accel = tcg\nmax_cpus = %d\n", cores + 1);
+    write_config(f, text);
+    assert_int_equal(pvm_config_load(f->home, &c, &err), -1);
+    assert_int_equal(err.code, PVM_E_INVALID);
+    snprintf(want, sizeof want, "line 2: max_cpus: %d is more than this host's %d online cores "
+             "(at most %d)", cores + 1, cores, cores);
+    if (!strstr(err.msg, want))
+        fail_msg("\"%s\" lacks \"%s\"", err.msg, want);
+
+    uint64_t host = pvm_host_memory();
+    uint64_t over_m = host / (1024 * 1024) + 1024; /* a whole number of MiB above the host's */
+    snprintf(text, sizeof text, "# big\n\nmax_memory = %lluM\n", (unsigned long long)over_m);
+    write_config(f, text);
+    expect_error(pvm_config_load(f->home, &c, &err), &err, PVM_E_INVALID, "line 3: max_memory: ",
+                 "is more than this host's");
+    snprintf(want, sizeof want, "this host's %s of memory",
+             pvm_size_format(host, have, sizeof have));
+    if (!strstr(err.msg, want))
+        fail_msg("\"%s\" lacks \"%s\"", err.msg, want);
+
+    /* the defaults written on first use always fit */
+    char path[200];
+    snprintf(path, sizeof path, "%s/config", f->home);
+    unlink(path);
+    assert_int_equal(pvm_config_load(f->home, &c, &err), 0);
+    assert_int_equal(pvm_config_load(f->home, &c, &err), 0);
+    assert_true(c.max_cpus <= cores && c.max_memory <= host);
 }
 
 static void test_env_overrides_accel(void **state)
@@ -426,6 +466,7 @@ int main(void)
         cmocka_unit_test(test_config_defaults),
         cmocka_unit_test_setup_teardown(test_config_written_with_comments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_values_parsed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_config_caps_above_host, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_errors_name_key_and_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_env_overrides_accel, setup, teardown),
         cmocka_unit_test(test_caps_check),
