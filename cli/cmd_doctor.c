@@ -1,10 +1,11 @@
 /* cmd_doctor.c - `privarion-vm doctor`: what this host offers (QEMU version,
- * acceleration verdict and why, cores, memory, caps, data folder) and each
- * problem with its fix. Exit 1 when there is a problem. Called by main.c. */
+ * acceleration verdict and why, cores, memory, caps, data folder, config file)
+ * and each problem with its fix. Exit 1 when there is a problem. Called by main.c. */
 #include "cli.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const pvm_opt pvm_doctor_opts[] = {
@@ -15,8 +16,9 @@ static void pvm_doctor_help(void)
 {
     printf("usage: " PVM_PROG " doctor [--json]\n\n"
            "Check this host: QEMU and qemu-img, acceleration (KVM or TCG, and why), host cores\n"
-           "and memory, the caps on vCPUs and memory, and the data folder. Each problem is\n"
-           "printed with its fix; the exit status is 1 when there is one.\n\nOptions:\n");
+           "and memory, the caps on vCPUs and memory, the data folder and the config file.\n"
+           "Each problem is printed with its fix; the exit status is 1 when there is one.\n"
+           "\nOptions:\n");
     pvm_args_print_help(stdout, pvm_doctor_opts, 1);
 }
 
@@ -28,12 +30,11 @@ static void pvm_doctor_text(const pvm_doctor *d)
     pvm_out_field(stdout, 0, w, "QEMU", buf);
     pvm_out_field(stdout, 0, w, "qemu-img", d->qemu_img ? "found" : "(missing)");
     /* The reason starts with the verdict ("tcg: a test boot ..."): say it once. */
-    const char *why = d->accel_reason;
-    size_t vlen = strlen(d->accel);
-    if (vlen && !strncmp(why, d->accel, vlen) && !strncmp(why + vlen, ": ", 2))
+    const char *why = d->accel_reason, *verdict = d->accel[0] ? d->accel : "unknown";
+    size_t vlen = strlen(verdict);
+    if (!strncmp(why, verdict, vlen) && !strncmp(why + vlen, ": ", 2))
         why += vlen + 2;
-    snprintf(buf, sizeof buf, "%s (setting: %s): %s", d->accel[0] ? d->accel : "unknown",
-             d->accel_setting, why);
+    snprintf(buf, sizeof buf, "%s (setting: %s): %s", verdict, d->accel_setting, why);
     pvm_out_field(stdout, 0, w, "Acceleration", buf);
     snprintf(buf, sizeof buf, "%d cores, %s memory", d->host_cores,
              pvm_size_format(d->host_memory, m, sizeof m));
@@ -43,6 +44,8 @@ static void pvm_doctor_text(const pvm_doctor *d)
     pvm_out_field(stdout, 0, w, "Caps", buf);
     snprintf(buf, sizeof buf, "%.280s%s", d->home, d->home_writable ? "" : " (not writable)");
     pvm_out_field(stdout, 0, w, "Data folder", buf);
+    snprintf(buf, sizeof buf, "%.280s/config", d->home);
+    pvm_out_field(stdout, 0, w, "Config", buf);
     if (!d->nproblems) {
         printf("\nNo problems found.\n");
         return;
@@ -67,6 +70,9 @@ static int pvm_doctor_json(const pvm_doctor *d, pvm_error *err)
     cJSON_AddNumberToObject(j, "maxMemoryBytes", (double)d->max_memory);
     cJSON_AddStringToObject(j, "home", d->home);
     cJSON_AddBoolToObject(j, "homeWritable", d->home_writable);
+    char *config = pvm_xasprintf("%s/config", d->home);
+    cJSON_AddStringToObject(j, "config", config);
+    free(config);
     cJSON *arr = cJSON_AddArrayToObject(j, "problems");
     for (size_t i = 0; i < d->nproblems; i++) {
         cJSON *p = cJSON_CreateObject();

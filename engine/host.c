@@ -350,8 +350,10 @@ int pvm_accel_resolve(const char *home, const pvm_config *cfg, pvm_accel *out, c
 {
     if (!strcmp(cfg->accel, "tcg") || !strcmp(cfg->accel, "kvm")) {
         *out = !strcmp(cfg->accel, "kvm") ? PVM_ACCEL_KVM : PVM_ACCEL_TCG;
-        snprintf(reason, reason_size, "%s: chosen by the config or PRIVARION_VM_ACCEL",
-                 cfg->accel);
+        const char *env = getenv("PRIVARION_VM_ACCEL");
+        snprintf(reason, reason_size, "%s: chosen by %s", cfg->accel,
+                 env && !strcmp(env, cfg->accel) ? "PRIVARION_VM_ACCEL"
+                                                 : "accel in the config file");
         return 0;
     }
     if (strcmp(cfg->accel, "auto"))

@@ -433,19 +433,47 @@ static void pvm_doctor_home(pvm_doctor *d)
     free(probe);
 }
 
+static bool pvm_doctor_accel_word(const char *s)
+{
+    return !strcmp(s, "auto") || !strcmp(s, "kvm") || !strcmp(s, "tcg");
+}
+
+/* Where to set accel = tcg: the environment variable when it is set (it wins). */
+static void pvm_doctor_tcg_fix(const pvm_doctor *d, const char *why, char *fix, size_t size)
+{
+    const char *env = getenv("PRIVARION_VM_ACCEL");
+    if (env && *env)
+        snprintf(fix, size, "set PRIVARION_VM_ACCEL=tcg (it is set to '%.20s' and overrides the "
+                            "config file)%s", env, why);
+    else
+        snprintf(fix, size, "set accel = tcg in %.150s/config%s", d->home, why);
+}
+
+/* The config file, then PRIVARION_VM_ACCEL: each problem names its own source. */
 static void pvm_doctor_config(pvm_doctor *d, pvm_config *cfg)
 {
     pvm_error err = {0};
     struct stat st;
-    if (stat(d->home, &st) == 0 && pvm_config_load(d->home, cfg, &err) == 0)
-        return;
-    pvm_config_defaults(cfg);
+    if (stat(d->home, &st) != 0 || pvm_config_load_file(d->home, cfg, &err) < 0) {
+        pvm_config_defaults(cfg);
+        if (err.msg[0]) {
+            char fix[256];
+            snprintf(fix, sizeof fix, "edit %.150s/config at that line (or delete the file to "
+                                      "get the defaults back)", d->home);
+            pvm_doctor_problem_add(d, err.msg, fix);
+        }
+    }
     const char *env = getenv("PRIVARION_VM_ACCEL");
-    if (env && *env)
-        pvm_strlcpy(cfg->accel, env, sizeof cfg->accel);
-    if (err.msg[0])
-        pvm_doctor_problem_add(d, err.msg, "edit the config file in the data folder (or delete "
-                                           "it to get the defaults back)");
+    if (!env || !*env)
+        return;
+    pvm_strlcpy(cfg->accel, env, sizeof cfg->accel);
+    if (pvm_doctor_accel_word(env))
+        return;
+    char what[256];
+    snprintf(what, sizeof what, "PRIVARION_VM_ACCEL='%.40s' must be auto, kvm or tcg (it "
+                                "overrides accel in the config file)", env);
+    pvm_doctor_problem_add(d, what, "set PRIVARION_VM_ACCEL to auto, kvm or tcg, or unset it "
+                                    "(unset PRIVARION_VM_ACCEL) to use the config file's accel");
 }
 
 static void pvm_doctor_qemu(pvm_doctor *d, const pvm_config *cfg)
@@ -470,6 +498,12 @@ static void pvm_doctor_accel(pvm_doctor *d, const pvm_config *cfg)
     pvm_error err = {0};
     pvm_accel accel;
     pvm_strlcpy(d->accel_setting, cfg->accel, sizeof d->accel_setting);
+    char fix[256];
+    if (!pvm_doctor_accel_word(cfg->accel)) { /* a bad PRIVARION_VM_ACCEL, said above */
+        pvm_strlcpy(d->accel_reason, "unknown: PRIVARION_VM_ACCEL is not auto, kvm or tcg",
+                    sizeof d->accel_reason);
+        return;
+    }
     if (!d->qemu_version[0]) {
         pvm_strlcpy(d->accel_reason, "unknown: QEMU cannot run", sizeof d->accel_reason);
         return;
@@ -477,8 +511,8 @@ static void pvm_doctor_accel(pvm_doctor *d, const pvm_config *cfg)
     if (pvm_accel_resolve(d->home, cfg, &accel, d->accel_reason, sizeof d->accel_reason,
                           &err) < 0) {
         pvm_strlcpy(d->accel_reason, err.msg, sizeof d->accel_reason);
-        pvm_doctor_problem_add(d, err.msg, "set accel = tcg in the config file, or "
-                                           "PRIVARION_VM_ACCEL=tcg");
+        pvm_doctor_tcg_fix(d, "", fix, sizeof fix);
+        pvm_doctor_problem_add(d, err.msg, fix);
         return;
     }
     pvm_strlcpy(d->accel, pvm_accel_name(accel), sizeof d->accel);
@@ -488,11 +522,14 @@ static void pvm_doctor_accel(pvm_doctor *d, const pvm_config *cfg)
         pvm_doctor_problem_add(d, "/dev/kvm is not usable: guests run under TCG (slow)",
                                "load kvm_intel/kvm_amd, enable virtualization in the firmware, "
                                "and add yourself to group kvm (usermod -aG kvm $USER)");
-    else
+    else {
+        pvm_doctor_tcg_fix(d, " to skip the probe", fix, sizeof fix);
+        char both[256];
+        snprintf(both, sizeof both, "check the host's virtualization (nested KVM, firmware); "
+                                    "%.170s", fix);
         pvm_doctor_problem_add(d, "/dev/kvm opens but KVM cannot run guests here: guests run "
-                                  "under TCG (slow)",
-                               "check the host's virtualization (nested KVM, firmware); set "
-                               "accel = tcg in the config file to skip the probe");
+                                  "under TCG (slow)", both);
+    }
 }
 
 int pvm_doctor_run(const char *home_flag, pvm_doctor *out, pvm_error *err)
