@@ -1,8 +1,7 @@
-/* vm_ops.c - VMs in motion: start (lock, caps against the running total,
- * type 0 table, accel, argv, daemonized QEMU, wait for QMP and optionally the
- * guest agent), stop (ACPI power-down, pressed again every few seconds, or
- * force), and the doctor's host checks.
- * Called by the front ends through pvm.h. */
+/* vm_ops.c - VMs in motion: start (lock, caps against the running total, type 0
+ * table, accel, argv, daemonized QEMU, wait for QMP and optionally the agent),
+ * stop (ACPI power-down, pressed again every few seconds, or force), and the
+ * doctor's host checks. Called by the front ends through pvm.h. */
 #include "internal.h"
 #include "qemu.h"
 #include "qmp.h"
