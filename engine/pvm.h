@@ -297,7 +297,7 @@ typedef struct pvm_vm_opts {
     pvm_image_mode image_mode; /* ... as a full copy, or a qcow2 overlay on top of it */
     const char *kernel;     /* direct kernel boot */
     const char *initrd;
-    const char *append;
+    const char *append;     /* NULL with a kernel: "console=ttyS0"; "" is taken as is */
 } pvm_vm_opts;
 
 /* Validates everything, makes the folder and the sparse qcow2 disk, then
@@ -311,8 +311,10 @@ int pvm_vm_list(pvm_engine *e, pvm_vm **out, size_t *count, pvm_error *err);
 /* Starts QEMU daemonized; returns once QMP answers, and with wait_agent_seconds > 0
  * once the guest agent answers too (a timeout there is an error; QEMU keeps running). */
 int pvm_vm_start(pvm_engine *e, const char *name_or_id, int wait_agent_seconds, pvm_error *err);
-/* ACPI power-down and wait up to timeout_s (<= 0: 60 s) for QEMU to exit; force ends
- * QEMU (QMP quit, then SIGKILL). A guest that does not power off is an error (PVM_E_STATE). */
+/* ACPI power-down (the button pressed again every 3 s) and wait up to timeout_s
+ * (<= 0: 60 s) for QEMU to exit; force ends QEMU (QMP quit, then SIGKILL). A guest
+ * that does not power off is an error (PVM_E_STATE); an already stopped VM is not
+ * (0, nothing done), and a crashed one is marked stopped. */
 int pvm_vm_stop(pvm_engine *e, const char *name_or_id, bool force, int timeout_s, pvm_error *err);
 /* Refuses a running or paused VM; removes the folder, disk and the row. */
 int pvm_vm_delete(pvm_engine *e, const char *name_or_id, pvm_error *err);
