@@ -256,7 +256,7 @@ int pvm_proc_wait_child(pid_t child, int timeout_ms, int *status)
 }
 
 /* Reads at most the last `max` bytes of a file into a malloc'd string. */
-static char *pvm_proc_read_end(const char *path, size_t max)
+char *pvm_proc_read_end(const char *path, size_t max)
 {
     FILE *fp = fopen(path, "re");
     if (!fp)

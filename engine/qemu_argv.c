@@ -519,8 +519,12 @@ static void pvm_add_process(pvm_argv *a, const pvm_vm *vm, const pvm_qemu_paths 
     pvm_argv_add2(a, "-display", "none");
     pvm_argv_add2(a, "-pidfile", paths->pidfile);
     pvm_argv_add(a, "-daemonize");
-    if (paths->qemu_log && *paths->qemu_log)
+    if (paths->qemu_log && *paths->qemu_log) {
         pvm_argv_add2(a, "-D", paths->qemu_log);
+        /* QEMU's own record of why it ends ("... reason=N"), so a guest's console
+         * text never decides between a clean power-off and a crash. */
+        pvm_argv_add2(a, "-trace", "enable=qemu_system_shutdown_request");
+    }
 }
 
 int pvm_qemu_build_argv(const pvm_profile *p, const pvm_vm *vm, const pvm_qemu_paths *paths,

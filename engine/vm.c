@@ -148,15 +148,34 @@ static void pvm_vm_probe_qmp(const pvm_vm_files *f, pvm_vm *vm)
         pvm_qmp_close(q);
 }
 
-/* A marker and no process: a guest that powered itself off says so last on
- * its console; anything else is a crash. */
+/* Why QEMU last ended, from the qemu_system_shutdown_request trace event that
+ * QEMU itself writes to qemu.log (QEMU's ShutdownCause numbers); -1 when QEMU
+ * recorded none, as after SIGKILL. The guest cannot write there. */
+enum { PVM_CAUSE_QMP_QUIT = 2, PVM_CAUSE_GUEST_OFF = 6 };
+
+static int pvm_vm_shutdown_cause(const char *qemu_log)
+{
+    static const char key[] = "qemu_system_shutdown_request reason=";
+    char *buf = pvm_proc_read_end(qemu_log, 65536);
+    int cause = -1;
+    for (char *p = buf ? strstr(buf, key) : NULL; p; p = strstr(p + 1, key))
+        cause = atoi(p + sizeof key - 1);
+    free(buf);
+    return cause;
+}
+
+/* A marker and no process: QEMU's recorded cause tells a clean power-off (by the
+ * guest, or a QMP quit) from a crash; a signal from the host records no cause,
+ * but QEMU's "terminating on signal N" line ends up in the reason. */
 static void pvm_vm_probe_gone(const pvm_vm_files *f, pvm_vm *vm)
 {
     char last[200];
-    pvm_proc_tail(f->serial_log, 3, last, sizeof last);
-    if (strstr(last, "reboot: Power down")) {
+    int cause = pvm_vm_shutdown_cause(f->qemu_log);
+    if (cause == PVM_CAUSE_GUEST_OFF || cause == PVM_CAUSE_QMP_QUIT) {
         vm->state = PVM_VM_STOPPED;
-        snprintf(vm->state_reason, sizeof vm->state_reason, "the guest powered itself off");
+        snprintf(vm->state_reason, sizeof vm->state_reason, "%s",
+                 cause == PVM_CAUSE_GUEST_OFF ? "the guest powered itself off"
+                                              : "QEMU was told to quit over QMP");
         return;
     }
     vm->state = PVM_VM_CRASHED;

@@ -61,6 +61,8 @@ int pvm_proc_wait_child(pid_t child, int timeout_ms, int *status);
 /* The last non-empty line of a text file (or "" when none), trimmed. */
 void pvm_proc_last_line(const char *path, char *out, size_t size);
 /* The last lines of a file (at most `lines`, at most size-1 bytes), joined by "; ". */
+/* The last max bytes of a file, NUL-terminated and malloc'd; NULL when unreadable. */
+char *pvm_proc_read_end(const char *path, size_t max);
 void pvm_proc_tail(const char *path, int lines, char *out, size_t size);
 /* Removes dir and everything in it (symlinks are removed, never followed). */
 int pvm_proc_remove_tree(const char *dir, pvm_error *err);

@@ -120,6 +120,7 @@ static const char *opt_val(const pvm_argv *a, const char *opt, const char *prefi
 static const struct { const char *opt; int arg; } known_opts[] = {
     { "-name", 1 },    { "-no-user-config", 0 }, { "-nodefaults", 0 }, { "-display", 1 },
     { "-pidfile", 1 }, { "-daemonize", 0 },      { "-D", 1 },          { "-machine", 1 },
+    { "-trace", 1 },
     { "-cpu", 1 },     { "-global", 1 },         { "-smp", 1 },        { "-m", 1 },
     { "-uuid", 1 },    { "-smbios", 1 },         { "-drive", 1 },      { "-device", 1 },
     { "-kernel", 1 },  { "-initrd", 1 },         { "-append", 1 },     { "-netdev", 1 },
@@ -304,6 +305,7 @@ static void test_golden_default_virtio(void **state)
         "-name", "guest=work",
         "-no-user-config", "-nodefaults", "-display", "none",
         "-pidfile", "/run/pvm/ab/qemu.pid", "-daemonize", "-D", "/run/pvm/ab/qemu.log",
+        "-trace", "enable=qemu_system_shutdown_request",
         "-machine", "q35,accel=tcg,x-oem-id=DELL  ,x-oem-table-id=CBX3    ",
         "-cpu", "qemu64,-hypervisor,tcg-cpuid=off,vendor=GenuineIntel,-svm",
         "-global", "qemu64-x86_64-cpu.model-id=11th Gen Intel(R) Core(TM) i7-1185G7 @ 3.00GHz",

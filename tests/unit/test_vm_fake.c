@@ -300,8 +300,17 @@ static void test_state_probe(void **state)
     assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
     assert_int_equal(got.state, PVM_VM_CRASHED);
 
-    /* the guest powered itself off: stopped, not crashed */
+    /* the guest's console text decides nothing: a guest printing the kernel's
+     * power-off line before its QEMU is killed is still a crash */
     write_text(vf.serial_log, "PVM-END\n[   15.3] reboot: Power down\n");
+    assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
+    assert_int_equal(got.state, PVM_VM_CRASHED);
+
+    /* QEMU's own record, from the shutdown trace event in qemu.log, does */
+    write_text(vf.qemu_log, "qemu_system_shutdown_request reason=8\n");
+    assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
+    assert_int_equal(got.state, PVM_VM_CRASHED); /* guest-panic is no clean stop */
+    write_text(vf.qemu_log, "qemu_system_shutdown_request reason=6\n");
     assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
     assert_int_equal(got.state, PVM_VM_STOPPED);
     assert_non_null(strstr(got.state_reason, "powered itself off"));
