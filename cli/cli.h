@@ -27,7 +27,6 @@ typedef struct pvm_cli {
 /* Opens the engine on first use (so commands that fail validation never
  * touch the store); returns NULL and fills err on failure. */
 pvm_engine *pvm_cli_engine(pvm_cli *cli, pvm_error *err);
-void pvm_cli_close(pvm_cli *cli);
 
 /* Command functions: argv[0] is the command name ("profile"), the rest are
  * its arguments. They return the process exit status (0, 1 or 2). */
@@ -93,7 +92,6 @@ typedef struct pvm_table pvm_table;
 pvm_table *pvm_table_new(size_t ncols, const char *const *headers);
 /* Adds a row of ncols strings (copied). */
 void pvm_table_add(pvm_table *t, const char *const *cells);
-size_t pvm_table_rows(const pvm_table *t);
 void pvm_table_print(const pvm_table *t, FILE *fp);
 void pvm_table_free(pvm_table *t);
 

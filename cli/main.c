@@ -32,7 +32,7 @@ pvm_engine *pvm_cli_engine(pvm_cli *cli, pvm_error *err)
     return cli->engine;
 }
 
-void pvm_cli_close(pvm_cli *cli)
+static void pvm_cli_close(pvm_cli *cli)
 {
     if (cli->engine)
         pvm_engine_close(cli->engine);

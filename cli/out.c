@@ -91,11 +91,6 @@ void pvm_table_add(pvm_table *t, const char *const *cells)
     pvm_table_push(t, cells);
 }
 
-size_t pvm_table_rows(const pvm_table *t)
-{
-    return t->nrows - 1;
-}
-
 void pvm_table_print(const pvm_table *t, FILE *fp)
 {
     size_t *w = pvm_xcalloc(t->ncols, sizeof *w);

@@ -152,16 +152,6 @@ int pvm_profile_create(pvm_engine *e, pvm_profile *p, const pvm_profile_opts *op
     return 0;
 }
 
-int pvm_profile_import(pvm_engine *e, const pvm_profile *p, const pvm_profile_opts *opts,
-                       pvm_error *err)
-{
-    if (!p->id[0])
-        return pvm_error_set(err, PVM_E_INVALID, "id: must not be empty on import");
-    if (pvm_profile_validate(p, err) < 0)
-        return -1;
-    return profile_insert(e, p, opts, "profile.import", err);
-}
-
 /* Gives an id-less profile a new id and missing timestamps, then validates. */
 static int import_prepare(pvm_profile *p, int64_t now, pvm_error *err)
 {

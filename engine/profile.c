@@ -48,18 +48,6 @@ const pvm_field *pvm_profile_fields(size_t *count)
     return pvm_fields;
 }
 
-const pvm_field *pvm_profile_field_by_flag(const char *flag)
-{
-    if (!flag)
-        return NULL;
-    if (flag[0] == '-' && flag[1] == '-')
-        flag += 2;
-    for (size_t i = 0; i < PVM_NFIELDS; i++)
-        if (strcmp(pvm_fields[i].flag, flag) == 0)
-            return &pvm_fields[i];
-    return NULL;
-}
-
 /* Accepts the plain key ("biosDate") and the dotted form ("hardwareModel.biosDate"). */
 const pvm_field *pvm_profile_field_by_key(const char *key)
 {

@@ -34,10 +34,8 @@ typedef struct pvm_error {
  * `return pvm_error_set(err, PVM_E_INVALID, "...");`. err may be NULL. */
 int pvm_error_set(pvm_error *err, pvm_errcode code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-void pvm_error_clear(pvm_error *err);
 /* 2 for usage/validation-class codes, 1 for every other failure. */
 int pvm_error_exit_status(const pvm_error *err);
-const char *pvm_errcode_name(pvm_errcode code);
 
 /* ------------------------------------------------------ allocation (util.c)
  * These abort on exhaustion and never return NULL. */
@@ -123,7 +121,6 @@ typedef struct pvm_field {
 
 /* The table of all string identity fields (not id, name, hide_hypervisor). */
 const pvm_field *pvm_profile_fields(size_t *count);
-const pvm_field *pvm_profile_field_by_flag(const char *flag);
 const pvm_field *pvm_profile_field_by_key(const char *key);
 /* Pointer to the field's storage inside p. */
 char *pvm_profile_field_ptr(pvm_profile *p, const pvm_field *f);
@@ -260,8 +257,6 @@ typedef struct pvm_profile_opts {
 
 /* Validates, checks uniqueness, assigns id and timestamps, stores. */
 int pvm_profile_create(pvm_engine *e, pvm_profile *p, const pvm_profile_opts *opts, pvm_error *err);
-/* Stores a profile exactly as given (id and timestamps kept), e.g. from import. */
-int pvm_profile_import(pvm_engine *e, const pvm_profile *p, const pvm_profile_opts *opts, pvm_error *err);
 /* Stores p[0..n) all or nothing in one transaction: a profile without an id
  * gets a new one, zero timestamps become now; each is validated and checked
  * for name, id and identity clashes with the store and with the profiles

@@ -121,7 +121,6 @@ static void test_field_table_names(void **state)
         assert_string_equal(f[i].column, rows[i][2]);
         assert_int_equal(f[i].in_hw_model, i < 18);
         assert_ptr_equal(pvm_profile_field_by_key(rows[i][0]), &f[i]);
-        assert_ptr_equal(pvm_profile_field_by_flag(rows[i][1]), &f[i]);
     }
 }
 
@@ -155,9 +154,6 @@ static void test_field_lookup_forms(void **state)
     assert_null(pvm_profile_field_by_key("BiosDate"));
     assert_null(pvm_profile_field_by_key(""));
     assert_null(pvm_profile_field_by_key(NULL));
-    assert_ptr_equal(pvm_profile_field_by_flag("--bios-date"), field("biosDate"));
-    assert_null(pvm_profile_field_by_flag("bios_date"));
-    assert_null(pvm_profile_field_by_flag("name"));
 }
 
 static void test_init_defaults(void **state)
