@@ -1,6 +1,5 @@
-/* engine.c - the engine handle (home folder + open store) and the profile
- * operations: create, import (one or many, all or nothing), get, list, update,
- * delete, randomize_unique.
+/* engine.c - the engine handle (home folder + open store) and the profile operations:
+ * create, import (all or nothing), get, list, update, delete, randomize_unique.
  * Called by the CLI and the TUI; every write runs in one store transaction. */
 #include "internal.h"
 

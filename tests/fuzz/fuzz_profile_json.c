@@ -1,10 +1,5 @@
 /* fuzz_profile_json.c - libFuzzer entry for the profile JSON importer.
- * Build and run by hand (not part of `make test`):
- *   clang -std=c11 -D_GNU_SOURCE -g -fsanitize=fuzzer,address,undefined \
- *     -I/usr/include/cjson -o build/fuzz_profile_json tests/fuzz/fuzz_profile_json.c \
- *     engine/profile.c engine/profile_json.c engine/names.c engine/error.c engine/util.c -lcjson
- *   build/fuzz_profile_json -max_total_time=60
- * Checks: no crash or sanitizer report; anything accepted is valid and
+ * Run with `make fuzz` (not part of `make test`). Checks: no crash or sanitizer report; anything accepted is valid and
  * survives export + import byte for byte; a refused input leaves *out alone. */
 #include "../../engine/pvm.h"
 
