@@ -1,6 +1,6 @@
-/* fuzz_profile_json.c - libFuzzer entry for the profile JSON importer.
- * Run with `make fuzz` (not part of `make test`). Checks: no crash or sanitizer report; anything accepted is valid and
- * survives export + import byte for byte; a refused input leaves *out alone. */
+/* fuzz_profile_json.c - libFuzzer entry for the profile JSON importer, run by `make fuzz`.
+ * Checks: no crash or sanitizer report; anything accepted is valid and survives
+ * export + import byte for byte; a refused input leaves *out alone. */
 #include "../../engine/pvm.h"
 
 #include <stdint.h>
