@@ -411,3 +411,11 @@ void pvm_store_rollback(pvm_store *s)
     if (s && !sqlite3_get_autocommit(s->db))
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }
+
+int pvm_store_end(pvm_store *s, int rc, pvm_error *err)
+{
+    if (rc == 0 && pvm_store_commit(s, err) == 0)
+        return 0;
+    pvm_store_rollback(s);
+    return -1;
+}

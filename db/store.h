@@ -25,6 +25,9 @@ int pvm_store_version(pvm_store *s, int *version, pvm_error *err);
 int pvm_store_begin(pvm_store *s, pvm_error *err);
 int pvm_store_commit(pvm_store *s, pvm_error *err);
 void pvm_store_rollback(pvm_store *s);
+/* Ends the transaction: commits when rc is 0, else (or when the commit fails)
+ * rolls back. Returns 0 when committed, else -1 (err holds the first failure). */
+int pvm_store_end(pvm_store *s, int rc, pvm_error *err);
 
 /* ---- profiles (db/profiles.c) */
 int pvm_db_profile_insert(pvm_store *s, const pvm_profile *p, pvm_error *err);

@@ -101,15 +101,6 @@ static int clash_check(pvm_store *s, const pvm_profile *p, const pvm_profile_opt
                          field, value, other, batch_where(batch, upto, other));
 }
 
-/* Ends a transaction: commits when ok, else rolls back. Returns ok ? 0 : -1. */
-static int txn_end(pvm_store *s, int ok, pvm_error *err)
-{
-    if (ok == 0 && pvm_store_commit(s, err) == 0)
-        return 0;
-    pvm_store_rollback(s);
-    return -1;
-}
-
 /* The checks, the insert and the event of one new profile, inside the
  * caller's transaction; batch[0..upto) are stored earlier in it (or NULL). */
 static int insert_one(pvm_store *s, const pvm_profile *p, const pvm_profile_opts *opts,
@@ -131,7 +122,7 @@ static int profile_insert(pvm_engine *e, const pvm_profile *p, const pvm_profile
 {
     if (pvm_store_begin(e->store, err) < 0)
         return -1;
-    return txn_end(e->store, insert_one(e->store, p, opts, event, NULL, 0, err), err);
+    return pvm_store_end(e->store, insert_one(e->store, p, opts, event, NULL, 0, err), err);
 }
 
 /* ---------------------------------------------------------------- profiles */
@@ -192,7 +183,7 @@ int pvm_profile_import_many(pvm_engine *e, pvm_profile *p, size_t n,
     if (rc == 0)
         rc = pvm_store_begin(e->store, err);
     if (rc == 0)
-        rc = txn_end(e->store, import_each(e->store, q, n, opts, true, err), err);
+        rc = pvm_store_end(e->store, import_each(e->store, q, n, opts, true, err), err);
     if (rc == 0)
         memcpy(p, q, n * sizeof *q);
     free(q);
@@ -252,7 +243,7 @@ int pvm_profile_update(pvm_engine *e, pvm_profile *p, const pvm_profile_opts *op
         rc = pvm_db_profile_update(s, &q, err);
     if (rc == 0)
         rc = pvm_db_event_add(s, q.id, "profile.update", q.name, err);
-    if (txn_end(s, rc, err) < 0)
+    if (pvm_store_end(s, rc, err) < 0)
         return -1;
     *p = q;
     return 0;
@@ -311,7 +302,7 @@ int pvm_profile_delete(pvm_engine *e, const char *name_or_id, pvm_error *err)
         rc = pvm_db_profile_delete(s, p.id, err);
     if (rc == 0)
         rc = pvm_db_event_add(s, p.id, "profile.delete", p.name, err);
-    return txn_end(s, rc, err);
+    return pvm_store_end(s, rc, err);
 }
 
 int pvm_profile_randomize_unique(pvm_engine *e, pvm_profile *p, const pvm_preset *preset,

@@ -496,19 +496,14 @@ static int pvm_vm_insert(pvm_engine *e, const pvm_vm *vm, pvm_error *err)
 {
     if (pvm_store_begin(e->store, err) < 0)
         return -1;
-    if (pvm_db_vm_insert(e->store, vm, err) < 0) {
-        pvm_store_rollback(e->store);
-        return -1;
+    int rc = pvm_db_vm_insert(e->store, vm, err);
+    if (rc == 0) {
+        char *detail = pvm_xasprintf("created VM '%s'", vm->name);
+        pvm_error ignored = {0};
+        pvm_db_event_add(e->store, vm->id, "vm.create", detail, &ignored);
+        free(detail);
     }
-    char *detail = pvm_xasprintf("created VM '%s'", vm->name);
-    pvm_error ignored = {0};
-    pvm_db_event_add(e->store, vm->id, "vm.create", detail, &ignored);
-    free(detail);
-    if (pvm_store_commit(e->store, err) < 0) {
-        pvm_store_rollback(e->store);
-        return -1;
-    }
-    return 0;
+    return pvm_store_end(e->store, rc, err);
 }
 
 int pvm_vm_create(pvm_engine *e, const char *name, const char *profile_name_or_id,
@@ -555,20 +550,12 @@ static int pvm_vm_delete_locked(pvm_engine *e, pvm_vm *vm, const pvm_vm_files *f
                              pvm_vm_state_name(vm->state), vm->pid, vm->name);
     if (pvm_store_begin(e->store, err) < 0)
         return -1;
-    if (pvm_db_vm_delete(e->store, vm->id, err) < 0) {
-        pvm_store_rollback(e->store);
-        return -1;
+    int rc = pvm_db_vm_delete(e->store, vm->id, err);
+    if (rc == 0) {
+        pvm_vm_runtime_clean(f);
+        rc = pvm_proc_remove_tree(f->dir, err);
     }
-    pvm_vm_runtime_clean(f);
-    if (pvm_proc_remove_tree(f->dir, err) < 0) {
-        pvm_store_rollback(e->store);
-        return -1;
-    }
-    if (pvm_store_commit(e->store, err) < 0) {
-        pvm_store_rollback(e->store);
-        return -1;
-    }
-    return 0;
+    return pvm_store_end(e->store, rc, err);
 }
 
 int pvm_vm_delete(pvm_engine *e, const char *name_or_id, pvm_error *err)
