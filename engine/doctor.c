@@ -1,0 +1,179 @@
+/* doctor.c - `privarion-vm doctor` in the engine: what this host offers (QEMU and its
+ * version, qemu-img, the acceleration verdict, cores, memory, caps, data folder) and
+ * each problem with its fix naming its source. Called by cli/cmd_doctor.c via pvm.h. */
+#include "qemu.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static void pvm_doctor_problem_add(pvm_doctor *d, const char *what, const char *fix)
+{
+    if (d->nproblems >= PVM_DOCTOR_MAX_PROBLEMS)
+        return;
+    pvm_doctor_problem *p = &d->problems[d->nproblems++];
+    pvm_strlcpy(p->what, what, sizeof p->what);
+    pvm_strlcpy(p->fix, fix, sizeof p->fix);
+}
+
+static bool pvm_doctor_in_path(const char *prog)
+{
+    if (strchr(prog, '/'))
+        return access(prog, X_OK) == 0;
+    const char *path = getenv("PATH");
+    char *copy = pvm_xstrdup(path && *path ? path : "/usr/bin:/bin");
+    bool found = false;
+    char *save = NULL;
+    for (char *dir = strtok_r(copy, ":", &save); dir && !found; dir = strtok_r(NULL, ":", &save)) {
+        char *full = pvm_xasprintf("%s/%s", dir, prog);
+        found = access(full, X_OK) == 0;
+        free(full);
+    }
+    free(copy);
+    return found;
+}
+
+static void pvm_doctor_home(pvm_doctor *d)
+{
+    struct stat st;
+    char *probe = pvm_xasprintf("%s/.doctor-probe.%d", d->home, (int)getpid());
+    if (stat(d->home, &st) < 0) {
+        d->home_writable = false;
+        char what[300];
+        snprintf(what, sizeof what, "data folder %.200s does not exist yet", d->home);
+        pvm_doctor_problem_add(d, what, "it is made on first use (e.g. 'privarion-vm profile "
+                                        "list'); or choose another with --home DIR");
+    } else {
+        int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        d->home_writable = fd >= 0;
+        if (fd >= 0) {
+            close(fd);
+            unlink(probe);
+        } else {
+            char what[300];
+            snprintf(what, sizeof what, "data folder %.200s is not writable", d->home);
+            pvm_doctor_problem_add(d, what, "fix its owner/permissions (chown, chmod u+rwx), or "
+                                            "use --home DIR / PRIVARION_VM_HOME");
+        }
+    }
+    free(probe);
+}
+
+static bool pvm_doctor_accel_word(const char *s)
+{
+    return !strcmp(s, "auto") || !strcmp(s, "kvm") || !strcmp(s, "tcg");
+}
+
+/* Where to set accel = tcg: the environment variable when it is set (it wins). */
+static void pvm_doctor_tcg_fix(const pvm_doctor *d, const char *why, char *fix, size_t size)
+{
+    const char *env = getenv("PRIVARION_VM_ACCEL");
+    if (env && *env)
+        snprintf(fix, size, "set PRIVARION_VM_ACCEL=tcg (it is set to '%.20s' and overrides the "
+                            "config file)%s", env, why);
+    else
+        snprintf(fix, size, "set accel = tcg in %.150s/config%s", d->home, why);
+}
+
+/* The config file, then PRIVARION_VM_ACCEL: each problem names its own source. */
+static void pvm_doctor_config(pvm_doctor *d, pvm_config *cfg)
+{
+    pvm_error err = {0};
+    struct stat st;
+    if (stat(d->home, &st) != 0 || pvm_config_load_file(d->home, cfg, &err) < 0) {
+        pvm_config_defaults(cfg);
+        if (err.msg[0]) {
+            char fix[256];
+            snprintf(fix, sizeof fix, "edit %.150s/config at that line (or delete the file to "
+                                      "get the defaults back)", d->home);
+            pvm_doctor_problem_add(d, err.msg, fix);
+        }
+    }
+    const char *env = getenv("PRIVARION_VM_ACCEL");
+    if (!env || !*env)
+        return;
+    pvm_strlcpy(cfg->accel, env, sizeof cfg->accel);
+    if (pvm_doctor_accel_word(env))
+        return;
+    char what[256];
+    snprintf(what, sizeof what, "PRIVARION_VM_ACCEL='%.40s' must be auto, kvm or tcg (it "
+                                "overrides accel in the config file)", env);
+    pvm_doctor_problem_add(d, what, "set PRIVARION_VM_ACCEL to auto, kvm or tcg, or unset it "
+                                    "(unset PRIVARION_VM_ACCEL) to use the config file's accel");
+}
+
+static void pvm_doctor_qemu(pvm_doctor *d, const pvm_config *cfg)
+{
+    pvm_error err = {0};
+    pvm_strlcpy(d->qemu, cfg->qemu, sizeof d->qemu);
+    if (pvm_qemu_version(cfg->qemu, d->qemu_version, sizeof d->qemu_version, &err) < 0) {
+        d->qemu_version[0] = '\0';
+        char what[300];
+        snprintf(what, sizeof what, "QEMU (%.100s) cannot run: %.170s", cfg->qemu, err.msg);
+        pvm_doctor_problem_add(d, what, "apt-get install qemu-system-x86 (or set 'qemu' in the "
+                                        "config file)");
+    }
+    d->qemu_img = pvm_doctor_in_path("qemu-img");
+    if (!d->qemu_img)
+        pvm_doctor_problem_add(d, "qemu-img is missing (needed to make disks)",
+                               "apt-get install qemu-utils");
+}
+
+static void pvm_doctor_accel(pvm_doctor *d, const pvm_config *cfg)
+{
+    pvm_error err = {0};
+    pvm_accel accel;
+    pvm_strlcpy(d->accel_setting, cfg->accel, sizeof d->accel_setting);
+    char fix[256];
+    if (!pvm_doctor_accel_word(cfg->accel)) { /* a bad PRIVARION_VM_ACCEL, said above */
+        pvm_strlcpy(d->accel_reason, "unknown: PRIVARION_VM_ACCEL is not auto, kvm or tcg",
+                    sizeof d->accel_reason);
+        return;
+    }
+    if (!d->qemu_version[0]) {
+        pvm_strlcpy(d->accel_reason, "unknown: QEMU cannot run", sizeof d->accel_reason);
+        return;
+    }
+    if (pvm_accel_resolve(d->home, cfg, &accel, d->accel_reason, sizeof d->accel_reason,
+                          &err) < 0) {
+        pvm_strlcpy(d->accel_reason, err.msg, sizeof d->accel_reason);
+        pvm_doctor_tcg_fix(d, "", fix, sizeof fix);
+        pvm_doctor_problem_add(d, err.msg, fix);
+        return;
+    }
+    pvm_strlcpy(d->accel, pvm_accel_name(accel), sizeof d->accel);
+    if (accel != PVM_ACCEL_TCG || strcmp(cfg->accel, "tcg") == 0)
+        return;
+    if (access("/dev/kvm", R_OK | W_OK) != 0)
+        pvm_doctor_problem_add(d, "/dev/kvm is not usable: guests run under TCG (slow)",
+                               "load kvm_intel/kvm_amd, enable virtualization in the firmware, "
+                               "and add yourself to group kvm (usermod -aG kvm $USER)");
+    else {
+        pvm_doctor_tcg_fix(d, " to skip the probe", fix, sizeof fix);
+        char both[256];
+        snprintf(both, sizeof both, "check the host's virtualization (nested KVM, firmware); "
+                                    "%.170s", fix);
+        pvm_doctor_problem_add(d, "/dev/kvm opens but KVM cannot run guests here: guests run "
+                                  "under TCG (slow)", both);
+    }
+}
+
+int pvm_doctor_run(const char *home_flag, pvm_doctor *out, pvm_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (pvm_home_resolve(home_flag, out->home, sizeof out->home, err) < 0)
+        return -1;
+    pvm_config cfg;
+    pvm_doctor_home(out);
+    pvm_doctor_config(out, &cfg);
+    out->host_cores = pvm_host_cores();
+    out->host_memory = pvm_host_memory();
+    out->max_cpus = cfg.max_cpus;
+    out->max_memory = cfg.max_memory;
+    pvm_doctor_qemu(out, &cfg);
+    pvm_doctor_accel(out, &cfg);
+    return 0;
+}
