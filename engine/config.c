@@ -69,7 +69,7 @@ static void pvm_cfg_size_text(uint64_t v, char *buf, size_t size)
 
 /* ------------------------------------------------------------- parsing */
 
-static int pvm_accel_word_ok(const char *s)
+bool pvm_accel_word_ok(const char *s)
 {
     return !strcmp(s, "auto") || !strcmp(s, "kvm") || !strcmp(s, "tcg");
 }

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 static void pvm_doctor_problem_add(pvm_doctor *d, const char *what, const char *fix)
@@ -36,35 +35,22 @@ static bool pvm_doctor_in_path(const char *prog)
     return found;
 }
 
+/* The folder exists (pvm_home_resolve makes it); can we write in it? */
 static void pvm_doctor_home(pvm_doctor *d)
 {
-    struct stat st;
     char *probe = pvm_xasprintf("%s/.doctor-probe.%d", d->home, (int)getpid());
-    if (stat(d->home, &st) < 0) {
-        d->home_writable = false;
-        char what[300];
-        snprintf(what, sizeof what, "data folder %.200s does not exist yet", d->home);
-        pvm_doctor_problem_add(d, what, "it is made on first use (e.g. 'privarion-vm profile "
-                                        "list'); or choose another with --home DIR");
+    int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    d->home_writable = fd >= 0;
+    if (fd >= 0) {
+        close(fd);
+        unlink(probe);
     } else {
-        int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        d->home_writable = fd >= 0;
-        if (fd >= 0) {
-            close(fd);
-            unlink(probe);
-        } else {
-            char what[300];
-            snprintf(what, sizeof what, "data folder %.200s is not writable", d->home);
-            pvm_doctor_problem_add(d, what, "fix its owner/permissions (chown, chmod u+rwx), or "
-                                            "use --home DIR / PRIVARION_VM_HOME");
-        }
+        char what[300];
+        snprintf(what, sizeof what, "data folder %.200s is not writable", d->home);
+        pvm_doctor_problem_add(d, what, "fix its owner/permissions (chown, chmod u+rwx), or "
+                                        "use --home DIR / PRIVARION_VM_HOME");
     }
     free(probe);
-}
-
-static bool pvm_doctor_accel_word(const char *s)
-{
-    return !strcmp(s, "auto") || !strcmp(s, "kvm") || !strcmp(s, "tcg");
 }
 
 /* Where to set accel = tcg: the environment variable when it is set (it wins). */
@@ -82,21 +68,18 @@ static void pvm_doctor_tcg_fix(const pvm_doctor *d, const char *why, char *fix, 
 static void pvm_doctor_config(pvm_doctor *d, pvm_config *cfg)
 {
     pvm_error err = {0};
-    struct stat st;
-    if (stat(d->home, &st) != 0 || pvm_config_load_file(d->home, cfg, &err) < 0) {
+    if (pvm_config_load_file(d->home, cfg, &err) < 0) {
         pvm_config_defaults(cfg);
-        if (err.msg[0]) {
-            char fix[256];
-            snprintf(fix, sizeof fix, "edit %.150s/config at that line (or delete the file to "
-                                      "get the defaults back)", d->home);
-            pvm_doctor_problem_add(d, err.msg, fix);
-        }
+        char fix[256];
+        snprintf(fix, sizeof fix, "edit %.150s/config at that line (or delete the file to "
+                                  "get the defaults back)", d->home);
+        pvm_doctor_problem_add(d, err.msg, fix);
     }
     const char *env = getenv("PRIVARION_VM_ACCEL");
     if (!env || !*env)
         return;
     pvm_strlcpy(cfg->accel, env, sizeof cfg->accel);
-    if (pvm_doctor_accel_word(env))
+    if (pvm_accel_word_ok(env))
         return;
     char what[256];
     snprintf(what, sizeof what, "PRIVARION_VM_ACCEL='%.40s' must be auto, kvm or tcg (it "
@@ -128,7 +111,7 @@ static void pvm_doctor_accel(pvm_doctor *d, const pvm_config *cfg)
     pvm_accel accel;
     pvm_strlcpy(d->accel_setting, cfg->accel, sizeof d->accel_setting);
     char fix[256];
-    if (!pvm_doctor_accel_word(cfg->accel)) { /* a bad PRIVARION_VM_ACCEL, said above */
+    if (!pvm_accel_word_ok(cfg->accel)) { /* a bad PRIVARION_VM_ACCEL, said above */
         pvm_strlcpy(d->accel_reason, "unknown: PRIVARION_VM_ACCEL is not auto, kvm or tcg",
                     sizeof d->accel_reason);
         return;
