@@ -104,6 +104,9 @@ struct cJSON;
 int pvm_out_json(FILE *fp, const struct cJSON *item, pvm_error *err);
 /* Prints an engine-made JSON text followed by a newline. */
 void pvm_out_json_text(FILE *fp, const char *text);
+/* Writes all n bytes of buf to fd, retrying on EINTR: 0, or -1 when the
+ * other side is gone or write failed (errno from write). */
+int pvm_out_write_all(int fd, const void *buf, size_t n);
 /* Formats a Unix time as "YYYY-MM-DD HH:MM:SS UTC" into buf. */
 const char *pvm_out_time(int64_t t, char *buf, size_t size);
 

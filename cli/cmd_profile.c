@@ -547,20 +547,6 @@ static void pvm_export_help(void)
     pvm_args_print_help(stdout, pvm_export_opts, 2);
 }
 
-static int pvm_write_all(int fd, const char *s, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, s, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        s += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* Writes text into a new 0600 file; refuses to replace one that exists. */
 static int pvm_write_new(const char *path, const char *text, pvm_error *err)
 {
@@ -570,7 +556,7 @@ static int pvm_write_new(const char *path, const char *text, pvm_error *err)
                              path);
     if (fd < 0)
         return pvm_error_set(err, PVM_E_IO, "%s: %s", path, strerror(errno));
-    int rc = pvm_write_all(fd, text, strlen(text));
+    int rc = pvm_out_write_all(fd, text, strlen(text));
     int saved = errno;
     if (close(fd) < 0 && rc == 0) {
         rc = -1;
@@ -592,7 +578,7 @@ static int pvm_write_replace(const char *path, const char *text, pvm_error *err)
     if (fd < 0) {
         pvm_error_set(err, PVM_E_IO, "%s: %s", path, strerror(errno));
     } else {
-        int w = pvm_write_all(fd, text, strlen(text));
+        int w = pvm_out_write_all(fd, text, strlen(text));
         int c = close(fd);
         if (w < 0 || c < 0 || rename(tmp, path) < 0) {
             pvm_error_set(err, PVM_E_IO, "%s: %s", path, strerror(errno));

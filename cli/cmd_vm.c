@@ -407,21 +407,6 @@ static void pvm_console_signal(int sig)
     pvm_console_stop = 1;
 }
 
-/* Writes all of buf to fd; false when the other side is gone. */
-static bool pvm_write_all(int fd, const char *buf, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, buf, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return false;
-        buf += w;
-        n -= (size_t)w;
-    }
-    return true;
-}
-
 #define PVM_ESCAPE_KEY 0x1d /* Ctrl-] */
 
 /* Copies stdin -> socket (until Ctrl-] on a terminal) and socket -> stdout. */
@@ -440,7 +425,7 @@ static void pvm_console_loop(int sock, bool tty)
             continue;
         if (fds[1].revents) {
             ssize_t n = read(sock, buf, sizeof buf);
-            if (n <= 0 || !pvm_write_all(1, buf, (size_t)n))
+            if (n <= 0 || pvm_out_write_all(1, buf, (size_t)n) < 0)
                 break;
         }
         if (fds[0].revents) {
@@ -451,7 +436,7 @@ static void pvm_console_loop(int sock, bool tty)
                 continue;
             }
             char *esc = tty ? memchr(buf, PVM_ESCAPE_KEY, (size_t)n) : NULL;
-            if (!pvm_write_all(sock, buf, esc ? (size_t)(esc - buf) : (size_t)n) || esc)
+            if (pvm_out_write_all(sock, buf, esc ? (size_t)(esc - buf) : (size_t)n) < 0 || esc)
                 break;
         }
     }

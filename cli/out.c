@@ -4,10 +4,12 @@
 #include "cli.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Writes s with control and non-ASCII bytes escaped, so an error is one line. */
 static void pvm_out_escaped(FILE *fp, const char *s)
@@ -160,4 +162,19 @@ void pvm_out_json_text(FILE *fp, const char *text)
     fputs(text, fp);
     if (n == 0 || text[n - 1] != '\n')
         fputc('\n', fp);
+}
+
+int pvm_out_write_all(int fd, const void *buf, size_t n)
+{
+    const char *p = buf;
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
 }
