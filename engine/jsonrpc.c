@@ -1,6 +1,6 @@
-/* jsonrpc.c - the line-framed JSON transport shared by the QMP (qmp.c) and guest
- * agent (qga.c) clients: non-blocking unix socket, poll() deadlines, a bounded
- * input buffer, and defensive parsing of what a possibly hostile peer sends. */
+/* jsonrpc.c - the line-framed JSON transport and command envelope shared by the QMP
+ * (qmp.c) and guest agent (qga.c) clients: non-blocking unix socket, poll() deadlines,
+ * a bounded input buffer, and defensive parsing of what a possibly hostile peer sends. */
 #include "qmp.h"
 #include "qemu.h"
 
@@ -171,6 +171,41 @@ int pvm_rpc_send_json(pvm_rpc *r, const cJSON *obj, int64_t deadline, pvm_error 
     cJSON_free(text);
     int rc = pvm_rpc_send(r, line, n + 1, deadline, err);
     free(line);
+    return rc;
+}
+
+int pvm_rpc_send_command(pvm_rpc *r, const char *cmd, cJSON *args, unsigned id, int64_t deadline,
+                         pvm_error *err)
+{
+    cJSON *req = cJSON_CreateObject();
+    cJSON_AddStringToObject(req, "execute", cmd);
+    if (args)
+        cJSON_AddItemToObject(req, "arguments", args);
+    cJSON_AddNumberToObject(req, "id", id);
+    int rc = pvm_rpc_send_json(r, req, deadline, err);
+    cJSON_Delete(req);
+    return rc;
+}
+
+static const char *rpc_error_desc(const cJSON *reply)
+{
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(reply, "error");
+    const cJSON *desc = cJSON_GetObjectItemCaseSensitive(e, "desc");
+    return cJSON_IsString(desc) ? desc->valuestring : "error without a description";
+}
+
+int pvm_rpc_take_reply(const pvm_rpc *r, cJSON *reply, const char *cmd, cJSON **ret,
+                       pvm_error *err)
+{
+    int rc = 0;
+    if (cJSON_GetObjectItemCaseSensitive(reply, "error"))
+        rc = pvm_error_set(err, PVM_E_QEMU, "%s %s: %s", r->peer, cmd, rpc_error_desc(reply));
+    else if (!cJSON_HasObjectItem(reply, "return"))
+        rc = pvm_error_set(err, PVM_E_QEMU, "%s %s: reply has neither \"return\" nor \"error\"",
+                           r->peer, cmd);
+    else if (ret)
+        *ret = cJSON_DetachItemFromObjectCaseSensitive(reply, "return");
+    cJSON_Delete(reply);
     return rc;
 }
 

@@ -105,27 +105,6 @@ int pvm_qga_connect(const char *sock_path, int timeout_ms, pvm_qga **out, pvm_er
     return 0;
 }
 
-static const char *qga_error_desc(const cJSON *reply)
-{
-    const cJSON *e = cJSON_GetObjectItemCaseSensitive(reply, "error");
-    const cJSON *desc = cJSON_GetObjectItemCaseSensitive(e, "desc");
-    return cJSON_IsString(desc) ? desc->valuestring : "error without a description";
-}
-
-/* Turns a reply into *ret or an error. Consumes reply. */
-static int qga_take_reply(cJSON *reply, const char *cmd, cJSON **ret, pvm_error *err)
-{
-    int rc = 0;
-    if (cJSON_GetObjectItemCaseSensitive(reply, "error"))
-        rc = pvm_error_set(err, PVM_E_QEMU, "guest agent %s: %s", cmd, qga_error_desc(reply));
-    else if (!cJSON_HasObjectItem(reply, "return"))
-        rc = pvm_error_set(err, PVM_E_QEMU, "guest agent %s: reply has neither \"return\" nor \"error\"", cmd);
-    else if (ret)
-        *ret = cJSON_DetachItemFromObjectCaseSensitive(reply, "return");
-    cJSON_Delete(reply);
-    return rc;
-}
-
 /* Reads until the reply to request id: one with that id or with none. */
 static int qga_await(pvm_qga *g, unsigned id, const char *cmd, cJSON **ret, int64_t deadline,
                      pvm_error *err)
@@ -140,7 +119,7 @@ static int qga_await(pvm_qga *g, unsigned id, const char *cmd, cJSON **ret, int6
         const cJSON *mid = cJSON_GetObjectItemCaseSensitive(msg, "id");
         if (!mid || (cJSON_IsNumber(mid) && mid->valuedouble == (double)id)) {
             g->need_sync = false;
-            return qga_take_reply(msg, cmd, ret, err);
+            return pvm_rpc_take_reply(&g->rpc, msg, cmd, ret, err);
         }
         cJSON_Delete(msg);
     }
@@ -155,15 +134,8 @@ static int qga_execute_until(pvm_qga *g, const char *cmd, cJSON *args, cJSON **r
         cJSON_Delete(args);
         return -1;
     }
-    cJSON *req = cJSON_CreateObject();
-    cJSON_AddStringToObject(req, "execute", cmd);
-    if (args)
-        cJSON_AddItemToObject(req, "arguments", args);
     unsigned id = ++g->next_id;
-    cJSON_AddNumberToObject(req, "id", id);
-    int rc = pvm_rpc_send_json(&g->rpc, req, deadline, err);
-    cJSON_Delete(req);
-    if (rc < 0)
+    if (pvm_rpc_send_command(&g->rpc, cmd, args, id, deadline, err) < 0)
         return -1;
     /* Until the reply is read, anything may be in flight. */
     g->need_sync = true;

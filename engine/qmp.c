@@ -58,28 +58,6 @@ static int qmp_read_message(pvm_qmp *q, cJSON **msg, int64_t deadline, pvm_error
     }
 }
 
-static const char *qmp_error_desc(const cJSON *reply)
-{
-    const cJSON *e = cJSON_GetObjectItemCaseSensitive(reply, "error");
-    const cJSON *desc = cJSON_GetObjectItemCaseSensitive(e, "desc");
-    return cJSON_IsString(desc) ? desc->valuestring : "error without a description";
-}
-
-/* Turns the reply into *ret or an error. Consumes reply. */
-static int qmp_take_reply(cJSON *reply, const char *cmd, cJSON **ret, pvm_error *err)
-{
-    int rc = 0;
-    if (cJSON_GetObjectItemCaseSensitive(reply, "error")) {
-        rc = pvm_error_set(err, PVM_E_QEMU, "QMP %s: %s", cmd, qmp_error_desc(reply));
-    } else if (!cJSON_HasObjectItem(reply, "return")) {
-        rc = pvm_error_set(err, PVM_E_QEMU, "QMP %s: reply has neither \"return\" nor \"error\"", cmd);
-    } else if (ret) {
-        *ret = cJSON_DetachItemFromObjectCaseSensitive(reply, "return");
-    }
-    cJSON_Delete(reply);
-    return rc;
-}
-
 /* Waits for the reply carrying id; replies to earlier, timed-out requests are dropped. */
 static int qmp_await(pvm_qmp *q, unsigned id, const char *cmd, cJSON **ret, int64_t deadline,
                      pvm_error *err)
@@ -93,7 +71,7 @@ static int qmp_await(pvm_qmp *q, unsigned id, const char *cmd, cJSON **ret, int6
             return pvm_error_set(err, PVM_E_QEMU, "QMP %s: no reply before the timeout", cmd);
         const cJSON *mid = cJSON_GetObjectItemCaseSensitive(msg, "id");
         if (cJSON_IsNumber(mid) && mid->valuedouble == (double)id)
-            return qmp_take_reply(msg, cmd, ret, err);
+            return pvm_rpc_take_reply(&q->rpc, msg, cmd, ret, err);
         cJSON_Delete(msg);
     }
 }
@@ -103,15 +81,8 @@ static int qmp_execute_until(pvm_qmp *q, const char *cmd, cJSON *args, cJSON **r
 {
     if (ret)
         *ret = NULL;
-    cJSON *req = cJSON_CreateObject();
-    cJSON_AddStringToObject(req, "execute", cmd);
-    if (args)
-        cJSON_AddItemToObject(req, "arguments", args);
     unsigned id = ++q->next_id;
-    cJSON_AddNumberToObject(req, "id", id);
-    int rc = pvm_rpc_send_json(&q->rpc, req, deadline, err);
-    cJSON_Delete(req);
-    if (rc < 0)
+    if (pvm_rpc_send_command(&q->rpc, cmd, args, id, deadline, err) < 0)
         return -1;
     return qmp_await(q, id, cmd, ret, deadline, err);
 }

@@ -86,6 +86,13 @@ int pvm_rpc_parse_line(pvm_rpc *r, const char *line, size_t n, cJSON **obj, pvm_
 int pvm_rpc_read_json(pvm_rpc *r, cJSON **obj, int64_t deadline, pvm_error *err);
 /* Discards input up to and including the first byte equal to delim: 1 found, 0 deadline, -1 error. */
 int pvm_rpc_skip_to_byte(pvm_rpc *r, unsigned char delim, int64_t deadline, pvm_error *err);
+/* Sends {"execute": cmd, "arguments": args, "id": id}; args (may be NULL) is consumed. */
+int pvm_rpc_send_command(pvm_rpc *r, const char *cmd, cJSON *args, unsigned id, int64_t deadline,
+                         pvm_error *err);
+/* Turns a reply into *ret (its detached "return"; ret may be NULL) or the error
+ * "<peer> <cmd>: <desc>", the same for QMP and the guest agent. Consumes reply. */
+int pvm_rpc_take_reply(const pvm_rpc *r, cJSON *reply, const char *cmd, cJSON **ret,
+                       pvm_error *err);
 
 /* Base64 (RFC 4648, standard alphabet, padded). encode returns a malloc'd NUL-terminated
  * string. decode accepts padded or unpadded input (whitespace ignored), returns a malloc'd
