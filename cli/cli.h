@@ -31,8 +31,7 @@ pvm_engine *pvm_cli_engine(pvm_cli *cli, pvm_error *err);
 /* Command functions: argv[0] is the command name ("profile"), the rest are
  * its arguments. They return the process exit status (0, 1 or 2). */
 int pvm_cli_profile(pvm_cli *cli, int argc, char **argv);
-/* Written by other helpers (cli/cmd_vm.c, cli/cmd_doctor.c); each gets one
- * row in the command table of main.c. */
+/* cli/cmd_vm.c, cli/cmd_doctor.c; each command has one row in main.c's table. */
 int pvm_cli_vm(pvm_cli *cli, int argc, char **argv);
 int pvm_cli_doctor(pvm_cli *cli, int argc, char **argv);
 

@@ -15,16 +15,16 @@
 int pvm_engine_open(pvm_engine **out, const char *home_flag, pvm_error *err)
 {
     pvm_engine *e = pvm_xcalloc(1, sizeof *e);
+    char db_path[PVM_PATH_MAX];
 
     *out = NULL;
     if (pvm_home_resolve(home_flag, e->home, sizeof e->home, err) < 0)
         goto fail;
-    if ((size_t)snprintf(e->db_path, sizeof e->db_path, "%s/state.db", e->home) >=
-        sizeof e->db_path) {
+    if ((size_t)snprintf(db_path, sizeof db_path, "%s/state.db", e->home) >= sizeof db_path) {
         pvm_error_set(err, PVM_E_INVALID, "home: %s is too long a path", e->home);
         goto fail;
     }
-    if (pvm_store_open(e->db_path, &e->store, err) < 0)
+    if (pvm_store_open(db_path, &e->store, err) < 0)
         goto fail;
     *out = e;
     return 0;

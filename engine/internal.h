@@ -1,6 +1,6 @@
 /* internal.h - the engine's private header: struct pvm_engine and the store
  * it reaches through. Included by the engine sources only, never by cli/ or tui/.
- * Other engine parts may add fields to struct pvm_engine; keep it plain. */
+ * Keep struct pvm_engine plain: what can be derived from home is not stored. */
 #ifndef PVM_INTERNAL_H
 #define PVM_INTERNAL_H
 
@@ -9,7 +9,6 @@
 
 struct pvm_engine {
     char home[PVM_PATH_MAX];    /* absolute data folder, no trailing slash */
-    char db_path[PVM_PATH_MAX]; /* home/state.db */
     pvm_store *store;           /* open for the engine's whole life */
 };
 
