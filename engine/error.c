@@ -1,6 +1,6 @@
 /* error.c - pvm_error: a code plus a human message naming the field and rule.
  * Set where a failure is understood; printed only by the front ends. */
-#include "pvm.h"
+#include "internal.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -32,4 +32,13 @@ int pvm_error_exit_status(const pvm_error *err)
     default:
         return 1;
     }
+}
+
+void pvm_error_prefix_index(pvm_error *err, size_t i, bool element)
+{
+    if (!err)
+        return;
+    char tmp[sizeof err->msg];
+    snprintf(tmp, sizeof tmp, element ? "[%zu]: %s" : "[%zu].%s", i, err->msg);
+    memcpy(err->msg, tmp, sizeof err->msg);
 }

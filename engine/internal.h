@@ -14,7 +14,7 @@ struct pvm_engine {
 
 /* Puts "[i]." (or "[i]: " for a message about the element itself) in front
  * of err's message: how errors about the i-th profile of a batch read.
- * Defined in profile_json.c; used by engine.c for import batches. */
+ * Defined in error.c; used by profile_json.c and engine.c for batches. */
 void pvm_error_prefix_index(pvm_error *err, size_t i, bool element);
 
 #endif

@@ -474,15 +474,6 @@ int pvm_profile_from_json(const char *text, pvm_profile *out, pvm_error *err)
     return rc;
 }
 
-void pvm_error_prefix_index(pvm_error *err, size_t i, bool element)
-{
-    if (!err)
-        return;
-    char tmp[sizeof err->msg];
-    snprintf(tmp, sizeof tmp, element ? "[%zu]: %s" : "[%zu].%s", i, err->msg);
-    memcpy(err->msg, tmp, sizeof err->msg);
-}
-
 static int pvm_profile_array_from_cjson(const cJSON *arr, pvm_profile **out, size_t *count,
                                         pvm_error *err)
 {
