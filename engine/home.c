@@ -1,6 +1,6 @@
 /* home.c - finds and creates the data folder (state.db, VM folders):
  * --home, else $PRIVARION_VM_HOME, else $XDG_DATA_HOME/privarion-vm, else
- * $HOME/.local/share/privarion-vm. Called by pvm_engine_open and `doctor`. */
+ * $HOME/.local/share/privarion-vm. Called by pvm_engine_open and doctor.c. */
 #include "pvm.h"
 
 #include <errno.h>

@@ -1,6 +1,6 @@
 /* host.c - facts about the host: online cores, memory, the QEMU version, and
  * the acceleration decision (a bounded KVM test boot whose verdict is kept in
- * HOME/accel-probe). Called by config.c, vm.c (start) and doctor. */
+ * HOME/accel-probe). Called by config.c, vm_ops.c (start) and doctor.c. */
 #include "qemu.h"
 
 #include <errno.h>

@@ -1,6 +1,6 @@
 /* qemu_argv.c - the pure QEMU command-line builder: profile + VM + host paths
  * -> argv, plus the argv vector and option-value escaping. No I/O here.
- * Called by vm.c (start) and the unit tests; facts in shared/QEMU-NOTES.md. */
+ * Called by vm_ops.c (start), vm.c (create's dry run) and the unit tests. */
 #include "qemu.h"
 
 #include <ctype.h>

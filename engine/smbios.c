@@ -1,6 +1,6 @@
 /* smbios.c - builds the raw SMBIOS type 0 (BIOS information) structure that
  * QEMU is given with `-smbios file=`, so the "virtual machine" bit stays clear
- * (QEMU's own type 0 sets it). Called by vm.c before start; see QEMU-NOTES.md. */
+ * (QEMU's own type 0 sets it). Called by vm_ops.c before start. */
 #include "qemu.h"
 
 #include <errno.h>
