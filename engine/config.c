@@ -28,28 +28,13 @@ void pvm_config_defaults(pvm_config *cfg)
 
 /* ------------------------------------------------------------- sizes */
 
-/* "12G", "512M", "1T", "2048K", plain bytes; powers of 1024. */
+/* A size above 0 in the command line's grammar (pvm_size_parse: "12G", "512M"). */
 static int pvm_cfg_size(const char *s, uint64_t *out)
 {
-    if (*s < '0' || *s > '9')
-        return -1;
     uint64_t v = 0;
-    for (; *s >= '0' && *s <= '9'; s++) {
-        if (v > (UINT64_MAX - 9) / 10)
-            return -1;
-        v = v * 10 + (uint64_t)(*s - '0');
-    }
-    int shift = 0;
-    switch (*s) {
-    case 'K': case 'k': shift = 10; s++; break;
-    case 'M': case 'm': shift = 20; s++; break;
-    case 'G': case 'g': shift = 30; s++; break;
-    case 'T': case 't': shift = 40; s++; break;
-    default: break;
-    }
-    if (*s || (shift && v > (UINT64_MAX >> shift)) || v == 0)
+    if (pvm_size_parse("max_memory", s, &v, NULL) < 0 || v == 0)
         return -1;
-    *out = v << shift;
+    *out = v;
     return 0;
 }
 
