@@ -309,12 +309,10 @@ static int pvm_vm_check_opts(const pvm_vm_opts *o, pvm_vm *vm, pvm_error *err)
         return pvm_error_set(err, PVM_E_INVALID, "initrd: needs --kernel");
     if ((o->append && *o->append) && !(o->kernel && *o->kernel))
         return pvm_error_set(err, PVM_E_INVALID, "append: needs --kernel");
-    if (o->append && pvm_strlcpy(vm->append, o->append, sizeof vm->append) >= sizeof vm->append)
-        return pvm_error_set(err, PVM_E_INVALID, "append: longer than %d bytes",
-                             PVM_APPEND_MAX - 1);
-    for (const char *p = o->append ? o->append : ""; *p; p++)
-        if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
-            return pvm_error_set(err, PVM_E_INVALID, "append: must be printable ASCII");
+    if (o->append && pvm_validate_text("append", o->append, sizeof vm->append - 1, err) < 0)
+        return -1;
+    if (o->append)
+        pvm_strlcpy(vm->append, o->append, sizeof vm->append);
     if (o->kernel && *o->kernel && !o->append) /* an explicit append, even "", is kept */
         pvm_strlcpy(vm->append, PVM_DEFAULT_APPEND, sizeof vm->append);
     if (o->image_mode != PVM_IMAGE_COPY && o->image_mode != PVM_IMAGE_OVERLAY)
