@@ -315,7 +315,7 @@ static const pvm_opt pvm_stop_opts[] = {
 
 static int pvm_vm_stop_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
 {
-    int timeout = 60;
+    int timeout = 0; /* the engine's default (60 s) */
     const char *v = pvm_args_value(a, "timeout");
     pvm_engine *e;
     pvm_vm vm;
