@@ -1,7 +1,6 @@
-/* profiles.c - the profiles table: insert, update, get, list, delete, the
- * serial/UUID/MAC clash check and the count of VMs using a profile. Identity
- * columns are bound and read through the field table (pvm_profile_fields) by
- * name, never by position. Called by the engine's profile operations. */
+/* profiles.c - the profiles table: insert, update, get, list, delete, the serial/UUID/MAC
+ * clash check and the VM count; identity columns bound and read by name through the
+ * field table (pvm_profile_fields), never by position. Called by the engine. */
 #include "internal.h"
 
 #include <stdio.h>

@@ -1,7 +1,6 @@
-/* identity.c - random hardware identities in each vendor's real formats:
- * system, board and chassis serials, disk serials, MACs, system UUIDs.
- * Called by the CLI (--random) and engine.c (pvm_profile_randomize_unique).
- * Randomness comes only from pvm_random_below / pvm_random_bytes (util.c). */
+/* identity.c - random hardware identities in each vendor's real formats: system, board,
+ * chassis and disk serials, MACs, system UUIDs, drawn only through util.c's randomness.
+ * Called by the CLI (--random) and engine.c (pvm_profile_randomize_unique). */
 #include "pvm.h"
 
 #include <stdio.h>

@@ -1,7 +1,6 @@
-/* lock.c - the per-VM operation lock: flock(2) on HOME/vms/<id>/lock, held by
- * start, stop and delete for their whole run, so two sessions never start
- * two QEMUs for one VM; and the host-wide start lock that keeps the caps check
- * honest. The kernel drops them when the holder dies. Called by vm*.c. */
+/* lock.c - flock(2) locks the kernel drops when the holder dies: the per-VM operation lock
+ * (HOME/vms/<id>/lock: one start, stop or delete at a time, so never two QEMUs for one VM)
+ * and the host-wide start lock that keeps the caps check honest. Called by vm*.c. */
 #include "vm_internal.h"
 
 #include <errno.h>

@@ -1,7 +1,6 @@
-/* profile_json.c - hardware profiles to and from JSON in the seed's shape
- * (id, name, hardwareModel{...}, machineIdentifier, macAddress, ...).
- * Called by the command line (show --json, export, import). Import is strict:
- * unknown keys, wrong types and any non-printable string byte are refused. */
+/* profile_json.c - hardware profiles to and from JSON in the seed's shape (id, name,
+ * hardwareModel{...}, machineIdentifier, ...); import refuses unknown keys, wrong types and
+ * any non-printable byte. Called by the CLI (show --json, export, import). */
 #include "internal.h"
 
 #include <cjson/cJSON.h>

@@ -1,7 +1,6 @@
-/* qemu.h - internal engine header for the QEMU backend pieces: the pure argv
- * builder (qemu_argv.c), the SMBIOS type 0 table (smbios.c), host facts and
- * the acceleration probe (host.c), the config file (config.c), and the clock and
- * exec of child processes (proc.c). Engine only. */
+/* qemu.h - engine-internal header of the QEMU backend: the pure argv builder (qemu_argv.c),
+ * the SMBIOS type 0 table (smbios.c), host facts and the accel probe (host.c), the config
+ * file (config.c), the clock and child processes (proc.c). Engine only. */
 #ifndef PVM_QEMU_H
 #define PVM_QEMU_H
 

@@ -1,7 +1,6 @@
-/* vm.c - VMs at rest: the per-VM file layout, create (folder + sparse qcow2
- * disk via qemu-img, row last), get/list with the state read from the live
- * process and QMP, and delete. Start and stop live in vm_ops.c. Called by the
- * front ends through pvm.h. */
+/* vm.c - VMs at rest: the per-VM file layout, create (folder, sparse qcow2 disk via qemu-img,
+ * row last), get/list with the state read from the live process and QMP, delete, console.
+ * Start and stop live in vm_ops.c. Called by the front ends through pvm.h. */
 #include "internal.h"
 #include "qemu.h"
 #include "qmp.h"
