@@ -44,8 +44,7 @@ static void pvm_doctor_text(const pvm_doctor *d)
     pvm_out_field(stdout, 0, w, "Caps", buf);
     snprintf(buf, sizeof buf, "%.280s%s", d->home, d->home_writable ? "" : " (not writable)");
     pvm_out_field(stdout, 0, w, "Data folder", buf);
-    snprintf(buf, sizeof buf, "%.280s/config", d->home);
-    pvm_out_field(stdout, 0, w, "Config", buf);
+    pvm_out_field(stdout, 0, w, "Config", d->config);
     if (!d->nproblems) {
         printf("\nNo problems found.\n");
         return;
@@ -70,9 +69,7 @@ static int pvm_doctor_json(const pvm_doctor *d, pvm_error *err)
     cJSON_AddNumberToObject(j, "maxMemoryBytes", (double)d->max_memory);
     cJSON_AddStringToObject(j, "home", d->home);
     cJSON_AddBoolToObject(j, "homeWritable", d->home_writable);
-    char *config = pvm_xasprintf("%s/config", d->home);
-    cJSON_AddStringToObject(j, "config", config);
-    free(config);
+    cJSON_AddStringToObject(j, "config", d->config);
     cJSON *arr = cJSON_AddArrayToObject(j, "problems");
     for (size_t i = 0; i < d->nproblems; i++) {
         cJSON *p = cJSON_CreateObject();

@@ -210,13 +210,18 @@ static int pvm_cfg_env(pvm_config *cfg, pvm_error *err)
     return 0;
 }
 
+char *pvm_config_path(const char *home)
+{
+    return pvm_xasprintf("%s/config", home);
+}
+
 int pvm_config_load_file(const char *home, pvm_config *cfg, pvm_error *err)
 {
     pvm_config c;
     pvm_config_defaults(&c);
     if (mkdir(home, 0700) != 0 && errno != EEXIST)
         return pvm_error_set(err, PVM_E_IO, "%s: %s", home, strerror(errno));
-    char *path = pvm_xasprintf("%s/config", home);
+    char *path = pvm_config_path(home);
     int rc = 0;
     FILE *f = fopen(path, "re");
     if (f) {

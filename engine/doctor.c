@@ -61,7 +61,7 @@ static void pvm_doctor_tcg_fix(const pvm_doctor *d, const char *why, char *fix, 
         snprintf(fix, size, "set PRIVARION_VM_ACCEL=tcg (it is set to '%.20s' and overrides the "
                             "config file)%s", env, why);
     else
-        snprintf(fix, size, "set accel = tcg in %.150s/config%s", d->home, why);
+        snprintf(fix, size, "set accel = tcg in %.157s%s", d->config, why);
 }
 
 /* The config file, then PRIVARION_VM_ACCEL: each problem names its own source. */
@@ -71,8 +71,8 @@ static void pvm_doctor_config(pvm_doctor *d, pvm_config *cfg)
     if (pvm_config_load_file(d->home, cfg, &err) < 0) {
         pvm_config_defaults(cfg);
         char fix[256];
-        snprintf(fix, sizeof fix, "edit %.150s/config at that line (or delete the file to "
-                                  "get the defaults back)", d->home);
+        snprintf(fix, sizeof fix, "edit %.157s at that line (or delete the file to "
+                                  "get the defaults back)", d->config);
         pvm_doctor_problem_add(d, err.msg, fix);
     }
     const char *env = getenv("PRIVARION_VM_ACCEL");
@@ -149,6 +149,9 @@ int pvm_doctor_run(const char *home_flag, pvm_doctor *out, pvm_error *err)
     memset(out, 0, sizeof *out);
     if (pvm_home_resolve(home_flag, out->home, sizeof out->home, err) < 0)
         return -1;
+    char *config = pvm_config_path(out->home);
+    pvm_strlcpy(out->config, config, sizeof out->config);
+    free(config);
     pvm_config cfg;
     pvm_doctor_home(out);
     pvm_doctor_config(out, &cfg);

@@ -344,6 +344,7 @@ typedef struct pvm_doctor_problem {
 typedef struct pvm_doctor {
     char home[PVM_PATH_MAX];
     bool home_writable;
+    char config[PVM_PATH_MAX + 8]; /* the config file: home/config */
     char qemu[256];          /* binary named by the config */
     char qemu_version[32];   /* "" when QEMU is missing */
     bool qemu_img;           /* qemu-img found */

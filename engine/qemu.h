@@ -71,6 +71,8 @@ int pvm_config_load(const char *home, pvm_config *cfg, pvm_error *err);
 int pvm_config_load_file(const char *home, pvm_config *cfg, pvm_error *err);
 /* The defaults alone, without reading or writing anything (nor the environment). */
 void pvm_config_defaults(pvm_config *cfg);
+/* The config file's path, HOME/config, malloc'd (free()). */
+char *pvm_config_path(const char *home);
 /* Whether s is one of the accel settings: auto, kvm or tcg. */
 bool pvm_accel_word_ok(const char *s);
 
