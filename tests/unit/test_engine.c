@@ -19,20 +19,13 @@
 
 #include "../../db/store.h"
 #include "../../engine/pvm.h"
+#include "rm_rf.h"
 
 typedef struct fixture {
     char dir[256];       /* the mkdtemp folder, removed afterwards */
     char home[PATH_MAX]; /* dir/home: the engine's data folder */
     pvm_engine *e;
 } fixture;
-
-static int rm_rf(const char *path)
-{
-    char *cmd = pvm_xasprintf("rm -rf '%s'", path); /* path from mkdtemp: no quotes */
-    int rc = system(cmd);
-    free(cmd);
-    return rc;
-}
 
 static void env_clear(void)
 {

@@ -23,17 +23,10 @@
 
 #include "../../engine/qmp.h"
 #include "../../engine/vm_internal.h" /* pvm_proc_alive, _wait_gone, _sleep_ms */
+#include "rm_rf.h"
 #include "unix_peer.h"
 
 /* ------------------------------------------------------------ helpers */
-
-static void rm_rf(const char *path)
-{
-    char *cmd = pvm_xasprintf("rm -rf '%s'", path); /* mkdtemp path: no quotes */
-    if (system(cmd) != 0)
-        fprintf(stderr, "cleanup of %s failed\n", path);
-    free(cmd);
-}
 
 /* Runs argv with output silenced; returns its exit status or -1. */
 static int run_wait(char *const argv[])

@@ -21,6 +21,7 @@
 
 #include "../../engine/internal.h"
 #include "../../engine/vm_internal.h"
+#include "rm_rf.h"
 
 typedef struct fixture {
     char dir[256];
@@ -28,14 +29,6 @@ typedef struct fixture {
     pvm_engine *e;
     pid_t fake; /* a stand-in QEMU, killed in teardown */
 } fixture;
-
-static void rm_rf(const char *path)
-{
-    char *cmd = pvm_xasprintf("rm -rf '%s'", path); /* mkdtemp path: no quotes */
-    if (system(cmd) != 0)
-        fprintf(stderr, "rm -rf %s failed\n", path);
-    free(cmd);
-}
 
 static int setup(void **state)
 {
