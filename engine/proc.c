@@ -177,7 +177,40 @@ void pvm_proc_exec_child(char *const *argv, int outfd)
     _exit(127);
 }
 
-int pvm_proc_run(char *const *argv, char *out, size_t out_size, int *status, pvm_error *err)
+/* Reads the child's output into out (the rest drained) until EOF or the deadline
+ * (end_ms < 0: none). Returns false when the deadline passed first. */
+static bool pvm_proc_collect(int fd, int64_t end_ms, char *out, size_t out_size)
+{
+    size_t len = 0;
+    char sink[512];
+    bool done = false;
+    while (!done) {
+        int wait = end_ms < 0 ? -1 : (int)(end_ms - pvm_proc_now_ms());
+        if (end_ms >= 0 && wait <= 0)
+            break;
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        int pr = poll(&pfd, 1, wait);
+        if (pr < 0 && errno != EINTR)
+            break; /* cannot watch the pipe: stop reading, reap the child */
+        if (pr <= 0)
+            continue; /* EINTR, or the deadline: checked at the top */
+        char *dst = len + 1 < out_size ? out + len : sink;
+        size_t room = len + 1 < out_size ? out_size - 1 - len : sizeof sink;
+        ssize_t n = read(fd, dst, room);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            done = true;
+        else if (dst != sink)
+            len += (size_t)n;
+    }
+    if (out_size)
+        out[len < out_size ? len : out_size - 1] = '\0';
+    return done;
+}
+
+int pvm_proc_run(char *const *argv, int timeout_ms, char *out, size_t out_size, int *status,
+                 pvm_error *err)
 {
     int p[2];
     if (pipe2(p, O_CLOEXEC) < 0)
@@ -193,25 +226,17 @@ int pvm_proc_run(char *const *argv, char *out, size_t out_size, int *status, pvm
         pvm_proc_exec_child(argv, p[1]);
     }
     close(p[1]);
-    size_t len = 0;
-    char sink[512];
-    for (;;) {
-        char *dst = len + 1 < out_size ? out + len : sink;
-        size_t room = len + 1 < out_size ? out_size - 1 - len : sizeof sink;
-        ssize_t n = read(p[0], dst, room);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        if (dst != sink)
-            len += (size_t)n;
-    }
+    int64_t end = timeout_ms < 0 ? -1 : pvm_proc_now_ms() + timeout_ms;
+    bool finished = pvm_proc_collect(p[0], end, out, out_size);
     close(p[0]);
-    if (out_size)
-        out[len < out_size ? len : out_size - 1] = '\0';
+    if (!finished)
+        kill(pid, SIGKILL);
     int ws = 0;
     while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
         ;
+    if (!finished)
+        return pvm_error_set(err, PVM_E_IO, "%s did not finish within %d s; it was stopped",
+                             argv[0], timeout_ms / 1000);
     *status = pvm_proc_status_of(ws);
     return 0;
 }

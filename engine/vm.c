@@ -340,12 +340,17 @@ static const char *pvm_qemu_img(void)
     return env && *env ? env : "qemu-img";
 }
 
+/* How long a quick qemu-img step (create, info, resize) may take; a copy of an
+ * image (convert) takes as long as the image needs. */
+#define PVM_QEMU_IMG_TIMEOUT_MS 60000
+#define PVM_NO_TIMEOUT (-1)
+
 /* Runs qemu-img with argv; a failure carries its output. */
-static int pvm_vm_qemu_img(char *const *argv, const char *what, pvm_error *err)
+static int pvm_vm_qemu_img(char *const *argv, int timeout_ms, const char *what, pvm_error *err)
 {
     char out[1024];
     int status = 0;
-    if (pvm_proc_run(argv, out, sizeof out, &status, err) < 0)
+    if (pvm_proc_run(argv, timeout_ms, out, sizeof out, &status, err) < 0)
         return -1;
     if (status != 0) {
         size_t n = strlen(out);
@@ -367,7 +372,7 @@ static int pvm_vm_image_info(const char *path, char fmt[32], uint64_t *vsize, pv
     int status = 0;
     char *argv[] = {(char *)pvm_qemu_img(), "info", "--output=json", "-U", "--", (char *)path,
                     NULL};
-    if (pvm_proc_run(argv, out, sizeof out, &status, err) < 0)
+    if (pvm_proc_run(argv, PVM_QEMU_IMG_TIMEOUT_MS, out, sizeof out, &status, err) < 0)
         return -1;
     if (status != 0)
         return pvm_error_set(err, PVM_E_INVALID, "image: %s: qemu-img cannot read it: %.300s",
@@ -404,17 +409,17 @@ static int pvm_vm_make_disk_from_image(const pvm_vm_files *f, const char *image,
     if (mode == PVM_IMAGE_OVERLAY) {
         char *argv[] = {(char *)pvm_qemu_img(), "create", "-q", "-f", "qcow2", "-b",
                         (char *)image, "-F", fmt, (char *)f->disk, size, NULL};
-        return pvm_vm_qemu_img(argv, "image (overlay)", err);
+        return pvm_vm_qemu_img(argv, PVM_QEMU_IMG_TIMEOUT_MS, "image (overlay)", err);
     }
     char *conv[] = {(char *)pvm_qemu_img(), "convert", "-q", "-f", fmt, "-O", "qcow2",
                     (char *)image, (char *)f->disk, NULL};
-    if (pvm_vm_qemu_img(conv, "image (copy)", err) < 0)
+    if (pvm_vm_qemu_img(conv, PVM_NO_TIMEOUT, "image (copy)", err) < 0)
         return -1;
     if (vm->disk_bytes == vsize)
         return 0;
     char *grow[] = {(char *)pvm_qemu_img(), "resize", "-q", "-f", "qcow2", (char *)f->disk,
                     size, NULL};
-    return pvm_vm_qemu_img(grow, "disk (resize)", err);
+    return pvm_vm_qemu_img(grow, PVM_QEMU_IMG_TIMEOUT_MS, "disk (resize)", err);
 }
 
 static int pvm_vm_make_disk(const pvm_vm_files *f, const pvm_vm_opts *o, const char *image,
@@ -428,7 +433,7 @@ static int pvm_vm_make_disk(const pvm_vm_files *f, const pvm_vm_opts *o, const c
     snprintf(size, sizeof size, "%llu", (unsigned long long)vm->disk_bytes);
     char *argv[] = {(char *)pvm_qemu_img(), "create", "-q", "-f", "qcow2", (char *)f->disk, size,
                     NULL};
-    return pvm_vm_qemu_img(argv, "disk", err);
+    return pvm_vm_qemu_img(argv, PVM_QEMU_IMG_TIMEOUT_MS, "disk", err);
 }
 
 /* The disk holds the guest's data: only we may read it. */

@@ -50,9 +50,11 @@ bool pvm_proc_alive(int pid);
 bool pvm_proc_cmdline_has(int pid, const char *needle);
 /* Polls until the pid is gone (or a zombie) or timeout_ms passes. */
 bool pvm_proc_wait_gone(int pid, int timeout_ms);
-/* Runs argv (execvp, no shell), waits; output (stdout+stderr, truncated) in
- * out. *status is the exit code, or 128+signal. -1 only when fork fails. */
-int pvm_proc_run(char *const *argv, char *out, size_t out_size, int *status, pvm_error *err);
+/* Runs argv (execvp, no shell), waits at most timeout_ms (< 0: no limit); output
+ * (stdout+stderr, truncated) in out. *status is the exit code, or 128+signal.
+ * -1 when fork fails or the time runs out (the child is then killed). */
+int pvm_proc_run(char *const *argv, int timeout_ms, char *out, size_t out_size, int *status,
+                 pvm_error *err);
 /* Forks argv in a new session, stdin from /dev/null, stdout and stderr
  * appended to log_path; returns the child's pid in *child. */
 int pvm_proc_spawn(char *const *argv, const char *log_path, pid_t *child, pvm_error *err);

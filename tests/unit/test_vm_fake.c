@@ -161,16 +161,21 @@ static void test_run_and_spawn(void **state)
     char out[64];
     int status = -1;
     char *ok[] = {"sh", "-c", "echo hello; echo oops >&2; exit 3", NULL};
-    assert_int_equal(pvm_proc_run(ok, out, sizeof out, &status, &err), 0);
+    assert_int_equal(pvm_proc_run(ok, -1, out, sizeof out, &status, &err), 0);
     assert_int_equal(status, 3);
     assert_string_equal(out, "hello\noops\n");
     char *missing[] = {"/nonexistent/prog", NULL};
-    assert_int_equal(pvm_proc_run(missing, out, sizeof out, &status, &err), 0);
+    assert_int_equal(pvm_proc_run(missing, 5000, out, sizeof out, &status, &err), 0);
     assert_int_equal(status, 127);
     char *big[] = {"sh", "-c", "i=0; while [ $i -lt 200 ]; do echo line$i; i=$((i+1)); done", NULL};
-    assert_int_equal(pvm_proc_run(big, out, sizeof out, &status, &err), 0); /* truncated, drained */
+    assert_int_equal(pvm_proc_run(big, 5000, out, sizeof out, &status, &err), 0); /* truncated, drained */
     assert_int_equal(status, 0);
     assert_int_equal(strlen(out), sizeof out - 1);
+    /* a child that outlives its time is killed and reported, never waited for forever */
+    char *hang[] = {"sh", "-c", "echo started; exec sleep 60", NULL};
+    assert_int_equal(pvm_proc_run(hang, 300, out, sizeof out, &status, &err), -1);
+    assert_int_equal(err.code, PVM_E_IO);
+    assert_non_null(strstr(err.msg, "did not finish within"));
 
     char *log = pvm_xasprintf("%s/spawn.log", f->dir);
     char *sp[] = {"sh", "-c", "echo first; echo 'second line' >&2; exit 7", NULL};
