@@ -474,26 +474,31 @@ static void pvm_show_human(const pvm_profile *p)
     pvm_show_fields(p, true, w);
 }
 
-static int pvm_get_one(pvm_cli *cli, const char *name, pvm_profile *p, pvm_error *err)
+/* The one NAME|ID argument of show, delete and export, looked up: 0 with *p, or
+ * -1 with *status set (usage error or the lookup's error, already printed). */
+static int pvm_named_profile(pvm_cli *cli, const pvm_args *a, const char *sub, pvm_profile *p,
+                             int *status)
 {
-    pvm_engine *e = pvm_cli_engine(cli, err);
-    return e ? pvm_profile_get(e, name, p, err) : -1;
+    pvm_error err = {0};
+    if (pvm_need_pos(a, 1, 1, sub, "NAME|ID", status) < 0)
+        return -1;
+    pvm_engine *e = pvm_cli_engine(cli, &err);
+    if (!e || pvm_profile_get(e, a->pos[0], p, &err) < 0) {
+        *status = pvm_out_error(&err);
+        return -1;
+    }
+    return 0;
 }
 
 static int pvm_profile_show_cmd(pvm_cli *cli, int argc, char **argv)
 {
     pvm_args a;
-    pvm_error err = {0};
     pvm_profile p;
     int status = 0;
     if (pvm_parse(&a, pvm_json_opts, 1, argc, argv, "show", pvm_show_help, &status) < 0)
         return status;
-    if (pvm_need_pos(&a, 1, 1, "show", "NAME|ID", &status) < 0)
+    if (pvm_named_profile(cli, &a, "show", &p, &status) < 0)
         goto done;
-    if (pvm_get_one(cli, a.pos[0], &p, &err) < 0) {
-        status = pvm_out_error(&err);
-        goto done;
-    }
     if (pvm_args_given(&a, "json")) {
         char *text = pvm_profile_to_json(&p);
         pvm_out_json_text(stdout, text);
@@ -523,10 +528,9 @@ static int pvm_profile_delete_cmd(pvm_cli *cli, int argc, char **argv)
     int status = 0;
     if (pvm_parse(&a, pvm_no_opts, 0, argc, argv, "delete", pvm_delete_help, &status) < 0)
         return status;
-    if (pvm_need_pos(&a, 1, 1, "delete", "NAME|ID", &status) < 0)
+    if (pvm_named_profile(cli, &a, "delete", &p, &status) < 0)
         goto done;
-    if (pvm_get_one(cli, a.pos[0], &p, &err) < 0 ||
-        pvm_profile_delete(cli->engine, p.id, &err) < 0) {
+    if (pvm_profile_delete(cli->engine, p.id, &err) < 0) {
         status = pvm_out_error(&err);
         goto done;
     }
@@ -611,12 +615,8 @@ static int pvm_profile_export_cmd(pvm_cli *cli, int argc, char **argv)
     int status = 0;
     if (pvm_parse(&a, pvm_export_opts, 2, argc, argv, "export", pvm_export_help, &status) < 0)
         return status;
-    if (pvm_need_pos(&a, 1, 1, "export", "NAME|ID", &status) < 0)
+    if (pvm_named_profile(cli, &a, "export", &p, &status) < 0)
         goto done;
-    if (pvm_get_one(cli, a.pos[0], &p, &err) < 0) {
-        status = pvm_out_error(&err);
-        goto done;
-    }
     char *json = pvm_profile_to_json(&p);
     size_t n = strlen(json);
     char *text = pvm_xasprintf("%s%s", json, n && json[n - 1] == '\n' ? "" : "\n");
