@@ -6,7 +6,7 @@ PROG     := privarion-vm
 CC       ?= cc
 BUILD    := build
 PKGS     := ncursesw libcjson sqlite3
-WARN     := -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE
+WARN     := -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iengine
 OPT      ?= -O2 -g
 # Recursive (=) so pkg-config runs after `deps` has installed what it needs.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -21,10 +21,10 @@ RUN_DEBS   := qemu-system-x86 qemu-utils
 TEST_DEBS  := cpio gzip busybox-static util-linux
 DEBS       := $(BUILD_DEBS) $(RUN_DEBS) $(TEST_DEBS)
 
-LIB_SRC  := $(sort $(wildcard engine/*.c) $(wildcard db/*.c))
+LIB_SRC  := $(sort $(wildcard engine/*.c engine/*/*.c db/*.c))
 APP_SRC  := $(sort $(wildcard cli/*.c) $(wildcard tui/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
-HDRS     := $(wildcard engine/*.h db/*.h cli/*.h tui/*.h tests/unit/*.h)
+HDRS     := $(wildcard engine/*.h engine/*/*.h db/*.h cli/*.h tui/*.h tests/unit/*.h)
 
 LIB_OBJ      := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 APP_OBJ      := $(APP_SRC:%.c=$(BUILD)/obj/%.o)
@@ -129,7 +129,7 @@ fuzz: deps
 	@mkdir -p $(BUILD)/fuzz
 	@for f in $(FUZZ_SRC); do \
 	  b=$(BUILD)/fuzz/$$(basename $$f .c); echo "  FUZZ  $$b ($(FUZZ_SECONDS) s)"; \
-	  clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(PKG_CFLAGS) \
+	  clang -std=c11 -D_GNU_SOURCE -Iengine -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(PKG_CFLAGS) \
 	    -o $$b $$f $(LIB_SRC) $(PKG_LIBS) || exit 1; \
 	  $$b -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/ \
 	    >$$b.log 2>&1 || { tail -40 $$b.log; echo "fuzz: $$b found a crash (see $$b.log)"; exit 1; }; \

@@ -1,7 +1,7 @@
 /* config.c - HOME/config: accel, the vCPU and memory caps (never above the host's
  * own cores and memory) and the QEMU binary, as "key = value" lines written with
  * defaults on first use; the caps check. Called by vm.c, vm_ops.c and doctor.c. */
-#include "qemu.h"
+#include "qemu/qemu.h"
 
 #include <errno.h>
 #include <fcntl.h>

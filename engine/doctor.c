@@ -1,7 +1,7 @@
 /* doctor.c - `privarion-vm doctor` in the engine: what this host offers (QEMU and its
  * version, qemu-img, the acceleration verdict, cores, memory, caps, data folder) and
  * each problem with its fix naming its source. Called by cli/cmd_doctor.c via pvm.h. */
-#include "qemu.h"
+#include "qemu/qemu.h"
 
 #include <fcntl.h>
 #include <stdio.h>

@@ -5,16 +5,12 @@
 #define PVM_INTERNAL_H
 
 #include "pvm.h"
+#include "base/base.h"
 #include "../db/store.h"
 
 struct pvm_engine {
     char home[PVM_PATH_MAX];    /* absolute data folder, no trailing slash */
     pvm_store *store;           /* open for the engine's whole life */
 };
-
-/* Puts "[i]." (or "[i]: " for a message about the element itself) in front
- * of err's message: how errors about the i-th profile of a batch read.
- * Defined in error.c; used by profile_json.c and engine.c for batches. */
-void pvm_error_prefix_index(pvm_error *err, size_t i, bool element);
 
 #endif

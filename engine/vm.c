@@ -2,8 +2,8 @@
  * row last), get/list with the state read from the live process and QMP, delete, console.
  * Start and stop live in vm_ops.c. Called by the front ends through pvm.h. */
 #include "internal.h"
-#include "qemu.h"
-#include "qmp.h"
+#include "qemu/qemu.h"
+#include "qemu/qmp.h"
 #include "vm_internal.h"
 #include "../db/store.h"
 

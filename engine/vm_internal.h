@@ -5,7 +5,7 @@
 #define PVM_VM_INTERNAL_H
 
 #include "pvm.h"
-#include "qemu.h"
+#include "qemu/qemu.h"
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -2,8 +2,8 @@
  * accel, argv, daemonized QEMU, wait for QMP and optionally the agent) and stop (ACPI
  * power-down, pressed again every few seconds, or force). Called through pvm.h. */
 #include "internal.h"
-#include "qemu.h"
-#include "qmp.h"
+#include "qemu/qemu.h"
+#include "qemu/qmp.h"
 #include "vm_internal.h"
 #include "../db/store.h"
 

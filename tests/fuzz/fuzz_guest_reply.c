@@ -4,7 +4,7 @@
  * Checks: no crash or sanitizer report, every read ends (data, EOF or error),
  * and whatever base64 decodes survives an encode + decode round trip. */
 #include "../../engine/pvm.h"
-#include "../../engine/qmp.h"
+#include "../../engine/qemu/qmp.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../engine/qemu.h"
+#include "../../engine/qemu/qemu.h"
 
 /* ------------------------------------------------------------ helpers */
 

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../engine/qemu.h"
+#include "../../engine/qemu/qemu.h"
 
 /* ------------------------------------------------------------ fixtures */
 

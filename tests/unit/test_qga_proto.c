@@ -16,7 +16,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "../../engine/qmp.h"
+#include "../../engine/qemu/qmp.h"
 #include "unix_peer.h"
 
 /* ------------------------------------------------------------- base64 */

@@ -21,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../engine/qmp.h"
+#include "../../engine/qemu/qmp.h"
 #include "../../engine/vm_internal.h" /* pvm_proc_alive, _wait_gone, _sleep_ms */
 #include "rm_rf.h"
 #include "unix_peer.h"

@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../engine/qemu.h"
+#include "../../engine/qemu/qemu.h"
 
 #define BUF 512
 

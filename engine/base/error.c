@@ -1,6 +1,6 @@
 /* error.c - pvm_error: a code plus a human message naming the field and rule.
  * Set where a failure is understood; printed only by the front ends. */
-#include "internal.h"
+#include "base/base.h"
 
 #include <stdarg.h>
 #include <stdio.h>

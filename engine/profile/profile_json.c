@@ -1,7 +1,7 @@
 /* profile_json.c - hardware profiles to and from JSON in the seed's shape (id, name,
  * hardwareModel{...}, machineIdentifier, ...); import refuses unknown keys, wrong types and
  * any non-printable byte. Called by the CLI (show --json, export, import). */
-#include "internal.h"
+#include "base/base.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>

@@ -1,0 +1,14 @@
+/* base.h - the base layer's private declarations (engine/base/): what the
+ * engine and db/ share below the engine proper. The public part of the base
+ * (errors, allocation, enum names, the field table) is declared in pvm.h. */
+#ifndef PVM_BASE_H
+#define PVM_BASE_H
+
+#include "pvm.h"
+
+/* Puts "[i]." (or "[i]: " for a message about the element itself) in front
+ * of err's message: how errors about the i-th profile of a batch read.
+ * Used by profile_json.c and engine.c for batches. */
+void pvm_error_prefix_index(pvm_error *err, size_t i, bool element);
+
+#endif
