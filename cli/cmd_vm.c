@@ -298,7 +298,7 @@ static int pvm_vm_start_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
     pvm_engine *e;
     pvm_vm vm;
     if ((v && pvm_int_arg("wait-agent", v, 0, 86400, &wait, err) < 0) ||
-        !(e = pvm_cli_engine(cli, err)) || pvm_vm_start(e, a->pos[0], wait, err) < 0)
+        !(e = pvm_cli_engine(cli, err)) || pvm_vm_start(e, a->pos[0], wait, NULL, err) < 0)
         return -1;
     if (pvm_vm_get(e, a->pos[0], &vm, err) < 0)
         return -1;
@@ -321,7 +321,7 @@ static int pvm_vm_stop_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
     pvm_vm vm;
     if ((v && pvm_int_arg("timeout", v, 1, 86400, &timeout, err) < 0) ||
         !(e = pvm_cli_engine(cli, err)) || pvm_vm_get(e, a->pos[0], &vm, err) < 0 ||
-        pvm_vm_stop(e, vm.id, pvm_args_given(a, "force"), timeout, err) < 0)
+        pvm_vm_stop(e, vm.id, pvm_args_given(a, "force"), timeout, NULL, err) < 0)
         return -1;
     if (vm.state == PVM_VM_CRASHED)
         printf("VM '%s' was not running: it had crashed (%s); state cleared\n", vm.name,

@@ -23,17 +23,25 @@ typedef enum {
     PVM_E_IO,       /* file system failure (exit 1) */
     PVM_E_BUSY,     /* another session holds the lock (exit 1) */
     PVM_E_QEMU,     /* QEMU failed or answered with an error (exit 1) */
+    PVM_E_CANCELLED,/* the caller cancelled a long operation (exit 1) */
 } pvm_errcode;
 
 typedef struct pvm_error {
     pvm_errcode code;
     char msg[512];
+    /* The profile field key ("biosDate", "macAddress") or option ("memory",
+     * "cpus") the error concerns, "" when it concerns none: front ends put
+     * the message next to that field without parsing the prose. */
+    char field[32];
 } pvm_error;
 
 /* Formats the message, sets the code and returns -1 so callers can write
  * `return pvm_error_set(err, PVM_E_INVALID, "...");`. err may be NULL. */
 int pvm_error_set(pvm_error *err, pvm_errcode code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The same, also naming the field (err->field) the error concerns. */
+int pvm_error_set_field(pvm_error *err, pvm_errcode code, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* 2 for usage/validation-class codes, 1 for every other failure. */
 int pvm_error_exit_status(const pvm_error *err);
 
@@ -303,14 +311,31 @@ int pvm_vm_create(pvm_engine *e, const char *name, const char *profile_name_or_i
 int pvm_vm_get(pvm_engine *e, const char *name_or_id, pvm_vm *out, pvm_error *err);
 /* *out is a malloc'd array (free()), sorted by name, states filled. */
 int pvm_vm_list(pvm_engine *e, pvm_vm **out, size_t *count, pvm_error *err);
+/* Progress and cancellation of a long operation (start, stop, guest build, later
+ * snapshots and installs). Every member may be left 0/NULL; a NULL pvm_progress
+ * means "not cancellable, nobody listening". */
+typedef struct pvm_progress {
+    int cancel_fd;  /* > 0: readable (or hung up) means cancel; <= 0: not cancellable.
+                     * The operation only polls it, never reads or closes it. */
+    /* Called from the thread running the operation: a short step text
+     * ("waiting for QMP") and the fraction done, 0..1, or < 0 when unknown. */
+    void (*report)(void *ctx, const char *step, double fraction);
+    void *ctx;
+} pvm_progress;
+
 /* Starts QEMU daemonized; returns once QMP answers, and with wait_agent_seconds > 0
- * once the guest agent answers too (a timeout there is an error; QEMU keeps running). */
-int pvm_vm_start(pvm_engine *e, const char *name_or_id, int wait_agent_seconds, pvm_error *err);
+ * once the guest agent answers too (a timeout there is an error; QEMU keeps running).
+ * progress may be NULL; a cancel before QMP answers ends the new QEMU and returns
+ * PVM_E_CANCELLED. */
+int pvm_vm_start(pvm_engine *e, const char *name_or_id, int wait_agent_seconds,
+                 const pvm_progress *progress, pvm_error *err);
 /* ACPI power-down (the button pressed again every 3 s) and wait up to timeout_s
  * (<= 0: 60 s) for QEMU to exit; force ends QEMU (QMP quit, then SIGKILL). A guest
  * that does not power off is an error (PVM_E_STATE); an already stopped VM is not
  * (0, nothing done), and a crashed one is marked stopped. */
-int pvm_vm_stop(pvm_engine *e, const char *name_or_id, bool force, int timeout_s, pvm_error *err);
+/* progress may be NULL; a cancelled wait returns PVM_E_CANCELLED and leaves the VM as it is. */
+int pvm_vm_stop(pvm_engine *e, const char *name_or_id, bool force, int timeout_s,
+                const pvm_progress *progress, pvm_error *err);
 /* Refuses a running or paused VM; removes the folder, disk and the row. */
 int pvm_vm_delete(pvm_engine *e, const char *name_or_id, pvm_error *err);
 

@@ -273,8 +273,10 @@ done:
     return rc;
 }
 
-int pvm_vm_start(pvm_engine *e, const char *name_or_id, int wait_agent_seconds, pvm_error *err)
+int pvm_vm_start(pvm_engine *e, const char *name_or_id, int wait_agent_seconds,
+                 const pvm_progress *progress, pvm_error *err)
 {
+    (void)progress; /* TODO([3/11] backend): cancel and report through the one wait helper */
     pvm_vm vm;
     pvm_vm_files f;
     int fd = -1;
@@ -359,8 +361,9 @@ static int pvm_vm_stop_locked(pvm_engine *e, pvm_vm *vm, const pvm_vm_files *f, 
 }
 
 int pvm_vm_stop(pvm_engine *e, const char *name_or_id, bool force, int timeout_s,
-                pvm_error *err)
+                const pvm_progress *progress, pvm_error *err)
 {
+    (void)progress; /* TODO([3/11] backend): cancel and report through the one wait helper */
     pvm_vm vm;
     pvm_vm_files f;
     int fd = -1;

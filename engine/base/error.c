@@ -14,6 +14,20 @@ int pvm_error_set(pvm_error *err, pvm_errcode code, const char *fmt, ...)
         vsnprintf(err->msg, sizeof err->msg, fmt, ap);
         va_end(ap);
         err->code = code;
+        err->field[0] = '\0';
+    }
+    return -1;
+}
+
+int pvm_error_set_field(pvm_error *err, pvm_errcode code, const char *field, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+        err->code = code;
+        snprintf(err->field, sizeof err->field, "%s", field ? field : "");
     }
     return -1;
 }

@@ -314,11 +314,11 @@ static void test_state_probe(void **state)
     assert_non_null(strstr(got.state_reason, "powered itself off"));
 
     /* stop acknowledges it; then the VM is plainly stopped */
-    assert_int_equal(pvm_vm_stop(f->e, "v1", false, 5, &err), 0);
+    assert_int_equal(pvm_vm_stop(f->e, "v1", false, 5, NULL, &err), 0);
     assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
     assert_int_equal(got.state, PVM_VM_STOPPED);
     assert_string_equal(got.state_reason, "");
-    assert_int_equal(pvm_vm_stop(f->e, "v1", false, 5, &err), 0); /* idempotent */
+    assert_int_equal(pvm_vm_stop(f->e, "v1", false, 5, NULL, &err), 0); /* idempotent */
     assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
     assert_int_equal(got.state, PVM_VM_STOPPED);
 
@@ -423,7 +423,7 @@ static void test_refused_start_keeps_state(void **state)
     p.mac[0] = '\0';
     assert_int_equal(pvm_profile_update(f->e, &p, NULL, &err), 0);
     setenv("PRIVARION_VM_ACCEL", "tcg", 1);
-    assert_int_equal(pvm_vm_start(f->e, "v1", 0, &err), -1);
+    assert_int_equal(pvm_vm_start(f->e, "v1", 0, NULL, &err), -1);
     unsetenv("PRIVARION_VM_ACCEL");
     assert_int_equal(err.code, PVM_E_INVALID);
     assert_non_null(strstr(err.msg, "macAddress"));
@@ -469,7 +469,7 @@ static void test_start_caps_figures(void **state)
 
     /* the caps were lowered after create: big alone is over them */
     write_text(cfg, "max_cpus = 1\nmax_memory = 512M\n");
-    assert_int_equal(pvm_vm_start(f->e, "big", 0, &err), -1);
+    assert_int_equal(pvm_vm_start(f->e, "big", 0, NULL, &err), -1);
     assert_int_equal(err.code, PVM_E_LIMIT);
     assert_string_equal(err.msg, "cannot start VM 'big' (1 vCPU, 768M): over the caps of 1 vCPU "
                                  "and 512M that one VM may use (max_cpus, max_memory in the "
@@ -478,7 +478,7 @@ static void test_start_caps_figures(void **state)
     /* big fits alone, but not beside the running VM */
     write_text(cfg, "max_cpus = 1\nmax_memory = 768M\n");
     f->fake = fake_running(f, &run);
-    assert_int_equal(pvm_vm_start(f->e, "big", 0, &err), -1);
+    assert_int_equal(pvm_vm_start(f->e, "big", 0, NULL, &err), -1);
     assert_int_equal(err.code, PVM_E_LIMIT);
     assert_string_equal(err.msg, "cannot start VM 'big' (1 vCPU, 768M): 1 running VM already "
                                  "uses 1 vCPU and 256M; together 2 vCPUs and 1G are over the "
