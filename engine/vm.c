@@ -348,36 +348,42 @@ static const char *pvm_qemu_img(void)
 /* Runs qemu-img with argv; a failure carries its output. */
 static int pvm_vm_qemu_img(char *const *argv, int timeout_ms, const char *what, pvm_error *err)
 {
-    char out[1024];
-    int status = 0;
-    if (pvm_proc_run(argv, timeout_ms, out, sizeof out, &status, err) < 0)
+    char *out;
+    int status = 0, rc = 0;
+    if (pvm_proc_run(argv, timeout_ms, &out, &status, err) < 0)
         return -1;
     if (status != 0) {
         size_t n = strlen(out);
         while (n && (out[n - 1] == '\n' || out[n - 1] == ' '))
             out[--n] = '\0';
         if (status == 127)
-            return pvm_error_set(err, PVM_E_QEMU,
-                                 "%s: %s (install it: apt-get install qemu-utils)", what, out);
-        return pvm_error_set(err, PVM_E_QEMU, "%s: qemu-img failed (status %d): %s", what,
-                             status, out);
+            rc = pvm_error_set(err, PVM_E_QEMU, "%s: %.300s (install it: apt-get install "
+                               "qemu-utils)", what, out);
+        else
+            rc = pvm_error_set(err, PVM_E_QEMU, "%s: qemu-img failed (status %d): %.300s", what,
+                               status, out);
     }
-    return 0;
+    free(out);
+    return rc;
 }
 
 /* Reads an image's format and virtual size with `qemu-img info --output=json`. */
 static int pvm_vm_image_info(const char *path, char fmt[32], uint64_t *vsize, pvm_error *err)
 {
-    char out[8192];
+    char *out;
     int status = 0;
     char *argv[] = {(char *)pvm_qemu_img(), "info", "--output=json", "-U", "--", (char *)path,
                     NULL};
-    if (pvm_proc_run(argv, PVM_QEMU_IMG_TIMEOUT_MS, out, sizeof out, &status, err) < 0)
+    if (pvm_proc_run(argv, PVM_QEMU_IMG_TIMEOUT_MS, &out, &status, err) < 0)
         return -1;
-    if (status != 0)
-        return pvm_error_set(err, PVM_E_INVALID, "image: %s: qemu-img cannot read it: %.300s",
-                             path, out);
+    if (status != 0) {
+        pvm_error_set(err, PVM_E_INVALID, "image: %s: qemu-img cannot read it: %.300s", path,
+                      out);
+        free(out);
+        return -1;
+    }
     cJSON *j = cJSON_Parse(out);
+    free(out);
     const cJSON *f = cJSON_GetObjectItemCaseSensitive(j, "format");
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "virtual-size");
     int rc = 0;

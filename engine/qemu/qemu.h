@@ -96,9 +96,5 @@ int pvm_accel_probe(const char *qemu, const char *kernel, int timeout_ms, pvm_ac
 
 int pvm_qemu_version(const char *qemu, char *out, size_t size, pvm_error *err); /* "7.2.22" */
 
-/* proc.c (the clock and the wait helper are in proc.h): the child side of every program we
- * run: stdin from /dev/null, stdout and stderr to outfd, execvp (no shell); on failure
- * "cannot run ..." on outfd and exit status 127. */
-_Noreturn void pvm_proc_exec_child(char *const *argv, int outfd);
 
 #endif
