@@ -311,7 +311,11 @@ static int pvm_cache_read(const char *path, const char *key, pvm_accel *out, cha
 static void pvm_cache_write(const char *path, const char *key, pvm_accel v, const char *reason)
 {
     char *tmp = pvm_xasprintf("%s.tmp.%d", path, (int)getpid());
-    FILE *f = fopen(tmp, "we");
+    /* 0600 like every file of the home, whatever the umask */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f && fd >= 0)
+        close(fd);
     if (f) {
         fprintf(f, "# privarion-vm: result of the KVM test boot for accel = auto.\n"
                    "# Probed again when QEMU, the kernel or /dev/kvm access change; delete to redo.\n"
