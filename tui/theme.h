@@ -1,5 +1,5 @@
 /* theme.h - the colours of the TUI: named screen elements mapped to curses
- * attributes. tui/theme.c (themes/*.theme files, 256 -> 16 -> 8 -> none,
+ * attributes. tui/theme.c (the themes/ files, 256 -> 16 -> 8 -> none,
  * NO_COLOR) implements it; every tui/ file draws through tui_theme_attr(). */
 #ifndef PVM_TUI_THEME_H
 #define PVM_TUI_THEME_H

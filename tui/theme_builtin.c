@@ -75,7 +75,7 @@ int tui_theme_init(const char *name, pvm_error *err)
 
 int tui_theme_attr(tui_element el)
 {
-    return (unsigned)el < TUI_EL_COUNT ? tui_attrs[el] : A_NORMAL;
+    return (unsigned)el < TUI_EL_COUNT ? tui_attrs[el] : (int)A_NORMAL;
 }
 
 int tui_theme_cycle(pvm_error *err)
