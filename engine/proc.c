@@ -344,8 +344,9 @@ static int pvm_proc_attr(posix_spawnattr_t *a, int flags)
     int rc = posix_spawnattr_init(a);
     if (rc)
         return rc;
-    if ((rc = posix_spawnattr_setsigmask(a, &none)) || (rc = posix_spawnattr_setsigdefault(a, &all)) ||
-        (rc = posix_spawnattr_setpgroup(a, 0)) || (rc = posix_spawnattr_setflags(a, f)))
+    if ((rc = posix_spawnattr_setsigmask(a, &none)) ||
+        (rc = posix_spawnattr_setsigdefault(a, &all)) || (rc = posix_spawnattr_setpgroup(a, 0)) ||
+        (rc = posix_spawnattr_setflags(a, f)))
         posix_spawnattr_destroy(a);
     return rc;
 }

@@ -1,6 +1,7 @@
 /* proc.h - the proc module (engine/proc.c): the engine's monotonic clock, its one
- * bounded wait with cancel and progress, and child processes (start, run, wait, signal). Included by the engine's own sources (vm*.c,
- * lock.c, the qemu/ files) through vm_internal.h or qemu/qemu.h; never by cli/ or tui/. */
+ * bounded wait with cancel and progress, and child processes (start, run, wait, signal).
+ * Included by the engine's own sources (vm*.c, lock.c, the qemu/ files) through
+ * vm_internal.h or qemu/qemu.h; never by cli/ or tui/. */
 #ifndef PVM_PROC_H
 #define PVM_PROC_H
 
