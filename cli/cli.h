@@ -73,6 +73,16 @@ const char *pvm_args_value(const pvm_args *a, const char *name);
 bool pvm_args_given(const pvm_args *a, const char *name);
 /* Prints "  --name METAVAR   help" lines, aligned, one per option. */
 void pvm_args_print_help(FILE *fp, const pvm_opt *opts, size_t nopts);
+/* The flag (without "--", written into buf) among opts that sets the field or
+ * option key `field` (pvm_error.field): a profile field's flag from the field
+ * table ("macAddress" -> "mac"), else the key spelled as a flag ("diskBus" ->
+ * "disk-bus"). NULL when this command has no such flag. */
+const char *pvm_args_flag_of(const pvm_opt *opts, size_t nopts, const char *field, char *buf,
+                             size_t size);
+/* Names the flag in an error about an option that is spelled otherwise:
+ * "macAddress: rule" becomes "macAddress (--mac): rule". Decided by err->field;
+ * a message that does not open with "KEY:" (an import's "[1].KEY:") is kept. */
+void pvm_args_flag_error(pvm_error *err, const pvm_opt *opts, size_t nopts);
 
 /* -------------------------------------------------------- output (out.c) */
 

@@ -137,24 +137,13 @@ static int pvm_need_pos(const pvm_args *a, size_t min, size_t max, const char *s
     return 0;
 }
 
-/* Rewrites "key: rule" from the engine as "key (--flag): rule". */
-static void pvm_name_flag(pvm_error *err, const pvm_field *f)
-{
-    size_t kl = strlen(f->key);
-    if (strncmp(err->msg, f->key, kl) != 0 || err->msg[kl] != ':')
-        return;
-    char *s = pvm_xasprintf("%s (--%s):%s", f->key, f->flag, err->msg + kl + 1);
-    pvm_strlcpy(err->msg, s, sizeof err->msg);
-    free(s);
-}
-
 static int pvm_find_preset(const char *key, const pvm_preset **out, pvm_error *err)
 {
     *out = pvm_preset_find(key);
     if (!*out)
-        return pvm_error_set(err, PVM_E_NOTFOUND,
-                             "preset: unknown preset '%s' (see '" PVM_PROG " profile presets')",
-                             key);
+        return pvm_error_set_field(
+            err, PVM_E_NOTFOUND, "preset",
+            "preset: unknown preset '%s' (see '" PVM_PROG " profile presets')", key);
     return 0;
 }
 
@@ -184,14 +173,12 @@ static int pvm_change_check(const pvm_args *a, pvm_change *c, pvm_error *err)
         if (!v)
             continue;
         c->nfields++;
-        if (pvm_profile_set(&scratch, &fields[i], v, err) < 0) {
-            pvm_name_flag(err, &fields[i]);
+        if (pvm_profile_set(&scratch, &fields[i], v, err) < 0)
             return -1;
-        }
     }
     if (pvm_args_given(a, "hide-hypervisor") && pvm_args_given(a, "show-hypervisor"))
-        return pvm_error_set(err, PVM_E_USAGE,
-                             "--hide-hypervisor and --show-hypervisor exclude each other");
+        return pvm_error_set_field(err, PVM_E_USAGE, "hideHypervisor",
+                                   "--hide-hypervisor and --show-hypervisor exclude each other");
     c->set_hide = pvm_args_given(a, "hide-hypervisor") || pvm_args_given(a, "show-hypervisor");
     c->hide = pvm_args_given(a, "hide-hypervisor");
     c->random = pvm_args_given(a, "random");
@@ -223,10 +210,8 @@ static int pvm_change_apply(pvm_engine *e, const pvm_args *a, const pvm_change *
     const pvm_field *fields = pvm_profile_fields(&nf);
     for (size_t i = 0; i < nf; i++) {
         const char *v = pvm_args_value(a, fields[i].flag);
-        if (v && pvm_profile_set(p, &fields[i], v, err) < 0) {
-            pvm_name_flag(err, &fields[i]);
+        if (v && pvm_profile_set(p, &fields[i], v, err) < 0)
             return -1;
-        }
     }
     if (c->set_hide)
         p->hide_hypervisor = c->hide;
@@ -324,8 +309,10 @@ static int pvm_change_cmd(pvm_cli *cli, int argc, char **argv, bool edit)
     if (pvm_parse(&a, t.opts, t.n, argc, argv, sub, edit ? pvm_edit_help : pvm_create_help,
                   &status) == 0) {
         if (pvm_need_pos(&a, 1, 1, sub, edit ? "NAME|ID" : "NAME", &status) == 0 &&
-            (edit ? pvm_edit_run : pvm_create_run)(cli, &a, &err) < 0)
+            (edit ? pvm_edit_run : pvm_create_run)(cli, &a, &err) < 0) {
+            pvm_args_flag_error(&err, t.opts, t.n);
             status = pvm_out_error(&err);
+        }
         pvm_args_free(&a);
     }
     pvm_field_opts_free(&t);
@@ -603,7 +590,7 @@ static int pvm_export_to(const char *path, bool force, const char *text, pvm_err
         return 0;
     }
     if (!path[0])
-        return pvm_error_set(err, PVM_E_USAGE, "--output: must not be empty");
+        return pvm_error_set_field(err, PVM_E_USAGE, "output", "--output: must not be empty");
     return force ? pvm_write_replace(path, text, err) : pvm_write_new(path, text, err);
 }
 
@@ -704,8 +691,10 @@ static void pvm_error_prefix(pvm_error *err, const char *prefix)
 static int pvm_import_rename(pvm_profile *in, size_t n, const char *name, pvm_error *err)
 {
     if (n != 1)
-        return pvm_error_set(err, PVM_E_USAGE, "--name: only for a file holding one profile "
-                             "(this one holds %zu)", n);
+        return pvm_error_set_field(err, PVM_E_USAGE, "name",
+                                   "--name: only for a file holding "
+                                   "one profile (this one holds %zu)",
+                                   n);
     if (pvm_profile_set_name(in, name, err) < 0)
         return -1;
     in->id[0] = '\0'; /* the engine gives it a new id and timestamps */
@@ -716,7 +705,7 @@ static int pvm_import_rename(pvm_profile *in, size_t n, const char *name, pvm_er
 /* The store refused a single profile's name: say how to import a copy. */
 static void pvm_import_hint(pvm_error *err, size_t n)
 {
-    if (n != 1 || err->code != PVM_E_EXISTS || strncmp(err->msg, "name:", 5) != 0)
+    if (n != 1 || err->code != PVM_E_EXISTS || strcmp(err->field, "name") != 0)
         return;
     size_t len = strlen(err->msg);
     snprintf(err->msg + len, sizeof err->msg - len, " (use --name NEW to import a copy)");

@@ -28,15 +28,16 @@ typedef struct pvm_vm_sub {
 
 /* --------------------------------------------------------------- helpers */
 
-static int pvm_int_arg(const char *what, const char *s, int min, int max, int *out,
-                       pvm_error *err)
+/* key: the option's key ("cpus", "waitAgent"), the field of the error. */
+static int pvm_int_arg(const char *key, const char *s, int min, int max, int *out, pvm_error *err)
 {
     char *end;
     errno = 0;
     long v = s ? strtol(s, &end, 10) : 0;
     if (!s || !*s || *end || errno || v < min || v > max)
-        return pvm_error_set(err, PVM_E_INVALID, "%s: must be a whole number from %d to %d, "
-                             "not '%s'", what, min, max, s ? s : "");
+        return pvm_error_set_field(err, PVM_E_INVALID, key,
+                                   "%s: must be a whole number from %d to %d, not '%s'", key,
+                                   min, max, s ? s : "");
     *out = (int)v;
     return 0;
 }
@@ -115,10 +116,10 @@ static int pvm_create_enums(const pvm_args *a, pvm_vm_opts *o, pvm_error *err)
         else if (strcmp(v, "overlay") == 0)
             o->image_mode = PVM_IMAGE_OVERLAY;
         else
-            return pvm_error_set(err, PVM_E_INVALID, "image-mode: must be copy or overlay, "
-                                 "not '%s'", v);
+            return pvm_error_set_field(err, PVM_E_INVALID, "imageMode",
+                                       "imageMode: must be copy or overlay, not '%s'", v);
         if (!pvm_args_given(a, "image"))
-            return pvm_error_set(err, PVM_E_USAGE, "image-mode: needs --image");
+            return pvm_error_set_field(err, PVM_E_USAGE, "imageMode", "imageMode: needs --image");
     }
     return 0;
 }
@@ -134,9 +135,9 @@ static int pvm_create_opts_from(const pvm_args *a, pvm_vm_opts *o, pvm_error *er
     if ((v = pvm_args_value(a, "disk")) && pvm_size_parse("disk", v, &o->disk, err) < 0)
         return -1;
     if ((v = pvm_args_value(a, "memory")) && o->memory == 0)
-        return pvm_error_set(err, PVM_E_INVALID, "memory: must be more than 0");
+        return pvm_error_set_field(err, PVM_E_INVALID, "memory", "memory: must be more than 0");
     if ((v = pvm_args_value(a, "disk")) && o->disk == 0)
-        return pvm_error_set(err, PVM_E_INVALID, "disk: must be more than 0");
+        return pvm_error_set_field(err, PVM_E_INVALID, "disk", "disk: must be more than 0");
     if (pvm_create_enums(a, o, err) < 0)
         return -1;
     o->iso = pvm_args_value(a, "iso");
@@ -147,9 +148,10 @@ static int pvm_create_opts_from(const pvm_args *a, pvm_vm_opts *o, pvm_error *er
     const char *paths[] = {"iso", "image", "kernel", "initrd"};
     for (size_t i = 0; i < PVM_N(paths); i++)
         if ((v = pvm_args_value(a, paths[i])) && !*v)
-            return pvm_error_set(err, PVM_E_INVALID, "%s: must not be empty", paths[i]);
+            return pvm_error_set_field(err, PVM_E_INVALID, paths[i], "%s: must not be empty",
+                                       paths[i]);
     if (!pvm_args_value(a, "profile"))
-        return pvm_error_set(err, PVM_E_USAGE, "vm create: --profile is required");
+        return pvm_error_set_field(err, PVM_E_USAGE, "profile", "vm create: --profile is required");
     return 0;
 }
 
@@ -297,7 +299,7 @@ static int pvm_vm_start_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
     const char *v = pvm_args_value(a, "wait-agent");
     pvm_engine *e;
     pvm_vm vm;
-    if ((v && pvm_int_arg("wait-agent", v, 0, 86400, &wait, err) < 0) ||
+    if ((v && pvm_int_arg("waitAgent", v, 0, 86400, &wait, err) < 0) ||
         !(e = pvm_cli_engine(cli, err)) || pvm_vm_start(e, a->pos[0], wait, NULL, err) < 0)
         return -1;
     if (pvm_vm_get(e, a->pos[0], &vm, err) < 0)
@@ -559,6 +561,7 @@ static int pvm_vm_run_sub(pvm_cli *cli, const pvm_vm_sub *s, int argc, char **ar
         status = pvm_out_usage(&err, "vm %s: unexpected argument '%s' (see '" PVM_PROG
                                " vm %s --help')", s->name, a.pos[s->max_pos], s->name);
     } else if (s->run(cli, &a, &err) < 0) {
+        pvm_args_flag_error(&err, s->opts, s->nopts);
         status = pvm_out_error(&err);
     }
     pvm_args_free(&a);

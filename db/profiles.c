@@ -203,11 +203,11 @@ static int pvm_profile_write_failed(pvm_store *s, int rc, const pvm_profile *p, 
 {
     int ext = sqlite3_extended_errcode(s->db);
     if (ext == SQLITE_CONSTRAINT_PRIMARYKEY)
-        return pvm_error_set(err, PVM_E_EXISTS, "id: a profile with id '%s' already exists",
-                             p->id);
+        return pvm_error_set_field(err, PVM_E_EXISTS, "id",
+                                   "id: a profile with id '%s' already exists", p->id);
     if (ext == SQLITE_CONSTRAINT_UNIQUE)
-        return pvm_error_set(err, PVM_E_EXISTS, "name: a profile named '%s' already exists",
-                             p->name);
+        return pvm_error_set_field(err, PVM_E_EXISTS, "name",
+                                   "name: a profile named '%s' already exists", p->name);
     return pvm_db_fail(s->db, rc, "store: writing a profile", err);
 }
 

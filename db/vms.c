@@ -133,12 +133,14 @@ static int pvm_vm_insert_failed(pvm_store *s, int rc, const pvm_vm *vm, pvm_erro
 {
     int ext = sqlite3_extended_errcode(s->db);
     if (ext == SQLITE_CONSTRAINT_FOREIGNKEY)
-        return pvm_error_set(err, PVM_E_NOTFOUND, "profile '%s' not found", vm->profile_id);
+        return pvm_error_set_field(err, PVM_E_NOTFOUND, "profile", "profile '%s' not found",
+                                   vm->profile_id);
     if (ext == SQLITE_CONSTRAINT_PRIMARYKEY)
-        return pvm_error_set(err, PVM_E_EXISTS, "id: a VM with id '%s' already exists", vm->id);
+        return pvm_error_set_field(err, PVM_E_EXISTS, "id", "id: a VM with id '%s' already exists",
+                                   vm->id);
     if (ext == SQLITE_CONSTRAINT_UNIQUE)
-        return pvm_error_set(err, PVM_E_EXISTS, "name: a VM named '%s' already exists",
-                             vm->name);
+        return pvm_error_set_field(err, PVM_E_EXISTS, "name",
+                                   "name: a VM named '%s' already exists", vm->name);
     return pvm_db_fail(s->db, rc, "store: writing a VM", err);
 }
 

@@ -72,7 +72,8 @@ static char *pvm_trim(char *s)
 static int pvm_cfg_bad(const char *path, int line, const char *key, const char *rule,
                        pvm_error *err)
 {
-    return pvm_error_set(err, PVM_E_INVALID, "%s line %d: %s: %s", path, line, key, rule);
+    return pvm_error_set_field(err, PVM_E_INVALID, key, "%s line %d: %s: %s", path, line, key,
+                               rule);
 }
 
 static int pvm_cfg_set(pvm_config *cfg, const char *path, int line, const char *key,
@@ -89,9 +90,10 @@ static int pvm_cfg_set(pvm_config *cfg, const char *path, int line, const char *
         if (errno || end == val || *end || v < 1 || v > 4096)
             return pvm_cfg_bad(path, line, key, "must be a whole number from 1 to 4096", err);
         if (v > pvm_host_cores())
-            return pvm_error_set(err, PVM_E_INVALID, "%s line %d: %s: %ld is more than this "
-                                 "host's %d online cores (at most %d)", path, line, key, v,
-                                 pvm_host_cores(), pvm_host_cores());
+            return pvm_error_set_field(err, PVM_E_INVALID, key,
+                                       "%s line %d: %s: %ld is more than this "
+                                       "host's %d online cores (at most %d)",
+                                       path, line, key, v, pvm_host_cores(), pvm_host_cores());
         cfg->max_cpus = (int)v;
     } else if (!strcmp(key, "max_memory")) {
         if (pvm_cfg_size(val, &cfg->max_memory))
@@ -101,10 +103,12 @@ static int pvm_cfg_set(pvm_config *cfg, const char *path, int line, const char *
         uint64_t host = pvm_host_memory();
         if (cfg->max_memory > host) {
             char want[32], have[32];
-            return pvm_error_set(err, PVM_E_INVALID, "%s line %d: %s: %s is more than this "
-                                 "host's %s of memory", path, line, key,
-                                 pvm_size_format(cfg->max_memory, want, sizeof want),
-                                 pvm_size_format(host, have, sizeof have));
+            return pvm_error_set_field(err, PVM_E_INVALID, key,
+                                       "%s line %d: %s: %s is more than this "
+                                       "host's %s of memory",
+                                       path, line, key,
+                                       pvm_size_format(cfg->max_memory, want, sizeof want),
+                                       pvm_size_format(host, have, sizeof have));
         }
     } else if (!strcmp(key, "qemu")) {
         if (!*val || strlen(val) >= sizeof cfg->qemu)
@@ -255,15 +259,15 @@ int pvm_caps_check(const pvm_config *cfg, const char *what, int cpus, uint64_t m
 {
     char a[32], b[32];
     if (cpus > cfg->max_cpus)
-        return pvm_error_set(err, PVM_E_LIMIT,
-                             "%s: cpus %d is over the cap of %d (max_cpus in the config)", what,
-                             cpus, cfg->max_cpus);
+        return pvm_error_set_field(err, PVM_E_LIMIT, "cpus",
+                                   "%s: cpus %d is over the cap of %d (max_cpus in the config)",
+                                   what, cpus, cfg->max_cpus);
     if (memory > cfg->max_memory) {
         pvm_cfg_size_text(memory, a, sizeof a);
         pvm_cfg_size_text(cfg->max_memory, b, sizeof b);
-        return pvm_error_set(err, PVM_E_LIMIT,
-                             "%s: memory %s is over the cap of %s (max_memory in the config)",
-                             what, a, b);
+        return pvm_error_set_field(err, PVM_E_LIMIT, "memory",
+                                   "%s: memory %s is over the cap of %s (max_memory in the config)",
+                                   what, a, b);
     }
     return 0;
 }

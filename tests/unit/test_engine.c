@@ -323,12 +323,14 @@ static void test_update_refuses_clash_and_invalid(void **state)
     assert_int_equal(pvm_profile_update(f->e, &q, NULL, &err), -1);
     assert_int_equal(err.code, PVM_E_EXISTS);
     assert_non_null(strstr(err.msg, "macAddress"));
+    assert_string_equal(err.field, "macAddress");
     assert_string_equal(q.mac, a.mac); /* caller's copy untouched on failure */
 
     q = b;
     strcpy(q.name, "one");
     assert_int_equal(pvm_profile_update(f->e, &q, NULL, &err), -1);
     assert_int_equal(err.code, PVM_E_EXISTS);
+    assert_string_equal(err.field, "name");
 
     q = b;
     strcpy(q.hw.bios_date, "13/45/2020");
@@ -405,6 +407,7 @@ static void check_duplicate(pvm_engine *e, const char *field_key, const char *fi
     if (!strstr(err.msg, field_json) || !strstr(err.msg, name_a) ||
         !strstr(err.msg, "--allow-duplicate"))
         fail_msg("unexpected message: %s", err.msg);
+    assert_string_equal(err.field, field_json);
     assert_string_equal(tried.id, ""); /* p untouched on failure */
     assert_int_equal(profile_count(e), before);
 
@@ -537,6 +540,7 @@ static void test_import_many_all_or_nothing(void **state)
     assert_int_equal(pvm_profile_import_many(f->e, batch, 3, NULL, &err), -1);
     assert_int_equal(err.code, PVM_E_EXISTS);
     assert_non_null(strstr(err.msg, "[1].macAddress"));
+    assert_string_equal(err.field, "macAddress"); /* the index stays in the message */
     assert_non_null(strstr(err.msg, "batch-a"));
     assert_non_null(strstr(err.msg, "earlier in this import"));
     assert_int_equal(profile_count(f->e), 0);
