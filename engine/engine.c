@@ -18,6 +18,7 @@ int pvm_engine_open(pvm_engine **out, const char *home_flag, pvm_error *err)
     char db_path[PVM_PATH_MAX];
 
     *out = NULL;
+    pvm_json_init();
     if (pvm_home_resolve(home_flag, e->home, sizeof e->home, err) < 0)
         goto fail;
     if ((size_t)snprintf(db_path, sizeof db_path, "%s/state.db", e->home) >= sizeof db_path) {

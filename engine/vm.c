@@ -384,7 +384,7 @@ static int pvm_vm_image_info(const char *path, char fmt[32], uint64_t *vsize, pv
     if (status != 0)
         return pvm_error_set_field(err, PVM_E_INVALID, "image",
                                    "image: %s: qemu-img cannot read it: %.300s", path, out);
-    cJSON *j = cJSON_Parse(out);
+    cJSON *j = pvm_json_parse_bytes(out, strlen(out), true, NULL);
     const cJSON *f = cJSON_GetObjectItemCaseSensitive(j, "format");
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "virtual-size");
     int rc = 0;

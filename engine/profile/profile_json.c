@@ -73,11 +73,13 @@ static char *pvm_json_print(cJSON *root)
 
 char *pvm_profile_to_json(const pvm_profile *p)
 {
+    pvm_json_init();
     return pvm_json_print(pvm_profile_to_cjson(p));
 }
 
 char *pvm_profile_list_to_json(const pvm_profile *p, size_t count)
 {
+    pvm_json_init();
     cJSON *arr = cJSON_CreateArray();
     for (size_t i = 0; i < count; i++)
         cJSON_AddItemToArray(arr, pvm_profile_to_cjson(&p[i]));
@@ -308,11 +310,11 @@ static cJSON *pvm_json_parse(const char *text, bool list, pvm_error *err)
                NULL;
     if (wanted && pvm_json_prescan(text, list, err) < 0)
         return NULL;
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithOpts(text, &end, true);
+    size_t at = 0;
+    cJSON *root = pvm_json_parse_bytes(text, strlen(text), true, &at);
     if (!root) {
         int line, col;
-        pvm_line_col(text, end ? end : text, &line, &col);
+        pvm_line_col(text, text + at, &line, &col);
         pvm_error_set(err, PVM_E_INVALID, "not valid JSON at line %d, column %d", line, col);
     } else if (!wanted) {
         cJSON_Delete(root);

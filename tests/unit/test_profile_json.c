@@ -474,6 +474,25 @@ static void test_errors_carry_field(void **state)
     field_of("{\"name\":\"a\",", "not valid JSON", "");
 }
 
+/* Error positions come from each parse's own end pointer: line and column of
+ * the byte where the text stops being JSON. */
+static void test_error_position(void **state)
+{
+    (void)state;
+    import_bad("{\"a\": tru}", "not valid JSON at line 1, column 7", NULL);
+    import_bad("{\"name\": \"x\"} trailing", "not valid JSON at line 1, column 15", NULL);
+    import_bad("{\"name\": \"x\"}\n\n   {}", "not valid JSON at line 3, column 4", NULL);
+    import_bad("{\n  \"name\": \"x\",\n  \"product\": @\n}", "not valid JSON at line 3, column 14",
+               NULL);
+    pvm_profile *out = NULL;
+    size_t n = 0;
+    pvm_error err = {0};
+    assert_int_equal(pvm_profile_list_from_json("[{\"name\":\"a\"},\n {\"name\": -}]", &out, &n,
+                                                &err),
+                     -1);
+    assert_string_equal(err.msg, "not valid JSON at line 2, column 11");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -492,6 +511,7 @@ int main(void)
         cmocka_unit_test(test_list_round_trip),
         cmocka_unit_test(test_list_hostile),
         cmocka_unit_test(test_errors_carry_field),
+        cmocka_unit_test(test_error_position),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
