@@ -574,13 +574,15 @@ static void test_profile_duplicates(void **state)
     assert_int_equal(pvm_db_profile_insert(s, &dup, &err), -1);
     assert_int_equal(err.code, PVM_E_EXISTS);
     assert_string_equal(err.msg, "name: a profile named 'office laptop' already exists");
+    assert_string_equal(err.field, "name");
     assert_int_equal(pvm_db_profile_get(s, "office laptop", &got, &err), 0);
     assert_profile_equal(&a, &got);
 
     make_profile(&dup, a.id, "another name", 4);
     assert_int_equal(pvm_db_profile_insert(s, &dup, &err), -1);
     assert_int_equal(err.code, PVM_E_EXISTS);
-    assert_non_null(strstr(err.msg, "id:"));
+    assert_non_null(strstr(err.msg, "id: a profile with id '12121212-0000-4000-8000-000000000001'"));
+    assert_string_equal(err.field, "id");
     assert_int_equal(pvm_db_profile_get(s, "another name", &got, &err), -1);
     assert_int_equal(err.code, PVM_E_NOTFOUND);
 
@@ -599,6 +601,7 @@ static void test_profile_duplicates(void **state)
     make_profile(&dup, "12121212-0000-4000-8000-000000000009", "ghost", 1);
     assert_int_equal(pvm_db_profile_update(s, &dup, &err), -1);
     assert_int_equal(err.code, PVM_E_NOTFOUND);
+    assert_string_equal(err.msg, "profile '12121212-0000-4000-8000-000000000009' not found");
     pvm_store_close(s);
 }
 

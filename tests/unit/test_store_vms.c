@@ -204,12 +204,15 @@ static void test_vm_duplicates(void **state)
     assert_int_equal(pvm_db_vm_insert(fx->s, &dup, &err), -1);
     assert_int_equal(err.code, PVM_E_EXISTS);
     assert_string_equal(err.msg, "name: a VM named 'builder' already exists");
+    assert_string_equal(err.field, "name");
     assert_int_equal(pvm_db_vm_get(fx->s, "builder", &got, &err), 0);
     assert_vm_equal(&vm, &got);
 
     make_vm(&dup, vm.id, "other name", PROFILE_A);
     assert_int_equal(pvm_db_vm_insert(fx->s, &dup, &err), -1);
     assert_int_equal(err.code, PVM_E_EXISTS);
+    assert_string_equal(err.field, "id");
+    assert_non_null(strstr(err.msg, "id: a VM with id 'e1e1e1e1-0000-4000-8000-000000000001'"));
 }
 
 static void test_vm_unknown_profile_refused(void **state)
@@ -222,6 +225,7 @@ static void test_vm_unknown_profile_refused(void **state)
     assert_int_equal(pvm_db_vm_insert(fx->s, &vm, &err), -1);
     assert_int_equal(err.code, PVM_E_NOTFOUND);
     assert_non_null(strstr(err.msg, "profile 'deadbeef-0000-4000-8000-000000000000' not found"));
+    assert_string_equal(err.field, "profile");
     assert_int_equal(pvm_db_vm_get(fx->s, "orphan", &got, &err), -1);
     assert_int_equal(err.code, PVM_E_NOTFOUND);
 }
@@ -271,6 +275,7 @@ static void test_profile_in_use(void **state)
     assert_int_equal(pvm_db_profile_delete(fx->s, PROFILE_A, &err), -1);
     assert_int_equal(err.code, PVM_E_STATE);
     assert_non_null(strstr(err.msg, PROFILE_A));
+    assert_non_null(strstr(err.msg, "is used by a VM; delete that VM first"));
     assert_int_equal(pvm_db_profile_get(fx->s, PROFILE_A, &got, &err), 0);
 
     assert_int_equal(pvm_db_vm_delete(fx->s, one.id, &err), 0);
