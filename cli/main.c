@@ -113,6 +113,7 @@ int main(int argc, char **argv)
 {
     pvm_cli cli = {0};
     int status = 0;
+    pvm_json_init(); /* before any cJSON value is built (presets --json needs no engine) */
     int i = pvm_global_options(&cli, argc, argv, &status);
     if (i < 0)
         return status;
