@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef struct pvm_job {
@@ -35,6 +36,7 @@ struct pvm_worker {
     unsigned running;            /* the id of the job the thread runs, 0 when idle */
     unsigned next_id;
     bool quit;
+    bool finished;               /* the thread has left its loop (set under mu) */
     pvm_event_node *events, *events_tail;
     int wake[2];                 /* self-pipe: the thread writes, the owner polls [0] */
     int cancel[2];               /* [0] is the running job's cancel_fd */
@@ -166,6 +168,8 @@ static void *pvm_worker_main(void *arg)
         w->running = 0;
         pvm_event_push_locked(w, &ev);
     }
+    w->finished = true;
+    pthread_cond_broadcast(&w->cond);
     pthread_mutex_unlock(&w->mu);
     return NULL;
 }
@@ -211,24 +215,32 @@ fail:
     return -1;
 }
 
-void pvm_worker_free(pvm_worker *w)
+/* Tells the thread to quit (mu held): the running job is cancelled, queued ones
+ * are unlinked and returned for the caller to free outside the lock. */
+static pvm_job *pvm_worker_quit_locked(pvm_worker *w)
 {
-    if (!w)
-        return;
-    pthread_mutex_lock(&w->mu);
     w->quit = true;
     if (w->running)
         pvm_poke(w->cancel[1]);
     pvm_job *q = w->queue;
     w->queue = w->queue_tail = NULL;
-    pthread_cond_signal(&w->cond);
-    pthread_mutex_unlock(&w->mu);
-    pthread_join(w->thread, NULL);
+    pthread_cond_broadcast(&w->cond);
+    return q;
+}
+
+static void pvm_jobs_free(pvm_job *q)
+{
     while (q) {
         pvm_job *next = q->next;
         pvm_job_free(q);
         q = next;
     }
+}
+
+/* After the thread ended: frees everything. */
+static void pvm_worker_release(pvm_worker *w)
+{
+    pthread_join(w->thread, NULL);
     for (pvm_event_node *n = w->events, *next; n; n = next) {
         next = n->next;
         free(n);
@@ -241,6 +253,42 @@ void pvm_worker_free(pvm_worker *w)
     close(w->cancel[1]);
     pvm_engine_close(w->engine);
     free(w);
+}
+
+void pvm_worker_free(pvm_worker *w)
+{
+    if (!w)
+        return;
+    pthread_mutex_lock(&w->mu);
+    pvm_job *q = pvm_worker_quit_locked(w);
+    pthread_mutex_unlock(&w->mu);
+    pvm_jobs_free(q);
+    pvm_worker_release(w);
+}
+
+bool pvm_worker_stop(pvm_worker *w, int timeout_ms)
+{
+    if (!w)
+        return true;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&w->mu);
+    pvm_job *q = pvm_worker_quit_locked(w);
+    int rc = 0;
+    while (!w->finished && rc == 0)
+        rc = pthread_cond_timedwait(&w->cond, &w->mu, &until);
+    bool done = w->finished;
+    pthread_mutex_unlock(&w->mu);
+    pvm_jobs_free(q);
+    if (done)
+        pvm_worker_release(w);
+    return done;
 }
 
 int pvm_worker_fd(const pvm_worker *w)

@@ -438,7 +438,9 @@ int pvm_tui_run(const pvm_tui_opts *opts)
     endwin();
     delscreen(screen);
     tui_theme_free();
-    pvm_worker_free(app.worker); /* cancels an operation in flight; VMs keep running */
+    /* cancels an operation in flight; VMs keep running. A job that does not honour
+     * the cancel within a second is left to the process's exit. */
+    pvm_worker_stop(app.worker, 1000);
     pvm_engine_close(app.engine);
     for (int p = 0; p < TUI_PANE_COUNT; p++)
         free(app.lists[p].rows);
