@@ -325,11 +325,15 @@ void tui_resume(tui_app *app)
     tui_reload(app);
 }
 
+/* SIGHUP, SIGTERM and SIGINT end the loop. A SIGHUP ignored by whoever started
+ * us (nohup) stays ignored: losing the terminal still ends the TUI, through the
+ * hang-up or read error poll() then reports on standard input. */
 static void tui_signals(void)
 {
-    struct sigaction sa = {.sa_handler = tui_on_signal}; /* no SA_RESTART: poll wakes */
+    struct sigaction sa = {.sa_handler = tui_on_signal}, old; /* no SA_RESTART: poll wakes */
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGHUP, &sa, NULL);
+    if (sigaction(SIGHUP, NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+        sigaction(SIGHUP, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
