@@ -28,7 +28,9 @@ typedef struct pvm_event_node {
 } pvm_event_node;
 
 struct pvm_worker {
-    pvm_engine *engine;          /* used by the thread only */
+    pvm_engine *engine;          /* opened and used by the thread only; NULL when that failed */
+    char *home_flag;             /* for the thread's pvm_engine_open */
+    pvm_error open_err;          /* why the engine did not open (given to every job) */
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cond;
@@ -115,6 +117,10 @@ static void pvm_worker_report(void *ctx, const char *step, double fraction)
 
 static int pvm_job_run(pvm_worker *w, const pvm_job *j, const pvm_progress *p, pvm_error *err)
 {
+    if (!w->engine) {
+        *err = w->open_err;
+        return -1;
+    }
     switch (j->kind) {
     case PVM_JOB_START:
         return pvm_vm_start(w->engine, j->target, 0, p, err);
@@ -151,6 +157,9 @@ static pvm_job *pvm_job_take_locked(pvm_worker *w)
 static void *pvm_worker_main(void *arg)
 {
     pvm_worker *w = arg;
+    /* opened here, not by the caller, so the caller's first screen does not wait for it */
+    if (pvm_engine_open(&w->engine, w->home_flag, &w->open_err) < 0)
+        w->engine = NULL;
     pthread_mutex_lock(&w->mu);
     pvm_job *j;
     while ((j = pvm_job_take_locked(w))) {
@@ -186,10 +195,7 @@ int pvm_worker_new(const char *home_flag, pvm_worker **out, pvm_error *err)
     pvm_worker *w = pvm_xcalloc(1, sizeof *w);
     w->wake[0] = w->wake[1] = w->cancel[0] = w->cancel[1] = -1;
     w->next_id = 1;
-    if (pvm_engine_open(&w->engine, home_flag, err) < 0) {
-        free(w);
-        return -1;
-    }
+    w->home_flag = home_flag ? pvm_xstrdup(home_flag) : NULL;
     if (pvm_pipe(w->wake, err) < 0 || pvm_pipe(w->cancel, err) < 0)
         goto fail;
     pthread_mutex_init(&w->mu, NULL);
@@ -210,7 +216,7 @@ fail:
         if (w->cancel[i] >= 0)
             close(w->cancel[i]);
     }
-    pvm_engine_close(w->engine);
+    free(w->home_flag);
     free(w);
     return -1;
 }
@@ -251,7 +257,9 @@ static void pvm_worker_release(pvm_worker *w)
     close(w->wake[1]);
     close(w->cancel[0]);
     close(w->cancel[1]);
-    pvm_engine_close(w->engine);
+    if (w->engine)
+        pvm_engine_close(w->engine);
+    free(w->home_flag);
     free(w);
 }
 

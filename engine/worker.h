@@ -34,8 +34,9 @@ typedef struct pvm_worker_event {
     pvm_error err;                /* done with rc -1: why (PVM_E_CANCELLED when cancelled) */
 } pvm_worker_event;
 
-/* Opens the worker's own engine handle on home_flag (as pvm_engine_open) and
- * starts the thread. The handle belongs to the thread from then on. */
+/* Starts the thread, which opens its own engine handle on home_flag (as
+ * pvm_engine_open) without making the caller wait; when that fails, every job
+ * ends with the open's error. -1 only when the thread cannot start. */
 int pvm_worker_new(const char *home_flag, pvm_worker **out, pvm_error *err);
 /* Cancels the running job (through its cancel descriptor: a start in flight
  * ends its new QEMU, a stop leaves the VM as it is; running VMs are never

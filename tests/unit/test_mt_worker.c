@@ -369,6 +369,32 @@ static void test_second_handle_keeps_first_handles_locks(void **state)
     pvm_engine_close(e);
 }
 
+/* The engine opens on the worker's thread: a home that cannot be opened turns
+ * every job into that error instead of failing pvm_worker_new. */
+static void test_open_failure_reaches_every_job(void **state)
+{
+    fixture *f = *state;
+    char *file = pvm_xasprintf("%s/not-a-folder", f->dir);
+    FILE *fp = fopen(file, "w");
+    assert_non_null(fp);
+    fclose(fp);
+    pvm_worker *w;
+    pvm_error err = {0};
+    assert_int_equal(pvm_worker_new(file, &w, &err), 0);
+    unsigned a, b;
+    assert_int_equal(pvm_worker_submit(w, PVM_JOB_START, "box", &a, &err), 0);
+    assert_int_equal(pvm_worker_submit_fn(w, "x", job_record, NULL, NULL, &b, &err), 0);
+    pvm_worker_event ev;
+    assert_true(wait_done(w, a, &ev, NULL));
+    assert_int_equal(ev.rc, -1);
+    assert_int_not_equal(ev.err.code, PVM_E_NONE);
+    assert_non_null(strstr(ev.err.msg, "not-a-folder"));
+    assert_true(wait_done(w, b, &ev, NULL));
+    assert_int_equal(ev.rc, -1);
+    pvm_worker_free(w);
+    free(file);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -377,6 +403,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_progress_is_merged, setup, teardown),
         cmocka_unit_test(test_free_while_busy_cancels_and_joins),
         cmocka_unit_test(test_stop_is_bounded),
+        cmocka_unit_test_setup_teardown(test_open_failure_reaches_every_job, setup, teardown),
         cmocka_unit_test_setup_teardown(test_engine_jobs_report_engine_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_data_version_sees_worker_commits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_second_handle_keeps_first_handles_locks, setup,
