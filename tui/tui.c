@@ -345,6 +345,20 @@ static bool tui_utf8(void)
     return cs && (strcmp(cs, "UTF-8") == 0 || strcmp(cs, "utf8") == 0);
 }
 
+/* Home and End as tmux, screen, xterm and the Linux console send them, whatever
+ * TERM's terminfo says (TERM=xterm inside tmux is common over SSH). */
+static void tui_define_keys(void)
+{
+    static const struct { const char *seq; int key; } keys[] = {
+        {"\033[1~", KEY_HOME}, {"\033[4~", KEY_END}, {"\033[H", KEY_HOME},
+        {"\033[F", KEY_END},   {"\033OH", KEY_HOME}, {"\033OF", KEY_END},
+        {"\033[7~", KEY_HOME}, {"\033[8~", KEY_END},
+    };
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (key_defined(keys[i].seq) == 0)
+            define_key(keys[i].seq, keys[i].key);
+}
+
 static SCREEN *tui_curses_start(tui_app *app, const char *theme)
 {
     SCREEN *s = newterm(NULL, stdout, stdin);
@@ -355,6 +369,7 @@ static SCREEN *tui_curses_start(tui_app *app, const char *theme)
     noecho();
     nonl();
     keypad(stdscr, TRUE);
+    tui_define_keys();
     nodelay(stdscr, TRUE);
     set_escdelay(25);
     curs_set(0);
