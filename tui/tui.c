@@ -237,6 +237,11 @@ static void tui_render(tui_app *app)
 {
     unsigned d = app->dirty;
     app->dirty = 0;
+    /* a modal may have shrunk (an error line gone): what it covered is redrawn
+     * under it; curses sends only the cells that really changed */
+    if (app->modal && (d & TUI_DIRTY_MODAL))
+        d |= TUI_DIRTY_HEADER | TUI_DIRTY_LISTS | TUI_DIRTY_DETAILS | TUI_DIRTY_HINTS |
+             TUI_DIRTY_MESSAGE;
     if (app->layout.mode == TUI_LAYOUT_TOO_SMALL) {
         tui_too_small(app);
     } else {
