@@ -46,7 +46,7 @@ UNIT_BIN_ASAN:= $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit-asan/%)
 UNIT_BIN_TSAN:= $(MT_SRC:tests/unit/%.c=$(BUILD)/unit-tsan/%)
 TSAN     := -fsanitize=thread -fno-omit-frame-pointer
 
-.PHONY: fuzz unit-build all deps run test unit unit-asan e2e integration guest bench clean install help
+.PHONY: fuzz unit-build all deps run test unit unit-asan e2e integration tui guest bench clean install help
 .DEFAULT_GOAL := all
 
 all: deps
@@ -56,7 +56,7 @@ help:
 	@echo "make            build ./$(PROG) (installs missing packages first)"
 	@echo "make run        install, build and start $(PROG)"
 	@echo "make test       every test: unit (plain, ASan+UBSan), end-to-end, integration"
-	@echo "make bench      benchmarks (not tests)"
+	@echo "make bench      benchmarks (not tests): bench/run (engine), bench/tui (the TUI)"
 	@echo "make fuzz       fuzz the parsers of outside data (FUZZ_SECONDS=60 each)"
 	@echo "make deps       install missing Debian packages (root) or print the apt-get line"
 
@@ -151,6 +151,9 @@ e2e: all
 integration: all
 	@tests/run integration
 
+tui: all
+	@tests/run tui
+
 guest:
 	@tests/guest/build
 
@@ -171,6 +174,7 @@ fuzz: deps
 
 bench: all
 	@bench/run
+	@bench/tui
 
 install: all
 	install -d $(DESTDIR)/usr/local/bin $(DESTDIR)/usr/local/share/man/man1
