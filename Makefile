@@ -6,7 +6,11 @@ PROG     := privarion-vm
 CC       ?= cc
 BUILD    := build
 PKGS     := ncursesw libcjson sqlite3
-WARN     := -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iengine
+PREFIX   ?= /usr/local
+# Shipped files (themes/, the guest builder) when installed; a checkout's binary
+# finds them beside itself first (engine/share.c).
+SHAREDIR ?= $(PREFIX)/share/$(PROG)
+WARN     := -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iengine -DPVM_SHARE_DIR='"$(SHAREDIR)"'
 OPT      ?= -O2 -g
 # Recursive (=) so pkg-config runs after `deps` has installed what it needs.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -29,6 +33,10 @@ HDRS     := $(wildcard engine/*.h engine/*/*.h db/*.h cli/*.h tui/*.h tests/unit
 LIB_OBJ      := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 APP_OBJ      := $(APP_SRC:%.c=$(BUILD)/obj/%.o)
 LIB_OBJ_ASAN := $(LIB_SRC:%.c=$(BUILD)/asan/%.o)
+# tui/ objects also go into archives, so unit tests of the TUI's pure parts link them.
+TUI_SRC      := $(sort $(wildcard tui/*.c))
+TUI_A        := $(BUILD)/libpvm-tui.a
+TUI_A_ASAN   := $(BUILD)/libpvm-tui-asan.a
 # Engine and store go into archives so a test links only the objects it uses.
 LIB_A        := $(BUILD)/libpvm.a
 LIB_A_ASAN   := $(BUILD)/libpvm-asan.a
@@ -78,6 +86,14 @@ $(LIB_A_ASAN): $(LIB_OBJ_ASAN)
 	@rm -f $@
 	$(Q)ar rcs $@ $^
 
+$(TUI_A): $(TUI_SRC:%.c=$(BUILD)/obj/%.o)
+	@rm -f $@
+	$(Q)ar rcs $@ $^
+
+$(TUI_A_ASAN): $(TUI_SRC:%.c=$(BUILD)/asan/%.o)
+	@rm -f $@
+	$(Q)ar rcs $@ $^
+
 $(BUILD)/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	@echo "  CC    $<"
@@ -88,15 +104,15 @@ $(BUILD)/asan/%.o: %.c $(HDRS)
 	@echo "  CC    $< (asan+ubsan)"
 	$(Q)$(CC) $(WARN) -O1 -g $(SAN) $(PKG_CFLAGS) -c -o $@ $<
 
-$(BUILD)/unit/%: tests/unit/%.c $(LIB_A) $(HDRS)
+$(BUILD)/unit/%: tests/unit/%.c $(TUI_A) $(LIB_A) $(HDRS)
 	@mkdir -p $(dir $@)
 	@echo "  TEST  $@"
-	$(Q)$(CC) $(WARN) $(OPT) $(PKG_CFLAGS) -o $@ $< $(LIB_A) $(PKG_LIBS) $(CMOCKA)
+	$(Q)$(CC) $(WARN) $(OPT) $(PKG_CFLAGS) -o $@ $< $(TUI_A) $(LIB_A) $(PKG_LIBS) $(CMOCKA)
 
-$(BUILD)/unit-asan/%: tests/unit/%.c $(LIB_A_ASAN) $(HDRS)
+$(BUILD)/unit-asan/%: tests/unit/%.c $(TUI_A_ASAN) $(LIB_A_ASAN) $(HDRS)
 	@mkdir -p $(dir $@)
 	@echo "  TEST  $@"
-	$(Q)$(CC) $(WARN) -O1 -g $(SAN) $(PKG_CFLAGS) -o $@ $< $(LIB_A_ASAN) $(PKG_LIBS) $(CMOCKA)
+	$(Q)$(CC) $(WARN) -O1 -g $(SAN) $(PKG_CFLAGS) -o $@ $< $(TUI_A_ASAN) $(LIB_A_ASAN) $(PKG_LIBS) $(CMOCKA)
 
 unit-build: $(UNIT_BIN) $(UNIT_BIN_ASAN)
 

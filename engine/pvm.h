@@ -357,6 +357,19 @@ int pvm_vm_path(pvm_engine *e, const pvm_vm *vm, pvm_vm_path_kind kind, char *ou
  * stream socket the caller closes. PVM_E_STATE when the VM is not running. */
 int pvm_vm_console_open(pvm_engine *e, const char *name_or_id, int *fd, pvm_error *err);
 
+/* ------------------------------------------------------ shipped files (share.c)
+ * Themes and the guest builder ship with the program: in a checkout they sit beside
+ * the binary (themes/, tests/guest/), installed they are under the share folder
+ * (`make install`: PVM_SHARE_DIR, /usr/local/share/privarion-vm). */
+
+/* The installed share folder (a constant string). */
+const char *pvm_share_dir(void);
+/* The folder holding the running binary (from /proc/self/exe) into out; -1 when unknown. */
+int pvm_exe_dir(char *out, size_t size);
+/* The first of EXE_DIR/checkout_rel and SHARE_DIR/share_rel that exists, into out;
+ * -1 (out = "") when neither does. */
+int pvm_share_find(const char *checkout_rel, const char *share_rel, char *out, size_t size);
+
 /* ------------------------------------------------------------------ doctor */
 
 #define PVM_DOCTOR_MAX_PROBLEMS 8
