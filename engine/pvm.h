@@ -357,6 +357,37 @@ int pvm_vm_path(pvm_engine *e, const pvm_vm *vm, pvm_vm_path_kind kind, char *ou
  * stream socket the caller closes. PVM_E_STATE when the VM is not running. */
 int pvm_vm_console_open(pvm_engine *e, const char *name_or_id, int *fd, pvm_error *err);
 
+/* ------------------------------------------------- the starter guest (guest.c)
+ * A small Linux guest (a Debian kernel and a busybox initramfs with the QEMU guest
+ * agent) that prints the identity it sees on its serial console. The guest builder
+ * (tests/guest/build beside the program, SHARE/guest/build installed) makes it from
+ * the system's Debian archive into its own cache (/var/cache/privarion-vm/guest as
+ * root, else ~/.cache/privarion-vm/guest; $PRIVARION_VM_GUEST_CACHE moves it); the
+ * engine copies the result into HOME/guest/, which VMs boot from. */
+
+typedef struct pvm_guest {
+    bool built;                    /* kernel and initrd are there (non-empty files) */
+    char dir[PVM_PATH_MAX];        /* HOME/guest */
+    char kernel[PVM_PATH_MAX];     /* HOME/guest/vmlinuz */
+    char initrd[PVM_PATH_MAX];     /* HOME/guest/initramfs.gz */
+    char log[PVM_PATH_MAX];        /* HOME/guest/build.log: the builder's output, last build */
+    char builder[PVM_PATH_MAX];    /* the builder script found, "" when none */
+    char kernel_version[64];       /* e.g. "6.1.0-41-amd64", "" when unknown */
+    char source[PVM_PATH_MAX];     /* the builder's cache folder the files came from */
+} pvm_guest;
+
+/* What is in HOME/guest now; never runs the builder. */
+int pvm_guest_info(pvm_engine *e, pvm_guest *out, pvm_error *err);
+/* Runs the builder (quick when its cache holds this version; force: build again) with
+ * its output in HOME/guest/build.log, reporting each "guest: STEP" line it prints as a
+ * step (fraction -1), then copies the result into HOME/guest. Blocks for up to 30 min
+ * (about a minute for a first build); progress may be NULL; a cancel ends the builder's
+ * whole process group and returns PVM_E_CANCELLED (HOME/guest keeps the last good
+ * files). A failed builder is PVM_E_IO with the end of its log; no builder found is
+ * PVM_E_NOTFOUND. Fills out on success. */
+int pvm_guest_build(pvm_engine *e, bool force, const pvm_progress *progress, pvm_guest *out,
+                    pvm_error *err);
+
 /* ------------------------------------------------------ shipped files (share.c)
  * Themes and the guest builder ship with the program: in a checkout they sit beside
  * the binary (themes/, tests/guest/), installed they are under the share folder
