@@ -24,9 +24,11 @@ mkdir -p "$XDG_CONFIG_HOME" "$PRIVARION_VM_HOME"
 tui_tmux() { tmux -L "$TUI_SERVER" -f /dev/null "$@"; }
 
 # Every VM of the test home is ended (a test never leaves QEMU running), then the
-# tmux server, then the folder.
+# tmux servers, then the folder. A test with more to end (a server it started) defines
+# tui_cleanup_extra, which runs first.
 tui_cleanup() {
     local ids
+    if declare -F tui_cleanup_extra >/dev/null; then tui_cleanup_extra; fi
     ids=$("$PVM_BIN" --home "$PRIVARION_VM_HOME" vm list --json 2>/dev/null |
         python3 -c 'import json,sys
 for v in json.load(sys.stdin):
