@@ -2,7 +2,7 @@
  * NAME.theme file through the shared key=value reader, the theme search path and the
  * 256 -> 16 -> 8 -> none colour fallback. Called by tui/theme.c and the unit tests. */
 #include "theme_parse.h"
-#include "base/base.h"
+#include "base/kvfile.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -158,9 +158,12 @@ typedef struct pvm_theme_read {
     pvm_style *styles; /* a working copy, copied out on success */
 } pvm_theme_read;
 
+/* The reader puts "PATH:LINE: " in front of what this says. */
 static int pvm_theme_pair(void *ctx, const char *path, int line, const char *key,
                           const char *value, pvm_error *err)
 {
+    (void)path;
+    (void)line;
     pvm_theme_read *r = ctx;
     char q[64];
     for (size_t i = 0; i < r->n; i++) {
@@ -168,13 +171,12 @@ static int pvm_theme_pair(void *ctx, const char *path, int line, const char *key
             continue;
         pvm_error e = {0};
         if (pvm_style_parse(value, &r->styles[i], &e) < 0)
-            return pvm_error_set(err, PVM_E_INVALID, "%s:%d: %s: %s", path, line, r->names[i],
-                                 e.msg);
+            return pvm_error_set_field(err, PVM_E_INVALID, "theme", "%s: %s", r->names[i], e.msg);
         return 0;
     }
-    return pvm_error_set(err, PVM_E_INVALID,
-                         "%s:%d: '%s' is not a screen element (see THEMES in the manual)", path,
-                         line, pvm_theme_quote(key, q, sizeof q));
+    return pvm_error_set_field(err, PVM_E_INVALID, "theme",
+                               "'%s' is not a screen element (see THEMES in the manual)",
+                               pvm_theme_quote(key, q, sizeof q));
 }
 
 int pvm_theme_file_read(const char *path, const char *const *names, size_t n,

@@ -270,12 +270,15 @@ static void test_binary_bytes(void **state)
     static const unsigned char nul[] = "header = red\nok = gr\0een\n";
     write_bytes(f->path, nul, sizeof nul - 1);
     expect_bad(f, 2, "NUL");
-    static const unsigned char esc[] = "header = \x1b[31mred\n";
+    static const unsigned char esc[] = "ok = green\nheader = \x1b[31mred\n";
     write_bytes(f->path, esc, sizeof esc - 1);
-    expect_bad(f, 1, "'?[31mred' is not a colour");
+    expect_bad(f, 2, "control byte 0x1b");
     static const unsigned char key[] = "\xff\xfe\x01\x7f = red\n";
     write_bytes(f->path, key, sizeof key - 1);
-    expect_bad(f, 1, "is not a screen element");
+    expect_bad(f, 1, "");
+    /* Text that is UTF-8 but not ASCII is quoted with '?' for each other byte. */
+    write_text(f->path, "header = r\xc3\xb8" "d\n");
+    expect_bad(f, 1, "header: 'r??d' is not a colour");
     /* Random bytes: any outcome but a crash, and a message that is printable. */
     unsigned char junk[4096];
     for (int round = 0; round < 50; round++) {
