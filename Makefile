@@ -176,10 +176,17 @@ fuzz: deps
 bench: all
 	@bench/run
 
+# The binary, the manual, and SHAREDIR's themes/ and guest/ (the guest builder and the
+# files it packs), which an installed binary finds there (engine/share.c).
+GUEST_FILES := $(filter-out tests/guest/README.md,$(wildcard tests/guest/*))
 install: all
-	install -d $(DESTDIR)/usr/local/bin $(DESTDIR)/usr/local/share/man/man1
-	install -m 0755 $(PROG) $(DESTDIR)/usr/local/bin/$(PROG)
-	install -m 0644 man/$(PROG).1 $(DESTDIR)/usr/local/share/man/man1/$(PROG).1
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -d $(DESTDIR)$(SHAREDIR)/themes $(DESTDIR)$(SHAREDIR)/guest
+	install -m 0755 $(PROG) $(DESTDIR)$(PREFIX)/bin/$(PROG)
+	install -m 0644 man/$(PROG).1 $(DESTDIR)$(PREFIX)/share/man/man1/$(PROG).1
+	install -m 0644 themes/*.theme $(DESTDIR)$(SHAREDIR)/themes/
+	install -m 0644 tests/guest/README.md $(DESTDIR)$(SHAREDIR)/guest/README.md
+	for f in $(GUEST_FILES); do install -m $$( [ -x $$f ] && echo 0755 || echo 0644 ) $$f $(DESTDIR)$(SHAREDIR)/guest/; done
 
 clean:
 	rm -rf $(BUILD) $(PROG)

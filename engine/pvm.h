@@ -400,6 +400,12 @@ int pvm_exe_dir(char *out, size_t size);
 /* The first of EXE_DIR/checkout_rel and SHARE_DIR/share_rel that exists, into out;
  * -1 (out = "") when neither does. */
 int pvm_share_find(const char *checkout_rel, const char *share_rel, char *out, size_t size);
+/* A theme name (themes/NAME.theme): 1..64 bytes of [A-Za-z0-9_.-], not starting with
+ * '.'. The one check for --theme, the config's theme key and the theme files found. */
+int pvm_theme_name_check(const char *name, pvm_error *err);
+/* The theme HOME/config names ("theme = NAME"), "default" when it names none; out
+ * holds at least 65 bytes. Errors as loading the config. */
+int pvm_engine_theme(pvm_engine *e, char *out, size_t size, pvm_error *err);
 
 /* ------------------------------------------- what a front end polls (vm_info.c) */
 

@@ -48,3 +48,14 @@ int pvm_share_find(const char *checkout_rel, const char *share_rel, char *out, s
     out[0] = '\0';
     return -1;
 }
+
+int pvm_theme_name_check(const char *name, pvm_error *err)
+{
+    size_t len = strlen(name);
+    if (len == 0 || len > 64 || name[0] == '.' ||
+        strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != len)
+        return pvm_error_set_field(err, PVM_E_INVALID, "theme",
+                                   "theme: a theme name is 1 to 64 letters, digits, '_', '.' "
+                                   "or '-', not starting with '.'");
+    return 0;
+}

@@ -31,10 +31,11 @@ typedef enum {
 /* "header", "title", ..., "input_error"; NULL past TUI_EL_COUNT. */
 const char *tui_theme_element_name(tui_element el);
 
-/* Loads theme `name` (NULL: the configured or default one) after initscr():
- * starts colours when the terminal has them and NO_COLOR is unset. A bad
- * theme fills err (file and line) and leaves the default theme in use, so the
- * caller shows err as a message and carries on; returns 0 or -1. */
+/* Loads theme `name` after initscr(): the caller passes --theme's value, else the
+ * config's (pvm_engine_theme); NULL or "" is "default". Starts colours when the
+ * terminal has them and NO_COLOR is unset. A bad theme fills err (file and line)
+ * and leaves the default theme in use, so the caller shows err as a message and
+ * carries on; returns 0 or -1. */
 int tui_theme_init(const char *name, pvm_error *err);
 
 /* The curses attribute (colour pair | A_BOLD ...) for el; fits attr_t. */

@@ -191,17 +191,6 @@ int pvm_theme_file_read(const char *path, const char *const *names, size_t n,
     return rc;
 }
 
-int pvm_theme_name_check(const char *name, pvm_error *err)
-{
-    size_t len = strlen(name);
-    if (len == 0 || len > 64 || name[0] == '.' ||
-        strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != len)
-        return pvm_error_set_field(err, PVM_E_INVALID, "theme",
-                                   "theme: a theme name is 1 to 64 letters, digits, '_', '.' "
-                                   "or '-', not starting with '.'");
-    return 0;
-}
-
 /* ------------------------------------------------------------- search path */
 
 size_t pvm_theme_dirs(char dirs[][PVM_PATH_MAX], size_t max)

@@ -50,9 +50,6 @@ int pvm_style_parse(const char *text, pvm_style *out, pvm_error *err);
 int pvm_theme_file_read(const char *path, const char *const *names, size_t n,
                         pvm_style *styles, pvm_error *err);
 
-/* A theme name: 1..64 bytes of [A-Za-z0-9_.-], not starting with '.'. */
-int pvm_theme_name_check(const char *name, pvm_error *err);
-
 /* The theme folders in search order, each "<dir>/themes"-like path written into
  * dirs[i] (at most max): $XDG_CONFIG_HOME/privarion-vm/themes (else
  * $HOME/.config/privarion-vm/themes), the checkout's themes/ when the binary runs
