@@ -50,7 +50,7 @@ UNIT_BIN_ASAN:= $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit-asan/%)
 UNIT_BIN_TSAN:= $(MT_SRC:tests/unit/%.c=$(BUILD)/unit-tsan/%)
 TSAN     := -fsanitize=thread -fno-omit-frame-pointer
 
-.PHONY: fuzz unit-build all deps run test unit unit-asan e2e integration guest bench clean install help
+.PHONY: fuzz unit-build all deps run test unit unit-asan e2e integration tui guest bench clean install help
 .DEFAULT_GOAL := all
 
 all: deps
@@ -154,6 +154,9 @@ e2e: all
 
 integration: all
 	@tests/run integration
+
+tui: all
+	@tests/run tui
 
 guest:
 	@tests/guest/build

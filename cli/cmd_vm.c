@@ -2,6 +2,7 @@
  * parses flags with args.c, calls the engine's VM API, prints through out.c.
  * Called by main.c's command table. */
 #include "cli.h"
+#include "console.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -407,68 +408,17 @@ static void pvm_console_signal(int sig)
     pvm_console_stop = 1;
 }
 
-#define PVM_ESCAPE_KEY 0x1d /* Ctrl-] */
-
-/* Copies stdin -> socket (until Ctrl-] on a terminal) and socket -> stdout. */
-static void pvm_console_loop(int sock, bool tty)
-{
-    struct pollfd fds[2] = {{.fd = 0, .events = POLLIN}, {.fd = sock, .events = POLLIN}};
-    char buf[4096];
-    int64_t drain_until = 0;
-    while (!pvm_console_stop) {
-        int r = poll(fds, 2, 200);
-        if (r < 0 && errno != EINTR)
-            break;
-        if (drain_until && pvm_now() > drain_until)
-            break;
-        if (r <= 0)
-            continue;
-        if (fds[1].revents) {
-            ssize_t n = read(sock, buf, sizeof buf);
-            if (n <= 0 || pvm_out_write_all(1, buf, (size_t)n) < 0)
-                break;
-        }
-        if (fds[0].revents) {
-            ssize_t n = read(0, buf, sizeof buf);
-            if (n <= 0) { /* input ended: show what arrives for a moment, then leave */
-                fds[0].fd = -1;
-                drain_until = pvm_now() + 2;
-                continue;
-            }
-            char *esc = tty ? memchr(buf, PVM_ESCAPE_KEY, (size_t)n) : NULL;
-            if (pvm_out_write_all(sock, buf, esc ? (size_t)(esc - buf) : (size_t)n) < 0 || esc)
-                break;
-        }
-    }
-}
-
 static int pvm_vm_console_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
 {
     pvm_engine *e;
     int sock = -1;
     if (!(e = pvm_cli_engine(cli, err)) || pvm_vm_console_open(e, a->pos[0], &sock, err) < 0)
         return -1;
-    bool tty = isatty(0);
-    struct termios saved, raw;
-    if (tty && tcgetattr(0, &saved) == 0) {
-        raw = saved;
-        cfmakeraw(&raw);
-        tcsetattr(0, TCSANOW, &raw);
-    } else {
-        tty = false;
-    }
     struct sigaction sa = {.sa_handler = pvm_console_signal};
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    fprintf(stderr, "Connected to the console of VM '%s'. Escape key: Ctrl-] (leaves the "
-                    "console; the VM keeps running).%s", a->pos[0], tty ? "\r\n" : "\n");
-    pvm_console_loop(sock, tty);
-    close(sock);
-    if (tty)
-        tcsetattr(0, TCSANOW, &saved);
-    fprintf(stderr, "\nConsole closed.\n");
+    pvm_console_attach(sock, a->pos[0], &pvm_console_stop);
     return 0;
 }
 

@@ -285,16 +285,28 @@ static int pvm_create_file(const char *path, pvm_error *err)
 
 /* Reads user_version straight from the file header (big-endian at offset 60)
  * so a newer database is refused before SQLite opens it at all. A file that
- * is empty or not SQLite gives 0 here; SQLite itself then judges it. */
+ * is empty or not SQLite gives 0 here; SQLite itself then judges it.
+ * The read goes through SQLite's own file layer, not open()/close(): closing
+ * any descriptor of the file drops every POSIX lock this process holds on it,
+ * so a second engine handle in one process (the TUI's engine thread) would
+ * strip the first handle's locks and another process could then checkpoint
+ * and delete the WAL under it. SQLite's layer defers such a close. */
 static int pvm_header_version(const char *path, int *version, pvm_error *err)
 {
     unsigned char h[100];
     *version = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    sqlite3_vfs *vfs = sqlite3_vfs_find(NULL);
+    sqlite3_file *f = vfs ? pvm_xcalloc(1, (size_t)vfs->szOsFile) : NULL;
+    int out_flags = 0;
+    if (!f || vfs->xOpen(vfs, path, f, SQLITE_OPEN_READONLY | SQLITE_OPEN_MAIN_DB, &out_flags) !=
+                  SQLITE_OK) {
+        free(f);
         return pvm_error_set(err, PVM_E_IO, "%s: cannot open: %s", path, strerror(errno));
-    ssize_t n = pread(fd, h, sizeof h, 0);
-    close(fd);
+    }
+    int rc = f->pMethods->xRead(f, h, (int)sizeof h, 0);
+    f->pMethods->xClose(f);
+    free(f);
+    ssize_t n = rc == SQLITE_OK ? (ssize_t)sizeof h : 0;
     if (n == (ssize_t)sizeof h && memcmp(h, "SQLite format 3", 16) == 0)
         *version = (int)((uint32_t)h[60] << 24 | (uint32_t)h[61] << 16 |
                          (uint32_t)h[62] << 8 | (uint32_t)h[63]);

@@ -426,6 +426,9 @@ int pvm_engine_data_version(pvm_engine *e, int64_t *out, pvm_error *err);
 bool pvm_vm_pid_alive(const pvm_vm *vm);
 /* Seconds since the VM's QEMU started, -1 when it does not run or is unknown. */
 int64_t pvm_vm_uptime(const pvm_vm *vm);
+/* The accelerator ("kvm", "tcg") the VM's running QEMU was started with, read
+ * from its command line; -1 and "" when it does not run. */
+int pvm_vm_accel(const pvm_vm *vm, char *out, size_t size);
 
 /* ------------------------------------------------------------------ doctor */
 

@@ -8,7 +8,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/wait.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -291,6 +293,38 @@ static void test_data_version_sees_worker_commits(void **state)
     pvm_engine_close(e);
 }
 
+/* A second engine handle in the same process (the worker's) must not drop the
+ * first handle's locks on state.db: with them gone another process may checkpoint
+ * and delete the WAL that the first handle still writes to (seen as the CLI not
+ * finding a VM the TUI had just made). A child process asks for a write lock. */
+static void test_second_handle_keeps_first_handles_locks(void **state)
+{
+    fixture *f = *state;
+    pvm_engine *e, *e2;
+    pvm_error err = {0};
+    assert_int_equal(pvm_engine_open(&e, f->dir, &err), 0);
+    pvm_profile p;
+    pvm_profile_init(&p);
+    assert_int_equal(pvm_profile_set_name(&p, "one", &err), 0);
+    assert_int_equal(pvm_profile_create(e, &p, NULL, &err), 0);
+    assert_int_equal(pvm_engine_open(&e2, f->dir, &err), 0); /* reads the header again */
+    char *db = pvm_xasprintf("%s/state.db", f->dir);
+    pid_t child = fork();
+    if (child == 0) {
+        int fd = open(db, O_RDWR);
+        struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+        _exit(fd >= 0 && fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK ? 0 : 1);
+    }
+    int status = -1;
+    assert_true(child > 0);
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0); /* the first handle's lock is still seen */
+    free(db);
+    pvm_engine_close(e2);
+    pvm_engine_close(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -300,6 +334,8 @@ int main(void)
         cmocka_unit_test(test_free_while_busy_cancels_and_joins),
         cmocka_unit_test_setup_teardown(test_engine_jobs_report_engine_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_data_version_sees_worker_commits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_second_handle_keeps_first_handles_locks, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
