@@ -125,6 +125,21 @@ tui_wait_for() {
     return 1
 }
 
+# tui_wait_match REGEX [TIMEOUT_S=10]: the same for an extended regular expression
+# matched within one screen line (e.g. 'box +running' for a list row).
+tui_wait_match() {
+    local re=$1 limit=$(( ${2:-10} * 10 )) i
+    for ((i = 0; i <= limit; i++)); do
+        if tui_screen 2>/dev/null | grep -qE -- "$re"; then
+            pass
+            return 0
+        fi
+        sleep 0.1
+    done
+    tui_fail_screen "waited ${2:-10} s for a line matching /$re/ on the screen"
+    return 1
+}
+
 # tui_wait_gone TEXT [TIMEOUT_S=10]: the same, until TEXT is no longer on the screen.
 tui_wait_gone() {
     local text=$1 limit=$(( ${2:-10} * 10 )) i
