@@ -110,8 +110,9 @@ static int pvm_global_options(pvm_cli *cli, int argc, char **argv, int *status)
                 *status = pvm_out_usage(&err, "option '--theme' needs a value (NAME)");
                 return -1;
             }
-            if (!pvm_theme_flag[0]) {
-                *status = pvm_out_usage(&err, "--theme: must not be empty");
+            if (pvm_theme_name_check(pvm_theme_flag, &err) < 0) { /* as the config's theme */
+                err.code = PVM_E_USAGE;
+                *status = pvm_out_error(&err);
                 return -1;
             }
             continue;

@@ -118,15 +118,15 @@ static int tui_theme_resolve(size_t i)
     pvm_style st = tui_theme.styles[i];
     const pvm_style *text = &tui_theme.styles[TUI_EL_TEXT];
     int attr = tui_theme_curses_attrs(st.attrs);
+    if (st.fg == D)
+        st.fg = text->fg; /* the text's colours are the whole screen's background */
+    if (st.bg == D)
+        st.bg = text->bg;
     if (tui_theme.ncolors < 8) {
         if (st.bg != text->bg && !(st.attrs & PVM_ATTR_REVERSE))
             attr |= A_REVERSE;
         return attr;
     }
-    if (st.fg == D)
-        st.fg = text->fg; /* the text's colours are the whole screen's background */
-    if (st.bg == D)
-        st.bg = text->bg;
     if (st.fg == D && st.bg == D)
         return attr;
     bool bright = false, unused;
