@@ -1,11 +1,11 @@
 /* guest.c - the small starter guest: runs the guest builder (tests/guest/build in a
  * checkout, SHARE/guest/build installed) and keeps its kernel and initramfs in
  * HOME/guest/. Called by cli/cmd_guest.c and the TUI's first-run starter (worker thread). */
+#include "proc.h"        /* pvm_wait_until */
 #include "vm_internal.h" /* the spawning helpers of proc.c */
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,13 +122,20 @@ static void pvm_guest_kill(pid_t pid)
         pvm_proc_wait_child(pid, 5000, &status);
 }
 
-/* True when the cancel descriptor is readable or hung up. */
-static bool pvm_guest_cancelled(const pvm_progress *progress)
+/* What the wait for the builder watches: its pid and its log. */
+typedef struct pvm_guest_wait {
+    pid_t pid;
+    int status;
+    pvm_guest_follow *follow;
+} pvm_guest_wait;
+
+/* pvm_wait_until's check: new log lines reported, true once the builder has ended. */
+static bool pvm_guest_done(void *ctx)
 {
-    if (!progress || progress->cancel_fd <= 0)
-        return false;
-    struct pollfd p = {.fd = progress->cancel_fd, .events = POLLIN};
-    return poll(&p, 1, 0) > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL));
+    pvm_guest_wait *w = ctx;
+    if (w->follow->fd >= 0)
+        pvm_guest_follow_read(w->follow);
+    return pvm_proc_wait_child(w->pid, 0, &w->status) == 1;
 }
 
 /* Runs the builder until it ends, reporting its steps; *status is its exit status. */
@@ -144,32 +151,22 @@ static int pvm_guest_run(const pvm_guest *g, bool force, const pvm_progress *pro
     if (pvm_proc_spawn(argv, g->log, &pid, err) < 0)
         return -1;
     pvm_guest_follow f = {.fd = open(g->log, O_RDONLY | O_CLOEXEC), .progress = progress};
-    int64_t end = pvm_proc_now_ms() + PVM_GUEST_BUILD_LIMIT_MS;
-    int rc = 0;
-    for (;;) {
-        if (f.fd >= 0)
-            pvm_guest_follow_read(&f);
-        if (pvm_proc_wait_child(pid, 0, status))
-            break;
-        if (pvm_guest_cancelled(progress)) {
-            pvm_guest_kill(pid);
-            rc = pvm_error_set(err, PVM_E_CANCELLED, "guest build: cancelled");
-            break;
-        }
-        if (pvm_proc_now_ms() >= end) {
-            pvm_guest_kill(pid);
-            rc = pvm_error_set(err, PVM_E_IO, "guest build: no result after %d minutes; it was "
-                               "stopped (log: %s)", PVM_GUEST_BUILD_LIMIT_MS / 60000, g->log);
-            break;
-        }
-        struct pollfd p = {.fd = progress ? progress->cancel_fd : -1, .events = POLLIN};
-        poll(&p, p.fd > 0 ? 1 : 0, PVM_GUEST_TICK_MS);
-    }
+    pvm_guest_wait w = {.pid = pid, .follow = &f};
+    /* Steps come from the log; the wait itself only watches the cancel descriptor. */
+    pvm_progress cancel_only = {progress ? progress->cancel_fd : 0, NULL, NULL};
+    int r = pvm_wait_until(pvm_guest_done, &w, PVM_GUEST_BUILD_LIMIT_MS, PVM_GUEST_TICK_MS,
+                           &cancel_only, "guest build", err);
+    if (r <= 0)
+        pvm_guest_kill(pid);
+    if (r == 0)
+        pvm_error_set(err, PVM_E_IO, "guest build: no result after %d minutes; it was stopped "
+                      "(log: %s)", PVM_GUEST_BUILD_LIMIT_MS / 60000, g->log);
     if (f.fd >= 0) {
         pvm_guest_follow_read(&f);
         close(f.fd);
     }
-    return rc;
+    *status = w.status;
+    return r == 1 ? 0 : -1;
 }
 
 /* ------------------------------------------------------------- copying */

@@ -62,27 +62,29 @@ tui_run() {
         *) break ;;
         esac
     done
-    # The program runs under a shell that writes its exit status to a file (tmux does not
-    # always report it) and waits a moment before ending (tmux can drop the last output
-    # of a pane whose process exits at once).
+    # The program runs under a shell that starts it only once tmux is set up (a FIFO
+    # says go: nothing it prints can be lost to the pane being set up), writes its exit
+    # status to a file (tmux does not always report it) and waits a moment before
+    # ending (tmux can drop the last output of a pane whose process exits at once).
     TUI_RUNS=$((TUI_RUNS + 1))
     TUI_STATUS_FILE=$T_DIR/status.$TUI_RUNS
-    local cmd
-    cmd=$(printf '%q ' bash -c '"${@:2}"; s=$?; echo $s >"$1"; sleep 0.3; exit $s' tui-run \
-        "$TUI_STATUS_FILE" env -u LC_ALL "TERM=$term" "LANG=$lang" \
+    local go=$T_DIR/go.$TUI_RUNS cmd
+    mkfifo "$go" || { fail "mkfifo $go failed"; return 1; }
+    cmd=$(printf '%q ' bash -c 'read -r _ <"$1"; "${@:3}"; s=$?; echo $s >"$2"; sleep 0.3; exit $s' \
+        tui-run "$go" "$TUI_STATUS_FILE" env -u LC_ALL "TERM=$term" "LANG=$lang" \
         "PRIVARION_VM_HOME=$PRIVARION_VM_HOME" "XDG_CONFIG_HOME=$XDG_CONFIG_HOME" \
         "PRIVARION_VM_ACCEL=$PRIVARION_VM_ACCEL" ${envs[@]+"${envs[@]}"} "$@")
     TUI_STATUS=
     tui_tmux kill-server 2>/dev/null
     TUI_SERVER=pvm-$$-$TUI_RUNS
-    # A placeholder first, so remain-on-exit is set before the program can end.
-    tui_tmux new-session -d -s pvm -x "$cols" -y "$rows" "sleep 100000" || {
+    # Options first, in the same command list: the pane never changes size after it starts.
+    tui_tmux start-server \; set-option -g remain-on-exit on \; set-option -g status off \; \
+        new-session -d -s pvm -x "$cols" -y "$rows" "$cmd" || {
         fail "tmux new-session failed"
         return 1
     }
-    tui_tmux set-option -g remain-on-exit on
-    tui_tmux set-option -g status off
-    tui_tmux respawn-pane -k -t "$TUI_TARGET" "$cmd"
+    # Bounded: a pane whose shell never opens the FIFO fails here, not forever.
+    timeout 10 bash -c 'echo go >"$1"' _ "$go" || { fail "the pane's shell did not start"; return 1; }
 }
 
 # tui_start [tui_run options] [--] [ARGS...]: the program itself, with ARGS (none: the TUI).
