@@ -60,7 +60,7 @@ help:
 	@echo "make            build ./$(PROG) (installs missing packages first)"
 	@echo "make run        install, build and start $(PROG)"
 	@echo "make test       every test: unit (plain, ASan+UBSan), end-to-end, integration"
-	@echo "make bench      benchmarks (not tests)"
+	@echo "make bench      benchmarks (not tests): bench/run (engine), bench/tui (the TUI)"
 	@echo "make fuzz       fuzz the parsers of outside data (FUZZ_SECONDS=60 each)"
 	@echo "make deps       install missing Debian packages (root) or print the apt-get line"
 
@@ -178,6 +178,7 @@ fuzz: deps
 
 bench: all
 	@bench/run
+	@bench/tui
 
 # The binary, the manual, and SHAREDIR's themes/ and guest/ (the guest builder and the
 # files it packs), which an installed binary finds there (engine/share.c).

@@ -325,11 +325,15 @@ void tui_resume(tui_app *app)
     tui_reload(app);
 }
 
+/* SIGHUP, SIGTERM and SIGINT end the loop. A SIGHUP ignored by whoever started
+ * us (nohup) stays ignored: losing the terminal still ends the TUI, through the
+ * hang-up or read error poll() then reports on standard input. */
 static void tui_signals(void)
 {
-    struct sigaction sa = {.sa_handler = tui_on_signal}; /* no SA_RESTART: poll wakes */
+    struct sigaction sa = {.sa_handler = tui_on_signal}, old; /* no SA_RESTART: poll wakes */
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGHUP, &sa, NULL);
+    if (sigaction(SIGHUP, NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+        sigaction(SIGHUP, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
@@ -443,7 +447,9 @@ int pvm_tui_run(const pvm_tui_opts *opts)
     endwin();
     delscreen(screen);
     tui_theme_free();
-    pvm_worker_free(app.worker); /* cancels an operation in flight; VMs keep running */
+    /* cancels an operation in flight; VMs keep running. A job that does not honour
+     * the cancel within a second is left to the process's exit. */
+    pvm_worker_stop(app.worker, 1000);
     pvm_engine_close(app.engine);
     for (int p = 0; p < TUI_PANE_COUNT; p++)
         free(app.lists[p].rows);
