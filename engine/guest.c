@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -252,6 +253,46 @@ static int pvm_guest_install(pvm_guest *g, const char *from, bool force, pvm_err
     return 0;
 }
 
+/* One build per home at a time (the TUI's starter and the CLI may both ask):
+ * HOME/guest/lock, flock'd; a second build is PVM_E_BUSY. Returns the lock's fd. */
+static int pvm_guest_lock(const pvm_guest *g, pvm_error *err)
+{
+    char path[PVM_PATH_MAX + 8];
+    snprintf(path, sizeof path, "%s/lock", g->dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return pvm_error_set(err, PVM_E_IO, "%s: cannot open: %s", path, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        close(fd);
+        return pvm_error_set(err, PVM_E_BUSY, "guest build: another guest build for this data "
+                             "folder is running (%s)", path);
+    }
+    return fd;
+}
+
+static int pvm_guest_build_locked(pvm_guest *g, bool force, const pvm_progress *progress,
+                                  pvm_error *err)
+{
+    if (progress && progress->report)
+        progress->report(progress->ctx, "running the guest builder", -1);
+    int status = 0;
+    if (pvm_guest_run(g, force, progress, &status, err) < 0)
+        return -1;
+    if (status != 0) {
+        char tail[400];
+        pvm_proc_tail(g->log, 3, tail, sizeof tail);
+        return pvm_error_set(err, PVM_E_IO, "guest build failed (exit status %d): %s (log: %s)",
+                             status, tail[0] ? tail : "no output", g->log);
+    }
+    char last[PVM_PATH_MAX];
+    pvm_proc_last_line(g->log, last, sizeof last);
+    if (pvm_guest_install(g, last, force, err) < 0)
+        return -1;
+    if (progress && progress->report)
+        progress->report(progress->ctx, "guest ready", 1);
+    return 0;
+}
+
 int pvm_guest_build(pvm_engine *e, bool force, const pvm_progress *progress, pvm_guest *out,
                     pvm_error *err)
 {
@@ -264,23 +305,12 @@ int pvm_guest_build(pvm_engine *e, bool force, const pvm_progress *progress, pvm
                              "(make install puts it there)", pvm_share_dir());
     if (mkdir(g.dir, 0700) < 0 && errno != EEXIST)
         return pvm_error_set(err, PVM_E_IO, "%s: cannot create: %s", g.dir, strerror(errno));
-    if (progress && progress->report)
-        progress->report(progress->ctx, "running the guest builder", -1);
-    int status = 0;
-    if (pvm_guest_run(&g, force, progress, &status, err) < 0)
+    int lock = pvm_guest_lock(&g, err);
+    if (lock < 0)
         return -1;
-    if (status != 0) {
-        char tail[400];
-        pvm_proc_tail(g.log, 3, tail, sizeof tail);
-        return pvm_error_set(err, PVM_E_IO, "guest build failed (exit status %d): %s (log: %s)",
-                             status, tail[0] ? tail : "no output", g.log);
-    }
-    char last[PVM_PATH_MAX];
-    pvm_proc_last_line(g.log, last, sizeof last);
-    if (pvm_guest_install(&g, last, force, err) < 0)
-        return -1;
-    if (progress && progress->report)
-        progress->report(progress->ctx, "guest ready", 1);
-    *out = g;
-    return 0;
+    int rc = pvm_guest_build_locked(&g, force, progress, err);
+    close(lock);
+    if (rc == 0)
+        *out = g;
+    return rc;
 }

@@ -384,7 +384,8 @@ int pvm_guest_info(pvm_engine *e, pvm_guest *out, pvm_error *err);
  * (about a minute for a first build); progress may be NULL; a cancel ends the builder's
  * whole process group and returns PVM_E_CANCELLED (HOME/guest keeps the last good
  * files). A failed builder is PVM_E_IO with the end of its log; no builder found is
- * PVM_E_NOTFOUND. Fills out on success. */
+ * PVM_E_NOTFOUND; a build of the same home already running (HOME/guest/lock) is
+ * PVM_E_BUSY. Fills out on success. */
 int pvm_guest_build(pvm_engine *e, bool force, const pvm_progress *progress, pvm_guest *out,
                     pvm_error *err);
 
