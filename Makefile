@@ -6,7 +6,11 @@ PROG     := privarion-vm
 CC       ?= cc
 BUILD    := build
 PKGS     := ncursesw libcjson sqlite3
-WARN     := -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iengine
+PREFIX   ?= /usr/local
+# Shipped files (themes/, the guest builder) when installed; a checkout's binary
+# finds them beside itself first (engine/share.c).
+SHAREDIR ?= $(PREFIX)/share/$(PROG)
+WARN     := -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iengine -DPVM_SHARE_DIR='"$(SHAREDIR)"'
 OPT      ?= -O2 -g
 # Recursive (=) so pkg-config runs after `deps` has installed what it needs.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -18,7 +22,7 @@ SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fra
 
 BUILD_DEBS := gcc make pkg-config libncurses-dev libcjson-dev libsqlite3-dev libcmocka-dev
 RUN_DEBS   := qemu-system-x86 qemu-utils
-TEST_DEBS  := cpio gzip busybox-static util-linux tmux
+TEST_DEBS  := cpio gzip busybox-static util-linux tmux openssh-server openssh-client
 DEBS       := $(BUILD_DEBS) $(RUN_DEBS) $(TEST_DEBS)
 
 LIB_SRC  := $(sort $(wildcard engine/*.c engine/*/*.c db/*.c))
@@ -176,10 +180,17 @@ bench: all
 	@bench/run
 	@bench/tui
 
+# The binary, the manual, and SHAREDIR's themes/ and guest/ (the guest builder and the
+# files it packs), which an installed binary finds there (engine/share.c).
+GUEST_FILES := $(filter-out tests/guest/README.md,$(wildcard tests/guest/*))
 install: all
-	install -d $(DESTDIR)/usr/local/bin $(DESTDIR)/usr/local/share/man/man1
-	install -m 0755 $(PROG) $(DESTDIR)/usr/local/bin/$(PROG)
-	install -m 0644 man/$(PROG).1 $(DESTDIR)/usr/local/share/man/man1/$(PROG).1
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -d $(DESTDIR)$(SHAREDIR)/themes $(DESTDIR)$(SHAREDIR)/guest
+	install -m 0755 $(PROG) $(DESTDIR)$(PREFIX)/bin/$(PROG)
+	install -m 0644 man/$(PROG).1 $(DESTDIR)$(PREFIX)/share/man/man1/$(PROG).1
+	install -m 0644 themes/*.theme $(DESTDIR)$(SHAREDIR)/themes/
+	install -m 0644 tests/guest/README.md $(DESTDIR)$(SHAREDIR)/guest/README.md
+	for f in $(GUEST_FILES); do install -m $$( [ -x $$f ] && echo 0755 || echo 0644 ) $$f $(DESTDIR)$(SHAREDIR)/guest/; done
 
 clean:
 	rm -rf $(BUILD) $(PROG)

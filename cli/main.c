@@ -21,6 +21,7 @@ static const pvm_cli_command pvm_commands[] = {
     {"profile", pvm_cli_profile, "hardware profiles: create, list, show, edit, delete, export, "
                                  "import; presets"},
     {"vm", pvm_cli_vm, "create, list, show, start, stop, delete VMs; their log and console"},
+    {"guest", pvm_cli_guest, "build the small starter guest (kernel + initramfs); show it"},
     {"doctor", pvm_cli_doctor, "check QEMU, acceleration, caps and the data folder"},
 };
 
@@ -109,8 +110,9 @@ static int pvm_global_options(pvm_cli *cli, int argc, char **argv, int *status)
                 *status = pvm_out_usage(&err, "option '--theme' needs a value (NAME)");
                 return -1;
             }
-            if (!pvm_theme_flag[0]) {
-                *status = pvm_out_usage(&err, "--theme: must not be empty");
+            if (pvm_theme_name_check(pvm_theme_flag, &err) < 0) { /* as the config's theme */
+                err.code = PVM_E_USAGE;
+                *status = pvm_out_error(&err);
                 return -1;
             }
             continue;

@@ -1,6 +1,7 @@
 /* config.c - HOME/config: accel, the vCPU and memory caps (never above the host's
- * own cores and memory) and the QEMU binary, as "key = value" lines written with
- * defaults on first use; the caps check. Called by vm.c, vm_ops.c and doctor.c. */
+ * own cores and memory), the QEMU binary and the TUI's theme, as "key = value" lines
+ * written with defaults on first use; the caps check. Called by vm.c, vm_ops.c,
+ * doctor.c, and the TUI (pvm_engine_theme). */
 #include "qemu/qemu.h"
 #include "base/kvfile.h"
 
@@ -25,6 +26,7 @@ void pvm_config_defaults(pvm_config *cfg)
     if (cfg->max_memory < PVM_MIB)
         cfg->max_memory = PVM_MIB;
     pvm_strlcpy(cfg->qemu, "qemu-system-x86_64", sizeof cfg->qemu);
+    pvm_strlcpy(cfg->theme, "default", sizeof cfg->theme);
 }
 
 /* ------------------------------------------------------------- sizes */
@@ -105,9 +107,13 @@ static int pvm_cfg_pair(void *ctx, const char *path, int line, const char *key,
             return pvm_error_set_field(err, PVM_E_INVALID, key, "qemu: must be a program name "
                                        "or path of 1 to 255 bytes");
         pvm_strlcpy(cfg->qemu, val, sizeof cfg->qemu);
+    } else if (!strcmp(key, "theme")) {
+        if (pvm_theme_name_check(val, err) < 0)
+            return -1;
+        pvm_strlcpy(cfg->theme, val, sizeof cfg->theme);
     } else {
         return pvm_error_set(err, PVM_E_INVALID, "%.40s: unknown key (known: accel, max_cpus, "
-                             "max_memory, qemu)", key);
+                             "max_memory, qemu, theme)", key);
     }
     return 0;
 }
@@ -137,8 +143,13 @@ static int pvm_cfg_write(const char *path, const pvm_config *cfg, pvm_error *err
         "max_memory = %s\n"
         "\n"
         "# The QEMU binary (a name looked up in PATH, or a path).\n"
-        "qemu = %s\n",
-        cfg->accel, pvm_host_cores(), cfg->max_cpus, mem, cfg->qemu);
+        "qemu = %s\n"
+        "\n"
+        "# The full-screen interface's colours: a themes/NAME.theme file (default, light,\n"
+        "# monochrome, solarized-dark, high-contrast, or your own in\n"
+        "# $XDG_CONFIG_HOME/privarion-vm/themes). --theme NAME overrides it; T cycles them.\n"
+        "theme = %s\n",
+        cfg->accel, pvm_host_cores(), cfg->max_cpus, mem, cfg->qemu, cfg->theme);
     char *tmp = pvm_xasprintf("%s.tmp.%d", path, (int)getpid());
     int rc = -1;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -223,5 +234,14 @@ int pvm_caps_check(const pvm_config *cfg, const char *what, int cpus, uint64_t m
                              "%s: memory %s is over the cap of %s (max_memory in the config)",
                              what, a, b);
     }
+    return 0;
+}
+
+int pvm_engine_theme(pvm_engine *e, char *out, size_t size, pvm_error *err)
+{
+    pvm_config cfg;
+    if (pvm_config_load_file(pvm_engine_home(e), &cfg, err) < 0)
+        return -1;
+    pvm_strlcpy(out, cfg.theme, size);
     return 0;
 }

@@ -362,6 +362,57 @@ int pvm_vm_path(pvm_engine *e, const pvm_vm *vm, pvm_vm_path_kind kind, char *ou
  * stream socket the caller closes. PVM_E_STATE when the VM is not running. */
 int pvm_vm_console_open(pvm_engine *e, const char *name_or_id, int *fd, pvm_error *err);
 
+/* ------------------------------------------------- the starter guest (guest.c)
+ * A small Linux guest (a Debian kernel and a busybox initramfs with the QEMU guest
+ * agent) that prints the identity it sees on its serial console. The guest builder
+ * (tests/guest/build beside the program, SHARE/guest/build installed) makes it from
+ * the system's Debian archive into its own cache (/var/cache/privarion-vm/guest as
+ * root, else ~/.cache/privarion-vm/guest; $PRIVARION_VM_GUEST_CACHE moves it); the
+ * engine copies the result into HOME/guest/, which VMs boot from. */
+
+typedef struct pvm_guest {
+    bool built;                    /* kernel and initrd are there (non-empty files) */
+    char dir[PVM_PATH_MAX];        /* HOME/guest */
+    char kernel[PVM_PATH_MAX];     /* HOME/guest/vmlinuz */
+    char initrd[PVM_PATH_MAX];     /* HOME/guest/initramfs.gz */
+    char log[PVM_PATH_MAX];        /* HOME/guest/build.log: the builder's output, last build */
+    char builder[PVM_PATH_MAX];    /* the builder script found, "" when none */
+    char kernel_version[64];       /* e.g. "6.1.0-41-amd64", "" when unknown */
+    char source[PVM_PATH_MAX];     /* the builder's cache folder the files came from */
+} pvm_guest;
+
+/* What is in HOME/guest now; never runs the builder. */
+int pvm_guest_info(pvm_engine *e, pvm_guest *out, pvm_error *err);
+/* Runs the builder (quick when its cache holds this version; force: build again) with
+ * its output in HOME/guest/build.log, reporting each "guest: STEP" line it prints as a
+ * step (fraction -1), then copies the result into HOME/guest. Blocks for up to 30 min
+ * (about a minute for a first build); progress may be NULL; a cancel ends the builder's
+ * whole process group and returns PVM_E_CANCELLED (HOME/guest keeps the last good
+ * files). A failed builder is PVM_E_IO with the end of its log; no builder found is
+ * PVM_E_NOTFOUND; a build of the same home already running (HOME/guest/lock) is
+ * PVM_E_BUSY. Fills out on success. */
+int pvm_guest_build(pvm_engine *e, bool force, const pvm_progress *progress, pvm_guest *out,
+                    pvm_error *err);
+
+/* ------------------------------------------------------ shipped files (share.c)
+ * Themes and the guest builder ship with the program: in a checkout they sit beside
+ * the binary (themes/, tests/guest/), installed they are under the share folder
+ * (`make install`: PVM_SHARE_DIR, /usr/local/share/privarion-vm). */
+
+/* The installed share folder (a constant string). */
+const char *pvm_share_dir(void);
+/* The folder holding the running binary (from /proc/self/exe) into out; -1 when unknown. */
+int pvm_exe_dir(char *out, size_t size);
+/* The first of EXE_DIR/checkout_rel and SHARE_DIR/share_rel that exists, into out;
+ * -1 (out = "") when neither does. */
+int pvm_share_find(const char *checkout_rel, const char *share_rel, char *out, size_t size);
+/* A theme name (themes/NAME.theme): 1..64 bytes of [A-Za-z0-9_.-], not starting with
+ * '.'. The one check for --theme, the config's theme key and the theme files found. */
+int pvm_theme_name_check(const char *name, pvm_error *err);
+/* The theme HOME/config names ("theme = NAME"), "default" when it names none; out
+ * holds at least 65 bytes. Errors as loading the config. */
+int pvm_engine_theme(pvm_engine *e, char *out, size_t size, pvm_error *err);
+
 /* ------------------------------------------- what a front end polls (vm_info.c) */
 
 typedef struct pvm_host_info {

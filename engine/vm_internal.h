@@ -1,6 +1,6 @@
 /* vm_internal.h - what the VM files of the engine share: the per-VM file
  * layout (vm.c), process and runtime-folder helpers (proc.c) and the per-VM
- * operation lock (lock.c). Included only by engine/vm*.c, proc.c, lock.c. */
+ * operation lock (lock.c). Included only by engine/vm*.c, proc.c, lock.c, guest.c. */
 #ifndef PVM_VM_INTERNAL_H
 #define PVM_VM_INTERNAL_H
 

@@ -381,6 +381,11 @@ static SCREEN *tui_curses_start(tui_app *app, const char *theme)
     leaveok(stdscr, FALSE);
     app->ascii_lines = !tui_utf8();
     pvm_error err = {0};
+    char configured[72] = "";
+    if (!theme && pvm_engine_theme(app->engine, configured, sizeof configured, &err) < 0)
+        tui_message_error(app, &err); /* a broken config: the default theme, and why */
+    else if (!theme)
+        theme = configured;           /* no --theme: HOME/config's theme */
     if (tui_theme_init(theme, &err) < 0)
         tui_message_error(app, &err);
     return s;

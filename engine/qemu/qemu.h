@@ -61,9 +61,11 @@ typedef struct pvm_config {
     int max_cpus;
     uint64_t max_memory;  /* bytes */
     char qemu[256];       /* QEMU binary */
+    char theme[65];       /* the TUI's theme name (pvm_theme_name_check), "default" */
 } pvm_config;
 
-/* Loads HOME/config (key = value lines, '#' comments; keys: accel, max_cpus, max_memory, qemu);
+/* Loads HOME/config (key = value lines, '#' comments; keys: accel, max_cpus, max_memory, qemu,
+ * theme);
  * writes it with the defaults and explanatory comments when missing. Defaults: accel auto,
  * max_cpus = max(1, cores/2), max_memory = host memory / 2, qemu qemu-system-x86_64.
  * PRIVARION_VM_ACCEL overrides accel. Bad values -> PVM_E_INVALID naming the key and line;
