@@ -117,10 +117,10 @@ static void pvm_guest_kill(pid_t pid)
 {
     int status;
     kill(-pid, SIGTERM);
-    bool ended = pvm_proc_wait_child(pid, 5000, &status);
+    bool ended = pvm_proc_wait_child(pid, 5000, NULL, NULL, &status, NULL) == 1;
     kill(-pid, SIGKILL);
     if (!ended)
-        pvm_proc_wait_child(pid, 5000, &status);
+        pvm_proc_wait_child(pid, 5000, NULL, NULL, &status, NULL);
 }
 
 /* What the wait for the builder watches: its pid and its log. */
@@ -136,7 +136,7 @@ static bool pvm_guest_done(void *ctx)
     pvm_guest_wait *w = ctx;
     if (w->follow->fd >= 0)
         pvm_guest_follow_read(w->follow);
-    return pvm_proc_wait_child(w->pid, 0, &w->status) == 1;
+    return pvm_proc_wait_child(w->pid, 0, NULL, NULL, &w->status, NULL) == 1;
 }
 
 /* Runs the builder until it ends, reporting its steps; *status is its exit status. */
