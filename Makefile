@@ -100,6 +100,9 @@ $(BUILD)/unit-asan/%: tests/unit/%.c $(LIB_A_ASAN) $(HDRS)
 
 unit-build: $(UNIT_BIN) $(UNIT_BIN_ASAN)
 
+# tui/ is not in libpvm.a: test_sparkline compiles tui/sparkline.c in (#include).
+$(BUILD)/unit/test_sparkline $(BUILD)/unit-asan/test_sparkline: tui/sparkline.c
+
 run: all
 	./$(PROG)
 
