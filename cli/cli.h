@@ -34,6 +34,8 @@ int pvm_cli_profile(pvm_cli *cli, int argc, char **argv);
 /* cli/cmd_vm.c, cli/cmd_doctor.c; each command has one row in main.c's table. */
 int pvm_cli_vm(pvm_cli *cli, int argc, char **argv);
 int pvm_cli_doctor(pvm_cli *cli, int argc, char **argv);
+/* cli/cmd_stats.c */
+int pvm_cli_stats(pvm_cli *cli, int argc, char **argv);
 
 /* ------------------------------------------------------ options (args.c)
  * Long options `--flag VALUE` and `--flag=VALUE`, boolean flags, an optional

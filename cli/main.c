@@ -18,6 +18,7 @@ static const pvm_cli_command pvm_commands[] = {
     {"profile", pvm_cli_profile, "hardware profiles: create, list, show, edit, delete, export, "
                                  "import; presets"},
     {"vm", pvm_cli_vm, "create, list, show, start, stop, delete VMs; their log and console"},
+    {"stats", pvm_cli_stats, "live CPU, memory, disk and network usage of running VMs"},
     {"doctor", pvm_cli_doctor, "check QEMU, acceleration, caps and the data folder"},
 };
 
