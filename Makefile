@@ -133,9 +133,6 @@ $(BUILD)/unit-tsan/%: tests/unit/%.c $(LIB_A_TSAN) $(HDRS)
 
 unit-build: $(UNIT_BIN) $(UNIT_BIN_ASAN) $(UNIT_BIN_TSAN)
 
-# tui/ is not in libpvm.a: test_sparkline compiles tui/sparkline.c in (#include).
-$(BUILD)/unit/test_sparkline $(BUILD)/unit-asan/test_sparkline: tui/sparkline.c
-
 run: all
 	./$(PROG)
 

@@ -1,6 +1,6 @@
-/* test_sparkline.c - unit tests of tui/sparkline.c (compiled in here: tui/ is not in
- * libpvm.a): ASCII, eighth-block and braille ramps, fixed and automatic scales, empty
- * series, unknown values as gaps distinct from zero, width changes, short buffers. */
+/* test_sparkline.c - unit tests of tui/sparkline.c (linked from libpvmtui.a): ASCII,
+ * eighth-block and braille ramps, fixed and automatic scales, empty series, unknown
+ * values as gaps distinct from zero, width changes, short buffers. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,7 +10,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "../../tui/sparkline.c"
+#include "../../tui/sparkline.h"
 
 static char buf[512];
 
