@@ -62,6 +62,9 @@ typedef enum {
     PVM_FIG_COUNT
 } pvm_figure;
 
+/* Threads: pvm_sampler_new/free, watch* and unwatch are called from one thread (the owner:
+ * the CLI's main thread, the TUI's engine thread, e.g. through a worker job); set_interval,
+ * interval, list, get, history, notify_fd and drain are safe from any thread (the UI's). */
 typedef struct pvm_sampler pvm_sampler;
 
 /* Checks an interval: a whole number of milliseconds from 100 to 5000, else PVM_E_INVALID
