@@ -567,6 +567,20 @@ int pvm_sampler_watch_target(pvm_sampler *s, const pvm_sample_target *t, pvm_err
     return 0;
 }
 
+/* A VM started with two monitors has a long-lived OWNER one, qmp-owner.sock beside qmp.sock:
+ * the sampler holds that and leaves qmp.sock to short commands (probe, stop). A VM started
+ * with one monitor only has qmp.sock, which the sampler then holds. */
+static void sampler_owner_monitor(char *qmp, size_t size)
+{
+    char *slash = strrchr(qmp, '/');
+    if (!slash)
+        return;
+    char owner[PVM_PATH_MAX];
+    int n = snprintf(owner, sizeof owner, "%.*s/qmp-owner.sock", (int)(slash - qmp), qmp);
+    if (n > 0 && (size_t)n < size && access(owner, F_OK) == 0)
+        pvm_strlcpy(qmp, owner, size);
+}
+
 static int sampler_watch_vm(pvm_sampler *s, pvm_engine *e, const pvm_vm *vm, pvm_error *err)
 {
     if (vm->state != PVM_VM_RUNNING && vm->state != PVM_VM_PAUSED)
@@ -577,6 +591,7 @@ static int sampler_watch_vm(pvm_sampler *s, pvm_engine *e, const pvm_vm *vm, pvm
         pvm_vm_path(e, vm, PVM_VM_PATH_QGA_SOCK, qga, sizeof qga, err) < 0 ||
         pvm_vm_path(e, vm, PVM_VM_PATH_DISK, disk, sizeof disk, err) < 0)
         return -1;
+    sampler_owner_monitor(qmp, sizeof qmp);
     pvm_sample_target t = {
         .id = vm->id, .name = vm->name, .pid = vm->pid, .vcpus = vm->cpus,
         .memory = vm->memory_bytes, .qmp_sock = qmp, .qga_sock = qga, .disk = disk,
