@@ -291,6 +291,8 @@ typedef struct series_run {
     series_proc proc;
     pvm_hv_sample *hv;
     pvm_usage prev;  /* the previous reading (rates); known == 0 before the first */
+    int64_t hv_ns;   /* when the previous hypervisor reading completed (monotonic ns) */
+    int64_t tick_ns; /* when the previous reading began: the cadence counts from here */
 } series_run;
 
 static int sampler_call_ms(pvm_sampler *s)
@@ -314,13 +316,23 @@ static void run_hv(series_run *r, int call_ms, pvm_hv_reading *hv)
     proc_open_vcpus(&r->proc, se->pid, hv);
 }
 
-/* One reading: 0, or -1 when the process is gone. */
+/* One reading: 0, or -1 when the process is gone. The slow calls (monitor, agent) come
+ * first and /proc last, so the reading's instant is just before it is published: what
+ * waits on the guest agent never adds to the delay from reading to consumer. */
 static int run_reading(series_run *r)
 {
     series *se = r->se;
     pvm_usage u;
     memset(&u, 0, sizeof u);
     uint64_t ticks = 0;
+    r->tick_ns = mono_ns();
+    if (proc_stat_ticks(r->proc.stat_fd, &ticks) < 0)
+        return -1; /* gone: end now, without waiting on its monitor */
+    pvm_hv_reading hv;
+    run_hv(r, sampler_call_ms(se->s), &hv);
+    int64_t hv_ns = mono_ns();
+    usage_hv(&hv, &r->prev, (double)(hv_ns - r->hv_ns) / 1e9, &u);
+    r->hv_ns = hv_ns;
     int64_t now = mono_ns();
     u.timestamp = wall_seconds();
     u.mono_ms = now / 1000000;
@@ -328,14 +340,10 @@ static int run_reading(series_run *r)
         return -1;
     usage_cpu(se, &r->proc, ticks, now, &u);
     r->proc.ticks = ticks;
-    double elapsed = (double)(now - r->proc.mono_ns) / 1e9;
     r->proc.mono_ns = now;
     if (proc_statm_rss(r->proc.statm_fd, &u.memory_usage) == 0)
         u.known |= PVM_U_MEMORY;
     usage_disk(se, &u);
-    pvm_hv_reading hv;
-    run_hv(r, sampler_call_ms(se->s), &hv);
-    usage_hv(&hv, &r->prev, elapsed, &u);
     r->prev = u;
     series_push(se, &u);
     return 0;
@@ -368,13 +376,14 @@ static int run_start(series_run *r)
     series *se = r->se;
     r->proc.stat_fd = proc_open(se->pid, "stat");
     r->proc.statm_fd = proc_open(se->pid, "statm");
-    r->proc.mono_ns = mono_ns();
+    r->proc.mono_ns = r->tick_ns = mono_ns();
     if (proc_stat_ticks(r->proc.stat_fd, &r->proc.ticks) < 0)
         return -1;
     pvm_hv_reading hv;
     if (pvm_hv_sample_open(se->qmp_sock, se->qga_sock, SAMPLER_OPEN_MS, &r->hv, NULL) < 0)
         r->hv = NULL;
     run_hv(r, sampler_call_ms(se->s), &hv);
+    r->hv_ns = mono_ns();
     /* the baseline of the rates: what the hypervisor said before the first reading */
     usage_hv(&hv, &(pvm_usage){0}, 0, &r->prev);
     r->proc.mono_ns = mono_ns();
@@ -401,7 +410,7 @@ static void *series_main(void *arg)
     snprintf(why, sizeof why, "QEMU process %d ended", r.se->pid);
     bool gone = run_start(&r) < 0;
     while (!gone) {
-        if (!run_wait(r.se, r.proc.mono_ns))
+        if (!run_wait(r.se, r.tick_ns))
             break;
         gone = run_reading(&r) < 0;
     }
