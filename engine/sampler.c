@@ -7,7 +7,6 @@
  * reading; the threads sleep between readings and touch shared state only under s->mu. */
 #include "sampler.h"
 
-#include "qemu/qemu.h"
 #include "qemu/sample.h"
 #include "ring.h"
 
@@ -718,19 +717,20 @@ size_t pvm_sampler_history(pvm_sampler *s, const char *name_or_id, pvm_figure fi
 
 /* ------------------------------------------------------------ host summary */
 
-static void host_meminfo(pvm_host_usage *out)
+/* MemAvailable of /proc/meminfo in bytes; 0 when unreadable. */
+static uint64_t host_mem_available(void)
 {
     FILE *fp = fopen("/proc/meminfo", "re");
     char line[256];
+    uint64_t avail = 0;
     while (fp && fgets(line, sizeof line, fp)) {
         unsigned long long kb = 0;
-        if (sscanf(line, "MemTotal: %llu kB", &kb) == 1)
-            out->memory_total = (uint64_t)kb * 1024u;
-        else if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1)
-            out->memory_available = (uint64_t)kb * 1024u;
+        if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1)
+            avail = (uint64_t)kb * 1024u;
     }
     if (fp)
         fclose(fp);
+    return avail;
 }
 
 static void host_held_from_sampler(pvm_sampler *s, pvm_host_usage *out)
@@ -769,13 +769,14 @@ static int host_held_from_store(pvm_engine *e, pvm_host_usage *out, pvm_error *e
 int pvm_host_usage_read(pvm_engine *e, pvm_sampler *s, pvm_host_usage *out, pvm_error *err)
 {
     memset(out, 0, sizeof *out);
-    pvm_config cfg;
-    if (pvm_config_load(pvm_engine_home(e), &cfg, err) < 0)
+    pvm_host_info info;
+    if (pvm_host_info_get(e, &info, err) < 0)
         return -1;
-    out->cores = pvm_host_cores();
-    out->max_cpus = cfg.max_cpus;
-    out->max_memory = cfg.max_memory;
-    host_meminfo(out);
+    out->cores = info.cores;
+    out->memory_total = info.memory;
+    out->max_cpus = info.max_cpus;
+    out->max_memory = info.max_memory;
+    out->memory_available = host_mem_available();
     if (getloadavg(out->load, 3) < 3)
         out->load[0] = out->load[1] = out->load[2] = -1;
     if (s) {

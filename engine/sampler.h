@@ -132,15 +132,15 @@ size_t pvm_sampler_history(pvm_sampler *s, const char *name_or_id, pvm_figure fi
 /* ------------------------------------------------------------ host summary */
 
 typedef struct pvm_host_usage {
-    int cores;                  /* online CPUs */
-    uint64_t memory_total;      /* bytes, /proc/meminfo MemTotal */
-    uint64_t memory_available;  /* bytes, MemAvailable */
+    int cores;                  /* online CPUs (pvm_host_info_get) */
+    uint64_t memory_total;      /* bytes of RAM (pvm_host_info_get) */
+    uint64_t memory_available;  /* bytes, /proc/meminfo MemAvailable; 0 unknown */
     double load[3];             /* 1, 5 and 15 minute load averages */
     int vms_running;            /* running VMs (watched, not ended, when from a sampler) */
     int vcpus_held;             /* their configured vCPUs */
     uint64_t memory_held;       /* their configured RAM, bytes */
     uint64_t rss_held;          /* their QEMU processes' resident memory, bytes (0 unknown) */
-    int max_cpus;               /* the caps from HOME/config */
+    int max_cpus;               /* the caps from HOME/config (pvm_host_info_get) */
     uint64_t max_memory;
 } pvm_host_usage;
 
