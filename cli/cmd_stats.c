@@ -266,22 +266,38 @@ static void stats_line(stats_run *r, const pvm_series_info *si)
     fflush(stdout);
 }
 
-static void stats_draw_table(stats_run *r)
+static const char *plural(int n, const char *one, const char *many)
+{
+    return n == 1 ? one : many;
+}
+
+/* Two lines above the table: the host, then what the running VMs hold of the caps. */
+static void stats_draw_host(stats_run *r)
 {
     pvm_host_usage h;
     pvm_error err = {0};
-    char m1[32], m2[32], m3[32];
-    printf("\033[H\033[2J");
+    char avail[32], total[32], held[32], cap[32];
     pvm_engine *e = pvm_cli_engine(r->cli, &err);
-    if (e && pvm_host_usage_read(e, r->s, &h, &err) == 0)
-        printf("host: %d cores, load %.2f %.2f %.2f, memory %s available of %s; "
-               "running VMs: %d holding %d vCPUs, %s (caps %d vCPUs, %s)\n",
-               h.cores, h.load[0], h.load[1], h.load[2],
-               pvm_size_format(h.memory_available, m1, sizeof m1),
-               pvm_size_format(h.memory_total, m2, sizeof m2), h.vms_running, h.vcpus_held,
-               pvm_size_format(h.memory_held, m3, sizeof m3), h.max_cpus,
-               pvm_size_format(h.max_memory, m1, sizeof m1));
-    printf("every %d ms; '-' is unknown; Ctrl-C quits\n\n", r->req.interval_ms);
+    if (!e || pvm_host_usage_read(e, r->s, &h, &err) < 0) {
+        printf("host: %s\n", err.msg);
+        return;
+    }
+    printf("host: %d %s, load %.2f %.2f %.2f, memory %s available of %s\n", h.cores,
+           plural(h.cores, "core", "cores"), h.load[0], h.load[1], h.load[2],
+           h.memory_available ? pvm_size_format(h.memory_available, avail, sizeof avail) : "?",
+           pvm_size_format(h.memory_total, total, sizeof total));
+    printf("running: %d %s holding %d %s and %s (caps: %d %s, %s); every %d ms, '-' is "
+           "unknown, Ctrl-C quits\n\n", h.vms_running, plural(h.vms_running, "VM", "VMs"),
+           h.vcpus_held, plural(h.vcpus_held, "vCPU", "vCPUs"),
+           pvm_size_format(h.memory_held, held, sizeof held), h.max_cpus,
+           plural(h.max_cpus, "vCPU", "vCPUs"), pvm_size_format(h.max_memory, cap, sizeof cap),
+           pvm_sampler_interval(r->s));
+}
+
+static void stats_draw_table(stats_run *r)
+{
+    printf("\033[H\033[2J");
+    stats_draw_host(r);
     pvm_table *t = pvm_table_new(8, stats_headers);
     for (size_t i = 0; i < r->n; i++) {
         char bufs[7][32];
