@@ -81,7 +81,7 @@ static int teardown(void **state)
     fixture *f = *state;
     if (f->pid > 0 && pvm_proc_alive(f->pid)) {
         kill(f->pid, SIGKILL);
-        pvm_proc_wait_gone(f->pid, 5000);
+        pvm_proc_wait_gone(f->pid, 5000, NULL, NULL, NULL);
     }
     rm_rf(f->dir);
     free(f);
@@ -113,7 +113,7 @@ static void test_session(void **state)
     assert_int_equal(pvm_hv_sample_open(f->qmp, NULL, 300, &other, &err), -1);
     /* QEMU killed: readings fail and the session says the monitor is gone */
     kill(f->pid, SIGKILL);
-    assert_true(pvm_proc_wait_gone(f->pid, 5000));
+    assert_true(pvm_proc_wait_gone(f->pid, 5000, NULL, NULL, NULL) == 1);
     int rc = 0;
     for (int i = 0; i < 100 && rc == 0; i++) { /* reconnects are tried 1 s apart */
         rc = pvm_hv_sample_read(h, 200, &r);
