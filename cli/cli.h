@@ -36,6 +36,8 @@ int pvm_cli_vm(pvm_cli *cli, int argc, char **argv);
 int pvm_cli_doctor(pvm_cli *cli, int argc, char **argv);
 /* cli/cmd_guest.c: guest build, guest show. */
 int pvm_cli_guest(pvm_cli *cli, int argc, char **argv);
+/* cli/cmd_stats.c */
+int pvm_cli_stats(pvm_cli *cli, int argc, char **argv);
 
 /* ------------------------------------------------------ options (args.c)
  * Long options `--flag VALUE` and `--flag=VALUE`, boolean flags, an optional

@@ -22,6 +22,7 @@ static const pvm_cli_command pvm_commands[] = {
                                  "import; presets"},
     {"vm", pvm_cli_vm, "create, list, show, start, stop, delete VMs; their log and console"},
     {"guest", pvm_cli_guest, "build the small starter guest (kernel + initramfs); show it"},
+    {"stats", pvm_cli_stats, "live CPU, memory, disk and network usage of running VMs"},
     {"doctor", pvm_cli_doctor, "check QEMU, acceleration, caps and the data folder"},
 };
 
