@@ -12,7 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define PVM_IMPORT_MAX (16u << 20) /* largest import file, in bytes */
 #define PVM_MAX_OPTS 64
 
 /* ------------------------------------------------------- option tables */
@@ -650,10 +649,11 @@ static int pvm_read_fd(int fd, const char *what, char **out, pvm_error *err)
     char *buf = pvm_xmalloc(cap + 1);
     for (;;) {
         if (n == cap) {
-            if (cap >= PVM_IMPORT_MAX) {
+            if (cap > PVM_JSON_MAX_BYTES) { /* the engine's one limit, and its words */
                 free(buf);
-                return pvm_error_set(err, PVM_E_LIMIT, "%s: larger than %u bytes", what,
-                                     PVM_IMPORT_MAX);
+                return pvm_error_set(err, PVM_E_INVALID, "%s: input is larger than %d MiB, the "
+                                     "most a profile file may hold", what,
+                                     PVM_JSON_MAX_BYTES >> 20);
             }
             cap *= 2;
             buf = pvm_xrealloc(buf, cap + 1);

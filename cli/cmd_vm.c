@@ -28,19 +28,6 @@ typedef struct pvm_vm_sub {
 
 /* --------------------------------------------------------------- helpers */
 
-static int pvm_int_arg(const char *what, const char *s, int min, int max, int *out,
-                       pvm_error *err)
-{
-    char *end;
-    errno = 0;
-    long v = s ? strtol(s, &end, 10) : 0;
-    if (!s || !*s || *end || errno || v < min || v > max)
-        return pvm_error_set(err, PVM_E_INVALID, "%s: must be a whole number from %d to %d, "
-                             "not '%s'", what, min, max, s ? s : "");
-    *out = (int)v;
-    return 0;
-}
-
 static cJSON *pvm_vm_json(const pvm_vm *vm, const char *profile_name)
 {
     cJSON *j = cJSON_CreateObject();
@@ -127,16 +114,12 @@ static int pvm_create_opts_from(const pvm_args *a, pvm_vm_opts *o, pvm_error *er
 {
     const char *v;
     memset(o, 0, sizeof *o);
-    if ((v = pvm_args_value(a, "cpus")) && pvm_int_arg("cpus", v, 1, 255, &o->cpus, err) < 0)
+    if ((v = pvm_args_value(a, "cpus")) && pvm_int_parse("cpus", v, 1, 255, &o->cpus, err) < 0)
         return -1;
-    if ((v = pvm_args_value(a, "memory")) && pvm_size_parse("memory", v, &o->memory, err) < 0)
+    if ((v = pvm_args_value(a, "memory")) && pvm_memory_parse("memory", v, &o->memory, err) < 0)
         return -1;
-    if ((v = pvm_args_value(a, "disk")) && pvm_size_parse("disk", v, &o->disk, err) < 0)
+    if ((v = pvm_args_value(a, "disk")) && pvm_disk_parse("disk", v, &o->disk, err) < 0)
         return -1;
-    if ((v = pvm_args_value(a, "memory")) && o->memory == 0)
-        return pvm_error_set(err, PVM_E_INVALID, "memory: must be more than 0");
-    if ((v = pvm_args_value(a, "disk")) && o->disk == 0)
-        return pvm_error_set(err, PVM_E_INVALID, "disk: must be more than 0");
     if (pvm_create_enums(a, o, err) < 0)
         return -1;
     o->iso = pvm_args_value(a, "iso");
@@ -297,7 +280,7 @@ static int pvm_vm_start_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
     const char *v = pvm_args_value(a, "wait-agent");
     pvm_engine *e;
     pvm_vm vm;
-    if ((v && pvm_int_arg("wait-agent", v, 0, 86400, &wait, err) < 0) ||
+    if ((v && pvm_int_parse("wait-agent", v, 0, 86400, &wait, err) < 0) ||
         !(e = pvm_cli_engine(cli, err)) || pvm_vm_start(e, a->pos[0], wait, NULL, err) < 0)
         return -1;
     if (pvm_vm_get(e, a->pos[0], &vm, err) < 0)
@@ -319,7 +302,7 @@ static int pvm_vm_stop_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
     const char *v = pvm_args_value(a, "timeout");
     pvm_engine *e;
     pvm_vm vm;
-    if ((v && pvm_int_arg("timeout", v, 1, 86400, &timeout, err) < 0) ||
+    if ((v && pvm_int_parse("timeout", v, 1, 86400, &timeout, err) < 0) ||
         !(e = pvm_cli_engine(cli, err)) || pvm_vm_get(e, a->pos[0], &vm, err) < 0 ||
         pvm_vm_stop(e, vm.id, pvm_args_given(a, "force"), timeout, NULL, err) < 0)
         return -1;

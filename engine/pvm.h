@@ -149,6 +149,8 @@ int pvm_validate_date(const char *what, const char *s, pvm_error *err);
 /* Validates every field of p (the seed's validate()). */
 int pvm_profile_validate(const pvm_profile *p, pvm_error *err);
 
+/* The largest profile JSON text (a file to import, one object or an array), bytes. */
+#define PVM_JSON_MAX_BYTES (1 << 20)
 /* JSON in the seed's shape: {id, name, hardwareModel{...}, machineIdentifier,
  * macAddress, serialNumber, diskSerial, hideHypervisor, preset, createdAt, updatedAt}.
  * pvm_profile_to_json returns a malloc'd string the caller frees. */
@@ -225,6 +227,21 @@ int pvm_net_mode_parse(const char *s, pvm_net_mode *out, pvm_error *err);
 int pvm_size_parse(const char *what, const char *s, uint64_t *out, pvm_error *err);
 /* Human form, e.g. "50G", "1.5G", "512M"; writes into buf. */
 const char *pvm_size_format(uint64_t bytes, char *buf, size_t size);
+
+/* The rules every way a number enters shares (numbers.c): the command line,
+ * the config file, the TUI forms and the engine's own checks. Errors name
+ * `what` (also set as err->field) and the rule, with the fix. */
+#define PVM_MEMORY_MIN (32ULL << 20) /* smallest VM memory / memory cap, bytes */
+#define PVM_DISK_MIN (1ULL << 20)    /* smallest disk, bytes */
+/* Digits only (no sign, blanks or hex), value in [min, max]. */
+int pvm_int_parse(const char *what, const char *s, int min, int max, int *out, pvm_error *err);
+/* A size in pvm_size_parse's grammar with its unit written ("4096" is refused
+ * with "4096M?"; "B" means bytes), checked by pvm_memory_check / pvm_disk_check. */
+int pvm_memory_parse(const char *what, const char *s, uint64_t *out, pvm_error *err);
+int pvm_disk_parse(const char *what, const char *s, uint64_t *out, pvm_error *err);
+/* Memory: at least PVM_MEMORY_MIN and a whole number of MiB. Disk: at least PVM_DISK_MIN. */
+int pvm_memory_check(const char *what, uint64_t bytes, pvm_error *err);
+int pvm_disk_check(const char *what, uint64_t bytes, pvm_error *err);
 
 typedef struct pvm_vm {
     char id[PVM_UUID_LEN + 1];

@@ -21,8 +21,6 @@
 #define PVM_GIB (1024ULL * 1024 * 1024)
 #define PVM_DEFAULT_DISK (50 * PVM_GIB)
 #define PVM_DEFAULT_MEMORY PVM_GIB
-#define PVM_MIN_MEMORY (32ULL * 1024 * 1024)
-#define PVM_MIN_DISK (1024ULL * 1024)
 /* --kernel without --append: the kernel talks on the serial line, the VM's only
  * console, so `vm log` shows the boot. */
 #define PVM_DEFAULT_APPEND "console=ttyS0"
@@ -280,21 +278,16 @@ static int pvm_vm_input_file(const char *what, const char *in, char *out, size_t
 
 static int pvm_vm_check_opts(const pvm_vm_opts *o, pvm_vm *vm, pvm_error *err)
 {
-    char buf[32];
     vm->cpus = o->cpus ? o->cpus : 1;
     if (vm->cpus < 1 || vm->cpus > 255)
-        return pvm_error_set(err, PVM_E_INVALID, "cpus: must be between 1 and 255, not %d",
-                             o->cpus);
+        return pvm_error_set_field(err, PVM_E_INVALID, "cpus", "cpus: must be a whole number "
+                                   "from 1 to 255, not %d", o->cpus);
     vm->memory_bytes = o->memory;
-    if (o->memory && o->memory < PVM_MIN_MEMORY)
-        return pvm_error_set(err, PVM_E_INVALID, "memory: must be at least 32M, not %s",
-                             pvm_size_format(o->memory, buf, sizeof buf));
-    if (o->memory % (1024 * 1024))
-        return pvm_error_set(err, PVM_E_INVALID, "memory: must be a whole number of MiB");
+    if (o->memory && pvm_memory_check("memory", o->memory, err) < 0)
+        return -1;
     vm->disk_bytes = o->disk;
-    if (o->disk && o->disk < PVM_MIN_DISK)
-        return pvm_error_set(err, PVM_E_INVALID, "disk: must be at least 1M, not %s",
-                             pvm_size_format(o->disk, buf, sizeof buf));
+    if (o->disk && pvm_disk_check("disk", o->disk, err) < 0)
+        return -1;
     if ((int)o->disk_bus < PVM_DISK_VIRTIO || o->disk_bus > PVM_DISK_SATA)
         return pvm_error_set(err, PVM_E_INVALID, "disk-bus: must be virtio, nvme or sata");
     if ((int)o->nic < PVM_NIC_VIRTIO || o->nic > PVM_NIC_E1000E)
