@@ -30,6 +30,94 @@ void pvm_proc_sleep_ms(int ms)
         ;
 }
 
+/* ------------------------------------------------------------- waiting */
+
+/* What one poll() between two checks saw. */
+typedef enum { PVM_WAIT_IDLE, PVM_WAIT_WATCH, PVM_WAIT_CANCEL, PVM_WAIT_BADFD } pvm_wait_event;
+
+/* Sleeps up to ms, woken early by the cancel descriptor or watch_fd. */
+static pvm_wait_event pvm_wait_poll(int cancel_fd, int watch_fd, int ms)
+{
+    struct pollfd pfd[2];
+    nfds_t n = 0;
+    int ci = -1, wi = -1;
+    if (cancel_fd > 0) {
+        ci = (int)n;
+        pfd[n++] = (struct pollfd){.fd = cancel_fd, .events = POLLIN};
+    }
+    if (watch_fd >= 0) {
+        wi = (int)n;
+        pfd[n++] = (struct pollfd){.fd = watch_fd, .events = POLLIN};
+    }
+    int r = poll(n ? pfd : NULL, n, ms);
+    if (r <= 0)
+        return PVM_WAIT_IDLE; /* time passed, or EINTR: the caller checks the clock */
+    if (ci >= 0 && (pfd[ci].revents & POLLNVAL))
+        return PVM_WAIT_BADFD;
+    if (ci >= 0 && (pfd[ci].revents & (POLLIN | POLLHUP | POLLERR)))
+        return PVM_WAIT_CANCEL;
+    if (wi >= 0 && pfd[wi].revents)
+        return PVM_WAIT_WATCH;
+    return PVM_WAIT_IDLE;
+}
+
+static void pvm_wait_report(const pvm_progress *progress, const char *step, int64_t start,
+                            int timeout_ms, int64_t *next)
+{
+    int64_t now = pvm_proc_now_ms();
+    if (!progress || !progress->report || now < *next)
+        return;
+    double fraction = -1;
+    if (timeout_ms > 0)
+        fraction = (double)(now - start) / timeout_ms;
+    else if (timeout_ms == 0)
+        fraction = 1;
+    progress->report(progress->ctx, step ? step : "waiting", fraction > 1 ? 1 : fraction);
+    *next = now + PVM_WAIT_REPORT_MS;
+}
+
+int pvm_wait_until_fd(int watch_fd, bool (*done)(void *ctx), void *ctx, int timeout_ms,
+                      int interval_ms, const pvm_progress *progress, const char *step,
+                      pvm_error *err)
+{
+    int64_t start = pvm_proc_now_ms(), next_report = start;
+    int64_t end = timeout_ms < 0 ? INT64_MAX : start + timeout_ms;
+    int cancel_fd = progress ? progress->cancel_fd : -1;
+    if (interval_ms < 1)
+        interval_ms = 1;
+    for (;;) {
+        pvm_wait_report(progress, step, start, timeout_ms, &next_report);
+        if (done(ctx))
+            return 1;
+        int64_t now = pvm_proc_now_ms();
+        if (now >= end)
+            return 0;
+        int ms = end - now < interval_ms ? (int)(end - now) : interval_ms;
+        switch (pvm_wait_poll(cancel_fd, watch_fd, ms)) {
+        case PVM_WAIT_CANCEL:
+            return pvm_error_set(err, PVM_E_CANCELLED, "%s: cancelled", step ? step : "wait");
+        case PVM_WAIT_BADFD:
+            return pvm_error_set(err, PVM_E_INVALID, "%s: the cancel descriptor %d is not open",
+                                 step ? step : "wait", cancel_fd);
+        case PVM_WAIT_WATCH:
+            if (done(ctx))
+                return 1;
+            watch_fd = -1; /* readable but not done: from now on the interval alone */
+            break;
+        case PVM_WAIT_IDLE:
+            break;
+        }
+    }
+}
+
+int pvm_wait_until(bool (*done)(void *ctx), void *ctx, int timeout_ms, int interval_ms,
+                   const pvm_progress *progress, const char *step, pvm_error *err)
+{
+    return pvm_wait_until_fd(-1, done, ctx, timeout_ms, interval_ms, progress, step, err);
+}
+
+/* --------------------------------------------------- files and processes */
+
 int pvm_proc_private_dir(const char *path, pvm_error *err)
 {
     if (mkdir(path, 0700) < 0 && errno != EEXIST)

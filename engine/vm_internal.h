@@ -5,6 +5,7 @@
 #define PVM_VM_INTERNAL_H
 
 #include "pvm.h"
+#include "proc.h"
 #include "qemu/qemu.h"
 
 #include <stdbool.h>

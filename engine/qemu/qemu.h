@@ -5,6 +5,7 @@
 #define PVM_QEMU_H
 
 #include "pvm.h"
+#include "proc.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -95,11 +96,9 @@ int pvm_accel_probe(const char *qemu, const char *kernel, int timeout_ms, pvm_ac
 
 int pvm_qemu_version(const char *qemu, char *out, size_t size, pvm_error *err); /* "7.2.22" */
 
-/* proc.c: the one monotonic clock of the engine (also jsonrpc.c, host.c, lock.c), and the
- * child side of every program we run: stdin from /dev/null, stdout and stderr to outfd,
- * execvp (no shell); on failure "cannot run ..." on outfd and exit status 127. */
-int64_t pvm_proc_now_ms(void);
-void pvm_proc_sleep_ms(int ms);
+/* proc.c (the clock and the wait helper are in proc.h): the child side of every program we
+ * run: stdin from /dev/null, stdout and stderr to outfd, execvp (no shell); on failure
+ * "cannot run ..." on outfd and exit status 127. */
 _Noreturn void pvm_proc_exec_child(char *const *argv, int outfd);
 
 #endif
