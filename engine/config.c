@@ -180,6 +180,11 @@ int pvm_config_load_file(const char *home, pvm_config *cfg, pvm_error *err)
     char *path = pvm_config_path(home);
     int rc = 0;
     pvm_error e = {0};
+    struct stat st;
+    if (stat(path, &st) == 0 && pvm_path_check_private("config", path, err) < 0) {
+        free(path);
+        return -1;
+    }
     rc = pvm_kvfile_read(path, pvm_cfg_pair, &c, &e);
     if (rc && e.code == PVM_E_NOTFOUND)
         rc = pvm_cfg_write(path, &c, err);

@@ -71,8 +71,12 @@ static void pvm_doctor_config(pvm_doctor *d, pvm_config *cfg)
     if (pvm_config_load_file(d->home, cfg, &err) < 0) {
         pvm_config_defaults(cfg);
         char fix[256];
-        snprintf(fix, sizeof fix, "edit %.157s at that line (or delete the file to "
-                                  "get the defaults back)", d->config);
+        if (err.code == PVM_E_IO) /* StrictModes or unreadable: the message has the fix */
+            snprintf(fix, sizeof fix, "see the problem's own fix (the file is %.180s)",
+                     d->config);
+        else
+            snprintf(fix, sizeof fix, "edit %.157s at that line (or delete the file to "
+                                      "get the defaults back)", d->config);
         pvm_doctor_problem_add(d, err.msg, fix);
     }
     const char *env = getenv("PRIVARION_VM_ACCEL");

@@ -124,6 +124,28 @@ static int mkdir_parents(const char *path, pvm_error *err)
     return mkdir_one(buf, err);
 }
 
+int pvm_path_check_private(const char *what, const char *path, pvm_error *err)
+{
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return pvm_error_set(err, PVM_E_IO, "%s: cannot read %s: %s", what, path,
+                             strerror(errno));
+    uid_t me = geteuid();
+    if (st.st_uid != me && st.st_uid != 0)
+        return pvm_error_set(err, PVM_E_IO, "%s: %s belongs to uid %u, not to you (uid %u) or "
+                             "root, so its owner could change what this program runs; fix: "
+                             "chown %u %s, or use a folder of your own", what, path,
+                             (unsigned)st.st_uid, (unsigned)me, (unsigned)me, path);
+    if (st.st_mode & (S_IWGRP | S_IWOTH))
+        return pvm_error_set(err, PVM_E_IO, "%s: %s is writable by %s (mode %04o), so another "
+                             "user could change what this program runs; fix: chmod go-w %s",
+                             what, path,
+                             (st.st_mode & S_IWGRP) && (st.st_mode & S_IWOTH) ? "group and others"
+                             : (st.st_mode & S_IWGRP) ? "its group" : "others",
+                             (unsigned)(st.st_mode & 07777), path);
+    return 0;
+}
+
 int pvm_home_resolve(const char *home_flag, char *out, size_t size, pvm_error *err)
 {
     char path[PVM_PATH_MAX];
@@ -139,6 +161,8 @@ int pvm_home_resolve(const char *home_flag, char *out, size_t size, pvm_error *e
     } else if (mkdir_parents(path, err) < 0) {
         return -1;
     }
+    if (pvm_path_check_private("home", path, err) < 0) /* as sshd's StrictModes */
+        return -1;
     if (strlen(path) + 1 > size)
         return pvm_error_set(err, PVM_E_INVALID, "home: path is longer than %zu bytes",
                              size ? size - 1 : 0);

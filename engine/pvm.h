@@ -269,8 +269,14 @@ typedef struct pvm_vm {
 typedef struct pvm_engine pvm_engine;
 
 /* Resolves the home folder: home_flag, else $PRIVARION_VM_HOME, else
- * $XDG_DATA_HOME/privarion-vm, else ~/.local/share/privarion-vm. */
+ * $XDG_DATA_HOME/privarion-vm, else ~/.local/share/privarion-vm; creates it
+ * 0700 when missing and refuses one another user can write (see below). */
 int pvm_home_resolve(const char *home_flag, char *out, size_t size, pvm_error *err);
+/* StrictModes, as sshd's: refuses (PVM_E_IO, naming `what`, the path and the
+ * chmod/chown fix) a file or folder owned by another user than us or root, or
+ * writable by its group or others. pvm_home_resolve applies it to the home,
+ * config.c to HOME/config (whose qemu line is run). */
+int pvm_path_check_private(const char *what, const char *path, pvm_error *err);
 /* Opens (creating on first use: folder 0700, state.db 0600) the store. */
 int pvm_engine_open(pvm_engine **out, const char *home_flag, pvm_error *err);
 void pvm_engine_close(pvm_engine *e);
