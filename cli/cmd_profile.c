@@ -258,6 +258,19 @@ static void pvm_create_help(void)
     pvm_field_opts_free(&t);
 }
 
+/* One warning per known virtualization mark the stored profile carries. */
+static void pvm_marks_warn(const pvm_profile *p)
+{
+    pvm_profile_mark m[32];
+    size_t n = pvm_profile_marks(p, m, sizeof m / sizeof m[0]);
+    for (size_t i = 0; i < n; i++)
+        pvm_out_warning("%s (--%s): \"%s\" is %s, a virtualization mark the guest can read "
+                        "(profile '%s'%s)", m[i].field, m[i].flag, m[i].value,
+                        m[i].description, p->name,
+                        p->hide_hypervisor ? "; vm start refuses it unless --allow-vm-marks"
+                                           : "");
+}
+
 static int pvm_create_run(pvm_cli *cli, const pvm_args *a, pvm_error *err)
 {
     pvm_change c;
@@ -275,6 +288,7 @@ static int pvm_create_run(pvm_cli *cli, const pvm_args *a, pvm_error *err)
         pvm_out_note("profile '%s' has no serial, UUID or MAC; 'profile edit --random' "
                      "draws them", p.name);
     printf("created profile '%s' (id %s)\n", p.name, p.id);
+    pvm_marks_warn(&p);
     return 0;
 }
 
@@ -308,6 +322,7 @@ static int pvm_edit_run(pvm_cli *cli, const pvm_args *a, pvm_error *err)
         pvm_change_apply(e, a, &c, &p, err) < 0 || pvm_profile_update(e, &p, &c.opts, err) < 0)
         return -1;
     printf("updated profile '%s' (id %s)\n", p.name, p.id);
+    pvm_marks_warn(&p);
     return 0;
 }
 
@@ -724,8 +739,10 @@ static void pvm_import_hint(pvm_error *err, size_t n)
 
 static void pvm_import_print(const pvm_profile *in, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         printf("imported profile '%s' (id %s)\n", in[i].name, in[i].id);
+        pvm_marks_warn(&in[i]);
+    }
 }
 
 static int pvm_import_run(pvm_cli *cli, const pvm_args *a, pvm_error *err)

@@ -84,6 +84,8 @@ static const pvm_opt pvm_create_opts[] = {
     {"initrd", 0, true, "FILE", "initramfs for --kernel"},
     {"append", 0, true, "STR", "kernel command line for --kernel (default: console=ttyS0, so "
                                "'vm log' shows the boot; a given STR is used as is)"},
+    {"allow-vm-marks", 0, false, NULL, "accept a profile that hides the hypervisor but carries "
+                                       "a known VM mark (e.g. a 52:54:00 MAC)"},
     {"json", 0, false, NULL, "print the new VM as JSON"},
 };
 
@@ -141,8 +143,10 @@ static int pvm_vm_create_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
     pvm_vm_opts o;
     pvm_vm vm;
     pvm_engine *e;
-    if (pvm_create_opts_from(a, &o, err) < 0 || !(e = pvm_cli_engine(cli, err)) ||
-        pvm_vm_create(e, a->pos[0], pvm_args_value(a, "profile"), &o, &vm, err) < 0)
+    if (pvm_create_opts_from(a, &o, err) < 0 || !(e = pvm_cli_engine(cli, err)))
+        return -1;
+    pvm_engine_set_allow_vm_marks(e, pvm_args_given(a, "allow-vm-marks"));
+    if (pvm_vm_create(e, a->pos[0], pvm_args_value(a, "profile"), &o, &vm, err) < 0)
         return -1;
     if (pvm_args_given(a, "json")) {
         char pname[PVM_NAME_MAX + 1];
@@ -272,6 +276,8 @@ static int pvm_vm_show_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
 
 static const pvm_opt pvm_start_opts[] = {
     {"wait-agent", 0, true, "SECONDS", "also wait until the guest agent answers (0: do not wait)"},
+    {"allow-vm-marks", 0, false, NULL, "start even if the profile hides the hypervisor but "
+                                       "carries a known VM mark (e.g. a 52:54:00 MAC)"},
 };
 
 static int pvm_vm_start_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
@@ -281,7 +287,10 @@ static int pvm_vm_start_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
     pvm_engine *e;
     pvm_vm vm;
     if ((v && pvm_int_parse("wait-agent", v, 0, 86400, &wait, err) < 0) ||
-        !(e = pvm_cli_engine(cli, err)) || pvm_vm_start(e, a->pos[0], wait, NULL, err) < 0)
+        !(e = pvm_cli_engine(cli, err)))
+        return -1;
+    pvm_engine_set_allow_vm_marks(e, pvm_args_given(a, "allow-vm-marks"));
+    if (pvm_vm_start(e, a->pos[0], wait, NULL, err) < 0)
         return -1;
     if (pvm_vm_get(e, a->pos[0], &vm, err) < 0)
         return -1;

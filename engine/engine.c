@@ -33,6 +33,11 @@ fail:
     return -1;
 }
 
+void pvm_engine_set_allow_vm_marks(pvm_engine *e, bool allow)
+{
+    e->allow_vm_marks = allow;
+}
+
 void pvm_engine_close(pvm_engine *e)
 {
     if (!e)

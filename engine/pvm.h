@@ -165,6 +165,33 @@ char *pvm_profile_list_to_json(const pvm_profile *p, size_t count);
  * *count are untouched. */
 int pvm_profile_list_from_json(const char *text, pvm_profile **out, size_t *count, pvm_error *err);
 
+/* ------------------------------------------------- virtualization marks
+ * (profile/marks.c): one table of values that tell a guest it runs in a VM -
+ * MAC prefixes of QEMU/KVM, VMware, VirtualBox, Xen, Hyper-V and Parallels,
+ * hypervisors' CPU brands, firmware/board/product words (QEMU, Bochs, SeaBIOS,
+ * innotek, VMware, Xen, "Virtual Machine" ...), QEMU's disk serials and models. */
+
+/* The description of the mark that value, in the field with this key (a
+ * profile field key such as "macAddress", "cpuModel", "manufacturer", or
+ * "diskModel" for the audit), carries; NULL when none. A static string. */
+const char *pvm_mark_find(const char *field_key, const char *value);
+
+typedef struct pvm_profile_mark {
+    const char *field;       /* field key, e.g. "macAddress" (static) */
+    const char *flag;        /* its command-line flag without "--" (static) */
+    const char *description; /* e.g. "QEMU/KVM's MAC prefix 52:54:00" (static) */
+    char value[PVM_TEXT_MAX + 1];
+} pvm_profile_mark;
+
+/* Fills out[0..max) with the marks p's identity fields carry, in field-table
+ * order; returns how many were written. The CLI prints them as warnings when a
+ * profile is stored. */
+size_t pvm_profile_marks(const pvm_profile *p, pvm_profile_mark *out, size_t max);
+/* Refuses (PVM_E_INVALID, field set, naming the value, the mark, the fix and
+ * --allow-vm-marks) a profile that hides the hypervisor but carries a mark;
+ * allow skips the check. Used by vm create and vm start. */
+int pvm_profile_marks_check(const pvm_profile *p, bool allow, pvm_error *err);
+
 /* ----------------------------------------------------------------- presets */
 
 typedef enum {
@@ -281,6 +308,10 @@ int pvm_path_check_private(const char *what, const char *path, pvm_error *err);
 int pvm_engine_open(pvm_engine **out, const char *home_flag, pvm_error *err);
 void pvm_engine_close(pvm_engine *e);
 const char *pvm_engine_home(const pvm_engine *e);
+/* The handle's policy for virtualization marks (off at open): when on, vm
+ * create and vm start accept a profile that hides the hypervisor but carries a
+ * known mark (the CLI's --allow-vm-marks). */
+void pvm_engine_set_allow_vm_marks(pvm_engine *e, bool allow);
 
 typedef struct pvm_profile_opts {
     bool allow_duplicate; /* accept a serial/UUID/MAC another profile uses */

@@ -484,6 +484,8 @@ static int pvm_vm_create_checks(pvm_engine *e, const char *name, const char *pro
         pvm_vm_input_file("kernel", o->kernel, vm->kernel, sizeof vm->kernel, err) < 0 ||
         pvm_vm_input_file("initrd", o->initrd, vm->initrd, sizeof vm->initrd, err) < 0)
         return -1;
+    if (pvm_profile_marks_check(&p, e->allow_vm_marks, err) < 0)
+        return -1;
     return pvm_qemu_argv_check(&p, vm, err); /* what start would refuse, refused now */
 }
 

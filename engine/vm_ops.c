@@ -113,7 +113,8 @@ static int pvm_vm_build(pvm_engine *e, const pvm_vm *vm, const pvm_vm_files *f,
                         const pvm_config *cfg, pvm_argv *argv, pvm_error *err)
 {
     pvm_profile p;
-    if (pvm_profile_get(e, vm->profile_id, &p, err) < 0)
+    if (pvm_profile_get(e, vm->profile_id, &p, err) < 0 ||
+        pvm_profile_marks_check(&p, e->allow_vm_marks, err) < 0)
         return -1;
     if (pvm_smbios_type0_write(&p.hw, f->smbios, err) < 0)
         return -1;
