@@ -457,7 +457,7 @@ static int pvm_vm_console_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
     fprintf(stderr, "Connected to the console of VM '%s'. Escape key: Ctrl-] (leaves the "
                     "console; the VM keeps running).%s", a->pos[0], tty ? "\r\n" : "\n");
     pvm_console_loop(sock, tty);
-    close(sock);
+    pvm_vm_console_close(e, sock);
     if (tty)
         tcsetattr(0, TCSANOW, &saved);
     fprintf(stderr, "\nConsole closed.\n");

@@ -408,8 +408,13 @@ int pvm_vm_path(pvm_engine *e, const pvm_vm *vm, pvm_vm_path_kind kind, char *ou
                 pvm_error *err);
 
 /* Connects to the running VM's serial console socket; *fd is a connected
- * stream socket the caller closes. PVM_E_STATE when the VM is not running. */
+ * stream socket, given back with pvm_vm_console_close. PVM_E_STATE when the VM
+ * is not running; PVM_E_BUSY naming the pid when another client (any process)
+ * has the console: QEMU serves one, so the engine keeps a lock for this
+ * handle until pvm_vm_console_close or pvm_engine_close (one console per handle). */
 int pvm_vm_console_open(pvm_engine *e, const char *name_or_id, int *fd, pvm_error *err);
+/* Closes fd and gives the console up for the next client. */
+void pvm_vm_console_close(pvm_engine *e, int fd);
 
 /* ------------------------------------------- what a front end polls (vm_info.c) */
 

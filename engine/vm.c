@@ -9,10 +9,12 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -572,6 +574,46 @@ int pvm_vm_delete(pvm_engine *e, const char *name_or_id, pvm_error *err)
 
 /* --------------------------------------------------------------- console */
 
+/* QEMU serves one console client; a second would connect and read nothing.
+ * The program guards it: RUN_DIR/console.lock, flock'd by the client and
+ * holding its pid, so the second is told who has it. */
+static int pvm_console_claim(const pvm_vm_files *f, const char *name, int *out, pvm_error *err)
+{
+    char *path = pvm_xasprintf("%s/console.lock", f->run_dir);
+    int l = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    int rc = -1;
+    if (l < 0) {
+        pvm_error_set(err, PVM_E_IO, "VM '%s': cannot open %s: %s", name, path, strerror(errno));
+    } else if (flock(l, LOCK_EX | LOCK_NB) < 0) {
+        char buf[32] = "";
+        ssize_t n = pread(l, buf, sizeof buf - 1, 0);
+        buf[n > 0 ? n : 0] = '\0';
+        int pid = atoi(buf);
+        close(l);
+        if (pid > 0)
+            pvm_error_set(err, PVM_E_BUSY, "VM '%s': the console is busy: process %d is "
+                          "attached to it (one client at a time; leave that one with Ctrl-] "
+                          "first)", name, pid);
+        else
+            pvm_error_set(err, PVM_E_BUSY, "VM '%s': the console is busy: another client is "
+                          "attached to it (one client at a time)", name);
+    } else {
+        char buf[32];
+        int n = snprintf(buf, sizeof buf, "%d\n", (int)getpid());
+        if (ftruncate(l, 0) == 0 && pwrite(l, buf, (size_t)n, 0) == n)
+            rc = 0;
+        else
+            pvm_error_set(err, PVM_E_IO, "VM '%s': cannot write %s: %s", name, path,
+                          strerror(errno));
+        if (rc == 0)
+            *out = l;
+        else
+            close(l);
+    }
+    free(path);
+    return rc;
+}
+
 int pvm_vm_console_open(pvm_engine *e, const char *name_or_id, int *fd, pvm_error *err)
 {
     pvm_vm vm;
@@ -585,15 +627,31 @@ int pvm_vm_console_open(pvm_engine *e, const char *name_or_id, int *fd, pvm_erro
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     if (pvm_strlcpy(sa.sun_path, f.serial_sock, sizeof sa.sun_path) >= sizeof sa.sun_path)
         return pvm_error_set(err, PVM_E_IO, "%s: socket path too long", f.serial_sock);
+    int lock = -1;
+    if (pvm_console_claim(&f, vm.name, &lock, err) < 0)
+        return -1;
     int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (s < 0)
         return pvm_error_set(err, PVM_E_IO, "console socket: %s", strerror(errno));
     if (connect(s, (struct sockaddr *)&sa, sizeof sa) < 0) {
         int e2 = errno;
         close(s);
+        close(lock);
         return pvm_error_set(err, PVM_E_IO, "VM '%s': cannot connect to console %s: %s",
                              vm.name, f.serial_sock, strerror(e2));
     }
+    if (e->console_lock_fd >= 0)
+        close(e->console_lock_fd);
+    e->console_lock_fd = lock;
     *fd = s;
     return 0;
+}
+
+void pvm_vm_console_close(pvm_engine *e, int fd)
+{
+    if (fd >= 0)
+        close(fd);
+    if (e->console_lock_fd >= 0)
+        close(e->console_lock_fd);
+    e->console_lock_fd = -1;
 }
