@@ -39,7 +39,7 @@ static cJSON *pvm_vm_json(const pvm_vm *vm, const char *profile_name)
     cJSON_AddNumberToObject(j, "memoryBytes", (double)vm->memory_bytes);
     cJSON_AddNumberToObject(j, "diskBytes", (double)vm->disk_bytes);
     cJSON_AddStringToObject(j, "diskBus", pvm_disk_bus_name(vm->disk_bus));
-    cJSON_AddStringToObject(j, "nic", pvm_nic_model_name(vm->nic));
+    cJSON_AddStringToObject(j, "nic", pvm_vm_nic_name(vm));
     cJSON_AddStringToObject(j, "net", pvm_net_mode_name(vm->net));
     cJSON_AddStringToObject(j, "iso", vm->iso);
     cJSON_AddStringToObject(j, "kernel", vm->kernel);
@@ -98,6 +98,9 @@ static int pvm_create_enums(const pvm_args *a, pvm_vm_opts *o, pvm_error *err)
         return -1;
     if ((v = pvm_args_value(a, "net")) && pvm_net_mode_parse(v, &o->net, err) < 0)
         return -1;
+    if (o->net == PVM_NET_NONE && pvm_args_given(a, "nic")) /* also --nic virtio */
+        return pvm_error_set_field(err, PVM_E_INVALID, "nic", "nic: --net none gives the VM "
+                                   "no network card; drop --nic, or choose --net user");
     if ((v = pvm_args_value(a, "image-mode"))) {
         if (strcmp(v, "copy") == 0)
             o->image_mode = PVM_IMAGE_COPY;
@@ -157,10 +160,11 @@ static int pvm_vm_create_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
         return rc;
     }
     char m[32], d[32];
-    printf("Created VM '%s' (%s): %d vCPU, %s memory, %s %s disk, %s NIC\n", vm.name, vm.id,
+    printf("Created VM '%s' (%s): %d vCPU, %s memory, %s %s disk, %s%s\n", vm.name, vm.id,
            vm.cpus, pvm_size_format(vm.memory_bytes, m, sizeof m),
            pvm_size_format(vm.disk_bytes, d, sizeof d), pvm_disk_bus_name(vm.disk_bus),
-           pvm_nic_model_name(vm.nic));
+           vm.net == PVM_NET_NONE ? "no" : pvm_vm_nic_name(&vm),
+           vm.net == PVM_NET_NONE ? " NIC (--net none)" : " NIC");
     return 0;
 }
 
@@ -179,7 +183,7 @@ static void pvm_list_row(pvm_engine *e, pvm_table *t, const pvm_vm *vm)
     const char *cells[] = {vm->name, pvm_vm_state_name(vm->state), cpus,
                            pvm_size_format(vm->memory_bytes, m, sizeof m),
                            pvm_size_format(vm->disk_bytes, d, sizeof d),
-                           pvm_disk_bus_name(vm->disk_bus), pvm_nic_model_name(vm->nic), pname,
+                           pvm_disk_bus_name(vm->disk_bus), pvm_vm_nic_name(vm), pname,
                            pid, vm->state_reason};
     pvm_table_add(t, cells);
 }
@@ -243,7 +247,11 @@ static void pvm_show_text(pvm_engine *e, const pvm_vm *vm)
     snprintf(buf, sizeof buf, "%s on %s", pvm_size_format(vm->disk_bytes, d, sizeof d),
              pvm_disk_bus_name(vm->disk_bus));
     pvm_out_field(stdout, 0, w, "Disk", buf);
-    snprintf(buf, sizeof buf, "%s (%s)", pvm_nic_model_name(vm->nic), pvm_net_mode_name(vm->net));
+    if (vm->net == PVM_NET_NONE)
+        pvm_strlcpy(buf, "none (--net none)", sizeof buf);
+    else
+        snprintf(buf, sizeof buf, "%s (%s)", pvm_nic_model_name(vm->nic),
+                 pvm_net_mode_name(vm->net));
     pvm_out_field(stdout, 0, w, "NIC", buf);
     pvm_out_field(stdout, 0, w, "ISO", vm->iso);
     pvm_out_field(stdout, 0, w, "Kernel", vm->kernel);

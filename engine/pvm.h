@@ -291,6 +291,9 @@ typedef struct pvm_vm {
     char state_reason[256];      /* e.g. why it crashed */
 } pvm_vm;
 
+/* The NIC a VM has: its model, or "none" with --net none (names.c). */
+const char *pvm_vm_nic_name(const pvm_vm *vm);
+
 /* ------------------------------------------------------------------ engine */
 
 typedef struct pvm_engine pvm_engine;

@@ -296,6 +296,9 @@ static int pvm_vm_check_opts(const pvm_vm_opts *o, pvm_vm *vm, pvm_error *err)
         return pvm_error_set(err, PVM_E_INVALID, "nic: must be virtio or e1000e");
     if ((int)o->net < PVM_NET_USER || o->net > PVM_NET_NONE)
         return pvm_error_set(err, PVM_E_INVALID, "net: must be user or none");
+    if (o->net == PVM_NET_NONE && o->nic != PVM_NIC_VIRTIO)
+        return pvm_error_set_field(err, PVM_E_INVALID, "nic", "nic: --net none gives the VM "
+                                   "no network card; drop --nic, or choose --net user");
     vm->disk_bus = o->disk_bus;
     vm->nic = o->nic;
     vm->net = o->net;
