@@ -293,14 +293,20 @@ int pvm_vm_start(pvm_engine *e, const char *name_or_id, int wait_agent_seconds,
 
 /* ----------------------------------------------------------------- stop */
 
-static void pvm_vm_qmp_send(const pvm_vm_files *f, const char *cmd)
+static int pvm_vm_qmp_try(const pvm_vm_files *f, const char *cmd, pvm_error *err)
 {
     pvm_qmp *q = NULL;
+    if (pvm_qmp_connect(f->qmp_sock, 2000, &q, err) < 0)
+        return -1;
+    int rc = pvm_qmp_execute(q, cmd, NULL, NULL, 2000, err);
+    pvm_qmp_close(q);
+    return rc;
+}
+
+static void pvm_vm_qmp_send(const pvm_vm_files *f, const char *cmd)
+{
     pvm_error ignored = {0};
-    if (pvm_qmp_connect(f->qmp_sock, 2000, &q, &ignored) == 0) {
-        pvm_qmp_execute(q, cmd, NULL, NULL, 2000, &ignored);
-        pvm_qmp_close(q);
-    }
+    pvm_vm_qmp_try(f, cmd, &ignored);
 }
 
 /* Presses the power button every few seconds until QEMU is gone or timeout_s
@@ -349,6 +355,11 @@ static int pvm_vm_stop_locked(pvm_engine *e, pvm_vm *vm, const pvm_vm_files *f, 
         if (pvm_vm_force_end(f, vm, err) < 0)
             return -1;
     } else {
+        pvm_error q = {0}; /* without QMP the button cannot be pressed: say so at once */
+        if (pvm_vm_qmp_try(f, "system_powerdown", &q) < 0)
+            return pvm_error_set(err, PVM_E_QEMU, "VM '%s': QMP is unreachable, so the power "
+                                 "button cannot be pressed (%.200s); the guest keeps running: "
+                                 "use --force to end QEMU", vm->name, q.msg);
         if (!pvm_vm_powerdown_wait(f, vm->pid, timeout_s))
             return pvm_error_set(err, PVM_E_STATE,
                                  "VM '%s': guest did not power off within %d s; use --force",
