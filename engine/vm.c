@@ -351,14 +351,13 @@ static int pvm_vm_qemu_img(char *const *argv, int timeout_ms, const char *what, 
     if (pvm_proc_run(argv, timeout_ms, out, sizeof out, &status, err) < 0)
         return -1;
     if (status != 0) {
-        size_t n = strlen(out);
-        while (n && (out[n - 1] == '\n' || out[n - 1] == ' '))
-            out[--n] = '\0';
+        char said[320]; /* whole lines, joined with "; " */
+        pvm_text_lines(out, false, said, sizeof said);
         if (status == 127)
             return pvm_error_set(err, PVM_E_QEMU,
-                                 "%s: %s (install it: apt-get install qemu-utils)", what, out);
+                                 "%s: %s (install it: apt-get install qemu-utils)", what, said);
         return pvm_error_set(err, PVM_E_QEMU, "%s: qemu-img failed (status %d): %s", what,
-                             status, out);
+                             status, said);
     }
     return 0;
 }
@@ -372,9 +371,17 @@ static int pvm_vm_image_info(const char *path, char fmt[32], uint64_t *vsize, pv
                     NULL};
     if (pvm_proc_run(argv, PVM_QEMU_IMG_TIMEOUT_MS, out, sizeof out, &status, err) < 0)
         return -1;
-    if (status != 0)
-        return pvm_error_set(err, PVM_E_INVALID, "image: %s: qemu-img cannot read it: %.300s",
-                             path, out);
+    if (status != 0) { /* qemu-img's whole lines; the path once, where it names it */
+        char said[sizeof err->msg - 40];
+        const char *text = strncmp(out, "qemu-img: ", 10) == 0 ? out + 10 : out;
+        bool named = strstr(text, path) != NULL;
+        size_t room = named ? sizeof said : sizeof said - strlen(path) % (sizeof said - 64);
+        pvm_text_lines(text, false, said, room);
+        if (named)
+            return pvm_error_set(err, PVM_E_INVALID, "image: qemu-img cannot read it: %s", said);
+        return pvm_error_set(err, PVM_E_INVALID, "image: %s: qemu-img cannot read it: %s",
+                             path, said);
+    }
     cJSON *j = cJSON_Parse(out);
     const cJSON *f = cJSON_GetObjectItemCaseSensitive(j, "format");
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "virtual-size");

@@ -143,11 +143,14 @@ static void pvm_vm_kill_started(const pvm_vm_files *f, const pvm_vm *vm)
 static int pvm_vm_start_failed(const pvm_vm_files *f, const pvm_vm *vm, const char *what,
                                pvm_error *err)
 {
-    char tail[300];
-    pvm_proc_tail(f->qemu_log, 3, tail, sizeof tail);
+    /* QEMU's last lines, whole, in the room the message leaves */
+    char head[sizeof err->msg], tail[sizeof err->msg];
+    int h = snprintf(head, sizeof head, "VM '%s': %s; QEMU said: ", vm->name, what);
+    size_t room = h > 0 && (size_t)h + 16 < sizeof head ? sizeof head - (size_t)h : 16;
+    pvm_proc_tail(f->qemu_log, 3, tail, room);
     pvm_vm_kill_started(f, vm);
     pvm_vm_runtime_clean(f);
-    return pvm_error_set(err, PVM_E_QEMU, "VM '%s': %s%s%.300s", vm->name, what,
+    return pvm_error_set(err, PVM_E_QEMU, "VM '%s': %s%s%s", vm->name, what,
                          tail[0] ? "; QEMU said: " : "", tail);
 }
 
