@@ -103,6 +103,9 @@ int pvm_vm_path(pvm_engine *e, const pvm_vm *vm, pvm_vm_path_kind kind, char *ou
 
 void pvm_vm_runtime_clean(const pvm_vm_files *f)
 {
+    char *lock = pvm_xasprintf("%s/console.lock", f->run_dir); /* vm console's guard */
+    unlink(lock);
+    free(lock);
     unlink(f->marker);
     unlink(f->qmp_sock);
     unlink(f->qga_sock);
@@ -163,6 +166,45 @@ static int pvm_vm_shutdown_cause(const char *qemu_log)
     return cause;
 }
 
+/* The kernel's boot id, recorded in the VM folder at start: a different one
+ * now means the host restarted under the VM (not a crash). */
+#define PVM_BOOT_ID "/proc/sys/kernel/random/boot_id"
+
+static void pvm_boot_id_read(const char *path, char out[64])
+{
+    out[0] = '\0';
+    FILE *fp = fopen(path, "re");
+    if (!fp)
+        return;
+    if (!fgets(out, 64, fp))
+        out[0] = '\0';
+    fclose(fp);
+    out[strcspn(out, "\n")] = '\0';
+}
+
+void pvm_vm_boot_id_record(const pvm_vm_files *f)
+{
+    char id[64];
+    pvm_boot_id_read(PVM_BOOT_ID, id);
+    char *path = pvm_xasprintf("%s/boot-id", f->dir);
+    FILE *fp = fopen(path, "we");
+    if (fp) {
+        fprintf(fp, "%s\n", id);
+        fclose(fp);
+    }
+    free(path);
+}
+
+static bool pvm_vm_host_restarted(const pvm_vm_files *f)
+{
+    char then[64], now[64];
+    char *path = pvm_xasprintf("%s/boot-id", f->dir);
+    pvm_boot_id_read(path, then);
+    free(path);
+    pvm_boot_id_read(PVM_BOOT_ID, now);
+    return then[0] && now[0] && strcmp(then, now) != 0;
+}
+
 /* A marker and no process: QEMU's recorded cause tells a clean power-off (by the
  * guest, or a QMP quit) from a crash; a signal from the host records no cause,
  * but QEMU's "terminating on signal N" line ends up in the reason. */
@@ -175,6 +217,12 @@ static void pvm_vm_probe_gone(const pvm_vm_files *f, pvm_vm *vm)
         snprintf(vm->state_reason, sizeof vm->state_reason, "%s",
                  cause == PVM_CAUSE_GUEST_OFF ? "the guest powered itself off"
                                               : "QEMU was told to quit over QMP");
+        return;
+    }
+    if (pvm_vm_host_restarted(f)) {
+        vm->state = PVM_VM_STOPPED;
+        snprintf(vm->state_reason, sizeof vm->state_reason,
+                 "host restarted while the VM ran (its QEMU went down with the host)");
         return;
     }
     vm->state = PVM_VM_CRASHED;

@@ -93,5 +93,8 @@ int pvm_vm_row(pvm_engine *e, const char *name_or_id, pvm_vm *out, pvm_error *er
 void pvm_vm_probe(pvm_engine *e, pvm_vm *vm);
 /* Removes the intent marker, sockets, pidfile and runtime folder. */
 void pvm_vm_runtime_clean(const pvm_vm_files *f);
+/* Writes the kernel's boot id to VMDIR/boot-id at start; a VM whose QEMU is
+ * gone under another boot id shows stopped, reason "host restarted". */
+void pvm_vm_boot_id_record(const pvm_vm_files *f);
 
 #endif

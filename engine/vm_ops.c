@@ -260,6 +260,7 @@ static int pvm_vm_start_locked(pvm_engine *e, pvm_vm *vm, const pvm_vm_files *f,
     if (pvm_vm_prepare_files(f, err) < 0 ||
         pvm_proc_pid_write(f->marker, 0, err) < 0) /* intent: it should be running */
         goto done;
+    pvm_vm_boot_id_record(f);
     if (pvm_vm_spawn(f, vm, &argv, end, err) < 0 || pvm_vm_wait_qmp(f, vm, end, &pid, err) < 0 ||
         pvm_proc_pid_write(f->marker, pid, err) < 0)
         goto done;
