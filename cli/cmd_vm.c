@@ -286,7 +286,26 @@ static const pvm_opt pvm_start_opts[] = {
     {"wait-agent", 0, true, "SECONDS", "also wait until the guest agent answers (0: do not wait)"},
     {"allow-vm-marks", 0, false, NULL, "start even if the profile hides the hypervisor but "
                                        "carries a known VM mark (e.g. a 52:54:00 MAC)"},
+    {"strict", 0, false, NULL, "refuse, rather than warn, when another running VM wears the "
+                               "same profile"},
 };
+
+/* Another running VM wearing this one's profile: a warning, or with --strict a refusal. */
+static int pvm_start_twin(pvm_engine *e, const pvm_args *a, pvm_error *err)
+{
+    char twin[PVM_NAME_MAX + 1];
+    if (pvm_vm_running_twin(e, a->pos[0], twin, sizeof twin, err) < 0)
+        return -1;
+    if (!twin[0])
+        return 0;
+    const char *what = "wears the same profile as the running VM";
+    if (pvm_args_given(a, "strict"))
+        return pvm_error_set(err, PVM_E_EXISTS, "VM '%s' %s '%s': both would show one UUID, "
+                             "MAC and serials on one network (--strict)", a->pos[0], what, twin);
+    pvm_out_warning("VM '%s' %s '%s': both show one UUID, MAC and serials on one network "
+                    "(give it a profile of its own; --strict refuses)", a->pos[0], what, twin);
+    return 0;
+}
 
 static int pvm_vm_start_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
 {
@@ -298,7 +317,7 @@ static int pvm_vm_start_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
         !(e = pvm_cli_engine(cli, err)))
         return -1;
     pvm_engine_set_allow_vm_marks(e, pvm_args_given(a, "allow-vm-marks"));
-    if (pvm_vm_start(e, a->pos[0], wait, NULL, err) < 0)
+    if (pvm_start_twin(e, a, err) < 0 || pvm_vm_start(e, a->pos[0], wait, NULL, err) < 0)
         return -1;
     if (pvm_vm_get(e, a->pos[0], &vm, err) < 0)
         return -1;

@@ -393,6 +393,12 @@ int pvm_vm_start(pvm_engine *e, const char *name_or_id, int wait_agent_seconds,
 /* progress may be NULL; a cancelled wait returns PVM_E_CANCELLED and leaves the VM as it is. */
 int pvm_vm_stop(pvm_engine *e, const char *name_or_id, bool force, int timeout_s,
                 const pvm_progress *progress, pvm_error *err);
+/* Another VM wearing the same profile that runs (or is paused) now: its name in
+ * twin, "" when none. A start beside it would put one UUID, MAC and set of
+ * serials twice on one network; front ends warn, or refuse when asked to be
+ * strict (vm_twins.c). */
+int pvm_vm_running_twin(pvm_engine *e, const char *name_or_id, char *twin, size_t size,
+                        pvm_error *err);
 /* Refuses a running or paused VM; removes the folder, disk and the row. */
 int pvm_vm_delete(pvm_engine *e, const char *name_or_id, pvm_error *err);
 

@@ -524,6 +524,33 @@ static int pvm_vm_name_free(pvm_engine *e, const char *name, pvm_error *err)
     return 0;
 }
 
+/* An overlay on another managed VM's disk would be corrupted the moment that VM
+ * starts and writes its disk: refused. image is a realpath. */
+static int pvm_vm_overlay_check(pvm_engine *e, const char *image, pvm_error *err)
+{
+    char *vms = pvm_xasprintf("%s/vms", pvm_engine_home(e));
+    char *real = realpath(vms, NULL);
+    free(vms);
+    if (!real)
+        return 0; /* no VM folder yet: no VM disk to clash with */
+    size_t n = strlen(real);
+    int rc = 0;
+    if (strncmp(image, real, n) == 0 && image[n] == '/') {
+        char id[PVM_UUID_LEN + 1];
+        pvm_strlcpy(id, image + n + 1, sizeof id);
+        pvm_vm other;
+        pvm_error ignored = {0};
+        bool known = pvm_vm_row(e, id, &other, &ignored) == 0;
+        rc = pvm_error_set_field(err, PVM_E_INVALID, "image", "image: %s is the disk of VM "
+                                 "'%s'; an overlay on it would be corrupted as soon as that VM "
+                                 "runs and writes its disk: use --image-mode copy, or "
+                                 "'qemu-img convert' it to an image of its own first", image,
+                                 known ? other.name : id);
+    }
+    free(real);
+    return rc;
+}
+
 /* Every check that needs no file written. */
 static int pvm_vm_create_checks(pvm_engine *e, const char *name, const char *profile,
                                 const pvm_vm_opts *o, pvm_vm *vm, char *image, pvm_error *err)
@@ -544,7 +571,8 @@ static int pvm_vm_create_checks(pvm_engine *e, const char *name, const char *pro
         pvm_vm_input_file("kernel", o->kernel, vm->kernel, sizeof vm->kernel, err) < 0 ||
         pvm_vm_input_file("initrd", o->initrd, vm->initrd, sizeof vm->initrd, err) < 0)
         return -1;
-    if (pvm_profile_marks_check(&p, e->allow_vm_marks, err) < 0)
+    if (pvm_profile_marks_check(&p, e->allow_vm_marks, err) < 0 ||
+        (o->image_mode == PVM_IMAGE_OVERLAY && pvm_vm_overlay_check(e, image, err) < 0))
         return -1;
     return pvm_qemu_argv_check(&p, vm, err); /* what start would refuse, refused now */
 }
