@@ -4,6 +4,8 @@
 #include "pvm.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -168,4 +170,58 @@ int pvm_home_resolve(const char *home_flag, char *out, size_t size, pvm_error *e
                              size ? size - 1 : 0);
     pvm_strlcpy(out, path, size);
     return 0;
+}
+
+/* ------------------------------------------------------------ home token */
+
+/* HOME/home-id holds "TOKEN DEV INO": a random token bound to the folder's
+ * device and inode, so a copy (cp -a: a new inode) gets a token of its own
+ * while the same folder reached by another spelling (a symlink) keeps it. */
+static int pvm_token_read(const char *path, const struct stat *home, char *out, size_t size)
+{
+    FILE *fp = fopen(path, "re");
+    if (!fp)
+        return -1;
+    char tok[32];
+    unsigned long long dev = 0, ino = 0;
+    int n = fscanf(fp, "%24s %llu %llu", tok, &dev, &ino);
+    fclose(fp);
+    if (n != 3 || strlen(tok) != 12 || dev != (unsigned long long)home->st_dev ||
+        ino != (unsigned long long)home->st_ino)
+        return -1;
+    for (const char *c = tok; *c; c++)
+        if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f')))
+            return -1;
+    pvm_strlcpy(out, tok, size);
+    return 0;
+}
+
+int pvm_home_token(const char *home, char *out, size_t size, pvm_error *err)
+{
+    struct stat st;
+    if (stat(home, &st) < 0)
+        return pvm_error_set(err, PVM_E_IO, "home: cannot read %s: %s", home, strerror(errno));
+    char *path = pvm_xasprintf("%s/home-id", home);
+    int rc = 0;
+    if (pvm_token_read(path, &st, out, size) < 0) {
+        unsigned char b[6];
+        char tok[13];
+        pvm_random_bytes(b, sizeof b);
+        for (int i = 0; i < 6; i++)
+            snprintf(tok + 2 * i, 3, "%02x", b[i]);
+        char *tmp = pvm_xasprintf("%s.tmp.%d", path, (int)getpid());
+        FILE *fp = fopen(tmp, "wxe");
+        bool ok = fp && fprintf(fp, "%s %llu %llu\n", tok, (unsigned long long)st.st_dev,
+                                (unsigned long long)st.st_ino) > 0;
+        ok = (fp && fclose(fp) == 0) && ok;
+        if (ok && rename(tmp, path) == 0 && pvm_token_read(path, &st, out, size) == 0)
+            rc = 0;
+        else
+            rc = pvm_error_set(err, PVM_E_IO, "home: cannot write %s: %s", path,
+                               strerror(errno ? errno : EIO));
+        unlink(tmp);
+        free(tmp);
+    }
+    free(path);
+    return rc;
 }

@@ -340,7 +340,9 @@ int pvm_profile_randomize_unique(pvm_engine *e, pvm_profile *p, const pvm_preset
 
 /* --------------------------------------------------------- VM operations
  * (engine/vm.c, engine/vm_ops.c). Each VM has a folder HOME/vms/<id>/ and a
- * runtime folder /tmp/pvm-<uid>/<12 hex of the id>/ (sockets, pid file).
+ * runtime folder /tmp/pvm-<uid>/<home token>-<12 hex of the id>/ (sockets, pid
+ * file); the home token (HOME/home-id, bound to the folder's inode) keeps a
+ * copied data folder from seeing or touching the original's QEMUs.
  * State is always read from the live process and QMP, never from the store. */
 
 typedef enum { PVM_IMAGE_COPY = 0, PVM_IMAGE_OVERLAY } pvm_image_mode;

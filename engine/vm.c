@@ -54,13 +54,17 @@ int pvm_vm_files_init(const char *home, const char *id, pvm_vm_files *f, pvm_err
     memset(f, 0, sizeof *f);
     if (!pvm_vm_id_ok(id))
         return pvm_error_set(err, PVM_E_INVALID, "VM id '%.40s': must be a lower-case UUID", id);
-    char base[64], short_id[13];
+    char base[64], short_id[13], token[16];
     pvm_proc_runtime_base(base, sizeof base);
+    if (pvm_home_token(home, token, sizeof token, err) < 0)
+        return -1;
     size_t k = 0; /* the first 12 hex digits of the id */
     for (const char *c = id; *c && k < 12; c++)
         if (*c != '-')
             short_id[k++] = *c;
     short_id[k] = '\0';
+    char run_name[32]; /* <home token>-<12 hex of the id> */
+    snprintf(run_name, sizeof run_name, "%s-%s", token, short_id);
     if (pvm_fit(f->dir, sizeof f->dir, err, "%s/vms/%s", home, id) < 0 ||
         pvm_fit(f->disk, sizeof f->disk, err, "%s/%s", f->dir, "disk.qcow2") < 0 ||
         pvm_fit(f->serial_log, sizeof f->serial_log, err, "%s/%s", f->dir, "serial.log") < 0 ||
@@ -68,7 +72,7 @@ int pvm_vm_files_init(const char *home, const char *id, pvm_vm_files *f, pvm_err
         pvm_fit(f->smbios, sizeof f->smbios, err, "%s/%s", f->dir, "smbios-type0.bin") < 0 ||
         pvm_fit(f->lock, sizeof f->lock, err, "%s/%s", f->dir, "lock") < 0 ||
         pvm_fit(f->marker, sizeof f->marker, err, "%s/%s", f->dir, "running") < 0 ||
-        pvm_fit(f->run_dir, sizeof f->run_dir, err, "%s/%s", base, short_id) < 0 ||
+        pvm_fit(f->run_dir, sizeof f->run_dir, err, "%s/%s", base, run_name) < 0 ||
         pvm_fit(f->qmp_sock, sizeof f->qmp_sock, err, "%s/%s", f->run_dir, "qmp.sock") < 0 ||
         pvm_fit(f->qga_sock, sizeof f->qga_sock, err, "%s/%s", f->run_dir, "qga.sock") < 0 ||
         pvm_fit(f->serial_sock, sizeof f->serial_sock, err, "%s/%s", f->run_dir, "serial.sock") < 0 ||
@@ -124,11 +128,17 @@ static bool pvm_file_exists(const char *path)
 
 /* The QEMU of this VM: the pid in the pid file (or the marker) when that
  * process lives and its command line names this VM's id (pid reuse guard). */
+bool pvm_vm_qemu_ours(const pvm_vm_files *f, int pid)
+{
+    return pid > 0 && pvm_proc_alive(pid) && pvm_proc_cmdline_has(pid, f->run_dir);
+}
+
 static int pvm_vm_live_pid(const pvm_vm_files *f, const char *id)
 {
+    (void)id;
     int pids[2] = {pvm_proc_pid_read(f->pidfile), pvm_proc_pid_read(f->marker)};
     for (int i = 0; i < 2; i++)
-        if (pids[i] && pvm_proc_alive(pids[i]) && pvm_proc_cmdline_has(pids[i], id))
+        if (pvm_vm_qemu_ours(f, pids[i]))
             return pids[i];
     return 0;
 }
@@ -217,6 +227,14 @@ static void pvm_vm_probe_gone(const pvm_vm_files *f, pvm_vm *vm)
         snprintf(vm->state_reason, sizeof vm->state_reason, "%s",
                  cause == PVM_CAUSE_GUEST_OFF ? "the guest powered itself off"
                                               : "QEMU was told to quit over QMP");
+        return;
+    }
+    int other = pvm_proc_pid_read(f->marker);
+    if (other && pvm_proc_alive(other) && pvm_proc_cmdline_has(other, vm->id)) {
+        vm->state = PVM_VM_STOPPED; /* a cp -a of a home whose QEMU still runs */
+        snprintf(vm->state_reason, sizeof vm->state_reason,
+                 "this data folder is a copy: QEMU process %d runs the VM of the original "
+                 "folder, not this one", other);
         return;
     }
     if (pvm_vm_host_restarted(f)) {

@@ -134,7 +134,8 @@ static int pvm_vm_build(pvm_engine *e, const pvm_vm *vm, const pvm_vm_files *f,
 static void pvm_vm_kill_started(const pvm_vm_files *f, const pvm_vm *vm)
 {
     int pid = pvm_proc_pid_read(f->pidfile);
-    if (pid && pvm_proc_alive(pid) && pvm_proc_cmdline_has(pid, vm->id)) {
+    (void)vm;
+    if (pvm_vm_qemu_ours(f, pid)) {
         kill(pid, SIGKILL);
         pvm_proc_wait_gone(pid, 5000);
     }
@@ -334,7 +335,7 @@ static int pvm_vm_force_end(const pvm_vm_files *f, pvm_vm *vm, pvm_error *err)
     pvm_vm_qmp_send(f, "quit");
     if (pvm_proc_wait_gone(vm->pid, 5000))
         return 0;
-    if (pvm_proc_alive(vm->pid) && pvm_proc_cmdline_has(vm->pid, vm->id))
+    if (pvm_vm_qemu_ours(f, vm->pid))
         kill(vm->pid, SIGKILL);
     if (pvm_proc_wait_gone(vm->pid, 10000))
         return 0;
