@@ -210,7 +210,10 @@ int pvm_home_token(const char *home, char *out, size_t size, pvm_error *err)
         for (int i = 0; i < 6; i++)
             snprintf(tok + 2 * i, 3, "%02x", b[i]);
         char *tmp = pvm_xasprintf("%s.tmp.%d", path, (int)getpid());
-        FILE *fp = fopen(tmp, "wxe");
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        FILE *fp = fd >= 0 ? fdopen(fd, "w") : NULL;
+        if (fd >= 0 && !fp)
+            close(fd);
         bool ok = fp && fprintf(fp, "%s %llu %llu\n", tok, (unsigned long long)st.st_dev,
                                 (unsigned long long)st.st_ino) > 0;
         ok = (fp && fclose(fp) == 0) && ok;
