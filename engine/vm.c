@@ -7,7 +7,6 @@
 #include "vm_internal.h"
 #include "../db/store.h"
 
-#include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -398,77 +397,12 @@ static int pvm_vm_check_caps(pvm_engine *e, pvm_vm *vm, pvm_error *err)
     return pvm_caps_check(&cfg, "vm create", vm->cpus, vm->memory_bytes, err);
 }
 
-static const char *pvm_qemu_img(void)
-{
-    const char *env = getenv("PRIVARION_VM_QEMU_IMG");
-    return env && *env ? env : "qemu-img";
-}
-
-/* How long a quick qemu-img step (create, info, resize) may take; a copy of an
- * image (convert) takes as long as the image needs. */
-#define PVM_QEMU_IMG_TIMEOUT_MS 60000
-#define PVM_NO_TIMEOUT (-1)
-
-/* Runs qemu-img with argv; a failure carries its output. */
-static int pvm_vm_qemu_img(char *const *argv, int timeout_ms, const char *what, pvm_error *err)
-{
-    char out[1024];
-    int status = 0;
-    if (pvm_proc_run(argv, timeout_ms, out, sizeof out, &status, err) < 0)
-        return -1;
-    if (status != 0) {
-        char said[320]; /* whole lines, joined with "; " */
-        pvm_text_lines(out, false, said, sizeof said);
-        if (status == 127)
-            return pvm_error_set(err, PVM_E_QEMU,
-                                 "%s: %s (install it: apt-get install qemu-utils)", what, said);
-        return pvm_error_set(err, PVM_E_QEMU, "%s: qemu-img failed (status %d): %s", what,
-                             status, said);
-    }
-    return 0;
-}
-
-/* Reads an image's format and virtual size with `qemu-img info --output=json`. */
-static int pvm_vm_image_info(const char *path, char fmt[32], uint64_t *vsize, pvm_error *err)
-{
-    char out[8192];
-    int status = 0;
-    char *argv[] = {(char *)pvm_qemu_img(), "info", "--output=json", "-U", "--", (char *)path,
-                    NULL};
-    if (pvm_proc_run(argv, PVM_QEMU_IMG_TIMEOUT_MS, out, sizeof out, &status, err) < 0)
-        return -1;
-    if (status != 0) { /* qemu-img's whole lines; the path once, where it names it */
-        char said[sizeof err->msg - 40];
-        const char *text = strncmp(out, "qemu-img: ", 10) == 0 ? out + 10 : out;
-        bool named = strstr(text, path) != NULL;
-        size_t room = named ? sizeof said : sizeof said - strlen(path) % (sizeof said - 64);
-        pvm_text_lines(text, false, said, room);
-        if (named)
-            return pvm_error_set(err, PVM_E_INVALID, "image: qemu-img cannot read it: %s", said);
-        return pvm_error_set(err, PVM_E_INVALID, "image: %s: qemu-img cannot read it: %s",
-                             path, said);
-    }
-    cJSON *j = cJSON_Parse(out);
-    const cJSON *f = cJSON_GetObjectItemCaseSensitive(j, "format");
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "virtual-size");
-    int rc = 0;
-    if (!cJSON_IsString(f) || !cJSON_IsNumber(v) || v->valuedouble < 0)
-        rc = pvm_error_set(err, PVM_E_INVALID, "image: %s: qemu-img info gave no format/size",
-                           path);
-    else if (pvm_strlcpy(fmt, f->valuestring, 32) >= 32)
-        rc = pvm_error_set(err, PVM_E_INVALID, "image: %s: unexpected format name", path);
-    else
-        *vsize = (uint64_t)v->valuedouble;
-    cJSON_Delete(j);
-    return rc;
-}
-
 static int pvm_vm_make_disk_from_image(const pvm_vm_files *f, const char *image,
                                        pvm_image_mode mode, pvm_vm *vm, pvm_error *err)
 {
     char fmt[32], size[32], buf[32];
     uint64_t vsize = 0;
-    if (pvm_vm_image_info(image, fmt, &vsize, err) < 0)
+    if (pvm_img_info(image, fmt, &vsize, err) < 0)
         return -1;
     if (!vm->disk_bytes)
         vm->disk_bytes = vsize;
@@ -476,21 +410,13 @@ static int pvm_vm_make_disk_from_image(const pvm_vm_files *f, const char *image,
         return pvm_error_set(err, PVM_E_INVALID, "disk: %s is smaller than the image's %s",
                              pvm_size_format(vm->disk_bytes, size, sizeof size),
                              pvm_size_format(vsize, buf, sizeof buf));
-    snprintf(size, sizeof size, "%llu", (unsigned long long)vm->disk_bytes);
-    if (mode == PVM_IMAGE_OVERLAY) {
-        char *argv[] = {(char *)pvm_qemu_img(), "create", "-q", "-f", "qcow2", "-b",
-                        (char *)image, "-F", fmt, (char *)f->disk, size, NULL};
-        return pvm_vm_qemu_img(argv, PVM_QEMU_IMG_TIMEOUT_MS, "image (overlay)", err);
-    }
-    char *conv[] = {(char *)pvm_qemu_img(), "convert", "-q", "-f", fmt, "-O", "qcow2",
-                    (char *)image, (char *)f->disk, NULL};
-    if (pvm_vm_qemu_img(conv, PVM_NO_TIMEOUT, "image (copy)", err) < 0)
+    if (mode == PVM_IMAGE_OVERLAY)
+        return pvm_img_create(f->disk, vm->disk_bytes, image, fmt, "image (overlay)", err);
+    if (pvm_img_convert(image, fmt, f->disk, "image (copy)", err) < 0)
         return -1;
     if (vm->disk_bytes == vsize)
         return 0;
-    char *grow[] = {(char *)pvm_qemu_img(), "resize", "-q", "-f", "qcow2", (char *)f->disk,
-                    size, NULL};
-    return pvm_vm_qemu_img(grow, PVM_QEMU_IMG_TIMEOUT_MS, "disk (resize)", err);
+    return pvm_img_resize(f->disk, vm->disk_bytes, "disk (resize)", err);
 }
 
 static int pvm_vm_make_disk(const pvm_vm_files *f, const pvm_vm_opts *o, const char *image,
@@ -500,11 +426,7 @@ static int pvm_vm_make_disk(const pvm_vm_files *f, const pvm_vm_opts *o, const c
         return pvm_vm_make_disk_from_image(f, image, o->image_mode, vm, err);
     if (!vm->disk_bytes)
         vm->disk_bytes = PVM_DEFAULT_DISK;
-    char size[32];
-    snprintf(size, sizeof size, "%llu", (unsigned long long)vm->disk_bytes);
-    char *argv[] = {(char *)pvm_qemu_img(), "create", "-q", "-f", "qcow2", (char *)f->disk, size,
-                    NULL};
-    return pvm_vm_qemu_img(argv, PVM_QEMU_IMG_TIMEOUT_MS, "disk", err);
+    return pvm_img_create(f->disk, vm->disk_bytes, NULL, NULL, "disk", err);
 }
 
 /* The disk holds the guest's data: only we may read it. */

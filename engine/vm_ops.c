@@ -137,7 +137,7 @@ static void pvm_vm_kill_started(const pvm_vm_files *f, const pvm_vm *vm)
     (void)vm;
     if (pvm_vm_qemu_ours(f, pid)) {
         kill(pid, SIGKILL);
-        pvm_proc_wait_gone(pid, 5000);
+        pvm_proc_wait_gone(pid, 5000, NULL, NULL, NULL);
     }
 }
 
@@ -161,12 +161,17 @@ static int pvm_vm_spawn(const pvm_vm_files *f, const pvm_vm *vm, pvm_argv *argv,
 {
     pid_t child;
     int status = 0;
-    if (pvm_proc_spawn(argv->v, f->qemu_log, &child, err) < 0)
-        return -1;
+    pvm_error spawn = {0};
+    if (pvm_proc_spawn(argv->v, f->qemu_log, &child, &spawn) < 0) {
+        char what[300];
+        snprintf(what, sizeof what, "%.200s (is QEMU installed? apt-get install qemu-system-x86)",
+                 spawn.msg);
+        return pvm_vm_start_failed(f, vm, what, err);
+    }
     int waited = (int)(end - pvm_proc_now_ms());
-    if (!pvm_proc_wait_child(child, waited > 0 ? waited : 0, &status)) {
+    if (pvm_proc_wait_child(child, waited > 0 ? waited : 0, NULL, NULL, &status, NULL) != 1) {
         kill(child, SIGKILL);
-        pvm_proc_wait_child(child, 5000, &status);
+        pvm_proc_wait_child(child, 5000, NULL, NULL, &status, NULL);
         return pvm_vm_start_failed(f, vm, "QEMU did not finish starting within 30 s", err);
     }
     if (status == 127)
@@ -246,7 +251,7 @@ static int pvm_vm_start_locked(pvm_engine *e, pvm_vm *vm, const pvm_vm_files *f,
     pvm_config cfg;
     int start_fd = -1;
     if (pvm_config_load(pvm_engine_home(e), &cfg, err) < 0 ||
-        pvm_start_lock(pvm_engine_home(e), PVM_START_TIMEOUT_MS * 2, &start_fd, err) < 0)
+        pvm_start_lock(pvm_engine_home(e), PVM_START_TIMEOUT_MS * 2, NULL, &start_fd, err) < 0)
         return -1;
     pvm_argv argv;
     pvm_argv_init(&argv);
@@ -323,9 +328,9 @@ static bool pvm_vm_powerdown_wait(const pvm_vm_files *f, int pid, int timeout_s)
         pvm_vm_qmp_send(f, "system_powerdown");
         int left = (int)(end - pvm_proc_now_ms());
         if (left <= 0)
-            return pvm_proc_wait_gone(pid, 0);
-        if (pvm_proc_wait_gone(pid, left < PVM_POWERDOWN_EVERY_MS ? left
-                                                                   : PVM_POWERDOWN_EVERY_MS))
+            return pvm_proc_wait_gone(pid, 0, NULL, NULL, NULL) == 1;
+        if (pvm_proc_wait_gone(pid, left < PVM_POWERDOWN_EVERY_MS ? left : PVM_POWERDOWN_EVERY_MS,
+                               NULL, NULL, NULL) == 1)
             return true;
     }
 }
@@ -333,11 +338,11 @@ static bool pvm_vm_powerdown_wait(const pvm_vm_files *f, int pid, int timeout_s)
 static int pvm_vm_force_end(const pvm_vm_files *f, pvm_vm *vm, pvm_error *err)
 {
     pvm_vm_qmp_send(f, "quit");
-    if (pvm_proc_wait_gone(vm->pid, 5000))
+    if (pvm_proc_wait_gone(vm->pid, 5000, NULL, NULL, NULL) == 1)
         return 0;
     if (pvm_vm_qemu_ours(f, vm->pid))
         kill(vm->pid, SIGKILL);
-    if (pvm_proc_wait_gone(vm->pid, 10000))
+    if (pvm_proc_wait_gone(vm->pid, 10000, NULL, NULL, NULL) == 1)
         return 0;
     return pvm_error_set(err, PVM_E_QEMU, "VM '%s': QEMU process %d survived SIGKILL", vm->name,
                          vm->pid);
