@@ -134,6 +134,8 @@ int pvm_out_usage(pvm_error *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Prints a one-line note on stderr ("privarion-vm: note: ..."). */
 void pvm_out_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints a one-line warning on stderr ("privarion-vm: warning: ..."). */
+void pvm_out_warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* An aligned text table: columns padded to the widest cell, two spaces
  * apart, no trailing blanks. Empty cells print as "-". */

@@ -65,7 +65,6 @@ int pvm_console_attach(int sock, const char *vm, volatile sig_atomic_t *stop)
     fprintf(stderr, "Connected to the console of VM '%s'. Escape key: Ctrl-] (leaves the "
                     "console; the VM keeps running).%s", vm, tty ? "\r\n" : "\n");
     int rc = pvm_console_loop(sock, tty, stop);
-    close(sock);
     if (tty)
         tcsetattr(0, TCSANOW, &saved);
     fprintf(stderr, "\nConsole closed.\n");

@@ -10,7 +10,7 @@
 #define PVM_CONSOLE_ESCAPE 0x1d /* Ctrl-] */
 
 /* Runs the console on sock (a connected stream socket from pvm_vm_console_open,
- * closed here) until Ctrl-] on a terminal, the end of input, the VM closing the
+ * which the caller gives back with pvm_vm_console_close) until Ctrl-] on a terminal, the end of input, the VM closing the
  * socket, or *stop turning non-zero (the caller's signal handlers set it).
  * Prints the banner naming vm and the escape key on stderr. The caller has left
  * curses, if it used it. Returns 0, or -1 when the terminal went away. */

@@ -23,8 +23,8 @@ void pvm_config_defaults(pvm_config *cfg)
     cfg->max_cpus = cores < 1 ? 1 : cores;
     /* Half the RAM, in whole MiB so the written file reads back the same. */
     cfg->max_memory = pvm_host_memory() / 2 / PVM_MIB * PVM_MIB;
-    if (cfg->max_memory < PVM_MIB)
-        cfg->max_memory = PVM_MIB;
+    if (cfg->max_memory < PVM_MEMORY_MIN)
+        cfg->max_memory = PVM_MEMORY_MIN;
     pvm_strlcpy(cfg->qemu, "qemu-system-x86_64", sizeof cfg->qemu);
     pvm_strlcpy(cfg->theme, "default", sizeof cfg->theme);
 }
@@ -56,27 +56,22 @@ bool pvm_accel_word_ok(const char *s)
  * host's own limits. Errors name the key; kvfile.c puts "FILE:LINE: " in front. */
 static int pvm_cfg_max_cpus(pvm_config *cfg, const char *val, pvm_error *err)
 {
-    char *end;
-    errno = 0;
-    long v = strtol(val, &end, 10);
-    if (errno || end == val || *end || v < 1 || v > 4096)
-        return pvm_error_set_field(err, PVM_E_INVALID, "max_cpus",
-                                   "max_cpus: must be a whole number from 1 to 4096");
+    int v;
+    if (pvm_int_parse("max_cpus", val, 1, 4096, &v, err) < 0)
+        return -1;
     if (v > pvm_host_cores())
         return pvm_error_set_field(err, PVM_E_INVALID, "max_cpus", "max_cpus: %d is more than "
-                                   "this host's %d online cores (at most %d)", (int)v,
+                                   "this host's %d online cores (at most %d)", v,
                                    pvm_host_cores(), pvm_host_cores());
-    cfg->max_cpus = (int)v;
+    cfg->max_cpus = v;
     return 0;
 }
 
 static int pvm_cfg_max_memory(pvm_config *cfg, const char *val, pvm_error *err)
 {
     uint64_t v, host = pvm_host_memory();
-    if (pvm_size_parse("max_memory", val, &v, NULL) < 0 || v == 0)
-        return pvm_error_set_field(err, PVM_E_INVALID, "max_memory",
-                                   "max_memory: must be a size above 0 such as 8G, 512M (K, M, "
-                                   "G, T = powers of 1024)");
+    if (pvm_memory_parse("max_memory", val, &v, err) < 0)
+        return -1;
     if (v > host) {
         char want[32], have[32];
         return pvm_error_set_field(err, PVM_E_INVALID, "max_memory", "max_memory: %s is more "
@@ -196,6 +191,11 @@ int pvm_config_load_file(const char *home, pvm_config *cfg, pvm_error *err)
     char *path = pvm_config_path(home);
     int rc = 0;
     pvm_error e = {0};
+    struct stat st;
+    if (stat(path, &st) == 0 && pvm_path_check_private("config", path, err) < 0) {
+        free(path);
+        return -1;
+    }
     rc = pvm_kvfile_read(path, pvm_cfg_pair, &c, &e);
     if (rc && e.code == PVM_E_NOTFOUND)
         rc = pvm_cfg_write(path, &c, err);

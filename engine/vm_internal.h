@@ -23,12 +23,17 @@ typedef struct pvm_vm_files {
     char smbios[PVM_PATH_MAX];     /* smbios-type0.bin */
     char lock[PVM_PATH_MAX];       /* lock: flock'd by start/stop/delete */
     char marker[PVM_PATH_MAX];     /* running: intent marker, holds the pid */
-    char run_dir[PVM_RUN_PATH_MAX];   /* /tmp/pvm-<uid>/<12 hex of the id> */
+    char run_dir[PVM_RUN_PATH_MAX];   /* /tmp/pvm-<uid>/<home token>-<12 hex of the id> */
     char qmp_sock[PVM_RUN_PATH_MAX];
     char qga_sock[PVM_RUN_PATH_MAX];
     char serial_sock[PVM_RUN_PATH_MAX];
     char pidfile[PVM_RUN_PATH_MAX];
 } pvm_vm_files;
+
+/* This home's token (home.c): 12 hex, random, kept in HOME/home-id and bound to
+ * the folder's device and inode, so a copied data folder gets its own. Part of
+ * every runtime folder's name: two homes never share one, even with equal ids. */
+int pvm_home_token(const char *home, char *out, size_t size, pvm_error *err);
 
 /* Fills f for the VM with this id under home; -1 when a path would not fit. */
 int pvm_vm_files_init(const char *home, const char *id, pvm_vm_files *f, pvm_error *err);
@@ -49,6 +54,9 @@ int pvm_proc_pid_write(const char *path, int pid, pvm_error *err);
 bool pvm_proc_alive(int pid);
 /* True when one of the process's arguments contains needle. */
 bool pvm_proc_cmdline_has(int pid, const char *needle);
+/* True when pid is alive and is this home's QEMU of this VM: its command line
+ * names this VM's runtime folder (which holds the home's token). vm.c. */
+bool pvm_vm_qemu_ours(const pvm_vm_files *f, int pid);
 /* The last non-empty line of a text file (or "" when none), trimmed. */
 void pvm_proc_last_line(const char *path, char *out, size_t size);
 /* The last max bytes of a file, NUL-terminated and malloc'd; NULL when unreadable. */
@@ -84,5 +92,8 @@ int pvm_vm_row(pvm_engine *e, const char *name_or_id, pvm_vm *out, pvm_error *er
 void pvm_vm_probe(pvm_engine *e, pvm_vm *vm);
 /* Removes the intent marker, sockets, pidfile and runtime folder. */
 void pvm_vm_runtime_clean(const pvm_vm_files *f);
+/* Writes the kernel's boot id to VMDIR/boot-id at start; a VM whose QEMU is
+ * gone under another boot id shows stopped, reason "host restarted". */
+void pvm_vm_boot_id_record(const pvm_vm_files *f);
 
 #endif

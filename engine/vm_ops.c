@@ -113,7 +113,8 @@ static int pvm_vm_build(pvm_engine *e, const pvm_vm *vm, const pvm_vm_files *f,
                         const pvm_config *cfg, pvm_argv *argv, pvm_error *err)
 {
     pvm_profile p;
-    if (pvm_profile_get(e, vm->profile_id, &p, err) < 0)
+    if (pvm_profile_get(e, vm->profile_id, &p, err) < 0 ||
+        pvm_profile_marks_check(&p, e->allow_vm_marks, err) < 0)
         return -1;
     if (pvm_smbios_type0_write(&p.hw, f->smbios, err) < 0)
         return -1;
@@ -133,7 +134,8 @@ static int pvm_vm_build(pvm_engine *e, const pvm_vm *vm, const pvm_vm_files *f,
 static void pvm_vm_kill_started(const pvm_vm_files *f, const pvm_vm *vm)
 {
     int pid = pvm_proc_pid_read(f->pidfile);
-    if (pid && pvm_proc_alive(pid) && pvm_proc_cmdline_has(pid, vm->id)) {
+    (void)vm;
+    if (pvm_vm_qemu_ours(f, pid)) {
         kill(pid, SIGKILL);
         pvm_proc_wait_gone(pid, 5000, NULL, NULL, NULL);
     }
@@ -142,11 +144,14 @@ static void pvm_vm_kill_started(const pvm_vm_files *f, const pvm_vm *vm)
 static int pvm_vm_start_failed(const pvm_vm_files *f, const pvm_vm *vm, const char *what,
                                pvm_error *err)
 {
-    char tail[300];
-    pvm_proc_tail(f->qemu_log, 3, tail, sizeof tail);
+    /* QEMU's last lines, whole, in the room the message leaves */
+    char head[sizeof err->msg], tail[sizeof err->msg];
+    int h = snprintf(head, sizeof head, "VM '%s': %s; QEMU said: ", vm->name, what);
+    size_t room = h > 0 && (size_t)h + 16 < sizeof head ? sizeof head - (size_t)h : 16;
+    pvm_proc_tail(f->qemu_log, 3, tail, room);
     pvm_vm_kill_started(f, vm);
     pvm_vm_runtime_clean(f);
-    return pvm_error_set(err, PVM_E_QEMU, "VM '%s': %s%s%.300s", vm->name, what,
+    return pvm_error_set(err, PVM_E_QEMU, "VM '%s': %s%s%s", vm->name, what,
                          tail[0] ? "; QEMU said: " : "", tail);
 }
 
@@ -261,6 +266,7 @@ static int pvm_vm_start_locked(pvm_engine *e, pvm_vm *vm, const pvm_vm_files *f,
     if (pvm_vm_prepare_files(f, err) < 0 ||
         pvm_proc_pid_write(f->marker, 0, err) < 0) /* intent: it should be running */
         goto done;
+    pvm_vm_boot_id_record(f);
     if (pvm_vm_spawn(f, vm, &argv, end, err) < 0 || pvm_vm_wait_qmp(f, vm, end, &pid, err) < 0 ||
         pvm_proc_pid_write(f->marker, pid, err) < 0)
         goto done;
@@ -297,14 +303,20 @@ int pvm_vm_start(pvm_engine *e, const char *name_or_id, int wait_agent_seconds,
 
 /* ----------------------------------------------------------------- stop */
 
-static void pvm_vm_qmp_send(const pvm_vm_files *f, const char *cmd)
+static int pvm_vm_qmp_try(const pvm_vm_files *f, const char *cmd, pvm_error *err)
 {
     pvm_qmp *q = NULL;
+    if (pvm_qmp_connect(f->qmp_sock, 2000, &q, err) < 0)
+        return -1;
+    int rc = pvm_qmp_execute(q, cmd, NULL, NULL, 2000, err);
+    pvm_qmp_close(q);
+    return rc;
+}
+
+static void pvm_vm_qmp_send(const pvm_vm_files *f, const char *cmd)
+{
     pvm_error ignored = {0};
-    if (pvm_qmp_connect(f->qmp_sock, 2000, &q, &ignored) == 0) {
-        pvm_qmp_execute(q, cmd, NULL, NULL, 2000, &ignored);
-        pvm_qmp_close(q);
-    }
+    pvm_vm_qmp_try(f, cmd, &ignored);
 }
 
 /* Presses the power button every few seconds until QEMU is gone or timeout_s
@@ -328,7 +340,7 @@ static int pvm_vm_force_end(const pvm_vm_files *f, pvm_vm *vm, pvm_error *err)
     pvm_vm_qmp_send(f, "quit");
     if (pvm_proc_wait_gone(vm->pid, 5000, NULL, NULL, NULL) == 1)
         return 0;
-    if (pvm_proc_alive(vm->pid) && pvm_proc_cmdline_has(vm->pid, vm->id))
+    if (pvm_vm_qemu_ours(f, vm->pid))
         kill(vm->pid, SIGKILL);
     if (pvm_proc_wait_gone(vm->pid, 10000, NULL, NULL, NULL) == 1)
         return 0;
@@ -353,6 +365,11 @@ static int pvm_vm_stop_locked(pvm_engine *e, pvm_vm *vm, const pvm_vm_files *f, 
         if (pvm_vm_force_end(f, vm, err) < 0)
             return -1;
     } else {
+        pvm_error q = {0}; /* without QMP the button cannot be pressed: say so at once */
+        if (pvm_vm_qmp_try(f, "system_powerdown", &q) < 0)
+            return pvm_error_set(err, PVM_E_QEMU, "VM '%s': QMP is unreachable, so the power "
+                                 "button cannot be pressed (%.200s); the guest keeps running: "
+                                 "use --force to end QEMU", vm->name, q.msg);
         if (!pvm_vm_powerdown_wait(f, vm->pid, timeout_s))
             return pvm_error_set(err, PVM_E_STATE,
                                  "VM '%s': guest did not power off within %d s; use --force",

@@ -195,6 +195,7 @@ static void tui_console(tui_app *app, const pvm_vm *vm)
     pvm_strlcpy(name, vm->name, sizeof name);
     tui_suspend(app);
     int rc = pvm_console_attach(sock, name, app->stop);
+    pvm_vm_console_close(app->engine, sock); /* the socket and the one-client lock */
     tui_resume(app);
     if (rc < 0)
         *app->stop = 1; /* the terminal went away while the console ran */

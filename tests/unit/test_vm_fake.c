@@ -222,8 +222,9 @@ static void test_lock_busy(void **state)
                      -1); /* ids become folder names: only UUIDs */
     assert_non_null(strstr(err.msg, "VM id"));
     assert_int_equal(pvm_vm_files_init(f->home, "0123abcd-ef01-4234-8567-89abcdef0123", &vf, &err), 0);
-    /* the runtime folder is short and named by 12 hex digits of the id */
-    assert_non_null(strstr(vf.run_dir, "/0123abcdef01"));
+    /* the runtime folder is short and named by the home's token and 12 hex digits of
+     * the id */
+    assert_non_null(strstr(vf.run_dir, "-0123abcdef01"));
     assert_true(strlen(vf.serial_sock) <= 107);
     char *vms = pvm_xasprintf("%s/vms", f->home);
     assert_int_equal(mkdir(vms, 0700), 0);
@@ -265,12 +266,19 @@ static void test_state_probe(void **state)
     assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
     assert_int_equal(got.state, PVM_VM_STOPPED);
 
-    /* a live process that names the VM: running, even when QMP is silent */
-    f->fake = fake_qemu(vm.id);
+    /* a live process that names the VM's runtime folder: running, even when QMP is
+     * silent; one that names only the id (another home's QEMU) is not this VM's */
     char base[64];
     pvm_proc_runtime_base(base, sizeof base);
     assert_int_equal(pvm_proc_private_dir(base, &err), 0);
     assert_int_equal(pvm_proc_private_dir(vf.run_dir, &err), 0);
+    pid_t other = fake_qemu(vm.id);
+    assert_int_equal(pvm_proc_pid_write(vf.pidfile, other, &err), 0);
+    assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
+    assert_int_equal(got.pid, 0);
+    kill(other, SIGKILL);
+    waitpid(other, NULL, 0);
+    f->fake = fake_qemu(vf.run_dir);
     assert_int_equal(pvm_proc_pid_write(vf.pidfile, f->fake, &err), 0);
     assert_int_equal(pvm_proc_pid_write(vf.marker, f->fake, &err), 0);
     assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
@@ -436,14 +444,15 @@ static void test_refused_start_keeps_state(void **state)
     free(cmd);
 }
 
-/* Makes the VM look running: a live process naming its id, with pid file and marker. */
+/* Makes the VM look running: a live process naming its runtime folder, with pid
+ * file and marker. */
 static pid_t fake_running(fixture *f, const pvm_vm *vm)
 {
     pvm_vm_files vf;
     pvm_error err = {0};
     char base[64];
     assert_int_equal(pvm_vm_files_init(f->home, vm->id, &vf, &err), 0);
-    pid_t pid = fake_qemu(vm->id);
+    pid_t pid = fake_qemu(vf.run_dir); /* QEMU names its runtime folder (home token + id) */
     pvm_proc_runtime_base(base, sizeof base);
     assert_int_equal(pvm_proc_private_dir(base, &err), 0);
     assert_int_equal(pvm_proc_private_dir(vf.run_dir, &err), 0);
