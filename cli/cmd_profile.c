@@ -549,32 +549,14 @@ static void pvm_import_help(const pvm_sub_group *g, const pvm_sub *s)
 
 static int pvm_read_fd(int fd, const char *what, char **out, pvm_error *err)
 {
-    size_t cap = 8192, n = 0;
-    char *buf = pvm_xmalloc(cap + 1);
-    for (;;) {
-        if (n == cap) {
-            if (cap > PVM_JSON_MAX_BYTES) { /* the engine's one limit, and its words */
-                free(buf);
-                return pvm_error_set(err, PVM_E_INVALID, "%s: input is larger than %d MiB, the "
-                                     "most a profile file may hold", what,
-                                     PVM_JSON_MAX_BYTES >> 20);
-            }
-            cap *= 2;
-            buf = pvm_xrealloc(buf, cap + 1);
-        }
-        ssize_t r = read(fd, buf + n, cap - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            int e = errno;
-            free(buf);
-            return pvm_error_set(err, PVM_E_IO, "%s: %s", what, strerror(e));
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
-    }
-    buf[n] = '\0';
+    char *buf;
+    size_t n;
+    int rc = pvm_read_all(fd, PVM_JSON_MAX_BYTES, &buf, &n);
+    if (rc < 0)
+        return pvm_error_set(err, PVM_E_IO, "%s: %s", what, strerror(errno));
+    if (rc > 0) /* the engine's one limit, and its words */
+        return pvm_error_set(err, PVM_E_INVALID, "%s: input is larger than %d MiB, the "
+                             "most a profile file may hold", what, PVM_JSON_MAX_BYTES >> 20);
     if (memchr(buf, '\0', n)) {
         free(buf);
         return pvm_error_set(err, PVM_E_INVALID, "%s: contains a NUL byte", what);

@@ -178,15 +178,5 @@ void pvm_out_json_text(FILE *fp, const char *text)
 
 int pvm_out_write_all(int fd, const void *buf, size_t n)
 {
-    const char *p = buf;
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
+    return pvm_write_all(fd, buf, n);
 }

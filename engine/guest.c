@@ -172,20 +172,6 @@ static int pvm_guest_run(const pvm_guest *g, bool force, const pvm_progress *pro
 
 /* ------------------------------------------------------------- copying */
 
-static int pvm_guest_write(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 static int pvm_guest_copy(const char *from, const char *to, pvm_error *err)
 {
     char tmp[PVM_PATH_MAX + 16];
@@ -202,7 +188,7 @@ static int pvm_guest_copy(const char *from, const char *to, pvm_error *err)
     ssize_t n;
     int bad = 0;
     while ((n = read(in, buf, sizeof buf)) > 0 && !bad)
-        bad = pvm_guest_write(out, buf, (size_t)n) < 0;
+        bad = pvm_write_all(out, buf, (size_t)n) < 0;
     bad |= n < 0;
     bad |= close(out) != 0;
     close(in);

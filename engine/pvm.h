@@ -65,6 +65,13 @@ uint32_t pvm_random_below(uint32_t bound);
 void pvm_json_init(void);
 /* Generates an RFC 4122 version 4 UUID in lower-case text form (36 chars + NUL). */
 void pvm_uuid_v4(char out[37]);
+/* Writes all n bytes of buf to fd, retrying on EINTR and short writes.
+ * 0, or -1 with errno set. */
+int pvm_write_all(int fd, const void *buf, size_t n);
+/* Reads fd to its end into a malloc'd, NUL-terminated buffer (*out, the caller
+ * frees; *len its length). 0; 1 when the data is longer than max bytes (nothing
+ * returned); -1 with errno set on a read error. */
+int pvm_read_all(int fd, size_t max, char **out, size_t *len);
 /* Seconds since the epoch. */
 int64_t pvm_now(void);
 

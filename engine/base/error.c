@@ -6,15 +6,21 @@
 #include <stdio.h>
 #include <string.h>
 
+static void pvm_error_vset(pvm_error *err, pvm_errcode code, const char *field,
+                           const char *fmt, va_list ap)
+{
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    err->code = code;
+    snprintf(err->field, sizeof err->field, "%s", field ? field : "");
+}
+
 int pvm_error_set(pvm_error *err, pvm_errcode code, const char *fmt, ...)
 {
     if (err) {
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        pvm_error_vset(err, code, NULL, fmt, ap);
         va_end(ap);
-        err->code = code;
-        err->field[0] = '\0';
     }
     return -1;
 }
@@ -24,10 +30,8 @@ int pvm_error_set_field(pvm_error *err, pvm_errcode code, const char *field, con
     if (err) {
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        pvm_error_vset(err, code, field, fmt, ap);
         va_end(ap);
-        err->code = code;
-        snprintf(err->field, sizeof err->field, "%s", field ? field : "");
     }
     return -1;
 }

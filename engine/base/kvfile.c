@@ -24,37 +24,14 @@ static int pvm_kv_slurp(const char *path, char **out, size_t *len, pvm_error *er
     if (fd < 0)
         return pvm_error_set(err, errno == ENOENT ? PVM_E_NOTFOUND : PVM_E_IO, "%s: %s", path,
                              strerror(errno));
-    size_t cap = 4096, n = 0;
-    char *buf = pvm_xmalloc(cap + 1);
-    for (;;) {
-        if (n == cap) {
-            if (cap > PVM_KVFILE_SIZE_MAX)
-                break;
-            cap *= 2;
-            buf = pvm_xrealloc(buf, cap + 1);
-        }
-        ssize_t r = read(fd, buf + n, cap - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            int e = errno;
-            close(fd);
-            free(buf);
-            return pvm_error_set(err, PVM_E_IO, "%s: cannot read: %s", path, strerror(e));
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
-    }
+    int rc = pvm_read_all(fd, PVM_KVFILE_SIZE_MAX, out, len);
+    int e = errno;
     close(fd);
-    if (n > PVM_KVFILE_SIZE_MAX) {
-        free(buf);
+    if (rc < 0)
+        return pvm_error_set(err, PVM_E_IO, "%s: cannot read: %s", path, strerror(e));
+    if (rc > 0)
         return pvm_error_set(err, PVM_E_INVALID, "%s: larger than %d KiB; this is not a "
                              "settings file", path, PVM_KVFILE_SIZE_MAX / 1024);
-    }
-    buf[n] = '\0';
-    *out = buf;
-    *len = n;
     return 0;
 }
 

@@ -4,6 +4,7 @@
 #include "base/base.h"
 
 #include <errno.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -177,4 +178,55 @@ char *pvm_text_lines(const char *in, bool keep_last, char *out, size_t size)
         free(v[i]);
     free(v);
     return out;
+}
+
+int pvm_write_all(int fd, const void *buf, size_t n)
+{
+    const char *p = buf;
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int pvm_read_all(int fd, size_t max, char **out, size_t *len)
+{
+    size_t cap = 4096, n = 0;
+    char *buf = pvm_xmalloc(cap + 1);
+    for (;;) {
+        if (n == cap) {
+            if (cap > max) {
+                free(buf);
+                return 1;
+            }
+            cap *= 2;
+            buf = pvm_xrealloc(buf, cap + 1);
+        }
+        ssize_t r = read(fd, buf + n, cap - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            int e = errno;
+            free(buf);
+            errno = e;
+            return -1;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    if (n > max) {
+        free(buf);
+        return 1;
+    }
+    buf[n] = '\0';
+    *out = buf;
+    *len = n;
+    return 0;
 }

@@ -133,20 +133,6 @@ int pvm_smbios_type0(const pvm_hw_model *hw, unsigned char *buf, size_t cap, siz
     return 0;
 }
 
-static int pvm_write_all(int fd, const unsigned char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 int pvm_smbios_type0_write(const pvm_hw_model *hw, const char *path, pvm_error *err)
 {
     unsigned char buf[T0_LEN + 3 * (PVM_TEXT_MAX + 1) + 2];
