@@ -404,8 +404,8 @@ static int pvm_vm_log_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
     if (fp)
         fclose(fp);
     if (empty && k == PVM_VM_PATH_SERIAL_LOG) /* never started, or a guest silent on ttyS0 */
-        fprintf(stderr, "no console output yet from VM '%s' (a guest prints here only with a "
-                        "serial console, e.g. console=ttyS0)\n", vm.name);
+        fprintf(stderr, "no console output yet from VM '%s' (a booting guest needs a few seconds; a guest "
+                        "prints here only with a serial console, e.g. console=ttyS0)\n", vm.name);
     return 0;
 }
 
@@ -427,8 +427,11 @@ static int pvm_vm_console_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
-    pvm_console_attach(sock, a->pos[0], &pvm_console_stop);
+    int rc = pvm_console_attach(sock, a->pos[0], &pvm_console_stop);
     pvm_vm_console_close(e, sock); /* the socket and the one-client lock */
+    if (rc < 0)
+        return pvm_error_set(err, PVM_E_IO, "console of '%s': the terminal went away",
+                             a->pos[0]);
     return 0;
 }
 

@@ -382,8 +382,10 @@ static bool pvm_store_full(const char *path)
     return statvfs(path, &v) == 0 && v.f_bavail == 0;
 }
 
-/* Read-only, immutable (no -shm or -wal is made): for a store on a full disk.
- * Writes then fail and pvm_db_fail says "no space left on device". */
+/* Read-only for a store on a full disk: immutable (no -shm or -wal is made) only
+ * when there is no write-ahead log with commits in it, since an immutable open
+ * ignores the log; with one, a plain read-only open (SQLite reads the log through
+ * the existing -shm). Writes then fail and pvm_db_fail says "no space left on device". */
 static int pvm_store_open_readonly(const char *path, int version, sqlite3 **out,
                                    pvm_error *err)
 {
@@ -393,7 +395,11 @@ static int pvm_store_open_readonly(const char *path, int version, sqlite3 **out,
     for (const char *c = path; *c; c++) /* percent-escape what a URI would read */
         u += strchr("%?#", *c) || (unsigned char)*c < 0x21 ? sprintf(u, "%%%02X", (unsigned char)*c)
                                                             : sprintf(u, "%c", *c);
-    sprintf(u, "?immutable=1");
+    char *wal = pvm_xasprintf("%s-wal", path);
+    struct stat ws;
+    bool log = stat(wal, &ws) == 0 && ws.st_size > 0;
+    free(wal);
+    sprintf(u, log ? "?mode=ro" : "?immutable=1");
     sqlite3 *db = NULL;
     int rc = sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI |
                                            SQLITE_OPEN_FULLMUTEX, NULL);

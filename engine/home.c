@@ -209,15 +209,22 @@ int pvm_home_token(const char *home, char *out, size_t size, pvm_error *err)
         pvm_random_bytes(b, sizeof b);
         for (int i = 0; i < 6; i++)
             snprintf(tok + 2 * i, 3, "%02x", b[i]);
-        char *tmp = pvm_xasprintf("%s.tmp.%d", path, (int)getpid());
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        /* A unique temporary name, then link(): of two processes (or threads) making the
+         * token at once the first link wins and the other reads the winner's token, so
+         * every QEMU of this home carries the same one. rename() only replaces a token
+         * bound to another folder (this folder is a copy). */
+        char *tmp = pvm_xasprintf("%s.tmp.XXXXXX", path);
+        int fd = mkostemp(tmp, O_CLOEXEC);
         FILE *fp = fd >= 0 ? fdopen(fd, "w") : NULL;
         if (fd >= 0 && !fp)
             close(fd);
         bool ok = fp && fprintf(fp, "%s %llu %llu\n", tok, (unsigned long long)st.st_dev,
                                 (unsigned long long)st.st_ino) > 0;
         ok = (fp && fclose(fp) == 0) && ok;
-        if (ok && rename(tmp, path) == 0 && pvm_token_read(path, &st, out, size) == 0)
+        if (ok && (link(tmp, path) == 0 || errno == EEXIST) &&
+            pvm_token_read(path, &st, out, size) == 0)
+            rc = 0;
+        else if (ok && rename(tmp, path) == 0 && pvm_token_read(path, &st, out, size) == 0)
             rc = 0;
         else
             rc = pvm_error_set(err, PVM_E_IO, "home: cannot write %s: %s", path,

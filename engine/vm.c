@@ -668,8 +668,11 @@ int pvm_vm_console_open(pvm_engine *e, const char *name_or_id, int *fd, pvm_erro
     if (pvm_console_claim(&f, vm.name, &lock, err) < 0)
         return -1;
     int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (s < 0)
-        return pvm_error_set(err, PVM_E_IO, "console socket: %s", strerror(errno));
+    if (s < 0) {
+        int e = errno;
+        close(lock);
+        return pvm_error_set(err, PVM_E_IO, "console socket: %s", strerror(e));
+    }
     if (connect(s, (struct sockaddr *)&sa, sizeof sa) < 0) {
         int e2 = errno;
         close(s);

@@ -307,15 +307,10 @@ static const char *tui_vm_text(tui_form *form, const char *key)
     return ff ? tui_ff_value(ff) : "";
 }
 
+/* The same rules as the command line's --cpus, --memory and --disk (base/numbers.c). */
 static int tui_vm_cpus(const char *s, int *out, pvm_error *err)
 {
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (!s[0] || *end || v < 1 || v > 255)
-        return pvm_error_set_field(err, PVM_E_INVALID, "cpus",
-                                   "cpus: must be a whole number from 1 to 255, not '%.32s'", s);
-    *out = (int)v;
-    return 0;
+    return pvm_int_parse("cpus", s, 1, 255, out, err);
 }
 
 static int tui_vm_check(tui_form *form, tui_ffield *ff, pvm_error *err)
@@ -328,8 +323,10 @@ static int tui_vm_check(tui_form *form, tui_ffield *ff, pvm_error *err)
         return pvm_validate_name("name", v, err);
     if (strcmp(ff->key, "cpus") == 0)
         return tui_vm_cpus(v, &cpus, err);
-    if ((strcmp(ff->key, "memory") == 0 || strcmp(ff->key, "disk") == 0) && v[0])
-        return pvm_size_parse(ff->key, v, &sz, err);
+    if (strcmp(ff->key, "memory") == 0 && v[0])
+        return pvm_memory_parse("memory", v, &sz, err);
+    if (strcmp(ff->key, "disk") == 0 && v[0])
+        return pvm_disk_parse("disk", v, &sz, err);
     return 0;
 }
 
@@ -347,8 +344,8 @@ static int tui_vm_opts(tui_form *form, pvm_vm_opts *o, pvm_error *err)
     memset(o, 0, sizeof *o);
     const char *mem = tui_vm_text(form, "memory"), *disk = tui_vm_text(form, "disk");
     if (tui_vm_cpus(tui_vm_text(form, "cpus"), &o->cpus, err) < 0 ||
-        (mem[0] && tui_named(pvm_size_parse("memory", mem, &o->memory, err), "memory", err) < 0) ||
-        (disk[0] && tui_named(pvm_size_parse("disk", disk, &o->disk, err), "disk", err) < 0) ||
+        (mem[0] && tui_named(pvm_memory_parse("memory", mem, &o->memory, err), "memory", err) < 0) ||
+        (disk[0] && tui_named(pvm_disk_parse("disk", disk, &o->disk, err), "disk", err) < 0) ||
         tui_named(pvm_disk_bus_parse(tui_vm_text(form, "disk-bus"), &o->disk_bus, err), "disk-bus",
                   err) < 0 ||
         tui_named(pvm_nic_model_parse(tui_vm_text(form, "nic"), &o->nic, err), "nic", err) < 0 ||

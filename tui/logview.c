@@ -128,8 +128,8 @@ static void tui_log_draw(tui_modal *m, tui_app *app)
     }
     if (!v->nlines)
         tui_draw_text(r.y + 1, r.x + 2, r.w - 4, tui_theme_attr(TUI_EL_DIM),
-                      "no console output yet (a guest prints here only with a serial console, "
-                      "e.g. console=ttyS0)");
+                      "no console output yet (a booting guest needs a few seconds; a guest prints "
+                      "here only with a serial console, e.g. console=ttyS0)");
     const char *hints[] = {"Up/Down", "scroll", "PgUp/PgDn", "page", "g/G", "top/bottom (G follows)",
                            "q/Esc", "close"};
     tui_draw_hints(r.y + r.h - 1, r.x + 2, r.w - 4, hints, 4);
