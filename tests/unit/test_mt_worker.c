@@ -132,6 +132,8 @@ static void test_jobs_run_in_order_with_results(void **state)
 static atomic_int cancelled_seen;
 static atomic_int block_started;
 
+static atomic_int block_reports; /* how many reports job_block has made */
+
 static int job_block(pvm_engine *e, void *arg, const pvm_progress *p, pvm_error *err)
 {
     (void)e;
@@ -139,6 +141,7 @@ static int job_block(pvm_engine *e, void *arg, const pvm_progress *p, pvm_error 
     atomic_store(&block_started, 1);
     for (int i = 0; i < 2000; i++) {
         p->report(p->ctx, "waiting", (double)i / 2000);
+        atomic_fetch_add(&block_reports, 1);
         struct pollfd pf = {.fd = p->cancel_fd, .events = POLLIN};
         if (poll(&pf, 1, 10) > 0) {
             atomic_fetch_add(&cancelled_seen, 1);
@@ -200,8 +203,12 @@ static void test_progress_is_merged(void **state)
     unsigned run;
     atomic_store(&block_started, 0);
     assert_int_equal(pvm_worker_submit_fn(f->w, "block", job_block, NULL, NULL, &run, &err), 0);
+    atomic_store(&block_reports, 0);
     wait_started();
-    usleep(300000); /* about 30 reports pile up without the owner reading */
+    /* 30 reports pile up without the owner reading (a bounded poll on the job's own count) */
+    for (int i = 0; i < 3000 && atomic_load(&block_reports) < 30; i++)
+        usleep(10000);
+    assert_true(atomic_load(&block_reports) >= 30);
     pvm_worker_event ev;
     assert_true(next_event(f->w, &ev));
     assert_false(ev.done);
