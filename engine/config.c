@@ -1,6 +1,7 @@
 /* config.c - HOME/config: accel, the vCPU and memory caps (never above the host's
  * own cores and memory) and the QEMU binary, as "key = value" lines written with
  * defaults on first use; the caps check. Called by vm.c, vm_ops.c and doctor.c. */
+#include "hv.h"
 #include "qemu/qemu.h"
 
 #include <errno.h>
@@ -24,6 +25,7 @@ void pvm_config_defaults(pvm_config *cfg)
     if (cfg->max_memory < PVM_MIB)
         cfg->max_memory = PVM_MIB;
     pvm_strlcpy(cfg->qemu, "qemu-system-x86_64", sizeof cfg->qemu);
+    pvm_strlcpy(cfg->backend, "qemu", sizeof cfg->backend);
 }
 
 /* ------------------------------------------------------------- sizes */
@@ -111,9 +113,14 @@ static int pvm_cfg_set(pvm_config *cfg, const char *path, int line, const char *
             return pvm_cfg_bad(path, line, key, "must be a program name or path of 1 to 255 bytes",
                                err);
         pvm_strlcpy(cfg->qemu, val, sizeof cfg->qemu);
+    } else if (!strcmp(key, "backend")) {
+        if (!pvm_hv_word_ok(val))
+            return pvm_cfg_bad(path, line, key, "must be qemu or fake", err);
+        pvm_strlcpy(cfg->backend, val, sizeof cfg->backend);
     } else {
         return pvm_cfg_bad(path, line, key,
-                           "unknown key (known: accel, max_cpus, max_memory, qemu)", err);
+                           "unknown key (known: accel, max_cpus, max_memory, qemu, backend)",
+                           err);
     }
     return 0;
 }
@@ -176,8 +183,12 @@ static int pvm_cfg_write(const char *path, const pvm_config *cfg, pvm_error *err
         "max_memory = %s\n"
         "\n"
         "# The QEMU binary (a name looked up in PATH, or a path).\n"
-        "qemu = %s\n",
-        cfg->accel, pvm_host_cores(), cfg->max_cpus, mem, cfg->qemu);
+        "qemu = %s\n"
+        "\n"
+        "# The hypervisor backend: qemu. (fake runs no VMs: it exists for the unit\n"
+        "# tests and is used only when this line names it.)\n"
+        "backend = %s\n",
+        cfg->accel, pvm_host_cores(), cfg->max_cpus, mem, cfg->qemu, cfg->backend);
     char *tmp = pvm_xasprintf("%s.tmp.%d", path, (int)getpid());
     int rc = -1;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);

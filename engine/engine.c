@@ -2,6 +2,7 @@
  * create, import (all or nothing), get, list, update, delete, randomize_unique.
  * Called by the CLI and the TUI; every write runs in one store transaction. */
 #include "internal.h"
+#include "hv.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,8 @@ void pvm_engine_close(pvm_engine *e)
 {
     if (!e)
         return;
+    if (e->hv && e->hv->close)
+        e->hv->close(e->hv_ctx);
     pvm_store_close(e->store);
     free(e);
 }

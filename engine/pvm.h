@@ -344,10 +344,6 @@ typedef enum {
     PVM_VM_PATH_DISK,        /* disk.qcow2 */
     PVM_VM_PATH_SERIAL_LOG,  /* console output of the current / last boot */
     PVM_VM_PATH_QEMU_LOG,    /* QEMU's own messages */
-    PVM_VM_PATH_SERIAL_SOCK, /* interactive console socket (while running) */
-    PVM_VM_PATH_QMP_SOCK,
-    PVM_VM_PATH_QGA_SOCK,
-    PVM_VM_PATH_PIDFILE,
 } pvm_vm_path_kind;
 /* Writes one of the VM's paths into out. */
 int pvm_vm_path(pvm_engine *e, const pvm_vm *vm, pvm_vm_path_kind kind, char *out, size_t size,

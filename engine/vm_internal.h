@@ -12,22 +12,16 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#define PVM_RUN_PATH_MAX 108 /* sun_path; every runtime path fits a socket */
-
-/* Every file of one VM. Names never become paths: only the id does. */
+/* The files of one VM in its folder. Names never become paths: only the id does.
+ * The runtime files (sockets, pid file) belong to the backend (qemu/backend.c). */
 typedef struct pvm_vm_files {
     char dir[PVM_PATH_MAX];        /* HOME/vms/<id> */
     char disk[PVM_PATH_MAX];       /* disk.qcow2 */
     char serial_log[PVM_PATH_MAX]; /* serial.log: the console, from this boot */
-    char qemu_log[PVM_PATH_MAX];   /* qemu.log: QEMU's own stderr and -D log */
+    char qemu_log[PVM_PATH_MAX];   /* qemu.log: the backend's own log of this boot */
     char smbios[PVM_PATH_MAX];     /* smbios-type0.bin */
     char lock[PVM_PATH_MAX];       /* lock: flock'd by start/stop/delete */
     char marker[PVM_PATH_MAX];     /* running: intent marker, holds the pid */
-    char run_dir[PVM_RUN_PATH_MAX];   /* /tmp/pvm-<uid>/<12 hex of the id> */
-    char qmp_sock[PVM_RUN_PATH_MAX];
-    char qga_sock[PVM_RUN_PATH_MAX];
-    char serial_sock[PVM_RUN_PATH_MAX];
-    char pidfile[PVM_RUN_PATH_MAX];
 } pvm_vm_files;
 
 /* Fills f for the VM with this id under home; -1 when a path would not fit. */
@@ -89,9 +83,11 @@ bool pvm_vm_lock_busy(const pvm_vm_files *f);
 /* The stored VM by name or id, state not probed; PVM_E_NOTFOUND names it. */
 int pvm_vm_row(pvm_engine *e, const char *name_or_id, pvm_vm *out, pvm_error *err);
 
-/* Fills vm->state, pid and state_reason from the live process and QMP. */
+/* Fills vm->state, pid and state_reason through the backend (hv.h) and the intent marker. */
 void pvm_vm_probe(pvm_engine *e, pvm_vm *vm);
-/* Removes the intent marker, sockets, pidfile and runtime folder. */
-void pvm_vm_runtime_clean(const pvm_vm_files *f);
+/* The intent marker's pid: -1 without a marker, 0 while a start runs, else the pid. */
+int pvm_vm_intent(const pvm_vm_files *f);
+/* Removes the intent marker and the backend's runtime leftovers: the VM does not run. */
+void pvm_vm_forget(pvm_engine *e, const pvm_vm *vm, const pvm_vm_files *f);
 
 #endif

@@ -26,7 +26,9 @@ const char *pvm_accel_name(pvm_accel a); /* "tcg" / "kvm" */
 typedef struct pvm_qemu_paths {
     const char *qemu;          /* binary, e.g. "qemu-system-x86_64" */
     const char *disk;          /* qcow2 path */
-    const char *qmp_sock, *qga_sock, *serial_sock, *serial_log, *pidfile;
+    const char *qmp_sock;       /* the COMMAND monitor: short request-reply exchanges */
+    const char *qmp_owner_sock; /* the OWNER monitor: one long-lived client (hv.h) */
+    const char *qga_sock, *serial_sock, *serial_log, *pidfile;
     const char *smbios_type0;  /* file with the raw type 0 structure */
     const char *qemu_log;      /* -D log file, may be NULL */
 } pvm_qemu_paths;
@@ -37,6 +39,21 @@ typedef struct pvm_qemu_paths {
 
 /* Unix socket paths longer than this are refused (sun_path is 108 bytes). */
 #define PVM_SOCK_PATH_MAX 107
+#define PVM_RUN_PATH_MAX 108 /* sun_path; every runtime path fits a socket */
+
+/* The runtime files of one QEMU (backend.c): a short private folder
+ * /tmp/pvm-<uid>/<12 hex of the VM id>/ with the two monitors' sockets, the guest
+ * agent's and the console's, and QEMU's pid file. */
+typedef struct pvm_qemu_run {
+    char dir[PVM_RUN_PATH_MAX];
+    char qmp_sock[PVM_RUN_PATH_MAX];   /* qmp.sock: COMMAND monitor */
+    char owner_sock[PVM_RUN_PATH_MAX]; /* qmp-owner.sock: OWNER monitor */
+    char qga_sock[PVM_RUN_PATH_MAX];
+    char serial_sock[PVM_RUN_PATH_MAX];
+    char pidfile[PVM_RUN_PATH_MAX];
+} pvm_qemu_run;
+/* Fills r for the VM with this id (a lower-case UUID); -1 when it is not one. */
+int pvm_qemu_run_init(const char *id, pvm_qemu_run *r, pvm_error *err);
 
 /* Pure: profile + VM + host facts -> argv. No I/O. out must be initialised;
  * on error it is left empty. */
@@ -60,11 +77,14 @@ typedef struct pvm_config {
     int max_cpus;
     uint64_t max_memory;  /* bytes */
     char qemu[256];       /* QEMU binary */
+    char backend[8];      /* "qemu" (default) or "fake" (tests only, when named) */
 } pvm_config;
 
-/* Loads HOME/config (key = value lines, '#' comments; keys: accel, max_cpus, max_memory, qemu);
+/* Loads HOME/config (key = value lines, '#' comments; keys: accel, max_cpus, max_memory, qemu,
+ * backend);
  * writes it with the defaults and explanatory comments when missing. Defaults: accel auto,
- * max_cpus = max(1, cores/2), max_memory = host memory / 2, qemu qemu-system-x86_64.
+ * max_cpus = max(1, cores/2), max_memory = host memory / 2, qemu qemu-system-x86_64, backend qemu (the fake
+ * backend is never a default: only a config that names it gets it).
  * PRIVARION_VM_ACCEL overrides accel. Bad values -> PVM_E_INVALID naming the key and line;
  * max_cpus and max_memory above the host's online cores and memory are bad values. */
 int pvm_config_load(const char *home, pvm_config *cfg, pvm_error *err);

@@ -1,0 +1,695 @@
+/* qemu/backend.c - the QEMU backend of hv.h: the runtime folder (two QMP monitors, agent
+ * and console sockets, pid file), start (type 0 table, accel, argv, daemonized QEMU, up to
+ * the COMMAND monitor answering), the live state from the process, QMP and qemu.log,
+ * shutdown, console, guest agent wait, and disks through qemu-img. Called through hv.h. */
+#include "hv.h"
+#include "qemu/qemu.h"
+#include "qemu/qmp.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define PVM_START_TIMEOUT_MS 30000
+#define PVM_POWERDOWN_EVERY_MS 3000 /* a press before the guest's ACPI is up is lost */
+/* A short command waits at most this long for the COMMAND monitor: connect, greeting
+ * (queued behind another short command), capabilities and one reply. */
+#define PVM_QMP_SHORT_MS 2000
+#define PVM_QMP_READY_POLL_MS 5
+
+typedef struct pvm_qemu_ctx {
+    char home[PVM_PATH_MAX];
+} pvm_qemu_ctx;
+
+/* ------------------------------------------------------------- runtime files */
+
+static int pvm_run_fit(char *dst, const char *a, const char *b, pvm_error *err)
+{
+    int n = snprintf(dst, PVM_RUN_PATH_MAX, "%s/%s", a, b);
+    if (n < 0 || n >= PVM_RUN_PATH_MAX)
+        return pvm_error_set(err, PVM_E_IO, "path %s/%s: longer than %d bytes", a, b,
+                             PVM_RUN_PATH_MAX - 1);
+    return 0;
+}
+
+int pvm_qemu_run_init(const char *id, pvm_qemu_run *r, pvm_error *err)
+{
+    memset(r, 0, sizeof *r);
+    size_t n = strlen(id);
+    if (n != 36 || strspn(id, "0123456789abcdef-") != n)
+        return pvm_error_set(err, PVM_E_INVALID, "VM id '%.40s': must be a lower-case UUID", id);
+    char base[64], short_id[13];
+    pvm_proc_runtime_base(base, sizeof base);
+    size_t k = 0; /* the first 12 hex digits of the id */
+    for (const char *c = id; *c && k < 12; c++)
+        if (*c != '-')
+            short_id[k++] = *c;
+    short_id[k] = '\0';
+    if (pvm_run_fit(r->dir, base, short_id, err) < 0 ||
+        pvm_run_fit(r->qmp_sock, r->dir, "qmp.sock", err) < 0 ||
+        pvm_run_fit(r->owner_sock, r->dir, "qmp-owner.sock", err) < 0 ||
+        pvm_run_fit(r->qga_sock, r->dir, "qga.sock", err) < 0 ||
+        pvm_run_fit(r->serial_sock, r->dir, "serial.sock", err) < 0 ||
+        pvm_run_fit(r->pidfile, r->dir, "qemu.pid", err) < 0)
+        return -1;
+    return 0;
+}
+
+static void pvm_qemu_run_clean(const pvm_qemu_run *r)
+{
+    unlink(r->qmp_sock);
+    unlink(r->owner_sock);
+    unlink(r->qga_sock);
+    unlink(r->serial_sock);
+    unlink(r->pidfile);
+    rmdir(r->dir);
+}
+
+static void pvm_qemu_cleanup(void *ctx, const pvm_vm *vm, const pvm_vm_files *f)
+{
+    (void)ctx;
+    (void)f;
+    pvm_qemu_run r;
+    if (pvm_qemu_run_init(vm->id, &r, NULL) == 0)
+        pvm_qemu_run_clean(&r);
+}
+
+/* ------------------------------------------------------------ open, check */
+
+static int pvm_qemu_open(const char *home, void **ctx, pvm_error *err)
+{
+    pvm_qemu_ctx *c = pvm_xcalloc(1, sizeof *c);
+    if (pvm_strlcpy(c->home, home, sizeof c->home) >= sizeof c->home) {
+        free(c);
+        return pvm_error_set(err, PVM_E_INVALID, "home: %s is too long a path", home);
+    }
+    *ctx = c;
+    return 0;
+}
+
+static void pvm_qemu_close(void *ctx)
+{
+    free(ctx);
+}
+
+static int pvm_qemu_check(void *ctx, const pvm_profile *p, const pvm_vm *vm, pvm_error *err)
+{
+    (void)ctx;
+    return pvm_qemu_argv_check(p, vm, err);
+}
+
+/* ---------------------------------------------------------------- processes */
+
+/* A pidfd for pid (Linux >= 5.3), -1 where the kernel has none: waits then poll. */
+static int pvm_pidfd(int pid)
+{
+#ifdef SYS_pidfd_open
+    return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+    (void)pid;
+    return -1;
+#endif
+}
+
+/* The QEMU of this VM: the pid in the pid file (or the intent marker) when that
+ * process lives and its command line names this VM's id (pid reuse guard). */
+static int pvm_qemu_live_pid(const pvm_qemu_run *r, const char *id, int intent_pid)
+{
+    int pids[2] = {pvm_proc_pid_read(r->pidfile), intent_pid > 0 ? intent_pid : 0};
+    for (int i = 0; i < 2; i++)
+        if (pids[i] && pvm_proc_alive(pids[i]) && pvm_proc_cmdline_has(pids[i], id))
+            return pids[i];
+    return 0;
+}
+
+typedef struct pvm_gone_wait {
+    int pid;
+} pvm_gone_wait;
+
+static bool pvm_gone_done(void *ctx)
+{
+    return !pvm_proc_alive(((pvm_gone_wait *)ctx)->pid);
+}
+
+/* Waits up to timeout_ms for pid to end: 1 gone, 0 still there, -1 cancelled. */
+static int pvm_qemu_wait_gone(int pid, int timeout_ms, const pvm_progress *progress,
+                              const char *step, pvm_error *err)
+{
+    pvm_gone_wait g = {pid};
+    int pfd = pvm_pidfd(pid);
+    int rc = pvm_wait_until_fd(pfd, pvm_gone_done, &g, timeout_ms, 50, progress, step, err);
+    if (pfd >= 0)
+        close(pfd);
+    return rc;
+}
+
+/* Ends a QEMU of this VM that may have started (only when it names the VM). */
+static void pvm_qemu_kill_started(const pvm_qemu_run *r, const pvm_vm *vm)
+{
+    int pid = pvm_qemu_live_pid(r, vm->id, 0);
+    if (pid) {
+        kill(pid, SIGKILL);
+        pvm_qemu_wait_gone(pid, 5000, NULL, NULL, NULL);
+    }
+}
+
+/* One short command on the COMMAND monitor; 0 when QEMU answered. */
+static int pvm_qemu_command(const pvm_qemu_run *r, const char *cmd, pvm_error *err)
+{
+    pvm_qmp *q = NULL;
+    int rc = pvm_qmp_connect(r->qmp_sock, PVM_QMP_SHORT_MS, &q, err);
+    if (rc == 0)
+        rc = pvm_qmp_execute(q, cmd, NULL, NULL, PVM_QMP_SHORT_MS, err);
+    if (q)
+        pvm_qmp_close(q);
+    return rc;
+}
+
+/* -------------------------------------------------------------------- start */
+
+static int pvm_qemu_truncate(const char *path, pvm_error *err)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return pvm_error_set(err, PVM_E_IO, "%s: cannot write: %s", path, strerror(errno));
+    close(fd);
+    return 0;
+}
+
+/* Fresh runtime folder and logs for this boot. */
+static int pvm_qemu_prepare(const pvm_vm_files *f, const pvm_qemu_run *r, pvm_error *err)
+{
+    char base[64];
+    pvm_proc_runtime_base(base, sizeof base);
+    pvm_qemu_run_clean(r);
+    if (pvm_proc_private_dir(base, err) < 0 || pvm_proc_private_dir(r->dir, err) < 0)
+        return -1;
+    if (pvm_qemu_truncate(f->serial_log, err) < 0 || pvm_qemu_truncate(f->qemu_log, err) < 0)
+        return -1;
+    return 0;
+}
+
+static int pvm_qemu_build(const char *home, const pvm_hv_start *s, const pvm_qemu_run *r,
+                          pvm_argv *argv, pvm_error *err)
+{
+    const pvm_vm_files *f = s->files;
+    if (pvm_smbios_type0_write(&s->profile->hw, f->smbios, err) < 0)
+        return -1;
+    pvm_accel accel;
+    char reason[256];
+    if (pvm_accel_resolve(home, s->cfg, &accel, reason, sizeof reason, err) < 0)
+        return -1;
+    pvm_qemu_paths paths = {
+        .qemu = s->cfg->qemu, .disk = f->disk, .qmp_sock = r->qmp_sock,
+        .qmp_owner_sock = r->owner_sock, .qga_sock = r->qga_sock,
+        .serial_sock = r->serial_sock, .serial_log = f->serial_log, .pidfile = r->pidfile,
+        .smbios_type0 = f->smbios, .qemu_log = f->qemu_log,
+    };
+    return pvm_qemu_build_argv(s->profile, s->vm, &paths, accel, argv, err);
+}
+
+static int pvm_qemu_start_failed(const pvm_vm_files *f, const pvm_qemu_run *r,
+                                 const pvm_vm *vm, const char *what, pvm_error *err)
+{
+    char tail[300];
+    pvm_proc_tail(f->qemu_log, 3, tail, sizeof tail);
+    pvm_qemu_kill_started(r, vm);
+    pvm_qemu_run_clean(r);
+    return pvm_error_set(err, PVM_E_QEMU, "VM '%s': %s%s%.300s", vm->name, what,
+                         tail[0] ? "; QEMU said: " : "", tail);
+}
+
+/* A cancel (or a bad cancel descriptor) ends what started; err already says why. */
+static int pvm_qemu_start_abandoned(const pvm_qemu_run *r, const pvm_vm *vm)
+{
+    pvm_qemu_kill_started(r, vm);
+    pvm_qemu_run_clean(r);
+    return -1;
+}
+
+typedef struct pvm_child_wait {
+    pid_t child;
+    int status;
+} pvm_child_wait;
+
+static bool pvm_child_done(void *ctx)
+{
+    pvm_child_wait *w = ctx;
+    int st = 0;
+    pid_t r = waitpid(w->child, &st, WNOHANG);
+    if (r != w->child)
+        return false;
+    w->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return true;
+}
+
+/* Runs QEMU; its first process returns once the daemon is set up (monitors listen). */
+static int pvm_qemu_spawn(const pvm_hv_start *s, const pvm_qemu_run *r, pvm_argv *argv,
+                          int64_t end, pvm_error *err)
+{
+    pvm_child_wait w = {0, 0};
+    if (pvm_proc_spawn(argv->v, s->files->qemu_log, &w.child, err) < 0)
+        return -1;
+    int pfd = pvm_pidfd(w.child);
+    int left = (int)(end - pvm_proc_now_ms());
+    int rc = pvm_wait_until_fd(pfd, pvm_child_done, &w, left > 0 ? left : 0, 5, s->progress,
+                               "starting QEMU", err);
+    if (pfd >= 0)
+        close(pfd);
+    if (rc != 1) {
+        kill(w.child, SIGKILL);
+        pvm_proc_wait_child(w.child, 5000, &w.status);
+        if (rc < 0)
+            return pvm_qemu_start_abandoned(r, s->vm);
+        return pvm_qemu_start_failed(s->files, r, s->vm,
+                                     "QEMU did not finish starting within 30 s", err);
+    }
+    if (w.status == 127)
+        return pvm_qemu_start_failed(s->files, r, s->vm, "cannot run QEMU (install it: "
+                                     "apt-get install qemu-system-x86)", err);
+    if (w.status != 0) {
+        char what[64];
+        snprintf(what, sizeof what, "QEMU exited with status %d while starting", w.status);
+        return pvm_qemu_start_failed(s->files, r, s->vm, what, err);
+    }
+    return 0;
+}
+
+typedef struct pvm_ready_wait {
+    const pvm_qemu_run *r;
+    int pid;
+    bool died;
+    pvm_error last;
+} pvm_ready_wait;
+
+/* Done when the COMMAND monitor answers query-status, or QEMU died. */
+static bool pvm_ready_done(void *ctx)
+{
+    pvm_ready_wait *w = ctx;
+    if (!w->pid)
+        w->pid = pvm_proc_pid_read(w->r->pidfile);
+    if (w->pid && !pvm_proc_alive(w->pid))
+        return w->died = true;
+    if (!w->pid)
+        return false;
+    pvm_qmp *q = NULL;
+    char status[64];
+    int rc = pvm_qmp_connect(w->r->qmp_sock, 1000, &q, &w->last);
+    if (rc == 0)
+        rc = pvm_qmp_status(q, status, sizeof status, &w->last);
+    if (q)
+        pvm_qmp_close(q);
+    return rc == 0;
+}
+
+static int pvm_qemu_wait_ready(const pvm_hv_start *s, const pvm_qemu_run *r, int64_t end,
+                               int *pid, pvm_error *err)
+{
+    pvm_ready_wait w = {.r = r};
+    int left = (int)(end - pvm_proc_now_ms());
+    int rc = pvm_wait_until(pvm_ready_done, &w, left > 0 ? left : 0, PVM_QMP_READY_POLL_MS,
+                            s->progress, "waiting for QMP", err);
+    if (rc < 0)
+        return pvm_qemu_start_abandoned(r, s->vm);
+    if (w.died)
+        return pvm_qemu_start_failed(s->files, r, s->vm, "QEMU exited right after starting",
+                                     err);
+    if (rc == 0) {
+        char what[300];
+        snprintf(what, sizeof what, "QMP did not answer within 30 s (%.200s)",
+                 w.last.msg[0] ? w.last.msg : "no pid file");
+        return pvm_qemu_start_failed(s->files, r, s->vm, what, err);
+    }
+    *pid = w.pid;
+    return 0;
+}
+
+static int pvm_qemu_start(void *ctx, const pvm_hv_start *s, int *pid, pvm_error *err)
+{
+    pvm_qemu_ctx *c = ctx;
+    pvm_qemu_run r;
+    pvm_argv argv;
+    pvm_argv_init(&argv);
+    int64_t end = pvm_proc_now_ms() + PVM_START_TIMEOUT_MS;
+    int rc = -1;
+    *pid = 0;
+    if (pvm_qemu_run_init(s->vm->id, &r, err) == 0 && pvm_qemu_build(c->home, s, &r, &argv, err) == 0 &&
+        pvm_qemu_prepare(s->files, &r, err) == 0 && pvm_qemu_spawn(s, &r, &argv, end, err) == 0 &&
+        pvm_qemu_wait_ready(s, &r, end, pid, err) == 0)
+        rc = 0;
+    pvm_argv_free(&argv);
+    return rc;
+}
+
+/* -------------------------------------------------------------------- probe */
+
+static void pvm_qemu_probe_qmp(const pvm_qemu_run *r, pvm_vm *vm)
+{
+    pvm_qmp *q = NULL;
+    pvm_error err = {0};
+    char status[64] = "";
+    if (pvm_qmp_connect(r->qmp_sock, PVM_QMP_SHORT_MS, &q, &err) < 0 ||
+        pvm_qmp_status(q, status, sizeof status, &err) < 0) {
+        snprintf(vm->state_reason, sizeof vm->state_reason,
+                 "QEMU process %d is alive; QMP did not answer: %.180s", vm->pid, err.msg);
+    } else if (strcmp(status, "running") != 0) {
+        vm->state = PVM_VM_PAUSED;
+        snprintf(vm->state_reason, sizeof vm->state_reason, "QMP status: %s", status);
+    }
+    if (q)
+        pvm_qmp_close(q);
+}
+
+/* Why QEMU last ended, from the qemu_system_shutdown_request trace event that
+ * QEMU itself writes to qemu.log (QEMU's ShutdownCause numbers); -1 when QEMU
+ * recorded none, as after SIGKILL. The guest cannot write there. */
+enum { PVM_CAUSE_QMP_QUIT = 2, PVM_CAUSE_GUEST_OFF = 6 };
+
+static int pvm_qemu_shutdown_cause(const char *qemu_log)
+{
+    static const char key[] = "qemu_system_shutdown_request reason=";
+    char *buf = pvm_proc_read_end(qemu_log, 65536);
+    int cause = -1;
+    for (char *p = buf ? strstr(buf, key) : NULL; p; p = strstr(p + 1, key))
+        cause = atoi(p + sizeof key - 1);
+    free(buf);
+    return cause;
+}
+
+/* An intent and no process: QEMU's recorded cause tells a clean power-off (by the
+ * guest, or a QMP quit) from a crash; a signal from the host records no cause,
+ * but QEMU's "terminating on signal N" line ends up in the reason. */
+static void pvm_qemu_probe_gone(const pvm_vm_files *f, const pvm_qemu_run *r,
+                                int intent_pid, pvm_vm *vm)
+{
+    char last[200];
+    int cause = pvm_qemu_shutdown_cause(f->qemu_log);
+    if (cause == PVM_CAUSE_GUEST_OFF || cause == PVM_CAUSE_QMP_QUIT) {
+        vm->state = PVM_VM_STOPPED;
+        snprintf(vm->state_reason, sizeof vm->state_reason, "%s",
+                 cause == PVM_CAUSE_GUEST_OFF ? "the guest powered itself off"
+                                              : "QEMU was told to quit over QMP");
+        return;
+    }
+    vm->state = PVM_VM_CRASHED;
+    int pid = intent_pid > 0 ? intent_pid : pvm_proc_pid_read(r->pidfile);
+    struct stat st;
+    if (!pid && lstat(r->qmp_sock, &st) < 0) {
+        snprintf(vm->state_reason, sizeof vm->state_reason,
+                 "a start was interrupted before QEMU ran (no QEMU process); start it again");
+        return;
+    }
+    char who[48] = "QEMU process";
+    if (pid)
+        snprintf(who, sizeof who, "QEMU process %d", pid);
+    pvm_proc_last_line(f->qemu_log, last, sizeof last);
+    if (last[0])
+        snprintf(vm->state_reason, sizeof vm->state_reason,
+                 "%s is gone without a clean stop; qemu.log ends: %.150s", who, last);
+    else
+        snprintf(vm->state_reason, sizeof vm->state_reason,
+                 "%s is gone without a clean stop", who);
+}
+
+static void pvm_qemu_probe(void *ctx, const pvm_vm_files *f, int intent_pid, pvm_vm *vm)
+{
+    (void)ctx;
+    pvm_qemu_run r;
+    vm->state = PVM_VM_STOPPED;
+    vm->pid = 0;
+    vm->state_reason[0] = '\0';
+    if (pvm_qemu_run_init(vm->id, &r, NULL) < 0)
+        return;
+    vm->pid = pvm_qemu_live_pid(&r, vm->id, intent_pid);
+    if (vm->pid) {
+        vm->state = PVM_VM_RUNNING;
+        pvm_qemu_probe_qmp(&r, vm);
+    } else if (intent_pid >= 0) {
+        pvm_qemu_probe_gone(f, &r, intent_pid, vm);
+    }
+}
+
+/* ----------------------------------------------------------------- shutdown */
+
+typedef struct pvm_powerdown_wait {
+    const pvm_qemu_run *r;
+    int pid;
+    int64_t next_press;
+} pvm_powerdown_wait;
+
+/* Done when QEMU is gone; presses the power button every few seconds until then:
+ * right after start the guest has no ACPI yet and drops the press. */
+static bool pvm_powerdown_done(void *ctx)
+{
+    pvm_powerdown_wait *w = ctx;
+    if (!pvm_proc_alive(w->pid))
+        return true;
+    if (pvm_proc_now_ms() >= w->next_press) {
+        pvm_error ignored = {0};
+        pvm_qemu_command(w->r, "system_powerdown", &ignored);
+        w->next_press = pvm_proc_now_ms() + PVM_POWERDOWN_EVERY_MS;
+    }
+    return false;
+}
+
+static int pvm_qemu_powerdown(const pvm_qemu_run *r, const pvm_vm *vm, int timeout_ms,
+                              const pvm_progress *progress, pvm_error *err)
+{
+    pvm_powerdown_wait w = {r, vm->pid, 0};
+    int pfd = pvm_pidfd(vm->pid);
+    int rc = pvm_wait_until_fd(pfd, pvm_powerdown_done, &w, timeout_ms, 50, progress,
+                               "waiting for the guest to power off", err);
+    if (pfd >= 0)
+        close(pfd);
+    if (rc < 0)
+        return -1;
+    if (rc == 0)
+        return pvm_error_set(err, PVM_E_STATE,
+                             "VM '%s': guest did not power off within %d s; use --force",
+                             vm->name, timeout_ms / 1000);
+    return 0;
+}
+
+static int pvm_qemu_force(const pvm_qemu_run *r, const pvm_vm *vm, const pvm_progress *progress,
+                          pvm_error *err)
+{
+    pvm_error ignored = {0};
+    pvm_qemu_command(r, "quit", &ignored);
+    int rc = pvm_qemu_wait_gone(vm->pid, 5000, progress, "waiting for QEMU to quit", err);
+    if (rc != 0)
+        return rc > 0 ? 0 : -1;
+    if (pvm_proc_alive(vm->pid) && pvm_proc_cmdline_has(vm->pid, vm->id))
+        kill(vm->pid, SIGKILL);
+    rc = pvm_qemu_wait_gone(vm->pid, 10000, progress, "waiting for QEMU to end", err);
+    if (rc != 0)
+        return rc > 0 ? 0 : -1;
+    return pvm_error_set(err, PVM_E_QEMU, "VM '%s': QEMU process %d survived SIGKILL", vm->name,
+                         vm->pid);
+}
+
+static int pvm_qemu_shutdown(void *ctx, const pvm_vm *vm, const pvm_vm_files *f,
+                             pvm_hv_stop_how how, int timeout_ms, const pvm_progress *progress,
+                             pvm_error *err)
+{
+    (void)ctx;
+    (void)f;
+    pvm_qemu_run r;
+    if (pvm_qemu_run_init(vm->id, &r, err) < 0)
+        return -1;
+    int rc = how == PVM_HV_STOP_FORCE ? pvm_qemu_force(&r, vm, progress, err)
+                                      : pvm_qemu_powerdown(&r, vm, timeout_ms, progress, err);
+    if (rc == 0)
+        pvm_qemu_run_clean(&r);
+    return rc;
+}
+
+/* ---------------------------------------------------------- console, agent */
+
+static int pvm_qemu_console_open(void *ctx, const pvm_vm *vm, int *fd, pvm_error *err)
+{
+    (void)ctx;
+    pvm_qemu_run r;
+    if (pvm_qemu_run_init(vm->id, &r, err) < 0)
+        return -1;
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    pvm_strlcpy(sa.sun_path, r.serial_sock, sizeof sa.sun_path);
+    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        return pvm_error_set(err, PVM_E_IO, "console socket: %s", strerror(errno));
+    if (connect(s, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        int e2 = errno;
+        close(s);
+        return pvm_error_set(err, PVM_E_IO, "VM '%s': cannot connect to console %s: %s",
+                             vm->name, r.serial_sock, strerror(e2));
+    }
+    *fd = s;
+    return 0;
+}
+
+typedef struct pvm_agent_wait {
+    const pvm_qemu_run *r;
+    int pid;
+    int64_t end;
+    bool died;
+    pvm_error last;
+} pvm_agent_wait;
+
+static bool pvm_agent_done(void *ctx)
+{
+    pvm_agent_wait *w = ctx;
+    if (!pvm_proc_alive(w->pid))
+        return w->died = true;
+    int left = (int)(w->end - pvm_proc_now_ms());
+    int step = left < 3000 ? left : 3000;
+    if (step <= 0)
+        return false;
+    pvm_qga *g = NULL;
+    int rc = pvm_qga_connect(w->r->qga_sock, step, &g, &w->last);
+    if (rc == 0)
+        rc = pvm_qga_ping(g, step, &w->last);
+    if (g)
+        pvm_qga_close(g);
+    return rc == 0;
+}
+
+static int pvm_qemu_agent_wait(void *ctx, const pvm_vm *vm, int timeout_ms,
+                               const pvm_progress *progress, pvm_error *err)
+{
+    (void)ctx;
+    pvm_qemu_run r;
+    if (pvm_qemu_run_init(vm->id, &r, err) < 0)
+        return -1;
+    pvm_agent_wait w = {.r = &r, .pid = vm->pid, .end = pvm_proc_now_ms() + timeout_ms};
+    int rc = pvm_wait_until(pvm_agent_done, &w, timeout_ms, 200, progress,
+                            "waiting for the guest agent", err);
+    if (rc < 0)
+        return -1;
+    if (w.died)
+        return pvm_error_set(err, PVM_E_QEMU, "VM '%s': QEMU exited while waiting for the "
+                             "guest agent", vm->name);
+    if (rc == 1)
+        return 0;
+    return pvm_error_set(err, PVM_E_QEMU,
+                         "VM '%s': the guest agent did not answer within %d s (the VM keeps "
+                         "running; is qemu-guest-agent installed in the guest?)%s%.200s",
+                         vm->name, timeout_ms / 1000, w.last.msg[0] ? " last error: " : "",
+                         w.last.msg);
+}
+
+/* -------------------------------------------------------------------- disks */
+
+static const char *pvm_qemu_img(void)
+{
+    const char *env = getenv("PRIVARION_VM_QEMU_IMG");
+    return env && *env ? env : "qemu-img";
+}
+
+/* How long a quick qemu-img step (create, info, resize) may take; a copy of an
+ * image (convert) takes as long as the image needs. */
+#define PVM_QEMU_IMG_TIMEOUT_MS 60000
+#define PVM_NO_TIMEOUT (-1)
+
+/* Runs qemu-img with argv; a failure carries its output. */
+static int pvm_qemu_img_run(char *const *argv, int timeout_ms, const char *what, pvm_error *err)
+{
+    char out[1024];
+    int status = 0;
+    if (pvm_proc_run(argv, timeout_ms, out, sizeof out, &status, err) < 0)
+        return -1;
+    if (status != 0) {
+        size_t n = strlen(out);
+        while (n && (out[n - 1] == '\n' || out[n - 1] == ' '))
+            out[--n] = '\0';
+        if (status == 127)
+            return pvm_error_set(err, PVM_E_QEMU,
+                                 "%s: %s (install it: apt-get install qemu-utils)", what, out);
+        return pvm_error_set(err, PVM_E_QEMU, "%s: qemu-img failed (status %d): %s", what,
+                             status, out);
+    }
+    return 0;
+}
+
+/* Reads an image's format and virtual size with `qemu-img info --output=json`. */
+static int pvm_qemu_disk_info(void *ctx, const char *path, char fmt[32], uint64_t *vsize,
+                              pvm_error *err)
+{
+    (void)ctx;
+    char out[8192];
+    int status = 0;
+    char *argv[] = {(char *)pvm_qemu_img(), "info", "--output=json", "-U", "--", (char *)path,
+                    NULL};
+    if (pvm_proc_run(argv, PVM_QEMU_IMG_TIMEOUT_MS, out, sizeof out, &status, err) < 0)
+        return -1;
+    if (status != 0)
+        return pvm_error_set(err, PVM_E_INVALID, "image: %s: qemu-img cannot read it: %.300s",
+                             path, out);
+    cJSON *j = cJSON_Parse(out);
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(j, "format");
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "virtual-size");
+    int rc = 0;
+    if (!cJSON_IsString(f) || !cJSON_IsNumber(v) || v->valuedouble < 0)
+        rc = pvm_error_set(err, PVM_E_INVALID, "image: %s: qemu-img info gave no format/size",
+                           path);
+    else if (pvm_strlcpy(fmt, f->valuestring, 32) >= 32)
+        rc = pvm_error_set(err, PVM_E_INVALID, "image: %s: unexpected format name", path);
+    else
+        *vsize = (uint64_t)v->valuedouble;
+    cJSON_Delete(j);
+    return rc;
+}
+
+static int pvm_qemu_disk_create(void *ctx, const pvm_vm_files *f, const pvm_hv_disk *d,
+                                pvm_error *err)
+{
+    (void)ctx;
+    char size[32];
+    snprintf(size, sizeof size, "%llu", (unsigned long long)d->bytes);
+    if (!d->image) {
+        char *argv[] = {(char *)pvm_qemu_img(), "create", "-q", "-f", "qcow2",
+                        (char *)f->disk, size, NULL};
+        return pvm_qemu_img_run(argv, PVM_QEMU_IMG_TIMEOUT_MS, "disk", err);
+    }
+    if (d->mode == PVM_IMAGE_OVERLAY) {
+        char *argv[] = {(char *)pvm_qemu_img(), "create", "-q", "-f", "qcow2", "-b",
+                        (char *)d->image, "-F", (char *)d->image_fmt, (char *)f->disk, size,
+                        NULL};
+        return pvm_qemu_img_run(argv, PVM_QEMU_IMG_TIMEOUT_MS, "image (overlay)", err);
+    }
+    char *conv[] = {(char *)pvm_qemu_img(), "convert", "-q", "-f", (char *)d->image_fmt, "-O",
+                    "qcow2", (char *)d->image, (char *)f->disk, NULL};
+    if (pvm_qemu_img_run(conv, PVM_NO_TIMEOUT, "image (copy)", err) < 0)
+        return -1;
+    if (d->bytes == d->image_bytes)
+        return 0;
+    char *grow[] = {(char *)pvm_qemu_img(), "resize", "-q", "-f", "qcow2", (char *)f->disk,
+                    size, NULL};
+    return pvm_qemu_img_run(grow, PVM_QEMU_IMG_TIMEOUT_MS, "disk (resize)", err);
+}
+
+/* ---------------------------------------------------------------- the table */
+
+const pvm_hv_ops pvm_hv_qemu = {
+    .name = "qemu",
+    .open = pvm_qemu_open,
+    .close = pvm_qemu_close,
+    .check = pvm_qemu_check,
+    .disk_info = pvm_qemu_disk_info,
+    .disk_create = pvm_qemu_disk_create,
+    .start = pvm_qemu_start,
+    .probe = pvm_qemu_probe,
+    .shutdown = pvm_qemu_shutdown,
+    .cleanup = pvm_qemu_cleanup,
+    .console_open = pvm_qemu_console_open,
+    .agent_wait = pvm_qemu_agent_wait,
+    /* snapshot, agent_exec, agent_file_write, sample: the next issues */
+};
