@@ -189,9 +189,11 @@ static int pvm_cfg_write(const char *path, const pvm_config *cfg, pvm_error *err
         "# tests and is used only when this line names it.)\n"
         "backend = %s\n",
         cfg->accel, pvm_host_cores(), cfg->max_cpus, mem, cfg->qemu, cfg->backend);
-    char *tmp = pvm_xasprintf("%s.tmp.%d", path, (int)getpid());
+    /* A temporary file of its own (mkostemp, 0600): two threads or sessions writing
+     * the default at once each rename a whole file. */
+    char *tmp = pvm_xasprintf("%s.XXXXXX", path);
     int rc = -1;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int fd = mkostemp(tmp, O_CLOEXEC);
     if (fd >= 0) {
         size_t n = strlen(text);
         ssize_t w = write(fd, text, n);

@@ -247,14 +247,28 @@ typedef struct pvm_vm {
     char state_reason[256];      /* e.g. why it crashed */
 } pvm_vm;
 
-/* ------------------------------------------------------------------ engine */
+/* ------------------------------------------------------------------ engine
+ *
+ * Threads. A pvm_engine handle belongs to the thread that opened it: it owns one
+ * SQLite connection and its backend's state (hv.h; later the OWNER monitor
+ * connections of the sampler), and nothing in it is locked. A thread that calls the
+ * engine (the TUI's engine thread) opens its own handle on the same home; any number
+ * of handles, in one process or many, work on one home at once: the store serialises
+ * writers (WAL, busy timeout), per-VM locks and the host-wide start lock are flocks
+ * each handle takes on its own descriptor. Values (pvm_profile, pvm_vm, pvm_error,
+ * pvm_progress, arrays the engine returns) are plain data the caller owns: hand them
+ * to another thread freely, use one from two threads only with the caller's own lock.
+ * A pvm_progress's report() runs on the thread of the operation; its cancel_fd may be
+ * written from any thread. Functions without an engine handle (validation, names,
+ * sizes, random identities) keep no state and may be called from any thread. */
 
 typedef struct pvm_engine pvm_engine;
 
 /* Resolves the home folder: home_flag, else $PRIVARION_VM_HOME, else
  * $XDG_DATA_HOME/privarion-vm, else ~/.local/share/privarion-vm. */
 int pvm_home_resolve(const char *home_flag, char *out, size_t size, pvm_error *err);
-/* Opens (creating on first use: folder 0700, state.db 0600) the store. */
+/* Opens (creating on first use: folder 0700, state.db 0600) the store. The handle
+ * is the calling thread's (see Threads above). */
 int pvm_engine_open(pvm_engine **out, const char *home_flag, pvm_error *err);
 void pvm_engine_close(pvm_engine *e);
 const char *pvm_engine_home(const pvm_engine *e);
