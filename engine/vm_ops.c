@@ -113,6 +113,7 @@ static int pvm_vm_start_locked(pvm_engine *e, pvm_vm *vm, const pvm_vm_files *f,
     const pvm_hv_ops *hv;
     void *ctx;
     int start_fd = -1, pid = 0, rc = -1;
+    pvm_report(progress, "reading the config and the profile");
     if (pvm_config_load(pvm_engine_home(e), &cfg, err) < 0 ||
         pvm_vm_start_checks(e, &cfg, vm, &p, &hv, &ctx, err) < 0 ||
         pvm_start_lock(pvm_engine_home(e), PVM_START_LOCK_WAIT_MS, &start_fd, err) < 0)
@@ -122,7 +123,7 @@ static int pvm_vm_start_locked(pvm_engine *e, pvm_vm *vm, const pvm_vm_files *f,
         goto done;
     if (pvm_proc_pid_write(f->marker, 0, err) < 0) /* intent: it should be running */
         goto done;
-    pvm_report(progress, "starting the VM");
+    pvm_report(progress, "starting the VM (backend)");
     pvm_hv_start s = {.vm = vm, .files = f, .profile = &p, .cfg = &cfg, .progress = progress};
     if (hv->start(ctx, &s, &pid, err) < 0 || pvm_proc_pid_write(f->marker, pid, err) < 0) {
         if (!pid) /* nothing runs: no intent either */

@@ -177,6 +177,12 @@ static int pvm_qemu_command(const pvm_qemu_run *r, const char *cmd, pvm_error *e
 
 /* -------------------------------------------------------------------- start */
 
+static void pvm_qemu_step(const pvm_progress *progress, const char *step)
+{
+    if (progress && progress->report)
+        progress->report(progress->ctx, step, -1);
+}
+
 static int pvm_qemu_truncate(const char *path, pvm_error *err)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -203,12 +209,15 @@ static int pvm_qemu_build(const char *home, const pvm_hv_start *s, const pvm_qem
                           pvm_argv *argv, pvm_error *err)
 {
     const pvm_vm_files *f = s->files;
+    pvm_qemu_step(s->progress, "writing the SMBIOS type 0 table");
     if (pvm_smbios_type0_write(&s->profile->hw, f->smbios, err) < 0)
         return -1;
     pvm_accel accel;
     char reason[256];
+    pvm_qemu_step(s->progress, "choosing the accelerator");
     if (pvm_accel_resolve(home, s->cfg, &accel, reason, sizeof reason, err) < 0)
         return -1;
+    pvm_qemu_step(s->progress, "building the QEMU command line");
     pvm_qemu_paths paths = {
         .qemu = s->cfg->qemu, .disk = f->disk, .qmp_sock = r->qmp_sock,
         .qmp_owner_sock = r->owner_sock, .qga_sock = r->qga_sock,
@@ -258,12 +267,13 @@ static int pvm_qemu_spawn(const pvm_hv_start *s, const pvm_qemu_run *r, pvm_argv
                           int64_t end, pvm_error *err)
 {
     pvm_child_wait w = {0, 0};
+    pvm_qemu_step(s->progress, "spawning QEMU");
     if (pvm_proc_spawn(argv->v, s->files->qemu_log, &w.child, err) < 0)
         return -1;
     int pfd = pvm_pidfd(w.child);
     int left = (int)(end - pvm_proc_now_ms());
     int rc = pvm_wait_until_fd(pfd, pvm_child_done, &w, left > 0 ? left : 0, 5, s->progress,
-                               "starting QEMU", err);
+                               "waiting for QEMU to daemonize", err);
     if (pfd >= 0)
         close(pfd);
     if (rc != 1) {
@@ -343,10 +353,13 @@ static int pvm_qemu_start(void *ctx, const pvm_hv_start *s, int *pid, pvm_error 
     int64_t end = pvm_proc_now_ms() + PVM_START_TIMEOUT_MS;
     int rc = -1;
     *pid = 0;
-    if (pvm_qemu_run_init(s->vm->id, &r, err) == 0 && pvm_qemu_build(c->home, s, &r, &argv, err) == 0 &&
+    if (pvm_qemu_run_init(s->vm->id, &r, err) == 0 &&
+        pvm_qemu_build(c->home, s, &r, &argv, err) == 0 &&
+        (pvm_qemu_step(s->progress, "preparing the runtime folder"), 1) &&
         pvm_qemu_prepare(s->files, &r, err) == 0 && pvm_qemu_spawn(s, &r, &argv, end, err) == 0 &&
         pvm_qemu_wait_ready(s, &r, end, pid, err) == 0)
         rc = 0;
+    pvm_qemu_step(s->progress, rc == 0 ? "QMP answers" : "start failed");
     pvm_argv_free(&argv);
     return rc;
 }
@@ -590,8 +603,7 @@ static int pvm_qemu_agent_wait(void *ctx, const pvm_vm *vm, int timeout_ms,
 
 static const char *pvm_qemu_img(void)
 {
-    const char *env = getenv("PRIVARION_VM_QEMU_IMG");
-    return env && *env ? env : "qemu-img";
+    return "qemu-img"; /* found in PATH, as QEMU is */
 }
 
 /* How long a quick qemu-img step (create, info, resize) may take; a copy of an

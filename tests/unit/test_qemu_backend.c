@@ -38,7 +38,6 @@ static int setup(void **state)
         return -1;
     snprintf(f->home, sizeof f->home, "%s/home", f->dir);
     setenv("PRIVARION_VM_ACCEL", "tcg", 1);
-    unsetenv("PRIVARION_VM_QEMU_IMG");
     pvm_error err = {0};
     if (pvm_engine_open(&f->e, f->home, &err) < 0) {
         fprintf(stderr, "engine open: %s\n", err.msg);
