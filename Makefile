@@ -1,6 +1,6 @@
 # Makefile - the only build system of privarion-vm: deps, build, test, bench, run.
 # Sources are found by wildcard: a new engine/, db/, cli/ or tui/ file, or a
-# tests/unit/test_*.c, needs no edit here.
+# tests/unit/test_*.c (test_mt_*.c also run under ThreadSanitizer), needs no edit here.
 
 PROG     := privarion-vm
 CC       ?= cc
@@ -15,31 +15,36 @@ CMOCKA     = $(shell pkg-config --libs cmocka 2>/dev/null)
 # `make V=1` shows the full compiler command lines.
 Q        := $(if $(V),,@)
 SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-TSAN     := -fsanitize=thread -fno-omit-frame-pointer
 
 BUILD_DEBS := gcc make pkg-config libncurses-dev libcjson-dev libsqlite3-dev libcmocka-dev
 RUN_DEBS   := qemu-system-x86 qemu-utils
-TEST_DEBS  := cpio gzip busybox-static util-linux
+TEST_DEBS  := cpio gzip busybox-static util-linux tmux
 DEBS       := $(BUILD_DEBS) $(RUN_DEBS) $(TEST_DEBS)
 
 LIB_SRC  := $(sort $(wildcard engine/*.c engine/*/*.c db/*.c))
-APP_SRC  := $(sort $(wildcard cli/*.c) $(wildcard tui/*.c))
+APP_SRC  := $(sort $(wildcard cli/*.c))
+TUI_SRC  := $(sort $(wildcard tui/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
-# Threaded tests (tests/unit/test_mt_*.c) also run under ThreadSanitizer.
 MT_SRC   := $(sort $(wildcard tests/unit/test_mt_*.c))
 HDRS     := $(wildcard engine/*.h engine/*/*.h db/*.h cli/*.h tui/*.h tests/unit/*.h)
 
 LIB_OBJ      := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 APP_OBJ      := $(APP_SRC:%.c=$(BUILD)/obj/%.o)
 LIB_OBJ_ASAN := $(LIB_SRC:%.c=$(BUILD)/asan/%.o)
+TUI_OBJ      := $(TUI_SRC:%.c=$(BUILD)/obj/%.o)
+TUI_OBJ_ASAN := $(TUI_SRC:%.c=$(BUILD)/asan/%.o)
 LIB_OBJ_TSAN := $(LIB_SRC:%.c=$(BUILD)/tsan/%.o)
 # Engine and store go into archives so a test links only the objects it uses.
 LIB_A        := $(BUILD)/libpvm.a
 LIB_A_ASAN   := $(BUILD)/libpvm-asan.a
 LIB_A_TSAN   := $(BUILD)/libpvm-tsan.a
+# The TUI is an archive too, so its unit tests (layout, keymap) link only what they use.
+TUI_A        := $(BUILD)/libpvmtui.a
+TUI_A_ASAN   := $(BUILD)/libpvmtui-asan.a
 UNIT_BIN     := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
 UNIT_BIN_ASAN:= $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit-asan/%)
 UNIT_BIN_TSAN:= $(MT_SRC:tests/unit/%.c=$(BUILD)/unit-tsan/%)
+TSAN     := -fsanitize=thread -fno-omit-frame-pointer
 
 .PHONY: fuzz unit-build all deps run test unit unit-asan e2e integration guest bench clean install help
 .DEFAULT_GOAL := all
@@ -50,7 +55,7 @@ all: deps
 help:
 	@echo "make            build ./$(PROG) (installs missing packages first)"
 	@echo "make run        install, build and start $(PROG)"
-	@echo "make test       every test: unit (plain, ASan+UBSan; threaded ones also TSan), end-to-end, integration"
+	@echo "make test       every test: unit (plain, ASan+UBSan), end-to-end, integration"
 	@echo "make bench      benchmarks (not tests)"
 	@echo "make fuzz       fuzz the parsers of outside data (FUZZ_SECONDS=60 each)"
 	@echo "make deps       install missing Debian packages (root) or print the apt-get line"
@@ -72,19 +77,27 @@ deps:
 	  fi; \
 	fi
 
-$(PROG): $(APP_OBJ) $(LIB_A)
+$(PROG): $(APP_OBJ) $(TUI_A) $(LIB_A)
 	@echo "  LINK  $@"
-	$(Q)$(CC) $(OPT) -o $@ $(APP_OBJ) $(LIB_A) $(PKG_LIBS)
+	$(Q)$(CC) $(OPT) -o $@ $(APP_OBJ) $(TUI_A) $(LIB_A) $(PKG_LIBS)
+
+$(TUI_A): $(TUI_OBJ)
+	@rm -f $@
+	$(Q)ar rcs $@ $^
+
+$(TUI_A_ASAN): $(TUI_OBJ_ASAN)
+	@rm -f $@
+	$(Q)ar rcs $@ $^
+
+$(LIB_A_TSAN): $(LIB_OBJ_TSAN)
+	@rm -f $@
+	$(Q)ar rcs $@ $^
 
 $(LIB_A): $(LIB_OBJ)
 	@rm -f $@
 	$(Q)ar rcs $@ $^
 
 $(LIB_A_ASAN): $(LIB_OBJ_ASAN)
-	@rm -f $@
-	$(Q)ar rcs $@ $^
-
-$(LIB_A_TSAN): $(LIB_OBJ_TSAN)
 	@rm -f $@
 	$(Q)ar rcs $@ $^
 
@@ -103,20 +116,19 @@ $(BUILD)/tsan/%.o: %.c $(HDRS)
 	@echo "  CC    $< (tsan)"
 	$(Q)$(CC) $(WARN) -O1 -g $(TSAN) $(PKG_CFLAGS) -c -o $@ $<
 
-$(BUILD)/unit/%: tests/unit/%.c $(LIB_A) $(HDRS)
+$(BUILD)/unit/%: tests/unit/%.c $(TUI_A) $(LIB_A) $(HDRS)
 	@mkdir -p $(dir $@)
 	@echo "  TEST  $@"
-	$(Q)$(CC) $(WARN) $(OPT) $(PKG_CFLAGS) -o $@ $< $(LIB_A) $(PKG_LIBS) $(CMOCKA)
+	$(Q)$(CC) $(WARN) $(OPT) $(PKG_CFLAGS) -o $@ $< $(TUI_A) $(LIB_A) $(PKG_LIBS) $(CMOCKA)
 
-$(BUILD)/unit-asan/%: tests/unit/%.c $(LIB_A_ASAN) $(HDRS)
+$(BUILD)/unit-asan/%: tests/unit/%.c $(TUI_A_ASAN) $(LIB_A_ASAN) $(HDRS)
 	@mkdir -p $(dir $@)
 	@echo "  TEST  $@"
-	$(Q)$(CC) $(WARN) -O1 -g $(SAN) $(PKG_CFLAGS) -o $@ $< $(LIB_A_ASAN) $(PKG_LIBS) $(CMOCKA)
+	$(Q)$(CC) $(WARN) -O1 -g $(SAN) $(PKG_CFLAGS) -o $@ $< $(TUI_A_ASAN) $(LIB_A_ASAN) $(PKG_LIBS) $(CMOCKA)
 
-# Any tests/unit/test_mt_*.c: built against a ThreadSanitizer copy of the library.
-$(BUILD)/unit-tsan/test_mt_%: tests/unit/test_mt_%.c $(LIB_A_TSAN) $(HDRS)
+$(BUILD)/unit-tsan/%: tests/unit/%.c $(LIB_A_TSAN) $(HDRS)
 	@mkdir -p $(dir $@)
-	@echo "  TEST  $@"
+	@echo "  TEST  $@ (tsan)"
 	$(Q)$(CC) $(WARN) -O1 -g $(TSAN) $(PKG_CFLAGS) -o $@ $< $(LIB_A_TSAN) $(PKG_LIBS) $(CMOCKA)
 
 unit-build: $(UNIT_BIN) $(UNIT_BIN_ASAN) $(UNIT_BIN_TSAN)

@@ -394,6 +394,19 @@ int pvm_store_version(pvm_store *s, int *version, pvm_error *err)
     return pvm_read_version(s->db, version, err);
 }
 
+int pvm_store_data_version(pvm_store *s, int64_t *out, pvm_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db, "PRAGMA data_version", -1, &st, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        *out = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+        return 0;
+    }
+    sqlite3_finalize(st);
+    return pvm_db_fail(s->db, rc, "store: reading data_version", err);
+}
+
 /* ------------------------------------------------------------ transactions */
 
 int pvm_store_begin(pvm_store *s, pvm_error *err)

@@ -19,6 +19,10 @@ int pvm_store_open(const char *path, pvm_store **out, pvm_error *err);
 int pvm_store_open_at(const char *path, int version, pvm_store **out, pvm_error *err);
 void pvm_store_close(pvm_store *s);
 int pvm_store_version(pvm_store *s, int *version, pvm_error *err);
+/* PRAGMA data_version: a number that changes whenever another connection (another
+ * session, the TUI's engine thread) commits to the file; this connection's own
+ * commits leave it as is. A cheap "did anything change?" for front ends. */
+int pvm_store_data_version(pvm_store *s, int64_t *out, pvm_error *err);
 
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK: read-check-write sequences (uniqueness
  * checks) run inside one of these so two sessions cannot interleave. */

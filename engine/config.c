@@ -3,6 +3,7 @@
  * defaults on first use; the caps check. Called by vm.c, vm_ops.c and doctor.c. */
 #include "hv.h"
 #include "qemu/qemu.h"
+#include "base/kvfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -30,16 +31,6 @@ void pvm_config_defaults(pvm_config *cfg)
 
 /* ------------------------------------------------------------- sizes */
 
-/* A size above 0 in the command line's grammar (pvm_size_parse: "12G", "512M"). */
-static int pvm_cfg_size(const char *s, uint64_t *out)
-{
-    uint64_t v = 0;
-    if (pvm_size_parse("max_memory", s, &v, NULL) < 0 || v == 0)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 /* The largest exact unit: "12G", "12052M", "1536K" or plain bytes. */
 static void pvm_cfg_size_text(uint64_t v, char *buf, size_t size)
 {
@@ -61,100 +52,66 @@ bool pvm_accel_word_ok(const char *s)
     return !strcmp(s, "auto") || !strcmp(s, "kvm") || !strcmp(s, "tcg");
 }
 
-static char *pvm_trim(char *s)
+/* Each value by the rules its command-line twin follows (numbers.c), then the
+ * host's own limits. Errors name the key; kvfile.c puts "FILE:LINE: " in front. */
+static int pvm_cfg_max_cpus(pvm_config *cfg, const char *val, pvm_error *err)
 {
-    while (*s == ' ' || *s == '\t')
-        s++;
-    size_t n = strlen(s);
-    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
-        s[--n] = '\0';
-    return s;
-}
-
-static int pvm_cfg_bad(const char *path, int line, const char *key, const char *rule,
-                       pvm_error *err)
-{
-    return pvm_error_set(err, PVM_E_INVALID, "%s line %d: %s: %s", path, line, key, rule);
-}
-
-static int pvm_cfg_set(pvm_config *cfg, const char *path, int line, const char *key,
-                       const char *val, pvm_error *err)
-{
-    if (!strcmp(key, "accel")) {
-        if (!pvm_accel_word_ok(val))
-            return pvm_cfg_bad(path, line, key, "must be auto, kvm or tcg", err);
-        pvm_strlcpy(cfg->accel, val, sizeof cfg->accel);
-    } else if (!strcmp(key, "max_cpus")) {
-        char *end;
-        errno = 0;
-        long v = strtol(val, &end, 10);
-        if (errno || end == val || *end || v < 1 || v > 4096)
-            return pvm_cfg_bad(path, line, key, "must be a whole number from 1 to 4096", err);
-        if (v > pvm_host_cores())
-            return pvm_error_set(err, PVM_E_INVALID, "%s line %d: %s: %ld is more than this "
-                                 "host's %d online cores (at most %d)", path, line, key, v,
-                                 pvm_host_cores(), pvm_host_cores());
-        cfg->max_cpus = (int)v;
-    } else if (!strcmp(key, "max_memory")) {
-        if (pvm_cfg_size(val, &cfg->max_memory))
-            return pvm_cfg_bad(path, line, key,
-                               "must be a size above 0 such as 8G, 512M (K, M, G, T = powers of 1024)",
-                               err);
-        uint64_t host = pvm_host_memory();
-        if (cfg->max_memory > host) {
-            char want[32], have[32];
-            return pvm_error_set(err, PVM_E_INVALID, "%s line %d: %s: %s is more than this "
-                                 "host's %s of memory", path, line, key,
-                                 pvm_size_format(cfg->max_memory, want, sizeof want),
-                                 pvm_size_format(host, have, sizeof have));
-        }
-    } else if (!strcmp(key, "qemu")) {
-        if (!*val || strlen(val) >= sizeof cfg->qemu)
-            return pvm_cfg_bad(path, line, key, "must be a program name or path of 1 to 255 bytes",
-                               err);
-        pvm_strlcpy(cfg->qemu, val, sizeof cfg->qemu);
-    } else if (!strcmp(key, "backend")) {
-        if (!pvm_hv_word_ok(val))
-            return pvm_cfg_bad(path, line, key, "must be qemu or fake", err);
-        pvm_strlcpy(cfg->backend, val, sizeof cfg->backend);
-    } else {
-        return pvm_cfg_bad(path, line, key,
-                           "unknown key (known: accel, max_cpus, max_memory, qemu, backend)",
-                           err);
-    }
+    char *end;
+    errno = 0;
+    long v = strtol(val, &end, 10);
+    if (errno || end == val || *end || v < 1 || v > 4096)
+        return pvm_error_set(err, PVM_E_INVALID, "max_cpus: must be a whole number from 1 to 4096");
+    if (v > pvm_host_cores())
+        return pvm_error_set_field(err, PVM_E_INVALID, "max_cpus", "max_cpus: %d is more than "
+                                   "this host's %d online cores (at most %d)", (int)v,
+                                   pvm_host_cores(), pvm_host_cores());
+    cfg->max_cpus = (int)v;
     return 0;
 }
 
-static int pvm_cfg_line(pvm_config *cfg, const char *path, int line, char *text, pvm_error *err)
+static int pvm_cfg_max_memory(pvm_config *cfg, const char *val, pvm_error *err)
 {
-    char *s = pvm_trim(text);
-    if (!*s || *s == '#')
-        return 0;
-    char *eq = strchr(s, '=');
-    if (!eq)
-        return pvm_error_set(err, PVM_E_INVALID, "%s line %d: expected \"key = value\", got \"%.60s\"",
-                             path, line, s);
-    *eq = '\0';
-    char *key = pvm_trim(s);
-    char *val = pvm_trim(eq + 1);
-    if (!*key)
-        return pvm_error_set(err, PVM_E_INVALID, "%s line %d: missing key before '='", path, line);
-    return pvm_cfg_set(cfg, path, line, key, val, err);
+    uint64_t v, host = pvm_host_memory();
+    if (pvm_size_parse("max_memory", val, &v, NULL) < 0 || v == 0)
+        return pvm_error_set(err, PVM_E_INVALID, "max_memory: must be a size above 0 such as 8G, 512M (K, M, G, T = powers of 1024)");
+    if (v > host) {
+        char want[32], have[32];
+        return pvm_error_set_field(err, PVM_E_INVALID, "max_memory", "max_memory: %s is more "
+                                   "than this host's %s of memory",
+                                   pvm_size_format(v, want, sizeof want),
+                                   pvm_size_format(host, have, sizeof have));
+    }
+    cfg->max_memory = v;
+    return 0;
 }
 
-static int pvm_cfg_parse(FILE *f, const char *path, pvm_config *cfg, pvm_error *err)
+static int pvm_cfg_pair(void *ctx, const char *path, int line, const char *key,
+                        const char *val, pvm_error *err)
 {
-    char buf[1024];
-    int line = 0;
-    while (fgets(buf, sizeof buf, f)) {
-        line++;
-        if (!strchr(buf, '\n') && !feof(f))
-            return pvm_error_set(err, PVM_E_INVALID, "%s line %d: line too long", path, line);
-        if (pvm_cfg_line(cfg, path, line, buf, err))
-            return -1;
+    pvm_config *cfg = ctx;
+    (void)path;
+    (void)line;
+    if (!strcmp(key, "accel")) {
+        if (!pvm_accel_word_ok(val))
+            return pvm_error_set_field(err, PVM_E_INVALID, key, "accel: must be auto, kvm or tcg");
+        pvm_strlcpy(cfg->accel, val, sizeof cfg->accel);
+    } else if (!strcmp(key, "max_cpus")) {
+        return pvm_cfg_max_cpus(cfg, val, err);
+    } else if (!strcmp(key, "max_memory")) {
+        return pvm_cfg_max_memory(cfg, val, err);
+    } else if (!strcmp(key, "qemu")) {
+        if (!*val || strlen(val) >= sizeof cfg->qemu)
+            return pvm_error_set_field(err, PVM_E_INVALID, key, "qemu: must be a program name "
+                                       "or path of 1 to 255 bytes");
+        pvm_strlcpy(cfg->qemu, val, sizeof cfg->qemu);
+    } else if (!strcmp(key, "backend")) {
+        if (!pvm_hv_word_ok(val))
+            return pvm_error_set_field(err, PVM_E_INVALID, key, "backend: must be qemu or fake");
+        pvm_strlcpy(cfg->backend, val, sizeof cfg->backend);
+    } else {
+        return pvm_error_set(err, PVM_E_INVALID, "%.40s: unknown key (known: accel, max_cpus, "
+                             "max_memory, qemu, backend)", key);
     }
-    if (ferror(f))
-        return pvm_error_set(err, PVM_E_IO, "%s: read failed", path);
     return 0;
 }
 
@@ -236,15 +193,12 @@ int pvm_config_load_file(const char *home, pvm_config *cfg, pvm_error *err)
         return pvm_error_set(err, PVM_E_IO, "%s: %s", home, strerror(errno));
     char *path = pvm_config_path(home);
     int rc = 0;
-    FILE *f = fopen(path, "re");
-    if (f) {
-        rc = pvm_cfg_parse(f, path, &c, err);
-        fclose(f);
-    } else if (errno == ENOENT) {
+    pvm_error e = {0};
+    rc = pvm_kvfile_read(path, pvm_cfg_pair, &c, &e);
+    if (rc && e.code == PVM_E_NOTFOUND)
         rc = pvm_cfg_write(path, &c, err);
-    } else {
-        rc = pvm_error_set(err, PVM_E_IO, "%s: %s", path, strerror(errno));
-    }
+    else if (rc && err)
+        *err = e;
     free(path);
     if (rc)
         return -1;

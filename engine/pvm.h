@@ -367,6 +367,26 @@ int pvm_vm_path(pvm_engine *e, const pvm_vm *vm, pvm_vm_path_kind kind, char *ou
  * stream socket the caller closes. PVM_E_STATE when the VM is not running. */
 int pvm_vm_console_open(pvm_engine *e, const char *name_or_id, int *fd, pvm_error *err);
 
+/* ------------------------------------------- what a front end polls (vm_info.c) */
+
+typedef struct pvm_host_info {
+    int cores;            /* online CPUs */
+    uint64_t memory;      /* bytes of RAM */
+    int max_cpus;         /* the caps from HOME/config: one VM, and all running together */
+    uint64_t max_memory;  /* bytes */
+} pvm_host_info;
+
+/* The host's cores and memory and the configured caps (reads HOME/config). */
+int pvm_host_info_get(pvm_engine *e, pvm_host_info *out, pvm_error *err);
+/* A number that changes whenever another engine handle or process commits to
+ * the store (SQLite's PRAGMA data_version); this handle's own commits leave it.
+ * Cheap: a front end polls it about once a second to notice other sessions. */
+int pvm_engine_data_version(pvm_engine *e, int64_t *out, pvm_error *err);
+/* True when vm->pid (as read by pvm_vm_get/list) still runs: no QMP, no store. */
+bool pvm_vm_pid_alive(const pvm_vm *vm);
+/* Seconds since the VM's QEMU started, -1 when it does not run or is unknown. */
+int64_t pvm_vm_uptime(const pvm_vm *vm);
+
 /* ------------------------------------------------------------------ doctor */
 
 #define PVM_DOCTOR_MAX_PROBLEMS 8

@@ -203,14 +203,14 @@ static void test_config_errors_name_key_and_line(void **state)
 {
     fixture *f = *state;
     static const struct { const char *text, *a, *b; } cases[] = {
-        { "# x\naccel = tcg\nmax_cpus = zero\n", "line 3", "max_cpus" },
-        { "max_cpus = 0\n", "line 1", "max_cpus" },
-        { "\n\naccel = fast\n", "line 3", "accel" },
-        { "max_memory = 12X\n", "line 1", "max_memory" },
-        { "max_memory = 0\n", "line 1", "max_memory" },
-        { "colour = blue\n", "line 1", "colour" },
-        { "accel tcg\n", "line 1", "key = value" },
-        { "qemu =\n", "line 1", "qemu" },
+        { "# x\naccel = tcg\nmax_cpus = zero\n", "config:3:", "max_cpus" },
+        { "max_cpus = 0\n", "config:1:", "max_cpus" },
+        { "\n\naccel = fast\n", "config:3:", "accel" },
+        { "max_memory = 12X\n", "config:1:", "max_memory" },
+        { "max_memory = 0\n", "config:1:", "max_memory" },
+        { "colour = blue\n", "config:1:", "colour" },
+        { "accel tcg\n", "config:1:", "key = value" },
+        { "qemu =\n", "config:1:", "qemu" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         write_config(f, cases[i].text);
@@ -234,7 +234,7 @@ static void test_config_caps_above_host(void **state)
     write_config(f, text);
     assert_int_equal(pvm_config_load(f->home, &c, &err), -1);
     assert_int_equal(err.code, PVM_E_INVALID);
-    snprintf(want, sizeof want, "line 2: max_cpus: %d is more than this host's %d online cores "
+    snprintf(want, sizeof want, "config:2: max_cpus: %d is more than this host's %d online cores "
              "(at most %d)", cores + 1, cores, cores);
     if (!strstr(err.msg, want))
         fail_msg("\"%s\" lacks \"%s\"", err.msg, want);
@@ -243,7 +243,7 @@ static void test_config_caps_above_host(void **state)
     uint64_t over_m = host / (1024 * 1024) + 1024; /* a whole number of MiB above the host's */
     snprintf(text, sizeof text, "# big\n\nmax_memory = %lluM\n", (unsigned long long)over_m);
     write_config(f, text);
-    expect_error(pvm_config_load(f->home, &c, &err), &err, PVM_E_INVALID, "line 3: max_memory: ",
+    expect_error(pvm_config_load(f->home, &c, &err), &err, PVM_E_INVALID, "config:3: max_memory: ",
                  "is more than this host's");
     snprintf(want, sizeof want, "this host's %s of memory",
              pvm_size_format(host, have, sizeof have));

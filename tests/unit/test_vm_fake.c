@@ -584,7 +584,7 @@ static void test_backend_key(void **state)
     assert_int_equal(pvm_engine_hv_load(f->e, &hv, &ctx, &err), -1);
     assert_int_equal(err.code, PVM_E_INVALID);
     assert_non_null(strstr(err.msg, "backend: must be qemu or fake"));
-    assert_non_null(strstr(err.msg, "line 1"));
+    assert_non_null(strstr(err.msg, "config:1: backend"));
     pvm_vm vm;
     make_profile(f->e, "p1");
     pvm_vm_opts o = {.disk = 1024 * 1024, .memory = 64 * 1024 * 1024};

@@ -1,0 +1,72 @@
+/* vm_info.c - cheap facts a front end shows and polls: the host and its caps,
+ * the store's change counter, a VM's uptime and whether its QEMU still runs.
+ * Called by the TUI's header, details pane and once-a-second change watch. */
+#include "internal.h"
+#include "vm_internal.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+int pvm_host_info_get(pvm_engine *e, pvm_host_info *out, pvm_error *err)
+{
+    pvm_config cfg;
+    if (pvm_config_load(e->home, &cfg, err) < 0)
+        return -1;
+    memset(out, 0, sizeof *out);
+    out->cores = pvm_host_cores();
+    out->memory = pvm_host_memory();
+    out->max_cpus = cfg.max_cpus;
+    out->max_memory = cfg.max_memory;
+    return 0;
+}
+
+int pvm_engine_data_version(pvm_engine *e, int64_t *out, pvm_error *err)
+{
+    return pvm_store_data_version(e->store, out, err);
+}
+
+bool pvm_vm_pid_alive(const pvm_vm *vm)
+{
+    return vm->pid > 0 && pvm_proc_alive(vm->pid);
+}
+
+/* Field 22 of /proc/PID/stat: the start time in clock ticks after boot. The
+ * command name (field 2) may hold spaces and parentheses: parse after the last ')'. */
+static int pvm_proc_start_ticks(int pid, unsigned long long *ticks)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')');
+    if (!p)
+        return -1;
+    /* after ") " come fields 3.. : skip 19 of them to reach field 22 */
+    p++;
+    for (int field = 2; field < 21 && p; field++)
+        p = strchr(p + 1, ' ');
+    return p && sscanf(p, " %llu", ticks) == 1 ? 0 : -1;
+}
+
+int64_t pvm_vm_uptime(const pvm_vm *vm)
+{
+    unsigned long long start;
+    double up;
+    long hz = sysconf(_SC_CLK_TCK);
+    if (!pvm_vm_pid_alive(vm) || hz <= 0 || pvm_proc_start_ticks(vm->pid, &start) < 0)
+        return -1;
+    FILE *f = fopen("/proc/uptime", "re");
+    if (!f)
+        return -1;
+    int ok = fscanf(f, "%lf", &up) == 1;
+    fclose(f);
+    if (!ok)
+        return -1;
+    double s = up - (double)start / (double)hz;
+    return s < 0 ? 0 : (int64_t)s;
+}

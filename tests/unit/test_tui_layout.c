@@ -1,0 +1,130 @@
+/* test_tui_layout.c - unit tests of tui/layout.c: every size from below the
+ * minimum to very wide gives rectangles inside the screen that never overlap,
+ * the wide/narrow switch, and list scrolling. Run by tests/run. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "../../tui/layout.h"
+
+static bool inside(tui_rect r, int cols, int rows)
+{
+    if (!r.h && !r.w)
+        return true;
+    return r.y >= 0 && r.x >= 0 && r.h > 0 && r.w > 0 && r.y + r.h <= rows && r.x + r.w <= cols;
+}
+
+static int all_rects(const tui_layout *l, tui_rect *out)
+{
+    int n = 0;
+    out[n++] = l->header;
+    out[n++] = l->tabs;
+    for (int i = 0; i < TUI_PANE_COUNT; i++)
+        out[n++] = l->panes[i];
+    out[n++] = l->details;
+    out[n++] = l->hints;
+    out[n++] = l->message;
+    return n;
+}
+
+static void test_too_small_is_empty(void **state)
+{
+    (void)state;
+    tui_layout l;
+    int sizes[][2] = {{0, 0}, {1, 1}, {TUI_MIN_COLS - 1, 40}, {200, TUI_MIN_ROWS - 1}, {-5, -5}};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        tui_layout_compute(sizes[i][0], sizes[i][1], TUI_PANE_VMS, &l);
+        assert_int_equal(l.mode, TUI_LAYOUT_TOO_SMALL);
+        tui_rect r[8];
+        int n = all_rects(&l, r);
+        for (int k = 0; k < n; k++)
+            assert_true(r[k].h == 0 && r[k].w == 0);
+    }
+}
+
+static void test_every_size_fits_without_overlap(void **state)
+{
+    (void)state;
+    for (int cols = TUI_MIN_COLS; cols <= 400; cols += 7)
+        for (int rows = TUI_MIN_ROWS; rows <= 120; rows += 5)
+            for (int f = 0; f < TUI_PANE_COUNT; f++) {
+                tui_layout l;
+                tui_layout_compute(cols, rows, (tui_pane)f, &l);
+                assert_int_not_equal(l.mode, TUI_LAYOUT_TOO_SMALL);
+                tui_rect r[8];
+                int n = all_rects(&l, r);
+                for (int a = 0; a < n; a++) {
+                    assert_true(inside(r[a], cols, rows));
+                    for (int b = a + 1; b < n; b++)
+                        assert_false(tui_rect_overlap(r[a], r[b]));
+                }
+                /* the focused list, the details and the three lines always show */
+                assert_true(l.panes[f].h >= 3 && l.panes[f].w >= 20);
+                assert_true(l.details.h >= 3 && l.details.w >= 30);
+                assert_int_equal(l.header.y, 0);
+                assert_int_equal(l.message.y, rows - 1);
+                assert_int_equal(l.hints.y, rows - 2);
+                assert_int_equal(l.message.w, cols);
+            }
+}
+
+static void test_wide_shows_all_panes_side_by_side(void **state)
+{
+    (void)state;
+    tui_layout l;
+    tui_layout_compute(200, 60, TUI_PANE_PROFILES, &l);
+    assert_int_equal(l.mode, TUI_LAYOUT_WIDE);
+    assert_int_equal(l.tabs.h, 0);
+    for (int i = 0; i < TUI_PANE_COUNT; i++) {
+        assert_int_equal(l.panes[i].y, 1);
+        assert_int_equal(l.panes[i].h, 57);
+        if (i)
+            assert_int_equal(l.panes[i].x, l.panes[i - 1].x + l.panes[i - 1].w);
+    }
+    assert_int_equal(l.details.x + l.details.w, 200);
+}
+
+static void test_narrow_shows_focused_pane_and_tabs(void **state)
+{
+    (void)state;
+    tui_layout l;
+    tui_layout_compute(80, 24, TUI_PANE_VMS, &l);
+    assert_int_equal(l.mode, TUI_LAYOUT_NARROW);
+    assert_int_equal(l.tabs.y, 1);
+    assert_int_equal(l.tabs.w, 80);
+    assert_int_equal(l.panes[TUI_PANE_PROFILES].h, 0);
+    assert_int_equal(l.panes[TUI_PANE_SNAPSHOTS].h, 0);
+    assert_int_equal(l.panes[TUI_PANE_VMS].y, 2);
+    assert_int_equal(l.panes[TUI_PANE_VMS].h, 20);
+    assert_int_equal(l.details.x, l.panes[TUI_PANE_VMS].w);
+    /* a bad focus falls back to the first pane instead of reading past the array */
+    tui_layout_compute(80, 24, (tui_pane)7, &l);
+    assert_int_equal(l.panes[TUI_PANE_PROFILES].y, 2);
+}
+
+static void test_scroll_keeps_selection_visible(void **state)
+{
+    (void)state;
+    assert_int_equal(tui_layout_scroll(0, 0, 0, 10), 0);
+    assert_int_equal(tui_layout_scroll(0, 5, 100, 10), 0);
+    assert_int_equal(tui_layout_scroll(0, 10, 100, 10), 1);
+    assert_int_equal(tui_layout_scroll(50, 40, 100, 10), 40);
+    assert_int_equal(tui_layout_scroll(95, 99, 100, 10), 90);
+    assert_int_equal(tui_layout_scroll(90, 5, 8, 10), 0);   /* list shrank */
+    assert_int_equal(tui_layout_scroll(3, 500, 20, 10), 10); /* selection past the end */
+    assert_int_equal(tui_layout_scroll(3, 2, 20, 0), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_too_small_is_empty),
+        cmocka_unit_test(test_every_size_fits_without_overlap),
+        cmocka_unit_test(test_wide_shows_all_panes_side_by_side),
+        cmocka_unit_test(test_narrow_shows_focused_pane_and_tabs),
+        cmocka_unit_test(test_scroll_keeps_selection_visible),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,88 @@
+/* layout.c - the TUI's screen arithmetic (see layout.h): which rectangle each
+ * pane, the header, the hint and the message lines get at a terminal size.
+ * No curses here; tui.c draws into what this computes. */
+#include "layout.h"
+
+#include <string.h>
+
+static tui_rect tui_rect_make(int y, int x, int h, int w)
+{
+    tui_rect r = {y, x, h > 0 ? h : 0, w > 0 ? w : 0};
+    if (!r.h || !r.w)
+        r.h = r.w = 0;
+    return r;
+}
+
+bool tui_rect_overlap(tui_rect a, tui_rect b)
+{
+    if (!a.h || !a.w || !b.h || !b.w)
+        return false;
+    return a.y < b.y + b.h && b.y < a.y + a.h && a.x < b.x + b.w && b.x < a.x + a.w;
+}
+
+/* Wide: Profiles | VMs | Snapshots side by side over 55% of the width, the
+ * details at the right; the rows between the header and the two last lines. */
+static void tui_layout_wide(tui_layout *l, int top, int body)
+{
+    int lists = l->cols * 55 / 100;
+    int pw = lists / 3;
+    int widths[TUI_PANE_COUNT] = {pw, pw, lists - 2 * pw};
+    int x = 0;
+    for (int i = 0; i < TUI_PANE_COUNT; i++) {
+        l->panes[i] = tui_rect_make(top, x, body, widths[i]);
+        x += widths[i];
+    }
+    l->details = tui_rect_make(top, x, body, l->cols - x);
+}
+
+/* Narrow: a tab row, then the focused list at the left (two fifths of the
+ * width, 24..50 columns) and the details beside it. */
+static void tui_layout_narrow(tui_layout *l, int top, int body, tui_pane focus)
+{
+    l->tabs = tui_rect_make(top, 0, 1, l->cols);
+    int lw = l->cols * 2 / 5;
+    lw = lw < 24 ? 24 : lw > 50 ? 50 : lw;
+    l->panes[focus] = tui_rect_make(top + 1, 0, body - 1, lw);
+    l->details = tui_rect_make(top + 1, lw, body - 1, l->cols - lw);
+}
+
+void tui_layout_compute(int cols, int rows, tui_pane focus, tui_layout *out)
+{
+    memset(out, 0, sizeof *out);
+    out->cols = cols;
+    out->rows = rows;
+    if (cols < TUI_MIN_COLS || rows < TUI_MIN_ROWS) {
+        out->mode = TUI_LAYOUT_TOO_SMALL;
+        return;
+    }
+    if ((unsigned)focus >= TUI_PANE_COUNT)
+        focus = TUI_PANE_PROFILES;
+    out->header = tui_rect_make(0, 0, 1, cols);
+    out->hints = tui_rect_make(rows - 2, 0, 1, cols);
+    out->message = tui_rect_make(rows - 1, 0, 1, cols);
+    int body = rows - 3;
+    if (cols >= TUI_WIDE_COLS && rows >= TUI_WIDE_ROWS) {
+        out->mode = TUI_LAYOUT_WIDE;
+        tui_layout_wide(out, 1, body);
+    } else {
+        out->mode = TUI_LAYOUT_NARROW;
+        tui_layout_narrow(out, 1, body, focus);
+    }
+}
+
+int tui_layout_scroll(int top, int sel, int n, int height)
+{
+    if (height <= 0 || n <= 0)
+        return 0;
+    if (sel < 0)
+        sel = 0;
+    if (sel >= n)
+        sel = n - 1;
+    if (sel < top)
+        top = sel;
+    if (sel >= top + height)
+        top = sel - height + 1;
+    if (top > n - height)
+        top = n - height;
+    return top < 0 ? 0 : top;
+}

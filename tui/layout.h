@@ -1,0 +1,51 @@
+/* layout.h - where each part of the TUI's screen goes for a terminal size:
+ * pure arithmetic, no curses (tests/unit/test_tui_layout.c checks it).
+ * tui.c computes a layout on start and on every resize and draws into it. */
+#ifndef PVM_TUI_LAYOUT_H
+#define PVM_TUI_LAYOUT_H
+
+#include <stdbool.h>
+
+/* The three list panes, in Tab order. */
+typedef enum { TUI_PANE_PROFILES = 0, TUI_PANE_VMS, TUI_PANE_SNAPSHOTS, TUI_PANE_COUNT } tui_pane;
+
+/* A rectangle in screen cells: rows y..y+h-1, columns x..x+w-1. h or w 0: not shown. */
+typedef struct tui_rect {
+    int y, x, h, w;
+} tui_rect;
+
+typedef enum {
+    TUI_LAYOUT_WIDE = 0,  /* the three lists side by side, details at the right */
+    TUI_LAYOUT_NARROW,    /* a tab row; the focused list at the left, details at the right */
+    TUI_LAYOUT_TOO_SMALL, /* only a message saying the size needed */
+} tui_layout_mode;
+
+#define TUI_MIN_COLS 60
+#define TUI_MIN_ROWS 15
+#define TUI_WIDE_COLS 160 /* at least this wide: the wide layout */
+#define TUI_WIDE_ROWS 24
+
+typedef struct tui_layout {
+    tui_layout_mode mode;
+    int cols, rows;                 /* the terminal's size it was computed for */
+    tui_rect header;                /* row 0: host and caps */
+    tui_rect tabs;                  /* narrow only: the pane tabs */
+    tui_rect panes[TUI_PANE_COUNT]; /* a hidden pane has h == w == 0 */
+    tui_rect details;
+    tui_rect hints;                 /* the key hints of the focused pane */
+    tui_rect message;               /* the last row: progress and errors */
+} tui_layout;
+
+/* Computes the layout of a cols x rows terminal with pane `focus` focused
+ * (narrow layouts show only that list). Sizes below TUI_MIN_COLS x
+ * TUI_MIN_ROWS give TUI_LAYOUT_TOO_SMALL with every rectangle empty. */
+void tui_layout_compute(int cols, int rows, tui_pane focus, tui_layout *out);
+
+/* True when a and b share at least one cell. */
+bool tui_rect_overlap(tui_rect a, tui_rect b);
+
+/* The first visible row of a list of n rows shown in `height` rows so that
+ * row `sel` is visible, moving as little as possible from `top`. */
+int tui_layout_scroll(int top, int sel, int n, int height);
+
+#endif
