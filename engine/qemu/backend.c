@@ -256,6 +256,10 @@ static bool pvm_child_done(void *ctx)
     pvm_child_wait *w = ctx;
     int st = 0;
     pid_t r = waitpid(w->child, &st, WNOHANG);
+    if (r < 0 && errno != EINTR) { /* reaped elsewhere: its status is lost */
+        w->status = 255;
+        return true;
+    }
     if (r != w->child)
         return false;
     w->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
