@@ -42,7 +42,27 @@ void pvm_vm_unlock(int fd)
         close(fd); /* closing drops the flock */
 }
 
-int pvm_start_lock(const char *home, int wait_ms, int *fd, pvm_error *err)
+/* One try at the start lock; true when taken or when trying cannot succeed. */
+typedef struct pvm_flock_try {
+    int fd, error;
+} pvm_flock_try;
+
+static bool pvm_flock_taken(void *ctx)
+{
+    pvm_flock_try *t = ctx;
+    while (flock(t->fd, LOCK_EX | LOCK_NB) < 0) {
+        if (errno == EWOULDBLOCK)
+            return false;
+        if (errno != EINTR) {
+            t->error = errno;
+            return true;
+        }
+    }
+    return true;
+}
+
+int pvm_start_lock(const char *home, int wait_ms, const pvm_progress *progress, int *fd,
+                   pvm_error *err)
 {
     char *path = pvm_xasprintf("%s/start.lock", home);
     int l = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -50,17 +70,20 @@ int pvm_start_lock(const char *home, int wait_ms, int *fd, pvm_error *err)
     free(path);
     if (l < 0)
         return pvm_error_set(err, PVM_E_IO, "cannot open the start lock: %s", strerror(e));
-    int64_t end = pvm_proc_now_ms() + wait_ms;
-    while (flock(l, LOCK_EX | LOCK_NB) < 0) {
-        if ((errno != EWOULDBLOCK && errno != EINTR) || pvm_proc_now_ms() >= end) {
-            close(l);
-            return pvm_error_set(err, PVM_E_BUSY, "another privarion-vm session is starting a "
-                                 "VM; try again in a moment");
-        }
-        pvm_proc_sleep_ms(20);
+    pvm_flock_try t = {.fd = l};
+    int rc = pvm_wait_until(pvm_flock_taken, &t, wait_ms, 20, progress,
+                            "waiting for another session's start", err);
+    if (rc == 1 && !t.error) {
+        *fd = l;
+        return 0;
     }
-    *fd = l;
-    return 0;
+    close(l);
+    if (rc < 0)
+        return -1;
+    if (t.error)
+        return pvm_error_set(err, PVM_E_IO, "cannot take the start lock: %s", strerror(t.error));
+    return pvm_error_set(err, PVM_E_BUSY, "another privarion-vm session is starting a VM; try "
+                         "again in a moment");
 }
 
 bool pvm_vm_lock_busy(const pvm_vm_files *f)

@@ -1,6 +1,8 @@
-/* proc.c - processes and files around a running VM: the private runtime
- * folder, pid files, liveness checks that survive pid reuse, spawning QEMU
- * and qemu-img with an argv (never a shell), log tails. Called by vm*.c. */
+/* proc.c - processes and files around a running VM: the clock and the one wait
+ * helper (cancel, progress), the private runtime folder, pid files, liveness checks
+ * that survive pid reuse, the one way a child starts (posix_spawn: clean signals, no
+ * inherited descriptors) and is waited for and signalled (pidfd), log tails.
+ * Called by vm*.c, lock.c and the qemu/ backend. */
 #include "vm_internal.h"
 
 #include <dirent.h>
@@ -11,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <spawn.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -99,11 +103,7 @@ int pvm_wait_until_fd(int watch_fd, bool (*done)(void *ctx), void *ctx, int time
         case PVM_WAIT_BADFD:
             return pvm_error_set(err, PVM_E_INVALID, "%s: the cancel descriptor %d is not open",
                                  step ? step : "wait", cancel_fd);
-        case PVM_WAIT_WATCH:
-            if (done(ctx))
-                return 1;
-            watch_fd = -1; /* readable but not done: from now on the interval alone */
-            break;
+        case PVM_WAIT_WATCH: /* checked at the top of the loop, at once */
         case PVM_WAIT_IDLE:
             break;
         }
@@ -227,15 +227,88 @@ bool pvm_proc_cmdline_has(int pid, const char *needle)
     return found;
 }
 
-bool pvm_proc_wait_gone(int pid, int timeout_ms)
+/* ------------------------------------------------------------- children */
+
+static int pvm_pidfd_open(pid_t pid)
 {
-    int64_t end = pvm_proc_now_ms() + timeout_ms;
-    while (pvm_proc_alive(pid)) {
-        if (pvm_proc_now_ms() >= end)
-            return false;
-        pvm_proc_sleep_ms(50);
+#ifdef SYS_pidfd_open
+    return (int)syscall(SYS_pidfd_open, pid, 0); /* always close-on-exec */
+#else
+    (void)pid;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+static int pvm_pidfd_signal(int pidfd, int sig)
+{
+#ifdef SYS_pidfd_send_signal
+    return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+#else
+    (void)pidfd;
+    (void)sig;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+/* True when the process behind pidfd has ended (pidfds poll readable then). */
+static bool pvm_pidfd_exited(int pidfd)
+{
+    struct pollfd p = {.fd = pidfd, .events = POLLIN};
+    return poll(&p, 1, 0) > 0;
+}
+
+typedef struct pvm_gone_wait {
+    int pid, pidfd;
+} pvm_gone_wait;
+
+static bool pvm_proc_gone(void *ctx)
+{
+    const pvm_gone_wait *w = ctx;
+    if (w->pidfd >= 0)
+        return pvm_pidfd_exited(w->pidfd); /* immune to a reused pid */
+    return !pvm_proc_alive(w->pid);
+}
+
+int pvm_proc_wait_gone(int pid, int timeout_ms, const pvm_progress *progress, const char *step,
+                       pvm_error *err)
+{
+    if (pid <= 0)
+        return 1;
+    pvm_gone_wait w = {.pid = pid, .pidfd = pvm_pidfd_open(pid)};
+    if (w.pidfd < 0 && errno == ESRCH)
+        return 1;
+    int rc = pvm_wait_until_fd(w.pidfd, pvm_proc_gone, &w, timeout_ms,
+                               w.pidfd >= 0 ? PVM_PIDFD_CHECK_MS : PVM_PID_POLL_MS, progress,
+                               step, err);
+    if (w.pidfd >= 0)
+        close(w.pidfd);
+    return rc;
+}
+
+int pvm_proc_signal_checked(int pid, const char *needle, int sig)
+{
+    if (pid <= 0) {
+        errno = ESRCH;
+        return 0;
     }
-    return true;
+    /* The pidfd is taken first: from here on it names this process, whatever
+     * later takes the number. The identity check comes after, so a process that
+     * ends in between is never confused with its successor: the pidfd send fails. */
+    int pidfd = pvm_pidfd_open(pid);
+    if (pidfd < 0 && errno != ENOSYS)
+        return errno == ESRCH ? 0 : -1;
+    int rc = 0, e = ESRCH;
+    if (pvm_proc_alive(pid) && pvm_proc_cmdline_has(pid, needle)) {
+        int sent = pidfd >= 0 ? pvm_pidfd_signal(pidfd, sig) : kill(pid, sig);
+        e = errno;
+        rc = sent == 0 ? 1 : e == ESRCH ? 0 : -1;
+    }
+    if (pidfd >= 0)
+        close(pidfd);
+    errno = rc == 1 ? 0 : e;
+    return rc;
 }
 
 static int pvm_proc_status_of(int ws)
@@ -247,85 +320,233 @@ static int pvm_proc_status_of(int ws)
     return 255;
 }
 
-void pvm_proc_exec_child(char *const *argv, int outfd)
+/* Whether posix_spawn's error says the program itself could not be executed (a
+ * shell's exit status 127), rather than that the system lacked resources. */
+static bool pvm_proc_exec_error(int e)
 {
-    int devnull = open("/dev/null", O_RDONLY);
-    if (devnull >= 0) {
-        dup2(devnull, 0);
-        if (devnull > 2)
-            close(devnull);
-    }
-    dup2(outfd, 1);
-    dup2(outfd, 2);
-    if (outfd > 2)
-        close(outfd);
-    signal(SIGPIPE, SIG_DFL);
-    execvp(argv[0], argv);
-    dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
-    _exit(127);
+    return e == ENOENT || e == EACCES || e == ENOEXEC || e == ENOTDIR || e == ELOOP ||
+           e == ENAMETOOLONG || e == EPERM || e == ETXTBSY || e == EISDIR;
 }
 
-/* Reads the child's output into out (the rest drained) until EOF or the deadline
- * (end_ms < 0: none). Returns false when the deadline passed first. */
-static bool pvm_proc_collect(int fd, int64_t end_ms, char *out, size_t out_size)
+static int pvm_proc_attr(posix_spawnattr_t *a, int flags)
 {
-    size_t len = 0;
-    char sink[512];
-    bool done = false;
-    while (!done) {
-        int wait = end_ms < 0 ? -1 : (int)(end_ms - pvm_proc_now_ms());
-        if (end_ms >= 0 && wait <= 0)
-            break;
-        struct pollfd pfd = {.fd = fd, .events = POLLIN};
-        int pr = poll(&pfd, 1, wait);
-        if (pr < 0 && errno != EINTR)
-            break; /* cannot watch the pipe: stop reading, reap the child */
-        if (pr <= 0)
-            continue; /* EINTR, or the deadline: checked at the top */
-        char *dst = len + 1 < out_size ? out + len : sink;
-        size_t room = len + 1 < out_size ? out_size - 1 - len : sizeof sink;
-        ssize_t n = read(fd, dst, room);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            done = true;
-        else if (dst != sink)
-            len += (size_t)n;
-    }
-    if (out_size)
-        out[len < out_size ? len : out_size - 1] = '\0';
-    return done;
+    sigset_t none, all;
+    sigemptyset(&none);
+    /* Every signal, glibc's two internal ones (32, 33) included: sigfillset leaves
+     * them out, and glibc's posix_spawn then sets them to SIG_IGN in the child, which
+     * keeps them ignored in the program it runs. (SIGKILL and SIGSTOP are skipped.) */
+    memset(&all, 0xff, sizeof all);
+    short f = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+    if (flags & PVM_SPAWN_SETSID)
+        f |= POSIX_SPAWN_SETSID;
+    else if (flags & PVM_SPAWN_PGROUP)
+        f |= POSIX_SPAWN_SETPGROUP;
+    int rc = posix_spawnattr_init(a);
+    if (rc)
+        return rc;
+    if ((rc = posix_spawnattr_setsigmask(a, &none)) ||
+        (rc = posix_spawnattr_setsigdefault(a, &all)) || (rc = posix_spawnattr_setpgroup(a, 0)) ||
+        (rc = posix_spawnattr_setflags(a, f)))
+        posix_spawnattr_destroy(a);
+    return rc;
 }
 
-int pvm_proc_run(char *const *argv, int timeout_ms, char *out, size_t out_size, int *status,
-                 pvm_error *err)
+static int pvm_proc_actions(posix_spawn_file_actions_t *fa, int out_fd)
 {
+    int rc = posix_spawn_file_actions_init(fa);
+    if (rc)
+        return rc;
+    if ((rc = posix_spawn_file_actions_addopen(fa, 0, "/dev/null", O_RDONLY, 0)) ||
+        (rc = posix_spawn_file_actions_adddup2(fa, out_fd, 1)) ||
+        (rc = posix_spawn_file_actions_adddup2(fa, out_fd, 2)) ||
+        (rc = posix_spawn_file_actions_addclosefrom_np(fa, 3)))
+        posix_spawn_file_actions_destroy(fa);
+    return rc;
+}
+
+/* argv behind `setpriv --pdeathsig KILL --` (util-linux): posix_spawn cannot set
+ * PR_SET_PDEATHSIG itself. Without setpriv, argv as it is. */
+static void pvm_proc_pdeathsig_argv(char *const *argv, pvm_argv *out)
+{
+    if (access(PVM_SETPRIV, X_OK) == 0) {
+        const char *pre[] = {PVM_SETPRIV, "--pdeathsig", "KILL", "--"};
+        for (size_t i = 0; i < sizeof pre / sizeof pre[0]; i++)
+            pvm_argv_add(out, pre[i]);
+    }
+    for (size_t i = 0; argv[i]; i++)
+        pvm_argv_add(out, argv[i]);
+}
+
+/* posix_spawnp of argv as pvm_proc_start describes; returns 0 or an errno value. */
+static int pvm_proc_start_errno(char *const *argv, int out_fd, int flags, pid_t *child)
+{
+    int low = -1; /* stdout/stderr of a caller whose 0-2 are closed: move it above 2 first */
+    if (out_fd <= 2 && (low = out_fd, out_fd = fcntl(low, F_DUPFD_CLOEXEC, 3)) < 0)
+        return errno;
+    pvm_argv wrapped;
+    pvm_argv_init(&wrapped);
+    if (flags & PVM_SPAWN_PDEATHSIG) {
+        pvm_proc_pdeathsig_argv(argv, &wrapped);
+        argv = wrapped.v;
+    }
+    posix_spawnattr_t attr;
+    posix_spawn_file_actions_t fa;
+    int rc = pvm_proc_attr(&attr, flags);
+    if (rc == 0 && (rc = pvm_proc_actions(&fa, out_fd)) != 0)
+        posix_spawnattr_destroy(&attr);
+    if (rc == 0) {
+        rc = posix_spawnp(child, argv[0], &fa, &attr, argv, environ);
+        posix_spawn_file_actions_destroy(&fa);
+        posix_spawnattr_destroy(&attr);
+    }
+    pvm_argv_free(&wrapped);
+    if (low >= 0)
+        close(out_fd);
+    return rc;
+}
+
+int pvm_proc_start(char *const *argv, int out_fd, int flags, pid_t *child, pvm_error *err)
+{
+    int rc = pvm_proc_start_errno(argv, out_fd, flags, child);
+    if (rc)
+        return pvm_error_set(err, PVM_E_IO, "cannot run %s: %s", argv[0], strerror(rc));
+    return 0;
+}
+
+typedef struct pvm_child_wait {
+    pid_t pid;
+    int status;
+} pvm_child_wait;
+
+/* Reaps exactly this child when it has ended: never waitpid(-1), so the
+ * statuses of the caller's other children stay theirs. */
+static bool pvm_proc_reaped(void *ctx)
+{
+    pvm_child_wait *w = ctx;
+    int ws = 0;
+    pid_t r = waitpid(w->pid, &ws, WNOHANG);
+    if (r == w->pid) {
+        w->status = pvm_proc_status_of(ws);
+        return true;
+    }
+    if (r < 0 && errno != EINTR) { /* not ours (ECHILD): nothing to wait for */
+        w->status = 255;
+        return true;
+    }
+    return false;
+}
+
+int pvm_proc_wait_child(pid_t child, int timeout_ms, const pvm_progress *progress,
+                        const char *step, int *status, pvm_error *err)
+{
+    pvm_child_wait w = {.pid = child, .status = 255};
+    int pidfd = pvm_pidfd_open(child); /* readable once the child has ended */
+    int rc = pvm_wait_until_fd(pidfd, pvm_proc_reaped, &w, timeout_ms,
+                               pidfd >= 0 ? PVM_PIDFD_CHECK_MS : PVM_PID_POLL_MS, progress, step,
+                               err);
+    if (pidfd >= 0)
+        close(pidfd);
+    if (rc == 1)
+        *status = w.status;
+    return rc;
+}
+
+/* Ends a child that is being given up on and reaps it (SIGKILL cannot be refused). */
+static void pvm_proc_kill_reap(pid_t pid)
+{
+    kill(pid, SIGKILL);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+}
+
+/* What a child printed so far: a growing buffer, bounded by PVM_PROC_OUTPUT_MAX. */
+typedef struct pvm_collect {
+    int fd;
+    char *buf;
+    size_t len, cap;
+    bool eof, too_big;
+    int error;
+} pvm_collect;
+
+/* Reads what the pipe holds now; true at end of output, past the bound, or on error. */
+static bool pvm_collect_step(void *ctx)
+{
+    pvm_collect *c = ctx;
+    for (;;) {
+        if (c->cap - c->len < 2) {
+            c->cap *= 2;
+            c->buf = pvm_xrealloc(c->buf, c->cap);
+        }
+        ssize_t n = read(c->fd, c->buf + c->len, c->cap - c->len - 1);
+        if (n > 0) {
+            c->len += (size_t)n;
+            c->buf[c->len] = '\0';
+            if (c->len > PVM_PROC_OUTPUT_MAX) {
+                c->too_big = true;
+                return true;
+            }
+        } else if (n == 0) {
+            c->eof = true;
+            return true;
+        } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            return false;
+        } else if (errno != EINTR) {
+            c->error = errno;
+            return true;
+        }
+    }
+}
+
+/* The end of a bounded run: output read to EOF, then the exit within what is left of
+ * the time. Returns 0 with *status, or -1 (the child killed and reaped). */
+static int pvm_proc_run_finish(char *const *argv, pid_t pid, int timeout_ms, int64_t end,
+                               const pvm_collect *c, int *status, pvm_error *err)
+{
+    int left = end == INT64_MAX ? -1 : (int)(end > pvm_proc_now_ms() ? end - pvm_proc_now_ms() : 0);
+    if (c->eof && pvm_proc_wait_child(pid, left, NULL, NULL, status, err) == 1)
+        return 0;
+    pvm_proc_kill_reap(pid);
+    if (c->too_big)
+        return pvm_error_set(err, PVM_E_IO, "%s printed more than %u MiB; it was stopped",
+                             argv[0], PVM_PROC_OUTPUT_MAX >> 20);
+    if (c->error)
+        return pvm_error_set(err, PVM_E_IO, "%s: cannot read its output: %s", argv[0],
+                             strerror(c->error));
+    return pvm_error_set(err, PVM_E_IO, "%s did not finish within %d s; it was stopped", argv[0],
+                         (timeout_ms + 999) / 1000);
+}
+
+int pvm_proc_run(char *const *argv, int timeout_ms, char **out, int *status, pvm_error *err)
+{
+    *out = NULL;
     int p[2];
     if (pipe2(p, O_CLOEXEC) < 0)
         return pvm_error_set(err, PVM_E_IO, "%s: cannot make a pipe: %s", argv[0], strerror(errno));
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(p[0]);
-        close(p[1]);
-        return pvm_error_set(err, PVM_E_IO, "%s: cannot fork: %s", argv[0], strerror(errno));
-    }
-    if (pid == 0) {
-        close(p[0]);
-        pvm_proc_exec_child(argv, p[1]);
-    }
+    int64_t end = timeout_ms < 0 ? INT64_MAX : pvm_proc_now_ms() + timeout_ms;
+    pid_t pid;
+    int e = pvm_proc_start_errno(argv, p[1], 0, &pid);
     close(p[1]);
-    int64_t end = timeout_ms < 0 ? -1 : pvm_proc_now_ms() + timeout_ms;
-    bool finished = pvm_proc_collect(p[0], end, out, out_size);
+    if (e) {
+        close(p[0]);
+        if (!pvm_proc_exec_error(e))
+            return pvm_error_set(err, PVM_E_IO, "cannot run %s: %s", argv[0], strerror(e));
+        *out = pvm_xasprintf("cannot run %s: %s\n", argv[0], strerror(e));
+        *status = 127; /* as a shell says it */
+        return 0;
+    }
+    fcntl(p[0], F_SETFL, fcntl(p[0], F_GETFL) | O_NONBLOCK);
+    pvm_collect c = {.fd = p[0], .buf = pvm_xmalloc(4096), .cap = 4096};
+    c.buf[0] = '\0';
+    int w = pvm_wait_until_fd(p[0], pvm_collect_step, &c, timeout_ms, PVM_PIDFD_CHECK_MS, NULL,
+                              NULL, err);
     close(p[0]);
-    if (!finished)
-        kill(pid, SIGKILL);
-    int ws = 0;
-    while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
-        ;
-    if (!finished)
-        return pvm_error_set(err, PVM_E_IO, "%s did not finish within %d s; it was stopped",
-                             argv[0], timeout_ms / 1000);
-    *status = pvm_proc_status_of(ws);
+    if (w != 1)
+        c.eof = false;
+    if (pvm_proc_run_finish(argv, pid, timeout_ms, end, &c, status, err) < 0) {
+        free(c.buf);
+        return -1;
+    }
+    *out = c.buf;
     return 0;
 }
 
@@ -334,38 +555,10 @@ int pvm_proc_spawn(char *const *argv, const char *log_path, pid_t *child, pvm_er
     int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (fd < 0)
         return pvm_error_set(err, PVM_E_IO, "%s: cannot open: %s", log_path, strerror(errno));
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(fd);
-        return pvm_error_set(err, PVM_E_IO, "%s: cannot fork: %s", argv[0], strerror(errno));
-    }
-    if (pid == 0) {
-        setsid(); /* no controlling terminal: QEMU survives the SSH session */
-        pvm_proc_exec_child(argv, fd);
-    }
+    /* a new session: no controlling terminal, so QEMU survives the SSH session */
+    int rc = pvm_proc_start(argv, fd, PVM_SPAWN_SETSID, child, err);
     close(fd);
-    *child = pid;
-    return 0;
-}
-
-int pvm_proc_wait_child(pid_t child, int timeout_ms, int *status)
-{
-    int64_t end = pvm_proc_now_ms() + timeout_ms;
-    for (;;) {
-        int ws = 0;
-        pid_t r = waitpid(child, &ws, WNOHANG);
-        if (r == child) {
-            *status = pvm_proc_status_of(ws);
-            return 1;
-        }
-        if (r < 0 && errno != EINTR) {
-            *status = 255;
-            return 1;
-        }
-        if (pvm_proc_now_ms() >= end)
-            return 0;
-        pvm_proc_sleep_ms(20);
-    }
+    return rc;
 }
 
 /* Reads at most the last `max` bytes of a file into a malloc'd string. */
@@ -406,15 +599,19 @@ static void pvm_proc_trim(char *s)
 
 void pvm_proc_tail(const char *path, int lines, char *out, size_t size)
 {
+    if (size == 0)
+        return;
     out[0] = '\0';
-    char *buf = pvm_proc_read_end(path, 4096);
-    if (!buf)
+    if (lines < 1) /* nothing asked for (the window below needs at least one slot) */
         return;
     /* Walk back over `lines` non-empty lines. */
     char *parts[16];
     int n = 0;
     if (lines > 16)
         lines = 16;
+    char *buf = pvm_proc_read_end(path, 4096);
+    if (!buf)
+        return;
     char *save = NULL;
     for (char *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
         pvm_proc_trim(l);

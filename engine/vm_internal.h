@@ -43,23 +43,12 @@ int pvm_proc_pid_write(const char *path, int pid, pvm_error *err);
 bool pvm_proc_alive(int pid);
 /* True when one of the process's arguments contains needle. */
 bool pvm_proc_cmdline_has(int pid, const char *needle);
-/* Polls until the pid is gone (or a zombie) or timeout_ms passes. */
-bool pvm_proc_wait_gone(int pid, int timeout_ms);
-/* Runs argv (execvp, no shell), waits at most timeout_ms (< 0: no limit); output
- * (stdout+stderr, truncated) in out. *status is the exit code, or 128+signal.
- * -1 when fork fails or the time runs out (the child is then killed). */
-int pvm_proc_run(char *const *argv, int timeout_ms, char *out, size_t out_size, int *status,
-                 pvm_error *err);
-/* Forks argv in a new session, stdin from /dev/null, stdout and stderr
- * appended to log_path; returns the child's pid in *child. */
-int pvm_proc_spawn(char *const *argv, const char *log_path, pid_t *child, pvm_error *err);
-/* Waits up to timeout_ms for our child to exit: 1 exited (*status set), 0 timeout. */
-int pvm_proc_wait_child(pid_t child, int timeout_ms, int *status);
 /* The last non-empty line of a text file (or "" when none), trimmed. */
 void pvm_proc_last_line(const char *path, char *out, size_t size);
-/* The last lines of a file (at most `lines`, at most size-1 bytes), joined by "; ". */
 /* The last max bytes of a file, NUL-terminated and malloc'd; NULL when unreadable. */
 char *pvm_proc_read_end(const char *path, size_t max);
+/* The last non-empty lines of a file (at most `lines`, clamped to 0..16; at most size-1
+ * bytes), trimmed and joined by "; "; "" when lines < 1 or the file is unreadable. */
 void pvm_proc_tail(const char *path, int lines, char *out, size_t size);
 /* Removes dir and everything in it (symlinks are removed, never followed). */
 int pvm_proc_remove_tree(const char *dir, pvm_error *err);
@@ -72,8 +61,10 @@ int pvm_vm_lock(const pvm_vm_files *f, const char *vm_name, int *fd, pvm_error *
 void pvm_vm_unlock(int fd);
 /* The host-wide start lock (HOME/start.lock): held from the caps check
  * until QMP answers, so two starts of different VMs cannot both pass the caps.
- * Waits up to wait_ms, then PVM_E_BUSY. */
-int pvm_start_lock(const char *home, int wait_ms, int *fd, pvm_error *err);
+ * Waits up to wait_ms, then PVM_E_BUSY; progress (may be NULL) may cancel the wait
+ * (PVM_E_CANCELLED). */
+int pvm_start_lock(const char *home, int wait_ms, const pvm_progress *progress, int *fd,
+                   pvm_error *err);
 /* True when some process holds the VM's lock now (read from /proc/locks,
  * without taking it). */
 bool pvm_vm_lock_busy(const pvm_vm_files *f);

@@ -116,7 +116,8 @@ static int pvm_vm_start_locked(pvm_engine *e, pvm_vm *vm, const pvm_vm_files *f,
     pvm_report(progress, "reading the config and the profile");
     if (pvm_config_load(pvm_engine_home(e), &cfg, err) < 0 ||
         pvm_vm_start_checks(e, &cfg, vm, &p, &hv, &ctx, err) < 0 ||
-        pvm_start_lock(pvm_engine_home(e), PVM_START_LOCK_WAIT_MS, &start_fd, err) < 0)
+        pvm_start_lock(pvm_engine_home(e), PVM_START_LOCK_WAIT_MS, progress, &start_fd,
+                       err) < 0)
         return -1;
     pvm_report(progress, "checking the caps");
     if (pvm_vm_check_running_caps(e, &cfg, vm, err) < 0)

@@ -6,7 +6,6 @@
 #include "qemu/qemu.h"
 #include "qemu/qmp.h"
 
-#include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -132,35 +131,12 @@ static int pvm_qemu_live_pid(const pvm_qemu_run *r, const char *id, int intent_p
     return 0;
 }
 
-typedef struct pvm_gone_wait {
-    int pid;
-} pvm_gone_wait;
-
-static bool pvm_gone_done(void *ctx)
-{
-    return !pvm_proc_alive(((pvm_gone_wait *)ctx)->pid);
-}
-
-/* Waits up to timeout_ms for pid to end: 1 gone, 0 still there, -1 cancelled. */
-static int pvm_qemu_wait_gone(int pid, int timeout_ms, const pvm_progress *progress,
-                              const char *step, pvm_error *err)
-{
-    pvm_gone_wait g = {pid};
-    int pfd = pvm_pidfd(pid);
-    int rc = pvm_wait_until_fd(pfd, pvm_gone_done, &g, timeout_ms, 50, progress, step, err);
-    if (pfd >= 0)
-        close(pfd);
-    return rc;
-}
-
 /* Ends a QEMU of this VM that may have started (only when it names the VM). */
 static void pvm_qemu_kill_started(const pvm_qemu_run *r, const pvm_vm *vm)
 {
     int pid = pvm_qemu_live_pid(r, vm->id, 0);
-    if (pid) {
-        kill(pid, SIGKILL);
-        pvm_qemu_wait_gone(pid, 5000, NULL, NULL, NULL);
-    }
+    if (pid && pvm_proc_signal_checked(pid, vm->id, SIGKILL) == 1)
+        pvm_proc_wait_gone(pid, 5000, NULL, NULL, NULL);
 }
 
 /* One short command on the COMMAND monitor; 0 when QEMU answered. */
@@ -246,54 +222,37 @@ static int pvm_qemu_start_abandoned(const pvm_qemu_run *r, const pvm_vm *vm)
     return -1;
 }
 
-typedef struct pvm_child_wait {
-    pid_t child;
-    int status;
-} pvm_child_wait;
-
-static bool pvm_child_done(void *ctx)
-{
-    pvm_child_wait *w = ctx;
-    int st = 0;
-    pid_t r = waitpid(w->child, &st, WNOHANG);
-    if (r < 0 && errno != EINTR) { /* reaped elsewhere: its status is lost */
-        w->status = 255;
-        return true;
-    }
-    if (r != w->child)
-        return false;
-    w->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    return true;
-}
-
 /* Runs QEMU; its first process returns once the daemon is set up (monitors listen). */
 static int pvm_qemu_spawn(const pvm_hv_start *s, const pvm_qemu_run *r, pvm_argv *argv,
                           int64_t end, pvm_error *err)
 {
-    pvm_child_wait w = {0, 0};
+    pid_t child;
+    int status = 0;
+    pvm_error spawn = {0};
     pvm_qemu_step(s->progress, "spawning QEMU");
-    if (pvm_proc_spawn(argv->v, s->files->qemu_log, &w.child, err) < 0)
-        return -1;
-    int pfd = pvm_pidfd(w.child);
+    if (pvm_proc_spawn(argv->v, s->files->qemu_log, &child, &spawn) < 0) {
+        char what[300];
+        snprintf(what, sizeof what, "%.200s (is QEMU installed? apt-get install qemu-system-x86)",
+                 spawn.msg);
+        return pvm_qemu_start_failed(s->files, r, s->vm, what, err);
+    }
     int left = (int)(end - pvm_proc_now_ms());
-    int rc = pvm_wait_until_fd(pfd, pvm_child_done, &w, left > 0 ? left : 0, 5, s->progress,
-                               "waiting for QEMU to daemonize", err);
-    if (pfd >= 0)
-        close(pfd);
+    int rc = pvm_proc_wait_child(child, left > 0 ? left : 0, s->progress,
+                                 "waiting for QEMU to daemonize", &status, err);
     if (rc != 1) {
-        kill(w.child, SIGKILL);
-        pvm_proc_wait_child(w.child, 5000, &w.status);
+        kill(child, SIGKILL); /* our own unreaped child: its pid cannot be reused yet */
+        pvm_proc_wait_child(child, 5000, NULL, NULL, &status, NULL);
         if (rc < 0)
             return pvm_qemu_start_abandoned(r, s->vm);
         return pvm_qemu_start_failed(s->files, r, s->vm,
                                      "QEMU did not finish starting within 30 s", err);
     }
-    if (w.status == 127)
+    if (status == 127)
         return pvm_qemu_start_failed(s->files, r, s->vm, "cannot run QEMU (install it: "
                                      "apt-get install qemu-system-x86)", err);
-    if (w.status != 0) {
+    if (status != 0) {
         char what[64];
-        snprintf(what, sizeof what, "QEMU exited with status %d while starting", w.status);
+        snprintf(what, sizeof what, "QEMU exited with status %d while starting", status);
         return pvm_qemu_start_failed(s->files, r, s->vm, what, err);
     }
     return 0;
@@ -502,12 +461,11 @@ static int pvm_qemu_force(const pvm_qemu_run *r, const pvm_vm *vm, const pvm_pro
 {
     pvm_error ignored = {0};
     pvm_qemu_command(r, "quit", &ignored);
-    int rc = pvm_qemu_wait_gone(vm->pid, 5000, progress, "waiting for QEMU to quit", err);
+    int rc = pvm_proc_wait_gone(vm->pid, 5000, progress, "waiting for QEMU to quit", err);
     if (rc != 0)
         return rc > 0 ? 0 : -1;
-    if (pvm_proc_alive(vm->pid) && pvm_proc_cmdline_has(vm->pid, vm->id))
-        kill(vm->pid, SIGKILL);
-    rc = pvm_qemu_wait_gone(vm->pid, 10000, progress, "waiting for QEMU to end", err);
+    pvm_proc_signal_checked(vm->pid, vm->id, SIGKILL); /* never a reused pid */
+    rc = pvm_proc_wait_gone(vm->pid, 10000, progress, "waiting for QEMU to end", err);
     if (rc != 0)
         return rc > 0 ? 0 : -1;
     return pvm_error_set(err, PVM_E_QEMU, "VM '%s': QEMU process %d survived SIGKILL", vm->name,
@@ -605,91 +563,26 @@ static int pvm_qemu_agent_wait(void *ctx, const pvm_vm *vm, int timeout_ms,
 
 /* -------------------------------------------------------------------- disks */
 
-static const char *pvm_qemu_img(void)
-{
-    return "qemu-img"; /* found in PATH, as QEMU is */
-}
-
-/* How long a quick qemu-img step (create, info, resize) may take; a copy of an
- * image (convert) takes as long as the image needs. */
-#define PVM_QEMU_IMG_TIMEOUT_MS 60000
-#define PVM_NO_TIMEOUT (-1)
-
-/* Runs qemu-img with argv; a failure carries its output. */
-static int pvm_qemu_img_run(char *const *argv, int timeout_ms, const char *what, pvm_error *err)
-{
-    char out[1024];
-    int status = 0;
-    if (pvm_proc_run(argv, timeout_ms, out, sizeof out, &status, err) < 0)
-        return -1;
-    if (status != 0) {
-        size_t n = strlen(out);
-        while (n && (out[n - 1] == '\n' || out[n - 1] == ' '))
-            out[--n] = '\0';
-        if (status == 127)
-            return pvm_error_set(err, PVM_E_QEMU,
-                                 "%s: %s (install it: apt-get install qemu-utils)", what, out);
-        return pvm_error_set(err, PVM_E_QEMU, "%s: qemu-img failed (status %d): %s", what,
-                             status, out);
-    }
-    return 0;
-}
-
-/* Reads an image's format and virtual size with `qemu-img info --output=json`. */
 static int pvm_qemu_disk_info(void *ctx, const char *path, char fmt[32], uint64_t *vsize,
                               pvm_error *err)
 {
     (void)ctx;
-    char out[8192];
-    int status = 0;
-    char *argv[] = {(char *)pvm_qemu_img(), "info", "--output=json", "-U", "--", (char *)path,
-                    NULL};
-    if (pvm_proc_run(argv, PVM_QEMU_IMG_TIMEOUT_MS, out, sizeof out, &status, err) < 0)
-        return -1;
-    if (status != 0)
-        return pvm_error_set(err, PVM_E_INVALID, "image: %s: qemu-img cannot read it: %.300s",
-                             path, out);
-    cJSON *j = cJSON_Parse(out);
-    const cJSON *f = cJSON_GetObjectItemCaseSensitive(j, "format");
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "virtual-size");
-    int rc = 0;
-    if (!cJSON_IsString(f) || !cJSON_IsNumber(v) || v->valuedouble < 0)
-        rc = pvm_error_set(err, PVM_E_INVALID, "image: %s: qemu-img info gave no format/size",
-                           path);
-    else if (pvm_strlcpy(fmt, f->valuestring, 32) >= 32)
-        rc = pvm_error_set(err, PVM_E_INVALID, "image: %s: unexpected format name", path);
-    else
-        *vsize = (uint64_t)v->valuedouble;
-    cJSON_Delete(j);
-    return rc;
+    return pvm_img_info(path, fmt, vsize, err);
 }
 
 static int pvm_qemu_disk_create(void *ctx, const pvm_vm_files *f, const pvm_hv_disk *d,
                                 pvm_error *err)
 {
     (void)ctx;
-    char size[32];
-    snprintf(size, sizeof size, "%llu", (unsigned long long)d->bytes);
-    if (!d->image) {
-        char *argv[] = {(char *)pvm_qemu_img(), "create", "-q", "-f", "qcow2",
-                        (char *)f->disk, size, NULL};
-        return pvm_qemu_img_run(argv, PVM_QEMU_IMG_TIMEOUT_MS, "disk", err);
-    }
-    if (d->mode == PVM_IMAGE_OVERLAY) {
-        char *argv[] = {(char *)pvm_qemu_img(), "create", "-q", "-f", "qcow2", "-b",
-                        (char *)d->image, "-F", (char *)d->image_fmt, (char *)f->disk, size,
-                        NULL};
-        return pvm_qemu_img_run(argv, PVM_QEMU_IMG_TIMEOUT_MS, "image (overlay)", err);
-    }
-    char *conv[] = {(char *)pvm_qemu_img(), "convert", "-q", "-f", (char *)d->image_fmt, "-O",
-                    "qcow2", (char *)d->image, (char *)f->disk, NULL};
-    if (pvm_qemu_img_run(conv, PVM_NO_TIMEOUT, "image (copy)", err) < 0)
+    if (!d->image)
+        return pvm_img_create(f->disk, d->bytes, NULL, NULL, "disk", err);
+    if (d->mode == PVM_IMAGE_OVERLAY)
+        return pvm_img_create(f->disk, d->bytes, d->image, d->image_fmt, "image (overlay)", err);
+    if (pvm_img_convert(d->image, d->image_fmt, f->disk, "image (copy)", err) < 0)
         return -1;
     if (d->bytes == d->image_bytes)
         return 0;
-    char *grow[] = {(char *)pvm_qemu_img(), "resize", "-q", "-f", "qcow2", (char *)f->disk,
-                    size, NULL};
-    return pvm_qemu_img_run(grow, PVM_QEMU_IMG_TIMEOUT_MS, "disk (resize)", err);
+    return pvm_img_resize(f->disk, d->bytes, "disk (resize)", err);
 }
 
 /* ---------------------------------------------------------------- the table */

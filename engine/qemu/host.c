@@ -6,12 +6,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/sysinfo.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -49,14 +47,6 @@ typedef struct pvm_run {
     int64_t elapsed_ms;
 } pvm_run;
 
-/* Child side: own process group, dies with us, output into the pipe. */
-static void pvm_run_child(char *const argv[], int wfd)
-{
-    setpgid(0, 0);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    pvm_proc_exec_child(argv, wfd);
-}
-
 /* Keeps the head of the output for messages and scans a window for the marker. */
 static void pvm_run_take(pvm_run *r, char *win, size_t *wlen, size_t wcap, const char *buf,
                          size_t n, const char *marker)
@@ -81,51 +71,62 @@ static void pvm_run_take(pvm_run *r, char *win, size_t *wlen, size_t wcap, const
         r->found = 1;
 }
 
+/* A bounded run in progress: the pipe, the run's record, the marker window. */
+typedef struct pvm_run_ctx {
+    int fd;
+    pvm_run *r;
+    const char *marker;
+    char win[1024];
+    size_t wlen;
+} pvm_run_ctx;
+
+/* Reads what the pipe holds; true once the marker was seen or the output ended. */
+static bool pvm_run_step(void *ctx)
+{
+    pvm_run_ctx *c = ctx;
+    char buf[4096];
+    for (;;) {
+        ssize_t n = read(c->fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return false;
+        if (n <= 0) {
+            c->r->exited = 1;
+            return true;
+        }
+        pvm_run_take(c->r, c->win, &c->wlen, sizeof c->win, buf, (size_t)n, c->marker);
+        if (c->r->found)
+            return true;
+    }
+}
+
 /* Runs argv for at most timeout_ms (or until marker is seen), then kills its
- * whole process group and reaps it: nothing is ever left behind. */
-static int pvm_run_bounded(char *const argv[], int timeout_ms, const char *marker, pvm_run *r,
-                           pvm_error *err)
+ * whole process group and reaps it: nothing is ever left behind. A program that
+ * cannot be started counts as one that exited at once saying why. */
+static int pvm_run_bounded(char *const argv[], int timeout_ms, const char *marker, int flags,
+                           pvm_run *r, pvm_error *err)
 {
     memset(r, 0, sizeof *r);
     int p[2];
     if (pipe2(p, O_CLOEXEC))
         return pvm_error_set(err, PVM_E_IO, "pipe: %s", strerror(errno));
     int64_t t0 = pvm_proc_now_ms();
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(p[0]);
-        close(p[1]);
-        return pvm_error_set(err, PVM_E_IO, "fork: %s", strerror(errno));
-    }
-    if (pid == 0)
-        pvm_run_child(argv, p[1]);
-    setpgid(pid, pid);
+    pid_t pid;
+    pvm_error start = {0};
+    int rc = pvm_proc_start(argv, p[1], PVM_SPAWN_PGROUP | flags, &pid, &start);
     close(p[1]);
-    char win[1024] = "", buf[4096];
-    size_t wlen = 0;
-    for (;;) {
-        int left = (int)(timeout_ms - (pvm_proc_now_ms() - t0));
-        if (left <= 0) {
-            r->timed_out = 1;
-            break;
-        }
-        struct pollfd pfd = { .fd = p[0], .events = POLLIN };
-        int pr = poll(&pfd, 1, left);
-        if (pr < 0 && errno == EINTR)
-            continue;
-        if (pr <= 0)
-            continue;
-        ssize_t n = read(p[0], buf, sizeof buf);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            r->exited = 1;
-            break;
-        }
-        pvm_run_take(r, win, &wlen, sizeof win, buf, (size_t)n, marker);
-        if (r->found)
-            break;
+    if (rc < 0) {
+        close(p[0]);
+        pvm_strlcpy(r->out, start.msg, sizeof r->out);
+        r->exited = 1;
+        return 0;
     }
+    fcntl(p[0], F_SETFL, fcntl(p[0], F_GETFL) | O_NONBLOCK);
+    pvm_run_ctx c = {.fd = p[0], .r = r, .marker = marker};
+    if (pvm_wait_until_fd(p[0], pvm_run_step, &c, timeout_ms, PVM_PIDFD_CHECK_MS, NULL, NULL,
+                          err) == 0)
+        r->timed_out = 1;
     kill(-pid, SIGKILL);
     kill(pid, SIGKILL);
     while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
@@ -141,7 +142,7 @@ int pvm_qemu_version(const char *qemu, char *out, size_t size, pvm_error *err)
 {
     char *argv[] = { (char *)qemu, "--version", NULL };
     pvm_run r;
-    if (pvm_run_bounded(argv, PVM_VERSION_TIMEOUT_MS, NULL, &r, err))
+    if (pvm_run_bounded(argv, PVM_VERSION_TIMEOUT_MS, NULL, 0, &r, err))
         return -1;
     const char *v = strstr(r.out, "version ");
     if (!v || !r.exited) {
@@ -209,7 +210,7 @@ int pvm_accel_probe(const char *qemu, const char *kernel, int timeout_ms, pvm_ac
                      "-serial", "stdio", "-no-reboot", "-kernel", (char *)kernel,
                      "-append", "console=ttyS0 earlyprintk=ttyS0 panic=-1", NULL };
     pvm_run r;
-    if (pvm_run_bounded(argv, timeout_ms, PVM_PROBE_BANNER, &r, err))
+    if (pvm_run_bounded(argv, timeout_ms, PVM_PROBE_BANNER, PVM_SPAWN_PDEATHSIG, &r, err))
         return -1;
     char line[200];
     *out = r.found ? PVM_ACCEL_KVM : PVM_ACCEL_TCG;
@@ -310,7 +311,11 @@ static int pvm_cache_read(const char *path, const char *key, pvm_accel *out, cha
 static void pvm_cache_write(const char *path, const char *key, pvm_accel v, const char *reason)
 {
     char *tmp = pvm_xasprintf("%s.tmp.%d", path, (int)getpid());
-    FILE *f = fopen(tmp, "we");
+    /* 0600 like every file of the home, whatever the umask */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f && fd >= 0)
+        close(fd);
     if (f) {
         fprintf(f, "# privarion-vm: result of the KVM test boot for accel = auto.\n"
                    "# Probed again when QEMU, the kernel or /dev/kvm access change; delete to redo.\n"

@@ -83,25 +83,38 @@ static int rpc_connect_wait(int fd, int64_t deadline, int *e)
     return *e ? -1 : 0;
 }
 
-/* connect(2) with retries while the listener's backlog is full (EAGAIN). */
+/* One connect(2) try: done unless the listener's backlog is full (EAGAIN). */
+typedef struct rpc_connect_try {
+    int fd, rc, e;
+    const struct sockaddr_un *sa;
+} rpc_connect_try;
+
+static bool rpc_connect_once(void *ctx)
+{
+    rpc_connect_try *t = ctx;
+    for (;;) {
+        if (connect(t->fd, (const struct sockaddr *)t->sa, sizeof *t->sa) == 0) {
+            t->rc = 0;
+            return true;
+        }
+        t->e = errno;
+        if (t->e != EINTR)
+            return t->e != EAGAIN;
+    }
+}
+
+/* connect(2) with retries while the listener's backlog is full. */
 static int rpc_connect_fd(int fd, const struct sockaddr_un *sa, int64_t deadline, int *e)
 {
-    for (;;) {
-        if (connect(fd, (const struct sockaddr *)sa, sizeof *sa) == 0)
-            return 0;
-        *e = errno;
-        if (*e == EINTR)
-            continue;
-        if (*e == EINPROGRESS)
-            return rpc_connect_wait(fd, deadline, e);
-        if (*e != EAGAIN)
-            return -1;
-        if (rpc_remaining(deadline) == 0) {
-            *e = ETIMEDOUT;
-            return -1;
-        }
-        pvm_proc_sleep_ms(10);
+    rpc_connect_try t = { .fd = fd, .rc = -1, .sa = sa };
+    if (pvm_wait_until(rpc_connect_once, &t, rpc_remaining(deadline), 10, NULL, NULL, NULL) == 0) {
+        *e = ETIMEDOUT;
+        return -1;
     }
+    if (t.rc == 0)
+        return 0;
+    *e = t.e;
+    return *e == EINPROGRESS ? rpc_connect_wait(fd, deadline, e) : -1;
 }
 
 int pvm_rpc_connect(pvm_rpc *r, const char *path, const char *peer, int timeout_ms, pvm_error *err)

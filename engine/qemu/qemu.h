@@ -1,6 +1,7 @@
 /* qemu.h - engine-internal header of the QEMU backend: the pure argv builder (qemu_argv.c),
  * the SMBIOS type 0 table (smbios.c), host facts and the accel probe (host.c), the config
- * file (config.c), the clock and child processes (proc.c). Engine only. */
+ * file (config.c), disk images through qemu-img (img.c); the clock and child processes are
+ * proc.h's. Engine only. */
 #ifndef PVM_QEMU_H
 #define PVM_QEMU_H
 
@@ -116,9 +117,26 @@ int pvm_accel_probe(const char *qemu, const char *kernel, int timeout_ms, pvm_ac
 
 int pvm_qemu_version(const char *qemu, char *out, size_t size, pvm_error *err); /* "7.2.22" */
 
-/* proc.c (the clock and the wait helper are in proc.h): the child side of every program we
- * run: stdin from /dev/null, stdout and stderr to outfd, execvp (no shell); on failure
- * "cannot run ..." on outfd and exit status 127. */
-_Noreturn void pvm_proc_exec_child(char *const *argv, int outfd);
+/* img.c: disk images through qemu-img (argv, no shell; output read whole, up to 4 MiB).
+ * `what` starts each error message ("disk", "image (overlay)"); a missing qemu-img says
+ * how to install it. Errors: PVM_E_QEMU with qemu-img's own words, PVM_E_IO when it
+ * cannot run or outlives PVM_IMG_TIMEOUT_MS. */
+#define PVM_IMG_TIMEOUT_MS 60000 /* create, info, resize; convert has no limit */
+/* The program: "qemu-img", found in PATH. */
+const char *pvm_img_program(void);
+/* A sparse qcow2 of size bytes at path; with backing (and its format, e.g. "raw"), an
+ * overlay on top of that image. */
+int pvm_img_create(const char *path, uint64_t size, const char *backing, const char *backing_fmt,
+                   const char *what, pvm_error *err);
+/* Format ("qcow2", "raw" ...) and virtual size in bytes of an image, from `qemu-img info
+ * --output=json -U` (whatever its length: 60 internal snapshots are fine). PVM_E_INVALID
+ * naming "image" and the path when qemu-img cannot read it or its JSON lacks them. */
+int pvm_img_info(const char *path, char fmt[32], uint64_t *vsize, pvm_error *err);
+/* A full qcow2 copy of src (in src_fmt) at dst. */
+int pvm_img_convert(const char *src, const char *src_fmt, const char *dst, const char *what,
+                    pvm_error *err);
+/* Grows (or shrinks) a qcow2 to size bytes. */
+int pvm_img_resize(const char *path, uint64_t size, const char *what, pvm_error *err);
+
 
 #endif

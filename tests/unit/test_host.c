@@ -352,9 +352,15 @@ static void test_cached_verdict_reused(void **state)
     assert_non_null(strstr(reason, "written by hand"));
     assert_false(exists(marker));
 
-    /* Another key (QEMU or kernel changed): probe again and remember it. */
+    /* Another key (QEMU or kernel changed): probe again and remember it, 0600 even
+     * under a permissive umask. */
     write_file(probe, "key = qemu 1.0; kernel old\nverdict = tcg\nreason = old\n", 0600);
+    mode_t old_mask = umask(022);
     resolve_ok(f, &c, PVM_ACCEL_KVM, reason);
+    umask(old_mask);
+    struct stat st;
+    assert_int_equal(stat(probe, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
     assert_true(exists(marker));
     assert_non_null(strstr(reason, "kvm"));
     char *saved = read_file(probe);

@@ -241,7 +241,8 @@ static void test_default_config_written_at_once(void **state)
     for (int i = 0; i < 2; i++)
         if (l[i].failures)
             fail_msg("%d of %d loads failed: %s", l[i].failures, CONFIG_ROUNDS, l[i].msg);
-    char *cmd = pvm_xasprintf("grep -qx 'backend = qemu' '%s' && ! ls '%s'.* 2>/dev/null", cfg, cfg);
+    char *cmd = pvm_xasprintf("grep -qx 'backend = qemu' '%s' && ! ls '%s'.* 2>/dev/null", cfg,
+                              cfg);
     assert_int_equal(system(cmd), 0); /* whole, and no temporary file left */
     free(cmd);
     free(cfg);

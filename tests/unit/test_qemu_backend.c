@@ -171,7 +171,8 @@ static void test_state_probe(void **state)
     waitpid(f->fake, NULL, 0);
     int dead = f->fake;
     f->fake = 0;
-    write_text(vf.qemu_log, "qemu-system-x86_64: warning: something\nqemu: terminating on signal 9\n");
+    write_text(vf.qemu_log,
+               "qemu-system-x86_64: warning: something\nqemu: terminating on signal 9\n");
     assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
     assert_int_equal(got.state, PVM_VM_CRASHED);
     assert_int_equal(got.pid, 0);

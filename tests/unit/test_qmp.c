@@ -60,7 +60,7 @@ static void qemu_kill(void)
 {
     if (g_qemu && g_qemu->pid > 0 && pvm_proc_alive(g_qemu->pid)) {
         kill(g_qemu->pid, SIGKILL);
-        pvm_proc_wait_gone(g_qemu->pid, 5000);
+        pvm_proc_wait_gone(g_qemu->pid, 5000, NULL, NULL, NULL);
     }
 }
 
@@ -302,7 +302,7 @@ static void test_real_quit(void **state)
     pvm_qmp *q = qemu_connect(f);
     pvm_error err = { 0 };
     assert_int_equal(pvm_qmp_execute(q, "quit", NULL, NULL, 5000, &err), 0);
-    assert_true(pvm_proc_wait_gone(f->pid, 10000));
+    assert_int_equal(pvm_proc_wait_gone(f->pid, 10000, NULL, NULL, NULL), 1);
     char st[32];
     assert_int_equal(pvm_qmp_status(q, st, sizeof st, &err), -1);
     assert_int_equal(err.code, PVM_E_QEMU);
