@@ -176,3 +176,54 @@ void pvm_args_print_help(FILE *fp, const pvm_opt *opts, size_t nopts)
     }
     fprintf(fp, "  %-*s  %s\n", width, "-h, --help", "show this help and exit");
 }
+
+/* ------------------------------------------------ errors about an option */
+
+static bool pvm_opts_have(const pvm_opt *opts, size_t nopts, const char *name)
+{
+    for (size_t i = 0; i < nopts; i++)
+        if (strcmp(opts[i].name, name) == 0)
+            return true;
+    return false;
+}
+
+/* "diskBus" -> "disk-bus": how an option key is spelled as a flag. */
+static void pvm_key_to_flag(const char *key, char *buf, size_t size)
+{
+    size_t n = 0;
+    for (; *key && n + 2 < size; key++) {
+        if (*key >= 'A' && *key <= 'Z') {
+            buf[n++] = '-';
+            buf[n++] = (char)(*key + ('a' - 'A'));
+        } else {
+            buf[n++] = *key;
+        }
+    }
+    buf[n] = '\0';
+}
+
+const char *pvm_args_flag_of(const pvm_opt *opts, size_t nopts, const char *field, char *buf,
+                             size_t size)
+{
+    if (!field || !field[0])
+        return NULL;
+    const pvm_field *f = pvm_profile_field_by_key(field);
+    if (f && pvm_opts_have(opts, nopts, f->flag))
+        return pvm_strlcpy(buf, f->flag, size) < size ? buf : NULL;
+    pvm_key_to_flag(field, buf, size);
+    return pvm_opts_have(opts, nopts, buf) ? buf : NULL;
+}
+
+void pvm_args_flag_error(pvm_error *err, const pvm_opt *opts, size_t nopts)
+{
+    char flag[64];
+    if (!err || !pvm_args_flag_of(opts, nopts, err->field, flag, sizeof flag) ||
+        strcmp(flag, err->field) == 0)
+        return;
+    size_t kl = strlen(err->field);
+    if (strncmp(err->msg, err->field, kl) != 0 || err->msg[kl] != ':')
+        return; /* the message does not open with its key (e.g. "[1].key: ...") */
+    char *s = pvm_xasprintf("%s (--%s):%s", err->field, flag, err->msg + kl + 1);
+    pvm_strlcpy(err->msg, s, sizeof err->msg);
+    free(s);
+}

@@ -83,6 +83,52 @@ const char *pvm_args_value(const pvm_args *a, const char *name);
 bool pvm_args_given(const pvm_args *a, const char *name);
 /* Prints "  --name METAVAR   help" lines, aligned, one per option. */
 void pvm_args_print_help(FILE *fp, const pvm_opt *opts, size_t nopts);
+/* The flag (without "--", written into buf) among opts that sets the field or
+ * option key `field` (pvm_error.field): a profile field's flag from the field
+ * table ("macAddress" -> "mac"), else the key spelled as a flag ("diskBus" ->
+ * "disk-bus"). NULL when this command has no such flag. */
+const char *pvm_args_flag_of(const pvm_opt *opts, size_t nopts, const char *field, char *buf,
+                             size_t size);
+/* Names the flag in an error about an option that is spelled otherwise:
+ * "macAddress: rule" becomes "macAddress (--mac): rule". Decided by err->field;
+ * a message that does not open with "KEY:" (an import's "[1].KEY:") is kept. */
+void pvm_args_flag_error(pvm_error *err, const pvm_opt *opts, size_t nopts);
+
+/* ------------------------------------------------- subcommands (sub.c)
+ * A command made of subcommands ("profile", "vm") is a table of pvm_sub rows
+ * and one call of pvm_sub_dispatch, which finds the row, parses its options,
+ * prints its help, checks its positional arguments, runs it and prints its
+ * error (with pvm_args_flag_error). */
+
+struct pvm_sub_group;
+
+typedef struct pvm_sub {
+    const char *name;
+    const char *usage;   /* after "COMMAND NAME " in help, e.g. "NAME [--json]" */
+    const char *summary; /* one line, lower case, no full stop */
+    const char *details; /* more help text for the default help, or NULL */
+    const pvm_opt *opts; /* the option table (may be NULL with nopts 0) ... */
+    size_t nopts;
+    const pvm_opt *(*opts_fn)(size_t *n); /* ... or one built at run time (static storage) */
+    size_t min_pos, max_pos;              /* positional arguments taken */
+    const char *pos_what;                 /* named when one is missing: "NAME", "FILE|-" */
+    /* Runs with the parsed arguments: 0, or -1 with err filled (printed by the runner). */
+    int (*run)(pvm_cli *cli, const pvm_args *a, pvm_error *err);
+    /* Prints --help; NULL for pvm_sub_help_default. */
+    void (*help)(const struct pvm_sub_group *g, const struct pvm_sub *s);
+} pvm_sub;
+
+typedef struct pvm_sub_group {
+    const char *name; /* "profile", "vm" */
+    const pvm_sub *subs;
+    size_t nsubs;
+    void (*help)(const struct pvm_sub_group *g); /* `COMMAND --help` */
+} pvm_sub_group;
+
+/* argv[0] is the command ("vm"), argv[1] the subcommand. Returns the exit status. */
+int pvm_sub_dispatch(pvm_cli *cli, const pvm_sub_group *g, int argc, char **argv);
+/* "usage: privarion-vm COMMAND NAME USAGE", the summary, details and options. */
+void pvm_sub_help_default(const pvm_sub_group *g, const pvm_sub *s);
 
 /* -------------------------------------------------------- output (out.c) */
 

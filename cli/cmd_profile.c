@@ -21,8 +21,6 @@ static const pvm_opt pvm_json_opts[] = {
     {"json", 0, false, NULL, "print JSON instead of a table"},
 };
 
-static const pvm_opt pvm_no_opts[] = {{"", 0, false, NULL, NULL}};
-
 static const pvm_opt pvm_export_opts[] = {
     {"output", 'o', true, "FILE", "write to FILE (created 0600) instead of standard output"},
     {"force", 0, false, NULL, "overwrite FILE when it exists"},
@@ -46,10 +44,10 @@ static const pvm_opt pvm_edit_extra_opts[] = {
 };
 
 /* The create/edit option table: one flag per identity field from the engine's
- * field table, then the extras. Help strings are owned by the table. */
+ * field table, then the extras; built once into static storage. */
 typedef struct pvm_field_opts {
     pvm_opt opts[PVM_MAX_OPTS];
-    char *owned[PVM_MAX_OPTS];
+    char help[PVM_MAX_OPTS][48]; /* "hardwareModel.KEY" */
     size_t n;
 } pvm_field_opts;
 
@@ -74,13 +72,12 @@ static void pvm_field_opts_build(pvm_field_opts *t, bool edit)
 {
     size_t nf;
     const pvm_field *fields = pvm_profile_fields(&nf);
-    memset(t, 0, sizeof *t);
     for (size_t i = 0; i < nf && t->n < PVM_MAX_OPTS; i++) {
-        char *help = pvm_xasprintf("%s%s", fields[i].in_hw_model ? "hardwareModel." : "",
-                                   fields[i].key);
-        t->owned[t->n] = help;
-        t->opts[t->n++] = (pvm_opt){fields[i].flag, 0, true, pvm_kind_metavar(fields[i].kind),
-                                    help};
+        snprintf(t->help[t->n], sizeof t->help[t->n], "%s%s",
+                 fields[i].in_hw_model ? "hardwareModel." : "", fields[i].key);
+        t->opts[t->n] = (pvm_opt){fields[i].flag, 0, true, pvm_kind_metavar(fields[i].kind),
+                                  t->help[t->n]};
+        t->n++;
     }
     size_t ne = sizeof pvm_edit_extra_opts / sizeof pvm_edit_extra_opts[0];
     for (size_t i = 0; i < ne && t->n < PVM_MAX_OPTS; i++)
@@ -88,73 +85,33 @@ static void pvm_field_opts_build(pvm_field_opts *t, bool edit)
             t->opts[t->n++] = pvm_edit_extra_opts[i];
 }
 
-static void pvm_field_opts_free(pvm_field_opts *t)
+static const pvm_opt *pvm_create_opts(size_t *n)
 {
-    for (size_t i = 0; i < t->n; i++)
-        free(t->owned[i]);
-    memset(t, 0, sizeof *t);
+    static pvm_field_opts t;
+    if (!t.n)
+        pvm_field_opts_build(&t, false);
+    *n = t.n;
+    return t.opts;
+}
+
+static const pvm_opt *pvm_edit_opts(size_t *n)
+{
+    static pvm_field_opts t;
+    if (!t.n)
+        pvm_field_opts_build(&t, true);
+    *n = t.n;
+    return t.opts;
 }
 
 /* ------------------------------------------------------------- helpers */
-
-/* Parses argv for subcommand `sub`; prints help (status 0) or a usage error
- * (status 2) and returns -1 when the caller should stop with *status. */
-static int pvm_parse(pvm_args *a, const pvm_opt *opts, size_t n, int argc, char **argv,
-                     const char *sub, void (*help)(void), int *status)
-{
-    pvm_error err = {0};
-    char cmd[64];
-    snprintf(cmd, sizeof cmd, "profile %s", sub);
-    if (pvm_args_parse(a, opts, n, argc - 1, argv + 1, cmd, &err) < 0) {
-        pvm_args_free(a);
-        *status = pvm_out_error(&err);
-        return -1;
-    }
-    if (a->help) {
-        help();
-        pvm_args_free(a);
-        *status = 0;
-        return -1;
-    }
-    return 0;
-}
-
-/* Requires between min and max positional arguments. */
-static int pvm_need_pos(const pvm_args *a, size_t min, size_t max, const char *sub,
-                        const char *what, int *status)
-{
-    pvm_error err = {0};
-    if (a->npos < min) {
-        *status = pvm_out_usage(&err, "profile %s: missing %s (see '" PVM_PROG
-                                " profile %s --help')", sub, what, sub);
-        return -1;
-    }
-    if (a->npos > max) {
-        *status = pvm_out_usage(&err, "profile %s: unexpected argument '%s' (see '" PVM_PROG
-                                " profile %s --help')", sub, a->pos[max], sub);
-        return -1;
-    }
-    return 0;
-}
-
-/* Rewrites "key: rule" from the engine as "key (--flag): rule". */
-static void pvm_name_flag(pvm_error *err, const pvm_field *f)
-{
-    size_t kl = strlen(f->key);
-    if (strncmp(err->msg, f->key, kl) != 0 || err->msg[kl] != ':')
-        return;
-    char *s = pvm_xasprintf("%s (--%s):%s", f->key, f->flag, err->msg + kl + 1);
-    pvm_strlcpy(err->msg, s, sizeof err->msg);
-    free(s);
-}
 
 static int pvm_find_preset(const char *key, const pvm_preset **out, pvm_error *err)
 {
     *out = pvm_preset_find(key);
     if (!*out)
-        return pvm_error_set(err, PVM_E_NOTFOUND,
-                             "preset: unknown preset '%s' (see '" PVM_PROG " profile presets')",
-                             key);
+        return pvm_error_set_field(
+            err, PVM_E_NOTFOUND, "preset",
+            "preset: unknown preset '%s' (see '" PVM_PROG " profile presets')", key);
     return 0;
 }
 
@@ -184,14 +141,12 @@ static int pvm_change_check(const pvm_args *a, pvm_change *c, pvm_error *err)
         if (!v)
             continue;
         c->nfields++;
-        if (pvm_profile_set(&scratch, &fields[i], v, err) < 0) {
-            pvm_name_flag(err, &fields[i]);
+        if (pvm_profile_set(&scratch, &fields[i], v, err) < 0)
             return -1;
-        }
     }
     if (pvm_args_given(a, "hide-hypervisor") && pvm_args_given(a, "show-hypervisor"))
-        return pvm_error_set(err, PVM_E_USAGE,
-                             "--hide-hypervisor and --show-hypervisor exclude each other");
+        return pvm_error_set_field(err, PVM_E_USAGE, "hideHypervisor",
+                                   "--hide-hypervisor and --show-hypervisor exclude each other");
     c->set_hide = pvm_args_given(a, "hide-hypervisor") || pvm_args_given(a, "show-hypervisor");
     c->hide = pvm_args_given(a, "hide-hypervisor");
     c->random = pvm_args_given(a, "random");
@@ -223,10 +178,8 @@ static int pvm_change_apply(pvm_engine *e, const pvm_args *a, const pvm_change *
     const pvm_field *fields = pvm_profile_fields(&nf);
     for (size_t i = 0; i < nf; i++) {
         const char *v = pvm_args_value(a, fields[i].flag);
-        if (v && pvm_profile_set(p, &fields[i], v, err) < 0) {
-            pvm_name_flag(err, &fields[i]);
+        if (v && pvm_profile_set(p, &fields[i], v, err) < 0)
             return -1;
-        }
     }
     if (c->set_hide)
         p->hide_hypervisor = c->hide;
@@ -245,18 +198,19 @@ static void pvm_legend(void)
            "Applied in this order: --preset, then --random, then the field flags.\n");
 }
 
-static void pvm_create_help(void)
+static void pvm_create_help(const pvm_sub_group *g, const pvm_sub *s)
 {
-    pvm_field_opts t;
-    pvm_field_opts_build(&t, false);
+    size_t n;
+    const pvm_opt *opts = pvm_create_opts(&n);
+    (void)g;
+    (void)s;
     printf("usage: " PVM_PROG " profile create NAME [--preset KEY] [--random] [FIELD FLAGS]\n"
            "\nMake a hardware profile. NAME is 1-64 of A-Z a-z 0-9 space . _ - (no leading\n"
            "or trailing space, not . or .., not in the form of a UUID). Every field is\n"
            "optional: with no preset, --random or field flags the profile starts empty.\n"
            "\nOptions:\n");
-    pvm_args_print_help(stdout, t.opts, t.n);
+    pvm_args_print_help(stdout, opts, n);
     pvm_legend();
-    pvm_field_opts_free(&t);
 }
 
 static int pvm_create_run(pvm_cli *cli, const pvm_args *a, pvm_error *err)
@@ -281,18 +235,19 @@ static int pvm_create_run(pvm_cli *cli, const pvm_args *a, pvm_error *err)
 
 /* ---------------------------------------------------------------- edit */
 
-static void pvm_edit_help(void)
+static void pvm_edit_help(const pvm_sub_group *g, const pvm_sub *s)
 {
-    pvm_field_opts t;
-    pvm_field_opts_build(&t, true);
+    size_t n;
+    const pvm_opt *opts = pvm_edit_opts(&n);
+    (void)g;
+    (void)s;
     printf("usage: " PVM_PROG " profile edit NAME|ID [--name NEW] [--preset KEY] [--random]"
            " [FIELD FLAGS]\n"
            "\nChange a profile. --preset re-applies a model (identity serials are kept),\n"
            "--random regenerates the identity. A rejected edit changes nothing.\n"
            "\nOptions:\n");
-    pvm_args_print_help(stdout, t.opts, t.n);
+    pvm_args_print_help(stdout, opts, n);
     pvm_legend();
-    pvm_field_opts_free(&t);
 }
 
 static int pvm_edit_run(pvm_cli *cli, const pvm_args *a, pvm_error *err)
@@ -312,40 +267,12 @@ static int pvm_edit_run(pvm_cli *cli, const pvm_args *a, pvm_error *err)
     return 0;
 }
 
-/* create and edit take the same field flags: parse them, then run. */
-static int pvm_change_cmd(pvm_cli *cli, int argc, char **argv, bool edit)
-{
-    const char *sub = edit ? "edit" : "create";
-    pvm_field_opts t;
-    pvm_args a;
-    pvm_error err = {0};
-    int status = 0;
-    pvm_field_opts_build(&t, edit);
-    if (pvm_parse(&a, t.opts, t.n, argc, argv, sub, edit ? pvm_edit_help : pvm_create_help,
-                  &status) == 0) {
-        if (pvm_need_pos(&a, 1, 1, sub, edit ? "NAME|ID" : "NAME", &status) == 0 &&
-            (edit ? pvm_edit_run : pvm_create_run)(cli, &a, &err) < 0)
-            status = pvm_out_error(&err);
-        pvm_args_free(&a);
-    }
-    pvm_field_opts_free(&t);
-    return status;
-}
-
-static int pvm_profile_create_cmd(pvm_cli *cli, int argc, char **argv)
-{
-    return pvm_change_cmd(cli, argc, argv, false);
-}
-
-static int pvm_profile_edit_cmd(pvm_cli *cli, int argc, char **argv)
-{
-    return pvm_change_cmd(cli, argc, argv, true);
-}
-
 /* ---------------------------------------------------------------- list */
 
-static void pvm_list_help(void)
+static void pvm_list_help(const pvm_sub_group *g, const pvm_sub *s)
 {
+    (void)g;
+    (void)s;
     printf("usage: " PVM_PROG " profile list [--json]\n"
            "\nList the profiles: NAME, MANUFACTURER, PRODUCT, SERIAL, MAC, UUID.\n"
            "--json prints an array of full profiles (the shape 'export' writes).\n"
@@ -380,36 +307,27 @@ static void pvm_list_table(const pvm_profile *list, size_t n)
     pvm_table_free(t);
 }
 
-static int pvm_profile_list_cmd(pvm_cli *cli, int argc, char **argv)
+static int pvm_profile_list_run(pvm_cli *cli, const pvm_args *a, pvm_error *err)
 {
-    pvm_args a;
-    pvm_error err = {0};
     pvm_profile *list = NULL;
     size_t n = 0;
-    pvm_engine *e = NULL;
-    int status = 0;
-    if (pvm_parse(&a, pvm_json_opts, 1, argc, argv, "list", pvm_list_help, &status) < 0)
-        return status;
-    if (pvm_need_pos(&a, 0, 0, "list", "", &status) < 0)
-        goto done;
-    if (!(e = pvm_cli_engine(cli, &err)) || pvm_profile_list(e, &list, &n, &err) < 0) {
-        status = pvm_out_error(&err);
-        goto done;
-    }
-    if (pvm_args_given(&a, "json"))
+    pvm_engine *e = pvm_cli_engine(cli, err);
+    if (!e || pvm_profile_list(e, &list, &n, err) < 0)
+        return -1;
+    if (pvm_args_given(a, "json"))
         pvm_list_json(list, n);
     else
         pvm_list_table(list, n);
-done:
     free(list);
-    pvm_args_free(&a);
-    return status;
+    return 0;
 }
 
 /* ---------------------------------------------------------------- show */
 
-static void pvm_show_help(void)
+static void pvm_show_help(const pvm_sub_group *g, const pvm_sub *s)
 {
+    (void)g;
+    (void)s;
     printf("usage: " PVM_PROG " profile show NAME|ID [--json]\n"
            "\nShow every field of a profile. --json prints exactly what 'export' prints.\n"
            "\nOptions:\n");
@@ -474,76 +392,54 @@ static void pvm_show_human(const pvm_profile *p)
     pvm_show_fields(p, true, w);
 }
 
-/* The one NAME|ID argument of show, delete and export, looked up: 0 with *p, or
- * -1 with *status set (usage error or the lookup's error, already printed). */
-static int pvm_named_profile(pvm_cli *cli, const pvm_args *a, const char *sub, pvm_profile *p,
-                             int *status)
+/* The one NAME|ID argument of show, delete and export, looked up. */
+static int pvm_named_profile(pvm_cli *cli, const pvm_args *a, pvm_profile *p, pvm_error *err)
 {
-    pvm_error err = {0};
-    if (pvm_need_pos(a, 1, 1, sub, "NAME|ID", status) < 0)
-        return -1;
-    pvm_engine *e = pvm_cli_engine(cli, &err);
-    if (!e || pvm_profile_get(e, a->pos[0], p, &err) < 0) {
-        *status = pvm_out_error(&err);
-        return -1;
-    }
-    return 0;
+    pvm_engine *e = pvm_cli_engine(cli, err);
+    return e ? pvm_profile_get(e, a->pos[0], p, err) : -1;
 }
 
-static int pvm_profile_show_cmd(pvm_cli *cli, int argc, char **argv)
+static int pvm_profile_show_run(pvm_cli *cli, const pvm_args *a, pvm_error *err)
 {
-    pvm_args a;
     pvm_profile p;
-    int status = 0;
-    if (pvm_parse(&a, pvm_json_opts, 1, argc, argv, "show", pvm_show_help, &status) < 0)
-        return status;
-    if (pvm_named_profile(cli, &a, "show", &p, &status) < 0)
-        goto done;
-    if (pvm_args_given(&a, "json")) {
+    if (pvm_named_profile(cli, a, &p, err) < 0)
+        return -1;
+    if (pvm_args_given(a, "json")) {
         char *text = pvm_profile_to_json(&p);
         pvm_out_json_text(stdout, text);
         free(text);
     } else {
         pvm_show_human(&p);
     }
-done:
-    pvm_args_free(&a);
-    return status;
+    return 0;
 }
 
 /* -------------------------------------------------------------- delete */
 
-static void pvm_delete_help(void)
+static void pvm_delete_help(const pvm_sub_group *g, const pvm_sub *s)
 {
+    (void)g;
+    (void)s;
     printf("usage: " PVM_PROG " profile delete NAME|ID\n"
            "\nDelete a profile. Refused while a VM uses it.\n\nOptions:\n");
-    pvm_args_print_help(stdout, pvm_no_opts, 0);
+    pvm_args_print_help(stdout, NULL, 0);
 }
 
-static int pvm_profile_delete_cmd(pvm_cli *cli, int argc, char **argv)
+static int pvm_profile_delete_run(pvm_cli *cli, const pvm_args *a, pvm_error *err)
 {
-    pvm_args a;
-    pvm_error err = {0};
     pvm_profile p;
-    int status = 0;
-    if (pvm_parse(&a, pvm_no_opts, 0, argc, argv, "delete", pvm_delete_help, &status) < 0)
-        return status;
-    if (pvm_named_profile(cli, &a, "delete", &p, &status) < 0)
-        goto done;
-    if (pvm_profile_delete(cli->engine, p.id, &err) < 0) {
-        status = pvm_out_error(&err);
-        goto done;
-    }
+    if (pvm_named_profile(cli, a, &p, err) < 0 || pvm_profile_delete(cli->engine, p.id, err) < 0)
+        return -1;
     printf("deleted profile '%s' (id %s)\n", p.name, p.id);
-done:
-    pvm_args_free(&a);
-    return status;
+    return 0;
 }
 
 /* -------------------------------------------------------------- export */
 
-static void pvm_export_help(void)
+static void pvm_export_help(const pvm_sub_group *g, const pvm_sub *s)
 {
+    (void)g;
+    (void)s;
     printf("usage: " PVM_PROG " profile export NAME|ID [-o FILE] [--force]\n"
            "\nPrint a profile as JSON (the shape 'import' reads), to standard output or\n"
            "to FILE. FILE is created with mode 0600 and never overwritten without --force.\n"
@@ -603,37 +499,30 @@ static int pvm_export_to(const char *path, bool force, const char *text, pvm_err
         return 0;
     }
     if (!path[0])
-        return pvm_error_set(err, PVM_E_USAGE, "--output: must not be empty");
+        return pvm_error_set_field(err, PVM_E_USAGE, "output", "--output: must not be empty");
     return force ? pvm_write_replace(path, text, err) : pvm_write_new(path, text, err);
 }
 
-static int pvm_profile_export_cmd(pvm_cli *cli, int argc, char **argv)
+static int pvm_profile_export_run(pvm_cli *cli, const pvm_args *a, pvm_error *err)
 {
-    pvm_args a;
-    pvm_error err = {0};
     pvm_profile p;
-    int status = 0;
-    if (pvm_parse(&a, pvm_export_opts, 2, argc, argv, "export", pvm_export_help, &status) < 0)
-        return status;
-    if (pvm_named_profile(cli, &a, "export", &p, &status) < 0)
-        goto done;
+    if (pvm_named_profile(cli, a, &p, err) < 0)
+        return -1;
     char *json = pvm_profile_to_json(&p);
     size_t n = strlen(json);
     char *text = pvm_xasprintf("%s%s", json, n && json[n - 1] == '\n' ? "" : "\n");
     free(json);
-    if (pvm_export_to(pvm_args_value(&a, "output"), pvm_args_given(&a, "force"), text,
-                      &err) < 0)
-        status = pvm_out_error(&err);
+    int rc = pvm_export_to(pvm_args_value(a, "output"), pvm_args_given(a, "force"), text, err);
     free(text);
-done:
-    pvm_args_free(&a);
-    return status;
+    return rc;
 }
 
 /* -------------------------------------------------------------- import */
 
-static void pvm_import_help(void)
+static void pvm_import_help(const pvm_sub_group *g, const pvm_sub *s)
 {
+    (void)g;
+    (void)s;
     printf("usage: " PVM_PROG " profile import FILE|- [--allow-duplicate] [--name NEW]\n"
            "\nStore the profiles of a JSON file (one object or an array; '-' reads standard\n"
            "input), keeping their ids and timestamps (a profile without an id gets a\n"
@@ -704,8 +593,10 @@ static void pvm_error_prefix(pvm_error *err, const char *prefix)
 static int pvm_import_rename(pvm_profile *in, size_t n, const char *name, pvm_error *err)
 {
     if (n != 1)
-        return pvm_error_set(err, PVM_E_USAGE, "--name: only for a file holding one profile "
-                             "(this one holds %zu)", n);
+        return pvm_error_set_field(err, PVM_E_USAGE, "name",
+                                   "--name: only for a file holding "
+                                   "one profile (this one holds %zu)",
+                                   n);
     if (pvm_profile_set_name(in, name, err) < 0)
         return -1;
     in->id[0] = '\0'; /* the engine gives it a new id and timestamps */
@@ -716,7 +607,7 @@ static int pvm_import_rename(pvm_profile *in, size_t n, const char *name, pvm_er
 /* The store refused a single profile's name: say how to import a copy. */
 static void pvm_import_hint(pvm_error *err, size_t n)
 {
-    if (n != 1 || err->code != PVM_E_EXISTS || strncmp(err->msg, "name:", 5) != 0)
+    if (n != 1 || err->code != PVM_E_EXISTS || strcmp(err->field, "name") != 0)
         return;
     size_t len = strlen(err->msg);
     snprintf(err->msg + len, sizeof err->msg - len, " (use --name NEW to import a copy)");
@@ -765,24 +656,12 @@ done:
     return rc;
 }
 
-static int pvm_profile_import_cmd(pvm_cli *cli, int argc, char **argv)
-{
-    pvm_args a;
-    pvm_error err = {0};
-    int status = 0;
-    if (pvm_parse(&a, pvm_import_opts, 2, argc, argv, "import", pvm_import_help, &status) < 0)
-        return status;
-    if (pvm_need_pos(&a, 1, 1, "import", "FILE|-", &status) == 0 &&
-        pvm_import_run(cli, &a, &err) < 0)
-        status = pvm_out_error(&err);
-    pvm_args_free(&a);
-    return status;
-}
-
 /* ------------------------------------------------------------- presets */
 
-static void pvm_presets_help(void)
+static void pvm_presets_help(const pvm_sub_group *g, const pvm_sub *s)
 {
+    (void)g;
+    (void)s;
     printf("usage: " PVM_PROG " profile presets [--json]\n"
            "\nList the built-in machine models: KEY, MANUFACTURER, PRODUCT, DESCRIPTION.\n"
            "\nOptions:\n");
@@ -835,71 +714,54 @@ static int pvm_presets_print(bool json, pvm_error *err)
     return 0;
 }
 
-static int pvm_profile_presets_cmd(pvm_cli *cli, int argc, char **argv)
+static int pvm_profile_presets_run(pvm_cli *cli, const pvm_args *a, pvm_error *err)
 {
-    pvm_args a;
-    pvm_error err = {0};
-    int status = 0;
     (void)cli;
-    if (pvm_parse(&a, pvm_json_opts, 1, argc, argv, "presets", pvm_presets_help, &status) < 0)
-        return status;
-    if (pvm_need_pos(&a, 0, 0, "presets", "", &status) == 0 &&
-        pvm_presets_print(pvm_args_given(&a, "json"), &err) < 0)
-        status = pvm_out_error(&err);
-    pvm_args_free(&a);
-    return status;
+    return pvm_presets_print(pvm_args_given(a, "json"), err);
 }
 
 /* ------------------------------------------------------------ dispatch */
 
-typedef struct pvm_subcommand {
-    const char *name;
-    int (*run)(pvm_cli *cli, int argc, char **argv);
-    const char *synopsis;
-    const char *summary;
-} pvm_subcommand;
+#define PVM_NOPTS(t) (sizeof(t) / sizeof((t)[0]))
 
-static const pvm_subcommand pvm_profile_subs[] = {
-    {"create", pvm_profile_create_cmd, "create NAME [--preset KEY] [--random] [FIELD FLAGS]",
-     "make a profile"},
-    {"list", pvm_profile_list_cmd, "list [--json]", "list the profiles"},
-    {"show", pvm_profile_show_cmd, "show NAME|ID [--json]", "show every field of a profile"},
-    {"edit", pvm_profile_edit_cmd, "edit NAME|ID [--name NEW] [FIELD FLAGS]",
-     "change a profile"},
-    {"delete", pvm_profile_delete_cmd, "delete NAME|ID", "delete an unused profile"},
-    {"export", pvm_profile_export_cmd, "export NAME|ID [-o FILE] [--force]",
-     "print a profile as JSON"},
-    {"import", pvm_profile_import_cmd, "import FILE|- [--allow-duplicate] [--name NEW]",
-     "store profiles from JSON"},
-    {"presets", pvm_profile_presets_cmd, "presets [--json]", "list the built-in models"},
+static const pvm_sub pvm_profile_subs[] = {
+    {"create", "NAME [--preset KEY] [--random] [FIELD FLAGS]", "make a profile", NULL, NULL, 0,
+     pvm_create_opts, 1, 1, "NAME", pvm_create_run, pvm_create_help},
+    {"list", "[--json]", "list the profiles", NULL, pvm_json_opts, PVM_NOPTS(pvm_json_opts),
+     NULL, 0, 0, "", pvm_profile_list_run, pvm_list_help},
+    {"show", "NAME|ID [--json]", "show every field of a profile", NULL, pvm_json_opts,
+     PVM_NOPTS(pvm_json_opts), NULL, 1, 1, "NAME|ID", pvm_profile_show_run, pvm_show_help},
+    {"edit", "NAME|ID [--name NEW] [FIELD FLAGS]", "change a profile", NULL, NULL, 0,
+     pvm_edit_opts, 1, 1, "NAME|ID", pvm_edit_run, pvm_edit_help},
+    {"delete", "NAME|ID", "delete an unused profile", NULL, NULL, 0, NULL, 1, 1, "NAME|ID",
+     pvm_profile_delete_run, pvm_delete_help},
+    {"export", "NAME|ID [-o FILE] [--force]", "print a profile as JSON", NULL, pvm_export_opts,
+     PVM_NOPTS(pvm_export_opts), NULL, 1, 1, "NAME|ID", pvm_profile_export_run,
+     pvm_export_help},
+    {"import", "FILE|- [--allow-duplicate] [--name NEW]", "store profiles from JSON", NULL,
+     pvm_import_opts, PVM_NOPTS(pvm_import_opts), NULL, 1, 1, "FILE|-", pvm_import_run,
+     pvm_import_help},
+    {"presets", "[--json]", "list the built-in models", NULL, pvm_json_opts,
+     PVM_NOPTS(pvm_json_opts), NULL, 0, 0, "", pvm_profile_presets_run, pvm_presets_help},
 };
 
-#define PVM_NSUBS (sizeof pvm_profile_subs / sizeof pvm_profile_subs[0])
-
-static void pvm_profile_help(void)
+static void pvm_profile_help(const pvm_sub_group *g)
 {
     printf("usage: " PVM_PROG " profile SUBCOMMAND [ARGS...]\n\n"
            "Hardware profiles: the reusable identities (SMBIOS strings, system UUID, MAC,\n"
            "serials) that VMs wear.\n\nSubcommands:\n");
-    for (size_t i = 0; i < PVM_NSUBS; i++)
-        printf("  %-52s %s\n", pvm_profile_subs[i].synopsis, pvm_profile_subs[i].summary);
+    for (size_t i = 0; i < g->nsubs; i++) {
+        char synopsis[128];
+        snprintf(synopsis, sizeof synopsis, "%s %s", g->subs[i].name, g->subs[i].usage);
+        printf("  %-52s %s\n", synopsis, g->subs[i].summary);
+    }
     printf("\nRun '" PVM_PROG " profile SUBCOMMAND --help' for every flag.\n");
 }
 
+static const pvm_sub_group pvm_profile_group = {"profile", pvm_profile_subs,
+                                                PVM_NOPTS(pvm_profile_subs), pvm_profile_help};
+
 int pvm_cli_profile(pvm_cli *cli, int argc, char **argv)
 {
-    pvm_error err = {0};
-    if (argc < 2)
-        return pvm_out_usage(&err, "profile: missing subcommand (see '" PVM_PROG
-                             " profile --help')");
-    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
-        strcmp(argv[1], "help") == 0) {
-        pvm_profile_help();
-        return 0;
-    }
-    for (size_t i = 0; i < PVM_NSUBS; i++)
-        if (strcmp(argv[1], pvm_profile_subs[i].name) == 0)
-            return pvm_profile_subs[i].run(cli, argc - 1, argv + 1);
-    return pvm_out_usage(&err, "profile: unknown subcommand '%s' (see '" PVM_PROG
-                         " profile --help')", argv[1]);
+    return pvm_sub_dispatch(cli, &pvm_profile_group, argc, argv);
 }

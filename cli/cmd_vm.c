@@ -13,30 +13,20 @@
 #include <termios.h>
 #include <unistd.h>
 
-typedef struct pvm_vm_sub {
-    const char *name;
-    const char *usage;   /* after "vm NAME " */
-    const char *summary;
-    const char *details; /* extra help text, may be NULL */
-    const pvm_opt *opts;
-    size_t nopts;
-    size_t min_pos, max_pos;
-    int (*run)(pvm_cli *cli, const pvm_args *a, pvm_error *err);
-} pvm_vm_sub;
-
 #define PVM_N(a) (sizeof(a) / sizeof((a)[0]))
 
 /* --------------------------------------------------------------- helpers */
 
-static int pvm_int_arg(const char *what, const char *s, int min, int max, int *out,
-                       pvm_error *err)
+/* key: the option's key ("cpus", "waitAgent"), the field of the error. */
+static int pvm_int_arg(const char *key, const char *s, int min, int max, int *out, pvm_error *err)
 {
     char *end;
     errno = 0;
     long v = s ? strtol(s, &end, 10) : 0;
     if (!s || !*s || *end || errno || v < min || v > max)
-        return pvm_error_set(err, PVM_E_INVALID, "%s: must be a whole number from %d to %d, "
-                             "not '%s'", what, min, max, s ? s : "");
+        return pvm_error_set_field(err, PVM_E_INVALID, key,
+                                   "%s: must be a whole number from %d to %d, not '%s'", key,
+                                   min, max, s ? s : "");
     *out = (int)v;
     return 0;
 }
@@ -115,10 +105,10 @@ static int pvm_create_enums(const pvm_args *a, pvm_vm_opts *o, pvm_error *err)
         else if (strcmp(v, "overlay") == 0)
             o->image_mode = PVM_IMAGE_OVERLAY;
         else
-            return pvm_error_set(err, PVM_E_INVALID, "image-mode: must be copy or overlay, "
-                                 "not '%s'", v);
+            return pvm_error_set_field(err, PVM_E_INVALID, "imageMode",
+                                       "imageMode: must be copy or overlay, not '%s'", v);
         if (!pvm_args_given(a, "image"))
-            return pvm_error_set(err, PVM_E_USAGE, "image-mode: needs --image");
+            return pvm_error_set_field(err, PVM_E_USAGE, "imageMode", "imageMode: needs --image");
     }
     return 0;
 }
@@ -134,9 +124,9 @@ static int pvm_create_opts_from(const pvm_args *a, pvm_vm_opts *o, pvm_error *er
     if ((v = pvm_args_value(a, "disk")) && pvm_size_parse("disk", v, &o->disk, err) < 0)
         return -1;
     if ((v = pvm_args_value(a, "memory")) && o->memory == 0)
-        return pvm_error_set(err, PVM_E_INVALID, "memory: must be more than 0");
+        return pvm_error_set_field(err, PVM_E_INVALID, "memory", "memory: must be more than 0");
     if ((v = pvm_args_value(a, "disk")) && o->disk == 0)
-        return pvm_error_set(err, PVM_E_INVALID, "disk: must be more than 0");
+        return pvm_error_set_field(err, PVM_E_INVALID, "disk", "disk: must be more than 0");
     if (pvm_create_enums(a, o, err) < 0)
         return -1;
     o->iso = pvm_args_value(a, "iso");
@@ -147,9 +137,10 @@ static int pvm_create_opts_from(const pvm_args *a, pvm_vm_opts *o, pvm_error *er
     const char *paths[] = {"iso", "image", "kernel", "initrd"};
     for (size_t i = 0; i < PVM_N(paths); i++)
         if ((v = pvm_args_value(a, paths[i])) && !*v)
-            return pvm_error_set(err, PVM_E_INVALID, "%s: must not be empty", paths[i]);
+            return pvm_error_set_field(err, PVM_E_INVALID, paths[i], "%s: must not be empty",
+                                       paths[i]);
     if (!pvm_args_value(a, "profile"))
-        return pvm_error_set(err, PVM_E_USAGE, "vm create: --profile is required");
+        return pvm_error_set_field(err, PVM_E_USAGE, "profile", "vm create: --profile is required");
     return 0;
 }
 
@@ -300,7 +291,7 @@ static int pvm_vm_start_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
     const char *v = pvm_args_value(a, "wait-agent");
     pvm_engine *e;
     pvm_vm vm;
-    if ((v && pvm_int_arg("wait-agent", v, 0, 86400, &wait, err) < 0) ||
+    if ((v && pvm_int_arg("waitAgent", v, 0, 86400, &wait, err) < 0) ||
         !(e = pvm_cli_engine(cli, err)) ||
         pvm_vm_start(e, a->pos[0], wait, pvm_cli_progress(cli), err) < 0)
         return -1;
@@ -481,7 +472,7 @@ static int pvm_vm_console_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
 
 /* ------------------------------------------------------------- dispatch */
 
-static const pvm_vm_sub pvm_vm_subs[] = {
+static const pvm_sub pvm_vm_subs[] = {
     {"create", "NAME --profile PROFILE [OPTIONS]", "make a VM: its folder, a sparse qcow2 disk "
      "(qemu-img) and its record",
      "NAME: letters, digits, space, '.', '_' and '-'. SIZE takes K, M, G or T (powers of 1024).\n"
@@ -496,48 +487,40 @@ static const pvm_vm_sub pvm_vm_subs[] = {
      "What 'vm start' would refuse about the profile is refused here already. For the\n"
      "least a guest can tell, use --disk-bus sata --nic e1000e (see 'What a guest can\n"
      "still see' in the manual page).",
-     pvm_create_opts, PVM_N(pvm_create_opts), 1, 1, pvm_vm_create_cmd},
+     pvm_create_opts, PVM_N(pvm_create_opts), NULL, 1, 1, "NAME", pvm_vm_create_cmd, NULL},
     {"list", "[--json]", "list VMs with the state read from the live QEMU process",
      "STATE is running, paused, stopped or crashed (REASON says why).",
-     pvm_json_opt, 1, 0, 0, pvm_vm_list_cmd},
-    {"show", "NAME [--json]", "show one VM", NULL, pvm_json_opt, 1, 1, 1, pvm_vm_show_cmd},
+     pvm_json_opt, 1, NULL, 0, 0, "NAME", pvm_vm_list_cmd, NULL},
+    {"show", "NAME [--json]", "show one VM", NULL, pvm_json_opt, 1, NULL, 1, 1, "NAME",
+     pvm_vm_show_cmd, NULL},
     {"start", "NAME [--wait-agent SECONDS]", "start the VM under QEMU (daemonized: it outlives "
      "this program and the SSH session)",
      "Returns when QEMU's monitor (QMP) answers; with --wait-agent, once the guest agent\n"
      "(qemu-guest-agent in the guest) answers too. A failed start ends what it began and\n"
      "prints QEMU's own message. Set PRIVARION_VM_ACCEL=tcg|kvm|auto to choose acceleration.",
-     pvm_start_opts, PVM_N(pvm_start_opts), 1, 1, pvm_vm_start_cmd},
+     pvm_start_opts, PVM_N(pvm_start_opts), NULL, 1, 1, "NAME", pvm_vm_start_cmd, NULL},
     {"stop", "NAME [--timeout SECONDS] [--force]", "power the guest off (ACPI), or end QEMU "
      "with --force",
      "The power button is pressed again every 3 s while waiting (a guest that is still\n"
      "booting drops a press). Without --force, a guest that ignores it is reported after\n"
      "--timeout (exit status 1) and keeps running. Stopping a VM that is already stopped\n"
      "succeeds (exit status 0); stopping a crashed VM clears its crashed state.",
-     pvm_stop_opts, PVM_N(pvm_stop_opts), 1, 1, pvm_vm_stop_cmd},
-    {"delete", "NAME", "delete a stopped VM: its folder, disk and record", NULL, NULL, 0, 1, 1,
-     pvm_vm_delete_cmd},
+     pvm_stop_opts, PVM_N(pvm_stop_opts), NULL, 1, 1, "NAME", pvm_vm_stop_cmd, NULL},
+    {"delete", "NAME", "delete a stopped VM: its folder, disk and record", NULL, NULL, 0, NULL, 1, 1,
+     "NAME", pvm_vm_delete_cmd, NULL},
     {"log", "NAME [--qemu]", "print the serial console output of the current or last boot",
      "An empty console log gets a one-line note on stderr (exit status 0): a guest prints\n"
      "here only with a serial console (e.g. a kernel booted with console=ttyS0).",
-     pvm_log_opts, PVM_N(pvm_log_opts), 1, 1, pvm_vm_log_cmd},
+     pvm_log_opts, PVM_N(pvm_log_opts), NULL, 1, 1, "NAME", pvm_vm_log_cmd, NULL},
     {"console", "NAME", "attach this terminal to the VM's serial console",
      "The escape key is Ctrl-] (0x1d): it leaves the console and restores the terminal;\n"
      "the VM keeps running. Only one console client can be attached at a time.",
-     NULL, 0, 1, 1, pvm_vm_console_cmd},
+     NULL, 0, NULL, 1, 1, "NAME", pvm_vm_console_cmd, NULL},
 };
 
-static void pvm_vm_sub_help(const pvm_vm_sub *s)
+static void pvm_vm_help(const pvm_sub_group *g)
 {
-    printf("usage: " PVM_PROG " vm %s %s\n\n%c%s.\n", s->name, s->usage,
-           s->summary[0] - ('a' - 'A'), s->summary + 1);
-    if (s->details)
-        printf("\n%s\n", s->details);
-    printf("\nOptions:\n");
-    pvm_args_print_help(stdout, s->opts, s->nopts);
-}
-
-static void pvm_vm_help(void)
-{
+    (void)g;
     printf("usage: " PVM_PROG " vm SUBCOMMAND [ARGS...]\n\nManage virtual machines.\n\n"
            "Subcommands:\n");
     for (size_t i = 0; i < PVM_N(pvm_vm_subs); i++)
@@ -546,45 +529,9 @@ static void pvm_vm_help(void)
            "Exit status: 0 success, 2 bad usage or input, 1 any other failure.\n");
 }
 
-static int pvm_vm_run_sub(pvm_cli *cli, const pvm_vm_sub *s, int argc, char **argv)
-{
-    pvm_error err = {0};
-    pvm_args a;
-    char cmd[32];
-    snprintf(cmd, sizeof cmd, "vm %s", s->name);
-    if (pvm_args_parse(&a, s->opts, s->nopts, argc - 1, argv + 1, cmd, &err) < 0) {
-        pvm_args_free(&a);
-        return pvm_out_error(&err);
-    }
-    int status = 0;
-    if (a.help) {
-        pvm_vm_sub_help(s);
-    } else if (a.npos < s->min_pos) {
-        status = pvm_out_usage(&err, "vm %s: missing NAME (see '" PVM_PROG " vm %s --help')",
-                               s->name, s->name);
-    } else if (a.npos > s->max_pos) {
-        status = pvm_out_usage(&err, "vm %s: unexpected argument '%s' (see '" PVM_PROG
-                               " vm %s --help')", s->name, a.pos[s->max_pos], s->name);
-    } else if (s->run(cli, &a, &err) < 0) {
-        status = pvm_out_error(&err);
-    }
-    pvm_args_free(&a);
-    return status;
-}
+static const pvm_sub_group pvm_vm_group = {"vm", pvm_vm_subs, PVM_N(pvm_vm_subs), pvm_vm_help};
 
 int pvm_cli_vm(pvm_cli *cli, int argc, char **argv)
 {
-    pvm_error err = {0};
-    if (argc < 2)
-        return pvm_out_usage(&err, "vm: missing subcommand (see '" PVM_PROG " vm --help')");
-    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
-        strcmp(argv[1], "help") == 0) {
-        pvm_vm_help();
-        return 0;
-    }
-    for (size_t i = 0; i < PVM_N(pvm_vm_subs); i++)
-        if (strcmp(argv[1], pvm_vm_subs[i].name) == 0)
-            return pvm_vm_run_sub(cli, &pvm_vm_subs[i], argc - 1, argv + 1);
-    return pvm_out_usage(&err, "vm: unknown subcommand '%s' (see '" PVM_PROG " vm --help')",
-                         argv[1]);
+    return pvm_sub_dispatch(cli, &pvm_vm_group, argc, argv);
 }

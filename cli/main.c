@@ -147,6 +147,7 @@ int main(int argc, char **argv)
     cli.t0_ms = pvm_cli_now_ms();
     cli.tracing = trace && *trace && strcmp(trace, "0") != 0;
     cli.trace = (pvm_progress){.cancel_fd = -1, .report = pvm_cli_trace_report, .ctx = &cli};
+    pvm_json_init(); /* before any cJSON value is built (presets --json needs no engine) */
     int i = pvm_global_options(&cli, argc, argv, &status);
     if (i < 0)
         return status;

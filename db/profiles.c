@@ -199,34 +199,32 @@ static int pvm_read_profile(sqlite3_stmt *st, pvm_profile *p, pvm_error *err)
 
 /* ------------------------------------------------------------------ writing */
 
-static int pvm_profile_write_failed(pvm_store *s, int rc, const pvm_profile *p, pvm_error *err)
+static int pvm_profile_row(sqlite3_stmt *st, void *out, pvm_error *err)
 {
-    int ext = sqlite3_extended_errcode(s->db);
-    if (ext == SQLITE_CONSTRAINT_PRIMARYKEY)
-        return pvm_error_set(err, PVM_E_EXISTS, "id: a profile with id '%s' already exists",
-                             p->id);
-    if (ext == SQLITE_CONSTRAINT_UNIQUE)
-        return pvm_error_set(err, PVM_E_EXISTS, "name: a profile named '%s' already exists",
-                             p->name);
-    return pvm_db_fail(s->db, rc, "store: writing a profile", err);
+    return pvm_read_profile(st, out, err);
 }
+
+static int pvm_profile_bind(sqlite3_stmt *st, const void *row, pvm_error *err)
+{
+    return pvm_bind_profile(st, row, err);
+}
+
+static const pvm_db_table pvm_profiles = {
+    .kind = "profile",
+    .get_sql = pvm_sql_get,
+    .list_sql = pvm_sql_list,
+    .delete_sql = pvm_sql_delete,
+    .in_use = "a VM; delete that VM first",
+    .read = pvm_profile_row,
+    .bind = pvm_profile_bind,
+    .row_size = sizeof(pvm_profile),
+};
 
 static int pvm_profile_write(pvm_store *s, const char *sql, const pvm_profile *p, bool update,
                              pvm_error *err)
 {
-    sqlite3_stmt *st = NULL;
-    if (pvm_db_prepare(s, sql, &st, err) < 0)
-        return -1;
-    int ret = pvm_bind_profile(st, p, err);
-    if (ret == 0) {
-        int rc = sqlite3_step(st);
-        if (rc != SQLITE_DONE)
-            ret = pvm_profile_write_failed(s, rc, p, err);
-        else if (update && sqlite3_changes(s->db) == 0)
-            ret = pvm_error_set(err, PVM_E_NOTFOUND, "profile '%s' not found", p->id);
-    }
-    sqlite3_finalize(st);
-    return ret;
+    pvm_db_keys k = {.id = p->id, .name = p->name};
+    return pvm_db_table_write(s, &pvm_profiles, sql, p, &k, update, err);
 }
 
 int pvm_db_profile_insert(pvm_store *s, const pvm_profile *p, pvm_error *err)
@@ -241,44 +239,20 @@ int pvm_db_profile_update(pvm_store *s, const pvm_profile *p, pvm_error *err)
 
 int pvm_db_profile_delete(pvm_store *s, const char *id, pvm_error *err)
 {
-    sqlite3_stmt *st = NULL;
-    if (pvm_db_prepare(s, pvm_sql_delete, &st, err) < 0)
-        return -1;
-    int ret = pvm_db_bind_text(st, ":id", id, err);
-    if (ret == 0) {
-        int rc = sqlite3_step(st);
-        /* ON DELETE RESTRICT reports as a trigger constraint, NO ACTION as FK. */
-        int ext = rc == SQLITE_DONE ? SQLITE_OK : sqlite3_extended_errcode(s->db);
-        if (ext == SQLITE_CONSTRAINT_FOREIGNKEY || ext == SQLITE_CONSTRAINT_TRIGGER)
-            ret = pvm_error_set(err, PVM_E_STATE,
-                                "profile '%s' is used by a VM; delete that VM first", id);
-        else if (rc != SQLITE_DONE)
-            ret = pvm_db_fail(s->db, rc, "store: deleting a profile", err);
-        else if (sqlite3_changes(s->db) == 0)
-            ret = pvm_error_set(err, PVM_E_NOTFOUND, "profile '%s' not found", id);
-    }
-    sqlite3_finalize(st);
-    return ret;
+    return pvm_db_table_delete(s, &pvm_profiles, id, err);
 }
 
 /* ------------------------------------------------------------------ queries */
 
-static int pvm_profile_row(sqlite3_stmt *st, void *out, pvm_error *err)
-{
-    return pvm_read_profile(st, out, err);
-}
-
 int pvm_db_profile_get(pvm_store *s, const char *name_or_id, pvm_profile *out, pvm_error *err)
 {
-    return pvm_db_get_by_key(s, pvm_sql_get, name_or_id, "profile", pvm_profile_row, out,
-                             sizeof *out, err);
+    return pvm_db_table_get(s, &pvm_profiles, name_or_id, out, err);
 }
 
 int pvm_db_profile_list(pvm_store *s, pvm_profile **out, size_t *count, pvm_error *err)
 {
     void *list = NULL;
-    int rc = pvm_db_list_rows(s, pvm_sql_list, pvm_profile_row, sizeof **out,
-                              "store: listing profiles", &list, count, err);
+    int rc = pvm_db_table_list(s, &pvm_profiles, &list, count, err);
     *out = list;
     return rc;
 }

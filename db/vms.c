@@ -129,67 +129,47 @@ static int pvm_read_vm(sqlite3_stmt *st, pvm_vm *vm, pvm_error *err)
 
 /* --------------------------------------------------------------------- API */
 
-static int pvm_vm_insert_failed(pvm_store *s, int rc, const pvm_vm *vm, pvm_error *err)
-{
-    int ext = sqlite3_extended_errcode(s->db);
-    if (ext == SQLITE_CONSTRAINT_FOREIGNKEY)
-        return pvm_error_set(err, PVM_E_NOTFOUND, "profile '%s' not found", vm->profile_id);
-    if (ext == SQLITE_CONSTRAINT_PRIMARYKEY)
-        return pvm_error_set(err, PVM_E_EXISTS, "id: a VM with id '%s' already exists", vm->id);
-    if (ext == SQLITE_CONSTRAINT_UNIQUE)
-        return pvm_error_set(err, PVM_E_EXISTS, "name: a VM named '%s' already exists",
-                             vm->name);
-    return pvm_db_fail(s->db, rc, "store: writing a VM", err);
-}
-
-int pvm_db_vm_insert(pvm_store *s, const pvm_vm *vm, pvm_error *err)
-{
-    sqlite3_stmt *st = NULL;
-    if (pvm_db_prepare(s, pvm_sql_insert, &st, err) < 0)
-        return -1;
-    int ret = pvm_bind_vm(st, vm, err);
-    if (ret == 0) {
-        int rc = sqlite3_step(st);
-        if (rc != SQLITE_DONE)
-            ret = pvm_vm_insert_failed(s, rc, vm, err);
-    }
-    sqlite3_finalize(st);
-    return ret;
-}
-
 static int pvm_vm_row(sqlite3_stmt *st, void *out, pvm_error *err)
 {
     return pvm_read_vm(st, out, err);
 }
 
+static int pvm_vm_bind(sqlite3_stmt *st, const void *row, pvm_error *err)
+{
+    return pvm_bind_vm(st, row, err);
+}
+
+static const pvm_db_table pvm_vms = {
+    .kind = "VM",
+    .get_sql = pvm_sql_get,
+    .list_sql = pvm_sql_list,
+    .delete_sql = pvm_sql_delete,
+    .parent = "profile",
+    .read = pvm_vm_row,
+    .bind = pvm_vm_bind,
+    .row_size = sizeof(pvm_vm),
+};
+
+int pvm_db_vm_insert(pvm_store *s, const pvm_vm *vm, pvm_error *err)
+{
+    pvm_db_keys k = {.id = vm->id, .name = vm->name, .parent_id = vm->profile_id};
+    return pvm_db_table_write(s, &pvm_vms, pvm_sql_insert, vm, &k, false, err);
+}
+
 int pvm_db_vm_get(pvm_store *s, const char *name_or_id, pvm_vm *out, pvm_error *err)
 {
-    return pvm_db_get_by_key(s, pvm_sql_get, name_or_id, "VM", pvm_vm_row, out, sizeof *out,
-                             err);
+    return pvm_db_table_get(s, &pvm_vms, name_or_id, out, err);
 }
 
 int pvm_db_vm_list(pvm_store *s, pvm_vm **out, size_t *count, pvm_error *err)
 {
     void *list = NULL;
-    int rc = pvm_db_list_rows(s, pvm_sql_list, pvm_vm_row, sizeof **out, "store: listing VMs",
-                              &list, count, err);
+    int rc = pvm_db_table_list(s, &pvm_vms, &list, count, err);
     *out = list;
     return rc;
 }
 
 int pvm_db_vm_delete(pvm_store *s, const char *id, pvm_error *err)
 {
-    sqlite3_stmt *st = NULL;
-    if (pvm_db_prepare(s, pvm_sql_delete, &st, err) < 0)
-        return -1;
-    int ret = pvm_db_bind_text(st, ":id", id, err);
-    if (ret == 0) {
-        int rc = sqlite3_step(st);
-        if (rc != SQLITE_DONE)
-            ret = pvm_db_fail(s->db, rc, "store: deleting a VM", err);
-        else if (sqlite3_changes(s->db) == 0)
-            ret = pvm_error_set(err, PVM_E_NOTFOUND, "VM '%s' not found", id);
-    }
-    sqlite3_finalize(st);
-    return ret;
+    return pvm_db_table_delete(s, &pvm_vms, id, err);
 }

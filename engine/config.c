@@ -60,7 +60,8 @@ static int pvm_cfg_max_cpus(pvm_config *cfg, const char *val, pvm_error *err)
     errno = 0;
     long v = strtol(val, &end, 10);
     if (errno || end == val || *end || v < 1 || v > 4096)
-        return pvm_error_set(err, PVM_E_INVALID, "max_cpus: must be a whole number from 1 to 4096");
+        return pvm_error_set_field(err, PVM_E_INVALID, "max_cpus",
+                                   "max_cpus: must be a whole number from 1 to 4096");
     if (v > pvm_host_cores())
         return pvm_error_set_field(err, PVM_E_INVALID, "max_cpus", "max_cpus: %d is more than "
                                    "this host's %d online cores (at most %d)", (int)v,
@@ -73,7 +74,9 @@ static int pvm_cfg_max_memory(pvm_config *cfg, const char *val, pvm_error *err)
 {
     uint64_t v, host = pvm_host_memory();
     if (pvm_size_parse("max_memory", val, &v, NULL) < 0 || v == 0)
-        return pvm_error_set(err, PVM_E_INVALID, "max_memory: must be a size above 0 such as 8G, 512M (K, M, G, T = powers of 1024)");
+        return pvm_error_set_field(err, PVM_E_INVALID, "max_memory",
+                                   "max_memory: must be a size above 0 such as 8G, 512M (K, M, "
+                                   "G, T = powers of 1024)");
     if (v > host) {
         char want[32], have[32];
         return pvm_error_set_field(err, PVM_E_INVALID, "max_memory", "max_memory: %s is more "
@@ -222,13 +225,13 @@ int pvm_caps_check(const pvm_config *cfg, const char *what, int cpus, uint64_t m
 {
     char a[32], b[32];
     if (cpus > cfg->max_cpus)
-        return pvm_error_set(err, PVM_E_LIMIT,
+        return pvm_error_set_field(err, PVM_E_LIMIT, "cpus",
                              "%s: cpus %d is over the cap of %d (max_cpus in the config)", what,
                              cpus, cfg->max_cpus);
     if (memory > cfg->max_memory) {
         pvm_cfg_size_text(memory, a, sizeof a);
         pvm_cfg_size_text(cfg->max_memory, b, sizeof b);
-        return pvm_error_set(err, PVM_E_LIMIT,
+        return pvm_error_set_field(err, PVM_E_LIMIT, "memory",
                              "%s: memory %s is over the cap of %s (max_memory in the config)",
                              what, a, b);
     }

@@ -19,6 +19,7 @@ int pvm_engine_open(pvm_engine **out, const char *home_flag, pvm_error *err)
     char db_path[PVM_PATH_MAX];
 
     *out = NULL;
+    pvm_json_init();
     if (pvm_home_resolve(home_flag, e->home, sizeof e->home, err) < 0)
         goto fail;
     if ((size_t)snprintf(db_path, sizeof db_path, "%s/state.db", e->home) >= sizeof db_path) {
@@ -79,8 +80,9 @@ static int name_check(pvm_store *s, const pvm_profile *p, const char *self_id,
     }
     if (strcmp(other.name, p->name) != 0 || (self_id && strcmp(other.id, self_id) == 0))
         return 0;
-    return pvm_error_set(err, PVM_E_EXISTS, "name: a profile named '%s' already exists%s",
-                         p->name, batch_where(batch, upto, p->name));
+    return pvm_error_set_field(err, PVM_E_EXISTS, "name",
+                               "name: a profile named '%s' already exists%s", p->name,
+                               batch_where(batch, upto, p->name));
 }
 
 /* Refuses a serial, system UUID or MAC another profile uses. */
@@ -98,10 +100,10 @@ static int clash_check(pvm_store *s, const pvm_profile *p, const pvm_profile_opt
         return 0;
     const pvm_field *f = pvm_profile_field_by_key(field);
     const char *value = f ? pvm_profile_field_cptr(p, f) : "";
-    return pvm_error_set(err, PVM_E_EXISTS,
-                         "%s: %s is already used by profile '%s'%s (use --allow-duplicate to "
-                         "accept)",
-                         field, value, other, batch_where(batch, upto, other));
+    return pvm_error_set_field(err, PVM_E_EXISTS, field,
+                               "%s: %s is already used by profile '%s'%s (use --allow-duplicate "
+                               "to accept)",
+                               field, value, other, batch_where(batch, upto, other));
 }
 
 /* The checks, the insert and the event of one new profile, inside the
@@ -225,7 +227,7 @@ int pvm_profile_update(pvm_engine *e, pvm_profile *p, const pvm_profile_opts *op
     pvm_profile q = *p, old;
 
     if (!q.id[0])
-        return pvm_error_set(err, PVM_E_INVALID, "id: must not be empty on update");
+        return pvm_error_set_field(err, PVM_E_INVALID, "id", "id: must not be empty on update");
     if (pvm_profile_validate(&q, err) < 0)
         return -1;
     if (pvm_store_begin(s, err) < 0)

@@ -58,6 +58,11 @@ size_t pvm_strlcpy(char *dst, const char *src, size_t size);
 void pvm_random_bytes(void *buf, size_t n);
 /* Uniform random integer in [0, bound). */
 uint32_t pvm_random_below(uint32_t bound);
+/* Installs pvm_xmalloc/free as cJSON's allocators, once per process (safe to
+ * call from any thread, any number of times; engine/base/json.c). The engine
+ * calls it from pvm_engine_open and before each parse; a front end that builds
+ * cJSON values before opening an engine calls it at start-up. */
+void pvm_json_init(void);
 /* Generates an RFC 4122 version 4 UUID in lower-case text form (36 chars + NUL). */
 void pvm_uuid_v4(char out[37]);
 /* Seconds since the epoch. */

@@ -134,7 +134,7 @@ int pvm_vm_row(pvm_engine *e, const char *name_or_id, pvm_vm *out, pvm_error *er
 {
     memset(out, 0, sizeof *out);
     if (!name_or_id || !*name_or_id)
-        return pvm_error_set(err, PVM_E_INVALID, "VM name: must not be empty");
+        return pvm_error_set_field(err, PVM_E_INVALID, "name", "VM name: must not be empty");
     if (pvm_db_vm_get(e->store, name_or_id, out, err) < 0) {
         if (err && err->code == PVM_E_NOTFOUND)
             pvm_error_set(err, PVM_E_NOTFOUND, "VM '%s' not found (see 'vm list')", name_or_id);
@@ -173,16 +173,19 @@ static int pvm_vm_input_file(const char *what, const char *in, char *out, size_t
         return 0;
     char *real = realpath(in, NULL);
     if (!real)
-        return pvm_error_set(err, PVM_E_NOTFOUND, "%s: %s: %s", what, in, strerror(errno));
+        return pvm_error_set_field(err, PVM_E_NOTFOUND, what, "%s: %s: %s", what, in,
+                                   strerror(errno));
     struct stat st;
     int rc = 0;
     if (stat(real, &st) < 0 || !S_ISREG(st.st_mode))
-        rc = pvm_error_set(err, PVM_E_INVALID, "%s: %s: must be a regular file", what, in);
+        rc = pvm_error_set_field(err, PVM_E_INVALID, what, "%s: %s: must be a regular file", what,
+                                 in);
     else if (access(real, R_OK) < 0)
-        rc = pvm_error_set(err, PVM_E_INVALID, "%s: %s: not readable: %s", what, in,
-                           strerror(errno));
+        rc = pvm_error_set_field(err, PVM_E_INVALID, what, "%s: %s: not readable: %s", what, in,
+                                 strerror(errno));
     else if (pvm_strlcpy(out, real, size) >= size)
-        rc = pvm_error_set(err, PVM_E_INVALID, "%s: path longer than %zu bytes", what, size - 1);
+        rc = pvm_error_set_field(err, PVM_E_INVALID, what, "%s: path longer than %zu bytes", what,
+                                 size - 1);
     free(real);
     return rc;
 }
@@ -192,31 +195,34 @@ static int pvm_vm_check_opts(const pvm_vm_opts *o, pvm_vm *vm, pvm_error *err)
     char buf[32];
     vm->cpus = o->cpus ? o->cpus : 1;
     if (vm->cpus < 1 || vm->cpus > 255)
-        return pvm_error_set(err, PVM_E_INVALID, "cpus: must be between 1 and 255, not %d",
-                             o->cpus);
+        return pvm_error_set_field(err, PVM_E_INVALID, "cpus",
+                                   "cpus: must be between 1 and 255, not %d", o->cpus);
     vm->memory_bytes = o->memory;
     if (o->memory && o->memory < PVM_MIN_MEMORY)
-        return pvm_error_set(err, PVM_E_INVALID, "memory: must be at least 32M, not %s",
-                             pvm_size_format(o->memory, buf, sizeof buf));
+        return pvm_error_set_field(err, PVM_E_INVALID, "memory",
+                                   "memory: must be at least 32M, not %s",
+                                   pvm_size_format(o->memory, buf, sizeof buf));
     if (o->memory % (1024 * 1024))
-        return pvm_error_set(err, PVM_E_INVALID, "memory: must be a whole number of MiB");
+        return pvm_error_set_field(err, PVM_E_INVALID, "memory",
+                                   "memory: must be a whole number of MiB");
     vm->disk_bytes = o->disk;
     if (o->disk && o->disk < PVM_MIN_DISK)
-        return pvm_error_set(err, PVM_E_INVALID, "disk: must be at least 1M, not %s",
-                             pvm_size_format(o->disk, buf, sizeof buf));
+        return pvm_error_set_field(err, PVM_E_INVALID, "disk", "disk: must be at least 1M, not %s",
+                                   pvm_size_format(o->disk, buf, sizeof buf));
     if ((int)o->disk_bus < PVM_DISK_VIRTIO || o->disk_bus > PVM_DISK_SATA)
-        return pvm_error_set(err, PVM_E_INVALID, "disk-bus: must be virtio, nvme or sata");
+        return pvm_error_set_field(err, PVM_E_INVALID, "diskBus",
+                                   "diskBus: must be virtio, nvme or sata");
     if ((int)o->nic < PVM_NIC_VIRTIO || o->nic > PVM_NIC_E1000E)
-        return pvm_error_set(err, PVM_E_INVALID, "nic: must be virtio or e1000e");
+        return pvm_error_set_field(err, PVM_E_INVALID, "nic", "nic: must be virtio or e1000e");
     if ((int)o->net < PVM_NET_USER || o->net > PVM_NET_NONE)
-        return pvm_error_set(err, PVM_E_INVALID, "net: must be user or none");
+        return pvm_error_set_field(err, PVM_E_INVALID, "net", "net: must be user or none");
     vm->disk_bus = o->disk_bus;
     vm->nic = o->nic;
     vm->net = o->net;
     if ((o->initrd && *o->initrd) && !(o->kernel && *o->kernel))
-        return pvm_error_set(err, PVM_E_INVALID, "initrd: needs --kernel");
+        return pvm_error_set_field(err, PVM_E_INVALID, "initrd", "initrd: needs --kernel");
     if ((o->append && *o->append) && !(o->kernel && *o->kernel))
-        return pvm_error_set(err, PVM_E_INVALID, "append: needs --kernel");
+        return pvm_error_set_field(err, PVM_E_INVALID, "append", "append: needs --kernel");
     if (o->append && pvm_validate_text("append", o->append, sizeof vm->append - 1, err) < 0)
         return -1;
     if (o->append)
@@ -224,7 +230,8 @@ static int pvm_vm_check_opts(const pvm_vm_opts *o, pvm_vm *vm, pvm_error *err)
     if (o->kernel && *o->kernel && !o->append) /* an explicit append, even "", is kept */
         pvm_strlcpy(vm->append, PVM_DEFAULT_APPEND, sizeof vm->append);
     if (o->image_mode != PVM_IMAGE_COPY && o->image_mode != PVM_IMAGE_OVERLAY)
-        return pvm_error_set(err, PVM_E_INVALID, "image-mode: must be copy or overlay");
+        return pvm_error_set_field(err, PVM_E_INVALID, "imageMode",
+                                   "imageMode: must be copy or overlay");
     return 0;
 }
 
@@ -298,7 +305,8 @@ static int pvm_vm_name_free(pvm_engine *e, const char *name, pvm_error *err)
     pvm_vm other;
     pvm_error e2 = {0};
     if (pvm_db_vm_get(e->store, name, &other, &e2) == 0)
-        return pvm_error_set(err, PVM_E_EXISTS, "name: a VM named '%s' already exists", name);
+        return pvm_error_set_field(err, PVM_E_EXISTS, "name",
+                                   "name: a VM named '%s' already exists", name);
     if (e2.code != PVM_E_NOTFOUND) {
         if (err)
             *err = e2;
@@ -316,9 +324,13 @@ static int pvm_vm_create_checks(pvm_engine *e, const char *name, const char *pro
         return -1;
     pvm_strlcpy(vm->name, name, sizeof vm->name);
     if (!profile || !*profile)
-        return pvm_error_set(err, PVM_E_USAGE, "profile: required (--profile NAME)");
-    if (pvm_profile_get(e, profile, &p, err) < 0)
+        return pvm_error_set_field(err, PVM_E_USAGE, "profile",
+                                   "profile: required (--profile NAME)");
+    if (pvm_profile_get(e, profile, &p, err) < 0) {
+        if (err && err->code == PVM_E_NOTFOUND) /* the --profile given names none */
+            pvm_strlcpy(err->field, "profile", sizeof err->field);
         return -1;
+    }
     pvm_strlcpy(vm->profile_id, p.id, sizeof vm->profile_id);
     if (pvm_vm_name_free(e, name, err) < 0 || pvm_vm_check_caps(e, vm, err) < 0)
         return -1;

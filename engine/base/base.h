@@ -11,4 +11,12 @@
  * Used by profile_json.c and engine.c for batches. */
 void pvm_error_prefix_index(pvm_error *err, size_t i, bool element);
 
+/* json.c: parses text[0..len) with cJSON (hooks installed first). whole: the
+ * value must fill the text but for trailing whitespace. On failure returns
+ * NULL and, when error_at is given, the byte offset where cJSON stopped, taken
+ * from this call's own end pointer (never from cJSON's global error pointer,
+ * which another thread may be writing). Free with cJSON_Delete. */
+struct cJSON;
+struct cJSON *pvm_json_parse_bytes(const char *text, size_t len, bool whole, size_t *error_at);
+
 #endif

@@ -62,13 +62,13 @@ static int pvm_name_parse(const char *what, const char *const *names, size_t n, 
         if (i + 1 < n)
             strcat(list, i + 2 < n ? ", " : " or ");
     }
-    return pvm_error_set(err, PVM_E_INVALID, "%s: must be %s", what, list);
+    return pvm_error_set_field(err, PVM_E_INVALID, what, "%s: must be %s", what, list);
 }
 
 int pvm_disk_bus_parse(const char *s, pvm_disk_bus *out, pvm_error *err)
 {
     int v;
-    if (pvm_name_parse("disk-bus", pvm_disk_bus_names, PVM_COUNT(pvm_disk_bus_names), s, &v,
+    if (pvm_name_parse("diskBus", pvm_disk_bus_names, PVM_COUNT(pvm_disk_bus_names), s, &v,
                        err) < 0)
         return -1;
     *out = (pvm_disk_bus)v;
@@ -125,18 +125,18 @@ static int pvm_size_suffix(const char *s, int *shift)
 
 static int pvm_size_syntax_error(const char *what, pvm_error *err)
 {
-    return pvm_error_set(err, PVM_E_INVALID,
-                         "%s: must be a whole number of bytes with an optional K, M, G or T "
-                         "suffix, e.g. 512M, 50G, 1T",
-                         what);
+    return pvm_error_set_field(err, PVM_E_INVALID, what,
+                               "%s: must be a whole number of bytes with an optional K, M, G or T "
+                               "suffix, e.g. 512M, 50G, 1T",
+                               what);
 }
 
 int pvm_size_parse(const char *what, const char *s, uint64_t *out, pvm_error *err)
 {
     if (!s || !*s)
-        return pvm_error_set(err, PVM_E_INVALID, "%s: must not be empty", what);
+        return pvm_error_set_field(err, PVM_E_INVALID, what, "%s: must not be empty", what);
     if (*s == '-')
-        return pvm_error_set(err, PVM_E_INVALID, "%s: must not be negative", what);
+        return pvm_error_set_field(err, PVM_E_INVALID, what, "%s: must not be negative", what);
     if (*s < '0' || *s > '9')
         return pvm_size_syntax_error(what, err);
     uint64_t v = 0;
@@ -149,15 +149,15 @@ int pvm_size_parse(const char *what, const char *s, uint64_t *out, pvm_error *er
             v = v * 10 + d;
     }
     if (*s == '.' || *s == ',')
-        return pvm_error_set(err, PVM_E_INVALID,
-                             "%s: must be a whole number; use a smaller unit (e.g. 1536M for "
-                             "1.5G)",
-                             what);
+        return pvm_error_set_field(err, PVM_E_INVALID, what,
+                                   "%s: must be a whole number; use a smaller unit (e.g. 1536M "
+                                   "for 1.5G)",
+                                   what);
     int shift;
     if (pvm_size_suffix(s, &shift) < 0)
         return pvm_size_syntax_error(what, err);
     if (overflow || (shift && v > (UINT64_MAX >> shift)))
-        return pvm_error_set(err, PVM_E_INVALID, "%s: too large", what);
+        return pvm_error_set_field(err, PVM_E_INVALID, what, "%s: too large", what);
     *out = v << shift;
     return 0;
 }

@@ -14,88 +14,126 @@
 /* Dell service tags: digits and consonants, never a vowel. */
 #define DELL_ALNUM DIGITS "BCDFGHJKLMNPQRSTVWXYZ"
 
-/* Appends n characters drawn uniformly from alphabet at *pos. */
-static void put_random(char *buf, size_t *pos, size_t n, const char *alphabet)
+/* ------------------------------------------------------- serial formats
+ * Each vendor's system and board serial is a short list of parts: literal
+ * text, n characters drawn from an alphabet, one of a list, or the system
+ * serial itself (Dell's board serial embeds the service tag). */
+
+typedef enum { PART_END, PART_TEXT, PART_RANDOM, PART_PICK, PART_SERIAL } part_kind;
+
+typedef struct serial_part {
+    part_kind kind;
+    unsigned n;               /* PART_RANDOM: how many characters */
+    const char *s;            /* PART_TEXT: the text; PART_RANDOM: the alphabet */
+    const char *const *list;  /* PART_PICK: NULL-terminated choices */
+} serial_part;
+
+#define PARTS_MAX 8
+#define TEXT(t) {PART_TEXT, 0, t, NULL}
+#define RAND(n, alphabet) {PART_RANDOM, n, alphabet, NULL}
+#define ONE_OF(l) {PART_PICK, 0, NULL, l}
+#define SYSTEM_SERIAL {PART_SERIAL, 0, NULL, NULL}
+
+typedef struct vendor_format {
+    pvm_serial_format fmt;
+    serial_part system[PARTS_MAX]; /* SMBIOS type 1 (and 3: chassis repeats it) */
+    serial_part board[PARTS_MAX];  /* SMBIOS type 2 */
+} vendor_format;
+
+static const char *const hp_sites[] = {"5CG", "5CD", "CND", "MXL", "CZC", "8CG", NULL};
+
+/* One row per vendor; the examples are real-looking shapes. The last row
+ * (generic) also serves any format without a row of its own. */
+static const vendor_format vendor_formats[] = {
+    {PVM_SERIAL_APPLE, /* C02ZK1ABMD6T; logic board C02 + 14 */
+     {TEXT("C02"), RAND(9, APPLE_ALNUM)},
+     {TEXT("C02"), RAND(14, APPLE_ALNUM)}},
+    {PVM_SERIAL_DELL, /* service tag 7H2Q1D3; board /<tag>/CN<PPID>/ */
+     {RAND(7, DELL_ALNUM)},
+     {TEXT("/"), SYSTEM_SERIAL, TEXT("/CN"), RAND(4, ALNUM), RAND(4, DIGITS), RAND(4, ALNUM),
+      TEXT("/")}},
+    {PVM_SERIAL_LENOVO, /* PF2ABCDE; board L1HF0B201Z7 */
+     {TEXT("PF"), RAND(6, ALNUM)},
+     {TEXT("L1HF"), RAND(7, ALNUM)}},
+    {PVM_SERIAL_HP, /* site, year digit, week, 4 alnum: 5CG1234XYZ; board PVLKD018JDP0AW */
+     {ONE_OF(hp_sites), RAND(3, DIGITS), RAND(4, ALNUM)},
+     {RAND(3, UPPER), RAND(11, ALNUM)}},
+    {PVM_SERIAL_MICROSOFT, /* 012345601253; the board alike */
+     {RAND(12, DIGITS)},
+     {RAND(12, DIGITS)}},
+    {PVM_SERIAL_ASUS, /* M7NRCX01D123456; board M7NRCX01D12345678 */
+     {RAND(1, UPPER), RAND(14, ALNUM)},
+     {RAND(1, UPPER), RAND(16, ALNUM)}},
+    {PVM_SERIAL_GENERIC, {RAND(10, ALNUM)}, {RAND(12, ALNUM)}},
+};
+
+/* Samsung NVMe style: S + 3 model code + NX0 + plant letter + 6 digits,
+ * e.g. S4EWNX0R123456 (14 characters, within the 20-byte virtio limit). */
+static const serial_part disk_format[PARTS_MAX] = {
+    TEXT("S"), RAND(1, DIGITS), RAND(2, UPPER), TEXT("NX0"), RAND(1, UPPER), RAND(6, DIGITS),
+};
+
+#define NFORMATS (sizeof vendor_formats / sizeof vendor_formats[0])
+
+static const vendor_format *vendor_format_of(pvm_serial_format fmt)
+{
+    for (size_t i = 0; i < NFORMATS; i++)
+        if (vendor_formats[i].fmt == fmt)
+            return &vendor_formats[i];
+    return &vendor_formats[NFORMATS - 1];
+}
+
+static size_t list_length(const char *const *list)
+{
+    size_t n = 0;
+    while (list[n])
+        n++;
+    return n;
+}
+
+/* Appends s to out[*pos..size-1), never past the end. */
+static void put_text(char *out, size_t size, size_t *pos, const char *s)
+{
+    for (; *s && *pos + 1 < size; s++)
+        out[(*pos)++] = *s;
+}
+
+static void put_random(char *out, size_t size, size_t *pos, unsigned n, const char *alphabet)
 {
     uint32_t len = (uint32_t)strlen(alphabet);
-    for (size_t i = 0; i < n; i++)
-        buf[(*pos)++] = alphabet[pvm_random_below(len)];
+    for (unsigned i = 0; i < n && *pos + 1 < size; i++)
+        out[(*pos)++] = alphabet[pvm_random_below(len)];
 }
 
-static void put_text(char *buf, size_t *pos, const char *s)
+/* Writes the parts into out[size] (truncated to fit, always terminated);
+ * serial is what PART_SERIAL stands for. */
+static void format_build(const serial_part *parts, const char *serial, char *out, size_t size)
 {
-    size_t n = strlen(s);
-    memcpy(buf + *pos, s, n);
-    *pos += n;
-}
-
-static const char *pick(const char *const *list, size_t n)
-{
-    return list[pvm_random_below((uint32_t)n)];
-}
-
-#define PICK(list) pick(list, sizeof list / sizeof list[0])
-
-/* Builds the serial into a scratch buffer; the caller copies it out. */
-static size_t serial_build(pvm_serial_format fmt, char *b)
-{
-    static const char *const hp_sites[] = {"5CG", "5CD", "CND", "MXL", "CZC", "8CG"};
-    size_t n = 0;
-
-    switch (fmt) {
-    case PVM_SERIAL_APPLE: /* C02 + 9, e.g. C02ZK1ABMD6T */
-        put_text(b, &n, "C02");
-        put_random(b, &n, 9, APPLE_ALNUM);
-        break;
-    case PVM_SERIAL_DELL: /* service tag, e.g. 7H2Q1D3 */
-        put_random(b, &n, 7, DELL_ALNUM);
-        break;
-    case PVM_SERIAL_LENOVO: /* e.g. PF2ABCDE */
-        put_text(b, &n, "PF");
-        put_random(b, &n, 6, ALNUM);
-        break;
-    case PVM_SERIAL_HP: /* site, year digit, week, 4 alnum: 5CG1234XYZ */
-        put_text(b, &n, PICK(hp_sites));
-        put_random(b, &n, 3, DIGITS);
-        put_random(b, &n, 4, ALNUM);
-        break;
-    case PVM_SERIAL_MICROSOFT: /* 12 digits, e.g. 012345601253 */
-        put_random(b, &n, 12, DIGITS);
-        break;
-    case PVM_SERIAL_ASUS: /* e.g. M7NRCX01D123456 */
-        put_random(b, &n, 1, UPPER);
-        put_random(b, &n, 14, ALNUM);
-        break;
-    case PVM_SERIAL_GENERIC:
-    default:
-        put_random(b, &n, 10, ALNUM);
-        break;
+    size_t pos = 0;
+    if (!size)
+        return;
+    for (size_t i = 0; i < PARTS_MAX && parts[i].kind != PART_END; i++) {
+        const serial_part *p = &parts[i];
+        if (p->kind == PART_TEXT)
+            put_text(out, size, &pos, p->s);
+        else if (p->kind == PART_RANDOM)
+            put_random(out, size, &pos, p->n, p->s);
+        else if (p->kind == PART_PICK)
+            put_text(out, size, &pos, p->list[pvm_random_below((uint32_t)list_length(p->list))]);
+        else
+            put_text(out, size, &pos, serial ? serial : "");
     }
-    b[n] = '\0';
-    return n;
+    out[pos] = '\0';
 }
 
 void pvm_identity_serial(pvm_serial_format fmt, char *out, size_t size)
 {
-    char b[32];
-    serial_build(fmt, b);
-    pvm_strlcpy(out, b, size);
+    format_build(vendor_format_of(fmt)->system, NULL, out, size);
 }
 
-/* Samsung NVMe style: S + 3 model code + NX0 + plant letter + 6 digits,
- * e.g. S4EWNX0R123456 (14 characters, within the 20-byte virtio limit). */
 void pvm_identity_disk_serial(char *out, size_t size)
 {
-    char b[32];
-    size_t n = 0;
-    put_text(b, &n, "S");
-    put_random(b, &n, 1, DIGITS);
-    put_random(b, &n, 2, UPPER);
-    put_text(b, &n, "NX0");
-    put_random(b, &n, 1, UPPER);
-    put_random(b, &n, 6, DIGITS);
-    b[n] = '\0';
-    pvm_strlcpy(out, b, size);
+    format_build(disk_format, NULL, out, size);
 }
 
 /* Reads "aa:bb:cc" (case-insensitive) into three octets. */
@@ -123,51 +161,6 @@ void pvm_identity_mac(const char *oui, char out[PVM_MAC_LEN + 1])
              m[2], m[3], m[4], m[5]);
 }
 
-/* Board (type 2) serial in the vendor's style, derived from the system serial
- * where the vendor does so (Dell embeds the service tag). */
-static void board_serial(pvm_serial_format fmt, const char *serial, char *out, size_t size)
-{
-    char b[48];
-    size_t n = 0;
-
-    switch (fmt) {
-    case PVM_SERIAL_APPLE: /* logic board serial: C02 + 14 */
-        put_text(b, &n, "C02");
-        put_random(b, &n, 14, APPLE_ALNUM);
-        break;
-    case PVM_SERIAL_DELL: /* /<service tag>/CN<PPID>/ */
-        put_text(b, &n, "/");
-        put_text(b, &n, serial);
-        put_text(b, &n, "/CN");
-        put_random(b, &n, 4, ALNUM);
-        put_random(b, &n, 4, DIGITS);
-        put_random(b, &n, 4, ALNUM);
-        put_text(b, &n, "/");
-        break;
-    case PVM_SERIAL_LENOVO: /* e.g. L1HF0B201Z7 */
-        put_text(b, &n, "L1HF");
-        put_random(b, &n, 7, ALNUM);
-        break;
-    case PVM_SERIAL_HP: /* 14 alnum, e.g. PVLKD018JDP0AW */
-        put_random(b, &n, 3, UPPER);
-        put_random(b, &n, 11, ALNUM);
-        break;
-    case PVM_SERIAL_MICROSOFT: /* 12 digits, like the system serial */
-        put_random(b, &n, 12, DIGITS);
-        break;
-    case PVM_SERIAL_ASUS: /* 17, e.g. M7NRCX01D12345678 */
-        put_random(b, &n, 1, UPPER);
-        put_random(b, &n, 16, ALNUM);
-        break;
-    case PVM_SERIAL_GENERIC:
-    default:
-        put_random(b, &n, 12, ALNUM);
-        break;
-    }
-    b[n] = '\0';
-    pvm_strlcpy(out, b, size);
-}
-
 static size_t oui_count(const pvm_preset *preset)
 {
     size_t n = 0;
@@ -185,7 +178,8 @@ void pvm_identity_randomize(pvm_profile *p, const pvm_preset *preset)
     if (nouis)
         oui = preset->ouis[pvm_random_below((uint32_t)nouis)];
     pvm_identity_serial(fmt, p->serial, sizeof p->serial);
-    board_serial(fmt, p->serial, p->hw.board_serial, sizeof p->hw.board_serial);
+    format_build(vendor_format_of(fmt)->board, p->serial, p->hw.board_serial,
+                 sizeof p->hw.board_serial);
     /* Every vendor here repeats the system serial as the chassis serial. */
     pvm_strlcpy(p->hw.chassis_serial, p->serial, sizeof p->hw.chassis_serial);
     pvm_uuid_v4(p->machine_id);

@@ -50,20 +50,20 @@ static int pvm_unprintable_error(const char *what, const char *s, long i, pvm_er
 {
     unsigned char c = (unsigned char)s[i];
     const char *kind = c >= 0x80 ? "a non-ASCII byte" : "a control character";
-    return pvm_error_set(err, PVM_E_INVALID,
-                         "%s: must be printable ASCII; contains %s at byte %ld", what, kind,
-                         i + 1);
+    return pvm_error_set_field(err, PVM_E_INVALID, what,
+                               "%s: must be printable ASCII; contains %s at byte %ld", what, kind,
+                               i + 1);
 }
 
 /* Printable ASCII and at most max bytes: the rule every identity string shares. */
 int pvm_validate_text(const char *what, const char *s, size_t max, pvm_error *err)
 {
     if (!s)
-        return pvm_error_set(err, PVM_E_INVALID, "%s: missing value", what);
+        return pvm_error_set_field(err, PVM_E_INVALID, what, "%s: missing value", what);
     size_t n = strlen(s);
     if (n > max)
-        return pvm_error_set(err, PVM_E_INVALID, "%s: must be at most %zu bytes (got %zu)",
-                             what, max, n);
+        return pvm_error_set_field(err, PVM_E_INVALID, what,
+                                   "%s: must be at most %zu bytes (got %zu)", what, max, n);
     long bad = pvm_first_unprintable(s, n);
     if (bad >= 0)
         return pvm_unprintable_error(what, s, bad, err);
@@ -84,36 +84,38 @@ int pvm_validate_name(const char *what, const char *name, pvm_error *err)
 {
     char shown[PVM_SHOW_MAX + 16];
     if (!name || !name[0])
-        return pvm_error_set(err, PVM_E_INVALID, "%s: must not be empty", what);
+        return pvm_error_set_field(err, PVM_E_INVALID, what, "%s: must not be empty", what);
     size_t n = strlen(name);
     if (n > PVM_NAME_MAX)
-        return pvm_error_set(err, PVM_E_INVALID, "%s: must be at most %d characters (got %zu)",
-                             what, PVM_NAME_MAX, n);
+        return pvm_error_set_field(err, PVM_E_INVALID, what,
+                                   "%s: must be at most %d characters (got %zu)", what,
+                                   PVM_NAME_MAX, n);
     for (size_t i = 0; i < n; i++) {
         if (pvm_name_char(name[i]))
             continue;
         unsigned char c = (unsigned char)name[i];
         if (c >= 0x20 && c <= 0x7e)
-            return pvm_error_set(err, PVM_E_INVALID,
-                                 "%s: may only contain letters, digits, space, '.', '_' and "
-                                 "'-'; found '%c' at byte %zu",
-                                 what, c, i + 1);
-        return pvm_error_set(err, PVM_E_INVALID,
-                             "%s: may only contain letters, digits, space, '.', '_' and '-'; "
-                             "found %s at byte %zu",
-                             what, c >= 0x80 ? "a non-ASCII byte" : "a control character",
-                             i + 1);
+            return pvm_error_set_field(err, PVM_E_INVALID, what,
+                                       "%s: may only contain letters, digits, space, '.', '_' and "
+                                       "'-'; found '%c' at byte %zu",
+                                       what, c, i + 1);
+        return pvm_error_set_field(err, PVM_E_INVALID, what,
+                                   "%s: may only contain letters, digits, space, '.', '_' and '-'; "
+                                   "found %s at byte %zu",
+                                   what, c >= 0x80 ? "a non-ASCII byte" : "a control character",
+                                   i + 1);
     }
     if (name[0] == ' ' || name[n - 1] == ' ')
-        return pvm_error_set(err, PVM_E_INVALID,
-                             "%s: must not begin or end with a space%s", what,
-                             pvm_shown(name, shown, sizeof shown));
+        return pvm_error_set_field(err, PVM_E_INVALID, what,
+                                   "%s: must not begin or end with a space%s", what,
+                                   pvm_shown(name, shown, sizeof shown));
     if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-        return pvm_error_set(err, PVM_E_INVALID, "%s: must not be \".\" or \"..\"", what);
+        return pvm_error_set_field(err, PVM_E_INVALID, what, "%s: must not be \".\" or \"..\"",
+                                   what);
     if (pvm_matches_hex_pattern(name, "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"))
-        return pvm_error_set(err, PVM_E_INVALID,
-                             "%s: must not have the form of a UUID (ids are given the same way)",
-                             what);
+        return pvm_error_set_field(
+            err, PVM_E_INVALID, what,
+            "%s: must not have the form of a UUID (ids are given the same way)", what);
     return 0;
 }
 
@@ -149,7 +151,7 @@ static bool pvm_matches_hex_pattern(const char *s, const char *pattern)
 static int pvm_format_preamble(const char *what, const char *s, pvm_error *err)
 {
     if (!s)
-        return pvm_error_set(err, PVM_E_INVALID, "%s: missing value", what);
+        return pvm_error_set_field(err, PVM_E_INVALID, what, "%s: missing value", what);
     if (!s[0])
         return 1;
     size_t n = strnlen(s, PVM_TEXT_MAX + 1);
@@ -166,14 +168,15 @@ int pvm_validate_uuid(const char *what, const char *s, pvm_error *err)
     if (r)
         return r > 0 ? 0 : -1;
     if (!pvm_matches_hex_pattern(s, "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"))
-        return pvm_error_set(err, PVM_E_INVALID,
-                             "%s: must be a UUID of 32 hex digits in the form "
-                             "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx%s",
-                             what, pvm_shown(s, shown, sizeof shown));
+        return pvm_error_set_field(err, PVM_E_INVALID, what,
+                                   "%s: must be a UUID of 32 hex digits in the form "
+                                   "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx%s",
+                                   what, pvm_shown(s, shown, sizeof shown));
     if (strspn(s, "0-") == strlen(s) || strspn(s, "fF-") == strlen(s))
-        return pvm_error_set(err, PVM_E_INVALID,
-                             "%s: must not be all zeros or all ones (SMBIOS reads those as "
-                             "\"not set\" and \"not present\")", what);
+        return pvm_error_set_field(err, PVM_E_INVALID, what,
+                                   "%s: must not be all zeros or all ones (SMBIOS reads those as "
+                                   "\"not set\" and \"not present\")",
+                                   what);
     return 0;
 }
 
@@ -184,16 +187,16 @@ int pvm_validate_mac(const char *what, const char *s, pvm_error *err)
     if (r)
         return r > 0 ? 0 : -1;
     if (!pvm_matches_hex_pattern(s, "xx:xx:xx:xx:xx:xx"))
-        return pvm_error_set(err, PVM_E_INVALID,
-                             "%s: must be six hex octets separated by colons, e.g. "
-                             "02:00:00:00:00:01%s",
-                             what, pvm_shown(s, shown, sizeof shown));
+        return pvm_error_set_field(err, PVM_E_INVALID, what,
+                                   "%s: must be six hex octets separated by colons, e.g. "
+                                   "02:00:00:00:00:01%s",
+                                   what, pvm_shown(s, shown, sizeof shown));
     if (pvm_hex_value(s[1]) & 1)
-        return pvm_error_set(err, PVM_E_INVALID,
-                             "%s: must be a unicast address; the first octet must be even%s",
-                             what, pvm_shown(s, shown, sizeof shown));
+        return pvm_error_set_field(err, PVM_E_INVALID, what,
+                                   "%s: must be a unicast address; the first octet must be even%s",
+                                   what, pvm_shown(s, shown, sizeof shown));
     if (strcmp(s, "00:00:00:00:00:00") == 0)
-        return pvm_error_set(err, PVM_E_INVALID, "%s: must not be all zero", what);
+        return pvm_error_set_field(err, PVM_E_INVALID, what, "%s: must not be all zero", what);
     return 0;
 }
 
@@ -223,15 +226,17 @@ int pvm_validate_date(const char *what, const char *s, pvm_error *err)
         if (i != 2 && i != 5 && (s[i] < '0' || s[i] > '9'))
             shape = false;
     if (!shape)
-        return pvm_error_set(err, PVM_E_INVALID, "%s: must be MM/DD/YYYY, e.g. 03/15/2021%s",
-                             what, pvm_shown(s, shown, sizeof shown));
+        return pvm_error_set_field(err, PVM_E_INVALID, what,
+                                   "%s: must be MM/DD/YYYY, e.g. 03/15/2021%s", what,
+                                   pvm_shown(s, shown, sizeof shown));
     int month = pvm_digits(s, 2), day = pvm_digits(s + 3, 2), year = pvm_digits(s + 6, 4);
     if (year < 1980 || year > 2099)
-        return pvm_error_set(err, PVM_E_INVALID, "%s: year must be between 1980 and 2099%s",
-                             what, pvm_shown(s, shown, sizeof shown));
+        return pvm_error_set_field(err, PVM_E_INVALID, what,
+                                   "%s: year must be between 1980 and 2099%s", what,
+                                   pvm_shown(s, shown, sizeof shown));
     if (month < 1 || month > 12 || day < 1 || day > pvm_days_in_month(month, year))
-        return pvm_error_set(err, PVM_E_INVALID, "%s: must be a real calendar date%s", what,
-                             pvm_shown(s, shown, sizeof shown));
+        return pvm_error_set_field(err, PVM_E_INVALID, what, "%s: must be a real calendar date%s",
+                                   what, pvm_shown(s, shown, sizeof shown));
     return 0;
 }
 
@@ -262,8 +267,8 @@ int pvm_profile_set(pvm_profile *p, const pvm_field *f, const char *value, pvm_e
         return -1;
     size_t n = strlen(value);
     if (n >= f->size) /* cannot happen after the checks; never truncate */
-        return pvm_error_set(err, PVM_E_INVALID, "%s: must be at most %zu bytes", f->key,
-                             f->size - 1);
+        return pvm_error_set_field(err, PVM_E_INVALID, f->key, "%s: must be at most %zu bytes",
+                                   f->key, f->size - 1);
     char *dst = pvm_profile_field_ptr(p, f);
     bool lower = f->kind == PVM_FK_UUID || f->kind == PVM_FK_MAC;
     for (size_t i = 0; i < n; i++)
@@ -285,8 +290,8 @@ int pvm_profile_set_name(pvm_profile *p, const char *name, pvm_error *err)
 static int pvm_terminated(const char *what, const char *s, size_t size, pvm_error *err)
 {
     if (strnlen(s, size) == size)
-        return pvm_error_set(err, PVM_E_INVALID, "%s: must be at most %zu bytes", what,
-                             size - 1);
+        return pvm_error_set_field(err, PVM_E_INVALID, what, "%s: must be at most %zu bytes", what,
+                                   size - 1);
     return 0;
 }
 
@@ -299,11 +304,13 @@ static int pvm_validate_extras(const pvm_profile *p, pvm_error *err)
         pvm_validate_text("preset", p->preset, PVM_NAME_MAX, err) < 0)
         return -1;
     if (p->created_at < 0 || p->created_at > PVM_TIME_MAX)
-        return pvm_error_set(err, PVM_E_INVALID, "createdAt: must be between 0 and %lld",
-                             (long long)PVM_TIME_MAX);
+        return pvm_error_set_field(err, PVM_E_INVALID, "createdAt",
+                                   "createdAt: must be between 0 and %lld",
+                                   (long long)PVM_TIME_MAX);
     if (p->updated_at < 0 || p->updated_at > PVM_TIME_MAX)
-        return pvm_error_set(err, PVM_E_INVALID, "updatedAt: must be between 0 and %lld",
-                             (long long)PVM_TIME_MAX);
+        return pvm_error_set_field(err, PVM_E_INVALID, "updatedAt",
+                                   "updatedAt: must be between 0 and %lld",
+                                   (long long)PVM_TIME_MAX);
     return 0;
 }
 

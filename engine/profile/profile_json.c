@@ -73,11 +73,13 @@ static char *pvm_json_print(cJSON *root)
 
 char *pvm_profile_to_json(const pvm_profile *p)
 {
+    pvm_json_init();
     return pvm_json_print(pvm_profile_to_cjson(p));
 }
 
 char *pvm_profile_list_to_json(const pvm_profile *p, size_t count)
 {
+    pvm_json_init();
     cJSON *arr = cJSON_CreateArray();
     for (size_t i = 0; i < count; i++)
         cJSON_AddItemToArray(arr, pvm_profile_to_cjson(&p[i]));
@@ -121,17 +123,26 @@ static void pvm_scan_label(const pvm_scan *sc, bool is_key, char *buf, size_t si
         snprintf(buf, size, "%sa value", prefix);
 }
 
+/* The field key an error about the current string concerns ("" for a key
+ * itself or an array element): the key the label names. */
+static const char *pvm_scan_field(const pvm_scan *sc, bool is_key)
+{
+    bool in_array = sc->depth > 0 && sc->kind[sc->depth - 1] == 'a';
+    return is_key || in_array ? "" : sc->key;
+}
+
 static int pvm_scan_bad_char(const pvm_scan *sc, bool is_key, unsigned code, size_t at,
                              pvm_error *err)
 {
     char label[96];
+    const char *field = pvm_scan_field(sc, is_key);
     pvm_scan_label(sc, is_key, label, sizeof label);
     if (code == 0)
-        return pvm_error_set(err, PVM_E_INVALID, "%s: contains a NUL byte at byte %zu", label,
-                             at + 1);
-    return pvm_error_set(err, PVM_E_INVALID, "%s: must be printable ASCII; contains %s at byte %zu",
-                         label, code >= 0x80 ? "a non-ASCII character" : "a control character",
-                         at + 1);
+        return pvm_error_set_field(err, PVM_E_INVALID, field, "%s: contains a NUL byte at byte %zu",
+                                   label, at + 1);
+    return pvm_error_set_field(
+        err, PVM_E_INVALID, field, "%s: must be printable ASCII; contains %s at byte %zu", label,
+        code >= 0x80 ? "a non-ASCII character" : "a control character", at + 1);
 }
 
 static int pvm_hex4(const char *s, unsigned *out)
@@ -187,8 +198,8 @@ static int pvm_scan_string(pvm_scan *sc, pvm_error *err)
             if (len < 0) {
                 char label[96];
                 pvm_scan_label(sc, is_key, label, sizeof label);
-                return pvm_error_set(err, PVM_E_INVALID, "%s: invalid escape at byte %zu",
-                                     label, at + 1);
+                return pvm_error_set_field(err, PVM_E_INVALID, pvm_scan_field(sc, is_key),
+                                           "%s: invalid escape at byte %zu", label, at + 1);
             }
             sc->i += (size_t)len;
             showable = false;
@@ -299,11 +310,11 @@ static cJSON *pvm_json_parse(const char *text, bool list, pvm_error *err)
                NULL;
     if (wanted && pvm_json_prescan(text, list, err) < 0)
         return NULL;
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithOpts(text, &end, true);
+    size_t at = 0;
+    cJSON *root = pvm_json_parse_bytes(text, strlen(text), true, &at);
     if (!root) {
         int line, col;
-        pvm_line_col(text, end ? end : text, &line, &col);
+        pvm_line_col(text, text + at, &line, &col);
         pvm_error_set(err, PVM_E_INVALID, "not valid JSON at line %d, column %d", line, col);
     } else if (!wanted) {
         cJSON_Delete(root);
@@ -322,7 +333,7 @@ static const char *pvm_key_shown(const char *key)
 static int pvm_json_string(const cJSON *item, const char *key, const char **out, pvm_error *err)
 {
     if (!cJSON_IsString(item) || !item->valuestring)
-        return pvm_error_set(err, PVM_E_INVALID, "%s: must be a string", key);
+        return pvm_error_set_field(err, PVM_E_INVALID, key, "%s: must be a string", key);
     *out = item->valuestring;
     return 0;
 }
@@ -335,7 +346,8 @@ static int pvm_json_set_field(pvm_profile *p, const pvm_field *f, const cJSON *i
     const char *v = NULL;
     size_t idx = (size_t)(f - fields);
     if (seen[idx])
-        return pvm_error_set(err, PVM_E_INVALID, "%s: appears more than once", f->key);
+        return pvm_error_set_field(err, PVM_E_INVALID, f->key, "%s: appears more than once",
+                                   f->key);
     seen[idx] = true;
     if (pvm_json_string(item, f->key, &v, err) < 0)
         return -1;
@@ -345,7 +357,8 @@ static int pvm_json_set_field(pvm_profile *p, const pvm_field *f, const cJSON *i
 static int pvm_json_hw_model(pvm_profile *p, const cJSON *hw, bool *seen, pvm_error *err)
 {
     if (!cJSON_IsObject(hw))
-        return pvm_error_set(err, PVM_E_INVALID, "hardwareModel: must be an object");
+        return pvm_error_set_field(err, PVM_E_INVALID, "hardwareModel",
+                                   "hardwareModel: must be an object");
     for (const cJSON *c = hw->child; c; c = c->next) {
         const pvm_field *f = pvm_profile_field_by_key(c->string);
         if (!f || !f->in_hw_model)
@@ -362,8 +375,8 @@ static int pvm_json_time(const cJSON *item, const char *key, int64_t *out, pvm_e
 {
     double d = cJSON_IsNumber(item) ? item->valuedouble : -1;
     if (!(d >= 0 && d <= PVM_JSON_MAX_INT && d == (double)(int64_t)d))
-        return pvm_error_set(err, PVM_E_INVALID,
-                             "%s: must be a non-negative whole number of seconds", key);
+        return pvm_error_set_field(err, PVM_E_INVALID, key,
+                                   "%s: must be a non-negative whole number of seconds", key);
     *out = (int64_t)d;
     return 0;
 }
@@ -374,7 +387,7 @@ static int pvm_json_id(pvm_profile *p, const cJSON *item, pvm_error *err)
     if (pvm_json_string(item, "id", &v, err) < 0)
         return -1;
     if (!v[0])
-        return pvm_error_set(err, PVM_E_INVALID, "id: must be a UUID when present");
+        return pvm_error_set_field(err, PVM_E_INVALID, "id", "id: must be a UUID when present");
     if (pvm_validate_uuid("id", v, err) < 0)
         return -1;
     for (size_t i = 0; v[i]; i++)
@@ -413,7 +426,8 @@ static int pvm_json_extra(pvm_profile *p, size_t idx, const cJSON *c, bool *seen
         return pvm_json_hw_model(p, c, seen, err);
     case 3:
         if (!cJSON_IsBool(c))
-            return pvm_error_set(err, PVM_E_INVALID, "hideHypervisor: must be true or false");
+            return pvm_error_set_field(err, PVM_E_INVALID, "hideHypervisor",
+                                       "hideHypervisor: must be true or false");
         p->hide_hypervisor = cJSON_IsTrue(c);
         return 0;
     case 4:
@@ -432,8 +446,8 @@ static int pvm_json_top_key(pvm_profile *p, const cJSON *c, bool *seen, bool *se
         if (strcmp(c->string, pvm_json_extra_keys[i]) != 0)
             continue;
         if (seen_extra[i])
-            return pvm_error_set(err, PVM_E_INVALID, "%s: appears more than once",
-                                 pvm_json_extra_keys[i]);
+            return pvm_error_set_field(err, PVM_E_INVALID, pvm_json_extra_keys[i],
+                                       "%s: appears more than once", pvm_json_extra_keys[i]);
         seen_extra[i] = true;
         return pvm_json_extra(p, i, c, seen, err);
     }
@@ -456,7 +470,7 @@ static int pvm_profile_from_cjson(const cJSON *obj, pvm_profile *out, pvm_error 
         if (pvm_json_top_key(&p, c, seen, seen_extra, err) < 0)
             return -1;
     if (!seen_extra[1])
-        return pvm_error_set(err, PVM_E_INVALID, "name: is required");
+        return pvm_error_set_field(err, PVM_E_INVALID, "name", "name: is required");
     if (pvm_profile_validate(&p, err) < 0)
         return -1;
     *out = p;

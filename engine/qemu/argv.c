@@ -133,8 +133,8 @@ static int pvm_check_text(const char *what, const char *s, pvm_error *err)
 {
     for (const unsigned char *c = (const unsigned char *)s; *c; c++)
         if (*c < 0x20 || *c > 0x7e)
-            return pvm_error_set(err, PVM_E_INVALID,
-                                 "%s: must be printable ASCII (byte 0x%02x found)", what, *c);
+            return pvm_error_set_field(err, PVM_E_INVALID, what,
+                                       "%s: must be printable ASCII (byte 0x%02x found)", what, *c);
     return 0;
 }
 
@@ -146,12 +146,13 @@ static int pvm_check_profile_text(const pvm_profile *p, pvm_error *err)
         if (pvm_check_text(f[i].key, pvm_profile_field_cptr(p, &f[i]), err))
             return -1;
     if (strlen(p->hw.cpu_model) > PVM_BRAND_MAX)
-        return pvm_error_set(err, PVM_E_INVALID,
-                             "cpuModel: the CPU brand string holds at most %d bytes (%zu given)",
-                             PVM_BRAND_MAX, strlen(p->hw.cpu_model));
+        return pvm_error_set_field(
+            err, PVM_E_INVALID, "cpuModel",
+            "cpuModel: the CPU brand string holds at most %d bytes (%zu given)", PVM_BRAND_MAX,
+            strlen(p->hw.cpu_model));
     if (strlen(p->disk_serial) > PVM_DISK_SERIAL_MAX)
-        return pvm_error_set(err, PVM_E_INVALID, "diskSerial: at most %d bytes",
-                             PVM_DISK_SERIAL_MAX);
+        return pvm_error_set_field(err, PVM_E_INVALID, "diskSerial", "diskSerial: at most %d bytes",
+                                   PVM_DISK_SERIAL_MAX);
     return 0;
 }
 
@@ -189,15 +190,17 @@ static int pvm_check_paths(const pvm_qemu_paths *paths, pvm_error *err)
 static int pvm_check_vm(const pvm_vm *vm, pvm_error *err)
 {
     if (vm->cpus < 1)
-        return pvm_error_set(err, PVM_E_INVALID, "cpus: must be at least 1 (%d given)", vm->cpus);
+        return pvm_error_set_field(err, PVM_E_INVALID, "cpus",
+                                   "cpus: must be at least 1 (%d given)", vm->cpus);
     if (vm->memory_bytes < (1u << 20) || vm->memory_bytes % (1u << 20))
-        return pvm_error_set(err, PVM_E_INVALID,
-                             "memory: must be a whole number of MiB, at least 1M (%llu bytes given)",
-                             (unsigned long long)vm->memory_bytes);
+        return pvm_error_set_field(
+            err, PVM_E_INVALID, "memory",
+            "memory: must be a whole number of MiB, at least 1M (%llu bytes given)",
+            (unsigned long long)vm->memory_bytes);
     if (pvm_check_text("name", vm->name, err))
         return -1;
     if (!vm->name[0])
-        return pvm_error_set(err, PVM_E_INVALID, "name: must not be empty");
+        return pvm_error_set_field(err, PVM_E_INVALID, "name", "name: must not be empty");
     if ((vm->iso[0] && pvm_check_path("iso", vm->iso, 0, err)) ||
         (vm->kernel[0] && pvm_check_path("kernel", vm->kernel, 0, err)) ||
         (vm->initrd[0] && pvm_check_path("initrd", vm->initrd, 0, err)))
@@ -211,27 +214,33 @@ static int pvm_check_vm(const pvm_vm *vm, pvm_error *err)
 static int pvm_check_identity(const pvm_profile *p, const pvm_vm *vm, pvm_error *err)
 {
     if (vm->net != PVM_NET_NONE && !p->mac[0])
-        return pvm_error_set(err, PVM_E_INVALID,
-                             "macAddress: empty in profile '%s', so QEMU would give the guest a "
-                             "52:54:00 address (QEMU's own prefix, a VM mark); set one with "
-                             "'profile edit %s --mac XX:XX:XX:XX:XX:XX' (or --random), or use "
-                             "--net none", p->name, p->name);
+        return pvm_error_set_field(
+            err, PVM_E_INVALID, "macAddress",
+            "macAddress: empty in profile '%s', so QEMU would give the guest a "
+            "52:54:00 address (QEMU's own prefix, a VM mark); set one with "
+            "'profile edit %s --mac XX:XX:XX:XX:XX:XX' (or --random), or use "
+            "--net none",
+            p->name, p->name);
     if (!p->hw.cpu_model[0])
-        return pvm_error_set(err, PVM_E_INVALID,
-                             "cpuModel: empty in profile '%s', so the guest would read QEMU's "
-                             "own CPU brand \"QEMU Virtual CPU version 2.5+\"; set one with "
-                             "'profile edit %s --cpu-model STR' (or --preset KEY)", p->name,
-                             p->name);
+        return pvm_error_set_field(
+            err, PVM_E_INVALID, "cpuModel",
+            "cpuModel: empty in profile '%s', so the guest would read QEMU's "
+            "own CPU brand \"QEMU Virtual CPU version 2.5+\"; set one with "
+            "'profile edit %s --cpu-model STR' (or --preset KEY)",
+            p->name, p->name);
     if (vm->disk_bus == PVM_DISK_NVME && !p->disk_serial[0])
-        return pvm_error_set(err, PVM_E_INVALID,
-                             "diskSerial: the nvme disk bus needs a disk serial (QEMU requires "
-                             "one); set one with 'profile edit %s --disk-serial S' (or --random)",
-                             p->name);
+        return pvm_error_set_field(
+            err, PVM_E_INVALID, "diskSerial",
+            "diskSerial: the nvme disk bus needs a disk serial (QEMU requires "
+            "one); set one with 'profile edit %s --disk-serial S' (or --random)",
+            p->name);
     if (vm->disk_bus == PVM_DISK_SATA && !p->disk_serial[0])
-        return pvm_error_set(err, PVM_E_INVALID,
-                             "diskSerial: empty in profile '%s', so QEMU would give the sata disk "
-                             "its own serial QM00001 (a VM mark); set one with 'profile edit %s "
-                             "--disk-serial S' (or --random)", p->name, p->name);
+        return pvm_error_set_field(
+            err, PVM_E_INVALID, "diskSerial",
+            "diskSerial: empty in profile '%s', so QEMU would give the sata disk "
+            "its own serial QM00001 (a VM mark); set one with 'profile edit %s "
+            "--disk-serial S' (or --random)",
+            p->name, p->name);
     return 0;
 }
 

@@ -2,6 +2,7 @@
  * create (plain or as an overlay), info (--output=json, read with cJSON), convert, resize.
  * Called by vm.c (vm create). */
 #include "qemu.h"
+#include "base/base.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -72,15 +73,16 @@ int pvm_img_resize(const char *path, uint64_t size, const char *what, pvm_error 
 static int pvm_img_info_parse(const char *path, const char *json, char fmt[32], uint64_t *vsize,
                               pvm_error *err)
 {
-    cJSON *j = cJSON_Parse(json);
+    cJSON *j = pvm_json_parse_bytes(json, strlen(json), true, NULL);
     const cJSON *f = cJSON_GetObjectItemCaseSensitive(j, "format");
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "virtual-size");
     int rc = 0;
     if (!cJSON_IsString(f) || !cJSON_IsNumber(v) || v->valuedouble < 0)
-        rc = pvm_error_set(err, PVM_E_INVALID, "image: %s: qemu-img info gave no format/size",
-                           path);
+        rc = pvm_error_set_field(err, PVM_E_INVALID, "image",
+                                 "image: %s: qemu-img info gave no format/size", path);
     else if (pvm_strlcpy(fmt, f->valuestring, 32) >= 32)
-        rc = pvm_error_set(err, PVM_E_INVALID, "image: %s: unexpected format name", path);
+        rc = pvm_error_set_field(err, PVM_E_INVALID, "image", "image: %s: unexpected format name",
+                                 path);
     else
         *vsize = (uint64_t)v->valuedouble;
     cJSON_Delete(j);
@@ -97,8 +99,8 @@ int pvm_img_info(const char *path, char fmt[32], uint64_t *vsize, pvm_error *err
         return -1;
     int rc;
     if (status != 0)
-        rc = pvm_error_set(err, PVM_E_INVALID, "image: %s: qemu-img cannot read it: %.300s", path,
-                           out);
+        rc = pvm_error_set_field(err, PVM_E_INVALID, "image",
+                                 "image: %s: qemu-img cannot read it: %.300s", path, out);
     else
         rc = pvm_img_info_parse(path, out, fmt, vsize, err);
     free(out);

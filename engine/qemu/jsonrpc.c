@@ -3,6 +3,7 @@
  * a bounded input buffer, and defensive parsing of what a possibly hostile peer sends. */
 #include "qmp.h"
 #include "qemu.h"
+#include "base/base.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -384,13 +385,13 @@ static int rpc_parse_object(pvm_rpc *r, const char *line, size_t n, cJSON **obj,
     if (rpc_count_values(line, n) > RPC_VALUES_MAX)
         return pvm_error_set(err, PVM_E_QEMU, "%s: reply holds more than %u JSON values",
                              r->peer, RPC_VALUES_MAX);
-    const char *end = NULL;
     /* cJSON would read a NUL byte as whitespace: refuse it outright. */
-    cJSON *v = memchr(line, '\0', n) ? NULL : cJSON_ParseWithLengthOpts(line, n, &end, 0);
-    if (!v || !end || !rpc_blank(end, n - (size_t)(end - line))) {
-        cJSON_Delete(v);
-        return pvm_error_set(err, PVM_E_QEMU, "%s: malformed JSON reply (%zu bytes)", r->peer, n);
-    }
+    const char *nul = memchr(line, '\0', n);
+    size_t at = nul ? (size_t)(nul - line) : 0;
+    cJSON *v = nul ? NULL : pvm_json_parse_bytes(line, n, true, &at);
+    if (!v)
+        return pvm_error_set(err, PVM_E_QEMU, "%s: malformed JSON reply (%zu bytes; at byte %zu)",
+                             r->peer, n, at + 1);
     if (!cJSON_IsObject(v)) {
         cJSON_Delete(v);
         return pvm_error_set(err, PVM_E_QEMU, "%s: reply is not a JSON object", r->peer);

@@ -4,6 +4,7 @@
 #include "qmp.h"
 #include "qemu.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,8 +13,7 @@
 #define QGA_NET_MS 5000
 #define QGA_STATUS_MS 10000          /* one guest-exec-status call */
 #define QGA_CHUNK (3u * 64u * 1024u) /* raw bytes per guest-file-write */
-#define QGA_POLL_MIN_MS 10
-#define QGA_POLL_MAX_MS 200
+#define QGA_POLL_MS 50               /* between two guest-exec-status calls */
 
 struct pvm_qga {
     pvm_rpc rpc;
@@ -238,6 +238,26 @@ static int qga_exec_poll(pvm_qga *g, int64_t pid, int64_t call_deadline, int *ex
     return rc;
 }
 
+/* One guest-exec-status call for pvm_wait_until. Each call gets its own time: the
+ * overall deadline only ends the polling, so a process still running is reported as
+ * such, not as a missing reply. */
+typedef struct qga_exec_wait {
+    pvm_qga *g;
+    int64_t pid;
+    int *exitcode;
+    char **out, **errout;
+    pvm_error *err;
+    int rc; /* qga_exec_poll's: 1 exited, 0 running, -1 error */
+} qga_exec_wait;
+
+static bool qga_exec_done(void *ctx)
+{
+    qga_exec_wait *w = ctx;
+    w->rc = qga_exec_poll(w->g, w->pid, pvm_rpc_deadline(QGA_STATUS_MS), w->exitcode, w->out,
+                          w->errout, w->err);
+    return w->rc != 0;
+}
+
 int pvm_qga_exec(pvm_qga *g, const char *path, const char *const *argv, int timeout_ms,
                  int *exitcode, char **out, char **errout, pvm_error *err)
 {
@@ -256,18 +276,14 @@ int pvm_qga_exec(pvm_qga *g, const char *path, const char *const *argv, int time
     cJSON_Delete(ret);
     if (!ok)
         return pvm_error_set(err, PVM_E_QEMU, "guest agent guest-exec %s: reply has no valid \"pid\"", path);
-    for (int delay = QGA_POLL_MIN_MS;; delay = delay * 2 > QGA_POLL_MAX_MS ? QGA_POLL_MAX_MS : delay * 2) {
-        /* Each status call gets its own time: the overall deadline only ends the polling,
-         * so a process still running is reported as such, not as a missing reply. */
-        int rc = qga_exec_poll(g, pid, pvm_rpc_deadline(QGA_STATUS_MS), exitcode, out, errout, err);
-        if (rc != 0)
-            return rc < 0 ? -1 : 0;
-        int64_t left = deadline - pvm_rpc_deadline(0);
-        if (left <= 0)
-            return pvm_error_set(err, PVM_E_QEMU, "guest agent guest-exec %s: pid %lld still running "
-                                 "after %d ms", path, (long long)pid, timeout_ms);
-        pvm_proc_sleep_ms(left < delay ? (int)left : delay);
-    }
+    qga_exec_wait w = { .g = g, .pid = pid, .exitcode = exitcode, .out = out, .errout = errout,
+                        .err = err };
+    int64_t left = deadline - pvm_rpc_deadline(0);
+    int limit = deadline == INT64_MAX ? -1 : left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
+    if (pvm_wait_until(qga_exec_done, &w, limit, QGA_POLL_MS, NULL, NULL, err) == 1)
+        return w.rc < 0 ? -1 : 0;
+    return pvm_error_set(err, PVM_E_QEMU, "guest agent guest-exec %s: pid %lld still running "
+                         "after %d ms", path, (long long)pid, timeout_ms);
 }
 
 /* ------------------------------------------------------------- file copy */

@@ -84,10 +84,12 @@ static unsigned char pvm_t0_string(unsigned char *buf, size_t *pos, unsigned cha
 static int pvm_t0_check(const char *what, const char *s, pvm_error *err)
 {
     if (strlen(s) > PVM_TEXT_MAX)
-        return pvm_error_set(err, PVM_E_INVALID, "%s: at most %d bytes", what, PVM_TEXT_MAX);
+        return pvm_error_set_field(err, PVM_E_INVALID, what, "%s: at most %d bytes", what,
+                                   PVM_TEXT_MAX);
     for (const unsigned char *c = (const unsigned char *)s; *c; c++)
         if (*c < 0x20 || *c > 0x7e)
-            return pvm_error_set(err, PVM_E_INVALID, "%s: must be printable ASCII", what);
+            return pvm_error_set_field(err, PVM_E_INVALID, what, "%s: must be printable ASCII",
+                                       what);
     return 0;
 }
 

@@ -1,5 +1,6 @@
 /* rm_rf.h - removes a test's mkdtemp folder and all below it (rm -rf), saying so on
- * stderr when that fails. Header only; included by test_engine.c, test_qmp.c, test_vm_fake.c. */
+ * stderr when that fails. Header only; included by fixture.h (which the unit suites
+ * include) and, until it adopts fixture.h, by test_vm_fake.c. */
 #ifndef PVM_TEST_RM_RF_H
 #define PVM_TEST_RM_RF_H
 

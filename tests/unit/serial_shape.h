@@ -48,4 +48,31 @@ static inline bool serial_shape_ok(pvm_serial_format fmt, const char *s)
     return false;
 }
 
+/* True when s has the shape of format fmt's board (SMBIOS type 2) serial;
+ * serial is the system serial Dell's board serial embeds. */
+static inline bool board_shape_ok(pvm_serial_format fmt, const char *s, const char *serial)
+{
+    size_t n = strlen(s), k = strlen(serial);
+    switch (fmt) {
+    case PVM_SERIAL_APPLE:
+        return n == 17 && strncmp(s, "C02", 3) == 0 &&
+               all_in(s + 3, 14, DIGITS "ABCDEFGHJKLMNPQRSTUVWXYZ");
+    case PVM_SERIAL_DELL:
+        return n == k + 17 && s[0] == '/' && strncmp(s + 1, serial, k) == 0 &&
+               strncmp(s + 1 + k, "/CN", 3) == 0 && all_in(s + k + 4, 4, ALNUM) &&
+               all_in(s + k + 8, 4, DIGITS) && all_in(s + k + 12, 4, ALNUM) && s[n - 1] == '/';
+    case PVM_SERIAL_LENOVO:
+        return n == 11 && strncmp(s, "L1HF", 4) == 0 && all_in(s + 4, 7, ALNUM);
+    case PVM_SERIAL_HP:
+        return n == 14 && all_in(s, 3, UPPER) && all_in(s + 3, 11, ALNUM);
+    case PVM_SERIAL_MICROSOFT:
+        return n == 12 && all_in(s, 12, DIGITS);
+    case PVM_SERIAL_ASUS:
+        return n == 17 && all_in(s, 1, UPPER) && all_in(s, 17, ALNUM);
+    case PVM_SERIAL_GENERIC:
+        return n == 12 && all_in(s, 12, ALNUM);
+    }
+    return false;
+}
+
 #endif

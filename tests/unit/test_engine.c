@@ -19,57 +19,7 @@
 
 #include "../../db/store.h"
 #include "../../engine/pvm.h"
-#include "rm_rf.h"
-
-typedef struct fixture {
-    char dir[256];       /* the mkdtemp folder, removed afterwards */
-    char home[PATH_MAX]; /* dir/home: the engine's data folder */
-    pvm_engine *e;
-} fixture;
-
-static void env_clear(void)
-{
-    unsetenv("PRIVARION_VM_HOME");
-    unsetenv("XDG_DATA_HOME");
-}
-
-static int setup_dir(void **state)
-{
-    fixture *f = calloc(1, sizeof *f);
-    if (!f)
-        return -1;
-    snprintf(f->dir, sizeof f->dir, "/tmp/pvm-test-engine-XXXXXX");
-    if (!mkdtemp(f->dir)) {
-        free(f);
-        return -1;
-    }
-    snprintf(f->home, sizeof f->home, "%s/home", f->dir);
-    env_clear();
-    *state = f;
-    return 0;
-}
-
-static int setup_engine(void **state)
-{
-    if (setup_dir(state) < 0)
-        return -1;
-    fixture *f = *state;
-    pvm_error err = {0};
-    if (pvm_engine_open(&f->e, f->home, &err) < 0) {
-        fprintf(stderr, "engine open failed: %s\n", err.msg);
-        return -1;
-    }
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    pvm_engine_close(f->e);
-    rm_rf(f->dir);
-    free(f);
-    return 0;
-}
+#include "fixture.h"
 
 /* A valid profile from a preset with a fresh random identity. */
 static pvm_profile make_profile(const char *name, const char *preset_key)
@@ -323,12 +273,14 @@ static void test_update_refuses_clash_and_invalid(void **state)
     assert_int_equal(pvm_profile_update(f->e, &q, NULL, &err), -1);
     assert_int_equal(err.code, PVM_E_EXISTS);
     assert_non_null(strstr(err.msg, "macAddress"));
+    assert_string_equal(err.field, "macAddress");
     assert_string_equal(q.mac, a.mac); /* caller's copy untouched on failure */
 
     q = b;
     strcpy(q.name, "one");
     assert_int_equal(pvm_profile_update(f->e, &q, NULL, &err), -1);
     assert_int_equal(err.code, PVM_E_EXISTS);
+    assert_string_equal(err.field, "name");
 
     q = b;
     strcpy(q.hw.bios_date, "13/45/2020");
@@ -405,6 +357,7 @@ static void check_duplicate(pvm_engine *e, const char *field_key, const char *fi
     if (!strstr(err.msg, field_json) || !strstr(err.msg, name_a) ||
         !strstr(err.msg, "--allow-duplicate"))
         fail_msg("unexpected message: %s", err.msg);
+    assert_string_equal(err.field, field_json);
     assert_string_equal(tried.id, ""); /* p untouched on failure */
     assert_int_equal(profile_count(e), before);
 
@@ -537,6 +490,7 @@ static void test_import_many_all_or_nothing(void **state)
     assert_int_equal(pvm_profile_import_many(f->e, batch, 3, NULL, &err), -1);
     assert_int_equal(err.code, PVM_E_EXISTS);
     assert_non_null(strstr(err.msg, "[1].macAddress"));
+    assert_string_equal(err.field, "macAddress"); /* the index stays in the message */
     assert_non_null(strstr(err.msg, "batch-a"));
     assert_non_null(strstr(err.msg, "earlier in this import"));
     assert_int_equal(profile_count(f->e), 0);
@@ -680,32 +634,32 @@ static void test_randomize_unique(void **state)
     create_ok(f->e, &p);
 }
 
+/* A test in a fresh folder, with or without an engine opened on its home. */
+#define DIR_TEST(t) cmocka_unit_test_setup_teardown(t, fixture_setup, fixture_teardown)
+#define ENGINE_TEST(t) cmocka_unit_test_setup_teardown(t, fixture_setup_engine, fixture_teardown)
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_open_creates_home, setup_dir, teardown),
-        cmocka_unit_test_setup_teardown(test_home_precedence, setup_dir, teardown),
-        cmocka_unit_test_setup_teardown(test_home_relative_flag, setup_dir, teardown),
-        cmocka_unit_test_setup_teardown(test_home_refuses_file, setup_dir, teardown),
-        cmocka_unit_test_setup_teardown(test_create_get_list, setup_engine, teardown),
-        cmocka_unit_test_setup_teardown(test_create_keeps_given_id, setup_engine, teardown),
-        cmocka_unit_test_setup_teardown(test_update, setup_engine, teardown),
-        cmocka_unit_test_setup_teardown(test_update_refuses_clash_and_invalid, setup_engine,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_update_checks_only_changed_identity, setup_engine,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_duplicate_identity_refused, setup_engine, teardown),
-        cmocka_unit_test_setup_teardown(test_empty_identity_never_clashes, setup_engine,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_duplicate_name_refused, setup_engine, teardown),
-        cmocka_unit_test_setup_teardown(test_invalid_refused, setup_engine, teardown),
-        cmocka_unit_test_setup_teardown(test_import_keeps_id_and_times, setup_engine, teardown),
-        cmocka_unit_test_setup_teardown(test_import_many_all_or_nothing, setup_engine,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_import_many_store_clash, setup_engine, teardown),
-        cmocka_unit_test_setup_teardown(test_delete, setup_engine, teardown),
-        cmocka_unit_test_setup_teardown(test_delete_refused_while_used, setup_engine, teardown),
-        cmocka_unit_test_setup_teardown(test_randomize_unique, setup_engine, teardown),
+        DIR_TEST(test_open_creates_home),
+        DIR_TEST(test_home_precedence),
+        DIR_TEST(test_home_relative_flag),
+        DIR_TEST(test_home_refuses_file),
+        ENGINE_TEST(test_create_get_list),
+        ENGINE_TEST(test_create_keeps_given_id),
+        ENGINE_TEST(test_update),
+        ENGINE_TEST(test_update_refuses_clash_and_invalid),
+        ENGINE_TEST(test_update_checks_only_changed_identity),
+        ENGINE_TEST(test_duplicate_identity_refused),
+        ENGINE_TEST(test_empty_identity_never_clashes),
+        ENGINE_TEST(test_duplicate_name_refused),
+        ENGINE_TEST(test_invalid_refused),
+        ENGINE_TEST(test_import_keeps_id_and_times),
+        ENGINE_TEST(test_import_many_all_or_nothing),
+        ENGINE_TEST(test_import_many_store_clash),
+        ENGINE_TEST(test_delete),
+        ENGINE_TEST(test_delete_refused_while_used),
+        ENGINE_TEST(test_randomize_unique),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

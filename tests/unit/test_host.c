@@ -16,48 +16,35 @@
 #include <unistd.h>
 
 #include "../../engine/qemu/qemu.h"
+#include "fixture.h"
 
 /* ------------------------------------------------------------ helpers */
 
-typedef struct fixture {
-    char dir[64];   /* scratch folder */
-    char home[128]; /* HOME for the config */
-    char cache[128];
-} fixture;
-
+/* A fresh folder (fixture.h) with a guest cache holding a stand-in kernel. */
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    strcpy(f->dir, "/tmp/test_host.XXXXXX");
-    if (!mkdtemp(f->dir))
+    if (fixture_setup(state) < 0)
         return -1;
-    snprintf(f->home, sizeof f->home, "%s/home", f->dir);
-    snprintf(f->cache, sizeof f->cache, "%s/guest", f->dir);
-    mkdir(f->cache, 0700);
-    char k[200];
-    snprintf(k, sizeof k, "%s/vmlinuz", f->cache);
+    fixture *f = *state;
+    char cache[PATH_MAX], k[PATH_MAX + 16];
+    snprintf(cache, sizeof cache, "%s/guest", f->dir);
+    mkdir(cache, 0700);
+    snprintf(k, sizeof k, "%s/vmlinuz", cache);
     FILE *fp = fopen(k, "w");
     if (!fp)
         return -1;
     fputs("not a kernel\n", fp);
     fclose(fp);
-    setenv("PRIVARION_VM_GUEST_CACHE", f->cache, 1);
+    setenv("PRIVARION_VM_GUEST_CACHE", cache, 1);
     unsetenv("PRIVARION_VM_ACCEL");
-    *state = f;
     return 0;
 }
 
 static int teardown(void **state)
 {
-    fixture *f = *state;
-    char cmd[200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    if (system(cmd) != 0)
-        return -1;
     unsetenv("PRIVARION_VM_ACCEL");
     unsetenv("PRIVARION_VM_GUEST_CACHE");
-    free(f);
-    return 0;
+    return fixture_teardown(state);
 }
 
 static void write_file(const char *path, const char *text, mode_t mode)

@@ -270,7 +270,7 @@ static void test_randomize_with_preset(void **state)
         pvm_identity_randomize(&p, &all[i]);
         assert_true(serial_shape_ok(all[i].serial_format, p.serial));
         assert_string_equal(p.hw.chassis_serial, p.serial);
-        assert_true(p.hw.board_serial[0] != '\0');
+        assert_true(board_shape_ok(all[i].serial_format, p.hw.board_serial, p.serial));
         assert_true(uuid_v4_shape_ok(p.machine_id));
         assert_true(disk_serial_shape_ok(p.disk_serial));
         assert_true(mac_shape_ok(p.mac));
@@ -318,6 +318,26 @@ static void test_randomize_changes_identity(void **state)
     assert_string_not_equal(a.hw.board_serial, b.hw.board_serial);
 }
 
+/* Every format's system and board serials, from the one per-vendor table. */
+static void test_board_serial_shapes(void **state)
+{
+    (void)state;
+    for (int f = PVM_SERIAL_APPLE; f <= PVM_SERIAL_GENERIC; f++) {
+        pvm_preset vendor;
+        memset(&vendor, 0, sizeof vendor);
+        vendor.serial_format = (pvm_serial_format)f;
+        for (int i = 0; i < 200; i++) {
+            pvm_profile p;
+            memset(&p, 0, sizeof p);
+            pvm_identity_randomize(&p, &vendor);
+            if (!serial_shape_ok(vendor.serial_format, p.serial) ||
+                !board_shape_ok(vendor.serial_format, p.hw.board_serial, p.serial))
+                fail_msg("%s: serial \"%s\", board \"%s\"", pvm_serial_format_name(f), p.serial,
+                         p.hw.board_serial);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -331,6 +351,7 @@ int main(void)
         cmocka_unit_test(test_mac_oui_upper_case),
         cmocka_unit_test(test_mac_locally_administered),
         cmocka_unit_test(test_randomize_with_preset),
+        cmocka_unit_test(test_board_serial_shapes),
         cmocka_unit_test(test_randomize_without_preset),
         cmocka_unit_test(test_randomize_changes_identity),
     };

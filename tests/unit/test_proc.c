@@ -279,6 +279,8 @@ static void run_dirty(dirty *d, void (*check)(dirty *d))
     snprintf(d->leak_path, sizeof d->leak_path, "/tmp/pvm-test-leak-%d", (int)getpid());
     d->leak_fd = open(d->leak_path, O_RDWR | O_CREAT, 0600); /* no O_CLOEXEC, on purpose */
     assert_true(d->leak_fd > 2);
+    unlink(d->leak_path); /* open but gone: nothing left behind should the test fail */
+    strcat(d->leak_path, " (deleted)"); /* how /proc/PID/fd names it now */
     assert_int_equal(pipe(d->leak_pipe), 0);                 /* no O_CLOEXEC either */
     struct sigaction ign = {.sa_handler = SIG_IGN}, old_hup, old_pipe;
     sigaction(SIGHUP, &ign, &old_hup);
@@ -294,7 +296,6 @@ static void run_dirty(dirty *d, void (*check)(dirty *d))
     close(d->leak_fd);
     close(d->leak_pipe[0]);
     close(d->leak_pipe[1]);
-    unlink(d->leak_path);
     /* the precondition held: the thread really blocked them */
     assert_true(d->thread_blk & SIGBIT(SIGTERM));
     assert_true(d->thread_blk & SIGBIT(SIGINT));
@@ -589,18 +590,37 @@ static void start_check(dirty *d)
 
 static void test_qemu_started_clean_from_blocking_thread(void **state)
 {
-    (void)state;
-    engine_run r = {0};
-    make_vm(&r);
-    dirty d = {.body = start_body, .arg = &r};
+    engine_run *r = *state;
+    make_vm(r);
+    dirty d = {.body = start_body, .arg = r};
     run_dirty(&d, start_check);
     pvm_error err = {0};
     pvm_vm got;
-    assert_int_equal(pvm_vm_get(r.e, "clean", &got, &err), 0);
+    assert_int_equal(pvm_vm_get(r->e, "clean", &got, &err), 0);
     assert_int_not_equal(got.state, PVM_VM_RUNNING);
-    assert_int_equal(pvm_vm_stop(r.e, "clean", true, 10, NULL, &err), 0); /* acknowledges it */
-    pvm_engine_close(r.e);
-    rm_rf(r.dir);
+    assert_int_equal(pvm_vm_stop(r->e, "clean", true, 10, NULL, &err), 0); /* acknowledges it */
+}
+
+static int engine_setup(void **state)
+{
+    *state = pvm_xcalloc(1, sizeof(engine_run));
+    return 0;
+}
+
+/* Whatever failed, no QEMU of the test outlives it. */
+static int engine_teardown(void **state)
+{
+    engine_run *r = *state;
+    if (r->e) {
+        pvm_error err = {0};
+        if (pvm_vm_stop(r->e, "clean", true, 10, NULL, &err) < 0)
+            fprintf(stderr, "cleanup: vm stop --force: %s\n", err.msg);
+        pvm_engine_close(r->e);
+    }
+    if (r->dir[0])
+        rm_rf(r->dir);
+    free(r);
+    return 0;
 }
 
 int main(void)
@@ -619,7 +639,8 @@ int main(void)
         cmocka_unit_test(test_wait_child_cancel),
         cmocka_unit_test(test_signal_checked),
         cmocka_unit_test(test_tail_line_counts),
-        cmocka_unit_test(test_qemu_started_clean_from_blocking_thread),
+        cmocka_unit_test_setup_teardown(test_qemu_started_clean_from_blocking_thread,
+                                        engine_setup, engine_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -529,7 +529,7 @@ static void test_enum_names(void **state)
     assert_int_equal(nic, PVM_NIC_E1000E);
     assert_int_equal(pvm_net_mode_parse("none", &net, &err), 0);
     assert_int_equal(net, PVM_NET_NONE);
-    assert_invalid(pvm_disk_bus_parse("ide", &bus, &err), &err, "disk-bus: ",
+    assert_invalid(pvm_disk_bus_parse("ide", &bus, &err), &err, "diskBus: ",
                    "virtio, nvme or sata");
     assert_int_equal(bus, PVM_DISK_SATA);
     assert_invalid(pvm_nic_model_parse("", &nic, &err), &err, "nic: ", "virtio or e1000e");
@@ -621,6 +621,54 @@ static void test_size_format(void **state)
     }
 }
 
+/* Every validator and option parser names the key it concerns in err->field,
+ * so a front end can place the error without reading the message. */
+static void assert_field(int rc, pvm_error *err, const char *key)
+{
+    if (rc != -1 || strcmp(err->field, key) != 0) {
+        print_error("expected -1 with field \"%s\", got rc=%d field=\"%s\" msg=\"%s\"\n", key,
+                    rc, err->field, err->msg);
+        fail();
+    }
+    memset(err, 0, sizeof *err);
+}
+
+static void test_errors_carry_field(void **state)
+{
+    (void)state;
+    pvm_error err = {0};
+    pvm_profile p;
+    uint64_t size;
+    pvm_disk_bus bus;
+    pvm_nic_model nic;
+    pvm_net_mode net;
+    assert_field(pvm_validate_name("name", "a/b", &err), &err, "name");
+    assert_field(pvm_validate_text("product", "a\tb", 64, &err), &err, "product");
+    assert_field(pvm_validate_uuid("machineIdentifier", "nope", &err), &err, "machineIdentifier");
+    assert_field(pvm_validate_mac("macAddress", "01:00:00:00:00:00", &err), &err, "macAddress");
+    assert_field(pvm_validate_date("biosDate", "13/01/2020", &err), &err, "biosDate");
+    pvm_profile_init(&p);
+    assert_field(pvm_profile_set(&p, field("biosDate"), "2021-03-15", &err), &err, "biosDate");
+    assert_field(pvm_profile_set(&p, field("diskSerial"), "123456789012345678901", &err), &err,
+                 "diskSerial");
+    assert_field(pvm_profile_set_name(&p, "", &err), &err, "name");
+    fill_profile(&p);
+    p.created_at = -1;
+    assert_field(pvm_profile_validate(&p, &err), &err, "createdAt");
+    strcpy(p.serial, "bad\ttab");
+    assert_field(pvm_profile_validate(&p, &err), &err, "serialNumber");
+    assert_field(pvm_size_parse("memory", "1.5G", &size, &err), &err, "memory");
+    assert_field(pvm_size_parse("disk", "", &size, &err), &err, "disk");
+    assert_field(pvm_disk_bus_parse("floppy", &bus, &err), &err, "diskBus");
+    assert_field(pvm_nic_model_parse("rtl8139", &nic, &err), &err, "nic");
+    assert_field(pvm_net_mode_parse("bridge", &net, &err), &err, "net");
+    /* the message still opens with the key; a later plain error clears the field */
+    assert_int_equal(pvm_disk_bus_parse("floppy", &bus, &err), -1);
+    assert_string_equal(err.msg, "diskBus: must be virtio, nvme or sata");
+    pvm_error_set(&err, PVM_E_IO, "disk full");
+    assert_string_equal(err.field, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -645,6 +693,7 @@ int main(void)
         cmocka_unit_test(test_enum_names),
         cmocka_unit_test(test_size_parse),
         cmocka_unit_test(test_size_format),
+        cmocka_unit_test(test_errors_carry_field),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

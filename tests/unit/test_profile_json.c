@@ -444,6 +444,55 @@ static void test_list_hostile(void **state)
     list_bad("\"x\"", "top level must be a JSON object or array", NULL);
 }
 
+/* An import's error keeps "[i]." in its message; err->field is the bare key. */
+static void field_of(const char *text, const char *prefix, const char *key)
+{
+    pvm_profile *out = NULL;
+    size_t count = 0;
+    pvm_error err = {0};
+    assert_int_equal(pvm_profile_list_from_json(text, &out, &count, &err), -1);
+    assert_msg(&err, prefix, NULL);
+    assert_string_equal(err.field, key);
+    assert_null(out);
+}
+
+static void test_errors_carry_field(void **state)
+{
+    (void)state;
+    field_of("[{\"name\":\"a\"},{\"name\":\"b\",\"macAddress\":\"00:00:00:00:00:00\"}]",
+             "[1].macAddress: ", "macAddress");
+    field_of("[{\"name\":\"a\"},{\"name\":\"b\",\"serialNumber\":\"x\\u0000\"}]",
+             "[1].serialNumber: ", "serialNumber");
+    field_of("[{\"name\":\"a\"},{\"name\":\"b\",\"hardwareModel\":{\"sku\":\"\\u00e9\"}}]",
+             "[1].sku: ", "sku");
+    field_of("[{\"name\":\"a\"},{\"name\":\"b\"},{}]", "[2].name: ", "name");
+    field_of("{\"name\":\"a\",\"hardwareModel\":{\"biosDate\":\"2021-01-01\"}}", "biosDate: ",
+             "biosDate");
+    field_of("{\"name\":\"a\",\"hideHypervisor\":0}", "hideHypervisor: ", "hideHypervisor");
+    field_of("{\"name\":\"a\",\"createdAt\":-1}", "createdAt: ", "createdAt");
+    field_of("{\"name\":\"a\",\"product\":3}", "product: ", ""); /* unknown at the top */
+    field_of("{\"name\":\"a\",", "not valid JSON", "");
+}
+
+/* Error positions come from each parse's own end pointer: line and column of
+ * the byte where the text stops being JSON. */
+static void test_error_position(void **state)
+{
+    (void)state;
+    import_bad("{\"a\": tru}", "not valid JSON at line 1, column 7", NULL);
+    import_bad("{\"name\": \"x\"} trailing", "not valid JSON at line 1, column 15", NULL);
+    import_bad("{\"name\": \"x\"}\n\n   {}", "not valid JSON at line 3, column 4", NULL);
+    import_bad("{\n  \"name\": \"x\",\n  \"product\": @\n}", "not valid JSON at line 3, column 14",
+               NULL);
+    pvm_profile *out = NULL;
+    size_t n = 0;
+    pvm_error err = {0};
+    assert_int_equal(pvm_profile_list_from_json("[{\"name\":\"a\"},\n {\"name\": -}]", &out, &n,
+                                                &err),
+                     -1);
+    assert_string_equal(err.msg, "not valid JSON at line 2, column 11");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -461,6 +510,8 @@ int main(void)
         cmocka_unit_test(test_hostile_array_count),
         cmocka_unit_test(test_list_round_trip),
         cmocka_unit_test(test_list_hostile),
+        cmocka_unit_test(test_errors_carry_field),
+        cmocka_unit_test(test_error_position),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

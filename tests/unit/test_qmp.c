@@ -23,7 +23,7 @@
 
 #include "../../engine/qemu/qmp.h"
 #include "../../engine/vm_internal.h" /* pvm_proc_alive, _wait_gone, _sleep_ms */
-#include "rm_rf.h"
+#include "fixture.h"
 #include "unix_peer.h"
 
 /* ------------------------------------------------------------ helpers */
@@ -104,8 +104,7 @@ static int qemu_start(qemu_fixture *f)
 static int qemu_setup(void **state)
 {
     qemu_fixture *f = pvm_xcalloc(1, sizeof *f);
-    pvm_strlcpy(f->dir, "/tmp/pvmqmp.XXXXXX", sizeof f->dir);
-    if (!mkdtemp(f->dir)) {
+    if (fixture_mkdtemp(f->dir, sizeof f->dir, "qmp") < 0) {
         free(f);
         return -1;
     }
@@ -400,8 +399,7 @@ static void *fake_main(void *arg)
 static void fake_start(fake *f, const step *steps)
 {
     memset(f, 0, sizeof *f);
-    pvm_strlcpy(f->dir, "/tmp/pvmfake.XXXXXX", sizeof f->dir);
-    assert_non_null(mkdtemp(f->dir));
+    assert_int_equal(fixture_mkdtemp(f->dir, sizeof f->dir, "qmp-fake"), 0);
     snprintf(f->path, sizeof f->path, "%s/s", f->dir);
     f->lfd = listen_unix(f->path);
     assert_true(f->lfd >= 0);

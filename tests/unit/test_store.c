@@ -9,6 +9,9 @@
 #include <cmocka.h>
 
 #include "../../db/internal.h"
+#include "fixture.h"
+
+#include <dirent.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,41 +19,33 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-typedef struct {
-    char dir[64];
-    char path[128];
-} fixture;
-
 static char *sibling(const fixture *fx, const char *suffix)
 {
-    return pvm_xasprintf("%s%s", fx->path, suffix);
+    return pvm_xasprintf("%s%s", fx->db, suffix);
 }
 
-static int setup(void **state)
-{
-    fixture *fx = pvm_xcalloc(1, sizeof *fx);
-    strcpy(fx->dir, "/tmp/pvm-test-store-XXXXXX");
-    if (!mkdtemp(fx->dir)) {
-        free(fx);
-        return -1;
-    }
-    snprintf(fx->path, sizeof fx->path, "%s/state.db", fx->dir);
-    *state = fx;
-    return 0;
-}
-
+/* The store writes nothing into its folder but its file, WAL, shared-memory
+ * index and rollback journal: anything else left is a failure. */
 static int teardown(void **state)
 {
     fixture *fx = *state;
-    static const char *suffixes[] = {"", "-wal", "-shm", "-journal"};
-    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
-        char *p = sibling(fx, suffixes[i]);
-        unlink(p);
-        free(p);
+    static const char *const allowed[] = {"state.db", "state.db-wal", "state.db-shm",
+                                          "state.db-journal"};
+    int rc = 0;
+    DIR *d = opendir(fx->dir);
+    struct dirent *ent;
+    while (d && (ent = readdir(d))) {
+        bool ok = strcmp(ent->d_name, ".") == 0 || strcmp(ent->d_name, "..") == 0;
+        for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++)
+            ok = ok || strcmp(ent->d_name, allowed[i]) == 0;
+        if (!ok) {
+            fprintf(stderr, "store left %s/%s behind\n", fx->dir, ent->d_name);
+            rc = -1;
+        }
     }
-    int rc = rmdir(fx->dir);
-    free(fx);
-    return rc;
+    if (d)
+        closedir(d);
+    return fixture_teardown(state) < 0 ? -1 : rc;
 }
 
 static bool exists(const char *path)
@@ -85,7 +80,7 @@ static pvm_store *open_ok(const fixture *fx)
 {
     pvm_store *s = NULL;
     pvm_error err = {0};
-    if (pvm_store_open(fx->path, &s, &err) < 0)
+    if (pvm_store_open(fx->db, &s, &err) < 0)
         fail_msg("pvm_store_open: %s", err.msg);
     return s;
 }
@@ -208,7 +203,7 @@ static void test_fresh_open(void **state)
     assert_true(has_table(s->db, "vms"));
 
     struct stat sb;
-    assert_int_equal(stat(fx->path, &sb), 0);
+    assert_int_equal(stat(fx->db, &sb), 0);
     assert_int_equal(sb.st_mode & 07777, 0600);
     pvm_store_close(s);
 
@@ -238,7 +233,7 @@ static void test_upgrade_from_1(void **state)
     pvm_store *s = NULL;
     pvm_error err = {0};
     int version = -1;
-    assert_int_equal(pvm_store_open_at(fx->path, 1, &s, &err), 0);
+    assert_int_equal(pvm_store_open_at(fx->db, 1, &s, &err), 0);
     assert_int_equal(pvm_store_version(s, &version, &err), 0);
     assert_int_equal(version, 1);
     assert_true(has_table(s->db, "profiles"));
@@ -263,19 +258,19 @@ static void test_failed_migration_rolls_back(void **state)
     fixture *fx = *state;
     pvm_store *s = NULL;
     pvm_error err = {0};
-    assert_int_equal(pvm_store_open_at(fx->path, 1, &s, &err), 0);
+    assert_int_equal(pvm_store_open_at(fx->db, 1, &s, &err), 0);
     pvm_store_close(s);
     s = NULL;
     /* The table is created, then its index collides: both must be undone. */
-    raw_exec(fx->path, "CREATE INDEX vms_profile ON profiles(name)");
-    assert_int_equal(pvm_store_open(fx->path, &s, &err), -1);
+    raw_exec(fx->db, "CREATE INDEX vms_profile ON profiles(name)");
+    assert_int_equal(pvm_store_open(fx->db, &s, &err), -1);
     assert_null(s);
     assert_int_equal(err.code, PVM_E_STORE);
     assert_non_null(strstr(err.msg, "migration 2"));
     assert_non_null(strstr(err.msg, "already exists"));
 
     sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_open(fx->db, &db), SQLITE_OK);
     assert_int_equal(pragma_int(db, "PRAGMA user_version"), 1);
     assert_false(has_table(db, "vms"));
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
@@ -286,7 +281,7 @@ static void test_open_at_bad_version(void **state)
     fixture *fx = *state;
     pvm_store *s = NULL;
     pvm_error err = {0};
-    assert_int_equal(pvm_store_open_at(fx->path, pvm_store_latest_version() + 1, &s, &err), -1);
+    assert_int_equal(pvm_store_open_at(fx->db, pvm_store_latest_version() + 1, &s, &err), -1);
     assert_int_equal(err.code, PVM_E_INVALID);
     assert_null(s);
 }
@@ -295,10 +290,10 @@ static void test_open_at_bad_version(void **state)
 static void assert_refused_untouched(const fixture *fx, int version)
 {
     size_t len_before = 0, len_after = 0;
-    unsigned char *before = slurp(fx->path, &len_before);
+    unsigned char *before = slurp(fx->db, &len_before);
     pvm_store *s = NULL;
     pvm_error err = {0};
-    assert_int_equal(pvm_store_open(fx->path, &s, &err), -1);
+    assert_int_equal(pvm_store_open(fx->db, &s, &err), -1);
     assert_null(s);
     assert_int_equal(err.code, PVM_E_SCHEMA);
     char *want = pvm_xasprintf("written by a newer privarion-vm (schema %d; this build knows "
@@ -307,7 +302,7 @@ static void assert_refused_untouched(const fixture *fx, int version)
     if (!strstr(err.msg, want))
         fail_msg("unexpected message: %s", err.msg);
     free(want);
-    unsigned char *after = slurp(fx->path, &len_after);
+    unsigned char *after = slurp(fx->db, &len_after);
     assert_int_equal(len_before, len_after);
     assert_memory_equal(before, after, len_before);
     free(before);
@@ -317,7 +312,7 @@ static void assert_refused_untouched(const fixture *fx, int version)
 static void test_newer_schema_refused(void **state)
 {
     fixture *fx = *state;
-    raw_exec(fx->path, "CREATE TABLE future(x); INSERT INTO future VALUES (1);"
+    raw_exec(fx->db, "CREATE TABLE future(x); INSERT INTO future VALUES (1);"
                        "PRAGMA user_version = 99;");
     assert_refused_untouched(fx, 99);
     char *wal = sibling(fx, "-wal"), *shm = sibling(fx, "-shm"), *jr = sibling(fx, "-journal");
@@ -334,7 +329,7 @@ static void test_newer_schema_refused(void **state)
 static void test_newer_wal_schema_refused(void **state)
 {
     fixture *fx = *state;
-    raw_exec(fx->path, "PRAGMA journal_mode = WAL; CREATE TABLE future(x);"
+    raw_exec(fx->db, "PRAGMA journal_mode = WAL; CREATE TABLE future(x);"
                        "PRAGMA user_version = 7;");
     assert_refused_untouched(fx, 7);
     char *wal = sibling(fx, "-wal"), *shm = sibling(fx, "-shm");
@@ -350,7 +345,7 @@ static void test_newer_schema_in_wal_refused(void **state)
 {
     fixture *fx = *state;
     sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_open(fx->db, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
     assert_int_equal(sqlite3_exec(db, "CREATE TABLE future(x); PRAGMA user_version = 42;",
@@ -376,19 +371,19 @@ static void test_newer_schema_in_wal_refused(void **state)
 static void test_not_a_database_untouched(void **state)
 {
     fixture *fx = *state;
-    FILE *f = fopen(fx->path, "wb");
+    FILE *f = fopen(fx->db, "wb");
     assert_non_null(f);
     for (int i = 0; i < 300; i++)
         fputs("this is not an SQLite file\n", f);
     fclose(f);
     size_t len_before = 0, len_after = 0;
-    unsigned char *before = slurp(fx->path, &len_before);
+    unsigned char *before = slurp(fx->db, &len_before);
     pvm_store *s = NULL;
     pvm_error err = {0};
-    assert_int_equal(pvm_store_open(fx->path, &s, &err), -1);
+    assert_int_equal(pvm_store_open(fx->db, &s, &err), -1);
     assert_null(s);
     assert_int_equal(err.code, PVM_E_STORE);
-    unsigned char *after = slurp(fx->path, &len_after);
+    unsigned char *after = slurp(fx->db, &len_after);
     assert_int_equal(len_before, len_after);
     assert_memory_equal(before, after, len_before);
     free(before);
@@ -574,13 +569,15 @@ static void test_profile_duplicates(void **state)
     assert_int_equal(pvm_db_profile_insert(s, &dup, &err), -1);
     assert_int_equal(err.code, PVM_E_EXISTS);
     assert_string_equal(err.msg, "name: a profile named 'office laptop' already exists");
+    assert_string_equal(err.field, "name");
     assert_int_equal(pvm_db_profile_get(s, "office laptop", &got, &err), 0);
     assert_profile_equal(&a, &got);
 
     make_profile(&dup, a.id, "another name", 4);
     assert_int_equal(pvm_db_profile_insert(s, &dup, &err), -1);
     assert_int_equal(err.code, PVM_E_EXISTS);
-    assert_non_null(strstr(err.msg, "id:"));
+    assert_non_null(strstr(err.msg, "id: a profile with id '12121212-0000-4000-8000-000000000001'"));
+    assert_string_equal(err.field, "id");
     assert_int_equal(pvm_db_profile_get(s, "another name", &got, &err), -1);
     assert_int_equal(err.code, PVM_E_NOTFOUND);
 
@@ -599,6 +596,7 @@ static void test_profile_duplicates(void **state)
     make_profile(&dup, "12121212-0000-4000-8000-000000000009", "ghost", 1);
     assert_int_equal(pvm_db_profile_update(s, &dup, &err), -1);
     assert_int_equal(err.code, PVM_E_NOTFOUND);
+    assert_string_equal(err.msg, "profile '12121212-0000-4000-8000-000000000009' not found");
     pvm_store_close(s);
 }
 
@@ -756,26 +754,26 @@ static void test_events(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_fresh_open, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_open_in_missing_folder_fails, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_upgrade_from_1, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_open_at_bad_version, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_failed_migration_rolls_back, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_newer_wal_schema_refused, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_newer_schema_in_wal_refused, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_not_a_database_untouched, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_profile_round_trip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_profile_values_survive_reopen, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_profile_full_length_values, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_profile_overlong_in_db_refused, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_profile_get_prefers_name, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_profile_list_sorted, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_profile_duplicates, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_find_clash, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rollback_leaves_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_second_writer_is_busy, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_events, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fresh_open, fixture_setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_in_missing_folder_fails, fixture_setup, teardown),
+        cmocka_unit_test_setup_teardown(test_upgrade_from_1, fixture_setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_at_bad_version, fixture_setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_migration_rolls_back, fixture_setup, teardown),
+        cmocka_unit_test_setup_teardown(test_newer_schema_refused, fixture_setup, teardown),
+        cmocka_unit_test_setup_teardown(test_newer_wal_schema_refused, fixture_setup, teardown),
+        cmocka_unit_test_setup_teardown(test_newer_schema_in_wal_refused, fixture_setup, teardown),
+        cmocka_unit_test_setup_teardown(test_not_a_database_untouched, fixture_setup, teardown),
+        cmocka_unit_test_setup_teardown(test_profile_round_trip, fixture_setup, teardown),
+        cmocka_unit_test_setup_teardown(test_profile_values_survive_reopen, fixture_setup, teardown),
+        cmocka_unit_test_setup_teardown(test_profile_full_length_values, fixture_setup, teardown),
+        cmocka_unit_test_setup_teardown(test_profile_overlong_in_db_refused, fixture_setup, teardown),
+        cmocka_unit_test_setup_teardown(test_profile_get_prefers_name, fixture_setup, teardown),
+        cmocka_unit_test_setup_teardown(test_profile_list_sorted, fixture_setup, teardown),
+        cmocka_unit_test_setup_teardown(test_profile_duplicates, fixture_setup, teardown),
+        cmocka_unit_test_setup_teardown(test_find_clash, fixture_setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rollback_leaves_nothing, fixture_setup, teardown),
+        cmocka_unit_test_setup_teardown(test_second_writer_is_busy, fixture_setup, teardown),
+        cmocka_unit_test_setup_teardown(test_events, fixture_setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

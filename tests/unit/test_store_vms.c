@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "../../db/internal.h"
+#include "fixture.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,12 +17,6 @@
 
 #define PROFILE_A "a0a0a0a0-0000-4000-8000-000000000001"
 #define PROFILE_B "b0b0b0b0-0000-4000-8000-000000000002"
-
-typedef struct {
-    char dir[64];
-    char path[128];
-    pvm_store *s;
-} fixture;
 
 static void add_profile(pvm_store *s, const char *id, const char *name)
 {
@@ -35,39 +30,15 @@ static void add_profile(pvm_store *s, const char *id, const char *name)
         fail_msg("profile insert: %s", err.msg);
 }
 
+/* A store in a fresh folder holding the two profiles the VMs point at. */
 static int setup(void **state)
 {
-    fixture *fx = pvm_xcalloc(1, sizeof *fx);
-    pvm_error err = {0};
-    strcpy(fx->dir, "/tmp/pvm-test-vms-XXXXXX");
-    if (!mkdtemp(fx->dir)) {
-        free(fx);
+    if (fixture_setup_store(state) < 0)
         return -1;
-    }
-    snprintf(fx->path, sizeof fx->path, "%s/state.db", fx->dir);
-    if (pvm_store_open(fx->path, &fx->s, &err) < 0) {
-        fprintf(stderr, "open: %s\n", err.msg);
-        return -1;
-    }
+    fixture *fx = *state;
     add_profile(fx->s, PROFILE_A, "profile a");
     add_profile(fx->s, PROFILE_B, "profile b");
-    *state = fx;
     return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *fx = *state;
-    static const char *suffixes[] = {"", "-wal", "-shm", "-journal"};
-    pvm_store_close(fx->s);
-    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
-        char *p = pvm_xasprintf("%s%s", fx->path, suffixes[i]);
-        unlink(p);
-        free(p);
-    }
-    int rc = rmdir(fx->dir);
-    free(fx);
-    return rc;
 }
 
 static void make_vm(pvm_vm *vm, const char *id, const char *name, const char *profile_id)
@@ -143,7 +114,7 @@ static void test_vm_round_trip(void **state)
     /* Survives closing and reopening the store. */
     pvm_store_close(fx->s);
     fx->s = NULL;
-    assert_int_equal(pvm_store_open(fx->path, &fx->s, &err), 0);
+    assert_int_equal(pvm_store_open(fx->db, &fx->s, &err), 0);
     assert_int_equal(pvm_db_vm_get(fx->s, vm.id, &got, &err), 0);
     assert_vm_equal(&vm, &got);
 
@@ -204,12 +175,15 @@ static void test_vm_duplicates(void **state)
     assert_int_equal(pvm_db_vm_insert(fx->s, &dup, &err), -1);
     assert_int_equal(err.code, PVM_E_EXISTS);
     assert_string_equal(err.msg, "name: a VM named 'builder' already exists");
+    assert_string_equal(err.field, "name");
     assert_int_equal(pvm_db_vm_get(fx->s, "builder", &got, &err), 0);
     assert_vm_equal(&vm, &got);
 
     make_vm(&dup, vm.id, "other name", PROFILE_A);
     assert_int_equal(pvm_db_vm_insert(fx->s, &dup, &err), -1);
     assert_int_equal(err.code, PVM_E_EXISTS);
+    assert_string_equal(err.field, "id");
+    assert_non_null(strstr(err.msg, "id: a VM with id 'e1e1e1e1-0000-4000-8000-000000000001'"));
 }
 
 static void test_vm_unknown_profile_refused(void **state)
@@ -222,6 +196,7 @@ static void test_vm_unknown_profile_refused(void **state)
     assert_int_equal(pvm_db_vm_insert(fx->s, &vm, &err), -1);
     assert_int_equal(err.code, PVM_E_NOTFOUND);
     assert_non_null(strstr(err.msg, "profile 'deadbeef-0000-4000-8000-000000000000' not found"));
+    assert_string_equal(err.field, "profile");
     assert_int_equal(pvm_db_vm_get(fx->s, "orphan", &got, &err), -1);
     assert_int_equal(err.code, PVM_E_NOTFOUND);
 }
@@ -271,6 +246,7 @@ static void test_profile_in_use(void **state)
     assert_int_equal(pvm_db_profile_delete(fx->s, PROFILE_A, &err), -1);
     assert_int_equal(err.code, PVM_E_STATE);
     assert_non_null(strstr(err.msg, PROFILE_A));
+    assert_non_null(strstr(err.msg, "is used by a VM; delete that VM first"));
     assert_int_equal(pvm_db_profile_get(fx->s, PROFILE_A, &got, &err), 0);
 
     assert_int_equal(pvm_db_vm_delete(fx->s, one.id, &err), 0);
@@ -303,14 +279,14 @@ static void test_vm_rollback(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_vm_round_trip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_vm_list_sorted, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_vm_duplicates, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_vm_unknown_profile_refused, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_vm_too_large_refused, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_vm_bad_stored_enum_refused, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_profile_in_use, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_vm_rollback, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_vm_round_trip, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_vm_list_sorted, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_vm_duplicates, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_vm_unknown_profile_refused, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_vm_too_large_refused, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_vm_bad_stored_enum_refused, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_profile_in_use, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_vm_rollback, setup, fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
