@@ -6,7 +6,11 @@ PROG     := privarion-vm
 CC       ?= cc
 BUILD    := build
 PKGS     := ncursesw libcjson sqlite3
-WARN     := -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iengine
+PREFIX   ?= /usr/local
+# Shipped files (themes/, the guest builder) when installed; a checkout's binary
+# finds them beside itself first (engine/share.c).
+SHAREDIR ?= $(PREFIX)/share/$(PROG)
+WARN     := -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iengine -DPVM_SHARE_DIR='"$(SHAREDIR)"'
 OPT      ?= -O2 -g
 # Recursive (=) so pkg-config runs after `deps` has installed what it needs.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -18,7 +22,7 @@ SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fra
 
 BUILD_DEBS := gcc make pkg-config libncurses-dev libcjson-dev libsqlite3-dev libcmocka-dev
 RUN_DEBS   := qemu-system-x86 qemu-utils
-TEST_DEBS  := cpio gzip busybox-static util-linux tmux
+TEST_DEBS  := cpio gzip busybox-static util-linux tmux openssh-server openssh-client
 DEBS       := $(BUILD_DEBS) $(RUN_DEBS) $(TEST_DEBS)
 
 LIB_SRC  := $(sort $(wildcard engine/*.c engine/*/*.c db/*.c))
@@ -46,7 +50,7 @@ UNIT_BIN_ASAN:= $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit-asan/%)
 UNIT_BIN_TSAN:= $(MT_SRC:tests/unit/%.c=$(BUILD)/unit-tsan/%)
 TSAN     := -fsanitize=thread -fno-omit-frame-pointer
 
-.PHONY: fuzz unit-build all deps run test unit unit-asan e2e integration guest bench clean install help
+.PHONY: fuzz unit-build all deps run test unit unit-asan e2e integration tui guest bench clean install help
 .DEFAULT_GOAL := all
 
 all: deps
@@ -56,7 +60,7 @@ help:
 	@echo "make            build ./$(PROG) (installs missing packages first)"
 	@echo "make run        install, build and start $(PROG)"
 	@echo "make test       every test: unit (plain, ASan+UBSan), end-to-end, integration"
-	@echo "make bench      benchmarks (not tests)"
+	@echo "make bench      benchmarks (not tests): bench/run (engine), bench/tui (the TUI)"
 	@echo "make fuzz       fuzz the parsers of outside data (FUZZ_SECONDS=60 each)"
 	@echo "make deps       install missing Debian packages (root) or print the apt-get line"
 
@@ -151,6 +155,9 @@ e2e: all
 integration: all
 	@tests/run integration
 
+tui: all
+	@tests/run tui
+
 guest:
 	@tests/guest/build
 
@@ -171,11 +178,19 @@ fuzz: deps
 
 bench: all
 	@bench/run
+	@bench/tui
 
+# The binary, the manual, and SHAREDIR's themes/ and guest/ (the guest builder and the
+# files it packs), which an installed binary finds there (engine/share.c).
+GUEST_FILES := $(filter-out tests/guest/README.md,$(wildcard tests/guest/*))
 install: all
-	install -d $(DESTDIR)/usr/local/bin $(DESTDIR)/usr/local/share/man/man1
-	install -m 0755 $(PROG) $(DESTDIR)/usr/local/bin/$(PROG)
-	install -m 0644 man/$(PROG).1 $(DESTDIR)/usr/local/share/man/man1/$(PROG).1
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -d $(DESTDIR)$(SHAREDIR)/themes $(DESTDIR)$(SHAREDIR)/guest
+	install -m 0755 $(PROG) $(DESTDIR)$(PREFIX)/bin/$(PROG)
+	install -m 0644 man/$(PROG).1 $(DESTDIR)$(PREFIX)/share/man/man1/$(PROG).1
+	install -m 0644 themes/*.theme $(DESTDIR)$(SHAREDIR)/themes/
+	install -m 0644 tests/guest/README.md $(DESTDIR)$(SHAREDIR)/guest/README.md
+	for f in $(GUEST_FILES); do install -m $$( [ -x $$f ] && echo 0755 || echo 0644 ) $$f $(DESTDIR)$(SHAREDIR)/guest/; done
 
 clean:
 	rm -rf $(BUILD) $(PROG)

@@ -44,6 +44,10 @@ int pvm_cli_profile(pvm_cli *cli, int argc, char **argv);
 /* cli/cmd_vm.c, cli/cmd_doctor.c; each command has one row in main.c's table. */
 int pvm_cli_vm(pvm_cli *cli, int argc, char **argv);
 int pvm_cli_doctor(pvm_cli *cli, int argc, char **argv);
+/* cli/cmd_guest.c: guest build, guest show. */
+int pvm_cli_guest(pvm_cli *cli, int argc, char **argv);
+/* cli/cmd_stats.c */
+int pvm_cli_stats(pvm_cli *cli, int argc, char **argv);
 
 /* ------------------------------------------------------ options (args.c)
  * Long options `--flag VALUE` and `--flag=VALUE`, boolean flags, an optional
@@ -140,6 +144,8 @@ int pvm_out_usage(pvm_error *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Prints a one-line note on stderr ("privarion-vm: note: ..."). */
 void pvm_out_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints a one-line warning on stderr ("privarion-vm: warning: ..."). */
+void pvm_out_warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* An aligned text table: columns padded to the widest cell, two spaces
  * apart, no trailing blanks. Empty cells print as "-". */

@@ -12,7 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define PVM_IMPORT_MAX (16u << 20) /* largest import file, in bytes */
 #define PVM_MAX_OPTS 64
 
 /* ------------------------------------------------------- option tables */
@@ -213,6 +212,19 @@ static void pvm_create_help(const pvm_sub_group *g, const pvm_sub *s)
     pvm_legend();
 }
 
+/* One warning per known virtualization mark the stored profile carries. */
+static void pvm_marks_warn(const pvm_profile *p)
+{
+    pvm_profile_mark m[32];
+    size_t n = pvm_profile_marks(p, m, sizeof m / sizeof m[0]);
+    for (size_t i = 0; i < n; i++)
+        pvm_out_warning("%s (--%s): \"%s\" is %s, a virtualization mark the guest can read "
+                        "(profile '%s'%s)", m[i].field, m[i].flag, m[i].value,
+                        m[i].description, p->name,
+                        p->hide_hypervisor ? "; vm start refuses it unless --allow-vm-marks"
+                                           : "");
+}
+
 static int pvm_create_run(pvm_cli *cli, const pvm_args *a, pvm_error *err)
 {
     pvm_change c;
@@ -230,6 +242,7 @@ static int pvm_create_run(pvm_cli *cli, const pvm_args *a, pvm_error *err)
         pvm_out_note("profile '%s' has no serial, UUID or MAC; 'profile edit --random' "
                      "draws them", p.name);
     printf("created profile '%s' (id %s)\n", p.name, p.id);
+    pvm_marks_warn(&p);
     return 0;
 }
 
@@ -264,6 +277,7 @@ static int pvm_edit_run(pvm_cli *cli, const pvm_args *a, pvm_error *err)
         pvm_change_apply(e, a, &c, &p, err) < 0 || pvm_profile_update(e, &p, &c.opts, err) < 0)
         return -1;
     printf("updated profile '%s' (id %s)\n", p.name, p.id);
+    pvm_marks_warn(&p);
     return 0;
 }
 
@@ -539,10 +553,11 @@ static int pvm_read_fd(int fd, const char *what, char **out, pvm_error *err)
     char *buf = pvm_xmalloc(cap + 1);
     for (;;) {
         if (n == cap) {
-            if (cap >= PVM_IMPORT_MAX) {
+            if (cap > PVM_JSON_MAX_BYTES) { /* the engine's one limit, and its words */
                 free(buf);
-                return pvm_error_set(err, PVM_E_LIMIT, "%s: larger than %u bytes", what,
-                                     PVM_IMPORT_MAX);
+                return pvm_error_set(err, PVM_E_INVALID, "%s: input is larger than %d MiB, the "
+                                     "most a profile file may hold", what,
+                                     PVM_JSON_MAX_BYTES >> 20);
             }
             cap *= 2;
             buf = pvm_xrealloc(buf, cap + 1);
@@ -615,8 +630,10 @@ static void pvm_import_hint(pvm_error *err, size_t n)
 
 static void pvm_import_print(const pvm_profile *in, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         printf("imported profile '%s' (id %s)\n", in[i].name, in[i].id);
+        pvm_marks_warn(&in[i]);
+    }
 }
 
 static int pvm_import_run(pvm_cli *cli, const pvm_args *a, pvm_error *err)

@@ -2,6 +2,7 @@
  * parses flags with args.c, calls the engine's VM API, prints through out.c.
  * Called by main.c's command table. */
 #include "cli.h"
+#include "console.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -17,20 +18,6 @@
 
 /* --------------------------------------------------------------- helpers */
 
-/* key: the option's key ("cpus", "waitAgent"), the field of the error. */
-static int pvm_int_arg(const char *key, const char *s, int min, int max, int *out, pvm_error *err)
-{
-    char *end;
-    errno = 0;
-    long v = s ? strtol(s, &end, 10) : 0;
-    if (!s || !*s || *end || errno || v < min || v > max)
-        return pvm_error_set_field(err, PVM_E_INVALID, key,
-                                   "%s: must be a whole number from %d to %d, not '%s'", key,
-                                   min, max, s ? s : "");
-    *out = (int)v;
-    return 0;
-}
-
 static cJSON *pvm_vm_json(const pvm_vm *vm, const char *profile_name)
 {
     cJSON *j = cJSON_CreateObject();
@@ -42,7 +29,7 @@ static cJSON *pvm_vm_json(const pvm_vm *vm, const char *profile_name)
     cJSON_AddNumberToObject(j, "memoryBytes", (double)vm->memory_bytes);
     cJSON_AddNumberToObject(j, "diskBytes", (double)vm->disk_bytes);
     cJSON_AddStringToObject(j, "diskBus", pvm_disk_bus_name(vm->disk_bus));
-    cJSON_AddStringToObject(j, "nic", pvm_nic_model_name(vm->nic));
+    cJSON_AddStringToObject(j, "nic", pvm_vm_nic_name(vm));
     cJSON_AddStringToObject(j, "net", pvm_net_mode_name(vm->net));
     cJSON_AddStringToObject(j, "iso", vm->iso);
     cJSON_AddStringToObject(j, "kernel", vm->kernel);
@@ -87,6 +74,8 @@ static const pvm_opt pvm_create_opts[] = {
     {"initrd", 0, true, "FILE", "initramfs for --kernel"},
     {"append", 0, true, "STR", "kernel command line for --kernel (default: console=ttyS0, so "
                                "'vm log' shows the boot; a given STR is used as is)"},
+    {"allow-vm-marks", 0, false, NULL, "accept a profile that hides the hypervisor but carries "
+                                       "a known VM mark (e.g. a 52:54:00 MAC)"},
     {"json", 0, false, NULL, "print the new VM as JSON"},
 };
 
@@ -99,6 +88,9 @@ static int pvm_create_enums(const pvm_args *a, pvm_vm_opts *o, pvm_error *err)
         return -1;
     if ((v = pvm_args_value(a, "net")) && pvm_net_mode_parse(v, &o->net, err) < 0)
         return -1;
+    if (o->net == PVM_NET_NONE && pvm_args_given(a, "nic")) /* also --nic virtio */
+        return pvm_error_set_field(err, PVM_E_INVALID, "nic", "nic: --net none gives the VM "
+                                   "no network card; drop --nic, or choose --net user");
     if ((v = pvm_args_value(a, "image-mode"))) {
         if (strcmp(v, "copy") == 0)
             o->image_mode = PVM_IMAGE_COPY;
@@ -117,16 +109,12 @@ static int pvm_create_opts_from(const pvm_args *a, pvm_vm_opts *o, pvm_error *er
 {
     const char *v;
     memset(o, 0, sizeof *o);
-    if ((v = pvm_args_value(a, "cpus")) && pvm_int_arg("cpus", v, 1, 255, &o->cpus, err) < 0)
+    if ((v = pvm_args_value(a, "cpus")) && pvm_int_parse("cpus", v, 1, 255, &o->cpus, err) < 0)
         return -1;
-    if ((v = pvm_args_value(a, "memory")) && pvm_size_parse("memory", v, &o->memory, err) < 0)
+    if ((v = pvm_args_value(a, "memory")) && pvm_memory_parse("memory", v, &o->memory, err) < 0)
         return -1;
-    if ((v = pvm_args_value(a, "disk")) && pvm_size_parse("disk", v, &o->disk, err) < 0)
+    if ((v = pvm_args_value(a, "disk")) && pvm_disk_parse("disk", v, &o->disk, err) < 0)
         return -1;
-    if ((v = pvm_args_value(a, "memory")) && o->memory == 0)
-        return pvm_error_set_field(err, PVM_E_INVALID, "memory", "memory: must be more than 0");
-    if ((v = pvm_args_value(a, "disk")) && o->disk == 0)
-        return pvm_error_set_field(err, PVM_E_INVALID, "disk", "disk: must be more than 0");
     if (pvm_create_enums(a, o, err) < 0)
         return -1;
     o->iso = pvm_args_value(a, "iso");
@@ -151,6 +139,7 @@ static int pvm_vm_create_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
     pvm_engine *e;
     if (pvm_create_opts_from(a, &o, err) < 0 || !(e = pvm_cli_engine(cli, err)))
         return -1;
+    pvm_engine_set_allow_vm_marks(e, pvm_args_given(a, "allow-vm-marks"));
     pvm_cli_trace(cli, "creating the VM (checks, folder, disk, row)");
     if (pvm_vm_create(e, a->pos[0], pvm_args_value(a, "profile"), &o, &vm, err) < 0)
         return -1;
@@ -164,10 +153,11 @@ static int pvm_vm_create_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
         return rc;
     }
     char m[32], d[32];
-    printf("Created VM '%s' (%s): %d vCPU, %s memory, %s %s disk, %s NIC\n", vm.name, vm.id,
+    printf("Created VM '%s' (%s): %d vCPU, %s memory, %s %s disk, %s%s\n", vm.name, vm.id,
            vm.cpus, pvm_size_format(vm.memory_bytes, m, sizeof m),
            pvm_size_format(vm.disk_bytes, d, sizeof d), pvm_disk_bus_name(vm.disk_bus),
-           pvm_nic_model_name(vm.nic));
+           vm.net == PVM_NET_NONE ? "no" : pvm_vm_nic_name(&vm),
+           vm.net == PVM_NET_NONE ? " NIC (--net none)" : " NIC");
     return 0;
 }
 
@@ -186,7 +176,7 @@ static void pvm_list_row(pvm_engine *e, pvm_table *t, const pvm_vm *vm)
     const char *cells[] = {vm->name, pvm_vm_state_name(vm->state), cpus,
                            pvm_size_format(vm->memory_bytes, m, sizeof m),
                            pvm_size_format(vm->disk_bytes, d, sizeof d),
-                           pvm_disk_bus_name(vm->disk_bus), pvm_nic_model_name(vm->nic), pname,
+                           pvm_disk_bus_name(vm->disk_bus), pvm_vm_nic_name(vm), pname,
                            pid, vm->state_reason};
     pvm_table_add(t, cells);
 }
@@ -250,7 +240,11 @@ static void pvm_show_text(pvm_engine *e, const pvm_vm *vm)
     snprintf(buf, sizeof buf, "%s on %s", pvm_size_format(vm->disk_bytes, d, sizeof d),
              pvm_disk_bus_name(vm->disk_bus));
     pvm_out_field(stdout, 0, w, "Disk", buf);
-    snprintf(buf, sizeof buf, "%s (%s)", pvm_nic_model_name(vm->nic), pvm_net_mode_name(vm->net));
+    if (vm->net == PVM_NET_NONE)
+        pvm_strlcpy(buf, "none (--net none)", sizeof buf);
+    else
+        snprintf(buf, sizeof buf, "%s (%s)", pvm_nic_model_name(vm->nic),
+                 pvm_net_mode_name(vm->net));
     pvm_out_field(stdout, 0, w, "NIC", buf);
     pvm_out_field(stdout, 0, w, "ISO", vm->iso);
     pvm_out_field(stdout, 0, w, "Kernel", vm->kernel);
@@ -283,7 +277,28 @@ static int pvm_vm_show_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
 
 static const pvm_opt pvm_start_opts[] = {
     {"wait-agent", 0, true, "SECONDS", "also wait until the guest agent answers (0: do not wait)"},
+    {"allow-vm-marks", 0, false, NULL, "start even if the profile hides the hypervisor but "
+                                       "carries a known VM mark (e.g. a 52:54:00 MAC)"},
+    {"strict", 0, false, NULL, "refuse, rather than warn, when another running VM wears the "
+                               "same profile"},
 };
+
+/* Another running VM wearing this one's profile: a warning, or with --strict a refusal. */
+static int pvm_start_twin(pvm_engine *e, const pvm_args *a, pvm_error *err)
+{
+    char twin[PVM_NAME_MAX + 1];
+    if (pvm_vm_running_twin(e, a->pos[0], twin, sizeof twin, err) < 0)
+        return -1;
+    if (!twin[0])
+        return 0;
+    const char *what = "wears the same profile as the running VM";
+    if (pvm_args_given(a, "strict"))
+        return pvm_error_set(err, PVM_E_EXISTS, "VM '%s' %s '%s': both would show one UUID, "
+                             "MAC and serials on one network (--strict)", a->pos[0], what, twin);
+    pvm_out_warning("VM '%s' %s '%s': both show one UUID, MAC and serials on one network "
+                    "(give it a profile of its own; --strict refuses)", a->pos[0], what, twin);
+    return 0;
+}
 
 static int pvm_vm_start_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
 {
@@ -291,8 +306,11 @@ static int pvm_vm_start_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
     const char *v = pvm_args_value(a, "wait-agent");
     pvm_engine *e;
     pvm_vm vm;
-    if ((v && pvm_int_arg("waitAgent", v, 0, 86400, &wait, err) < 0) ||
-        !(e = pvm_cli_engine(cli, err)) ||
+    if ((v && pvm_int_parse("waitAgent", v, 0, 86400, &wait, err) < 0) ||
+        !(e = pvm_cli_engine(cli, err)))
+        return -1;
+    pvm_engine_set_allow_vm_marks(e, pvm_args_given(a, "allow-vm-marks"));
+    if (pvm_start_twin(e, a, err) < 0 ||
         pvm_vm_start(e, a->pos[0], wait, pvm_cli_progress(cli), err) < 0)
         return -1;
     pvm_cli_trace(cli, "started");
@@ -316,7 +334,7 @@ static int pvm_vm_stop_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
     const char *v = pvm_args_value(a, "timeout");
     pvm_engine *e;
     pvm_vm vm;
-    if ((v && pvm_int_arg("timeout", v, 1, 86400, &timeout, err) < 0) ||
+    if ((v && pvm_int_parse("timeout", v, 1, 86400, &timeout, err) < 0) ||
         !(e = pvm_cli_engine(cli, err)) || pvm_vm_get(e, a->pos[0], &vm, err) < 0 ||
         pvm_vm_stop(e, vm.id, pvm_args_given(a, "force"), timeout, pvm_cli_progress(cli),
                     err) < 0)
@@ -405,68 +423,18 @@ static void pvm_console_signal(int sig)
     pvm_console_stop = 1;
 }
 
-#define PVM_ESCAPE_KEY 0x1d /* Ctrl-] */
-
-/* Copies stdin -> socket (until Ctrl-] on a terminal) and socket -> stdout. */
-static void pvm_console_loop(int sock, bool tty)
-{
-    struct pollfd fds[2] = {{.fd = 0, .events = POLLIN}, {.fd = sock, .events = POLLIN}};
-    char buf[4096];
-    int64_t drain_until = 0;
-    while (!pvm_console_stop) {
-        int r = poll(fds, 2, 200);
-        if (r < 0 && errno != EINTR)
-            break;
-        if (drain_until && pvm_now() > drain_until)
-            break;
-        if (r <= 0)
-            continue;
-        if (fds[1].revents) {
-            ssize_t n = read(sock, buf, sizeof buf);
-            if (n <= 0 || pvm_out_write_all(1, buf, (size_t)n) < 0)
-                break;
-        }
-        if (fds[0].revents) {
-            ssize_t n = read(0, buf, sizeof buf);
-            if (n <= 0) { /* input ended: show what arrives for a moment, then leave */
-                fds[0].fd = -1;
-                drain_until = pvm_now() + 2;
-                continue;
-            }
-            char *esc = tty ? memchr(buf, PVM_ESCAPE_KEY, (size_t)n) : NULL;
-            if (pvm_out_write_all(sock, buf, esc ? (size_t)(esc - buf) : (size_t)n) < 0 || esc)
-                break;
-        }
-    }
-}
-
 static int pvm_vm_console_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
 {
     pvm_engine *e;
     int sock = -1;
     if (!(e = pvm_cli_engine(cli, err)) || pvm_vm_console_open(e, a->pos[0], &sock, err) < 0)
         return -1;
-    bool tty = isatty(0);
-    struct termios saved, raw;
-    if (tty && tcgetattr(0, &saved) == 0) {
-        raw = saved;
-        cfmakeraw(&raw);
-        tcsetattr(0, TCSANOW, &raw);
-    } else {
-        tty = false;
-    }
     struct sigaction sa = {.sa_handler = pvm_console_signal};
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    fprintf(stderr, "Connected to the console of VM '%s'. Escape key: Ctrl-] (leaves the "
-                    "console; the VM keeps running).%s", a->pos[0], tty ? "\r\n" : "\n");
-    pvm_console_loop(sock, tty);
-    close(sock);
-    if (tty)
-        tcsetattr(0, TCSANOW, &saved);
-    fprintf(stderr, "\nConsole closed.\n");
+    pvm_console_attach(sock, a->pos[0], &pvm_console_stop);
+    pvm_vm_console_close(e, sock); /* the socket and the one-client lock */
     return 0;
 }
 

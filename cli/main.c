@@ -1,12 +1,15 @@
-/* main.c - entry point of privarion-vm: global options (--home, --help,
- * --version), then dispatch to a command through the table below.
- * No arguments prints usage for now (the full-screen TUI comes later). */
+/* main.c - entry point of privarion-vm: global options (--home, --theme,
+ * --help, --version), then dispatch to a command through the table below.
+ * No command opens the full-screen interface (tui/tui.c). */
 #include "cli.h"
+#include "../tui/tui.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 #include <string.h>
+
+static const char *pvm_theme_flag; /* --theme NAME, for the TUI */
 
 typedef struct pvm_cli_command {
     const char *name;
@@ -20,6 +23,8 @@ static const pvm_cli_command pvm_commands[] = {
     {"profile", pvm_cli_profile, "hardware profiles: create, list, show, edit, delete, export, "
                                  "import; presets"},
     {"vm", pvm_cli_vm, "create, list, show, start, stop, delete VMs; their log and console"},
+    {"guest", pvm_cli_guest, "build the small starter guest (kernel + initramfs); show it"},
+    {"stats", pvm_cli_stats, "live CPU, memory, disk and network usage of running VMs"},
     {"doctor", pvm_cli_doctor, "check QEMU, acceleration, caps and the data folder"},
 };
 
@@ -72,10 +77,13 @@ static void pvm_cli_close(pvm_cli *cli)
 static void pvm_usage(FILE *fp)
 {
     fprintf(fp,
-            "usage: " PVM_PROG " [--home DIR] COMMAND [ARGS...]\n"
+            "usage: " PVM_PROG " [--home DIR] [--theme NAME]    (the full-screen interface)\n"
+            "       " PVM_PROG " [--home DIR] COMMAND [ARGS...]\n"
             "       " PVM_PROG " --help | --version\n"
             "\n"
             "Manage QEMU virtual machines that wear a reusable hardware identity.\n"
+            "Without a command it opens the full-screen interface (needs a terminal;\n"
+            "? there lists every key).\n"
             "\n"
             "Commands:\n");
     for (size_t i = 0; i < pvm_ncommands; i++)
@@ -85,6 +93,7 @@ static void pvm_usage(FILE *fp)
             "Global options (before the command):\n"
             "  --home DIR    keep state.db and the VM folders in DIR (overrides\n"
             "                $PRIVARION_VM_HOME and $XDG_DATA_HOME/privarion-vm)\n"
+            "  --theme NAME  colour theme of the full-screen interface\n"
             "  -h, --help    show this help and exit\n"
             "  --version     print the version and exit\n"
             "\n"
@@ -119,6 +128,25 @@ static int pvm_global_options(pvm_cli *cli, int argc, char **argv, int *status)
                    (a[6] == '\0' || a[6] == '=')) {
             *status = pvm_out_usage(&err, "option '--home' given more than once");
             return -1;
+        } else if (strncmp(a, "--theme", 7) == 0 && (a[7] == '\0' || a[7] == '=')) {
+            if (pvm_theme_flag) {
+                *status = pvm_out_usage(&err, "option '--theme' given more than once");
+                return -1;
+            }
+            if (a[7] == '=')
+                pvm_theme_flag = a + 8;
+            else if (i + 1 < argc)
+                pvm_theme_flag = argv[++i];
+            else {
+                *status = pvm_out_usage(&err, "option '--theme' needs a value (NAME)");
+                return -1;
+            }
+            if (pvm_theme_name_check(pvm_theme_flag, &err) < 0) { /* as the config's theme */
+                err.code = PVM_E_USAGE;
+                *status = pvm_out_error(&err);
+                return -1;
+            }
+            continue;
         } else if (strncmp(a, "--home=", 7) == 0) {
             cli->home_flag = a + 7;
         } else if (strcmp(a, "--home") == 0) {
@@ -152,8 +180,8 @@ int main(int argc, char **argv)
     if (i < 0)
         return status;
     if (i >= argc) {
-        pvm_usage(stdout); /* the TUI will open here */
-        return 0;
+        pvm_tui_opts o = {.home_flag = cli.home_flag, .theme = pvm_theme_flag};
+        return pvm_tui_run(&o);
     }
     if (strcmp(argv[i], "help") == 0 && i + 1 == argc) {
         pvm_usage(stdout);

@@ -58,6 +58,18 @@ void pvm_out_note(const char *fmt, ...)
     fputc('\n', stderr);
 }
 
+void pvm_out_warning(const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    fputs(PVM_PROG ": warning: ", stderr);
+    pvm_out_escaped(stderr, buf);
+    fputc('\n', stderr);
+}
+
 /* ---------------------------------------------------------------- tables */
 
 struct pvm_table {

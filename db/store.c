@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,10 +16,26 @@
 
 /* ------------------------------------------------------------ shared helpers */
 
+/* The store's file system has no free block left (a full disk, or a guest that
+ * filled its sparse disk on the same file system). */
+static bool pvm_db_disk_full(sqlite3 *db, const char **path)
+{
+    const char *f = db ? sqlite3_db_filename(db, "main") : NULL;
+    struct statvfs v;
+    *path = f && *f ? f : "the data folder";
+    return f && *f && statvfs(f, &v) == 0 && v.f_bavail == 0;
+}
+
 int pvm_db_fail(sqlite3 *db, int rc, const char *what, pvm_error *err)
 {
     int primary = rc & 0xff;
     const char *msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    const char *path;
+    bool full = pvm_db_disk_full(db, &path);
+    if (primary == SQLITE_FULL || (full && (primary == SQLITE_IOERR || primary == SQLITE_READONLY ||
+                                            primary == SQLITE_CANTOPEN)))
+        return pvm_error_set(err, PVM_E_IO, "%s: no space left on device (%s): free space "
+                             "there, then retry (reading commands keep working)", what, path);
     if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
         return pvm_error_set(err, PVM_E_BUSY,
                              "%s: the store is busy (another session holds it): %s", what, msg);
@@ -285,16 +302,28 @@ static int pvm_create_file(const char *path, pvm_error *err)
 
 /* Reads user_version straight from the file header (big-endian at offset 60)
  * so a newer database is refused before SQLite opens it at all. A file that
- * is empty or not SQLite gives 0 here; SQLite itself then judges it. */
+ * is empty or not SQLite gives 0 here; SQLite itself then judges it.
+ * The read goes through SQLite's own file layer, not open()/close(): closing
+ * any descriptor of the file drops every POSIX lock this process holds on it,
+ * so a second engine handle in one process (the TUI's engine thread) would
+ * strip the first handle's locks and another process could then checkpoint
+ * and delete the WAL under it. SQLite's layer defers such a close. */
 static int pvm_header_version(const char *path, int *version, pvm_error *err)
 {
     unsigned char h[100];
     *version = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    sqlite3_vfs *vfs = sqlite3_vfs_find(NULL);
+    sqlite3_file *f = vfs ? pvm_xcalloc(1, (size_t)vfs->szOsFile) : NULL;
+    int out_flags = 0;
+    if (!f || vfs->xOpen(vfs, path, f, SQLITE_OPEN_READONLY | SQLITE_OPEN_MAIN_DB, &out_flags) !=
+                  SQLITE_OK) {
+        free(f);
         return pvm_error_set(err, PVM_E_IO, "%s: cannot open: %s", path, strerror(errno));
-    ssize_t n = pread(fd, h, sizeof h, 0);
-    close(fd);
+    }
+    int rc = f->pMethods->xRead(f, h, (int)sizeof h, 0);
+    f->pMethods->xClose(f);
+    free(f);
+    ssize_t n = rc == SQLITE_OK ? (ssize_t)sizeof h : 0;
     if (n == (ssize_t)sizeof h && memcmp(h, "SQLite format 3", 16) == 0)
         *version = (int)((uint32_t)h[60] << 24 | (uint32_t)h[61] << 16 |
                          (uint32_t)h[62] << 8 | (uint32_t)h[63]);
@@ -353,6 +382,45 @@ static int pvm_open_db(const char *path, int version, sqlite3 *db, pvm_error *er
     return pvm_migrate(db, current, version, path, err);
 }
 
+static bool pvm_store_full(const char *path)
+{
+    struct statvfs v;
+    return statvfs(path, &v) == 0 && v.f_bavail == 0;
+}
+
+/* Read-only, immutable (no -shm or -wal is made): for a store on a full disk.
+ * Writes then fail and pvm_db_fail says "no space left on device". */
+static int pvm_store_open_readonly(const char *path, int version, sqlite3 **out,
+                                   pvm_error *err)
+{
+    size_t n = strlen(path);
+    char *uri = pvm_xmalloc(3 * n + 32), *u = uri;
+    u += sprintf(u, "file:");
+    for (const char *c = path; *c; c++) /* percent-escape what a URI would read */
+        u += strchr("%?#", *c) || (unsigned char)*c < 0x21 ? sprintf(u, "%%%02X", (unsigned char)*c)
+                                                            : sprintf(u, "%c", *c);
+    sprintf(u, "?immutable=1");
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI |
+                                           SQLITE_OPEN_FULLMUTEX, NULL);
+    free(uri);
+    int current = 0;
+    if (rc != SQLITE_OK) {
+        pvm_db_fail(db, rc, "store: opening read-only", err);
+    } else if (pvm_read_version(db, &current, err) == 0) {
+        if (current == version && sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL,
+                                               NULL) == SQLITE_OK) {
+            *out = db;
+            return 0;
+        }
+        pvm_error_set(err, PVM_E_IO, "%s: no space left on device, and the store needs an "
+                      "upgrade (schema %d to %d): free space, then retry", path, current,
+                      version);
+    }
+    sqlite3_close(db);
+    return -1;
+}
+
 int pvm_store_open_at(const char *path, int version, pvm_store **out, pvm_error *err)
 {
     int header = 0;
@@ -374,7 +442,9 @@ int pvm_store_open_at(const char *path, int version, pvm_store **out, pvm_error 
     }
     if (pvm_open_db(path, version, db, err) < 0) {
         sqlite3_close(db);
-        return -1;
+        /* A full disk: WAL needs a write even to read. Read what is there. */
+        if (!pvm_store_full(path) || pvm_store_open_readonly(path, version, &db, err) < 0)
+            return -1;
     }
     pvm_store *s = pvm_xcalloc(1, sizeof *s);
     s->db = db;

@@ -1,6 +1,7 @@
 /* config.c - HOME/config: accel, the vCPU and memory caps (never above the host's
- * own cores and memory) and the QEMU binary, as "key = value" lines written with
- * defaults on first use; the caps check. Called by vm.c, vm_ops.c and doctor.c. */
+ * own cores and memory), the QEMU binary, the backend and the TUI's theme, as
+ * "key = value" lines written with defaults on first use; the caps check. Called by
+ * vm.c, vm_ops.c, doctor.c, hv.c, and the TUI (pvm_engine_theme). */
 #include "hv.h"
 #include "qemu/qemu.h"
 #include "base/kvfile.h"
@@ -23,10 +24,11 @@ void pvm_config_defaults(pvm_config *cfg)
     cfg->max_cpus = cores < 1 ? 1 : cores;
     /* Half the RAM, in whole MiB so the written file reads back the same. */
     cfg->max_memory = pvm_host_memory() / 2 / PVM_MIB * PVM_MIB;
-    if (cfg->max_memory < PVM_MIB)
-        cfg->max_memory = PVM_MIB;
+    if (cfg->max_memory < PVM_MEMORY_MIN)
+        cfg->max_memory = PVM_MEMORY_MIN;
     pvm_strlcpy(cfg->qemu, "qemu-system-x86_64", sizeof cfg->qemu);
     pvm_strlcpy(cfg->backend, "qemu", sizeof cfg->backend);
+    pvm_strlcpy(cfg->theme, "default", sizeof cfg->theme);
 }
 
 /* ------------------------------------------------------------- sizes */
@@ -56,27 +58,22 @@ bool pvm_accel_word_ok(const char *s)
  * host's own limits. Errors name the key; kvfile.c puts "FILE:LINE: " in front. */
 static int pvm_cfg_max_cpus(pvm_config *cfg, const char *val, pvm_error *err)
 {
-    char *end;
-    errno = 0;
-    long v = strtol(val, &end, 10);
-    if (errno || end == val || *end || v < 1 || v > 4096)
-        return pvm_error_set_field(err, PVM_E_INVALID, "max_cpus",
-                                   "max_cpus: must be a whole number from 1 to 4096");
+    int v;
+    if (pvm_int_parse("max_cpus", val, 1, 4096, &v, err) < 0)
+        return -1;
     if (v > pvm_host_cores())
         return pvm_error_set_field(err, PVM_E_INVALID, "max_cpus", "max_cpus: %d is more than "
-                                   "this host's %d online cores (at most %d)", (int)v,
+                                   "this host's %d online cores (at most %d)", v,
                                    pvm_host_cores(), pvm_host_cores());
-    cfg->max_cpus = (int)v;
+    cfg->max_cpus = v;
     return 0;
 }
 
 static int pvm_cfg_max_memory(pvm_config *cfg, const char *val, pvm_error *err)
 {
     uint64_t v, host = pvm_host_memory();
-    if (pvm_size_parse("max_memory", val, &v, NULL) < 0 || v == 0)
-        return pvm_error_set_field(err, PVM_E_INVALID, "max_memory",
-                                   "max_memory: must be a size above 0 such as 8G, 512M (K, M, "
-                                   "G, T = powers of 1024)");
+    if (pvm_memory_parse("max_memory", val, &v, err) < 0)
+        return -1;
     if (v > host) {
         char want[32], have[32];
         return pvm_error_set_field(err, PVM_E_INVALID, "max_memory", "max_memory: %s is more "
@@ -111,9 +108,13 @@ static int pvm_cfg_pair(void *ctx, const char *path, int line, const char *key,
         if (!pvm_hv_word_ok(val))
             return pvm_error_set_field(err, PVM_E_INVALID, key, "backend: must be qemu or fake");
         pvm_strlcpy(cfg->backend, val, sizeof cfg->backend);
+    } else if (!strcmp(key, "theme")) {
+        if (pvm_theme_name_check(val, err) < 0)
+            return -1;
+        pvm_strlcpy(cfg->theme, val, sizeof cfg->theme);
     } else {
         return pvm_error_set(err, PVM_E_INVALID, "%.40s: unknown key (known: accel, max_cpus, "
-                             "max_memory, qemu, backend)", key);
+                             "max_memory, qemu, backend, theme)", key);
     }
     return 0;
 }
@@ -147,8 +148,13 @@ static int pvm_cfg_write(const char *path, const pvm_config *cfg, pvm_error *err
         "\n"
         "# The hypervisor backend: qemu. (fake runs no VMs: it exists for the unit\n"
         "# tests and is used only when this line names it.)\n"
-        "backend = %s\n",
-        cfg->accel, pvm_host_cores(), cfg->max_cpus, mem, cfg->qemu, cfg->backend);
+        "backend = %s\n"
+        "\n"
+        "# The full-screen interface's colours: a themes/NAME.theme file (default, light,\n"
+        "# monochrome, solarized-dark, high-contrast, or your own in\n"
+        "# $XDG_CONFIG_HOME/privarion-vm/themes). --theme NAME overrides it; T cycles them.\n"
+        "theme = %s\n",
+        cfg->accel, pvm_host_cores(), cfg->max_cpus, mem, cfg->qemu, cfg->backend, cfg->theme);
     /* A temporary file of its own (mkostemp, 0600): two threads or sessions writing
      * the default at once each rename a whole file. */
     char *tmp = pvm_xasprintf("%s.XXXXXX", path);
@@ -197,6 +203,11 @@ int pvm_config_load_file(const char *home, pvm_config *cfg, pvm_error *err)
     char *path = pvm_config_path(home);
     int rc = 0;
     pvm_error e = {0};
+    struct stat st;
+    if (stat(path, &st) == 0 && pvm_path_check_private("config", path, err) < 0) {
+        free(path);
+        return -1;
+    }
     rc = pvm_kvfile_read(path, pvm_cfg_pair, &c, &e);
     if (rc && e.code == PVM_E_NOTFOUND)
         rc = pvm_cfg_write(path, &c, err);
@@ -235,5 +246,14 @@ int pvm_caps_check(const pvm_config *cfg, const char *what, int cpus, uint64_t m
                              "%s: memory %s is over the cap of %s (max_memory in the config)",
                              what, a, b);
     }
+    return 0;
+}
+
+int pvm_engine_theme(pvm_engine *e, char *out, size_t size, pvm_error *err)
+{
+    pvm_config cfg;
+    if (pvm_config_load_file(pvm_engine_home(e), &cfg, err) < 0)
+        return -1;
+    pvm_strlcpy(out, cfg.theme, size);
     return 0;
 }

@@ -3,10 +3,12 @@
  * each problem with its fix naming its source. Called by cli/cmd_doctor.c via pvm.h. */
 #include "qemu/qemu.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 static void pvm_doctor_problem_add(pvm_doctor *d, const char *what, const char *fix)
@@ -35,15 +37,38 @@ static bool pvm_doctor_in_path(const char *prog)
     return found;
 }
 
+/* Free space under this on the data folder's file system is a problem: the
+ * store, logs and sparse disks all grow there. */
+#define PVM_DOCTOR_FREE_MIN (1ULL << 30)
+
+static void pvm_doctor_space(pvm_doctor *d)
+{
+    struct statvfs v;
+    if (statvfs(d->home, &v) < 0)
+        return;
+    uint64_t free_bytes = (uint64_t)v.f_bavail * v.f_frsize;
+    if (free_bytes >= PVM_DOCTOR_FREE_MIN)
+        return;
+    char what[256], have[32];
+    snprintf(what, sizeof what, "only %s free on the file system of %.120s (under 1G): writes "
+             "fail with \"no space left on device\", guests pause on I/O errors",
+             pvm_size_format(free_bytes, have, sizeof have), d->home);
+    pvm_doctor_problem_add(d, what, "free space there (delete unused VMs, images or other "
+                                    "files), or move the data folder (--home DIR)");
+}
+
 /* The folder exists (pvm_home_resolve makes it); can we write in it? */
 static void pvm_doctor_home(pvm_doctor *d)
 {
     char *probe = pvm_xasprintf("%s/.doctor-probe.%d", d->home, (int)getpid());
     int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     d->home_writable = fd >= 0;
+    pvm_doctor_space(d);
     if (fd >= 0) {
         close(fd);
         unlink(probe);
+    } else if (errno == ENOSPC) {
+        /* said by pvm_doctor_space */
     } else {
         char what[300];
         snprintf(what, sizeof what, "data folder %.200s is not writable", d->home);
@@ -71,8 +96,12 @@ static void pvm_doctor_config(pvm_doctor *d, pvm_config *cfg)
     if (pvm_config_load_file(d->home, cfg, &err) < 0) {
         pvm_config_defaults(cfg);
         char fix[256];
-        snprintf(fix, sizeof fix, "edit %.157s at that line (or delete the file to "
-                                  "get the defaults back)", d->config);
+        if (err.code == PVM_E_IO) /* StrictModes or unreadable: the message has the fix */
+            snprintf(fix, sizeof fix, "see the problem's own fix (the file is %.180s)",
+                     d->config);
+        else
+            snprintf(fix, sizeof fix, "edit %.157s at that line (or delete the file to "
+                                      "get the defaults back)", d->config);
         pvm_doctor_problem_add(d, err.msg, fix);
     }
     const char *env = getenv("PRIVARION_VM_ACCEL");

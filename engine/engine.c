@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <strings.h>
 
 #define RANDOMIZE_TRIES 100
@@ -20,6 +21,7 @@ int pvm_engine_open(pvm_engine **out, const char *home_flag, pvm_error *err)
 
     *out = NULL;
     pvm_json_init();
+    e->console_lock_fd = -1;
     if (pvm_home_resolve(home_flag, e->home, sizeof e->home, err) < 0)
         goto fail;
     if ((size_t)snprintf(db_path, sizeof db_path, "%s/state.db", e->home) >= sizeof db_path) {
@@ -35,10 +37,17 @@ fail:
     return -1;
 }
 
+void pvm_engine_set_allow_vm_marks(pvm_engine *e, bool allow)
+{
+    e->allow_vm_marks = allow;
+}
+
 void pvm_engine_close(pvm_engine *e)
 {
     if (!e)
         return;
+    if (e->console_lock_fd >= 0)
+        close(e->console_lock_fd);
     if (e->hv && e->hv->close)
         e->hv->close(e->hv_ctx);
     pvm_store_close(e->store);

@@ -4,6 +4,8 @@
 #include "pvm.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -124,6 +126,28 @@ static int mkdir_parents(const char *path, pvm_error *err)
     return mkdir_one(buf, err);
 }
 
+int pvm_path_check_private(const char *what, const char *path, pvm_error *err)
+{
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return pvm_error_set(err, PVM_E_IO, "%s: cannot read %s: %s", what, path,
+                             strerror(errno));
+    uid_t me = geteuid();
+    if (st.st_uid != me && st.st_uid != 0)
+        return pvm_error_set(err, PVM_E_IO, "%s: %s belongs to uid %u, not to you (uid %u) or "
+                             "root, so its owner could change what this program runs; fix: "
+                             "chown %u %s, or use a folder of your own", what, path,
+                             (unsigned)st.st_uid, (unsigned)me, (unsigned)me, path);
+    if (st.st_mode & (S_IWGRP | S_IWOTH))
+        return pvm_error_set(err, PVM_E_IO, "%s: %s is writable by %s (mode %04o), so another "
+                             "user could change what this program runs; fix: chmod go-w %s",
+                             what, path,
+                             (st.st_mode & S_IWGRP) && (st.st_mode & S_IWOTH) ? "group and others"
+                             : (st.st_mode & S_IWGRP) ? "its group" : "others",
+                             (unsigned)(st.st_mode & 07777), path);
+    return 0;
+}
+
 int pvm_home_resolve(const char *home_flag, char *out, size_t size, pvm_error *err)
 {
     char path[PVM_PATH_MAX];
@@ -139,9 +163,74 @@ int pvm_home_resolve(const char *home_flag, char *out, size_t size, pvm_error *e
     } else if (mkdir_parents(path, err) < 0) {
         return -1;
     }
+    if (pvm_path_check_private("home", path, err) < 0) /* as sshd's StrictModes */
+        return -1;
     if (strlen(path) + 1 > size)
         return pvm_error_set(err, PVM_E_INVALID, "home: path is longer than %zu bytes",
                              size ? size - 1 : 0);
     pvm_strlcpy(out, path, size);
     return 0;
+}
+
+/* ------------------------------------------------------------ home token */
+
+/* HOME/home-id holds "TOKEN DEV INO": a random token bound to the folder's
+ * device and inode, so a copy (cp -a: a new inode) gets a token of its own
+ * while the same folder reached by another spelling (a symlink) keeps it. */
+static int pvm_token_read(const char *path, const struct stat *home, char *out, size_t size)
+{
+    FILE *fp = fopen(path, "re");
+    if (!fp)
+        return -1;
+    char tok[32];
+    unsigned long long dev = 0, ino = 0;
+    int n = fscanf(fp, "%24s %llu %llu", tok, &dev, &ino);
+    fclose(fp);
+    if (n != 3 || strlen(tok) != 12 || dev != (unsigned long long)home->st_dev ||
+        ino != (unsigned long long)home->st_ino)
+        return -1;
+    for (const char *c = tok; *c; c++)
+        if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f')))
+            return -1;
+    pvm_strlcpy(out, tok, size);
+    return 0;
+}
+
+int pvm_home_token(const char *home, char *out, size_t size, pvm_error *err)
+{
+    struct stat st;
+    if (stat(home, &st) < 0)
+        return pvm_error_set(err, PVM_E_IO, "home: cannot read %s: %s", home, strerror(errno));
+    char *path = pvm_xasprintf("%s/home-id", home);
+    int rc = 0;
+    if (pvm_token_read(path, &st, out, size) < 0) {
+        unsigned char b[6];
+        char tok[13];
+        pvm_random_bytes(b, sizeof b);
+        for (int i = 0; i < 6; i++)
+            snprintf(tok + 2 * i, 3, "%02x", b[i]);
+        /* A temporary file of its own (two threads of one process may get here at once) */
+        char *tmp = pvm_xasprintf("%s.XXXXXX", path);
+        int fd = mkostemp(tmp, O_CLOEXEC);
+        FILE *fp = fd >= 0 ? fdopen(fd, "w") : NULL;
+        if (fd >= 0 && !fp)
+            close(fd);
+        bool ok = fp && fprintf(fp, "%s %llu %llu\n", tok, (unsigned long long)st.st_dev,
+                                (unsigned long long)st.st_ino) > 0;
+        ok = (fp && fclose(fp) == 0) && ok;
+        /* link, not rename: of two writers at once the first token stays, and both
+         * read it; a stale file (a copied home's) is replaced. */
+        if (ok && link(tmp, path) < 0 && errno == EEXIST &&
+            pvm_token_read(path, &st, out, size) < 0)
+            ok = rename(tmp, path) == 0;
+        if (ok && pvm_token_read(path, &st, out, size) == 0)
+            rc = 0;
+        else
+            rc = pvm_error_set(err, PVM_E_IO, "home: cannot write %s: %s", path,
+                               strerror(errno ? errno : EIO));
+        unlink(tmp);
+        free(tmp);
+    }
+    free(path);
+    return rc;
 }

@@ -85,6 +85,11 @@ typedef struct pvm_hv_ops {
     /* Forgets the runtime leftovers (sockets, pid file) of a VM that does not run. */
     void (*cleanup)(void *ctx, const pvm_vm *vm, const pvm_vm_files *files);
 
+    /* One of the VM's runtime files (kind: PVM_VM_PATH_SERIAL_SOCK, _QMP_SOCK, _QGA_SOCK,
+     * _PIDFILE) into out (size bytes), for the sampler's own connections; -1 when the
+     * path does not fit or the kind is not one of those. */
+    int (*runtime_path)(void *ctx, const pvm_vm *vm, pvm_vm_path_kind kind, char *out,
+                        size_t size, pvm_error *err);
     /* A connected stream to the running VM's serial console; the caller closes *fd. */
     int (*console_open)(void *ctx, const pvm_vm *vm, int *fd, pvm_error *err);
 

@@ -4,6 +4,7 @@
  * inherited descriptors) and is waited for and signalled (pidfd), log tails.
  * Called by vm*.c, lock.c and the qemu/ backend. */
 #include "vm_internal.h"
+#include "base/base.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -586,17 +587,6 @@ char *pvm_proc_read_end(const char *path, size_t max)
     return buf;
 }
 
-static void pvm_proc_trim(char *s)
-{
-    size_t n = strlen(s);
-    while (n && (s[n - 1] == ' ' || s[n - 1] == '\n'))
-        s[--n] = '\0';
-    size_t i = 0;
-    while (s[i] == ' ')
-        i++;
-    memmove(s, s + i, n - i + 1);
-}
-
 void pvm_proc_tail(const char *path, int lines, char *out, size_t size)
 {
     if (size == 0)
@@ -604,29 +594,21 @@ void pvm_proc_tail(const char *path, int lines, char *out, size_t size)
     out[0] = '\0';
     if (lines < 1) /* nothing asked for (the window below needs at least one slot) */
         return;
-    /* Walk back over `lines` non-empty lines. */
-    char *parts[16];
-    int n = 0;
-    if (lines > 16)
-        lines = 16;
     char *buf = pvm_proc_read_end(path, 4096);
     if (!buf)
         return;
-    char *save = NULL;
-    for (char *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-        pvm_proc_trim(l);
-        if (!*l)
+    /* Start at the last `lines` non-empty lines, then keep whole lines only. */
+    char *start = buf;
+    int seen = 0;
+    for (char *p = buf + strlen(buf); p > buf; p--) {
+        if (p[-1] != '\n' || !p[0] || p[0] == '\n')
             continue;
-        if (n == lines) {
-            memmove(parts, parts + 1, sizeof parts[0] * (size_t)(n - 1));
-            n--;
+        if (++seen == lines) {
+            start = p;
+            break;
         }
-        parts[n++] = l;
     }
-    for (int i = 0; i < n; i++) {
-        size_t used = strlen(out);
-        snprintf(out + used, size - used, "%s%s", i ? "; " : "", parts[i]);
-    }
+    pvm_text_lines(start, true, out, size);
     free(buf);
 }
 

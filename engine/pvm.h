@@ -154,6 +154,8 @@ int pvm_validate_date(const char *what, const char *s, pvm_error *err);
 /* Validates every field of p (the seed's validate()). */
 int pvm_profile_validate(const pvm_profile *p, pvm_error *err);
 
+/* The largest profile JSON text (a file to import, one object or an array), bytes. */
+#define PVM_JSON_MAX_BYTES (1 << 20)
 /* JSON in the seed's shape: {id, name, hardwareModel{...}, machineIdentifier,
  * macAddress, serialNumber, diskSerial, hideHypervisor, preset, createdAt, updatedAt}.
  * pvm_profile_to_json returns a malloc'd string the caller frees. */
@@ -167,6 +169,33 @@ char *pvm_profile_list_to_json(const pvm_profile *p, size_t count);
  * (free()). Errors inside an array are prefixed "[i]."; on error *out and
  * *count are untouched. */
 int pvm_profile_list_from_json(const char *text, pvm_profile **out, size_t *count, pvm_error *err);
+
+/* ------------------------------------------------- virtualization marks
+ * (profile/marks.c): one table of values that tell a guest it runs in a VM -
+ * MAC prefixes of QEMU/KVM, VMware, VirtualBox, Xen, Hyper-V and Parallels,
+ * hypervisors' CPU brands, firmware/board/product words (QEMU, Bochs, SeaBIOS,
+ * innotek, VMware, Xen, "Virtual Machine" ...), QEMU's disk serials and models. */
+
+/* The description of the mark that value, in the field with this key (a
+ * profile field key such as "macAddress", "cpuModel", "manufacturer", or
+ * "diskModel" for the audit), carries; NULL when none. A static string. */
+const char *pvm_mark_find(const char *field_key, const char *value);
+
+typedef struct pvm_profile_mark {
+    const char *field;       /* field key, e.g. "macAddress" (static) */
+    const char *flag;        /* its command-line flag without "--" (static) */
+    const char *description; /* e.g. "QEMU/KVM's MAC prefix 52:54:00" (static) */
+    char value[PVM_TEXT_MAX + 1];
+} pvm_profile_mark;
+
+/* Fills out[0..max) with the marks p's identity fields carry, in field-table
+ * order; returns how many were written. The CLI prints them as warnings when a
+ * profile is stored. */
+size_t pvm_profile_marks(const pvm_profile *p, pvm_profile_mark *out, size_t max);
+/* Refuses (PVM_E_INVALID, field set, naming the value, the mark, the fix and
+ * --allow-vm-marks) a profile that hides the hypervisor but carries a mark;
+ * allow skips the check. Used by vm create and vm start. */
+int pvm_profile_marks_check(const pvm_profile *p, bool allow, pvm_error *err);
 
 /* ----------------------------------------------------------------- presets */
 
@@ -231,6 +260,21 @@ int pvm_size_parse(const char *what, const char *s, uint64_t *out, pvm_error *er
 /* Human form, e.g. "50G", "1.5G", "512M"; writes into buf. */
 const char *pvm_size_format(uint64_t bytes, char *buf, size_t size);
 
+/* The rules every way a number enters shares (numbers.c): the command line,
+ * the config file, the TUI forms and the engine's own checks. Errors name
+ * `what` (also set as err->field) and the rule, with the fix. */
+#define PVM_MEMORY_MIN (32ULL << 20) /* smallest VM memory / memory cap, bytes */
+#define PVM_DISK_MIN (1ULL << 20)    /* smallest disk, bytes */
+/* Digits only (no sign, blanks or hex), value in [min, max]. */
+int pvm_int_parse(const char *what, const char *s, int min, int max, int *out, pvm_error *err);
+/* A size in pvm_size_parse's grammar with its unit written ("4096" is refused
+ * with "4096M?"; "B" means bytes), checked by pvm_memory_check / pvm_disk_check. */
+int pvm_memory_parse(const char *what, const char *s, uint64_t *out, pvm_error *err);
+int pvm_disk_parse(const char *what, const char *s, uint64_t *out, pvm_error *err);
+/* Memory: at least PVM_MEMORY_MIN and a whole number of MiB. Disk: at least PVM_DISK_MIN. */
+int pvm_memory_check(const char *what, uint64_t bytes, pvm_error *err);
+int pvm_disk_check(const char *what, uint64_t bytes, pvm_error *err);
+
 typedef struct pvm_vm {
     char id[PVM_UUID_LEN + 1];
     char name[PVM_NAME_MAX + 1];
@@ -252,6 +296,9 @@ typedef struct pvm_vm {
     char state_reason[256];      /* e.g. why it crashed */
 } pvm_vm;
 
+/* The NIC a VM has: its model, or "none" with --net none (names.c). */
+const char *pvm_vm_nic_name(const pvm_vm *vm);
+
 /* ------------------------------------------------------------------ engine
  *
  * Threads. A pvm_engine handle belongs to the thread that opened it: it owns one
@@ -270,13 +317,23 @@ typedef struct pvm_vm {
 typedef struct pvm_engine pvm_engine;
 
 /* Resolves the home folder: home_flag, else $PRIVARION_VM_HOME, else
- * $XDG_DATA_HOME/privarion-vm, else ~/.local/share/privarion-vm. */
+ * $XDG_DATA_HOME/privarion-vm, else ~/.local/share/privarion-vm; creates it
+ * 0700 when missing and refuses one another user can write (see below). */
 int pvm_home_resolve(const char *home_flag, char *out, size_t size, pvm_error *err);
+/* StrictModes, as sshd's: refuses (PVM_E_IO, naming `what`, the path and the
+ * chmod/chown fix) a file or folder owned by another user than us or root, or
+ * writable by its group or others. pvm_home_resolve applies it to the home,
+ * config.c to HOME/config (whose qemu line is run). */
+int pvm_path_check_private(const char *what, const char *path, pvm_error *err);
 /* Opens (creating on first use: folder 0700, state.db 0600) the store. The handle
  * is the calling thread's (see Threads above). */
 int pvm_engine_open(pvm_engine **out, const char *home_flag, pvm_error *err);
 void pvm_engine_close(pvm_engine *e);
 const char *pvm_engine_home(const pvm_engine *e);
+/* The handle's policy for virtualization marks (off at open): when on, vm
+ * create and vm start accept a profile that hides the hypervisor but carries a
+ * known mark (the CLI's --allow-vm-marks). */
+void pvm_engine_set_allow_vm_marks(pvm_engine *e, bool allow);
 
 typedef struct pvm_profile_opts {
     bool allow_duplicate; /* accept a serial/UUID/MAC another profile uses */
@@ -302,7 +359,9 @@ int pvm_profile_randomize_unique(pvm_engine *e, pvm_profile *p, const pvm_preset
 
 /* --------------------------------------------------------- VM operations
  * (engine/vm.c, engine/vm_ops.c). Each VM has a folder HOME/vms/<id>/ and a
- * runtime folder /tmp/pvm-<uid>/<12 hex of the id>/ (sockets, pid file).
+ * runtime folder /tmp/pvm-<uid>/<home token>-<12 hex of the id>/ (sockets, pid
+ * file); the home token (HOME/home-id, bound to the folder's inode) keeps a
+ * copied data folder from seeing or touching the original's QEMUs.
  * State is always read from the live process and QMP, never from the store. */
 
 typedef enum { PVM_IMAGE_COPY = 0, PVM_IMAGE_OVERLAY } pvm_image_mode;
@@ -355,6 +414,12 @@ int pvm_vm_start(pvm_engine *e, const char *name_or_id, int wait_agent_seconds,
 /* progress may be NULL; a cancelled wait returns PVM_E_CANCELLED and leaves the VM as it is. */
 int pvm_vm_stop(pvm_engine *e, const char *name_or_id, bool force, int timeout_s,
                 const pvm_progress *progress, pvm_error *err);
+/* Another VM wearing the same profile that runs (or is paused) now: its name in
+ * twin, "" when none. A start beside it would put one UUID, MAC and set of
+ * serials twice on one network; front ends warn, or refuse when asked to be
+ * strict (vm_twins.c). */
+int pvm_vm_running_twin(pvm_engine *e, const char *name_or_id, char *twin, size_t size,
+                        pvm_error *err);
 /* Refuses a running or paused VM; removes the folder, disk and the row. */
 int pvm_vm_delete(pvm_engine *e, const char *name_or_id, pvm_error *err);
 
@@ -363,14 +428,76 @@ typedef enum {
     PVM_VM_PATH_DISK,        /* disk.qcow2 */
     PVM_VM_PATH_SERIAL_LOG,  /* console output of the current / last boot */
     PVM_VM_PATH_QEMU_LOG,    /* QEMU's own messages */
+    /* The backend's runtime files of a running VM (hv.h runtime_path; PVM_E_STATE from
+     * a backend that has none): */
+    PVM_VM_PATH_SERIAL_SOCK, /* interactive console socket */
+    PVM_VM_PATH_QMP_SOCK,    /* the COMMAND monitor (qmp-owner.sock, the OWNER one, beside it) */
+    PVM_VM_PATH_QGA_SOCK,    /* the guest agent */
+    PVM_VM_PATH_PIDFILE,
 } pvm_vm_path_kind;
 /* Writes one of the VM's paths into out. */
 int pvm_vm_path(pvm_engine *e, const pvm_vm *vm, pvm_vm_path_kind kind, char *out, size_t size,
                 pvm_error *err);
 
 /* Connects to the running VM's serial console socket; *fd is a connected
- * stream socket the caller closes. PVM_E_STATE when the VM is not running. */
+ * stream socket, given back with pvm_vm_console_close. PVM_E_STATE when the VM
+ * is not running; PVM_E_BUSY naming the pid when another client (any process)
+ * has the console: QEMU serves one, so the engine keeps a lock for this
+ * handle until pvm_vm_console_close or pvm_engine_close (one console per handle). */
 int pvm_vm_console_open(pvm_engine *e, const char *name_or_id, int *fd, pvm_error *err);
+/* Closes fd and gives the console up for the next client. */
+void pvm_vm_console_close(pvm_engine *e, int fd);
+
+/* ------------------------------------------------- the starter guest (guest.c)
+ * A small Linux guest (a Debian kernel and a busybox initramfs with the QEMU guest
+ * agent) that prints the identity it sees on its serial console. The guest builder
+ * (tests/guest/build beside the program, SHARE/guest/build installed) makes it from
+ * the system's Debian archive into its own cache (/var/cache/privarion-vm/guest as
+ * root, else ~/.cache/privarion-vm/guest; $PRIVARION_VM_GUEST_CACHE moves it); the
+ * engine copies the result into HOME/guest/, which VMs boot from. */
+
+typedef struct pvm_guest {
+    bool built;                    /* kernel and initrd are there (non-empty files) */
+    char dir[PVM_PATH_MAX];        /* HOME/guest */
+    char kernel[PVM_PATH_MAX];     /* HOME/guest/vmlinuz */
+    char initrd[PVM_PATH_MAX];     /* HOME/guest/initramfs.gz */
+    char log[PVM_PATH_MAX];        /* HOME/guest/build.log: the builder's output, last build */
+    char builder[PVM_PATH_MAX];    /* the builder script found, "" when none */
+    char kernel_version[64];       /* e.g. "6.1.0-41-amd64", "" when unknown */
+    char source[PVM_PATH_MAX];     /* the builder's cache folder the files came from */
+} pvm_guest;
+
+/* What is in HOME/guest now; never runs the builder. */
+int pvm_guest_info(pvm_engine *e, pvm_guest *out, pvm_error *err);
+/* Runs the builder (quick when its cache holds this version; force: build again) with
+ * its output in HOME/guest/build.log, reporting each "guest: STEP" line it prints as a
+ * step (fraction -1), then copies the result into HOME/guest. Blocks for up to 30 min
+ * (about a minute for a first build); progress may be NULL; a cancel ends the builder's
+ * whole process group and returns PVM_E_CANCELLED (HOME/guest keeps the last good
+ * files). A failed builder is PVM_E_IO with the end of its log; no builder found is
+ * PVM_E_NOTFOUND; a build of the same home already running (HOME/guest/lock) is
+ * PVM_E_BUSY. Fills out on success. */
+int pvm_guest_build(pvm_engine *e, bool force, const pvm_progress *progress, pvm_guest *out,
+                    pvm_error *err);
+
+/* ------------------------------------------------------ shipped files (share.c)
+ * Themes and the guest builder ship with the program: in a checkout they sit beside
+ * the binary (themes/, tests/guest/), installed they are under the share folder
+ * (`make install`: PVM_SHARE_DIR, /usr/local/share/privarion-vm). */
+
+/* The installed share folder (a constant string). */
+const char *pvm_share_dir(void);
+/* The folder holding the running binary (from /proc/self/exe) into out; -1 when unknown. */
+int pvm_exe_dir(char *out, size_t size);
+/* The first of EXE_DIR/checkout_rel and SHARE_DIR/share_rel that exists, into out;
+ * -1 (out = "") when neither does. */
+int pvm_share_find(const char *checkout_rel, const char *share_rel, char *out, size_t size);
+/* A theme name (themes/NAME.theme): 1..64 bytes of [A-Za-z0-9_.-], not starting with
+ * '.'. The one check for --theme, the config's theme key and the theme files found. */
+int pvm_theme_name_check(const char *name, pvm_error *err);
+/* The theme HOME/config names ("theme = NAME"), "default" when it names none; out
+ * holds at least 65 bytes. Errors as loading the config. */
+int pvm_engine_theme(pvm_engine *e, char *out, size_t size, pvm_error *err);
 
 /* ------------------------------------------- what a front end polls (vm_info.c) */
 
@@ -391,6 +518,9 @@ int pvm_engine_data_version(pvm_engine *e, int64_t *out, pvm_error *err);
 bool pvm_vm_pid_alive(const pvm_vm *vm);
 /* Seconds since the VM's QEMU started, -1 when it does not run or is unknown. */
 int64_t pvm_vm_uptime(const pvm_vm *vm);
+/* The accelerator ("kvm", "tcg") the VM's running QEMU was started with, read
+ * from its command line; -1 and "" when it does not run. */
+int pvm_vm_accel(const pvm_vm *vm, char *out, size_t size);
 
 /* ------------------------------------------------------------------ doctor */
 

@@ -7,18 +7,18 @@
 #include "../db/store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #define PVM_GIB (1024ULL * 1024 * 1024)
 #define PVM_DEFAULT_DISK (50 * PVM_GIB)
 #define PVM_DEFAULT_MEMORY PVM_GIB
-#define PVM_MIN_MEMORY (32ULL * 1024 * 1024)
-#define PVM_MIN_DISK (1024ULL * 1024)
 /* --kernel without --append: the kernel talks on the serial line, the VM's only
  * console, so `vm log` shows the boot. */
 #define PVM_DEFAULT_APPEND "console=ttyS0"
@@ -73,6 +73,16 @@ int pvm_vm_path(pvm_engine *e, const pvm_vm *vm, pvm_vm_path_kind kind, char *ou
     case PVM_VM_PATH_DISK: p = f.disk; break;
     case PVM_VM_PATH_SERIAL_LOG: p = f.serial_log; break;
     case PVM_VM_PATH_QEMU_LOG: p = f.qemu_log; break;
+    default: { /* the backend's runtime files */
+        const pvm_hv_ops *hv;
+        void *ctx;
+        if (pvm_engine_hv_load(e, &hv, &ctx, err) < 0)
+            return -1;
+        if (!hv->runtime_path)
+            return pvm_error_set(err, PVM_E_STATE, "VM '%s': the %s backend has no runtime "
+                                 "files", vm->name, hv->name);
+        return hv->runtime_path(ctx, vm, kind, out, size, err);
+    }
     }
     if (!p)
         return pvm_error_set(err, PVM_E_INVALID, "path kind %d: unknown", (int)kind);
@@ -102,6 +112,45 @@ static bool pvm_file_exists(const char *path)
 int pvm_vm_intent(const pvm_vm_files *f)
 {
     return pvm_file_exists(f->marker) ? pvm_proc_pid_read(f->marker) : -1;
+}
+
+/* The kernel's boot id, recorded in the VM folder at start: a different one
+ * now means the host restarted under the VM (not a crash). */
+#define PVM_BOOT_ID "/proc/sys/kernel/random/boot_id"
+
+static void pvm_boot_id_read(const char *path, char out[64])
+{
+    out[0] = '\0';
+    FILE *fp = fopen(path, "re");
+    if (!fp)
+        return;
+    if (!fgets(out, 64, fp))
+        out[0] = '\0';
+    fclose(fp);
+    out[strcspn(out, "\n")] = '\0';
+}
+
+void pvm_vm_boot_id_record(const pvm_vm_files *f)
+{
+    char id[64];
+    pvm_boot_id_read(PVM_BOOT_ID, id);
+    char *path = pvm_xasprintf("%s/boot-id", f->dir);
+    FILE *fp = fopen(path, "we");
+    if (fp) {
+        fprintf(fp, "%s\n", id);
+        fclose(fp);
+    }
+    free(path);
+}
+
+bool pvm_vm_host_restarted(const pvm_vm_files *f)
+{
+    char then[64], now[64];
+    char *path = pvm_xasprintf("%s/boot-id", f->dir);
+    pvm_boot_id_read(path, then);
+    free(path);
+    pvm_boot_id_read(PVM_BOOT_ID, now);
+    return then[0] && now[0] && strcmp(then, now) != 0;
 }
 
 void pvm_vm_probe(pvm_engine *e, pvm_vm *vm)
@@ -192,23 +241,16 @@ static int pvm_vm_input_file(const char *what, const char *in, char *out, size_t
 
 static int pvm_vm_check_opts(const pvm_vm_opts *o, pvm_vm *vm, pvm_error *err)
 {
-    char buf[32];
     vm->cpus = o->cpus ? o->cpus : 1;
     if (vm->cpus < 1 || vm->cpus > 255)
-        return pvm_error_set_field(err, PVM_E_INVALID, "cpus",
-                                   "cpus: must be between 1 and 255, not %d", o->cpus);
+        return pvm_error_set_field(err, PVM_E_INVALID, "cpus", "cpus: must be a whole number "
+                                   "from 1 to 255, not %d", o->cpus);
     vm->memory_bytes = o->memory;
-    if (o->memory && o->memory < PVM_MIN_MEMORY)
-        return pvm_error_set_field(err, PVM_E_INVALID, "memory",
-                                   "memory: must be at least 32M, not %s",
-                                   pvm_size_format(o->memory, buf, sizeof buf));
-    if (o->memory % (1024 * 1024))
-        return pvm_error_set_field(err, PVM_E_INVALID, "memory",
-                                   "memory: must be a whole number of MiB");
+    if (o->memory && pvm_memory_check("memory", o->memory, err) < 0)
+        return -1;
     vm->disk_bytes = o->disk;
-    if (o->disk && o->disk < PVM_MIN_DISK)
-        return pvm_error_set_field(err, PVM_E_INVALID, "disk", "disk: must be at least 1M, not %s",
-                                   pvm_size_format(o->disk, buf, sizeof buf));
+    if (o->disk && pvm_disk_check("disk", o->disk, err) < 0)
+        return -1;
     if ((int)o->disk_bus < PVM_DISK_VIRTIO || o->disk_bus > PVM_DISK_SATA)
         return pvm_error_set_field(err, PVM_E_INVALID, "diskBus",
                                    "diskBus: must be virtio, nvme or sata");
@@ -216,6 +258,9 @@ static int pvm_vm_check_opts(const pvm_vm_opts *o, pvm_vm *vm, pvm_error *err)
         return pvm_error_set_field(err, PVM_E_INVALID, "nic", "nic: must be virtio or e1000e");
     if ((int)o->net < PVM_NET_USER || o->net > PVM_NET_NONE)
         return pvm_error_set_field(err, PVM_E_INVALID, "net", "net: must be user or none");
+    if (o->net == PVM_NET_NONE && o->nic != PVM_NIC_VIRTIO)
+        return pvm_error_set_field(err, PVM_E_INVALID, "nic", "nic: --net none gives the VM "
+                                   "no network card; drop --nic, or choose --net user");
     vm->disk_bus = o->disk_bus;
     vm->nic = o->nic;
     vm->net = o->net;
@@ -315,6 +360,33 @@ static int pvm_vm_name_free(pvm_engine *e, const char *name, pvm_error *err)
     return 0;
 }
 
+/* An overlay on another managed VM's disk would be corrupted the moment that VM
+ * starts and writes its disk: refused. image is a realpath. */
+static int pvm_vm_overlay_check(pvm_engine *e, const char *image, pvm_error *err)
+{
+    char *vms = pvm_xasprintf("%s/vms", pvm_engine_home(e));
+    char *real = realpath(vms, NULL);
+    free(vms);
+    if (!real)
+        return 0; /* no VM folder yet: no VM disk to clash with */
+    size_t n = strlen(real);
+    int rc = 0;
+    if (strncmp(image, real, n) == 0 && image[n] == '/') {
+        char id[PVM_UUID_LEN + 1];
+        pvm_strlcpy(id, image + n + 1, sizeof id);
+        pvm_vm other;
+        pvm_error ignored = {0};
+        bool known = pvm_vm_row(e, id, &other, &ignored) == 0;
+        rc = pvm_error_set_field(err, PVM_E_INVALID, "image", "image: %s is the disk of VM "
+                                 "'%s'; an overlay on it would be corrupted as soon as that VM "
+                                 "runs and writes its disk: use --image-mode copy, or "
+                                 "'qemu-img convert' it to an image of its own first", image,
+                                 known ? other.name : id);
+    }
+    free(real);
+    return rc;
+}
+
 /* Every check that needs no file written. */
 static int pvm_vm_create_checks(pvm_engine *e, const char *name, const char *profile,
                                 const pvm_vm_opts *o, pvm_vm *vm, char *image, pvm_error *err)
@@ -338,6 +410,9 @@ static int pvm_vm_create_checks(pvm_engine *e, const char *name, const char *pro
         pvm_vm_input_file("image", o->image, image, PVM_PATH_MAX, err) < 0 ||
         pvm_vm_input_file("kernel", o->kernel, vm->kernel, sizeof vm->kernel, err) < 0 ||
         pvm_vm_input_file("initrd", o->initrd, vm->initrd, sizeof vm->initrd, err) < 0)
+        return -1;
+    if (pvm_profile_marks_check(&p, e->allow_vm_marks, err) < 0 ||
+        (o->image_mode == PVM_IMAGE_OVERLAY && pvm_vm_overlay_check(e, image, err) < 0))
         return -1;
     const pvm_hv_ops *hv;
     void *ctx;
@@ -429,6 +504,46 @@ int pvm_vm_delete(pvm_engine *e, const char *name_or_id, pvm_error *err)
 
 /* --------------------------------------------------------------- console */
 
+/* A console serves one client; a second would connect and read nothing.
+ * The program guards it: VMDIR/console.lock, flock'd by the client and
+ * holding its pid, so the second is told who has it. */
+static int pvm_console_claim(const pvm_vm_files *f, const char *name, int *out, pvm_error *err)
+{
+    char *path = pvm_xasprintf("%s/console.lock", f->dir);
+    int l = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    int rc = -1;
+    if (l < 0) {
+        pvm_error_set(err, PVM_E_IO, "VM '%s': cannot open %s: %s", name, path, strerror(errno));
+    } else if (flock(l, LOCK_EX | LOCK_NB) < 0) {
+        char buf[32] = "";
+        ssize_t n = pread(l, buf, sizeof buf - 1, 0);
+        buf[n > 0 ? n : 0] = '\0';
+        int pid = atoi(buf);
+        close(l);
+        if (pid > 0)
+            pvm_error_set(err, PVM_E_BUSY, "VM '%s': the console is busy: process %d is "
+                          "attached to it (one client at a time; leave that one with Ctrl-] "
+                          "first)", name, pid);
+        else
+            pvm_error_set(err, PVM_E_BUSY, "VM '%s': the console is busy: another client is "
+                          "attached to it (one client at a time)", name);
+    } else {
+        char buf[32];
+        int n = snprintf(buf, sizeof buf, "%d\n", (int)getpid());
+        if (ftruncate(l, 0) == 0 && pwrite(l, buf, (size_t)n, 0) == n)
+            rc = 0;
+        else
+            pvm_error_set(err, PVM_E_IO, "VM '%s': cannot write %s: %s", name, path,
+                          strerror(errno));
+        if (rc == 0)
+            *out = l;
+        else
+            close(l);
+    }
+    free(path);
+    return rc;
+}
+
 int pvm_vm_console_open(pvm_engine *e, const char *name_or_id, int *fd, pvm_error *err)
 {
     pvm_vm vm;
@@ -442,5 +557,26 @@ int pvm_vm_console_open(pvm_engine *e, const char *name_or_id, int *fd, pvm_erro
     if (!hv->console_open)
         return pvm_error_set(err, PVM_E_STATE, "VM '%s': the %s backend has no console",
                              vm.name, hv->name);
-    return hv->console_open(ctx, &vm, fd, err);
+    pvm_vm_files f;
+    int lock = -1;
+    if (pvm_vm_files_init(pvm_engine_home(e), vm.id, &f, err) < 0 ||
+        pvm_console_claim(&f, vm.name, &lock, err) < 0)
+        return -1;
+    if (hv->console_open(ctx, &vm, fd, err) < 0) {
+        close(lock);
+        return -1;
+    }
+    if (e->console_lock_fd >= 0)
+        close(e->console_lock_fd);
+    e->console_lock_fd = lock;
+    return 0;
+}
+
+void pvm_vm_console_close(pvm_engine *e, int fd)
+{
+    if (fd >= 0)
+        close(fd);
+    if (e->console_lock_fd >= 0)
+        close(e->console_lock_fd);
+    e->console_lock_fd = -1;
 }

@@ -70,3 +70,32 @@ int64_t pvm_vm_uptime(const pvm_vm *vm)
     double s = up - (double)start / (double)hz;
     return s < 0 ? 0 : (int64_t)s;
 }
+
+int pvm_vm_accel(const pvm_vm *vm, char *out, size_t size)
+{
+    char path[64], buf[8192];
+    out[0] = '\0';
+    if (!pvm_vm_pid_alive(vm))
+        return -1;
+    snprintf(path, sizeof path, "/proc/%d/cmdline", vm->pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* arguments are NUL-separated: look at each for the -machine value's accel= */
+    for (size_t i = 0; i < n; i += strlen(buf + i) + 1) {
+        const char *a = strstr(buf + i, ",accel=");
+        if (!a)
+            continue;
+        a += 7;
+        size_t len = strcspn(a, ",");
+        if (len == 0 || len >= size)
+            return -1;
+        memcpy(out, a, len);
+        out[len] = '\0';
+        return 0;
+    }
+    return -1;
+}

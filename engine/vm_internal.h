@@ -1,6 +1,6 @@
 /* vm_internal.h - what the VM files of the engine share: the per-VM file
  * layout (vm.c), process and runtime-folder helpers (proc.c) and the per-VM
- * operation lock (lock.c). Included only by engine/vm*.c, proc.c, lock.c. */
+ * operation lock (lock.c). Included only by engine/vm*.c, proc.c, lock.c, guest.c. */
 #ifndef PVM_VM_INTERNAL_H
 #define PVM_VM_INTERNAL_H
 
@@ -23,6 +23,11 @@ typedef struct pvm_vm_files {
     char lock[PVM_PATH_MAX];       /* lock: flock'd by start/stop/delete */
     char marker[PVM_PATH_MAX];     /* running: intent marker, holds the pid */
 } pvm_vm_files;
+
+/* This home's token (home.c): 12 hex, random, kept in HOME/home-id and bound to
+ * the folder's device and inode, so a copied data folder gets its own. Part of
+ * every runtime folder's name: two homes never share one, even with equal ids. */
+int pvm_home_token(const char *home, char *out, size_t size, pvm_error *err);
 
 /* Fills f for the VM with this id under home; -1 when a path would not fit. */
 int pvm_vm_files_init(const char *home, const char *id, pvm_vm_files *f, pvm_error *err);
@@ -80,5 +85,10 @@ void pvm_vm_probe(pvm_engine *e, pvm_vm *vm);
 int pvm_vm_intent(const pvm_vm_files *f);
 /* Removes the intent marker and the backend's runtime leftovers: the VM does not run. */
 void pvm_vm_forget(pvm_engine *e, const pvm_vm *vm, const pvm_vm_files *f);
+/* Writes the kernel's boot id to VMDIR/boot-id at start (vm_ops.c) ... */
+void pvm_vm_boot_id_record(const pvm_vm_files *f);
+/* ... and whether it differs now: the host restarted under a VM that ran (a backend's
+ * probe shows it stopped, reason "host restarted"). */
+bool pvm_vm_host_restarted(const pvm_vm_files *f);
 
 #endif

@@ -89,13 +89,15 @@ static void pvm_report(const pvm_progress *progress, const char *step)
         progress->report(progress->ctx, step, -1);
 }
 
-/* The backend, and the profile checked against it: a refused start changes nothing. */
+/* The backend, and the profile checked against it (and the marks table): a refused
+ * start changes nothing. */
 static int pvm_vm_start_checks(pvm_engine *e, const pvm_config *cfg, const pvm_vm *vm,
                                pvm_profile *p, const pvm_hv_ops **hv, void **ctx,
                                pvm_error *err)
 {
     if (pvm_engine_hv(e, cfg, hv, ctx, err) < 0 ||
-        pvm_profile_get(e, vm->profile_id, p, err) < 0)
+        pvm_profile_get(e, vm->profile_id, p, err) < 0 ||
+        pvm_profile_marks_check(p, e->allow_vm_marks, err) < 0)
         return -1;
     return (*hv)->check(*ctx, p, vm, err);
 }
@@ -125,6 +127,7 @@ static int pvm_vm_start_locked(pvm_engine *e, pvm_vm *vm, const pvm_vm_files *f,
     if (pvm_proc_pid_write(f->marker, 0, err) < 0) /* intent: it should be running */
         goto done;
     pvm_report(progress, "starting the VM (backend)");
+    pvm_vm_boot_id_record(f);
     pvm_hv_start s = {.vm = vm, .files = f, .profile = &p, .cfg = &cfg, .progress = progress};
     if (hv->start(ctx, &s, &pid, err) < 0 || pvm_proc_pid_write(f->marker, pid, err) < 0) {
         if (!pid) /* nothing runs: no intent either */

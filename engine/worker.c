@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef struct pvm_job {
@@ -27,7 +28,9 @@ typedef struct pvm_event_node {
 } pvm_event_node;
 
 struct pvm_worker {
-    pvm_engine *engine;          /* used by the thread only */
+    pvm_engine *engine;          /* opened and used by the thread only; NULL when that failed */
+    char *home_flag;             /* for the thread's pvm_engine_open */
+    pvm_error open_err;          /* why the engine did not open (given to every job) */
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cond;
@@ -35,6 +38,7 @@ struct pvm_worker {
     unsigned running;            /* the id of the job the thread runs, 0 when idle */
     unsigned next_id;
     bool quit;
+    bool finished;               /* the thread has left its loop (set under mu) */
     pvm_event_node *events, *events_tail;
     int wake[2];                 /* self-pipe: the thread writes, the owner polls [0] */
     int cancel[2];               /* [0] is the running job's cancel_fd */
@@ -113,6 +117,10 @@ static void pvm_worker_report(void *ctx, const char *step, double fraction)
 
 static int pvm_job_run(pvm_worker *w, const pvm_job *j, const pvm_progress *p, pvm_error *err)
 {
+    if (!w->engine) {
+        *err = w->open_err;
+        return -1;
+    }
     switch (j->kind) {
     case PVM_JOB_START:
         return pvm_vm_start(w->engine, j->target, 0, p, err);
@@ -149,6 +157,9 @@ static pvm_job *pvm_job_take_locked(pvm_worker *w)
 static void *pvm_worker_main(void *arg)
 {
     pvm_worker *w = arg;
+    /* opened here, not by the caller, so the caller's first screen does not wait for it */
+    if (pvm_engine_open(&w->engine, w->home_flag, &w->open_err) < 0)
+        w->engine = NULL;
     pthread_mutex_lock(&w->mu);
     pvm_job *j;
     while ((j = pvm_job_take_locked(w))) {
@@ -166,6 +177,8 @@ static void *pvm_worker_main(void *arg)
         w->running = 0;
         pvm_event_push_locked(w, &ev);
     }
+    w->finished = true;
+    pthread_cond_broadcast(&w->cond);
     pthread_mutex_unlock(&w->mu);
     return NULL;
 }
@@ -182,10 +195,7 @@ int pvm_worker_new(const char *home_flag, pvm_worker **out, pvm_error *err)
     pvm_worker *w = pvm_xcalloc(1, sizeof *w);
     w->wake[0] = w->wake[1] = w->cancel[0] = w->cancel[1] = -1;
     w->next_id = 1;
-    if (pvm_engine_open(&w->engine, home_flag, err) < 0) {
-        free(w);
-        return -1;
-    }
+    w->home_flag = home_flag ? pvm_xstrdup(home_flag) : NULL;
     if (pvm_pipe(w->wake, err) < 0 || pvm_pipe(w->cancel, err) < 0)
         goto fail;
     pthread_mutex_init(&w->mu, NULL);
@@ -206,29 +216,37 @@ fail:
         if (w->cancel[i] >= 0)
             close(w->cancel[i]);
     }
-    pvm_engine_close(w->engine);
+    free(w->home_flag);
     free(w);
     return -1;
 }
 
-void pvm_worker_free(pvm_worker *w)
+/* Tells the thread to quit (mu held): the running job is cancelled, queued ones
+ * are unlinked and returned for the caller to free outside the lock. */
+static pvm_job *pvm_worker_quit_locked(pvm_worker *w)
 {
-    if (!w)
-        return;
-    pthread_mutex_lock(&w->mu);
     w->quit = true;
     if (w->running)
         pvm_poke(w->cancel[1]);
     pvm_job *q = w->queue;
     w->queue = w->queue_tail = NULL;
-    pthread_cond_signal(&w->cond);
-    pthread_mutex_unlock(&w->mu);
-    pthread_join(w->thread, NULL);
+    pthread_cond_broadcast(&w->cond);
+    return q;
+}
+
+static void pvm_jobs_free(pvm_job *q)
+{
     while (q) {
         pvm_job *next = q->next;
         pvm_job_free(q);
         q = next;
     }
+}
+
+/* After the thread ended: frees everything. */
+static void pvm_worker_release(pvm_worker *w)
+{
+    pthread_join(w->thread, NULL);
     for (pvm_event_node *n = w->events, *next; n; n = next) {
         next = n->next;
         free(n);
@@ -239,8 +257,46 @@ void pvm_worker_free(pvm_worker *w)
     close(w->wake[1]);
     close(w->cancel[0]);
     close(w->cancel[1]);
-    pvm_engine_close(w->engine);
+    if (w->engine)
+        pvm_engine_close(w->engine);
+    free(w->home_flag);
     free(w);
+}
+
+void pvm_worker_free(pvm_worker *w)
+{
+    if (!w)
+        return;
+    pthread_mutex_lock(&w->mu);
+    pvm_job *q = pvm_worker_quit_locked(w);
+    pthread_mutex_unlock(&w->mu);
+    pvm_jobs_free(q);
+    pvm_worker_release(w);
+}
+
+bool pvm_worker_stop(pvm_worker *w, int timeout_ms)
+{
+    if (!w)
+        return true;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&w->mu);
+    pvm_job *q = pvm_worker_quit_locked(w);
+    int rc = 0;
+    while (!w->finished && rc == 0)
+        rc = pthread_cond_timedwait(&w->cond, &w->mu, &until);
+    bool done = w->finished;
+    pthread_mutex_unlock(&w->mu);
+    pvm_jobs_free(q);
+    if (done)
+        pvm_worker_release(w);
+    return done;
 }
 
 int pvm_worker_fd(const pvm_worker *w)

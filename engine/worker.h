@@ -34,13 +34,20 @@ typedef struct pvm_worker_event {
     pvm_error err;                /* done with rc -1: why (PVM_E_CANCELLED when cancelled) */
 } pvm_worker_event;
 
-/* Opens the worker's own engine handle on home_flag (as pvm_engine_open) and
- * starts the thread. The handle belongs to the thread from then on. */
+/* Starts the thread, which opens its own engine handle on home_flag (as
+ * pvm_engine_open) without making the caller wait; when that fails, every job
+ * ends with the open's error. -1 only when the thread cannot start. */
 int pvm_worker_new(const char *home_flag, pvm_worker **out, pvm_error *err);
 /* Cancels the running job (through its cancel descriptor: a start in flight
  * ends its new QEMU, a stop leaves the VM as it is; running VMs are never
  * touched), drops queued jobs, joins the thread and closes everything. NULL ok. */
 void pvm_worker_free(pvm_worker *w);
+/* As pvm_worker_free, but waits at most timeout_ms for the running job to end.
+ * true: everything is freed. false: the job did not end in time (it ignores its
+ * cancel descriptor); the thread and w are left running and the caller is about
+ * to exit the process, which ends them (the store stays consistent: SQLite's WAL),
+ * or to call pvm_worker_stop again. */
+bool pvm_worker_stop(pvm_worker *w, int timeout_ms);
 
 /* Readable when events wait: poll it, then call pvm_worker_next until false. */
 int pvm_worker_fd(const pvm_worker *w);

@@ -31,10 +31,11 @@ typedef enum {
 /* "header", "title", ..., "input_error"; NULL past TUI_EL_COUNT. */
 const char *tui_theme_element_name(tui_element el);
 
-/* Loads theme `name` (NULL: the configured or default one) after initscr():
- * starts colours when the terminal has them and NO_COLOR is unset. A bad
- * theme fills err (file and line) and leaves the default theme in use, so the
- * caller shows err as a message and carries on; returns 0 or -1. */
+/* Loads theme `name` after initscr(): the caller passes --theme's value, else the
+ * config's (pvm_engine_theme); NULL or "" is "default". Starts colours when the
+ * terminal has them and NO_COLOR is unset. A bad theme fills err (file and line)
+ * and leaves the default theme in use, so the caller shows err as a message and
+ * carries on; returns 0 or -1. */
 int tui_theme_init(const char *name, pvm_error *err);
 
 /* The curses attribute (colour pair | A_BOLD ...) for el; fits attr_t. */
@@ -48,5 +49,12 @@ const char *tui_theme_name(void);
 
 /* Frees what the theme holds; after endwin(). */
 void tui_theme_free(void);
+
+/* Without curses (tests, the T key's loader): the built-in default theme's styles,
+ * and theme `name` found on the search path and read over them (a missing
+ * "default" is the built-in one; errors as tui_theme_init, out then undefined). */
+#include "theme_parse.h"
+void tui_theme_builtin(pvm_style out[TUI_EL_COUNT]);
+int tui_theme_load(const char *name, pvm_style out[TUI_EL_COUNT], pvm_error *err);
 
 #endif

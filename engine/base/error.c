@@ -56,3 +56,16 @@ void pvm_error_prefix_index(pvm_error *err, size_t i, bool element)
     snprintf(tmp, sizeof tmp, element ? "[%zu]: %s" : "[%zu].%s", i, err->msg);
     memcpy(err->msg, tmp, sizeof err->msg);
 }
+
+void pvm_error_prefix(pvm_error *err, const char *prefix)
+{
+    if (!err)
+        return;
+    size_t h = strnlen(prefix, sizeof err->msg - 1);
+    size_t m = strnlen(err->msg, sizeof err->msg - 1);
+    if (h + m >= sizeof err->msg)
+        m = sizeof err->msg - 1 - h;
+    memmove(err->msg + h, err->msg, m);
+    memcpy(err->msg, prefix, h);
+    err->msg[h + m] = '\0';
+}

@@ -2,6 +2,7 @@
  * comments, size and byte checks, duplicate keys, "FILE:LINE: " in every error.
  * Called by engine/config.c and tui/theme.c through base/kvfile.h. */
 #include "base/kvfile.h"
+#include "base/base.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -193,19 +194,9 @@ fail:
 /* Puts "PATH:LINE: " in front of the callback's message. */
 static void pvm_kv_prefix(pvm_error *err, const char *path, int line)
 {
-    if (!err)
-        return;
     char head[PVM_PATH_MAX + 16];
-    int n = snprintf(head, sizeof head, "%s:%d: ", path, line);
-    size_t h = n < 0 ? 0 : (size_t)n >= sizeof head ? sizeof head - 1 : (size_t)n;
-    size_t m = strnlen(err->msg, sizeof err->msg - 1);
-    if (h >= sizeof err->msg)
-        h = sizeof err->msg - 1;
-    if (h + m >= sizeof err->msg)
-        m = sizeof err->msg - 1 - h;
-    memmove(err->msg + h, err->msg, m);
-    memcpy(err->msg, head, h);
-    err->msg[h + m] = '\0';
+    snprintf(head, sizeof head, "%s:%d: ", path, line);
+    pvm_error_prefix(err, head);
 }
 
 int pvm_kvfile_read(const char *path, pvm_kvfile_pair_fn on_pair, void *ctx, pvm_error *err)

@@ -31,6 +31,11 @@ const char *pvm_nic_model_name(pvm_nic_model m)
     return pvm_name_of(pvm_nic_model_names, PVM_COUNT(pvm_nic_model_names), (int)m);
 }
 
+const char *pvm_vm_nic_name(const pvm_vm *vm)
+{
+    return vm->net == PVM_NET_NONE ? "none" : pvm_nic_model_name(vm->nic);
+}
+
 const char *pvm_net_mode_name(pvm_net_mode m)
 {
     return pvm_name_of(pvm_net_mode_names, PVM_COUNT(pvm_net_mode_names), (int)m);

@@ -1,6 +1,7 @@
 /* util.c - allocation wrappers that never return NULL, bounded string copy,
  * randomness from getrandom(2), UUID v4 text and the clock. Used everywhere. */
 #include "pvm.h"
+#include "base/base.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -116,4 +117,64 @@ void pvm_uuid_v4(char out[37])
 int64_t pvm_now(void)
 {
     return (int64_t)time(NULL);
+}
+
+/* One line of in[0..n): trimmed of blanks, control bytes as spaces, into a
+ * fresh string (caller frees). */
+static char *pvm_text_line(const char *s, size_t n)
+{
+    while (n && (*s == ' ' || *s == '\t' || *s == '\r'))
+        s++, n--;
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
+        n--;
+    char *l = pvm_xmalloc(n + 1);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        l[i] = (char)(c < 0x20 || c == 0x7f ? ' ' : c);
+    }
+    l[n] = '\0';
+    return l;
+}
+
+char *pvm_text_lines(const char *in, bool keep_last, char *out, size_t size)
+{
+    size_t n = 0, cap = 0;
+    char **v = NULL;
+    for (const char *s = in ? in : ""; *s;) {
+        const char *nl = strchr(s, '\n');
+        size_t len = nl ? (size_t)(nl - s) : strlen(s);
+        char *l = pvm_text_line(s, len);
+        s += len + (nl ? 1 : 0);
+        if (!*l) {
+            free(l);
+            continue;
+        }
+        if (n == cap)
+            v = pvm_xrealloc(v, (cap = cap ? cap * 2 : 8) * sizeof *v);
+        v[n++] = l;
+    }
+    /* The most whole lines that fit, counted from the first or the last. */
+    size_t first = 0, count = 0, used = 0;
+    for (size_t k = 0; k < n; k++) {
+        size_t i = keep_last ? n - 1 - k : k;
+        size_t add = strlen(v[i]) + (count ? 2 : 0);
+        if (used + add + 1 > size)
+            break;
+        used += add;
+        count++;
+        first = keep_last ? i : 0;
+    }
+    out[0] = '\0';
+    if (count == 0 && n > 0 && size > 4) { /* one line longer than all the room */
+        const char *l = v[keep_last ? n - 1 : 0];
+        snprintf(out, size, "%.*s...", (int)(size - 4), l);
+    }
+    for (size_t i = first; i < first + count; i++) {
+        size_t at = strlen(out);
+        snprintf(out + at, size - at, "%s%s", i > first ? "; " : "", v[i]);
+    }
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+    return out;
 }

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PVM_JSON_MAX_BYTES (1024 * 1024)
 #define PVM_JSON_MAX_DEPTH 8              /* a profile list needs 3 */
 #define PVM_JSON_MAX_PROFILES 4096        /* per array: bounds the memory a file can ask */
 #define PVM_JSON_MAX_INT 9007199254740991.0 /* 2^53 - 1: exact in a double */
@@ -117,8 +116,12 @@ static void pvm_scan_label(const pvm_scan *sc, bool is_key, char *buf, size_t si
         snprintf(buf, size, "%san object key", prefix);
     else if (sc->depth > 0 && sc->kind[sc->depth - 1] == 'a')
         snprintf(buf, size, "%san array element", prefix);
-    else if (sc->key[0])
-        snprintf(buf, size, "%s%s", prefix, sc->key);
+    else if (sc->key[0]) {
+        /* inside the profile's nested object: the path the file uses */
+        const pvm_field *f = pvm_profile_field_by_key(sc->key);
+        bool nested = sc->depth >= (sc->list ? 3 : 2) && f && f->in_hw_model;
+        snprintf(buf, size, "%s%s%s", prefix, nested ? "hardwareModel." : "", sc->key);
+    }
     else
         snprintf(buf, size, "%sa value", prefix);
 }
@@ -293,7 +296,8 @@ static cJSON *pvm_json_parse(const char *text, bool list, pvm_error *err)
     if (!text)
         return pvm_error_set(err, PVM_E_INVALID, "empty input: expected a JSON object"), NULL;
     if (strnlen(text, PVM_JSON_MAX_BYTES + 1) > PVM_JSON_MAX_BYTES)
-        return pvm_error_set(err, PVM_E_INVALID, "input is larger than 1 MiB"), NULL;
+        return pvm_error_set(err, PVM_E_INVALID, "input is larger than %d MiB, the most a profile file may hold",
+                             PVM_JSON_MAX_BYTES >> 20), NULL;
     if (strncmp(text, "\xef\xbb\xbf", 3) == 0) /* a UTF-8 byte order mark, as editors write */
         text += 3;
     const char *first = pvm_skip_ws(text);
@@ -345,13 +349,19 @@ static int pvm_json_set_field(pvm_profile *p, const pvm_field *f, const cJSON *i
     const pvm_field *fields = pvm_profile_fields(&nfields);
     const char *v = NULL;
     size_t idx = (size_t)(f - fields);
+    const char *in = f->in_hw_model ? "hardwareModel." : "";
+    char path[64];
+    snprintf(path, sizeof path, "%s%s", in, f->key);
     if (seen[idx])
         return pvm_error_set_field(err, PVM_E_INVALID, f->key, "%s: appears more than once",
-                                   f->key);
+                                   path);
     seen[idx] = true;
-    if (pvm_json_string(item, f->key, &v, err) < 0)
+    if (pvm_json_string(item, path, &v, err) < 0)
         return -1;
-    return pvm_profile_set(p, f, v, err);
+    if (pvm_profile_set(p, f, v, err) == 0)
+        return 0;
+    pvm_error_prefix(err, in); /* the path the file uses: hardwareModel.product */
+    return -1;
 }
 
 static int pvm_json_hw_model(pvm_profile *p, const cJSON *hw, bool *seen, pvm_error *err)
@@ -497,7 +507,8 @@ static int pvm_profile_array_from_cjson(const cJSON *arr, pvm_profile **out, siz
     pvm_profile *v = pvm_xcalloc(n ? n : 1, sizeof *v);
     for (const cJSON *c = arr->child; c; c = c->next, i++) {
         if (pvm_profile_from_cjson(c, &v[i], err) < 0) {
-            pvm_error_prefix_index(err, i, !cJSON_IsObject(c));
+            if (n > 1) /* as pvm_profile_import_many: an index only in a batch */
+                pvm_error_prefix_index(err, i, !cJSON_IsObject(c));
             free(v);
             return -1;
         }

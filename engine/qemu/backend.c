@@ -41,20 +41,24 @@ static int pvm_run_fit(char *dst, const char *a, const char *b, pvm_error *err)
     return 0;
 }
 
-int pvm_qemu_run_init(const char *id, pvm_qemu_run *r, pvm_error *err)
+int pvm_qemu_run_init(const char *home, const char *id, pvm_qemu_run *r, pvm_error *err)
 {
     memset(r, 0, sizeof *r);
     size_t n = strlen(id);
     if (n != 36 || strspn(id, "0123456789abcdef-") != n)
         return pvm_error_set(err, PVM_E_INVALID, "VM id '%.40s': must be a lower-case UUID", id);
-    char base[64], short_id[13];
+    char base[64], short_id[13], token[16];
     pvm_proc_runtime_base(base, sizeof base);
+    if (pvm_home_token(home, token, sizeof token, err) < 0)
+        return -1;
     size_t k = 0; /* the first 12 hex digits of the id */
     for (const char *c = id; *c && k < 12; c++)
         if (*c != '-')
             short_id[k++] = *c;
     short_id[k] = '\0';
-    if (pvm_run_fit(r->dir, base, short_id, err) < 0 ||
+    char run_name[32]; /* <home token>-<12 hex of the id> */
+    snprintf(run_name, sizeof run_name, "%s-%s", token, short_id);
+    if (pvm_run_fit(r->dir, base, run_name, err) < 0 ||
         pvm_run_fit(r->qmp_sock, r->dir, "qmp.sock", err) < 0 ||
         pvm_run_fit(r->owner_sock, r->dir, "qmp-owner.sock", err) < 0 ||
         pvm_run_fit(r->qga_sock, r->dir, "qga.sock", err) < 0 ||
@@ -76,10 +80,10 @@ static void pvm_qemu_run_clean(const pvm_qemu_run *r)
 
 static void pvm_qemu_cleanup(void *ctx, const pvm_vm *vm, const pvm_vm_files *f)
 {
-    (void)ctx;
+    pvm_qemu_ctx *c = ctx;
     (void)f;
     pvm_qemu_run r;
-    if (pvm_qemu_run_init(vm->id, &r, NULL) == 0)
+    if (pvm_qemu_run_init(c->home, vm->id, &r, NULL) == 0)
         pvm_qemu_run_clean(&r);
 }
 
@@ -120,22 +124,30 @@ static int pvm_pidfd(int pid)
 #endif
 }
 
-/* The QEMU of this VM: the pid in the pid file (or the intent marker) when that
- * process lives and its command line names this VM's id (pid reuse guard). */
-static int pvm_qemu_live_pid(const pvm_qemu_run *r, const char *id, int intent_pid)
+/* True when pid lives and is this home's QEMU of this VM: its command line names this
+ * VM's runtime folder, which holds the home's token (pid reuse, and a copied home whose
+ * marker names the original's QEMU). */
+static bool pvm_qemu_ours(const pvm_qemu_run *r, int pid)
+{
+    return pid > 0 && pvm_proc_alive(pid) && pvm_proc_cmdline_has(pid, r->dir);
+}
+
+/* The QEMU of this VM: the pid in the pid file (or the intent marker) when it is ours. */
+static int pvm_qemu_live_pid(const pvm_qemu_run *r, int intent_pid)
 {
     int pids[2] = {pvm_proc_pid_read(r->pidfile), intent_pid > 0 ? intent_pid : 0};
     for (int i = 0; i < 2; i++)
-        if (pids[i] && pvm_proc_alive(pids[i]) && pvm_proc_cmdline_has(pids[i], id))
+        if (pvm_qemu_ours(r, pids[i]))
             return pids[i];
     return 0;
 }
 
-/* Ends a QEMU of this VM that may have started (only when it names the VM). */
+/* Ends a QEMU of this VM that may have started (only when it names its runtime folder). */
 static void pvm_qemu_kill_started(const pvm_qemu_run *r, const pvm_vm *vm)
 {
-    int pid = pvm_qemu_live_pid(r, vm->id, 0);
-    if (pid && pvm_proc_signal_checked(pid, vm->id, SIGKILL) == 1)
+    (void)vm;
+    int pid = pvm_qemu_live_pid(r, 0);
+    if (pid && pvm_proc_signal_checked(pid, r->dir, SIGKILL) == 1)
         pvm_proc_wait_gone(pid, 5000, NULL, NULL, NULL);
 }
 
@@ -206,11 +218,14 @@ static int pvm_qemu_build(const char *home, const pvm_hv_start *s, const pvm_qem
 static int pvm_qemu_start_failed(const pvm_vm_files *f, const pvm_qemu_run *r,
                                  const pvm_vm *vm, const char *what, pvm_error *err)
 {
-    char tail[300];
-    pvm_proc_tail(f->qemu_log, 3, tail, sizeof tail);
+    /* QEMU's last lines, whole, in the room the message leaves */
+    char head[sizeof err->msg], tail[sizeof err->msg];
+    int h = snprintf(head, sizeof head, "VM '%s': %s; QEMU said: ", vm->name, what);
+    size_t room = h > 0 && (size_t)h + 16 < sizeof head ? sizeof head - (size_t)h : 16;
+    pvm_proc_tail(f->qemu_log, 3, tail, room);
     pvm_qemu_kill_started(r, vm);
     pvm_qemu_run_clean(r);
-    return pvm_error_set(err, PVM_E_QEMU, "VM '%s': %s%s%.300s", vm->name, what,
+    return pvm_error_set(err, PVM_E_QEMU, "VM '%s': %s%s%s", vm->name, what,
                          tail[0] ? "; QEMU said: " : "", tail);
 }
 
@@ -316,7 +331,7 @@ static int pvm_qemu_start(void *ctx, const pvm_hv_start *s, int *pid, pvm_error 
     int64_t end = pvm_proc_now_ms() + PVM_START_TIMEOUT_MS;
     int rc = -1;
     *pid = 0;
-    if (pvm_qemu_run_init(s->vm->id, &r, err) == 0 &&
+    if (pvm_qemu_run_init(c->home, s->vm->id, &r, err) == 0 &&
         pvm_qemu_build(c->home, s, &r, &argv, err) == 0 &&
         (pvm_qemu_step(s->progress, "preparing the runtime folder"), 1) &&
         pvm_qemu_prepare(s->files, &r, err) == 0 && pvm_qemu_spawn(s, &r, &argv, end, err) == 0 &&
@@ -377,6 +392,20 @@ static void pvm_qemu_probe_gone(const pvm_vm_files *f, const pvm_qemu_run *r,
                                               : "QEMU was told to quit over QMP");
         return;
     }
+    int other = intent_pid;
+    if (other > 0 && pvm_proc_alive(other) && pvm_proc_cmdline_has(other, vm->id)) {
+        vm->state = PVM_VM_STOPPED; /* a cp -a of a home whose QEMU still runs */
+        snprintf(vm->state_reason, sizeof vm->state_reason,
+                 "this data folder is a copy: QEMU process %d runs the VM of the original "
+                 "folder, not this one", other);
+        return;
+    }
+    if (pvm_vm_host_restarted(f)) {
+        vm->state = PVM_VM_STOPPED;
+        snprintf(vm->state_reason, sizeof vm->state_reason,
+                 "host restarted while the VM ran (its QEMU went down with the host)");
+        return;
+    }
     vm->state = PVM_VM_CRASHED;
     int pid = intent_pid > 0 ? intent_pid : pvm_proc_pid_read(r->pidfile);
     struct stat st;
@@ -399,14 +428,14 @@ static void pvm_qemu_probe_gone(const pvm_vm_files *f, const pvm_qemu_run *r,
 
 static void pvm_qemu_probe(void *ctx, const pvm_vm_files *f, int intent_pid, pvm_vm *vm)
 {
-    (void)ctx;
+    pvm_qemu_ctx *c = ctx;
     pvm_qemu_run r;
     vm->state = PVM_VM_STOPPED;
     vm->pid = 0;
     vm->state_reason[0] = '\0';
-    if (pvm_qemu_run_init(vm->id, &r, NULL) < 0)
+    if (pvm_qemu_run_init(c->home, vm->id, &r, NULL) < 0)
         return;
-    vm->pid = pvm_qemu_live_pid(&r, vm->id, intent_pid);
+    vm->pid = pvm_qemu_live_pid(&r, intent_pid);
     if (vm->pid) {
         vm->state = PVM_VM_RUNNING;
         pvm_qemu_probe_qmp(&r, vm);
@@ -441,7 +470,12 @@ static bool pvm_powerdown_done(void *ctx)
 static int pvm_qemu_powerdown(const pvm_qemu_run *r, const pvm_vm *vm, int timeout_ms,
                               const pvm_progress *progress, pvm_error *err)
 {
-    pvm_powerdown_wait w = {r, vm->pid, 0};
+    pvm_error q = {0}; /* without QMP the button cannot be pressed: say so at once */
+    if (pvm_qemu_command(r, "system_powerdown", &q) < 0)
+        return pvm_error_set(err, PVM_E_QEMU, "VM '%s': QMP is unreachable, so the power "
+                             "button cannot be pressed (%.200s); the guest keeps running: "
+                             "use --force to end QEMU", vm->name, q.msg);
+    pvm_powerdown_wait w = {r, vm->pid, pvm_proc_now_ms() + PVM_POWERDOWN_EVERY_MS};
     int pfd = pvm_pidfd(vm->pid);
     int rc = pvm_wait_until_fd(pfd, pvm_powerdown_done, &w, timeout_ms, 50, progress,
                                "waiting for the guest to power off", err);
@@ -464,7 +498,7 @@ static int pvm_qemu_force(const pvm_qemu_run *r, const pvm_vm *vm, const pvm_pro
     int rc = pvm_proc_wait_gone(vm->pid, 5000, progress, "waiting for QEMU to quit", err);
     if (rc != 0)
         return rc > 0 ? 0 : -1;
-    pvm_proc_signal_checked(vm->pid, vm->id, SIGKILL); /* never a reused pid */
+    pvm_proc_signal_checked(vm->pid, r->dir, SIGKILL); /* never a reused pid or a copy's */
     rc = pvm_proc_wait_gone(vm->pid, 10000, progress, "waiting for QEMU to end", err);
     if (rc != 0)
         return rc > 0 ? 0 : -1;
@@ -476,10 +510,10 @@ static int pvm_qemu_shutdown(void *ctx, const pvm_vm *vm, const pvm_vm_files *f,
                              pvm_hv_stop_how how, int timeout_ms, const pvm_progress *progress,
                              pvm_error *err)
 {
-    (void)ctx;
+    pvm_qemu_ctx *c = ctx;
     (void)f;
     pvm_qemu_run r;
-    if (pvm_qemu_run_init(vm->id, &r, err) < 0)
+    if (pvm_qemu_run_init(c->home, vm->id, &r, err) < 0)
         return -1;
     int rc = how == PVM_HV_STOP_FORCE ? pvm_qemu_force(&r, vm, progress, err)
                                       : pvm_qemu_powerdown(&r, vm, timeout_ms, progress, err);
@@ -490,11 +524,33 @@ static int pvm_qemu_shutdown(void *ctx, const pvm_vm *vm, const pvm_vm_files *f,
 
 /* ---------------------------------------------------------- console, agent */
 
+static int pvm_qemu_runtime_path(void *ctx, const pvm_vm *vm, pvm_vm_path_kind kind, char *out,
+                                 size_t size, pvm_error *err)
+{
+    pvm_qemu_ctx *c = ctx;
+    pvm_qemu_run r;
+    if (pvm_qemu_run_init(c->home, vm->id, &r, err) < 0)
+        return -1;
+    const char *p = NULL;
+    switch (kind) {
+    case PVM_VM_PATH_SERIAL_SOCK: p = r.serial_sock; break;
+    case PVM_VM_PATH_QMP_SOCK: p = r.qmp_sock; break;
+    case PVM_VM_PATH_QGA_SOCK: p = r.qga_sock; break;
+    case PVM_VM_PATH_PIDFILE: p = r.pidfile; break;
+    default: break;
+    }
+    if (!p)
+        return pvm_error_set(err, PVM_E_INVALID, "path kind %d: not a runtime file", (int)kind);
+    if (pvm_strlcpy(out, p, size) >= size)
+        return pvm_error_set(err, PVM_E_IO, "path %s: longer than %zu bytes", p, size - 1);
+    return 0;
+}
+
 static int pvm_qemu_console_open(void *ctx, const pvm_vm *vm, int *fd, pvm_error *err)
 {
-    (void)ctx;
+    pvm_qemu_ctx *c = ctx;
     pvm_qemu_run r;
-    if (pvm_qemu_run_init(vm->id, &r, err) < 0)
+    if (pvm_qemu_run_init(c->home, vm->id, &r, err) < 0)
         return -1;
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     pvm_strlcpy(sa.sun_path, r.serial_sock, sizeof sa.sun_path);
@@ -540,9 +596,9 @@ static bool pvm_agent_done(void *ctx)
 static int pvm_qemu_agent_wait(void *ctx, const pvm_vm *vm, int timeout_ms,
                                const pvm_progress *progress, pvm_error *err)
 {
-    (void)ctx;
+    pvm_qemu_ctx *c = ctx;
     pvm_qemu_run r;
-    if (pvm_qemu_run_init(vm->id, &r, err) < 0)
+    if (pvm_qemu_run_init(c->home, vm->id, &r, err) < 0)
         return -1;
     pvm_agent_wait w = {.r = &r, .pid = vm->pid, .end = pvm_proc_now_ms() + timeout_ms};
     int rc = pvm_wait_until(pvm_agent_done, &w, timeout_ms, 200, progress,
@@ -598,6 +654,7 @@ const pvm_hv_ops pvm_hv_qemu = {
     .probe = pvm_qemu_probe,
     .shutdown = pvm_qemu_shutdown,
     .cleanup = pvm_qemu_cleanup,
+    .runtime_path = pvm_qemu_runtime_path,
     .console_open = pvm_qemu_console_open,
     .agent_wait = pvm_qemu_agent_wait,
     /* snapshot, agent_exec, agent_file_write, sample: the next issues */

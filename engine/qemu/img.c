@@ -22,15 +22,14 @@ static int pvm_img_run(char *const *argv, int timeout_ms, const char *what, pvm_
     if (pvm_proc_run(argv, timeout_ms, &out, &status, err) < 0)
         return -1;
     if (status != 0) {
-        size_t n = strlen(out);
-        while (n && (out[n - 1] == '\n' || out[n - 1] == ' '))
-            out[--n] = '\0';
+        char said[320]; /* whole lines, joined with "; " */
+        pvm_text_lines(out, false, said, sizeof said);
         if (status == 127)
-            rc = pvm_error_set(err, PVM_E_QEMU, "%s: %.300s (install it: apt-get install "
-                               "qemu-utils)", what, out);
+            rc = pvm_error_set(err, PVM_E_QEMU, "%s: %s (install it: apt-get install "
+                               "qemu-utils)", what, said);
         else
-            rc = pvm_error_set(err, PVM_E_QEMU, "%s: qemu-img failed (status %d): %.300s", what,
-                               status, out);
+            rc = pvm_error_set(err, PVM_E_QEMU, "%s: qemu-img failed (status %d): %s", what,
+                               status, said);
     }
     free(out);
     return rc;
@@ -89,6 +88,20 @@ static int pvm_img_info_parse(const char *path, const char *json, char fmt[32], 
     return rc;
 }
 
+/* qemu-img's whole lines; the path once, where qemu-img names it. */
+static int pvm_img_info_failed(const char *path, const char *out, pvm_error *err)
+{
+    char said[sizeof err->msg - 40];
+    const char *text = strncmp(out, "qemu-img: ", 10) == 0 ? out + 10 : out;
+    bool named = strstr(text, path) != NULL;
+    size_t room = named ? sizeof said : sizeof said - strlen(path) % (sizeof said - 64);
+    pvm_text_lines(text, false, said, room);
+    if (named)
+        return pvm_error_set(err, PVM_E_INVALID, "image: qemu-img cannot read it: %s", said);
+    return pvm_error_set(err, PVM_E_INVALID, "image: %s: qemu-img cannot read it: %s", path,
+                         said);
+}
+
 int pvm_img_info(const char *path, char fmt[32], uint64_t *vsize, pvm_error *err)
 {
     char *out;
@@ -99,8 +112,7 @@ int pvm_img_info(const char *path, char fmt[32], uint64_t *vsize, pvm_error *err
         return -1;
     int rc;
     if (status != 0)
-        rc = pvm_error_set_field(err, PVM_E_INVALID, "image",
-                                 "image: %s: qemu-img cannot read it: %.300s", path, out);
+        rc = pvm_img_info_failed(path, out, err);
     else
         rc = pvm_img_info_parse(path, out, fmt, vsize, err);
     free(out);

@@ -43,7 +43,8 @@ typedef struct pvm_qemu_paths {
 #define PVM_RUN_PATH_MAX 108 /* sun_path; every runtime path fits a socket */
 
 /* The runtime files of one QEMU (backend.c): a short private folder
- * /tmp/pvm-<uid>/<12 hex of the VM id>/ with the two monitors' sockets, the guest
+ * /tmp/pvm-<uid>/<home token>-<12 hex of the VM id>/ (the token from HOME/home-id, so
+ * two homes, or a copied one, never share a folder) with the two monitors' sockets, the guest
  * agent's and the console's, and QEMU's pid file. */
 typedef struct pvm_qemu_run {
     char dir[PVM_RUN_PATH_MAX];
@@ -53,8 +54,10 @@ typedef struct pvm_qemu_run {
     char serial_sock[PVM_RUN_PATH_MAX];
     char pidfile[PVM_RUN_PATH_MAX];
 } pvm_qemu_run;
-/* Fills r for the VM with this id (a lower-case UUID); -1 when it is not one. */
-int pvm_qemu_run_init(const char *id, pvm_qemu_run *r, pvm_error *err);
+/* Fills r for the VM with this id (a lower-case UUID) under home (absolute data folder,
+ * whose token it reads or makes: pvm_home_token); -1 when the id is not one or the token
+ * cannot be had. Used by the backend and by pvm_vm_path for the sockets' paths. */
+int pvm_qemu_run_init(const char *home, const char *id, pvm_qemu_run *r, pvm_error *err);
 
 /* Pure: profile + VM + host facts -> argv. No I/O. out must be initialised;
  * on error it is left empty. */
@@ -79,10 +82,11 @@ typedef struct pvm_config {
     uint64_t max_memory;  /* bytes */
     char qemu[256];       /* QEMU binary */
     char backend[8];      /* "qemu" (default) or "fake" (tests only, when named) */
+    char theme[65];       /* the TUI's theme name (pvm_theme_name_check), "default" */
 } pvm_config;
 
 /* Loads HOME/config (key = value lines, '#' comments; keys: accel, max_cpus, max_memory, qemu,
- * backend);
+ * backend, theme);
  * writes it with the defaults and explanatory comments when missing. Defaults: accel auto,
  * max_cpus = max(1, cores/2), max_memory = host memory / 2, qemu qemu-system-x86_64, backend qemu (the fake
  * backend is never a default: only a config that names it gets it).

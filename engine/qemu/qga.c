@@ -364,8 +364,9 @@ int pvm_qga_file_write(pvm_qga *g, const char *guest_path, const void *data, siz
 
 /* ---------------------------------------------------------------- network */
 
-/* Adds one interface's counters: 1 added, 0 skipped (loopback, no statistics), -1 bad data. */
-static int qga_add_iface(const cJSON *iface, uint64_t *rx, uint64_t *tx)
+/* Adds one interface's counters: 1 added, 0 skipped (loopback, no statistics), -1 bad data.
+ * Packet counts are optional: one interface without them makes them unknown. */
+static int qga_add_iface(const cJSON *iface, pvm_qga_net *n)
 {
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(iface, "name");
     if (!cJSON_IsString(name) || strcmp(name->valuestring, "lo") == 0)
@@ -373,28 +374,34 @@ static int qga_add_iface(const cJSON *iface, uint64_t *rx, uint64_t *tx)
     const cJSON *stats = cJSON_GetObjectItemCaseSensitive(iface, "statistics");
     if (!stats)
         return 0;
-    int64_t r = 0, t = 0;
-    if (!qga_get_int(stats, "rx-bytes", 0, 9007199254740992.0, &r) ||
-        !qga_get_int(stats, "tx-bytes", 0, 9007199254740992.0, &t))
+    const double max = 9007199254740992.0;
+    int64_t r = 0, t = 0, rp = 0, tp = 0;
+    if (!qga_get_int(stats, "rx-bytes", 0, max, &r) || !qga_get_int(stats, "tx-bytes", 0, max, &t))
         return -1;
-    *rx += (uint64_t)r;
-    *tx += (uint64_t)t;
+    n->rx_bytes += (uint64_t)r;
+    n->tx_bytes += (uint64_t)t;
+    if (qga_get_int(stats, "rx-packets", 0, max, &rp) && qga_get_int(stats, "tx-packets", 0, max, &tp)) {
+        n->rx_packets += (uint64_t)rp;
+        n->tx_packets += (uint64_t)tp;
+    } else {
+        n->packets_known = false;
+    }
     return 1;
 }
 
-int pvm_qga_net_bytes(pvm_qga *g, uint64_t *rx, uint64_t *tx, pvm_error *err)
+int pvm_qga_net_stats(pvm_qga *g, int timeout_ms, pvm_qga_net *out, pvm_error *err)
 {
     cJSON *ret = NULL;
-    if (pvm_qga_execute(g, "guest-network-get-interfaces", NULL, &ret, QGA_NET_MS, err) < 0)
+    if (pvm_qga_execute(g, "guest-network-get-interfaces", NULL, &ret, timeout_ms, err) < 0)
         return -1;
-    uint64_t r = 0, t = 0;
+    pvm_qga_net n = {.packets_known = true};
     int found = 0, rc = 0;
     const cJSON *iface;
     if (!cJSON_IsArray(ret))
         rc = pvm_error_set(err, PVM_E_QEMU, "guest agent guest-network-get-interfaces: reply is not an array");
     cJSON *list = rc ? NULL : ret;
     cJSON_ArrayForEach(iface, list) {
-        int a = qga_add_iface(iface, &r, &t);
+        int a = qga_add_iface(iface, &n);
         if (a < 0) {
             rc = pvm_error_set(err, PVM_E_QEMU, "guest agent guest-network-get-interfaces: "
                                "rx-bytes/tx-bytes must be non-negative integers");
@@ -407,8 +414,17 @@ int pvm_qga_net_bytes(pvm_qga *g, uint64_t *rx, uint64_t *tx, pvm_error *err)
         return -1;
     if (!found)
         return pvm_error_set(err, PVM_E_QEMU, "guest agent: no non-loopback interface reports statistics");
-    *rx = r;
-    *tx = t;
+    *out = n;
+    return 0;
+}
+
+int pvm_qga_net_bytes(pvm_qga *g, uint64_t *rx, uint64_t *tx, pvm_error *err)
+{
+    pvm_qga_net n;
+    if (pvm_qga_net_stats(g, QGA_NET_MS, &n, err) < 0)
+        return -1;
+    *rx = n.rx_bytes;
+    *tx = n.tx_bytes;
     return 0;
 }
 

@@ -48,6 +48,14 @@ int pvm_qga_file_write(pvm_qga *g, const char *guest_path, const void *data, siz
 /* guest-network-get-interfaces summed rx/tx bytes of non-loopback interfaces.
  * No interface with statistics -> PVM_E_QEMU (unknown is never reported as 0). */
 int pvm_qga_net_bytes(pvm_qga *g, uint64_t *rx, uint64_t *tx, pvm_error *err);
+/* The same counters with packets, within timeout_ms (the sampler's bounded call). Packet
+ * counts are summed when every counted interface has rx-packets/tx-packets, else
+ * packets_known is false. */
+typedef struct pvm_qga_net {
+    uint64_t rx_bytes, tx_bytes, rx_packets, tx_packets;
+    bool packets_known;
+} pvm_qga_net;
+int pvm_qga_net_stats(pvm_qga *g, int timeout_ms, pvm_qga_net *out, pvm_error *err);
 void pvm_qga_close(pvm_qga *g);
 
 /* ------------------------------------------- shared plumbing (jsonrpc.c)

@@ -143,12 +143,14 @@ finish() {
     [ "$T_FAIL" -eq 0 ] && [ "$T_PASS" -gt 0 ]
 }
 
-# qga_sock NAME: the VM's guest-agent socket (runtime folder: 12 hex digits of the id).
+# qga_sock NAME: the VM's guest-agent socket (runtime folder: this home's token
+# from HOME/home-id, then 12 hex digits of the id).
 qga_sock() {
-    local id
+    local id token
     id=$(json_field "$1" id)
     id=${id//-/}
-    echo "/tmp/pvm-$(id -u)/${id:0:12}/qga.sock"
+    token=$(cut -d' ' -f1 "$PRIVARION_VM_HOME/home-id")
+    echo "/tmp/pvm-$(id -u)/$token-${id:0:12}/qga.sock"
 }
 
 # guest_sh NAME COMMAND: runs COMMAND with /bin/sh inside the guest through the guest agent

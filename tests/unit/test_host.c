@@ -198,6 +198,12 @@ static void test_config_errors_name_key_and_line(void **state)
         { "colour = blue\n", "config:1:", "colour" },
         { "accel tcg\n", "config:1:", "key = value" },
         { "qemu =\n", "config:1:", "qemu" },
+        /* the command line's rules (issue 7): a unit is needed, minimums hold */
+        { "max_memory = 4096\n", "config:1: max_memory: 4096 has no unit", "4096M?" },
+        { "max_memory = 16M\n", "config:1: max_memory", "at least 32M" },
+        { "max_memory = 1536K\n", "config:1: max_memory", "at least 32M" },
+        { "max_cpus = +1\n", "config:1: max_cpus", "digits only" },
+        { "max_cpus = 0x1\n", "config:1: max_cpus", "digits only" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         write_config(f, cases[i].text);

@@ -8,7 +8,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/wait.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -234,6 +236,50 @@ static void test_free_while_busy_cancels_and_joins(void **state)
     rm_rf(dir);
 }
 
+/* A job that ignores its cancel descriptor: stop gives up after the bound. */
+static atomic_int stubborn_release;
+
+static int job_stubborn(pvm_engine *e, void *arg, const pvm_progress *p, pvm_error *err)
+{
+    (void)e;
+    (void)arg;
+    (void)p;
+    (void)err;
+    atomic_store(&block_started, 1);
+    for (int i = 0; i < 3000 && !atomic_load(&stubborn_release); i++)
+        usleep(1000);
+    return 0;
+}
+
+static void test_stop_is_bounded(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/pvm-test-worker3-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    pvm_worker *w;
+    pvm_error err = {0};
+    /* an idle worker stops at once */
+    assert_int_equal(pvm_worker_new(dir, &w, &err), 0);
+    assert_true(pvm_worker_stop(w, 1000));
+    /* a cancellable job is cancelled and the worker freed */
+    assert_int_equal(pvm_worker_new(dir, &w, &err), 0);
+    atomic_store(&block_started, 0);
+    assert_int_equal(pvm_worker_submit_fn(w, "block", job_block, NULL, NULL, NULL, &err), 0);
+    wait_started();
+    assert_true(pvm_worker_stop(w, 5000));
+    /* a stubborn job: stop returns false after its bound; the job then ends on its own */
+    assert_int_equal(pvm_worker_new(dir, &w, &err), 0);
+    atomic_store(&block_started, 0);
+    atomic_store(&stubborn_release, 0);
+    assert_int_equal(pvm_worker_submit_fn(w, "stubborn", job_stubborn, NULL, NULL, NULL, &err), 0);
+    wait_started();
+    assert_false(pvm_worker_stop(w, 50));
+    atomic_store(&stubborn_release, 1);
+    /* stop again (quit is already set) waits for the finish and frees it */
+    assert_true(pvm_worker_stop(w, 10000));
+    rm_rf(dir);
+}
+
 static void test_engine_jobs_report_engine_errors(void **state)
 {
     fixture *f = *state;
@@ -291,6 +337,64 @@ static void test_data_version_sees_worker_commits(void **state)
     pvm_engine_close(e);
 }
 
+/* A second engine handle in the same process (the worker's) must not drop the
+ * first handle's locks on state.db: with them gone another process may checkpoint
+ * and delete the WAL that the first handle still writes to (seen as the CLI not
+ * finding a VM the TUI had just made). A child process asks for a write lock. */
+static void test_second_handle_keeps_first_handles_locks(void **state)
+{
+    fixture *f = *state;
+    pvm_engine *e, *e2;
+    pvm_error err = {0};
+    assert_int_equal(pvm_engine_open(&e, f->dir, &err), 0);
+    pvm_profile p;
+    pvm_profile_init(&p);
+    assert_int_equal(pvm_profile_set_name(&p, "one", &err), 0);
+    assert_int_equal(pvm_profile_create(e, &p, NULL, &err), 0);
+    assert_int_equal(pvm_engine_open(&e2, f->dir, &err), 0); /* reads the header again */
+    char *db = pvm_xasprintf("%s/state.db", f->dir);
+    pid_t child = fork();
+    if (child == 0) {
+        int fd = open(db, O_RDWR);
+        struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+        _exit(fd >= 0 && fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK ? 0 : 1);
+    }
+    int status = -1;
+    assert_true(child > 0);
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0); /* the first handle's lock is still seen */
+    free(db);
+    pvm_engine_close(e2);
+    pvm_engine_close(e);
+}
+
+/* The engine opens on the worker's thread: a home that cannot be opened turns
+ * every job into that error instead of failing pvm_worker_new. */
+static void test_open_failure_reaches_every_job(void **state)
+{
+    fixture *f = *state;
+    char *file = pvm_xasprintf("%s/not-a-folder", f->dir);
+    FILE *fp = fopen(file, "w");
+    assert_non_null(fp);
+    fclose(fp);
+    pvm_worker *w;
+    pvm_error err = {0};
+    assert_int_equal(pvm_worker_new(file, &w, &err), 0);
+    unsigned a, b;
+    assert_int_equal(pvm_worker_submit(w, PVM_JOB_START, "box", &a, &err), 0);
+    assert_int_equal(pvm_worker_submit_fn(w, "x", job_record, NULL, NULL, &b, &err), 0);
+    pvm_worker_event ev;
+    assert_true(wait_done(w, a, &ev, NULL));
+    assert_int_equal(ev.rc, -1);
+    assert_int_not_equal(ev.err.code, PVM_E_NONE);
+    assert_non_null(strstr(ev.err.msg, "not-a-folder"));
+    assert_true(wait_done(w, b, &ev, NULL));
+    assert_int_equal(ev.rc, -1);
+    pvm_worker_free(w);
+    free(file);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -298,8 +402,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cancel_running_and_queued, setup, teardown),
         cmocka_unit_test_setup_teardown(test_progress_is_merged, setup, teardown),
         cmocka_unit_test(test_free_while_busy_cancels_and_joins),
+        cmocka_unit_test(test_stop_is_bounded),
+        cmocka_unit_test_setup_teardown(test_open_failure_reaches_every_job, setup, teardown),
         cmocka_unit_test_setup_teardown(test_engine_jobs_report_engine_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_data_version_sees_worker_commits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_second_handle_keeps_first_handles_locks, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -228,6 +228,53 @@ static void test_ouis(void **state)
     }
 }
 
+/* marks.c: no preset (randomized) carries a virtualization mark; the table
+ * answers by field key, as the in-guest audit will ask it. */
+static void test_marks(void **state)
+{
+    (void)state;
+    size_t n;
+    const pvm_preset *ps = pvm_presets(&n);
+    for (size_t i = 0; i < n; i++) {
+        pvm_profile p;
+        pvm_profile_mark m[8];
+        pvm_profile_init(&p);
+        pvm_preset_apply(&ps[i], &p);
+        pvm_identity_randomize(&p, &ps[i]);
+        size_t k = pvm_profile_marks(&p, m, 8);
+        if (k) {
+            print_error("preset %s: %s \"%s\" is %s\n", ps[i].key, m[0].field, m[0].value,
+                        m[0].description);
+            fail();
+        }
+    }
+    assert_non_null(pvm_mark_find("macAddress", "52:54:00:12:34:56"));
+    assert_non_null(pvm_mark_find("macAddress", "0A:00:27:00:00:01"));
+    assert_null(pvm_mark_find("macAddress", "52:54:01:12:34:56"));
+    assert_null(pvm_mark_find("manufacturer", "52:54:00:12:34:56"));
+    assert_non_null(pvm_mark_find("diskModel", "QEMU HARDDISK"));
+    assert_non_null(pvm_mark_find("diskModel", "QEMU DVD-ROM"));
+    assert_non_null(pvm_mark_find("diskSerial", "QM00003"));
+    assert_null(pvm_mark_find("serialNumber", "QM00003"));
+    assert_non_null(pvm_mark_find("cpuModel", "Intel Xeon Virtual CPU"));
+    assert_non_null(pvm_mark_find("biosVersion", "rel-1.16.0-0-gd239552ce722-prebuilt.qemu.org"));
+    assert_non_null(pvm_mark_find("product", "Standard PC (i440FX + PIIX, 1996) KVM"));
+    assert_null(pvm_mark_find("product", "Xenon"));
+    assert_null(pvm_mark_find("product", ""));
+    assert_string_equal(pvm_mark_find("manufacturer", "innotek GmbH"),
+                        "innotek, VirtualBox's maker");
+    pvm_profile p;
+    pvm_profile_init(&p);
+    pvm_strlcpy(p.name, "x", sizeof p.name);
+    pvm_strlcpy(p.mac, "00:50:56:01:02:03", sizeof p.mac);
+    pvm_error err = {0};
+    assert_int_equal(pvm_profile_marks_check(&p, false, &err), -1);
+    assert_string_equal(err.field, "macAddress");
+    assert_int_equal(pvm_profile_marks_check(&p, true, &err), 0);
+    p.hide_hypervisor = false;
+    assert_int_equal(pvm_profile_marks_check(&p, false, &err), 0);
+}
+
 static void test_real_strings(void **state)
 {
     (void)state;
@@ -262,6 +309,7 @@ int main(void)
         cmocka_unit_test(test_serial_format_names),
         cmocka_unit_test(test_ouis),
         cmocka_unit_test(test_real_strings),
+        cmocka_unit_test(test_marks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -596,6 +596,42 @@ static void test_size_parse(void **state)
     assert_invalid(pvm_size_parse("memory", NULL, &v, &err), &err, "memory: ", "empty");
 }
 
+/* numbers.c: one strict grammar for every way a number enters (issue 7). */
+static void test_numbers(void **state)
+{
+    (void)state;
+    pvm_error err = {0};
+    int n = 7;
+    assert_int_equal(pvm_int_parse("cpus", "4", 1, 255, &n, &err), 0);
+    assert_int_equal(n, 4);
+    static const char *const bad_ints[] = {" 1", "+1", "1 ", "-1", "0x2", "", "0", "256",
+                                           "99999999999999999999", "1.0"};
+    for (size_t i = 0; i < sizeof bad_ints / sizeof bad_ints[0]; i++) {
+        n = 7;
+        assert_invalid(pvm_int_parse("cpus", bad_ints[i], 1, 255, &n, &err), &err, "cpus: ",
+                       "");
+        assert_string_equal(err.field, "cpus");
+        assert_int_equal(n, 7);
+    }
+    uint64_t v = 7;
+    assert_int_equal(pvm_memory_parse("memory", "4G", &v, &err), 0);
+    assert_int_equal(v, 4ULL << 30);
+    assert_int_equal(pvm_memory_parse("memory", "33554432B", &v, &err), 0); /* B: bytes */
+    assert_int_equal(v, 32ULL << 20);
+    v = 7;
+    assert_invalid(pvm_memory_parse("memory", "4096", &v, &err), &err, "memory: 4096 has no unit",
+                   "4096M?");
+    assert_invalid(pvm_memory_parse("memory", " 4G", &v, &err), &err, "memory: ", "e.g. 512M");
+    assert_invalid(pvm_memory_parse("memory", "16M", &v, &err), &err, "memory: ", "at least 32M");
+    assert_invalid(pvm_memory_parse("memory", "33000K", &v, &err), &err, "memory: ",
+                   "whole number of MiB");
+    assert_invalid(pvm_disk_parse("disk", "20", &v, &err), &err, "disk: 20 has no unit", "20M?");
+    assert_invalid(pvm_disk_parse("disk", "512K", &v, &err), &err, "disk: ", "at least 1M");
+    assert_int_equal(v, 7);
+    assert_int_equal(pvm_disk_parse("disk", "1M", &v, &err), 0);
+    assert_int_equal(v, 1ULL << 20);
+}
+
 static void test_size_format(void **state)
 {
     (void)state;
@@ -694,6 +730,7 @@ int main(void)
         cmocka_unit_test(test_size_parse),
         cmocka_unit_test(test_size_format),
         cmocka_unit_test(test_errors_carry_field),
+        cmocka_unit_test(test_numbers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

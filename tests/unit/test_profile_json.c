@@ -232,7 +232,7 @@ static void test_hostile_keys(void **state)
                "hardwareModel.colour: unknown key", NULL);
     import_bad("{\"name\":\"x\",\"name\":\"y\"}", "name: appears more than once", NULL);
     import_bad("{\"name\":\"x\",\"hardwareModel\":{\"sku\":\"a\",\"sku\":\"b\"}}",
-               "sku: appears more than once", NULL);
+               "hardwareModel.sku: appears more than once", NULL);
     import_bad("{\"name\":\"x\",\"hardwareModel\":{},\"hardwareModel\":{}}",
                "hardwareModel: appears more than once", NULL);
     import_bad("{\"serialNumber\":\"x\"}", "name: is required", NULL);
@@ -255,7 +255,7 @@ static void test_hostile_types(void **state)
     import_bad("{\"name\":\"x\",\"hardwareModel\":\"Dell\"}", "hardwareModel: must be an object",
                NULL);
     import_bad("{\"name\":\"x\",\"serialNumber\":null}", "serialNumber: must be a string", NULL);
-    import_bad("{\"name\":\"x\",\"hardwareModel\":{\"product\":42}}", "product: must be a string",
+    import_bad("{\"name\":\"x\",\"hardwareModel\":{\"product\":42}}", "hardwareModel.product: must be a string",
                NULL);
     import_bad("{\"name\":\"x\",\"createdAt\":\"1\"}", "createdAt: must be a non-negative", NULL);
     import_bad("{\"name\":\"x\",\"createdAt\":-1}", "createdAt: must be a non-negative", NULL);
@@ -276,7 +276,7 @@ static void test_hostile_strings(void **state)
                NULL);
     import_bad("{\"name\":\"x\\u0000y\"}", "name: contains a NUL byte", NULL);
     import_bad("{\"name\":\"x\",\"hardwareModel\":{\"product\":\"\\u0000\"}}",
-               "product: contains a NUL byte", NULL);
+               "hardwareModel.product: contains a NUL byte", NULL);
     import_bad("{\"name\":\"x\",\"serialNumber\":\"caf\\u00e9\"}", "serialNumber: ",
                "non-ASCII character at byte 4");
     import_bad("{\"name\":\"x\",\"serialNumber\":\"caf\xc3\xa9\"}", "serialNumber: ", "non-ASCII");
@@ -301,7 +301,7 @@ static void test_hostile_values(void **state)
     memset(v, 'P', 65);
     v[65] = '\0';
     snprintf(text, sizeof text, "{\"name\":\"x\",\"hardwareModel\":{\"product\":\"%s\"}}", v);
-    import_bad(text, "product: must be at most 64 bytes", NULL);
+    import_bad(text, "hardwareModel.product: must be at most 64 bytes", NULL);
     v[64] = '\0';
     pvm_profile p;
     snprintf(text, sizeof text, "{\"name\":\"x\",\"hardwareModel\":{\"product\":\"%s\"}}", v);
@@ -312,7 +312,8 @@ static void test_hostile_values(void **state)
     import_bad("{\"name\":\"x\",\"macAddress\":\"01:00:5e:00:00:01\"}", "macAddress: ", "unicast");
     import_bad("{\"name\":\"x\",\"hardwareModel\":{\"macAddress\":\"01:00:5e:00:00:01\"}}",
                "hardwareModel.macAddress: unknown key", NULL);
-    import_bad("{\"name\":\"x\",\"hardwareModel\":{\"biosDate\":\"02/29/2023\"}}", "biosDate: ",
+    import_bad("{\"name\":\"x\",\"hardwareModel\":{\"biosDate\":\"02/29/2023\"}}",
+               "hardwareModel.biosDate: ",
                "calendar");
     import_bad("{\"name\":\"x\",\"machineIdentifier\":\"1234\"}", "machineIdentifier: ", "UUID");
     /* SQL and shell text is legal and kept as is */
@@ -433,9 +434,14 @@ static void test_list_hostile(void **state)
     list_bad("[{\"name\":\"a\"},{\"name\":\"b\",\"serialNumber\":\"x\\u0000\"}]",
              "[1].serialNumber: contains a NUL byte", NULL);
     list_bad("[{\"name\":\"a\"},{\"name\":\"b\",\"hardwareModel\":{\"sku\":\"\\u00e9\"}}]",
-             "[1].sku: ", "non-ASCII");
+             "[1].hardwareModel.sku: ", "non-ASCII");
     list_bad("[{\"name\":\"a\",\"extra\":1},{\"name\":\"b\"}]", "[0].extra: unknown key", NULL);
     list_bad("[{\"name\":\"a\"},{\"name\":\"b\"},{}]", "[2].name: is required", NULL);
+    /* one profile, in an array or not: no index, the nested path kept (issue 7) */
+    list_bad("[{\"name\":\"a\",\"hardwareModel\":{\"product\":5}}]",
+             "hardwareModel.product: must be a string", NULL);
+    list_bad("{\"name\":\"a\",\"hardwareModel\":{\"product\":\"a\",\"product\":\"b\"}}",
+             "hardwareModel.product: appears more than once", NULL);
     list_bad("[{\"name\":\"a\"},3]", "[1]: must be a JSON object", NULL);
     list_bad("[{\"name\":\"a\"},[]]", "[1]: must be a JSON object", NULL);
     list_bad("[{\"name\":\"a\"},]", "not valid JSON", NULL);
@@ -464,9 +470,9 @@ static void test_errors_carry_field(void **state)
     field_of("[{\"name\":\"a\"},{\"name\":\"b\",\"serialNumber\":\"x\\u0000\"}]",
              "[1].serialNumber: ", "serialNumber");
     field_of("[{\"name\":\"a\"},{\"name\":\"b\",\"hardwareModel\":{\"sku\":\"\\u00e9\"}}]",
-             "[1].sku: ", "sku");
+             "[1].hardwareModel.sku: ", "sku");
     field_of("[{\"name\":\"a\"},{\"name\":\"b\"},{}]", "[2].name: ", "name");
-    field_of("{\"name\":\"a\",\"hardwareModel\":{\"biosDate\":\"2021-01-01\"}}", "biosDate: ",
+    field_of("{\"name\":\"a\",\"hardwareModel\":{\"biosDate\":\"2021-01-01\"}}", "hardwareModel.biosDate: ",
              "biosDate");
     field_of("{\"name\":\"a\",\"hideHypervisor\":0}", "hideHypervisor: ", "hideHypervisor");
     field_of("{\"name\":\"a\",\"createdAt\":-1}", "createdAt: ", "createdAt");

@@ -109,16 +109,24 @@ static void create_vm(fixture *f, const char *name, pvm_vm *vm)
         fail_msg("vm create: %s", err.msg);
 }
 
-/* The runtime folder is short, private to the backend and named by 12 hex digits. */
+/* The runtime folder is short, private to the backend and named by the home's token
+ * and 12 hex digits of the id: two homes (or a copy) never share one. */
 static void test_run_paths(void **state)
 {
-    (void)state;
+    fixture *f = *state;
     pvm_qemu_run r;
     pvm_error err = {0};
-    assert_int_equal(pvm_qemu_run_init("../../../../etc/x-ef01-4234-8567-89ab", &r, &err), -1);
+    char token[16];
+    assert_int_equal(pvm_qemu_run_init(f->home, "../../../../etc/x-ef01-4234-8567-89ab", &r,
+                                       &err), -1);
     assert_non_null(strstr(err.msg, "VM id"));
-    assert_int_equal(pvm_qemu_run_init("0123abcd-ef01-4234-8567-89abcdef0123", &r, &err), 0);
-    assert_non_null(strstr(r.dir, "/0123abcdef01"));
+    assert_int_equal(pvm_qemu_run_init(f->home, "0123abcd-ef01-4234-8567-89abcdef0123", &r,
+                                       &err), 0);
+    assert_int_equal(pvm_home_token(f->home, token, sizeof token, &err), 0);
+    assert_int_equal(strlen(token), 12);
+    char *want = pvm_xasprintf("/%s-0123abcdef01", token);
+    assert_non_null(strstr(r.dir, want));
+    free(want);
     assert_true(strlen(r.serial_sock) <= PVM_SOCK_PATH_MAX);
     assert_true(strlen(r.owner_sock) <= PVM_SOCK_PATH_MAX);
     /* two monitors, two sockets */
@@ -147,16 +155,28 @@ static void test_state_probe(void **state)
     pvm_error err = {0};
     create_vm(f, "v1", &vm);
     assert_int_equal(pvm_vm_files_init(f->home, vm.id, &vf, &err), 0);
-    assert_int_equal(pvm_qemu_run_init(vm.id, &run, &err), 0);
+    assert_int_equal(pvm_qemu_run_init(f->home, vm.id, &run, &err), 0);
     assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
     assert_int_equal(got.state, PVM_VM_STOPPED);
 
-    /* a live process that names the VM: running, even when QMP is silent */
-    f->fake = fake_qemu(vm.id);
+    /* a live process naming only the id (another home's QEMU, as a copied home's marker
+     * would point at) is not this VM's: the copy shows stopped and says why */
     char base[64];
     pvm_proc_runtime_base(base, sizeof base);
     assert_int_equal(pvm_proc_private_dir(base, &err), 0);
     assert_int_equal(pvm_proc_private_dir(run.dir, &err), 0);
+    pid_t other = fake_qemu(vm.id);
+    assert_int_equal(pvm_proc_pid_write(run.pidfile, other, &err), 0);
+    assert_int_equal(pvm_proc_pid_write(vf.marker, other, &err), 0);
+    assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
+    assert_int_equal(got.pid, 0);
+    assert_int_equal(got.state, PVM_VM_STOPPED);
+    assert_non_null(strstr(got.state_reason, "this data folder is a copy"));
+    kill(other, SIGKILL);
+    waitpid(other, NULL, 0);
+
+    /* a live process that names the VM's runtime folder: running, even when QMP is silent */
+    f->fake = fake_qemu(run.dir);
     assert_int_equal(pvm_proc_pid_write(run.pidfile, f->fake, &err), 0);
     assert_int_equal(pvm_proc_pid_write(vf.marker, f->fake, &err), 0);
     assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
@@ -185,6 +205,15 @@ static void test_state_probe(void **state)
     assert_int_equal(pvm_proc_pid_write(run.pidfile, getpid(), &err), 0);
     assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
     assert_int_equal(got.state, PVM_VM_CRASHED);
+
+    /* QEMU gone under another kernel boot id: the host restarted, not a crash */
+    char *bootid = pvm_xasprintf("%s/boot-id", vf.dir);
+    write_text(bootid, "00000000-0000-0000-0000-000000000000\n");
+    assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
+    assert_int_equal(got.state, PVM_VM_STOPPED);
+    assert_non_null(strstr(got.state_reason, "host restarted"));
+    assert_int_equal(unlink(bootid), 0);
+    free(bootid);
 
     /* the guest's console text decides nothing: a guest printing the kernel's
      * power-off line before its QEMU is killed is still a crash */
@@ -240,7 +269,7 @@ static void test_interrupted_start_and_clean_reason(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_run_paths),
+        cmocka_unit_test_setup_teardown(test_run_paths, setup, teardown),
         cmocka_unit_test_setup_teardown(test_default_backend, setup, teardown),
         cmocka_unit_test_setup_teardown(test_state_probe, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interrupted_start_and_clean_reason, setup, teardown),

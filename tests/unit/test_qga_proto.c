@@ -659,6 +659,40 @@ static void test_net_bytes(void **state)
     assert_int_equal(tx, 207);
 }
 
+/* Packets are summed only when every counted interface has them. */
+static void test_net_stats(void **state)
+{
+    agent *a = *state;
+    agent_start(a);
+    pvm_qga *g = connect_ok(a);
+    pvm_qga_net n;
+    pvm_error err = { 0 };
+    assert_int_equal(pvm_qga_net_stats(g, 3000, &n, &err), 0);
+    assert_int_equal(n.rx_bytes, 105);
+    assert_int_equal(n.tx_bytes, 207);
+    assert_false(n.packets_known); /* eth0 lacks tx-packets, eth1 has none */
+}
+
+static void test_net_stats_packets(void **state)
+{
+    agent *a = *state;
+    a->override_cmd = "guest-network-get-interfaces";
+    a->override_reply =
+        "{\"return\": [{\"name\": \"eth0\", \"statistics\": {\"rx-bytes\": 10, \"tx-bytes\": 20,"
+        " \"rx-packets\": 1, \"tx-packets\": 2}}, {\"name\": \"eth1\", \"statistics\":"
+        " {\"rx-bytes\": 1, \"tx-bytes\": 2, \"rx-packets\": 30, \"tx-packets\": 40}}]}\n";
+    agent_start(a);
+    pvm_qga *g = connect_ok(a);
+    pvm_qga_net n;
+    pvm_error err = { 0 };
+    assert_int_equal(pvm_qga_net_stats(g, 3000, &n, &err), 0);
+    assert_true(n.packets_known);
+    assert_int_equal(n.rx_bytes, 11);
+    assert_int_equal(n.tx_bytes, 22);
+    assert_int_equal(n.rx_packets, 31);
+    assert_int_equal(n.tx_packets, 42);
+}
+
 /* ------------------------------------------------------ hostile replies */
 
 typedef int (*call_fn)(pvm_qga *g, pvm_error *err);
@@ -824,6 +858,8 @@ int main(void)
         T(test_file_write_partial_counts),
         T(test_file_write_empty),
         T(test_net_bytes),
+        T(test_net_stats),
+        T(test_net_stats_packets),
         T(test_hostile_not_json),
         T(test_hostile_array),
         T(test_hostile_no_return),

@@ -1,0 +1,365 @@
+/* actions.c - what each key of tui/keymap.c does on the main screen: moving,
+ * the profile and VM operations (quick ones on the UI thread's engine handle,
+ * long ones queued on the engine thread), export/import, console, quit.
+ * Called by tui.c's key dispatch. */
+#include "internal.h"
+#include "../cli/console.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define TUI_IMPORT_MAX (16u << 20) /* the CLI's import limit */
+
+/* ------------------------------------------------------------ new profile */
+
+static bool tui_profile_name_taken(const tui_app *app, const char *name)
+{
+    for (size_t i = 0; i < app->nprofiles; i++)
+        if (strcmp(app->profiles[i].name, name) == 0)
+            return true;
+    return false;
+}
+
+static void tui_profile_create_named(tui_app *app, const char *name, const char *preset_key)
+{
+    pvm_error err = {0};
+    pvm_profile p;
+    const pvm_preset *preset = preset_key[0] ? pvm_preset_find(preset_key) : NULL;
+    pvm_profile_init(&p);
+    if (pvm_profile_set_name(&p, name, &err) < 0) {
+        tui_message_error(app, &err);
+        return;
+    }
+    if (preset)
+        pvm_preset_apply(preset, &p);
+    if (pvm_profile_randomize_unique(app->engine, &p, preset, &err) < 0 ||
+        pvm_profile_create(app->engine, &p, NULL, &err) < 0) {
+        tui_message_error(app, &err);
+        return;
+    }
+    tui_reload(app);
+    tui_list *l = &app->lists[TUI_PANE_PROFILES];
+    for (size_t i = 0; i < l->n; i++)
+        if (strcmp(app->profiles[l->rows[i]].id, p.id) == 0)
+            l->sel = (int)i;
+    tui_message(app, TUI_EL_OK, "profile '%s' created%s%s with a random identity; e edits it",
+                p.name, preset ? " from " : "", preset ? preset->key : "");
+    app->dirty |= TUI_DIRTY_ALL;
+}
+
+static void tui_new_profile_picked(tui_app *app, const pvm_preset *preset)
+{
+    char name[PVM_NAME_MAX + 1];
+    const char *base = preset ? preset->key : "profile";
+    pvm_strlcpy(name, base, sizeof name);
+    for (int i = 2; tui_profile_name_taken(app, name) && i < 1000; i++) {
+        char tmp[PVM_NAME_MAX + 16];
+        snprintf(tmp, sizeof tmp, "%.56s-%d", base, i);
+        pvm_strlcpy(name, tmp, sizeof name);
+    }
+    tui_prompt(app, "New profile", "name of the new profile:", name, tui_profile_create_named,
+               preset ? preset->key : "");
+}
+
+/* ------------------------------------------------------------ deletes */
+
+static void tui_profile_delete_yes(tui_app *app, const char *id)
+{
+    pvm_error err = {0};
+    pvm_profile p;
+    if (pvm_profile_get(app->engine, id, &p, &err) < 0 ||
+        pvm_profile_delete(app->engine, id, &err) < 0) {
+        tui_message_error(app, &err);
+        return;
+    }
+    tui_message(app, TUI_EL_OK, "profile '%s' deleted", p.name);
+    tui_reload(app);
+}
+
+static void tui_vm_delete_yes(tui_app *app, const char *name)
+{
+    tui_submit(app, PVM_JOB_DELETE, name);
+}
+
+static void tui_vm_force_yes(tui_app *app, const char *name)
+{
+    tui_submit(app, PVM_JOB_FORCE_STOP, name);
+}
+
+static void tui_delete(tui_app *app)
+{
+    char q[256];
+    if (app->focus == TUI_PANE_PROFILES) {
+        const pvm_profile *p = tui_selected_profile(app);
+        if (!p)
+            return;
+        snprintf(q, sizeof q, "Delete profile '%s'? Its identity is gone for good.", p->name);
+        tui_confirm(app, "Delete profile", q, tui_profile_delete_yes, p->id);
+    } else if (app->focus == TUI_PANE_VMS) {
+        const pvm_vm *vm = tui_selected_vm(app);
+        if (!vm)
+            return;
+        snprintf(q, sizeof q, "Delete VM '%s' with its disk and folder?", vm->name);
+        tui_confirm(app, "Delete VM", q, tui_vm_delete_yes, vm->name);
+    }
+}
+
+/* ------------------------------------------------------------ export, import */
+
+static void tui_export_to(tui_app *app, const char *path, const char *id)
+{
+    pvm_error err = {0};
+    pvm_profile p;
+    if (!path[0]) {
+        tui_message(app, TUI_EL_ERROR, "export: no file named");
+        return;
+    }
+    if (pvm_profile_get(app->engine, id, &p, &err) < 0) {
+        tui_message_error(app, &err);
+        return;
+    }
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        tui_message(app, TUI_EL_ERROR, "export: %s: %s", path,
+                    errno == EEXIST ? "already exists (pick another name)" : strerror(errno));
+        return;
+    }
+    char *json = pvm_profile_to_json(&p);
+    size_t len = strlen(json);
+    bool ok = write(fd, json, len) == (ssize_t)len && write(fd, "\n", 1) == 1;
+    ok = close(fd) == 0 && ok;
+    free(json);
+    if (!ok) {
+        unlink(path);
+        tui_message(app, TUI_EL_ERROR, "export: %s: write failed", path);
+        return;
+    }
+    tui_message(app, TUI_EL_OK, "profile '%s' exported to %s", p.name, path);
+}
+
+static char *tui_read_file(const char *path, pvm_error *err)
+{
+    FILE *f = fopen(path, "re");
+    if (!f) {
+        pvm_error_set(err, PVM_E_IO, "import: %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    char *buf = pvm_xmalloc(TUI_IMPORT_MAX + 1);
+    size_t n = fread(buf, 1, TUI_IMPORT_MAX + 1, f);
+    fclose(f);
+    if (n > TUI_IMPORT_MAX) {
+        free(buf);
+        pvm_error_set(err, PVM_E_INVALID, "import: %s: larger than 16 MiB", path);
+        return NULL;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+static void tui_import_from(tui_app *app, const char *path, const char *arg)
+{
+    (void)arg;
+    pvm_error err = {0};
+    pvm_profile *list = NULL;
+    size_t n = 0;
+    char *text = path[0] ? tui_read_file(path, &err) : NULL;
+    if (!path[0])
+        pvm_error_set(&err, PVM_E_USAGE, "import: no file named");
+    if (!text || pvm_profile_list_from_json(text, &list, &n, &err) < 0 ||
+        pvm_profile_import_many(app->engine, list, n, NULL, &err) < 0) {
+        tui_message_error(app, &err);
+    } else {
+        tui_message(app, TUI_EL_OK, "imported %zu profile%s from %s", n, n == 1 ? "" : "s", path);
+        tui_reload(app);
+    }
+    free(text);
+    free(list);
+}
+
+/* ------------------------------------------------------------ VM keys */
+
+static void tui_console(tui_app *app, const pvm_vm *vm)
+{
+    pvm_error err = {0};
+    int sock;
+    if (pvm_vm_console_open(app->engine, vm->name, &sock, &err) < 0) {
+        tui_message_error(app, &err);
+        return;
+    }
+    char name[PVM_NAME_MAX + 1];
+    pvm_strlcpy(name, vm->name, sizeof name);
+    tui_suspend(app);
+    int rc = pvm_console_attach(sock, name, app->stop);
+    pvm_vm_console_close(app->engine, sock); /* the socket and the one-client lock */
+    tui_resume(app);
+    if (rc < 0)
+        *app->stop = 1; /* the terminal went away while the console ran */
+    tui_message(app, TUI_EL_TEXT, "left the console of '%s' (the VM keeps running)", name);
+}
+
+static void tui_vm_action(tui_app *app, tui_action act)
+{
+    const pvm_vm *vm = tui_selected_vm(app);
+    if (!vm) {
+        tui_message(app, TUI_EL_TEXT, "no VM selected");
+        return;
+    }
+    char q[160];
+    switch (act) {
+    case TUI_ACT_START:
+        tui_submit(app, PVM_JOB_START, vm->name);
+        break;
+    case TUI_ACT_STOP:
+        tui_submit(app, PVM_JOB_STOP, vm->name);
+        break;
+    case TUI_ACT_FORCE_STOP:
+        snprintf(q, sizeof q, "Force VM '%s' off? The guest gets no chance to shut down.",
+                 vm->name);
+        tui_confirm(app, "Force stop", q, tui_vm_force_yes, vm->name);
+        break;
+    case TUI_ACT_LOG:
+        tui_log_open(app, vm);
+        break;
+    case TUI_ACT_CONSOLE:
+        tui_console(app, vm);
+        break;
+    default:
+        break;
+    }
+}
+
+/* ------------------------------------------------------------ dispatch */
+
+static void tui_cancel(tui_app *app)
+{
+    if (app->job) {
+        pvm_worker_cancel(app->worker, app->job);
+        tui_message(app, TUI_EL_TEXT, "cancelling %s of '%s' ...", pvm_job_kind_name(app->job_kind),
+                    app->job_target);
+    } else if (app->lists[app->focus].filter[0]) {
+        app->lists[app->focus].filter[0] = '\0';
+        tui_lists_rebuild(app, NULL);
+        app->dirty |= TUI_DIRTY_ALL;
+    }
+}
+
+static void tui_quit_yes(tui_app *app, const char *arg)
+{
+    (void)arg;
+    app->quit = true;
+}
+
+static void tui_open(tui_app *app, tui_action act)
+{
+    const pvm_profile *p = tui_selected_profile(app);
+    if (app->focus == TUI_PANE_PROFILES) {
+        if (act == TUI_ACT_NEW)
+            tui_preset_picker(app, tui_new_profile_picked);
+        else if (p && act == TUI_ACT_EXPORT) {
+            char path[PVM_PATH_MAX];
+            snprintf(path, sizeof path, "%s.json", p->name);
+            tui_prompt(app, "Export profile", "write the profile's JSON to the new file:", path,
+                       tui_export_to, p->id);
+        } else if (act == TUI_ACT_IMPORT)
+            tui_prompt(app, "Import profiles", "read profiles (one or an array) from the file:", "",
+                       tui_import_from, NULL);
+        else if (p)
+            tui_profile_form_open(app, p);
+        return;
+    }
+    if (app->focus != TUI_PANE_VMS)
+        return;
+    if (act == TUI_ACT_NEW) {
+        if (!app->nprofiles)
+            tui_message(app, TUI_EL_ERROR, "a VM wears a profile: make one first (Profiles, n)");
+        else
+            tui_vm_form_open(app);
+    } else {
+        tui_vm_action(app, TUI_ACT_LOG);
+    }
+}
+
+void tui_do_action(tui_app *app, tui_action act)
+{
+    tui_layout *l = &app->layout;
+    int page = l->panes[app->focus].h > 3 ? l->panes[app->focus].h - 3 : 1;
+    switch (act) {
+    case TUI_ACT_NEXT_PANE:
+    case TUI_ACT_PREV_PANE:
+        app->focus = (tui_pane)((app->focus + (act == TUI_ACT_NEXT_PANE ? 1 : 2)) % TUI_PANE_COUNT);
+        tui_layout_compute(COLS, LINES, app->focus, &app->layout);
+        app->dirty |= TUI_DIRTY_ALL;
+        break;
+    case TUI_ACT_UP:
+    case TUI_ACT_DOWN:
+        tui_list_move(app, act == TUI_ACT_UP ? -1 : 1);
+        break;
+    case TUI_ACT_PAGE_UP:
+    case TUI_ACT_PAGE_DOWN:
+        tui_list_move(app, act == TUI_ACT_PAGE_UP ? -page : page);
+        break;
+    case TUI_ACT_HOME:
+    case TUI_ACT_END:
+        tui_list_home_end(app, act == TUI_ACT_END);
+        break;
+    case TUI_ACT_OPEN:
+    case TUI_ACT_NEW:
+    case TUI_ACT_EDIT:
+    case TUI_ACT_EXPORT:
+    case TUI_ACT_IMPORT:
+        tui_open(app, act);
+        break;
+    case TUI_ACT_DELETE:
+        tui_delete(app);
+        break;
+    case TUI_ACT_CONSOLE:
+        if (app->job)
+            tui_cancel(app);
+        else
+            tui_vm_action(app, act);
+        break;
+    case TUI_ACT_START:
+    case TUI_ACT_STOP:
+    case TUI_ACT_FORCE_STOP:
+    case TUI_ACT_LOG:
+        tui_vm_action(app, act);
+        break;
+    case TUI_ACT_CANCEL:
+        tui_cancel(app);
+        break;
+    case TUI_ACT_FILTER:
+        tui_filter_open(app);
+        break;
+    case TUI_ACT_HELP:
+        tui_help_open(app);
+        break;
+    case TUI_ACT_THEME: {
+        pvm_error err = {0};
+        if (tui_theme_cycle(&err) < 0)
+            tui_message_error(app, &err);
+        else
+            tui_message(app, TUI_EL_TEXT, "theme: %s", tui_theme_name());
+        app->dirty |= TUI_DIRTY_ALL;
+        break;
+    }
+    case TUI_ACT_REDRAW:
+        clearok(curscr, TRUE);
+        app->dirty |= TUI_DIRTY_ALL;
+        break;
+    case TUI_ACT_QUIT:
+        if (app->job)
+            tui_confirm(app, "Quit",
+                        "An operation is running; quit and cancel it? (VMs keep running)",
+                        tui_quit_yes, NULL);
+        else
+            app->quit = true;
+        break;
+    default:
+        break;
+    }
+}

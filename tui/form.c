@@ -1,0 +1,427 @@
+/* form.c - the forms: a generic form (text and choice fields, each checked when
+ * the cursor leaves it by the engine's own validators, the error shown under
+ * the field in the engine's words) and its two uses, the profile editor (every
+ * field) and the new-VM form. Opened by actions.c; resizes keep typed text. */
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { TUI_FF_TEXT = 0, TUI_FF_CHOICE } tui_ff_kind;
+
+typedef struct tui_ffield {
+    char label[32];
+    char key[32];                  /* the err->field this field answers to */
+    tui_ff_kind kind;
+    tui_edit edit;                 /* text fields */
+    const char *const *choices;    /* choice fields */
+    size_t nchoices, choice;
+    const pvm_field *pf;           /* a profile identity field, or NULL */
+    char error[sizeof(((pvm_error *)0)->msg)];
+} tui_ffield;
+
+typedef struct tui_form tui_form;
+struct tui_form {
+    tui_modal m;
+    char title[96];
+    tui_ffield *f;
+    size_t n;
+    int cur, top;
+    char error[sizeof(((pvm_error *)0)->msg)]; /* an error no field owns */
+    /* Checks one field alone: 0, or -1 with err (shown under the field). */
+    int (*check)(tui_form *form, tui_ffield *ff, pvm_error *err);
+    /* Saves: 0 closes the form; -1 with err (placed by err->field). */
+    int (*submit)(tui_form *form, tui_app *app, pvm_error *err);
+    pvm_profile profile;           /* the profile being edited */
+    char **names;                  /* the new-VM form's profile names (owned) */
+    size_t nnames;
+};
+
+static tui_ffield *tui_form_add(tui_form *form, const char *label, const char *key,
+                                const char *value)
+{
+    form->f = pvm_xrealloc(form->f, (form->n + 1) * sizeof *form->f);
+    tui_ffield *ff = &form->f[form->n++];
+    memset(ff, 0, sizeof *ff);
+    pvm_strlcpy(ff->label, label, sizeof ff->label);
+    pvm_strlcpy(ff->key, key, sizeof ff->key);
+    tui_edit_set(&ff->edit, value);
+    return ff;
+}
+
+static tui_ffield *tui_form_add_choice(tui_form *form, const char *label, const char *key,
+                                       const char *const *choices, size_t n, size_t choice)
+{
+    tui_ffield *ff = tui_form_add(form, label, key, "");
+    ff->kind = TUI_FF_CHOICE;
+    ff->choices = choices;
+    ff->nchoices = n;
+    ff->choice = choice < n ? choice : 0;
+    return ff;
+}
+
+static const char *tui_ff_value(const tui_ffield *ff)
+{
+    if (ff->kind == TUI_FF_CHOICE)
+        return ff->nchoices ? ff->choices[ff->choice] : "";
+    return ff->edit.buf;
+}
+
+static tui_ffield *tui_form_find(tui_form *form, const char *key)
+{
+    for (size_t i = 0; key && key[0] && i < form->n; i++)
+        if (strcmp(form->f[i].key, key) == 0)
+            return &form->f[i];
+    return NULL;
+}
+
+/* Puts err next to its field (err->field, else the field the check ran on), else under the form. */
+static void tui_form_place(tui_form *form, tui_ffield *fallback, const pvm_error *err)
+{
+    tui_ffield *ff = tui_form_find(form, err->field);
+    if (!ff)
+        ff = fallback;
+    if (ff)
+        pvm_strlcpy(ff->error, err->msg, sizeof ff->error);
+    else
+        pvm_strlcpy(form->error, err->msg, sizeof form->error);
+}
+
+static void tui_form_check(tui_form *form, tui_ffield *ff)
+{
+    pvm_error err = {0};
+    ff->error[0] = '\0';
+    if (form->check && form->check(form, ff, &err) < 0)
+        tui_form_place(form, ff, &err);
+}
+
+/* ------------------------------------------------------------ drawing */
+
+static int tui_ff_rows(const tui_ffield *ff)
+{
+    return ff->error[0] ? 2 : 1;
+}
+
+static void tui_form_draw(tui_modal *m, tui_app *app)
+{
+    tui_form *form = (tui_form *)m;
+    int need = 4 + (form->error[0] ? 2 : 0);
+    for (size_t i = 0; i < form->n; i++)
+        need += tui_ff_rows(&form->f[i]);
+    tui_rect r = tui_draw_dialog(app, need, 100, form->title);
+    if (!r.h)
+        return;
+    int body = r.h - 3 - (form->error[0] ? 2 : 0);
+    /* scroll so the current field and its error fit */
+    if (form->cur < form->top)
+        form->top = form->cur;
+    for (;;) {
+        int rows = 0;
+        for (int i = form->top; i <= form->cur; i++)
+            rows += tui_ff_rows(&form->f[i]);
+        if (rows <= body || form->top >= form->cur)
+            break;
+        form->top++;
+    }
+    int lw = 18, x = r.x + 2, vw = r.w - 4 - lw - 1, y = r.y + 1, cy = -1, cx = -1;
+    for (int i = form->top; i < (int)form->n && y + tui_ff_rows(&form->f[i]) <= r.y + 1 + body;
+         i++) {
+        tui_ffield *ff = &form->f[i];
+        bool focus = i == form->cur;
+        tui_draw_text(y, x, lw, tui_theme_attr(focus ? TUI_EL_TITLE_FOCUS : TUI_EL_DIM), ff->label);
+        int a = tui_theme_attr(ff->error[0] ? TUI_EL_INPUT_ERROR : TUI_EL_INPUT);
+        if (ff->kind == TUI_FF_CHOICE) {
+            char buf[96];
+            snprintf(buf, sizeof buf, "< %s >", tui_ff_value(ff));
+            tui_draw_fill(y, x + lw + 1, vw, tui_theme_attr(TUI_EL_TEXT));
+            tui_draw_text(y, x + lw + 1, vw, focus ? tui_theme_attr(TUI_EL_SELECTED) : a, buf);
+        } else {
+            tui_edit_draw(&ff->edit, y, x + lw + 1, vw, a, focus, &cy, &cx);
+        }
+        y++;
+        if (ff->error[0])
+            tui_draw_text(y++, x + lw + 1, vw, tui_theme_attr(TUI_EL_ERROR), ff->error);
+    }
+    if (form->error[0])
+        tui_draw_text(r.y + r.h - 3, x, r.w - 4, tui_theme_attr(TUI_EL_ERROR), form->error);
+    const char *hints[] = {"Up/Down/Tab", "field", "Left/Right", "choose", "Enter", "save",
+                           "Esc", "cancel"};
+    tui_draw_hints(r.y + r.h - 2, x, r.w - 4, hints, 4);
+    if (cy >= 0) {
+        move(cy, cx);
+        form->m.cursor = true;
+    } else {
+        form->m.cursor = false;
+    }
+}
+
+/* ------------------------------------------------------------ keys */
+
+static void tui_form_goto(tui_form *form, int to)
+{
+    if (to < 0 || to >= (int)form->n || to == form->cur)
+        return;
+    tui_form_check(form, &form->f[form->cur]);
+    form->cur = to;
+}
+
+static tui_modal_result tui_form_key(tui_modal *m, tui_app *app, int ch)
+{
+    tui_form *form = (tui_form *)m;
+    tui_ffield *ff = &form->f[form->cur];
+    app->dirty |= TUI_DIRTY_MODAL;
+    switch (ch) {
+    case 27:
+        tui_message(app, TUI_EL_TEXT, "%s: cancelled, nothing changed", form->title);
+        return TUI_MODAL_CLOSE;
+    case KEY_UP:
+    case KEY_BTAB:
+        tui_form_goto(form, form->cur - 1);
+        return TUI_MODAL_KEEP;
+    case KEY_DOWN:
+    case '\t':
+        tui_form_goto(form, form->cur + 1);
+        return TUI_MODAL_KEEP;
+    case KEY_PPAGE:
+        tui_form_goto(form, form->cur > 8 ? form->cur - 8 : 0);
+        return TUI_MODAL_KEEP;
+    case KEY_NPAGE:
+        tui_form_goto(form, form->cur + 8 < (int)form->n ? form->cur + 8 : (int)form->n - 1);
+        return TUI_MODAL_KEEP;
+    case '\n':
+    case '\r':
+    case KEY_ENTER: {
+        tui_form_check(form, ff);
+        form->error[0] = '\0';
+        pvm_error err = {0};
+        if (form->submit(form, app, &err) == 0)
+            return TUI_MODAL_CLOSE;
+        tui_form_place(form, NULL, &err);
+        tui_ffield *bad = tui_form_find(form, err.field);
+        if (bad)
+            form->cur = (int)(bad - form->f);
+        return TUI_MODAL_KEEP;
+    }
+    default:
+        break;
+    }
+    if (ff->kind == TUI_FF_CHOICE) {
+        if (ch == KEY_LEFT && ff->nchoices)
+            ff->choice = (ff->choice + ff->nchoices - 1) % ff->nchoices;
+        else if ((ch == KEY_RIGHT || ch == ' ') && ff->nchoices)
+            ff->choice = (ff->choice + 1) % ff->nchoices;
+        tui_form_check(form, ff);
+    } else if (tui_edit_key(&ff->edit, ch) && ff->error[0]) {
+        tui_form_check(form, ff); /* an error clears as soon as the value is good */
+    }
+    return TUI_MODAL_KEEP;
+}
+
+static void tui_form_free(tui_modal *m)
+{
+    tui_form *form = (tui_form *)m;
+    free(form->f);
+    for (size_t i = 0; i < form->nnames; i++)
+        free(form->names[i]);
+    free(form->names);
+    free(form);
+}
+
+static tui_form *tui_form_new(const char *title)
+{
+    tui_form *form = pvm_xcalloc(1, sizeof *form);
+    form->m = (tui_modal){tui_form_draw, tui_form_key, NULL, tui_form_free, true};
+    pvm_strlcpy(form->title, title, sizeof form->title);
+    return form;
+}
+
+/* ------------------------------------------------------------ profile editor */
+
+static const char *const tui_hide_choices[] = {"hidden", "visible"};
+
+static int tui_profile_check(tui_form *form, tui_ffield *ff, pvm_error *err)
+{
+    pvm_profile tmp = form->profile;
+    if (ff->pf)
+        return pvm_profile_set(&tmp, ff->pf, ff->edit.buf, err);
+    if (strcmp(ff->key, "name") == 0)
+        return pvm_profile_set_name(&tmp, ff->edit.buf, err);
+    return 0;
+}
+
+/* Every field through the engine's checked setters, then one update. */
+static int tui_profile_submit(tui_form *form, tui_app *app, pvm_error *err)
+{
+    pvm_profile p = form->profile;
+    for (size_t i = 0; i < form->n; i++) {
+        tui_ffield *ff = &form->f[i];
+        int rc = 0;
+        if (ff->pf)
+            rc = pvm_profile_set(&p, ff->pf, ff->edit.buf, err);
+        else if (strcmp(ff->key, "name") == 0)
+            rc = pvm_profile_set_name(&p, ff->edit.buf, err);
+        else if (strcmp(ff->key, "hideHypervisor") == 0)
+            p.hide_hypervisor = ff->choice == 0;
+        if (rc < 0) {
+            if (!err->field[0])
+                pvm_strlcpy(err->field, ff->key, sizeof err->field);
+            return -1;
+        }
+    }
+    if (pvm_profile_update(app->engine, &p, NULL, err) < 0)
+        return -1;
+    tui_message(app, TUI_EL_OK, "profile '%s' saved", p.name);
+    tui_reload(app);
+    return 0;
+}
+
+void tui_profile_form_open(tui_app *app, const pvm_profile *p)
+{
+    char title[96];
+    snprintf(title, sizeof title, "Edit profile %s", p->name);
+    tui_form *form = tui_form_new(title);
+    form->profile = *p;
+    form->check = tui_profile_check;
+    form->submit = tui_profile_submit;
+    tui_form_add(form, "name", "name", p->name);
+    size_t n;
+    const pvm_field *f = pvm_profile_fields(&n);
+    for (size_t i = 0; i < n; i++)
+        tui_form_add(form, f[i].flag, f[i].key, pvm_profile_field_cptr(p, &f[i]))->pf = &f[i];
+    tui_form_add_choice(form, "hypervisor", "hideHypervisor", tui_hide_choices, 2,
+                        p->hide_hypervisor ? 0 : 1);
+    tui_modal_open(app, &form->m);
+}
+
+/* ------------------------------------------------------------ new VM */
+
+static const char *const tui_bus_choices[] = {"virtio", "nvme", "sata"};
+static const char *const tui_nic_choices[] = {"virtio", "e1000e"};
+static const char *const tui_net_choices[] = {"user", "none"};
+static const char *const tui_mode_choices[] = {"copy", "overlay"};
+
+static const char *tui_vm_text(tui_form *form, const char *key)
+{
+    tui_ffield *ff = tui_form_find(form, key);
+    return ff ? tui_ff_value(ff) : "";
+}
+
+static int tui_vm_cpus(const char *s, int *out, pvm_error *err)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (!s[0] || *end || v < 1 || v > 255)
+        return pvm_error_set_field(err, PVM_E_INVALID, "cpus",
+                                   "cpus: must be a whole number from 1 to 255, not '%.32s'", s);
+    *out = (int)v;
+    return 0;
+}
+
+static int tui_vm_check(tui_form *form, tui_ffield *ff, pvm_error *err)
+{
+    (void)form;
+    uint64_t sz;
+    int cpus;
+    const char *v = ff->edit.buf;
+    if (strcmp(ff->key, "name") == 0)
+        return pvm_validate_name("name", v, err);
+    if (strcmp(ff->key, "cpus") == 0)
+        return tui_vm_cpus(v, &cpus, err);
+    if ((strcmp(ff->key, "memory") == 0 || strcmp(ff->key, "disk") == 0) && v[0])
+        return pvm_size_parse(ff->key, v, &sz, err);
+    return 0;
+}
+
+/* Runs a parse and, when it fails, names the form field it concerns. */
+static int tui_named(int rc, const char *key, pvm_error *err)
+{
+    if (rc < 0 && !err->field[0])
+        pvm_strlcpy(err->field, key, sizeof err->field);
+    return rc;
+}
+
+/* Options from the form; each failure names its field. */
+static int tui_vm_opts(tui_form *form, pvm_vm_opts *o, pvm_error *err)
+{
+    memset(o, 0, sizeof *o);
+    const char *mem = tui_vm_text(form, "memory"), *disk = tui_vm_text(form, "disk");
+    if (tui_vm_cpus(tui_vm_text(form, "cpus"), &o->cpus, err) < 0 ||
+        (mem[0] && tui_named(pvm_size_parse("memory", mem, &o->memory, err), "memory", err) < 0) ||
+        (disk[0] && tui_named(pvm_size_parse("disk", disk, &o->disk, err), "disk", err) < 0) ||
+        tui_named(pvm_disk_bus_parse(tui_vm_text(form, "disk-bus"), &o->disk_bus, err), "disk-bus",
+                  err) < 0 ||
+        tui_named(pvm_nic_model_parse(tui_vm_text(form, "nic"), &o->nic, err), "nic", err) < 0 ||
+        tui_named(pvm_net_mode_parse(tui_vm_text(form, "net"), &o->net, err), "net", err) < 0)
+        return -1;
+    o->iso = tui_vm_text(form, "iso");
+    o->image = tui_vm_text(form, "image");
+    o->image_mode = strcmp(tui_vm_text(form, "image-mode"), "overlay") == 0 ? PVM_IMAGE_OVERLAY
+                                                                             : PVM_IMAGE_COPY;
+    o->kernel = tui_vm_text(form, "kernel");
+    o->initrd = tui_vm_text(form, "initrd");
+    const char *append = tui_vm_text(form, "append");
+    o->append = append[0] ? append : NULL;
+    return 0;
+}
+
+static int tui_vm_submit(tui_form *form, tui_app *app, pvm_error *err)
+{
+    pvm_vm_opts o;
+    const char *name = tui_vm_text(form, "name");
+    if (pvm_validate_name("name", name, err) < 0) {
+        pvm_strlcpy(err->field, "name", sizeof err->field);
+        return -1;
+    }
+    if (tui_vm_opts(form, &o, err) < 0)
+        return -1;
+    tui_ffield *prof = tui_form_find(form, "profile");
+    if (!prof || !prof->nchoices)
+        return pvm_error_set_field(err, PVM_E_INVALID, "profile",
+                                   "profile: make a profile first (Profiles pane, n)");
+    pvm_vm vm;
+    tui_message(app, TUI_EL_TEXT, "creating VM '%s' ...", name);
+    if (pvm_vm_create(app->engine, name, tui_ff_value(prof), &o, &vm, err) < 0)
+        return -1;
+    tui_message(app, TUI_EL_OK, "VM '%s' created; s starts it", vm.name);
+    tui_reload(app);
+    /* select the new VM */
+    for (size_t i = 0; i < app->lists[TUI_PANE_VMS].n; i++)
+        if (strcmp(app->vms[app->lists[TUI_PANE_VMS].rows[i]].id, vm.id) == 0)
+            app->lists[TUI_PANE_VMS].sel = (int)i;
+    app->focus = TUI_PANE_VMS;
+    app->dirty |= TUI_DIRTY_ALL;
+    return 0;
+}
+
+void tui_vm_form_open(tui_app *app)
+{
+    tui_form *form = tui_form_new("New VM");
+    form->check = tui_vm_check;
+    form->submit = tui_vm_submit;
+    form->names = pvm_xcalloc(app->nprofiles + 1, sizeof *form->names);
+    form->nnames = app->nprofiles;
+    size_t sel = 0;
+    const pvm_profile *cur = tui_selected_profile(app);
+    for (size_t i = 0; i < app->nprofiles; i++) {
+        form->names[i] = pvm_xstrdup(app->profiles[i].name); /* a reload frees app's copy */
+        if (cur && strcmp(cur->id, app->profiles[i].id) == 0)
+            sel = i;
+    }
+    tui_form_add(form, "name", "name", "");
+    tui_form_add_choice(form, "profile", "profile", (const char *const *)form->names,
+                        app->nprofiles, sel);
+    tui_form_add(form, "vCPUs", "cpus", "1");
+    tui_form_add(form, "memory", "memory", "1G");
+    tui_form_add(form, "disk size", "disk", "50G");
+    tui_form_add_choice(form, "disk bus", "disk-bus", tui_bus_choices, 3, 0);
+    tui_form_add_choice(form, "NIC", "nic", tui_nic_choices, 2, 0);
+    tui_form_add_choice(form, "network", "net", tui_net_choices, 2, 0);
+    tui_form_add(form, "ISO", "iso", "");
+    tui_form_add(form, "image", "image", "");
+    tui_form_add_choice(form, "image mode", "image-mode", tui_mode_choices, 2, 0);
+    tui_form_add(form, "kernel", "kernel", "");
+    tui_form_add(form, "initrd", "initrd", "");
+    tui_form_add(form, "append", "append", "");
+    tui_modal_open(app, &form->m);
+}

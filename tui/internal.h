@@ -1,0 +1,186 @@
+/* internal.h - what the files of tui/ share: the application state (one per
+ * run, touched only by the UI thread), the modal-window interface (forms,
+ * dialogs, the log viewer, help) and the drawing helpers of draw.c. */
+#ifndef PVM_TUI_INTERNAL_H
+#define PVM_TUI_INTERNAL_H
+
+#include "pvm.h"
+#include "worker.h"
+#include "layout.h"
+#include "theme.h"
+#include "keymap.h"
+
+#ifndef NCURSES_WIDECHAR
+#define NCURSES_WIDECHAR 1 /* the wide-character calls: Unicode line drawing in UTF-8 */
+#endif
+#include <curses.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct tui_app tui_app;
+
+/* ------------------------------------------------------------ modals
+ * A window over the panes that takes every key while it is open: a form, a
+ * confirmation, a text prompt, the preset picker, the log viewer, help. Its
+ * state (typed text, cursor) lives in the struct, so a resize only redraws it. */
+typedef enum { TUI_MODAL_KEEP = 0, TUI_MODAL_CLOSE } tui_modal_result;
+
+typedef struct tui_modal tui_modal;
+struct tui_modal {
+    /* Draws itself for the current screen size (called whenever it is dirty). */
+    void (*draw)(tui_modal *m, tui_app *app);
+    /* Handles one key; may replace itself with tui_modal_open (then returns KEEP). */
+    tui_modal_result (*key)(tui_modal *m, tui_app *app, int ch);
+    /* Called about once a second and after worker events; may set app->dirty. NULL ok. */
+    void (*tick)(tui_modal *m, tui_app *app);
+    void (*free)(tui_modal *m);
+    bool cursor; /* shows the terminal cursor (text input) */
+};
+
+/* Replaces the open modal (freeing it) with m; NULL closes it. */
+void tui_modal_open(tui_app *app, tui_modal *m);
+
+/* ------------------------------------------------------------ app state */
+
+enum {
+    TUI_DIRTY_HEADER = 1u << 0,
+    TUI_DIRTY_LISTS = 1u << 1,
+    TUI_DIRTY_DETAILS = 1u << 2,
+    TUI_DIRTY_HINTS = 1u << 3,
+    TUI_DIRTY_MESSAGE = 1u << 4,
+    TUI_DIRTY_MODAL = 1u << 5,
+    TUI_DIRTY_ALL = 0xffu, /* also clears the screen first */
+};
+
+#define TUI_FILTER_MAX 64
+
+typedef struct tui_list {
+    size_t *rows;   /* indexes into the data array that pass the filter */
+    size_t n;
+    int sel;        /* index into rows, -1 when empty */
+    int top;        /* first row shown */
+    char filter[TUI_FILTER_MAX + 1];
+} tui_list;
+
+struct tui_app {
+    const char *home_flag;
+    pvm_engine *engine;     /* the UI thread's own handle: reads and quick writes */
+    pvm_worker *worker;     /* long operations */
+    tui_layout layout;
+    tui_pane focus;
+    unsigned dirty;
+    bool ascii_lines;       /* no UTF-8 locale: + - | instead of line drawing */
+    volatile sig_atomic_t *stop; /* set by SIGHUP, SIGTERM, SIGINT */
+    bool quit;
+
+    pvm_profile *profiles;
+    size_t nprofiles;
+    pvm_vm *vms;
+    size_t nvms;
+    pvm_host_info host;
+    tui_list lists[TUI_PANE_COUNT];
+
+    /* the message line */
+    char message[512];
+    tui_element message_el;
+    /* the operation the worker runs, 0 when idle */
+    unsigned job;
+    pvm_job_kind job_kind;
+    char job_target[PVM_NAME_MAX + 1];
+    char job_step[160];
+
+    /* the change watch */
+    int64_t data_version;
+    int64_t last_watch_ms;
+    char uptime_shown[32];  /* the selected VM's uptime as last drawn */
+
+    tui_modal *modal;
+};
+
+/* tui.c */
+int64_t tui_now_ms(void);
+/* Sets the message line (printf format); el is TUI_EL_ERROR, TUI_EL_OK, TUI_EL_TEXT ... */
+void tui_message(tui_app *app, tui_element el, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void tui_message_error(tui_app *app, const pvm_error *err);
+/* Reloads profiles and VMs from the engine, keeping each list's selection. */
+void tui_reload(tui_app *app);
+/* The selected profile / VM, NULL when none. */
+const pvm_profile *tui_selected_profile(const tui_app *app);
+const pvm_vm *tui_selected_vm(const tui_app *app);
+const pvm_profile *tui_profile_by_id(const tui_app *app, const char *id);
+/* Queues a worker job on a VM and shows it on the message line. */
+void tui_submit(tui_app *app, pvm_job_kind kind, const char *vm);
+/* Leaves curses for a moment (console), then restores the screen. */
+void tui_suspend(tui_app *app);
+void tui_resume(tui_app *app);
+
+/* draw.c: every helper clips to the screen. */
+void tui_draw_box(const tui_app *app, tui_rect r, const char *title, bool focus);
+/* Text at (y, x), at most w columns, non-printable bytes shown as '?'. */
+void tui_draw_text(int y, int x, int w, int attr, const char *s);
+/* Fills w columns with blanks in attr. */
+void tui_draw_fill(int y, int x, int w, int attr);
+void tui_draw_clear(tui_rect r);
+/* A centered box of h x w (clipped to the screen), cleared; returns its rect. */
+tui_rect tui_draw_dialog(const tui_app *app, int h, int w, const char *title);
+/* A key-hint line: "Key label  Key label" with keys in the key_hint colour. */
+void tui_draw_hints(int y, int x, int w, const char *const *pairs, size_t npairs);
+
+/* list_pane.c */
+/* Rebuilds the filtered rows; keep[pane] is the data index to keep selected
+ * (-1 or keep NULL: keep the row position). */
+void tui_lists_rebuild(tui_app *app, const long *keep);
+void tui_list_draw(tui_app *app, tui_pane pane);
+void tui_tabs_draw(tui_app *app);
+/* Moves the focused list's selection by delta rows (clamped). */
+void tui_list_move(tui_app *app, int delta);
+void tui_list_home_end(tui_app *app, bool end);
+/* The data index of the selected row of pane, -1 when none. */
+long tui_list_selected(const tui_app *app, tui_pane pane);
+/* Opens the filter prompt of the focused list. */
+void tui_filter_open(tui_app *app);
+
+/* details.c */
+void tui_details_draw(tui_app *app);
+/* The selected VM's uptime text ("3m", "1h 05m"), "" when not running. */
+void tui_uptime_text(const pvm_vm *vm, char *out, size_t size);
+void tui_header_draw(tui_app *app);
+
+/* dialog.c: a one-line text editor for prompts and forms. */
+typedef struct tui_edit {
+    char buf[PVM_PATH_MAX];
+    size_t len, cur; /* bytes, cursor position */
+    int scroll;      /* first byte shown */
+} tui_edit;
+void tui_edit_set(tui_edit *e, const char *s);
+/* Edits with ch (printable ASCII, arrows, Home/End, Backspace, Delete, Ctrl-U/K/A/E);
+ * false when the key is not an editing key. */
+bool tui_edit_key(tui_edit *e, int ch);
+/* Draws w columns at (y, x); with focus, cy and cx get the cursor's cell. */
+void tui_edit_draw(tui_edit *e, int y, int x, int w, int attr, bool focus, int *cy, int *cx);
+
+/* Asks a yes/no question; on yes calls on_yes(app, arg) (arg is copied text). */
+void tui_confirm(tui_app *app, const char *title, const char *question,
+                 void (*on_yes)(tui_app *app, const char *arg), const char *arg);
+/* Asks for one line of text (prefilled with initial); on Enter calls on_done. */
+void tui_prompt(tui_app *app, const char *title, const char *label, const char *initial,
+                void (*on_done)(tui_app *app, const char *text, const char *arg),
+                const char *arg);
+/* The searchable preset picker: on Enter calls on_pick with the preset (NULL: random). */
+void tui_preset_picker(tui_app *app, void (*on_pick)(tui_app *app, const pvm_preset *preset));
+/* The serial log viewer of a VM: scrolls, follows new lines. */
+void tui_log_open(tui_app *app, const pvm_vm *vm);
+
+/* form.c */
+void tui_profile_form_open(tui_app *app, const pvm_profile *p);
+void tui_vm_form_open(tui_app *app);
+
+/* help.c */
+void tui_help_open(tui_app *app);
+
+/* actions.c: what the keys do on the main screen */
+void tui_do_action(tui_app *app, tui_action act);
+
+#endif

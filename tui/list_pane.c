@@ -1,0 +1,200 @@
+/* list_pane.c - the Profiles, VMs and Snapshots lists: which rows pass the
+ * filter, selection and scrolling, drawing one pane (or the narrow layout's
+ * tab row), and the filter prompt. Called by tui.c and actions.c. */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static const char *const tui_pane_titles[TUI_PANE_COUNT] = {"Profiles", "VMs", "Snapshots"};
+
+static size_t tui_pane_total(const tui_app *app, tui_pane pane)
+{
+    switch (pane) {
+    case TUI_PANE_PROFILES:
+        return app->nprofiles;
+    case TUI_PANE_VMS:
+        return app->nvms;
+    default:
+        return 0; /* snapshots come with the snapshot issue */
+    }
+}
+
+static bool tui_row_matches(const tui_app *app, tui_pane pane, size_t i, const char *filter)
+{
+    if (!filter[0])
+        return true;
+    if (pane == TUI_PANE_PROFILES) {
+        const pvm_profile *p = &app->profiles[i];
+        return strcasestr(p->name, filter) || strcasestr(p->hw.product, filter) ||
+               strcasestr(p->hw.manufacturer, filter);
+    }
+    if (pane == TUI_PANE_VMS)
+        return strcasestr(app->vms[i].name, filter) != NULL;
+    return false;
+}
+
+/* Rebuilds one list's rows; keeps the selected data row when it still passes. */
+static void tui_list_rebuild(tui_app *app, tui_pane pane, long keep)
+{
+    tui_list *l = &app->lists[pane];
+    size_t total = tui_pane_total(app, pane);
+    free(l->rows);
+    l->rows = total ? pvm_xcalloc(total, sizeof *l->rows) : NULL;
+    l->n = 0;
+    int sel = -1;
+    for (size_t i = 0; i < total; i++) {
+        if (!tui_row_matches(app, pane, i, l->filter))
+            continue;
+        if ((long)i == keep)
+            sel = (int)l->n;
+        l->rows[l->n++] = i;
+    }
+    if (sel < 0)
+        sel = l->sel < 0 ? 0 : l->sel;
+    if (sel >= (int)l->n)
+        sel = (int)l->n - 1;
+    l->sel = sel;
+}
+
+void tui_lists_rebuild(tui_app *app, const long *keep)
+{
+    for (int p = 0; p < TUI_PANE_COUNT; p++)
+        tui_list_rebuild(app, (tui_pane)p, keep ? keep[p] : -2);
+}
+
+long tui_list_selected(const tui_app *app, tui_pane pane)
+{
+    const tui_list *l = &app->lists[pane];
+    return (l->sel >= 0 && (size_t)l->sel < l->n) ? (long)l->rows[l->sel] : -1;
+}
+
+void tui_list_move(tui_app *app, int delta)
+{
+    tui_list *l = &app->lists[app->focus];
+    if (!l->n)
+        return;
+    long s = (long)l->sel + delta;
+    s = s < 0 ? 0 : s >= (long)l->n ? (long)l->n - 1 : s;
+    if (s != l->sel) {
+        l->sel = (int)s;
+        app->dirty |= TUI_DIRTY_LISTS | TUI_DIRTY_DETAILS | TUI_DIRTY_HINTS;
+    }
+}
+
+void tui_list_home_end(tui_app *app, bool end)
+{
+    tui_list *l = &app->lists[app->focus];
+    tui_list_move(app, end ? (int)l->n : -(int)l->n);
+}
+
+static void tui_state_cell(const pvm_vm *vm, const char **text, int *attr)
+{
+    *text = pvm_vm_state_name(vm->state);
+    switch (vm->state) {
+    case PVM_VM_RUNNING:
+    case PVM_VM_PAUSED:
+        *attr = tui_theme_attr(TUI_EL_STATE_RUNNING);
+        break;
+    case PVM_VM_CRASHED:
+        *attr = tui_theme_attr(TUI_EL_STATE_CRASHED);
+        break;
+    default:
+        *attr = tui_theme_attr(TUI_EL_STATE_STOPPED);
+    }
+}
+
+static void tui_list_row(tui_app *app, tui_pane pane, size_t i, int y, int x, int w, bool sel)
+{
+    int base = tui_theme_attr(sel ? TUI_EL_SELECTED : TUI_EL_TEXT);
+    tui_draw_fill(y, x, w, base);
+    if (pane == TUI_PANE_PROFILES) {
+        const pvm_profile *p = &app->profiles[i];
+        int nw = w > 40 ? w / 2 : w;
+        tui_draw_text(y, x + 1, nw - 2, base, p->name);
+        if (nw < w)
+            tui_draw_text(y, x + nw, w - nw - 1, sel ? base : tui_theme_attr(TUI_EL_DIM),
+                          p->hw.product[0] ? p->hw.product : "-");
+        return;
+    }
+    const pvm_vm *vm = &app->vms[i];
+    const char *st;
+    int sa;
+    tui_state_cell(vm, &st, &sa);
+    int sw = 8;
+    bool busy = app->job && strcmp(app->job_target, vm->name) == 0;
+    if (busy)
+        st = app->job_kind == PVM_JOB_START ? "starting" : app->job_kind == PVM_JOB_DELETE
+                                                               ? "deleting" : "stopping";
+    tui_draw_text(y, x + 1, w - sw - 3, base, vm->name);
+    tui_draw_text(y, x + w - sw - 1, sw, sel ? base : sa, st);
+}
+
+void tui_list_draw(tui_app *app, tui_pane pane)
+{
+    tui_rect r = app->layout.panes[pane];
+    if (!r.h || !r.w)
+        return;
+    tui_list *l = &app->lists[pane];
+    bool focus = app->focus == pane && !app->modal;
+    char title[TUI_FILTER_MAX + 48];
+    if (l->filter[0])
+        snprintf(title, sizeof title, "%s /%s (%zu)", tui_pane_titles[pane], l->filter, l->n);
+    else
+        snprintf(title, sizeof title, "%s (%zu)", tui_pane_titles[pane], l->n);
+    tui_draw_clear(r);
+    tui_draw_box(app, r, title, focus);
+    int inner_h = r.h - 2, inner_w = r.w - 2;
+    if (!l->n) {
+        const char *empty = pane == TUI_PANE_SNAPSHOTS ? "no snapshots"
+                            : l->filter[0]           ? "nothing matches the filter"
+                            : pane == TUI_PANE_PROFILES ? "no profiles: n makes one"
+                                                        : "no VMs: n makes one";
+        tui_draw_text(r.y + 1, r.x + 2, inner_w - 2, tui_theme_attr(TUI_EL_DIM), empty);
+        return;
+    }
+    l->top = tui_layout_scroll(l->top, l->sel, (int)l->n, inner_h);
+    for (int row = 0; row < inner_h && (size_t)(l->top + row) < l->n; row++) {
+        int idx = l->top + row;
+        tui_list_row(app, pane, l->rows[idx], r.y + 1 + row, r.x + 1, inner_w,
+                     idx == l->sel && (focus || app->layout.mode == TUI_LAYOUT_WIDE));
+    }
+}
+
+void tui_tabs_draw(tui_app *app)
+{
+    tui_rect r = app->layout.tabs;
+    if (!r.h)
+        return;
+    tui_draw_fill(r.y, r.x, r.w, tui_theme_attr(TUI_EL_TEXT));
+    int x = r.x + 1;
+    for (int p = 0; p < TUI_PANE_COUNT; p++) {
+        char t[48];
+        snprintf(t, sizeof t, " %s (%zu) ", tui_pane_titles[p], app->lists[p].n);
+        int w = (int)strlen(t);
+        tui_draw_text(r.y, x, w,
+                      tui_theme_attr(p == (int)app->focus ? TUI_EL_TITLE_FOCUS : TUI_EL_TITLE), t);
+        x += w + 1;
+    }
+}
+
+/* ------------------------------------------------------------ the filter */
+
+static void tui_filter_done(tui_app *app, const char *text, const char *arg)
+{
+    (void)arg;
+    tui_list *l = &app->lists[app->focus];
+    long keep = tui_list_selected(app, app->focus);
+    pvm_strlcpy(l->filter, text, sizeof l->filter);
+    tui_list_rebuild(app, app->focus, keep);
+    app->dirty |= TUI_DIRTY_ALL;
+}
+
+void tui_filter_open(tui_app *app)
+{
+    if (app->focus == TUI_PANE_SNAPSHOTS)
+        return;
+    tui_prompt(app, "Filter", "show names containing (empty: all):",
+               app->lists[app->focus].filter, tui_filter_done, NULL);
+}

@@ -1,0 +1,479 @@
+/* tui.c - the full-screen interface's main loop: terminal set-up and tear-down,
+ * one poll over the keyboard and the engine thread's pipe, the once-a-second
+ * change watch, redrawing only what is dirty, and the application state's
+ * data (profiles, VMs, host). Entered from cli/main.c through pvm_tui_run. */
+#include "tui.h"
+#include "internal.h"
+
+#include <errno.h>
+#include <langinfo.h>
+#include <locale.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define TUI_WATCH_MS 1000 /* the store and live processes are looked at this often */
+#define TUI_TICK_MS 500   /* an open log viewer looks for new lines this often */
+
+static volatile sig_atomic_t tui_stop_flag;
+
+static void tui_on_signal(int sig)
+{
+    (void)sig;
+    tui_stop_flag = 1;
+}
+
+int64_t tui_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ------------------------------------------------------------ messages */
+
+void tui_message(tui_app *app, tui_element el, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(app->message, sizeof app->message, fmt, ap);
+    va_end(ap);
+    app->message_el = el;
+    app->dirty |= TUI_DIRTY_MESSAGE;
+}
+
+void tui_message_error(tui_app *app, const pvm_error *err)
+{
+    tui_message(app, TUI_EL_ERROR, "%s", err->msg[0] ? err->msg : "failed (no reason given)");
+}
+
+/* ------------------------------------------------------------ data */
+
+const pvm_profile *tui_profile_by_id(const tui_app *app, const char *id)
+{
+    for (size_t i = 0; i < app->nprofiles; i++)
+        if (strcmp(app->profiles[i].id, id) == 0)
+            return &app->profiles[i];
+    return NULL;
+}
+
+const pvm_profile *tui_selected_profile(const tui_app *app)
+{
+    long i = tui_list_selected(app, TUI_PANE_PROFILES);
+    return i >= 0 ? &app->profiles[i] : NULL;
+}
+
+const pvm_vm *tui_selected_vm(const tui_app *app)
+{
+    long i = tui_list_selected(app, TUI_PANE_VMS);
+    return i >= 0 ? &app->vms[i] : NULL;
+}
+
+void tui_reload(tui_app *app)
+{
+    pvm_error err = {0};
+    char pid[PVM_UUID_LEN + 1] = "", vid[PVM_UUID_LEN + 1] = "";
+    const pvm_profile *p = tui_selected_profile(app);
+    const pvm_vm *v = tui_selected_vm(app);
+    if (p)
+        pvm_strlcpy(pid, p->id, sizeof pid);
+    if (v)
+        pvm_strlcpy(vid, v->id, sizeof vid);
+    pvm_profile *profiles = NULL;
+    pvm_vm *vms = NULL;
+    size_t np = 0, nv = 0;
+    if (pvm_profile_list(app->engine, &profiles, &np, &err) < 0 ||
+        pvm_vm_list(app->engine, &vms, &nv, &err) < 0) {
+        free(profiles);
+        tui_message_error(app, &err);
+        return;
+    }
+    free(app->profiles);
+    free(app->vms);
+    app->profiles = profiles;
+    app->nprofiles = np;
+    app->vms = vms;
+    app->nvms = nv;
+    long keep[TUI_PANE_COUNT] = {-1, -1, -1};
+    for (size_t i = 0; i < np; i++)
+        if (strcmp(profiles[i].id, pid) == 0)
+            keep[TUI_PANE_PROFILES] = (long)i;
+    for (size_t i = 0; i < nv; i++)
+        if (strcmp(vms[i].id, vid) == 0)
+            keep[TUI_PANE_VMS] = (long)i;
+    tui_lists_rebuild(app, keep);
+    pvm_engine_data_version(app->engine, &app->data_version, &err);
+    app->dirty |= TUI_DIRTY_HEADER | TUI_DIRTY_LISTS | TUI_DIRTY_DETAILS | TUI_DIRTY_HINTS;
+}
+
+/* Once a second: another session's commit, a QEMU that ended, the uptime shown. */
+static void tui_watch(tui_app *app)
+{
+    pvm_error err = {0};
+    int64_t v;
+    app->last_watch_ms = tui_now_ms();
+    bool changed = pvm_engine_data_version(app->engine, &v, &err) == 0 && v != app->data_version;
+    for (size_t i = 0; !changed && i < app->nvms; i++)
+        changed = app->vms[i].pid > 0 && !pvm_vm_pid_alive(&app->vms[i]);
+    if (changed)
+        tui_reload(app);
+    const pvm_vm *vm = app->focus != TUI_PANE_PROFILES ? tui_selected_vm(app) : NULL;
+    if (vm) {
+        char up[32];
+        tui_uptime_text(vm, up, sizeof up);
+        if (strcmp(up, app->uptime_shown) != 0)
+            app->dirty |= TUI_DIRTY_DETAILS;
+    }
+}
+
+/* ------------------------------------------------------------ the engine thread */
+
+void tui_submit(tui_app *app, pvm_job_kind kind, const char *vm)
+{
+    pvm_error err = {0};
+    if (app->job) {
+        tui_message(app, TUI_EL_ERROR, "wait for the %s of '%s' to end (Esc cancels it)",
+                    pvm_job_kind_name(app->job_kind), app->job_target);
+        return;
+    }
+    unsigned id;
+    if (pvm_worker_submit(app->worker, kind, vm, &id, &err) < 0) {
+        tui_message_error(app, &err);
+        return;
+    }
+    app->job = id;
+    app->job_kind = kind;
+    pvm_strlcpy(app->job_target, vm, sizeof app->job_target);
+    app->job_step[0] = '\0';
+    tui_message(app, TUI_EL_TEXT, "%s of '%s' ...", pvm_job_kind_name(kind), vm);
+    app->dirty |= TUI_DIRTY_LISTS | TUI_DIRTY_HINTS;
+}
+
+static void tui_worker_event(tui_app *app, const pvm_worker_event *ev)
+{
+    if (!ev->done) {
+        if (ev->job == app->job) {
+            if (ev->fraction >= 0)
+                snprintf(app->job_step, sizeof app->job_step, "%s (%d%%)", ev->step,
+                         (int)(ev->fraction * 100));
+            else
+                pvm_strlcpy(app->job_step, ev->step, sizeof app->job_step);
+            tui_message(app, TUI_EL_TEXT, "%s of '%s': %s   Esc cancels",
+                        pvm_job_kind_name(ev->kind), ev->target, app->job_step);
+        }
+        return;
+    }
+    if (ev->job == app->job)
+        app->job = 0;
+    if (ev->rc == 0) {
+        static const char *const done[] = {"started", "stopped", "forced off", "deleted", "done"};
+        tui_message(app, TUI_EL_OK, "VM '%s' %s", ev->target, done[ev->kind]);
+    } else {
+        tui_message(app, TUI_EL_ERROR, "%s of '%s' failed: %s", pvm_job_kind_name(ev->kind),
+                    ev->target, ev->err.msg);
+    }
+    tui_reload(app);
+}
+
+static void tui_worker_drain(tui_app *app)
+{
+    pvm_worker_event ev;
+    while (pvm_worker_next(app->worker, &ev))
+        tui_worker_event(app, &ev);
+}
+
+/* ------------------------------------------------------------ drawing */
+
+void tui_modal_open(tui_app *app, tui_modal *m)
+{
+    if (app->modal)
+        app->modal->free(app->modal);
+    app->modal = m;
+    app->dirty |= TUI_DIRTY_ALL;
+}
+
+static void tui_hints_draw(tui_app *app)
+{
+    tui_rect r = app->layout.hints;
+    const char *pairs[48];
+    size_t n = 0, count;
+    const tui_binding *b = tui_keymap(&count);
+    unsigned bit = 1u << app->focus;
+    if (app->job) {
+        pairs[n++] = "Esc";
+        pairs[n++] = "cancel";
+    }
+    for (size_t i = 0; i < count && n + 2 <= 48; i++) {
+        if (!b[i].hint[0] || !(b[i].where & bit))
+            continue;
+        pairs[n++] = b[i].keys[0].name;
+        pairs[n++] = b[i].hint;
+    }
+    tui_draw_hints(r.y, r.x + 1, r.w - 1, pairs, n / 2);
+}
+
+static void tui_message_draw(tui_app *app)
+{
+    tui_rect r = app->layout.message;
+    tui_draw_fill(r.y, r.x, r.w, tui_theme_attr(TUI_EL_TEXT));
+    tui_draw_text(r.y, r.x + 1, r.w - 2, tui_theme_attr(app->message_el), app->message);
+}
+
+static void tui_too_small(tui_app *app)
+{
+    char line[96];
+    erase();
+    snprintf(line, sizeof line, "privarion-vm needs a terminal of at least %dx%d (this one is %dx%d)",
+             TUI_MIN_COLS, TUI_MIN_ROWS, COLS, LINES);
+    tui_draw_text(LINES / 2, 0, COLS, A_NORMAL, line);
+    (void)app;
+}
+
+static void tui_render(tui_app *app)
+{
+    unsigned d = app->dirty;
+    app->dirty = 0;
+    /* a modal may have shrunk (an error line gone): what it covered is redrawn
+     * under it; curses sends only the cells that really changed */
+    if (app->modal && (d & TUI_DIRTY_MODAL))
+        d |= TUI_DIRTY_HEADER | TUI_DIRTY_LISTS | TUI_DIRTY_DETAILS | TUI_DIRTY_HINTS |
+             TUI_DIRTY_MESSAGE;
+    if (app->layout.mode == TUI_LAYOUT_TOO_SMALL) {
+        tui_too_small(app);
+    } else {
+        if (d == TUI_DIRTY_ALL)
+            erase();
+        if (d & TUI_DIRTY_HEADER)
+            tui_header_draw(app);
+        if (d & TUI_DIRTY_LISTS) {
+            tui_tabs_draw(app);
+            for (int p = 0; p < TUI_PANE_COUNT; p++)
+                tui_list_draw(app, (tui_pane)p);
+        }
+        if (d & TUI_DIRTY_DETAILS)
+            tui_details_draw(app);
+        if (d & TUI_DIRTY_HINTS)
+            tui_hints_draw(app);
+        if (d & TUI_DIRTY_MESSAGE)
+            tui_message_draw(app);
+        if (app->modal)
+            app->modal->draw(app->modal, app); /* last: it sits on top and places the cursor */
+    }
+    curs_set(app->modal && app->modal->cursor && app->layout.mode != TUI_LAYOUT_TOO_SMALL ? 1 : 0);
+    wnoutrefresh(stdscr);
+    doupdate();
+}
+
+/* ------------------------------------------------------------ keys */
+
+static void tui_resize(tui_app *app)
+{
+    tui_layout_compute(COLS, LINES, app->focus, &app->layout);
+    app->dirty |= TUI_DIRTY_ALL;
+}
+
+static void tui_handle_key(tui_app *app, int ch)
+{
+    if (ch == KEY_RESIZE) {
+        tui_resize(app);
+        return;
+    }
+    if (ch == 0x0c) { /* Ctrl-L works everywhere, also inside forms */
+        tui_do_action(app, TUI_ACT_REDRAW);
+        return;
+    }
+    if (app->modal) {
+        if (app->layout.mode == TUI_LAYOUT_TOO_SMALL)
+            return; /* keys wait until the form can be seen again */
+        if (app->modal->key(app->modal, app, ch) == TUI_MODAL_CLOSE)
+            tui_modal_open(app, NULL);
+        return;
+    }
+    tui_action act = tui_keymap_lookup(ch, app->focus);
+    if (app->layout.mode == TUI_LAYOUT_TOO_SMALL && act != TUI_ACT_QUIT)
+        return;
+    tui_do_action(app, act);
+}
+
+/* Reads every waiting key; false when the terminal is gone (read error, EOF). */
+static bool tui_read_keys(tui_app *app, bool readable)
+{
+    int got = 0;
+    for (int ch; (ch = getch()) != ERR;) {
+        got++;
+        tui_handle_key(app, ch);
+        if (app->quit || tui_stop_flag)
+            break;
+    }
+    /* poll said readable but curses read nothing: end of file or an I/O error */
+    return !(readable && got == 0);
+}
+
+/* ------------------------------------------------------------ set-up */
+
+void tui_suspend(tui_app *app)
+{
+    (void)app;
+    def_prog_mode();
+    endwin();
+}
+
+void tui_resume(tui_app *app)
+{
+    reset_prog_mode();
+    clearok(curscr, TRUE);
+    tui_resize(app);
+    tui_reload(app);
+}
+
+/* SIGHUP, SIGTERM and SIGINT end the loop. A SIGHUP ignored by whoever started
+ * us (nohup) stays ignored: losing the terminal still ends the TUI, through the
+ * hang-up or read error poll() then reports on standard input. */
+static void tui_signals(void)
+{
+    struct sigaction sa = {.sa_handler = tui_on_signal}, old; /* no SA_RESTART: poll wakes */
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGHUP, NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+        sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static bool tui_utf8(void)
+{
+    const char *cs = nl_langinfo(CODESET);
+    return cs && (strcmp(cs, "UTF-8") == 0 || strcmp(cs, "utf8") == 0);
+}
+
+/* Home and End as tmux, screen, xterm and the Linux console send them, whatever
+ * TERM's terminfo says (TERM=xterm inside tmux is common over SSH). */
+static void tui_define_keys(void)
+{
+    static const struct { const char *seq; int key; } keys[] = {
+        {"\033[1~", KEY_HOME}, {"\033[4~", KEY_END}, {"\033[H", KEY_HOME},
+        {"\033[F", KEY_END},   {"\033OH", KEY_HOME}, {"\033OF", KEY_END},
+        {"\033[7~", KEY_HOME}, {"\033[8~", KEY_END},
+    };
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (key_defined(keys[i].seq) == 0)
+            define_key(keys[i].seq, keys[i].key);
+}
+
+static SCREEN *tui_curses_start(tui_app *app, const char *theme)
+{
+    SCREEN *s = newterm(NULL, stdout, stdin);
+    if (!s)
+        return NULL;
+    set_term(s);
+    cbreak();
+    noecho();
+    nonl();
+    keypad(stdscr, TRUE);
+    tui_define_keys();
+    nodelay(stdscr, TRUE);
+    set_escdelay(25);
+    curs_set(0);
+    leaveok(stdscr, FALSE);
+    app->ascii_lines = !tui_utf8();
+    pvm_error err = {0};
+    char configured[72] = "";
+    if (!theme && pvm_engine_theme(app->engine, configured, sizeof configured, &err) < 0)
+        tui_message_error(app, &err); /* a broken config: the default theme, and why */
+    else if (!theme)
+        theme = configured;           /* no --theme: HOME/config's theme */
+    if (tui_theme_init(theme, &err) < 0)
+        tui_message_error(app, &err);
+    return s;
+}
+
+static int tui_open_engine(tui_app *app)
+{
+    pvm_error err = {0};
+    if (pvm_engine_open(&app->engine, app->home_flag, &err) < 0 ||
+        pvm_worker_new(app->home_flag, &app->worker, &err) < 0) {
+        fprintf(stderr, "privarion-vm: %s\n", err.msg);
+        if (app->engine)
+            pvm_engine_close(app->engine);
+        return pvm_error_exit_status(&err);
+    }
+    if (pvm_host_info_get(app->engine, &app->host, &err) < 0)
+        tui_message_error(app, &err);
+    return 0;
+}
+
+static void tui_loop(tui_app *app)
+{
+    while (!app->quit && !tui_stop_flag) {
+        if (app->dirty)
+            tui_render(app);
+        int64_t now = tui_now_ms();
+        int64_t wait = app->last_watch_ms + TUI_WATCH_MS - now;
+        if (app->modal && app->modal->tick && wait > TUI_TICK_MS)
+            wait = TUI_TICK_MS;
+        struct pollfd fds[2] = {{.fd = 0, .events = POLLIN},
+                                {.fd = pvm_worker_fd(app->worker), .events = POLLIN}};
+        int r = poll(fds, 2, wait < 0 ? 0 : (int)wait);
+        if (r < 0 && errno != EINTR)
+            break;
+        if (r > 0 && (fds[0].revents & (POLLHUP | POLLERR | POLLNVAL)))
+            break; /* the terminal hung up: SSH dropped */
+        if (!tui_read_keys(app, r > 0 && (fds[0].revents & POLLIN)))
+            break;
+        tui_worker_drain(app);
+        if (tui_now_ms() - app->last_watch_ms >= TUI_WATCH_MS)
+            tui_watch(app);
+        if (app->modal && app->modal->tick)
+            app->modal->tick(app->modal, app);
+    }
+}
+
+int pvm_tui_run(const pvm_tui_opts *opts)
+{
+    if (!isatty(0) || !isatty(1)) {
+        fprintf(stderr, "privarion-vm: the full-screen interface needs a terminal on standard input "
+                        "and output; use a command instead (see 'privarion-vm --help')\n");
+        return 2;
+    }
+    setlocale(LC_ALL, "");
+    tui_app app = {0};
+    app.home_flag = opts->home_flag;
+    app.stop = &tui_stop_flag;
+    app.focus = TUI_PANE_PROFILES;
+    int rc = tui_open_engine(&app);
+    if (rc)
+        return rc;
+    tui_signals();
+    SCREEN *screen = tui_curses_start(&app, opts->theme);
+    if (!screen) {
+        const char *term = getenv("TERM");
+        fprintf(stderr, "privarion-vm: cannot use the terminal (TERM=%s): not in terminfo\n",
+                term ? term : "(unset)");
+        pvm_worker_free(app.worker);
+        pvm_engine_close(app.engine);
+        return 2;
+    }
+    if (!app.message[0])
+        tui_message(&app, TUI_EL_TEXT, "? shows every key; q quits (VMs keep running)");
+    tui_reload(&app);
+    tui_resize(&app);
+    app.last_watch_ms = tui_now_ms();
+    tui_loop(&app);
+    tui_modal_open(&app, NULL);
+    endwin();
+    delscreen(screen);
+    tui_theme_free();
+    /* cancels an operation in flight; VMs keep running. A job that does not honour
+     * the cancel within a second is left to the process's exit. */
+    pvm_worker_stop(app.worker, 1000);
+    pvm_engine_close(app.engine);
+    for (int p = 0; p < TUI_PANE_COUNT; p++)
+        free(app.lists[p].rows);
+    free(app.profiles);
+    free(app.vms);
+    return 0;
+}
