@@ -22,7 +22,17 @@
 typedef struct pvm_cli {
     const char *home_flag; /* --home DIR, or NULL */
     pvm_engine *engine;    /* opened on first pvm_cli_engine() call */
+    /* PRIVARION_VM_TRACE=1: every step the engine reports goes to stderr with the
+     * milliseconds since main() began (bench/run reads them). */
+    bool tracing;
+    double t0_ms;
+    pvm_progress trace;
 } pvm_cli;
+
+/* The progress to hand to long operations: the tracer, or NULL when not tracing. */
+const pvm_progress *pvm_cli_progress(pvm_cli *cli);
+/* With tracing on, prints "trace: <ms> <step>" to stderr. */
+void pvm_cli_trace(pvm_cli *cli, const char *step);
 
 /* Opens the engine on first use (so commands that fail validation never
  * touch the store); returns NULL and fills err on failure. */

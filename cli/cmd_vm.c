@@ -140,8 +140,10 @@ static int pvm_vm_create_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
     if (pvm_create_opts_from(a, &o, err) < 0 || !(e = pvm_cli_engine(cli, err)))
         return -1;
     pvm_engine_set_allow_vm_marks(e, pvm_args_given(a, "allow-vm-marks"));
+    pvm_cli_trace(cli, "creating the VM (checks, folder, disk, row)");
     if (pvm_vm_create(e, a->pos[0], pvm_args_value(a, "profile"), &o, &vm, err) < 0)
         return -1;
+    pvm_cli_trace(cli, "created");
     if (pvm_args_given(a, "json")) {
         char pname[PVM_NAME_MAX + 1];
         pvm_profile_name_of(e, &vm, pname, sizeof pname);
@@ -308,10 +310,13 @@ static int pvm_vm_start_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
         !(e = pvm_cli_engine(cli, err)))
         return -1;
     pvm_engine_set_allow_vm_marks(e, pvm_args_given(a, "allow-vm-marks"));
-    if (pvm_start_twin(e, a, err) < 0 || pvm_vm_start(e, a->pos[0], wait, NULL, err) < 0)
+    if (pvm_start_twin(e, a, err) < 0 ||
+        pvm_vm_start(e, a->pos[0], wait, pvm_cli_progress(cli), err) < 0)
         return -1;
+    pvm_cli_trace(cli, "started");
     if (pvm_vm_get(e, a->pos[0], &vm, err) < 0)
         return -1;
+    pvm_cli_trace(cli, "state read back");
     printf("Started VM '%s' (QEMU pid %d)%s\n", vm.name, vm.pid,
            wait ? "; the guest agent answers" : "");
     return 0;
@@ -331,7 +336,8 @@ static int pvm_vm_stop_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
     pvm_vm vm;
     if ((v && pvm_int_parse("timeout", v, 1, 86400, &timeout, err) < 0) ||
         !(e = pvm_cli_engine(cli, err)) || pvm_vm_get(e, a->pos[0], &vm, err) < 0 ||
-        pvm_vm_stop(e, vm.id, pvm_args_given(a, "force"), timeout, NULL, err) < 0)
+        pvm_vm_stop(e, vm.id, pvm_args_given(a, "force"), timeout, pvm_cli_progress(cli),
+                    err) < 0)
         return -1;
     if (vm.state == PVM_VM_CRASHED)
         printf("VM '%s' was not running: it had crashed (%s); state cleared\n", vm.name,

@@ -5,6 +5,8 @@
 #include "../tui/tui.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 static const char *pvm_theme_flag; /* --theme NAME, for the TUI */
@@ -28,11 +30,39 @@ static const pvm_cli_command pvm_commands[] = {
 
 static const size_t pvm_ncommands = sizeof pvm_commands / sizeof pvm_commands[0];
 
+static double pvm_cli_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1000 + ts.tv_nsec / 1e6;
+}
+
+void pvm_cli_trace(pvm_cli *cli, const char *step)
+{
+    if (cli->tracing)
+        fprintf(stderr, "trace: %8.2f ms  %s\n", pvm_cli_now_ms() - cli->t0_ms, step);
+}
+
+static void pvm_cli_trace_report(void *ctx, const char *step, double fraction)
+{
+    (void)fraction;
+    pvm_cli_trace(ctx, step);
+}
+
+const pvm_progress *pvm_cli_progress(pvm_cli *cli)
+{
+    return cli->tracing ? &cli->trace : NULL;
+}
+
 pvm_engine *pvm_cli_engine(pvm_cli *cli, pvm_error *err)
 {
-    if (!cli->engine && pvm_engine_open(&cli->engine, cli->home_flag, err) < 0) {
-        cli->engine = NULL;
-        return NULL;
+    if (!cli->engine) {
+        pvm_cli_trace(cli, "opening the engine");
+        if (pvm_engine_open(&cli->engine, cli->home_flag, err) < 0) {
+            cli->engine = NULL;
+            return NULL;
+        }
+        pvm_cli_trace(cli, "engine open");
     }
     return cli->engine;
 }
@@ -141,6 +171,10 @@ int main(int argc, char **argv)
 {
     pvm_cli cli = {0};
     int status = 0;
+    const char *trace = getenv("PRIVARION_VM_TRACE");
+    cli.t0_ms = pvm_cli_now_ms();
+    cli.tracing = trace && *trace && strcmp(trace, "0") != 0;
+    cli.trace = (pvm_progress){.cancel_fd = -1, .report = pvm_cli_trace_report, .ctx = &cli};
     pvm_json_init(); /* before any cJSON value is built (presets --json needs no engine) */
     int i = pvm_global_options(&cli, argc, argv, &status);
     if (i < 0)
@@ -160,6 +194,7 @@ int main(int argc, char **argv)
     }
     status = cmd->run(&cli, argc - i, argv + i);
     pvm_cli_close(&cli);
+    pvm_cli_trace(&cli, "engine closed");
     fflush(stdout);
     if (ferror(stdout)) {
         fprintf(stderr, PVM_PROG ": could not write to standard output\n");

@@ -361,6 +361,12 @@ static int pvm_set_pragmas(sqlite3 *db, pvm_error *err)
     }
     if (pvm_exec(db, "PRAGMA foreign_keys = ON", "store: enabling foreign keys", err) < 0)
         return -1;
+    /* WAL's usual setting: a commit waits for no disk flush (the checkpoints still
+     * sync), so the store stays consistent across any crash and survives a crash of
+     * the program with every commit; only a power loss may take back the last
+     * commits. It saves a flush per write (vm start's event, vm create's row). */
+    if (pvm_exec(db, "PRAGMA synchronous = NORMAL", "store: setting synchronous", err) < 0)
+        return -1;
     return 0;
 }
 

@@ -1,7 +1,8 @@
 /* config.c - HOME/config: accel, the vCPU and memory caps (never above the host's
- * own cores and memory), the QEMU binary and the TUI's theme, as "key = value" lines
- * written with defaults on first use; the caps check. Called by vm.c, vm_ops.c,
- * doctor.c, and the TUI (pvm_engine_theme). */
+ * own cores and memory), the QEMU binary, the backend and the TUI's theme, as
+ * "key = value" lines written with defaults on first use; the caps check. Called by
+ * vm.c, vm_ops.c, doctor.c, hv.c, and the TUI (pvm_engine_theme). */
+#include "hv.h"
 #include "qemu/qemu.h"
 #include "base/kvfile.h"
 
@@ -26,6 +27,7 @@ void pvm_config_defaults(pvm_config *cfg)
     if (cfg->max_memory < PVM_MEMORY_MIN)
         cfg->max_memory = PVM_MEMORY_MIN;
     pvm_strlcpy(cfg->qemu, "qemu-system-x86_64", sizeof cfg->qemu);
+    pvm_strlcpy(cfg->backend, "qemu", sizeof cfg->backend);
     pvm_strlcpy(cfg->theme, "default", sizeof cfg->theme);
 }
 
@@ -102,13 +104,17 @@ static int pvm_cfg_pair(void *ctx, const char *path, int line, const char *key,
             return pvm_error_set_field(err, PVM_E_INVALID, key, "qemu: must be a program name "
                                        "or path of 1 to 255 bytes");
         pvm_strlcpy(cfg->qemu, val, sizeof cfg->qemu);
+    } else if (!strcmp(key, "backend")) {
+        if (!pvm_hv_word_ok(val))
+            return pvm_error_set_field(err, PVM_E_INVALID, key, "backend: must be qemu or fake");
+        pvm_strlcpy(cfg->backend, val, sizeof cfg->backend);
     } else if (!strcmp(key, "theme")) {
         if (pvm_theme_name_check(val, err) < 0)
             return -1;
         pvm_strlcpy(cfg->theme, val, sizeof cfg->theme);
     } else {
         return pvm_error_set(err, PVM_E_INVALID, "%.40s: unknown key (known: accel, max_cpus, "
-                             "max_memory, qemu, theme)", key);
+                             "max_memory, qemu, backend, theme)", key);
     }
     return 0;
 }
@@ -140,14 +146,20 @@ static int pvm_cfg_write(const char *path, const pvm_config *cfg, pvm_error *err
         "# The QEMU binary (a name looked up in PATH, or a path).\n"
         "qemu = %s\n"
         "\n"
+        "# The hypervisor backend: qemu. (fake runs no VMs: it exists for the unit\n"
+        "# tests and is used only when this line names it.)\n"
+        "backend = %s\n"
+        "\n"
         "# The full-screen interface's colours: a themes/NAME.theme file (default, light,\n"
         "# monochrome, solarized-dark, high-contrast, or your own in\n"
         "# $XDG_CONFIG_HOME/privarion-vm/themes). --theme NAME overrides it; T cycles them.\n"
         "theme = %s\n",
-        cfg->accel, pvm_host_cores(), cfg->max_cpus, mem, cfg->qemu, cfg->theme);
-    char *tmp = pvm_xasprintf("%s.tmp.%d", path, (int)getpid());
+        cfg->accel, pvm_host_cores(), cfg->max_cpus, mem, cfg->qemu, cfg->backend, cfg->theme);
+    /* A temporary file of its own (mkostemp, 0600): two threads or sessions writing
+     * the default at once each rename a whole file. */
+    char *tmp = pvm_xasprintf("%s.XXXXXX", path);
     int rc = -1;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int fd = mkostemp(tmp, O_CLOEXEC);
     if (fd >= 0) {
         size_t n = strlen(text);
         ssize_t w = write(fd, text, n);

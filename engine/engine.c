@@ -2,6 +2,7 @@
  * create, import (all or nothing), get, list, update, delete, randomize_unique.
  * Called by the CLI and the TUI; every write runs in one store transaction. */
 #include "internal.h"
+#include "hv.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +48,8 @@ void pvm_engine_close(pvm_engine *e)
         return;
     if (e->console_lock_fd >= 0)
         close(e->console_lock_fd);
+    if (e->hv && e->hv->close)
+        e->hv->close(e->hv_ctx);
     pvm_store_close(e->store);
     free(e);
 }

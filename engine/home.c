@@ -209,11 +209,8 @@ int pvm_home_token(const char *home, char *out, size_t size, pvm_error *err)
         pvm_random_bytes(b, sizeof b);
         for (int i = 0; i < 6; i++)
             snprintf(tok + 2 * i, 3, "%02x", b[i]);
-        /* A unique temporary name, then link(): of two processes (or threads) making the
-         * token at once the first link wins and the other reads the winner's token, so
-         * every QEMU of this home carries the same one. rename() only replaces a token
-         * bound to another folder (this folder is a copy). */
-        char *tmp = pvm_xasprintf("%s.tmp.XXXXXX", path);
+        /* A temporary file of its own (two threads of one process may get here at once) */
+        char *tmp = pvm_xasprintf("%s.XXXXXX", path);
         int fd = mkostemp(tmp, O_CLOEXEC);
         FILE *fp = fd >= 0 ? fdopen(fd, "w") : NULL;
         if (fd >= 0 && !fp)
@@ -221,10 +218,12 @@ int pvm_home_token(const char *home, char *out, size_t size, pvm_error *err)
         bool ok = fp && fprintf(fp, "%s %llu %llu\n", tok, (unsigned long long)st.st_dev,
                                 (unsigned long long)st.st_ino) > 0;
         ok = (fp && fclose(fp) == 0) && ok;
-        if (ok && (link(tmp, path) == 0 || errno == EEXIST) &&
-            pvm_token_read(path, &st, out, size) == 0)
-            rc = 0;
-        else if (ok && rename(tmp, path) == 0 && pvm_token_read(path, &st, out, size) == 0)
+        /* link, not rename: of two writers at once the first token stays, and both
+         * read it; a stale file (a copied home's) is replaced. */
+        if (ok && link(tmp, path) < 0 && errno == EEXIST &&
+            pvm_token_read(path, &st, out, size) < 0)
+            ok = rename(tmp, path) == 0;
+        if (ok && pvm_token_read(path, &st, out, size) == 0)
             rc = 0;
         else
             rc = pvm_error_set(err, PVM_E_IO, "home: cannot write %s: %s", path,

@@ -11,6 +11,8 @@
 struct pvm_engine {
     char home[PVM_PATH_MAX];    /* absolute data folder, no trailing slash */
     pvm_store *store;           /* open for the engine's whole life */
+    const struct pvm_hv_ops *hv; /* the backend the config names, opened on first use (hv.c) */
+    void *hv_ctx;               /* its per-handle state */
     bool allow_vm_marks;        /* pvm_engine_set_allow_vm_marks */
     int console_lock_fd;        /* flock on a VM's console.lock while attached, else -1 */
 };

@@ -306,7 +306,20 @@ typedef struct pvm_vm {
 /* The NIC a VM has: its model, or "none" with --net none (names.c). */
 const char *pvm_vm_nic_name(const pvm_vm *vm);
 
-/* ------------------------------------------------------------------ engine */
+/* ------------------------------------------------------------------ engine
+ *
+ * Threads. A pvm_engine handle belongs to the thread that opened it: it owns one
+ * SQLite connection and its backend's state (hv.h; later the OWNER monitor
+ * connections of the sampler), and nothing in it is locked. A thread that calls the
+ * engine (the TUI's engine thread) opens its own handle on the same home; any number
+ * of handles, in one process or many, work on one home at once: the store serialises
+ * writers (WAL, busy timeout), per-VM locks and the host-wide start lock are flocks
+ * each handle takes on its own descriptor. Values (pvm_profile, pvm_vm, pvm_error,
+ * pvm_progress, arrays the engine returns) are plain data the caller owns: hand them
+ * to another thread freely, use one from two threads only with the caller's own lock.
+ * A pvm_progress's report() runs on the thread of the operation; its cancel_fd may be
+ * written from any thread. Functions without an engine handle (validation, names,
+ * sizes, random identities) keep no state and may be called from any thread. */
 
 typedef struct pvm_engine pvm_engine;
 
@@ -319,7 +332,8 @@ int pvm_home_resolve(const char *home_flag, char *out, size_t size, pvm_error *e
  * writable by its group or others. pvm_home_resolve applies it to the home,
  * config.c to HOME/config (whose qemu line is run). */
 int pvm_path_check_private(const char *what, const char *path, pvm_error *err);
-/* Opens (creating on first use: folder 0700, state.db 0600) the store. */
+/* Opens (creating on first use: folder 0700, state.db 0600) the store. The handle
+ * is the calling thread's (see Threads above). */
 int pvm_engine_open(pvm_engine **out, const char *home_flag, pvm_error *err);
 void pvm_engine_close(pvm_engine *e);
 const char *pvm_engine_home(const pvm_engine *e);
@@ -421,9 +435,11 @@ typedef enum {
     PVM_VM_PATH_DISK,        /* disk.qcow2 */
     PVM_VM_PATH_SERIAL_LOG,  /* console output of the current / last boot */
     PVM_VM_PATH_QEMU_LOG,    /* QEMU's own messages */
-    PVM_VM_PATH_SERIAL_SOCK, /* interactive console socket (while running) */
-    PVM_VM_PATH_QMP_SOCK,
-    PVM_VM_PATH_QGA_SOCK,
+    /* The backend's runtime files of a running VM (hv.h runtime_path; PVM_E_STATE from
+     * a backend that has none): */
+    PVM_VM_PATH_SERIAL_SOCK, /* interactive console socket */
+    PVM_VM_PATH_QMP_SOCK,    /* the COMMAND monitor (qmp-owner.sock, the OWNER one, beside it) */
+    PVM_VM_PATH_QGA_SOCK,    /* the guest agent */
     PVM_VM_PATH_PIDFILE,
 } pvm_vm_path_kind;
 /* Writes one of the VM's paths into out. */

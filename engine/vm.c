@@ -1,9 +1,8 @@
-/* vm.c - VMs at rest: the per-VM file layout, create (folder, sparse qcow2 disk via qemu-img,
- * row last), get/list with the state read from the live process and QMP, delete, console.
+/* vm.c - VMs at rest: the per-VM folder layout, create (folder, disk through the backend,
+ * row last), get/list with the state the backend reads from the live VM, delete, console.
  * Start and stop live in vm_ops.c. Called by the front ends through pvm.h. */
+#include "hv.h"
 #include "internal.h"
-#include "qemu/qemu.h"
-#include "qemu/qmp.h"
 #include "vm_internal.h"
 #include "../db/store.h"
 
@@ -14,9 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #define PVM_GIB (1024ULL * 1024 * 1024)
@@ -53,29 +50,13 @@ int pvm_vm_files_init(const char *home, const char *id, pvm_vm_files *f, pvm_err
     memset(f, 0, sizeof *f);
     if (!pvm_vm_id_ok(id))
         return pvm_error_set(err, PVM_E_INVALID, "VM id '%.40s': must be a lower-case UUID", id);
-    char base[64], short_id[13], token[16];
-    pvm_proc_runtime_base(base, sizeof base);
-    if (pvm_home_token(home, token, sizeof token, err) < 0)
-        return -1;
-    size_t k = 0; /* the first 12 hex digits of the id */
-    for (const char *c = id; *c && k < 12; c++)
-        if (*c != '-')
-            short_id[k++] = *c;
-    short_id[k] = '\0';
-    char run_name[32]; /* <home token>-<12 hex of the id> */
-    snprintf(run_name, sizeof run_name, "%s-%s", token, short_id);
     if (pvm_fit(f->dir, sizeof f->dir, err, "%s/vms/%s", home, id) < 0 ||
         pvm_fit(f->disk, sizeof f->disk, err, "%s/%s", f->dir, "disk.qcow2") < 0 ||
         pvm_fit(f->serial_log, sizeof f->serial_log, err, "%s/%s", f->dir, "serial.log") < 0 ||
         pvm_fit(f->qemu_log, sizeof f->qemu_log, err, "%s/%s", f->dir, "qemu.log") < 0 ||
         pvm_fit(f->smbios, sizeof f->smbios, err, "%s/%s", f->dir, "smbios-type0.bin") < 0 ||
         pvm_fit(f->lock, sizeof f->lock, err, "%s/%s", f->dir, "lock") < 0 ||
-        pvm_fit(f->marker, sizeof f->marker, err, "%s/%s", f->dir, "running") < 0 ||
-        pvm_fit(f->run_dir, sizeof f->run_dir, err, "%s/%s", base, run_name) < 0 ||
-        pvm_fit(f->qmp_sock, sizeof f->qmp_sock, err, "%s/%s", f->run_dir, "qmp.sock") < 0 ||
-        pvm_fit(f->qga_sock, sizeof f->qga_sock, err, "%s/%s", f->run_dir, "qga.sock") < 0 ||
-        pvm_fit(f->serial_sock, sizeof f->serial_sock, err, "%s/%s", f->run_dir, "serial.sock") < 0 ||
-        pvm_fit(f->pidfile, sizeof f->pidfile, err, "%s/%s", f->run_dir, "qemu.pid") < 0)
+        pvm_fit(f->marker, sizeof f->marker, err, "%s/%s", f->dir, "running") < 0)
         return -1;
     return 0;
 }
@@ -92,10 +73,16 @@ int pvm_vm_path(pvm_engine *e, const pvm_vm *vm, pvm_vm_path_kind kind, char *ou
     case PVM_VM_PATH_DISK: p = f.disk; break;
     case PVM_VM_PATH_SERIAL_LOG: p = f.serial_log; break;
     case PVM_VM_PATH_QEMU_LOG: p = f.qemu_log; break;
-    case PVM_VM_PATH_SERIAL_SOCK: p = f.serial_sock; break;
-    case PVM_VM_PATH_QMP_SOCK: p = f.qmp_sock; break;
-    case PVM_VM_PATH_QGA_SOCK: p = f.qga_sock; break;
-    case PVM_VM_PATH_PIDFILE: p = f.pidfile; break;
+    default: { /* the backend's runtime files */
+        const pvm_hv_ops *hv;
+        void *ctx;
+        if (pvm_engine_hv_load(e, &hv, &ctx, err) < 0)
+            return -1;
+        if (!hv->runtime_path)
+            return pvm_error_set(err, PVM_E_STATE, "VM '%s': the %s backend has no runtime "
+                                 "files", vm->name, hv->name);
+        return hv->runtime_path(ctx, vm, kind, out, size, err);
+    }
     }
     if (!p)
         return pvm_error_set(err, PVM_E_INVALID, "path kind %d: unknown", (int)kind);
@@ -104,17 +91,14 @@ int pvm_vm_path(pvm_engine *e, const pvm_vm *vm, pvm_vm_path_kind kind, char *ou
     return 0;
 }
 
-void pvm_vm_runtime_clean(const pvm_vm_files *f)
+void pvm_vm_forget(pvm_engine *e, const pvm_vm *vm, const pvm_vm_files *f)
 {
-    char *lock = pvm_xasprintf("%s/console.lock", f->run_dir); /* vm console's guard */
-    unlink(lock);
-    free(lock);
+    const pvm_hv_ops *hv;
+    void *ctx;
+    pvm_error ignored = {0};
     unlink(f->marker);
-    unlink(f->qmp_sock);
-    unlink(f->qga_sock);
-    unlink(f->serial_sock);
-    unlink(f->pidfile);
-    rmdir(f->run_dir);
+    if (pvm_engine_hv_load(e, &hv, &ctx, &ignored) == 0 && hv->cleanup)
+        hv->cleanup(ctx, vm, f);
 }
 
 /* ----------------------------------------------------------------- state */
@@ -125,54 +109,9 @@ static bool pvm_file_exists(const char *path)
     return lstat(path, &st) == 0;
 }
 
-/* The QEMU of this VM: the pid in the pid file (or the marker) when that
- * process lives and its command line names this VM's id (pid reuse guard). */
-bool pvm_vm_qemu_ours(const pvm_vm_files *f, int pid)
+int pvm_vm_intent(const pvm_vm_files *f)
 {
-    return pid > 0 && pvm_proc_alive(pid) && pvm_proc_cmdline_has(pid, f->run_dir);
-}
-
-static int pvm_vm_live_pid(const pvm_vm_files *f, const char *id)
-{
-    (void)id;
-    int pids[2] = {pvm_proc_pid_read(f->pidfile), pvm_proc_pid_read(f->marker)};
-    for (int i = 0; i < 2; i++)
-        if (pvm_vm_qemu_ours(f, pids[i]))
-            return pids[i];
-    return 0;
-}
-
-static void pvm_vm_probe_qmp(const pvm_vm_files *f, pvm_vm *vm)
-{
-    pvm_qmp *q = NULL;
-    pvm_error err = {0};
-    char status[64] = "";
-    if (pvm_qmp_connect(f->qmp_sock, 1000, &q, &err) < 0 ||
-        pvm_qmp_status(q, status, sizeof status, &err) < 0) {
-        snprintf(vm->state_reason, sizeof vm->state_reason,
-                 "QEMU process %d is alive; QMP did not answer: %.180s", vm->pid, err.msg);
-    } else if (strcmp(status, "running") != 0) {
-        vm->state = PVM_VM_PAUSED;
-        snprintf(vm->state_reason, sizeof vm->state_reason, "QMP status: %s", status);
-    }
-    if (q)
-        pvm_qmp_close(q);
-}
-
-/* Why QEMU last ended, from the qemu_system_shutdown_request trace event that
- * QEMU itself writes to qemu.log (QEMU's ShutdownCause numbers); -1 when QEMU
- * recorded none, as after SIGKILL. The guest cannot write there. */
-enum { PVM_CAUSE_QMP_QUIT = 2, PVM_CAUSE_GUEST_OFF = 6 };
-
-static int pvm_vm_shutdown_cause(const char *qemu_log)
-{
-    static const char key[] = "qemu_system_shutdown_request reason=";
-    char *buf = pvm_proc_read_end(qemu_log, 65536);
-    int cause = -1;
-    for (char *p = buf ? strstr(buf, key) : NULL; p; p = strstr(p + 1, key))
-        cause = atoi(p + sizeof key - 1);
-    free(buf);
-    return cause;
+    return pvm_file_exists(f->marker) ? pvm_proc_pid_read(f->marker) : -1;
 }
 
 /* The kernel's boot id, recorded in the VM folder at start: a different one
@@ -204,7 +143,7 @@ void pvm_vm_boot_id_record(const pvm_vm_files *f)
     free(path);
 }
 
-static bool pvm_vm_host_restarted(const pvm_vm_files *f)
+bool pvm_vm_host_restarted(const pvm_vm_files *f)
 {
     char then[64], now[64];
     char *path = pvm_xasprintf("%s/boot-id", f->dir);
@@ -214,74 +153,28 @@ static bool pvm_vm_host_restarted(const pvm_vm_files *f)
     return then[0] && now[0] && strcmp(then, now) != 0;
 }
 
-/* A marker and no process: QEMU's recorded cause tells a clean power-off (by the
- * guest, or a QMP quit) from a crash; a signal from the host records no cause,
- * but QEMU's "terminating on signal N" line ends up in the reason. */
-static void pvm_vm_probe_gone(const pvm_vm_files *f, pvm_vm *vm)
-{
-    char last[200];
-    int cause = pvm_vm_shutdown_cause(f->qemu_log);
-    if (cause == PVM_CAUSE_GUEST_OFF || cause == PVM_CAUSE_QMP_QUIT) {
-        vm->state = PVM_VM_STOPPED;
-        snprintf(vm->state_reason, sizeof vm->state_reason, "%s",
-                 cause == PVM_CAUSE_GUEST_OFF ? "the guest powered itself off"
-                                              : "QEMU was told to quit over QMP");
-        return;
-    }
-    int other = pvm_proc_pid_read(f->marker);
-    if (other && pvm_proc_alive(other) && pvm_proc_cmdline_has(other, vm->id)) {
-        vm->state = PVM_VM_STOPPED; /* a cp -a of a home whose QEMU still runs */
-        snprintf(vm->state_reason, sizeof vm->state_reason,
-                 "this data folder is a copy: QEMU process %d runs the VM of the original "
-                 "folder, not this one", other);
-        return;
-    }
-    if (pvm_vm_host_restarted(f)) {
-        vm->state = PVM_VM_STOPPED;
-        snprintf(vm->state_reason, sizeof vm->state_reason,
-                 "host restarted while the VM ran (its QEMU went down with the host)");
-        return;
-    }
-    vm->state = PVM_VM_CRASHED;
-    int pid = pvm_proc_pid_read(f->marker);
-    if (!pid)
-        pid = pvm_proc_pid_read(f->pidfile);
-    if (!pid && !pvm_file_exists(f->qmp_sock)) {
-        snprintf(vm->state_reason, sizeof vm->state_reason,
-                 "a start was interrupted before QEMU ran (no QEMU process); start it again");
-        return;
-    }
-    char who[48] = "QEMU process";
-    if (pid)
-        snprintf(who, sizeof who, "QEMU process %d", pid);
-    pvm_proc_last_line(f->qemu_log, last, sizeof last);
-    if (last[0])
-        snprintf(vm->state_reason, sizeof vm->state_reason,
-                 "%s is gone without a clean stop; qemu.log ends: %.150s", who, last);
-    else
-        snprintf(vm->state_reason, sizeof vm->state_reason,
-                 "%s is gone without a clean stop", who);
-}
-
 void pvm_vm_probe(pvm_engine *e, pvm_vm *vm)
 {
     pvm_vm_files f;
+    const pvm_hv_ops *hv;
+    void *ctx;
+    pvm_error err = {0};
     vm->state = PVM_VM_STOPPED;
     vm->pid = 0;
     vm->state_reason[0] = '\0';
     if (pvm_vm_files_init(pvm_engine_home(e), vm->id, &f, NULL) < 0)
         return;
-    vm->pid = pvm_vm_live_pid(&f, vm->id);
-    if (vm->pid) {
-        vm->state = PVM_VM_RUNNING;
-        pvm_vm_probe_qmp(&f, vm);
-    } else if (pvm_file_exists(f.marker)) {
-        if (pvm_vm_lock_busy(&f))
-            snprintf(vm->state_reason, sizeof vm->state_reason,
-                     "another privarion-vm session is starting or stopping it");
-        else
-            pvm_vm_probe_gone(&f, vm);
+    if (pvm_engine_hv_load(e, &hv, &ctx, &err) < 0) {
+        snprintf(vm->state_reason, sizeof vm->state_reason, "state unknown: %.200s", err.msg);
+        return;
     }
+    int intent = pvm_vm_intent(&f);
+    bool busy = intent >= 0 && pvm_vm_lock_busy(&f);
+    /* A start or stop under way in another session: its leftovers are no crash. */
+    hv->probe(ctx, &f, busy ? -1 : intent, vm);
+    if (busy && vm->state == PVM_VM_STOPPED)
+        snprintf(vm->state_reason, sizeof vm->state_reason,
+                 "another privarion-vm session is starting or stopping it");
 }
 
 /* ------------------------------------------------------------ get / list */
@@ -402,37 +295,33 @@ static int pvm_vm_check_caps(pvm_engine *e, pvm_vm *vm, pvm_error *err)
     return pvm_caps_check(&cfg, "vm create", vm->cpus, vm->memory_bytes, err);
 }
 
-static int pvm_vm_make_disk_from_image(const pvm_vm_files *f, const char *image,
-                                       pvm_image_mode mode, pvm_vm *vm, pvm_error *err)
+static int pvm_vm_make_disk(pvm_engine *e, const pvm_vm_files *f, const pvm_vm_opts *o,
+                            const char *image, pvm_vm *vm, pvm_error *err)
 {
-    char fmt[32], size[32], buf[32];
-    uint64_t vsize = 0;
-    if (pvm_img_info(image, fmt, &vsize, err) < 0)
+    const pvm_hv_ops *hv;
+    void *ctx;
+    if (pvm_engine_hv_load(e, &hv, &ctx, err) < 0)
         return -1;
-    if (!vm->disk_bytes)
-        vm->disk_bytes = vsize;
-    if (vm->disk_bytes < vsize)
-        return pvm_error_set_field(err, PVM_E_INVALID, "disk",
-                                   "disk: %s is smaller than the image's %s",
-                                   pvm_size_format(vm->disk_bytes, size, sizeof size),
-                                   pvm_size_format(vsize, buf, sizeof buf));
-    if (mode == PVM_IMAGE_OVERLAY)
-        return pvm_img_create(f->disk, vm->disk_bytes, image, fmt, "image (overlay)", err);
-    if (pvm_img_convert(image, fmt, f->disk, "image (copy)", err) < 0)
-        return -1;
-    if (vm->disk_bytes == vsize)
-        return 0;
-    return pvm_img_resize(f->disk, vm->disk_bytes, "disk (resize)", err);
-}
-
-static int pvm_vm_make_disk(const pvm_vm_files *f, const pvm_vm_opts *o, const char *image,
-                            pvm_vm *vm, pvm_error *err)
-{
-    if (image[0])
-        return pvm_vm_make_disk_from_image(f, image, o->image_mode, vm, err);
-    if (!vm->disk_bytes)
+    char fmt[32] = "";
+    pvm_hv_disk d = {.bytes = vm->disk_bytes, .mode = o->image_mode};
+    if (image[0]) {
+        char size[32], buf[32];
+        if (hv->disk_info(ctx, image, fmt, &d.image_bytes, err) < 0)
+            return -1;
+        if (!vm->disk_bytes)
+            vm->disk_bytes = d.image_bytes;
+        if (vm->disk_bytes < d.image_bytes)
+            return pvm_error_set_field(err, PVM_E_INVALID, "disk",
+                                       "disk: %s is smaller than the image's %s",
+                                       pvm_size_format(vm->disk_bytes, size, sizeof size),
+                                       pvm_size_format(d.image_bytes, buf, sizeof buf));
+        d.image = image;
+        d.image_fmt = fmt;
+    } else if (!vm->disk_bytes) {
         vm->disk_bytes = PVM_DEFAULT_DISK;
-    return pvm_img_create(f->disk, vm->disk_bytes, NULL, NULL, "disk", err);
+    }
+    d.bytes = vm->disk_bytes;
+    return hv->disk_create(ctx, f, &d, err);
 }
 
 /* The disk holds the guest's data: only we may read it. */
@@ -525,7 +414,11 @@ static int pvm_vm_create_checks(pvm_engine *e, const char *name, const char *pro
     if (pvm_profile_marks_check(&p, e->allow_vm_marks, err) < 0 ||
         (o->image_mode == PVM_IMAGE_OVERLAY && pvm_vm_overlay_check(e, image, err) < 0))
         return -1;
-    return pvm_qemu_argv_check(&p, vm, err); /* what start would refuse, refused now */
+    const pvm_hv_ops *hv;
+    void *ctx;
+    if (pvm_engine_hv_load(e, &hv, &ctx, err) < 0)
+        return -1;
+    return hv->check(ctx, &p, vm, err); /* what start would refuse, refused now */
 }
 
 static int pvm_vm_insert(pvm_engine *e, const pvm_vm *vm, pvm_error *err)
@@ -559,7 +452,7 @@ int pvm_vm_create(pvm_engine *e, const char *name, const char *profile_name_or_i
     if (pvm_vm_files_init(pvm_engine_home(e), vm->id, &f, err) < 0 ||
         pvm_vm_mkdirs(e, &f, err) < 0)
         goto done;
-    if (pvm_vm_make_disk(&f, opts ? opts : &none, image, vm, err) < 0 ||
+    if (pvm_vm_make_disk(e, &f, opts ? opts : &none, image, vm, err) < 0 ||
         pvm_vm_disk_private(&f, err) < 0 || pvm_vm_insert(e, vm, err) < 0) {
         pvm_proc_remove_tree(f.dir, NULL);
         goto done;
@@ -588,7 +481,7 @@ static int pvm_vm_delete_locked(pvm_engine *e, pvm_vm *vm, const pvm_vm_files *f
         return -1;
     int rc = pvm_db_vm_delete(e->store, vm->id, err);
     if (rc == 0) {
-        pvm_vm_runtime_clean(f);
+        pvm_vm_forget(e, vm, f);
         rc = pvm_proc_remove_tree(f->dir, err);
     }
     return pvm_store_end(e->store, rc, err);
@@ -611,12 +504,12 @@ int pvm_vm_delete(pvm_engine *e, const char *name_or_id, pvm_error *err)
 
 /* --------------------------------------------------------------- console */
 
-/* QEMU serves one console client; a second would connect and read nothing.
- * The program guards it: RUN_DIR/console.lock, flock'd by the client and
+/* A console serves one client; a second would connect and read nothing.
+ * The program guards it: VMDIR/console.lock, flock'd by the client and
  * holding its pid, so the second is told who has it. */
 static int pvm_console_claim(const pvm_vm_files *f, const char *name, int *out, pvm_error *err)
 {
-    char *path = pvm_xasprintf("%s/console.lock", f->run_dir);
+    char *path = pvm_xasprintf("%s/console.lock", f->dir);
     int l = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     int rc = -1;
     if (l < 0) {
@@ -654,36 +547,28 @@ static int pvm_console_claim(const pvm_vm_files *f, const char *name, int *out, 
 int pvm_vm_console_open(pvm_engine *e, const char *name_or_id, int *fd, pvm_error *err)
 {
     pvm_vm vm;
-    pvm_vm_files f;
-    if (pvm_vm_get(e, name_or_id, &vm, err) < 0 ||
-        pvm_vm_files_init(pvm_engine_home(e), vm.id, &f, err) < 0)
+    const pvm_hv_ops *hv;
+    void *ctx;
+    if (pvm_vm_get(e, name_or_id, &vm, err) < 0 || pvm_engine_hv_load(e, &hv, &ctx, err) < 0)
         return -1;
     if (vm.state != PVM_VM_RUNNING && vm.state != PVM_VM_PAUSED)
         return pvm_error_set(err, PVM_E_STATE, "VM '%s' is %s: no console to attach to",
                              vm.name, pvm_vm_state_name(vm.state));
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    if (pvm_strlcpy(sa.sun_path, f.serial_sock, sizeof sa.sun_path) >= sizeof sa.sun_path)
-        return pvm_error_set(err, PVM_E_IO, "%s: socket path too long", f.serial_sock);
+    if (!hv->console_open)
+        return pvm_error_set(err, PVM_E_STATE, "VM '%s': the %s backend has no console",
+                             vm.name, hv->name);
+    pvm_vm_files f;
     int lock = -1;
-    if (pvm_console_claim(&f, vm.name, &lock, err) < 0)
+    if (pvm_vm_files_init(pvm_engine_home(e), vm.id, &f, err) < 0 ||
+        pvm_console_claim(&f, vm.name, &lock, err) < 0)
         return -1;
-    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (s < 0) {
-        int e = errno;
+    if (hv->console_open(ctx, &vm, fd, err) < 0) {
         close(lock);
-        return pvm_error_set(err, PVM_E_IO, "console socket: %s", strerror(e));
-    }
-    if (connect(s, (struct sockaddr *)&sa, sizeof sa) < 0) {
-        int e2 = errno;
-        close(s);
-        close(lock);
-        return pvm_error_set(err, PVM_E_IO, "VM '%s': cannot connect to console %s: %s",
-                             vm.name, f.serial_sock, strerror(e2));
+        return -1;
     }
     if (e->console_lock_fd >= 0)
         close(e->console_lock_fd);
     e->console_lock_fd = lock;
-    *fd = s;
     return 0;
 }
 

@@ -12,22 +12,16 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#define PVM_RUN_PATH_MAX 108 /* sun_path; every runtime path fits a socket */
-
-/* Every file of one VM. Names never become paths: only the id does. */
+/* The files of one VM in its folder. Names never become paths: only the id does.
+ * The runtime files (sockets, pid file) belong to the backend (qemu/backend.c). */
 typedef struct pvm_vm_files {
     char dir[PVM_PATH_MAX];        /* HOME/vms/<id> */
     char disk[PVM_PATH_MAX];       /* disk.qcow2 */
     char serial_log[PVM_PATH_MAX]; /* serial.log: the console, from this boot */
-    char qemu_log[PVM_PATH_MAX];   /* qemu.log: QEMU's own stderr and -D log */
+    char qemu_log[PVM_PATH_MAX];   /* qemu.log: the backend's own log of this boot */
     char smbios[PVM_PATH_MAX];     /* smbios-type0.bin */
     char lock[PVM_PATH_MAX];       /* lock: flock'd by start/stop/delete */
     char marker[PVM_PATH_MAX];     /* running: intent marker, holds the pid */
-    char run_dir[PVM_RUN_PATH_MAX];   /* /tmp/pvm-<uid>/<home token>-<12 hex of the id> */
-    char qmp_sock[PVM_RUN_PATH_MAX];
-    char qga_sock[PVM_RUN_PATH_MAX];
-    char serial_sock[PVM_RUN_PATH_MAX];
-    char pidfile[PVM_RUN_PATH_MAX];
 } pvm_vm_files;
 
 /* This home's token (home.c): 12 hex, random, kept in HOME/home-id and bound to
@@ -54,9 +48,6 @@ int pvm_proc_pid_write(const char *path, int pid, pvm_error *err);
 bool pvm_proc_alive(int pid);
 /* True when one of the process's arguments contains needle. */
 bool pvm_proc_cmdline_has(int pid, const char *needle);
-/* True when pid is alive and is this home's QEMU of this VM: its command line
- * names this VM's runtime folder (which holds the home's token). vm.c. */
-bool pvm_vm_qemu_ours(const pvm_vm_files *f, int pid);
 /* The last non-empty line of a text file (or "" when none), trimmed. */
 void pvm_proc_last_line(const char *path, char *out, size_t size);
 /* The last max bytes of a file, NUL-terminated and malloc'd; NULL when unreadable. */
@@ -88,12 +79,16 @@ bool pvm_vm_lock_busy(const pvm_vm_files *f);
 /* The stored VM by name or id, state not probed; PVM_E_NOTFOUND names it. */
 int pvm_vm_row(pvm_engine *e, const char *name_or_id, pvm_vm *out, pvm_error *err);
 
-/* Fills vm->state, pid and state_reason from the live process and QMP. */
+/* Fills vm->state, pid and state_reason through the backend (hv.h) and the intent marker. */
 void pvm_vm_probe(pvm_engine *e, pvm_vm *vm);
-/* Removes the intent marker, sockets, pidfile and runtime folder. */
-void pvm_vm_runtime_clean(const pvm_vm_files *f);
-/* Writes the kernel's boot id to VMDIR/boot-id at start; a VM whose QEMU is
- * gone under another boot id shows stopped, reason "host restarted". */
+/* The intent marker's pid: -1 without a marker, 0 while a start runs, else the pid. */
+int pvm_vm_intent(const pvm_vm_files *f);
+/* Removes the intent marker and the backend's runtime leftovers: the VM does not run. */
+void pvm_vm_forget(pvm_engine *e, const pvm_vm *vm, const pvm_vm_files *f);
+/* Writes the kernel's boot id to VMDIR/boot-id at start (vm_ops.c) ... */
 void pvm_vm_boot_id_record(const pvm_vm_files *f);
+/* ... and whether it differs now: the host restarted under a VM that ran (a backend's
+ * probe shows it stopped, reason "host restarted"). */
+bool pvm_vm_host_restarted(const pvm_vm_files *f);
 
 #endif

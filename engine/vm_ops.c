@@ -1,23 +1,19 @@
-/* vm_ops.c - VMs in motion: start (lock, caps against the running total, type 0 table,
- * accel, argv, daemonized QEMU, wait for QMP and optionally the agent) and stop (ACPI
- * power-down, pressed again every few seconds, or force). Called through pvm.h. */
+/* vm_ops.c - VMs in motion: start (locks, caps against the running total, the intent
+ * marker, then the backend up to its monitor answering, optionally the agent) and stop
+ * (the backend's ACPI power-down or force), with events. The backend (hv.h) does the
+ * hypervisor's part. Called through pvm.h. */
+#include "hv.h"
 #include "internal.h"
-#include "qemu/qemu.h"
-#include "qemu/qmp.h"
 #include "vm_internal.h"
 #include "../db/store.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#define PVM_START_TIMEOUT_MS 30000
+#define PVM_START_LOCK_WAIT_MS 60000
 #define PVM_DEFAULT_STOP_S 60
-#define PVM_POWERDOWN_EVERY_MS 3000 /* a press before the guest's ACPI is up is lost */
 
 static void pvm_vm_event(pvm_engine *e, const pvm_vm *vm, const char *kind, const char *detail)
 {
@@ -87,207 +83,75 @@ static int pvm_vm_check_running_caps(pvm_engine *e, const pvm_config *cfg, const
 
 /* ---------------------------------------------------------------- start */
 
-static int pvm_vm_truncate(const char *path, pvm_error *err)
+static void pvm_report(const pvm_progress *progress, const char *step)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0)
-        return pvm_error_set(err, PVM_E_IO, "%s: cannot write: %s", path, strerror(errno));
-    close(fd);
-    return 0;
+    if (progress && progress->report)
+        progress->report(progress->ctx, step, -1);
 }
 
-/* Fresh runtime folder and logs for this boot. */
-static int pvm_vm_prepare_files(const pvm_vm_files *f, pvm_error *err)
-{
-    char base[64];
-    pvm_proc_runtime_base(base, sizeof base);
-    pvm_vm_runtime_clean(f);
-    if (pvm_proc_private_dir(base, err) < 0 || pvm_proc_private_dir(f->run_dir, err) < 0)
-        return -1;
-    if (pvm_vm_truncate(f->serial_log, err) < 0 || pvm_vm_truncate(f->qemu_log, err) < 0)
-        return -1;
-    return 0;
-}
-
-static int pvm_vm_build(pvm_engine *e, const pvm_vm *vm, const pvm_vm_files *f,
-                        const pvm_config *cfg, pvm_argv *argv, pvm_error *err)
-{
-    pvm_profile p;
-    if (pvm_profile_get(e, vm->profile_id, &p, err) < 0 ||
-        pvm_profile_marks_check(&p, e->allow_vm_marks, err) < 0)
-        return -1;
-    if (pvm_smbios_type0_write(&p.hw, f->smbios, err) < 0)
-        return -1;
-    pvm_accel accel;
-    char reason[256];
-    if (pvm_accel_resolve(pvm_engine_home(e), cfg, &accel, reason, sizeof reason, err) < 0)
-        return -1;
-    pvm_qemu_paths paths = {
-        .qemu = cfg->qemu, .disk = f->disk, .qmp_sock = f->qmp_sock, .qga_sock = f->qga_sock,
-        .serial_sock = f->serial_sock, .serial_log = f->serial_log, .pidfile = f->pidfile,
-        .smbios_type0 = f->smbios, .qemu_log = f->qemu_log,
-    };
-    return pvm_qemu_build_argv(&p, vm, &paths, accel, argv, err);
-}
-
-/* Ends a QEMU of this VM that may have started (only when it names the VM). */
-static void pvm_vm_kill_started(const pvm_vm_files *f, const pvm_vm *vm)
-{
-    int pid = pvm_proc_pid_read(f->pidfile);
-    (void)vm;
-    if (pvm_vm_qemu_ours(f, pid)) {
-        kill(pid, SIGKILL);
-        pvm_proc_wait_gone(pid, 5000, NULL, NULL, NULL);
-    }
-}
-
-static int pvm_vm_start_failed(const pvm_vm_files *f, const pvm_vm *vm, const char *what,
+/* The backend, and the profile checked against it (and the marks table): a refused
+ * start changes nothing. */
+static int pvm_vm_start_checks(pvm_engine *e, const pvm_config *cfg, const pvm_vm *vm,
+                               pvm_profile *p, const pvm_hv_ops **hv, void **ctx,
                                pvm_error *err)
 {
-    /* QEMU's last lines, whole, in the room the message leaves */
-    char head[sizeof err->msg], tail[sizeof err->msg];
-    int h = snprintf(head, sizeof head, "VM '%s': %s; QEMU said: ", vm->name, what);
-    size_t room = h > 0 && (size_t)h + 16 < sizeof head ? sizeof head - (size_t)h : 16;
-    pvm_proc_tail(f->qemu_log, 3, tail, room);
-    pvm_vm_kill_started(f, vm);
-    pvm_vm_runtime_clean(f);
-    return pvm_error_set(err, PVM_E_QEMU, "VM '%s': %s%s%s", vm->name, what,
-                         tail[0] ? "; QEMU said: " : "", tail);
-}
-
-/* Runs QEMU; its first process returns once the daemon is set up. */
-static int pvm_vm_spawn(const pvm_vm_files *f, const pvm_vm *vm, pvm_argv *argv, int64_t end,
-                        pvm_error *err)
-{
-    pid_t child;
-    int status = 0;
-    pvm_error spawn = {0};
-    if (pvm_proc_spawn(argv->v, f->qemu_log, &child, &spawn) < 0) {
-        char what[300];
-        snprintf(what, sizeof what, "%.200s (is QEMU installed? apt-get install qemu-system-x86)",
-                 spawn.msg);
-        return pvm_vm_start_failed(f, vm, what, err);
-    }
-    int waited = (int)(end - pvm_proc_now_ms());
-    if (pvm_proc_wait_child(child, waited > 0 ? waited : 0, NULL, NULL, &status, NULL) != 1) {
-        kill(child, SIGKILL);
-        pvm_proc_wait_child(child, 5000, NULL, NULL, &status, NULL);
-        return pvm_vm_start_failed(f, vm, "QEMU did not finish starting within 30 s", err);
-    }
-    if (status == 127)
-        return pvm_vm_start_failed(f, vm, "cannot run QEMU (install it: apt-get install "
-                                          "qemu-system-x86)", err);
-    if (status != 0) {
-        char what[64];
-        snprintf(what, sizeof what, "QEMU exited with status %d while starting", status);
-        return pvm_vm_start_failed(f, vm, what, err);
-    }
-    return 0;
-}
-
-/* Waits until QMP answers query-status (bounded by end). */
-static int pvm_vm_wait_qmp(const pvm_vm_files *f, const pvm_vm *vm, int64_t end, int *pid,
-                           pvm_error *err)
-{
-    pvm_error last = {0};
-    for (;;) {
-        *pid = pvm_proc_pid_read(f->pidfile);
-        if (*pid && !pvm_proc_alive(*pid))
-            return pvm_vm_start_failed(f, vm, "QEMU exited right after starting", err);
-        pvm_qmp *q = NULL;
-        char status[64];
-        if (*pid && pvm_qmp_connect(f->qmp_sock, 1000, &q, &last) == 0) {
-            int rc = pvm_qmp_status(q, status, sizeof status, &last);
-            pvm_qmp_close(q);
-            if (rc == 0)
-                return 0;
-        }
-        if (pvm_proc_now_ms() >= end) {
-            char what[300];
-            snprintf(what, sizeof what, "QMP did not answer within 30 s (%.200s)",
-                     last.msg[0] ? last.msg : "no pid file");
-            return pvm_vm_start_failed(f, vm, what, err);
-        }
-        pvm_proc_sleep_ms(20);
-    }
-}
-
-/* Waits until the guest agent answers a ping; QEMU keeps running on timeout. */
-static int pvm_vm_wait_agent(const pvm_vm_files *f, const pvm_vm *vm, int seconds, int pid,
-                             pvm_error *err)
-{
-    int64_t end = pvm_proc_now_ms() + (int64_t)seconds * 1000;
-    pvm_error last = {0};
-    for (;;) {
-        if (!pvm_proc_alive(pid))
-            return pvm_error_set(err, PVM_E_QEMU, "VM '%s': QEMU exited while waiting for the "
-                                 "guest agent", vm->name);
-        int left = (int)(end - pvm_proc_now_ms());
-        if (left <= 0)
-            break;
-        pvm_qga *g = NULL;
-        int step = left < 3000 ? left : 3000;
-        if (pvm_qga_connect(f->qga_sock, step, &g, &last) == 0) {
-            int rc = pvm_qga_ping(g, step, &last);
-            pvm_qga_close(g);
-            if (rc == 0)
-                return 0;
-        }
-        pvm_proc_sleep_ms(200);
-    }
-    return pvm_error_set(err, PVM_E_QEMU,
-                         "VM '%s': the guest agent did not answer within %d s (the VM keeps "
-                         "running; is qemu-guest-agent installed in the guest?)%s%.200s",
-                         vm->name, seconds, last.msg[0] ? " last error: " : "", last.msg);
+    if (pvm_engine_hv(e, cfg, hv, ctx, err) < 0 ||
+        pvm_profile_get(e, vm->profile_id, p, err) < 0 ||
+        pvm_profile_marks_check(p, e->allow_vm_marks, err) < 0)
+        return -1;
+    return (*hv)->check(*ctx, p, vm, err);
 }
 
 static int pvm_vm_start_locked(pvm_engine *e, pvm_vm *vm, const pvm_vm_files *f,
-                               int wait_agent, pvm_error *err)
+                               int wait_agent, const pvm_progress *progress, pvm_error *err)
 {
+    pvm_report(progress, "checking the VM's state");
     pvm_vm_probe(e, vm);
     if (vm->state == PVM_VM_RUNNING || vm->state == PVM_VM_PAUSED)
         return pvm_error_set(err, PVM_E_STATE, "VM '%s' is already %s (pid %d)", vm->name,
                              pvm_vm_state_name(vm->state), vm->pid);
     pvm_config cfg;
-    int start_fd = -1;
+    pvm_profile p;
+    const pvm_hv_ops *hv;
+    void *ctx;
+    int start_fd = -1, pid = 0, rc = -1;
+    pvm_report(progress, "reading the config and the profile");
     if (pvm_config_load(pvm_engine_home(e), &cfg, err) < 0 ||
-        pvm_start_lock(pvm_engine_home(e), PVM_START_TIMEOUT_MS * 2, NULL, &start_fd, err) < 0)
+        pvm_vm_start_checks(e, &cfg, vm, &p, &hv, &ctx, err) < 0 ||
+        pvm_start_lock(pvm_engine_home(e), PVM_START_LOCK_WAIT_MS, progress, &start_fd,
+                       err) < 0)
         return -1;
-    pvm_argv argv;
-    pvm_argv_init(&argv);
-    int64_t end = pvm_proc_now_ms() + PVM_START_TIMEOUT_MS;
-    int pid = 0;
-    int rc = -1;
-    bool began = false; /* the last boot's logs and state are cleared from here on */
-    if (pvm_vm_check_running_caps(e, &cfg, vm, err) < 0 ||
-        pvm_vm_build(e, vm, f, &cfg, &argv, err) < 0)
+    pvm_report(progress, "checking the caps");
+    if (pvm_vm_check_running_caps(e, &cfg, vm, err) < 0)
         goto done;
-    began = true;
-    if (pvm_vm_prepare_files(f, err) < 0 ||
-        pvm_proc_pid_write(f->marker, 0, err) < 0) /* intent: it should be running */
+    if (pvm_proc_pid_write(f->marker, 0, err) < 0) /* intent: it should be running */
         goto done;
+    pvm_report(progress, "starting the VM (backend)");
     pvm_vm_boot_id_record(f);
-    if (pvm_vm_spawn(f, vm, &argv, end, err) < 0 || pvm_vm_wait_qmp(f, vm, end, &pid, err) < 0 ||
-        pvm_proc_pid_write(f->marker, pid, err) < 0)
+    pvm_hv_start s = {.vm = vm, .files = f, .profile = &p, .cfg = &cfg, .progress = progress};
+    if (hv->start(ctx, &s, &pid, err) < 0 || pvm_proc_pid_write(f->marker, pid, err) < 0) {
+        if (!pid) /* nothing runs: no intent either */
+            pvm_vm_forget(e, vm, f);
         goto done;
-    pvm_vm_unlock(start_fd); /* QEMU runs: it counts in the next start's caps */
+    }
+    pvm_vm_unlock(start_fd); /* it runs: it counts in the next start's caps */
     start_fd = -1;
     vm->pid = pid;
     vm->state = PVM_VM_RUNNING;
     pvm_vm_event(e, vm, "vm.start", "QEMU started");
-    rc = wait_agent > 0 ? pvm_vm_wait_agent(f, vm, wait_agent, pid, err) : 0;
+    rc = 0;
+    if (wait_agent > 0)
+        rc = hv->agent_wait ? hv->agent_wait(ctx, vm, wait_agent * 1000, progress, err)
+                            : pvm_error_set(err, PVM_E_STATE, "VM '%s': the %s backend has no "
+                                            "guest agent", vm->name, hv->name);
 done:
     pvm_vm_unlock(start_fd);
-    if (rc < 0 && !pid && began)
-        pvm_vm_runtime_clean(f);
-    pvm_argv_free(&argv);
     return rc;
 }
 
 int pvm_vm_start(pvm_engine *e, const char *name_or_id, int wait_agent_seconds,
                  const pvm_progress *progress, pvm_error *err)
 {
-    (void)progress; /* TODO([3/11] backend): cancel and report through the one wait helper */
     pvm_vm vm;
     pvm_vm_files f;
     int fd = -1;
@@ -296,86 +160,33 @@ int pvm_vm_start(pvm_engine *e, const char *name_or_id, int wait_agent_seconds,
     if (pvm_vm_files_init(pvm_engine_home(e), vm.id, &f, err) < 0 ||
         pvm_vm_lock(&f, vm.name, &fd, err) < 0)
         return -1;
-    int rc = pvm_vm_start_locked(e, &vm, &f, wait_agent_seconds, err);
+    int rc = pvm_vm_start_locked(e, &vm, &f, wait_agent_seconds, progress, err);
     pvm_vm_unlock(fd);
     return rc;
 }
 
 /* ----------------------------------------------------------------- stop */
 
-static int pvm_vm_qmp_try(const pvm_vm_files *f, const char *cmd, pvm_error *err)
-{
-    pvm_qmp *q = NULL;
-    if (pvm_qmp_connect(f->qmp_sock, 2000, &q, err) < 0)
-        return -1;
-    int rc = pvm_qmp_execute(q, cmd, NULL, NULL, 2000, err);
-    pvm_qmp_close(q);
-    return rc;
-}
-
-static void pvm_vm_qmp_send(const pvm_vm_files *f, const char *cmd)
-{
-    pvm_error ignored = {0};
-    pvm_vm_qmp_try(f, cmd, &ignored);
-}
-
-/* Presses the power button every few seconds until QEMU is gone or timeout_s
- * passes: right after start the guest has no ACPI yet and drops the press. */
-static bool pvm_vm_powerdown_wait(const pvm_vm_files *f, int pid, int timeout_s)
-{
-    int64_t end = pvm_proc_now_ms() + (int64_t)timeout_s * 1000;
-    for (;;) {
-        pvm_vm_qmp_send(f, "system_powerdown");
-        int left = (int)(end - pvm_proc_now_ms());
-        if (left <= 0)
-            return pvm_proc_wait_gone(pid, 0, NULL, NULL, NULL) == 1;
-        if (pvm_proc_wait_gone(pid, left < PVM_POWERDOWN_EVERY_MS ? left : PVM_POWERDOWN_EVERY_MS,
-                               NULL, NULL, NULL) == 1)
-            return true;
-    }
-}
-
-static int pvm_vm_force_end(const pvm_vm_files *f, pvm_vm *vm, pvm_error *err)
-{
-    pvm_vm_qmp_send(f, "quit");
-    if (pvm_proc_wait_gone(vm->pid, 5000, NULL, NULL, NULL) == 1)
-        return 0;
-    if (pvm_vm_qemu_ours(f, vm->pid))
-        kill(vm->pid, SIGKILL);
-    if (pvm_proc_wait_gone(vm->pid, 10000, NULL, NULL, NULL) == 1)
-        return 0;
-    return pvm_error_set(err, PVM_E_QEMU, "VM '%s': QEMU process %d survived SIGKILL", vm->name,
-                         vm->pid);
-}
-
 static int pvm_vm_stop_locked(pvm_engine *e, pvm_vm *vm, const pvm_vm_files *f, bool force,
-                              int timeout_s, pvm_error *err)
+                              int timeout_s, const pvm_progress *progress, pvm_error *err)
 {
+    const pvm_hv_ops *hv;
+    void *ctx;
     pvm_vm_probe(e, vm);
     if (vm->state == PVM_VM_STOPPED && !vm->state_reason[0])
         return 0; /* already stopped: stop is idempotent */
     if (vm->state == PVM_VM_STOPPED || vm->state == PVM_VM_CRASHED) {
-        pvm_vm_runtime_clean(f); /* acknowledges a crash or a guest power-off */
+        pvm_vm_forget(e, vm, f); /* acknowledges a crash or a guest power-off */
         return 0;
     }
     if (!force && vm->state == PVM_VM_PAUSED)
         return pvm_error_set(err, PVM_E_STATE, "VM '%s' is paused: a paused guest cannot power "
                              "off; use --force", vm->name);
-    if (force) {
-        if (pvm_vm_force_end(f, vm, err) < 0)
-            return -1;
-    } else {
-        pvm_error q = {0}; /* without QMP the button cannot be pressed: say so at once */
-        if (pvm_vm_qmp_try(f, "system_powerdown", &q) < 0)
-            return pvm_error_set(err, PVM_E_QEMU, "VM '%s': QMP is unreachable, so the power "
-                                 "button cannot be pressed (%.200s); the guest keeps running: "
-                                 "use --force to end QEMU", vm->name, q.msg);
-        if (!pvm_vm_powerdown_wait(f, vm->pid, timeout_s))
-            return pvm_error_set(err, PVM_E_STATE,
-                                 "VM '%s': guest did not power off within %d s; use --force",
-                                 vm->name, timeout_s);
-    }
-    pvm_vm_runtime_clean(f);
+    if (pvm_engine_hv_load(e, &hv, &ctx, err) < 0 ||
+        hv->shutdown(ctx, vm, f, force ? PVM_HV_STOP_FORCE : PVM_HV_STOP_ACPI,
+                     timeout_s * 1000, progress, err) < 0)
+        return -1; /* cancelled or timed out: the VM is left as it is */
+    pvm_vm_forget(e, vm, f);
     pvm_vm_event(e, vm, "vm.stop", force ? "forced" : "ACPI power-down");
     vm->state = PVM_VM_STOPPED;
     vm->pid = 0;
@@ -385,7 +196,6 @@ static int pvm_vm_stop_locked(pvm_engine *e, pvm_vm *vm, const pvm_vm_files *f, 
 int pvm_vm_stop(pvm_engine *e, const char *name_or_id, bool force, int timeout_s,
                 const pvm_progress *progress, pvm_error *err)
 {
-    (void)progress; /* TODO([3/11] backend): cancel and report through the one wait helper */
     pvm_vm vm;
     pvm_vm_files f;
     int fd = -1;
@@ -396,7 +206,7 @@ int pvm_vm_stop(pvm_engine *e, const char *name_or_id, bool force, int timeout_s
     if (pvm_vm_files_init(pvm_engine_home(e), vm.id, &f, err) < 0 ||
         pvm_vm_lock(&f, vm.name, &fd, err) < 0)
         return -1;
-    int rc = pvm_vm_stop_locked(e, &vm, &f, force, timeout_s, err);
+    int rc = pvm_vm_stop_locked(e, &vm, &f, force, timeout_s, progress, err);
     pvm_vm_unlock(fd);
     return rc;
 }

@@ -177,6 +177,7 @@ static int pvm_check_paths(const pvm_qemu_paths *paths, pvm_error *err)
         return pvm_error_set(err, PVM_E_INVALID, "qemu: the QEMU binary is missing");
     if (pvm_check_path("disk", paths->disk, 0, err) ||
         pvm_check_path("qmp socket", paths->qmp_sock, PVM_SOCK_PATH_MAX, err) ||
+        pvm_check_path("qmp owner socket", paths->qmp_owner_sock, PVM_SOCK_PATH_MAX, err) ||
         pvm_check_path("guest agent socket", paths->qga_sock, PVM_SOCK_PATH_MAX, err) ||
         pvm_check_path("serial socket", paths->serial_sock, PVM_SOCK_PATH_MAX, err) ||
         pvm_check_path("serial log", paths->serial_log, 0, err) ||
@@ -507,8 +508,12 @@ static void pvm_add_socket(pvm_argv *a, const char *id, const char *path, const 
 
 static void pvm_add_channels(pvm_argv *a, const pvm_qemu_paths *paths)
 {
+    /* Two monitors: QEMU serves one client per monitor, so a long-lived owner
+     * (sampler, events) never blocks the short commands (hv.h, pvm_hv_monitor). */
     pvm_add_socket(a, "qmp0", paths->qmp_sock, NULL);
     pvm_argv_add2(a, "-mon", "chardev=qmp0,mode=control");
+    pvm_add_socket(a, "qmp-owner", paths->qmp_owner_sock, NULL);
+    pvm_argv_add2(a, "-mon", "chardev=qmp-owner,mode=control");
     pvm_add_socket(a, "qga0", paths->qga_sock, NULL);
     pvm_argv_add2(a, "-device", "virtio-serial-pci,id=vser0");
     pvm_argv_add2(a, "-device",
@@ -562,7 +567,8 @@ int pvm_qemu_argv_check(const pvm_profile *p, const pvm_vm *vm, pvm_error *err)
 {
     /* Placeholder paths that pass every path rule: only p and vm are judged. */
     const pvm_qemu_paths paths = {
-        .qemu = "qemu", .disk = "/d", .qmp_sock = "/q", .qga_sock = "/g", .serial_sock = "/s",
+        .qemu = "qemu", .disk = "/d", .qmp_sock = "/q", .qmp_owner_sock = "/o", .qga_sock = "/g",
+        .serial_sock = "/s",
         .serial_log = "/l", .pidfile = "/p", .smbios_type0 = "/t",
     };
     unsigned char t0[512];

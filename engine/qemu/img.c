@@ -11,8 +11,7 @@
 
 const char *pvm_img_program(void)
 {
-    const char *env = getenv("PRIVARION_VM_QEMU_IMG");
-    return env && *env ? env : "qemu-img";
+    return "qemu-img"; /* from PATH, as QEMU is */
 }
 
 /* Runs qemu-img with argv; a failure carries (the start of) its output. */

@@ -27,7 +27,9 @@ const char *pvm_accel_name(pvm_accel a); /* "tcg" / "kvm" */
 typedef struct pvm_qemu_paths {
     const char *qemu;          /* binary, e.g. "qemu-system-x86_64" */
     const char *disk;          /* qcow2 path */
-    const char *qmp_sock, *qga_sock, *serial_sock, *serial_log, *pidfile;
+    const char *qmp_sock;       /* the COMMAND monitor: short request-reply exchanges */
+    const char *qmp_owner_sock; /* the OWNER monitor: one long-lived client (hv.h) */
+    const char *qga_sock, *serial_sock, *serial_log, *pidfile;
     const char *smbios_type0;  /* file with the raw type 0 structure */
     const char *qemu_log;      /* -D log file, may be NULL */
 } pvm_qemu_paths;
@@ -38,6 +40,24 @@ typedef struct pvm_qemu_paths {
 
 /* Unix socket paths longer than this are refused (sun_path is 108 bytes). */
 #define PVM_SOCK_PATH_MAX 107
+#define PVM_RUN_PATH_MAX 108 /* sun_path; every runtime path fits a socket */
+
+/* The runtime files of one QEMU (backend.c): a short private folder
+ * /tmp/pvm-<uid>/<home token>-<12 hex of the VM id>/ (the token from HOME/home-id, so
+ * two homes, or a copied one, never share a folder) with the two monitors' sockets, the guest
+ * agent's and the console's, and QEMU's pid file. */
+typedef struct pvm_qemu_run {
+    char dir[PVM_RUN_PATH_MAX];
+    char qmp_sock[PVM_RUN_PATH_MAX];   /* qmp.sock: COMMAND monitor */
+    char owner_sock[PVM_RUN_PATH_MAX]; /* qmp-owner.sock: OWNER monitor */
+    char qga_sock[PVM_RUN_PATH_MAX];
+    char serial_sock[PVM_RUN_PATH_MAX];
+    char pidfile[PVM_RUN_PATH_MAX];
+} pvm_qemu_run;
+/* Fills r for the VM with this id (a lower-case UUID) under home (absolute data folder,
+ * whose token it reads or makes: pvm_home_token); -1 when the id is not one or the token
+ * cannot be had. Used by the backend and by pvm_vm_path for the sockets' paths. */
+int pvm_qemu_run_init(const char *home, const char *id, pvm_qemu_run *r, pvm_error *err);
 
 /* Pure: profile + VM + host facts -> argv. No I/O. out must be initialised;
  * on error it is left empty. */
@@ -61,13 +81,15 @@ typedef struct pvm_config {
     int max_cpus;
     uint64_t max_memory;  /* bytes */
     char qemu[256];       /* QEMU binary */
+    char backend[8];      /* "qemu" (default) or "fake" (tests only, when named) */
     char theme[65];       /* the TUI's theme name (pvm_theme_name_check), "default" */
 } pvm_config;
 
 /* Loads HOME/config (key = value lines, '#' comments; keys: accel, max_cpus, max_memory, qemu,
- * theme);
+ * backend, theme);
  * writes it with the defaults and explanatory comments when missing. Defaults: accel auto,
- * max_cpus = max(1, cores/2), max_memory = host memory / 2, qemu qemu-system-x86_64.
+ * max_cpus = max(1, cores/2), max_memory = host memory / 2, qemu qemu-system-x86_64, backend qemu (the fake
+ * backend is never a default: only a config that names it gets it).
  * PRIVARION_VM_ACCEL overrides accel. Bad values -> PVM_E_INVALID naming the key and line;
  * max_cpus and max_memory above the host's online cores and memory are bad values. */
 int pvm_config_load(const char *home, pvm_config *cfg, pvm_error *err);
@@ -104,7 +126,7 @@ int pvm_qemu_version(const char *qemu, char *out, size_t size, pvm_error *err); 
  * how to install it. Errors: PVM_E_QEMU with qemu-img's own words, PVM_E_IO when it
  * cannot run or outlives PVM_IMG_TIMEOUT_MS. */
 #define PVM_IMG_TIMEOUT_MS 60000 /* create, info, resize; convert has no limit */
-/* The program: $PRIVARION_VM_QEMU_IMG, else "qemu-img" from PATH. */
+/* The program: "qemu-img", found in PATH. */
 const char *pvm_img_program(void);
 /* A sparse qcow2 of size bytes at path; with backing (and its format, e.g. "raw"), an
  * overlay on top of that image. */

@@ -28,7 +28,6 @@ static int setup(void **state)
     snprintf(f->dir, sizeof f->dir, "/tmp/pvm-test-img-XXXXXX");
     if (!mkdtemp(f->dir))
         return -1;
-    unsetenv("PRIVARION_VM_QEMU_IMG");
     setenv("PRIVARION_VM_ACCEL", "tcg", 1);
     *state = f;
     return 0;
@@ -80,11 +79,14 @@ static void test_create_info_resize(void **state)
     assert_non_null(strstr(err.msg, "image: "));
     assert_non_null(strstr(err.msg, junk));
     /* a qemu-img that is not there: how to install it */
-    setenv("PRIVARION_VM_QEMU_IMG", "/nonexistent/qemu-img", 1);
-    assert_int_equal(pvm_img_create(junk, MIB, NULL, NULL, "disk", &err), -1);
+    char *path = pvm_xstrdup(getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
+    setenv("PATH", "/nonexistent", 1); /* no qemu-img to be found */
+    int rc = pvm_img_create(junk, MIB, NULL, NULL, "disk", &err);
+    setenv("PATH", path, 1);
+    free(path);
+    assert_int_equal(rc, -1);
     assert_int_equal(err.code, PVM_E_QEMU);
     assert_non_null(strstr(err.msg, "apt-get install qemu-utils"));
-    unsetenv("PRIVARION_VM_QEMU_IMG");
     free(junk);
     free(top);
     free(disk);

@@ -61,6 +61,7 @@ static pvm_qemu_paths std_paths(void)
         .qemu = "qemu-system-x86_64",
         .disk = "/home/u/.local/share/privarion-vm/vms/work/disk.qcow2",
         .qmp_sock = "/run/pvm/ab/qmp.sock",
+        .qmp_owner_sock = "/run/pvm/ab/qmp-owner.sock",
         .qga_sock = "/run/pvm/ab/qga.sock",
         .serial_sock = "/run/pvm/ab/serial.sock",
         .serial_log = "/home/u/.local/share/privarion-vm/vms/work/serial.log",
@@ -327,6 +328,8 @@ static void test_golden_default_virtio(void **state)
         "-device", "virtio-net-pci,netdev=net0,mac=a4:bb:6d:12:34:56",
         "-chardev", "socket,id=qmp0,path=/run/pvm/ab/qmp.sock,server=on,wait=off",
         "-mon", "chardev=qmp0,mode=control",
+        "-chardev", "socket,id=qmp-owner,path=/run/pvm/ab/qmp-owner.sock,server=on,wait=off",
+        "-mon", "chardev=qmp-owner,mode=control",
         "-chardev", "socket,id=qga0,path=/run/pvm/ab/qga.sock,server=on,wait=off",
         "-device", "virtio-serial-pci,id=vser0",
         "-device", "virtserialport,bus=vser0.0,chardev=qga0,name=org.qemu.guest_agent.0",
@@ -651,17 +654,18 @@ static void test_hostile_vm_name_and_paths(void **state)
         fill_profile(&p);
         fill_vm(&vm);
         snprintf(vm.name, sizeof vm.name, "%s", hostile[h]);
-        char dir[200], disk[300], qmp[300], qga[300], ser[300], log[300], t0[300], iso[300];
+        char dir[200], disk[300], qmp[300], own[300], qga[300], ser[300], log[300], t0[300], iso[300];
         snprintf(dir, sizeof dir, "/tmp/%s", hostile[h]);
         snprintf(disk, sizeof disk, "%s/disk.qcow2", dir);
         snprintf(qmp, sizeof qmp, "%s/q", dir);
+        snprintf(own, sizeof own, "%s/o", dir);
         snprintf(qga, sizeof qga, "%s/g", dir);
         snprintf(ser, sizeof ser, "%s/s", dir);
         snprintf(log, sizeof log, "%s/serial,log", dir);
         snprintf(t0, sizeof t0, "%s/t0", dir);
         snprintf(iso, sizeof iso, "%s/x.iso", dir);
         snprintf(vm.iso, sizeof vm.iso, "%s", iso);
-        pvm_qemu_paths paths = { "qemu-system-x86_64", disk, qmp, qga, ser, log, "/p", t0, NULL };
+        pvm_qemu_paths paths = {"qemu-system-x86_64", disk, qmp, own, qga, ser, log, "/p", t0, NULL};
         pvm_argv a;
         build_ok(&p, &vm, &paths, PVM_ACCEL_TCG, &a);
         assert_argv_safe(&a);
@@ -743,7 +747,7 @@ static void test_socket_path_limit(void **state)
     assert_int_equal(PVM_SOCK_PATH_MAX, 107);
 
     pvm_qemu_paths paths = std_paths();
-    paths.qmp_sock = paths.qga_sock = paths.serial_sock = at_limit;
+    paths.qmp_sock = paths.qmp_owner_sock = paths.qga_sock = paths.serial_sock = at_limit;
     pvm_argv a;
     build_ok(&p, &vm, &paths, PVM_ACCEL_TCG, &a);
     pvm_argv_free(&a);
@@ -751,6 +755,12 @@ static void test_socket_path_limit(void **state)
     paths = std_paths();
     paths.qmp_sock = over;
     build_fails(&p, &vm, &paths, "qmp socket");
+    paths = std_paths();
+    paths.qmp_owner_sock = over;
+    build_fails(&p, &vm, &paths, "qmp owner socket");
+    paths = std_paths();
+    paths.qmp_owner_sock = NULL; /* every VM has both monitors */
+    build_fails(&p, &vm, &paths, "qmp owner socket: path is missing");
     paths = std_paths();
     paths.qga_sock = over;
     build_fails(&p, &vm, &paths, "guest agent socket");

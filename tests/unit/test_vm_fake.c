@@ -1,8 +1,11 @@
 /* test_vm_fake.c - unit tests of the VM engine without QEMU: proc.c (private
  * runtime folder, pid files, liveness, cmdline guard, spawn, tails), lock.c
- * (busy lock), and vm.c's state probe with a fake "QEMU" process (running,
- * crashed with a reason, pid reuse, guest power-off), plus create/delete
- * cleanup with a failing qemu-img. Run by tests/run (plain and ASan+UBSan). */
+ * (busy lock), and the engine's VM logic (vm.c, vm_ops.c) over the fake backend
+ * (fake/backend.c, config `backend = fake`): state from the backend and the intent
+ * marker (running, crashed with a reason, guest power-off, acknowledged by stop),
+ * create/delete cleanup with a failing disk, refusals that change nothing, the caps
+ * against the running total, cancel and timeout of start and stop, the backend key.
+ * Run by tests/run (plain and ASan+UBSan). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +22,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../../engine/fake/fake.h"
+#include "../../engine/hv.h"
 #include "../../engine/internal.h"
 #include "../../engine/vm_internal.h"
 #include "rm_rf.h"
@@ -30,6 +35,18 @@ typedef struct fixture {
     pid_t fake; /* a stand-in QEMU, killed in teardown */
 } fixture;
 
+static void write_text(const char *path, const char *text);
+
+/* The config that picks the fake backend, with extra lines. */
+static void use_fake(fixture *f, const char *extra)
+{
+    char *cfg = pvm_xasprintf("%s/config", f->home);
+    char *text = pvm_xasprintf("backend = fake\n%s", extra);
+    write_text(cfg, text);
+    free(text);
+    free(cfg);
+}
+
 static int setup(void **state)
 {
     fixture *f = pvm_xcalloc(1, sizeof *f);
@@ -38,12 +55,12 @@ static int setup(void **state)
         return -1;
     snprintf(f->home, sizeof f->home, "%s/home", f->dir);
     setenv("PRIVARION_VM_ACCEL", "tcg", 1);
-    unsetenv("PRIVARION_VM_QEMU_IMG");
     pvm_error err = {0};
     if (pvm_engine_open(&f->e, f->home, &err) < 0) {
         fprintf(stderr, "engine open: %s\n", err.msg);
         return -1;
     }
+    use_fake(f, "");
     *state = f;
     return 0;
 }
@@ -222,10 +239,6 @@ static void test_lock_busy(void **state)
                      -1); /* ids become folder names: only UUIDs */
     assert_non_null(strstr(err.msg, "VM id"));
     assert_int_equal(pvm_vm_files_init(f->home, "0123abcd-ef01-4234-8567-89abcdef0123", &vf, &err), 0);
-    /* the runtime folder is short and named by the home's token and 12 hex digits of
-     * the id */
-    assert_non_null(strstr(vf.run_dir, "-0123abcdef01"));
-    assert_true(strlen(vf.serial_sock) <= 107);
     char *vms = pvm_xasprintf("%s/vms", f->home);
     assert_int_equal(mkdir(vms, 0700), 0);
     assert_int_equal(mkdir(vf.dir, 0700), 0);
@@ -266,63 +279,40 @@ static void test_state_probe(void **state)
     assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
     assert_int_equal(got.state, PVM_VM_STOPPED);
 
-    /* a live process that names the VM's runtime folder: running, even when QMP is
-     * silent; one that names only the id (another home's QEMU) is not this VM's */
-    char base[64];
-    pvm_proc_runtime_base(base, sizeof base);
-    assert_int_equal(pvm_proc_private_dir(base, &err), 0);
-    assert_int_equal(pvm_proc_private_dir(vf.run_dir, &err), 0);
-    pid_t other = fake_qemu(vm.id);
-    assert_int_equal(pvm_proc_pid_write(vf.pidfile, other, &err), 0);
-    assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
-    assert_int_equal(got.pid, 0);
-    kill(other, SIGKILL);
-    waitpid(other, NULL, 0);
-    f->fake = fake_qemu(vf.run_dir);
-    assert_int_equal(pvm_proc_pid_write(vf.pidfile, f->fake, &err), 0);
-    assert_int_equal(pvm_proc_pid_write(vf.marker, f->fake, &err), 0);
+    /* started: running, the intent marker set, an event recorded */
+    assert_int_equal(pvm_vm_start(f->e, "v1", 0, NULL, &err), 0);
     assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
     assert_int_equal(got.state, PVM_VM_RUNNING);
-    assert_int_equal(got.pid, f->fake);
+    assert_int_equal(pvm_vm_intent(&vf), 0); /* the fake runs no process: pid 0 */
+    assert_int_equal(pvm_vm_start(f->e, "v1", 0, NULL, &err), -1);
+    assert_int_equal(err.code, PVM_E_STATE);
+    assert_non_null(strstr(err.msg, "already running"));
     assert_int_equal(pvm_vm_delete(f->e, "v1", &err), -1); /* refused while running */
     assert_int_equal(err.code, PVM_E_STATE);
+    assert_int_equal(pvm_fake_set_state(f->home, vm.id, "paused", NULL, &err), 0);
+    assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
+    assert_int_equal(got.state, PVM_VM_PAUSED);
+    /* ACPI needs a running guest */
+    assert_int_equal(pvm_vm_stop(f->e, "v1", false, 5, NULL, &err), -1);
+    assert_non_null(strstr(err.msg, "paused"));
 
-    /* it dies without a clean stop: crashed, with the pid and QEMU's last words */
-    kill(f->fake, SIGKILL);
-    waitpid(f->fake, NULL, 0);
-    int dead = f->fake;
-    f->fake = 0;
-    write_text(vf.qemu_log, "qemu-system-x86_64: warning: something\nqemu: terminating on signal 9\n");
+    /* it ends without a stop: crashed, with the backend's reason */
+    assert_int_equal(
+        pvm_fake_set_state(f->home, vm.id, "crashed", "terminating on signal 9", &err), 0);
     assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
     assert_int_equal(got.state, PVM_VM_CRASHED);
     assert_int_equal(got.pid, 0);
-    char want[128];
-    snprintf(want, sizeof want, "QEMU process %d is gone without a clean stop", dead);
-    assert_non_null(strstr(got.state_reason, want));
-    assert_non_null(strstr(got.state_reason, "terminating on signal 9"));
+    assert_string_equal(got.state_reason, "terminating on signal 9");
 
-    /* pid reuse: the pid file names a live process that is not this VM's QEMU */
-    assert_int_equal(pvm_proc_pid_write(vf.pidfile, getpid(), &err), 0);
-    assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
-    assert_int_equal(got.state, PVM_VM_CRASHED);
-
-    /* the guest's console text decides nothing: a guest printing the kernel's
-     * power-off line before its QEMU is killed is still a crash */
-    write_text(vf.serial_log, "PVM-END\n[   15.3] reboot: Power down\n");
-    assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
-    assert_int_equal(got.state, PVM_VM_CRASHED);
-
-    /* QEMU's own record, from the shutdown trace event in qemu.log, does */
-    write_text(vf.qemu_log, "qemu_system_shutdown_request reason=8\n");
-    assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
-    assert_int_equal(got.state, PVM_VM_CRASHED); /* guest-panic is no clean stop */
-    write_text(vf.qemu_log, "qemu_system_shutdown_request reason=6\n");
+    /* a clean end the engine did not ask for: stopped, with why */
+    assert_int_equal(pvm_fake_set_state(f->home, vm.id, "off", NULL, &err), 0);
     assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
     assert_int_equal(got.state, PVM_VM_STOPPED);
     assert_non_null(strstr(got.state_reason, "powered itself off"));
 
     /* stop acknowledges it; then the VM is plainly stopped */
     assert_int_equal(pvm_vm_stop(f->e, "v1", false, 5, NULL, &err), 0);
+    assert_int_equal(pvm_vm_intent(&vf), -1);
     assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
     assert_int_equal(got.state, PVM_VM_STOPPED);
     assert_string_equal(got.state_reason, "");
@@ -330,10 +320,27 @@ static void test_state_probe(void **state)
     assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
     assert_int_equal(got.state, PVM_VM_STOPPED);
 
+    /* a marker left by a start in another session that still holds the lock is no crash */
+    int held = -1;
+    assert_int_equal(pvm_proc_pid_write(vf.marker, 0, &err), 0);
+    assert_int_equal(pvm_vm_lock(&vf, "v1", &held, &err), 0);
+    assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
+    assert_int_equal(got.state, PVM_VM_STOPPED);
+    assert_non_null(strstr(got.state_reason, "another privarion-vm session"));
+    pvm_vm_unlock(held);
+    assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
+    assert_int_equal(got.state, PVM_VM_CRASHED); /* nobody holds it: that start died */
+    assert_int_equal(pvm_vm_stop(f->e, "v1", false, 5, NULL, &err), 0);
+
+    /* started and stopped again, then deleted with its folder */
+    assert_int_equal(pvm_vm_start(f->e, "v1", 5, NULL, &err), 0); /* the fake agent answers */
+    assert_int_equal(pvm_vm_stop(f->e, "v1", false, 5, NULL, &err), 0);
+    assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
+    assert_int_equal(got.state, PVM_VM_STOPPED);
+    assert_string_equal(got.state_reason, "");
     assert_int_equal(pvm_vm_delete(f->e, "v1", &err), 0);
     struct stat st;
     assert_int_equal(stat(vf.dir, &st), -1);
-    assert_int_equal(stat(vf.run_dir, &st), -1);
 }
 
 static void test_create_failure_leaves_nothing(void **state)
@@ -342,10 +349,11 @@ static void test_create_failure_leaves_nothing(void **state)
     pvm_error err = {0};
     pvm_vm_opts o = {.disk = 1024 * 1024};
     make_profile(f->e, "p1");
-    setenv("PRIVARION_VM_QEMU_IMG", "/bin/false", 1);
+    assert_int_equal(pvm_fake_behave(f->home, "disk_create", "fail no space left", &err), 0);
     assert_int_equal(pvm_vm_create(f->e, "v1", "p1", &o, NULL, &err), -1);
-    unsetenv("PRIVARION_VM_QEMU_IMG");
+    assert_int_equal(pvm_fake_behave(f->home, "disk_create", NULL, &err), 0);
     assert_int_equal(err.code, PVM_E_QEMU);
+    assert_non_null(strstr(err.msg, "no space left"));
     pvm_vm *list = NULL;
     size_t n = 99;
     assert_int_equal(pvm_vm_list(f->e, &list, &n, &err), 0);
@@ -362,6 +370,16 @@ static void test_create_failure_leaves_nothing(void **state)
     assert_int_equal(err.code, PVM_E_INVALID);
     assert_int_equal(pvm_vm_create(f->e, "v1", "nope", &o, NULL, &err), -1);
     assert_int_equal(err.code, PVM_E_NOTFOUND);
+
+    /* the disk the backend made is the VM's, private */
+    pvm_vm vm;
+    pvm_vm_files vf;
+    struct stat st;
+    assert_int_equal(pvm_vm_create(f->e, "v1", "p1", &o, &vm, &err), 0);
+    assert_int_equal(pvm_vm_files_init(f->home, vm.id, &vf, &err), 0);
+    assert_int_equal(stat(vf.disk, &st), 0);
+    assert_int_equal(st.st_size, 1024 * 1024);
+    assert_int_equal(st.st_mode & 0777, 0600);
 }
 
 static void assert_no_vm_left(fixture *f)
@@ -418,47 +436,38 @@ static void test_refused_start_keeps_state(void **state)
     pvm_error err = {0};
     create_vm(f, "v1", &vm);
     assert_int_equal(pvm_vm_files_init(f->home, vm.id, &vf, &err), 0);
+    assert_int_equal(pvm_vm_start(f->e, "v1", 0, NULL, &err), 0);
     write_text(vf.serial_log, "last boot's console\n");
-    write_text(vf.qemu_log, "qemu: \033]0;title\007terminating on signal 9\r\n");
-    assert_int_equal(pvm_proc_pid_write(vf.marker, 999999, &err), 0);
+    assert_int_equal(
+        pvm_fake_set_state(f->home, vm.id, "crashed", "terminating on signal 9", &err), 0);
     assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
     assert_int_equal(got.state, PVM_VM_CRASHED);
-    for (const char *c = got.state_reason; *c; c++) /* no terminal escapes in a reason */
-        assert_true((unsigned char)*c >= 0x20 && *c != 0x7f);
 
     pvm_profile p;
     assert_int_equal(pvm_profile_get(f->e, "p1", &p, &err), 0);
     p.mac[0] = '\0';
     assert_int_equal(pvm_profile_update(f->e, &p, NULL, &err), 0);
-    setenv("PRIVARION_VM_ACCEL", "tcg", 1);
     assert_int_equal(pvm_vm_start(f->e, "v1", 0, NULL, &err), -1);
-    unsetenv("PRIVARION_VM_ACCEL");
     assert_int_equal(err.code, PVM_E_INVALID);
     assert_non_null(strstr(err.msg, "macAddress"));
 
     assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
     assert_int_equal(got.state, PVM_VM_CRASHED);
-    assert_non_null(strstr(got.state_reason, "terminating on signal 9"));
+    assert_string_equal(got.state_reason, "terminating on signal 9");
     char *cmd = pvm_xasprintf("grep -q \"last boot's console\" '%s'", vf.serial_log);
     assert_int_equal(system(cmd), 0);
     free(cmd);
-}
 
-/* Makes the VM look running: a live process naming its runtime folder, with pid
- * file and marker. */
-static pid_t fake_running(fixture *f, const pvm_vm *vm)
-{
-    pvm_vm_files vf;
-    pvm_error err = {0};
-    char base[64];
-    assert_int_equal(pvm_vm_files_init(f->home, vm->id, &vf, &err), 0);
-    pid_t pid = fake_qemu(vf.run_dir); /* QEMU names its runtime folder (home token + id) */
-    pvm_proc_runtime_base(base, sizeof base);
-    assert_int_equal(pvm_proc_private_dir(base, &err), 0);
-    assert_int_equal(pvm_proc_private_dir(vf.run_dir, &err), 0);
-    assert_int_equal(pvm_proc_pid_write(vf.pidfile, pid, &err), 0);
-    assert_int_equal(pvm_proc_pid_write(vf.marker, pid, &err), 0);
-    return pid;
+    /* a backend that fails to start leaves no intent behind: stopped, not crashed */
+    strcpy(p.mac, "a4:bb:6d:00:00:01");
+    assert_int_equal(pvm_profile_update(f->e, &p, NULL, &err), 0);
+    assert_int_equal(pvm_vm_stop(f->e, "v1", false, 5, NULL, &err), 0);
+    assert_int_equal(pvm_fake_behave(f->home, "start", "fail no QEMU", &err), 0);
+    assert_int_equal(pvm_vm_start(f->e, "v1", 0, NULL, &err), -1);
+    assert_non_null(strstr(err.msg, "no QEMU"));
+    assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
+    assert_int_equal(got.state, PVM_VM_STOPPED);
+    assert_int_equal(pvm_vm_intent(&vf), -1);
 }
 
 /* A start over the caps is refused with the right figures: the VM alone over the
@@ -468,8 +477,7 @@ static void test_start_caps_figures(void **state)
     fixture *f = *state;
     pvm_error err = {0};
     pvm_vm run, big;
-    char *cfg = pvm_xasprintf("%s/config", f->home);
-    write_text(cfg, "max_cpus = 1\nmax_memory = 1G\n");
+    use_fake(f, "max_cpus = 1\nmax_memory = 1G\n");
     make_profile(f->e, "p1");
     pvm_vm_opts o = {.disk = 1024 * 1024, .memory = 256ull << 20};
     assert_int_equal(pvm_vm_create(f->e, "run", "p1", &o, &run, &err), 0);
@@ -477,7 +485,7 @@ static void test_start_caps_figures(void **state)
     assert_int_equal(pvm_vm_create(f->e, "big", "p1", &o, &big, &err), 0);
 
     /* the caps were lowered after create: big alone is over them */
-    write_text(cfg, "max_cpus = 1\nmax_memory = 512M\n");
+    use_fake(f, "max_cpus = 1\nmax_memory = 512M\n");
     assert_int_equal(pvm_vm_start(f->e, "big", 0, NULL, &err), -1);
     assert_int_equal(err.code, PVM_E_LIMIT);
     assert_string_equal(err.msg, "cannot start VM 'big' (1 vCPU, 768M): over the caps of 1 vCPU "
@@ -485,8 +493,8 @@ static void test_start_caps_figures(void **state)
                                  "config file)");
 
     /* big fits alone, but not beside the running VM */
-    write_text(cfg, "max_cpus = 1\nmax_memory = 768M\n");
-    f->fake = fake_running(f, &run);
+    use_fake(f, "max_cpus = 1\nmax_memory = 768M\n");
+    assert_int_equal(pvm_vm_start(f->e, "run", 0, NULL, &err), 0);
     assert_int_equal(pvm_vm_start(f->e, "big", 0, NULL, &err), -1);
     assert_int_equal(err.code, PVM_E_LIMIT);
     assert_string_equal(err.msg, "cannot start VM 'big' (1 vCPU, 768M): 1 running VM already "
@@ -496,6 +504,105 @@ static void test_start_caps_figures(void **state)
     pvm_vm got;
     assert_int_equal(pvm_vm_get(f->e, "big", &got, &err), 0);
     assert_int_equal(got.state, PVM_VM_STOPPED);
+
+    /* once the other stops, big starts */
+    assert_int_equal(pvm_vm_stop(f->e, "run", false, 5, NULL, &err), 0);
+    assert_int_equal(pvm_vm_start(f->e, "big", 0, NULL, &err), 0);
+    assert_int_equal(pvm_vm_get(f->e, "big", &got, &err), 0);
+    assert_int_equal(got.state, PVM_VM_RUNNING);
+}
+
+typedef struct reports {
+    int n;
+    char last[64];
+} reports;
+
+static void on_report(void *ctx, const char *step, double fraction)
+{
+    reports *r = ctx;
+    (void)fraction;
+    r->n++;
+    snprintf(r->last, sizeof r->last, "%s", step);
+}
+
+/* Cancel: during a start the new VM is ended and nothing stays; during a stop the
+ * VM is left as it is. A guest that ignores the power button times out. */
+static void test_cancel_and_timeout(void **state)
+{
+    fixture *f = *state;
+    pvm_vm vm, got;
+    pvm_vm_files vf;
+    pvm_error err = {0};
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    assert_int_equal(write(fds[1], "x", 1), 1); /* cancelled from the first check on */
+    reports r = {0, ""};
+    pvm_progress cancel = {.cancel_fd = fds[0], .report = on_report, .ctx = &r};
+    create_vm(f, "v1", &vm);
+    assert_int_equal(pvm_vm_files_init(f->home, vm.id, &vf, &err), 0);
+
+    assert_int_equal(pvm_fake_behave(f->home, "start", "hang", &err), 0);
+    assert_int_equal(pvm_vm_start(f->e, "v1", 0, &cancel, &err), -1);
+    assert_int_equal(err.code, PVM_E_CANCELLED);
+    assert_true(r.n > 0); /* the steps were reported */
+    assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
+    assert_int_equal(got.state, PVM_VM_STOPPED);
+    assert_string_equal(got.state_reason, "");
+    assert_int_equal(pvm_vm_intent(&vf), -1);
+    assert_int_equal(pvm_fake_behave(f->home, "start", NULL, &err), 0);
+
+    assert_int_equal(pvm_vm_start(f->e, "v1", 0, &cancel, &err), 0); /* nothing to wait for */
+    assert_int_equal(pvm_fake_behave(f->home, "shutdown", "hang", &err), 0);
+    assert_int_equal(pvm_vm_stop(f->e, "v1", false, 60, &cancel, &err), -1);
+    assert_int_equal(err.code, PVM_E_CANCELLED);
+    assert_string_equal(r.last, "waiting for the guest to power off");
+    assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
+    assert_int_equal(got.state, PVM_VM_RUNNING);
+    assert_int_equal(pvm_vm_intent(&vf), 0);
+
+    assert_int_equal(pvm_vm_stop(f->e, "v1", false, 1, NULL, &err), -1);
+    assert_int_equal(err.code, PVM_E_STATE);
+    assert_non_null(strstr(err.msg, "did not power off within 1 s; use --force"));
+    assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
+    assert_int_equal(got.state, PVM_VM_RUNNING);
+    assert_int_equal(pvm_vm_stop(f->e, "v1", true, 1, NULL, &err), 0);
+    assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
+    assert_int_equal(got.state, PVM_VM_STOPPED);
+    close(fds[0]);
+    close(fds[1]);
+}
+
+/* The backend key: named and checked like every other key; the fake only by name. */
+static void test_backend_key(void **state)
+{
+    fixture *f = *state;
+    pvm_error err = {0};
+    const pvm_hv_ops *hv = NULL;
+    void *ctx = NULL;
+    assert_int_equal(pvm_engine_hv_load(f->e, &hv, &ctx, &err), 0);
+    assert_string_equal(hv->name, "fake");
+
+    char *cfg = pvm_xasprintf("%s/config", f->home);
+    write_text(cfg, "backend = vmware\n");
+    assert_int_equal(pvm_engine_hv_load(f->e, &hv, &ctx, &err), -1);
+    assert_int_equal(err.code, PVM_E_INVALID);
+    assert_non_null(strstr(err.msg, "backend: must be qemu or fake"));
+    assert_non_null(strstr(err.msg, "config:1: backend"));
+    pvm_vm vm;
+    make_profile(f->e, "p1");
+    pvm_vm_opts o = {.disk = 1024 * 1024, .memory = 64 * 1024 * 1024};
+    assert_int_equal(pvm_vm_create(f->e, "v1", "p1", &o, &vm, &err), -1);
+    assert_no_vm_left(f);
+
+    unlink(cfg); /* the default config names QEMU */
+    pvm_config c;
+    assert_int_equal(pvm_config_load(f->home, &c, &err), 0);
+    assert_string_equal(c.backend, "qemu");
+    assert_int_equal(pvm_engine_hv_load(f->e, &hv, &ctx, &err), 0);
+    assert_string_equal(hv->name, "qemu");
+    char *grep = pvm_xasprintf("grep -qx 'backend = qemu' '%s'", cfg);
+    assert_int_equal(system(grep), 0);
+    free(grep);
     free(cfg);
 }
 
@@ -512,6 +619,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_create_refuses_what_start_would, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refused_start_keeps_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_start_caps_figures, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_and_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_backend_key, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,314 @@
+/* fake/backend.c - the fake backend of hv.h: VMs that exist only as a state file in
+ * their folder (no process, no QEMU), so unit tests exercise the engine's start, stop,
+ * state and caps logic fast and deterministically. Used only when the config names it
+ * (backend = fake); tests steer it through fake/fake.h. */
+#include "fake/fake.h"
+#include "hv.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define PVM_FAKE_START_MS 30000
+
+typedef struct pvm_fake_ctx {
+    char home[PVM_PATH_MAX];
+} pvm_fake_ctx;
+
+/* ------------------------------------------------------------------ files */
+
+/* Replaces path with text atomically (a unique temporary file, then rename), 0600. */
+static int pvm_fake_write(const char *path, const char *text, pvm_error *err)
+{
+    char *tmp = pvm_xasprintf("%s.XXXXXX", path);
+    int fd = mkostemp(tmp, O_CLOEXEC);
+    int rc = -1;
+    if (fd >= 0) {
+        size_t n = strlen(text);
+        bool ok = write(fd, text, n) == (ssize_t)n;
+        ok &= close(fd) == 0;
+        if (ok && rename(tmp, path) == 0)
+            rc = 0;
+        else
+            unlink(tmp);
+    }
+    if (rc < 0)
+        pvm_error_set(err, PVM_E_IO, "%s: cannot write: %s", path, strerror(errno));
+    free(tmp);
+    return rc;
+}
+
+/* The first line of path (without its newline) into out; "" when missing. */
+static void pvm_fake_read(const char *path, char *out, size_t size)
+{
+    out[0] = '\0';
+    FILE *fp = fopen(path, "re");
+    if (!fp)
+        return;
+    if (!fgets(out, (int)size, fp))
+        out[0] = '\0';
+    out[strcspn(out, "\n")] = '\0';
+    fclose(fp);
+}
+
+static char *pvm_fake_op_path(const char *home, const char *op)
+{
+    return pvm_xasprintf("%s/fake.%s", home, op);
+}
+
+int pvm_fake_behave(const char *home, const char *op, const char *how, pvm_error *err)
+{
+    char *path = pvm_fake_op_path(home, op);
+    int rc = 0;
+    if (how)
+        rc = pvm_fake_write(path, how, err);
+    else
+        unlink(path);
+    free(path);
+    return rc;
+}
+
+/* "fail ...", "hang" or "" for op. */
+static void pvm_fake_how(const pvm_fake_ctx *c, const char *op, char *out, size_t size)
+{
+    char *path = pvm_fake_op_path(c->home, op);
+    pvm_fake_read(path, out, size);
+    free(path);
+}
+
+/* -1 with the injected failure when op is told to fail. */
+static int pvm_fake_injected(const pvm_fake_ctx *c, const char *op, pvm_error *err)
+{
+    char how[256];
+    pvm_fake_how(c, op, how, sizeof how);
+    if (strncmp(how, "fail", 4) == 0)
+        return pvm_error_set(err, PVM_E_QEMU, "fake %s: %s", op, how[4] ? how + 5 : "failed");
+    return 0;
+}
+
+/* state word on line 1, reason on line 2. */
+typedef struct pvm_fake_state {
+    char state[16];
+    char reason[200];
+} pvm_fake_state;
+
+static char *pvm_fake_state_path(const char *dir)
+{
+    return pvm_xasprintf("%s/fake.state", dir);
+}
+
+static void pvm_fake_state_read(const char *dir, pvm_fake_state *st)
+{
+    memset(st, 0, sizeof *st);
+    char *path = pvm_fake_state_path(dir);
+    FILE *fp = fopen(path, "re");
+    free(path);
+    if (!fp)
+        return;
+    if (fgets(st->state, sizeof st->state, fp) && fgets(st->reason, sizeof st->reason, fp))
+        st->reason[strcspn(st->reason, "\n")] = '\0';
+    st->state[strcspn(st->state, "\n")] = '\0';
+    fclose(fp);
+}
+
+static int pvm_fake_state_write(const char *dir, const char *state, const char *reason,
+                                pvm_error *err)
+{
+    char *path = pvm_fake_state_path(dir);
+    int rc = 0;
+    if (state) {
+        char *text = pvm_xasprintf("%s\n%s\n", state, reason ? reason : "");
+        rc = pvm_fake_write(path, text, err);
+        free(text);
+    } else {
+        unlink(path);
+    }
+    free(path);
+    return rc;
+}
+
+int pvm_fake_set_state(const char *home, const char *vm_id, const char *state,
+                       const char *reason, pvm_error *err)
+{
+    pvm_vm_files f;
+    if (pvm_vm_files_init(home, vm_id, &f, err) < 0)
+        return -1;
+    return pvm_fake_state_write(f.dir, state, reason, err);
+}
+
+/* ---------------------------------------------------------- the operations */
+
+static int pvm_fake_open(const char *home, void **ctx, pvm_error *err)
+{
+    pvm_fake_ctx *c = pvm_xcalloc(1, sizeof *c);
+    if (pvm_strlcpy(c->home, home, sizeof c->home) >= sizeof c->home) {
+        free(c);
+        return pvm_error_set(err, PVM_E_INVALID, "home: %s is too long a path", home);
+    }
+    *ctx = c;
+    return 0;
+}
+
+static void pvm_fake_close(void *ctx)
+{
+    free(ctx);
+}
+
+/* The same rules as the QEMU backend, so create's refusals are the real ones. */
+static int pvm_fake_check(void *ctx, const pvm_profile *p, const pvm_vm *vm, pvm_error *err)
+{
+    (void)ctx;
+    return pvm_qemu_argv_check(p, vm, err);
+}
+
+static int pvm_fake_disk_info(void *ctx, const char *path, char fmt[32], uint64_t *bytes,
+                              pvm_error *err)
+{
+    (void)ctx;
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return pvm_error_set(err, PVM_E_INVALID, "image: %s: %s", path, strerror(errno));
+    pvm_strlcpy(fmt, "raw", 32);
+    *bytes = (uint64_t)st.st_size;
+    return 0;
+}
+
+/* A sparse file of the disk's size stands for the disk. */
+static int pvm_fake_disk_create(void *ctx, const pvm_vm_files *f, const pvm_hv_disk *d,
+                                pvm_error *err)
+{
+    if (pvm_fake_injected(ctx, "disk_create", err) < 0)
+        return -1;
+    int fd = open(f->disk, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return pvm_error_set(err, PVM_E_IO, "%s: %s", f->disk, strerror(errno));
+    int rc = ftruncate(fd, (off_t)d->bytes);
+    close(fd);
+    if (rc < 0)
+        return pvm_error_set(err, PVM_E_IO, "%s: %s", f->disk, strerror(errno));
+    return 0;
+}
+
+static bool pvm_fake_never(void *ctx)
+{
+    (void)ctx;
+    return false;
+}
+
+static int pvm_fake_start(void *ctx, const pvm_hv_start *s, int *pid, pvm_error *err)
+{
+    pvm_fake_ctx *c = ctx;
+    char how[256];
+    *pid = 0;
+    if (pvm_fake_injected(c, "start", err) < 0)
+        return -1;
+    pvm_fake_how(c, "start", how, sizeof how);
+    if (strcmp(how, "hang") == 0) { /* a VM that never gets ready: only a cancel ends it */
+        int rc = pvm_wait_until(pvm_fake_never, NULL, PVM_FAKE_START_MS, 10, s->progress,
+                                "waiting for the fake VM", err);
+        if (rc == 0)
+            pvm_error_set(err, PVM_E_QEMU, "VM '%s': the fake VM never got ready", s->vm->name);
+        return -1;
+    }
+    FILE *logs[2] = {fopen(s->files->serial_log, "we"), fopen(s->files->qemu_log, "we")};
+    for (int i = 0; i < 2; i++)
+        if (logs[i])
+            fclose(logs[i]);
+    return pvm_fake_state_write(s->files->dir, "running", "", err);
+}
+
+static void pvm_fake_probe(void *ctx, const pvm_vm_files *f, int intent_pid, pvm_vm *vm)
+{
+    (void)ctx;
+    pvm_fake_state st;
+    pvm_fake_state_read(f->dir, &st);
+    vm->state = PVM_VM_STOPPED;
+    vm->pid = 0;
+    vm->state_reason[0] = '\0';
+    if (strcmp(st.state, "running") == 0) {
+        vm->state = PVM_VM_RUNNING;
+    } else if (strcmp(st.state, "paused") == 0) {
+        vm->state = PVM_VM_PAUSED;
+        snprintf(vm->state_reason, sizeof vm->state_reason, "fake status: paused");
+    } else if (intent_pid < 0) {
+        return;
+    } else if (strcmp(st.state, "off") == 0) {
+        snprintf(vm->state_reason, sizeof vm->state_reason, "the guest powered itself off");
+    } else {
+        vm->state = PVM_VM_CRASHED;
+        snprintf(vm->state_reason, sizeof vm->state_reason, "%s",
+                 st.reason[0] ? st.reason : "a start was interrupted before the VM ran");
+    }
+}
+
+typedef struct pvm_fake_off_wait {
+    const char *dir;
+} pvm_fake_off_wait;
+
+/* Done when the test has set the VM off (the guest got around to powering off). */
+static bool pvm_fake_off_done(void *ctx)
+{
+    pvm_fake_state st;
+    pvm_fake_state_read(((pvm_fake_off_wait *)ctx)->dir, &st);
+    return strcmp(st.state, "running") != 0;
+}
+
+static int pvm_fake_shutdown(void *ctx, const pvm_vm *vm, const pvm_vm_files *f,
+                             pvm_hv_stop_how how, int timeout_ms, const pvm_progress *progress,
+                             pvm_error *err)
+{
+    char behave[256];
+    if (pvm_fake_injected(ctx, "shutdown", err) < 0)
+        return -1;
+    pvm_fake_how(ctx, "shutdown", behave, sizeof behave);
+    if (how == PVM_HV_STOP_ACPI && strcmp(behave, "hang") == 0) {
+        pvm_fake_off_wait w = {f->dir};
+        int rc = pvm_wait_until(pvm_fake_off_done, &w, timeout_ms, 10, progress,
+                                "waiting for the guest to power off", err);
+        if (rc < 0)
+            return -1;
+        if (rc == 0)
+            return pvm_error_set(err, PVM_E_STATE,
+                                 "VM '%s': guest did not power off within %d s; use --force",
+                                 vm->name, timeout_ms / 1000);
+    }
+    return pvm_fake_state_write(f->dir, NULL, NULL, err);
+}
+
+static void pvm_fake_cleanup(void *ctx, const pvm_vm *vm, const pvm_vm_files *f)
+{
+    (void)ctx;
+    (void)vm;
+    pvm_fake_state_write(f->dir, NULL, NULL, NULL);
+}
+
+static int pvm_fake_agent_wait(void *ctx, const pvm_vm *vm, int timeout_ms,
+                               const pvm_progress *progress, pvm_error *err)
+{
+    (void)ctx;
+    (void)vm;
+    (void)timeout_ms;
+    (void)progress;
+    (void)err;
+    return 0; /* the fake guest's agent answers at once */
+}
+
+const pvm_hv_ops pvm_hv_fake = {
+    .name = "fake",
+    .open = pvm_fake_open,
+    .close = pvm_fake_close,
+    .check = pvm_fake_check,
+    .disk_info = pvm_fake_disk_info,
+    .disk_create = pvm_fake_disk_create,
+    .start = pvm_fake_start,
+    .probe = pvm_fake_probe,
+    .shutdown = pvm_fake_shutdown,
+    .cleanup = pvm_fake_cleanup,
+    .agent_wait = pvm_fake_agent_wait,
+    /* console_open: the fake has no console; snapshot, agent_exec, agent_file_write,
+     * sample: the next issues */
+};

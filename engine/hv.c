@@ -1,0 +1,54 @@
+/* hv.c - picks the hypervisor backend (hv.h) an engine handle uses: the one the
+ * config's `backend` key names (qemu by default; the fake only when named), opened
+ * once per handle. Called by vm.c and vm_ops.c. */
+#include "hv.h"
+#include "internal.h"
+
+#include <string.h>
+
+static const pvm_hv_ops *const pvm_hv_all[] = {&pvm_hv_qemu, &pvm_hv_fake};
+
+const pvm_hv_ops *pvm_hv_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof pvm_hv_all / sizeof pvm_hv_all[0]; i++)
+        if (name && strcmp(pvm_hv_all[i]->name, name) == 0)
+            return pvm_hv_all[i];
+    return NULL;
+}
+
+bool pvm_hv_word_ok(const char *name)
+{
+    return pvm_hv_find(name) != NULL;
+}
+
+int pvm_engine_hv(pvm_engine *e, const pvm_config *cfg, const pvm_hv_ops **ops, void **ctx,
+                  pvm_error *err)
+{
+    const pvm_hv_ops *want = pvm_hv_find(cfg->backend);
+    if (!want)
+        return pvm_error_set_field(err, PVM_E_INVALID, "backend",
+                                   "backend: '%.20s' is not a backend (qemu or fake)",
+                                   cfg->backend);
+    if (e->hv != want) {
+        if (e->hv && e->hv->close)
+            e->hv->close(e->hv_ctx);
+        e->hv = NULL;
+        e->hv_ctx = NULL;
+        void *c = NULL;
+        if (want->open && want->open(e->home, &c, err) < 0)
+            return -1;
+        e->hv = want;
+        e->hv_ctx = c;
+    }
+    *ops = e->hv;
+    *ctx = e->hv_ctx;
+    return 0;
+}
+
+int pvm_engine_hv_load(pvm_engine *e, const pvm_hv_ops **ops, void **ctx, pvm_error *err)
+{
+    pvm_config cfg;
+    if (pvm_config_load(e->home, &cfg, err) < 0)
+        return -1;
+    return pvm_engine_hv(e, &cfg, ops, ctx, err);
+}

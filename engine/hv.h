@@ -1,0 +1,132 @@
+/* hv.h - the hypervisor backend contract: one table of operations per backend
+ * (engine/qemu/backend.c, engine/fake/backend.c), chosen at run time by the config's
+ * `backend` key (hv.c). vm.c and vm_ops.c call through it and keep the locks, caps,
+ * store rows, events and the intent marker; a backend never touches the store. */
+#ifndef PVM_HV_H
+#define PVM_HV_H
+
+#include "pvm.h"
+#include "vm_internal.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef enum { PVM_HV_STOP_ACPI = 0, PVM_HV_STOP_FORCE } pvm_hv_stop_how;
+
+/* A disk to make at files->disk (the VM's folder exists). */
+typedef struct pvm_hv_disk {
+    uint64_t bytes;          /* virtual size, > 0 */
+    const char *image;       /* NULL: an empty disk; else start from this image ... */
+    const char *image_fmt;   /* ... of this format (from disk_info) ... */
+    uint64_t image_bytes;    /* ... and this virtual size ... */
+    pvm_image_mode mode;     /* ... as a full copy or an overlay on top of it */
+} pvm_hv_disk;
+
+/* Everything a start needs; all borrowed. */
+typedef struct pvm_hv_start {
+    const pvm_vm *vm;
+    const pvm_vm_files *files;
+    const pvm_profile *profile;
+    const pvm_config *cfg;
+    const pvm_progress *progress; /* may be NULL */
+} pvm_hv_start;
+
+/* Which of a VM's two monitors (QEMU serves one client per monitor at a time):
+ * OWNER is held for a long time by one client, the engine thread of a front end
+ * (sampler, event listener), through the backend's sample/events operations;
+ * COMMAND serves short request-reply exchanges (probe, stop, start's ready check)
+ * and is connected per call with a bounded wait, so a held OWNER never slows them. */
+typedef enum { PVM_HV_MON_COMMAND = 0, PVM_HV_MON_OWNER } pvm_hv_monitor;
+
+/* One backend. ctx is the backend's own state for one engine handle (opaque);
+ * like the handle, it belongs to one thread. Every operation that can fail
+ * returns 0 / -1 and fills err. A NULL member is an operation this backend does
+ * not have: callers check and refuse with PVM_E_STATE naming the backend. */
+typedef struct pvm_hv_ops {
+    const char *name; /* "qemu", "fake": the config's `backend` word */
+
+    /* Opens the backend for one engine handle on home (absolute data folder). */
+    int (*open)(const char *home, void **ctx, pvm_error *err);
+    void (*close)(void *ctx);
+
+    /* Whether this profile and VM would start (no I/O): vm create calls it so the
+     * user learns at create what start would refuse; start calls it first. */
+    int (*check)(void *ctx, const pvm_profile *p, const pvm_vm *vm, pvm_error *err);
+
+    /* Disks. disk_info reads an image's format (fmt, at most 31 bytes) and virtual
+     * size (bytes); a file the backend cannot read is PVM_E_INVALID naming "image".
+     * disk_create makes files->disk as d says (file 0600 is the caller's job). */
+    int (*disk_info)(void *ctx, const char *path, char fmt[32], uint64_t *bytes,
+                     pvm_error *err);
+    int (*disk_create)(void *ctx, const pvm_vm_files *files, const pvm_hv_disk *d,
+                       pvm_error *err);
+
+    /* Starts the VM and returns once its COMMAND monitor answers; *pid is its
+     * process (0 when the backend runs none). Truncates the VM's logs for this boot.
+     * On failure nothing of this start runs any more; a cancel (s->progress) ends
+     * the new VM and returns PVM_E_CANCELLED. */
+    int (*start)(void *ctx, const pvm_hv_start *s, int *pid, pvm_error *err);
+
+    /* The live state: sets vm->state, pid and state_reason. intent_pid says what
+     * the engine's intent marker holds: < 0 no marker (the VM should be stopped),
+     * 0 a start began, > 0 the pid the start returned. Without a live VM and with
+     * intent the backend tells a clean end (STOPPED + reason) from a crash
+     * (CRASHED + reason); without intent it reports STOPPED and "". */
+    void (*probe)(void *ctx, const pvm_vm_files *files, int intent_pid, pvm_vm *vm);
+
+    /* Ends a running VM (vm as probed: pid set). ACPI presses the power button
+     * (again every few seconds) until the VM is gone or timeout_ms passes, then
+     * PVM_E_STATE; FORCE quits it at once, killing it when it does not go.
+     * Cancel (progress) -> PVM_E_CANCELLED with the VM left as it is. */
+    int (*shutdown)(void *ctx, const pvm_vm *vm, const pvm_vm_files *files,
+                    pvm_hv_stop_how how, int timeout_ms, const pvm_progress *progress,
+                    pvm_error *err);
+
+    /* Forgets the runtime leftovers (sockets, pid file) of a VM that does not run. */
+    void (*cleanup)(void *ctx, const pvm_vm *vm, const pvm_vm_files *files);
+
+    /* One of the VM's runtime files (kind: PVM_VM_PATH_SERIAL_SOCK, _QMP_SOCK, _QGA_SOCK,
+     * _PIDFILE) into out (size bytes), for the sampler's own connections; -1 when the
+     * path does not fit or the kind is not one of those. */
+    int (*runtime_path)(void *ctx, const pvm_vm *vm, pvm_vm_path_kind kind, char *out,
+                        size_t size, pvm_error *err);
+    /* A connected stream to the running VM's serial console; the caller closes *fd. */
+    int (*console_open)(void *ctx, const pvm_vm *vm, int *fd, pvm_error *err);
+
+    /* Waits up to timeout_ms for the guest agent to answer a ping (vm as started). */
+    int (*agent_wait)(void *ctx, const pvm_vm *vm, int timeout_ms,
+                      const pvm_progress *progress, pvm_error *err);
+
+    /* Reserved for the next issues; NULL in every backend for now (callers check):
+     * snapshot: save/load/delete a snapshot with memory state (QMP jobs, qcow2);
+     * agent_exec: run a program in the guest, capture its output and status;
+     * agent_file_write: copy a file into the guest;
+     * sample: one resource sample (pvm_usage) over the OWNER monitor, which the
+     *         backend keeps connected in ctx between calls. */
+    int (*snapshot)(void *ctx, const pvm_vm *vm, const char *op, const char *tag,
+                    const pvm_progress *progress, pvm_error *err);
+    int (*agent_exec)(void *ctx, const pvm_vm *vm, const char *path,
+                      const char *const *argv, int timeout_ms, int *status, char **out,
+                      pvm_error *err);
+    int (*agent_file_write)(void *ctx, const pvm_vm *vm, const char *guest_path,
+                            const void *data, size_t len, const pvm_progress *progress,
+                            pvm_error *err);
+    int (*sample)(void *ctx, const pvm_vm *vm, void *usage, pvm_error *err);
+} pvm_hv_ops;
+
+extern const pvm_hv_ops pvm_hv_qemu; /* qemu/backend.c */
+extern const pvm_hv_ops pvm_hv_fake; /* fake/backend.c */
+
+/* The backend by its config word; NULL when there is none of that name. */
+const pvm_hv_ops *pvm_hv_find(const char *name);
+/* Whether name is a backend word (qemu, fake) for the config's check. */
+bool pvm_hv_word_ok(const char *name);
+
+/* The engine handle's backend, as its config names it, opened on first use and
+ * reopened when the config names another one (hv.c). */
+int pvm_engine_hv(pvm_engine *e, const pvm_config *cfg, const pvm_hv_ops **ops, void **ctx,
+                  pvm_error *err);
+/* The same, loading the config first. */
+int pvm_engine_hv_load(pvm_engine *e, const pvm_hv_ops **ops, void **ctx, pvm_error *err);
+
+#endif
