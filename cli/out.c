@@ -46,28 +46,30 @@ int pvm_out_usage(pvm_error *err, const char *fmt, ...)
     return pvm_out_error(err);
 }
 
-void pvm_out_note(const char *fmt, ...)
+/* One stderr line "privarion-vm: KIND: MESSAGE", the message escaped. */
+static void pvm_out_vline(const char *kind, const char *fmt, va_list ap)
 {
     char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    fputs(PVM_PROG ": note: ", stderr);
+    fprintf(stderr, PVM_PROG ": %s: ", kind);
     pvm_out_escaped(stderr, buf);
     fputc('\n', stderr);
 }
 
-void pvm_out_warning(const char *fmt, ...)
+void pvm_out_note(const char *fmt, ...)
 {
-    char buf[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
+    pvm_out_vline("note", fmt, ap);
     va_end(ap);
-    fputs(PVM_PROG ": warning: ", stderr);
-    pvm_out_escaped(stderr, buf);
-    fputc('\n', stderr);
+}
+
+void pvm_out_warning(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    pvm_out_vline("warning", fmt, ap);
+    va_end(ap);
 }
 
 /* ---------------------------------------------------------------- tables */

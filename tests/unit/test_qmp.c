@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proc.h"
 #include "../../engine/qemu/qmp.h"
 #include "../../engine/vm_internal.h" /* pvm_proc_alive, _wait_gone, _sleep_ms */
 #include "fixture.h"
@@ -28,21 +29,15 @@
 
 /* ------------------------------------------------------------ helpers */
 
-/* Runs argv with output silenced; returns its exit status or -1. */
+/* Runs argv through the engine's own child runner (proc.h), output discarded:
+ * the exit status, or -1 when it could not run or took over a minute. */
 static int run_wait(char *const argv[])
 {
-    pid_t p = fork();
-    if (p == 0) {
-        int fd = open("/dev/null", O_RDWR);
-        dup2(fd, 0);
-        dup2(fd, 1);
-        execvp(argv[0], argv);
-        _exit(127);
-    }
-    int st = 0;
-    if (p < 0 || waitpid(p, &st, 0) < 0)
-        return -1;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    char *out = NULL;
+    int st = -1;
+    int rc = pvm_proc_run(argv, 60000, &out, &st, NULL);
+    free(out);
+    return rc < 0 ? -1 : st;
 }
 
 /* --------------------------------------------------------- real QEMU */
