@@ -129,6 +129,11 @@ typedef struct pvm_sub_group {
     void (*help)(const struct pvm_sub_group *g); /* `COMMAND --help` */
 } pvm_sub_group;
 
+/* Subcommands that live in their own files: options table and run function of a row in
+ * cmd_vm.c's table (cmd_vm_edit.c). */
+const pvm_opt *pvm_vm_edit_options(size_t *n);
+int pvm_vm_edit_run(pvm_cli *cli, const pvm_args *a, pvm_error *err);
+
 /* argv[0] is the command ("vm"), argv[1] the subcommand. Returns the exit status. */
 int pvm_sub_dispatch(pvm_cli *cli, const pvm_sub_group *g, int argc, char **argv);
 /* "usage: privarion-vm COMMAND NAME USAGE", the summary, details and options. */

@@ -1,4 +1,5 @@
-/* cmd_vm.c - `privarion-vm vm create|list|show|start|stop|delete|log|console`:
+/* cmd_vm.c - `privarion-vm vm create|list|show|edit|start|stop|delete|log|console`
+ * (edit's options and run in cmd_vm_edit.c):
  * parses flags with args.c, calls the engine's VM API, prints through out.c.
  * Called by main.c's command table. */
 #include "cli.h"
@@ -477,6 +478,14 @@ static const pvm_sub pvm_vm_subs[] = {
      "--timeout (exit status 1) and keeps running. Stopping a VM that is already stopped\n"
      "succeeds (exit status 0); stopping a crashed VM clears its crashed state.",
      pvm_stop_opts, PVM_N(pvm_stop_opts), NULL, 1, 1, "NAME", pvm_vm_stop_cmd, NULL},
+    {"edit", "NAME [OPTIONS]", "change a stopped VM: vCPUs, memory, disk size, ISO, NIC, "
+     "profile",
+     "Only a stopped VM can be edited (stop it first). Each value follows the rules of\n"
+     "'vm create' and the caps of the config file; what 'vm start' would refuse is refused\n"
+     "here. The disk only grows: the guest's partition and file system are then yours to\n"
+     "grow. '--iso none' detaches the installer after the install. A new --profile gives\n"
+     "the guest a new machine identity (a warning says so). On any error nothing changes.",
+     NULL, 0, pvm_vm_edit_options, 1, 1, "NAME", pvm_vm_edit_run, NULL},
     {"delete", "NAME", "delete a stopped VM: its folder, disk and record", NULL, NULL, 0, NULL, 1, 1,
      "NAME", pvm_vm_delete_cmd, NULL},
     {"log", "NAME [--qemu]", "print the serial console output of the current or last boot",

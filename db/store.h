@@ -52,6 +52,8 @@ int pvm_db_profile_vm_count(pvm_store *s, const char *profile_id, int *count, pv
 
 /* ---- VMs (db/vms.c) */
 int pvm_db_vm_insert(pvm_store *s, const pvm_vm *vm, pvm_error *err);
+/* Rewrites the row with vm->id; PVM_E_NOTFOUND when there is none. */
+int pvm_db_vm_update(pvm_store *s, const pvm_vm *vm, pvm_error *err);
 int pvm_db_vm_get(pvm_store *s, const char *name_or_id, pvm_vm *out, pvm_error *err);
 int pvm_db_vm_list(pvm_store *s, pvm_vm **out, size_t *count, pvm_error *err);
 int pvm_db_vm_delete(pvm_store *s, const char *id, pvm_error *err);

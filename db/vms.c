@@ -1,4 +1,4 @@
-/* vms.c - the vms table: insert, get (by name, then id), list and delete.
+/* vms.c - the vms table: insert, update (vm edit), get (by name, then id), list and delete.
  * Enums are stored as integers and checked on the way back. Runtime state
  * (running, pid) is never stored. Called by the engine's VM operations. */
 #include "internal.h"
@@ -22,6 +22,12 @@ static const char pvm_sql_insert[] =
     "INSERT INTO vms (" PVM_VM_COLUMNS ") VALUES (:id, :name, :profile_id, :cpus, "
     ":memory_bytes, :disk_bytes, :disk_bus, :nic, :net, :iso, :kernel, :initrd, :append, "
     ":created_at)";
+
+static const char pvm_sql_update[] =
+    "UPDATE vms SET name = :name, profile_id = :profile_id, cpus = :cpus, "
+    "memory_bytes = :memory_bytes, disk_bytes = :disk_bytes, disk_bus = :disk_bus, nic = :nic, "
+    "net = :net, iso = :iso, kernel = :kernel, initrd = :initrd, append = :append, "
+    "created_at = :created_at WHERE id = :id";
 
 static const char pvm_sql_get[] =
     "SELECT " PVM_VM_COLUMNS " FROM vms WHERE name = :key OR id = :key "
@@ -154,6 +160,12 @@ int pvm_db_vm_insert(pvm_store *s, const pvm_vm *vm, pvm_error *err)
 {
     pvm_db_keys k = {.id = vm->id, .name = vm->name, .parent_id = vm->profile_id};
     return pvm_db_table_write(s, &pvm_vms, pvm_sql_insert, vm, &k, false, err);
+}
+
+int pvm_db_vm_update(pvm_store *s, const pvm_vm *vm, pvm_error *err)
+{
+    pvm_db_keys k = {.id = vm->id, .name = vm->name, .parent_id = vm->profile_id};
+    return pvm_db_table_write(s, &pvm_vms, pvm_sql_update, vm, &k, true, err);
 }
 
 int pvm_db_vm_get(pvm_store *s, const char *name_or_id, pvm_vm *out, pvm_error *err)

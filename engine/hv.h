@@ -112,6 +112,10 @@ typedef struct pvm_hv_ops {
                             const void *data, size_t len, const pvm_progress *progress,
                             pvm_error *err);
     int (*sample)(void *ctx, const pvm_vm *vm, void *usage, pvm_error *err);
+
+    /* Real guests (issue 12). disk_resize grows the stopped VM's disk to bytes (vm edit;
+     * the caller has checked it grows). */
+    int (*disk_resize)(void *ctx, const pvm_vm_files *files, uint64_t bytes, pvm_error *err);
 } pvm_hv_ops;
 
 extern const pvm_hv_ops pvm_hv_qemu; /* qemu/backend.c */

@@ -427,6 +427,23 @@ int pvm_vm_stop(pvm_engine *e, const char *name_or_id, bool force, int timeout_s
  * strict (vm_twins.c). */
 int pvm_vm_running_twin(pvm_engine *e, const char *name_or_id, char *twin, size_t size,
                         pvm_error *err);
+/* What vm edit changes; a member left 0 / NULL / false keeps the VM's value. */
+typedef struct pvm_vm_changes {
+    int cpus;               /* vCPUs */
+    uint64_t memory;        /* bytes */
+    uint64_t disk;          /* bytes; grow only (the guest's partitions are the user's) */
+    const char *iso;        /* a file to attach, or "" / "none" to detach */
+    bool nic_set;           /* nic below is given */
+    pvm_nic_model nic;
+    const char *profile;    /* name or id: the VM wears another identity */
+} pvm_vm_changes;
+
+/* Changes a stopped VM (PVM_E_STATE when it runs or is paused) with create's checks
+ * per field, the caps and the backend's check (what start would refuse is refused);
+ * a bigger disk is grown (qemu-img resize). On any error the store and the disk are
+ * as they were. out (may be NULL) gets the VM as stored. */
+int pvm_vm_edit(pvm_engine *e, const char *name_or_id, const pvm_vm_changes *changes,
+                pvm_vm *out, pvm_error *err);
 /* Refuses a running or paused VM; removes the folder, disk and the row. */
 int pvm_vm_delete(pvm_engine *e, const char *name_or_id, pvm_error *err);
 

@@ -213,57 +213,21 @@ int pvm_vm_list(pvm_engine *e, pvm_vm **out, size_t *count, pvm_error *err)
 
 /* ---------------------------------------------------------------- create */
 
-/* Makes a user path absolute and checks it names an existing regular file. */
-static int pvm_vm_input_file(const char *what, const char *in, char *out, size_t size,
-                             pvm_error *err)
-{
-    out[0] = '\0';
-    if (!in || !*in)
-        return 0;
-    char *real = realpath(in, NULL);
-    if (!real)
-        return pvm_error_set_field(err, PVM_E_NOTFOUND, what, "%s: %s: %s", what, in,
-                                   strerror(errno));
-    struct stat st;
-    int rc = 0;
-    if (stat(real, &st) < 0 || !S_ISREG(st.st_mode))
-        rc = pvm_error_set_field(err, PVM_E_INVALID, what, "%s: %s: must be a regular file", what,
-                                 in);
-    else if (access(real, R_OK) < 0)
-        rc = pvm_error_set_field(err, PVM_E_INVALID, what, "%s: %s: not readable: %s", what, in,
-                                 strerror(errno));
-    else if (pvm_strlcpy(out, real, size) >= size)
-        rc = pvm_error_set_field(err, PVM_E_INVALID, what, "%s: path longer than %zu bytes", what,
-                                 size - 1);
-    free(real);
-    return rc;
-}
-
 static int pvm_vm_check_opts(const pvm_vm_opts *o, pvm_vm *vm, pvm_error *err)
 {
-    vm->cpus = o->cpus ? o->cpus : 1;
-    if (vm->cpus < 1 || vm->cpus > 255)
-        return pvm_error_set_field(err, PVM_E_INVALID, "cpus", "cpus: must be a whole number "
-                                   "from 1 to 255, not %d", o->cpus);
-    vm->memory_bytes = o->memory;
-    if (o->memory && pvm_memory_check("memory", o->memory, err) < 0)
-        return -1;
-    vm->disk_bytes = o->disk;
-    if (o->disk && pvm_disk_check("disk", o->disk, err) < 0)
+    if (pvm_vm_field_cpus(vm, o->cpus ? o->cpus : 1, err) < 0 ||
+        (o->memory && pvm_vm_field_memory(vm, o->memory, err) < 0) ||
+        (o->disk && pvm_vm_field_disk(vm, o->disk, err) < 0))
         return -1;
     if ((int)o->disk_bus < PVM_DISK_VIRTIO || o->disk_bus > PVM_DISK_SATA)
         return pvm_error_set_field(err, PVM_E_INVALID, "diskBus",
                                    "diskBus: must be virtio, nvme or sata");
-    if ((int)o->nic < PVM_NIC_VIRTIO || o->nic > PVM_NIC_E1000E)
-        return pvm_error_set_field(err, PVM_E_INVALID, "nic", "nic: must be virtio or e1000e");
     if ((int)o->net < PVM_NET_USER || o->net > PVM_NET_NONE)
         return pvm_error_set_field(err, PVM_E_INVALID, "net", "net: must be user or none");
-    if (o->net == PVM_NET_NONE && o->nic != PVM_NIC_VIRTIO)
-        return pvm_error_set_field(err, PVM_E_INVALID, "nic", "nic: --net none gives the VM "
-                                   "no network card; drop --nic, or choose --net user");
     vm->disk_bus = o->disk_bus;
-    vm->nic = o->nic;
     vm->net = o->net;
+    if (pvm_vm_field_nic(vm, o->nic, err) < 0)
+        return -1;
     if ((o->initrd && *o->initrd) && !(o->kernel && *o->kernel))
         return pvm_error_set_field(err, PVM_E_INVALID, "initrd", "initrd: needs --kernel");
     if ((o->append && *o->append) && !(o->kernel && *o->kernel))
@@ -395,24 +359,16 @@ static int pvm_vm_create_checks(pvm_engine *e, const char *name, const char *pro
     if (pvm_validate_name("name", name, err) < 0 || pvm_vm_check_opts(o, vm, err) < 0)
         return -1;
     pvm_strlcpy(vm->name, name, sizeof vm->name);
-    if (!profile || !*profile)
-        return pvm_error_set_field(err, PVM_E_USAGE, "profile",
-                                   "profile: required (--profile NAME)");
-    if (pvm_profile_get(e, profile, &p, err) < 0) {
-        if (err && err->code == PVM_E_NOTFOUND) /* the --profile given names none */
-            pvm_strlcpy(err->field, "profile", sizeof err->field);
+    if (pvm_vm_field_profile(e, vm, profile, &p, err) < 0)
         return -1;
-    }
-    pvm_strlcpy(vm->profile_id, p.id, sizeof vm->profile_id);
     if (pvm_vm_name_free(e, name, err) < 0 || pvm_vm_check_caps(e, vm, err) < 0)
         return -1;
-    if (pvm_vm_input_file("iso", o->iso, vm->iso, sizeof vm->iso, err) < 0 ||
+    if (pvm_vm_field_iso(vm, o->iso, err) < 0 ||
         pvm_vm_input_file("image", o->image, image, PVM_PATH_MAX, err) < 0 ||
         pvm_vm_input_file("kernel", o->kernel, vm->kernel, sizeof vm->kernel, err) < 0 ||
         pvm_vm_input_file("initrd", o->initrd, vm->initrd, sizeof vm->initrd, err) < 0)
         return -1;
-    if (pvm_profile_marks_check(&p, e->allow_vm_marks, err) < 0 ||
-        (o->image_mode == PVM_IMAGE_OVERLAY && pvm_vm_overlay_check(e, image, err) < 0))
+    if (o->image_mode == PVM_IMAGE_OVERLAY && pvm_vm_overlay_check(e, image, err) < 0)
         return -1;
     const pvm_hv_ops *hv;
     void *ctx;

@@ -91,4 +91,24 @@ void pvm_vm_boot_id_record(const pvm_vm_files *f);
  * probe shows it stopped, reason "host restarted"). */
 bool pvm_vm_host_restarted(const pvm_vm_files *f);
 
+/* ---------------------------------------------------------- vm_fields.c
+ * One check-and-set per VM setting, shared by vm create and vm edit: each checks the
+ * value, names the field in err (pvm_error_set_field) and sets it in vm, or leaves vm
+ * unchanged and returns -1. */
+int pvm_vm_field_cpus(pvm_vm *vm, int cpus, pvm_error *err);          /* 1..255 */
+int pvm_vm_field_memory(pvm_vm *vm, uint64_t bytes, pvm_error *err);  /* pvm_memory_check */
+int pvm_vm_field_disk(pvm_vm *vm, uint64_t bytes, pvm_error *err);    /* pvm_disk_check */
+int pvm_vm_field_nic(pvm_vm *vm, pvm_nic_model nic, pvm_error *err);  /* not with --net none */
+/* An existing readable regular file, stored as its absolute real path; NULL, "" or
+ * "none" detaches the ISO. */
+int pvm_vm_field_iso(pvm_vm *vm, const char *path, pvm_error *err);
+/* The profile by name or id (err->field "profile" when there is none), refused when it
+ * carries a VM mark the engine's policy does not allow; fills *p and vm->profile_id. */
+int pvm_vm_field_profile(pvm_engine *e, pvm_vm *vm, const char *name_or_id, pvm_profile *p,
+                         pvm_error *err);
+/* Makes a user path absolute (realpath) into out and checks it names a readable regular
+ * file; in NULL or "" gives "". Errors name `what`. */
+int pvm_vm_input_file(const char *what, const char *in, char *out, size_t size,
+                      pvm_error *err);
+
 #endif

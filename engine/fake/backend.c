@@ -193,6 +193,16 @@ static int pvm_fake_disk_create(void *ctx, const pvm_vm_files *f, const pvm_hv_d
     return 0;
 }
 
+/* The sparse file grows to the new size. */
+static int pvm_fake_disk_resize(void *ctx, const pvm_vm_files *f, uint64_t bytes, pvm_error *err)
+{
+    if (pvm_fake_injected(ctx, "disk_resize", err) < 0)
+        return -1;
+    if (truncate(f->disk, (off_t)bytes) < 0)
+        return pvm_error_set(err, PVM_E_IO, "%s: %s", f->disk, strerror(errno));
+    return 0;
+}
+
 static bool pvm_fake_never(void *ctx)
 {
     (void)ctx;
@@ -309,6 +319,7 @@ const pvm_hv_ops pvm_hv_fake = {
     .shutdown = pvm_fake_shutdown,
     .cleanup = pvm_fake_cleanup,
     .agent_wait = pvm_fake_agent_wait,
+    .disk_resize = pvm_fake_disk_resize,
     /* console_open: the fake has no console; snapshot, agent_exec, agent_file_write,
      * sample: the next issues */
 };

@@ -641,6 +641,13 @@ static int pvm_qemu_disk_create(void *ctx, const pvm_vm_files *f, const pvm_hv_d
     return pvm_img_resize(f->disk, d->bytes, "disk (resize)", err);
 }
 
+static int pvm_qemu_disk_resize(void *ctx, const pvm_vm_files *f, uint64_t bytes,
+                                pvm_error *err)
+{
+    (void)ctx;
+    return pvm_img_resize(f->disk, bytes, "disk (resize)", err);
+}
+
 /* ---------------------------------------------------------------- the table */
 
 const pvm_hv_ops pvm_hv_qemu = {
@@ -657,5 +664,6 @@ const pvm_hv_ops pvm_hv_qemu = {
     .runtime_path = pvm_qemu_runtime_path,
     .console_open = pvm_qemu_console_open,
     .agent_wait = pvm_qemu_agent_wait,
+    .disk_resize = pvm_qemu_disk_resize,
     /* snapshot, agent_exec, agent_file_write, sample: the next issues */
 };

@@ -606,6 +606,41 @@ static void test_backend_key(void **state)
     free(cfg);
 }
 
+/* vm edit: a failed disk resize rolls the whole edit back; a running VM is refused. */
+static void test_edit_all_or_nothing(void **state)
+{
+    fixture *f = *state;
+    pvm_error err = {0};
+    pvm_vm vm, got;
+    pvm_vm_opts o = {.disk = 1024 * 1024, .memory = 64 * 1024 * 1024};
+    make_profile(f->e, "p1");
+    assert_int_equal(pvm_vm_create(f->e, "v1", "p1", &o, &vm, &err), 0);
+    pvm_vm_changes c = {.memory = 128 * 1024 * 1024, .disk = 2 * 1024 * 1024};
+    assert_int_equal(pvm_fake_behave(f->home, "disk_resize", "fail no space left", &err), 0);
+    assert_int_equal(pvm_vm_edit(f->e, "v1", &c, NULL, &err), -1);
+    assert_non_null(strstr(err.msg, "no space left"));
+    assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
+    assert_int_equal(got.memory_bytes, 64 * 1024 * 1024);
+    assert_int_equal(got.disk_bytes, 1024 * 1024);
+    assert_int_equal(pvm_fake_behave(f->home, "disk_resize", NULL, &err), 0);
+    assert_int_equal(pvm_vm_edit(f->e, "v1", &c, &got, &err), 0);
+    assert_int_equal(got.disk_bytes, 2 * 1024 * 1024);
+    pvm_vm_files vf;
+    struct stat st;
+    assert_int_equal(pvm_vm_files_init(f->home, vm.id, &vf, &err), 0);
+    assert_int_equal(stat(vf.disk, &st), 0);
+    assert_int_equal(st.st_size, 2 * 1024 * 1024);
+    c.disk = 1024 * 1024; /* shrink */
+    assert_int_equal(pvm_vm_edit(f->e, "v1", &c, NULL, &err), -1);
+    assert_string_equal(err.field, "disk");
+    pvm_vm_changes cpus = {.cpus = 1};
+    assert_int_equal(pvm_vm_start(f->e, "v1", 0, NULL, &err), 0);
+    assert_int_equal(pvm_vm_edit(f->e, "v1", &cpus, NULL, &err), -1);
+    assert_int_equal(err.code, PVM_E_STATE);
+    assert_int_equal(pvm_vm_stop(f->e, "v1", true, 5, NULL, &err), 0);
+    assert_int_equal(pvm_vm_edit(f->e, "v1", &cpus, NULL, &err), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -621,6 +656,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_start_caps_figures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_and_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backend_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_edit_all_or_nothing, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,89 @@
+/* cmd_vm_edit.c - `privarion-vm vm edit NAME [OPTIONS]`: changes a stopped VM through
+ * pvm_vm_edit, whose per-field checks are vm create's. Called through cmd_vm.c's table
+ * (pvm_vm_edit_options, pvm_vm_edit_run). */
+#include "cli.h"
+
+#include <string.h>
+
+#define PVM_N(a) (sizeof(a) / sizeof((a)[0]))
+
+static const pvm_opt pvm_edit_opts[] = {
+    {"cpus", 0, true, "N", "virtual CPUs (at most the max_cpus cap)"},
+    {"memory", 0, true, "SIZE", "memory, e.g. 512M, 4G (at most the max_memory cap)"},
+    {"disk", 0, true, "SIZE", "grow the disk to SIZE (qemu-img resize; never shrinks; the "
+                              "guest's partitions are left to you)"},
+    {"iso", 0, true, "FILE", "attach FILE as the CD-ROM (boots first); 'none' detaches it"},
+    {"nic", 0, true, "MODEL", "network card: virtio or e1000e"},
+    {"profile", 'p', true, "PROFILE", "wear another hardware profile (the guest sees a new "
+                                      "machine: new UUID, serials, MAC)"},
+    {"allow-vm-marks", 0, false, NULL, "accept a profile that hides the hypervisor but carries "
+                                       "a known VM mark"},
+};
+
+static int pvm_edit_changes(const pvm_args *a, pvm_vm_changes *c, pvm_error *err)
+{
+    const char *v;
+    memset(c, 0, sizeof *c);
+    if ((v = pvm_args_value(a, "cpus")) && pvm_int_parse("cpus", v, 1, 255, &c->cpus, err) < 0)
+        return -1;
+    if ((v = pvm_args_value(a, "memory")) && pvm_memory_parse("memory", v, &c->memory, err) < 0)
+        return -1;
+    if ((v = pvm_args_value(a, "disk")) && pvm_disk_parse("disk", v, &c->disk, err) < 0)
+        return -1;
+    if ((v = pvm_args_value(a, "nic"))) {
+        if (pvm_nic_model_parse(v, &c->nic, err) < 0)
+            return -1;
+        c->nic_set = true;
+    }
+    if ((v = pvm_args_value(a, "iso")) && !*v)
+        return pvm_error_set_field(err, PVM_E_INVALID, "iso", "iso: must not be empty (use "
+                                   "'none' to detach the ISO)");
+    c->iso = pvm_args_value(a, "iso");
+    c->profile = pvm_args_value(a, "profile");
+    if (c->profile && !*c->profile)
+        return pvm_error_set_field(err, PVM_E_INVALID, "profile", "profile: must not be empty");
+    bool any = false;
+    for (size_t i = 0; i < a->nopts; i++)
+        if (a->given[i] && strcmp(a->opts[i].name, "allow-vm-marks") != 0)
+            any = true;
+    if (!any)
+        return pvm_error_set(err, PVM_E_USAGE, "vm edit: nothing to change (see 'vm edit "
+                             "--help')");
+    return 0;
+}
+
+static int pvm_vm_edit_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
+{
+    pvm_vm_changes c;
+    pvm_vm before, after;
+    pvm_engine *e;
+    if (pvm_edit_changes(a, &c, err) < 0 || !(e = pvm_cli_engine(cli, err)) ||
+        pvm_vm_get(e, a->pos[0], &before, err) < 0)
+        return -1;
+    pvm_engine_set_allow_vm_marks(e, pvm_args_given(a, "allow-vm-marks"));
+    if (pvm_vm_edit(e, before.id, &c, &after, err) < 0)
+        return -1;
+    if (strcmp(before.profile_id, after.profile_id) != 0)
+        pvm_out_warning("VM '%s' now wears another identity: its guest will see a new machine "
+                        "(system UUID, serials, MAC); an installed OS may ask to be activated "
+                        "again, and snapshots taken before show the old one", after.name);
+    char m[32], d[32];
+    printf("Edited VM '%s': %d vCPU, %s memory, %s %s disk, ISO %s\n", after.name, after.cpus,
+           pvm_size_format(after.memory_bytes, m, sizeof m),
+           pvm_size_format(after.disk_bytes, d, sizeof d), pvm_disk_bus_name(after.disk_bus),
+           after.iso[0] ? after.iso : "none");
+    if (after.disk_bytes > before.disk_bytes)
+        printf("The disk grew; grow the guest's partition and file system from inside it\n");
+    return 0;
+}
+
+const pvm_opt *pvm_vm_edit_options(size_t *n)
+{
+    *n = PVM_N(pvm_edit_opts);
+    return pvm_edit_opts;
+}
+
+int pvm_vm_edit_run(pvm_cli *cli, const pvm_args *a, pvm_error *err)
+{
+    return pvm_vm_edit_cmd(cli, a, err);
+}

@@ -1,0 +1,114 @@
+/* vm_edit.c - `vm edit`: changes a stopped VM's settings (vCPUs, memory, disk size, ISO,
+ * NIC, profile ...) through the same field checks as vm create (vm_fields.c), under the
+ * VM's lock; the disk grows inside the store's transaction, so any error leaves the row
+ * as it was. Called by the front ends through pvm.h. */
+#include "hv.h"
+#include "internal.h"
+#include "vm_internal.h"
+#include "../db/store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Applies every given change to vm (a copy of the row); p gets the VM's profile. */
+static int pvm_edit_apply(pvm_engine *e, const pvm_vm_changes *c, pvm_vm *vm, pvm_profile *p,
+                          pvm_error *err)
+{
+    uint64_t old_disk = vm->disk_bytes;
+    if ((c->cpus && pvm_vm_field_cpus(vm, c->cpus, err) < 0) ||
+        (c->memory && pvm_vm_field_memory(vm, c->memory, err) < 0) ||
+        (c->disk && pvm_vm_field_disk(vm, c->disk, err) < 0) ||
+        (c->nic_set && pvm_vm_field_nic(vm, c->nic, err) < 0) ||
+        (c->iso && pvm_vm_field_iso(vm, c->iso, err) < 0))
+        return -1;
+    if (vm->disk_bytes < old_disk) {
+        char a[32], b[32];
+        return pvm_error_set_field(err, PVM_E_INVALID, "disk", "disk: can only grow (now %s, "
+                                   "%s asked): shrinking would cut off the guest's data",
+                                   pvm_size_format(old_disk, a, sizeof a),
+                                   pvm_size_format(vm->disk_bytes, b, sizeof b));
+    }
+    if (c->profile)
+        return pvm_vm_field_profile(e, vm, c->profile, p, err);
+    if (pvm_profile_get(e, vm->profile_id, p, err) < 0)
+        return -1;
+    return pvm_profile_marks_check(p, e->allow_vm_marks, err);
+}
+
+static int pvm_edit_checks(pvm_engine *e, const pvm_vm *vm, const pvm_profile *p,
+                           pvm_error *err)
+{
+    pvm_config cfg;
+    const pvm_hv_ops *hv;
+    void *ctx;
+    if (pvm_config_load(pvm_engine_home(e), &cfg, err) < 0 ||
+        pvm_caps_check(&cfg, "vm edit", vm->cpus, vm->memory_bytes, err) < 0 ||
+        pvm_engine_hv(e, &cfg, &hv, &ctx, err) < 0)
+        return -1;
+    return hv->check(ctx, p, vm, err); /* what start would refuse, refused now */
+}
+
+/* The row, then the disk, in one transaction: a failed resize rolls the row back. */
+static int pvm_edit_store(pvm_engine *e, const pvm_vm *old, const pvm_vm *vm,
+                          const pvm_vm_files *f, pvm_error *err)
+{
+    const pvm_hv_ops *hv;
+    void *ctx;
+    if (pvm_engine_hv_load(e, &hv, &ctx, err) < 0)
+        return -1;
+    bool grow = vm->disk_bytes > old->disk_bytes;
+    if (grow && !hv->disk_resize)
+        return pvm_error_set_field(err, PVM_E_STATE, "disk", "disk: the %s backend cannot "
+                                   "resize disks", hv->name);
+    if (pvm_store_begin(e->store, err) < 0)
+        return -1;
+    int rc = pvm_db_vm_update(e->store, vm, err);
+    if (rc == 0 && grow)
+        rc = hv->disk_resize(ctx, f, vm->disk_bytes, err);
+    if (rc == 0) {
+        char *detail = pvm_xasprintf("edited VM '%s'", vm->name);
+        pvm_error ignored = {0};
+        pvm_db_event_add(e->store, vm->id, "vm.edit", detail, &ignored);
+        free(detail);
+    }
+    return pvm_store_end(e->store, rc, err);
+}
+
+static int pvm_edit_locked(pvm_engine *e, pvm_vm *vm, const pvm_vm_files *f,
+                           const pvm_vm_changes *c, pvm_vm *out, pvm_error *err)
+{
+    pvm_vm_probe(e, vm);
+    if (vm->state == PVM_VM_RUNNING || vm->state == PVM_VM_PAUSED)
+        return pvm_error_set(err, PVM_E_STATE, "VM '%s' is %s (pid %d): vm edit changes a "
+                             "stopped VM only; stop it first: vm stop %s", vm->name,
+                             pvm_vm_state_name(vm->state), vm->pid, vm->name);
+    pvm_vm *next = pvm_xmalloc(sizeof *next);
+    pvm_profile *p = pvm_xmalloc(sizeof *p);
+    *next = *vm;
+    int rc = -1;
+    if (pvm_edit_apply(e, c, next, p, err) == 0 && pvm_edit_checks(e, next, p, err) == 0 &&
+        pvm_edit_store(e, vm, next, f, err) == 0) {
+        rc = 0;
+        if (out)
+            *out = *next;
+    }
+    free(p);
+    free(next);
+    return rc;
+}
+
+int pvm_vm_edit(pvm_engine *e, const char *name_or_id, const pvm_vm_changes *c, pvm_vm *out,
+                pvm_error *err)
+{
+    pvm_vm vm;
+    pvm_vm_files f;
+    int fd = -1;
+    if (pvm_vm_row(e, name_or_id, &vm, err) < 0 ||
+        pvm_vm_files_init(pvm_engine_home(e), vm.id, &f, err) < 0 ||
+        pvm_vm_lock(&f, vm.name, &fd, err) < 0)
+        return -1;
+    int rc = pvm_edit_locked(e, &vm, &f, c, out, err);
+    pvm_vm_unlock(fd);
+    return rc;
+}
