@@ -130,9 +130,14 @@ typedef struct pvm_sub_group {
 } pvm_sub_group;
 
 /* Subcommands that live in their own files: options table and run function of a row in
- * cmd_vm.c's table (cmd_vm_edit.c). */
+ * cmd_vm.c's table (cmd_vm_edit.c, cmd_display.c). */
 const pvm_opt *pvm_vm_edit_options(size_t *n);
 int pvm_vm_edit_run(pvm_cli *cli, const pvm_args *a, pvm_error *err);
+/* cmd_display.c: vm display, vm screenshot, vm sendkey. */
+const pvm_opt *pvm_vm_display_options(size_t *n);
+int pvm_vm_display_run(pvm_cli *cli, const pvm_args *a, pvm_error *err);
+int pvm_vm_screenshot_run(pvm_cli *cli, const pvm_args *a, pvm_error *err);
+int pvm_vm_sendkey_run(pvm_cli *cli, const pvm_args *a, pvm_error *err);
 
 /* argv[0] is the command ("vm"), argv[1] the subcommand. Returns the exit status. */
 int pvm_sub_dispatch(pvm_cli *cli, const pvm_sub_group *g, int argc, char **argv);

@@ -36,6 +36,8 @@ static cJSON *pvm_vm_json(const pvm_vm *vm, const char *profile_name)
     cJSON_AddStringToObject(j, "kernel", vm->kernel);
     cJSON_AddStringToObject(j, "initrd", vm->initrd);
     cJSON_AddStringToObject(j, "append", vm->append);
+    cJSON_AddStringToObject(j, "display", pvm_display_name(vm->display));
+    cJSON_AddStringToObject(j, "video", pvm_video_name(vm->video));
     cJSON_AddNumberToObject(j, "createdAt", (double)vm->created_at);
     cJSON_AddStringToObject(j, "state", pvm_vm_state_name(vm->state));
     if (vm->pid)
@@ -75,6 +77,10 @@ static const pvm_opt pvm_create_opts[] = {
     {"initrd", 0, true, "FILE", "initramfs for --kernel"},
     {"append", 0, true, "STR", "kernel command line for --kernel (default: console=ttyS0, so "
                                "'vm log' shows the boot; a given STR is used as is)"},
+    {"display", 0, true, "MODE", "none (serial console only) or vnc (a screen on a private "
+                                 "unix socket; see 'vm display'); default vnc with --iso"},
+    {"video", 0, true, "ADAPTER", "with a display: ramfb (default: no PCI device), vga (PCI "
+                                  "1234:1111 \"Bochs\") or virtio (PCI 1af4:1050 Red Hat)"},
     {"allow-vm-marks", 0, false, NULL, "accept a profile that hides the hypervisor but carries "
                                        "a known VM mark (e.g. a 52:54:00 MAC)"},
     {"json", 0, false, NULL, "print the new VM as JSON"},
@@ -92,6 +98,16 @@ static int pvm_create_enums(const pvm_args *a, pvm_vm_opts *o, pvm_error *err)
     if (o->net == PVM_NET_NONE && pvm_args_given(a, "nic")) /* also --nic virtio */
         return pvm_error_set_field(err, PVM_E_INVALID, "nic", "nic: --net none gives the VM "
                                    "no network card; drop --nic, or choose --net user");
+    if ((v = pvm_args_value(a, "display"))) {
+        if (pvm_display_parse(v, &o->display, err) < 0)
+            return -1;
+        o->display_set = true;
+    }
+    if ((v = pvm_args_value(a, "video"))) {
+        if (pvm_video_parse(v, &o->video, err) < 0)
+            return -1;
+        o->video_set = true;
+    }
     if ((v = pvm_args_value(a, "image-mode"))) {
         if (strcmp(v, "copy") == 0)
             o->image_mode = PVM_IMAGE_COPY;
@@ -247,6 +263,12 @@ static void pvm_show_text(pvm_engine *e, const pvm_vm *vm)
         snprintf(buf, sizeof buf, "%s (%s)", pvm_nic_model_name(vm->nic),
                  pvm_net_mode_name(vm->net));
     pvm_out_field(stdout, 0, w, "NIC", buf);
+    if (vm->display == PVM_DISPLAY_NONE)
+        pvm_strlcpy(buf, "none (serial console only)", sizeof buf);
+    else
+        snprintf(buf, sizeof buf, "%s, %s adapter (vm display %.64s)",
+                 pvm_display_name(vm->display), pvm_video_name(vm->video), vm->name);
+    pvm_out_field(stdout, 0, w, "Display", buf);
     pvm_out_field(stdout, 0, w, "ISO", vm->iso);
     pvm_out_field(stdout, 0, w, "Kernel", vm->kernel);
     pvm_out_field(stdout, 0, w, "Initrd", vm->initrd);
@@ -479,13 +501,33 @@ static const pvm_sub pvm_vm_subs[] = {
      "succeeds (exit status 0); stopping a crashed VM clears its crashed state.",
      pvm_stop_opts, PVM_N(pvm_stop_opts), NULL, 1, 1, "NAME", pvm_vm_stop_cmd, NULL},
     {"edit", "NAME [OPTIONS]", "change a stopped VM: vCPUs, memory, disk size, ISO, NIC, "
-     "profile",
+     "display, profile",
      "Only a stopped VM can be edited (stop it first). Each value follows the rules of\n"
      "'vm create' and the caps of the config file; what 'vm start' would refuse is refused\n"
      "here. The disk only grows: the guest's partition and file system are then yours to\n"
      "grow. '--iso none' detaches the installer after the install. A new --profile gives\n"
      "the guest a new machine identity (a warning says so). On any error nothing changes.",
      NULL, 0, pvm_vm_edit_options, 1, 1, "NAME", pvm_vm_edit_run, NULL},
+    {"display", "NAME [--port N]", "how to see the VM's screen (VNC on a private unix "
+     "socket), or forward a loopback port to it",
+     "The VNC server of a VM with --display vnc listens on a unix socket in the VM's\n"
+     "runtime folder (mode 0700: no other user can reach it; never a TCP port). Without\n"
+     "--port this prints the socket, the 'ssh -L' line that forwards a port of your own\n"
+     "machine to it and the viewer command. With --port N the program itself listens\n"
+     "on 127.0.0.1:N (loopback only) and relays each viewer to the socket until Ctrl-C\n"
+     "or until the VM stops.",
+     NULL, 0, pvm_vm_display_options, 1, 1, "NAME", pvm_vm_display_run, NULL},
+    {"screenshot", "NAME FILE.png", "save the VM's screen as a PNG file",
+     "QEMU's screendump (PPM) of the display adapter, written as PNG with libpng. A\n"
+     "screen of one colour is saved too, with a note saying it is blank.",
+     NULL, 0, NULL, 2, 2, "NAME FILE.png", pvm_vm_screenshot_run, NULL},
+    {"sendkey", "NAME KEYS...", "press keys on the VM's keyboard (e.g. ret, esc, "
+     "ctrl-alt-delete)",
+     "Each argument is a chord pressed at once, key names joined by '-', pressed in\n"
+     "order: 'vm sendkey box down down ret'. Names are QEMU's key codes: a-z, 0-9,\n"
+     "ret, esc, tab, spc, backspace, up, down, left, right, f1-f12, ctrl, alt, shift,\n"
+     "delete, home, end, pgup, pgdn ... The VM needs a display (--display vnc).",
+     NULL, 0, NULL, 2, 64, "NAME KEYS", pvm_vm_sendkey_run, NULL},
     {"delete", "NAME", "delete a stopped VM: its folder, disk and record", NULL, NULL, 0, NULL, 1, 1,
      "NAME", pvm_vm_delete_cmd, NULL},
     {"log", "NAME [--qemu]", "print the serial console output of the current or last boot",
@@ -504,7 +546,7 @@ static void pvm_vm_help(const pvm_sub_group *g)
     printf("usage: " PVM_PROG " vm SUBCOMMAND [ARGS...]\n\nManage virtual machines.\n\n"
            "Subcommands:\n");
     for (size_t i = 0; i < PVM_N(pvm_vm_subs); i++)
-        printf("  %-8s %s\n", pvm_vm_subs[i].name, pvm_vm_subs[i].summary);
+        printf("  %-11s %s\n", pvm_vm_subs[i].name, pvm_vm_subs[i].summary);
     printf("\nRun '" PVM_PROG " vm SUBCOMMAND --help' for its options.\n"
            "Exit status: 0 success, 2 bad usage or input, 1 any other failure.\n");
 }

@@ -16,6 +16,8 @@ static const pvm_opt pvm_edit_opts[] = {
     {"nic", 0, true, "MODEL", "network card: virtio or e1000e"},
     {"profile", 'p', true, "PROFILE", "wear another hardware profile (the guest sees a new "
                                       "machine: new UUID, serials, MAC)"},
+    {"display", 0, true, "MODE", "none or vnc (see 'vm create --help')"},
+    {"video", 0, true, "ADAPTER", "ramfb, vga or virtio (see 'vm create --help')"},
     {"allow-vm-marks", 0, false, NULL, "accept a profile that hides the hypervisor but carries "
                                        "a known VM mark"},
 };
@@ -34,6 +36,16 @@ static int pvm_edit_changes(const pvm_args *a, pvm_vm_changes *c, pvm_error *err
         if (pvm_nic_model_parse(v, &c->nic, err) < 0)
             return -1;
         c->nic_set = true;
+    }
+    if ((v = pvm_args_value(a, "display"))) {
+        if (pvm_display_parse(v, &c->display, err) < 0)
+            return -1;
+        c->display_set = true;
+    }
+    if ((v = pvm_args_value(a, "video"))) {
+        if (pvm_video_parse(v, &c->video, err) < 0)
+            return -1;
+        c->video_set = true;
     }
     if ((v = pvm_args_value(a, "iso")) && !*v)
         return pvm_error_set_field(err, PVM_E_INVALID, "iso", "iso: must not be empty (use "
@@ -68,10 +80,10 @@ static int pvm_vm_edit_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
                         "(system UUID, serials, MAC); an installed OS may ask to be activated "
                         "again, and snapshots taken before show the old one", after.name);
     char m[32], d[32];
-    printf("Edited VM '%s': %d vCPU, %s memory, %s %s disk, ISO %s\n", after.name, after.cpus,
-           pvm_size_format(after.memory_bytes, m, sizeof m),
+    printf("Edited VM '%s': %d vCPU, %s memory, %s %s disk, ISO %s, display %s\n", after.name,
+           after.cpus, pvm_size_format(after.memory_bytes, m, sizeof m),
            pvm_size_format(after.disk_bytes, d, sizeof d), pvm_disk_bus_name(after.disk_bus),
-           after.iso[0] ? after.iso : "none");
+           after.iso[0] ? after.iso : "none", pvm_display_name(after.display));
     if (after.disk_bytes > before.disk_bytes)
         printf("The disk grew; grow the guest's partition and file system from inside it\n");
     return 0;

@@ -195,6 +195,20 @@ static int pvm_migrate_2(sqlite3 *db, pvm_error *err)
     return pvm_exec(db, sql, "store: migration 2 (vms)", err);
 }
 
+/* 3: real guests (issue 12): display, video adapter, firmware, TPM, port forwards and
+ * the host bridge of each VM. The defaults are what a VM had before. */
+static int pvm_migrate_3(sqlite3 *db, pvm_error *err)
+{
+    static const char sql[] =
+        "ALTER TABLE vms ADD COLUMN display INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE vms ADD COLUMN video INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE vms ADD COLUMN firmware INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE vms ADD COLUMN tpm INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE vms ADD COLUMN forwards TEXT NOT NULL DEFAULT '';"
+        "ALTER TABLE vms ADD COLUMN bridge TEXT NOT NULL DEFAULT '';";
+    return pvm_exec(db, sql, "store: migration 3 (vm display, firmware, tpm, network)", err);
+}
+
 /* Each entry runs in one BEGIN IMMEDIATE transaction with its version bump.
  * New migrations (snapshots, installs, ...) are appended here. */
 static const struct pvm_migration {
@@ -204,6 +218,7 @@ static const struct pvm_migration {
 } pvm_migrations[] = {
     {1, pvm_migrate_1, "PRAGMA user_version = 1"},
     {2, pvm_migrate_2, "PRAGMA user_version = 2"},
+    {3, pvm_migrate_3, "PRAGMA user_version = 3"},
 };
 
 #define PVM_MIGRATION_COUNT ((int)(sizeof pvm_migrations / sizeof pvm_migrations[0]))

@@ -10,24 +10,26 @@
 /* The column order of every SELECT below; keep VM_COL_* in step with it. */
 #define PVM_VM_COLUMNS                                                                  \
     "id, name, profile_id, cpus, memory_bytes, disk_bytes, disk_bus, nic, net, iso, " \
-    "kernel, initrd, append, created_at"
+    "kernel, initrd, append, created_at, display, video, firmware, tpm, forwards, bridge"
 
 enum {
     VM_COL_ID, VM_COL_NAME, VM_COL_PROFILE, VM_COL_CPUS, VM_COL_MEMORY, VM_COL_DISK,
     VM_COL_DISK_BUS, VM_COL_NIC, VM_COL_NET, VM_COL_ISO, VM_COL_KERNEL, VM_COL_INITRD,
-    VM_COL_APPEND, VM_COL_CREATED, VM_COL_COUNT
+    VM_COL_APPEND, VM_COL_CREATED, VM_COL_DISPLAY, VM_COL_VIDEO, VM_COL_FIRMWARE, VM_COL_TPM,
+    VM_COL_FORWARDS, VM_COL_BRIDGE, VM_COL_COUNT
 };
 
 static const char pvm_sql_insert[] =
     "INSERT INTO vms (" PVM_VM_COLUMNS ") VALUES (:id, :name, :profile_id, :cpus, "
     ":memory_bytes, :disk_bytes, :disk_bus, :nic, :net, :iso, :kernel, :initrd, :append, "
-    ":created_at)";
+    ":created_at, :display, :video, :firmware, :tpm, :forwards, :bridge)";
 
 static const char pvm_sql_update[] =
     "UPDATE vms SET name = :name, profile_id = :profile_id, cpus = :cpus, "
     "memory_bytes = :memory_bytes, disk_bytes = :disk_bytes, disk_bus = :disk_bus, nic = :nic, "
     "net = :net, iso = :iso, kernel = :kernel, initrd = :initrd, append = :append, "
-    "created_at = :created_at WHERE id = :id";
+    "created_at = :created_at, display = :display, video = :video, firmware = :firmware, "
+    "tpm = :tpm, forwards = :forwards, bridge = :bridge WHERE id = :id";
 
 static const char pvm_sql_get[] =
     "SELECT " PVM_VM_COLUMNS " FROM vms WHERE name = :key OR id = :key "
@@ -73,7 +75,13 @@ static int pvm_bind_vm(sqlite3_stmt *st, const pvm_vm *vm, pvm_error *err)
         pvm_bind_array(st, ":kernel", vm->kernel, sizeof vm->kernel, err) < 0 ||
         pvm_bind_array(st, ":initrd", vm->initrd, sizeof vm->initrd, err) < 0 ||
         pvm_bind_array(st, ":append", vm->append, sizeof vm->append, err) < 0 ||
-        pvm_db_bind_int64(st, ":created_at", vm->created_at, err) < 0)
+        pvm_db_bind_int64(st, ":created_at", vm->created_at, err) < 0 ||
+        pvm_db_bind_int64(st, ":display", (int64_t)vm->display, err) < 0 ||
+        pvm_db_bind_int64(st, ":video", (int64_t)vm->video, err) < 0 ||
+        pvm_db_bind_int64(st, ":firmware", (int64_t)vm->firmware, err) < 0 ||
+        pvm_db_bind_int64(st, ":tpm", vm->tpm ? 1 : 0, err) < 0 ||
+        pvm_bind_array(st, ":forwards", vm->forwards, sizeof vm->forwards, err) < 0 ||
+        pvm_bind_array(st, ":bridge", vm->bridge, sizeof vm->bridge, err) < 0)
         return -1;
     return 0;
 }
@@ -94,14 +102,23 @@ static int pvm_read_range(sqlite3_stmt *st, int col, int64_t min, int64_t max, i
 
 static int pvm_read_numbers(sqlite3_stmt *st, pvm_vm *vm, pvm_error *err)
 {
-    int64_t cpus, mem, disk, bus, nic, net;
+    int64_t cpus, mem, disk, bus, nic, net, display, video, firmware, tpm;
     if (pvm_read_range(st, VM_COL_CPUS, 0, INT32_MAX, &cpus, err) < 0 ||
         pvm_read_range(st, VM_COL_MEMORY, 0, INT64_MAX, &mem, err) < 0 ||
         pvm_read_range(st, VM_COL_DISK, 0, INT64_MAX, &disk, err) < 0 ||
         pvm_read_range(st, VM_COL_DISK_BUS, PVM_DISK_VIRTIO, PVM_DISK_SATA, &bus, err) < 0 ||
         pvm_read_range(st, VM_COL_NIC, PVM_NIC_VIRTIO, PVM_NIC_E1000E, &nic, err) < 0 ||
-        pvm_read_range(st, VM_COL_NET, PVM_NET_USER, PVM_NET_NONE, &net, err) < 0)
+        pvm_read_range(st, VM_COL_NET, PVM_NET_USER, PVM_NET_BRIDGE, &net, err) < 0 ||
+        pvm_read_range(st, VM_COL_DISPLAY, PVM_DISPLAY_NONE, PVM_DISPLAY_VNC, &display, err) < 0 ||
+        pvm_read_range(st, VM_COL_VIDEO, PVM_VIDEO_RAMFB, PVM_VIDEO_VIRTIO, &video, err) < 0 ||
+        pvm_read_range(st, VM_COL_FIRMWARE, PVM_FIRMWARE_BIOS, PVM_FIRMWARE_UEFI_SECURE,
+                       &firmware, err) < 0 ||
+        pvm_read_range(st, VM_COL_TPM, 0, 1, &tpm, err) < 0)
         return -1;
+    vm->display = (pvm_display)display;
+    vm->video = (pvm_video)video;
+    vm->firmware = (pvm_firmware)firmware;
+    vm->tpm = tpm != 0;
     vm->cpus = (int)cpus;
     vm->memory_bytes = (uint64_t)mem;
     vm->disk_bytes = (uint64_t)disk;
@@ -128,6 +145,10 @@ static int pvm_read_vm(sqlite3_stmt *st, pvm_vm *vm, pvm_error *err)
         pvm_db_copy_text(st, VM_COL_INITRD, vm->initrd, sizeof vm->initrd, "vms.initrd",
                          err) < 0 ||
         pvm_db_copy_text(st, VM_COL_APPEND, vm->append, sizeof vm->append, "vms.append",
+                         err) < 0 ||
+        pvm_db_copy_text(st, VM_COL_FORWARDS, vm->forwards, sizeof vm->forwards,
+                         "vms.forwards", err) < 0 ||
+        pvm_db_copy_text(st, VM_COL_BRIDGE, vm->bridge, sizeof vm->bridge, "vms.bridge",
                          err) < 0)
         return -1;
     return pvm_read_numbers(st, vm, err);

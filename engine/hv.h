@@ -116,6 +116,11 @@ typedef struct pvm_hv_ops {
     /* Real guests (issue 12). disk_resize grows the stopped VM's disk to bytes (vm edit;
      * the caller has checked it grows). */
     int (*disk_resize)(void *ctx, const pvm_vm_files *files, uint64_t bytes, pvm_error *err);
+    /* The running VM's screen as pixels (out is the caller's: pvm_image_free). */
+    int (*screendump)(void *ctx, const pvm_vm *vm, pvm_image *out, pvm_error *err);
+    /* Presses n chords in order, each "key-key-..." of checked QKeyCode names. */
+    int (*send_keys)(void *ctx, const pvm_vm *vm, const char *const *chords, size_t n,
+                     pvm_error *err);
 } pvm_hv_ops;
 
 extern const pvm_hv_ops pvm_hv_qemu; /* qemu/backend.c */

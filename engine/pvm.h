@@ -244,10 +244,23 @@ void pvm_identity_mac(const char *oui, char out[PVM_MAC_LEN + 1]);
 
 #define PVM_PATH_MAX 1024
 #define PVM_APPEND_MAX 1024
+#define PVM_FORWARDS_MAX 512
+#define PVM_BRIDGE_MAX 15 /* IFNAMSIZ - 1 */
 
 typedef enum { PVM_DISK_VIRTIO = 0, PVM_DISK_NVME, PVM_DISK_SATA } pvm_disk_bus;
 typedef enum { PVM_NIC_VIRTIO = 0, PVM_NIC_E1000E } pvm_nic_model;
-typedef enum { PVM_NET_USER = 0, PVM_NET_NONE } pvm_net_mode;
+/* user: QEMU's user-mode NAT (port forwards); none: no NIC; bridge: a tap on a host
+ * bridge through qemu-bridge-helper. */
+typedef enum { PVM_NET_USER = 0, PVM_NET_NONE, PVM_NET_BRIDGE } pvm_net_mode;
+/* How the screen is reached: none (serial console only), or VNC on a unix socket in the
+ * VM's private runtime folder. */
+typedef enum { PVM_DISPLAY_NONE = 0, PVM_DISPLAY_VNC } pvm_display;
+/* The display adapter and what the guest sees of it: ramfb (no PCI device at all; a
+ * firmware framebuffer SeaBIOS and OVMF drive), vga (QEMU's standard VGA: PCI 1234:1111,
+ * "Bochs"), virtio (virtio-vga: PCI 1af4:1050, Red Hat). */
+typedef enum { PVM_VIDEO_RAMFB = 0, PVM_VIDEO_VGA, PVM_VIDEO_VIRTIO } pvm_video;
+/* bios: SeaBIOS; uefi: OVMF; uefi-secure: OVMF with Microsoft's keys enrolled and SMM. */
+typedef enum { PVM_FIRMWARE_BIOS = 0, PVM_FIRMWARE_UEFI, PVM_FIRMWARE_UEFI_SECURE } pvm_firmware;
 typedef enum {
     PVM_VM_STOPPED = 0,
     PVM_VM_RUNNING,
@@ -262,6 +275,12 @@ const char *pvm_vm_state_name(pvm_vm_state s);
 int pvm_disk_bus_parse(const char *s, pvm_disk_bus *out, pvm_error *err);
 int pvm_nic_model_parse(const char *s, pvm_nic_model *out, pvm_error *err);
 int pvm_net_mode_parse(const char *s, pvm_net_mode *out, pvm_error *err);
+const char *pvm_display_name(pvm_display d);   /* "none", "vnc" */
+const char *pvm_video_name(pvm_video v);       /* "ramfb", "vga", "virtio" */
+const char *pvm_firmware_name(pvm_firmware f); /* "bios", "uefi", "uefi-secure" */
+int pvm_display_parse(const char *s, pvm_display *out, pvm_error *err);
+int pvm_video_parse(const char *s, pvm_video *out, pvm_error *err);
+int pvm_firmware_parse(const char *s, pvm_firmware *out, pvm_error *err);
 /* "512M", "50G", "1T", plain bytes; K/M/G/T are powers of 1024. */
 int pvm_size_parse(const char *what, const char *s, uint64_t *out, pvm_error *err);
 /* Human form, e.g. "50G", "1.5G", "512M"; writes into buf. */
@@ -297,6 +316,13 @@ typedef struct pvm_vm {
     char initrd[PVM_PATH_MAX];
     char append[PVM_APPEND_MAX];
     int64_t created_at;
+    pvm_display display;
+    pvm_video video;
+    pvm_firmware firmware;
+    bool tpm;                         /* a TPM 2.0 through swtpm */
+    char forwards[PVM_FORWARDS_MAX];  /* port forwards, canonical, space-separated
+                                       * "tcp:127.0.0.1:2222:22" (user networking) */
+    char bridge[PVM_BRIDGE_MAX + 1];  /* the host bridge with --net bridge=BR */
     /* Filled by the engine on reads, not stored: */
     pvm_vm_state state;
     int pid;                     /* QEMU pid when running, else 0 */
@@ -386,6 +412,10 @@ typedef struct pvm_vm_opts {
     const char *kernel;     /* direct kernel boot */
     const char *initrd;
     const char *append;     /* NULL with a kernel: "console=ttyS0"; "" is taken as is */
+    bool display_set;       /* display below given; else vnc with an ISO, none without */
+    pvm_display display;
+    bool video_set;         /* video below given (needs a display); else ramfb */
+    pvm_video video;
 } pvm_vm_opts;
 
 /* Validates everything, makes the folder and the sparse qcow2 disk, then
@@ -436,6 +466,10 @@ typedef struct pvm_vm_changes {
     bool nic_set;           /* nic below is given */
     pvm_nic_model nic;
     const char *profile;    /* name or id: the VM wears another identity */
+    bool display_set;
+    pvm_display display;
+    bool video_set;
+    pvm_video video;
 } pvm_vm_changes;
 
 /* Changes a stopped VM (PVM_E_STATE when it runs or is paused) with create's checks
@@ -458,6 +492,7 @@ typedef enum {
     PVM_VM_PATH_QMP_SOCK,    /* the COMMAND monitor (qmp-owner.sock, the OWNER one, beside it) */
     PVM_VM_PATH_QGA_SOCK,    /* the guest agent */
     PVM_VM_PATH_PIDFILE,
+    PVM_VM_PATH_VNC_SOCK,    /* the VNC server (display vnc) */
 } pvm_vm_path_kind;
 /* Writes one of the VM's paths into out. */
 int pvm_vm_path(pvm_engine *e, const pvm_vm *vm, pvm_vm_path_kind kind, char *out, size_t size,
@@ -471,6 +506,40 @@ int pvm_vm_path(pvm_engine *e, const pvm_vm *vm, pvm_vm_path_kind kind, char *ou
 int pvm_vm_console_open(pvm_engine *e, const char *name_or_id, int *fd, pvm_error *err);
 /* Closes fd and gives the console up for the next client. */
 void pvm_vm_console_close(pvm_engine *e, int fd);
+
+/* ------------------------------------------------ the screen (screen.c, image.c)
+ * A VM with --display vnc has a display adapter and a VNC server on a unix socket in its
+ * private runtime folder (0700; PVM_VM_PATH_VNC_SOCK). */
+
+/* Pixels, 8-bit RGB, rows top to bottom, no padding: width * height * 3 bytes. */
+typedef struct pvm_image {
+    int width, height;
+    unsigned char *rgb; /* malloc'd; pvm_image_free */
+} pvm_image;
+void pvm_image_free(pvm_image *img);
+/* A binary PPM (P6, maximum 255, sides up to 16384; the format of QMP screendump, netpbm's
+ * ppm(5)) into out. PVM_E_QEMU when it is not one. */
+int pvm_ppm_parse(const void *data, size_t len, pvm_image *out, pvm_error *err);
+/* Writes img as a PNG file (libpng), replacing path; a failed write removes it. */
+int pvm_image_write_png(const pvm_image *img, const char *path, pvm_error *err);
+/* True when every pixel has the first pixel's colour. */
+bool pvm_image_blank(const pvm_image *img);
+
+/* The running VM's screen now (QMP screendump); PVM_E_STATE when the VM does not run or
+ * has no display (--display none). The TUI's thumbnail reads it. */
+int pvm_vm_screen(pvm_engine *e, const char *name_or_id, pvm_image *out, pvm_error *err);
+/* The screen written as a PNG file. */
+int pvm_vm_screenshot(pvm_engine *e, const char *name_or_id, const char *png_path,
+                      pvm_error *err);
+/* Presses keys on the running VM's keyboard (QMP send-key): keys is one or more chords
+ * separated by blanks, each chord key names (QEMU's QKeyCode names: a..z, 0..9, ret, esc,
+ * tab, spc, f1..f12, ctrl, alt, shift, delete, up ...) joined by '-', e.g.
+ * "ctrl-alt-delete ret". Names are [a-z0-9_] only, at most 16 keys per chord, 64 chords;
+ * QEMU refuses unknown names (PVM_E_QEMU with its message). */
+int pvm_vm_sendkeys(pvm_engine *e, const char *name_or_id, const char *keys, pvm_error *err);
+/* The VNC socket of a running VM with --display vnc into out; PVM_E_STATE otherwise. */
+int pvm_vm_display_socket(pvm_engine *e, const char *name_or_id, char *out, size_t size,
+                          pvm_error *err);
 
 /* ------------------------------------------------- the starter guest (guest.c)
  * A small Linux guest (a Debian kernel and a busybox initramfs with the QEMU guest

@@ -364,6 +364,10 @@ static int pvm_vm_create_checks(pvm_engine *e, const char *name, const char *pro
     if (pvm_vm_name_free(e, name, err) < 0 || pvm_vm_check_caps(e, vm, err) < 0)
         return -1;
     if (pvm_vm_field_iso(vm, o->iso, err) < 0 ||
+        pvm_vm_field_display(vm, o->display_set ? o->display
+                                 : vm->iso[0] ? PVM_DISPLAY_VNC : PVM_DISPLAY_NONE, err) < 0 ||
+        pvm_vm_field_video(vm, o->video_set ? o->video : PVM_VIDEO_RAMFB, err) < 0 ||
+        pvm_vm_fields_agree(vm, o->video_set, err) < 0 ||
         pvm_vm_input_file("image", o->image, image, PVM_PATH_MAX, err) < 0 ||
         pvm_vm_input_file("kernel", o->kernel, vm->kernel, sizeof vm->kernel, err) < 0 ||
         pvm_vm_input_file("initrd", o->initrd, vm->initrd, sizeof vm->initrd, err) < 0)

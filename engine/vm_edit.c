@@ -20,7 +20,10 @@ static int pvm_edit_apply(pvm_engine *e, const pvm_vm_changes *c, pvm_vm *vm, pv
         (c->memory && pvm_vm_field_memory(vm, c->memory, err) < 0) ||
         (c->disk && pvm_vm_field_disk(vm, c->disk, err) < 0) ||
         (c->nic_set && pvm_vm_field_nic(vm, c->nic, err) < 0) ||
-        (c->iso && pvm_vm_field_iso(vm, c->iso, err) < 0))
+        (c->iso && pvm_vm_field_iso(vm, c->iso, err) < 0) ||
+        (c->display_set && pvm_vm_field_display(vm, c->display, err) < 0) ||
+        (c->video_set && pvm_vm_field_video(vm, c->video, err) < 0) ||
+        pvm_vm_fields_agree(vm, c->video_set, err) < 0)
         return -1;
     if (vm->disk_bytes < old_disk) {
         char a[32], b[32];

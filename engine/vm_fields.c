@@ -101,3 +101,28 @@ int pvm_vm_field_profile(pvm_engine *e, pvm_vm *vm, const char *name_or_id, pvm_
     pvm_strlcpy(vm->profile_id, p->id, sizeof vm->profile_id);
     return 0;
 }
+
+int pvm_vm_field_display(pvm_vm *vm, pvm_display display, pvm_error *err)
+{
+    if ((int)display < PVM_DISPLAY_NONE || display > PVM_DISPLAY_VNC)
+        return pvm_error_set_field(err, PVM_E_INVALID, "display", "display: must be none or vnc");
+    vm->display = display;
+    return 0;
+}
+
+int pvm_vm_field_video(pvm_vm *vm, pvm_video video, pvm_error *err)
+{
+    if ((int)video < PVM_VIDEO_RAMFB || video > PVM_VIDEO_VIRTIO)
+        return pvm_error_set_field(err, PVM_E_INVALID, "video",
+                                   "video: must be ramfb, vga or virtio");
+    vm->video = video;
+    return 0;
+}
+
+int pvm_vm_fields_agree(const pvm_vm *vm, bool video_given, pvm_error *err)
+{
+    if (video_given && vm->display == PVM_DISPLAY_NONE)
+        return pvm_error_set_field(err, PVM_E_INVALID, "video", "video: the VM has no display "
+                                   "(--display none), so no adapter; add --display vnc");
+    return 0;
+}

@@ -106,6 +106,11 @@ int pvm_vm_field_iso(pvm_vm *vm, const char *path, pvm_error *err);
  * carries a VM mark the engine's policy does not allow; fills *p and vm->profile_id. */
 int pvm_vm_field_profile(pvm_engine *e, pvm_vm *vm, const char *name_or_id, pvm_profile *p,
                          pvm_error *err);
+int pvm_vm_field_display(pvm_vm *vm, pvm_display display, pvm_error *err);
+int pvm_vm_field_video(pvm_vm *vm, pvm_video video, pvm_error *err);
+/* The checks across settings, once each field is set: a --video given (video_given)
+ * needs a display. */
+int pvm_vm_fields_agree(const pvm_vm *vm, bool video_given, pvm_error *err);
 /* Makes a user path absolute (realpath) into out and checks it names a readable regular
  * file; in NULL or "" gives "". Errors name `what`. */
 int pvm_vm_input_file(const char *what, const char *in, char *out, size_t size,

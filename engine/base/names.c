@@ -9,7 +9,7 @@
 
 static const char *const pvm_disk_bus_names[] = {"virtio", "nvme", "sata"};
 static const char *const pvm_nic_model_names[] = {"virtio", "e1000e"};
-static const char *const pvm_net_mode_names[] = {"user", "none"};
+static const char *const pvm_net_mode_names[] = {"user", "none", "bridge"};
 static const char *const pvm_vm_state_names[] = {"stopped", "running", "paused", "crashed"};
 static const char *const pvm_serial_format_names[] = {"apple",     "dell", "lenovo", "hp",
                                                       "microsoft", "asus", "generic"};
@@ -196,4 +196,54 @@ const char *pvm_size_format(uint64_t bytes, char *buf, size_t size)
     }
     snprintf(buf, size, "%llu.%llu%c", (unsigned long long)whole, (unsigned long long)tenth, u);
     return buf;
+}
+
+/* ----------------------------------------- display, video adapter, firmware (issue 12) */
+
+static const char *const pvm_display_names[] = {"none", "vnc"};
+static const char *const pvm_video_names[] = {"ramfb", "vga", "virtio"};
+static const char *const pvm_firmware_names[] = {"bios", "uefi", "uefi-secure"};
+
+const char *pvm_display_name(pvm_display d)
+{
+    return pvm_name_of(pvm_display_names, PVM_COUNT(pvm_display_names), (int)d);
+}
+
+const char *pvm_video_name(pvm_video v)
+{
+    return pvm_name_of(pvm_video_names, PVM_COUNT(pvm_video_names), (int)v);
+}
+
+const char *pvm_firmware_name(pvm_firmware f)
+{
+    return pvm_name_of(pvm_firmware_names, PVM_COUNT(pvm_firmware_names), (int)f);
+}
+
+int pvm_display_parse(const char *s, pvm_display *out, pvm_error *err)
+{
+    int v;
+    if (pvm_name_parse("display", pvm_display_names, PVM_COUNT(pvm_display_names), s, &v,
+                       err) < 0)
+        return -1;
+    *out = (pvm_display)v;
+    return 0;
+}
+
+int pvm_video_parse(const char *s, pvm_video *out, pvm_error *err)
+{
+    int v;
+    if (pvm_name_parse("video", pvm_video_names, PVM_COUNT(pvm_video_names), s, &v, err) < 0)
+        return -1;
+    *out = (pvm_video)v;
+    return 0;
+}
+
+int pvm_firmware_parse(const char *s, pvm_firmware *out, pvm_error *err)
+{
+    int v;
+    if (pvm_name_parse("firmware", pvm_firmware_names, PVM_COUNT(pvm_firmware_names), s, &v,
+                       err) < 0)
+        return -1;
+    *out = (pvm_firmware)v;
+    return 0;
 }

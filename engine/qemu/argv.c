@@ -113,6 +113,14 @@ static void pvm_opt_kv(pvm_opt *o, const char *key, const char *value)
     free(esc);
 }
 
+/* Appends value escaped, with no key (an option's implied first value: "unix:PATH"). */
+static void pvm_opt_esc(pvm_opt *o, const char *value)
+{
+    char *esc = pvm_qemu_escape(value);
+    pvm_opt_raw(o, esc);
+    free(esc);
+}
+
 static void pvm_opt_kv_nonempty(pvm_opt *o, const char *key, const char *value)
 {
     if (value && *value)
@@ -183,6 +191,8 @@ static int pvm_check_paths(const pvm_qemu_paths *paths, pvm_error *err)
         pvm_check_path("serial log", paths->serial_log, 0, err) ||
         pvm_check_path("pid file", paths->pidfile, 0, err) ||
         pvm_check_path("smbios type 0 file", paths->smbios_type0, 0, err))
+        return -1;
+    if (paths->vnc_sock && pvm_check_path("vnc socket", paths->vnc_sock, PVM_SOCK_PATH_MAX, err))
         return -1;
     return 0;
 }
@@ -522,6 +532,22 @@ static void pvm_add_channels(pvm_argv *a, const pvm_qemu_paths *paths)
     pvm_argv_add2(a, "-serial", "chardev:ser0");
 }
 
+/* The adapter the guest sees (see pvm_video in pvm.h for each one's PCI ids) and the VNC
+ * server, on a unix socket in the private runtime folder only (never a TCP port). */
+static void pvm_add_display(pvm_argv *a, const pvm_vm *vm, const pvm_qemu_paths *paths)
+{
+    if (vm->display != PVM_DISPLAY_VNC)
+        return;
+    static const char *dev[] = {
+        [PVM_VIDEO_RAMFB] = "ramfb", [PVM_VIDEO_VGA] = "VGA", [PVM_VIDEO_VIRTIO] = "virtio-vga",
+    };
+    pvm_argv_add2(a, "-device", dev[vm->video]);
+    pvm_opt o;
+    pvm_opt_start(&o, "unix:");
+    pvm_opt_esc(&o, paths->vnc_sock);
+    pvm_opt_emit(a, "-vnc", &o);
+}
+
 static void pvm_add_process(pvm_argv *a, const pvm_vm *vm, const pvm_qemu_paths *paths)
 {
     pvm_opt o;
@@ -548,6 +574,12 @@ int pvm_qemu_build_argv(const pvm_profile *p, const pvm_vm *vm, const pvm_qemu_p
     if (pvm_check_paths(paths, err) || pvm_check_vm(vm, err) || pvm_check_profile_text(p, err) ||
         pvm_check_identity(p, vm, err))
         return -1;
+    if ((int)vm->display < PVM_DISPLAY_NONE || vm->display > PVM_DISPLAY_VNC ||
+        (int)vm->video < PVM_VIDEO_RAMFB || vm->video > PVM_VIDEO_VIRTIO)
+        return pvm_error_set_field(err, PVM_E_INVALID, "display", "display: unknown display "
+                                   "or video adapter");
+    if (vm->display == PVM_DISPLAY_VNC && !paths->vnc_sock)
+        return pvm_error_set(err, PVM_E_INVALID, "vnc socket: path is missing");
     pvm_argv_add(out, paths->qemu);
     pvm_add_process(out, vm, paths);
     pvm_add_machine(out, p, accel);
@@ -560,6 +592,7 @@ int pvm_qemu_build_argv(const pvm_profile *p, const pvm_vm *vm, const pvm_qemu_p
     pvm_add_kernel(out, vm);
     pvm_add_net(out, p, vm);
     pvm_add_channels(out, paths);
+    pvm_add_display(out, vm, paths);
     return 0;
 }
 
@@ -569,7 +602,7 @@ int pvm_qemu_argv_check(const pvm_profile *p, const pvm_vm *vm, pvm_error *err)
     const pvm_qemu_paths paths = {
         .qemu = "qemu", .disk = "/d", .qmp_sock = "/q", .qmp_owner_sock = "/o", .qga_sock = "/g",
         .serial_sock = "/s",
-        .serial_log = "/l", .pidfile = "/p", .smbios_type0 = "/t",
+        .serial_log = "/l", .pidfile = "/p", .smbios_type0 = "/t", .vnc_sock = "/v",
     };
     unsigned char t0[512];
     size_t len;

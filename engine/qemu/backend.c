@@ -63,7 +63,8 @@ int pvm_qemu_run_init(const char *home, const char *id, pvm_qemu_run *r, pvm_err
         pvm_run_fit(r->owner_sock, r->dir, "qmp-owner.sock", err) < 0 ||
         pvm_run_fit(r->qga_sock, r->dir, "qga.sock", err) < 0 ||
         pvm_run_fit(r->serial_sock, r->dir, "serial.sock", err) < 0 ||
-        pvm_run_fit(r->pidfile, r->dir, "qemu.pid", err) < 0)
+        pvm_run_fit(r->pidfile, r->dir, "qemu.pid", err) < 0 ||
+        pvm_run_fit(r->vnc_sock, r->dir, "vnc.sock", err) < 0)
         return -1;
     return 0;
 }
@@ -75,6 +76,7 @@ static void pvm_qemu_run_clean(const pvm_qemu_run *r)
     unlink(r->qga_sock);
     unlink(r->serial_sock);
     unlink(r->pidfile);
+    unlink(r->vnc_sock);
     rmdir(r->dir);
 }
 
@@ -210,7 +212,7 @@ static int pvm_qemu_build(const char *home, const pvm_hv_start *s, const pvm_qem
         .qemu = s->cfg->qemu, .disk = f->disk, .qmp_sock = r->qmp_sock,
         .qmp_owner_sock = r->owner_sock, .qga_sock = r->qga_sock,
         .serial_sock = r->serial_sock, .serial_log = f->serial_log, .pidfile = r->pidfile,
-        .smbios_type0 = f->smbios, .qemu_log = f->qemu_log,
+        .smbios_type0 = f->smbios, .qemu_log = f->qemu_log, .vnc_sock = r->vnc_sock,
     };
     return pvm_qemu_build_argv(s->profile, s->vm, &paths, accel, argv, err);
 }
@@ -537,6 +539,7 @@ static int pvm_qemu_runtime_path(void *ctx, const pvm_vm *vm, pvm_vm_path_kind k
     case PVM_VM_PATH_QMP_SOCK: p = r.qmp_sock; break;
     case PVM_VM_PATH_QGA_SOCK: p = r.qga_sock; break;
     case PVM_VM_PATH_PIDFILE: p = r.pidfile; break;
+    case PVM_VM_PATH_VNC_SOCK: p = r.vnc_sock; break;
     default: break;
     }
     if (!p)
@@ -648,6 +651,78 @@ static int pvm_qemu_disk_resize(void *ctx, const pvm_vm_files *f, uint64_t bytes
     return pvm_img_resize(f->disk, bytes, "disk (resize)", err);
 }
 
+/* ------------------------------------------------------------------- screen */
+
+#define PVM_SCREEN_MAX_BYTES ((size_t)64 << 20)
+
+/* QMP screendump into a file of our own in the private runtime folder, read and removed. */
+static int pvm_qemu_screendump(void *ctx, const pvm_vm *vm, pvm_image *out, pvm_error *err)
+{
+    pvm_qemu_ctx *c = ctx;
+    pvm_qemu_run r;
+    if (pvm_qemu_run_init(c->home, vm->id, &r, err) < 0)
+        return -1;
+    uint32_t tag;
+    pvm_random_bytes(&tag, sizeof tag);
+    char *path = pvm_xasprintf("%s/screen-%d-%08x.ppm", r.dir, (int)getpid(), tag);
+    cJSON *args = cJSON_CreateObject();
+    cJSON_AddStringToObject(args, "filename", path);
+    pvm_qmp *q = NULL;
+    int rc = pvm_qmp_connect(r.qmp_sock, PVM_QMP_SHORT_MS, &q, err);
+    if (rc == 0)
+        rc = pvm_qmp_execute(q, "screendump", args, NULL, 10000, err);
+    else
+        cJSON_Delete(args);
+    if (q)
+        pvm_qmp_close(q);
+    char *data = NULL;
+    size_t len = 0;
+    int fd = rc == 0 ? open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
+    if (rc == 0 && fd < 0)
+        rc = pvm_error_set(err, PVM_E_QEMU, "VM '%s': screendump wrote no %s: %s", vm->name,
+                           path, strerror(errno));
+    if (fd >= 0) {
+        int got = pvm_read_all(fd, PVM_SCREEN_MAX_BYTES, &data, &len);
+        close(fd);
+        if (got != 0)
+            rc = pvm_error_set(err, PVM_E_QEMU, "VM '%s': the screen image is unreadable or "
+                               "over %zu bytes", vm->name, PVM_SCREEN_MAX_BYTES);
+        else
+            rc = pvm_ppm_parse(data, len, out, err);
+    }
+    unlink(path);
+    free(data);
+    free(path);
+    return rc;
+}
+
+/* QMP send-key, one call per chord: {"keys": [{"type": "qcode", "data": NAME}, ...]}. */
+static int pvm_qemu_send_keys(void *ctx, const pvm_vm *vm, const char *const *chords, size_t n,
+                              pvm_error *err)
+{
+    pvm_qemu_ctx *c = ctx;
+    pvm_qemu_run r;
+    pvm_qmp *q = NULL;
+    if (pvm_qemu_run_init(c->home, vm->id, &r, err) < 0 ||
+        pvm_qmp_connect(r.qmp_sock, PVM_QMP_SHORT_MS, &q, err) < 0)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        cJSON *args = cJSON_CreateObject(), *keys = cJSON_AddArrayToObject(args, "keys");
+        char *chord = pvm_xstrdup(chords[i]), *save = NULL;
+        for (char *k = strtok_r(chord, "-", &save); k; k = strtok_r(NULL, "-", &save)) {
+            cJSON *key = cJSON_CreateObject();
+            cJSON_AddStringToObject(key, "type", "qcode");
+            cJSON_AddStringToObject(key, "data", k);
+            cJSON_AddItemToArray(keys, key);
+        }
+        free(chord);
+        rc = pvm_qmp_execute(q, "send-key", args, NULL, PVM_QMP_SHORT_MS, err);
+    }
+    pvm_qmp_close(q);
+    return rc;
+}
+
 /* ---------------------------------------------------------------- the table */
 
 const pvm_hv_ops pvm_hv_qemu = {
@@ -665,5 +740,7 @@ const pvm_hv_ops pvm_hv_qemu = {
     .console_open = pvm_qemu_console_open,
     .agent_wait = pvm_qemu_agent_wait,
     .disk_resize = pvm_qemu_disk_resize,
+    .screendump = pvm_qemu_screendump,
+    .send_keys = pvm_qemu_send_keys,
     /* snapshot, agent_exec, agent_file_write, sample: the next issues */
 };

@@ -32,6 +32,8 @@ typedef struct pvm_qemu_paths {
     const char *qga_sock, *serial_sock, *serial_log, *pidfile;
     const char *smbios_type0;  /* file with the raw type 0 structure */
     const char *qemu_log;      /* -D log file, may be NULL */
+    /* Issue 12 (real guests); members after this line may be left NULL when unused: */
+    const char *vnc_sock;      /* VNC server socket (vm->display vnc) */
 } pvm_qemu_paths;
 
 /* The disk's -drive id and its block node name (QMP snapshot-save vmstate/devices). */
@@ -53,6 +55,7 @@ typedef struct pvm_qemu_run {
     char qga_sock[PVM_RUN_PATH_MAX];
     char serial_sock[PVM_RUN_PATH_MAX];
     char pidfile[PVM_RUN_PATH_MAX];
+    char vnc_sock[PVM_RUN_PATH_MAX];   /* vnc.sock: the screen (display vnc) */
 } pvm_qemu_run;
 /* Fills r for the VM with this id (a lower-case UUID) under home (absolute data folder,
  * whose token it reads or makes: pvm_home_token); -1 when the id is not one or the token

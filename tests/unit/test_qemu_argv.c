@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../../engine/qemu/qemu.h"
 
@@ -126,6 +127,7 @@ static const struct { const char *opt; int arg; } known_opts[] = {
     { "-uuid", 1 },    { "-smbios", 1 },         { "-drive", 1 },      { "-device", 1 },
     { "-kernel", 1 },  { "-initrd", 1 },         { "-append", 1 },     { "-netdev", 1 },
     { "-nic", 1 },     { "-chardev", 1 },        { "-mon", 1 },        { "-serial", 1 },
+    { "-vnc", 1 },
 };
 
 /* Keys each QemuOpts-style option may carry; "*" = the implied first word. */
@@ -153,6 +155,15 @@ static const char *allowed_keys(const char *opt, const char *first)
         if (!strncmp(first, "virtio-serial-pci", 17))
             return " * id ";
         return " * drive bootindex serial use-intel-id bus model ver netdev mac subsys ";
+    }
+    if (!strcmp(opt, "-vnc")) { /* one implied value, "unix:PATH": no single comma in it */
+        for (const char *c = first; *c; c++) {
+            if (c[0] == ',' && c[1] == ',')
+                c++;
+            else if (c[0] == ',')
+                fail_msg("-vnc %s: a single comma would start an option", first);
+        }
+        return NULL;
     }
     return NULL;
 }
@@ -665,7 +676,7 @@ static void test_hostile_vm_name_and_paths(void **state)
         snprintf(t0, sizeof t0, "%s/t0", dir);
         snprintf(iso, sizeof iso, "%s/x.iso", dir);
         snprintf(vm.iso, sizeof vm.iso, "%s", iso);
-        pvm_qemu_paths paths = {"qemu-system-x86_64", disk, qmp, own, qga, ser, log, "/p", t0, NULL};
+        pvm_qemu_paths paths = {"qemu-system-x86_64", disk, qmp, own, qga, ser, log, "/p", t0, NULL, NULL};
         pvm_argv a;
         build_ok(&p, &vm, &paths, PVM_ACCEL_TCG, &a);
         assert_argv_safe(&a);
@@ -883,6 +894,114 @@ static void test_argv_vector(void **state)
     assert_string_equal(pvm_accel_name(PVM_ACCEL_KVM), "kvm");
 }
 
+/* ------------------------------------------------------------ display (issue 12) */
+
+/* Undoes pvm_qemu_escape: ",," -> ",". */
+static void unescape(const char *s, char *out, size_t size)
+{
+    size_t k = 0;
+    for (; *s && k + 1 < size; s++) {
+        out[k++] = *s;
+        if (s[0] == ',' && s[1] == ',')
+            s++;
+    }
+    out[k] = '\0';
+}
+
+static void test_display_choices(void **state)
+{
+    (void)state;
+    pvm_profile p;
+    pvm_vm vm;
+    pvm_argv a;
+    pvm_qemu_paths paths = std_paths();
+    paths.vnc_sock = "/run/pvm/a,b/vnc.sock";
+    fill_profile(&p);
+    fill_vm(&vm);
+    /* none: no adapter, no VNC, as before */
+    build_ok(&p, &vm, &paths, PVM_ACCEL_TCG, &a);
+    assert_argv_safe(&a);
+    assert_int_equal(find_opt(&a, "-vnc", "", 0), -1);
+    assert_int_equal(find_opt(&a, "-device", "ramfb", 0), -1);
+    assert_int_equal(find_opt(&a, "-device", "VGA", 0), -1);
+    assert_string_equal(opt_val(&a, "-display", ""), "none");
+    pvm_argv_free(&a);
+    /* vnc: each adapter, and the socket path with its comma escaped */
+    static const struct { pvm_video video; const char *dev; } adapters[] = {
+        { PVM_VIDEO_RAMFB, "ramfb" }, { PVM_VIDEO_VGA, "VGA" }, { PVM_VIDEO_VIRTIO, "virtio-vga" },
+    };
+    for (size_t i = 0; i < sizeof adapters / sizeof adapters[0]; i++) {
+        vm.display = PVM_DISPLAY_VNC;
+        vm.video = adapters[i].video;
+        build_ok(&p, &vm, &paths, PVM_ACCEL_TCG, &a);
+        assert_argv_safe(&a);
+        assert_string_equal(opt_val(&a, "-device", adapters[i].dev), adapters[i].dev);
+        const char *v = opt_val(&a, "-vnc", "");
+        assert_string_equal(v, "unix:/run/pvm/a,,b/vnc.sock");
+        char back[256];
+        unescape(v, back, sizeof back);
+        assert_string_equal(back, "unix:/run/pvm/a,b/vnc.sock");
+        /* never a TCP listener */
+        assert_null(strstr(v, "0.0.0.0"));
+        assert_int_equal(find_opt(&a, "-vnc", ":", 0), -1);
+        /* ramfb: no PCI display device at all */
+        if (vm.video == PVM_VIDEO_RAMFB)
+            assert_int_equal(find_opt(&a, "-device", "VGA", 0), -1);
+        pvm_argv_free(&a);
+    }
+    /* a display without a socket path, a relative one, an overlong one, a bad enum */
+    paths.vnc_sock = NULL;
+    build_fails(&p, &vm, &paths, "vnc socket");
+    paths.vnc_sock = "run/vnc.sock";
+    build_fails(&p, &vm, &paths, "absolute");
+    char longp[200];
+    memset(longp, 'x', sizeof longp - 1);
+    longp[0] = '/';
+    longp[sizeof longp - 1] = '\0';
+    paths.vnc_sock = longp;
+    build_fails(&p, &vm, &paths, "unix sockets take at most");
+    paths.vnc_sock = "/run/vnc.sock";
+    vm.video = (pvm_video)7;
+    build_fails(&p, &vm, &paths, "display");
+}
+
+static void test_ppm_and_png(void **state)
+{
+    (void)state;
+    pvm_error err = { 0 };
+    pvm_image img;
+    static const unsigned char ppm[] = "P6\n# QEMU\n2 1\n255\n\xff\x00\x00\x00\x00\xff";
+    assert_int_equal(pvm_ppm_parse(ppm, sizeof ppm - 1, &img, &err), 0);
+    assert_int_equal(img.width, 2);
+    assert_int_equal(img.height, 1);
+    assert_int_equal(img.rgb[0], 0xff);
+    assert_int_equal(img.rgb[5], 0xff);
+    assert_false(pvm_image_blank(&img));
+    char path[] = "/tmp/pvm-png-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(pvm_image_write_png(&img, path, &err), 0);
+    FILE *fp = fopen(path, "rb");
+    unsigned char sig[8];
+    assert_int_equal(fread(sig, 1, 8, fp), 8);
+    fclose(fp);
+    assert_memory_equal(sig, "\x89PNG\r\n\x1a\n", 8);
+    unlink(path);
+    pvm_image_free(&img);
+    static const unsigned char black[] = "P6 1 2 255\n\0\0\0\0\0\0";
+    assert_int_equal(pvm_ppm_parse(black, sizeof black - 1, &img, &err), 0);
+    assert_true(pvm_image_blank(&img));
+    pvm_image_free(&img);
+    /* short data, a text PPM, a huge or zero size, another maximum */
+    const char *bad[] = { "P6\n2 1\n255\n\xff", "P3\n1 1\n255\n0 0 0", "P6\n99999 1\n255\n",
+                          "P6\n0 1\n255\n", "P6\n1 1\n65535\n\0\0\0\0\0\0", "", "P6" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(pvm_ppm_parse(bad[i], strlen(bad[i]), &img, &err), -1);
+        assert_null(img.rgb);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -903,6 +1022,8 @@ int main(void)
         cmocka_unit_test(test_acpi_oem_ids),
         cmocka_unit_test(test_escape),
         cmocka_unit_test(test_argv_vector),
+        cmocka_unit_test(test_display_choices),
+        cmocka_unit_test(test_ppm_and_png),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
