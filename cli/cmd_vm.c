@@ -32,12 +32,16 @@ static cJSON *pvm_vm_json(const pvm_vm *vm, const char *profile_name)
     cJSON_AddStringToObject(j, "diskBus", pvm_disk_bus_name(vm->disk_bus));
     cJSON_AddStringToObject(j, "nic", pvm_vm_nic_name(vm));
     cJSON_AddStringToObject(j, "net", pvm_net_mode_name(vm->net));
+    cJSON_AddStringToObject(j, "bridge", vm->bridge);
+    cJSON_AddStringToObject(j, "forwards", vm->forwards);
     cJSON_AddStringToObject(j, "iso", vm->iso);
     cJSON_AddStringToObject(j, "kernel", vm->kernel);
     cJSON_AddStringToObject(j, "initrd", vm->initrd);
     cJSON_AddStringToObject(j, "append", vm->append);
     cJSON_AddStringToObject(j, "display", pvm_display_name(vm->display));
     cJSON_AddStringToObject(j, "video", pvm_video_name(vm->video));
+    cJSON_AddStringToObject(j, "firmware", pvm_firmware_name(vm->firmware));
+    cJSON_AddBoolToObject(j, "tpm", vm->tpm);
     cJSON_AddNumberToObject(j, "createdAt", (double)vm->created_at);
     cJSON_AddStringToObject(j, "state", pvm_vm_state_name(vm->state));
     if (vm->pid)
@@ -68,7 +72,11 @@ static const pvm_opt pvm_create_opts[] = {
     {"disk-bus", 0, true, "BUS", "virtio (default, fastest; Red Hat PCI ids), nvme (its model "
                                  "reads \"QEMU NVMe Ctrl\") or sata (fewest QEMU marks)"},
     {"nic", 0, true, "MODEL", "network card: virtio (default; Red Hat PCI ids) or e1000e (Intel)"},
-    {"net", 0, true, "MODE", "user (default, NAT) or none"},
+    {"net", 0, true, "MODE", "user (default, NAT), none, or bridge=BR (a tap on host bridge "
+                             "BR through qemu-bridge-helper)"},
+    {"forward", 0, true, "LIST", "user networking's port forwards, comma-separated "
+                                 "[tcp|udp:][ADDR:]HOSTPORT:GUESTPORT (host side 127.0.0.1 "
+                                 "unless ADDR), e.g. 2222:22,8080:80"},
     {"iso", 0, true, "FILE", "attach an installer/live ISO as a CD-ROM (boots first)"},
     {"image", 0, true, "FILE", "start the disk from an existing image (see --image-mode)"},
     {"image-mode", 0, true, "MODE", "copy (default: an independent qcow2 copy) or overlay "
@@ -81,6 +89,9 @@ static const pvm_opt pvm_create_opts[] = {
                                  "unix socket; see 'vm display'); default vnc with --iso"},
     {"video", 0, true, "ADAPTER", "with a display: ramfb (default: no PCI device), vga (PCI "
                                   "1234:1111 \"Bochs\") or virtio (PCI 1af4:1050 Red Hat)"},
+    {"firmware", 0, true, "FW", "bios (default, SeaBIOS), uefi (OVMF) or uefi-secure (OVMF, "
+                               "Secure Boot with Microsoft's keys, SMM)"},
+    {"tpm", 0, false, NULL, "a TPM 2.0 (swtpm, one per VM, its state in the VM's folder)"},
     {"allow-vm-marks", 0, false, NULL, "accept a profile that hides the hypervisor but carries "
                                        "a known VM mark (e.g. a 52:54:00 MAC)"},
     {"json", 0, false, NULL, "print the new VM as JSON"},
@@ -93,8 +104,9 @@ static int pvm_create_enums(const pvm_args *a, pvm_vm_opts *o, pvm_error *err)
         return -1;
     if ((v = pvm_args_value(a, "nic")) && pvm_nic_model_parse(v, &o->nic, err) < 0)
         return -1;
-    if ((v = pvm_args_value(a, "net")) && pvm_net_mode_parse(v, &o->net, err) < 0)
+    if ((v = pvm_args_value(a, "net")) && pvm_cli_net_parse(v, &o->net, &o->bridge, err) < 0)
         return -1;
+    o->forwards = pvm_args_value(a, "forward");
     if (o->net == PVM_NET_NONE && pvm_args_given(a, "nic")) /* also --nic virtio */
         return pvm_error_set_field(err, PVM_E_INVALID, "nic", "nic: --net none gives the VM "
                                    "no network card; drop --nic, or choose --net user");
@@ -108,6 +120,9 @@ static int pvm_create_enums(const pvm_args *a, pvm_vm_opts *o, pvm_error *err)
             return -1;
         o->video_set = true;
     }
+    if ((v = pvm_args_value(a, "firmware")) && pvm_firmware_parse(v, &o->firmware, err) < 0)
+        return -1;
+    o->tpm = pvm_args_given(a, "tpm");
     if ((v = pvm_args_value(a, "image-mode"))) {
         if (strcmp(v, "copy") == 0)
             o->image_mode = PVM_IMAGE_COPY;
@@ -263,12 +278,19 @@ static void pvm_show_text(pvm_engine *e, const pvm_vm *vm)
         snprintf(buf, sizeof buf, "%s (%s)", pvm_nic_model_name(vm->nic),
                  pvm_net_mode_name(vm->net));
     pvm_out_field(stdout, 0, w, "NIC", buf);
+    if (vm->net == PVM_NET_BRIDGE)
+        pvm_out_field(stdout, 0, w, "Bridge", vm->bridge);
+    if (vm->forwards[0])
+        pvm_out_field(stdout, 0, w, "Forwards", vm->forwards);
     if (vm->display == PVM_DISPLAY_NONE)
         pvm_strlcpy(buf, "none (serial console only)", sizeof buf);
     else
         snprintf(buf, sizeof buf, "%s, %s adapter (vm display %.64s)",
                  pvm_display_name(vm->display), pvm_video_name(vm->video), vm->name);
     pvm_out_field(stdout, 0, w, "Display", buf);
+    snprintf(buf, sizeof buf, "%s%s", pvm_firmware_name(vm->firmware),
+             vm->tpm ? ", TPM 2.0 (swtpm)" : "");
+    pvm_out_field(stdout, 0, w, "Firmware", buf);
     pvm_out_field(stdout, 0, w, "ISO", vm->iso);
     pvm_out_field(stdout, 0, w, "Kernel", vm->kernel);
     pvm_out_field(stdout, 0, w, "Initrd", vm->initrd);

@@ -18,9 +18,32 @@ static const pvm_opt pvm_edit_opts[] = {
                                       "machine: new UUID, serials, MAC)"},
     {"display", 0, true, "MODE", "none or vnc (see 'vm create --help')"},
     {"video", 0, true, "ADAPTER", "ramfb, vga or virtio (see 'vm create --help')"},
+    {"net", 0, true, "MODE", "user, none or bridge=BR"},
+    {"forward", 0, true, "LIST", "replace the port forwards (see 'vm create --help'); 'none' "
+                                 "drops them"},
+    {"firmware", 0, true, "FW", "bios, uefi or uefi-secure; leaving UEFI needs --force"},
+    {"tpm", 0, true, "on|off", "a TPM 2.0 through swtpm, or none"},
+    {"force", 0, false, NULL, "with --firmware: drop the VM's UEFI variables (boot entries, "
+                              "keys) and start from a fresh store"},
     {"allow-vm-marks", 0, false, NULL, "accept a profile that hides the hypervisor but carries "
                                        "a known VM mark"},
 };
+
+int pvm_cli_net_parse(const char *s, pvm_net_mode *net, const char **bridge, pvm_error *err)
+{
+    *bridge = NULL;
+    if (strncmp(s, "bridge=", 7) == 0) {
+        *net = PVM_NET_BRIDGE;
+        *bridge = s + 7;
+        return 0;
+    }
+    if (pvm_net_mode_parse(s, net, err) < 0)
+        return -1;
+    if (*net == PVM_NET_BRIDGE)
+        return pvm_error_set_field(err, PVM_E_INVALID, "net", "net: bridge needs the host "
+                                   "bridge's name: bridge=BR (e.g. bridge=br0)");
+    return 0;
+}
 
 static int pvm_edit_changes(const pvm_args *a, pvm_vm_changes *c, pvm_error *err)
 {
@@ -47,6 +70,26 @@ static int pvm_edit_changes(const pvm_args *a, pvm_vm_changes *c, pvm_error *err
             return -1;
         c->video_set = true;
     }
+    if ((v = pvm_args_value(a, "net"))) {
+        if (pvm_cli_net_parse(v, &c->net, &c->bridge, err) < 0)
+            return -1;
+        c->net_set = true;
+    }
+    c->forwards = pvm_args_value(a, "forward");
+    if ((v = pvm_args_value(a, "firmware"))) {
+        if (pvm_firmware_parse(v, &c->firmware, err) < 0)
+            return -1;
+        c->firmware_set = true;
+    }
+    c->force = pvm_args_given(a, "force");
+    if (c->force && !c->firmware_set)
+        return pvm_error_set_field(err, PVM_E_USAGE, "force", "force: goes with --firmware");
+    if ((v = pvm_args_value(a, "tpm"))) {
+        if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0)
+            return pvm_error_set_field(err, PVM_E_INVALID, "tpm", "tpm: must be on or off");
+        c->tpm_set = true;
+        c->tpm = strcmp(v, "on") == 0;
+    }
     if ((v = pvm_args_value(a, "iso")) && !*v)
         return pvm_error_set_field(err, PVM_E_INVALID, "iso", "iso: must not be empty (use "
                                    "'none' to detach the ISO)");
@@ -56,7 +99,8 @@ static int pvm_edit_changes(const pvm_args *a, pvm_vm_changes *c, pvm_error *err
         return pvm_error_set_field(err, PVM_E_INVALID, "profile", "profile: must not be empty");
     bool any = false;
     for (size_t i = 0; i < a->nopts; i++)
-        if (a->given[i] && strcmp(a->opts[i].name, "allow-vm-marks") != 0)
+        if (a->given[i] && strcmp(a->opts[i].name, "allow-vm-marks") != 0 &&
+            strcmp(a->opts[i].name, "force") != 0)
             any = true;
     if (!any)
         return pvm_error_set(err, PVM_E_USAGE, "vm edit: nothing to change (see 'vm edit "

@@ -116,6 +116,10 @@ typedef struct pvm_hv_ops {
     /* Real guests (issue 12). disk_resize grows the stopped VM's disk to bytes (vm edit;
      * the caller has checked it grows). */
     int (*disk_resize)(void *ctx, const pvm_vm_files *files, uint64_t bytes, pvm_error *err);
+    /* Makes files->efivars a fresh copy of the firmware's UEFI variables (removes it for
+     * bios); NULL in a backend with only one firmware. */
+    int (*firmware_prepare)(void *ctx, const pvm_vm_files *files, pvm_firmware fw,
+                            pvm_error *err);
     /* The running VM's screen as pixels (out is the caller's: pvm_image_free). */
     int (*screendump)(void *ctx, const pvm_vm *vm, pvm_image *out, pvm_error *err);
     /* Presses n chords in order, each "key-key-..." of checked QKeyCode names. */

@@ -281,6 +281,11 @@ const char *pvm_firmware_name(pvm_firmware f); /* "bios", "uefi", "uefi-secure" 
 int pvm_display_parse(const char *s, pvm_display *out, pvm_error *err);
 int pvm_video_parse(const char *s, pvm_video *out, pvm_error *err);
 int pvm_firmware_parse(const char *s, pvm_firmware *out, pvm_error *err);
+/* Port forwards: "[tcp|udp:][ADDR:]HOSTPORT:GUESTPORT" items joined by ',' (ADDR an
+ * IPv4 address, 127.0.0.1 when left out; ports 1-65535; at most 16; one forward per
+ * protocol and host port), or "" / "none". out (PVM_FORWARDS_MAX) gets the canonical
+ * form "tcp:127.0.0.1:2222:22 udp:..." ("" for none). Errors name "forward". */
+int pvm_forwards_parse(const char *spec, char *out, size_t size, pvm_error *err);
 /* "512M", "50G", "1T", plain bytes; K/M/G/T are powers of 1024. */
 int pvm_size_parse(const char *what, const char *s, uint64_t *out, pvm_error *err);
 /* Human form, e.g. "50G", "1.5G", "512M"; writes into buf. */
@@ -416,6 +421,10 @@ typedef struct pvm_vm_opts {
     pvm_display display;
     bool video_set;         /* video below given (needs a display); else ramfb */
     pvm_video video;
+    pvm_firmware firmware;  /* bios (0) by default */
+    bool tpm;               /* a TPM 2.0 through swtpm */
+    const char *bridge;     /* with net bridge: the host bridge */
+    const char *forwards;   /* port forwards (pvm_forwards_parse), NULL for none */
 } pvm_vm_opts;
 
 /* Validates everything, makes the folder and the sparse qcow2 disk, then
@@ -470,6 +479,16 @@ typedef struct pvm_vm_changes {
     pvm_display display;
     bool video_set;
     pvm_video video;
+    bool firmware_set;      /* a new firmware; leaving uefi* drops the VM's UEFI
+                             * variables (boot entries, keys): refused unless force */
+    pvm_firmware firmware;
+    bool force;
+    bool tpm_set;
+    bool tpm;
+    bool net_set;           /* net and bridge below given */
+    pvm_net_mode net;
+    const char *bridge;
+    const char *forwards;   /* NULL keep; "none" or "" drop them; else replace them */
 } pvm_vm_changes;
 
 /* Changes a stopped VM (PVM_E_STATE when it runs or is paused) with create's checks

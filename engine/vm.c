@@ -56,7 +56,9 @@ int pvm_vm_files_init(const char *home, const char *id, pvm_vm_files *f, pvm_err
         pvm_fit(f->qemu_log, sizeof f->qemu_log, err, "%s/%s", f->dir, "qemu.log") < 0 ||
         pvm_fit(f->smbios, sizeof f->smbios, err, "%s/%s", f->dir, "smbios-type0.bin") < 0 ||
         pvm_fit(f->lock, sizeof f->lock, err, "%s/%s", f->dir, "lock") < 0 ||
-        pvm_fit(f->marker, sizeof f->marker, err, "%s/%s", f->dir, "running") < 0)
+        pvm_fit(f->marker, sizeof f->marker, err, "%s/%s", f->dir, "running") < 0 ||
+        pvm_fit(f->efivars, sizeof f->efivars, err, "%s/%s", f->dir, "efivars.fd") < 0 ||
+        pvm_fit(f->tpm_dir, sizeof f->tpm_dir, err, "%s/%s", f->dir, "tpm") < 0)
         return -1;
     return 0;
 }
@@ -222,11 +224,9 @@ static int pvm_vm_check_opts(const pvm_vm_opts *o, pvm_vm *vm, pvm_error *err)
     if ((int)o->disk_bus < PVM_DISK_VIRTIO || o->disk_bus > PVM_DISK_SATA)
         return pvm_error_set_field(err, PVM_E_INVALID, "diskBus",
                                    "diskBus: must be virtio, nvme or sata");
-    if ((int)o->net < PVM_NET_USER || o->net > PVM_NET_NONE)
-        return pvm_error_set_field(err, PVM_E_INVALID, "net", "net: must be user or none");
     vm->disk_bus = o->disk_bus;
-    vm->net = o->net;
-    if (pvm_vm_field_nic(vm, o->nic, err) < 0)
+    if (pvm_vm_field_net(vm, o->net, o->bridge, err) < 0 ||
+        pvm_vm_field_nic(vm, o->nic, err) < 0 || pvm_vm_field_forwards(vm, o->forwards, err) < 0)
         return -1;
     if ((o->initrd && *o->initrd) && !(o->kernel && *o->kernel))
         return pvm_error_set_field(err, PVM_E_INVALID, "initrd", "initrd: needs --kernel");
@@ -286,6 +286,19 @@ static int pvm_vm_make_disk(pvm_engine *e, const pvm_vm_files *f, const pvm_vm_o
     }
     d.bytes = vm->disk_bytes;
     return hv->disk_create(ctx, f, &d, err);
+}
+
+int pvm_vm_firmware_prepare(pvm_engine *e, const pvm_vm_files *f, pvm_firmware fw,
+                            pvm_error *err)
+{
+    const pvm_hv_ops *hv;
+    void *ctx;
+    if (pvm_engine_hv_load(e, &hv, &ctx, err) < 0)
+        return -1;
+    if (!hv->firmware_prepare)
+        return fw == PVM_FIRMWARE_BIOS ? 0 : pvm_error_set_field(err, PVM_E_STATE, "firmware",
+                                   "firmware: the %s backend has only bios", hv->name);
+    return hv->firmware_prepare(ctx, f, fw, err);
 }
 
 /* The disk holds the guest's data: only we may read it. */
@@ -367,6 +380,8 @@ static int pvm_vm_create_checks(pvm_engine *e, const char *name, const char *pro
         pvm_vm_field_display(vm, o->display_set ? o->display
                                  : vm->iso[0] ? PVM_DISPLAY_VNC : PVM_DISPLAY_NONE, err) < 0 ||
         pvm_vm_field_video(vm, o->video_set ? o->video : PVM_VIDEO_RAMFB, err) < 0 ||
+        pvm_vm_field_firmware(vm, o->firmware, err) < 0 ||
+        (vm->tpm = o->tpm, false) ||
         pvm_vm_fields_agree(vm, o->video_set, err) < 0 ||
         pvm_vm_input_file("image", o->image, image, PVM_PATH_MAX, err) < 0 ||
         pvm_vm_input_file("kernel", o->kernel, vm->kernel, sizeof vm->kernel, err) < 0 ||
@@ -412,7 +427,8 @@ int pvm_vm_create(pvm_engine *e, const char *name, const char *profile_name_or_i
     if (pvm_vm_files_init(pvm_engine_home(e), vm->id, &f, err) < 0 ||
         pvm_vm_mkdirs(e, &f, err) < 0)
         goto done;
-    if (pvm_vm_make_disk(e, &f, opts ? opts : &none, image, vm, err) < 0 ||
+    if (pvm_vm_firmware_prepare(e, &f, vm->firmware, err) < 0 ||
+        pvm_vm_make_disk(e, &f, opts ? opts : &none, image, vm, err) < 0 ||
         pvm_vm_disk_private(&f, err) < 0 || pvm_vm_insert(e, vm, err) < 0) {
         pvm_proc_remove_tree(f.dir, NULL);
         goto done;

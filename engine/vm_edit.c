@@ -16,6 +16,7 @@ static int pvm_edit_apply(pvm_engine *e, const pvm_vm_changes *c, pvm_vm *vm, pv
                           pvm_error *err)
 {
     uint64_t old_disk = vm->disk_bytes;
+    pvm_firmware old_fw = vm->firmware;
     if ((c->cpus && pvm_vm_field_cpus(vm, c->cpus, err) < 0) ||
         (c->memory && pvm_vm_field_memory(vm, c->memory, err) < 0) ||
         (c->disk && pvm_vm_field_disk(vm, c->disk, err) < 0) ||
@@ -23,6 +24,7 @@ static int pvm_edit_apply(pvm_engine *e, const pvm_vm_changes *c, pvm_vm *vm, pv
         (c->iso && pvm_vm_field_iso(vm, c->iso, err) < 0) ||
         (c->display_set && pvm_vm_field_display(vm, c->display, err) < 0) ||
         (c->video_set && pvm_vm_field_video(vm, c->video, err) < 0) ||
+        (c->firmware_set && pvm_vm_field_firmware(vm, c->firmware, err) < 0) ||
         pvm_vm_fields_agree(vm, c->video_set, err) < 0)
         return -1;
     if (vm->disk_bytes < old_disk) {
@@ -32,6 +34,17 @@ static int pvm_edit_apply(pvm_engine *e, const pvm_vm_changes *c, pvm_vm *vm, pv
                                    pvm_size_format(old_disk, a, sizeof a),
                                    pvm_size_format(vm->disk_bytes, b, sizeof b));
     }
+    if (c->tpm_set)
+        vm->tpm = c->tpm;
+    if ((c->net_set && pvm_vm_field_net(vm, c->net, c->bridge, err) < 0) ||
+        (c->forwards && pvm_vm_field_forwards(vm, c->forwards, err) < 0) ||
+        pvm_vm_fields_agree(vm, false, err) < 0)
+        return -1;
+    if (c->firmware_set && vm->firmware != old_fw && old_fw != PVM_FIRMWARE_BIOS && !c->force)
+        return pvm_error_set_field(err, PVM_E_INVALID, "firmware", "firmware: the VM has UEFI "
+                                   "variables (its boot entries and keys) that %s would lose; "
+                                   "add --force to start from a fresh store",
+                                   pvm_firmware_name(vm->firmware));
     if (c->profile)
         return pvm_vm_field_profile(e, vm, c->profile, p, err);
     if (pvm_profile_get(e, vm->profile_id, p, err) < 0)
@@ -54,7 +67,7 @@ static int pvm_edit_checks(pvm_engine *e, const pvm_vm *vm, const pvm_profile *p
 
 /* The row, then the disk, in one transaction: a failed resize rolls the row back. */
 static int pvm_edit_store(pvm_engine *e, const pvm_vm *old, const pvm_vm *vm,
-                          const pvm_vm_files *f, pvm_error *err)
+                          const pvm_vm_files *f, bool refresh_vars, pvm_error *err)
 {
     const pvm_hv_ops *hv;
     void *ctx;
@@ -69,6 +82,8 @@ static int pvm_edit_store(pvm_engine *e, const pvm_vm *old, const pvm_vm *vm,
     int rc = pvm_db_vm_update(e->store, vm, err);
     if (rc == 0 && grow)
         rc = hv->disk_resize(ctx, f, vm->disk_bytes, err);
+    if (rc == 0 && (vm->firmware != old->firmware || refresh_vars))
+        rc = pvm_vm_firmware_prepare(e, f, vm->firmware, err);
     if (rc == 0) {
         char *detail = pvm_xasprintf("edited VM '%s'", vm->name);
         pvm_error ignored = {0};
@@ -91,7 +106,7 @@ static int pvm_edit_locked(pvm_engine *e, pvm_vm *vm, const pvm_vm_files *f,
     *next = *vm;
     int rc = -1;
     if (pvm_edit_apply(e, c, next, p, err) == 0 && pvm_edit_checks(e, next, p, err) == 0 &&
-        pvm_edit_store(e, vm, next, f, err) == 0) {
+        pvm_edit_store(e, vm, next, f, c->firmware_set && c->force, err) == 0) {
         rc = 0;
         if (out)
             *out = *next;

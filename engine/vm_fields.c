@@ -5,7 +5,9 @@
 #include "internal.h"
 #include "vm_internal.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -121,8 +123,127 @@ int pvm_vm_field_video(pvm_vm *vm, pvm_video video, pvm_error *err)
 
 int pvm_vm_fields_agree(const pvm_vm *vm, bool video_given, pvm_error *err)
 {
+    if (vm->forwards[0] && vm->net != PVM_NET_USER)
+        return pvm_error_set_field(err, PVM_E_INVALID, "forward", "forward: port forwards need "
+                                   "user networking (--net user); a bridged or unplugged VM "
+                                   "has none");
     if (video_given && vm->display == PVM_DISPLAY_NONE)
         return pvm_error_set_field(err, PVM_E_INVALID, "video", "video: the VM has no display "
                                    "(--display none), so no adapter; add --display vnc");
+    return 0;
+}
+
+int pvm_vm_field_firmware(pvm_vm *vm, pvm_firmware fw, pvm_error *err)
+{
+    if ((int)fw < PVM_FIRMWARE_BIOS || fw > PVM_FIRMWARE_UEFI_SECURE)
+        return pvm_error_set_field(err, PVM_E_INVALID, "firmware",
+                                   "firmware: must be bios, uefi or uefi-secure");
+    vm->firmware = fw;
+    return 0;
+}
+
+/* ------------------------------------------------------------- networking */
+
+#define PVM_FORWARDS_COUNT 16
+
+/* One "[tcp|udp:][ADDR:]HOSTPORT:GUESTPORT" into "proto:addr:host:guest" in out; *key
+ * gets proto and host port (one forward per host port). */
+static int pvm_forward_one(const char *item, char *out, size_t size, int *key, pvm_error *err)
+{
+    char buf[128], *parts[5];
+    size_t n = 0;
+    if (pvm_strlcpy(buf, item, sizeof buf) >= sizeof buf)
+        return pvm_error_set_field(err, PVM_E_INVALID, "forward", "forward: '%.40s...': too "
+                                   "long", item);
+    for (char *s = buf, *c; n < 5; s = c + 1) {
+        parts[n++] = s;
+        if (!(c = strchr(s, ':')))
+            break;
+        *c = '\0';
+    }
+    const char *proto = "tcp", *addr = "127.0.0.1";
+    size_t i = 0;
+    if (n > 2 && (!strcmp(parts[0], "tcp") || !strcmp(parts[0], "udp")))
+        proto = parts[i++];
+    if (n - i == 3)
+        addr = parts[i++];
+    int host, guest;
+    struct in_addr ia;
+    pvm_error e2 = {0};
+    if (n - i != 2 || inet_pton(AF_INET, addr, &ia) != 1 ||
+        pvm_int_parse("forward", parts[i], 1, 65535, &host, &e2) < 0 ||
+        pvm_int_parse("forward", parts[i + 1], 1, 65535, &guest, &e2) < 0)
+        return pvm_error_set_field(err, PVM_E_INVALID, "forward", "forward: '%s': must be "
+                                   "[tcp|udp:][ADDR:]HOSTPORT:GUESTPORT with ports 1-65535 and "
+                                   "an IPv4 ADDR (default 127.0.0.1), e.g. 2222:22", item);
+    snprintf(out, size, "%s:%s:%d:%d", proto, addr, host, guest);
+    *key = (proto[0] == 'u' ? 65536 : 0) + host;
+    return 0;
+}
+
+int pvm_forwards_parse(const char *spec, char *out, size_t size, pvm_error *err)
+{
+    char canon[PVM_FORWARDS_COUNT][64];
+    int keys[PVM_FORWARDS_COUNT];
+    size_t n = 0, used = 0;
+    out[0] = '\0';
+    if (!spec || !*spec || !strcmp(spec, "none"))
+        return 0;
+    char *copy = pvm_xstrdup(spec), *save = NULL;
+    int rc = 0;
+    for (char *it = strtok_r(copy, ", ", &save); it && rc == 0; it = strtok_r(NULL, ", ", &save)) {
+        if (n == PVM_FORWARDS_COUNT) {
+            rc = pvm_error_set_field(err, PVM_E_INVALID, "forward", "forward: at most %d",
+                                     PVM_FORWARDS_COUNT);
+            break;
+        }
+        rc = pvm_forward_one(it, canon[n], sizeof canon[n], &keys[n], err);
+        for (size_t k = 0; k < n && rc == 0; k++)
+            if (keys[k] == keys[n])
+                rc = pvm_error_set_field(err, PVM_E_INVALID, "forward", "forward: %s host port "
+                                         "%d is forwarded twice", keys[n] > 65535 ? "udp" : "tcp",
+                                         keys[n] & 0xffff);
+        n++;
+    }
+    free(copy);
+    if (rc < 0)
+        return -1;
+    for (size_t k = 0; k < n; k++) {
+        int w = snprintf(out + used, size - used, "%s%s", k ? " " : "", canon[k]);
+        if (w < 0 || (size_t)w >= size - used)
+            return pvm_error_set_field(err, PVM_E_INVALID, "forward", "forward: too many");
+        used += (size_t)w;
+    }
+    return 0;
+}
+
+static bool pvm_bridge_name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    return n >= 1 && n <= PVM_BRIDGE_MAX && strspn(s, "abcdefghijklmnopqrstuvwxyz"
+                                                      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n &&
+           s[0] != '-' && s[0] != '.';
+}
+
+int pvm_vm_field_net(pvm_vm *vm, pvm_net_mode net, const char *bridge, pvm_error *err)
+{
+    if ((int)net < PVM_NET_USER || net > PVM_NET_BRIDGE)
+        return pvm_error_set_field(err, PVM_E_INVALID, "net", "net: must be user, none or "
+                                   "bridge=BR");
+    if (net == PVM_NET_BRIDGE && (!bridge || !pvm_bridge_name_ok(bridge)))
+        return pvm_error_set_field(err, PVM_E_INVALID, "net", "net: bridge=BR needs a bridge "
+                                   "name of 1-%d letters, digits, '_', '.' or '-' (e.g. "
+                                   "bridge=br0)", PVM_BRIDGE_MAX);
+    vm->net = net;
+    pvm_strlcpy(vm->bridge, net == PVM_NET_BRIDGE ? bridge : "", sizeof vm->bridge);
+    return 0;
+}
+
+int pvm_vm_field_forwards(pvm_vm *vm, const char *spec, pvm_error *err)
+{
+    char out[PVM_FORWARDS_MAX];
+    if (pvm_forwards_parse(spec, out, sizeof out, err) < 0)
+        return -1;
+    pvm_strlcpy(vm->forwards, out, sizeof vm->forwards);
     return 0;
 }

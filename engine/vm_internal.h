@@ -22,6 +22,8 @@ typedef struct pvm_vm_files {
     char smbios[PVM_PATH_MAX];     /* smbios-type0.bin */
     char lock[PVM_PATH_MAX];       /* lock: flock'd by start/stop/delete */
     char marker[PVM_PATH_MAX];     /* running: intent marker, holds the pid */
+    char efivars[PVM_PATH_MAX];    /* efivars.fd: the VM's UEFI variables (--firmware uefi*) */
+    char tpm_dir[PVM_PATH_MAX];    /* tpm/: swtpm's state (--tpm) */
 } pvm_vm_files;
 
 /* This home's token (home.c): 12 hex, random, kept in HOME/home-id and bound to
@@ -108,8 +110,18 @@ int pvm_vm_field_profile(pvm_engine *e, pvm_vm *vm, const char *name_or_id, pvm_
                          pvm_error *err);
 int pvm_vm_field_display(pvm_vm *vm, pvm_display display, pvm_error *err);
 int pvm_vm_field_video(pvm_vm *vm, pvm_video video, pvm_error *err);
+int pvm_vm_field_firmware(pvm_vm *vm, pvm_firmware fw, pvm_error *err);
+/* user, none, or bridge with a bridge name ([A-Za-z0-9_.-], 1-15). */
+int pvm_vm_field_net(pvm_vm *vm, pvm_net_mode net, const char *bridge, pvm_error *err);
+/* Port forwards, "[tcp|udp:][ADDR:]HOSTPORT:GUESTPORT" joined by ',' ("" or "none":
+ * none), stored canonical (pvm_forwards_parse in pvm.h). */
+int pvm_vm_field_forwards(pvm_vm *vm, const char *spec, pvm_error *err);
+/* Makes (or for bios removes) the VM's UEFI variables store through the backend
+ * (vm.c; create and edit). */
+int pvm_vm_firmware_prepare(pvm_engine *e, const pvm_vm_files *f, pvm_firmware fw,
+                            pvm_error *err);
 /* The checks across settings, once each field is set: a --video given (video_given)
- * needs a display. */
+ * needs a display; forwards need user networking. */
 int pvm_vm_fields_agree(const pvm_vm *vm, bool video_given, pvm_error *err);
 /* Makes a user path absolute (realpath) into out and checks it names a readable regular
  * file; in NULL or "" gives "". Errors name `what`. */

@@ -12,7 +12,8 @@
 /* The CPU model and its QOM type (for -global, which takes a value verbatim). */
 #define PVM_CPU_MODEL "qemu64"
 #define PVM_CPU_TYPE "qemu64-x86_64-cpu"
-#define PVM_BRAND_MAX 48 /* CPUID leaves 0x80000002..4 hold 48 bytes */
+#define PVM_BRAND_MAX 48
+#define PVM_BRIDGE_HELPER "/usr/lib/qemu/qemu-bridge-helper" /* CPUID leaves 0x80000002..4 hold 48 bytes */
 
 /* ------------------------------------------------------------------ argv */
 
@@ -320,7 +321,8 @@ static void pvm_oem_ids(const char *manufacturer, char id[7], char table[9])
 
 /* ------------------------------------------------------------- sections */
 
-static void pvm_add_machine(pvm_argv *a, const pvm_profile *p, pvm_accel accel)
+static void pvm_add_machine(pvm_argv *a, const pvm_profile *p, const pvm_vm *vm,
+                            pvm_accel accel)
 {
     char id[7], table[9];
     pvm_oem_ids(p->hw.manufacturer, id, table);
@@ -328,6 +330,8 @@ static void pvm_add_machine(pvm_argv *a, const pvm_profile *p, pvm_accel accel)
     pvm_opt_start(&o, "q35");
     pvm_opt_raw(&o, ",accel=");
     pvm_opt_raw(&o, pvm_accel_name(accel));
+    if (vm->firmware == PVM_FIRMWARE_UEFI_SECURE) /* Secure Boot's variables live in SMM */
+        pvm_opt_raw(&o, ",smm=on");
     pvm_opt_kv(&o, "x-oem-id", id);
     pvm_opt_kv(&o, "x-oem-table-id", table);
     pvm_opt_emit(a, "-machine", &o);
@@ -486,14 +490,40 @@ static void pvm_add_kernel(pvm_argv *a, const pvm_vm *vm)
         pvm_argv_add2(a, "-append", vm->append);
 }
 
+/* Each canonical forward "proto:addr:host:guest" (pvm_forwards_parse) as QEMU's
+ * hostfwd=proto:addr:host-:guest (any guest address: the DHCP one). */
+static void pvm_add_forwards(pvm_opt *o, const char *forwards)
+{
+    char *copy = pvm_xstrdup(forwards), *save = NULL;
+    for (char *f = strtok_r(copy, " ", &save); f; f = strtok_r(NULL, " ", &save)) {
+        char *guest = strrchr(f, ':');
+        if (!guest)
+            continue;
+        *guest++ = '\0';
+        char *v = pvm_xasprintf("%s-:%s", f, guest);
+        pvm_opt_kv(o, "hostfwd", v);
+        free(v);
+    }
+    free(copy);
+}
+
 static void pvm_add_net(pvm_argv *a, const pvm_profile *p, const pvm_vm *vm)
 {
     if (vm->net == PVM_NET_NONE) {
         pvm_argv_add2(a, "-nic", "none");
         return;
     }
-    pvm_argv_add2(a, "-netdev", "user,id=net0");
     pvm_opt o;
+    if (vm->net == PVM_NET_BRIDGE) {
+        /* a tap on the host bridge, made by QEMU's setuid helper (its bridge.conf decides) */
+        pvm_opt_start(&o, "bridge,id=net0");
+        pvm_opt_kv(&o, "br", vm->bridge);
+        pvm_opt_raw(&o, ",helper=" PVM_BRIDGE_HELPER);
+    } else {
+        pvm_opt_start(&o, "user,id=net0");
+        pvm_add_forwards(&o, vm->forwards);
+    }
+    pvm_opt_emit(a, "-netdev", &o);
     /* e1000e: an Intel Gigabit CT Desktop Adapter's subsystem id, not QEMU's 0000. */
     pvm_opt_start(&o, vm->nic == PVM_NIC_E1000E ? "e1000e,subsys=0xa01f" : "virtio-net-pci");
     pvm_opt_raw(&o, ",netdev=net0");
@@ -516,6 +546,16 @@ static void pvm_add_socket(pvm_argv *a, const char *id, const char *path, const 
     pvm_opt_emit(a, "-chardev", &o);
 }
 
+/* "-chardev socket,id=ID,path=P": a client of a socket someone else serves. */
+static void pvm_add_socket_client(pvm_argv *a, const char *id, const char *path)
+{
+    pvm_opt o;
+    pvm_opt_start(&o, "socket,id=");
+    pvm_opt_raw(&o, id);
+    pvm_opt_kv(&o, "path", path);
+    pvm_opt_emit(a, "-chardev", &o);
+}
+
 static void pvm_add_channels(pvm_argv *a, const pvm_qemu_paths *paths)
 {
     /* Two monitors: QEMU serves one client per monitor, so a long-lived owner
@@ -530,6 +570,33 @@ static void pvm_add_channels(pvm_argv *a, const pvm_qemu_paths *paths)
                   "virtserialport,bus=vser0.0,chardev=qga0,name=org.qemu.guest_agent.0");
     pvm_add_socket(a, "ser0", paths->serial_sock, paths->serial_log);
     pvm_argv_add2(a, "-serial", "chardev:ser0");
+}
+
+/* OVMF: code read-only (unit 0), the VM's own variables store (unit 1); Secure Boot's
+ * build also needs its flash protected from code outside SMM. SeaBIOS needs nothing. */
+static void pvm_add_firmware(pvm_argv *a, const pvm_vm *vm, const pvm_qemu_paths *paths)
+{
+    if (vm->firmware == PVM_FIRMWARE_BIOS)
+        return;
+    if (vm->firmware == PVM_FIRMWARE_UEFI_SECURE)
+        pvm_argv_add2(a, "-global", "driver=cfi.pflash01,property=secure,value=on");
+    pvm_opt o;
+    pvm_opt_start(&o, "if=pflash,format=raw,unit=0,readonly=on");
+    pvm_opt_kv(&o, "file", paths->ovmf_code);
+    pvm_opt_emit(a, "-drive", &o);
+    pvm_opt_start(&o, "if=pflash,format=raw,unit=1");
+    pvm_opt_kv(&o, "file", paths->ovmf_vars);
+    pvm_opt_emit(a, "-drive", &o);
+}
+
+/* A TPM 2.0 on the CRB interface (q35's; Windows 11 takes it) backed by the VM's swtpm. */
+static void pvm_add_tpm(pvm_argv *a, const pvm_vm *vm, const pvm_qemu_paths *paths)
+{
+    if (!vm->tpm)
+        return;
+    pvm_add_socket_client(a, "chrtpm", paths->tpm_sock);
+    pvm_argv_add2(a, "-tpmdev", "emulator,id=tpm0,chardev=chrtpm");
+    pvm_argv_add2(a, "-device", "tpm-crb,tpmdev=tpm0");
 }
 
 /* The adapter the guest sees (see pvm_video in pvm.h for each one's PCI ids) and the VNC
@@ -580,9 +647,27 @@ int pvm_qemu_build_argv(const pvm_profile *p, const pvm_vm *vm, const pvm_qemu_p
                                    "or video adapter");
     if (vm->display == PVM_DISPLAY_VNC && !paths->vnc_sock)
         return pvm_error_set(err, PVM_E_INVALID, "vnc socket: path is missing");
+    char fw_canon[PVM_FORWARDS_MAX];
+    if (pvm_forwards_parse(vm->forwards, fw_canon, sizeof fw_canon, err) < 0)
+        return -1;
+    if (strcmp(fw_canon, vm->forwards) != 0 || (vm->forwards[0] && vm->net != PVM_NET_USER))
+        return pvm_error_set_field(err, PVM_E_INVALID, "forward", "forward: not canonical, or "
+                                   "without user networking");
+    if (vm->net == PVM_NET_BRIDGE && (!vm->bridge[0] || strcspn(vm->bridge, ",= ") !=
+                                      strlen(vm->bridge)))
+        return pvm_error_set_field(err, PVM_E_INVALID, "net", "net: bad bridge name");
+    if ((int)vm->firmware < PVM_FIRMWARE_BIOS || vm->firmware > PVM_FIRMWARE_UEFI_SECURE)
+        return pvm_error_set_field(err, PVM_E_INVALID, "firmware", "firmware: unknown");
+    if (vm->firmware != PVM_FIRMWARE_BIOS &&
+        (pvm_check_path("firmware code", paths->ovmf_code, 0, err) ||
+         pvm_check_path("firmware variables", paths->ovmf_vars, 0, err)))
+        return -1;
+    if (vm->tpm && pvm_check_path("tpm socket", paths->tpm_sock, PVM_SOCK_PATH_MAX, err))
+        return -1;
     pvm_argv_add(out, paths->qemu);
     pvm_add_process(out, vm, paths);
-    pvm_add_machine(out, p, accel);
+    pvm_add_machine(out, p, vm, accel);
+    pvm_add_firmware(out, vm, paths);
     pvm_add_cpu(out, p, vm, accel);
     if (p->machine_id[0])
         pvm_argv_add2(out, "-uuid", p->machine_id);
@@ -593,6 +678,7 @@ int pvm_qemu_build_argv(const pvm_profile *p, const pvm_vm *vm, const pvm_qemu_p
     pvm_add_net(out, p, vm);
     pvm_add_channels(out, paths);
     pvm_add_display(out, vm, paths);
+    pvm_add_tpm(out, vm, paths);
     return 0;
 }
 
@@ -603,6 +689,7 @@ int pvm_qemu_argv_check(const pvm_profile *p, const pvm_vm *vm, pvm_error *err)
         .qemu = "qemu", .disk = "/d", .qmp_sock = "/q", .qmp_owner_sock = "/o", .qga_sock = "/g",
         .serial_sock = "/s",
         .serial_log = "/l", .pidfile = "/p", .smbios_type0 = "/t", .vnc_sock = "/v",
+        .ovmf_code = "/c", .ovmf_vars = "/e", .tpm_sock = "/m",
     };
     unsigned char t0[512];
     size_t len;

@@ -64,7 +64,9 @@ int pvm_qemu_run_init(const char *home, const char *id, pvm_qemu_run *r, pvm_err
         pvm_run_fit(r->qga_sock, r->dir, "qga.sock", err) < 0 ||
         pvm_run_fit(r->serial_sock, r->dir, "serial.sock", err) < 0 ||
         pvm_run_fit(r->pidfile, r->dir, "qemu.pid", err) < 0 ||
-        pvm_run_fit(r->vnc_sock, r->dir, "vnc.sock", err) < 0)
+        pvm_run_fit(r->vnc_sock, r->dir, "vnc.sock", err) < 0 ||
+        pvm_run_fit(r->tpm_sock, r->dir, "swtpm.sock", err) < 0 ||
+        pvm_run_fit(r->tpm_pid, r->dir, "swtpm.pid", err) < 0)
         return -1;
     return 0;
 }
@@ -77,6 +79,8 @@ static void pvm_qemu_run_clean(const pvm_qemu_run *r)
     unlink(r->serial_sock);
     unlink(r->pidfile);
     unlink(r->vnc_sock);
+    pvm_qemu_tpm_stop(r->tpm_pid, r->dir);
+    unlink(r->tpm_sock);
     rmdir(r->dir);
 }
 
@@ -199,6 +203,11 @@ static int pvm_qemu_build(const char *home, const pvm_hv_start *s, const pvm_qem
                           pvm_argv *argv, pvm_error *err)
 {
     const pvm_vm_files *f = s->files;
+    const char *code = NULL, *vars = NULL;
+    if (pvm_qemu_firmware_check(f->efivars, s->vm->firmware, err) < 0 ||
+        (s->vm->net == PVM_NET_BRIDGE && pvm_qemu_bridge_check(s->vm->bridge, err) < 0))
+        return -1;
+    pvm_qemu_firmware_files(s->vm->firmware, &code, &vars);
     pvm_qemu_step(s->progress, "writing the SMBIOS type 0 table");
     if (pvm_smbios_type0_write(&s->profile->hw, f->smbios, err) < 0)
         return -1;
@@ -213,6 +222,7 @@ static int pvm_qemu_build(const char *home, const pvm_hv_start *s, const pvm_qem
         .qmp_owner_sock = r->owner_sock, .qga_sock = r->qga_sock,
         .serial_sock = r->serial_sock, .serial_log = f->serial_log, .pidfile = r->pidfile,
         .smbios_type0 = f->smbios, .qemu_log = f->qemu_log, .vnc_sock = r->vnc_sock,
+        .ovmf_code = code, .ovmf_vars = f->efivars, .tpm_sock = r->tpm_sock,
     };
     return pvm_qemu_build_argv(s->profile, s->vm, &paths, accel, argv, err);
 }
@@ -324,6 +334,20 @@ static int pvm_qemu_wait_ready(const pvm_hv_start *s, const pvm_qemu_run *r, int
     return 0;
 }
 
+/* The VM's swtpm, before QEMU connects to it (--tpm). */
+static int pvm_qemu_tpm(const pvm_hv_start *s, const pvm_qemu_run *r, pvm_error *err)
+{
+    if (!s->vm->tpm)
+        return 0;
+    pvm_qemu_step(s->progress, "starting swtpm");
+    char *log = pvm_xasprintf("%s/swtpm.log", s->files->dir);
+    int rc = pvm_qemu_tpm_start(s->files->tpm_dir, r->tpm_sock, r->tpm_pid, log, err);
+    free(log);
+    if (rc < 0)
+        pvm_qemu_run_clean(r);
+    return rc;
+}
+
 static int pvm_qemu_start(void *ctx, const pvm_hv_start *s, int *pid, pvm_error *err)
 {
     pvm_qemu_ctx *c = ctx;
@@ -336,7 +360,8 @@ static int pvm_qemu_start(void *ctx, const pvm_hv_start *s, int *pid, pvm_error 
     if (pvm_qemu_run_init(c->home, s->vm->id, &r, err) == 0 &&
         pvm_qemu_build(c->home, s, &r, &argv, err) == 0 &&
         (pvm_qemu_step(s->progress, "preparing the runtime folder"), 1) &&
-        pvm_qemu_prepare(s->files, &r, err) == 0 && pvm_qemu_spawn(s, &r, &argv, end, err) == 0 &&
+        pvm_qemu_prepare(s->files, &r, err) == 0 && pvm_qemu_tpm(s, &r, err) == 0 &&
+        pvm_qemu_spawn(s, &r, &argv, end, err) == 0 &&
         pvm_qemu_wait_ready(s, &r, end, pid, err) == 0)
         rc = 0;
     pvm_qemu_step(s->progress, rc == 0 ? "QMP answers" : "start failed");
@@ -651,6 +676,13 @@ static int pvm_qemu_disk_resize(void *ctx, const pvm_vm_files *f, uint64_t bytes
     return pvm_img_resize(f->disk, bytes, "disk (resize)", err);
 }
 
+static int pvm_qemu_firmware_prep(void *ctx, const pvm_vm_files *f, pvm_firmware fw,
+                                  pvm_error *err)
+{
+    (void)ctx;
+    return pvm_qemu_firmware_prepare(f->efivars, fw, err);
+}
+
 /* ------------------------------------------------------------------- screen */
 
 #define PVM_SCREEN_MAX_BYTES ((size_t)64 << 20)
@@ -740,6 +772,7 @@ const pvm_hv_ops pvm_hv_qemu = {
     .console_open = pvm_qemu_console_open,
     .agent_wait = pvm_qemu_agent_wait,
     .disk_resize = pvm_qemu_disk_resize,
+    .firmware_prepare = pvm_qemu_firmware_prep,
     .screendump = pvm_qemu_screendump,
     .send_keys = pvm_qemu_send_keys,
     /* snapshot, agent_exec, agent_file_write, sample: the next issues */

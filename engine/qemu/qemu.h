@@ -34,6 +34,9 @@ typedef struct pvm_qemu_paths {
     const char *qemu_log;      /* -D log file, may be NULL */
     /* Issue 12 (real guests); members after this line may be left NULL when unused: */
     const char *vnc_sock;      /* VNC server socket (vm->display vnc) */
+    const char *ovmf_code;     /* UEFI firmware code, read-only (vm->firmware uefi*) */
+    const char *ovmf_vars;     /* the VM's own copy of the UEFI variables store */
+    const char *tpm_sock;      /* swtpm's control socket (vm->tpm) */
 } pvm_qemu_paths;
 
 /* The disk's -drive id and its block node name (QMP snapshot-save vmstate/devices). */
@@ -56,6 +59,8 @@ typedef struct pvm_qemu_run {
     char serial_sock[PVM_RUN_PATH_MAX];
     char pidfile[PVM_RUN_PATH_MAX];
     char vnc_sock[PVM_RUN_PATH_MAX];   /* vnc.sock: the screen (display vnc) */
+    char tpm_sock[PVM_RUN_PATH_MAX];   /* swtpm.sock: the TPM's control socket (--tpm) */
+    char tpm_pid[PVM_RUN_PATH_MAX];    /* swtpm.pid */
 } pvm_qemu_run;
 /* Fills r for the VM with this id (a lower-case UUID) under home (absolute data folder,
  * whose token it reads or makes: pvm_home_token); -1 when the id is not one or the token
@@ -145,5 +150,29 @@ int pvm_img_convert(const char *src, const char *src_fmt, const char *dst, const
 /* Grows (or shrinks) a qcow2 to size bytes. */
 int pvm_img_resize(const char *path, uint64_t size, const char *what, pvm_error *err);
 
+
+/* firmware.c: OVMF for --firmware uefi / uefi-secure (Debian's ovmf package). */
+/* The firmware's code and variables template; -1 (both NULL) for bios (SeaBIOS). */
+int pvm_qemu_firmware_files(pvm_firmware fw, const char **code, const char **vars);
+/* A fresh copy (0600) of the firmware's variables template at vars_path; for bios the file
+ * is removed. PVM_E_NOTFOUND naming the file and `apt-get install ovmf` when missing. */
+int pvm_qemu_firmware_prepare(const char *vars_path, pvm_firmware fw, pvm_error *err);
+/* Before a start: the firmware files and the VM's variables store are there. */
+int pvm_qemu_firmware_check(const char *vars_path, pvm_firmware fw, pvm_error *err);
+
+/* tpm.c: swtpm for --tpm. Starts `swtpm socket --tpm2` daemonized with its state in
+ * state_dir (made 0700), its control socket at sock, its pid in pidfile and its log at log,
+ * ending by itself when QEMU closes the socket (--terminate). PVM_E_NOTFOUND naming the
+ * package when swtpm is missing; a path with a comma is refused (swtpm has no escape). */
+int pvm_qemu_tpm_start(const char *state_dir, const char *sock, const char *pidfile,
+                       const char *log, pvm_error *err);
+/* Ends the swtpm in pidfile when it is alive and names run_dir; removes the pid file. */
+void pvm_qemu_tpm_stop(const char *pidfile, const char *run_dir);
+
+/* bridge.c: --net bridge=BR. The helper's path, and whether it can make a tap on br here
+ * (helper present, setuid root unless we are root, br allowed in /etc/qemu/bridge.conf);
+ * the error says the fix. */
+const char *pvm_qemu_bridge_helper(void);
+int pvm_qemu_bridge_check(const char *br, pvm_error *err);
 
 #endif

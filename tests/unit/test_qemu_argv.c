@@ -127,7 +127,7 @@ static const struct { const char *opt; int arg; } known_opts[] = {
     { "-uuid", 1 },    { "-smbios", 1 },         { "-drive", 1 },      { "-device", 1 },
     { "-kernel", 1 },  { "-initrd", 1 },         { "-append", 1 },     { "-netdev", 1 },
     { "-nic", 1 },     { "-chardev", 1 },        { "-mon", 1 },        { "-serial", 1 },
-    { "-vnc", 1 },
+    { "-vnc", 1 },     { "-tpmdev", 1 },
 };
 
 /* Keys each QemuOpts-style option may carry; "*" = the implied first word. */
@@ -136,13 +136,15 @@ static const char *allowed_keys(const char *opt, const char *first)
     if (!strcmp(opt, "-name"))
         return " guest ";
     if (!strcmp(opt, "-machine"))
-        return " * accel x-oem-id x-oem-table-id ";
+        return " * accel x-oem-id x-oem-table-id smm ";
     if (!strcmp(opt, "-smbios"))
         return " file type manufacturer product version serial sku family asset ";
     if (!strcmp(opt, "-drive"))
-        return " file if id node-name format cache discard media readonly ";
+        return " file if id node-name format cache discard media readonly unit ";
+    if (!strcmp(opt, "-tpmdev"))
+        return " * id chardev ";
     if (!strcmp(opt, "-netdev"))
-        return " * id ";
+        return " * id br helper hostfwd ";
     if (!strcmp(opt, "-nic"))
         return " * ";
     if (!strcmp(opt, "-chardev"))
@@ -154,7 +156,7 @@ static const char *allowed_keys(const char *opt, const char *first)
             return " * bus chardev name ";
         if (!strncmp(first, "virtio-serial-pci", 17))
             return " * id ";
-        return " * drive bootindex serial use-intel-id bus model ver netdev mac subsys ";
+        return " * drive bootindex serial use-intel-id bus model ver netdev mac subsys tpmdev ";
     }
     if (!strcmp(opt, "-vnc")) { /* one implied value, "unix:PATH": no single comma in it */
         for (const char *c = first; *c; c++) {
@@ -241,7 +243,8 @@ static void assert_argv_safe(const pvm_argv *a)
             continue;
         }
         if (!strcmp(opt, "-global")) {
-            assert_int_equal(strncmp(val, "qemu64-x86_64-cpu.model-id=", 27), 0);
+            if (strcmp(val, "driver=cfi.pflash01,property=secure,value=on") != 0)
+                assert_int_equal(strncmp(val, "qemu64-x86_64-cpu.model-id=", 27), 0);
             continue;
         }
         const char *allowed = allowed_keys(opt, val);
@@ -258,7 +261,8 @@ static void assert_argv_safe(const pvm_argv *a)
             if (!word_in(allowed, parts[k].key))
                 fail_msg("%s %s: key \"%s\" not allowed", opt, val, parts[k].key);
             for (size_t j = 0; j < k; j++)
-                if (!parts[j].implied && !strcmp(parts[j].key, parts[k].key))
+                if (!parts[j].implied && !strcmp(parts[j].key, parts[k].key) &&
+                    strcmp(parts[k].key, "hostfwd") != 0)
                     fail_msg("%s %s: key \"%s\" twice", opt, val, parts[k].key);
         }
     }
@@ -676,7 +680,7 @@ static void test_hostile_vm_name_and_paths(void **state)
         snprintf(t0, sizeof t0, "%s/t0", dir);
         snprintf(iso, sizeof iso, "%s/x.iso", dir);
         snprintf(vm.iso, sizeof vm.iso, "%s", iso);
-        pvm_qemu_paths paths = {"qemu-system-x86_64", disk, qmp, own, qga, ser, log, "/p", t0, NULL, NULL};
+        pvm_qemu_paths paths = {"qemu-system-x86_64", disk, qmp, own, qga, ser, log, "/p", t0, NULL, NULL, NULL, NULL, NULL};
         pvm_argv a;
         build_ok(&p, &vm, &paths, PVM_ACCEL_TCG, &a);
         assert_argv_safe(&a);
@@ -1002,6 +1006,130 @@ static void test_ppm_and_png(void **state)
     }
 }
 
+/* --------------------------------------------- firmware, TPM, network (issue 12) */
+
+static void test_firmware_choices(void **state)
+{
+    (void)state;
+    pvm_profile p;
+    pvm_vm vm;
+    pvm_argv a;
+    pvm_qemu_paths paths = std_paths();
+    paths.ovmf_code = "/usr/share/OVMF/OVMF_CODE_4M.fd";
+    paths.ovmf_vars = "/home/u,v/vms/x/efivars.fd";
+    fill_profile(&p);
+    fill_vm(&vm);
+    build_ok(&p, &vm, &paths, PVM_ACCEL_TCG, &a); /* bios: no pflash */
+    assert_int_equal(find_opt(&a, "-drive", "if=pflash", 0), -1);
+    assert_null(strstr(opt_val(&a, "-machine", "q35"), "smm"));
+    pvm_argv_free(&a);
+    vm.firmware = PVM_FIRMWARE_UEFI;
+    build_ok(&p, &vm, &paths, PVM_ACCEL_TCG, &a);
+    assert_argv_safe(&a);
+    assert_string_equal(opt_val(&a, "-drive", "if=pflash,format=raw,unit=0"),
+                        "if=pflash,format=raw,unit=0,readonly=on,"
+                        "file=/usr/share/OVMF/OVMF_CODE_4M.fd");
+    char got[256];
+    kv_of(&a, "-drive", "if=pflash,format=raw,unit=1", "file", got, sizeof got);
+    assert_string_equal(got, "/home/u,v/vms/x/efivars.fd");
+    assert_non_null(strstr(opt_val(&a, "-drive", "if=pflash,format=raw,unit=1"), "u,,v"));
+    assert_int_equal(find_opt(&a, "-global", "driver=cfi.pflash01", 0), -1);
+    /* the identity reaches a UEFI guest as a BIOS one: same SMBIOS options */
+    assert_true(find_opt(&a, "-smbios", "type=1", 0) >= 0);
+    assert_true(find_opt(&a, "-smbios", "file=", 0) >= 0);
+    pvm_argv_free(&a);
+    vm.firmware = PVM_FIRMWARE_UEFI_SECURE;
+    paths.ovmf_code = "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd";
+    build_ok(&p, &vm, &paths, PVM_ACCEL_TCG, &a);
+    assert_argv_safe(&a);
+    assert_non_null(strstr(opt_val(&a, "-machine", "q35"), ",smm=on"));
+    assert_true(find_opt(&a, "-global", "driver=cfi.pflash01,property=secure,value=on", 0) >= 0);
+    pvm_argv_free(&a);
+    paths.ovmf_vars = "relative/efivars.fd";
+    build_fails(&p, &vm, &paths, "absolute");
+    paths.ovmf_vars = NULL;
+    build_fails(&p, &vm, &paths, "firmware variables");
+}
+
+static void test_tpm_and_network(void **state)
+{
+    (void)state;
+    pvm_profile p;
+    pvm_vm vm;
+    pvm_argv a;
+    pvm_error err = { 0 };
+    pvm_qemu_paths paths = std_paths();
+    paths.tpm_sock = "/run/pvm/a,b/swtpm.sock";
+    fill_profile(&p);
+    fill_vm(&vm);
+    vm.tpm = true;
+    assert_int_equal(pvm_forwards_parse("2222:22,udp:0.0.0.0:5353:53", vm.forwards,
+                                        sizeof vm.forwards, &err), 0);
+    assert_string_equal(vm.forwards, "tcp:127.0.0.1:2222:22 udp:0.0.0.0:5353:53");
+    build_ok(&p, &vm, &paths, PVM_ACCEL_TCG, &a);
+    assert_argv_safe(&a);
+    char got[256];
+    kv_of(&a, "-chardev", "socket,id=chrtpm", "path", got, sizeof got);
+    assert_string_equal(got, "/run/pvm/a,b/swtpm.sock");
+    assert_string_equal(opt_val(&a, "-tpmdev", "emulator"), "emulator,id=tpm0,chardev=chrtpm");
+    assert_string_equal(opt_val(&a, "-device", "tpm-crb"), "tpm-crb,tpmdev=tpm0");
+    assert_string_equal(opt_val(&a, "-netdev", "user"),
+                        "user,id=net0,hostfwd=tcp:127.0.0.1:2222-:22,"
+                        "hostfwd=udp:0.0.0.0:5353-:53");
+    kv_of(&a, "-device", "virtio-net-pci", "mac", got, sizeof got);
+    assert_string_equal(got, p.mac);
+    pvm_argv_free(&a);
+    /* bridge: the profile's MAC too, and the bridge helper */
+    vm.tpm = false;
+    vm.forwards[0] = '\0';
+    vm.net = PVM_NET_BRIDGE;
+    strcpy(vm.bridge, "br0");
+    build_ok(&p, &vm, &paths, PVM_ACCEL_TCG, &a);
+    assert_argv_safe(&a);
+    assert_string_equal(opt_val(&a, "-netdev", "bridge"),
+                        "bridge,id=net0,br=br0,helper=/usr/lib/qemu/qemu-bridge-helper");
+    kv_of(&a, "-device", "virtio-net-pci", "mac", got, sizeof got);
+    assert_string_equal(got, p.mac);
+    pvm_argv_free(&a);
+    strcpy(vm.bridge, "br0,x=1");
+    build_fails(&p, &vm, &paths, "bridge");
+    /* a forward with a bridge, a hand-made forward string, a TPM without a socket */
+    strcpy(vm.bridge, "br0");
+    strcpy(vm.forwards, "tcp:127.0.0.1:2222:22");
+    build_fails(&p, &vm, &paths, "forward");
+    vm.net = PVM_NET_USER;
+    strcpy(vm.forwards, "tcp:127.0.0.1:2222-:22,hostfwd=tcp::1-:2");
+    build_fails(&p, &vm, &paths, "forward");
+    vm.forwards[0] = '\0';
+    vm.tpm = true;
+    paths.tpm_sock = NULL;
+    build_fails(&p, &vm, &paths, "tpm socket");
+}
+
+static void test_forwards_parse(void **state)
+{
+    (void)state;
+    pvm_error err = { 0 };
+    char out[PVM_FORWARDS_MAX];
+    assert_int_equal(pvm_forwards_parse("none", out, sizeof out, &err), 0);
+    assert_string_equal(out, "");
+    assert_int_equal(pvm_forwards_parse("tcp:10.0.0.1:80:8080", out, sizeof out, &err), 0);
+    assert_string_equal(out, "tcp:10.0.0.1:80:8080");
+    const char *bad[] = { "22", "0:22", "2222:65536", "x:2222:22", "icmp:1:2:3",
+                          "::1:22:22", "1.2.3:22:22", "2222:22,2222:23", "2222:22,",
+                          "2222: 22", "tcp:1.2.3.4:5:6:7", "-1:22" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err.field[0] = '\0';
+        if (pvm_forwards_parse(bad[i], out, sizeof out, &err) == 0 &&
+            strcmp(bad[i], "2222:22,") != 0)
+            fail_msg("forward '%s' accepted as '%s'", bad[i], out);
+    }
+    assert_int_equal(pvm_forwards_parse("2222:22,udp:2222:22", out, sizeof out, &err), 0);
+    assert_int_equal(pvm_forwards_parse("2222:22,tcp:0.0.0.0:2222:23", out, sizeof out, &err), -1);
+    assert_string_equal(err.field, "forward");
+    assert_non_null(strstr(err.msg, "twice"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1024,6 +1152,9 @@ int main(void)
         cmocka_unit_test(test_argv_vector),
         cmocka_unit_test(test_display_choices),
         cmocka_unit_test(test_ppm_and_png),
+        cmocka_unit_test(test_firmware_choices),
+        cmocka_unit_test(test_tpm_and_network),
+        cmocka_unit_test(test_forwards_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
