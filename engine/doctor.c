@@ -1,5 +1,6 @@
 /* doctor.c - `privarion-vm doctor` in the engine: what this host offers (QEMU and its
- * version, qemu-img, the acceleration verdict, cores, memory, caps, data folder) and
+ * version, qemu-img, the acceleration verdict, cores, memory, caps, data folder, the
+ * pieces of UEFI, TPM, display and bridge) and
  * each problem with its fix naming its source. Called by cli/cmd_doctor.c via pvm.h. */
 #include "qemu/qemu.h"
 
@@ -173,6 +174,38 @@ static void pvm_doctor_accel(pvm_doctor *d, const pvm_config *cfg)
     }
 }
 
+/* The pieces of real guests (issue 12): OVMF (--firmware uefi*), swtpm (--tpm), SeaBIOS's
+ * ramfb VGA BIOS (the default display adapter), the bridge helper (--net bridge=BR): one
+ * problem naming what each missing one disables, with the one apt-get line. */
+static void pvm_doctor_real_guests(pvm_doctor *d)
+{
+    static const struct { const char *path; bool prog; const char *pkg, *what; } need[] = {
+        {"/usr/share/OVMF/OVMF_CODE_4M.fd", false, "ovmf", "--firmware uefi"},
+        {"/usr/share/OVMF/OVMF_VARS_4M.ms.fd", false, "ovmf", "--firmware uefi-secure"},
+        {"swtpm", true, "swtpm swtpm-tools", "--tpm"},
+        {"/usr/share/seabios/vgabios-ramfb.bin", false, "seabios", "the ramfb screen under bios"},
+        {"/usr/lib/qemu/qemu-bridge-helper", false, "qemu-system-common", "--net bridge"},
+    };
+    char what[256] = "", pkgs[160] = "";
+    for (size_t i = 0; i < sizeof need / sizeof need[0]; i++) {
+        bool ok = need[i].prog ? pvm_doctor_in_path(need[i].path) : access(need[i].path, R_OK) == 0;
+        if (ok)
+            continue;
+        size_t n = strlen(what);
+        snprintf(what + n, sizeof what - n, "%s%s (%s)", n ? ", " : "missing: ", need[i].path,
+                 need[i].what);
+        if (!strstr(pkgs, need[i].pkg)) {
+            n = strlen(pkgs);
+            snprintf(pkgs + n, sizeof pkgs - n, " %s", need[i].pkg);
+        }
+    }
+    if (!what[0])
+        return;
+    char fix[256];
+    snprintf(fix, sizeof fix, "as root: apt-get install%s", pkgs);
+    pvm_doctor_problem_add(d, what, fix);
+}
+
 int pvm_doctor_run(const char *home_flag, pvm_doctor *out, pvm_error *err)
 {
     memset(out, 0, sizeof *out);
@@ -190,5 +223,6 @@ int pvm_doctor_run(const char *home_flag, pvm_doctor *out, pvm_error *err)
     out->max_memory = cfg.max_memory;
     pvm_doctor_qemu(out, &cfg);
     pvm_doctor_accel(out, &cfg);
+    pvm_doctor_real_guests(out);
     return 0;
 }

@@ -58,6 +58,12 @@ static void make_vm(pvm_vm *vm, const char *id, const char *name, const char *pr
     pvm_strlcpy(vm->initrd, "", sizeof vm->initrd);
     pvm_strlcpy(vm->append, "console=ttyS0 quiet '); DROP TABLE vms;--", sizeof vm->append);
     vm->created_at = 1712345678;
+    vm->display = PVM_DISPLAY_VNC;
+    vm->video = PVM_VIDEO_VIRTIO;
+    vm->firmware = PVM_FIRMWARE_UEFI_SECURE;
+    vm->tpm = true;
+    pvm_strlcpy(vm->forwards, "tcp:127.0.0.1:2222:22 udp:0.0.0.0:53:53", sizeof vm->forwards);
+    pvm_strlcpy(vm->bridge, "br0", sizeof vm->bridge);
 }
 
 static void assert_vm_equal(const pvm_vm *a, const pvm_vm *b)
@@ -76,6 +82,12 @@ static void assert_vm_equal(const pvm_vm *a, const pvm_vm *b)
     assert_string_equal(a->initrd, b->initrd);
     assert_string_equal(a->append, b->append);
     assert_int_equal(a->created_at, b->created_at);
+    assert_int_equal(a->display, b->display);
+    assert_int_equal(a->video, b->video);
+    assert_int_equal(a->firmware, b->firmware);
+    assert_int_equal(a->tpm, b->tpm);
+    assert_string_equal(a->forwards, b->forwards);
+    assert_string_equal(a->bridge, b->bridge);
 }
 
 static void insert_ok(pvm_store *s, const pvm_vm *vm)
@@ -121,6 +133,19 @@ static void test_vm_round_trip(void **state)
     assert_int_equal(pvm_db_vm_get(fx->s, "no such vm", &got, &err), -1);
     assert_int_equal(err.code, PVM_E_NOTFOUND);
     assert_string_equal(err.msg, "VM 'no such vm' not found");
+
+    /* vm edit's update rewrites every column; an unknown id is NOTFOUND */
+    vm.firmware = PVM_FIRMWARE_BIOS;
+    vm.tpm = false;
+    vm.forwards[0] = '\0';
+    vm.cpus = 2;
+    assert_int_equal(pvm_db_vm_update(fx->s, &vm, &err), 0);
+    assert_int_equal(pvm_db_vm_get(fx->s, vm.id, &got, &err), 0);
+    assert_vm_equal(&vm, &got);
+    pvm_vm ghost = vm;
+    pvm_strlcpy(ghost.id, "c1c1c1c1-0000-4000-8000-0000000000ff", sizeof ghost.id);
+    assert_int_equal(pvm_db_vm_update(fx->s, &ghost, &err), -1);
+    assert_int_equal(err.code, PVM_E_NOTFOUND);
 
     assert_int_equal(pvm_db_vm_delete(fx->s, vm.id, &err), 0);
     assert_int_equal(pvm_db_vm_get(fx->s, vm.id, &got, &err), -1);
