@@ -37,12 +37,7 @@ int pvm_cli_net_parse(const char *s, pvm_net_mode *net, const char **bridge, pvm
         *bridge = s + 7;
         return 0;
     }
-    if (pvm_net_mode_parse(s, net, err) < 0)
-        return -1;
-    if (*net == PVM_NET_BRIDGE)
-        return pvm_error_set_field(err, PVM_E_INVALID, "net", "net: bridge needs the host "
-                                   "bridge's name: bridge=BR (e.g. bridge=br0)");
-    return 0;
+    return pvm_net_mode_parse(s, net, err); /* the word "bridge" alone is refused */
 }
 
 static int pvm_edit_changes(const pvm_args *a, pvm_vm_changes *c, pvm_error *err)

@@ -96,6 +96,9 @@ int pvm_net_mode_parse(const char *s, pvm_net_mode *out, pvm_error *err)
     if (pvm_name_parse("net", pvm_net_mode_names, PVM_COUNT(pvm_net_mode_names), s, &v,
                        err) < 0)
         return -1;
+    if (v == PVM_NET_BRIDGE) /* the word alone: the bridge's name is part of the value */
+        return pvm_error_set_field(err, PVM_E_INVALID, "net", "net: bridge needs the host "
+                                   "bridge's name: bridge=BR (e.g. bridge=br0)");
     *out = (pvm_net_mode)v;
     return 0;
 }

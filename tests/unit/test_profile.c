@@ -533,7 +533,7 @@ static void test_enum_names(void **state)
                    "virtio, nvme or sata");
     assert_int_equal(bus, PVM_DISK_SATA);
     assert_invalid(pvm_nic_model_parse("", &nic, &err), &err, "nic: ", "virtio or e1000e");
-    assert_invalid(pvm_net_mode_parse(NULL, &net, &err), &err, "net: ", "user or none");
+    assert_invalid(pvm_net_mode_parse(NULL, &net, &err), &err, "net: ", "user, none or bridge");
 }
 
 static void test_size_parse(void **state)
