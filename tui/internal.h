@@ -95,6 +95,10 @@ struct tui_app {
     int64_t last_watch_ms;
     char uptime_shown[32];  /* the selected VM's uptime as last drawn */
 
+    /* the first-run starter (starter.c) while its job runs */
+    unsigned starter_job;
+    char starter_vm[PVM_NAME_MAX + 1];
+
     tui_modal *modal;
 };
 
@@ -112,6 +116,11 @@ const pvm_vm *tui_selected_vm(const tui_app *app);
 const pvm_profile *tui_profile_by_id(const tui_app *app, const char *id);
 /* Queues a worker job on a VM and shows it on the message line. */
 void tui_submit(tui_app *app, pvm_job_kind kind, const char *vm);
+/* Queues a custom engine-thread job (worker.h's pvm_worker_submit_fn) named
+ * label; arg goes to the worker, which calls free_arg on it. -1 with err when
+ * another job runs or the submit fails (then free_arg(arg) has run). */
+int tui_submit_fn(tui_app *app, const char *label, pvm_job_fn fn, void *arg,
+                  void (*free_arg)(void *), pvm_error *err);
 /* Leaves curses for a moment (console), then restores the screen. */
 void tui_suspend(tui_app *app);
 void tui_resume(tui_app *app);
@@ -172,10 +181,19 @@ void tui_prompt(tui_app *app, const char *title, const char *label, const char *
 void tui_preset_picker(tui_app *app, void (*on_pick)(tui_app *app, const pvm_preset *preset));
 /* The serial log viewer of a VM: scrolls, follows new lines. */
 void tui_log_open(tui_app *app, const pvm_vm *vm);
+/* The same, but once a line starting with anchor appears the view stops
+ * following and shows it at the top (the starter's identity report). */
+void tui_log_open_at(tui_app *app, const pvm_vm *vm, const char *anchor);
 
 /* form.c */
 void tui_profile_form_open(tui_app *app, const pvm_profile *p);
 void tui_vm_form_open(tui_app *app);
+
+/* starter.c */
+/* On a first start (no profiles, no VMs, not declined before) offers the starter. */
+void tui_starter_offer(tui_app *app);
+/* Handles the starter job's end event; false when ev is another job's. */
+bool tui_starter_done(tui_app *app, const pvm_worker_event *ev);
 
 /* help.c */
 void tui_help_open(tui_app *app);

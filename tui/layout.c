@@ -86,3 +86,35 @@ int tui_layout_scroll(int top, int sel, int n, int height)
         top = n - height;
     return top < 0 ? 0 : top;
 }
+
+size_t tui_wrap(const char *s, int width, size_t *starts, size_t *lens, size_t max)
+{
+    size_t w = width < 1 ? 1 : (size_t)width, n = 0, i = 0, len = strlen(s);
+    while (i < len) {
+        size_t end = i, brk = 0; /* brk: a blank's position + 1 in reach */
+        while (end < len && s[end] != '\n' && end - i < w) {
+            if (s[end] == ' ')
+                brk = end + 1;
+            end++;
+        }
+        size_t next = end;
+        if (end < len && s[end] != '\n' && s[end] != ' ' && brk) {
+            end = brk - 1; /* break after the last blank that fits */
+            next = brk;
+        }
+        while (end > i && s[end - 1] == ' ')
+            end--;
+        if (n < max) {
+            starts[n] = i;
+            lens[n] = end - i;
+        }
+        n++;
+        i = next;
+        if (i < len && s[i] == '\n')
+            i++;
+        else
+            while (i < len && s[i] == ' ')
+                i++;
+    }
+    return n;
+}

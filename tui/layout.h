@@ -5,6 +5,7 @@
 #define PVM_TUI_LAYOUT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /* The three list panes, in Tab order. */
 typedef enum { TUI_PANE_PROFILES = 0, TUI_PANE_VMS, TUI_PANE_SNAPSHOTS, TUI_PANE_COUNT } tui_pane;
@@ -47,5 +48,12 @@ bool tui_rect_overlap(tui_rect a, tui_rect b);
 /* The first visible row of a list of n rows shown in `height` rows so that
  * row `sel` is visible, moving as little as possible from `top`. */
 int tui_layout_scroll(int top, int sel, int n, int height);
+
+/* Word wrap: splits the NUL-terminated s into lines of at most width bytes,
+ * breaking after a blank where one is in reach (a longer word is cut), blanks
+ * at a break dropped and '\n' always breaking. Line i is s[starts[i]] for lens[i]
+ * bytes; only the first max are stored. Returns how many lines s needs (0 for "",
+ * at least 1 otherwise); width < 1 counts as 1. */
+size_t tui_wrap(const char *s, int width, size_t *starts, size_t *lens, size_t max);
 
 #endif

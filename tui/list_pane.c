@@ -125,8 +125,10 @@ static void tui_list_row(tui_app *app, tui_pane pane, size_t i, int y, int x, in
     int sw = 8;
     bool busy = app->job && strcmp(app->job_target, vm->name) == 0;
     if (busy)
-        st = app->job_kind == PVM_JOB_START ? "starting" : app->job_kind == PVM_JOB_DELETE
-                                                               ? "deleting" : "stopping";
+        st = app->job_kind == PVM_JOB_START    ? "starting"
+             : app->job_kind == PVM_JOB_DELETE ? "deleting"
+             : app->job_kind == PVM_JOB_CUSTOM ? "busy"
+                                               : "stopping";
     tui_draw_text(y, x + 1, w - sw - 3, base, vm->name);
     tui_draw_text(y, x + w - sw - 1, sw, sel ? base : sa, st);
 }

@@ -153,6 +153,29 @@ void tui_submit(tui_app *app, pvm_job_kind kind, const char *vm)
     app->dirty |= TUI_DIRTY_LISTS | TUI_DIRTY_HINTS;
 }
 
+int tui_submit_fn(tui_app *app, const char *label, pvm_job_fn fn, void *arg,
+                  void (*free_arg)(void *), pvm_error *err)
+{
+    if (app->job) {
+        if (free_arg)
+            free_arg(arg);
+        return pvm_error_set(err, PVM_E_BUSY, "wait for the %s of '%s' to end (Esc cancels it)",
+                             pvm_job_kind_name(app->job_kind), app->job_target);
+    }
+    unsigned id;
+    if (pvm_worker_submit_fn(app->worker, label, fn, arg, free_arg, &id, err) < 0) {
+        if (free_arg)
+            free_arg(arg);
+        return -1;
+    }
+    app->job = id;
+    app->job_kind = PVM_JOB_CUSTOM;
+    pvm_strlcpy(app->job_target, label, sizeof app->job_target);
+    app->job_step[0] = '\0';
+    app->dirty |= TUI_DIRTY_LISTS | TUI_DIRTY_HINTS;
+    return 0;
+}
+
 static void tui_worker_event(tui_app *app, const pvm_worker_event *ev)
 {
     if (!ev->done) {
@@ -163,12 +186,17 @@ static void tui_worker_event(tui_app *app, const pvm_worker_event *ev)
             else
                 pvm_strlcpy(app->job_step, ev->step, sizeof app->job_step);
             tui_message(app, TUI_EL_TEXT, "%s of '%s': %s   Esc cancels",
-                        pvm_job_kind_name(ev->kind), ev->target, app->job_step);
+                        ev->job == app->starter_job ? "starter" : pvm_job_kind_name(ev->kind),
+                        ev->target, app->job_step);
         }
         return;
     }
-    if (ev->job == app->job)
+    if (ev->job == app->job) {
         app->job = 0;
+        app->dirty |= TUI_DIRTY_HINTS | TUI_DIRTY_LISTS;
+    }
+    if (tui_starter_done(app, ev))
+        return;
     if (ev->rc == 0) {
         static const char *const done[] = {"started", "stopped", "forced off", "deleted", "done"};
         tui_message(app, TUI_EL_OK, "VM '%s' %s", ev->target, done[ev->kind]);
@@ -461,6 +489,7 @@ int pvm_tui_run(const pvm_tui_opts *opts)
         tui_message(&app, TUI_EL_TEXT, "? shows every key; q quits (VMs keep running)");
     tui_reload(&app);
     tui_resize(&app);
+    tui_starter_offer(&app);
     app.last_watch_ms = tui_now_ms();
     tui_loop(&app);
     tui_modal_open(&app, NULL);

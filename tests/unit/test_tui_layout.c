@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <cmocka.h>
 
 #include "../../tui/layout.h"
@@ -117,6 +118,61 @@ static void test_scroll_keeps_selection_visible(void **state)
     assert_int_equal(tui_layout_scroll(3, 2, 20, 0), 0);
 }
 
+/* The wrapped line i of s, as a string. */
+static const char *wrapped(const char *s, int width, size_t i, size_t *count)
+{
+    static char out[256];
+    size_t starts[16], lens[16];
+    *count = tui_wrap(s, width, starts, lens, 16);
+    if (i >= *count || i >= 16)
+        return "(none)";
+    snprintf(out, sizeof out, "%.*s", (int)lens[i], s + starts[i]);
+    return out;
+}
+
+static void test_wrap_breaks_at_blanks_and_keeps_every_word(void **state)
+{
+    (void)state;
+    size_t n;
+    const char *msg = "start of 'box' failed: QEMU exited: could not open disk image";
+    assert_string_equal(wrapped(msg, 20, 0, &n), "start of 'box'");
+    assert_string_equal(wrapped(msg, 20, 1, &n), "failed: QEMU exited:");
+    assert_string_equal(wrapped(msg, 20, 2, &n), "could not open disk");
+    assert_string_equal(wrapped(msg, 20, 3, &n), "image");
+    assert_int_equal(n, 4);
+    /* every line fits, and nothing but blanks is lost */
+    size_t starts[16], lens[16], total = 0;
+    n = tui_wrap(msg, 20, starts, lens, 16);
+    for (size_t i = 0; i < n; i++) {
+        assert_true(lens[i] <= 20);
+        total += lens[i];
+    }
+    size_t letters = 0;
+    for (const char *p = msg; *p; p++)
+        letters += *p != ' ';
+    assert_true(total >= letters);
+}
+
+static void test_wrap_cuts_long_words_and_honours_newlines(void **state)
+{
+    (void)state;
+    size_t n;
+    assert_string_equal(wrapped("abcdefghij", 4, 0, &n), "abcd");
+    assert_string_equal(wrapped("abcdefghij", 4, 2, &n), "ij");
+    assert_int_equal(n, 3);
+    assert_string_equal(wrapped("one\ntwo", 40, 1, &n), "two");
+    assert_int_equal(n, 2);
+    assert_string_equal(wrapped("a\n\nb", 40, 1, &n), "");
+    assert_int_equal(n, 3);
+    wrapped("", 10, 0, &n);
+    assert_int_equal(n, 0);
+    wrapped("exactly10!", 10, 0, &n);
+    assert_int_equal(n, 1);
+    assert_string_equal(wrapped("x", 0, 0, &n), "x"); /* width < 1 counts as 1 */
+    size_t starts[1], lens[1];
+    assert_int_equal(tui_wrap("aa bb cc dd", 2, starts, lens, 1), 4); /* counts past max */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -125,6 +181,8 @@ int main(void)
         cmocka_unit_test(test_wide_shows_all_panes_side_by_side),
         cmocka_unit_test(test_narrow_shows_focused_pane_and_tabs),
         cmocka_unit_test(test_scroll_keeps_selection_visible),
+        cmocka_unit_test(test_wrap_breaks_at_blanks_and_keeps_every_word),
+        cmocka_unit_test(test_wrap_cuts_long_words_and_honours_newlines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
