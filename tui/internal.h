@@ -84,6 +84,8 @@ struct tui_app {
     /* the message line */
     char message[512];
     tui_element message_el;
+    unsigned message_seq;   /* counts tui_message calls: did an action say something? */
+    int message_rows;       /* rows the message line has (long messages wrap) */
     /* the operation the worker runs, 0 when idle */
     unsigned job;
     pvm_job_kind job_kind;
@@ -100,6 +102,7 @@ struct tui_app {
     char starter_vm[PVM_NAME_MAX + 1];
 
     tui_modal *modal;
+    unsigned modal_seq;     /* counts tui_modal_open calls */
 };
 
 /* tui.c */
@@ -108,6 +111,8 @@ int64_t tui_now_ms(void);
 void tui_message(tui_app *app, tui_element el, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void tui_message_error(tui_app *app, const pvm_error *err);
+/* Recomputes the layout for the terminal's size, the focus and the message's rows. */
+void tui_relayout(tui_app *app);
 /* Reloads profiles and VMs from the engine, keeping each list's selection. */
 void tui_reload(tui_app *app);
 /* The selected profile / VM, NULL when none. */

@@ -70,6 +70,31 @@ void tui_layout_compute(int cols, int rows, tui_pane focus, tui_layout *out)
     }
 }
 
+static void tui_rect_end_at(tui_rect *r, int bottom)
+{
+    if (r->h && r->y + r->h > bottom)
+        *r = tui_rect_make(r->y, r->x, bottom - r->y, r->w);
+}
+
+void tui_layout_message_rows(tui_layout *l, int rows)
+{
+    if (l->mode == TUI_LAYOUT_TOO_SMALL || rows <= 1)
+        return;
+    if (rows > TUI_MESSAGE_MAX_ROWS)
+        rows = TUI_MESSAGE_MAX_ROWS;
+    int body_top = l->tabs.h ? l->tabs.y + 1 : l->header.y + 1;
+    int max = l->rows - 1 - body_top - 5; /* the hints row and 5 rows of panes stay */
+    if (rows > max)
+        rows = max;
+    if (rows <= 1)
+        return;
+    l->message = tui_rect_make(l->rows - rows, 0, rows, l->cols);
+    l->hints = tui_rect_make(l->message.y - 1, 0, 1, l->cols);
+    for (int i = 0; i < TUI_PANE_COUNT; i++)
+        tui_rect_end_at(&l->panes[i], l->hints.y);
+    tui_rect_end_at(&l->details, l->hints.y);
+}
+
 int tui_layout_scroll(int top, int sel, int n, int height)
 {
     if (height <= 0 || n <= 0)
@@ -117,4 +142,22 @@ size_t tui_wrap(const char *s, int width, size_t *starts, size_t *lens, size_t m
                 i++;
     }
     return n;
+}
+
+int tui_fit_items(const int *widths, const bool *essential, size_t n, int w, bool *show)
+{
+    int used = 0;
+    for (size_t i = 0; i < n; i++) {
+        show[i] = true;
+        used += widths[i];
+    }
+    for (int pass = 0; pass < 2 && used > w; pass++) {
+        for (size_t i = n; i-- > 0 && used > w;) {
+            if (!show[i] || (pass == 0 && essential[i]))
+                continue;
+            show[i] = false;
+            used -= widths[i];
+        }
+    }
+    return used;
 }

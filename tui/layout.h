@@ -42,6 +42,13 @@ typedef struct tui_layout {
  * TUI_MIN_ROWS give TUI_LAYOUT_TOO_SMALL with every rectangle empty. */
 void tui_layout_compute(int cols, int rows, tui_pane focus, tui_layout *out);
 
+/* Gives the message line `rows` rows (a long message wraps instead of being cut):
+ * the hint line moves up above them and the panes, tabs and details end above the
+ * hints. rows is capped at TUI_MESSAGE_MAX_ROWS and so the panes keep 5 rows;
+ * nothing changes for rows <= 1 or a TOO_SMALL layout. */
+#define TUI_MESSAGE_MAX_ROWS 4
+void tui_layout_message_rows(tui_layout *l, int rows);
+
 /* True when a and b share at least one cell. */
 bool tui_rect_overlap(tui_rect a, tui_rect b);
 
@@ -55,5 +62,12 @@ int tui_layout_scroll(int top, int sel, int n, int height);
  * bytes; only the first max are stored. Returns how many lines s needs (0 for "",
  * at least 1 otherwise); width < 1 counts as 1. */
 size_t tui_wrap(const char *s, int width, size_t *starts, size_t *lens, size_t max);
+
+/* Which of n items of widths[i] columns (gap included) a line of w columns shows:
+ * every one when they fit, else the least important go first: items that are not
+ * essential[i], from the last one back, until the rest fits (essential ones only
+ * go when they alone do not fit, again from the last). show[i] gets the verdict;
+ * returns the columns used. */
+int tui_fit_items(const int *widths, const bool *essential, size_t n, int w, bool *show);
 
 #endif

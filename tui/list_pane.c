@@ -149,7 +149,7 @@ void tui_list_draw(tui_app *app, tui_pane pane)
     tui_draw_box(app, r, title, focus);
     int inner_h = r.h - 2, inner_w = r.w - 2;
     if (!l->n) {
-        const char *empty = pane == TUI_PANE_SNAPSHOTS ? "no snapshots"
+        const char *empty = pane == TUI_PANE_SNAPSHOTS ? "no snapshots - p takes one"
                             : l->filter[0]           ? "nothing matches the filter"
                             : pane == TUI_PANE_PROFILES ? "no profiles: n makes one"
                                                         : "no VMs: n makes one";

@@ -160,7 +160,7 @@ bool tui_starter_done(tui_app *app, const pvm_worker_event *ev)
         return true;
     }
     app->focus = TUI_PANE_VMS;
-    tui_layout_compute(COLS, LINES, app->focus, &app->layout);
+    tui_relayout(app);
     tui_list *l = &app->lists[TUI_PANE_VMS];
     for (size_t i = 0; i < l->n; i++)
         if (strcmp(app->vms[l->rows[i]].name, app->starter_vm) == 0)

@@ -173,6 +173,55 @@ static void test_wrap_cuts_long_words_and_honours_newlines(void **state)
     assert_int_equal(tui_wrap("aa bb cc dd", 2, starts, lens, 1), 4); /* counts past max */
 }
 
+static void test_fit_items_drops_least_important_first(void **state)
+{
+    (void)state;
+    const int widths[] = {10, 10, 10, 10, 8};
+    const bool essential[] = {false, false, false, true, true};
+    bool show[5];
+    assert_int_equal(tui_fit_items(widths, essential, 5, 60, show), 48); /* all fit */
+    for (int i = 0; i < 5; i++)
+        assert_true(show[i]);
+    assert_int_equal(tui_fit_items(widths, essential, 5, 30, show), 28);
+    assert_true(show[0]);
+    assert_false(show[1]);
+    assert_false(show[2]);
+    assert_true(show[3]); /* "? help" and "q quit" stay */
+    assert_true(show[4]);
+    assert_int_equal(tui_fit_items(widths, essential, 5, 12, show), 10);
+    assert_true(show[3]); /* essentials only go when they alone do not fit, last first */
+    assert_false(show[4]);
+    assert_false(show[0]);
+}
+
+static void test_message_rows_move_the_hints_and_shrink_the_panes(void **state)
+{
+    (void)state;
+    tui_layout l;
+    for (int wide = 0; wide < 2; wide++) {
+        tui_layout_compute(wide ? 200 : 80, wide ? 60 : 24, TUI_PANE_VMS, &l);
+        tui_layout_message_rows(&l, 3);
+        int rows = l.rows;
+        assert_int_equal(l.message.y, rows - 3);
+        assert_int_equal(l.message.h, 3);
+        assert_int_equal(l.hints.y, rows - 4);
+        assert_false(tui_rect_overlap(l.details, l.hints));
+        assert_false(tui_rect_overlap(l.details, l.message));
+        for (int p = 0; p < TUI_PANE_COUNT; p++) {
+            assert_false(tui_rect_overlap(l.panes[p], l.hints));
+            assert_false(tui_rect_overlap(l.panes[p], l.message));
+        }
+        assert_true(l.panes[TUI_PANE_VMS].h >= 5);
+    }
+    tui_layout_compute(80, 24, TUI_PANE_VMS, &l);
+    tui_layout_message_rows(&l, 99); /* capped */
+    assert_int_equal(l.message.h, TUI_MESSAGE_MAX_ROWS);
+    tui_layout_compute(60, 15, TUI_PANE_VMS, &l);
+    tui_layout_message_rows(&l, 4); /* the panes keep 5 rows */
+    assert_true(l.panes[TUI_PANE_VMS].h >= 5);
+    assert_int_equal(l.message.y + l.message.h, 15);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -183,6 +232,8 @@ int main(void)
         cmocka_unit_test(test_scroll_keeps_selection_visible),
         cmocka_unit_test(test_wrap_breaks_at_blanks_and_keeps_every_word),
         cmocka_unit_test(test_wrap_cuts_long_words_and_honours_newlines),
+        cmocka_unit_test(test_fit_items_drops_least_important_first),
+        cmocka_unit_test(test_message_rows_move_the_hints_and_shrink_the_panes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
