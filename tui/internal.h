@@ -151,6 +151,10 @@ void tui_tabs_draw(tui_app *app);
 /* Moves the focused list's selection by delta rows (clamped). */
 void tui_list_move(tui_app *app, int delta);
 void tui_list_home_end(tui_app *app, bool end);
+/* Selects the row-th row shown in pane (0 = the top one); out of range: nothing. */
+void tui_list_select_row(tui_app *app, tui_pane pane, int row);
+/* The pane whose tab (narrow layout) covers column x, -1 when none. */
+int tui_tab_at(const tui_app *app, int x);
 /* The data index of the selected row of pane, -1 when none. */
 long tui_list_selected(const tui_app *app, tui_pane pane);
 /* Opens the filter prompt of the focused list. */
@@ -199,6 +203,13 @@ void tui_vm_form_open(tui_app *app);
 void tui_starter_offer(tui_app *app);
 /* Handles the starter job's end event; false when ev is another job's. */
 bool tui_starter_done(tui_app *app, const pvm_worker_event *ev);
+
+/* mouse.c */
+/* Turns the mouse on where the terminal has one (no-op on vt100 and the like). */
+void tui_mouse_start(void);
+/* Handles a KEY_MOUSE: a click focuses a pane and selects a row, the wheel
+ * scrolls the list under the pointer; in a modal the wheel is Up/Down. */
+void tui_mouse_event(tui_app *app);
 
 /* help.c */
 void tui_help_open(tui_app *app);

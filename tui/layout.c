@@ -95,6 +95,35 @@ void tui_layout_message_rows(tui_layout *l, int rows)
     tui_rect_end_at(&l->details, l->hints.y);
 }
 
+static bool tui_rect_has(tui_rect r, int y, int x)
+{
+    return r.h && r.w && y >= r.y && y < r.y + r.h && x >= r.x && x < r.x + r.w;
+}
+
+tui_hit tui_layout_hit(const tui_layout *l, int y, int x)
+{
+    tui_hit h = {TUI_HIT_NONE, TUI_PANE_PROFILES, -1};
+    if (l->mode == TUI_LAYOUT_TOO_SMALL)
+        return h;
+    if (tui_rect_has(l->tabs, y, x)) {
+        h.kind = TUI_HIT_TABS;
+        return h;
+    }
+    for (int i = 0; i < TUI_PANE_COUNT; i++) {
+        tui_rect r = l->panes[i];
+        if (!tui_rect_has(r, y, x))
+            continue;
+        h.kind = TUI_HIT_PANE;
+        h.pane = (tui_pane)i;
+        bool inside = y > r.y && y < r.y + r.h - 1 && x > r.x && x < r.x + r.w - 1;
+        h.row = inside ? y - r.y - 1 : -1;
+        return h;
+    }
+    if (tui_rect_has(l->details, y, x))
+        h.kind = TUI_HIT_DETAILS;
+    return h;
+}
+
 int tui_layout_scroll(int top, int sel, int n, int height)
 {
     if (height <= 0 || n <= 0)

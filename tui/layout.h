@@ -49,6 +49,16 @@ void tui_layout_compute(int cols, int rows, tui_pane focus, tui_layout *out);
 #define TUI_MESSAGE_MAX_ROWS 4
 void tui_layout_message_rows(tui_layout *l, int rows);
 
+/* What a mouse click at (y, x) lands on: a list pane (its row inside the box,
+ * -1 on the border or title), the details, the tab row, or nothing. */
+typedef enum { TUI_HIT_NONE = 0, TUI_HIT_PANE, TUI_HIT_DETAILS, TUI_HIT_TABS } tui_hit_kind;
+typedef struct tui_hit {
+    tui_hit_kind kind;
+    tui_pane pane; /* TUI_HIT_PANE */
+    int row;       /* TUI_HIT_PANE: 0 = the first row shown, -1 = the border */
+} tui_hit;
+tui_hit tui_layout_hit(const tui_layout *l, int y, int x);
+
 /* True when a and b share at least one cell. */
 bool tui_rect_overlap(tui_rect a, tui_rect b);
 

@@ -83,6 +83,16 @@ void tui_list_move(tui_app *app, int delta)
     }
 }
 
+void tui_list_select_row(tui_app *app, tui_pane pane, int row)
+{
+    tui_list *l = &app->lists[pane];
+    int idx = l->top + row;
+    if (row < 0 || idx >= (int)l->n || idx == l->sel)
+        return;
+    l->sel = idx;
+    app->dirty |= TUI_DIRTY_LISTS | TUI_DIRTY_DETAILS | TUI_DIRTY_HINTS;
+}
+
 void tui_list_home_end(tui_app *app, bool end)
 {
     tui_list *l = &app->lists[app->focus];
@@ -164,6 +174,25 @@ void tui_list_draw(tui_app *app, tui_pane pane)
     }
 }
 
+static int tui_tab_text(const tui_app *app, int p, char *t, size_t size)
+{
+    snprintf(t, size, " %s (%zu) ", tui_pane_titles[p], app->lists[p].n);
+    return (int)strlen(t);
+}
+
+int tui_tab_at(const tui_app *app, int x)
+{
+    int at = app->layout.tabs.x + 1;
+    for (int p = 0; p < TUI_PANE_COUNT; p++) {
+        char t[48];
+        int w = tui_tab_text(app, p, t, sizeof t);
+        if (x >= at && x < at + w)
+            return p;
+        at += w + 1;
+    }
+    return -1;
+}
+
 void tui_tabs_draw(tui_app *app)
 {
     tui_rect r = app->layout.tabs;
@@ -173,8 +202,7 @@ void tui_tabs_draw(tui_app *app)
     int x = r.x + 1;
     for (int p = 0; p < TUI_PANE_COUNT; p++) {
         char t[48];
-        snprintf(t, sizeof t, " %s (%zu) ", tui_pane_titles[p], app->lists[p].n);
-        int w = (int)strlen(t);
+        int w = tui_tab_text(app, p, t, sizeof t);
         tui_draw_text(r.y, x, w,
                       tui_theme_attr(p == (int)app->focus ? TUI_EL_TITLE_FOCUS : TUI_EL_TITLE), t);
         x += w + 1;

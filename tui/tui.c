@@ -375,6 +375,10 @@ static void tui_handle_key(tui_app *app, int ch)
         tui_resize(app);
         return;
     }
+    if (ch == KEY_MOUSE) {
+        tui_mouse_event(app);
+        return;
+    }
     if (ch == 0x0c) { /* Ctrl-L works everywhere, also inside forms */
         tui_do_action(app, TUI_ACT_REDRAW);
         return;
@@ -475,6 +479,7 @@ static SCREEN *tui_curses_start(tui_app *app, const char *theme)
     nonl();
     keypad(stdscr, TRUE);
     tui_define_keys();
+    tui_mouse_start();
     nodelay(stdscr, TRUE);
     set_escdelay(25);
     curs_set(0);

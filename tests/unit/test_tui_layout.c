@@ -222,6 +222,33 @@ static void test_message_rows_move_the_hints_and_shrink_the_panes(void **state)
     assert_int_equal(l.message.y + l.message.h, 15);
 }
 
+static void test_hit_finds_pane_rows_tabs_and_details(void **state)
+{
+    (void)state;
+    tui_layout l;
+    tui_layout_compute(200, 50, TUI_PANE_PROFILES, &l);
+    tui_rect v = l.panes[TUI_PANE_VMS];
+    tui_hit h = tui_layout_hit(&l, v.y + 3, v.x + 2);
+    assert_int_equal(h.kind, TUI_HIT_PANE);
+    assert_int_equal(h.pane, TUI_PANE_VMS);
+    assert_int_equal(h.row, 2);
+    h = tui_layout_hit(&l, v.y, v.x + 2); /* the title border */
+    assert_int_equal(h.kind, TUI_HIT_PANE);
+    assert_int_equal(h.row, -1);
+    h = tui_layout_hit(&l, l.details.y + 2, l.details.x + 3);
+    assert_int_equal(h.kind, TUI_HIT_DETAILS);
+    assert_int_equal(tui_layout_hit(&l, 0, 5).kind, TUI_HIT_NONE); /* the header */
+    assert_int_equal(tui_layout_hit(&l, 49, 5).kind, TUI_HIT_NONE); /* the message line */
+    tui_layout_compute(80, 24, TUI_PANE_SNAPSHOTS, &l);
+    assert_int_equal(tui_layout_hit(&l, l.tabs.y, 10).kind, TUI_HIT_TABS);
+    h = tui_layout_hit(&l, l.panes[TUI_PANE_SNAPSHOTS].y + 1, 3);
+    assert_int_equal(h.kind, TUI_HIT_PANE);
+    assert_int_equal(h.pane, TUI_PANE_SNAPSHOTS);
+    assert_int_equal(h.row, 0);
+    tui_layout_compute(40, 10, TUI_PANE_VMS, &l);
+    assert_int_equal(tui_layout_hit(&l, 3, 3).kind, TUI_HIT_NONE); /* too small */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -234,6 +261,7 @@ int main(void)
         cmocka_unit_test(test_wrap_cuts_long_words_and_honours_newlines),
         cmocka_unit_test(test_fit_items_drops_least_important_first),
         cmocka_unit_test(test_message_rows_move_the_hints_and_shrink_the_panes),
+        cmocka_unit_test(test_hit_finds_pane_rows_tabs_and_details),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
