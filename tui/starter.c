@@ -154,9 +154,13 @@ bool tui_starter_done(tui_app *app, const pvm_worker_event *ev)
         return false;
     app->starter_job = 0;
     tui_reload(app);
+    if (ev->rc < 0 && ev->err.code == PVM_E_CANCELLED) {
+        tui_message(app, TUI_EL_TEXT, "starter cancelled; what it had made stays in the lists");
+        return true;
+    }
     if (ev->rc < 0) {
-        tui_message(app, TUI_EL_ERROR, "starter failed: %s%s", ev->err.msg,
-                    ev->err.code == PVM_E_CANCELLED ? "" : "  (what was made stays; fix and s starts it)");
+        tui_message(app, TUI_EL_ERROR, "starter failed: %s (what it had made stays in the lists)",
+                    ev->err.msg);
         return true;
     }
     app->focus = TUI_PANE_VMS;
