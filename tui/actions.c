@@ -106,8 +106,8 @@ static void tui_delete(tui_app *app)
             return;
         if (vm->state == PVM_VM_RUNNING || vm->state == PVM_VM_PAUSED) {
             tui_message(app, TUI_EL_ERROR,
-                        "VM '%s' is %s: stop it first with S (or x forces it off), then d deletes it",
-                        vm->name, pvm_vm_state_name(vm->state));
+                        "VM '%s' is %s: stop it first with S (or x forces it off), then d "
+                        "deletes it", vm->name, pvm_vm_state_name(vm->state));
             return;
         }
         snprintf(q, sizeof q, "Delete VM '%s' with its disk and folder?", vm->name);

@@ -39,11 +39,10 @@ void tui_mouse_event(tui_app *app)
         return;
     int wheel = tui_wheel(ev.bstate);
     if (app->modal) {
-        for (int i = 0; wheel && i < TUI_WHEEL_ROWS; i++)
-            if (app->modal->key(app->modal, app, wheel < 0 ? KEY_UP : KEY_DOWN) == TUI_MODAL_CLOSE) {
+        int key = wheel < 0 ? KEY_UP : KEY_DOWN;
+        for (int i = 0; wheel && app->modal && i < TUI_WHEEL_ROWS; i++)
+            if (app->modal->key(app->modal, app, key) == TUI_MODAL_CLOSE)
                 tui_modal_open(app, NULL);
-                break;
-            }
         return;
     }
     tui_hit hit = tui_layout_hit(&app->layout, ev.y, ev.x);
