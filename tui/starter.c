@@ -198,7 +198,7 @@ static void tui_starter_draw(tui_modal *m, tui_app *app)
     size_t starts[16], lens[16];
     size_t n = tui_wrap(tui_starter_text, w - 4, starts, lens, 16);
     n = n > 16 ? 16 : n;
-    tui_rect r = tui_draw_dialog(app, (int)n + 5, w, "First run");
+    tui_rect r = tui_draw_dialog(app, (int)n + 4, w, "First run");
     if (!r.h)
         return;
     for (size_t i = 0; i < n && (int)i < r.h - 4; i++) {
