@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <time.h>
 
 /* ------------------------------------------------------------------ rules */
@@ -367,6 +368,24 @@ static void pvm_snap_undo(const pvm_snap_vm *s, const char *tag)
     free(img);
 }
 
+/* A failed save on a file system with (almost) no room left says so after QEMU's words
+ * (QEMU itself only says "Input/output error"). */
+static void pvm_snap_space_hint(const pvm_snap_vm *s, pvm_error *err)
+{
+    struct statvfs v;
+    if (!err || statvfs(s->f.dir, &v) < 0)
+        return;
+    uint64_t free_bytes = (uint64_t)v.f_bavail * v.f_frsize;
+    uint64_t need = s->vm.memory_bytes < (64ULL << 20) ? (64ULL << 20) : s->vm.memory_bytes;
+    if (free_bytes >= need)
+        return;
+    char have[32];
+    size_t len = strlen(err->msg);
+    snprintf(err->msg + len, sizeof err->msg - len, "; the file system of %s has only %s "
+             "free (no space left on device?): free space there and retry", s->f.dir,
+             pvm_size_format(free_bytes, have, sizeof have));
+}
+
 static int pvm_snap_save(pvm_engine *e, pvm_snap_vm *s, pvm_snapshot *row, bool disk_only,
                          const pvm_progress *progress, pvm_error *err)
 {
@@ -374,6 +393,7 @@ static int pvm_snap_save(pvm_engine *e, pvm_snap_vm *s, pvm_snapshot *row, bool 
                                                                     : PVM_HV_SNAP_SAVE_DISK,
                            .tag = row->tag, .progress = progress};
     if (s->hv->snapshot(s->ctx, &s->vm, &s->f, &req, err) < 0) {
+        pvm_snap_space_hint(s, err);
         pvm_snap_undo(s, row->tag);
         return -1;
     }
