@@ -157,8 +157,10 @@ extern const pvm_hv_ops pvm_hv_fake; /* fake/backend.c */
  * tests feed it 100+ snapshots). */
 int pvm_qemu_snapshot(const char *home, const pvm_vm *vm, const pvm_vm_files *f,
                       const pvm_hv_snap_req *req, pvm_error *err);
-int pvm_qemu_snapshot_list(const pvm_vm *vm, const pvm_vm_files *f, pvm_hv_snap **out,
-                           size_t *n, pvm_error *err);
+/* A running VM's list comes from QMP query-block (QEMU's own view), a stopped one's
+ * from qemu-img info. */
+int pvm_qemu_snapshot_list(const char *home, const pvm_vm *vm, const pvm_vm_files *f,
+                           pvm_hv_snap **out, size_t *n, pvm_error *err);
 int pvm_qemu_snapshot_parse(const char *json, pvm_hv_snap **out, size_t *n, pvm_error *err);
 
 /* The backend by its config word; NULL when there is none of that name. */

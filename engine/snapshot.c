@@ -134,6 +134,12 @@ static void pvm_fingerprint(const char *text, char out[17])
     snprintf(out, 17, "%016llx", (unsigned long long)h);
 }
 
+static void pvm_step(const pvm_progress *progress, const char *step)
+{
+    if (progress && progress->report)
+        progress->report(progress->ctx, step, -1);
+}
+
 /* ------------------------------------------------------------------ notes */
 
 static void pvm_note(pvm_snapshot_notes *notes, const char *fmt, ...)
@@ -170,8 +176,8 @@ static void pvm_snap_close(pvm_snap_vm *s)
 }
 
 /* The VM, its backend and (lock) its lock; a held lock is PVM_E_BUSY naming the VM. */
-static int pvm_snap_open(pvm_engine *e, const char *name, bool lock, pvm_snap_vm *s,
-                         pvm_error *err)
+static int pvm_snap_open(pvm_engine *e, const char *name, bool lock,
+                         const pvm_progress *progress, pvm_snap_vm *s, pvm_error *err)
 {
     memset(s, 0, sizeof *s);
     s->lock_fd = -1;
@@ -182,6 +188,7 @@ static int pvm_snap_open(pvm_engine *e, const char *name, bool lock, pvm_snap_vm
     if (!s->hv->snapshot || !s->hv->snapshot_list)
         return pvm_error_set(err, PVM_E_STATE, "VM '%s': the %s backend has no snapshots",
                              s->vm.name, s->hv->name);
+    pvm_step(progress, "taking the VM's lock");
     if (lock && pvm_vm_lock(&s->f, s->vm.name, &s->lock_fd, err) < 0) {
         if (err && err->code == PVM_E_BUSY)
             pvm_error_set(err, PVM_E_BUSY, "VM '%s' is busy: another privarion-vm session is "
@@ -189,6 +196,7 @@ static int pvm_snap_open(pvm_engine *e, const char *name, bool lock, pvm_snap_vm
                           "done", s->vm.name);
         return -1;
     }
+    pvm_step(progress, "checking the VM's state");
     pvm_vm_probe(e, &s->vm);
     return 0;
 }
@@ -400,6 +408,7 @@ static int pvm_snap_save(pvm_engine *e, pvm_snap_vm *s, pvm_snapshot *row, bool 
     pvm_hv_snap *img = NULL;
     size_t n = 0;
     pvm_error ignored = {0};
+    pvm_step(progress, "reading the snapshot's figures from the image");
     if (s->hv->snapshot_list(s->ctx, &s->vm, &s->f, &img, &n, &ignored) == 0) {
         const pvm_hv_snap *h = pvm_img_find(img, n, row->tag);
         if (h) {
@@ -410,6 +419,7 @@ static int pvm_snap_save(pvm_engine *e, pvm_snap_vm *s, pvm_snapshot *row, bool 
     free(img);
     row->memory = req.op == PVM_HV_SNAP_SAVE;
     row->created_at = pvm_now();
+    pvm_step(progress, "recording the snapshot");
     if (pvm_db_snapshot_insert(e->store, row, err) < 0) {
         pvm_snap_undo(s, row->tag); /* no row: no snapshot either */
         return -1;
@@ -422,6 +432,7 @@ static int pvm_snap_create_locked(pvm_engine *e, pvm_snap_vm *s, const char *tag
                                   const pvm_snapshot_opts *o, const pvm_progress *progress,
                                   pvm_snapshot *row, pvm_snapshot_notes *notes, pvm_error *err)
 {
+    pvm_step(progress, "checking the list against the disk image");
     if (pvm_reconcile(e, s, notes, err) < 0)
         return -1;
     if (tag && *tag) {
@@ -453,7 +464,7 @@ int pvm_snapshot_create(pvm_engine *e, const char *vm, const char *tag,
     if (tag && *tag && pvm_snapshot_tag_check(tag, err) < 0)
         return -1;
     pvm_snap_vm s;
-    if (pvm_snap_open(e, vm, true, &s, err) < 0) {
+    if (pvm_snap_open(e, vm, true, progress, &s, err) < 0) {
         pvm_snap_close(&s);
         return -1;
     }
@@ -473,7 +484,7 @@ int pvm_snapshot_list(pvm_engine *e, const char *vm, pvm_snapshot **out, size_t 
 {
     pvm_snap_vm s;
     pvm_error busy = {0};
-    int rc = pvm_snap_open(e, vm, true, &s, &busy);
+    int rc = pvm_snap_open(e, vm, true, NULL, &s, &busy);
     if (rc < 0 && busy.code != PVM_E_BUSY) {
         if (err)
             *err = busy;
@@ -573,6 +584,7 @@ static int pvm_snap_restore_locked(pvm_engine *e, pvm_snap_vm *s, const char *ta
 {
     pvm_snapshot *row = pvm_xcalloc(1, sizeof *row);
     int rc = -1;
+    pvm_step(progress, "checking the list against the disk image");
     if (pvm_reconcile(e, s, notes, err) < 0 || pvm_snap_row(e, s, tag, row, err) < 0 ||
         pvm_snap_compare(e, s, row, o->force, err) < 0)
         goto done;
@@ -582,6 +594,7 @@ static int pvm_snap_restore_locked(pvm_engine *e, pvm_snap_vm *s, const char *ta
                       s->vm.name, s->vm.name);
         goto done;
     }
+    pvm_step(progress, "restoring");
     if (!pvm_snap_live(&s->vm) && row->memory) {
         rc = pvm_snap_boot_into(e, s, row, progress, err);
     } else {
@@ -603,7 +616,7 @@ int pvm_snapshot_restore(pvm_engine *e, const char *vm, const char *tag,
     if (pvm_snapshot_tag_check(tag, err) < 0)
         return -1;
     pvm_snap_vm s;
-    int rc = pvm_snap_open(e, vm, true, &s, err);
+    int rc = pvm_snap_open(e, vm, true, progress, &s, err);
     if (rc == 0)
         rc = pvm_snap_restore_locked(e, &s, tag, opts ? opts : &none, progress, notes, err);
     pvm_snap_close(&s);
@@ -620,7 +633,7 @@ int pvm_snapshot_delete(pvm_engine *e, const char *vm, const char *tag,
         return -1;
     pvm_snap_vm s;
     pvm_snapshot row;
-    int rc = pvm_snap_open(e, vm, true, &s, err);
+    int rc = pvm_snap_open(e, vm, true, progress, &s, err);
     if (rc == 0)
         rc = pvm_reconcile(e, &s, notes, err);
     if (rc == 0)

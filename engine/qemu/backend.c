@@ -656,8 +656,7 @@ static int pvm_qemu_snap(void *ctx, const pvm_vm *vm, const pvm_vm_files *f,
 static int pvm_qemu_snap_list(void *ctx, const pvm_vm *vm, const pvm_vm_files *f,
                               pvm_hv_snap **out, size_t *n, pvm_error *err)
 {
-    (void)ctx;
-    return pvm_qemu_snapshot_list(vm, f, out, n, err);
+    return pvm_qemu_snapshot_list(((pvm_qemu_ctx *)ctx)->home, vm, f, out, n, err);
 }
 
 /* ---------------------------------------------------------------- the table */

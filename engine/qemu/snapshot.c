@@ -122,16 +122,10 @@ static uint64_t pvm_snap_num(const cJSON *o, const char *key)
     return cJSON_IsNumber(v) && v->valuedouble > 0 ? (uint64_t)v->valuedouble : 0;
 }
 
-/* The "snapshots" array of qemu-img info's JSON (the SnapshotInfo type of
- * qapi/block-core.json: name, vm-state-size, date-sec, vm-clock-sec/-nsec). */
-int pvm_qemu_snapshot_parse(const char *json, pvm_hv_snap **out, size_t *n, pvm_error *err)
+/* A SnapshotInfo array (qapi/block-core.json: name, vm-state-size, date-sec,
+ * vm-clock-sec/-nsec), as qemu-img info and QMP query-block give it; arr may be NULL. */
+static void pvm_snap_from_array(const cJSON *arr, pvm_hv_snap **out, size_t *n)
 {
-    cJSON *j = pvm_json_parse_bytes(json, strlen(json), true, NULL);
-    if (!cJSON_IsObject(j)) {
-        cJSON_Delete(j);
-        return pvm_error_set(err, PVM_E_QEMU, "qemu-img info: its output is not JSON");
-    }
-    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(j, "snapshots");
     size_t count = cJSON_IsArray(arr) ? (size_t)cJSON_GetArraySize(arr) : 0;
     pvm_hv_snap *list = pvm_xcalloc(count ? count : 1, sizeof *list);
     size_t k = 0;
@@ -149,17 +143,60 @@ int pvm_qemu_snapshot_parse(const char *json, pvm_hv_snap **out, size_t *n, pvm_
                               pvm_snap_num(s, "vm-clock-nsec");
         k++;
     }
-    cJSON_Delete(j);
     *out = list;
     *n = k;
+}
+
+/* The "snapshots" array of qemu-img info's JSON. */
+int pvm_qemu_snapshot_parse(const char *json, pvm_hv_snap **out, size_t *n, pvm_error *err)
+{
+    cJSON *j = pvm_json_parse_bytes(json, strlen(json), true, NULL);
+    if (!cJSON_IsObject(j)) {
+        cJSON_Delete(j);
+        return pvm_error_set(err, PVM_E_QEMU, "qemu-img info: its output is not JSON");
+    }
+    pvm_snap_from_array(cJSON_GetObjectItemCaseSensitive(j, "snapshots"), out, n);
+    cJSON_Delete(j);
     return 0;
 }
 
-int pvm_qemu_snapshot_list(const pvm_vm *vm, const pvm_vm_files *f, pvm_hv_snap **out,
-                           size_t *n, pvm_error *err)
+/* A running VM: QMP query-block's image of the disk (QEMU's own view, no process spawned). */
+static int pvm_snap_list_qmp(const pvm_qemu_run *r, pvm_hv_snap **out, size_t *n,
+                             pvm_error *err)
 {
+    pvm_qmp *q = NULL;
+    cJSON *ret = NULL;
+    int rc = pvm_qmp_connect(r->qmp_sock, PVM_SNAP_CONNECT_MS, &q, err);
+    if (rc == 0)
+        rc = pvm_qmp_execute(q, "query-block", NULL, &ret, PVM_SNAP_CONNECT_MS, err);
+    pvm_qmp_close(q);
+    if (rc < 0)
+        return -1;
+    const cJSON *dev, *image = NULL;
+    cJSON_ArrayForEach(dev, ret) {
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(dev, "device");
+        if (cJSON_IsString(name) && strcmp(name->valuestring, PVM_QEMU_DRIVE_ID) == 0)
+            image = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(dev, "inserted"), "image");
+    }
+    if (!cJSON_IsObject(image)) {
+        cJSON_Delete(ret);
+        return pvm_error_set(err, PVM_E_QEMU, "QMP query-block: no image for %s",
+                             PVM_QEMU_DRIVE_ID);
+    }
+    pvm_snap_from_array(cJSON_GetObjectItemCaseSensitive(image, "snapshots"), out, n);
+    cJSON_Delete(ret);
+    return 0;
+}
+
+int pvm_qemu_snapshot_list(const char *home, const pvm_vm *vm, const pvm_vm_files *f,
+                           pvm_hv_snap **out, size_t *n, pvm_error *err)
+{
+    pvm_qemu_run r;
+    if ((vm->state == PVM_VM_RUNNING || vm->state == PVM_VM_PAUSED) &&
+        pvm_qemu_run_init(home, vm->id, &r, NULL) == 0 && pvm_snap_list_qmp(&r, out, n, NULL) == 0)
+        return 0; /* else the image itself, read from outside */
     char *json = NULL;
-    (void)vm;
     if (pvm_img_info_json(f->disk, &json, err) < 0)
         return -1;
     int rc = pvm_qemu_snapshot_parse(json, out, n, err);
