@@ -79,7 +79,7 @@ void tui_snaps_sync(tui_app *app)
         tui_message_error(app, &err);
         list = NULL;
         n = 0;
-    } else if (notes.n) {
+    } else if (notes.n && !app->job) { /* a job's progress keeps the message line */
         tui_message(app, TUI_EL_TEXT, "%s%s", notes.line[0], notes.n > 1 ? " (and more)" : "");
     }
     free(app->snaps);
