@@ -150,7 +150,7 @@ static void tui_snap_row(const pvm_snapshot *s, int y, int x, int w, int base, i
     int rw = w > 36 ? 16 : w > 16 ? 4 : 0; /* "mem  11-30 00:33", or "mem" alone */
     tui_draw_text(y, x + 1, w - rw - 2, base, s->tag);
     if (rw) {
-        char right[32];
+        char right[48];
         snprintf(right, sizeof right, "%-4s %s", s->memory ? "mem" : "disk", when);
         tui_draw_text(y, x + w - rw - 1, rw, dim, right);
     }

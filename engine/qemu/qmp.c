@@ -239,6 +239,14 @@ static bool qmp_is_job_event(const cJSON *ev, const char *job_id)
 /* Waits until a status change of job_id arrives or `until`; other events stay queued. */
 static int qmp_wait_job_event(pvm_qmp *q, const char *job_id, int64_t until, pvm_error *err)
 {
+    for (size_t i = 0; i < q->nev; i++) { /* one that came in with a reply: no wait */
+        if (qmp_is_job_event(q->events[i], job_id)) {
+            cJSON_Delete(q->events[i]);
+            memmove(q->events + i, q->events + i + 1, (q->nev - i - 1) * sizeof *q->events);
+            q->nev--;
+            return 1;
+        }
+    }
     for (;;) {
         cJSON *msg = NULL;
         int rc = pvm_rpc_read_json(&q->rpc, &msg, until, err);
