@@ -195,9 +195,32 @@ static int pvm_migrate_2(sqlite3 *db, pvm_error *err)
     return pvm_exec(db, sql, "store: migration 2 (vms)", err);
 }
 
-/* 3: real guests (issue 12): display, video adapter, firmware, TPM, port forwards and
- * the host bridge of each VM. The defaults are what a VM had before. */
+/* 3: snapshots, one row per internal snapshot of a VM's disk image; deleting the VM
+ * deletes them (foreign keys are on). */
 static int pvm_migrate_3(sqlite3 *db, pvm_error *err)
+{
+    static const char sql[] =
+        "CREATE TABLE snapshots ("
+        " id TEXT PRIMARY KEY NOT NULL,"
+        " vm_id TEXT NOT NULL REFERENCES vms(id) ON DELETE CASCADE,"
+        " tag TEXT NOT NULL,"
+        " created_at INTEGER NOT NULL,"
+        " memory INTEGER NOT NULL,"
+        " vmstate_bytes INTEGER NOT NULL DEFAULT 0,"
+        " vm_clock_ns INTEGER NOT NULL DEFAULT 0,"
+        " profile_id TEXT NOT NULL DEFAULT '',"
+        " identity TEXT NOT NULL DEFAULT '',"
+        " fingerprint TEXT NOT NULL DEFAULT '',"
+        " devices TEXT NOT NULL DEFAULT '',"
+        " adopted INTEGER NOT NULL DEFAULT 0,"
+        " UNIQUE (vm_id, tag)"
+        ");";
+    return pvm_exec(db, sql, "store: migration 3 (snapshots)", err);
+}
+
+/* 4: real guests (issue 12): display, video adapter, firmware, TPM, port forwards and
+ * the host bridge of each VM. The defaults are what a VM had before. */
+static int pvm_migrate_4(sqlite3 *db, pvm_error *err)
 {
     static const char sql[] =
         "ALTER TABLE vms ADD COLUMN display INTEGER NOT NULL DEFAULT 0;"
@@ -206,7 +229,7 @@ static int pvm_migrate_3(sqlite3 *db, pvm_error *err)
         "ALTER TABLE vms ADD COLUMN tpm INTEGER NOT NULL DEFAULT 0;"
         "ALTER TABLE vms ADD COLUMN forwards TEXT NOT NULL DEFAULT '';"
         "ALTER TABLE vms ADD COLUMN bridge TEXT NOT NULL DEFAULT '';";
-    return pvm_exec(db, sql, "store: migration 3 (vm display, firmware, tpm, network)", err);
+    return pvm_exec(db, sql, "store: migration 4 (vm display, firmware, tpm, network)", err);
 }
 
 /* Each entry runs in one BEGIN IMMEDIATE transaction with its version bump.
@@ -219,6 +242,7 @@ static const struct pvm_migration {
     {1, pvm_migrate_1, "PRAGMA user_version = 1"},
     {2, pvm_migrate_2, "PRAGMA user_version = 2"},
     {3, pvm_migrate_3, "PRAGMA user_version = 3"},
+    {4, pvm_migrate_4, "PRAGMA user_version = 4"},
 };
 
 #define PVM_MIGRATION_COUNT ((int)(sizeof pvm_migrations / sizeof pvm_migrations[0]))
@@ -423,7 +447,7 @@ static int pvm_store_open_readonly(const char *path, int version, sqlite3 **out,
     sprintf(u, log ? "?mode=ro" : "?immutable=1");
     sqlite3 *db = NULL;
     int rc = sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI |
-                                           SQLITE_OPEN_FULLMUTEX, NULL);
+                                           SQLITE_OPEN_NOMUTEX, NULL);
     free(uri);
     int current = 0;
     if (rc != SQLITE_OK) {
@@ -454,7 +478,7 @@ int pvm_store_open_at(const char *path, int version, pvm_store **out, pvm_error 
     if (header > pvm_store_latest_version() || header < 0)
         return pvm_newer_schema(path, header, err);
     sqlite3 *db = NULL;
-    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL);
+    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         pvm_error_set(err, PVM_E_STORE, "%s: cannot open: %s", path,
                       db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
