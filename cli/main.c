@@ -63,6 +63,8 @@ pvm_engine *pvm_cli_engine(pvm_cli *cli, pvm_error *err)
             return NULL;
         }
         pvm_cli_trace(cli, "engine open");
+        if (cli->tracing)
+            pvm_engine_set_trace(cli->engine, &cli->trace);
     }
     return cli->engine;
 }

@@ -341,6 +341,12 @@ const char *pvm_engine_home(const pvm_engine *e);
  * create and vm start accept a profile that hides the hypervisor but carries a
  * known mark (the CLI's --allow-vm-marks). */
 void pvm_engine_set_allow_vm_marks(pvm_engine *e, bool allow);
+/* The handle's tracer (NULL: none): operations without a progress argument (vm
+ * create) report their steps to trace->report, fraction -1, on the calling thread, so
+ * a front end can time them (the CLI's PRIVARION_VM_TRACE=1). The caller keeps
+ * trace alive while the handle uses it. */
+struct pvm_progress;
+void pvm_engine_set_trace(pvm_engine *e, const struct pvm_progress *trace);
 
 typedef struct pvm_profile_opts {
     bool allow_duplicate; /* accept a serial/UUID/MAC another profile uses */
