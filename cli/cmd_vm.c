@@ -351,6 +351,17 @@ static int pvm_vm_stop_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
     return 0;
 }
 
+static int pvm_vm_resume_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
+{
+    pvm_engine *e;
+    pvm_vm vm; /* for its name when an id was given */
+    if (!(e = pvm_cli_engine(cli, err)) || pvm_vm_get(e, a->pos[0], &vm, err) < 0 ||
+        pvm_vm_resume(e, vm.id, err) < 0)
+        return -1;
+    printf("Resumed VM '%s' (QEMU pid %d)\n", vm.name, vm.pid);
+    return 0;
+}
+
 static int pvm_vm_delete_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
 {
     pvm_engine *e;
@@ -477,6 +488,13 @@ static const pvm_sub pvm_vm_subs[] = {
      "--timeout (exit status 1) and keeps running. Stopping a VM that is already stopped\n"
      "succeeds (exit status 0); stopping a crashed VM clears its crashed state.",
      pvm_stop_opts, PVM_N(pvm_stop_opts), NULL, 1, 1, "NAME", pvm_vm_stop_cmd, NULL},
+    {"resume", "NAME", "continue a paused VM (e.g. paused by QEMU on a full disk)",
+     "QEMU pauses a VM whose disk image cannot grow (no space left on the file system\n"
+     "under HOME/vms/ID): 'vm list' and 'vm show' then say \"paused: I/O error on disk\"\n"
+     "with the folder to free. Once space is freed, resume retries the failed writes and\n"
+     "the guest goes on. A VM that is not paused is refused (exit status 1), and so is a\n"
+     "disk still full (QEMU pauses it again at once).",
+     NULL, 0, NULL, 1, 1, "NAME", pvm_vm_resume_cmd, NULL},
     {"delete", "NAME", "delete a stopped VM: its folder, disk and record", NULL, NULL, 0, NULL, 1, 1,
      "NAME", pvm_vm_delete_cmd, NULL},
     {"log", "NAME [--qemu]", "print the serial console output of the current or last boot",

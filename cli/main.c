@@ -22,7 +22,7 @@ typedef struct pvm_cli_command {
 static const pvm_cli_command pvm_commands[] = {
     {"profile", pvm_cli_profile, "hardware profiles: create, list, show, edit, delete, export, "
                                  "import; presets"},
-    {"vm", pvm_cli_vm, "create, list, show, start, stop, delete VMs; their log and console"},
+    {"vm", pvm_cli_vm, "create, list, show, start, stop, resume, delete VMs; their log and console"},
     {"guest", pvm_cli_guest, "build the small starter guest (kernel + initramfs); show it"},
     {"stats", pvm_cli_stats, "live CPU, memory, disk and network usage of running VMs"},
     {"doctor", pvm_cli_doctor, "check QEMU, acceleration, caps and the data folder"},

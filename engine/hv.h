@@ -82,6 +82,10 @@ typedef struct pvm_hv_ops {
                     pvm_hv_stop_how how, int timeout_ms, const pvm_progress *progress,
                     pvm_error *err);
 
+    /* Continues a paused VM (vm as probed: PAUSED). QEMU: `cont` on the COMMAND monitor;
+     * a VM that stops again at once on the same I/O error is PVM_E_STATE saying so. */
+    int (*resume)(void *ctx, const pvm_vm *vm, const pvm_vm_files *files, pvm_error *err);
+
     /* Forgets the runtime leftovers (sockets, pid file) of a VM that does not run. */
     void (*cleanup)(void *ctx, const pvm_vm *vm, const pvm_vm_files *files);
 

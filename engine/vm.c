@@ -177,6 +177,32 @@ void pvm_vm_probe(pvm_engine *e, pvm_vm *vm)
                  "another privarion-vm session is starting or stopping it");
 }
 
+/* ------------------------------------------------------- paused, and why */
+
+void pvm_vm_state_from_status(pvm_vm *vm, const pvm_vm_files *f, const char *status,
+                              const char *io_status)
+{
+    if (strcmp(status, "running") == 0) {
+        vm->state = PVM_VM_RUNNING;
+        vm->state_reason[0] = '\0';
+        return;
+    }
+    vm->state = PVM_VM_PAUSED;
+    if (strcmp(status, "io-error") == 0) {
+        /* QEMU's default werror=enospc stops the VM on ENOSPC; another write error
+         * reaches the guest, so a stop on I/O is almost always a full disk. */
+        bool nospace = io_status && strcmp(io_status, "nospace") == 0;
+        snprintf(vm->state_reason, sizeof vm->state_reason,
+                 "paused: I/O error on disk (no space left on device%s); free space under %.200s "
+                 "then run: privarion-vm vm resume %.64s", nospace ? "" : "?", f->dir, vm->name);
+    } else if (strcmp(status, "paused") == 0) {
+        snprintf(vm->state_reason, sizeof vm->state_reason,
+                 "paused (QMP stop); privarion-vm vm resume %.64s continues it", vm->name);
+    } else {
+        snprintf(vm->state_reason, sizeof vm->state_reason, "QMP status: %.60s", status);
+    }
+}
+
 /* ------------------------------------------------------------ get / list */
 
 int pvm_vm_row(pvm_engine *e, const char *name_or_id, pvm_vm *out, pvm_error *err)

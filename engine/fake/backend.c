@@ -229,11 +229,9 @@ static void pvm_fake_probe(void *ctx, const pvm_vm_files *f, int intent_pid, pvm
     vm->state = PVM_VM_STOPPED;
     vm->pid = 0;
     vm->state_reason[0] = '\0';
-    if (strcmp(st.state, "running") == 0) {
-        vm->state = PVM_VM_RUNNING;
-    } else if (strcmp(st.state, "paused") == 0) {
-        vm->state = PVM_VM_PAUSED;
-        snprintf(vm->state_reason, sizeof vm->state_reason, "fake status: paused");
+    if (strcmp(st.state, "running") == 0 || strcmp(st.state, "paused") == 0 ||
+        strcmp(st.state, "io-error") == 0) {
+        pvm_vm_state_from_status(vm, f, st.state, st.reason); /* reason: the io-status */
     } else if (intent_pid < 0) {
         return;
     } else if (strcmp(st.state, "off") == 0) {
@@ -279,6 +277,15 @@ static int pvm_fake_shutdown(void *ctx, const pvm_vm *vm, const pvm_vm_files *f,
     return pvm_fake_state_write(f->dir, NULL, NULL, err);
 }
 
+/* A paused fake VM runs again; "fail MESSAGE" (pvm_fake_behave "resume") refuses. */
+static int pvm_fake_resume(void *ctx, const pvm_vm *vm, const pvm_vm_files *f, pvm_error *err)
+{
+    (void)vm;
+    if (pvm_fake_injected(ctx, "resume", err) < 0)
+        return -1;
+    return pvm_fake_state_write(f->dir, "running", "", err);
+}
+
 static void pvm_fake_cleanup(void *ctx, const pvm_vm *vm, const pvm_vm_files *f)
 {
     (void)ctx;
@@ -307,6 +314,7 @@ const pvm_hv_ops pvm_hv_fake = {
     .start = pvm_fake_start,
     .probe = pvm_fake_probe,
     .shutdown = pvm_fake_shutdown,
+    .resume = pvm_fake_resume,
     .cleanup = pvm_fake_cleanup,
     .agent_wait = pvm_fake_agent_wait,
     /* console_open: the fake has no console; snapshot, agent_exec, agent_file_write,

@@ -344,18 +344,39 @@ static int pvm_qemu_start(void *ctx, const pvm_hv_start *s, int *pid, pvm_error 
 
 /* -------------------------------------------------------------------- probe */
 
-static void pvm_qemu_probe_qmp(const pvm_qemu_run *r, pvm_vm *vm)
+/* query-block's "io-status" of the first device that has one other than "ok"
+ * ("nospace", "failed"; qapi/block.json BlockDeviceIoStatus) into out, else "". */
+static void pvm_qemu_io_status(pvm_qmp *q, char *out, size_t size)
+{
+    cJSON *ret = NULL;
+    pvm_error ignored = {0};
+    out[0] = '\0';
+    if (pvm_qmp_execute(q, "query-block", NULL, &ret, PVM_QMP_SHORT_MS, &ignored) < 0)
+        return;
+    const cJSON *dev;
+    cJSON_ArrayForEach(dev, ret) {
+        const cJSON *io = cJSON_GetObjectItemCaseSensitive(dev, "io-status");
+        if (cJSON_IsString(io) && strcmp(io->valuestring, "ok") != 0) {
+            pvm_strlcpy(out, io->valuestring, size);
+            break;
+        }
+    }
+    cJSON_Delete(ret);
+}
+
+static void pvm_qemu_probe_qmp(const pvm_qemu_run *r, const pvm_vm_files *f, pvm_vm *vm)
 {
     pvm_qmp *q = NULL;
     pvm_error err = {0};
-    char status[64] = "";
+    char status[64] = "", io[32] = "";
     if (pvm_qmp_connect(r->qmp_sock, PVM_QMP_SHORT_MS, &q, &err) < 0 ||
         pvm_qmp_status(q, status, sizeof status, &err) < 0) {
         snprintf(vm->state_reason, sizeof vm->state_reason,
                  "QEMU process %d is alive; QMP did not answer: %.180s", vm->pid, err.msg);
-    } else if (strcmp(status, "running") != 0) {
-        vm->state = PVM_VM_PAUSED;
-        snprintf(vm->state_reason, sizeof vm->state_reason, "QMP status: %s", status);
+    } else {
+        if (strcmp(status, "io-error") == 0)
+            pvm_qemu_io_status(q, io, sizeof io);
+        pvm_vm_state_from_status(vm, f, status, io);
     }
     if (q)
         pvm_qmp_close(q);
@@ -438,7 +459,7 @@ static void pvm_qemu_probe(void *ctx, const pvm_vm_files *f, int intent_pid, pvm
     vm->pid = pvm_qemu_live_pid(&r, intent_pid);
     if (vm->pid) {
         vm->state = PVM_VM_RUNNING;
-        pvm_qemu_probe_qmp(&r, vm);
+        pvm_qemu_probe_qmp(&r, f, vm);
     } else if (intent_pid >= 0) {
         pvm_qemu_probe_gone(f, &r, intent_pid, vm);
     }
@@ -519,6 +540,30 @@ static int pvm_qemu_shutdown(void *ctx, const pvm_vm *vm, const pvm_vm_files *f,
                                       : pvm_qemu_powerdown(&r, vm, timeout_ms, progress, err);
     if (rc == 0)
         pvm_qemu_run_clean(&r);
+    return rc;
+}
+
+/* ------------------------------------------------------------------- resume */
+
+/* `cont` on the COMMAND monitor; QEMU retries the writes that failed. When they fail
+ * again (the disk is still full) QEMU stops the VM again at once: said, with the fix. */
+static int pvm_qemu_resume(void *ctx, const pvm_vm *vm, const pvm_vm_files *f, pvm_error *err)
+{
+    pvm_qemu_ctx *c = ctx;
+    pvm_qemu_run r;
+    pvm_qmp *q = NULL;
+    char status[64] = "";
+    if (pvm_qemu_run_init(c->home, vm->id, &r, err) < 0 ||
+        pvm_qmp_connect(r.qmp_sock, PVM_QMP_SHORT_MS, &q, err) < 0)
+        return -1;
+    int rc = pvm_qmp_execute(q, "cont", NULL, NULL, PVM_QMP_SHORT_MS, err);
+    if (rc == 0 && pvm_qmp_status(q, status, sizeof status, err) < 0)
+        rc = -1;
+    pvm_qmp_close(q);
+    if (rc == 0 && strcmp(status, "io-error") == 0)
+        return pvm_error_set(err, PVM_E_STATE, "VM '%s' paused again on an I/O error at once: "
+                             "the disk is still full; free more space under %s, then run "
+                             "vm resume again", vm->name, f->dir);
     return rc;
 }
 
@@ -653,6 +698,7 @@ const pvm_hv_ops pvm_hv_qemu = {
     .start = pvm_qemu_start,
     .probe = pvm_qemu_probe,
     .shutdown = pvm_qemu_shutdown,
+    .resume = pvm_qemu_resume,
     .cleanup = pvm_qemu_cleanup,
     .runtime_path = pvm_qemu_runtime_path,
     .console_open = pvm_qemu_console_open,
