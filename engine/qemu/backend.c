@@ -545,25 +545,45 @@ static int pvm_qemu_shutdown(void *ctx, const pvm_vm *vm, const pvm_vm_files *f,
 
 /* ------------------------------------------------------------------- resume */
 
+#define PVM_RESUME_WATCH_MS 500 /* how long a resumed VM is watched for a new I/O stop */
+
+typedef struct pvm_resume_watch {
+    pvm_qmp *q;
+    bool io_error, broken;
+} pvm_resume_watch;
+
+/* Done when QEMU stopped the VM again on an I/O error (or QMP failed). */
+static bool pvm_resume_stopped_again(void *ctx)
+{
+    pvm_resume_watch *w = ctx;
+    char status[64] = "";
+    pvm_error ignored = {0};
+    if (pvm_qmp_status(w->q, status, sizeof status, &ignored) < 0)
+        return w->broken = true;
+    return w->io_error = strcmp(status, "io-error") == 0;
+}
+
 /* `cont` on the COMMAND monitor; QEMU retries the writes that failed. When they fail
- * again (the disk is still full) QEMU stops the VM again at once: said, with the fix. */
+ * again (the disk is still full) QEMU stops the VM again within moments: watched for
+ * PVM_RESUME_WATCH_MS and said, with the fix. */
 static int pvm_qemu_resume(void *ctx, const pvm_vm *vm, const pvm_vm_files *f, pvm_error *err)
 {
     pvm_qemu_ctx *c = ctx;
     pvm_qemu_run r;
     pvm_qmp *q = NULL;
-    char status[64] = "";
     if (pvm_qemu_run_init(c->home, vm->id, &r, err) < 0 ||
         pvm_qmp_connect(r.qmp_sock, PVM_QMP_SHORT_MS, &q, err) < 0)
         return -1;
     int rc = pvm_qmp_execute(q, "cont", NULL, NULL, PVM_QMP_SHORT_MS, err);
-    if (rc == 0 && pvm_qmp_status(q, status, sizeof status, err) < 0)
+    pvm_resume_watch w = {.q = q};
+    if (rc == 0 && pvm_wait_until(pvm_resume_stopped_again, &w, PVM_RESUME_WATCH_MS, 20, NULL,
+                                  NULL, err) < 0)
         rc = -1;
     pvm_qmp_close(q);
-    if (rc == 0 && strcmp(status, "io-error") == 0)
-        return pvm_error_set(err, PVM_E_STATE, "VM '%s' paused again on an I/O error at once: "
-                             "the disk is still full; free more space under %s, then run "
-                             "vm resume again", vm->name, f->dir);
+    if (rc == 0 && w.io_error)
+        return pvm_error_set(err, PVM_E_STATE, "VM '%s' paused again on an I/O error: its disk "
+                             "still cannot grow; free more space under %s, then run vm resume "
+                             "again", vm->name, f->dir);
     return rc;
 }
 
