@@ -118,6 +118,16 @@ typedef struct pvm_hv_ops {
     int (*sample)(void *ctx, const pvm_vm *vm, void *usage, pvm_error *err);
 } pvm_hv_ops;
 
+/* What both backends keep per engine handle, and the open/close/check they share
+ * (hv.c): the home folder, copied at open; check is the QEMU argv rules (the fake
+ * refuses what QEMU would, so create's refusals are the real ones). */
+typedef struct pvm_hv_home {
+    char home[PVM_PATH_MAX];
+} pvm_hv_home;
+int pvm_hv_home_open(const char *home, void **ctx, pvm_error *err);
+void pvm_hv_home_close(void *ctx);
+int pvm_hv_argv_check(void *ctx, const pvm_profile *p, const pvm_vm *vm, pvm_error *err);
+
 extern const pvm_hv_ops pvm_hv_qemu; /* qemu/backend.c */
 extern const pvm_hv_ops pvm_hv_fake; /* fake/backend.c */
 

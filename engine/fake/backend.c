@@ -15,9 +15,7 @@
 
 #define PVM_FAKE_START_MS 30000
 
-typedef struct pvm_fake_ctx {
-    char home[PVM_PATH_MAX];
-} pvm_fake_ctx;
+typedef pvm_hv_home pvm_fake_ctx; /* hv.c's open/close/check */
 
 /* ------------------------------------------------------------------ files */
 
@@ -141,29 +139,6 @@ int pvm_fake_set_state(const char *home, const char *vm_id, const char *state,
 }
 
 /* ---------------------------------------------------------- the operations */
-
-static int pvm_fake_open(const char *home, void **ctx, pvm_error *err)
-{
-    pvm_fake_ctx *c = pvm_xcalloc(1, sizeof *c);
-    if (pvm_strlcpy(c->home, home, sizeof c->home) >= sizeof c->home) {
-        free(c);
-        return pvm_error_set(err, PVM_E_INVALID, "home: %s is too long a path", home);
-    }
-    *ctx = c;
-    return 0;
-}
-
-static void pvm_fake_close(void *ctx)
-{
-    free(ctx);
-}
-
-/* The same rules as the QEMU backend, so create's refusals are the real ones. */
-static int pvm_fake_check(void *ctx, const pvm_profile *p, const pvm_vm *vm, pvm_error *err)
-{
-    (void)ctx;
-    return pvm_qemu_argv_check(p, vm, err);
-}
 
 static int pvm_fake_disk_info(void *ctx, const char *path, char fmt[32], uint64_t *bytes,
                               pvm_error *err)
@@ -306,9 +281,9 @@ static int pvm_fake_agent_wait(void *ctx, const pvm_vm *vm, int timeout_ms,
 
 const pvm_hv_ops pvm_hv_fake = {
     .name = "fake",
-    .open = pvm_fake_open,
-    .close = pvm_fake_close,
-    .check = pvm_fake_check,
+    .open = pvm_hv_home_open,
+    .close = pvm_hv_home_close,
+    .check = pvm_hv_argv_check, /* QEMU's rules: create's refusals are the real ones */
     .disk_info = pvm_fake_disk_info,
     .disk_create = pvm_fake_disk_create,
     .start = pvm_fake_start,

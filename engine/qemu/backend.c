@@ -26,9 +26,7 @@
 #define PVM_QMP_SHORT_MS 2000
 #define PVM_QMP_READY_POLL_MS 5
 
-typedef struct pvm_qemu_ctx {
-    char home[PVM_PATH_MAX];
-} pvm_qemu_ctx;
+typedef pvm_hv_home pvm_qemu_ctx; /* hv.c's open/close/check */
 
 /* ------------------------------------------------------------- runtime files */
 
@@ -85,30 +83,6 @@ static void pvm_qemu_cleanup(void *ctx, const pvm_vm *vm, const pvm_vm_files *f)
     pvm_qemu_run r;
     if (pvm_qemu_run_init(c->home, vm->id, &r, NULL) == 0)
         pvm_qemu_run_clean(&r);
-}
-
-/* ------------------------------------------------------------ open, check */
-
-static int pvm_qemu_open(const char *home, void **ctx, pvm_error *err)
-{
-    pvm_qemu_ctx *c = pvm_xcalloc(1, sizeof *c);
-    if (pvm_strlcpy(c->home, home, sizeof c->home) >= sizeof c->home) {
-        free(c);
-        return pvm_error_set(err, PVM_E_INVALID, "home: %s is too long a path", home);
-    }
-    *ctx = c;
-    return 0;
-}
-
-static void pvm_qemu_close(void *ctx)
-{
-    free(ctx);
-}
-
-static int pvm_qemu_check(void *ctx, const pvm_profile *p, const pvm_vm *vm, pvm_error *err)
-{
-    (void)ctx;
-    return pvm_qemu_argv_check(p, vm, err);
 }
 
 /* ---------------------------------------------------------------- processes */
@@ -710,9 +684,9 @@ static int pvm_qemu_disk_create(void *ctx, const pvm_vm_files *f, const pvm_hv_d
 
 const pvm_hv_ops pvm_hv_qemu = {
     .name = "qemu",
-    .open = pvm_qemu_open,
-    .close = pvm_qemu_close,
-    .check = pvm_qemu_check,
+    .open = pvm_hv_home_open,
+    .close = pvm_hv_home_close,
+    .check = pvm_hv_argv_check,
     .disk_info = pvm_qemu_disk_info,
     .disk_create = pvm_qemu_disk_create,
     .start = pvm_qemu_start,
