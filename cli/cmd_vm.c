@@ -140,10 +140,10 @@ static int pvm_vm_create_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
     if (pvm_create_opts_from(a, &o, err) < 0 || !(e = pvm_cli_engine(cli, err)))
         return -1;
     pvm_engine_set_allow_vm_marks(e, pvm_args_given(a, "allow-vm-marks"));
-    pvm_cli_trace(cli, "creating the VM (checks, folder, disk, row)");
+    pvm_cli_trace(cli, "create: reading the profile");
     if (pvm_vm_create(e, a->pos[0], pvm_args_value(a, "profile"), &o, &vm, err) < 0)
         return -1;
-    pvm_cli_trace(cli, "created");
+    pvm_cli_trace(cli, "create: output");
     if (pvm_args_given(a, "json")) {
         char pname[PVM_NAME_MAX + 1];
         pvm_profile_name_of(e, &vm, pname, sizeof pname);

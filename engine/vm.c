@@ -430,10 +430,10 @@ static int pvm_vm_create_checks(pvm_engine *e, const char *name, const char *pro
         return -1;
     }
     pvm_strlcpy(vm->profile_id, p.id, sizeof vm->profile_id);
-    pvm_engine_step(e, "create: profile read");
+    pvm_engine_step(e, "create: name free? config, caps");
     if (pvm_vm_name_free(e, name, err) < 0 || pvm_vm_check_caps(e, vm, err) < 0)
         return -1;
-    pvm_engine_step(e, "create: name free, config read, caps checked");
+    pvm_engine_step(e, "create: input files, marks");
     if (pvm_vm_input_file("iso", o->iso, vm->iso, sizeof vm->iso, err) < 0 ||
         pvm_vm_input_file("image", o->image, image, PVM_PATH_MAX, err) < 0 ||
         pvm_vm_input_file("kernel", o->kernel, vm->kernel, sizeof vm->kernel, err) < 0 ||
@@ -442,14 +442,14 @@ static int pvm_vm_create_checks(pvm_engine *e, const char *name, const char *pro
     if (pvm_profile_marks_check(&p, e->allow_vm_marks, err) < 0 ||
         (o->image_mode == PVM_IMAGE_OVERLAY && pvm_vm_overlay_check(e, image, err) < 0))
         return -1;
-    pvm_engine_step(e, "create: input files and marks checked");
+    pvm_engine_step(e, "create: opening the backend");
     const pvm_hv_ops *hv;
     void *ctx;
     if (pvm_engine_hv_load(e, &hv, &ctx, err) < 0)
         return -1;
-    pvm_engine_step(e, "create: backend opened");
-    int rc = hv->check(ctx, &p, vm, err); /* what start would refuse, refused now */
     pvm_engine_step(e, "create: backend check");
+    int rc = hv->check(ctx, &p, vm, err); /* what start would refuse, refused now */
+    pvm_engine_step(e, "create: id, VM folder");
     return rc;
 }
 
@@ -484,14 +484,15 @@ int pvm_vm_create(pvm_engine *e, const char *name, const char *profile_name_or_i
     if (pvm_vm_files_init(pvm_engine_home(e), vm->id, &f, err) < 0 ||
         pvm_vm_mkdirs(e, &f, err) < 0)
         goto done;
-    pvm_engine_step(e, "create: folder made");
+    pvm_engine_step(e, "create: disk (qemu-img create)");
     if (pvm_vm_make_disk(e, &f, opts ? opts : &none, image, vm, err) < 0 ||
-        (pvm_engine_step(e, "create: disk made (qemu-img)"), pvm_vm_disk_private(&f, err)) < 0 ||
+        (pvm_engine_step(e, "create: chmod, row and event (one transaction)"),
+         pvm_vm_disk_private(&f, err)) < 0 ||
         pvm_vm_insert(e, vm, err) < 0) {
         pvm_proc_remove_tree(f.dir, NULL);
         goto done;
     }
-    pvm_engine_step(e, "create: row and event stored");
+    pvm_engine_step(e, "create: done");
     vm->state = PVM_VM_STOPPED;
     if (out)
         *out = *vm;
