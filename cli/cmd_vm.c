@@ -172,10 +172,10 @@ static int pvm_vm_create_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
     if (pvm_create_opts_from(a, &o, err) < 0 || !(e = pvm_cli_engine(cli, err)))
         return -1;
     pvm_engine_set_allow_vm_marks(e, pvm_args_given(a, "allow-vm-marks"));
-    pvm_cli_trace(cli, "creating the VM (checks, folder, disk, row)");
+    pvm_cli_trace(cli, "create: reading the profile");
     if (pvm_vm_create(e, a->pos[0], pvm_args_value(a, "profile"), &o, &vm, err) < 0)
         return -1;
-    pvm_cli_trace(cli, "created");
+    pvm_cli_trace(cli, "create: output");
     if (pvm_args_given(a, "json")) {
         char pname[PVM_NAME_MAX + 1];
         pvm_profile_name_of(e, &vm, pname, sizeof pname);
@@ -396,6 +396,17 @@ static int pvm_vm_stop_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
     return 0;
 }
 
+static int pvm_vm_resume_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
+{
+    pvm_engine *e;
+    pvm_vm vm; /* for its name when an id was given */
+    if (!(e = pvm_cli_engine(cli, err)) || pvm_vm_get(e, a->pos[0], &vm, err) < 0 ||
+        pvm_vm_resume(e, vm.id, err) < 0)
+        return -1;
+    printf("Resumed VM '%s' (QEMU pid %d)\n", vm.name, vm.pid);
+    return 0;
+}
+
 static int pvm_vm_delete_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
 {
     pvm_engine *e;
@@ -550,6 +561,13 @@ static const pvm_sub pvm_vm_subs[] = {
      "ret, esc, tab, spc, backspace, up, down, left, right, f1-f12, ctrl, alt, shift,\n"
      "delete, home, end, pgup, pgdn ... The VM needs a display (--display vnc).",
      NULL, 0, NULL, 2, 64, "NAME KEYS", pvm_vm_sendkey_run, NULL},
+    {"resume", "NAME", "continue a paused VM (e.g. paused by QEMU on a full disk)",
+     "QEMU pauses a VM whose disk image cannot grow (no space left on the file system\n"
+     "under HOME/vms/ID): 'vm list' and 'vm show' then say \"paused: I/O error on disk\"\n"
+     "with the folder to free. Once space is freed, resume retries the failed writes and\n"
+     "the guest goes on. A VM that is not paused is refused (exit status 1), and so is a\n"
+     "disk still full (QEMU pauses it again at once).",
+     NULL, 0, NULL, 1, 1, "NAME", pvm_vm_resume_cmd, NULL},
     {"delete", "NAME", "delete a stopped VM: its folder, disk and record", NULL, NULL, 0, NULL, 1, 1,
      "NAME", pvm_vm_delete_cmd, NULL},
     {"log", "NAME [--qemu]", "print the serial console output of the current or last boot",

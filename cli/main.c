@@ -22,7 +22,7 @@ typedef struct pvm_cli_command {
 static const pvm_cli_command pvm_commands[] = {
     {"profile", pvm_cli_profile, "hardware profiles: create, list, show, edit, delete, export, "
                                  "import; presets"},
-    {"vm", pvm_cli_vm, "create, list, show, start, stop, delete VMs; their log and console"},
+    {"vm", pvm_cli_vm, "create, list, show, start, stop, resume, delete VMs; their log and console"},
     {"guest", pvm_cli_guest, "build the small starter guest (kernel + initramfs); show it"},
     {"snapshot", pvm_cli_snapshot, "snapshots with memory state: create, list, show, restore, "
                                    "delete"},
@@ -65,6 +65,8 @@ pvm_engine *pvm_cli_engine(pvm_cli *cli, pvm_error *err)
             return NULL;
         }
         pvm_cli_trace(cli, "engine open");
+        if (cli->tracing)
+            pvm_engine_set_trace(cli->engine, &cli->trace);
     }
     return cli->engine;
 }

@@ -369,8 +369,13 @@ static int pvm_header_version(const char *path, int *version, pvm_error *err)
     return 0;
 }
 
-/* Reads the schema version without writing anything: no checkpoint on close
- * while we do not yet know that this build may touch the file. */
+/* Reads the schema version without writing anything. No checkpoint on close,
+ * ever: a refused (newer) store must stay untouched, and closing the last
+ * connection would otherwise copy the log into state.db, sync both, and delete
+ * -wal and -shm, only for the next command to make them again (two flushes, a
+ * folder sync and two files per command: most of what vm create cost beyond
+ * qemu-img). The log stays, as after a crash of the program, which WAL is made
+ * for; SQLite's automatic checkpoint at 1000 pages keeps it small. */
 static int pvm_check_version(sqlite3 *db, const char *path, int *version, pvm_error *err)
 {
     sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
@@ -378,7 +383,6 @@ static int pvm_check_version(sqlite3 *db, const char *path, int *version, pvm_er
         return -1;
     if (*version > pvm_store_latest_version() || *version < 0)
         return pvm_newer_schema(path, *version, err);
-    sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 0, NULL);
     return 0;
 }
 
@@ -405,6 +409,13 @@ static int pvm_set_pragmas(sqlite3 *db, pvm_error *err)
      * the program with every commit; only a power loss may take back the last
      * commits. It saves a flush per write (vm start's event, vm create's row). */
     if (pvm_exec(db, "PRAGMA synchronous = NORMAL", "store: setting synchronous", err) < 0)
+        return -1;
+    /* The log outlives each command (no checkpoint on close, pvm_check_version), and
+     * the first connection to open it reads all of it to rebuild its index: 128 pages
+     * (512 KiB; vm create writes about 6) keep that read short, and the checkpoint
+     * that empties the log (two flushes) comes once every few dozen writes. */
+    if (pvm_exec(db, "PRAGMA wal_autocheckpoint = 128", "store: setting the checkpoint size",
+                 err) < 0)
         return -1;
     return 0;
 }
@@ -530,8 +541,14 @@ int pvm_store_data_version(pvm_store *s, int64_t *out, pvm_error *err)
 
 /* ------------------------------------------------------------ transactions */
 
+/* On a file system with no block left a write is refused before it starts: the log
+ * (kept between commands) would otherwise take the frames that still fit, and the
+ * store's bytes would change although nothing was committed. */
 int pvm_store_begin(pvm_store *s, pvm_error *err)
 {
+    const char *path;
+    if (pvm_db_disk_full(s->db, &path))
+        return pvm_db_fail(s->db, SQLITE_FULL, "store: starting a transaction", err);
     return pvm_exec(s->db, "BEGIN IMMEDIATE", "store: starting a transaction", err);
 }
 

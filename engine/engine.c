@@ -42,6 +42,17 @@ void pvm_engine_set_allow_vm_marks(pvm_engine *e, bool allow)
     e->allow_vm_marks = allow;
 }
 
+void pvm_engine_set_trace(pvm_engine *e, const pvm_progress *trace)
+{
+    e->trace = trace;
+}
+
+void pvm_engine_step(pvm_engine *e, const char *step)
+{
+    if (e->trace && e->trace->report)
+        e->trace->report(e->trace->ctx, step, -1);
+}
+
 void pvm_engine_close(pvm_engine *e)
 {
     if (!e)

@@ -1,9 +1,11 @@
 /* hv.c - picks the hypervisor backend (hv.h) an engine handle uses: the one the
  * config's `backend` key names (qemu by default; the fake only when named), opened
- * once per handle. Called by vm.c and vm_ops.c. */
+ * once per handle, and the open/close/check both backends share. Called by vm.c and
+ * vm_ops.c; the shared operations by qemu/backend.c and fake/backend.c. */
 #include "hv.h"
 #include "internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static const pvm_hv_ops *const pvm_hv_all[] = {&pvm_hv_qemu, &pvm_hv_fake};
@@ -51,4 +53,28 @@ int pvm_engine_hv_load(pvm_engine *e, const pvm_hv_ops **ops, void **ctx, pvm_er
     if (pvm_config_load(e->home, &cfg, err) < 0)
         return -1;
     return pvm_engine_hv(e, &cfg, ops, ctx, err);
+}
+
+/* ------------------------------------------------ shared by both backends */
+
+int pvm_hv_home_open(const char *home, void **ctx, pvm_error *err)
+{
+    pvm_hv_home *c = pvm_xcalloc(1, sizeof *c);
+    if (pvm_strlcpy(c->home, home, sizeof c->home) >= sizeof c->home) {
+        free(c);
+        return pvm_error_set(err, PVM_E_INVALID, "home: %s is too long a path", home);
+    }
+    *ctx = c;
+    return 0;
+}
+
+void pvm_hv_home_close(void *ctx)
+{
+    free(ctx);
+}
+
+int pvm_hv_argv_check(void *ctx, const pvm_profile *p, const pvm_vm *vm, pvm_error *err)
+{
+    (void)ctx;
+    return pvm_qemu_argv_check(p, vm, err);
 }

@@ -112,6 +112,10 @@ typedef struct pvm_hv_ops {
                     pvm_hv_stop_how how, int timeout_ms, const pvm_progress *progress,
                     pvm_error *err);
 
+    /* Continues a paused VM (vm as probed: PAUSED). QEMU: `cont` on the COMMAND monitor;
+     * a VM that stops again at once on the same I/O error is PVM_E_STATE saying so. */
+    int (*resume)(void *ctx, const pvm_vm *vm, const pvm_vm_files *files, pvm_error *err);
+
     /* Forgets the runtime leftovers (sockets, pid file) of a VM that does not run. */
     void (*cleanup)(void *ctx, const pvm_vm *vm, const pvm_vm_files *files);
 
@@ -161,6 +165,16 @@ typedef struct pvm_hv_ops {
     int (*send_keys)(void *ctx, const pvm_vm *vm, const char *const *chords, size_t n,
                      pvm_error *err);
 } pvm_hv_ops;
+
+/* What both backends keep per engine handle, and the open/close/check they share
+ * (hv.c): the home folder, copied at open; check is the QEMU argv rules (the fake
+ * refuses what QEMU would, so create's refusals are the real ones). */
+typedef struct pvm_hv_home {
+    char home[PVM_PATH_MAX];
+} pvm_hv_home;
+int pvm_hv_home_open(const char *home, void **ctx, pvm_error *err);
+void pvm_hv_home_close(void *ctx);
+int pvm_hv_argv_check(void *ctx, const pvm_profile *p, const pvm_vm *vm, pvm_error *err);
 
 extern const pvm_hv_ops pvm_hv_qemu; /* qemu/backend.c */
 extern const pvm_hv_ops pvm_hv_fake; /* fake/backend.c */

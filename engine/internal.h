@@ -15,6 +15,10 @@ struct pvm_engine {
     void *hv_ctx;               /* its per-handle state */
     bool allow_vm_marks;        /* pvm_engine_set_allow_vm_marks */
     int console_lock_fd;        /* flock on a VM's console.lock while attached, else -1 */
+    const pvm_progress *trace;  /* pvm_engine_set_trace: steps of an operation, or NULL */
 };
+
+/* Reports one step of the operation under way to the handle's tracer (if any). */
+void pvm_engine_step(pvm_engine *e, const char *step);
 
 #endif

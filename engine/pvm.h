@@ -331,7 +331,7 @@ typedef struct pvm_vm {
     /* Filled by the engine on reads, not stored: */
     pvm_vm_state state;
     int pid;                     /* QEMU pid when running, else 0 */
-    char state_reason[256];      /* e.g. why it crashed */
+    char state_reason[512];      /* e.g. why it crashed; why it is paused, with the fix */
 } pvm_vm;
 
 /* The NIC a VM has: its model, or "none" with --net none (names.c). */
@@ -372,6 +372,12 @@ const char *pvm_engine_home(const pvm_engine *e);
  * create and vm start accept a profile that hides the hypervisor but carries a
  * known mark (the CLI's --allow-vm-marks). */
 void pvm_engine_set_allow_vm_marks(pvm_engine *e, bool allow);
+/* The handle's tracer (NULL: none): operations without a progress argument (vm
+ * create) report their steps to trace->report, fraction -1, on the calling thread, so
+ * a front end can time them (the CLI's PRIVARION_VM_TRACE=1). The caller keeps
+ * trace alive while the handle uses it. */
+struct pvm_progress;
+void pvm_engine_set_trace(pvm_engine *e, const struct pvm_progress *trace);
 
 typedef struct pvm_profile_opts {
     bool allow_duplicate; /* accept a serial/UUID/MAC another profile uses */
@@ -460,6 +466,11 @@ int pvm_vm_start(pvm_engine *e, const char *name_or_id, int wait_agent_seconds,
 /* progress may be NULL; a cancelled wait returns PVM_E_CANCELLED and leaves the VM as it is. */
 int pvm_vm_stop(pvm_engine *e, const char *name_or_id, bool force, int timeout_s,
                 const pvm_progress *progress, pvm_error *err);
+/* Continues a VM its hypervisor paused (state PAUSED, e.g. "paused: I/O error on disk
+ * (no space left on device)" once space is freed); QEMU retries the failed writes.
+ * Not paused (running, stopped, crashed) -> PVM_E_STATE; still no space (QEMU pauses it
+ * again at once) -> PVM_E_STATE naming the folder to free. Event "vm.resume". */
+int pvm_vm_resume(pvm_engine *e, const char *name_or_id, pvm_error *err);
 /* Another VM wearing the same profile that runs (or is paused) now: its name in
  * twin, "" when none. A start beside it would put one UUID, MAC and set of
  * serials twice on one network; front ends warn, or refuse when asked to be

@@ -190,6 +190,32 @@ void pvm_vm_probe(pvm_engine *e, pvm_vm *vm)
     pvm_vm_probe_with(e, hv, ctx, &err, vm);
 }
 
+/* ------------------------------------------------------- paused, and why */
+
+void pvm_vm_state_from_status(pvm_vm *vm, const pvm_vm_files *f, const char *status,
+                              const char *io_status)
+{
+    if (strcmp(status, "running") == 0) {
+        vm->state = PVM_VM_RUNNING;
+        vm->state_reason[0] = '\0';
+        return;
+    }
+    vm->state = PVM_VM_PAUSED;
+    if (strcmp(status, "io-error") == 0) {
+        /* QEMU's default werror=enospc stops the VM on ENOSPC; another write error
+         * reaches the guest, so a stop on I/O is almost always a full disk. */
+        bool nospace = io_status && strcmp(io_status, "nospace") == 0;
+        snprintf(vm->state_reason, sizeof vm->state_reason,
+                 "paused: I/O error on disk (no space left on device%s); free space under %.200s "
+                 "then run: privarion-vm vm resume %.64s", nospace ? "" : "?", f->dir, vm->name);
+    } else if (strcmp(status, "paused") == 0) {
+        snprintf(vm->state_reason, sizeof vm->state_reason,
+                 "paused (QMP stop); privarion-vm vm resume %.64s continues it", vm->name);
+    } else {
+        snprintf(vm->state_reason, sizeof vm->state_reason, "QMP status: %.60s", status);
+    }
+}
+
 /* ------------------------------------------------------------ get / list */
 
 int pvm_vm_row(pvm_engine *e, const char *name_or_id, pvm_vm *out, pvm_error *err)
@@ -392,8 +418,10 @@ static int pvm_vm_create_checks(pvm_engine *e, const char *name, const char *pro
     pvm_strlcpy(vm->name, name, sizeof vm->name);
     if (pvm_vm_field_profile(e, vm, profile, &p, err) < 0)
         return -1;
+    pvm_engine_step(e, "create: name free? config, caps");
     if (pvm_vm_name_free(e, name, err) < 0 || pvm_vm_check_caps(e, vm, err) < 0)
         return -1;
+    pvm_engine_step(e, "create: input files");
     if (pvm_vm_field_iso(vm, o->iso, err) < 0 ||
         pvm_vm_field_display(vm, o->display_set ? o->display
                                  : vm->iso[0] ? PVM_DISPLAY_VNC : PVM_DISPLAY_NONE, err) < 0 ||
@@ -407,11 +435,15 @@ static int pvm_vm_create_checks(pvm_engine *e, const char *name, const char *pro
         return -1;
     if (o->image_mode == PVM_IMAGE_OVERLAY && pvm_vm_overlay_check(e, image, err) < 0)
         return -1;
+    pvm_engine_step(e, "create: opening the backend");
     const pvm_hv_ops *hv;
     void *ctx;
     if (pvm_engine_hv_load(e, &hv, &ctx, err) < 0)
         return -1;
-    return hv->check(ctx, &p, vm, err); /* what start would refuse, refused now */
+    pvm_engine_step(e, "create: backend check");
+    int rc = hv->check(ctx, &p, vm, err); /* what start would refuse, refused now */
+    pvm_engine_step(e, "create: id, VM folder");
+    return rc;
 }
 
 static int pvm_vm_insert(pvm_engine *e, const pvm_vm *vm, pvm_error *err)
@@ -445,12 +477,16 @@ int pvm_vm_create(pvm_engine *e, const char *name, const char *profile_name_or_i
     if (pvm_vm_files_init(pvm_engine_home(e), vm->id, &f, err) < 0 ||
         pvm_vm_mkdirs(e, &f, err) < 0)
         goto done;
+    pvm_engine_step(e, "create: firmware, disk (qemu-img create)");
     if (pvm_vm_firmware_prepare(e, &f, vm->firmware, err) < 0 ||
         pvm_vm_make_disk(e, &f, opts ? opts : &none, image, vm, err) < 0 ||
-        pvm_vm_disk_private(&f, err) < 0 || pvm_vm_insert(e, vm, err) < 0) {
+        (pvm_engine_step(e, "create: chmod, row and event (one transaction)"),
+         pvm_vm_disk_private(&f, err)) < 0 ||
+        pvm_vm_insert(e, vm, err) < 0) {
         pvm_proc_remove_tree(f.dir, NULL);
         goto done;
     }
+    pvm_engine_step(e, "create: done");
     vm->state = PVM_VM_STOPPED;
     if (out)
         *out = *vm;

@@ -90,6 +90,13 @@ int pvm_vm_row(pvm_engine *e, const char *name_or_id, pvm_vm *out, pvm_error *er
 
 /* Fills vm->state, pid and state_reason through the backend (hv.h) and the intent marker. */
 void pvm_vm_probe(pvm_engine *e, pvm_vm *vm);
+/* A live VM's state from its hypervisor's run status (QMP query-status names:
+ * "running", "paused", "io-error", ...; every backend speaks them): RUNNING for
+ * "running", else PAUSED with the reason and its fix; "io-error" says the disk is full
+ * (certainly when io_status, query-block's "io-status", is "nospace"; may be NULL) and
+ * names the VM's folder f->dir and `vm resume`. */
+void pvm_vm_state_from_status(pvm_vm *vm, const pvm_vm_files *f, const char *status,
+                              const char *io_status);
 /* The intent marker's pid: -1 without a marker, 0 while a start runs, else the pid. */
 int pvm_vm_intent(const pvm_vm_files *f);
 /* Removes the intent marker and the backend's runtime leftovers: the VM does not run. */

@@ -1,6 +1,7 @@
 /* vm_ops.c - VMs in motion: start (locks, caps against the running total, the intent
  * marker, then the backend up to its monitor answering, optionally the agent) and stop
- * (the backend's ACPI power-down or force), with events. The backend (hv.h) does the
+ * (the backend's ACPI power-down or force) and resume (a VM its hypervisor paused, e.g.
+ * on a full disk), with events. The backend (hv.h) does the
  * hypervisor's part. Called through pvm.h. */
 #include "hv.h"
 #include "internal.h"
@@ -215,6 +216,47 @@ int pvm_vm_stop(pvm_engine *e, const char *name_or_id, bool force, int timeout_s
         pvm_vm_lock(&f, vm.name, &fd, err) < 0)
         return -1;
     int rc = pvm_vm_stop_locked(e, &vm, &f, force, timeout_s, progress, err);
+    pvm_vm_unlock(fd);
+    return rc;
+}
+
+/* --------------------------------------------------------------- resume */
+
+static int pvm_vm_resume_locked(pvm_engine *e, pvm_vm *vm, const pvm_vm_files *f,
+                                pvm_error *err)
+{
+    const pvm_hv_ops *hv;
+    void *ctx;
+    pvm_vm_probe(e, vm);
+    if (vm->state != PVM_VM_PAUSED)
+        return pvm_error_set(err, PVM_E_STATE, "VM '%s' is %s, not paused: only a paused VM "
+                             "can be resumed", vm->name, pvm_vm_state_name(vm->state));
+    if (pvm_engine_hv_load(e, &hv, &ctx, err) < 0)
+        return -1;
+    if (!hv->resume)
+        return pvm_error_set(err, PVM_E_STATE, "VM '%s': the %s backend cannot resume a VM",
+                             vm->name, hv->name);
+    char why[sizeof vm->state_reason];
+    pvm_strlcpy(why, vm->state_reason, sizeof why);
+    if (hv->resume(ctx, vm, f, err) < 0)
+        return -1;
+    pvm_vm_event(e, vm, "vm.resume", why);
+    vm->state = PVM_VM_RUNNING;
+    vm->state_reason[0] = '\0';
+    return 0;
+}
+
+int pvm_vm_resume(pvm_engine *e, const char *name_or_id, pvm_error *err)
+{
+    pvm_vm vm;
+    pvm_vm_files f;
+    int fd = -1;
+    if (pvm_vm_row(e, name_or_id, &vm, err) < 0)
+        return -1;
+    if (pvm_vm_files_init(pvm_engine_home(e), vm.id, &f, err) < 0 ||
+        pvm_vm_lock(&f, vm.name, &fd, err) < 0)
+        return -1;
+    int rc = pvm_vm_resume_locked(e, &vm, &f, err);
     pvm_vm_unlock(fd);
     return rc;
 }

@@ -15,9 +15,7 @@
 
 #define PVM_FAKE_START_MS 30000
 
-typedef struct pvm_fake_ctx {
-    char home[PVM_PATH_MAX];
-} pvm_fake_ctx;
+typedef pvm_hv_home pvm_fake_ctx; /* hv.c's open/close/check */
 
 /* ------------------------------------------------------------------ files */
 
@@ -142,29 +140,6 @@ int pvm_fake_set_state(const char *home, const char *vm_id, const char *state,
 
 /* ---------------------------------------------------------- the operations */
 
-static int pvm_fake_open(const char *home, void **ctx, pvm_error *err)
-{
-    pvm_fake_ctx *c = pvm_xcalloc(1, sizeof *c);
-    if (pvm_strlcpy(c->home, home, sizeof c->home) >= sizeof c->home) {
-        free(c);
-        return pvm_error_set(err, PVM_E_INVALID, "home: %s is too long a path", home);
-    }
-    *ctx = c;
-    return 0;
-}
-
-static void pvm_fake_close(void *ctx)
-{
-    free(ctx);
-}
-
-/* The same rules as the QEMU backend, so create's refusals are the real ones. */
-static int pvm_fake_check(void *ctx, const pvm_profile *p, const pvm_vm *vm, pvm_error *err)
-{
-    (void)ctx;
-    return pvm_qemu_argv_check(p, vm, err);
-}
-
 static int pvm_fake_disk_info(void *ctx, const char *path, char fmt[32], uint64_t *bytes,
                               pvm_error *err)
 {
@@ -239,11 +214,9 @@ static void pvm_fake_probe(void *ctx, const pvm_vm_files *f, int intent_pid, pvm
     vm->state = PVM_VM_STOPPED;
     vm->pid = 0;
     vm->state_reason[0] = '\0';
-    if (strcmp(st.state, "running") == 0) {
-        vm->state = PVM_VM_RUNNING;
-    } else if (strcmp(st.state, "paused") == 0) {
-        vm->state = PVM_VM_PAUSED;
-        snprintf(vm->state_reason, sizeof vm->state_reason, "fake status: paused");
+    if (strcmp(st.state, "running") == 0 || strcmp(st.state, "paused") == 0 ||
+        strcmp(st.state, "io-error") == 0) {
+        pvm_vm_state_from_status(vm, f, st.state, st.reason); /* reason: the io-status */
     } else if (intent_pid < 0) {
         return;
     } else if (strcmp(st.state, "off") == 0) {
@@ -287,6 +260,15 @@ static int pvm_fake_shutdown(void *ctx, const pvm_vm *vm, const pvm_vm_files *f,
                                  vm->name, timeout_ms / 1000);
     }
     return pvm_fake_state_write(f->dir, NULL, NULL, err);
+}
+
+/* A paused fake VM runs again; "fail MESSAGE" (pvm_fake_behave "resume") refuses. */
+static int pvm_fake_resume(void *ctx, const pvm_vm *vm, const pvm_vm_files *f, pvm_error *err)
+{
+    (void)vm;
+    if (pvm_fake_injected(ctx, "resume", err) < 0)
+        return -1;
+    return pvm_fake_state_write(f->dir, "running", "", err);
 }
 
 static void pvm_fake_cleanup(void *ctx, const pvm_vm *vm, const pvm_vm_files *f)
@@ -449,14 +431,15 @@ static int pvm_fake_snapshot_list(void *ctx, const pvm_vm *vm, const pvm_vm_file
 
 const pvm_hv_ops pvm_hv_fake = {
     .name = "fake",
-    .open = pvm_fake_open,
-    .close = pvm_fake_close,
-    .check = pvm_fake_check,
+    .open = pvm_hv_home_open,
+    .close = pvm_hv_home_close,
+    .check = pvm_hv_argv_check, /* QEMU's rules: create's refusals are the real ones */
     .disk_info = pvm_fake_disk_info,
     .disk_create = pvm_fake_disk_create,
     .start = pvm_fake_start,
     .probe = pvm_fake_probe,
     .shutdown = pvm_fake_shutdown,
+    .resume = pvm_fake_resume,
     .cleanup = pvm_fake_cleanup,
     .agent_wait = pvm_fake_agent_wait,
     .disk_resize = pvm_fake_disk_resize,

@@ -6,14 +6,16 @@
 
 #include "pvm.h"
 
-/* How every later `op` ("start", "shutdown", "disk_create") of the fake on home behaves:
- * "fail MESSAGE" fails it with PVM_E_QEMU and MESSAGE; "hang" makes it wait (cancellable)
+/* How every later `op` ("start", "shutdown", "resume", "disk_create") of the fake on
+ * home behaves: "fail MESSAGE" fails it with PVM_E_QEMU and MESSAGE; "hang" makes it wait (cancellable)
  * until its timeout (for shutdown: the guest ignores the power button); NULL restores
  * the normal behaviour. Kept in HOME/fake.<op>, so every engine handle sees it. */
 int pvm_fake_behave(const char *home, const char *op, const char *how, pvm_error *err);
 
 /* Sets the simulated VM's state as its hypervisor would see it: "running", "paused",
- * "off" (the guest powered itself off), "crashed" (reason says why), or NULL (no VM).
+ * "io-error" (paused on a write error; reason is query-block's io-status, e.g.
+ * "nospace"), "off" (the guest powered itself off), "crashed" (reason says why), or
+ * NULL (no VM).
  * Kept in HOME/vms/<id>/fake.state. */
 int pvm_fake_set_state(const char *home, const char *vm_id, const char *state,
                        const char *reason, pvm_error *err);

@@ -26,9 +26,7 @@
 #define PVM_QMP_SHORT_MS 2000
 #define PVM_QMP_READY_POLL_MS 5
 
-typedef struct pvm_qemu_ctx {
-    char home[PVM_PATH_MAX];
-} pvm_qemu_ctx;
+typedef pvm_hv_home pvm_qemu_ctx; /* hv.c's open/close/check */
 
 /* ------------------------------------------------------------- runtime files */
 
@@ -91,30 +89,6 @@ static void pvm_qemu_cleanup(void *ctx, const pvm_vm *vm, const pvm_vm_files *f)
     pvm_qemu_run r;
     if (pvm_qemu_run_init(c->home, vm->id, &r, NULL) == 0)
         pvm_qemu_run_clean(&r);
-}
-
-/* ------------------------------------------------------------ open, check */
-
-static int pvm_qemu_open(const char *home, void **ctx, pvm_error *err)
-{
-    pvm_qemu_ctx *c = pvm_xcalloc(1, sizeof *c);
-    if (pvm_strlcpy(c->home, home, sizeof c->home) >= sizeof c->home) {
-        free(c);
-        return pvm_error_set(err, PVM_E_INVALID, "home: %s is too long a path", home);
-    }
-    *ctx = c;
-    return 0;
-}
-
-static void pvm_qemu_close(void *ctx)
-{
-    free(ctx);
-}
-
-static int pvm_qemu_check(void *ctx, const pvm_profile *p, const pvm_vm *vm, pvm_error *err)
-{
-    (void)ctx;
-    return pvm_qemu_argv_check(p, vm, err);
 }
 
 /* ---------------------------------------------------------------- processes */
@@ -375,18 +349,39 @@ static int pvm_qemu_start(void *ctx, const pvm_hv_start *s, int *pid, pvm_error 
 
 /* -------------------------------------------------------------------- probe */
 
-static void pvm_qemu_probe_qmp(const pvm_qemu_run *r, pvm_vm *vm)
+/* query-block's "io-status" of the first device that has one other than "ok"
+ * ("nospace", "failed"; qapi/block.json BlockDeviceIoStatus) into out, else "". */
+static void pvm_qemu_io_status(pvm_qmp *q, char *out, size_t size)
+{
+    cJSON *ret = NULL;
+    pvm_error ignored = {0};
+    out[0] = '\0';
+    if (pvm_qmp_execute(q, "query-block", NULL, &ret, PVM_QMP_SHORT_MS, &ignored) < 0)
+        return;
+    const cJSON *dev;
+    cJSON_ArrayForEach(dev, ret) {
+        const cJSON *io = cJSON_GetObjectItemCaseSensitive(dev, "io-status");
+        if (cJSON_IsString(io) && strcmp(io->valuestring, "ok") != 0) {
+            pvm_strlcpy(out, io->valuestring, size);
+            break;
+        }
+    }
+    cJSON_Delete(ret);
+}
+
+static void pvm_qemu_probe_qmp(const pvm_qemu_run *r, const pvm_vm_files *f, pvm_vm *vm)
 {
     pvm_qmp *q = NULL;
     pvm_error err = {0};
-    char status[64] = "";
+    char status[64] = "", io[32] = "";
     if (pvm_qmp_connect(r->qmp_sock, PVM_QMP_SHORT_MS, &q, &err) < 0 ||
         pvm_qmp_status(q, status, sizeof status, &err) < 0) {
         snprintf(vm->state_reason, sizeof vm->state_reason,
                  "QEMU process %d is alive; QMP did not answer: %.180s", vm->pid, err.msg);
-    } else if (strcmp(status, "running") != 0) {
-        vm->state = PVM_VM_PAUSED;
-        snprintf(vm->state_reason, sizeof vm->state_reason, "QMP status: %s", status);
+    } else {
+        if (strcmp(status, "io-error") == 0)
+            pvm_qemu_io_status(q, io, sizeof io);
+        pvm_vm_state_from_status(vm, f, status, io);
     }
     if (q)
         pvm_qmp_close(q);
@@ -469,7 +464,7 @@ static void pvm_qemu_probe(void *ctx, const pvm_vm_files *f, int intent_pid, pvm
     vm->pid = pvm_qemu_live_pid(&r, intent_pid);
     if (vm->pid) {
         vm->state = PVM_VM_RUNNING;
-        pvm_qemu_probe_qmp(&r, vm);
+        pvm_qemu_probe_qmp(&r, f, vm);
     } else if (intent_pid >= 0) {
         pvm_qemu_probe_gone(f, &r, intent_pid, vm);
     }
@@ -550,6 +545,50 @@ static int pvm_qemu_shutdown(void *ctx, const pvm_vm *vm, const pvm_vm_files *f,
                                       : pvm_qemu_powerdown(&r, vm, timeout_ms, progress, err);
     if (rc == 0)
         pvm_qemu_run_clean(&r);
+    return rc;
+}
+
+/* ------------------------------------------------------------------- resume */
+
+#define PVM_RESUME_WATCH_MS 500 /* how long a resumed VM is watched for a new I/O stop */
+
+typedef struct pvm_resume_watch {
+    pvm_qmp *q;
+    bool io_error, broken;
+} pvm_resume_watch;
+
+/* Done when QEMU stopped the VM again on an I/O error (or QMP failed). */
+static bool pvm_resume_stopped_again(void *ctx)
+{
+    pvm_resume_watch *w = ctx;
+    char status[64] = "";
+    pvm_error ignored = {0};
+    if (pvm_qmp_status(w->q, status, sizeof status, &ignored) < 0)
+        return w->broken = true;
+    return w->io_error = strcmp(status, "io-error") == 0;
+}
+
+/* `cont` on the COMMAND monitor; QEMU retries the writes that failed. When they fail
+ * again (the disk is still full) QEMU stops the VM again within moments: watched for
+ * PVM_RESUME_WATCH_MS and said, with the fix. */
+static int pvm_qemu_resume(void *ctx, const pvm_vm *vm, const pvm_vm_files *f, pvm_error *err)
+{
+    pvm_qemu_ctx *c = ctx;
+    pvm_qemu_run r;
+    pvm_qmp *q = NULL;
+    if (pvm_qemu_run_init(c->home, vm->id, &r, err) < 0 ||
+        pvm_qmp_connect(r.qmp_sock, PVM_QMP_SHORT_MS, &q, err) < 0)
+        return -1;
+    int rc = pvm_qmp_execute(q, "cont", NULL, NULL, PVM_QMP_SHORT_MS, err);
+    pvm_resume_watch w = {.q = q};
+    if (rc == 0 && pvm_wait_until(pvm_resume_stopped_again, &w, PVM_RESUME_WATCH_MS, 20, NULL,
+                                  NULL, err) < 0)
+        rc = -1;
+    pvm_qmp_close(q);
+    if (rc == 0 && w.io_error)
+        return pvm_error_set(err, PVM_E_STATE, "VM '%s' paused again on an I/O error: its disk "
+                             "still cannot grow; free more space under %s, then run vm resume "
+                             "again", vm->name, f->dir);
     return rc;
 }
 
@@ -777,14 +816,15 @@ static int pvm_qemu_snap_list(void *ctx, const pvm_vm *vm, const pvm_vm_files *f
 
 const pvm_hv_ops pvm_hv_qemu = {
     .name = "qemu",
-    .open = pvm_qemu_open,
-    .close = pvm_qemu_close,
-    .check = pvm_qemu_check,
+    .open = pvm_hv_home_open,
+    .close = pvm_hv_home_close,
+    .check = pvm_hv_argv_check,
     .disk_info = pvm_qemu_disk_info,
     .disk_create = pvm_qemu_disk_create,
     .start = pvm_qemu_start,
     .probe = pvm_qemu_probe,
     .shutdown = pvm_qemu_shutdown,
+    .resume = pvm_qemu_resume,
     .cleanup = pvm_qemu_cleanup,
     .runtime_path = pvm_qemu_runtime_path,
     .console_open = pvm_qemu_console_open,

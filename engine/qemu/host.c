@@ -310,9 +310,11 @@ static int pvm_cache_read(const char *path, const char *key, pvm_accel *out, cha
 
 static void pvm_cache_write(const char *path, const char *key, pvm_accel v, const char *reason)
 {
-    char *tmp = pvm_xasprintf("%s.tmp.%d", path, (int)getpid());
-    /* 0600 like every file of the home, whatever the umask */
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    /* A temporary file of its own in the same folder (two threads of one process may
+     * probe at once: a pid-based name would be shared), 0600 as mkstemp makes it, then
+     * renamed over the old verdict. */
+    char *tmp = pvm_xasprintf("%s.XXXXXX", path);
+    int fd = mkostemp(tmp, O_CLOEXEC);
     FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
     if (!f && fd >= 0)
         close(fd);
@@ -321,10 +323,13 @@ static void pvm_cache_write(const char *path, const char *key, pvm_accel v, cons
                    "# Probed again when QEMU, the kernel or /dev/kvm access change; delete to redo.\n"
                    "key = %s\nverdict = %s\nreason = %s\n",
                 key, pvm_accel_name(v), reason);
-        if (fclose(f) == 0)
-            rename(tmp, path);
+        if (fclose(f) == 0 && rename(tmp, path) == 0) {
+            free(tmp);
+            return;
+        }
     }
-    unlink(tmp);
+    if (fd >= 0)
+        unlink(tmp);
     free(tmp);
 }
 

@@ -9,6 +9,8 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <glob.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -366,6 +368,59 @@ static void test_cached_verdict_reused(void **state)
     assert_false(exists(marker));
 }
 
+typedef struct resolver {
+    fixture *f;
+    const pvm_config *c;
+    int rc;
+    pvm_accel got;
+} resolver;
+
+static void *resolve_thread(void *arg)
+{
+    resolver *r = arg;
+    char reason[512];
+    pvm_error err = { 0 };
+    r->rc = pvm_accel_resolve(r->f->home, r->c, &r->got, reason, sizeof reason, &err);
+    return NULL;
+}
+
+/* Threads of one process probing at once each write the verdict through a temporary
+ * file of their own: every one succeeds, one whole 0600 verdict stays, no temporary
+ * file is left behind. */
+static void test_verdict_written_by_threads_at_once(void **state)
+{
+    fixture *f = *state;
+    mkdir(f->home, 0700);
+    pvm_config c;
+    pvm_config_defaults(&c);
+    strcpy(c.accel, "auto");
+    fake_qemu(f, "qemu", "echo 'Linux version 6.1 (fake)'", c.qemu, sizeof c.qemu);
+    enum { N = 4 };
+    pthread_t t[N];
+    resolver r[N];
+    for (int i = 0; i < N; i++) {
+        r[i] = (resolver){.f = f, .c = &c, .rc = -2};
+        assert_int_equal(pthread_create(&t[i], NULL, resolve_thread, &r[i]), 0);
+    }
+    for (int i = 0; i < N; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(r[i].rc, 0);
+        assert_int_equal(r[i].got, PVM_ACCEL_KVM);
+    }
+    char probe[200];
+    snprintf(probe, sizeof probe, "%s/accel-probe", f->home);
+    struct stat st;
+    assert_int_equal(stat(probe, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    char *saved = read_file(probe);
+    assert_non_null(saved);
+    assert_non_null(strstr(saved, "verdict = kvm\n"));
+    char pattern[240];
+    snprintf(pattern, sizeof pattern, "%s/accel-probe?*", f->home);
+    glob_t g;
+    assert_int_equal(glob(pattern, 0, NULL, &g), GLOB_NOMATCH);
+}
+
 static void test_probe_qemu_failure_means_tcg(void **state)
 {
     fixture *f = *state;
@@ -471,6 +526,7 @@ int main(void)
         cmocka_unit_test(test_caps_check),
         cmocka_unit_test_setup_teardown(test_forced_accel_does_not_probe, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cached_verdict_reused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_verdict_written_by_threads_at_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_probe_qemu_failure_means_tcg, setup, teardown),
         cmocka_unit_test_setup_teardown(test_probe_banner_split_across_reads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_probe_hang_is_bounded_and_killed, setup, teardown),

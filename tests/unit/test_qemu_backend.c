@@ -21,93 +21,7 @@
 #include "../../engine/hv.h"
 #include "../../engine/internal.h"
 #include "../../engine/vm_internal.h"
-#include "rm_rf.h"
-
-typedef struct fixture {
-    char dir[256];
-    char home[PATH_MAX];
-    pvm_engine *e;
-    pid_t fake; /* a stand-in QEMU, killed in teardown */
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = pvm_xcalloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/pvm-test-qb-XXXXXX");
-    if (!mkdtemp(f->dir))
-        return -1;
-    snprintf(f->home, sizeof f->home, "%s/home", f->dir);
-    setenv("PRIVARION_VM_ACCEL", "tcg", 1);
-    pvm_error err = {0};
-    if (pvm_engine_open(&f->e, f->home, &err) < 0) {
-        fprintf(stderr, "engine open: %s\n", err.msg);
-        return -1;
-    }
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    if (f->fake > 0) {
-        kill(f->fake, SIGKILL);
-        waitpid(f->fake, NULL, 0);
-    }
-    pvm_engine_close(f->e);
-    rm_rf(f->dir);
-    free(f);
-    return 0;
-}
-
-/* A process whose command line names `tag` (like QEMU's names the VM id). */
-static pid_t fake_qemu(const char *tag)
-{
-    pid_t pid = fork();
-    if (pid == 0) {
-        execl("/bin/sh", tag, "-c", "sleep 60; :", tag, (char *)NULL);
-        _exit(127);
-    }
-    /* wait until exec replaced the fork's command line */
-    for (int i = 0; i < 200 && !pvm_proc_cmdline_has(pid, tag); i++)
-        usleep(5000);
-    return pid;
-}
-
-/* A profile with a MAC (a VM with a NIC needs one) and, when mac is NULL, without. */
-static void make_profile_mac(pvm_engine *e, const char *name, const char *mac)
-{
-    pvm_profile p;
-    pvm_error err = {0};
-    pvm_profile_init(&p);
-    assert_int_equal(pvm_profile_set_name(&p, name, &err), 0);
-    if (mac)
-        strcpy(p.mac, mac);
-    strcpy(p.hw.cpu_model, "Intel(R) Core(TM) i5-8250U CPU @ 1.60GHz");
-    assert_int_equal(pvm_profile_create(e, &p, NULL, &err), 0);
-}
-
-static void make_profile(pvm_engine *e, const char *name)
-{
-    make_profile_mac(e, name, "a4:bb:6d:00:00:01");
-}
-
-static void write_text(const char *path, const char *text)
-{
-    FILE *fp = fopen(path, "w");
-    assert_non_null(fp);
-    fputs(text, fp);
-    fclose(fp);
-}
-
-static void create_vm(fixture *f, const char *name, pvm_vm *vm)
-{
-    pvm_error err = {0};
-    pvm_vm_opts o = {.disk = 1024 * 1024, .memory = 64 * 1024 * 1024};
-    make_profile(f->e, "p1");
-    if (pvm_vm_create(f->e, name, "p1", &o, vm, &err) < 0)
-        fail_msg("vm create: %s", err.msg);
-}
+#include "fixture.h"
 
 /* The runtime folder is short, private to the backend and named by the home's token
  * and 12 hex digits of the id: two homes (or a copy) never share one. */
@@ -153,7 +67,7 @@ static void test_state_probe(void **state)
     pvm_vm_files vf;
     pvm_qemu_run run;
     pvm_error err = {0};
-    create_vm(f, "v1", &vm);
+    fixture_create_vm(f, "v1", &vm);
     assert_int_equal(pvm_vm_files_init(f->home, vm.id, &vf, &err), 0);
     assert_int_equal(pvm_qemu_run_init(f->home, vm.id, &run, &err), 0);
     assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
@@ -165,7 +79,7 @@ static void test_state_probe(void **state)
     pvm_proc_runtime_base(base, sizeof base);
     assert_int_equal(pvm_proc_private_dir(base, &err), 0);
     assert_int_equal(pvm_proc_private_dir(run.dir, &err), 0);
-    pid_t other = fake_qemu(vm.id);
+    pid_t other = fixture_fake_qemu(vm.id);
     assert_int_equal(pvm_proc_pid_write(run.pidfile, other, &err), 0);
     assert_int_equal(pvm_proc_pid_write(vf.marker, other, &err), 0);
     assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
@@ -176,7 +90,7 @@ static void test_state_probe(void **state)
     waitpid(other, NULL, 0);
 
     /* a live process that names the VM's runtime folder: running, even when QMP is silent */
-    f->fake = fake_qemu(run.dir);
+    f->fake = fixture_fake_qemu(run.dir);
     assert_int_equal(pvm_proc_pid_write(run.pidfile, f->fake, &err), 0);
     assert_int_equal(pvm_proc_pid_write(vf.marker, f->fake, &err), 0);
     assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
@@ -191,7 +105,7 @@ static void test_state_probe(void **state)
     waitpid(f->fake, NULL, 0);
     int dead = f->fake;
     f->fake = 0;
-    write_text(vf.qemu_log,
+    fixture_write_text(vf.qemu_log,
                "qemu-system-x86_64: warning: something\nqemu: terminating on signal 9\n");
     assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
     assert_int_equal(got.state, PVM_VM_CRASHED);
@@ -208,7 +122,7 @@ static void test_state_probe(void **state)
 
     /* QEMU gone under another kernel boot id: the host restarted, not a crash */
     char *bootid = pvm_xasprintf("%s/boot-id", vf.dir);
-    write_text(bootid, "00000000-0000-0000-0000-000000000000\n");
+    fixture_write_text(bootid, "00000000-0000-0000-0000-000000000000\n");
     assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
     assert_int_equal(got.state, PVM_VM_STOPPED);
     assert_non_null(strstr(got.state_reason, "host restarted"));
@@ -217,15 +131,15 @@ static void test_state_probe(void **state)
 
     /* the guest's console text decides nothing: a guest printing the kernel's
      * power-off line before its QEMU is killed is still a crash */
-    write_text(vf.serial_log, "PVM-END\n[   15.3] reboot: Power down\n");
+    fixture_write_text(vf.serial_log, "PVM-END\n[   15.3] reboot: Power down\n");
     assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
     assert_int_equal(got.state, PVM_VM_CRASHED);
 
     /* QEMU's own record, from the shutdown trace event in qemu.log, does */
-    write_text(vf.qemu_log, "qemu_system_shutdown_request reason=8\n");
+    fixture_write_text(vf.qemu_log, "qemu_system_shutdown_request reason=8\n");
     assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
     assert_int_equal(got.state, PVM_VM_CRASHED); /* guest-panic is no clean stop */
-    write_text(vf.qemu_log, "qemu_system_shutdown_request reason=6\n");
+    fixture_write_text(vf.qemu_log, "qemu_system_shutdown_request reason=6\n");
     assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
     assert_int_equal(got.state, PVM_VM_STOPPED);
     assert_non_null(strstr(got.state_reason, "powered itself off"));
@@ -249,14 +163,14 @@ static void test_interrupted_start_and_clean_reason(void **state)
     pvm_vm vm, got;
     pvm_vm_files vf;
     pvm_error err = {0};
-    create_vm(f, "v1", &vm);
+    fixture_create_vm(f, "v1", &vm);
     assert_int_equal(pvm_vm_files_init(f->home, vm.id, &vf, &err), 0);
     assert_int_equal(pvm_proc_pid_write(vf.marker, 0, &err), 0);
     assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
     assert_int_equal(got.state, PVM_VM_CRASHED);
     assert_non_null(strstr(got.state_reason, "a start was interrupted before QEMU ran"));
 
-    write_text(vf.qemu_log, "qemu: \033]0;title\007terminating on signal 9\r\n");
+    fixture_write_text(vf.qemu_log, "qemu: \033]0;title\007terminating on signal 9\r\n");
     assert_int_equal(pvm_proc_pid_write(vf.marker, 999999, &err), 0);
     assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
     assert_int_equal(got.state, PVM_VM_CRASHED);
@@ -269,10 +183,10 @@ static void test_interrupted_start_and_clean_reason(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_run_paths, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_default_backend, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_state_probe, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_interrupted_start_and_clean_reason, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_run_paths, fixture_setup_vms, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_default_backend, fixture_setup_vms, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_state_probe, fixture_setup_vms, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_interrupted_start_and_clean_reason, fixture_setup_vms, fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

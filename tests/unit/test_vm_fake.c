@@ -4,7 +4,8 @@
  * (fake/backend.c, config `backend = fake`): state from the backend and the intent
  * marker (running, crashed with a reason, guest power-off, acknowledged by stop),
  * create/delete cleanup with a failing disk, refusals that change nothing, the caps
- * against the running total, cancel and timeout of start and stop, the backend key.
+ * against the running total, cancel and timeout of start and stop, the backend key, a VM
+ * paused on a full disk (its reason and fix) and vm resume.
  * Run by tests/run (plain and ASan+UBSan). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -26,96 +27,24 @@
 #include "../../engine/hv.h"
 #include "../../engine/internal.h"
 #include "../../engine/vm_internal.h"
-#include "rm_rf.h"
-
-typedef struct fixture {
-    char dir[256];
-    char home[PATH_MAX];
-    pvm_engine *e;
-    pid_t fake; /* a stand-in QEMU, killed in teardown */
-} fixture;
-
-static void write_text(const char *path, const char *text);
+#include "fixture.h"
 
 /* The config that picks the fake backend, with extra lines. */
 static void use_fake(fixture *f, const char *extra)
 {
     char *cfg = pvm_xasprintf("%s/config", f->home);
     char *text = pvm_xasprintf("backend = fake\n%s", extra);
-    write_text(cfg, text);
+    fixture_write_text(cfg, text);
     free(text);
     free(cfg);
 }
 
 static int setup(void **state)
 {
-    fixture *f = pvm_xcalloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/pvm-test-vm-XXXXXX");
-    if (!mkdtemp(f->dir))
+    if (fixture_setup_vms(state) < 0)
         return -1;
-    snprintf(f->home, sizeof f->home, "%s/home", f->dir);
-    setenv("PRIVARION_VM_ACCEL", "tcg", 1);
-    pvm_error err = {0};
-    if (pvm_engine_open(&f->e, f->home, &err) < 0) {
-        fprintf(stderr, "engine open: %s\n", err.msg);
-        return -1;
-    }
-    use_fake(f, "");
-    *state = f;
+    use_fake(*state, "");
     return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    if (f->fake > 0) {
-        kill(f->fake, SIGKILL);
-        waitpid(f->fake, NULL, 0);
-    }
-    pvm_engine_close(f->e);
-    rm_rf(f->dir);
-    free(f);
-    return 0;
-}
-
-/* A process whose command line names `tag` (like QEMU's names the VM id). */
-static pid_t fake_qemu(const char *tag)
-{
-    pid_t pid = fork();
-    if (pid == 0) {
-        execl("/bin/sh", tag, "-c", "sleep 60; :", tag, (char *)NULL);
-        _exit(127);
-    }
-    /* wait until exec replaced the fork's command line */
-    for (int i = 0; i < 200 && !pvm_proc_cmdline_has(pid, tag); i++)
-        usleep(5000);
-    return pid;
-}
-
-/* A profile with a MAC (a VM with a NIC needs one) and, when mac is NULL, without. */
-static void make_profile_mac(pvm_engine *e, const char *name, const char *mac)
-{
-    pvm_profile p;
-    pvm_error err = {0};
-    pvm_profile_init(&p);
-    assert_int_equal(pvm_profile_set_name(&p, name, &err), 0);
-    if (mac)
-        strcpy(p.mac, mac);
-    strcpy(p.hw.cpu_model, "Intel(R) Core(TM) i5-8250U CPU @ 1.60GHz");
-    assert_int_equal(pvm_profile_create(e, &p, NULL, &err), 0);
-}
-
-static void make_profile(pvm_engine *e, const char *name)
-{
-    make_profile_mac(e, name, "a4:bb:6d:00:00:01");
-}
-
-static void write_text(const char *path, const char *text)
-{
-    FILE *fp = fopen(path, "w");
-    assert_non_null(fp);
-    fputs(text, fp);
-    fclose(fp);
 }
 
 /* --------------------------------------------------------------- proc.c */
@@ -149,9 +78,9 @@ static void test_pid_files_and_liveness(void **state)
     assert_int_equal(pvm_proc_pid_read(p), 0); /* missing */
     assert_int_equal(pvm_proc_pid_write(p, 4242, &err), 0);
     assert_int_equal(pvm_proc_pid_read(p), 4242);
-    write_text(p, "garbage\n");
+    fixture_write_text(p, "garbage\n");
     assert_int_equal(pvm_proc_pid_read(p), 0);
-    write_text(p, "-5\n");
+    fixture_write_text(p, "-5\n");
     assert_int_equal(pvm_proc_pid_read(p), 0);
     free(p);
 
@@ -165,7 +94,7 @@ static void test_pid_files_and_liveness(void **state)
     waitpid(z, NULL, 0);
     assert_false(pvm_proc_alive(z));
 
-    f->fake = fake_qemu("pvm-tag-1234");
+    f->fake = fixture_fake_qemu("pvm-tag-1234");
     assert_true(pvm_proc_alive(f->fake));
     assert_true(pvm_proc_cmdline_has(f->fake, "tag-1234"));
     assert_false(pvm_proc_cmdline_has(f->fake, "tag-9999"));
@@ -259,22 +188,13 @@ static void test_lock_busy(void **state)
 
 /* --------------------------------------------------------------- vm.c */
 
-static void create_vm(fixture *f, const char *name, pvm_vm *vm)
-{
-    pvm_error err = {0};
-    pvm_vm_opts o = {.disk = 1024 * 1024, .memory = 64 * 1024 * 1024};
-    make_profile(f->e, "p1");
-    if (pvm_vm_create(f->e, name, "p1", &o, vm, &err) < 0)
-        fail_msg("vm create: %s", err.msg);
-}
-
 static void test_state_probe(void **state)
 {
     fixture *f = *state;
     pvm_vm vm, got;
     pvm_vm_files vf;
     pvm_error err = {0};
-    create_vm(f, "v1", &vm);
+    fixture_create_vm(f, "v1", &vm);
     assert_int_equal(pvm_vm_files_init(f->home, vm.id, &vf, &err), 0);
     assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
     assert_int_equal(got.state, PVM_VM_STOPPED);
@@ -343,12 +263,64 @@ static void test_state_probe(void **state)
     assert_int_equal(stat(vf.dir, &st), -1);
 }
 
+/* A VM its hypervisor paused on a full disk shows why and the fix (the folder to free,
+ * vm resume NAME); vm resume continues it; resuming a VM that is not paused is a
+ * state error that changes nothing; a backend's refusal reaches the caller. */
+static void test_paused_on_io_error_and_resume(void **state)
+{
+    fixture *f = *state;
+    pvm_vm vm, got;
+    pvm_vm_files vf;
+    pvm_error err = {0};
+    fixture_create_vm(f, "v1", &vm);
+    assert_int_equal(pvm_vm_files_init(f->home, vm.id, &vf, &err), 0);
+    assert_int_equal(pvm_vm_resume(f->e, "v1", &err), -1); /* stopped */
+    assert_int_equal(err.code, PVM_E_STATE);
+    assert_non_null(strstr(err.msg, "VM 'v1' is stopped, not paused"));
+    assert_int_equal(pvm_vm_start(f->e, "v1", 0, NULL, &err), 0);
+    assert_int_equal(pvm_vm_resume(f->e, "v1", &err), -1); /* running */
+    assert_int_equal(err.code, PVM_E_STATE);
+    assert_non_null(strstr(err.msg, "is running, not paused"));
+
+    assert_int_equal(pvm_fake_set_state(f->home, vm.id, "io-error", "nospace", &err), 0);
+    assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
+    assert_int_equal(got.state, PVM_VM_PAUSED);
+    char *want = pvm_xasprintf("paused: I/O error on disk (no space left on device); free "
+                               "space under %s then run: privarion-vm vm resume v1", vf.dir);
+    assert_string_equal(got.state_reason, want);
+    free(want);
+    /* without the device's io-status the cause is a guess, and says so */
+    assert_int_equal(pvm_fake_set_state(f->home, vm.id, "io-error", "", &err), 0);
+    assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
+    assert_non_null(strstr(got.state_reason, "(no space left on device?)"));
+    /* a plain QMP stop is paused too, with its own words */
+    assert_int_equal(pvm_fake_set_state(f->home, vm.id, "paused", NULL, &err), 0);
+    assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
+    assert_int_equal(got.state, PVM_VM_PAUSED);
+    assert_non_null(strstr(got.state_reason, "vm resume v1"));
+
+    assert_int_equal(pvm_fake_set_state(f->home, vm.id, "io-error", "nospace", &err), 0);
+    assert_int_equal(pvm_fake_behave(f->home, "resume", "fail still full", &err), 0);
+    assert_int_equal(pvm_vm_resume(f->e, "v1", &err), -1);
+    assert_string_equal(err.msg, "fake resume: still full");
+    assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
+    assert_int_equal(got.state, PVM_VM_PAUSED); /* a refused resume leaves it paused */
+    assert_int_equal(pvm_fake_behave(f->home, "resume", NULL, &err), 0);
+    assert_int_equal(pvm_vm_resume(f->e, "v1", &err), 0);
+    assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
+    assert_int_equal(got.state, PVM_VM_RUNNING);
+    assert_string_equal(got.state_reason, "");
+    assert_int_equal(pvm_vm_resume(f->e, "v1", &err), -1); /* once is enough */
+    assert_int_equal(err.code, PVM_E_STATE);
+    assert_int_equal(pvm_vm_stop(f->e, "v1", true, 5, NULL, &err), 0);
+}
+
 static void test_create_failure_leaves_nothing(void **state)
 {
     fixture *f = *state;
     pvm_error err = {0};
     pvm_vm_opts o = {.disk = 1024 * 1024};
-    make_profile(f->e, "p1");
+    fixture_make_profile(f->e, "p1");
     assert_int_equal(pvm_fake_behave(f->home, "disk_create", "fail no space left", &err), 0);
     assert_int_equal(pvm_vm_create(f->e, "v1", "p1", &o, NULL, &err), -1);
     assert_int_equal(pvm_fake_behave(f->home, "disk_create", NULL, &err), 0);
@@ -402,14 +374,14 @@ static void test_create_refuses_what_start_would(void **state)
     fixture *f = *state;
     pvm_error err = {0};
     pvm_vm_opts o = {.disk = 1024 * 1024, .memory = 64 * 1024 * 1024};
-    make_profile_mac(f->e, "nomac", NULL);
+    fixture_make_profile_mac(f->e, "nomac", NULL);
     assert_int_equal(pvm_vm_create(f->e, "v1", "nomac", &o, NULL, &err), -1);
     assert_int_equal(err.code, PVM_E_INVALID);
     assert_non_null(strstr(err.msg, "macAddress"));
     assert_non_null(strstr(err.msg, "profile edit nomac --mac"));
     assert_no_vm_left(f);
 
-    make_profile(f->e, "noserial");
+    fixture_make_profile(f->e, "noserial");
     o.disk_bus = PVM_DISK_NVME;
     assert_int_equal(pvm_vm_create(f->e, "v1", "noserial", &o, NULL, &err), -1);
     assert_non_null(strstr(err.msg, "diskSerial"));
@@ -434,10 +406,10 @@ static void test_refused_start_keeps_state(void **state)
     pvm_vm vm, got;
     pvm_vm_files vf;
     pvm_error err = {0};
-    create_vm(f, "v1", &vm);
+    fixture_create_vm(f, "v1", &vm);
     assert_int_equal(pvm_vm_files_init(f->home, vm.id, &vf, &err), 0);
     assert_int_equal(pvm_vm_start(f->e, "v1", 0, NULL, &err), 0);
-    write_text(vf.serial_log, "last boot's console\n");
+    fixture_write_text(vf.serial_log, "last boot's console\n");
     assert_int_equal(
         pvm_fake_set_state(f->home, vm.id, "crashed", "terminating on signal 9", &err), 0);
     assert_int_equal(pvm_vm_get(f->e, "v1", &got, &err), 0);
@@ -478,7 +450,7 @@ static void test_start_caps_figures(void **state)
     pvm_error err = {0};
     pvm_vm run, big;
     use_fake(f, "max_cpus = 1\nmax_memory = 1G\n");
-    make_profile(f->e, "p1");
+    fixture_make_profile(f->e, "p1");
     pvm_vm_opts o = {.disk = 1024 * 1024, .memory = 256ull << 20};
     assert_int_equal(pvm_vm_create(f->e, "run", "p1", &o, &run, &err), 0);
     o.memory = 768ull << 20;
@@ -538,7 +510,7 @@ static void test_cancel_and_timeout(void **state)
     assert_int_equal(write(fds[1], "x", 1), 1); /* cancelled from the first check on */
     reports r = {0, ""};
     pvm_progress cancel = {.cancel_fd = fds[0], .report = on_report, .ctx = &r};
-    create_vm(f, "v1", &vm);
+    fixture_create_vm(f, "v1", &vm);
     assert_int_equal(pvm_vm_files_init(f->home, vm.id, &vf, &err), 0);
 
     assert_int_equal(pvm_fake_behave(f->home, "start", "hang", &err), 0);
@@ -583,13 +555,13 @@ static void test_backend_key(void **state)
     assert_string_equal(hv->name, "fake");
 
     char *cfg = pvm_xasprintf("%s/config", f->home);
-    write_text(cfg, "backend = vmware\n");
+    fixture_write_text(cfg, "backend = vmware\n");
     assert_int_equal(pvm_engine_hv_load(f->e, &hv, &ctx, &err), -1);
     assert_int_equal(err.code, PVM_E_INVALID);
     assert_non_null(strstr(err.msg, "backend: must be qemu or fake"));
     assert_non_null(strstr(err.msg, "config:1: backend"));
     pvm_vm vm;
-    make_profile(f->e, "p1");
+    fixture_make_profile(f->e, "p1");
     pvm_vm_opts o = {.disk = 1024 * 1024, .memory = 64 * 1024 * 1024};
     assert_int_equal(pvm_vm_create(f->e, "v1", "p1", &o, &vm, &err), -1);
     assert_no_vm_left(f);
@@ -613,7 +585,7 @@ static void test_edit_all_or_nothing(void **state)
     pvm_error err = {0};
     pvm_vm vm, got;
     pvm_vm_opts o = {.disk = 1024 * 1024, .memory = 64 * 1024 * 1024};
-    make_profile(f->e, "p1");
+    fixture_make_profile(f->e, "p1");
     assert_int_equal(pvm_vm_create(f->e, "v1", "p1", &o, &vm, &err), 0);
     pvm_vm_changes c = {.memory = 128 * 1024 * 1024, .disk = 2 * 1024 * 1024};
     assert_int_equal(pvm_fake_behave(f->home, "disk_resize", "fail no space left", &err), 0);
@@ -644,19 +616,21 @@ static void test_edit_all_or_nothing(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_private_dir, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_pid_files_and_liveness, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_run_and_spawn, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_remove_tree, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_lock_busy, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_state_probe, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_create_failure_leaves_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_create_refuses_what_start_would, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_refused_start_keeps_state, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_start_caps_figures, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_cancel_and_timeout, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_backend_key, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_edit_all_or_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_private_dir, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_pid_files_and_liveness, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_run_and_spawn, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_remove_tree, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_lock_busy, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_state_probe, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_paused_on_io_error_and_resume, setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_create_failure_leaves_nothing, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_create_refuses_what_start_would, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_refused_start_keeps_state, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_start_caps_figures, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_and_timeout, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_backend_key, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_edit_all_or_nothing, setup, fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
