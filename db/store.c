@@ -195,6 +195,26 @@ static int pvm_migrate_2(sqlite3 *db, pvm_error *err)
     return pvm_exec(db, sql, "store: migration 2 (vms)", err);
 }
 
+/* 3: installs (engine/install.c): one row per complete, successful install. */
+static int pvm_migrate_3(sqlite3 *db, pvm_error *err)
+{
+    static const char sql[] =
+        "CREATE TABLE installs ("
+        " id TEXT PRIMARY KEY NOT NULL,"
+        " vm_id TEXT NOT NULL REFERENCES vms(id) ON DELETE CASCADE,"
+        " file TEXT NOT NULL,"
+        " guest_path TEXT NOT NULL,"
+        " bytes INTEGER NOT NULL,"
+        " sha256 TEXT NOT NULL,"
+        " command TEXT NOT NULL DEFAULT '',"
+        " status INTEGER NOT NULL DEFAULT 0,"
+        " output TEXT NOT NULL DEFAULT '',"
+        " at INTEGER NOT NULL"
+        ");"
+        "CREATE INDEX installs_vm ON installs(vm_id);";
+    return pvm_exec(db, sql, "store: migration 3 (installs)", err);
+}
+
 /* Each entry runs in one BEGIN IMMEDIATE transaction with its version bump.
  * New migrations (snapshots, installs, ...) are appended here. */
 static const struct pvm_migration {
@@ -204,6 +224,7 @@ static const struct pvm_migration {
 } pvm_migrations[] = {
     {1, pvm_migrate_1, "PRAGMA user_version = 1"},
     {2, pvm_migrate_2, "PRAGMA user_version = 2"},
+    {3, pvm_migrate_3, "PRAGMA user_version = 3"},
 };
 
 #define PVM_MIGRATION_COUNT ((int)(sizeof pvm_migrations / sizeof pvm_migrations[0]))

@@ -17,4 +17,8 @@ struct pvm_engine {
     int console_lock_fd;        /* flock on a VM's console.lock while attached, else -1 */
 };
 
+/* agent.c: a guest path is absolute (POSIX "/...", Windows "C:\\..."), under 1024 bytes;
+ * else PVM_E_INVALID naming what. Used by agent.c and installer.c. */
+int pvm_agent_guest_path_check(const char *p, bool windows, const char *what, pvm_error *err);
+
 #endif
