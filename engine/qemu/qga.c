@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <math.h>
 #include <stdlib.h>
@@ -410,10 +411,12 @@ static int qga_read_reply(const cJSON *ret, size_t max, unsigned char **buf, siz
     if (pvm_base64_decode(b->valuestring, blen, buf, n, &derr) < 0)
         return pvm_error_set(err, PVM_E_QEMU, "guest agent guest-file-read: buf-b64: %s", derr.msg);
     if (*n != (size_t)count) {
+        size_t got = *n;
         free(*buf);
         *buf = NULL;
+        *n = 0;
         return pvm_error_set(err, PVM_E_QEMU, "guest agent guest-file-read: count %lld but %zu "
-                             "bytes in buf-b64", (long long)count, *n);
+                             "bytes in buf-b64", (long long)count, got);
     }
     *eof = cJSON_IsTrue(e);
     return 0;
@@ -510,8 +513,25 @@ static void qga_lock_note_pid(int fd)
         return;
 }
 
+/* The pid holding the flock on fd's file: /proc/locks first (any process, e.g. flock(1)),
+ * else the pid the last holder wrote into it; 0 when unknown. */
 static long qga_lock_holder(int fd)
 {
+    struct stat st;
+    FILE *f = fstat(fd, &st) == 0 ? fopen("/proc/locks", "re") : NULL;
+    char line[256];
+    while (f && fgets(line, sizeof line, f)) {
+        long pid = 0;
+        unsigned long long ino = 0;
+        char kind[16];
+        if (sscanf(line, "%*[^:]: %15s %*s %*s %ld %*x:%*x:%llu", kind, &pid, &ino) == 3 &&
+            strcmp(kind, "FLOCK") == 0 && ino == (unsigned long long)st.st_ino && pid > 0) {
+            fclose(f);
+            return pid;
+        }
+    }
+    if (f)
+        fclose(f);
     char buf[24] = { 0 };
     ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
     return n > 0 ? strtol(buf, NULL, 10) : 0;
