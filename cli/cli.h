@@ -140,8 +140,9 @@ void pvm_sub_help_default(const pvm_sub_group *g, const pvm_sub *s);
 struct pvm_args;
 int pvm_cli_vm_exec(pvm_cli *cli, const pvm_args *a, pvm_error *err);
 int pvm_cli_vm_copy(pvm_cli *cli, const pvm_args *a, pvm_error *err);
-extern const pvm_opt pvm_cli_exec_opts[], pvm_cli_copy_opts[];
-extern const size_t pvm_cli_exec_nopts, pvm_cli_copy_nopts;
+int pvm_cli_vm_audit(pvm_cli *cli, const pvm_args *a, pvm_error *err);
+extern const pvm_opt pvm_cli_exec_opts[], pvm_cli_copy_opts[], pvm_cli_audit_opts[];
+extern const size_t pvm_cli_exec_nopts, pvm_cli_copy_nopts, pvm_cli_audit_nopts;
 
 /* -------------------------------------------------------- output (out.c) */
 

@@ -354,3 +354,72 @@ int pvm_cli_install(pvm_cli *cli, int argc, char **argv)
     pvm_args_free(&a);
     return status;
 }
+
+/* ------------------------------------------------------------- vm audit */
+
+const pvm_opt pvm_cli_audit_opts[] = {
+    {"json", 0, false, NULL, "print JSON: {mismatches, marks, items: [...]}"},
+};
+const size_t pvm_cli_audit_nopts = sizeof pvm_cli_audit_opts / sizeof pvm_cli_audit_opts[0];
+
+static int audit_json(const pvm_audit *au, pvm_error *err)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "mismatches", au->mismatches);
+    cJSON_AddNumberToObject(o, "marks", au->marks);
+    cJSON *arr = cJSON_AddArrayToObject(o, "items");
+    for (size_t i = 0; i < au->n; i++) {
+        const pvm_audit_item *it = &au->items[i];
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "what", it->what);
+        cJSON_AddStringToObject(j, "guest", it->guest);
+        if (it->expected[0])
+            cJSON_AddStringToObject(j, "profile", it->expected);
+        else
+            cJSON_AddNullToObject(j, "profile");
+        cJSON_AddBoolToObject(j, "mismatch", it->mismatch);
+        if (it->mark)
+            cJSON_AddStringToObject(j, "mark", it->mark);
+        else
+            cJSON_AddNullToObject(j, "mark");
+        cJSON_AddItemToArray(arr, j);
+    }
+    int rc = pvm_out_json(stdout, o, err);
+    cJSON_Delete(o);
+    return rc;
+}
+
+int pvm_cli_vm_audit(pvm_cli *cli, const pvm_args *a, pvm_error *err)
+{
+    pvm_engine *e;
+    pvm_audit au;
+    if (!(e = pvm_cli_engine(cli, err)) || pvm_vm_audit(e, a->pos[0], &au, err) < 0)
+        return -1;
+    int rc = 0;
+    if (pvm_args_given(a, "json")) {
+        rc = audit_json(&au, err);
+    } else {
+        const char *h[] = {"WHAT", "GUEST SEES", "PROFILE", "VERDICT"};
+        pvm_table *t = pvm_table_new(4, h);
+        for (size_t i = 0; i < au.n; i++) {
+            const pvm_audit_item *it = &au.items[i];
+            char verdict[200];
+            snprintf(verdict, sizeof verdict, "%s%s%s", it->mismatch ? "MISMATCH" : "",
+                     it->mismatch && it->mark ? "; " : "", it->mark ? it->mark : "");
+            if (!it->mismatch && !it->mark)
+                snprintf(verdict, sizeof verdict, "%s", it->expected[0] ? "ok" : "");
+            const char *row[] = {it->what, it->guest, it->expected, verdict};
+            pvm_table_add(t, row);
+        }
+        pvm_table_print(t, stdout);
+        pvm_table_free(t);
+    }
+    if (rc == 0 && (au.mismatches || au.marks))
+        rc = pvm_error_set(err, PVM_E_STATE, "vm audit: %d mismatch%s with the profile and %d "
+                           "virtualization mark%s seen inside the guest", au.mismatches,
+                           au.mismatches == 1 ? "" : "es", au.marks, au.marks == 1 ? "" : "s");
+    else if (rc == 0)
+        fprintf(stderr, PVM_PROG ": vm audit: the guest sees the profile and no mark\n");
+    pvm_audit_free(&au);
+    return rc;
+}

@@ -504,6 +504,16 @@ static const pvm_sub pvm_vm_subs[] = {
      "is read back). A failure, timeout or Ctrl-C removes the partial file. A HOST_PATH\n"
      "that is a folder gets the guest file's name.",
      pvm_cli_copy_opts, 1, NULL, 2, 2, "NAME:GUEST_PATH and HOST_PATH", pvm_cli_vm_copy, NULL},
+    {"audit", "NAME [--json]", "read inside the running guest what it sees of its identity, "
+     "next to the profile, with every virtualization mark",
+     "Reads through the guest agent /sys/class/dmi/id/, the raw SMBIOS table (its strings\n"
+     "and the type 0 virtual-machine bit), the NICs' MACs, the disks' serials and models,\n"
+     "/proc/cpuinfo (brand, hypervisor flag), the ACPI tables' OEM/creator ids and the PCI\n"
+     "vendor ids. Marks come from the same table that checks profiles. Exit status 0 only\n"
+     "when nothing differs from the profile and no mark is seen; stock QEMU 7.2 always\n"
+     "leaves some (ACPI creator BXPC, the chipset's PCI subsystem 1af4, the agent's virtio\n"
+     "port) that only the patched QEMU removes. Linux guests only.",
+     pvm_cli_audit_opts, 1, NULL, 1, 1, "NAME", pvm_cli_vm_audit, NULL},
 };
 
 static void pvm_vm_help(const pvm_sub_group *g)

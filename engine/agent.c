@@ -610,3 +610,43 @@ int pvm_agent_copy_out(pvm_agent *a, const char *guest_path, const char *host_pa
     r->seconds = (double)(pvm_proc_now_ms() - t0) / 1000.0;
     return 0;
 }
+
+int pvm_agent_read_file(pvm_agent *a, const char *guest_path, size_t max, unsigned char **buf,
+                        size_t *len, pvm_error *err)
+{
+    *buf = NULL;
+    *len = 0;
+    int64_t h = 0;
+    if (pvm_qga_file_open(a->g, guest_path, a->windows ? "rb" : "r", &h, err) < 0)
+        return -1;
+    unsigned char *all = pvm_xmalloc(max + 1);
+    size_t n = 0;
+    int rc = 0;
+    for (bool eof = false; !eof;) {
+        unsigned char *piece = NULL;
+        size_t got = 0;
+        if (pvm_qga_file_get(a->g, h, max - n + 1, &piece, &got, &eof, err) < 0) {
+            rc = -1;
+            break;
+        }
+        memcpy(all + n, piece, got);
+        n += got;
+        free(piece);
+        if (n > max) {
+            rc = pvm_error_set(err, PVM_E_QEMU, "%s: larger than %zu bytes", guest_path, max);
+            break;
+        }
+        if (got == 0)
+            eof = true;
+    }
+    pvm_error ignored;
+    pvm_qga_file_close(a->g, h, &ignored);
+    if (rc < 0) {
+        free(all);
+        return -1;
+    }
+    all[n] = '\0';
+    *buf = all;
+    *len = n;
+    return 0;
+}

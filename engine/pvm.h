@@ -670,4 +670,33 @@ int pvm_app_install(pvm_engine *e, const char *vm, const char *file, const pvm_i
 int pvm_install_list(pvm_engine *e, const char *vm, pvm_install **out, size_t *count,
                      pvm_error *err);
 
+/* Reads a small guest file whole (at most max bytes; more is PVM_E_QEMU) into *buf
+ * (malloc'd, NUL after *len). */
+int pvm_agent_read_file(pvm_agent *a, const char *guest_path, size_t max, unsigned char **buf,
+                        size_t *len, pvm_error *err);
+
+/* ------------------------------------------------------------- audit (audit.c)
+ * What the guest itself sees of its identity, read through the agent, next to the
+ * profile, with every virtualization mark (the one table in profile/marks.c). */
+typedef struct pvm_audit_item {
+    char what[96];        /* "dmi sys_vendor", "nic eth0 mac", "pci 0000:00:02.0 vendor" ... */
+    char guest[160];      /* what the guest read ("" when the file is absent) */
+    char expected[160];   /* the profile's value, "" when not compared */
+    bool mismatch;        /* expected given and guest differs */
+    const char *mark;     /* the mark's description (static), NULL when none */
+} pvm_audit_item;
+
+typedef struct pvm_audit {
+    pvm_audit_item *items; /* malloc'd, n of them, in reading order */
+    size_t n;
+    int mismatches, marks;
+} pvm_audit;
+
+/* Reads /sys/class/dmi/id/, /sys/firmware/dmi/tables/DMI (strings and the type 0 VM bit),
+ * the NICs' MACs, disks' serials and models, /proc/cpuinfo's brand and hypervisor flag,
+ * the ACPI tables' ids and the PCI vendor ids in the running (Linux) guest. Free with
+ * pvm_audit_free. Windows guests: PVM_E_STATE. */
+int pvm_vm_audit(pvm_engine *e, const char *name_or_id, pvm_audit *out, pvm_error *err);
+void pvm_audit_free(pvm_audit *a);
+
 #endif
