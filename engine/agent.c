@@ -19,7 +19,7 @@
 #define AGENT_CONNECT_MS 10000
 #define AGENT_CHUNK (1024u * 1024u)     /* raw bytes per guest-file-write/read */
 #define AGENT_STATUS_MS 10000           /* one guest-exec-status call */
-#define AGENT_POLL_MS 50
+#define AGENT_POLL_MS 20
 #define AGENT_TOOL_MS 120000            /* sha256sum, mv, rm in the guest */
 
 struct pvm_agent {
@@ -156,17 +156,10 @@ static void agent_kill(pvm_agent *a, int64_t pid)
     pvm_qga_exec_start(a->g, argv[0], argv + 1, NULL, 0, &kpid, 5000, &ignored);
 }
 
-int pvm_agent_exec(pvm_agent *a, const char *const *argv, const void *input, size_t input_len,
-                   int timeout_ms, const pvm_progress *progress, pvm_exec_result *r,
-                   pvm_error *err)
+/* Waits for the guest process pid (started by argv0) as pvm_agent_exec does. */
+static int agent_exec_finish(pvm_agent *a, const char *argv0, int64_t pid, int timeout_ms,
+                             const pvm_progress *progress, pvm_exec_result *r, pvm_error *err)
 {
-    memset(r, 0, sizeof *r);
-    if (!argv || !argv[0] || !argv[0][0])
-        return pvm_error_set_field(err, PVM_E_INVALID, "command", "command: must not be empty");
-    int64_t pid = 0;
-    if (pvm_qga_exec_start(a->g, argv[0], argv + 1, input, input_len, &pid, AGENT_STATUS_MS,
-                           err) < 0)
-        return -1;
     agent_exec_wait w = { .a = a, .pid = pid, .r = r, .err = err };
     int rc = pvm_wait_until(agent_exec_done, &w, timeout_ms < 0 ? -1 : timeout_ms, AGENT_POLL_MS,
                             progress, "running in the guest", err);
@@ -178,8 +171,22 @@ int pvm_agent_exec(pvm_agent *a, const char *const *argv, const void *input, siz
     pvm_exec_result_free(r);
     if (rc == 0)
         return pvm_error_set(err, PVM_E_STATE, "'%s' in the guest: still running after %d s "
-                             "(timeout; the process was killed)", argv[0], timeout_ms / 1000);
+                             "(timeout; the process was killed)", argv0, timeout_ms / 1000);
     return -1;
+}
+
+int pvm_agent_exec(pvm_agent *a, const char *const *argv, const void *input, size_t input_len,
+                   int timeout_ms, const pvm_progress *progress, pvm_exec_result *r,
+                   pvm_error *err)
+{
+    memset(r, 0, sizeof *r);
+    if (!argv || !argv[0] || !argv[0][0])
+        return pvm_error_set_field(err, PVM_E_INVALID, "command", "command: must not be empty");
+    int64_t pid = 0;
+    if (pvm_qga_exec_start(a->g, argv[0], argv + 1, input, input_len, &pid, AGENT_STATUS_MS,
+                           err) < 0)
+        return -1;
+    return agent_exec_finish(a, argv[0], pid, timeout_ms, progress, r, err);
 }
 
 /* Runs a helper tool in the guest (sha256sum, mv, rm) and wants status 0. */
@@ -333,6 +340,47 @@ static int agent_readback_sum(pvm_agent *a, const char *path, int64_t deadline, 
     return rc;
 }
 
+/* POSIX guests: one guest command hashes tmp with the guest's sha256sum and renames it
+ * when the sum is want (saves a round trip per copy); 127 (no sha256sum or no sh) falls
+ * back to agent_verify + agent_rename, as on Windows. */
+static const char agent_check_script[] =
+    "s=$(sha256sum < \"$1\") || exit 127; s=${s%% *}; "
+    "[ \"$s\" = \"$3\" ] || { echo \"$s\"; exit 3; }; exec mv -f -- \"$1\" \"$2\"";
+
+static int agent_verify(pvm_agent *a, const char *path, const char *want, int64_t deadline,
+                        pvm_error *err);
+static int agent_rename(pvm_agent *a, const char *from, const char *to, pvm_error *err);
+
+static int agent_check_rename(pvm_agent *a, const char *tmp, const char *dest, const char *want,
+                              int64_t deadline, pvm_error *err)
+{
+    if (!a->windows) {
+        const char *argv[] = { "sh", "-c", agent_check_script, "sh", tmp, dest, want, NULL };
+        pvm_exec_result x;
+        if (pvm_agent_exec(a, argv, NULL, 0, AGENT_TOOL_MS, NULL, &x, err) < 0)
+            return -1;
+        int st = x.status;
+        char got[65] = "";
+        pvm_strlcpy(got, x.out ? x.out : "", sizeof got);
+        char why[300];
+        pvm_strlcpy(why, x.err ? x.err : "", sizeof why);
+        pvm_exec_result_free(&x);
+        if (st == 0)
+            return 0;
+        if (st == 3)
+            return pvm_error_set(err, PVM_E_QEMU, "checksum mismatch: the guest has SHA-256 %s, "
+                                 "the host sent %s", got, want);
+        if (st != 127) {
+            why[strcspn(why, "\n")] = '\0';
+            return pvm_error_set(err, PVM_E_STATE, "renaming into %s in the guest failed "
+                                 "(status %d): %s", dest, st, why);
+        }
+    }
+    if (agent_verify(a, tmp, want, deadline, err) < 0)
+        return -1;
+    return agent_rename(a, tmp, dest, err);
+}
+
 static int agent_verify(pvm_agent *a, const char *path, const char *want, int64_t deadline,
                         pvm_error *err)
 {
@@ -440,10 +488,8 @@ int pvm_agent_copy_in(pvm_agent *a, const char *host_path, const char *guest_pat
     }
     if (rc == 0) {
         agent_report(progress, "checking the SHA-256 in the guest", r->bytes, total);
-        rc = agent_verify(a, tmp, r->sha256, deadline, err);
+        rc = agent_check_rename(a, tmp, guest_path, r->sha256, deadline, err);
     }
-    if (rc == 0)
-        rc = agent_rename(a, tmp, guest_path, err);
     if (rc < 0) {
         agent_remove(a, tmp);
         return -1;
@@ -585,21 +631,34 @@ int pvm_agent_copy_out(pvm_agent *a, const char *guest_path, const char *host_pa
         pvm_qga_file_close(a->g, h, &ignored);
         return -1;
     }
+    /* The guest hashes the file while it is read (one round trip less per copy). */
+    int64_t sum_pid = -1;
+    const char *sum_argv[] = { "sha256sum", guest_path, NULL };
+    pvm_error serr = { 0 };
+    if (!a->windows && pvm_qga_exec_start(a->g, sum_argv[0], sum_argv + 1, NULL, 0, &sum_pid,
+                                          AGENT_STATUS_MS, &serr) < 0)
+        sum_pid = -1; /* no sha256sum in the guest: the read itself is the check */
     int rc = agent_stream_out(a, h, fd, deadline, progress, r, err);
     pvm_error cerr;
     pvm_qga_file_close(a->g, h, &cerr);
     if (rc == 0 && fsync(fd) < 0)
         rc = pvm_error_set(err, PVM_E_IO, "writing '%s': %s", path, strerror(errno));
     close(fd);
-    if (rc == 0) {
+    if (sum_pid >= 0) {
         agent_report(progress, "checking the SHA-256 in the guest", r->bytes, r->bytes);
-        char got[65];
-        int s = agent_guest_sum(a, guest_path, got, err);
-        if (s < 0)
+        pvm_exec_result x;
+        pvm_error xerr = { 0 };
+        int xr = agent_exec_finish(a, "sha256sum", sum_pid, AGENT_TOOL_MS, NULL, &x, &xerr);
+        if (rc == 0 && xr < 0) {
+            *err = xerr;
             rc = -1;
-        else if (s == 1 && strcmp(got, r->sha256) != 0)
-            rc = pvm_error_set(err, PVM_E_QEMU, "checksum mismatch: the guest has SHA-256 %s, "
-                               "the host received %s", got, r->sha256);
+        } else if (rc == 0 && (x.status != 0 || x.out_len < 64 ||
+                               strncmp(x.out, r->sha256, 64) != 0)) {
+            rc = pvm_error_set(err, PVM_E_QEMU, "checksum mismatch: the guest has SHA-256 %.64s, "
+                               "the host received %s", x.status == 0 ? x.out : "(none)", r->sha256);
+        }
+        if (xr == 0)
+            pvm_exec_result_free(&x);
     }
     if (rc == 0 && rename(tmp, path) < 0)
         rc = pvm_error_set(err, PVM_E_IO, "renaming into '%s': %s", path, strerror(errno));
