@@ -309,6 +309,6 @@ const pvm_hv_ops pvm_hv_fake = {
     .shutdown = pvm_fake_shutdown,
     .cleanup = pvm_fake_cleanup,
     .agent_wait = pvm_fake_agent_wait,
-    /* console_open: the fake has no console; snapshot, agent_exec, agent_file_write,
+    /* console_open: the fake has no console; snapshot,
      * sample: the next issues */
 };

@@ -657,5 +657,5 @@ const pvm_hv_ops pvm_hv_qemu = {
     .runtime_path = pvm_qemu_runtime_path,
     .console_open = pvm_qemu_console_open,
     .agent_wait = pvm_qemu_agent_wait,
-    /* snapshot, agent_exec, agent_file_write, sample: the next issues */
+    /* snapshot, sample: the next issues */
 };
