@@ -344,7 +344,8 @@ static int agent_readback_sum(pvm_agent *a, const char *path, int64_t deadline, 
  * when the sum is want (saves a round trip per copy); 127 (no sha256sum or no sh) falls
  * back to agent_verify + agent_rename, as on Windows. */
 static const char agent_check_script[] =
-    "s=$(sha256sum < \"$1\") || exit 127; s=${s%% *}; "
+    "[ -d \"$2\" ] && { echo \"$2 is a folder (end the path with / to copy into it)\" >&2; "
+    "exit 4; }; s=$(sha256sum < \"$1\") || exit 127; s=${s%% *}; "
     "[ \"$s\" = \"$3\" ] || { echo \"$s\"; exit 3; }; exec mv -f -- \"$1\" \"$2\"";
 
 static int agent_verify(pvm_agent *a, const char *path, const char *want, int64_t deadline,
@@ -465,6 +466,13 @@ int pvm_agent_copy_in(pvm_agent *a, const char *host_path, const char *guest_pat
 {
     memset(r, 0, sizeof *r);
     int64_t t0 = pvm_proc_now_ms(), deadline = agent_deadline(timeout_ms);
+    char into[1100];
+    size_t gl = guest_path ? strlen(guest_path) : 0;
+    if (gl && (guest_path[gl - 1] == '/' || (a->windows && guest_path[gl - 1] == '\\'))) {
+        const char *b = strrchr(host_path, '/'); /* a folder: the host file's name inside it */
+        snprintf(into, sizeof into, "%s%s", guest_path, b ? b + 1 : host_path);
+        guest_path = into;
+    }
     if (pvm_agent_guest_path_check(guest_path, a->windows, "GUEST_PATH", err) < 0)
         return -1;
     int fd = -1;
