@@ -639,16 +639,18 @@ int pvm_agent_copy_out(pvm_agent *a, const char *guest_path, const char *host_pa
         pvm_qga_file_close(a->g, h, &ignored);
         return -1;
     }
-    /* The guest hashes the file while it is read (one round trip less per copy). */
-    int64_t sum_pid = -1;
-    const char *sum_argv[] = { "sha256sum", guest_path, NULL };
-    pvm_error serr = { 0 };
-    if (!a->windows && pvm_qga_exec_start(a->g, sum_argv[0], sum_argv + 1, NULL, 0, &sum_pid,
-                                          AGENT_STATUS_MS, &serr) < 0)
-        sum_pid = -1; /* no sha256sum in the guest: the read itself is the check */
     int rc = agent_stream_out(a, h, fd, deadline, progress, r, err);
     pvm_error cerr;
     pvm_qga_file_close(a->g, h, &cerr);
+    /* Then the guest hashes what it has (after the read: under TCG the guest's one vCPU
+     * would otherwise share its time between sha256sum and the agent's reads). */
+    int64_t sum_pid = -1;
+    const char *sum_argv[] = { "sha256sum", guest_path, NULL };
+    pvm_error serr = { 0 };
+    if (rc == 0 && !a->windows &&
+        pvm_qga_exec_start(a->g, sum_argv[0], sum_argv + 1, NULL, 0, &sum_pid, AGENT_STATUS_MS,
+                           &serr) < 0)
+        sum_pid = -1; /* no sha256sum in the guest: the read itself is the check */
     if (rc == 0 && fsync(fd) < 0)
         rc = pvm_error_set(err, PVM_E_IO, "writing '%s': %s", path, strerror(errno));
     close(fd);
