@@ -48,6 +48,8 @@ int pvm_cli_doctor(pvm_cli *cli, int argc, char **argv);
 int pvm_cli_guest(pvm_cli *cli, int argc, char **argv);
 /* cli/cmd_stats.c */
 int pvm_cli_stats(pvm_cli *cli, int argc, char **argv);
+/* cli/cmd_agent.c: install, install --list. */
+int pvm_cli_install(pvm_cli *cli, int argc, char **argv);
 /* cli/cmd_snapshot.c: snapshot create, list, show, restore, delete. */
 int pvm_cli_snapshot(pvm_cli *cli, int argc, char **argv);
 
@@ -148,6 +150,14 @@ int pvm_vm_sendkey_run(pvm_cli *cli, const pvm_args *a, pvm_error *err);
 int pvm_sub_dispatch(pvm_cli *cli, const pvm_sub_group *g, int argc, char **argv);
 /* "usage: privarion-vm COMMAND NAME USAGE", the summary, details and options. */
 void pvm_sub_help_default(const pvm_sub_group *g, const pvm_sub *s);
+
+/* cli/cmd_agent.c: the rows of `vm exec` and `vm copy` (guest agent), run and options. */
+struct pvm_args;
+int pvm_cli_vm_exec(pvm_cli *cli, const pvm_args *a, pvm_error *err);
+int pvm_cli_vm_copy(pvm_cli *cli, const pvm_args *a, pvm_error *err);
+int pvm_cli_vm_audit(pvm_cli *cli, const pvm_args *a, pvm_error *err);
+extern const pvm_opt pvm_cli_exec_opts[], pvm_cli_copy_opts[], pvm_cli_audit_opts[];
+extern const size_t pvm_cli_exec_nopts, pvm_cli_copy_nopts, pvm_cli_audit_nopts;
 
 /* -------------------------------------------------------- output (out.c) */
 

@@ -578,6 +578,33 @@ static const pvm_sub pvm_vm_subs[] = {
      "The escape key is Ctrl-] (0x1d): it leaves the console and restores the terminal;\n"
      "the VM keeps running. Only one console client can be attached at a time.",
      NULL, 0, NULL, 1, 1, "NAME", pvm_vm_console_cmd, NULL},
+    {"exec", "NAME [--timeout SECONDS] -- CMD [ARGS...]", "run one command in the running guest "
+     "(guest agent) and exit with its status",
+     "CMD and ARGS reach the guest as separate arguments (no shell; use '-- sh -c TEXT' for\n"
+     "one). Standard input is passed when it is a pipe or a file (up to 8 MiB); the\n"
+     "command's output is printed when it ends (the agent captures it, up to 16 MiB).\n"
+     "At --timeout the guest process is killed (exit status 1). Exit status: the\n"
+     "command's own, or 1/2 when privarion-vm itself fails.",
+     pvm_cli_exec_opts, 1, NULL, 1, 4096, "NAME", pvm_cli_vm_exec, NULL},
+    {"copy", "NAME:GUEST_PATH HOST_PATH | HOST_PATH NAME:GUEST_PATH [--timeout SECONDS]",
+     "copy a file out of or into the running guest (guest agent), checksummed",
+     "Exactly one side names the VM: an existing VM's name, ':' and an absolute guest path\n"
+     "(a host path that looks like one can be written ./NAME:x). Streamed in 1 MiB chunks\n"
+     "with a progress bar on a terminal; written to a temporary name beside the target and\n"
+     "renamed once its SHA-256 matches the guest's (sha256sum in the guest, else the file\n"
+     "is read back). A failure, timeout or Ctrl-C removes the partial file. A HOST_PATH\n"
+     "that is a folder gets the guest file's name.",
+     pvm_cli_copy_opts, 1, NULL, 2, 2, "NAME:GUEST_PATH and HOST_PATH", pvm_cli_vm_copy, NULL},
+    {"audit", "NAME [--json]", "read inside the running guest what it sees of its identity, "
+     "next to the profile, with every virtualization mark",
+     "Reads through the guest agent /sys/class/dmi/id/, the raw SMBIOS table (its strings\n"
+     "and the type 0 virtual-machine bit), the NICs' MACs, the disks' serials and models,\n"
+     "/proc/cpuinfo (brand, hypervisor flag), the ACPI tables' OEM/creator ids and the PCI\n"
+     "vendor ids. Marks come from the same table that checks profiles. Exit status 0 only\n"
+     "when nothing differs from the profile and no mark is seen; stock QEMU 7.2 always\n"
+     "leaves some (ACPI creator BXPC, the chipset's PCI subsystem 1af4, the agent's virtio\n"
+     "port) that only the patched QEMU removes. Linux guests only.",
+     pvm_cli_audit_opts, 1, NULL, 1, 1, "NAME", pvm_cli_vm_audit, NULL},
 };
 
 static void pvm_vm_help(const pvm_sub_group *g)

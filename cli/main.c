@@ -26,6 +26,8 @@ static const pvm_cli_command pvm_commands[] = {
     {"guest", pvm_cli_guest, "build the small starter guest (kernel + initramfs); show it"},
     {"snapshot", pvm_cli_snapshot, "snapshots with memory state: create, list, show, restore, "
                                    "delete"},
+    {"install", pvm_cli_install, "copy a file or package into a running VM and install it; "
+                                 "--list shows what was installed"},
     {"stats", pvm_cli_stats, "live CPU, memory, disk and network usage of running VMs"},
     {"doctor", pvm_cli_doctor, "check QEMU, acceleration, caps and the data folder"},
 };

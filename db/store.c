@@ -232,6 +232,26 @@ static int pvm_migrate_4(sqlite3 *db, pvm_error *err)
     return pvm_exec(db, sql, "store: migration 4 (vm display, firmware, tpm, network)", err);
 }
 
+/* 5: installs (engine/install.c): one row per complete, successful install. */
+static int pvm_migrate_5(sqlite3 *db, pvm_error *err)
+{
+    static const char sql[] =
+        "CREATE TABLE installs ("
+        " id TEXT PRIMARY KEY NOT NULL,"
+        " vm_id TEXT NOT NULL REFERENCES vms(id) ON DELETE CASCADE,"
+        " file TEXT NOT NULL,"
+        " guest_path TEXT NOT NULL,"
+        " bytes INTEGER NOT NULL,"
+        " sha256 TEXT NOT NULL,"
+        " command TEXT NOT NULL DEFAULT '',"
+        " status INTEGER NOT NULL DEFAULT 0,"
+        " output TEXT NOT NULL DEFAULT '',"
+        " at INTEGER NOT NULL"
+        ");"
+        "CREATE INDEX installs_vm ON installs(vm_id);";
+    return pvm_exec(db, sql, "store: migration 5 (installs)", err);
+}
+
 /* Each entry runs in one BEGIN IMMEDIATE transaction with its version bump.
  * New migrations (snapshots, installs, ...) are appended here. */
 static const struct pvm_migration {
@@ -243,6 +263,7 @@ static const struct pvm_migration {
     {2, pvm_migrate_2, "PRAGMA user_version = 2"},
     {3, pvm_migrate_3, "PRAGMA user_version = 3"},
     {4, pvm_migrate_4, "PRAGMA user_version = 4"},
+    {5, pvm_migrate_5, "PRAGMA user_version = 5"},
 };
 
 #define PVM_MIGRATION_COUNT ((int)(sizeof pvm_migrations / sizeof pvm_migrations[0]))

@@ -68,6 +68,12 @@ int pvm_db_snapshot_figures(pvm_store *s, const char *id, uint64_t vmstate_bytes
                             uint64_t vm_clock_ns, pvm_error *err);
 int pvm_db_snapshot_delete(pvm_store *s, const char *id, pvm_error *err);
 
+/* ---- installs (db/installs.c): complete, successful installs only. */
+int pvm_db_install_insert(pvm_store *s, const pvm_install *in, pvm_error *err);
+/* The VM's rows, oldest first: *out malloc'd (free()). */
+int pvm_db_install_list(pvm_store *s, const char *vm_id, pvm_install **out, size_t *count,
+                        pvm_error *err);
+
 /* ---- event log (db/events.c): an append-only audit trail. */
 int pvm_db_event_add(pvm_store *s, const char *object_id, const char *kind,
                      const char *detail, pvm_error *err);

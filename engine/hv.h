@@ -139,17 +139,12 @@ typedef struct pvm_hv_ops {
     int (*snapshot_list)(void *ctx, const pvm_vm *vm, const pvm_vm_files *files,
                          pvm_hv_snap **out, size_t *n, pvm_error *err);
 
-    /* Reserved for the next issues; NULL in every backend for now (callers check):
-     * agent_exec: run a program in the guest, capture its output and status;
-     * agent_file_write: copy a file into the guest;
+    /* Work inside the guest (exec, copies, installs, audit) is engine/agent.c over the
+     * guest agent socket that runtime_path names (PVM_VM_PATH_QGA_SOCK), under the VM's
+     * agent lock; a backend without one answers runtime_path with PVM_E_STATE.
+     * Reserved for the next issues; NULL in every backend for now (callers check):
      * sample: one resource sample (pvm_usage) over the OWNER monitor, which the
      *         backend keeps connected in ctx between calls. */
-    int (*agent_exec)(void *ctx, const pvm_vm *vm, const char *path,
-                      const char *const *argv, int timeout_ms, int *status, char **out,
-                      pvm_error *err);
-    int (*agent_file_write)(void *ctx, const pvm_vm *vm, const char *guest_path,
-                            const void *data, size_t len, const pvm_progress *progress,
-                            pvm_error *err);
     int (*sample)(void *ctx, const pvm_vm *vm, void *usage, pvm_error *err);
 
     /* Real guests (issue 12). disk_resize grows the stopped VM's disk to bytes (vm edit;

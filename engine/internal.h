@@ -20,5 +20,8 @@ struct pvm_engine {
 
 /* Reports one step of the operation under way to the handle's tracer (if any). */
 void pvm_engine_step(pvm_engine *e, const char *step);
+/* agent.c: a guest path is absolute (POSIX "/...", Windows "C:\\..."), under 1024 bytes;
+ * else PVM_E_INVALID naming what. Used by agent.c and installer.c. */
+int pvm_agent_guest_path_check(const char *p, bool windows, const char *what, pvm_error *err);
 
 #endif

@@ -759,4 +759,143 @@ typedef struct pvm_doctor {
  * folder. Problems (each with its fix) go into out->problems; returns 0. */
 int pvm_doctor_run(const char *home_flag, pvm_doctor *out, pvm_error *err);
 
+/* ------------------------------------- inside a running guest (agent.c, install.c)
+ * Through the QEMU guest agent (qemu-ga in the guest). The agent has one channel per
+ * VM, so a pvm_agent holds the VM's agent lock (qga.c) while open; the sampler of a
+ * front end takes it per reading without waiting and skips the guest figures while a
+ * pvm_agent holds it. Everything the guest answers is untrusted (sizes bounded, JSON
+ * checked). Guest paths are absolute (POSIX "/..." or Windows "C:\..."). */
+typedef struct pvm_agent pvm_agent;
+
+#define PVM_AGENT_WAIT_MS 15000   /* default wait for the agent lock */
+#define PVM_EXEC_OUT_MAX (64u * 1024u) /* output kept per stream in an install record */
+
+/* Opens the running VM's agent: waits up to wait_ms for the agent lock (PVM_E_BUSY naming
+ * the holder's pid past it), connects and resynchronises within 10 s. PVM_E_STATE when the
+ * VM does not run; PVM_E_QEMU saying how to install qemu-guest-agent when nothing answers. */
+int pvm_agent_open(pvm_engine *e, const char *name_or_id, int wait_ms, pvm_agent **out,
+                   pvm_error *err);
+void pvm_agent_close(pvm_agent *a);
+/* Whether the guest said (guest-get-osinfo) it runs Windows; its os id ("" unknown). */
+bool pvm_agent_windows(const pvm_agent *a);
+const char *pvm_agent_os_id(const pvm_agent *a);
+
+/* The result of a guest command: its exit status (128 + N when killed by signal N) and
+ * its output (malloc'd, NUL-terminated, may hold NULs: use the lengths). */
+typedef struct pvm_exec_result {
+    int status;
+    char *out, *err;
+    size_t out_len, err_len;
+} pvm_exec_result;
+void pvm_exec_result_free(pvm_exec_result *r);
+
+/* Runs argv[0] (a program name or guest path) with argv[1..] in the guest, with input
+ * (input_len bytes, may be 0) on its standard input, waiting up to timeout_ms (< 0: no
+ * limit). Timeout or cancel (progress) kill the guest process (best effort) and fail
+ * with PVM_E_STATE / PVM_E_CANCELLED. */
+int pvm_agent_exec(pvm_agent *a, const char *const *argv, const void *input, size_t input_len,
+                   int timeout_ms, const pvm_progress *progress, pvm_exec_result *r,
+                   pvm_error *err);
+
+/* A finished copy: bytes moved and their SHA-256 (lower-case hex, OpenSSL's libcrypto),
+ * checked inside the guest (its sha256sum, else by reading the file back). */
+typedef struct pvm_copy_result {
+    uint64_t bytes;
+    char sha256[65];
+    double seconds;
+} pvm_copy_result;
+
+/* Copies the regular host file host_path to guest_path (absolute), streamed in 1 MiB
+ * chunks: written to a temporary name beside it, checked, then renamed. On any failure,
+ * timeout (timeout_ms < 0: none) or cancel the temporary file is removed. */
+int pvm_agent_copy_in(pvm_agent *a, const char *host_path, const char *guest_path,
+                      int timeout_ms, const pvm_progress *progress, pvm_copy_result *r,
+                      pvm_error *err);
+/* Copies guest_path out to host_path (a file name, or an existing folder: then the guest
+ * file's base name inside it), through a temporary file beside it renamed when complete
+ * and checked; nothing is left behind on failure. */
+int pvm_agent_copy_out(pvm_agent *a, const char *guest_path, const char *host_path,
+                       int timeout_ms, const pvm_progress *progress, pvm_copy_result *r,
+                       pvm_error *err);
+
+/* ------------------------------------------------------ installs (install.c) */
+
+/* What `install` does with a file, chosen by its type and the guest's OS (installer.c):
+ * where the file goes and the installer's argv (argv[0] NULL: copy only). Pure. */
+#define PVM_PLAN_ARGS 10
+typedef struct pvm_install_plan {
+    char guest_path[1024];  /* where the file is copied */
+    char dest[1024];        /* tar: the folder it is extracted into; else "" */
+    const char *kind;       /* "deb", "rpm", "apk", "pkg", "sh", "tar", "msi", "exe", "file", "run" */
+    int argc;
+    char *argv[PVM_PLAN_ARGS + 1]; /* malloc'd strings, NULL-terminated */
+} pvm_install_plan;
+/* file_name: the host file's base name; to: --to (NULL: the default, /tmp/NAME or
+ * C:\Windows\Temp\NAME; a folder for archives, default /opt); run: --run (NULL: the
+ * type's installer), where {} stands for the guest path (passed as an argument, never
+ * spliced into a shell text). Bad names or paths -> PVM_E_INVALID naming "--to"/"FILE". */
+int pvm_install_plan_make(const char *file_name, bool windows, const char *to, const char *run,
+                          pvm_install_plan *plan, pvm_error *err);
+void pvm_install_plan_free(pvm_install_plan *plan);
+
+typedef struct pvm_install_opts {
+    const char *to;   /* NULL: default */
+    const char *run;  /* NULL: the type's installer */
+    int timeout_ms;   /* the whole install; <= 0: 30 minutes */
+} pvm_install_opts;
+
+/* One install kept in the store (only complete, successful ones are recorded). */
+typedef struct pvm_install {
+    char id[PVM_UUID_LEN + 1];
+    char vm_id[PVM_UUID_LEN + 1];
+    char file[256];        /* the host file's base name */
+    char guest_path[1024];
+    uint64_t bytes;
+    char sha256[65];
+    char command[2048];    /* the installer's argv joined by spaces, "" for copy only */
+    int status;            /* the installer's exit status */
+    char output[4096];     /* the tail of its standard output and error */
+    int64_t at;            /* Unix seconds */
+} pvm_install;
+
+/* Copies file into the running VM and runs its installer (pvm_install_plan_make); on
+ * success records it (out, may be NULL, gets the record). The installer's exit status
+ * other than 0 is PVM_E_STATE with its output; nothing is recorded and the copied file
+ * is removed on any failure. r (may be NULL) receives the installer's output. */
+int pvm_app_install(pvm_engine *e, const char *vm, const char *file, const pvm_install_opts *o,
+                    const pvm_progress *progress, pvm_install *out, pvm_exec_result *r,
+                    pvm_error *err);
+/* The VM's recorded installs, oldest first (*out malloc'd, free()). */
+int pvm_install_list(pvm_engine *e, const char *vm, pvm_install **out, size_t *count,
+                     pvm_error *err);
+
+/* Reads a small guest file whole (at most max bytes; more is PVM_E_QEMU) into *buf
+ * (malloc'd, NUL after *len). */
+int pvm_agent_read_file(pvm_agent *a, const char *guest_path, size_t max, unsigned char **buf,
+                        size_t *len, pvm_error *err);
+
+/* ------------------------------------------------------------- audit (audit.c)
+ * What the guest itself sees of its identity, read through the agent, next to the
+ * profile, with every virtualization mark (the one table in profile/marks.c). */
+typedef struct pvm_audit_item {
+    char what[96];        /* "dmi sys_vendor", "nic eth0 mac", "pci 0000:00:02.0 vendor" ... */
+    char guest[160];      /* what the guest read ("" when the file is absent) */
+    char expected[160];   /* the profile's value, "" when not compared */
+    bool mismatch;        /* expected given and guest differs */
+    const char *mark;     /* the mark's description (static), NULL when none */
+} pvm_audit_item;
+
+typedef struct pvm_audit {
+    pvm_audit_item *items; /* malloc'd, n of them, in reading order */
+    size_t n;
+    int mismatches, marks;
+} pvm_audit;
+
+/* Reads /sys/class/dmi/id/, /sys/firmware/dmi/tables/DMI (strings and the type 0 VM bit),
+ * the NICs' MACs, disks' serials and models, /proc/cpuinfo's brand and hypervisor flag,
+ * the ACPI tables' ids and the PCI vendor ids in the running (Linux) guest. Free with
+ * pvm_audit_free. Windows guests: PVM_E_STATE. */
+int pvm_vm_audit(pvm_engine *e, const char *name_or_id, pvm_audit *out, pvm_error *err);
+void pvm_audit_free(pvm_audit *a);
+
 #endif

@@ -445,6 +445,6 @@ const pvm_hv_ops pvm_hv_fake = {
     .disk_resize = pvm_fake_disk_resize,
     .snapshot = pvm_fake_snapshot,
     .snapshot_list = pvm_fake_snapshot_list,
-    /* console_open: the fake has no console; agent_exec, agent_file_write,
+    /* console_open: the fake has no console;
      * sample: the next issues */
 };

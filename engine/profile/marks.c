@@ -21,6 +21,8 @@ typedef enum {
     PVM_MF_CPU,   /* cpuModel */
     PVM_MF_DISK,  /* diskSerial, and the audit's diskModel */
     PVM_MF_TEXT,  /* every identity text: SMBIOS strings, serials, CPU brand, disk */
+    PVM_MF_PCI,   /* the audit's pciVendor: a PCI vendor id as sysfs prints it ("0x1af4") */
+    PVM_MF_ACPI,  /* the audit's acpiId: an ACPI table's OEM, OEM table or creator id */
 } pvm_mark_fields;
 
 typedef struct pvm_mark_row {
@@ -66,6 +68,17 @@ static const pvm_mark_row pvm_marks[] = {
     {PVM_MF_TEXT, PVM_MK_WORD, "Hyper-V", "Hyper-V's name"},
     {PVM_MF_TEXT, PVM_MK_WORD, "OVMF", "OVMF, QEMU's UEFI firmware"},
     {PVM_MF_TEXT, PVM_MK_WORD, "TCG", "QEMU's TCG accelerator"},
+    {PVM_MF_PCI, PVM_MK_PREFIX, "0x1af4", "Red Hat's PCI vendor id 1af4 (virtio, QEMU)"},
+    {PVM_MF_PCI, PVM_MK_PREFIX, "0x1b36", "Red Hat's PCI vendor id 1b36 (QEMU devices)"},
+    {PVM_MF_PCI, PVM_MK_PREFIX, "0x15ad", "VMware's PCI vendor id 15ad"},
+    {PVM_MF_PCI, PVM_MK_PREFIX, "0x80ee", "VirtualBox's PCI vendor id 80ee"},
+    {PVM_MF_PCI, PVM_MK_PREFIX, "0x5853", "Xen's PCI vendor id 5853"},
+    {PVM_MF_PCI, PVM_MK_PREFIX, "0x1414", "Hyper-V's PCI vendor id 1414"},
+    {PVM_MF_ACPI, PVM_MK_WORD, "BXPC", "BXPC, QEMU's ACPI id"},
+    {PVM_MF_ACPI, PVM_MK_WORD, "BOCHS", "BOCHS, QEMU's ACPI OEM id"},
+    {PVM_MF_ACPI, PVM_MK_WORD, "VBOX", "VirtualBox's ACPI id"},
+    {PVM_MF_ACPI, PVM_MK_WORD, "VMWARE", "VMware's ACPI id"},
+    {PVM_MF_ACPI, PVM_MK_WORD, "Xen", "Xen's ACPI id"},
 };
 
 static bool pvm_mark_alnum(char c)
@@ -93,7 +106,12 @@ static bool pvm_mark_applies(const pvm_mark_row *r, const char *key)
     bool mac = !strcmp(key, "macAddress");
     bool cpu = !strcmp(key, "cpuModel");
     bool disk = !strcmp(key, "diskSerial") || !strcmp(key, "diskModel");
+    bool pci = !strcmp(key, "pciVendor");
     switch (r->fields) {
+    case PVM_MF_PCI:
+        return pci;
+    case PVM_MF_ACPI:
+        return !strcmp(key, "acpiId");
     case PVM_MF_MAC:
         return mac;
     case PVM_MF_CPU:
@@ -101,7 +119,7 @@ static bool pvm_mark_applies(const pvm_mark_row *r, const char *key)
     case PVM_MF_DISK:
         return disk;
     case PVM_MF_TEXT:
-        return !mac && strcmp(key, "machineIdentifier") != 0 && strcmp(key, "biosDate") != 0;
+        return !mac && !pci && strcmp(key, "machineIdentifier") != 0 && strcmp(key, "biosDate") != 0;
     }
     return false;
 }

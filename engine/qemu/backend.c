@@ -835,5 +835,5 @@ const pvm_hv_ops pvm_hv_qemu = {
     .send_keys = pvm_qemu_send_keys,
     .snapshot = pvm_qemu_snap,
     .snapshot_list = pvm_qemu_snap_list,
-    /* agent_exec, agent_file_write, sample: the next issues */
+    /* sample: the next issue; guest work is engine/agent.c (hv.h) */
 };

@@ -4,7 +4,13 @@
 #include "qmp.h"
 #include "qemu.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -293,11 +299,12 @@ static int qga_file_call(pvm_qga *g, const char *cmd, cJSON *args, cJSON **ret, 
     return qga_execute_until(g, cmd, args, ret, pvm_rpc_deadline(QGA_CALL_MS), err);
 }
 
-static int qga_file_open(pvm_qga *g, const char *guest_path, int64_t *handle, pvm_error *err)
+static int qga_file_open(pvm_qga *g, const char *guest_path, const char *mode, int64_t *handle,
+                         pvm_error *err)
 {
     cJSON *args = cJSON_CreateObject();
     cJSON_AddStringToObject(args, "path", guest_path);
-    cJSON_AddStringToObject(args, "mode", "w");
+    cJSON_AddStringToObject(args, "mode", mode);
     cJSON *ret = NULL;
     if (qga_file_call(g, "guest-file-open", args, &ret, err) < 0)
         return -1;
@@ -346,7 +353,7 @@ int pvm_qga_file_write(pvm_qga *g, const char *guest_path, const void *data, siz
     if (!g)
         return pvm_error_set(err, PVM_E_STATE, "guest agent: not connected");
     int64_t handle = 0;
-    if (qga_file_open(g, guest_path, &handle, err) < 0)
+    if (qga_file_open(g, guest_path, "w", &handle, err) < 0)
         return -1;
     const unsigned char *p = data;
     size_t off = 0;
@@ -360,6 +367,213 @@ int pvm_qga_file_write(pvm_qga *g, const char *guest_path, const void *data, siz
         off += count;
     }
     return qga_file_close(g, handle, err);
+}
+
+/* Streaming pieces for engine/agent.c: one handle, many chunks. */
+
+int pvm_qga_file_open(pvm_qga *g, const char *guest_path, const char *mode, int64_t *handle,
+                      pvm_error *err)
+{
+    if (!g)
+        return pvm_error_set(err, PVM_E_STATE, "guest agent: not connected");
+    return qga_file_open(g, guest_path, mode, handle, err);
+}
+
+int pvm_qga_file_put(pvm_qga *g, int64_t handle, const void *data, size_t len, pvm_error *err)
+{
+    const unsigned char *p = data;
+    size_t off = 0;
+    while (off < len) {
+        size_t count = 0;
+        if (qga_file_chunk(g, handle, p + off, len - off, &count, err) < 0)
+            return -1;
+        off += count;
+    }
+    return 0;
+}
+
+/* Checks a guest-file-read reply: {"count": n <= max, "buf-b64": base64 of n bytes, "eof": bool}. */
+static int qga_read_reply(const cJSON *ret, size_t max, unsigned char **buf, size_t *n, bool *eof,
+                          pvm_error *err)
+{
+    int64_t count = 0;
+    const cJSON *b = cJSON_GetObjectItemCaseSensitive(ret, "buf-b64");
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(ret, "eof");
+    if (!cJSON_IsObject(ret) || !qga_get_int(ret, "count", 0, (double)max, &count) ||
+        !cJSON_IsString(b) || !cJSON_IsBool(e))
+        return pvm_error_set(err, PVM_E_QEMU, "guest agent guest-file-read: reply is not "
+                             "{count <= %zu, buf-b64, eof}", max);
+    size_t blen = strlen(b->valuestring);
+    if (blen > (max / 3 + 1) * 4 + 8)
+        return pvm_error_set(err, PVM_E_QEMU, "guest agent guest-file-read: buf-b64 longer than "
+                             "the %zu bytes asked for", max);
+    pvm_error derr = { 0 };
+    if (pvm_base64_decode(b->valuestring, blen, buf, n, &derr) < 0)
+        return pvm_error_set(err, PVM_E_QEMU, "guest agent guest-file-read: buf-b64: %s", derr.msg);
+    if (*n != (size_t)count) {
+        size_t got = *n;
+        free(*buf);
+        *buf = NULL;
+        *n = 0;
+        return pvm_error_set(err, PVM_E_QEMU, "guest agent guest-file-read: count %lld but %zu "
+                             "bytes in buf-b64", (long long)count, got);
+    }
+    *eof = cJSON_IsTrue(e);
+    return 0;
+}
+
+int pvm_qga_file_get(pvm_qga *g, int64_t handle, size_t max, unsigned char **buf, size_t *n,
+                     bool *eof, pvm_error *err)
+{
+    *buf = NULL;
+    *n = 0;
+    cJSON *args = cJSON_CreateObject();
+    cJSON_AddNumberToObject(args, "handle", (double)handle);
+    cJSON_AddNumberToObject(args, "count", (double)max);
+    cJSON *ret = NULL;
+    if (qga_file_call(g, "guest-file-read", args, &ret, err) < 0)
+        return -1;
+    int rc = qga_read_reply(ret, max, buf, n, eof, err);
+    cJSON_Delete(ret);
+    return rc;
+}
+
+int pvm_qga_file_close(pvm_qga *g, int64_t handle, pvm_error *err)
+{
+    return qga_file_close(g, handle, err);
+}
+
+int pvm_qga_exec_start(pvm_qga *g, const char *path, const char *const *argv, const void *input,
+                       size_t input_len, int64_t *pid, int timeout_ms, pvm_error *err)
+{
+    if (!g)
+        return pvm_error_set(err, PVM_E_STATE, "guest agent: not connected");
+    cJSON *args = qga_exec_args(path, argv);
+    if (input && input_len) {
+        char *b64 = pvm_base64_encode(input, input_len);
+        cJSON_AddStringToObject(args, "input-data", b64);
+        free(b64);
+    }
+    cJSON *ret = NULL;
+    if (qga_execute_until(g, "guest-exec", args, &ret, pvm_rpc_deadline(timeout_ms), err) < 0)
+        return -1;
+    bool ok = qga_get_int(ret, "pid", 0, 2147483647.0, pid);
+    cJSON_Delete(ret);
+    if (!ok)
+        return pvm_error_set(err, PVM_E_QEMU, "guest agent guest-exec %s: reply has no valid \"pid\"", path);
+    return 0;
+}
+
+int pvm_qga_exec_status(pvm_qga *g, int64_t pid, int timeout_ms, int *exitcode, char **out,
+                        char **errout, pvm_error *err)
+{
+    if (out)
+        *out = NULL;
+    if (errout)
+        *errout = NULL;
+    return qga_exec_poll(g, pid, pvm_rpc_deadline(timeout_ms), exitcode, out, errout, err);
+}
+
+int pvm_qga_osinfo(pvm_qga *g, char *id, size_t id_size, bool *windows, pvm_error *err)
+{
+    cJSON *ret = NULL;
+    if (pvm_qga_execute(g, "guest-get-osinfo", NULL, &ret, QGA_NET_MS, err) < 0)
+        return -1;
+    if (!cJSON_IsObject(ret)) {
+        cJSON_Delete(ret);
+        return pvm_error_set(err, PVM_E_QEMU, "guest agent guest-get-osinfo: reply is not an object");
+    }
+    const cJSON *i = cJSON_GetObjectItemCaseSensitive(ret, "id");
+    const cJSON *k = cJSON_GetObjectItemCaseSensitive(ret, "kernel-release");
+    const cJSON *kn = cJSON_GetObjectItemCaseSensitive(ret, "kernel-version");
+    pvm_strlcpy(id, cJSON_IsString(i) ? i->valuestring : "", id_size);
+    *windows = (cJSON_IsString(i) && strcmp(i->valuestring, "mswindows") == 0) ||
+               (cJSON_IsString(kn) && strstr(kn->valuestring, "Windows")) ||
+               (cJSON_IsString(k) && strstr(k->valuestring, "Windows"));
+    cJSON_Delete(ret);
+    return 0;
+}
+
+/* --------------------------------------------------------- the agent lock */
+
+/* The lock file beside the socket: "<dir of sock>/agent.lock". */
+static int qga_lock_path(const char *sock, char *out, size_t size)
+{
+    const char *slash = strrchr(sock, '/');
+    size_t dir = slash ? (size_t)(slash - sock) : 0;
+    int n = snprintf(out, size, "%.*s%sagent.lock", (int)dir, sock, slash ? "/" : "");
+    return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+static void qga_lock_note_pid(int fd)
+{
+    char buf[24];
+    int n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) == 0 && pwrite(fd, buf, (size_t)n, 0) != n)
+        return;
+}
+
+/* The pid holding the flock on fd's file: /proc/locks first (any process, e.g. flock(1)),
+ * else the pid the last holder wrote into it; 0 when unknown. */
+static long qga_lock_holder(int fd)
+{
+    struct stat st;
+    FILE *f = fstat(fd, &st) == 0 ? fopen("/proc/locks", "re") : NULL;
+    char line[256];
+    while (f && fgets(line, sizeof line, f)) {
+        long pid = 0;
+        unsigned long long ino = 0;
+        char kind[16];
+        if (sscanf(line, "%*[^:]: %15s %*s %*s %ld %*x:%*x:%llu", kind, &pid, &ino) == 3 &&
+            strcmp(kind, "FLOCK") == 0 && ino == (unsigned long long)st.st_ino && pid > 0) {
+            fclose(f);
+            return pid;
+        }
+    }
+    if (f)
+        fclose(f);
+    char buf[24] = { 0 };
+    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+    return n > 0 ? strtol(buf, NULL, 10) : 0;
+}
+
+int pvm_qga_lock(const char *qga_sock, int wait_ms, int *fd_out, pvm_error *err)
+{
+    char path[PATH_MAX];
+    *fd_out = -1;
+    if (qga_lock_path(qga_sock, path, sizeof path) < 0)
+        return pvm_error_set(err, PVM_E_INVALID, "guest agent: the lock path is too long");
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return pvm_error_set(err, PVM_E_IO, "guest agent: cannot open %s: %s", path, strerror(errno));
+    int64_t deadline = pvm_rpc_deadline(wait_ms < 0 ? 0 : wait_ms);
+    for (;;) {
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+            qga_lock_note_pid(fd);
+            *fd_out = fd;
+            return 0;
+        }
+        if (errno != EWOULDBLOCK && errno != EINTR) {
+            pvm_error_set(err, PVM_E_IO, "guest agent: cannot lock %s: %s", path, strerror(errno));
+            break;
+        }
+        if (pvm_rpc_deadline(0) >= deadline) {
+            long pid = qga_lock_holder(fd);
+            pvm_error_set(err, PVM_E_BUSY, "guest agent busy: its channel is held by pid %ld "
+                          "(another install, copy, exec or audit on this VM) for more than %d ms",
+                          pid, wait_ms);
+            break;
+        }
+        usleep(20000);
+    }
+    close(fd);
+    return -1;
+}
+
+void pvm_qga_unlock(int fd)
+{
+    if (fd >= 0)
+        close(fd); /* closing the only descriptor drops the flock */
 }
 
 /* ---------------------------------------------------------------- network */

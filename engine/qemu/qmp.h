@@ -51,6 +51,34 @@ int pvm_qga_exec(pvm_qga *g, const char *path, const char *const *argv, int time
 /* guest-file-open(w)/write(base64 chunks of 192 KiB)/close; each call may take 30 s.
  * On a failed write the guest file is still closed (best effort). */
 int pvm_qga_file_write(pvm_qga *g, const char *guest_path, const void *data, size_t len, pvm_error *err);
+/* Streaming file access for engine/agent.c (each call bounded by 30 s):
+ * file_open: guest-file-open PATH in mode ("r", "w", ...) -> *handle.
+ * file_put: guest-file-write of len bytes in one or more calls (the agent may take fewer).
+ * file_get: guest-file-read of at most max bytes -> *buf (malloc'd, NUL after *n), *eof;
+ *   a reply whose count exceeds max, whose buf-b64 does not hold count bytes, or of
+ *   another shape is PVM_E_QEMU.
+ * file_close: guest-file-close. */
+int pvm_qga_file_open(pvm_qga *g, const char *guest_path, const char *mode, int64_t *handle,
+                      pvm_error *err);
+int pvm_qga_file_put(pvm_qga *g, int64_t handle, const void *data, size_t len, pvm_error *err);
+int pvm_qga_file_get(pvm_qga *g, int64_t handle, size_t max, unsigned char **buf, size_t *n,
+                     bool *eof, pvm_error *err);
+int pvm_qga_file_close(pvm_qga *g, int64_t handle, pvm_error *err);
+/* guest-exec with capture-output (and input-data when input_len > 0) -> *pid; then one
+ * guest-exec-status call: 1 exited (*exitcode, *out, *errout filled as pvm_qga_exec does),
+ * 0 still running, -1 error. */
+int pvm_qga_exec_start(pvm_qga *g, const char *path, const char *const *argv, const void *input,
+                       size_t input_len, int64_t *pid, int timeout_ms, pvm_error *err);
+int pvm_qga_exec_status(pvm_qga *g, int64_t pid, int timeout_ms, int *exitcode, char **out,
+                        char **errout, pvm_error *err);
+/* guest-get-osinfo: its "id" (e.g. "debian", "mswindows"; "" when absent) and whether the
+ * guest runs Windows. */
+int pvm_qga_osinfo(pvm_qga *g, char *id, size_t id_size, bool *windows, pvm_error *err);
+/* The VM's agent lock, a flock on "agent.lock" beside qga_sock (the agent serves one client):
+ * every user of the channel holds it while connected. Waits up to wait_ms (0: one try);
+ * past it PVM_E_BUSY naming the holder's pid. *fd is given back with pvm_qga_unlock. */
+int pvm_qga_lock(const char *qga_sock, int wait_ms, int *fd, pvm_error *err);
+void pvm_qga_unlock(int fd);
 /* guest-network-get-interfaces summed rx/tx bytes of non-loopback interfaces.
  * No interface with statistics -> PVM_E_QEMU (unknown is never reported as 0). */
 int pvm_qga_net_bytes(pvm_qga *g, uint64_t *rx, uint64_t *tx, pvm_error *err);

@@ -1,6 +1,6 @@
 /* sample.c - the QEMU side of live monitoring (see sample.h): query-cpus-fast thread ids,
  * query-blockstats, query-balloon over one QMP connection, and the agent's interface
- * counters over one agent connection, both kept open between readings. Called by sampler.c. */
+ * counters over an agent connection made per reading under the VM's agent lock (qga.c). Called by sampler.c. */
 #include "sample.h"
 
 #include "qemu.h"
@@ -155,20 +155,22 @@ static int sample_qmp_health(pvm_hv_sample *h, int call_ms)
     return ++h->qmp_reconnects >= SAMPLE_QMP_FAILS_MAX ? -1 : 0;
 }
 
+/* The agent serves one client and long operations (install, copy, exec, audit) need it:
+ * each reading takes the VM's agent lock without waiting, connects, reads and gives both
+ * up again. While another holder has the lock the guest figures are unknown this time. */
 static void sample_agent(pvm_hv_sample *h, int call_ms, pvm_hv_reading *r)
 {
     if (!h->qga_path[0])
         return;
     int64_t now = pvm_proc_now_ms();
     pvm_error err = {0};
-    if (!h->qga) {
-        if (now < h->qga_retry_at)
-            return;
-        if (pvm_qga_connect(h->qga_path, call_ms, &h->qga, &err) < 0) {
-            h->qga_retry_at = now + SAMPLE_QGA_RETRY_MS;
-            return;
-        }
-        h->qga_fails = 0;
+    int lock = -1;
+    if (now < h->qga_retry_at || pvm_qga_lock(h->qga_path, 0, &lock, &err) < 0)
+        return;
+    if (pvm_qga_connect(h->qga_path, call_ms, &h->qga, &err) < 0) {
+        h->qga_retry_at = now + SAMPLE_QGA_RETRY_MS;
+        pvm_qga_unlock(lock);
+        return;
     }
     pvm_qga_net n;
     if (pvm_qga_net_stats(h->qga, call_ms, &n, &err) == 0) {
@@ -180,10 +182,11 @@ static void sample_agent(pvm_hv_sample *h, int call_ms, pvm_hv_reading *r)
         r->rx_packets = n.rx_packets;
         r->tx_packets = n.tx_packets;
     } else if (++h->qga_fails >= SAMPLE_QGA_FAILS_MAX) {
-        pvm_qga_close(h->qga);
-        h->qga = NULL;
         h->qga_retry_at = now + SAMPLE_QGA_RETRY_MS;
     }
+    pvm_qga_close(h->qga);
+    h->qga = NULL;
+    pvm_qga_unlock(lock);
 }
 
 int pvm_hv_sample_read(pvm_hv_sample *h, int call_ms, pvm_hv_reading *out)

@@ -132,7 +132,7 @@ typedef struct agent {
     bool hangup;               /* close the connection after the override reply */
     size_t write_max;          /* guest-file-write accepts at most this many bytes (0: all) */
     /* what it saw */
-    int syncs, pings, exec_polls, writes;
+    int syncs, pings, exec_polls, writes, reads;
     char exec_path[64];
     char exec_args[256];
     bool capture_output;
@@ -344,6 +344,14 @@ static bool agent_dispatch(agent *a, const cJSON *req)
         return agent_file_open(a, req);
     if (strcmp(cmd, "guest-file-write") == 0)
         return agent_file_write(a, req);
+    if (strcmp(cmd, "guest-file-read") == 0) { /* "hello" in one piece, then eof */
+        cJSON *ret = cJSON_CreateObject();
+        bool first = a->reads++ == 0;
+        cJSON_AddNumberToObject(ret, "count", first ? 5 : 0);
+        cJSON_AddStringToObject(ret, "buf-b64", first ? "aGVsbG8=" : "");
+        cJSON_AddBoolToObject(ret, "eof", !first);
+        return agent_reply(a, req, ret);
+    }
     if (strcmp(cmd, "guest-file-close") == 0) {
         a->file_closed = true;
         return agent_reply(a, req, cJSON_CreateObject());
@@ -721,6 +729,32 @@ static int call_net(pvm_qga *g, pvm_error *err)
     return rc;
 }
 
+/* Opens a file for reading and reads at most 16 bytes. */
+static int call_read(pvm_qga *g, pvm_error *err)
+{
+    int64_t h = 0;
+    unsigned char *buf = (unsigned char *)1;
+    size_t n = 99;
+    bool eof = false;
+    if (pvm_qga_file_open(g, "/etc/x", "r", &h, err) < 0)
+        return -1;
+    int rc = pvm_qga_file_get(g, h, 16, &buf, &n, &eof, err);
+    if (rc < 0) {
+        assert_null(buf);
+        assert_int_equal(n, 0);
+    } else {
+        free(buf);
+    }
+    return rc;
+}
+
+static int call_osinfo(pvm_qga *g, pvm_error *err)
+{
+    char id[16];
+    bool win = true;
+    return pvm_qga_osinfo(g, id, sizeof id, &win, err);
+}
+
 static int call_ping(pvm_qga *g, pvm_error *err)
 {
     return pvm_qga_ping(g, 3000, err);
@@ -777,6 +811,76 @@ HOSTILE(test_hostile_net_huge, "guest-network-get-interfaces",
 HOSTILE(test_hostile_net_none, "guest-network-get-interfaces",
         "{\"return\": [{\"name\": \"lo\", \"statistics\": {\"rx-bytes\": 5, \"tx-bytes\": 1}}, 7, \"x\"]}\n",
         call_net, "no non-loopback")
+
+HOSTILE(test_hostile_read_shape, "guest-file-read", "{\"return\": [1, 2]}\n", call_read, "reply is not")
+HOSTILE(test_hostile_read_no_eof, "guest-file-read",
+        "{\"return\": {\"count\": 5, \"buf-b64\": \"aGVsbG8=\"}}\n", call_read, "reply is not")
+HOSTILE(test_hostile_read_count_over, "guest-file-read",
+        "{\"return\": {\"count\": 99999, \"buf-b64\": \"aGVsbG8=\", \"eof\": false}}\n", call_read,
+        "count <= 16")
+HOSTILE(test_hostile_read_count_lies, "guest-file-read",
+        "{\"return\": {\"count\": 3, \"buf-b64\": \"aGVsbG8=\", \"eof\": false}}\n", call_read,
+        "count 3 but 5 bytes")
+HOSTILE(test_hostile_read_oversized, "guest-file-read",
+        "{\"return\": {\"count\": 16, \"buf-b64\": \"aGVsbG8aGVsbG8aGVsbG8aGVsbG8aGVsbG8aGVsbG8aGVsbG8=\", "
+        "\"eof\": false}}\n", call_read, "longer than")
+HOSTILE(test_hostile_read_b64, "guest-file-read",
+        "{\"return\": {\"count\": 5, \"buf-b64\": \"aGVs!G8=\", \"eof\": false}}\n", call_read, "base64")
+HOSTILE(test_hostile_osinfo, "guest-get-osinfo", "{\"return\": \"linux\"}\n", call_osinfo, "not an object")
+
+/* A read streams until eof; replies for other ids (out of order, stale) are dropped. */
+static void test_file_read_out_of_order(void **state)
+{
+    agent *a = *state;
+    a->echo_id = true;
+    a->stale_id_first = true;
+    agent_start(a);
+    pvm_qga *g = connect_ok(a);
+    pvm_error err = { 0 };
+    int64_t h = 0;
+    assert_int_equal(pvm_qga_file_open(g, "/etc/hostname", "r", &h, &err), 0);
+    assert_string_equal(a->file_mode, "r");
+    unsigned char *buf = NULL;
+    size_t n = 0;
+    bool eof = true;
+    assert_int_equal(pvm_qga_file_get(g, h, 1024, &buf, &n, &eof, &err), 0);
+    assert_int_equal(n, 5);
+    assert_memory_equal(buf, "hello", 5);
+    assert_false(eof);
+    free(buf);
+    assert_int_equal(pvm_qga_file_get(g, h, 1024, &buf, &n, &eof, &err), 0);
+    assert_int_equal(n, 0);
+    assert_true(eof);
+    free(buf);
+    assert_int_equal(pvm_qga_file_close(g, h, &err), 0);
+    assert_true(a->file_closed);
+}
+
+/* The agent lock: a second holder waits, then gets PVM_E_BUSY naming the first one's pid. */
+static void test_agent_lock_busy(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/pvm-qgalock-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char sock[64], lock[64];
+    snprintf(sock, sizeof sock, "%s/qga.sock", dir);
+    snprintf(lock, sizeof lock, "%s/agent.lock", dir);
+    int fd1 = -1, fd2 = -1;
+    pvm_error err = { 0 };
+    assert_int_equal(pvm_qga_lock(sock, 0, &fd1, &err), 0);
+    assert_int_equal(pvm_qga_lock(sock, 100, &fd2, &err), -1);
+    assert_int_equal(fd2, -1);
+    assert_int_equal(err.code, PVM_E_BUSY);
+    char want[32];
+    snprintf(want, sizeof want, "pid %ld", (long)getpid());
+    if (!strstr(err.msg, want))
+        fail_msg("\"%s\" lacks \"%s\"", err.msg, want);
+    pvm_qga_unlock(fd1);
+    assert_int_equal(pvm_qga_lock(sock, 0, &fd2, &err), 0); /* given up: free again */
+    pvm_qga_unlock(fd2);
+    unlink(lock);
+    rmdir(dir);
+}
 
 /* A write whose count is wrong still closes the guest file. */
 static void test_hostile_count_closes_file(void **state)
@@ -879,6 +983,15 @@ int main(void)
         T(test_hostile_net_huge),
         T(test_hostile_net_none),
         T(test_hostile_deep),
+        T(test_hostile_read_shape),
+        T(test_hostile_read_no_eof),
+        T(test_hostile_read_count_over),
+        T(test_hostile_read_count_lies),
+        T(test_hostile_read_oversized),
+        T(test_hostile_read_b64),
+        T(test_hostile_osinfo),
+        T(test_file_read_out_of_order),
+        cmocka_unit_test(test_agent_lock_busy),
         T(test_hostile_count_closes_file),
         T(test_hostile_huge_line),
         T(test_hostile_agent_hangs_up),

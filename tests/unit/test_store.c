@@ -248,6 +248,7 @@ static void test_upgrade_from_1(void **state)
     assert_int_equal(version, pvm_store_latest_version());
     assert_true(has_table(s->db, "vms"));
     assert_true(has_table(s->db, "snapshots"));
+    assert_true(has_table(s->db, "installs"));
     assert_int_equal(pvm_db_profile_get(s, "kept across upgrade", &got, &err), 0);
     assert_profile_equal(&p, &got);
     pvm_store_close(s);

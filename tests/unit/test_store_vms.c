@@ -286,6 +286,48 @@ static void test_profile_in_use(void **state)
     assert_int_equal(pvm_db_profile_delete(fx->s, PROFILE_B, &err), 0);
 }
 
+/* installs (db/installs.c): round trip in order, per VM, gone with their VM. */
+static void test_installs(void **state)
+{
+    fixture *fx = *state;
+    pvm_error err = {0};
+    static pvm_vm vm, other;
+    make_vm(&vm, "d1d1d1d1-0000-4000-8000-000000000001", "inst", PROFILE_A);
+    make_vm(&other, "d1d1d1d1-0000-4000-8000-000000000002", "other", PROFILE_A);
+    insert_ok(fx->s, &vm);
+    insert_ok(fx->s, &other);
+    static pvm_install a, b;
+    memset(&a, 0, sizeof a);
+    pvm_strlcpy(a.id, "e1e1e1e1-0000-4000-8000-000000000001", sizeof a.id);
+    pvm_strlcpy(a.vm_id, vm.id, sizeof a.vm_id);
+    pvm_strlcpy(a.file, "-x it's \"a\"\nb.sh", sizeof a.file);
+    pvm_strlcpy(a.guest_path, "/tmp/-x it's \"a\"\nb.sh", sizeof a.guest_path);
+    a.bytes = 5000000000ull;
+    pvm_strlcpy(a.sha256, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", sizeof a.sha256);
+    pvm_strlcpy(a.command, "sh /tmp/x", sizeof a.command);
+    pvm_strlcpy(a.output, "done\n", sizeof a.output);
+    a.at = 100;
+    b = a;
+    pvm_strlcpy(b.id, "e1e1e1e1-0000-4000-8000-000000000002", sizeof b.id);
+    b.at = 200;
+    assert_int_equal(pvm_db_install_insert(fx->s, &b, &err), 0);
+    assert_int_equal(pvm_db_install_insert(fx->s, &a, &err), 0);
+    pvm_install *v = NULL;
+    size_t n = 0;
+    assert_int_equal(pvm_db_install_list(fx->s, vm.id, &v, &n, &err), 0);
+    assert_int_equal(n, 2);
+    assert_memory_equal(&v[0], &a, sizeof a); /* oldest first, every field kept */
+    assert_memory_equal(&v[1], &b, sizeof b);
+    free(v);
+    assert_int_equal(pvm_db_install_list(fx->s, other.id, &v, &n, &err), 0);
+    assert_int_equal(n, 0);
+    free(v);
+    assert_int_equal(pvm_db_vm_delete(fx->s, vm.id, &err), 0);
+    assert_int_equal(pvm_db_install_list(fx->s, vm.id, &v, &n, &err), 0);
+    assert_int_equal(n, 0); /* gone with the VM */
+    free(v);
+}
+
 static void test_vm_rollback(void **state)
 {
     fixture *fx = *state;
@@ -312,6 +354,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_vm_bad_stored_enum_refused, setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_profile_in_use, setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_vm_rollback, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_installs, setup, fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

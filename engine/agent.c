@@ -1,0 +1,721 @@
+/* agent.c - work inside a running guest through the QEMU guest agent: the agent session
+ * (the VM's agent lock + one connection), guest commands, and streamed, checksummed
+ * copies in both directions. Called by install.c, audit.c and the front ends. */
+#include "internal.h"
+#include "proc.h"
+#include "qemu/qmp.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <openssl/evp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define AGENT_CONNECT_MS 10000
+#define AGENT_CHUNK (1024u * 1024u)     /* raw bytes per guest-file-write/read */
+#define AGENT_STATUS_MS 10000           /* one guest-exec-status call */
+#define AGENT_POLL_MS 20
+#define AGENT_TOOL_MS 120000            /* sha256sum, mv, rm in the guest */
+
+struct pvm_agent {
+    pvm_qga *g;
+    int lock;
+    bool windows;
+    char os_id[64];
+    char vm_name[PVM_NAME_MAX + 1];
+};
+
+static const char pvm_agent_howto[] =
+    "is qemu-guest-agent installed and running in the guest? (Debian/Ubuntu: apt install "
+    "qemu-guest-agent; Fedora/RHEL: dnf install qemu-guest-agent; Alpine: apk add "
+    "qemu-guest-agent; Windows: the virtio-win guest tools)";
+
+int pvm_agent_open(pvm_engine *e, const char *name_or_id, int wait_ms, pvm_agent **out,
+                   pvm_error *err)
+{
+    *out = NULL;
+    pvm_vm vm;
+    char sock[PVM_PATH_MAX];
+    if (pvm_vm_get(e, name_or_id, &vm, err) < 0)
+        return -1;
+    if (vm.state != PVM_VM_RUNNING)
+        return pvm_error_set(err, PVM_E_STATE, "VM '%s' is not running (%s): start it first",
+                             vm.name, pvm_vm_state_name(vm.state));
+    if (pvm_vm_path(e, &vm, PVM_VM_PATH_QGA_SOCK, sock, sizeof sock, err) < 0)
+        return -1;
+    struct stat st;
+    if (stat(sock, &st) < 0 || !S_ISSOCK(st.st_mode))
+        return pvm_error_set(err, PVM_E_STATE, "VM '%s': the guest agent channel %s is absent "
+                             "(the VM was started without one)", vm.name, sock);
+    pvm_agent *a = pvm_xcalloc(1, sizeof *a);
+    a->lock = -1;
+    pvm_strlcpy(a->vm_name, vm.name, sizeof a->vm_name);
+    if (pvm_qga_lock(sock, wait_ms, &a->lock, err) < 0) {
+        free(a);
+        return -1;
+    }
+    pvm_error cerr = { 0 };
+    if (pvm_qga_connect(sock, AGENT_CONNECT_MS, &a->g, &cerr) < 0) {
+        pvm_agent_close(a);
+        return pvm_error_set(err, PVM_E_QEMU, "VM '%s': the guest agent does not answer (%s); %s",
+                             vm.name, cerr.msg, pvm_agent_howto);
+    }
+    pvm_error oerr;
+    if (pvm_qga_osinfo(a->g, a->os_id, sizeof a->os_id, &a->windows, &oerr) < 0) {
+        a->os_id[0] = '\0'; /* an agent without guest-get-osinfo: a POSIX guest is assumed */
+        a->windows = false;
+    }
+    *out = a;
+    return 0;
+}
+
+void pvm_agent_close(pvm_agent *a)
+{
+    if (!a)
+        return;
+    pvm_qga_close(a->g);
+    pvm_qga_unlock(a->lock);
+    free(a);
+}
+
+bool pvm_agent_windows(const pvm_agent *a) { return a->windows; }
+const char *pvm_agent_os_id(const pvm_agent *a) { return a->os_id; }
+
+void pvm_exec_result_free(pvm_exec_result *r)
+{
+    if (!r)
+        return;
+    free(r->out);
+    free(r->err);
+    memset(r, 0, sizeof *r);
+}
+
+/* ------------------------------------------------------------------ exec */
+
+static int64_t agent_deadline(int timeout_ms)
+{
+    return timeout_ms < 0 ? INT64_MAX : pvm_proc_now_ms() + timeout_ms;
+}
+
+/* Milliseconds left before deadline (>= 0), or -1 for none. */
+static int agent_left(int64_t deadline)
+{
+    if (deadline == INT64_MAX)
+        return -1;
+    int64_t left = deadline - pvm_proc_now_ms();
+    return left <= 0 ? 0 : left > 0x7fffffff ? 0x7fffffff : (int)left;
+}
+
+static bool agent_cancelled(const pvm_progress *p)
+{
+    if (!p || p->cancel_fd <= 0)
+        return false;
+    struct pollfd pfd = { .fd = p->cancel_fd, .events = POLLIN };
+    return poll(&pfd, 1, 0) > 0;
+}
+
+typedef struct agent_exec_wait {
+    pvm_agent *a;
+    int64_t pid;
+    pvm_exec_result *r;
+    pvm_error *err;
+    int rc;
+} agent_exec_wait;
+
+static bool agent_exec_done(void *ctx)
+{
+    agent_exec_wait *w = ctx;
+    char *o = NULL, *e = NULL;
+    w->rc = pvm_qga_exec_status(w->a->g, w->pid, AGENT_STATUS_MS, &w->r->status, &o, &e, w->err);
+    if (w->rc == 1) {
+        w->r->out = o ? o : pvm_xstrdup("");
+        w->r->err = e ? e : pvm_xstrdup("");
+        /* decoded buffers carry a NUL after their bytes; lengths come from strlen-free sizes
+         * below when known, else strlen (guest output with NULs is cut there) */
+        w->r->out_len = strlen(w->r->out);
+        w->r->err_len = strlen(w->r->err);
+    }
+    return w->rc != 0;
+}
+
+/* Best effort: ends a guest process that outlived its time. */
+static void agent_kill(pvm_agent *a, int64_t pid)
+{
+    char num[24];
+    snprintf(num, sizeof num, "%lld", (long long)pid);
+    const char *posix[] = { "kill", "-9", num, NULL };
+    const char *win[] = { "taskkill", "/F", "/T", "/PID", num, NULL };
+    const char *const *argv = a->windows ? win : posix;
+    int64_t kpid = 0;
+    pvm_error ignored;
+    pvm_qga_exec_start(a->g, argv[0], argv + 1, NULL, 0, &kpid, 5000, &ignored);
+}
+
+/* Waits for the guest process pid (started by argv0) as pvm_agent_exec does. */
+static int agent_exec_finish(pvm_agent *a, const char *argv0, int64_t pid, int timeout_ms,
+                             const pvm_progress *progress, pvm_exec_result *r, pvm_error *err)
+{
+    agent_exec_wait w = { .a = a, .pid = pid, .r = r, .err = err };
+    int rc = pvm_wait_until(agent_exec_done, &w, timeout_ms < 0 ? -1 : timeout_ms, AGENT_POLL_MS,
+                            progress, "running in the guest", err);
+    if (rc == 1 && w.rc == 1)
+        return 0;
+    if (rc == 1) /* the status call failed */
+        return -1;
+    agent_kill(a, pid);
+    pvm_exec_result_free(r);
+    if (rc == 0)
+        return pvm_error_set(err, PVM_E_STATE, "'%s' in the guest: still running after %d s "
+                             "(timeout; the process was killed)", argv0, timeout_ms / 1000);
+    return -1;
+}
+
+int pvm_agent_exec(pvm_agent *a, const char *const *argv, const void *input, size_t input_len,
+                   int timeout_ms, const pvm_progress *progress, pvm_exec_result *r,
+                   pvm_error *err)
+{
+    memset(r, 0, sizeof *r);
+    if (!argv || !argv[0] || !argv[0][0])
+        return pvm_error_set_field(err, PVM_E_INVALID, "command", "command: must not be empty");
+    int64_t pid = 0;
+    if (pvm_qga_exec_start(a->g, argv[0], argv + 1, input, input_len, &pid, AGENT_STATUS_MS,
+                           err) < 0)
+        return -1;
+    return agent_exec_finish(a, argv[0], pid, timeout_ms, progress, r, err);
+}
+
+/* Runs a helper tool in the guest (sha256sum, mv, rm) and wants status 0. */
+static int agent_tool(pvm_agent *a, const char *const *argv, char **out, pvm_error *err)
+{
+    pvm_exec_result r;
+    if (pvm_agent_exec(a, argv, NULL, 0, AGENT_TOOL_MS, NULL, &r, err) < 0)
+        return -1;
+    if (r.status != 0) {
+        size_t n = r.err_len;
+        while (n && (r.err[n - 1] == '\n' || r.err[n - 1] == '\r'))
+            r.err[--n] = '\0';
+        pvm_error_set(err, PVM_E_STATE, "'%s' in the guest exited with %d: %.300s", argv[0],
+                      r.status, r.err_len ? r.err : r.out);
+        pvm_exec_result_free(&r);
+        return -1;
+    }
+    if (out)
+        *out = r.out, r.out = NULL;
+    pvm_exec_result_free(&r);
+    return 0;
+}
+
+static void agent_remove(pvm_agent *a, const char *path)
+{
+    pvm_error ignored;
+    if (a->windows) {
+        const char *argv[] = { "cmd.exe", "/c", "del", "/f", "/q", path, NULL };
+        agent_tool(a, argv, NULL, &ignored);
+    } else {
+        const char *argv[] = { "rm", "-f", "--", path, NULL };
+        agent_tool(a, argv, NULL, &ignored);
+    }
+}
+
+static int agent_rename(pvm_agent *a, const char *from, const char *to, pvm_error *err)
+{
+    if (a->windows) {
+        const char *argv[] = { "cmd.exe", "/c", "move", "/y", from, to, NULL };
+        return agent_tool(a, argv, NULL, err);
+    }
+    const char *argv[] = { "mv", "-f", "--", from, to, NULL };
+    return agent_tool(a, argv, NULL, err);
+}
+
+/* ------------------------------------------------------------------ copy */
+
+static bool agent_path_ok(const char *p, bool windows)
+{
+    if (!p || !p[0] || strlen(p) >= 1024)
+        return false;
+    if (windows)
+        return (((p[0] | 0x20) >= 'a' && (p[0] | 0x20) <= 'z' && p[1] == ':' &&
+                 (p[2] == '\\' || p[2] == '/')) || p[0] == '\\');
+    return p[0] == '/';
+}
+
+int pvm_agent_guest_path_check(const char *p, bool windows, const char *what, pvm_error *err)
+{
+    if (!agent_path_ok(p, windows))
+        return pvm_error_set_field(err, PVM_E_INVALID, what, "%s: the guest path must be "
+                                   "absolute (%s) and shorter than 1024 bytes, not '%s'", what,
+                                   windows ? "C:\\..." : "/...", p ? p : "");
+    return 0;
+}
+
+/* "<dir>/.pvm-<8 hex>.part" beside guest_path. */
+static void agent_temp_name(const char *guest_path, bool windows, char *out, size_t size)
+{
+    const char *sep = strrchr(guest_path, '/');
+    if (windows) {
+        const char *bs = strrchr(guest_path, '\\');
+        if (!sep || (bs && bs > sep))
+            sep = bs;
+    }
+    size_t dir = sep ? (size_t)(sep - guest_path) + 1 : 0;
+    snprintf(out, size, "%.*s.pvm-%08x.part", (int)dir, guest_path, pvm_random_below(0xffffffffu));
+}
+
+static void agent_hex(const unsigned char *md, char out[65])
+{
+    for (int i = 0; i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+static void agent_report(const pvm_progress *p, const char *step, uint64_t done, uint64_t total)
+{
+    if (p && p->report)
+        p->report(p->ctx, step, total ? (double)done / (double)total : done ? -1.0 : 1.0);
+}
+
+/* The guest's own SHA-256 of path into hex: sha256sum (POSIX); 1 found, 0 the guest has no
+ * tool (the caller reads the file back), -1 error. */
+static int agent_guest_sum(pvm_agent *a, const char *path, char hex[65], pvm_error *err)
+{
+    if (a->windows)
+        return 0;
+    const char *argv[] = { "sha256sum", path, NULL };
+    char *out = NULL;
+    pvm_error terr = { 0 };
+    if (agent_tool(a, argv, &out, &terr) < 0) {
+        if (strstr(terr.msg, "No such file") && strstr(terr.msg, "sha256sum") &&
+            !strstr(terr.msg, path))
+            return 0;
+        *err = terr;
+        return -1;
+    }
+    size_t n = 0;
+    while (n < 64 && out[n] && strchr("0123456789abcdef", out[n]))
+        n++;
+    int rc = n == 64 ? 1 : pvm_error_set(err, PVM_E_QEMU, "sha256sum in the guest: "
+                                          "unexpected output");
+    if (rc == 1) {
+        memcpy(hex, out, 64);
+        hex[64] = '\0';
+    }
+    free(out);
+    return rc;
+}
+
+/* Reads path back through the agent and hashes it (guests without sha256sum). */
+static int agent_readback_sum(pvm_agent *a, const char *path, int64_t deadline, char hex[65],
+                              pvm_error *err)
+{
+    int64_t h = 0;
+    if (pvm_qga_file_open(a->g, path, a->windows ? "rb" : "r", &h, err) < 0)
+        return -1;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    int rc = 0;
+    for (bool eof = false; !eof && rc == 0;) {
+        unsigned char *buf = NULL;
+        size_t n = 0;
+        if (pvm_qga_file_get(a->g, h, AGENT_CHUNK, &buf, &n, &eof, err) < 0)
+            rc = -1;
+        else if (agent_left(deadline) == 0)
+            rc = pvm_error_set(err, PVM_E_STATE, "reading %s back: timeout", path);
+        else
+            EVP_DigestUpdate(md, buf, n);
+        if (n == 0)
+            eof = true;
+        free(buf);
+    }
+    unsigned char d[32];
+    EVP_DigestFinal_ex(md, d, NULL);
+    EVP_MD_CTX_free(md);
+    pvm_error ignored;
+    pvm_qga_file_close(a->g, h, &ignored);
+    if (rc == 0)
+        agent_hex(d, hex);
+    return rc;
+}
+
+/* POSIX guests: one guest command hashes tmp with the guest's sha256sum and renames it
+ * when the sum is want (saves a round trip per copy); 127 (no sha256sum or no sh) falls
+ * back to agent_verify + agent_rename, as on Windows. */
+static const char agent_check_script[] =
+    "[ -d \"$2\" ] && { echo \"$2 is a folder (end the path with / to copy into it)\" >&2; "
+    "exit 4; }; s=$(sha256sum < \"$1\") || exit 127; s=${s%% *}; "
+    "[ \"$s\" = \"$3\" ] || { echo \"$s\"; exit 3; }; exec mv -f -- \"$1\" \"$2\"";
+
+static int agent_verify(pvm_agent *a, const char *path, const char *want, int64_t deadline,
+                        pvm_error *err);
+static int agent_rename(pvm_agent *a, const char *from, const char *to, pvm_error *err);
+
+static int agent_check_rename(pvm_agent *a, const char *tmp, const char *dest, const char *want,
+                              int64_t deadline, pvm_error *err)
+{
+    if (!a->windows) {
+        const char *argv[] = { "sh", "-c", agent_check_script, "sh", tmp, dest, want, NULL };
+        pvm_exec_result x;
+        if (pvm_agent_exec(a, argv, NULL, 0, AGENT_TOOL_MS, NULL, &x, err) < 0)
+            return -1;
+        int st = x.status;
+        char got[65] = "";
+        pvm_strlcpy(got, x.out ? x.out : "", sizeof got);
+        char why[300];
+        pvm_strlcpy(why, x.err ? x.err : "", sizeof why);
+        pvm_exec_result_free(&x);
+        if (st == 0)
+            return 0;
+        if (st == 3)
+            return pvm_error_set(err, PVM_E_QEMU, "checksum mismatch: the guest has SHA-256 %s, "
+                                 "the host sent %s", got, want);
+        if (st != 127) {
+            why[strcspn(why, "\n")] = '\0';
+            return pvm_error_set(err, PVM_E_STATE, "renaming into %s in the guest failed "
+                                 "(status %d): %s", dest, st, why);
+        }
+    }
+    if (agent_verify(a, tmp, want, deadline, err) < 0)
+        return -1;
+    return agent_rename(a, tmp, dest, err);
+}
+
+static int agent_verify(pvm_agent *a, const char *path, const char *want, int64_t deadline,
+                        pvm_error *err)
+{
+    char got[65];
+    int rc = agent_guest_sum(a, path, got, err);
+    if (rc == 0)
+        rc = agent_readback_sum(a, path, deadline, got, err) < 0 ? -1 : 1;
+    if (rc < 0)
+        return -1;
+    if (strcmp(got, want) != 0)
+        return pvm_error_set(err, PVM_E_QEMU, "checksum mismatch: the guest has SHA-256 %s, "
+                             "the host sent %s", got, want);
+    return 0;
+}
+
+/* Streams fd into the open guest handle h, hashing; checks cancel and time per chunk. */
+static int agent_stream_in(pvm_agent *a, int fd, int64_t h, uint64_t total, int64_t deadline,
+                           const pvm_progress *p, pvm_copy_result *r, pvm_error *err)
+{
+    unsigned char *buf = pvm_xmalloc(AGENT_CHUNK);
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    int rc = 0;
+    for (;;) {
+        ssize_t n = read(fd, buf, AGENT_CHUNK);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = pvm_error_set(err, PVM_E_IO, "reading the host file: %s", strerror(errno));
+            break;
+        }
+        if (n == 0)
+            break;
+        EVP_DigestUpdate(md, buf, (size_t)n);
+        if (pvm_qga_file_put(a->g, h, buf, (size_t)n, err) < 0) {
+            rc = -1;
+            break;
+        }
+        r->bytes += (uint64_t)n;
+        agent_report(p, "copying into the guest", r->bytes, total);
+        if (agent_cancelled(p)) {
+            rc = pvm_error_set(err, PVM_E_CANCELLED, "copy into the guest: cancelled");
+            break;
+        }
+        if (agent_left(deadline) == 0) {
+            rc = pvm_error_set(err, PVM_E_STATE, "copy into the guest: timeout after %llu bytes",
+                               (unsigned long long)r->bytes);
+            break;
+        }
+    }
+    unsigned char d[32];
+    EVP_DigestFinal_ex(md, d, NULL);
+    EVP_MD_CTX_free(md);
+    agent_hex(d, r->sha256);
+    free(buf);
+    return rc;
+}
+
+static int agent_open_host(const char *host_path, int *fd, uint64_t *size, pvm_error *err)
+{
+    *fd = open(host_path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (*fd < 0 || fstat(*fd, &st) < 0) {
+        int e = errno;
+        if (*fd >= 0)
+            close(*fd);
+        return pvm_error_set_field(err, PVM_E_INVALID, "FILE", "FILE: cannot open '%s': %s",
+                                   host_path, strerror(e));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(*fd);
+        return pvm_error_set_field(err, PVM_E_INVALID, "FILE", "FILE: '%s' is not a regular file",
+                                   host_path);
+    }
+    *size = (uint64_t)st.st_size;
+    return 0;
+}
+
+int pvm_agent_copy_in(pvm_agent *a, const char *host_path, const char *guest_path,
+                      int timeout_ms, const pvm_progress *progress, pvm_copy_result *r,
+                      pvm_error *err)
+{
+    memset(r, 0, sizeof *r);
+    int64_t t0 = pvm_proc_now_ms(), deadline = agent_deadline(timeout_ms);
+    char into[1100];
+    size_t gl = guest_path ? strlen(guest_path) : 0;
+    if (gl && (guest_path[gl - 1] == '/' || (a->windows && guest_path[gl - 1] == '\\'))) {
+        const char *b = strrchr(host_path, '/'); /* a folder: the host file's name inside it */
+        snprintf(into, sizeof into, "%s%s", guest_path, b ? b + 1 : host_path);
+        guest_path = into;
+    }
+    if (pvm_agent_guest_path_check(guest_path, a->windows, "GUEST_PATH", err) < 0)
+        return -1;
+    int fd = -1;
+    uint64_t total = 0;
+    if (agent_open_host(host_path, &fd, &total, err) < 0)
+        return -1;
+    char tmp[1100];
+    agent_temp_name(guest_path, a->windows, tmp, sizeof tmp);
+    int64_t h = 0;
+    if (pvm_qga_file_open(a->g, tmp, a->windows ? "wb" : "w", &h, err) < 0) {
+        close(fd);
+        return -1;
+    }
+    agent_report(progress, "copying into the guest", 0, total);
+    int rc = agent_stream_in(a, fd, h, total, deadline, progress, r, err);
+    close(fd);
+    pvm_error cerr = { 0 };
+    if (pvm_qga_file_close(a->g, h, &cerr) < 0 && rc == 0) {
+        *err = cerr;
+        rc = -1;
+    }
+    if (rc == 0) {
+        agent_report(progress, "checking the SHA-256 in the guest", r->bytes, total);
+        rc = agent_check_rename(a, tmp, guest_path, r->sha256, deadline, err);
+    }
+    if (rc < 0) {
+        agent_remove(a, tmp);
+        return -1;
+    }
+    r->seconds = (double)(pvm_proc_now_ms() - t0) / 1000.0;
+    return 0;
+}
+
+/* ------------------------------------------------------------- copy out */
+
+/* The host file to write: host_path, or host_path/<base name of guest_path> for a folder. */
+static int agent_out_path(const char *host_path, const char *guest_path, char *out, size_t size,
+                          pvm_error *err)
+{
+    struct stat st;
+    if (stat(host_path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        const char *b = guest_path + strlen(guest_path);
+        while (b > guest_path && b[-1] != '/' && b[-1] != '\\')
+            b--;
+        if (!*b || strcmp(b, ".") == 0 || strcmp(b, "..") == 0)
+            return pvm_error_set_field(err, PVM_E_INVALID, "GUEST_PATH", "GUEST_PATH: '%s' names "
+                                       "no file", guest_path);
+        int n = snprintf(out, size, "%s/%s", host_path, b);
+        if (n < 0 || (size_t)n >= size)
+            return pvm_error_set(err, PVM_E_INVALID, "HOST_PATH: too long");
+        return 0;
+    }
+    if (pvm_strlcpy(out, host_path, size) >= size)
+        return pvm_error_set(err, PVM_E_INVALID, "HOST_PATH: too long");
+    return 0;
+}
+
+/* A new private temporary file beside path. */
+static int agent_host_temp(const char *path, char *tmp, size_t size, int *fd, pvm_error *err)
+{
+    char copy[PVM_PATH_MAX], base[PVM_PATH_MAX];
+    pvm_strlcpy(copy, path, sizeof copy);
+    pvm_strlcpy(base, path, sizeof base);
+    int n = snprintf(tmp, size, "%s/.%s.pvm-XXXXXX", dirname(copy), basename(base));
+    if (n < 0 || (size_t)n >= size)
+        return pvm_error_set(err, PVM_E_INVALID, "HOST_PATH: too long");
+    *fd = mkostemp(tmp, O_CLOEXEC);
+    if (*fd < 0)
+        return pvm_error_set_field(err, PVM_E_IO, "HOST_PATH", "HOST_PATH: cannot create a file "
+                                   "beside '%s': %s", path, strerror(errno));
+    mode_t um = umask(0);
+    umask(um);
+    fchmod(*fd, 0666 & ~um);
+    return 0;
+}
+
+static int agent_write_all(int fd, const unsigned char *p, size_t n, pvm_error *err)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return pvm_error_set(err, PVM_E_IO, "writing the host file: %s", strerror(errno));
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* The guest file's size by seeking to its end (then back), 0 when unknown. */
+static uint64_t agent_guest_size(pvm_agent *a, int64_t h)
+{
+    uint64_t size = 0;
+    for (int i = 0; i < 2; i++) {
+        cJSON *args = cJSON_CreateObject();
+        cJSON_AddNumberToObject(args, "handle", (double)h);
+        cJSON_AddNumberToObject(args, "offset", 0);
+        cJSON_AddStringToObject(args, "whence", i == 0 ? "end" : "set");
+        cJSON *ret = NULL;
+        pvm_error ignored;
+        if (pvm_qga_execute(a->g, "guest-file-seek", args, &ret, 10000, &ignored) < 0)
+            return 0;
+        const cJSON *pos = cJSON_GetObjectItemCaseSensitive(ret, "position");
+        if (i == 0 && cJSON_IsNumber(pos) && pos->valuedouble >= 0 &&
+            pos->valuedouble < 9007199254740992.0)
+            size = (uint64_t)pos->valuedouble;
+        cJSON_Delete(ret);
+    }
+    return size;
+}
+
+static int agent_stream_out(pvm_agent *a, int64_t h, int fd, int64_t deadline,
+                            const pvm_progress *p, pvm_copy_result *r, pvm_error *err)
+{
+    uint64_t total = agent_guest_size(a, h);
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    int rc = 0;
+    agent_report(p, "copying out of the guest", 0, total);
+    for (bool eof = false; !eof && rc == 0;) {
+        unsigned char *buf = NULL;
+        size_t n = 0;
+        if (pvm_qga_file_get(a->g, h, AGENT_CHUNK, &buf, &n, &eof, err) < 0) {
+            rc = -1;
+            break;
+        }
+        EVP_DigestUpdate(md, buf, n);
+        rc = agent_write_all(fd, buf, n, err);
+        free(buf);
+        r->bytes += n;
+        if (n == 0)
+            eof = true;
+        agent_report(p, "copying out of the guest", r->bytes, total);
+        if (rc == 0 && agent_cancelled(p))
+            rc = pvm_error_set(err, PVM_E_CANCELLED, "copy out of the guest: cancelled");
+        else if (rc == 0 && agent_left(deadline) == 0)
+            rc = pvm_error_set(err, PVM_E_STATE, "copy out of the guest: timeout after %llu "
+                               "bytes", (unsigned long long)r->bytes);
+    }
+    unsigned char d[32];
+    EVP_DigestFinal_ex(md, d, NULL);
+    EVP_MD_CTX_free(md);
+    agent_hex(d, r->sha256);
+    return rc;
+}
+
+int pvm_agent_copy_out(pvm_agent *a, const char *guest_path, const char *host_path,
+                       int timeout_ms, const pvm_progress *progress, pvm_copy_result *r,
+                       pvm_error *err)
+{
+    memset(r, 0, sizeof *r);
+    int64_t t0 = pvm_proc_now_ms(), deadline = agent_deadline(timeout_ms);
+    char path[PVM_PATH_MAX], tmp[PVM_PATH_MAX + 32];
+    int fd = -1;
+    int64_t h = 0;
+    if (pvm_agent_guest_path_check(guest_path, a->windows, "GUEST_PATH", err) < 0 ||
+        agent_out_path(host_path, guest_path, path, sizeof path, err) < 0)
+        return -1;
+    if (pvm_qga_file_open(a->g, guest_path, a->windows ? "rb" : "r", &h, err) < 0)
+        return -1;
+    if (agent_host_temp(path, tmp, sizeof tmp, &fd, err) < 0) {
+        pvm_error ignored;
+        pvm_qga_file_close(a->g, h, &ignored);
+        return -1;
+    }
+    int rc = agent_stream_out(a, h, fd, deadline, progress, r, err);
+    pvm_error cerr;
+    pvm_qga_file_close(a->g, h, &cerr);
+    /* Then the guest hashes what it has (after the read: under TCG the guest's one vCPU
+     * would otherwise share its time between sha256sum and the agent's reads). */
+    int64_t sum_pid = -1;
+    const char *sum_argv[] = { "sha256sum", guest_path, NULL };
+    pvm_error serr = { 0 };
+    if (rc == 0 && !a->windows &&
+        pvm_qga_exec_start(a->g, sum_argv[0], sum_argv + 1, NULL, 0, &sum_pid, AGENT_STATUS_MS,
+                           &serr) < 0)
+        sum_pid = -1; /* no sha256sum in the guest: the read itself is the check */
+    if (rc == 0 && fsync(fd) < 0)
+        rc = pvm_error_set(err, PVM_E_IO, "writing '%s': %s", path, strerror(errno));
+    close(fd);
+    if (sum_pid >= 0) {
+        agent_report(progress, "checking the SHA-256 in the guest", r->bytes, r->bytes);
+        pvm_exec_result x;
+        pvm_error xerr = { 0 };
+        int xr = agent_exec_finish(a, "sha256sum", sum_pid, AGENT_TOOL_MS, NULL, &x, &xerr);
+        if (rc == 0 && xr < 0) {
+            *err = xerr;
+            rc = -1;
+        } else if (rc == 0 && (x.status != 0 || x.out_len < 64 ||
+                               strncmp(x.out, r->sha256, 64) != 0)) {
+            rc = pvm_error_set(err, PVM_E_QEMU, "checksum mismatch: the guest has SHA-256 %.64s, "
+                               "the host received %s", x.status == 0 ? x.out : "(none)", r->sha256);
+        }
+        if (xr == 0)
+            pvm_exec_result_free(&x);
+    }
+    if (rc == 0 && rename(tmp, path) < 0)
+        rc = pvm_error_set(err, PVM_E_IO, "renaming into '%s': %s", path, strerror(errno));
+    if (rc < 0) {
+        unlink(tmp);
+        return -1;
+    }
+    r->seconds = (double)(pvm_proc_now_ms() - t0) / 1000.0;
+    return 0;
+}
+
+int pvm_agent_read_file(pvm_agent *a, const char *guest_path, size_t max, unsigned char **buf,
+                        size_t *len, pvm_error *err)
+{
+    *buf = NULL;
+    *len = 0;
+    int64_t h = 0;
+    if (pvm_qga_file_open(a->g, guest_path, a->windows ? "rb" : "r", &h, err) < 0)
+        return -1;
+    unsigned char *all = pvm_xmalloc(max + 1);
+    size_t n = 0;
+    int rc = 0;
+    for (bool eof = false; !eof;) {
+        unsigned char *piece = NULL;
+        size_t got = 0;
+        if (pvm_qga_file_get(a->g, h, max - n + 1, &piece, &got, &eof, err) < 0) {
+            rc = -1;
+            break;
+        }
+        memcpy(all + n, piece, got);
+        n += got;
+        free(piece);
+        if (n > max) {
+            rc = pvm_error_set(err, PVM_E_QEMU, "%s: larger than %zu bytes", guest_path, max);
+            break;
+        }
+        if (got == 0)
+            eof = true;
+    }
+    pvm_error ignored;
+    pvm_qga_file_close(a->g, h, &ignored);
+    if (rc < 0) {
+        free(all);
+        return -1;
+    }
+    all[n] = '\0';
+    *buf = all;
+    *len = n;
+    return 0;
+}

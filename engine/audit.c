@@ -1,0 +1,343 @@
+/* audit.c - `vm audit`: what a running Linux guest sees of its hardware identity, read
+ * through the guest agent (agent.c: guest-file-open/read, `ls` for folder listings), next
+ * to the VM's profile, with the marks of profile/marks.c. Called by the front ends. */
+#include "internal.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define AUDIT_FILE_MAX (64u * 1024u)
+#define AUDIT_DMI_MAX (256u * 1024u)
+#define AUDIT_LIST_MAX 256
+
+/* A dmi/id file and the profile field it shows (key of the field table; NULL: read only). */
+static const struct { const char *file, *field; } audit_dmi[] = {
+    {"sys_vendor", "manufacturer"},       {"product_name", "product"},
+    {"product_version", "version"},       {"product_family", "family"},
+    {"product_sku", "sku"},               {"product_serial", "serialNumber"},
+    {"product_uuid", "machineIdentifier"}, {"board_vendor", "boardManufacturer"},
+    {"board_name", "boardProduct"},       {"board_version", "boardVersion"},
+    {"board_serial", "boardSerial"},      {"board_asset_tag", NULL},
+    {"chassis_vendor", "chassisManufacturer"}, {"chassis_type", NULL},
+    {"chassis_version", NULL},            {"chassis_serial", "chassisSerial"},
+    {"chassis_asset_tag", "chassisAssetTag"}, {"bios_vendor", "biosVendor"},
+    {"bios_version", "biosVersion"},      {"bios_date", "biosDate"},
+    {"bios_release", NULL},
+};
+
+typedef struct audit_run {
+    pvm_agent *a;
+    const pvm_profile *p;
+    pvm_audit *out;
+    size_t cap;
+} audit_run;
+
+static void audit_trim(char *s)
+{
+    size_t n = strlen(s);
+    while (n && isspace((unsigned char)s[n - 1]))
+        s[--n] = '\0';
+    size_t i = 0;
+    while (s[i] && isspace((unsigned char)s[i]))
+        i++;
+    memmove(s, s + i, strlen(s + i) + 1);
+    for (char *c = s; *c; c++) /* the guest's bytes are printed: keep them printable */
+        if (!isprint((unsigned char)*c))
+            *c = '?';
+}
+
+/* Adds one reading; mark_key names the marks that apply ("pciVendor", "acpiId" ...). */
+static void audit_add(audit_run *r, const char *what, const char *guest, const char *expected,
+                      bool nocase, const char *mark_key)
+{
+    if (r->out->n == r->cap) {
+        r->cap = r->cap ? r->cap * 2 : 64;
+        r->out->items = pvm_xrealloc(r->out->items, r->cap * sizeof *r->out->items);
+    }
+    pvm_audit_item *it = &r->out->items[r->out->n++];
+    memset(it, 0, sizeof *it);
+    pvm_strlcpy(it->what, what, sizeof it->what);
+    pvm_strlcpy(it->guest, guest, sizeof it->guest);
+    audit_trim(it->guest);
+    if (expected && expected[0]) {
+        pvm_strlcpy(it->expected, expected, sizeof it->expected);
+        it->mismatch = nocase ? strcasecmp(it->guest, expected) != 0 : strcmp(it->guest, expected) != 0;
+    }
+    it->mark = mark_key ? pvm_mark_find(mark_key, it->guest) : NULL;
+    r->out->mismatches += it->mismatch;
+    r->out->marks += it->mark != NULL;
+}
+
+/* A small file's text, "" when it cannot be read (absent files are normal in sysfs). */
+static char *audit_read(audit_run *r, const char *path)
+{
+    unsigned char *buf = NULL;
+    size_t n = 0;
+    pvm_error ignored;
+    if (pvm_agent_read_file(r->a, path, AUDIT_FILE_MAX, &buf, &n, &ignored) < 0)
+        return pvm_xstrdup("");
+    return (char *)buf;
+}
+
+/* The names in a guest folder (ls -1), at most AUDIT_LIST_MAX; *n of them. */
+static char **audit_list(audit_run *r, const char *dir, size_t *n, pvm_error *err)
+{
+    const char *argv[] = {"ls", "-1", "--", dir, NULL};
+    pvm_exec_result x;
+    *n = 0;
+    if (pvm_agent_exec(r->a, argv, NULL, 0, 60000, NULL, &x, err) < 0)
+        return NULL;
+    char **names = pvm_xcalloc(AUDIT_LIST_MAX + 1, sizeof *names);
+    for (char *save = NULL, *t = strtok_r(x.out, "\n", &save); t && *n < AUDIT_LIST_MAX;
+         t = strtok_r(NULL, "\n", &save))
+        if (t[0] && !strchr(t, '/') && strcmp(t, ".") && strcmp(t, ".."))
+            names[(*n)++] = pvm_xstrdup(t);
+    pvm_exec_result_free(&x);
+    return names;
+}
+
+static void audit_list_free(char **names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+}
+
+static void audit_dmi_id(audit_run *r)
+{
+    for (size_t i = 0; i < sizeof audit_dmi / sizeof audit_dmi[0]; i++) {
+        char path[96], what[64];
+        snprintf(path, sizeof path, "/sys/class/dmi/id/%s", audit_dmi[i].file);
+        snprintf(what, sizeof what, "dmi %s", audit_dmi[i].file);
+        char *v = audit_read(r, path);
+        const pvm_field *f = audit_dmi[i].field ? pvm_profile_field_by_key(audit_dmi[i].field) : NULL;
+        const char *want = f ? pvm_profile_field_cptr(r->p, f) : NULL;
+        audit_add(r, what, v, want, f && !strcmp(audit_dmi[i].field, "machineIdentifier"),
+                  audit_dmi[i].field ? audit_dmi[i].field : "product");
+        free(v);
+    }
+}
+
+/* The raw SMBIOS table: every string checked for marks, and type 0's "system is a virtual
+ * machine" bit (BIOS characteristics extension byte 2, bit 4; SMBIOS 3.x, section 7.1.2.2). */
+static void audit_dmi_raw(audit_run *r)
+{
+    unsigned char *t = NULL;
+    size_t n = 0;
+    pvm_error ignored;
+    if (pvm_agent_read_file(r->a, "/sys/firmware/dmi/tables/DMI", AUDIT_DMI_MAX, &t, &n, &ignored) < 0)
+        return;
+    bool vm_bit = false;
+    int marked = 0;
+    for (size_t off = 0; off + 4 <= n;) {
+        size_t len = t[off + 1];
+        if (len < 4 || off + len > n)
+            break;
+        if (t[off] == 0 && len >= 0x14 && (t[off + 0x13] & 0x10))
+            vm_bit = true;
+        size_t s = off + len;
+        while (s + 1 < n && !(t[s] == 0 && t[s + 1] == 0)) { /* the string set */
+            if (t[s] == 0) {
+                s++;
+                continue;
+            }
+            const char *str = (const char *)t + s;
+            size_t sl = strnlen(str, n - s);
+            if (s + sl >= n)
+                break;
+            if (marked < 16 && pvm_mark_find("product", str)) {
+                char what[48];
+                snprintf(what, sizeof what, "smbios type %u string", t[off]);
+                audit_add(r, what, str, NULL, false, "product");
+                marked++;
+            }
+            s += sl;
+        }
+        if (t[off] == 127)
+            break; /* end-of-table */
+        off = s + 2;
+    }
+    free(t);
+    audit_add(r, "smbios type 0 virtual-machine bit", vm_bit ? "set" : "clear", NULL, false, NULL);
+    if (vm_bit) {
+        r->out->items[r->out->n - 1].mark = "the SMBIOS type 0 \"system is a virtual machine\" bit";
+        r->out->marks++;
+    }
+}
+
+static void audit_nics(audit_run *r, const pvm_vm *vm, pvm_error *err)
+{
+    size_t n = 0;
+    char **names = audit_list(r, "/sys/class/net", &n, err);
+    bool seen = false;
+    for (size_t i = 0; names && i < n; i++) {
+        if (!strcmp(names[i], "lo"))
+            continue;
+        char path[PVM_PATH_MAX], what[96];
+        snprintf(path, sizeof path, "/sys/class/net/%s/address", names[i]);
+        snprintf(what, sizeof what, "nic %s mac", names[i]);
+        char *v = audit_read(r, path);
+        audit_trim(v);
+        seen = seen || strcasecmp(v, r->p->mac) == 0;
+        audit_add(r, what, v, NULL, false, "macAddress");
+        free(v);
+    }
+    audit_list_free(names, n);
+    if (vm->net != PVM_NET_NONE && r->p->mac[0])
+        audit_add(r, "nic with the profile's mac", seen ? r->p->mac : "none", r->p->mac, true, NULL);
+}
+
+static void audit_disks(audit_run *r, pvm_error *err)
+{
+    size_t n = 0;
+    char **names = audit_list(r, "/sys/block", &n, err);
+    bool seen = false;
+    for (size_t i = 0; names && i < n; i++) {
+        if (!strncmp(names[i], "loop", 4) || !strncmp(names[i], "ram", 3))
+            continue;
+        char path[PVM_PATH_MAX], what[96];
+        snprintf(path, sizeof path, "/sys/block/%s/serial", names[i]);
+        char *v = audit_read(r, path);
+        if (!v[0]) {
+            free(v);
+            snprintf(path, sizeof path, "/sys/block/%s/device/serial", names[i]);
+            v = audit_read(r, path);
+        }
+        audit_trim(v);
+        seen = seen || strcmp(v, r->p->disk_serial) == 0;
+        snprintf(what, sizeof what, "disk %s serial", names[i]);
+        audit_add(r, what, v, NULL, false, "diskSerial");
+        free(v);
+        snprintf(path, sizeof path, "/sys/block/%s/device/model", names[i]);
+        v = audit_read(r, path);
+        snprintf(what, sizeof what, "disk %s model", names[i]);
+        audit_add(r, what, v, NULL, false, "diskModel");
+        free(v);
+    }
+    audit_list_free(names, n);
+    if (r->p->disk_serial[0])
+        audit_add(r, "disk with the profile's serial", seen ? r->p->disk_serial : "none",
+                  r->p->disk_serial, false, NULL);
+}
+
+/* "key : value" of the first line with that key in /proc/cpuinfo, into out. */
+static void audit_cpuinfo_value(const char *info, const char *key, char *out, size_t size)
+{
+    out[0] = '\0';
+    size_t kn = strlen(key);
+    for (const char *l = info; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        if (strncmp(l, key, kn) != 0)
+            continue;
+        const char *c = strchr(l, ':');
+        const char *e = strchr(l, '\n');
+        if (!c || (e && c > e))
+            continue;
+        c++;
+        size_t len = e ? (size_t)(e - c) : strlen(c);
+        snprintf(out, size, "%.*s", (int)len, c);
+        audit_trim(out);
+        return;
+    }
+}
+
+static void audit_cpu(audit_run *r)
+{
+    char *info = audit_read(r, "/proc/cpuinfo");
+    char brand[160], flags[4096];
+    audit_cpuinfo_value(info, "model name", brand, sizeof brand);
+    audit_cpuinfo_value(info, "flags", flags, sizeof flags);
+    free(info);
+    audit_add(r, "cpu brand", brand, r->p->hw.cpu_model, false, "cpuModel");
+    bool hv = false;
+    for (char *save = NULL, *t = strtok_r(flags, " ", &save); t; t = strtok_r(NULL, " ", &save))
+        hv = hv || !strcmp(t, "hypervisor");
+    audit_add(r, "cpu hypervisor flag", hv ? "set" : "clear", NULL, false, NULL);
+    if (hv) {
+        r->out->items[r->out->n - 1].mark = "the CPUID hypervisor flag";
+        r->out->marks++;
+    }
+}
+
+/* Each ACPI table's OEM id (bytes 10-15), OEM table id (16-23) and creator id (28-31). */
+static void audit_acpi(audit_run *r, pvm_error *err)
+{
+    size_t n = 0;
+    char **names = audit_list(r, "/sys/firmware/acpi/tables", &n, err);
+    for (size_t i = 0; names && i < n; i++) {
+        char path[PVM_PATH_MAX], what[96], ids[40];
+        snprintf(path, sizeof path, "/sys/firmware/acpi/tables/%s", names[i]);
+        unsigned char *t = NULL;
+        size_t len = 0;
+        pvm_error ignored;
+        if (pvm_agent_read_file(r->a, path, AUDIT_DMI_MAX, &t, &len, &ignored) < 0 || len < 36) {
+            free(t);
+            continue; /* a folder (dynamic/, data/) or an unreadable table */
+        }
+        snprintf(ids, sizeof ids, "%.6s %.8s %.4s", t + 10, t + 16, t + 28);
+        for (char *c = ids; *c; c++)
+            if (!isprint((unsigned char)*c))
+                *c = ' ';
+        free(t);
+        snprintf(what, sizeof what, "acpi %s oem/table/creator", names[i]);
+        audit_add(r, what, ids, NULL, false, "acpiId");
+    }
+    audit_list_free(names, n);
+}
+
+static void audit_pci(audit_run *r, pvm_error *err)
+{
+    size_t n = 0;
+    char **names = audit_list(r, "/sys/bus/pci/devices", &n, err);
+    static const char *const files[] = {"vendor", "subsystem_vendor"};
+    for (size_t i = 0; names && i < n; i++)
+        for (size_t f = 0; f < 2; f++) {
+            char path[PVM_PATH_MAX], what[96];
+            snprintf(path, sizeof path, "/sys/bus/pci/devices/%s/%s", names[i], files[f]);
+            snprintf(what, sizeof what, "pci %s %s", names[i], files[f]);
+            char *v = audit_read(r, path);
+            audit_add(r, what, v, NULL, false, "pciVendor");
+            free(v);
+        }
+    audit_list_free(names, n);
+}
+
+int pvm_vm_audit(pvm_engine *e, const char *name_or_id, pvm_audit *out, pvm_error *err)
+{
+    memset(out, 0, sizeof *out);
+    pvm_vm vm;
+    pvm_profile p;
+    pvm_agent *a = NULL;
+    if (pvm_vm_get(e, name_or_id, &vm, err) < 0 || pvm_profile_get(e, vm.profile_id, &p, err) < 0 ||
+        pvm_agent_open(e, vm.id, PVM_AGENT_WAIT_MS, &a, err) < 0)
+        return -1;
+    if (pvm_agent_windows(a)) {
+        pvm_agent_close(a);
+        return pvm_error_set(err, PVM_E_STATE, "vm audit: reads Linux's /sys and /proc; the "
+                             "guest of '%s' runs Windows (not supported yet)", vm.name);
+    }
+    audit_run r = {.a = a, .p = &p, .out = out};
+    pvm_error lerr = {0};
+    audit_dmi_id(&r);
+    audit_dmi_raw(&r);
+    audit_nics(&r, &vm, &lerr);
+    audit_disks(&r, &lerr);
+    audit_cpu(&r);
+    audit_acpi(&r, &lerr);
+    audit_pci(&r, &lerr);
+    pvm_agent_close(a);
+    if (lerr.code) {
+        pvm_audit_free(out);
+        *err = lerr;
+        return -1;
+    }
+    return 0;
+}
+
+void pvm_audit_free(pvm_audit *a)
+{
+    free(a->items);
+    memset(a, 0, sizeof *a);
+}

@@ -1,0 +1,145 @@
+/* test_installer.c - unit tests of engine/installer.c: the installer chosen per file type
+ * and guest OS (Linux and Windows), --to and --run, and hostile names that must stay one
+ * argument and never become options. Run by tests/run (plain and ASan+UBSan). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../engine/pvm.h"
+
+/* The plan's argv joined with '|', into buf. */
+static const char *joined(const pvm_install_plan *p, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    for (int i = 0; i < p->argc; i++) {
+        if (i)
+            strncat(buf, "|", size - strlen(buf) - 1);
+        strncat(buf, p->argv[i], size - strlen(buf) - 1);
+    }
+    assert_null(p->argv[p->argc]);
+    return buf;
+}
+
+static void expect_plan(const char *name, bool windows, const char *to, const char *run,
+                        const char *kind, const char *path, const char *argv)
+{
+    pvm_install_plan p;
+    pvm_error err = {0};
+    char buf[2048];
+    if (pvm_install_plan_make(name, windows, to, run, &p, &err) != 0)
+        fail_msg("%s: %s", name, err.msg);
+    assert_string_equal(p.kind, kind);
+    assert_string_equal(p.guest_path, path);
+    assert_string_equal(joined(&p, buf, sizeof buf), argv);
+    pvm_install_plan_free(&p);
+}
+
+static void test_linux_types(void **state)
+{
+    (void)state;
+    expect_plan("a.deb", false, NULL, NULL, "deb", "/tmp/a.deb", "dpkg|-i|/tmp/a.deb");
+    expect_plan("a.rpm", false, NULL, NULL, "rpm", "/tmp/a.rpm", "rpm|-i|/tmp/a.rpm");
+    expect_plan("a.apk", false, NULL, NULL, "apk", "/tmp/a.apk",
+                "apk|add|--allow-untrusted|/tmp/a.apk");
+    expect_plan("a.pkg", false, NULL, NULL, "pkg", "/tmp/a.pkg",
+                "installer|-pkg|/tmp/a.pkg|-target|/");
+    expect_plan("setup.sh", false, NULL, NULL, "sh", "/tmp/setup.sh", "sh|/tmp/setup.sh");
+    expect_plan("APP.DEB", false, NULL, NULL, "deb", "/tmp/APP.DEB", "dpkg|-i|/tmp/APP.DEB");
+    expect_plan("tool", false, NULL, NULL, "file", "/tmp/tool", "chmod|755|/tmp/tool");
+    expect_plan("tool", false, "/usr/local/bin/tool", NULL, "file", "/usr/local/bin/tool",
+                "chmod|755|/usr/local/bin/tool");
+    /* a Windows installer on Linux is just a file */
+    expect_plan("x.msi", false, NULL, NULL, "file", "/tmp/x.msi", "chmod|755|/tmp/x.msi");
+}
+
+static void test_archives(void **state)
+{
+    (void)state;
+    const char *script = "mkdir -p -- \"$1\" && tar -xzf \"$2\" -C \"$1\"";
+    char want[512];
+    snprintf(want, sizeof want, "sh|-c|%s|sh|/opt|/tmp/b.tar.gz", script);
+    expect_plan("b.tar.gz", false, NULL, NULL, "tar", "/tmp/b.tar.gz", want);
+    snprintf(want, sizeof want, "sh|-c|%s|sh|/srv/app dir|/tmp/b.tgz", script);
+    expect_plan("b.tgz", false, "/srv/app dir", NULL, "tar", "/tmp/b.tgz", want);
+}
+
+static void test_windows_types(void **state)
+{
+    (void)state;
+    expect_plan("setup.msi", true, NULL, NULL, "msi", "C:\\Windows\\Temp\\setup.msi",
+                "msiexec|/i|C:\\Windows\\Temp\\setup.msi|/qn");
+    expect_plan("setup.exe", true, NULL, NULL, "exe", "C:\\Windows\\Temp\\setup.exe",
+                "C:\\Windows\\Temp\\setup.exe");
+    expect_plan("s.ps1", true, "D:\\s.ps1", NULL, "ps1", "D:\\s.ps1",
+                "powershell.exe|-NoProfile|-ExecutionPolicy|Bypass|-File|D:\\s.ps1");
+    expect_plan("notes.txt", true, NULL, NULL, "file", "C:\\Windows\\Temp\\notes.txt", "");
+    /* a .deb on Windows is just a file */
+    expect_plan("a.deb", true, NULL, NULL, "file", "C:\\Windows\\Temp\\a.deb", "");
+}
+
+static void test_run(void **state)
+{
+    (void)state;
+    expect_plan("a.bin", false, NULL, "chmod +x {} && {} --install", "run", "/tmp/a.bin",
+                "sh|-c|chmod +x \"$1\" && \"$1\" --install|sh|/tmp/a.bin");
+    expect_plan("a.exe", true, NULL, "{} /S", "run", "C:\\Windows\\Temp\\a.exe",
+                "cmd.exe|/c|\"C:\\Windows\\Temp\\a.exe\" /S");
+    /* --run replaces the archive's extraction: the archive goes where --to says */
+    expect_plan("b.tar.gz", false, "/root/b.tar.gz", "tar -tzf {}", "run", "/root/b.tar.gz",
+                "sh|-c|tar -tzf \"$1\"|sh|/root/b.tar.gz");
+}
+
+/* Hostile names stay one argument, absolute (never an option), untouched. */
+static void test_hostile_names(void **state)
+{
+    (void)state;
+    expect_plan("-rf.sh", false, NULL, NULL, "sh", "/tmp/-rf.sh", "sh|/tmp/-rf.sh");
+    expect_plan("--force-all.deb", false, NULL, NULL, "deb", "/tmp/--force-all.deb",
+                "dpkg|-i|/tmp/--force-all.deb");
+    expect_plan("a b\n'c\"$(x).sh", false, NULL, NULL, "sh", "/tmp/a b\n'c\"$(x).sh",
+                "sh|/tmp/a b\n'c\"$(x).sh");
+    /* --run's text is the user's; the name reaches it only as "$1" */
+    expect_plan("$(reboot).bin", false, NULL, "cat {}", "run", "/tmp/$(reboot).bin",
+                "sh|-c|cat \"$1\"|sh|/tmp/$(reboot).bin");
+}
+
+static void expect_refused(const char *name, bool windows, const char *to, const char *run,
+                           const char *field)
+{
+    pvm_install_plan p;
+    pvm_error err = {0};
+    assert_int_equal(pvm_install_plan_make(name, windows, to, run, &p, &err), -1);
+    assert_int_equal(err.code, PVM_E_INVALID);
+    assert_string_equal(err.field, field);
+}
+
+static void test_refused(void **state)
+{
+    (void)state;
+    expect_refused("", false, NULL, NULL, "FILE");
+    expect_refused("..", false, NULL, NULL, "FILE");
+    expect_refused("a/b.sh", false, NULL, NULL, "FILE");
+    expect_refused("a.sh", false, "relative/path", NULL, "to");
+    expect_refused("a.sh", false, "-rf", NULL, "to");
+    expect_refused("a.tar.gz", false, "opt", NULL, "to");
+    expect_refused("a.msi", true, "/unix/path", NULL, "to");
+    expect_refused("a.msi", true, "C:\\a\"b", NULL, "to");
+    expect_refused("a.sh", false, NULL, "", "run");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_linux_types),   cmocka_unit_test(test_archives),
+        cmocka_unit_test(test_windows_types), cmocka_unit_test(test_run),
+        cmocka_unit_test(test_hostile_names), cmocka_unit_test(test_refused),
+    };
+    return cmocka_run_group_tests_name("installer", tests, NULL, NULL) ? 1 : 0;
+}
