@@ -266,8 +266,8 @@ static void tui_render(tui_app *app)
         /* a new reading alone: the sparkline rows, the CPU cells and the host load, not
          * under a modal (nothing of it shows there) */
         if ((d & TUI_DIRTY_LIVE) && !app->modal) {
-            if (!(d & TUI_DIRTY_HEADER))
-                tui_header_draw(app);
+            if (!(d & TUI_DIRTY_HEADER) && app->monitor_sig)
+                tui_header_draw(app); /* the load: refreshed only while VMs run */
             if (!(d & TUI_DIRTY_LISTS))
                 tui_list_draw(app, TUI_PANE_VMS);
             if (!(d & TUI_DIRTY_DETAILS))
