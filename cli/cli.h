@@ -48,6 +48,8 @@ int pvm_cli_doctor(pvm_cli *cli, int argc, char **argv);
 int pvm_cli_guest(pvm_cli *cli, int argc, char **argv);
 /* cli/cmd_stats.c */
 int pvm_cli_stats(pvm_cli *cli, int argc, char **argv);
+/* cli/cmd_snapshot.c: snapshot create, list, show, restore, delete. */
+int pvm_cli_snapshot(pvm_cli *cli, int argc, char **argv);
 
 /* ------------------------------------------------------ options (args.c)
  * Long options `--flag VALUE` and `--flag=VALUE`, boolean flags, an optional

@@ -25,6 +25,8 @@ static const pvm_cli_command pvm_commands[] = {
                                  "import; presets"},
     {"vm", pvm_cli_vm, "create, list, show, start, stop, delete VMs; their log and console"},
     {"guest", pvm_cli_guest, "build the small starter guest (kernel + initramfs); show it"},
+    {"snapshot", pvm_cli_snapshot, "snapshots with memory state: create, list, show, restore, "
+                                   "delete"},
     {"stats", pvm_cli_stats, "live CPU, memory, disk and network usage of running VMs"},
     {"doctor", pvm_cli_doctor, "check QEMU, acceleration, caps and the data folder"},
 };

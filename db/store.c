@@ -195,6 +195,29 @@ static int pvm_migrate_2(sqlite3 *db, pvm_error *err)
     return pvm_exec(db, sql, "store: migration 2 (vms)", err);
 }
 
+/* 3: snapshots, one row per internal snapshot of a VM's disk image; deleting the VM
+ * deletes them (foreign keys are on). */
+static int pvm_migrate_3(sqlite3 *db, pvm_error *err)
+{
+    static const char sql[] =
+        "CREATE TABLE snapshots ("
+        " id TEXT PRIMARY KEY NOT NULL,"
+        " vm_id TEXT NOT NULL REFERENCES vms(id) ON DELETE CASCADE,"
+        " tag TEXT NOT NULL,"
+        " created_at INTEGER NOT NULL,"
+        " memory INTEGER NOT NULL,"
+        " vmstate_bytes INTEGER NOT NULL DEFAULT 0,"
+        " vm_clock_ns INTEGER NOT NULL DEFAULT 0,"
+        " profile_id TEXT NOT NULL DEFAULT '',"
+        " identity TEXT NOT NULL DEFAULT '',"
+        " fingerprint TEXT NOT NULL DEFAULT '',"
+        " devices TEXT NOT NULL DEFAULT '',"
+        " adopted INTEGER NOT NULL DEFAULT 0,"
+        " UNIQUE (vm_id, tag)"
+        ");";
+    return pvm_exec(db, sql, "store: migration 3 (snapshots)", err);
+}
+
 /* Each entry runs in one BEGIN IMMEDIATE transaction with its version bump.
  * New migrations (snapshots, installs, ...) are appended here. */
 static const struct pvm_migration {
@@ -204,6 +227,7 @@ static const struct pvm_migration {
 } pvm_migrations[] = {
     {1, pvm_migrate_1, "PRAGMA user_version = 1"},
     {2, pvm_migrate_2, "PRAGMA user_version = 2"},
+    {3, pvm_migrate_3, "PRAGMA user_version = 3"},
 };
 
 #define PVM_MIGRATION_COUNT ((int)(sizeof pvm_migrations / sizeof pvm_migrations[0]))

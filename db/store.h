@@ -56,6 +56,16 @@ int pvm_db_vm_get(pvm_store *s, const char *name_or_id, pvm_vm *out, pvm_error *
 int pvm_db_vm_list(pvm_store *s, pvm_vm **out, size_t *count, pvm_error *err);
 int pvm_db_vm_delete(pvm_store *s, const char *id, pvm_error *err);
 
+/* ---- snapshots (db/snapshots.c): rows of pvm_snapshot, unique per (vm_id, tag). */
+int pvm_db_snapshot_insert(pvm_store *s, const pvm_snapshot *snap, pvm_error *err);
+/* The VM's rows, oldest first (created_at, then tag); *out malloc'd (free()). */
+int pvm_db_snapshot_list(pvm_store *s, const char *vm_id, pvm_snapshot **out, size_t *count,
+                         pvm_error *err);
+/* Updates the figures the image holds (vmstate_bytes, vm_clock_ns) of row id. */
+int pvm_db_snapshot_figures(pvm_store *s, const char *id, uint64_t vmstate_bytes,
+                            uint64_t vm_clock_ns, pvm_error *err);
+int pvm_db_snapshot_delete(pvm_store *s, const char *id, pvm_error *err);
+
 /* ---- event log (db/events.c): an append-only audit trail. */
 int pvm_db_event_add(pvm_store *s, const char *object_id, const char *kind,
                      const char *detail, pvm_error *err);

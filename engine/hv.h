@@ -29,7 +29,37 @@ typedef struct pvm_hv_start {
     const pvm_profile *profile;
     const pvm_config *cfg;
     const pvm_progress *progress; /* may be NULL */
+    bool paused;                  /* start with the vCPUs stopped (a snapshot restore loads
+                                   * its memory state, then the load resumes it) */
 } pvm_hv_start;
+
+/* Snapshots (internal, inside the VM's qcow2). A running or paused VM (state as probed)
+ * goes through the COMMAND monitor: SAVE is QMP snapshot-save with the memory state,
+ * SAVE_DISK blockdev-snapshot-internal-sync, LOAD snapshot-load, DELETE snapshot-delete,
+ * each job waited for (progress reported, cancel honoured while it runs) and dismissed.
+ * A stopped VM goes through qemu-img snapshot: SAVE_DISK -c, LOAD -a, DELETE -d (SAVE
+ * is refused: a stopped VM has no memory). */
+typedef enum {
+    PVM_HV_SNAP_SAVE = 0,
+    PVM_HV_SNAP_SAVE_DISK,
+    PVM_HV_SNAP_LOAD,
+    PVM_HV_SNAP_DELETE,
+} pvm_hv_snap_op;
+
+typedef struct pvm_hv_snap_req {
+    pvm_hv_snap_op op;
+    const char *tag;      /* checked by pvm_snapshot_tag_check */
+    bool resume;          /* LOAD into a VM started paused: resume it after the load */
+    const pvm_progress *progress; /* may be NULL */
+} pvm_hv_snap_req;
+
+/* One snapshot as the image holds it. */
+typedef struct pvm_hv_snap {
+    char tag[PVM_SNAP_TAG_MAX + 1];
+    uint64_t vmstate_bytes; /* size of the memory state, 0: disk only */
+    int64_t date;           /* seconds since the epoch */
+    uint64_t vm_clock_ns;   /* the guest clock at the snapshot */
+} pvm_hv_snap;
 
 /* Which of a VM's two monitors (QEMU serves one client per monitor at a time):
  * OWNER is held for a long time by one client, the engine thread of a front end
@@ -97,14 +127,19 @@ typedef struct pvm_hv_ops {
     int (*agent_wait)(void *ctx, const pvm_vm *vm, int timeout_ms,
                       const pvm_progress *progress, pvm_error *err);
 
+    /* Snapshots (see pvm_hv_snap_op): vm as probed (state, pid). */
+    int (*snapshot)(void *ctx, const pvm_vm *vm, const pvm_vm_files *files,
+                    const pvm_hv_snap_req *req, pvm_error *err);
+    /* The snapshots the VM's disk image holds now (whatever their number), in the image's
+     * order: *out malloc'd (free()), *n its length. */
+    int (*snapshot_list)(void *ctx, const pvm_vm *vm, const pvm_vm_files *files,
+                         pvm_hv_snap **out, size_t *n, pvm_error *err);
+
     /* Reserved for the next issues; NULL in every backend for now (callers check):
-     * snapshot: save/load/delete a snapshot with memory state (QMP jobs, qcow2);
      * agent_exec: run a program in the guest, capture its output and status;
      * agent_file_write: copy a file into the guest;
      * sample: one resource sample (pvm_usage) over the OWNER monitor, which the
      *         backend keeps connected in ctx between calls. */
-    int (*snapshot)(void *ctx, const pvm_vm *vm, const char *op, const char *tag,
-                    const pvm_progress *progress, pvm_error *err);
     int (*agent_exec)(void *ctx, const pvm_vm *vm, const char *path,
                       const char *const *argv, int timeout_ms, int *status, char **out,
                       pvm_error *err);
@@ -116,6 +151,17 @@ typedef struct pvm_hv_ops {
 
 extern const pvm_hv_ops pvm_hv_qemu; /* qemu/backend.c */
 extern const pvm_hv_ops pvm_hv_fake; /* fake/backend.c */
+
+/* The QEMU backend's snapshots (qemu/snapshot.c), behind its table's snapshot and
+ * snapshot_list; home is the data folder. parse reads qemu-img info's JSON text (unit
+ * tests feed it 100+ snapshots). */
+int pvm_qemu_snapshot(const char *home, const pvm_vm *vm, const pvm_vm_files *f,
+                      const pvm_hv_snap_req *req, pvm_error *err);
+/* A running VM's list comes from QMP query-block (QEMU's own view), a stopped one's
+ * from qemu-img info. */
+int pvm_qemu_snapshot_list(const char *home, const pvm_vm *vm, const pvm_vm_files *f,
+                           pvm_hv_snap **out, size_t *n, pvm_error *err);
+int pvm_qemu_snapshot_parse(const char *json, pvm_hv_snap **out, size_t *n, pvm_error *err);
 
 /* The backend by its config word; NULL when there is none of that name. */
 const pvm_hv_ops *pvm_hv_find(const char *name);

@@ -455,6 +455,89 @@ int pvm_vm_console_open(pvm_engine *e, const char *name_or_id, int *fd, pvm_erro
 /* Closes fd and gives the console up for the next client. */
 void pvm_vm_console_close(pvm_engine *e, int fd);
 
+/* ------------------------------------------------------- snapshots (snapshot.c)
+ * Internal snapshots inside the VM's qcow2 (disk.qcow2): on a running VM with its memory
+ * state (QMP snapshot-save; restored to the exact moment), on a stopped one disk only
+ * (qemu-img snapshot). Each remembers the profile identity and device set it was taken
+ * with; the store's rows and the image's snapshot table are reconciled before every
+ * snapshot command (rows whose snapshot left the image are dropped, snapshots made
+ * outside privarion-vm are adopted, identity unknown); each case is a note. A snapshot
+ * command takes the VM's lock: a second session gets PVM_E_BUSY naming the VM. */
+
+#define PVM_SNAP_TAG_MAX 64
+#define PVM_SNAP_IDENTITY_MAX 4096 /* the identity JSON text, bytes */
+#define PVM_SNAP_DEVICES_MAX 256
+#define PVM_SNAP_NOTES 8
+
+typedef struct pvm_snapshot {
+    char id[PVM_UUID_LEN + 1];
+    char vm_id[PVM_UUID_LEN + 1];
+    char tag[PVM_SNAP_TAG_MAX + 1];
+    int64_t created_at;        /* seconds since the epoch */
+    bool memory;               /* with the memory state (taken on a running VM) */
+    uint64_t vmstate_bytes;    /* size of the memory state in the image, 0 without */
+    uint64_t vm_clock_ns;      /* the guest's clock at the snapshot */
+    char profile_id[PVM_UUID_LEN + 1];  /* "" when adopted (made outside privarion-vm) */
+    char identity[PVM_SNAP_IDENTITY_MAX]; /* pvm_snapshot_identity_json of the profile, "" adopted */
+    char fingerprint[17];      /* 16 hex of a hash of identity, "" adopted */
+    char devices[PVM_SNAP_DEVICES_MAX]; /* pvm_snapshot_devices text, "" adopted */
+    bool adopted;              /* found in the image, not taken by privarion-vm */
+} pvm_snapshot;
+
+/* What the reconciliation did or saw: short lines for the front end to show. */
+typedef struct pvm_snapshot_notes {
+    size_t n;                  /* lines held (at most PVM_SNAP_NOTES) */
+    size_t dropped;            /* further lines that did not fit */
+    char line[PVM_SNAP_NOTES][200];
+} pvm_snapshot_notes;
+
+/* A tag: 1..64 bytes of [A-Za-z0-9._-], starting with a letter or digit, not digits
+ * only (QEMU also finds snapshots by their numeric id). The one check for the CLI, the
+ * TUI and tags found in an image. PVM_E_INVALID, field "tag". */
+int pvm_snapshot_tag_check(const char *tag, pvm_error *err);
+/* The identity of p as compared on restore: a JSON object of every identity field
+ * (pvm_profile_fields keys, hideHypervisor), malloc'd. */
+char *pvm_snapshot_identity_json(const pvm_profile *p);
+/* The device set a memory state depends on: "cpus=1 memory=268435456 diskBus=virtio
+ * nic=virtio net=user cdrom=no" into out. */
+void pvm_snapshot_devices(const pvm_vm *vm, char *out, size_t size);
+/* Compares what a snapshot was taken with against now: writes the keys that changed,
+ * comma separated ("serialNumber, macAddress"), into out ("" when none). The identity
+ * texts are pvm_snapshot_identity_json's, the device texts pvm_snapshot_devices'. */
+void pvm_snapshot_diff(const char *then, const char *now, bool devices, char *out,
+                       size_t size);
+
+typedef struct pvm_snapshot_opts {
+    bool disk_only;  /* create: no memory state even on a running VM */
+    bool force;      /* restore: despite a changed identity (never a changed device set
+                      * with a memory state: that cannot load) */
+} pvm_snapshot_opts;
+
+/* Takes a snapshot; tag NULL or "": "snap-YYYYMMDD-HHMMSS" (UTC; "-2", "-3"... when
+ * taken). Running/paused VM: memory + disk (opts->disk_only: disk only); stopped: disk
+ * only. A failure (QEMU's reason in err) leaves no row, and earlier snapshots as they
+ * were. out (may be NULL) gets the new row; notes may be NULL. */
+int pvm_snapshot_create(pvm_engine *e, const char *vm, const char *tag,
+                        const pvm_snapshot_opts *opts, const pvm_progress *progress,
+                        pvm_snapshot *out, pvm_snapshot_notes *notes, pvm_error *err);
+/* The VM's snapshots, oldest first, after reconciling: *out malloc'd (free()). */
+int pvm_snapshot_list(pvm_engine *e, const char *vm, pvm_snapshot **out, size_t *count,
+                      pvm_snapshot_notes *notes, pvm_error *err);
+/* One snapshot by tag; PVM_E_NOTFOUND naming it. */
+int pvm_snapshot_get(pvm_engine *e, const char *vm, const char *tag, pvm_snapshot *out,
+                     pvm_snapshot_notes *notes, pvm_error *err);
+/* Restores: a running VM loads a memory snapshot in place; a stopped VM takes a disk-only
+ * snapshot back, or starts paused, loads a memory snapshot and resumes. A disk-only
+ * snapshot on a running VM is PVM_E_STATE (stop it first). A changed identity is
+ * PVM_E_STATE naming the fields unless opts->force; a changed device set with a memory
+ * state is PVM_E_STATE always (it cannot load), without one unless force. */
+int pvm_snapshot_restore(pvm_engine *e, const char *vm, const char *tag,
+                         const pvm_snapshot_opts *opts, const pvm_progress *progress,
+                         pvm_snapshot_notes *notes, pvm_error *err);
+int pvm_snapshot_delete(pvm_engine *e, const char *vm, const char *tag,
+                        const pvm_progress *progress, pvm_snapshot_notes *notes,
+                        pvm_error *err);
+
 /* ------------------------------------------------- the starter guest (guest.c)
  * A small Linux guest (a Debian kernel and a busybox initramfs with the QEMU guest
  * agent) that prints the identity it sees on its serial console. The guest builder

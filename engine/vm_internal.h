@@ -74,6 +74,13 @@ int pvm_start_lock(const char *home, int wait_ms, const pvm_progress *progress, 
  * without taking it). */
 bool pvm_vm_lock_busy(const pvm_vm_files *f);
 
+/* --------------------------------------------------------------- vm_ops.c */
+
+/* Starts the VM as pvm_vm_start does, for a caller that holds its lock already (a
+ * snapshot restore); paused: QEMU's vCPUs stay stopped (vm->state PAUSED). */
+int pvm_vm_start_held(pvm_engine *e, pvm_vm *vm, const pvm_vm_files *f, bool paused,
+                      const pvm_progress *progress, pvm_error *err);
+
 /* --------------------------------------------------------------- vm.c */
 
 /* The stored VM by name or id, state not probed; PVM_E_NOTFOUND names it. */

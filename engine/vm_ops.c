@@ -103,7 +103,8 @@ static int pvm_vm_start_checks(pvm_engine *e, const pvm_config *cfg, const pvm_v
 }
 
 static int pvm_vm_start_locked(pvm_engine *e, pvm_vm *vm, const pvm_vm_files *f,
-                               int wait_agent, const pvm_progress *progress, pvm_error *err)
+                               int wait_agent, bool paused, const pvm_progress *progress,
+                               pvm_error *err)
 {
     pvm_report(progress, "checking the VM's state");
     pvm_vm_probe(e, vm);
@@ -128,7 +129,8 @@ static int pvm_vm_start_locked(pvm_engine *e, pvm_vm *vm, const pvm_vm_files *f,
         goto done;
     pvm_report(progress, "starting the VM (backend)");
     pvm_vm_boot_id_record(f);
-    pvm_hv_start s = {.vm = vm, .files = f, .profile = &p, .cfg = &cfg, .progress = progress};
+    pvm_hv_start s = {.vm = vm, .files = f, .profile = &p, .cfg = &cfg, .progress = progress,
+                      .paused = paused};
     if (hv->start(ctx, &s, &pid, err) < 0 || pvm_proc_pid_write(f->marker, pid, err) < 0) {
         if (!pid) /* nothing runs: no intent either */
             pvm_vm_forget(e, vm, f);
@@ -137,8 +139,8 @@ static int pvm_vm_start_locked(pvm_engine *e, pvm_vm *vm, const pvm_vm_files *f,
     pvm_vm_unlock(start_fd); /* it runs: it counts in the next start's caps */
     start_fd = -1;
     vm->pid = pid;
-    vm->state = PVM_VM_RUNNING;
-    pvm_vm_event(e, vm, "vm.start", "QEMU started");
+    vm->state = paused ? PVM_VM_PAUSED : PVM_VM_RUNNING;
+    pvm_vm_event(e, vm, "vm.start", paused ? "QEMU started paused" : "QEMU started");
     rc = 0;
     if (wait_agent > 0)
         rc = hv->agent_wait ? hv->agent_wait(ctx, vm, wait_agent * 1000, progress, err)
@@ -160,9 +162,15 @@ int pvm_vm_start(pvm_engine *e, const char *name_or_id, int wait_agent_seconds,
     if (pvm_vm_files_init(pvm_engine_home(e), vm.id, &f, err) < 0 ||
         pvm_vm_lock(&f, vm.name, &fd, err) < 0)
         return -1;
-    int rc = pvm_vm_start_locked(e, &vm, &f, wait_agent_seconds, progress, err);
+    int rc = pvm_vm_start_locked(e, &vm, &f, wait_agent_seconds, false, progress, err);
     pvm_vm_unlock(fd);
     return rc;
+}
+
+int pvm_vm_start_held(pvm_engine *e, pvm_vm *vm, const pvm_vm_files *f, bool paused,
+                      const pvm_progress *progress, pvm_error *err)
+{
+    return pvm_vm_start_locked(e, vm, f, 0, paused, progress, err);
 }
 
 /* ----------------------------------------------------------------- stop */

@@ -91,10 +91,105 @@ static void tui_vm_force_yes(tui_app *app, const char *name)
     tui_submit(app, PVM_JOB_FORCE_STOP, name);
 }
 
+/* ------------------------------------------------------------ snapshots
+ * Taken, restored and deleted on the engine thread (a save stops the guest for a
+ * moment; the screen keeps answering); arg is "VMID TAG" (TAG empty: a new one). */
+
+static int tui_snap_job(pvm_engine *e, void *arg, const pvm_progress *progress, pvm_error *err)
+{
+    char *vm = arg, *op = strchr(vm, ' '), *tag;
+    *op++ = '\0';
+    tag = strchr(op, ' ');
+    *tag++ = '\0';
+    if (strcmp(op, "take") == 0)
+        return pvm_snapshot_create(e, vm, NULL, NULL, progress, NULL, NULL, err);
+    if (strcmp(op, "restore") == 0)
+        return pvm_snapshot_restore(e, vm, tag, NULL, progress, NULL, err);
+    return pvm_snapshot_delete(e, vm, tag, progress, NULL, err);
+}
+
+static void tui_snap_submit(tui_app *app, const char *vm_id, const char *vm_name,
+                            const char *op, const char *tag)
+{
+    pvm_error err = {0};
+    if (app->job) {
+        tui_message(app, TUI_EL_ERROR, "wait for the %s of '%s' to end (Esc cancels it)",
+                    pvm_job_kind_name(app->job_kind), app->job_target);
+        return;
+    }
+    char label[PVM_NAME_MAX + 1];
+    snprintf(label, sizeof label, "%s", vm_name);
+    char *arg = pvm_xasprintf("%s %s %s", vm_id, op, tag);
+    unsigned id;
+    if (pvm_worker_submit_fn(app->worker, label, tui_snap_job, arg, free, &id, &err) < 0) {
+        tui_message_error(app, &err);
+        return;
+    }
+    app->job = id;
+    app->job_kind = PVM_JOB_CUSTOM;
+    snprintf(app->job_target, sizeof app->job_target, "%s", label);
+    app->job_step[0] = '\0';
+    tui_message(app, TUI_EL_TEXT, "snapshot %s of VM '%s' ...", op, vm_name);
+    app->dirty |= TUI_DIRTY_LISTS | TUI_DIRTY_HINTS | TUI_DIRTY_MESSAGE;
+}
+
+static void tui_snap_take(tui_app *app)
+{
+    const pvm_vm *vm = tui_selected_vm(app);
+    if (!vm) {
+        tui_message(app, TUI_EL_ERROR, "no VM selected: pick one in the VMs pane");
+        return;
+    }
+    tui_snap_submit(app, vm->id, vm->name, "take", "");
+}
+
+/* arg: "VMID TAG" of the confirmed snapshot. */
+static void tui_snap_confirmed(tui_app *app, const char *arg, const char *op)
+{
+    char id[PVM_UUID_LEN + 1];
+    snprintf(id, sizeof id, "%.*s", (int)strcspn(arg, " "), arg);
+    const char *tag = strchr(arg, ' ') ? strchr(arg, ' ') + 1 : "";
+    const pvm_vm *vm = tui_selected_vm(app);
+    tui_snap_submit(app, id, vm && strcmp(vm->id, id) == 0 ? vm->name : id, op, tag);
+}
+
+static void tui_snap_restore_yes(tui_app *app, const char *arg)
+{
+    tui_snap_confirmed(app, arg, "restore");
+}
+
+static void tui_snap_delete_yes(tui_app *app, const char *arg)
+{
+    tui_snap_confirmed(app, arg, "delete");
+}
+
+/* Restore (restore true) or delete the selected snapshot, after asking. */
+static void tui_snap_ask(tui_app *app, bool restore)
+{
+    const pvm_vm *vm = tui_selected_vm(app);
+    const pvm_snapshot *s = tui_selected_snapshot(app);
+    if (!vm || !s) {
+        tui_message(app, TUI_EL_ERROR, "no snapshot selected");
+        return;
+    }
+    char q[256], arg[PVM_UUID_LEN + PVM_SNAP_TAG_MAX + 2];
+    snprintf(arg, sizeof arg, "%s %s", vm->id, s->tag);
+    if (restore) {
+        snprintf(q, sizeof q, "Restore VM '%s' to snapshot '%s'? Its state since then is lost.",
+                 vm->name, s->tag);
+        tui_confirm(app, "Restore snapshot", q, tui_snap_restore_yes, arg);
+    } else {
+        snprintf(q, sizeof q, "Delete snapshot '%s' of VM '%s'?", s->tag, vm->name);
+        tui_confirm(app, "Delete snapshot", q, tui_snap_delete_yes, arg);
+    }
+}
+
 static void tui_delete(tui_app *app)
 {
     char q[256];
-    if (app->focus == TUI_PANE_PROFILES) {
+    if (app->focus == TUI_PANE_SNAPSHOTS) {
+        tui_snap_ask(app, false);
+    } else if (app->focus == TUI_PANE_PROFILES) {
         const pvm_profile *p = tui_selected_profile(app);
         if (!p)
             return;
@@ -331,6 +426,12 @@ void tui_do_action(tui_app *app, tui_action act)
         break;
     case TUI_ACT_CANCEL:
         tui_cancel(app);
+        break;
+    case TUI_ACT_SNAP_TAKE:
+        tui_snap_take(app);
+        break;
+    case TUI_ACT_SNAP_RESTORE:
+        tui_snap_ask(app, true);
         break;
     case TUI_ACT_FILTER:
         tui_filter_open(app);

@@ -83,6 +83,11 @@ struct tui_app {
     size_t nvms;
     pvm_host_info host;
     tui_list lists[TUI_PANE_COUNT];
+    /* the Snapshots pane: the selected VM's snapshots (list_pane.c loads them) */
+    pvm_snapshot *snaps;
+    size_t nsnaps;
+    bool snaps_loaded;
+    char snaps_vm[PVM_UUID_LEN + 1]; /* whose they are */
 
     /* the message line */
     char message[512];
@@ -151,6 +156,11 @@ void tui_list_move(tui_app *app, int delta);
 void tui_list_home_end(tui_app *app, bool end);
 /* The data index of the selected row of pane, -1 when none. */
 long tui_list_selected(const tui_app *app, tui_pane pane);
+/* Loads the selected VM's snapshots when they are not those shown (or were invalidated,
+ * snaps_loaded false): pvm_snapshot_list, which reconciles them with the image. */
+void tui_snaps_sync(tui_app *app);
+/* The selected snapshot, NULL when none. */
+const pvm_snapshot *tui_selected_snapshot(tui_app *app);
 /* Opens the filter prompt of the focused list. */
 void tui_filter_open(tui_app *app);
 

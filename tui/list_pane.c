@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 static const char *const tui_pane_titles[TUI_PANE_COUNT] = {"Profiles", "VMs", "Snapshots"};
 
@@ -18,7 +19,7 @@ static size_t tui_pane_total(const tui_app *app, tui_pane pane)
     case TUI_PANE_VMS:
         return app->nvms;
     default:
-        return 0; /* snapshots come with the snapshot issue */
+        return app->nsnaps;
     }
 }
 
@@ -33,7 +34,7 @@ static bool tui_row_matches(const tui_app *app, tui_pane pane, size_t i, const c
     }
     if (pane == TUI_PANE_VMS)
         return strcasestr(app->vms[i].name, filter) != NULL;
-    return false;
+    return strcasestr(app->snaps[i].tag, filter) != NULL;
 }
 
 /* Rebuilds one list's rows; keeps the selected data row when it still passes. */
@@ -63,6 +64,39 @@ void tui_lists_rebuild(tui_app *app, const long *keep)
 {
     for (int p = 0; p < TUI_PANE_COUNT; p++)
         tui_list_rebuild(app, (tui_pane)p, keep ? keep[p] : -2);
+}
+
+void tui_snaps_sync(tui_app *app)
+{
+    const pvm_vm *vm = tui_selected_vm(app);
+    const char *id = vm ? vm->id : "";
+    if (app->snaps_loaded && strcmp(id, app->snaps_vm) == 0)
+        return;
+    pvm_snapshot *list = NULL;
+    size_t n = 0;
+    pvm_snapshot_notes notes = {0};
+    pvm_error err = {0};
+    if (vm && pvm_snapshot_list(app->engine, vm->id, &list, &n, &notes, &err) < 0) {
+        tui_message_error(app, &err);
+        list = NULL;
+        n = 0;
+    } else if (notes.n && !app->job) { /* a job's progress keeps the message line */
+        tui_message(app, TUI_EL_TEXT, "%s%s", notes.line[0], notes.n > 1 ? " (and more)" : "");
+    }
+    free(app->snaps);
+    app->snaps = list;
+    app->nsnaps = n;
+    app->snaps_loaded = true;
+    pvm_strlcpy(app->snaps_vm, id, sizeof app->snaps_vm);
+    tui_list_rebuild(app, TUI_PANE_SNAPSHOTS, -1);
+    app->dirty |= TUI_DIRTY_LISTS | TUI_DIRTY_MESSAGE;
+}
+
+const pvm_snapshot *tui_selected_snapshot(tui_app *app)
+{
+    tui_snaps_sync(app);
+    long i = tui_list_selected(app, TUI_PANE_SNAPSHOTS);
+    return i >= 0 && (size_t)i < app->nsnaps ? &app->snaps[i] : NULL;
 }
 
 long tui_list_selected(const tui_app *app, tui_pane pane)
@@ -110,10 +144,31 @@ static void tui_state_cell(const pvm_vm *vm, const char **text, int *attr)
 
 static void tui_cpu_cell(tui_app *app, const pvm_vm *vm, int y, int x, int w, int attr);
 
+/* A snapshot row: its tag, then "mem"/"disk" and the time taken (UTC). */
+static void tui_snap_row(const pvm_snapshot *s, int y, int x, int w, int base, int dim)
+{
+    char when[32] = "";
+    time_t t = (time_t)s->created_at;
+    struct tm tm;
+    if (gmtime_r(&t, &tm))
+        strftime(when, sizeof when, "%m-%d %H:%M", &tm);
+    int rw = w > 36 ? 16 : w > 16 ? 4 : 0; /* "mem  11-30 00:33", or "mem" alone */
+    tui_draw_text(y, x + 1, w - rw - 2, base, s->tag);
+    if (rw) {
+        char right[48];
+        snprintf(right, sizeof right, "%-4s %s", s->memory ? "mem" : "disk", when);
+        tui_draw_text(y, x + w - rw - 1, rw, dim, right);
+    }
+}
+
 static void tui_list_row(tui_app *app, tui_pane pane, size_t i, int y, int x, int w, bool sel)
 {
     int base = tui_theme_attr(sel ? TUI_EL_SELECTED : TUI_EL_TEXT);
     tui_draw_fill(y, x, w, base);
+    if (pane == TUI_PANE_SNAPSHOTS) {
+        tui_snap_row(&app->snaps[i], y, x, w, base, sel ? base : tui_theme_attr(TUI_EL_DIM));
+        return;
+    }
     if (pane == TUI_PANE_PROFILES) {
         const pvm_profile *p = &app->profiles[i];
         int nw = w > 40 ? w / 2 : w;
@@ -160,6 +215,8 @@ void tui_list_draw(tui_app *app, tui_pane pane)
     tui_rect r = app->layout.panes[pane];
     if (!r.h || !r.w)
         return;
+    if (pane == TUI_PANE_SNAPSHOTS)
+        tui_snaps_sync(app);
     tui_list *l = &app->lists[pane];
     bool focus = app->focus == pane && !app->modal;
     char title[TUI_FILTER_MAX + 48];

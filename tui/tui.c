@@ -106,6 +106,7 @@ void tui_reload(tui_app *app)
         if (strcmp(vms[i].id, vid) == 0)
             keep[TUI_PANE_VMS] = (long)i;
     tui_lists_rebuild(app, keep);
+    app->snaps_loaded = false; /* the Snapshots pane reads them again when drawn */
     pvm_engine_data_version(app->engine, &app->data_version, &err);
     app->dirty |= TUI_DIRTY_HEADER | TUI_DIRTY_LISTS | TUI_DIRTY_DETAILS | TUI_DIRTY_HINTS;
     tui_monitor_sync(app);
@@ -493,5 +494,6 @@ int pvm_tui_run(const pvm_tui_opts *opts)
         free(app.lists[p].rows);
     free(app.profiles);
     free(app.vms);
+    free(app.snaps);
     return 0;
 }

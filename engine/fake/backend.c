@@ -218,7 +218,7 @@ static int pvm_fake_start(void *ctx, const pvm_hv_start *s, int *pid, pvm_error 
     for (int i = 0; i < 2; i++)
         if (logs[i])
             fclose(logs[i]);
-    return pvm_fake_state_write(s->files->dir, "running", "", err);
+    return pvm_fake_state_write(s->files->dir, s->paused ? "paused" : "running", "", err);
 }
 
 static void pvm_fake_probe(void *ctx, const pvm_vm_files *f, int intent_pid, pvm_vm *vm)
@@ -297,6 +297,146 @@ static int pvm_fake_agent_wait(void *ctx, const pvm_vm *vm, int timeout_ms,
     return 0; /* the fake guest's agent answers at once */
 }
 
+/* ---------------------------------------------------------------- snapshots
+ * HOME/vms/<id>/fake.snaps: one line per snapshot, "TAG VMSTATE_BYTES DATE CLOCK_NS". */
+
+static char *pvm_fake_snaps_path(const char *dir)
+{
+    return pvm_xasprintf("%s/fake.snaps", dir);
+}
+
+static int pvm_fake_snaps_read(const char *dir, pvm_hv_snap **out, size_t *n)
+{
+    char *path = pvm_fake_snaps_path(dir);
+    FILE *fp = fopen(path, "re");
+    free(path);
+    size_t cap = 16, k = 0;
+    pvm_hv_snap *list = pvm_xcalloc(cap, sizeof *list);
+    char line[256];
+    while (fp && fgets(line, sizeof line, fp)) {
+        unsigned long long vmstate = 0, clock = 0;
+        long long date = 0;
+        char tag[PVM_SNAP_TAG_MAX + 1];
+        if (sscanf(line, "%64s %llu %lld %llu", tag, &vmstate, &date, &clock) != 4)
+            continue;
+        if (k == cap)
+            list = pvm_xrealloc(list, (cap *= 2) * sizeof *list);
+        pvm_strlcpy(list[k].tag, tag, sizeof list[k].tag);
+        list[k].vmstate_bytes = vmstate;
+        list[k].date = date;
+        list[k].vm_clock_ns = clock;
+        k++;
+    }
+    if (fp)
+        fclose(fp);
+    *out = list;
+    *n = k;
+    return 0;
+}
+
+static int pvm_fake_snaps_write(const char *dir, const pvm_hv_snap *list, size_t n,
+                                pvm_error *err)
+{
+    char *text = pvm_xstrdup("");
+    for (size_t i = 0; i < n; i++) {
+        char *next = pvm_xasprintf("%s%s %llu %lld %llu\n", text, list[i].tag,
+                                   (unsigned long long)list[i].vmstate_bytes,
+                                   (long long)list[i].date,
+                                   (unsigned long long)list[i].vm_clock_ns);
+        free(text);
+        text = next;
+    }
+    char *path = pvm_fake_snaps_path(dir);
+    int rc = pvm_fake_write(path, text, err);
+    free(path);
+    free(text);
+    return rc;
+}
+
+static ssize_t pvm_fake_snap_find(const pvm_hv_snap *list, size_t n, const char *tag)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(list[i].tag, tag) == 0)
+            return (ssize_t)i;
+    return -1;
+}
+
+/* Drops (add false) or adds (add true, with memory state) a snapshot behind the engine's back. */
+int pvm_fake_snapshot_edit(const char *home, const char *vm_id, const char *tag, bool add,
+                           pvm_error *err)
+{
+    pvm_vm_files f;
+    pvm_hv_snap *list;
+    size_t n;
+    if (pvm_vm_files_init(home, vm_id, &f, err) < 0)
+        return -1;
+    pvm_fake_snaps_read(f.dir, &list, &n);
+    ssize_t at = pvm_fake_snap_find(list, n, tag);
+    if (add && at < 0) {
+        list = pvm_xrealloc(list, (n + 1) * sizeof *list);
+        memset(&list[n], 0, sizeof list[n]);
+        pvm_strlcpy(list[n].tag, tag, sizeof list[n].tag);
+        list[n].vmstate_bytes = 4096;
+        list[n].date = pvm_now();
+        n++;
+    } else if (!add && at >= 0) {
+        memmove(&list[at], &list[at + 1], (n - (size_t)at - 1) * sizeof *list);
+        n--;
+    }
+    int rc = pvm_fake_snaps_write(f.dir, list, n, err);
+    free(list);
+    return rc;
+}
+
+static int pvm_fake_snapshot(void *ctx, const pvm_vm *vm, const pvm_vm_files *f,
+                             const pvm_hv_snap_req *req, pvm_error *err)
+{
+    static const char *const ops[] = {"snapshot_save", "snapshot_save", "snapshot_load",
+                                      "snapshot_delete"};
+    bool live = vm->state == PVM_VM_RUNNING || vm->state == PVM_VM_PAUSED;
+    if (pvm_fake_injected(ctx, ops[req->op], err) < 0)
+        return -1;
+    if (req->op == PVM_HV_SNAP_SAVE && !live)
+        return pvm_error_set(err, PVM_E_STATE, "VM '%s' is not running: no memory state",
+                             vm->name);
+    pvm_hv_snap *list;
+    size_t n;
+    pvm_fake_snaps_read(f->dir, &list, &n);
+    ssize_t at = pvm_fake_snap_find(list, n, req->tag);
+    int rc = 0;
+    if (req->op == PVM_HV_SNAP_SAVE || req->op == PVM_HV_SNAP_SAVE_DISK) {
+        if (at >= 0) {
+            free(list);
+            return pvm_error_set(err, PVM_E_QEMU, "fake: snapshot '%s' exists", req->tag);
+        }
+        list = pvm_xrealloc(list, (n + 1) * sizeof *list);
+        memset(&list[n], 0, sizeof list[n]);
+        pvm_strlcpy(list[n].tag, req->tag, sizeof list[n].tag);
+        list[n].vmstate_bytes = req->op == PVM_HV_SNAP_SAVE ? 4096 : 0;
+        list[n].date = pvm_now();
+        list[n].vm_clock_ns = 1000000000ULL * (n + 1);
+        rc = pvm_fake_snaps_write(f->dir, list, n + 1, err);
+    } else if (at < 0) {
+        rc = pvm_error_set(err, PVM_E_QEMU, "fake: no snapshot '%s'", req->tag);
+    } else if (req->op == PVM_HV_SNAP_DELETE) {
+        memmove(&list[at], &list[at + 1], (n - (size_t)at - 1) * sizeof *list);
+        rc = pvm_fake_snaps_write(f->dir, list, n - 1, err);
+    } else if (req->resume) {
+        rc = pvm_fake_state_write(f->dir, "running", "", err);
+    }
+    free(list);
+    return rc;
+}
+
+static int pvm_fake_snapshot_list(void *ctx, const pvm_vm *vm, const pvm_vm_files *f,
+                                  pvm_hv_snap **out, size_t *n, pvm_error *err)
+{
+    (void)vm;
+    if (pvm_fake_injected(ctx, "snapshot_list", err) < 0)
+        return -1;
+    return pvm_fake_snaps_read(f->dir, out, n);
+}
+
 const pvm_hv_ops pvm_hv_fake = {
     .name = "fake",
     .open = pvm_fake_open,
@@ -309,6 +449,8 @@ const pvm_hv_ops pvm_hv_fake = {
     .shutdown = pvm_fake_shutdown,
     .cleanup = pvm_fake_cleanup,
     .agent_wait = pvm_fake_agent_wait,
-    /* console_open: the fake has no console; snapshot, agent_exec, agent_file_write,
+    .snapshot = pvm_fake_snapshot,
+    .snapshot_list = pvm_fake_snapshot_list,
+    /* console_open: the fake has no console; agent_exec, agent_file_write,
      * sample: the next issues */
 };

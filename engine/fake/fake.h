@@ -18,4 +18,11 @@ int pvm_fake_behave(const char *home, const char *op, const char *how, pvm_error
 int pvm_fake_set_state(const char *home, const char *vm_id, const char *state,
                        const char *reason, pvm_error *err);
 
+/* Drops (add false) or adds (add true: with a memory state) the snapshot tag of the
+ * VM's fake image behind the engine's back (HOME/vms/<id>/fake.snaps), as qemu-img
+ * snapshot would. Ops "snapshot_save", "snapshot_load", "snapshot_delete",
+ * "snapshot_list" take pvm_fake_behave's "fail MESSAGE". */
+int pvm_fake_snapshot_edit(const char *home, const char *vm_id, const char *tag, bool add,
+                           pvm_error *err);
+
 #endif

@@ -212,7 +212,11 @@ static int pvm_qemu_build(const char *home, const pvm_hv_start *s, const pvm_qem
         .serial_sock = r->serial_sock, .serial_log = f->serial_log, .pidfile = r->pidfile,
         .smbios_type0 = f->smbios, .qemu_log = f->qemu_log,
     };
-    return pvm_qemu_build_argv(s->profile, s->vm, &paths, accel, argv, err);
+    if (pvm_qemu_build_argv(s->profile, s->vm, &paths, accel, argv, err) < 0)
+        return -1;
+    if (s->paused) /* vCPUs stopped until a snapshot's memory state is loaded */
+        pvm_argv_add(argv, "-S");
+    return 0;
 }
 
 static int pvm_qemu_start_failed(const pvm_vm_files *f, const pvm_qemu_run *r,
@@ -641,6 +645,20 @@ static int pvm_qemu_disk_create(void *ctx, const pvm_vm_files *f, const pvm_hv_d
     return pvm_img_resize(f->disk, d->bytes, "disk (resize)", err);
 }
 
+/* ---------------------------------------------------------------- snapshots */
+
+static int pvm_qemu_snap(void *ctx, const pvm_vm *vm, const pvm_vm_files *f,
+                         const pvm_hv_snap_req *req, pvm_error *err)
+{
+    return pvm_qemu_snapshot(((pvm_qemu_ctx *)ctx)->home, vm, f, req, err);
+}
+
+static int pvm_qemu_snap_list(void *ctx, const pvm_vm *vm, const pvm_vm_files *f,
+                              pvm_hv_snap **out, size_t *n, pvm_error *err)
+{
+    return pvm_qemu_snapshot_list(((pvm_qemu_ctx *)ctx)->home, vm, f, out, n, err);
+}
+
 /* ---------------------------------------------------------------- the table */
 
 const pvm_hv_ops pvm_hv_qemu = {
@@ -657,5 +675,7 @@ const pvm_hv_ops pvm_hv_qemu = {
     .runtime_path = pvm_qemu_runtime_path,
     .console_open = pvm_qemu_console_open,
     .agent_wait = pvm_qemu_agent_wait,
-    /* snapshot, agent_exec, agent_file_write, sample: the next issues */
+    .snapshot = pvm_qemu_snap,
+    .snapshot_list = pvm_qemu_snap_list,
+    /* agent_exec, agent_file_write, sample: the next issues */
 };

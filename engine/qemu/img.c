@@ -14,6 +14,8 @@ const char *pvm_img_program(void)
     return "qemu-img"; /* from PATH, as QEMU is */
 }
 
+static int pvm_img_info_failed(const char *path, const char *out, pvm_error *err);
+
 /* Runs qemu-img with argv; a failure carries (the start of) its output. */
 static int pvm_img_run(char *const *argv, int timeout_ms, const char *what, pvm_error *err)
 {
@@ -48,6 +50,32 @@ int pvm_img_create(const char *path, uint64_t size, const char *backing, const c
     char *argv[] = {(char *)pvm_img_program(), "create", "-q", "-f", "qcow2", (char *)path, bytes,
                     NULL};
     return pvm_img_run(argv, PVM_IMG_TIMEOUT_MS, what, err);
+}
+
+int pvm_img_snapshot(const char *path, char op, const char *tag, const char *what,
+                     pvm_error *err)
+{
+    char flag[3] = {'-', op, '\0'};
+    if (op != 'c' && op != 'a' && op != 'd')
+        return pvm_error_set(err, PVM_E_INVALID, "%s: unknown snapshot operation '%c'", what, op);
+    char *argv[] = {(char *)pvm_img_program(), "snapshot", flag, (char *)tag, "--", (char *)path,
+                    NULL};
+    return pvm_img_run(argv, PVM_IMG_TIMEOUT_MS, what, err);
+}
+
+int pvm_img_info_json(const char *path, char **json, pvm_error *err)
+{
+    int status = 0;
+    char *argv[] = {(char *)pvm_img_program(), "info", "--output=json", "-U", "--", (char *)path,
+                    NULL};
+    if (pvm_proc_run(argv, PVM_IMG_TIMEOUT_MS, json, &status, err) < 0)
+        return -1;
+    if (status == 0)
+        return 0;
+    int rc = pvm_img_info_failed(path, *json, err);
+    free(*json);
+    *json = NULL;
+    return rc;
 }
 
 int pvm_img_convert(const char *src, const char *src_fmt, const char *dst, const char *what,

@@ -139,6 +139,13 @@ int pvm_img_info(const char *path, char fmt[32], uint64_t *vsize, pvm_error *err
 /* A full qcow2 copy of src (in src_fmt) at dst. */
 int pvm_img_convert(const char *src, const char *src_fmt, const char *dst, const char *what,
                     pvm_error *err);
+/* qemu-img snapshot -c (op 'c', create), -a ('a', apply) or -d ('d', delete) TAG on the
+ * qcow2 at path (a VM that does not run). */
+int pvm_img_snapshot(const char *path, char op, const char *tag, const char *what,
+                     pvm_error *err);
+/* qemu-img info --output=json -U of path, whole (malloc'd into *json); errors as
+ * pvm_img_info. */
+int pvm_img_info_json(const char *path, char **json, pvm_error *err);
 /* Grows (or shrinks) a qcow2 to size bytes. */
 int pvm_img_resize(const char *path, uint64_t size, const char *what, pvm_error *err);
 

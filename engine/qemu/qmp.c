@@ -3,6 +3,8 @@
  * (snapshot-save/load/delete) run to conclusion. Called by engine/ only. */
 #include "qmp.h"
 
+#include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -176,9 +178,24 @@ static const cJSON *qmp_find_job(const cJSON *jobs, const char *job_id)
     return NULL;
 }
 
+/* The job's progress (current-progress / total-progress of query-jobs) to the listener. */
+static void qmp_job_report(const cJSON *job, const char *cmd, const pvm_progress *progress)
+{
+    if (!progress || !progress->report)
+        return;
+    const cJSON *cur = cJSON_GetObjectItemCaseSensitive(job, "current-progress");
+    const cJSON *tot = cJSON_GetObjectItemCaseSensitive(job, "total-progress");
+    double f = -1;
+    if (cJSON_IsNumber(cur) && cJSON_IsNumber(tot) && tot->valuedouble > 0)
+        f = cur->valuedouble / tot->valuedouble;
+    char step[96];
+    snprintf(step, sizeof step, "QEMU %s running", cmd);
+    progress->report(progress->ctx, step, f);
+}
+
 /* Polls query-jobs once: 1 concluded (job error text, if any, in errbuf), 0 still going, -1 error. */
 static int qmp_job_poll(pvm_qmp *q, const char *cmd, const char *job_id, char *errbuf, size_t size,
-                        int64_t deadline, pvm_error *err)
+                        const pvm_progress *progress, int64_t deadline, pvm_error *err)
 {
     cJSON *jobs = NULL;
     if (qmp_execute_until(q, "query-jobs", NULL, &jobs, deadline, err) < 0)
@@ -194,9 +211,20 @@ static int qmp_job_poll(pvm_qmp *q, const char *cmd, const char *job_id, char *e
         if (cJSON_IsString(e))
             pvm_strlcpy(errbuf, e->valuestring, size);
         rc = 1;
+    } else {
+        qmp_job_report(job, cmd, progress);
     }
     cJSON_Delete(jobs);
     return rc;
+}
+
+/* True once the caller's cancel descriptor is readable or hung up. */
+static bool qmp_cancel_asked(const pvm_progress *progress)
+{
+    if (!progress || progress->cancel_fd <= 0)
+        return false;
+    struct pollfd p = {.fd = progress->cancel_fd, .events = POLLIN};
+    return poll(&p, 1, 0) > 0;
 }
 
 static bool qmp_is_job_event(const cJSON *ev, const char *job_id)
@@ -211,6 +239,14 @@ static bool qmp_is_job_event(const cJSON *ev, const char *job_id)
 /* Waits until a status change of job_id arrives or `until`; other events stay queued. */
 static int qmp_wait_job_event(pvm_qmp *q, const char *job_id, int64_t until, pvm_error *err)
 {
+    for (size_t i = 0; i < q->nev; i++) { /* one that came in with a reply: no wait */
+        if (qmp_is_job_event(q->events[i], job_id)) {
+            cJSON_Delete(q->events[i]);
+            memmove(q->events + i, q->events + i + 1, (q->nev - i - 1) * sizeof *q->events);
+            q->nev--;
+            return 1;
+        }
+    }
     for (;;) {
         cJSON *msg = NULL;
         int rc = pvm_rpc_read_json(&q->rpc, &msg, until, err);
@@ -254,6 +290,22 @@ static int qmp_job_timeout(pvm_qmp *q, const char *cmd, const char *job_id, pvm_
 int pvm_qmp_run_job(pvm_qmp *q, const char *cmd, cJSON *args, const char *job_id, int timeout_ms,
                     pvm_error *err)
 {
+    return pvm_qmp_run_job_progress(q, cmd, args, job_id, timeout_ms, NULL, err);
+}
+
+/* A cancel asks QEMU once (job-cancel) and waits on for the conclusion: a job that
+ * cannot stop any more still finishes, and its result stands. */
+static void qmp_job_cancel(pvm_qmp *q, const char *job_id, int64_t deadline)
+{
+    cJSON *args = cJSON_CreateObject();
+    cJSON_AddStringToObject(args, "id", job_id);
+    pvm_error ignored = { 0 };
+    qmp_execute_until(q, "job-cancel", args, NULL, deadline, &ignored);
+}
+
+int pvm_qmp_run_job_progress(pvm_qmp *q, const char *cmd, cJSON *args, const char *job_id,
+                             int timeout_ms, const pvm_progress *progress, pvm_error *err)
+{
     if (!q || !cmd || !job_id) {
         cJSON_Delete(args);
         return pvm_error_set(err, PVM_E_STATE, "QMP: not connected");
@@ -266,12 +318,22 @@ int pvm_qmp_run_job(pvm_qmp *q, const char *cmd, cJSON *args, const char *job_id
     if (qmp_execute_until(q, cmd, args, NULL, deadline, err) < 0)
         return -1;
     char job_err[sizeof err->msg];
+    bool cancelled = false;
     for (;;) {
-        int rc = qmp_job_poll(q, cmd, job_id, job_err, sizeof job_err, deadline, err);
+        int rc = qmp_job_poll(q, cmd, job_id, job_err, sizeof job_err, progress, deadline, err);
         if (rc < 0)
             return -1;
-        if (rc == 1)
-            return qmp_job_finish(q, cmd, job_id, job_err, deadline, err);
+        if (rc == 1) {
+            rc = qmp_job_finish(q, cmd, job_id, job_err, deadline, err);
+            if (rc < 0 && cancelled)
+                return pvm_error_set(err, PVM_E_CANCELLED, "QMP %s: cancelled (%.300s)", cmd,
+                                     job_err);
+            return rc;
+        }
+        if (!cancelled && qmp_cancel_asked(progress)) {
+            cancelled = true;
+            qmp_job_cancel(q, job_id, deadline);
+        }
         int64_t until = pvm_rpc_deadline(QMP_JOB_POLL_MS);
         if (until > deadline)
             until = deadline;

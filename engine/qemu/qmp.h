@@ -27,6 +27,12 @@ int pvm_qmp_status(pvm_qmp *q, char *buf, size_t size, pvm_error *err);
 /* Starts a job command (snapshot-save/load/delete ...) with job-id, waits until it concludes
  * (polling query-jobs or JOB_STATUS_CHANGE events), reports the job's error, dismisses it. */
 int pvm_qmp_run_job(pvm_qmp *q, const char *cmd, cJSON *args, const char *job_id, int timeout_ms, pvm_error *err);
+/* The same, reporting the job's progress (step "QEMU <cmd> running", fraction from
+ * current-/total-progress) to progress (may be NULL); a cancel (progress->cancel_fd) sends
+ * job-cancel once and waits for the conclusion: a job that failed after it is
+ * PVM_E_CANCELLED, one that finished anyway succeeds. */
+int pvm_qmp_run_job_progress(pvm_qmp *q, const char *cmd, cJSON *args, const char *job_id,
+                             int timeout_ms, const pvm_progress *progress, pvm_error *err);
 void pvm_qmp_close(pvm_qmp *q);
 
 /* ----------------------------------------------------------- guest agent */

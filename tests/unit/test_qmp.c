@@ -517,6 +517,74 @@ static void test_fake_closed_mid_reply(void **state)
     fake_stop(&f);
 }
 
+/* A job's progress reaches the listener; a cancel sends job-cancel and a job that then
+ * fails is PVM_E_CANCELLED. */
+typedef struct job_seen {
+    double last;
+    int reports;
+} job_seen;
+
+static void job_report(void *ctx, const char *step, double fraction)
+{
+    job_seen *s = ctx;
+    if (strstr(step, "snapshot-save")) {
+        s->last = fraction;
+        s->reports++;
+    }
+}
+
+static void test_fake_job_progress(void **state)
+{
+    (void)state;
+    static const step steps[] = {
+        HANDSHAKE, { S_RECV, NULL, 0 }, { S_SEND, "{\"return\": {}, \"id\": 2}\r\n", 0 },
+        { S_RECV, NULL, 0 },
+        { S_SEND, "{\"return\": [{\"id\": \"j\", \"status\": \"running\", "
+                  "\"current-progress\": 1, \"total-progress\": 4}], \"id\": 3}\r\n", 0 },
+        { S_RECV, NULL, 0 },
+        { S_SEND, "{\"return\": [{\"id\": \"j\", \"status\": \"concluded\"}], \"id\": 4}\r\n", 0 },
+        { S_RECV, NULL, 0 }, { S_SEND, "{\"return\": {}, \"id\": 5}\r\n", 0 }, END };
+    fake f;
+    fake_start(&f, steps);
+    pvm_qmp *q = fake_connect(&f);
+    pvm_error err = { 0 };
+    job_seen seen = { -1, 0 };
+    pvm_progress p = { -1, job_report, &seen };
+    assert_int_equal(pvm_qmp_run_job_progress(q, "snapshot-save", NULL, "j", 5000, &p, &err), 0);
+    assert_int_equal(seen.reports, 1);
+    assert_true(seen.last > 0.24 && seen.last < 0.26);
+    pvm_qmp_close(q);
+    fake_stop(&f);
+}
+
+static void test_fake_job_cancel(void **state)
+{
+    (void)state;
+    static const step steps[] = {
+        HANDSHAKE, { S_RECV, NULL, 0 }, { S_SEND, "{\"return\": {}, \"id\": 2}\r\n", 0 },
+        { S_RECV, NULL, 0 },
+        { S_SEND, "{\"return\": [{\"id\": \"j\", \"status\": \"running\"}], \"id\": 3}\r\n", 0 },
+        { S_RECV, NULL, 0 }, { S_SEND, "{\"return\": {}, \"id\": 4}\r\n", 0 }, /* job-cancel */
+        { S_RECV, NULL, 0 },
+        { S_SEND, "{\"return\": [{\"id\": \"j\", \"status\": \"concluded\", "
+                  "\"error\": \"job cancelled\"}], \"id\": 5}\r\n", 0 },
+        { S_RECV, NULL, 0 }, { S_SEND, "{\"return\": {}, \"id\": 6}\r\n", 0 }, END };
+    fake f;
+    fake_start(&f, steps);
+    pvm_qmp *q = fake_connect(&f);
+    pvm_error err = { 0 };
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    assert_int_equal(write(fds[1], "x", 1), 1);
+    pvm_progress p = { fds[0], NULL, NULL };
+    assert_int_equal(pvm_qmp_run_job_progress(q, "snapshot-save", NULL, "j", 5000, &p, &err), -1);
+    assert_int_equal(err.code, PVM_E_CANCELLED);
+    close(fds[0]);
+    close(fds[1]);
+    pvm_qmp_close(q);
+    fake_stop(&f);
+}
+
 /* The peer is gone before we send: send must fail with an error, not SIGPIPE. */
 static void test_fake_send_to_closed_peer(void **state)
 {
@@ -694,6 +762,8 @@ int main(void)
         cmocka_unit_test(test_fake_bad_greeting),
         cmocka_unit_test(test_fake_garbage),
         cmocka_unit_test(test_fake_closed_mid_reply),
+        cmocka_unit_test(test_fake_job_progress),
+        cmocka_unit_test(test_fake_job_cancel),
         cmocka_unit_test(test_fake_send_to_closed_peer),
         cmocka_unit_test(test_fake_overlong_line),
         cmocka_unit_test(test_fake_too_many_values),

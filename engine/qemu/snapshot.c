@@ -1,0 +1,205 @@
+/* qemu/snapshot.c - the QEMU backend's snapshots (hv.h snapshot, snapshot_list): QMP jobs
+ * snapshot-save/-load/-delete and blockdev-snapshot-internal-sync over the COMMAND monitor
+ * for a running VM, qemu-img snapshot for a stopped one, and the image's snapshot table
+ * from qemu-img info's JSON. Called through backend.c's table. */
+#include "hv.h"
+#include "base/base.h"
+#include "qemu/qemu.h"
+#include "qemu/qmp.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define PVM_SNAP_CONNECT_MS 5000
+#define PVM_SNAP_JOB_MS (10 * 60 * 1000) /* a large guest's memory to a slow disk */
+
+static void pvm_snap_step(const pvm_progress *progress, const char *step)
+{
+    if (progress && progress->report)
+        progress->report(progress->ctx, step, -1);
+}
+
+/* The node list ["disk0"] of the VM's one disk (argv.c names it). */
+static cJSON *pvm_snap_devices(void)
+{
+    cJSON *a = cJSON_CreateArray();
+    cJSON_AddItemToArray(a, cJSON_CreateString(PVM_QEMU_DISK_NODE));
+    return a;
+}
+
+static cJSON *pvm_snap_args(const pvm_hv_snap_req *req)
+{
+    cJSON *args = cJSON_CreateObject();
+    if (req->op == PVM_HV_SNAP_SAVE_DISK) {
+        cJSON_AddStringToObject(args, "device", PVM_QEMU_DISK_NODE);
+        cJSON_AddStringToObject(args, "name", req->tag);
+        return args;
+    }
+    cJSON_AddStringToObject(args, "tag", req->tag);
+    if (req->op != PVM_HV_SNAP_DELETE)
+        cJSON_AddStringToObject(args, "vmstate", PVM_QEMU_DISK_NODE);
+    cJSON_AddItemToObject(args, "devices", pvm_snap_devices());
+    return args;
+}
+
+static const char *pvm_snap_cmd(pvm_hv_snap_op op)
+{
+    switch (op) {
+    case PVM_HV_SNAP_SAVE: return "snapshot-save";
+    case PVM_HV_SNAP_SAVE_DISK: return "blockdev-snapshot-internal-sync";
+    case PVM_HV_SNAP_LOAD: return "snapshot-load";
+    default: return "snapshot-delete";
+    }
+}
+
+/* A running (or paused) VM: one job, or the synchronous disk-only command, then `cont`
+ * after a load into a VM started paused. */
+static int pvm_snap_live(const pvm_qemu_run *r, const pvm_vm *vm, const pvm_hv_snap_req *req,
+                         pvm_error *err)
+{
+    pvm_qmp *q = NULL;
+    const char *cmd = pvm_snap_cmd(req->op);
+    pvm_snap_step(req->progress, "connecting to the QMP monitor");
+    if (pvm_qmp_connect(r->qmp_sock, PVM_SNAP_CONNECT_MS, &q, err) < 0) {
+        pvm_qmp_close(q);
+        return -1;
+    }
+    char job[48];
+    snprintf(job, sizeof job, "pvm-snap-%d", (int)getpid());
+    int rc;
+    if (req->op == PVM_HV_SNAP_SAVE_DISK) {
+        pvm_snap_step(req->progress, "QEMU blockdev-snapshot-internal-sync");
+        rc = pvm_qmp_execute(q, cmd, pvm_snap_args(req), NULL, PVM_SNAP_JOB_MS, err);
+    } else {
+        rc = pvm_qmp_run_job_progress(q, cmd, pvm_snap_args(req), job, PVM_SNAP_JOB_MS,
+                                      req->progress, err);
+    }
+    if (rc == 0 && req->op == PVM_HV_SNAP_LOAD && req->resume) {
+        pvm_snap_step(req->progress, "resuming the guest");
+        rc = pvm_qmp_execute(q, "cont", NULL, NULL, PVM_SNAP_CONNECT_MS, err);
+    }
+    pvm_qmp_close(q);
+    if (rc < 0 && err && err->code != PVM_E_CANCELLED) {
+        char said[sizeof err->msg];
+        pvm_strlcpy(said, err->msg, sizeof said);
+        pvm_error_set(err, PVM_E_QEMU, "VM '%s': %.400s", vm->name, said);
+    }
+    return rc;
+}
+
+/* A stopped VM: qemu-img snapshot on its disk. */
+static int pvm_snap_offline(const pvm_vm *vm, const pvm_vm_files *f, const pvm_hv_snap_req *req,
+                            pvm_error *err)
+{
+    char op = req->op == PVM_HV_SNAP_SAVE_DISK ? 'c' : req->op == PVM_HV_SNAP_LOAD ? 'a' : 'd';
+    if (req->op == PVM_HV_SNAP_SAVE)
+        return pvm_error_set(err, PVM_E_STATE, "VM '%s' is not running: it has no memory "
+                             "state to save (a disk-only snapshot can be taken)", vm->name);
+    char what[128];
+    snprintf(what, sizeof what, "VM '%s': snapshot '%s'", vm->name, req->tag);
+    pvm_snap_step(req->progress, "qemu-img snapshot");
+    return pvm_img_snapshot(f->disk, op, req->tag, what, err);
+}
+
+int pvm_qemu_snapshot(const char *home, const pvm_vm *vm, const pvm_vm_files *f,
+                      const pvm_hv_snap_req *req, pvm_error *err)
+{
+    pvm_qemu_run r;
+    if (pvm_qemu_run_init(home, vm->id, &r, err) < 0)
+        return -1;
+    if (vm->state == PVM_VM_RUNNING || vm->state == PVM_VM_PAUSED)
+        return pvm_snap_live(&r, vm, req, err);
+    return pvm_snap_offline(vm, f, req, err);
+}
+
+/* ------------------------------------------------------------------ the list */
+
+static uint64_t pvm_snap_num(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(v) && v->valuedouble > 0 ? (uint64_t)v->valuedouble : 0;
+}
+
+/* A SnapshotInfo array (qapi/block-core.json: name, vm-state-size, date-sec,
+ * vm-clock-sec/-nsec), as qemu-img info and QMP query-block give it; arr may be NULL. */
+static void pvm_snap_from_array(const cJSON *arr, pvm_hv_snap **out, size_t *n)
+{
+    size_t count = cJSON_IsArray(arr) ? (size_t)cJSON_GetArraySize(arr) : 0;
+    pvm_hv_snap *list = pvm_xcalloc(count ? count : 1, sizeof *list);
+    size_t k = 0;
+    const cJSON *s;
+    cJSON_ArrayForEach(s, arr) {
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(s, "name");
+        if (!cJSON_IsString(name) || k >= count)
+            continue;
+        if (pvm_strlcpy(list[k].tag, name->valuestring, sizeof list[k].tag) >=
+            sizeof list[k].tag)
+            list[k].tag[sizeof list[k].tag - 1] = '\0'; /* an overlong name: its tag check fails */
+        list[k].vmstate_bytes = pvm_snap_num(s, "vm-state-size");
+        list[k].date = (int64_t)pvm_snap_num(s, "date-sec");
+        list[k].vm_clock_ns = pvm_snap_num(s, "vm-clock-sec") * 1000000000ULL +
+                              pvm_snap_num(s, "vm-clock-nsec");
+        k++;
+    }
+    *out = list;
+    *n = k;
+}
+
+/* The "snapshots" array of qemu-img info's JSON. */
+int pvm_qemu_snapshot_parse(const char *json, pvm_hv_snap **out, size_t *n, pvm_error *err)
+{
+    cJSON *j = pvm_json_parse_bytes(json, strlen(json), true, NULL);
+    if (!cJSON_IsObject(j)) {
+        cJSON_Delete(j);
+        return pvm_error_set(err, PVM_E_QEMU, "qemu-img info: its output is not JSON");
+    }
+    pvm_snap_from_array(cJSON_GetObjectItemCaseSensitive(j, "snapshots"), out, n);
+    cJSON_Delete(j);
+    return 0;
+}
+
+/* A running VM: QMP query-block's image of the disk (QEMU's own view, no process spawned). */
+static int pvm_snap_list_qmp(const pvm_qemu_run *r, pvm_hv_snap **out, size_t *n,
+                             pvm_error *err)
+{
+    pvm_qmp *q = NULL;
+    cJSON *ret = NULL;
+    int rc = pvm_qmp_connect(r->qmp_sock, PVM_SNAP_CONNECT_MS, &q, err);
+    if (rc == 0)
+        rc = pvm_qmp_execute(q, "query-block", NULL, &ret, PVM_SNAP_CONNECT_MS, err);
+    pvm_qmp_close(q);
+    if (rc < 0)
+        return -1;
+    const cJSON *dev, *image = NULL;
+    cJSON_ArrayForEach(dev, ret) {
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(dev, "device");
+        if (cJSON_IsString(name) && strcmp(name->valuestring, PVM_QEMU_DRIVE_ID) == 0)
+            image = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(dev, "inserted"), "image");
+    }
+    if (!cJSON_IsObject(image)) {
+        cJSON_Delete(ret);
+        return pvm_error_set(err, PVM_E_QEMU, "QMP query-block: no image for %s",
+                             PVM_QEMU_DRIVE_ID);
+    }
+    pvm_snap_from_array(cJSON_GetObjectItemCaseSensitive(image, "snapshots"), out, n);
+    cJSON_Delete(ret);
+    return 0;
+}
+
+int pvm_qemu_snapshot_list(const char *home, const pvm_vm *vm, const pvm_vm_files *f,
+                           pvm_hv_snap **out, size_t *n, pvm_error *err)
+{
+    pvm_qemu_run r;
+    if ((vm->state == PVM_VM_RUNNING || vm->state == PVM_VM_PAUSED) &&
+        pvm_qemu_run_init(home, vm->id, &r, NULL) == 0 && pvm_snap_list_qmp(&r, out, n, NULL) == 0)
+        return 0; /* else the image itself, read from outside */
+    char *json = NULL;
+    if (pvm_img_info_json(f->disk, &json, err) < 0)
+        return -1;
+    int rc = pvm_qemu_snapshot_parse(json, out, n, err);
+    free(json);
+    return rc;
+}

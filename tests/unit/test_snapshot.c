@@ -1,0 +1,368 @@
+/* test_snapshot.c - unit tests of snapshots without QEMU: the tag rule, the identity and
+ * device comparisons, qemu-img info's snapshot table (120 entries), and the engine's flows
+ * (engine/snapshot.c) over the fake backend: create (generated and given tags, disk-only on
+ * a stopped VM), a failed save leaving no row, restore refusals (identity, devices, disk-only
+ * into a running VM), restore into a stopped VM (starts paused, resumes), reconciliation of
+ * snapshots dropped or added behind the engine's back, the busy lock, rows deleted with the
+ * VM. Run by tests/run (plain and ASan+UBSan). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../engine/fake/fake.h"
+#include "../../engine/hv.h"
+#include "../../engine/internal.h"
+#include "../../engine/vm_internal.h"
+#include "rm_rf.h"
+
+typedef struct fixture {
+    char dir[256];
+    char home[PATH_MAX];
+    pvm_engine *e;
+    pvm_vm vm;
+} fixture;
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs(text, fp);
+    fclose(fp);
+}
+
+static int setup(void **state)
+{
+    fixture *f = pvm_xcalloc(1, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/pvm-test-snap-XXXXXX");
+    if (!mkdtemp(f->dir))
+        return -1;
+    snprintf(f->home, sizeof f->home, "%s/home", f->dir);
+    setenv("PRIVARION_VM_ACCEL", "tcg", 1);
+    pvm_error err = {0};
+    if (pvm_engine_open(&f->e, f->home, &err) < 0)
+        return -1;
+    char *cfg = pvm_xasprintf("%s/config", f->home);
+    write_text(cfg, "backend = fake\n");
+    free(cfg);
+    pvm_profile p;
+    pvm_profile_init(&p);
+    assert_int_equal(pvm_profile_set_name(&p, "p1", &err), 0);
+    strcpy(p.mac, "a4:bb:6d:00:00:01");
+    strcpy(p.serial, "SERIAL1");
+    strcpy(p.hw.cpu_model, "Intel(R) Core(TM) i5-8250U CPU @ 1.60GHz");
+    assert_int_equal(pvm_profile_create(f->e, &p, NULL, &err), 0);
+    pvm_vm_opts o = {.disk = 1024 * 1024, .memory = 64 * 1024 * 1024};
+    if (pvm_vm_create(f->e, "v1", "p1", &o, &f->vm, &err) < 0)
+        fail_msg("vm create: %s", err.msg);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    pvm_engine_close(f->e);
+    rm_rf(f->dir);
+    free(f);
+    return 0;
+}
+
+static size_t count(fixture *f)
+{
+    pvm_snapshot *l = NULL;
+    size_t n = 0;
+    pvm_error err = {0};
+    assert_int_equal(pvm_snapshot_list(f->e, "v1", &l, &n, NULL, &err), 0);
+    free(l);
+    return n;
+}
+
+static void running(fixture *f)
+{
+    pvm_error err = {0};
+    assert_int_equal(pvm_vm_start(f->e, "v1", 0, NULL, &err), 0);
+}
+
+/* ------------------------------------------------------------------ rules */
+
+static void test_tag_rule(void **state)
+{
+    (void)state;
+    pvm_error err = {0};
+    assert_int_equal(pvm_snapshot_tag_check("before-update_2.1", &err), 0);
+    assert_int_equal(pvm_snapshot_tag_check("a", &err), 0);
+    const char *bad[] = {"", "a b", "-x", ".x", "x/y", "123", "x;rm", "tag\n", "ü"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        memset(&err, 0, sizeof err);
+        assert_int_equal(pvm_snapshot_tag_check(bad[i], &err), -1);
+        assert_int_equal(err.code, PVM_E_INVALID);
+        assert_string_equal(err.field, "tag");
+    }
+    char longtag[PVM_SNAP_TAG_MAX + 2];
+    memset(longtag, 'a', sizeof longtag - 1);
+    longtag[sizeof longtag - 1] = '\0';
+    assert_int_equal(pvm_snapshot_tag_check(longtag, &err), -1);
+    longtag[PVM_SNAP_TAG_MAX] = '\0';
+    assert_int_equal(pvm_snapshot_tag_check(longtag, &err), 0);
+}
+
+static void test_identity_diff(void **state)
+{
+    (void)state;
+    pvm_profile a, b;
+    pvm_profile_init(&a);
+    strcpy(a.serial, "S1");
+    strcpy(a.mac, "a4:bb:6d:00:00:01");
+    b = a;
+    char *ja = pvm_snapshot_identity_json(&a), *jb = pvm_snapshot_identity_json(&b);
+    char out[256];
+    pvm_snapshot_diff(ja, jb, false, out, sizeof out);
+    assert_string_equal(out, "");
+    free(jb);
+    strcpy(b.serial, "S2");
+    strcpy(b.mac, "a4:bb:6d:00:00:02");
+    strcpy(b.name, "renamed"); /* not identity */
+    jb = pvm_snapshot_identity_json(&b);
+    pvm_snapshot_diff(ja, jb, false, out, sizeof out);
+    assert_non_null(strstr(out, "serialNumber"));
+    assert_non_null(strstr(out, "macAddress"));
+    assert_null(strstr(out, "name"));
+    free(ja);
+    free(jb);
+}
+
+static void test_devices_diff(void **state)
+{
+    (void)state;
+    pvm_vm vm = {.cpus = 1, .memory_bytes = 256ULL << 20};
+    char a[PVM_SNAP_DEVICES_MAX], b[PVM_SNAP_DEVICES_MAX], out[256];
+    pvm_snapshot_devices(&vm, a, sizeof a);
+    pvm_snapshot_diff(a, a, true, out, sizeof out);
+    assert_string_equal(out, "");
+    vm.memory_bytes = 512ULL << 20;
+    vm.disk_bus = PVM_DISK_NVME;
+    pvm_snapshot_devices(&vm, b, sizeof b);
+    pvm_snapshot_diff(a, b, true, out, sizeof out);
+    assert_string_equal(out, "memory, diskBus");
+}
+
+/* qemu-img info's table, whatever its length. */
+static void test_parse_120(void **state)
+{
+    (void)state;
+    char *json = pvm_xstrdup("{\"format\": \"qcow2\", \"snapshots\": [");
+    for (int i = 0; i < 120; i++) {
+        char *next = pvm_xasprintf("%s%s{\"id\": \"%d\", \"name\": \"s%03d\", \"vm-state-size\": "
+                                   "%d, \"date-sec\": 1700000000, \"date-nsec\": 0, "
+                                   "\"vm-clock-sec\": 2, \"vm-clock-nsec\": 5}",
+                                   json, i ? ", " : "", i + 1, i, i % 2 ? 4096 : 0);
+        free(json);
+        json = next;
+    }
+    char *whole = pvm_xasprintf("%s]}", json);
+    free(json);
+    pvm_hv_snap *l = NULL;
+    size_t n = 0;
+    pvm_error err = {0};
+    assert_int_equal(pvm_qemu_snapshot_parse(whole, &l, &n, &err), 0);
+    assert_int_equal(n, 120);
+    assert_string_equal(l[0].tag, "s000");
+    assert_string_equal(l[119].tag, "s119");
+    assert_int_equal(l[1].vmstate_bytes, 4096);
+    assert_int_equal(l[0].vmstate_bytes, 0);
+    assert_int_equal(l[5].vm_clock_ns, 2000000005ULL);
+    assert_int_equal(l[5].date, 1700000000);
+    free(l);
+    free(whole);
+    assert_int_equal(pvm_qemu_snapshot_parse("not json", &l, &n, &err), -1);
+}
+
+/* ------------------------------------------------------------------ flows */
+
+static void test_create_list(void **state)
+{
+    fixture *f = *state;
+    pvm_error err = {0};
+    pvm_snapshot s;
+    assert_int_equal(pvm_snapshot_create(f->e, "v1", "disk1", NULL, NULL, &s, NULL, &err), 0);
+    assert_false(s.memory); /* stopped: disk only */
+    running(f);
+    assert_int_equal(pvm_snapshot_create(f->e, "v1", NULL, NULL, NULL, &s, NULL, &err), 0);
+    assert_true(s.memory);
+    assert_int_equal(strncmp(s.tag, "snap-", 5), 0);
+    assert_int_equal(s.vmstate_bytes, 4096);
+    assert_int_equal(strlen(s.fingerprint), 16);
+    char first[PVM_SNAP_TAG_MAX + 1];
+    strcpy(first, s.tag);
+    assert_int_equal(pvm_snapshot_create(f->e, "v1", NULL, NULL, NULL, &s, NULL, &err), 0);
+    assert_string_not_equal(s.tag, first); /* same second: a suffix */
+    pvm_snapshot_opts disk = {.disk_only = true};
+    assert_int_equal(pvm_snapshot_create(f->e, "v1", "d2", &disk, NULL, &s, NULL, &err), 0);
+    assert_false(s.memory);
+    assert_int_equal(pvm_snapshot_create(f->e, "v1", "d2", NULL, NULL, &s, NULL, &err), -1);
+    assert_int_equal(err.code, PVM_E_EXISTS);
+    assert_int_equal(count(f), 4);
+    assert_int_equal(pvm_snapshot_get(f->e, "v1", "d2", &s, NULL, &err), 0);
+    assert_int_equal(pvm_snapshot_get(f->e, "v1", "nope", &s, NULL, &err), -1);
+    assert_int_equal(err.code, PVM_E_NOTFOUND);
+}
+
+static void test_failed_save_leaves_no_row(void **state)
+{
+    fixture *f = *state;
+    pvm_error err = {0};
+    running(f);
+    assert_int_equal(pvm_snapshot_create(f->e, "v1", "good", NULL, NULL, NULL, NULL, &err), 0);
+    pvm_fake_behave(f->home, "snapshot_save", "fail Error while writing VM state", &err);
+    assert_int_equal(pvm_snapshot_create(f->e, "v1", "bad", NULL, NULL, NULL, NULL, &err), -1);
+    assert_int_equal(err.code, PVM_E_QEMU);
+    assert_non_null(strstr(err.msg, "Error while writing VM state"));
+    pvm_fake_behave(f->home, "snapshot_save", NULL, &err);
+    pvm_snapshot s;
+    assert_int_equal(count(f), 1);
+    assert_int_equal(pvm_snapshot_get(f->e, "v1", "good", &s, NULL, &err), 0);
+    assert_int_equal(pvm_snapshot_restore(f->e, "v1", "good", NULL, NULL, NULL, &err), 0);
+}
+
+static void test_restore_rules(void **state)
+{
+    fixture *f = *state;
+    pvm_error err = {0};
+    assert_int_equal(pvm_snapshot_create(f->e, "v1", "disk1", NULL, NULL, NULL, NULL, &err), 0);
+    running(f);
+    assert_int_equal(pvm_snapshot_create(f->e, "v1", "mem1", NULL, NULL, NULL, NULL, &err), 0);
+    /* disk-only into a running VM */
+    assert_int_equal(pvm_snapshot_restore(f->e, "v1", "disk1", NULL, NULL, NULL, &err), -1);
+    assert_int_equal(err.code, PVM_E_STATE);
+    assert_non_null(strstr(err.msg, "stopped VM"));
+    /* identity changed: refused naming it, --force passes */
+    pvm_profile p;
+    assert_int_equal(pvm_profile_get(f->e, "p1", &p, &err), 0);
+    strcpy(p.serial, "SERIAL2");
+    assert_int_equal(pvm_profile_update(f->e, &p, NULL, &err), 0);
+    assert_int_equal(pvm_snapshot_restore(f->e, "v1", "mem1", NULL, NULL, NULL, &err), -1);
+    assert_int_equal(err.code, PVM_E_STATE);
+    assert_non_null(strstr(err.msg, "serialNumber"));
+    pvm_snapshot_opts force = {.force = true};
+    assert_int_equal(pvm_snapshot_restore(f->e, "v1", "mem1", &force, NULL, NULL, &err), 0);
+}
+
+static void test_restore_into_stopped(void **state)
+{
+    fixture *f = *state;
+    pvm_error err = {0};
+    running(f);
+    assert_int_equal(pvm_snapshot_create(f->e, "v1", "mem1", NULL, NULL, NULL, NULL, &err), 0);
+    assert_int_equal(pvm_vm_stop(f->e, "v1", true, 5, NULL, &err), 0);
+    pvm_vm vm;
+    assert_int_equal(pvm_vm_get(f->e, "v1", &vm, &err), 0);
+    assert_int_equal(vm.state, PVM_VM_STOPPED);
+    assert_int_equal(pvm_snapshot_restore(f->e, "v1", "mem1", NULL, NULL, NULL, &err), 0);
+    assert_int_equal(pvm_vm_get(f->e, "v1", &vm, &err), 0);
+    assert_int_equal(vm.state, PVM_VM_RUNNING); /* started paused, loaded, resumed */
+    /* a load that fails leaves no paused VM behind */
+    assert_int_equal(pvm_vm_stop(f->e, "v1", true, 5, NULL, &err), 0);
+    pvm_fake_behave(f->home, "snapshot_load", "fail cannot load", &err);
+    assert_int_equal(pvm_snapshot_restore(f->e, "v1", "mem1", NULL, NULL, NULL, &err), -1);
+    assert_non_null(strstr(err.msg, "cannot load"));
+    assert_int_equal(pvm_vm_get(f->e, "v1", &vm, &err), 0);
+    assert_int_equal(vm.state, PVM_VM_STOPPED);
+}
+
+static void test_reconcile(void **state)
+{
+    fixture *f = *state;
+    pvm_error err = {0};
+    assert_int_equal(pvm_snapshot_create(f->e, "v1", "a1", NULL, NULL, NULL, NULL, &err), 0);
+    assert_int_equal(pvm_snapshot_create(f->e, "v1", "a2", NULL, NULL, NULL, NULL, &err), 0);
+    assert_int_equal(pvm_fake_snapshot_edit(f->home, f->vm.id, "a1", false, &err), 0);
+    assert_int_equal(pvm_fake_snapshot_edit(f->home, f->vm.id, "outside", true, &err), 0);
+    pvm_snapshot *l = NULL;
+    size_t n = 0;
+    pvm_snapshot_notes notes = {0};
+    assert_int_equal(pvm_snapshot_list(f->e, "v1", &l, &n, &notes, &err), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(notes.n, 2);
+    assert_non_null(strstr(notes.line[0], "'a1' is no longer in the disk image"));
+    assert_non_null(strstr(notes.line[1], "'outside' was found"));
+    bool adopted = false;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(l[i].tag, "outside") == 0)
+            adopted = l[i].adopted && l[i].memory;
+    assert_true(adopted);
+    free(l);
+    /* a second list has nothing more to say */
+    memset(&notes, 0, sizeof notes);
+    assert_int_equal(pvm_snapshot_list(f->e, "v1", &l, &n, &notes, &err), 0);
+    assert_int_equal(notes.n, 0);
+    free(l);
+    /* an adopted snapshot's identity is unknown: restore needs force */
+    running(f);
+    assert_int_equal(pvm_snapshot_restore(f->e, "v1", "outside", NULL, NULL, NULL, &err), -1);
+    assert_non_null(strstr(err.msg, "unknown"));
+}
+
+static void test_busy(void **state)
+{
+    fixture *f = *state;
+    pvm_error err = {0};
+    pvm_vm_files files;
+    int fd = -1;
+    assert_int_equal(pvm_vm_files_init(f->home, f->vm.id, &files, &err), 0);
+    assert_int_equal(pvm_vm_lock(&files, "v1", &fd, &err), 0); /* another session */
+    assert_int_equal(pvm_snapshot_create(f->e, "v1", "x1", NULL, NULL, NULL, NULL, &err), -1);
+    assert_int_equal(err.code, PVM_E_BUSY);
+    assert_non_null(strstr(err.msg, "busy"));
+    pvm_snapshot *l = NULL;
+    size_t n = 0;
+    pvm_snapshot_notes notes = {0};
+    assert_int_equal(pvm_snapshot_list(f->e, "v1", &l, &n, &notes, &err), 0); /* still lists */
+    assert_int_equal(notes.n, 1);
+    free(l);
+    pvm_vm_unlock(fd);
+    assert_int_equal(pvm_snapshot_create(f->e, "v1", "x1", NULL, NULL, NULL, NULL, &err), 0);
+}
+
+static void test_delete_and_vm_delete(void **state)
+{
+    fixture *f = *state;
+    pvm_error err = {0};
+    assert_int_equal(pvm_snapshot_create(f->e, "v1", "a1", NULL, NULL, NULL, NULL, &err), 0);
+    assert_int_equal(pvm_snapshot_create(f->e, "v1", "a2", NULL, NULL, NULL, NULL, &err), 0);
+    assert_int_equal(pvm_snapshot_delete(f->e, "v1", "a1", NULL, NULL, &err), 0);
+    assert_int_equal(count(f), 1);
+    assert_int_equal(pvm_snapshot_delete(f->e, "v1", "a1", NULL, NULL, &err), -1);
+    assert_int_equal(err.code, PVM_E_NOTFOUND);
+    assert_int_equal(pvm_vm_delete(f->e, "v1", &err), 0);
+    pvm_snapshot *l = NULL;
+    size_t n = 9;
+    assert_int_equal(pvm_db_snapshot_list(f->e->store, f->vm.id, &l, &n, &err), 0);
+    assert_int_equal(n, 0);
+    free(l);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_tag_rule),
+        cmocka_unit_test(test_identity_diff),
+        cmocka_unit_test(test_devices_diff),
+        cmocka_unit_test(test_parse_120),
+        cmocka_unit_test_setup_teardown(test_create_list, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_save_leaves_no_row, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restore_rules, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restore_into_stopped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reconcile, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_busy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete_and_vm_delete, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
