@@ -126,6 +126,15 @@ static int pvm_bind_profile(sqlite3_stmt *st, const pvm_profile *p, pvm_error *e
 
 /* ------------------------------------------------------------------ reading */
 
+/* The field the column order puts at `guess` when it is stored in `column`,
+ * else NULL: a whole list costs one compare per identity column. */
+static const pvm_field *pvm_field_guess(const char *column, size_t guess)
+{
+    size_t n = 0;
+    const pvm_field *fields = pvm_profile_fields(&n);
+    return guess < n && strcmp(fields[guess].column, column) == 0 ? &fields[guess] : NULL;
+}
+
 static const pvm_field *pvm_field_by_column(const char *column)
 {
     size_t n = 0;
@@ -136,12 +145,21 @@ static const pvm_field *pvm_field_by_column(const char *column)
     return NULL;
 }
 
+/* The error names "profiles.COLUMN"; the name is only put together when a
+ * value is bad (a list of 1,000 profiles copies 25,000 values). */
 static int pvm_copy_column(sqlite3_stmt *st, int col, char *dst, size_t size,
                            const char *column, pvm_error *err)
 {
-    char what[80];
-    snprintf(what, sizeof what, "profiles.%s", column);
-    return pvm_db_copy_text(st, col, dst, size, what, err);
+    if (pvm_db_copy_text(st, col, dst, size, column, err) == 0)
+        return 0;
+    if (err) {
+        static const char table[] = "profiles.";
+        size_t len = strnlen(err->msg, sizeof err->msg - sizeof table);
+        memmove(err->msg + sizeof table - 1, err->msg, len);
+        memcpy(err->msg, table, sizeof table - 1);
+        err->msg[len + sizeof table - 1] = '\0';
+    }
+    return -1;
 }
 
 /* Reads one non-field column; returns 1 when `name` was one of them. */
@@ -177,14 +195,17 @@ static int pvm_read_profile(sqlite3_stmt *st, pvm_profile *p, pvm_error *err)
     memset(p, 0, sizeof *p);
     for (int col = 0; col < sqlite3_column_count(st); col++) {
         const char *name = sqlite3_column_name(st, col);
-        int fixed = pvm_read_fixed(st, col, name, p, err);
-        if (fixed < 0)
-            return -1;
-        if (fixed) {
-            seen_fixed++;
-            continue;
+        const pvm_field *f = pvm_field_guess(name, seen_fields);
+        if (!f) {
+            int fixed = pvm_read_fixed(st, col, name, p, err);
+            if (fixed < 0)
+                return -1;
+            if (fixed) {
+                seen_fixed++;
+                continue;
+            }
+            f = pvm_field_by_column(name);
         }
-        const pvm_field *f = pvm_field_by_column(name);
         if (!f)
             return pvm_error_set(err, PVM_E_SCHEMA, "profiles: unknown column %s", name);
         if (pvm_copy_column(st, col, pvm_profile_field_ptr(p, f), f->size, name, err) < 0)

@@ -432,7 +432,7 @@ static int pvm_store_open_readonly(const char *path, int version, sqlite3 **out,
     sprintf(u, log ? "?mode=ro" : "?immutable=1");
     sqlite3 *db = NULL;
     int rc = sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI |
-                                           SQLITE_OPEN_FULLMUTEX, NULL);
+                                           SQLITE_OPEN_NOMUTEX, NULL);
     free(uri);
     int current = 0;
     if (rc != SQLITE_OK) {
@@ -463,7 +463,7 @@ int pvm_store_open_at(const char *path, int version, pvm_store **out, pvm_error 
     if (header > pvm_store_latest_version() || header < 0)
         return pvm_newer_schema(path, header, err);
     sqlite3 *db = NULL;
-    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL);
+    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         pvm_error_set(err, PVM_E_STORE, "%s: cannot open: %s", path,
                       db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));

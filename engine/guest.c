@@ -1,6 +1,7 @@
 /* guest.c - the small starter guest: runs the guest builder (tests/guest/build in a
  * checkout, SHARE/guest/build installed) and keeps its kernel and initramfs in
- * HOME/guest/. Called by cli/cmd_guest.c (the TUI's first-run starter is not written yet). */
+ * HOME/guest/. Called by cli/cmd_guest.c and, on the engine thread, by the TUI's
+ * first-run starter (tui/starter.c). */
 #include "proc.h"        /* pvm_wait_until */
 #include "vm_internal.h" /* the spawning helpers of proc.c */
 

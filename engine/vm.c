@@ -153,19 +153,20 @@ bool pvm_vm_host_restarted(const pvm_vm_files *f)
     return then[0] && now[0] && strcmp(then, now) != 0;
 }
 
-void pvm_vm_probe(pvm_engine *e, pvm_vm *vm)
+/* Reads vm's state through the backend hv/ctx, or says why it is unknown
+ * (hv NULL: loading the backend failed with hv_err). */
+static void pvm_vm_probe_with(pvm_engine *e, const pvm_hv_ops *hv, void *ctx,
+                              const pvm_error *hv_err, pvm_vm *vm)
 {
     pvm_vm_files f;
-    const pvm_hv_ops *hv;
-    void *ctx;
-    pvm_error err = {0};
     vm->state = PVM_VM_STOPPED;
     vm->pid = 0;
     vm->state_reason[0] = '\0';
     if (pvm_vm_files_init(pvm_engine_home(e), vm->id, &f, NULL) < 0)
         return;
-    if (pvm_engine_hv_load(e, &hv, &ctx, &err) < 0) {
-        snprintf(vm->state_reason, sizeof vm->state_reason, "state unknown: %.200s", err.msg);
+    if (!hv) {
+        snprintf(vm->state_reason, sizeof vm->state_reason, "state unknown: %.200s",
+                 hv_err->msg);
         return;
     }
     int intent = pvm_vm_intent(&f);
@@ -175,6 +176,16 @@ void pvm_vm_probe(pvm_engine *e, pvm_vm *vm)
     if (busy && vm->state == PVM_VM_STOPPED)
         snprintf(vm->state_reason, sizeof vm->state_reason,
                  "another privarion-vm session is starting or stopping it");
+}
+
+void pvm_vm_probe(pvm_engine *e, pvm_vm *vm)
+{
+    const pvm_hv_ops *hv = NULL;
+    void *ctx = NULL;
+    pvm_error err = {0};
+    if (pvm_engine_hv_load(e, &hv, &ctx, &err) < 0)
+        hv = NULL;
+    pvm_vm_probe_with(e, hv, ctx, &err, vm);
 }
 
 /* ------------------------------------------------------------ get / list */
@@ -206,8 +217,15 @@ int pvm_vm_list(pvm_engine *e, pvm_vm **out, size_t *count, pvm_error *err)
 {
     if (pvm_db_vm_list(e->store, out, count, err) < 0)
         return -1;
+    /* the config and the backend once for the whole list, not once per VM (the
+     * TUI's first frame with 100 VMs spent most of its system time there) */
+    const pvm_hv_ops *hv = NULL;
+    void *ctx = NULL;
+    pvm_error hv_err = {0};
+    if (*count && pvm_engine_hv_load(e, &hv, &ctx, &hv_err) < 0)
+        hv = NULL;
     for (size_t i = 0; i < *count; i++)
-        pvm_vm_probe(e, &(*out)[i]);
+        pvm_vm_probe_with(e, hv, ctx, &hv_err, &(*out)[i]);
     return 0;
 }
 

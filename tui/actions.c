@@ -199,6 +199,12 @@ static void tui_delete(tui_app *app)
         const pvm_vm *vm = tui_selected_vm(app);
         if (!vm)
             return;
+        if (vm->state == PVM_VM_RUNNING || vm->state == PVM_VM_PAUSED) {
+            tui_message(app, TUI_EL_ERROR,
+                        "VM '%s' is %s: stop it first with S (or x forces it off), then d "
+                        "deletes it", vm->name, pvm_vm_state_name(vm->state));
+            return;
+        }
         snprintf(q, sizeof q, "Delete VM '%s' with its disk and folder?", vm->name);
         tui_confirm(app, "Delete VM", q, tui_vm_delete_yes, vm->name);
     }
@@ -387,7 +393,7 @@ void tui_do_action(tui_app *app, tui_action act)
     case TUI_ACT_NEXT_PANE:
     case TUI_ACT_PREV_PANE:
         app->focus = (tui_pane)((app->focus + (act == TUI_ACT_NEXT_PANE ? 1 : 2)) % TUI_PANE_COUNT);
-        tui_layout_compute(COLS, LINES, app->focus, &app->layout);
+        tui_relayout(app);
         app->dirty |= TUI_DIRTY_ALL;
         break;
     case TUI_ACT_UP:

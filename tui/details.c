@@ -277,7 +277,7 @@ void tui_details_draw(tui_app *app)
     else if (app->focus != TUI_PANE_PROFILES && (vm = tui_selected_vm(app)))
         title = "VM";
     tui_draw_box(app, r, title, false);
-    tui_lines l = {r, r.y + 1, 18};
+    tui_lines l = {r, r.y + 1, 20}; /* "chassis-manufacturer" whole */
     app->uptime_shown[0] = '\0';
     app->live = (tui_rect){0, 0, 0, 0};
     if (p)
@@ -287,7 +287,9 @@ void tui_details_draw(tui_app *app)
         tui_details_live_draw(app);
     } else
         tui_draw_text(r.y + 1, r.x + 2, r.w - 4, tui_theme_attr(TUI_EL_DIM),
-                      app->focus == TUI_PANE_SNAPSHOTS ? "no snapshots" : "nothing selected");
+                      app->focus == TUI_PANE_SNAPSHOTS
+                          ? "no snapshots of the selected VM yet - p takes one"
+                          : "nothing selected");
 }
 
 void tui_header_draw(tui_app *app)
@@ -305,20 +307,35 @@ void tui_header_draw(tui_app *app)
         cpus += vm->cpus;
         mem += vm->memory_bytes;
     }
-    char m1[32], m2[32], m3[32], load[32] = "", line[512];
-    const pvm_host_info *h = &app->host;
+    char m1[32], m2[32], m3[32], lines[4][256], load[32] = "";
     double avg[1];
     if (getloadavg(avg, 1) == 1)
         snprintf(load, sizeof load, ", load %.2f", avg[0]);
-    snprintf(line, sizeof line,
+    const pvm_host_info *h = &app->host;
+    const char *hm = pvm_size_format(h->memory, m1, sizeof m1);
+    const char *rm = mem ? pvm_size_format(mem, m2, sizeof m2) : "0";
+    const char *cm = pvm_size_format(h->max_memory, m3, sizeof m3);
+    /* the longest form that fits: the theme goes first, then the words get short */
+    snprintf(lines[0], sizeof lines[0],
              " privarion-vm   host: %d cores, %s%s   running: %d VM%s, %d vCPU%s, %s   "
              "caps: %d vCPU%s, %s   theme: %s",
-             h->cores, pvm_size_format(h->memory, m1, sizeof m1), load, running,
-             running == 1 ? "" : "s", cpus, cpus == 1 ? "" : "s",
-             mem ? pvm_size_format(mem, m2, sizeof m2) : "0", h->max_cpus,
-             h->max_cpus == 1 ? "" : "s", pvm_size_format(h->max_memory, m3, sizeof m3),
-             tui_theme_name());
+             h->cores, hm, load, running, running == 1 ? "" : "s", cpus, cpus == 1 ? "" : "s", rm,
+             h->max_cpus, h->max_cpus == 1 ? "" : "s", cm, tui_theme_name());
+    snprintf(lines[1], sizeof lines[1],
+             " privarion-vm   host: %d cores, %s%s   running: %d VM%s, %d vCPU%s, %s   "
+             "caps: %d vCPU%s, %s",
+             h->cores, hm, load, running, running == 1 ? "" : "s", cpus, cpus == 1 ? "" : "s", rm,
+             h->max_cpus, h->max_cpus == 1 ? "" : "s", cm);
+    snprintf(lines[2], sizeof lines[2],
+             " privarion-vm  host %d cores %s  running %d VM%s %d vCPU%s %s  caps %d vCPU%s %s",
+             h->cores, hm, running, running == 1 ? "" : "s", cpus, cpus == 1 ? "" : "s", rm,
+             h->max_cpus, h->max_cpus == 1 ? "" : "s", cm);
+    snprintf(lines[3], sizeof lines[3], " host %dc %s | running %d: %dc %s | caps %dc %s",
+             h->cores, hm, running, cpus, rm, h->max_cpus, cm);
+    size_t pick = 0;
+    while (pick < 3 && (int)strlen(lines[pick]) > r.w)
+        pick++;
     int a = tui_theme_attr(TUI_EL_HEADER);
     tui_draw_fill(r.y, r.x, r.w, a);
-    tui_draw_text(r.y, r.x, r.w, a, line);
+    tui_draw_text(r.y, r.x, r.w, a, lines[pick]);
 }

@@ -213,6 +213,7 @@ typedef struct tui_picker {
     long *rows;   /* -1: "random identity, no preset"; else a preset index */
     size_t n;
     int sel, top;
+    int keyw;     /* the longest preset key: the descriptions line up after it */
     void (*on_pick)(tui_app *app, const pvm_preset *preset);
 } tui_picker;
 
@@ -253,9 +254,11 @@ static void tui_picker_draw(tui_modal *m, tui_app *app)
         long p = k->rows[idx];
         char line[256];
         if (p < 0)
-            snprintf(line, sizeof line, "%-24s %s", "(random)", "random identity, no preset model");
+            snprintf(line, sizeof line, "%-*s  %s", k->keyw, "(random)",
+                     "random identity, no preset model");
         else
-            snprintf(line, sizeof line, "%-24s %s", k->presets[p].key, k->presets[p].description);
+            snprintf(line, sizeof line, "%-*s  %s", k->keyw, k->presets[p].key,
+                     k->presets[p].description);
         int a = tui_theme_attr(idx == k->sel ? TUI_EL_SELECTED : TUI_EL_TEXT);
         tui_draw_fill(r.y + 2 + i, r.x + 1, r.w - 2, a);
         tui_draw_text(r.y + 2 + i, r.x + 2, r.w - 4, a, line);
@@ -319,6 +322,10 @@ void tui_preset_picker(tui_app *app, void (*on_pick)(tui_app *app, const pvm_pre
     k->m = (tui_modal){tui_picker_draw, tui_picker_key, NULL, tui_picker_free, true};
     k->presets = pvm_presets(&k->npresets);
     k->rows = pvm_xcalloc(k->npresets + 1, sizeof *k->rows);
+    k->keyw = 8;
+    for (size_t i = 0; i < k->npresets; i++)
+        if ((int)strlen(k->presets[i].key) > k->keyw)
+            k->keyw = (int)strlen(k->presets[i].key);
     k->on_pick = on_pick;
     tui_edit_set(&k->search, "");
     tui_picker_filter(k);

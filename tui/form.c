@@ -12,7 +12,7 @@ typedef enum { TUI_FF_TEXT = 0, TUI_FF_CHOICE } tui_ff_kind;
 
 typedef struct tui_ffield {
     char label[32];
-    char key[32];                  /* the err->field this field answers to */
+    char key[32];                  /* the err->field this field answers to (engine's key) */
     tui_ff_kind kind;
     tui_edit edit;                 /* text fields */
     const char *const *choices;    /* choice fields */
@@ -103,6 +103,17 @@ static int tui_ff_rows(const tui_ffield *ff)
     return ff->error[0] ? 2 : 1;
 }
 
+/* The longest label (every label whole), at most a third of the dialog. */
+static int tui_form_label_width(const tui_form *form, int dialog_w)
+{
+    int lw = 8;
+    for (size_t i = 0; i < form->n; i++) {
+        int l = (int)strlen(form->f[i].label);
+        lw = l > lw ? l : lw;
+    }
+    return lw > dialog_w / 3 ? dialog_w / 3 : lw;
+}
+
 static void tui_form_draw(tui_modal *m, tui_app *app)
 {
     tui_form *form = (tui_form *)m;
@@ -124,7 +135,8 @@ static void tui_form_draw(tui_modal *m, tui_app *app)
             break;
         form->top++;
     }
-    int lw = 18, x = r.x + 2, vw = r.w - 4 - lw - 1, y = r.y + 1, cy = -1, cx = -1;
+    int lw = tui_form_label_width(form, r.w), x = r.x + 2, vw = r.w - 4 - lw - 1, y = r.y + 1;
+    int cy = -1, cx = -1;
     for (int i = form->top; i < (int)form->n && y + tui_ff_rows(&form->f[i]) <= r.y + 1 + body;
          i++) {
         tui_ffield *ff = &form->f[i];
@@ -145,9 +157,11 @@ static void tui_form_draw(tui_modal *m, tui_app *app)
     }
     if (form->error[0])
         tui_draw_text(r.y + r.h - 3, x, r.w - 4, tui_theme_attr(TUI_EL_ERROR), form->error);
-    const char *hints[] = {"Up/Down/Tab", "field", "Left/Right", "choose", "Enter", "save",
-                           "Esc", "cancel"};
-    tui_draw_hints(r.y + r.h - 2, x, r.w - 4, hints, 4);
+    /* Left/Right only choose on a choice field; on a text field they move the cursor */
+    bool choice = form->cur < (int)form->n && form->f[form->cur].kind == TUI_FF_CHOICE;
+    const char *hints[] = {"Up/Down/Tab", "field", "Enter", "save", "Esc", "cancel",
+                           "Left/Right", "choose"};
+    tui_draw_hints(r.y + r.h - 2, x, r.w - 4, hints, choice ? 4 : 3);
     if (cy >= 0) {
         move(cy, cx);
         form->m.cursor = true;
@@ -346,14 +360,14 @@ static int tui_vm_opts(tui_form *form, pvm_vm_opts *o, pvm_error *err)
     if (tui_vm_cpus(tui_vm_text(form, "cpus"), &o->cpus, err) < 0 ||
         (mem[0] && tui_named(pvm_memory_parse("memory", mem, &o->memory, err), "memory", err) < 0) ||
         (disk[0] && tui_named(pvm_disk_parse("disk", disk, &o->disk, err), "disk", err) < 0) ||
-        tui_named(pvm_disk_bus_parse(tui_vm_text(form, "disk-bus"), &o->disk_bus, err), "disk-bus",
+        tui_named(pvm_disk_bus_parse(tui_vm_text(form, "diskBus"), &o->disk_bus, err), "diskBus",
                   err) < 0 ||
         tui_named(pvm_nic_model_parse(tui_vm_text(form, "nic"), &o->nic, err), "nic", err) < 0 ||
         tui_named(pvm_net_mode_parse(tui_vm_text(form, "net"), &o->net, err), "net", err) < 0)
         return -1;
     o->iso = tui_vm_text(form, "iso");
     o->image = tui_vm_text(form, "image");
-    o->image_mode = strcmp(tui_vm_text(form, "image-mode"), "overlay") == 0 ? PVM_IMAGE_OVERLAY
+    o->image_mode = strcmp(tui_vm_text(form, "imageMode"), "overlay") == 0 ? PVM_IMAGE_OVERLAY
                                                                              : PVM_IMAGE_COPY;
     o->kernel = tui_vm_text(form, "kernel");
     o->initrd = tui_vm_text(form, "initrd");
@@ -411,12 +425,12 @@ void tui_vm_form_open(tui_app *app)
     tui_form_add(form, "vCPUs", "cpus", "1");
     tui_form_add(form, "memory", "memory", "1G");
     tui_form_add(form, "disk size", "disk", "50G");
-    tui_form_add_choice(form, "disk bus", "disk-bus", tui_bus_choices, 3, 0);
+    tui_form_add_choice(form, "disk bus", "diskBus", tui_bus_choices, 3, 0);
     tui_form_add_choice(form, "NIC", "nic", tui_nic_choices, 2, 0);
     tui_form_add_choice(form, "network", "net", tui_net_choices, 2, 0);
     tui_form_add(form, "ISO", "iso", "");
     tui_form_add(form, "image", "image", "");
-    tui_form_add_choice(form, "image mode", "image-mode", tui_mode_choices, 2, 0);
+    tui_form_add_choice(form, "image mode", "imageMode", tui_mode_choices, 2, 0);
     tui_form_add(form, "kernel", "kernel", "");
     tui_form_add(form, "initrd", "initrd", "");
     tui_form_add(form, "append", "append", "");

@@ -92,6 +92,8 @@ struct tui_app {
     /* the message line */
     char message[512];
     tui_element message_el;
+    unsigned message_seq;   /* counts tui_message calls: did an action say something? */
+    int message_rows;       /* rows the message line has (long messages wrap) */
     /* the operation the worker runs, 0 when idle */
     unsigned job;
     pvm_job_kind job_kind;
@@ -103,6 +105,10 @@ struct tui_app {
     int64_t last_watch_ms;
     char uptime_shown[32];  /* the selected VM's uptime as last drawn */
 
+    /* the first-run starter (starter.c) while its job runs */
+    unsigned starter_job;
+    char starter_vm[PVM_NAME_MAX + 1];
+
     tui_modal *modal;
 
     /* live usage (monitor.c): the sampler's owner is the engine thread (worker jobs) */
@@ -113,6 +119,7 @@ struct tui_app {
     uint64_t monitor_sig;         /* the running VMs (ids and pids) the last job was given */
     tui_rect live;                /* the details pane's sparkline rows as last drawn, h 0: none */
     char live_vm[PVM_UUID_LEN + 1]; /* whose */
+    unsigned modal_seq;     /* counts tui_modal_open calls */
 };
 
 /* tui.c */
@@ -121,6 +128,8 @@ int64_t tui_now_ms(void);
 void tui_message(tui_app *app, tui_element el, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void tui_message_error(tui_app *app, const pvm_error *err);
+/* Recomputes the layout for the terminal's size, the focus and the message's rows. */
+void tui_relayout(tui_app *app);
 /* Reloads profiles and VMs from the engine, keeping each list's selection. */
 void tui_reload(tui_app *app);
 /* The selected profile / VM, NULL when none. */
@@ -129,6 +138,11 @@ const pvm_vm *tui_selected_vm(const tui_app *app);
 const pvm_profile *tui_profile_by_id(const tui_app *app, const char *id);
 /* Queues a worker job on a VM and shows it on the message line. */
 void tui_submit(tui_app *app, pvm_job_kind kind, const char *vm);
+/* Queues a custom engine-thread job (worker.h's pvm_worker_submit_fn) named
+ * label; arg goes to the worker, which calls free_arg on it. -1 with err when
+ * another job runs or the submit fails (then free_arg(arg) has run). */
+int tui_submit_fn(tui_app *app, const char *label, pvm_job_fn fn, void *arg,
+                  void (*free_arg)(void *), pvm_error *err);
 /* Leaves curses for a moment (console), then restores the screen. */
 void tui_suspend(tui_app *app);
 void tui_resume(tui_app *app);
@@ -154,6 +168,10 @@ void tui_tabs_draw(tui_app *app);
 /* Moves the focused list's selection by delta rows (clamped). */
 void tui_list_move(tui_app *app, int delta);
 void tui_list_home_end(tui_app *app, bool end);
+/* Selects the row-th row shown in pane (0 = the top one); out of range: nothing. */
+void tui_list_select_row(tui_app *app, tui_pane pane, int row);
+/* The pane whose tab (narrow layout) covers column x, -1 when none. */
+int tui_tab_at(const tui_app *app, int x);
 /* The data index of the selected row of pane, -1 when none. */
 long tui_list_selected(const tui_app *app, tui_pane pane);
 /* Loads the selected VM's snapshots when they are not those shown (or were invalidated,
@@ -216,10 +234,26 @@ void tui_prompt(tui_app *app, const char *title, const char *label, const char *
 void tui_preset_picker(tui_app *app, void (*on_pick)(tui_app *app, const pvm_preset *preset));
 /* The serial log viewer of a VM: scrolls, follows new lines. */
 void tui_log_open(tui_app *app, const pvm_vm *vm);
+/* The same, but once a line starting with anchor appears the view stops
+ * following and shows it at the top (the starter's identity report). */
+void tui_log_open_at(tui_app *app, const pvm_vm *vm, const char *anchor);
 
 /* form.c */
 void tui_profile_form_open(tui_app *app, const pvm_profile *p);
 void tui_vm_form_open(tui_app *app);
+
+/* starter.c */
+/* On a first start (no profiles, no VMs, not declined before) offers the starter. */
+void tui_starter_offer(tui_app *app);
+/* Handles the starter job's end event; false when ev is another job's. */
+bool tui_starter_done(tui_app *app, const pvm_worker_event *ev);
+
+/* mouse.c */
+/* Turns the mouse on where the terminal has one (no-op on vt100 and the like). */
+void tui_mouse_start(void);
+/* Handles a KEY_MOUSE: a click focuses a pane and selects a row, the wheel
+ * scrolls the list under the pointer; in a modal the wheel is Up/Down. */
+void tui_mouse_event(tui_app *app);
 
 /* help.c */
 void tui_help_open(tui_app *app);

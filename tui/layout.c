@@ -70,6 +70,60 @@ void tui_layout_compute(int cols, int rows, tui_pane focus, tui_layout *out)
     }
 }
 
+static void tui_rect_end_at(tui_rect *r, int bottom)
+{
+    if (r->h && r->y + r->h > bottom)
+        *r = tui_rect_make(r->y, r->x, bottom - r->y, r->w);
+}
+
+void tui_layout_message_rows(tui_layout *l, int rows)
+{
+    if (l->mode == TUI_LAYOUT_TOO_SMALL || rows <= 1)
+        return;
+    if (rows > TUI_MESSAGE_MAX_ROWS)
+        rows = TUI_MESSAGE_MAX_ROWS;
+    int body_top = l->tabs.h ? l->tabs.y + 1 : l->header.y + 1;
+    int max = l->rows - 1 - body_top - 5; /* the hints row and 5 rows of panes stay */
+    if (rows > max)
+        rows = max;
+    if (rows <= 1)
+        return;
+    l->message = tui_rect_make(l->rows - rows, 0, rows, l->cols);
+    l->hints = tui_rect_make(l->message.y - 1, 0, 1, l->cols);
+    for (int i = 0; i < TUI_PANE_COUNT; i++)
+        tui_rect_end_at(&l->panes[i], l->hints.y);
+    tui_rect_end_at(&l->details, l->hints.y);
+}
+
+static bool tui_rect_has(tui_rect r, int y, int x)
+{
+    return r.h && r.w && y >= r.y && y < r.y + r.h && x >= r.x && x < r.x + r.w;
+}
+
+tui_hit tui_layout_hit(const tui_layout *l, int y, int x)
+{
+    tui_hit h = {TUI_HIT_NONE, TUI_PANE_PROFILES, -1};
+    if (l->mode == TUI_LAYOUT_TOO_SMALL)
+        return h;
+    if (tui_rect_has(l->tabs, y, x)) {
+        h.kind = TUI_HIT_TABS;
+        return h;
+    }
+    for (int i = 0; i < TUI_PANE_COUNT; i++) {
+        tui_rect r = l->panes[i];
+        if (!tui_rect_has(r, y, x))
+            continue;
+        h.kind = TUI_HIT_PANE;
+        h.pane = (tui_pane)i;
+        bool inside = y > r.y && y < r.y + r.h - 1 && x > r.x && x < r.x + r.w - 1;
+        h.row = inside ? y - r.y - 1 : -1;
+        return h;
+    }
+    if (tui_rect_has(l->details, y, x))
+        h.kind = TUI_HIT_DETAILS;
+    return h;
+}
+
 int tui_layout_scroll(int top, int sel, int n, int height)
 {
     if (height <= 0 || n <= 0)
@@ -85,4 +139,54 @@ int tui_layout_scroll(int top, int sel, int n, int height)
     if (top > n - height)
         top = n - height;
     return top < 0 ? 0 : top;
+}
+
+size_t tui_wrap(const char *s, int width, size_t *starts, size_t *lens, size_t max)
+{
+    size_t w = width < 1 ? 1 : (size_t)width, n = 0, i = 0, len = strlen(s);
+    while (i < len) {
+        size_t end = i, brk = 0; /* brk: a blank's position + 1 in reach */
+        while (end < len && s[end] != '\n' && end - i < w) {
+            if (s[end] == ' ')
+                brk = end + 1;
+            end++;
+        }
+        size_t next = end;
+        if (end < len && s[end] != '\n' && s[end] != ' ' && brk) {
+            end = brk - 1; /* break after the last blank that fits */
+            next = brk;
+        }
+        while (end > i && s[end - 1] == ' ')
+            end--;
+        if (n < max) {
+            starts[n] = i;
+            lens[n] = end - i;
+        }
+        n++;
+        i = next;
+        if (i < len && s[i] == '\n')
+            i++;
+        else
+            while (i < len && s[i] == ' ')
+                i++;
+    }
+    return n;
+}
+
+int tui_fit_items(const int *widths, const bool *essential, size_t n, int w, bool *show)
+{
+    int used = 0;
+    for (size_t i = 0; i < n; i++) {
+        show[i] = true;
+        used += widths[i];
+    }
+    for (int pass = 0; pass < 2 && used > w; pass++) {
+        for (size_t i = n; i-- > 0 && used > w;) {
+            if (!show[i] || (pass == 0 && essential[i]))
+                continue;
+            show[i] = false;
+            used -= widths[i];
+        }
+    }
+    return used;
 }

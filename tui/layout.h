@@ -5,6 +5,7 @@
 #define PVM_TUI_LAYOUT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /* The three list panes, in Tab order. */
 typedef enum { TUI_PANE_PROFILES = 0, TUI_PANE_VMS, TUI_PANE_SNAPSHOTS, TUI_PANE_COUNT } tui_pane;
@@ -41,11 +42,42 @@ typedef struct tui_layout {
  * TUI_MIN_ROWS give TUI_LAYOUT_TOO_SMALL with every rectangle empty. */
 void tui_layout_compute(int cols, int rows, tui_pane focus, tui_layout *out);
 
+/* Gives the message line `rows` rows (a long message wraps instead of being cut):
+ * the hint line moves up above them and the panes, tabs and details end above the
+ * hints. rows is capped at TUI_MESSAGE_MAX_ROWS and so the panes keep 5 rows;
+ * nothing changes for rows <= 1 or a TOO_SMALL layout. */
+#define TUI_MESSAGE_MAX_ROWS 4
+void tui_layout_message_rows(tui_layout *l, int rows);
+
+/* What a mouse click at (y, x) lands on: a list pane (its row inside the box,
+ * -1 on the border or title), the details, the tab row, or nothing. */
+typedef enum { TUI_HIT_NONE = 0, TUI_HIT_PANE, TUI_HIT_DETAILS, TUI_HIT_TABS } tui_hit_kind;
+typedef struct tui_hit {
+    tui_hit_kind kind;
+    tui_pane pane; /* TUI_HIT_PANE */
+    int row;       /* TUI_HIT_PANE: 0 = the first row shown, -1 = the border */
+} tui_hit;
+tui_hit tui_layout_hit(const tui_layout *l, int y, int x);
+
 /* True when a and b share at least one cell. */
 bool tui_rect_overlap(tui_rect a, tui_rect b);
 
 /* The first visible row of a list of n rows shown in `height` rows so that
  * row `sel` is visible, moving as little as possible from `top`. */
 int tui_layout_scroll(int top, int sel, int n, int height);
+
+/* Word wrap: splits the NUL-terminated s into lines of at most width bytes,
+ * breaking after a blank where one is in reach (a longer word is cut), blanks
+ * at a break dropped and '\n' always breaking. Line i is s[starts[i]] for lens[i]
+ * bytes; only the first max are stored. Returns how many lines s needs (0 for "",
+ * at least 1 otherwise); width < 1 counts as 1. */
+size_t tui_wrap(const char *s, int width, size_t *starts, size_t *lens, size_t max);
+
+/* Which of n items of widths[i] columns (gap included) a line of w columns shows:
+ * every one when they fit, else the least important go first: items that are not
+ * essential[i], from the last one back, until the rest fits (essential ones only
+ * go when they alone do not fit, again from the last). show[i] gets the verdict;
+ * returns the columns used. */
+int tui_fit_items(const int *widths, const bool *essential, size_t n, int w, bool *show);
 
 #endif

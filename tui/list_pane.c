@@ -118,6 +118,16 @@ void tui_list_move(tui_app *app, int delta)
     }
 }
 
+void tui_list_select_row(tui_app *app, tui_pane pane, int row)
+{
+    tui_list *l = &app->lists[pane];
+    int idx = l->top + row;
+    if (row < 0 || idx >= (int)l->n || idx == l->sel)
+        return;
+    l->sel = idx;
+    app->dirty |= TUI_DIRTY_LISTS | TUI_DIRTY_DETAILS | TUI_DIRTY_HINTS;
+}
+
 void tui_list_home_end(tui_app *app, bool end)
 {
     tui_list *l = &app->lists[app->focus];
@@ -185,8 +195,10 @@ static void tui_list_row(tui_app *app, tui_pane pane, size_t i, int y, int x, in
     int sw = 8, cw = w >= 24 ? TUI_CPU_W : 0;
     bool busy = app->job && strcmp(app->job_target, vm->name) == 0;
     if (busy)
-        st = app->job_kind == PVM_JOB_START ? "starting" : app->job_kind == PVM_JOB_DELETE
-                                                               ? "deleting" : "stopping";
+        st = app->job_kind == PVM_JOB_START    ? "starting"
+             : app->job_kind == PVM_JOB_DELETE ? "deleting"
+             : app->job_kind == PVM_JOB_CUSTOM ? "busy"
+                                               : "stopping";
     tui_draw_text(y, x + 1, w - sw - cw - 3, base, vm->name);
     if (cw)
         tui_cpu_cell(app, vm, y, x + w - sw - cw - 2, cw, base);
@@ -228,7 +240,7 @@ void tui_list_draw(tui_app *app, tui_pane pane)
     tui_draw_box(app, r, title, focus);
     int inner_h = r.h - 2, inner_w = r.w - 2;
     if (!l->n) {
-        const char *empty = pane == TUI_PANE_SNAPSHOTS ? "no snapshots"
+        const char *empty = pane == TUI_PANE_SNAPSHOTS ? "no snapshots - p takes one"
                             : l->filter[0]           ? "nothing matches the filter"
                             : pane == TUI_PANE_PROFILES ? "no profiles: n makes one"
                                                         : "no VMs: n makes one";
@@ -243,6 +255,25 @@ void tui_list_draw(tui_app *app, tui_pane pane)
     }
 }
 
+static int tui_tab_text(const tui_app *app, int p, char *t, size_t size)
+{
+    snprintf(t, size, " %s (%zu) ", tui_pane_titles[p], app->lists[p].n);
+    return (int)strlen(t);
+}
+
+int tui_tab_at(const tui_app *app, int x)
+{
+    int at = app->layout.tabs.x + 1;
+    for (int p = 0; p < TUI_PANE_COUNT; p++) {
+        char t[48];
+        int w = tui_tab_text(app, p, t, sizeof t);
+        if (x >= at && x < at + w)
+            return p;
+        at += w + 1;
+    }
+    return -1;
+}
+
 void tui_tabs_draw(tui_app *app)
 {
     tui_rect r = app->layout.tabs;
@@ -252,8 +283,7 @@ void tui_tabs_draw(tui_app *app)
     int x = r.x + 1;
     for (int p = 0; p < TUI_PANE_COUNT; p++) {
         char t[48];
-        snprintf(t, sizeof t, " %s (%zu) ", tui_pane_titles[p], app->lists[p].n);
-        int w = (int)strlen(t);
+        int w = tui_tab_text(app, p, t, sizeof t);
         tui_draw_text(r.y, x, w,
                       tui_theme_attr(p == (int)app->focus ? TUI_EL_TITLE_FOCUS : TUI_EL_TITLE), t);
         x += w + 1;

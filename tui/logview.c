@@ -22,6 +22,7 @@ typedef struct tui_logview {
     int top;
     bool follow;
     bool in_escape;   /* inside an ANSI escape sequence across reads */
+    char anchor[64];  /* while following: stop at the first line starting with it */
 } tui_logview;
 
 /* Appends raw bytes, dropping '\r', ANSI escape sequences and other control bytes. */
@@ -176,11 +177,29 @@ static tui_modal_result tui_log_key(tui_modal *m, tui_app *app, int ch)
     return TUI_MODAL_KEEP;
 }
 
+/* The anchor line, once it is there, goes to the top and the view stays put. */
+static void tui_log_find_anchor(tui_logview *v)
+{
+    if (!v->anchor[0] || !v->follow)
+        return;
+    size_t alen = strlen(v->anchor);
+    for (size_t i = 0; i < v->nlines; i++) {
+        if (strncmp(v->lines[i], v->anchor, alen) == 0) {
+            v->top = (int)i;
+            v->follow = false;
+            v->anchor[0] = '\0';
+            return;
+        }
+    }
+}
+
 static void tui_log_tick(tui_modal *m, tui_app *app)
 {
     tui_logview *v = (tui_logview *)m;
-    if (tui_log_read(v))
+    if (tui_log_read(v)) {
+        tui_log_find_anchor(v);
         app->dirty |= TUI_DIRTY_MODAL;
+    }
 }
 
 static void tui_log_free(tui_modal *m)
@@ -193,6 +212,11 @@ static void tui_log_free(tui_modal *m)
 
 void tui_log_open(tui_app *app, const pvm_vm *vm)
 {
+    tui_log_open_at(app, vm, NULL);
+}
+
+void tui_log_open_at(tui_app *app, const pvm_vm *vm, const char *anchor)
+{
     pvm_error err = {0};
     tui_logview *v = pvm_xcalloc(1, sizeof *v);
     if (pvm_vm_path(app->engine, vm, PVM_VM_PATH_SERIAL_LOG, v->path, sizeof v->path, &err) < 0) {
@@ -203,7 +227,9 @@ void tui_log_open(tui_app *app, const pvm_vm *vm)
     v->m = (tui_modal){tui_log_draw, tui_log_key, tui_log_tick, tui_log_free, false};
     pvm_strlcpy(v->vm, vm->name, sizeof v->vm);
     v->follow = true;
+    pvm_strlcpy(v->anchor, anchor ? anchor : "", sizeof v->anchor);
     tui_log_append(v, "", 0);
     tui_log_read(v);
+    tui_log_find_anchor(v);
     tui_modal_open(app, &v->m);
 }

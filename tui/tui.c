@@ -36,6 +36,22 @@ int64_t tui_now_ms(void)
 
 /* ------------------------------------------------------------ messages */
 
+/* The rows the message needs at the terminal's width (1 .. TUI_MESSAGE_MAX_ROWS). */
+static int tui_message_need(const tui_app *app)
+{
+    size_t starts[1], lens[1];
+    size_t n = tui_wrap(app->message, app->layout.cols - 2, starts, lens, 0);
+    return n < 1 ? 1 : n > TUI_MESSAGE_MAX_ROWS ? TUI_MESSAGE_MAX_ROWS : (int)n;
+}
+
+void tui_relayout(tui_app *app)
+{
+    tui_layout_compute(COLS, LINES, app->focus, &app->layout);
+    app->message_rows = tui_message_need(app);
+    tui_layout_message_rows(&app->layout, app->message_rows);
+    app->dirty |= TUI_DIRTY_ALL;
+}
+
 void tui_message(tui_app *app, tui_element el, const char *fmt, ...)
 {
     va_list ap;
@@ -43,7 +59,11 @@ void tui_message(tui_app *app, tui_element el, const char *fmt, ...)
     vsnprintf(app->message, sizeof app->message, fmt, ap);
     va_end(ap);
     app->message_el = el;
+    app->message_seq++;
     app->dirty |= TUI_DIRTY_MESSAGE;
+    /* a message that needs another number of rows moves the hints and the panes */
+    if (app->layout.cols && tui_message_need(app) != app->message_rows)
+        tui_relayout(app);
 }
 
 void tui_message_error(tui_app *app, const pvm_error *err)
@@ -155,6 +175,29 @@ void tui_submit(tui_app *app, pvm_job_kind kind, const char *vm)
     app->dirty |= TUI_DIRTY_LISTS | TUI_DIRTY_HINTS;
 }
 
+int tui_submit_fn(tui_app *app, const char *label, pvm_job_fn fn, void *arg,
+                  void (*free_arg)(void *), pvm_error *err)
+{
+    if (app->job) {
+        if (free_arg)
+            free_arg(arg);
+        return pvm_error_set(err, PVM_E_BUSY, "wait for the %s of '%s' to end (Esc cancels it)",
+                             pvm_job_kind_name(app->job_kind), app->job_target);
+    }
+    unsigned id;
+    if (pvm_worker_submit_fn(app->worker, label, fn, arg, free_arg, &id, err) < 0) {
+        if (free_arg)
+            free_arg(arg);
+        return -1;
+    }
+    app->job = id;
+    app->job_kind = PVM_JOB_CUSTOM;
+    pvm_strlcpy(app->job_target, label, sizeof app->job_target);
+    app->job_step[0] = '\0';
+    app->dirty |= TUI_DIRTY_LISTS | TUI_DIRTY_HINTS;
+    return 0;
+}
+
 static void tui_worker_event(tui_app *app, const pvm_worker_event *ev)
 {
     if (tui_monitor_event(app, ev))
@@ -167,12 +210,17 @@ static void tui_worker_event(tui_app *app, const pvm_worker_event *ev)
             else
                 pvm_strlcpy(app->job_step, ev->step, sizeof app->job_step);
             tui_message(app, TUI_EL_TEXT, "%s of '%s': %s   Esc cancels",
-                        pvm_job_kind_name(ev->kind), ev->target, app->job_step);
+                        ev->job == app->starter_job ? "starter" : pvm_job_kind_name(ev->kind),
+                        ev->target, app->job_step);
         }
         return;
     }
-    if (ev->job == app->job)
+    if (ev->job == app->job) {
         app->job = 0;
+        app->dirty |= TUI_DIRTY_HINTS | TUI_DIRTY_LISTS;
+    }
+    if (tui_starter_done(app, ev))
+        return;
     if (ev->rc == 0) {
         static const char *const done[] = {"started", "stopped", "forced off", "deleted", "done"};
         tui_message(app, TUI_EL_OK, "VM '%s' %s", ev->target, done[ev->kind]);
@@ -197,34 +245,65 @@ void tui_modal_open(tui_app *app, tui_modal *m)
     if (app->modal)
         app->modal->free(app->modal);
     app->modal = m;
+    app->modal_seq++;
     app->dirty |= TUI_DIRTY_ALL;
 }
 
+/* The focused pane's hints; when they do not all fit, the least important go
+ * first and "? help", "q quit" (and "Esc cancel" while a job runs) stay. */
 static void tui_hints_draw(tui_app *app)
 {
+    enum { MAX = 32 };
     tui_rect r = app->layout.hints;
-    const char *pairs[48];
-    size_t n = 0, count;
+    const char *keys[MAX], *labels[MAX], *pairs[2 * MAX];
+    int widths[MAX];
+    bool essential[MAX], show[MAX];
+    size_t n = 0, count, np = 0;
     const tui_binding *b = tui_keymap(&count);
     unsigned bit = 1u << app->focus;
     if (app->job) {
-        pairs[n++] = "Esc";
-        pairs[n++] = "cancel";
+        keys[n] = "Esc";
+        labels[n] = "cancel";
+        essential[n++] = true;
     }
-    for (size_t i = 0; i < count && n + 2 <= 48; i++) {
+    for (size_t i = 0; i < count && n < MAX; i++) {
         if (!b[i].hint[0] || !(b[i].where & bit))
             continue;
-        pairs[n++] = b[i].keys[0].name;
-        pairs[n++] = b[i].hint;
+        keys[n] = b[i].keys[0].name;
+        labels[n] = b[i].hint;
+        essential[n++] = b[i].action == TUI_ACT_HELP || b[i].action == TUI_ACT_QUIT;
     }
-    tui_draw_hints(r.y, r.x + 1, r.w - 1, pairs, n / 2);
+    for (size_t i = 0; i < n; i++)
+        widths[i] = (int)(strlen(keys[i]) + 1 + strlen(labels[i]) + 2);
+    tui_fit_items(widths, essential, n, r.w - 1 + 2, show); /* the last gap is not drawn */
+    for (size_t i = 0; i < n; i++) {
+        if (!show[i])
+            continue;
+        pairs[np++] = keys[i];
+        pairs[np++] = labels[i];
+    }
+    tui_draw_hints(r.y, r.x + 1, r.w - 1, pairs, np / 2);
 }
 
+/* The message, wrapped over the rows it has; when even those are too few its
+ * end is kept (the reason an error gives comes last) and "..." starts it. */
 static void tui_message_draw(tui_app *app)
 {
     tui_rect r = app->layout.message;
-    tui_draw_fill(r.y, r.x, r.w, tui_theme_attr(TUI_EL_TEXT));
-    tui_draw_text(r.y, r.x + 1, r.w - 2, tui_theme_attr(app->message_el), app->message);
+    size_t starts[64], lens[64];
+    size_t n = tui_wrap(app->message, r.w - 2, starts, lens, 64);
+    n = n > 64 ? 64 : n;
+    size_t first = n > (size_t)r.h ? n - (size_t)r.h : 0;
+    for (int row = 0; row < r.h; row++) {
+        tui_draw_fill(r.y + row, r.x, r.w, tui_theme_attr(TUI_EL_TEXT));
+        size_t i = first + (size_t)row;
+        if (i >= n)
+            continue;
+        char line[600];
+        snprintf(line, sizeof line, "%s%.*s", row == 0 && first ? "..." : "", (int)lens[i],
+                 app->message + starts[i]);
+        tui_draw_text(r.y + row, r.x + 1, r.w - 2, tui_theme_attr(app->message_el), line);
+    }
 }
 
 static void tui_too_small(tui_app *app)
@@ -286,8 +365,22 @@ static void tui_render(tui_app *app)
 
 static void tui_resize(tui_app *app)
 {
-    tui_layout_compute(COLS, LINES, app->focus, &app->layout);
-    app->dirty |= TUI_DIRTY_ALL;
+    tui_relayout(app);
+}
+
+/* Keys that only look around (move, scroll, help, redraw) leave an error standing. */
+static bool tui_action_looks(tui_action act)
+{
+    return act == TUI_ACT_NONE || (act >= TUI_ACT_NEXT_PANE && act <= TUI_ACT_END) ||
+           act == TUI_ACT_HELP || act == TUI_ACT_REDRAW;
+}
+
+/* An error stays until the next action that does something and says nothing of its
+ * own went through: then it is stale, and the line goes blank. */
+static void tui_message_settle(tui_app *app, bool was_error, unsigned seq)
+{
+    if (was_error && app->message_seq == seq && app->message_el == TUI_EL_ERROR)
+        tui_message(app, TUI_EL_TEXT, "%s", "");
 }
 
 static void tui_handle_key(tui_app *app, int ch)
@@ -296,21 +389,32 @@ static void tui_handle_key(tui_app *app, int ch)
         tui_resize(app);
         return;
     }
+    if (ch == KEY_MOUSE) {
+        tui_mouse_event(app);
+        return;
+    }
     if (ch == 0x0c) { /* Ctrl-L works everywhere, also inside forms */
         tui_do_action(app, TUI_ACT_REDRAW);
         return;
     }
+    bool was_error = app->message_el == TUI_EL_ERROR;
+    unsigned seq = app->message_seq;
     if (app->modal) {
         if (app->layout.mode == TUI_LAYOUT_TOO_SMALL)
             return; /* keys wait until the form can be seen again */
+        unsigned opened = app->modal_seq;
         if (app->modal->key(app->modal, app, ch) == TUI_MODAL_CLOSE)
             tui_modal_open(app, NULL);
+        if (app->modal_seq != opened && !app->modal) /* it closed: what it did went through */
+            tui_message_settle(app, was_error, seq);
         return;
     }
     tui_action act = tui_keymap_lookup(ch, app->focus);
     if (app->layout.mode == TUI_LAYOUT_TOO_SMALL && act != TUI_ACT_QUIT)
         return;
     tui_do_action(app, act);
+    if (!tui_action_looks(act) && !app->modal)
+        tui_message_settle(app, was_error, seq);
 }
 
 /* Reads every waiting key; false when the terminal is gone (read error, EOF). */
@@ -389,6 +493,7 @@ static SCREEN *tui_curses_start(tui_app *app, const char *theme, bool ascii)
     nonl();
     keypad(stdscr, TRUE);
     tui_define_keys();
+    tui_mouse_start();
     nodelay(stdscr, TRUE);
     set_escdelay(25);
     curs_set(0);
@@ -479,6 +584,7 @@ int pvm_tui_run(const pvm_tui_opts *opts)
         tui_message(&app, TUI_EL_TEXT, "? shows every key; q quits (VMs keep running)");
     tui_reload(&app);
     tui_resize(&app);
+    tui_starter_offer(&app);
     app.last_watch_ms = tui_now_ms();
     tui_loop(&app);
     tui_modal_open(&app, NULL);

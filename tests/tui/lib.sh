@@ -20,6 +20,9 @@ TUI_STATUS_FILE=/dev/null
 export XDG_CONFIG_HOME=$T_DIR/config
 export PRIVARION_VM_ACCEL=tcg
 mkdir -p "$XDG_CONFIG_HOME" "$PRIVARION_VM_HOME"
+# The first-run starter (a dialog on a start with an empty store) is declined up front
+# unless the test is about it (TUI_OFFER_STARTER=1 before sourcing this file).
+[ "${TUI_OFFER_STARTER:-0}" = 1 ] || : >"$PRIVARION_VM_HOME/starter-declined"
 
 tui_tmux() { tmux -L "$TUI_SERVER" -f /dev/null "$@"; }
 

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <cmocka.h>
 
 #include "../../tui/layout.h"
@@ -117,6 +118,137 @@ static void test_scroll_keeps_selection_visible(void **state)
     assert_int_equal(tui_layout_scroll(3, 2, 20, 0), 0);
 }
 
+/* The wrapped line i of s, as a string. */
+static const char *wrapped(const char *s, int width, size_t i, size_t *count)
+{
+    static char out[256];
+    size_t starts[16], lens[16];
+    *count = tui_wrap(s, width, starts, lens, 16);
+    if (i >= *count || i >= 16)
+        return "(none)";
+    snprintf(out, sizeof out, "%.*s", (int)lens[i], s + starts[i]);
+    return out;
+}
+
+static void test_wrap_breaks_at_blanks_and_keeps_every_word(void **state)
+{
+    (void)state;
+    size_t n;
+    const char *msg = "start of 'box' failed: QEMU exited: could not open disk image";
+    assert_string_equal(wrapped(msg, 20, 0, &n), "start of 'box'");
+    assert_string_equal(wrapped(msg, 20, 1, &n), "failed: QEMU exited:");
+    assert_string_equal(wrapped(msg, 20, 2, &n), "could not open disk");
+    assert_string_equal(wrapped(msg, 20, 3, &n), "image");
+    assert_int_equal(n, 4);
+    /* every line fits, and nothing but blanks is lost */
+    size_t starts[16], lens[16], total = 0;
+    n = tui_wrap(msg, 20, starts, lens, 16);
+    for (size_t i = 0; i < n; i++) {
+        assert_true(lens[i] <= 20);
+        total += lens[i];
+    }
+    size_t letters = 0;
+    for (const char *p = msg; *p; p++)
+        letters += *p != ' ';
+    assert_true(total >= letters);
+}
+
+static void test_wrap_cuts_long_words_and_honours_newlines(void **state)
+{
+    (void)state;
+    size_t n;
+    assert_string_equal(wrapped("abcdefghij", 4, 0, &n), "abcd");
+    assert_string_equal(wrapped("abcdefghij", 4, 2, &n), "ij");
+    assert_int_equal(n, 3);
+    assert_string_equal(wrapped("one\ntwo", 40, 1, &n), "two");
+    assert_int_equal(n, 2);
+    assert_string_equal(wrapped("a\n\nb", 40, 1, &n), "");
+    assert_int_equal(n, 3);
+    wrapped("", 10, 0, &n);
+    assert_int_equal(n, 0);
+    wrapped("exactly10!", 10, 0, &n);
+    assert_int_equal(n, 1);
+    assert_string_equal(wrapped("x", 0, 0, &n), "x"); /* width < 1 counts as 1 */
+    size_t starts[1], lens[1];
+    assert_int_equal(tui_wrap("aa bb cc dd", 2, starts, lens, 1), 4); /* counts past max */
+}
+
+static void test_fit_items_drops_least_important_first(void **state)
+{
+    (void)state;
+    const int widths[] = {10, 10, 10, 10, 8};
+    const bool essential[] = {false, false, false, true, true};
+    bool show[5];
+    assert_int_equal(tui_fit_items(widths, essential, 5, 60, show), 48); /* all fit */
+    for (int i = 0; i < 5; i++)
+        assert_true(show[i]);
+    assert_int_equal(tui_fit_items(widths, essential, 5, 30, show), 28);
+    assert_true(show[0]);
+    assert_false(show[1]);
+    assert_false(show[2]);
+    assert_true(show[3]); /* "? help" and "q quit" stay */
+    assert_true(show[4]);
+    assert_int_equal(tui_fit_items(widths, essential, 5, 12, show), 10);
+    assert_true(show[3]); /* essentials only go when they alone do not fit, last first */
+    assert_false(show[4]);
+    assert_false(show[0]);
+}
+
+static void test_message_rows_move_the_hints_and_shrink_the_panes(void **state)
+{
+    (void)state;
+    tui_layout l;
+    for (int wide = 0; wide < 2; wide++) {
+        tui_layout_compute(wide ? 200 : 80, wide ? 60 : 24, TUI_PANE_VMS, &l);
+        tui_layout_message_rows(&l, 3);
+        int rows = l.rows;
+        assert_int_equal(l.message.y, rows - 3);
+        assert_int_equal(l.message.h, 3);
+        assert_int_equal(l.hints.y, rows - 4);
+        assert_false(tui_rect_overlap(l.details, l.hints));
+        assert_false(tui_rect_overlap(l.details, l.message));
+        for (int p = 0; p < TUI_PANE_COUNT; p++) {
+            assert_false(tui_rect_overlap(l.panes[p], l.hints));
+            assert_false(tui_rect_overlap(l.panes[p], l.message));
+        }
+        assert_true(l.panes[TUI_PANE_VMS].h >= 5);
+    }
+    tui_layout_compute(80, 24, TUI_PANE_VMS, &l);
+    tui_layout_message_rows(&l, 99); /* capped */
+    assert_int_equal(l.message.h, TUI_MESSAGE_MAX_ROWS);
+    tui_layout_compute(60, 15, TUI_PANE_VMS, &l);
+    tui_layout_message_rows(&l, 4); /* the panes keep 5 rows */
+    assert_true(l.panes[TUI_PANE_VMS].h >= 5);
+    assert_int_equal(l.message.y + l.message.h, 15);
+}
+
+static void test_hit_finds_pane_rows_tabs_and_details(void **state)
+{
+    (void)state;
+    tui_layout l;
+    tui_layout_compute(200, 50, TUI_PANE_PROFILES, &l);
+    tui_rect v = l.panes[TUI_PANE_VMS];
+    tui_hit h = tui_layout_hit(&l, v.y + 3, v.x + 2);
+    assert_int_equal(h.kind, TUI_HIT_PANE);
+    assert_int_equal(h.pane, TUI_PANE_VMS);
+    assert_int_equal(h.row, 2);
+    h = tui_layout_hit(&l, v.y, v.x + 2); /* the title border */
+    assert_int_equal(h.kind, TUI_HIT_PANE);
+    assert_int_equal(h.row, -1);
+    h = tui_layout_hit(&l, l.details.y + 2, l.details.x + 3);
+    assert_int_equal(h.kind, TUI_HIT_DETAILS);
+    assert_int_equal(tui_layout_hit(&l, 0, 5).kind, TUI_HIT_NONE); /* the header */
+    assert_int_equal(tui_layout_hit(&l, 49, 5).kind, TUI_HIT_NONE); /* the message line */
+    tui_layout_compute(80, 24, TUI_PANE_SNAPSHOTS, &l);
+    assert_int_equal(tui_layout_hit(&l, l.tabs.y, 10).kind, TUI_HIT_TABS);
+    h = tui_layout_hit(&l, l.panes[TUI_PANE_SNAPSHOTS].y + 1, 3);
+    assert_int_equal(h.kind, TUI_HIT_PANE);
+    assert_int_equal(h.pane, TUI_PANE_SNAPSHOTS);
+    assert_int_equal(h.row, 0);
+    tui_layout_compute(40, 10, TUI_PANE_VMS, &l);
+    assert_int_equal(tui_layout_hit(&l, 3, 3).kind, TUI_HIT_NONE); /* too small */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -125,6 +257,11 @@ int main(void)
         cmocka_unit_test(test_wide_shows_all_panes_side_by_side),
         cmocka_unit_test(test_narrow_shows_focused_pane_and_tabs),
         cmocka_unit_test(test_scroll_keeps_selection_visible),
+        cmocka_unit_test(test_wrap_breaks_at_blanks_and_keeps_every_word),
+        cmocka_unit_test(test_wrap_cuts_long_words_and_honours_newlines),
+        cmocka_unit_test(test_fit_items_drops_least_important_first),
+        cmocka_unit_test(test_message_rows_move_the_hints_and_shrink_the_panes),
+        cmocka_unit_test(test_hit_finds_pane_rows_tabs_and_details),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
