@@ -10,6 +10,7 @@
 #include <string.h>
 
 static const char *pvm_theme_flag; /* --theme NAME, for the TUI */
+static bool pvm_ascii_flag;        /* --ascii, for the TUI */
 
 typedef struct pvm_cli_command {
     const char *name;
@@ -83,7 +84,7 @@ static void pvm_cli_close(pvm_cli *cli)
 static void pvm_usage(FILE *fp)
 {
     fprintf(fp,
-            "usage: " PVM_PROG " [--home DIR] [--theme NAME]    (the full-screen interface)\n"
+            "usage: " PVM_PROG " [--home DIR] [--theme NAME] [--ascii]   (the full-screen interface)\n"
             "       " PVM_PROG " [--home DIR] COMMAND [ARGS...]\n"
             "       " PVM_PROG " --help | --version\n"
             "\n"
@@ -100,6 +101,8 @@ static void pvm_usage(FILE *fp)
             "  --home DIR    keep state.db and the VM folders in DIR (overrides\n"
             "                $PRIVARION_VM_HOME and $XDG_DATA_HOME/privarion-vm)\n"
             "  --theme NAME  colour theme of the full-screen interface\n"
+            "  --ascii       ASCII lines and sparklines in the full-screen interface\n"
+            "                (the default without a UTF-8 locale)\n"
             "  -h, --help    show this help and exit\n"
             "  --version     print the version and exit\n"
             "\n"
@@ -134,6 +137,9 @@ static int pvm_global_options(pvm_cli *cli, int argc, char **argv, int *status)
                    (a[6] == '\0' || a[6] == '=')) {
             *status = pvm_out_usage(&err, "option '--home' given more than once");
             return -1;
+        } else if (strcmp(a, "--ascii") == 0) {
+            pvm_ascii_flag = true;
+            continue;
         } else if (strncmp(a, "--theme", 7) == 0 && (a[7] == '\0' || a[7] == '=')) {
             if (pvm_theme_flag) {
                 *status = pvm_out_usage(&err, "option '--theme' given more than once");
@@ -186,7 +192,7 @@ int main(int argc, char **argv)
     if (i < 0)
         return status;
     if (i >= argc) {
-        pvm_tui_opts o = {.home_flag = cli.home_flag, .theme = pvm_theme_flag};
+        pvm_tui_opts o = {.home_flag = cli.home_flag, .theme = pvm_theme_flag, .ascii = pvm_ascii_flag};
         return pvm_tui_run(&o);
     }
     if (strcmp(argv[i], "help") == 0 && i + 1 == argc) {

@@ -22,6 +22,7 @@
 
 #define SAMPLER_CALL_MS_MAX 1000 /* longest wait for one QMP or agent call */
 #define SAMPLER_OPEN_MS 1000     /* first QMP connect of a series */
+#define SAMPLER_DISK_MS 1000     /* the image's allocation is looked at this often */
 
 typedef struct series series;
 
@@ -42,6 +43,7 @@ typedef struct series_proc {
     int vcpu_fd[PVM_USAGE_VCPUS];
     uint64_t vcpu_ns[PVM_USAGE_VCPUS];
     uint64_t ticks;                  /* utime + stime of the whole process */
+    bool ticks_ok;                   /* ticks is the base of the next process figure */
     int64_t mono_ns;
 } series_proc;
 
@@ -61,6 +63,13 @@ struct series {
     pvm_usage last;
     pvm_ring ring[PVM_FIG_COUNT];
 };
+
+/* The agent's last fresh interface counters, the base of the network rates. */
+typedef struct net_base {
+    bool known;
+    uint64_t rx, tx;
+    int64_t ms;       /* when the agent gave them (pvm_proc_now_ms) */
+} net_base;
 
 /* ------------------------------------------------------------- helpers */
 
@@ -100,6 +109,40 @@ static ssize_t proc_reread(int fd, char *buf, size_t size)
     return n;
 }
 
+/* The next space-separated decimal field at *p (advanced past it); false when there is none.
+ * A hand parser: these files are read every interval, and sscanf was a visible share of the
+ * sampler's own CPU time. */
+static bool proc_field_u64(const char **p, uint64_t *out)
+{
+    const char *s = *p;
+    while (*s == ' ')
+        s++;
+    if (*s < '0' || *s > '9')
+        return false;
+    uint64_t v = 0;
+    for (; *s >= '0' && *s <= '9'; s++)
+        v = v * 10 + (uint64_t)(*s - '0');
+    *out = v;
+    *p = s;
+    return true;
+}
+
+/* Skips n space-separated fields at *p; false when the line is shorter. */
+static bool proc_skip_fields(const char **p, int n)
+{
+    const char *s = *p;
+    for (int i = 0; i < n; i++) {
+        while (*s == ' ')
+            s++;
+        if (!*s || *s == '\n')
+            return false;
+        while (*s && *s != ' ' && *s != '\n')
+            s++;
+    }
+    *p = s;
+    return true;
+}
+
 /* utime + stime of /proc/PID/stat in clock ticks; -1 when the process is gone (or a zombie). */
 static int proc_stat_ticks(int fd, uint64_t *ticks)
 {
@@ -107,10 +150,12 @@ static int proc_stat_ticks(int fd, uint64_t *ticks)
     if (fd < 0 || proc_reread(fd, buf, sizeof buf) < 0)
         return -1;
     const char *p = strrchr(buf, ')'); /* the command name may hold spaces and ')' */
-    char state = 0;
-    unsigned long long ut = 0, st = 0;
-    if (!p || sscanf(p + 1, " %c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &state,
-                     &ut, &st) != 3)
+    if (!p || p[1] != ' ')
+        return -1;
+    char state = p[2];
+    p += 3;
+    uint64_t ut = 0, st = 0; /* fields 14 and 15; state is field 3 */
+    if (!proc_skip_fields(&p, 10) || !proc_field_u64(&p, &ut) || !proc_field_u64(&p, &st))
         return -1;
     if (state == 'Z' || state == 'X' || state == 'x')
         return -1;
@@ -122,10 +167,12 @@ static int proc_stat_ticks(int fd, uint64_t *ticks)
 static int proc_statm_rss(int fd, uint64_t *bytes)
 {
     char buf[256];
-    unsigned long long size = 0, res = 0;
-    if (fd < 0 || proc_reread(fd, buf, sizeof buf) < 0 || sscanf(buf, "%llu %llu", &size, &res) != 2)
+    uint64_t size = 0, res = 0;
+    const char *p = buf;
+    if (fd < 0 || proc_reread(fd, buf, sizeof buf) < 0 || !proc_field_u64(&p, &size) ||
+        !proc_field_u64(&p, &res))
         return -1;
-    *bytes = (uint64_t)res * (uint64_t)sysconf(_SC_PAGESIZE);
+    *bytes = res * (uint64_t)sysconf(_SC_PAGESIZE);
     return 0;
 }
 
@@ -133,10 +180,9 @@ static int proc_statm_rss(int fd, uint64_t *bytes)
 static int proc_schedstat_ns(int fd, uint64_t *ns)
 {
     char buf[128];
-    unsigned long long run = 0;
-    if (fd < 0 || proc_reread(fd, buf, sizeof buf) < 0 || sscanf(buf, "%llu", &run) != 1)
+    const char *p = buf;
+    if (fd < 0 || proc_reread(fd, buf, sizeof buf) < 0 || !proc_field_u64(&p, ns))
         return -1;
-    *ns = run;
     return 0;
 }
 
@@ -177,12 +223,26 @@ static void proc_open_vcpus(series_proc *p, int pid, const pvm_hv_reading *hv)
 
 /* -------------------------------------------------------- one reading */
 
-/* CPU figures from the vCPU threads (when known) else the whole process. */
-static void usage_cpu(series *se, series_proc *p, uint64_t ticks, int64_t now_ns, pvm_usage *u)
+typedef struct series_run {
+    series *se;
+    series_proc proc;
+    pvm_hv_sample *hv;
+    pvm_usage prev;  /* the previous reading (rates); known == 0 before the first */
+    net_base net;    /* the base of the network rates */
+    int64_t hv_ns;   /* when the previous hypervisor reading completed (monotonic ns) */
+    int64_t tick_ns; /* when the previous reading began: the cadence counts from here */
+    int64_t disk_next_ns; /* when the image's allocation is looked at next */
+    bool disk_known;
+    uint64_t disk_bytes;
+} series_run;
+
+
+/* CPU figures from the vCPU threads (when known) else the whole process, whose /proc stat is
+ * read only then; -1 when the process is gone (a vCPU thread that cannot be read falls back
+ * to the process, which then tells). */
+static int usage_cpu(series *se, series_proc *p, int64_t now_ns, pvm_usage *u)
 {
     double elapsed = (double)(now_ns - p->mono_ns) / 1e9;
-    if (elapsed <= 0)
-        return;
     if (p->nvcpu) {
         double sum = 0;
         int i;
@@ -192,23 +252,57 @@ static void usage_cpu(series *se, series_proc *p, uint64_t ticks, int64_t now_ns
                 break;
             double d = ns >= p->vcpu_ns[i] ? (double)(ns - p->vcpu_ns[i]) / 1e9 : 0;
             p->vcpu_ns[i] = ns;
-            u->vcpu_usage[i] = clamp01(d / elapsed);
+            u->vcpu_usage[i] = elapsed > 0 ? clamp01(d / elapsed) : 0;
             sum += d;
         }
         if (i == p->nvcpu) {
-            u->nvcpus = p->nvcpu;
-            u->cpu_usage = clamp01(sum / (elapsed * p->nvcpu));
-            u->known |= PVM_U_CPU | PVM_U_VCPUS;
-            return;
+            p->ticks_ok = false; /* the process figure's base is stale from now on */
+            if (elapsed > 0) {
+                u->nvcpus = p->nvcpu;
+                u->cpu_usage = clamp01(sum / (elapsed * p->nvcpu));
+                u->known |= PVM_U_CPU | PVM_U_VCPUS;
+            }
+            return 0;
         }
         proc_close_vcpus(p); /* a thread vanished: back to the process figure */
     }
-    double d = (double)(ticks - p->ticks) / (double)sysconf(_SC_CLK_TCK);
-    u->cpu_usage = clamp01(d / (elapsed * (se->vcpus > 0 ? se->vcpus : 1)));
-    u->known |= PVM_U_CPU;
+    uint64_t ticks = 0;
+    if (proc_stat_ticks(p->stat_fd, &ticks) < 0)
+        return -1;
+    if (p->ticks_ok && elapsed > 0 && ticks >= p->ticks) {
+        double d = (double)(ticks - p->ticks) / (double)sysconf(_SC_CLK_TCK);
+        u->cpu_usage = clamp01(d / (elapsed * (se->vcpus > 0 ? se->vcpus : 1)));
+        u->known |= PVM_U_CPU;
+    }
+    p->ticks = ticks;
+    p->ticks_ok = true;
+    return 0;
 }
 
-static void usage_hv(const pvm_hv_reading *hv, const pvm_usage *prev, double elapsed, pvm_usage *u)
+/* The network rates: from the agent's fresh answers only (it is asked at most once a
+ * PVM_HV_AGENT_PERIOD_MS), carried unchanged through the readings between them. */
+static void usage_net_rate(const pvm_hv_reading *hv, const pvm_usage *prev, net_base *b,
+                           pvm_usage *u)
+{
+    if (!hv->net_fresh) {
+        if (prev->known & PVM_U_NET_RATE) {
+            u->network_in_rate = prev->network_in_rate;
+            u->network_out_rate = prev->network_out_rate;
+            u->known |= PVM_U_NET_RATE;
+        }
+        return;
+    }
+    double elapsed = (double)(hv->net_ms - b->ms) / 1e3;
+    if (b->known && elapsed > 0 && hv->rx_bytes >= b->rx && hv->tx_bytes >= b->tx) {
+        u->network_in_rate = (double)(hv->rx_bytes - b->rx) / elapsed;
+        u->network_out_rate = (double)(hv->tx_bytes - b->tx) / elapsed;
+        u->known |= PVM_U_NET_RATE;
+    }
+    *b = (net_base){true, hv->rx_bytes, hv->tx_bytes, hv->net_ms};
+}
+
+static void usage_hv(const pvm_hv_reading *hv, const pvm_usage *prev, double elapsed, net_base *nb,
+                     pvm_usage *u)
 {
     if (hv->block_known) {
         u->disk_read_bytes = hv->rd_bytes;
@@ -232,12 +326,9 @@ static void usage_hv(const pvm_hv_reading *hv, const pvm_usage *prev, double ela
             u->network_packets_out = hv->tx_packets;
             u->known |= PVM_U_NET_PACKETS;
         }
-        if ((prev->known & PVM_U_NET) && elapsed > 0 && hv->rx_bytes >= prev->network_bytes_in &&
-            hv->tx_bytes >= prev->network_bytes_out) {
-            u->network_in_rate = (double)(hv->rx_bytes - prev->network_bytes_in) / elapsed;
-            u->network_out_rate = (double)(hv->tx_bytes - prev->network_bytes_out) / elapsed;
-            u->known |= PVM_U_NET_RATE;
-        }
+        usage_net_rate(hv, prev, nb, u);
+    } else {
+        *nb = (net_base){0};
     }
     if (hv->balloon_known) {
         u->guest_memory_total = hv->balloon_bytes;
@@ -245,11 +336,18 @@ static void usage_hv(const pvm_hv_reading *hv, const pvm_usage *prev, double ela
     }
 }
 
-static void usage_disk(const series *se, pvm_usage *u)
+/* The image's allocated bytes: its stat is taken at most once every SAMPLER_DISK_MS (the
+ * allocation grows slowly), the figure carried between. */
+static void usage_disk(const series *se, series_run *r, int64_t now_ns, pvm_usage *u)
 {
     struct stat st;
-    if (se->disk[0] && stat(se->disk, &st) == 0) {
-        u->disk_usage = (uint64_t)st.st_blocks * 512u;
+    if (now_ns >= r->disk_next_ns) {
+        r->disk_next_ns = now_ns + (int64_t)SAMPLER_DISK_MS * 1000000;
+        r->disk_known = se->disk[0] && stat(se->disk, &st) == 0;
+        r->disk_bytes = r->disk_known ? (uint64_t)st.st_blocks * 512u : 0;
+    }
+    if (r->disk_known) {
+        u->disk_usage = r->disk_bytes;
         u->known |= PVM_U_DISK;
     }
 }
@@ -285,14 +383,6 @@ static void series_end(series *se, const char *why)
 
 /* -------------------------------------------------------- the thread */
 
-typedef struct series_run {
-    series *se;
-    series_proc proc;
-    pvm_hv_sample *hv;
-    pvm_usage prev;  /* the previous reading (rates); known == 0 before the first */
-    int64_t hv_ns;   /* when the previous hypervisor reading completed (monotonic ns) */
-    int64_t tick_ns; /* when the previous reading began: the cadence counts from here */
-} series_run;
 
 static int sampler_call_ms(pvm_sampler *s)
 {
@@ -323,26 +413,21 @@ static int run_reading(series_run *r)
     series *se = r->se;
     pvm_usage u;
     memset(&u, 0, sizeof u);
-    uint64_t ticks = 0;
     r->tick_ns = mono_ns();
-    if (proc_stat_ticks(r->proc.stat_fd, &ticks) < 0)
-        return -1; /* gone: end now, without waiting on its monitor */
     pvm_hv_reading hv;
-    run_hv(r, sampler_call_ms(se->s), &hv);
+    run_hv(r, sampler_call_ms(se->s), &hv); /* a QEMU that is gone fails these at once */
     int64_t hv_ns = mono_ns();
-    usage_hv(&hv, &r->prev, (double)(hv_ns - r->hv_ns) / 1e9, &u);
+    usage_hv(&hv, &r->prev, (double)(hv_ns - r->hv_ns) / 1e9, &r->net, &u);
     r->hv_ns = hv_ns;
     int64_t now = mono_ns();
     u.timestamp = wall_seconds();
     u.mono_ms = now / 1000000;
-    if (proc_stat_ticks(r->proc.stat_fd, &ticks) < 0)
+    if (usage_cpu(se, &r->proc, now, &u) < 0)
         return -1;
-    usage_cpu(se, &r->proc, ticks, now, &u);
-    r->proc.ticks = ticks;
     r->proc.mono_ns = now;
     if (proc_statm_rss(r->proc.statm_fd, &u.memory_usage) == 0)
         u.known |= PVM_U_MEMORY;
-    usage_disk(se, &u);
+    usage_disk(se, r, now, &u);
     r->prev = u;
     series_push(se, &u);
     return 0;
@@ -384,9 +469,9 @@ static int run_start(series_run *r)
     run_hv(r, sampler_call_ms(se->s), &hv);
     r->hv_ns = mono_ns();
     /* the baseline of the rates: what the hypervisor said before the first reading */
-    usage_hv(&hv, &(pvm_usage){0}, 0, &r->prev);
+    usage_hv(&hv, &(pvm_usage){0}, 0, &r->net, &r->prev);
     r->proc.mono_ns = mono_ns();
-    proc_stat_ticks(r->proc.stat_fd, &r->proc.ticks);
+    r->proc.ticks_ok = proc_stat_ticks(r->proc.stat_fd, &r->proc.ticks) == 0;
     return 0;
 }
 

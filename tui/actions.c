@@ -454,6 +454,10 @@ void tui_do_action(tui_app *app, tui_action act)
         app->dirty |= TUI_DIRTY_ALL;
         break;
     }
+    case TUI_ACT_SLOWER:
+    case TUI_ACT_FASTER:
+        tui_monitor_step(app, act == TUI_ACT_SLOWER ? 1 : -1);
+        break;
     case TUI_ACT_REDRAW:
         clearok(curscr, TRUE);
         app->dirty |= TUI_DIRTY_ALL;

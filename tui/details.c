@@ -1,8 +1,11 @@
 /* details.c - the details pane (a profile's whole identity; a VM's profile,
- * state and reason, devices, accelerator, pid and uptime) and the header line
- * (host cores and memory against what running VMs hold, and the caps). */
+ * state and reason, devices, accelerator, pid and uptime; a running VM's live
+ * sparklines) and the header line (host cores, memory and load against what
+ * running VMs hold, and the caps). */
 #include "internal.h"
 
+#include <math.h>
+#include <wchar.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +73,154 @@ static int tui_state_attr(pvm_vm_state s)
                                                                    : TUI_EL_STATE_STOPPED);
 }
 
+/* ------------------------------------------------------------ live usage */
+
+#define TUI_LIVE_ROWS 7   /* the window line and six sparklines */
+#define TUI_LIVE_VALUE_W 9
+#define TUI_LIVE_SPARK_MAX 512
+
+typedef struct tui_live_fig {
+    const char *label;
+    pvm_figure fig;
+} tui_live_fig;
+
+static const tui_live_fig tui_live_figs[] = {
+    {"CPU", PVM_FIG_CPU},
+    {"Memory", PVM_FIG_MEMORY},
+    {"Disk read", PVM_FIG_DISK_READ},
+    {"Disk write", PVM_FIG_DISK_WRITE},
+    {"Net in", PVM_FIG_NET_IN},
+    {"Net out", PVM_FIG_NET_OUT},
+};
+
+/* Reserves the live rows of a running VM's details and remembers where they are. */
+static void tui_live_place(tui_app *app, const pvm_vm *vm, tui_lines *l)
+{
+    int bottom = l->r.y + l->r.h - 1;
+    if (l->y + 1 + TUI_LIVE_ROWS > bottom)
+        return; /* no room: the pane is too short */
+    tui_gap(l);
+    app->live = (tui_rect){l->y, l->r.x + 2, TUI_LIVE_ROWS, l->r.w - 4};
+    pvm_strlcpy(app->live_vm, vm->id, sizeof app->live_vm);
+    l->y += TUI_LIVE_ROWS;
+}
+
+/* The newest value of fig as text with its unit; "-" when unknown. */
+static const char *tui_live_value(const pvm_usage *u, bool have, pvm_figure fig, char *buf,
+                                  size_t size)
+{
+    char b[32];
+    static const unsigned bits[PVM_FIG_COUNT] = {
+        [PVM_FIG_CPU] = PVM_U_CPU,           [PVM_FIG_MEMORY] = PVM_U_MEMORY,
+        [PVM_FIG_DISK] = PVM_U_DISK,         [PVM_FIG_DISK_READ] = PVM_U_DISK_RATE,
+        [PVM_FIG_DISK_WRITE] = PVM_U_DISK_RATE, [PVM_FIG_NET_IN] = PVM_U_NET_RATE,
+        [PVM_FIG_NET_OUT] = PVM_U_NET_RATE,
+    };
+    if (!have || !(u->known & bits[fig]))
+        return "-";
+    double v = fig == PVM_FIG_DISK_READ    ? u->disk_read_rate
+               : fig == PVM_FIG_DISK_WRITE ? u->disk_write_rate
+               : fig == PVM_FIG_NET_IN     ? u->network_in_rate
+                                           : u->network_out_rate;
+    if (fig == PVM_FIG_CPU)
+        snprintf(buf, size, "%.0f%%", u->cpu_usage * 100);
+    else if (fig == PVM_FIG_MEMORY)
+        snprintf(buf, size, "%s", pvm_size_format(u->memory_usage, b, sizeof b));
+    else
+        snprintf(buf, size, "%s/s", pvm_size_format((uint64_t)llround(v), b, sizeof b));
+    return buf;
+}
+
+/* The top of fig's scale: CPU 0..1, memory up to the VM's RAM (or more), rates automatic. */
+static double tui_live_top(const pvm_vm *vm, pvm_figure fig, const double *v, size_t n)
+{
+    if (fig == PVM_FIG_CPU)
+        return 1;
+    if (fig != PVM_FIG_MEMORY)
+        return NAN;
+    double top = (double)vm->memory_bytes;
+    for (size_t i = 0; i < n; i++)
+        if (!isnan(v[i]) && v[i] > top)
+            top = v[i];
+    return top;
+}
+
+/* Draws a sparkline's text (ASCII, or UTF-8 cells of three bytes each, as sparkline.c
+ * writes them) one cell a character. */
+static void tui_spark_draw(int y, int x, const char *s, int attr)
+{
+    wchar_t w[TUI_LIVE_SPARK_MAX + 1];
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p && n < TUI_LIVE_SPARK_MAX;) {
+        if (*p < 0x80) {
+            w[n++] = *p++;
+        } else if ((p[0] & 0xf0) == 0xe0 && (p[1] & 0xc0) == 0x80 && (p[2] & 0xc0) == 0x80) {
+            w[n++] = (wchar_t)(((p[0] & 0x0f) << 12) | ((p[1] & 0x3f) << 6) | (p[2] & 0x3f));
+            p += 3;
+        } else {
+            w[n++] = '?';
+            p++;
+        }
+    }
+    w[n] = 0;
+    if (y < 0 || y >= LINES || x < 0 || x >= COLS)
+        return;
+    attrset(attr);
+    mvaddnwstr(y, x, w, COLS - x < (int)n ? COLS - x : (int)n);
+    attrset(A_NORMAL);
+}
+
+static void tui_live_row(tui_app *app, const pvm_vm *vm, const tui_live_fig *f, int y,
+                         const pvm_usage *u, bool have)
+{
+    tui_rect r = app->live;
+    int label_w = 11, spark_w = r.w - label_w - 1 - TUI_LIVE_VALUE_W;
+    double v[2 * TUI_LIVE_SPARK_MAX];
+    char spark[TUI_LIVE_SPARK_MAX * 3 + 1], val[32];
+    if (spark_w > TUI_LIVE_SPARK_MAX)
+        spark_w = TUI_LIVE_SPARK_MAX;
+    tui_draw_text(y, r.x, label_w, tui_theme_attr(TUI_EL_DIM), f->label);
+    if (spark_w >= 4) {
+        size_t n = pvm_spark_samples((size_t)spark_w, app->spark_style);
+        if (app->sampler)
+            pvm_sampler_history(app->sampler, vm->id, f->fig, v, n);
+        else
+            for (size_t i = 0; i < n; i++)
+                v[i] = NAN;
+        pvm_sparkline(v, n, (size_t)spark_w, app->spark_style, 0, tui_live_top(vm, f->fig, v, n),
+                      spark, sizeof spark);
+        tui_spark_draw(y, r.x + label_w, spark, tui_theme_attr(TUI_EL_TEXT));
+    }
+    tui_draw_fill(y, r.x + r.w - TUI_LIVE_VALUE_W, TUI_LIVE_VALUE_W, tui_theme_attr(TUI_EL_TEXT));
+    const char *text = tui_live_value(u, have, f->fig, val, sizeof val);
+    int len = (int)strlen(text);
+    tui_draw_text(y, r.x + r.w - (len < TUI_LIVE_VALUE_W ? len : TUI_LIVE_VALUE_W),
+                  TUI_LIVE_VALUE_W, tui_theme_attr(TUI_EL_TEXT), text);
+}
+
+void tui_details_live_draw(tui_app *app)
+{
+    tui_rect r = app->live;
+    const pvm_vm *vm = app->focus != TUI_PANE_PROFILES ? tui_selected_vm(app) : NULL;
+    if (!r.h || !vm || strcmp(vm->id, app->live_vm) != 0)
+        return;
+    pvm_usage u;
+    memset(&u, 0, sizeof u);
+    bool have = tui_monitor_last(app, vm, &u);
+    int label_w = 11, spark_w = r.w - label_w - 1 - TUI_LIVE_VALUE_W;
+    char win[32], line[128];
+    size_t samples = spark_w > 0 ? pvm_spark_samples((size_t)spark_w, app->spark_style) : 0;
+    tui_monitor_window(app, samples, win, sizeof win);
+    int ms = app->sampler ? pvm_sampler_interval(app->sampler) : PVM_SAMPLE_INTERVAL_DEFAULT;
+    snprintf(line, sizeof line, "last %s, a reading every %d ms%s", win, ms,
+             have ? "" : " (waiting for the first)");
+    tui_draw_fill(r.y, r.x, r.w, tui_theme_attr(TUI_EL_TEXT));
+    tui_draw_text(r.y, r.x, label_w, tui_theme_attr(TUI_EL_DIM), "Live");
+    tui_draw_text(r.y, r.x + label_w, r.w - label_w, tui_theme_attr(TUI_EL_TEXT), line);
+    for (size_t i = 0; i < sizeof tui_live_figs / sizeof tui_live_figs[0]; i++)
+        tui_live_row(app, vm, &tui_live_figs[i], r.y + 1 + (int)i, &u, have);
+}
+
 static void tui_vm_details(tui_app *app, const pvm_vm *vm, tui_lines *l)
 {
     int t = tui_theme_attr(TUI_EL_TEXT);
@@ -89,6 +240,8 @@ static void tui_vm_details(tui_app *app, const pvm_vm *vm, tui_lines *l)
     if (pvm_vm_accel(vm, buf, sizeof buf) < 0)
         snprintf(buf, sizeof buf, "chosen at start (see privarion-vm doctor)");
     tui_line(l, "Accelerator", t, buf);
+    if (vm->state == PVM_VM_RUNNING || vm->state == PVM_VM_PAUSED)
+        tui_live_place(app, vm, l);
     tui_gap(l);
     snprintf(buf, sizeof buf, "%d", vm->cpus);
     tui_line(l, "vCPUs", t, buf);
@@ -126,11 +279,13 @@ void tui_details_draw(tui_app *app)
     tui_draw_box(app, r, title, false);
     tui_lines l = {r, r.y + 1, 20}; /* "chassis-manufacturer" whole */
     app->uptime_shown[0] = '\0';
+    app->live = (tui_rect){0, 0, 0, 0};
     if (p)
         tui_profile_details(app, p, &l);
-    else if (vm)
+    else if (vm) {
         tui_vm_details(app, vm, &l);
-    else
+        tui_details_live_draw(app);
+    } else
         tui_draw_text(r.y + 1, r.x + 2, r.w - 4, tui_theme_attr(TUI_EL_DIM),
                       app->focus == TUI_PANE_SNAPSHOTS
                           ? "no snapshots of the selected VM yet - p takes one"
@@ -152,21 +307,24 @@ void tui_header_draw(tui_app *app)
         cpus += vm->cpus;
         mem += vm->memory_bytes;
     }
-    char m1[32], m2[32], m3[32], lines[4][256];
+    char m1[32], m2[32], m3[32], lines[4][256], load[32] = "";
+    double avg[1];
+    if (getloadavg(avg, 1) == 1)
+        snprintf(load, sizeof load, ", load %.2f", avg[0]);
     const pvm_host_info *h = &app->host;
     const char *hm = pvm_size_format(h->memory, m1, sizeof m1);
     const char *rm = mem ? pvm_size_format(mem, m2, sizeof m2) : "0";
     const char *cm = pvm_size_format(h->max_memory, m3, sizeof m3);
     /* the longest form that fits: the theme goes first, then the words get short */
     snprintf(lines[0], sizeof lines[0],
-             " privarion-vm   host: %d cores, %s   running: %d VM%s, %d vCPU%s, %s   "
+             " privarion-vm   host: %d cores, %s%s   running: %d VM%s, %d vCPU%s, %s   "
              "caps: %d vCPU%s, %s   theme: %s",
-             h->cores, hm, running, running == 1 ? "" : "s", cpus, cpus == 1 ? "" : "s", rm,
+             h->cores, hm, load, running, running == 1 ? "" : "s", cpus, cpus == 1 ? "" : "s", rm,
              h->max_cpus, h->max_cpus == 1 ? "" : "s", cm, tui_theme_name());
     snprintf(lines[1], sizeof lines[1],
-             " privarion-vm   host: %d cores, %s   running: %d VM%s, %d vCPU%s, %s   "
+             " privarion-vm   host: %d cores, %s%s   running: %d VM%s, %d vCPU%s, %s   "
              "caps: %d vCPU%s, %s",
-             h->cores, hm, running, running == 1 ? "" : "s", cpus, cpus == 1 ? "" : "s", rm,
+             h->cores, hm, load, running, running == 1 ? "" : "s", cpus, cpus == 1 ? "" : "s", rm,
              h->max_cpus, h->max_cpus == 1 ? "" : "s", cm);
     snprintf(lines[2], sizeof lines[2],
              " privarion-vm  host %d cores %s  running %d VM%s %d vCPU%s %s  caps %d vCPU%s %s",

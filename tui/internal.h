@@ -6,6 +6,8 @@
 
 #include "pvm.h"
 #include "worker.h"
+#include "sampler.h"
+#include "sparkline.h"
 #include "layout.h"
 #include "theme.h"
 #include "keymap.h"
@@ -50,6 +52,7 @@ enum {
     TUI_DIRTY_HINTS = 1u << 3,
     TUI_DIRTY_MESSAGE = 1u << 4,
     TUI_DIRTY_MODAL = 1u << 5,
+    TUI_DIRTY_LIVE = 1u << 6, /* a new reading: the sparklines, CPU cells and host load only */
     TUI_DIRTY_ALL = 0xffu, /* also clears the screen first */
 };
 
@@ -107,6 +110,15 @@ struct tui_app {
     char starter_vm[PVM_NAME_MAX + 1];
 
     tui_modal *modal;
+
+    /* live usage (monitor.c): the sampler's owner is the engine thread (worker jobs) */
+    pvm_sampler *sampler;
+    pvm_spark_style spark_style;  /* braille in UTF-8, ASCII with --ascii or without UTF-8 */
+    unsigned monitor_job;         /* the watch job queued or running, 0 when none */
+    bool monitor_resync;          /* the running VMs changed while that job was queued */
+    uint64_t monitor_sig;         /* the running VMs (ids and pids) the last job was given */
+    tui_rect live;                /* the details pane's sparkline rows as last drawn, h 0: none */
+    char live_vm[PVM_UUID_LEN + 1]; /* whose */
     unsigned modal_seq;     /* counts tui_modal_open calls */
 };
 
@@ -175,6 +187,28 @@ void tui_details_draw(tui_app *app);
 /* The selected VM's uptime text ("3m", "1h 05m"), "" when not running. */
 void tui_uptime_text(const pvm_vm *vm, char *out, size_t size);
 void tui_header_draw(tui_app *app);
+
+/* Redraws only the sparkline rows of the details pane (after a new reading). */
+void tui_details_live_draw(tui_app *app);
+
+/* monitor.c: live usage. The sampler watches every running VM; its watch calls run as
+ * worker jobs on the engine thread, its readings wake the loop through its self-pipe. */
+/* After a reload: queues a watch job when the set of running VMs changed. */
+void tui_monitor_sync(tui_app *app);
+/* The sampler's descriptor for poll, -1 when there is none yet. */
+int tui_monitor_fd(const tui_app *app);
+/* The descriptor turned readable: drains it and marks the live parts dirty. */
+void tui_monitor_readings(tui_app *app);
+/* True when ev is the monitor's own job (handled here, nothing for the message line). */
+bool tui_monitor_event(tui_app *app, const pvm_worker_event *ev);
+/* + (dir 1: a longer interval) and - (dir -1: a shorter one), shown on the message line. */
+void tui_monitor_step(tui_app *app, int dir);
+/* After the worker stopped: joins the sampler's threads. */
+void tui_monitor_free(tui_app *app);
+/* vm's newest reading; false when it is not sampled (yet) or its series ended. */
+bool tui_monitor_last(const tui_app *app, const pvm_vm *vm, pvm_usage *out);
+/* "1m 40s": the time n readings at the current interval span. */
+void tui_monitor_window(const tui_app *app, size_t n, char *out, size_t size);
 
 /* dialog.c: a one-line text editor for prompts and forms. */
 typedef struct tui_edit {

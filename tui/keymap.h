@@ -35,6 +35,8 @@ typedef enum {
     TUI_ACT_THEME,
     TUI_ACT_REDRAW,
     TUI_ACT_QUIT,
+    TUI_ACT_SLOWER, /* + : a longer live-usage interval */
+    TUI_ACT_FASTER, /* - : a shorter one */
     TUI_ACT_COUNT
 } tui_action;
 

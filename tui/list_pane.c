@@ -3,6 +3,7 @@
  * tab row), and the filter prompt. Called by tui.c and actions.c. */
 #include "internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -149,6 +150,10 @@ static void tui_state_cell(const pvm_vm *vm, const char **text, int *attr)
     }
 }
 
+#define TUI_CPU_W 5 /* "100%" and a space */
+
+static void tui_cpu_cell(tui_app *app, const pvm_vm *vm, int y, int x, int w, int attr);
+
 /* A snapshot row: its tag, then "mem"/"disk" and the time taken (UTC). */
 static void tui_snap_row(const pvm_snapshot *s, int y, int x, int w, int base, int dim)
 {
@@ -187,15 +192,34 @@ static void tui_list_row(tui_app *app, tui_pane pane, size_t i, int y, int x, in
     const char *st;
     int sa;
     tui_state_cell(vm, &st, &sa);
-    int sw = 8;
+    int sw = 8, cw = w >= 24 ? TUI_CPU_W : 0;
     bool busy = app->job && strcmp(app->job_target, vm->name) == 0;
     if (busy)
         st = app->job_kind == PVM_JOB_START    ? "starting"
              : app->job_kind == PVM_JOB_DELETE ? "deleting"
              : app->job_kind == PVM_JOB_CUSTOM ? "busy"
                                                : "stopping";
-    tui_draw_text(y, x + 1, w - sw - 3, base, vm->name);
+    tui_draw_text(y, x + 1, w - sw - cw - 3, base, vm->name);
+    if (cw)
+        tui_cpu_cell(app, vm, y, x + w - sw - cw - 2, cw, base);
     tui_draw_text(y, x + w - sw - 1, sw, sel ? base : sa, st);
+}
+
+/* The VM's CPU usage from its newest reading, right-aligned in w columns: "37%", "-"
+ * while running but unknown (never 0), blank when it does not run. */
+static void tui_cpu_cell(tui_app *app, const pvm_vm *vm, int y, int x, int w, int attr)
+{
+    char t[16] = "";
+    pvm_usage u;
+    if (vm->state == PVM_VM_RUNNING || vm->state == PVM_VM_PAUSED) {
+        if (tui_monitor_last(app, vm, &u) && (u.known & PVM_U_CPU))
+            snprintf(t, sizeof t, "%.0f%%", u.cpu_usage * 100);
+        else
+            snprintf(t, sizeof t, "-");
+    }
+    int len = (int)strlen(t);
+    tui_draw_fill(y, x, w, attr);
+    tui_draw_text(y, x + w - len, len, attr, t);
 }
 
 void tui_list_draw(tui_app *app, tui_pane pane)

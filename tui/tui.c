@@ -129,6 +129,7 @@ void tui_reload(tui_app *app)
     app->snaps_loaded = false; /* the Snapshots pane reads them again when drawn */
     pvm_engine_data_version(app->engine, &app->data_version, &err);
     app->dirty |= TUI_DIRTY_HEADER | TUI_DIRTY_LISTS | TUI_DIRTY_DETAILS | TUI_DIRTY_HINTS;
+    tui_monitor_sync(app);
 }
 
 /* Once a second: another session's commit, a QEMU that ended, the uptime shown. */
@@ -199,6 +200,8 @@ int tui_submit_fn(tui_app *app, const char *label, pvm_job_fn fn, void *arg,
 
 static void tui_worker_event(tui_app *app, const pvm_worker_event *ev)
 {
+    if (tui_monitor_event(app, ev))
+        return;
     if (!ev->done) {
         if (ev->job == app->job) {
             if (ev->fraction >= 0)
@@ -340,6 +343,16 @@ static void tui_render(tui_app *app)
             tui_hints_draw(app);
         if (d & TUI_DIRTY_MESSAGE)
             tui_message_draw(app);
+        /* a new reading alone: the sparkline rows, the CPU cells and the host load, not
+         * under a modal (nothing of it shows there) */
+        if ((d & TUI_DIRTY_LIVE) && !app->modal) {
+            if (!(d & TUI_DIRTY_HEADER) && app->monitor_sig)
+                tui_header_draw(app); /* the load: refreshed only while VMs run */
+            if (!(d & TUI_DIRTY_LISTS))
+                tui_list_draw(app, TUI_PANE_VMS);
+            if (!(d & TUI_DIRTY_DETAILS))
+                tui_details_live_draw(app);
+        }
         if (app->modal)
             app->modal->draw(app->modal, app); /* last: it sits on top and places the cursor */
     }
@@ -469,7 +482,7 @@ static void tui_define_keys(void)
             define_key(keys[i].seq, keys[i].key);
 }
 
-static SCREEN *tui_curses_start(tui_app *app, const char *theme)
+static SCREEN *tui_curses_start(tui_app *app, const char *theme, bool ascii)
 {
     SCREEN *s = newterm(NULL, stdout, stdin);
     if (!s)
@@ -485,7 +498,8 @@ static SCREEN *tui_curses_start(tui_app *app, const char *theme)
     set_escdelay(25);
     curs_set(0);
     leaveok(stdscr, FALSE);
-    app->ascii_lines = !tui_utf8();
+    app->ascii_lines = ascii || !tui_utf8();
+    app->spark_style = app->ascii_lines ? PVM_SPARK_ASCII : PVM_SPARK_BRAILLE;
     pvm_error err = {0};
     char configured[72] = "";
     if (!theme && pvm_engine_theme(app->engine, configured, sizeof configured, &err) < 0)
@@ -521,9 +535,10 @@ static void tui_loop(tui_app *app)
         int64_t wait = app->last_watch_ms + TUI_WATCH_MS - now;
         if (app->modal && app->modal->tick && wait > TUI_TICK_MS)
             wait = TUI_TICK_MS;
-        struct pollfd fds[2] = {{.fd = 0, .events = POLLIN},
-                                {.fd = pvm_worker_fd(app->worker), .events = POLLIN}};
-        int r = poll(fds, 2, wait < 0 ? 0 : (int)wait);
+        struct pollfd fds[3] = {{.fd = 0, .events = POLLIN},
+                                {.fd = pvm_worker_fd(app->worker), .events = POLLIN},
+                                {.fd = tui_monitor_fd(app), .events = POLLIN}};
+        int r = poll(fds, 3, wait < 0 ? 0 : (int)wait);
         if (r < 0 && errno != EINTR)
             break;
         if (r > 0 && (fds[0].revents & (POLLHUP | POLLERR | POLLNVAL)))
@@ -531,6 +546,8 @@ static void tui_loop(tui_app *app)
         if (!tui_read_keys(app, r > 0 && (fds[0].revents & POLLIN)))
             break;
         tui_worker_drain(app);
+        if (r > 0 && (fds[2].revents & POLLIN))
+            tui_monitor_readings(app);
         if (tui_now_ms() - app->last_watch_ms >= TUI_WATCH_MS)
             tui_watch(app);
         if (app->modal && app->modal->tick)
@@ -554,7 +571,7 @@ int pvm_tui_run(const pvm_tui_opts *opts)
     if (rc)
         return rc;
     tui_signals();
-    SCREEN *screen = tui_curses_start(&app, opts->theme);
+    SCREEN *screen = tui_curses_start(&app, opts->theme, opts->ascii);
     if (!screen) {
         const char *term = getenv("TERM");
         fprintf(stderr, "privarion-vm: cannot use the terminal (TERM=%s): not in terminfo\n",
@@ -576,7 +593,8 @@ int pvm_tui_run(const pvm_tui_opts *opts)
     tui_theme_free();
     /* cancels an operation in flight; VMs keep running. A job that does not honour
      * the cancel within a second is left to the process's exit. */
-    pvm_worker_stop(app.worker, 1000);
+    if (pvm_worker_stop(app.worker, 1000))
+        tui_monitor_free(&app); /* the sampler's owner thread has ended: its threads join */
     pvm_engine_close(app.engine);
     for (int p = 0; p < TUI_PANE_COUNT; p++)
         free(app.lists[p].rows);

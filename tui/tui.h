@@ -4,9 +4,12 @@
 #ifndef PVM_TUI_H
 #define PVM_TUI_H
 
+#include <stdbool.h>
+
 typedef struct pvm_tui_opts {
     const char *home_flag; /* --home DIR, or NULL */
     const char *theme;     /* --theme NAME, or NULL */
+    bool ascii;            /* --ascii: ASCII lines and sparklines whatever the locale */
 } pvm_tui_opts;
 
 /* Runs the TUI until the user quits or the terminal goes away; returns the

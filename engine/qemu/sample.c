@@ -14,6 +14,7 @@
 #define SAMPLE_QGA_FAILS_MAX 3    /* failed calls in a row before the agent is reconnected */
 #define SAMPLE_QMP_RETRY_MS 1000
 #define SAMPLE_QMP_FAILS_MAX 3    /* failed reconnects before the monitor counts as gone */
+#define SAMPLE_AGENT_SLACK_MS 50  /* a reading a little early still asks the agent */
 
 struct pvm_hv_sample {
     char *qmp_path, *qga_path;
@@ -24,6 +25,8 @@ struct pvm_hv_sample {
     pvm_qga *qga;
     int qga_fails;
     int64_t qga_retry_at;   /* monotonic ms before which no reconnect is tried */
+    pvm_hv_reading net;     /* the agent's last answer (net_* fields), net_known false: none */
+    int64_t net_next_ms;    /* when the agent is asked next */
     int tids[PVM_HV_VCPUS_MAX];
     int ntids;              /* 0 until query-cpus-fast answered */
     bool no_balloon;        /* query-balloon said there is no balloon: never asked again */
@@ -155,14 +158,23 @@ static int sample_qmp_health(pvm_hv_sample *h, int call_ms)
     return ++h->qmp_reconnects >= SAMPLE_QMP_FAILS_MAX ? -1 : 0;
 }
 
-/* The agent serves one client and long operations (install, copy, exec, audit) need it:
- * each reading takes the VM's agent lock without waiting, connects, reads and gives both
- * up again. While another holder has the lock the guest figures are unknown this time. */
-static void sample_agent(pvm_hv_sample *h, int call_ms, pvm_hv_reading *r)
+/* Copies the agent's last answer (net_* fields) into r. */
+static void sample_net_copy(const pvm_hv_reading *from, pvm_hv_reading *r)
 {
-    if (!h->qga_path[0])
-        return;
-    int64_t now = pvm_proc_now_ms();
+    r->net_known = from->net_known;
+    r->net_packets_known = from->net_packets_known;
+    r->net_ms = from->net_ms;
+    r->rx_bytes = from->rx_bytes;
+    r->tx_bytes = from->tx_bytes;
+    r->rx_packets = from->rx_packets;
+    r->tx_packets = from->tx_packets;
+}
+
+/* The agent serves one client and long operations (install, copy, exec, audit) need it:
+ * each question takes the VM's agent lock without waiting, connects, reads and gives both
+ * up again. While another holder has the lock the guest figures are unknown this time. */
+static void sample_agent_ask(pvm_hv_sample *h, int call_ms, int64_t now, pvm_hv_reading *r)
+{
     pvm_error err = {0};
     int lock = -1;
     if (now < h->qga_retry_at || pvm_qga_lock(h->qga_path, 0, &lock, &err) < 0)
@@ -175,7 +187,8 @@ static void sample_agent(pvm_hv_sample *h, int call_ms, pvm_hv_reading *r)
     pvm_qga_net n;
     if (pvm_qga_net_stats(h->qga, call_ms, &n, &err) == 0) {
         h->qga_fails = 0;
-        r->net_known = true;
+        r->net_known = r->net_fresh = true;
+        r->net_ms = pvm_proc_now_ms();
         r->net_packets_known = n.packets_known;
         r->rx_bytes = n.rx_bytes;
         r->tx_bytes = n.tx_bytes;
@@ -187,6 +200,23 @@ static void sample_agent(pvm_hv_sample *h, int call_ms, pvm_hv_reading *r)
     pvm_qga_close(h->qga);
     h->qga = NULL;
     pvm_qga_unlock(lock);
+}
+
+/* The agent's interface counters: asked at most once a period, else the last answer. */
+static void sample_agent(pvm_hv_sample *h, int call_ms, pvm_hv_reading *r)
+{
+    if (!h->qga_path[0])
+        return;
+    int64_t now = pvm_proc_now_ms();
+    if (now < h->net_next_ms) {
+        sample_net_copy(&h->net, r);
+        return;
+    }
+    h->net_next_ms = now + PVM_HV_AGENT_PERIOD_MS - SAMPLE_AGENT_SLACK_MS;
+    memset(&h->net, 0, sizeof h->net);
+    sample_agent_ask(h, call_ms, now, r);
+    if (r->net_known)
+        sample_net_copy(r, &h->net);
 }
 
 int pvm_hv_sample_read(pvm_hv_sample *h, int call_ms, pvm_hv_reading *out)

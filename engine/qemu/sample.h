@@ -21,6 +21,8 @@ typedef struct pvm_hv_reading {
     bool balloon_known;                 /* query-balloon "actual": the guest's RAM, bytes */
     uint64_t balloon_bytes;
     bool net_known, net_packets_known;  /* guest-network-get-interfaces "statistics" */
+    bool net_fresh;                     /* asked this reading (else: the last answer, kept) */
+    int64_t net_ms;                     /* when that answer came (pvm_proc_now_ms) */
     uint64_t rx_bytes, tx_bytes, rx_packets, tx_packets;
 } pvm_hv_reading;
 
@@ -31,6 +33,11 @@ typedef struct pvm_hv_sample pvm_hv_sample;
  * not answer). qga_sock may be NULL or "" (no agent: network unknown). */
 int pvm_hv_sample_open(const char *qmp_sock, const char *qga_sock, int timeout_ms,
                        pvm_hv_sample **out, pvm_error *err);
+/* The agent is asked at most once every PVM_HV_AGENT_PERIOD_MS (its answer costs a trip
+ * through the guest and the most JSON); between, a reading carries its last answer with
+ * net_fresh false. */
+#define PVM_HV_AGENT_PERIOD_MS 1000
+
 /* Takes one reading; every call to QMP or the agent waits at most call_ms. A figure whose
  * call failed or timed out is unknown in *out. Returns 0, or -1 when the monitor is gone
  * (QMP connection closed and not reopened): the VM has ended. */
