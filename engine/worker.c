@@ -46,7 +46,7 @@ struct pvm_worker {
 
 const char *pvm_job_kind_name(pvm_job_kind kind)
 {
-    static const char *const names[] = {"start", "stop", "force stop", "delete", "job"};
+    static const char *const names[] = {"start", "stop", "force stop", "delete", "job", "resume"};
     return (unsigned)kind < sizeof names / sizeof names[0] ? names[kind] : "job";
 }
 
@@ -132,6 +132,8 @@ static int pvm_job_run(pvm_worker *w, const pvm_job *j, const pvm_progress *p, p
         return pvm_vm_delete(w->engine, j->target, err);
     case PVM_JOB_CUSTOM:
         return j->fn(w->engine, j->arg, p, err);
+    case PVM_JOB_RESUME:
+        return pvm_vm_resume(w->engine, j->target, err);
     }
     return pvm_error_set(err, PVM_E_USAGE, "worker: unknown job kind %d", (int)j->kind);
 }
@@ -322,7 +324,7 @@ static unsigned pvm_job_queue(pvm_worker *w, pvm_job *j)
 int pvm_worker_submit(pvm_worker *w, pvm_job_kind kind, const char *vm, unsigned *job,
                       pvm_error *err)
 {
-    if (kind == PVM_JOB_CUSTOM || (unsigned)kind > PVM_JOB_CUSTOM)
+    if (kind == PVM_JOB_CUSTOM || (unsigned)kind > PVM_JOB_RESUME)
         return pvm_error_set(err, PVM_E_USAGE, "worker: job kind %d needs pvm_worker_submit_fn",
                              (int)kind);
     if (!vm || !vm[0] || strlen(vm) > PVM_NAME_MAX)

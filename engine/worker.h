@@ -16,6 +16,7 @@ typedef enum {
     PVM_JOB_FORCE_STOP,/* pvm_vm_stop with force */
     PVM_JOB_DELETE,    /* pvm_vm_delete */
     PVM_JOB_CUSTOM,    /* a function given to pvm_worker_submit_fn */
+    PVM_JOB_RESUME,    /* pvm_vm_resume: a VM QEMU paused (e.g. on a full disk) */
 } pvm_job_kind;
 
 /* A custom job: runs on the worker thread with the worker's engine handle;

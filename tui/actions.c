@@ -312,8 +312,8 @@ static void tui_vm_action(tui_app *app, tui_action act)
     }
     char q[160];
     switch (act) {
-    case TUI_ACT_START:
-        tui_submit(app, PVM_JOB_START, vm->name);
+    case TUI_ACT_START: /* s on a paused VM continues it (vm resume) */
+        tui_submit(app, vm->state == PVM_VM_PAUSED ? PVM_JOB_RESUME : PVM_JOB_START, vm->name);
         break;
     case TUI_ACT_STOP:
         tui_submit(app, PVM_JOB_STOP, vm->name);

@@ -24,7 +24,7 @@ static const tui_binding tui_bindings[] = {
     {TUI_ACT_EDIT, {{'e', "e"}}, TUI_IN_PROFILES, "edit", "edit every field of the profile"},
     {TUI_ACT_DELETE, {{'d', "d"}, {KEY_DC, "Delete"}}, TUI_IN_ALL, "delete",
      "delete the profile, VM or snapshot (asks first)"},
-    {TUI_ACT_START, {{'s', "s"}}, TUI_IN_VMS, "start", "start the VM"},
+    {TUI_ACT_START, {{'s', "s"}}, TUI_IN_VMS, "start", "start the VM (a paused one: resume it)"},
     {TUI_ACT_STOP, {{'S', "S"}}, TUI_IN_VMS, "stop", "stop the VM (ACPI power button)"},
     {TUI_ACT_FORCE_STOP, {{'x', "x"}}, TUI_IN_VMS, "force",
      "force the VM off (QEMU ends at once; asks first)"},

@@ -198,6 +198,7 @@ static void tui_list_row(tui_app *app, tui_pane pane, size_t i, int y, int x, in
         st = app->job_kind == PVM_JOB_START    ? "starting"
              : app->job_kind == PVM_JOB_DELETE ? "deleting"
              : app->job_kind == PVM_JOB_CUSTOM ? "busy"
+             : app->job_kind == PVM_JOB_RESUME ? "resuming"
                                                : "stopping";
     tui_draw_text(y, x + 1, w - sw - cw - 3, base, vm->name);
     if (cw)

@@ -303,6 +303,12 @@ static void test_engine_jobs_report_engine_errors(void **state)
     assert_non_null(strstr(ev.err.msg, "nosuchvm"));
     assert_true(wait_done(f->w, b, &ev, NULL));
     assert_int_equal(ev.err.code, PVM_E_NOTFOUND);
+    /* the TUI's s on a paused VM: a resume job runs pvm_vm_resume */
+    assert_int_equal(pvm_worker_submit(f->w, PVM_JOB_RESUME, "nosuchvm", &a, &err), 0);
+    assert_true(wait_done(f->w, a, &ev, NULL));
+    assert_int_equal(ev.kind, PVM_JOB_RESUME);
+    assert_int_equal(ev.err.code, PVM_E_NOTFOUND);
+    assert_string_equal(pvm_job_kind_name(PVM_JOB_RESUME), "resume");
     /* bad submissions are refused on the caller's thread */
     assert_int_equal(pvm_worker_submit(f->w, PVM_JOB_STOP, "", NULL, &err), -1);
     assert_int_equal(err.code, PVM_E_INVALID);
