@@ -128,6 +128,15 @@ static void tui_snap_submit(tui_app *app, const char *vm_id, const char *vm_name
     app->job = id;
     app->job_kind = PVM_JOB_CUSTOM;
     snprintf(app->job_target, sizeof app->job_target, "%s", label);
+    if (strcmp(op, "take") == 0)
+        snprintf(app->job_done, sizeof app->job_done,
+                 "snapshot of VM '%s' taken (listed in the Snapshots pane)", vm_name);
+    else if (strcmp(op, "restore") == 0)
+        snprintf(app->job_done, sizeof app->job_done, "VM '%s' restored to snapshot '%s'",
+                 vm_name, tag);
+    else
+        snprintf(app->job_done, sizeof app->job_done, "snapshot '%s' of VM '%s' deleted", tag,
+                 vm_name);
     app->job_step[0] = '\0';
     tui_message(app, TUI_EL_TEXT, "snapshot %s of VM '%s' ...", op, vm_name);
     app->dirty |= TUI_DIRTY_LISTS | TUI_DIRTY_HINTS | TUI_DIRTY_MESSAGE;

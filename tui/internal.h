@@ -99,6 +99,7 @@ struct tui_app {
     pvm_job_kind job_kind;
     char job_target[PVM_NAME_MAX + 1];
     char job_step[160];
+    char job_done[200];  /* a custom job's message on success ("" : "VM 'x' done") */
 
     /* the change watch */
     int64_t data_version;

@@ -280,6 +280,7 @@ void tui_tabs_draw(tui_app *app)
     tui_rect r = app->layout.tabs;
     if (!r.h)
         return;
+    tui_snaps_sync(app); /* the Snapshots tab's count is of the selected VM, shown or not */
     tui_draw_fill(r.y, r.x, r.w, tui_theme_attr(TUI_EL_TEXT));
     int x = r.x + 1;
     for (int p = 0; p < TUI_PANE_COUNT; p++) {

@@ -192,6 +192,7 @@ int tui_submit_fn(tui_app *app, const char *label, pvm_job_fn fn, void *arg,
     }
     app->job = id;
     app->job_kind = PVM_JOB_CUSTOM;
+    app->job_done[0] = '\0';
     pvm_strlcpy(app->job_target, label, sizeof app->job_target);
     app->job_step[0] = '\0';
     app->dirty |= TUI_DIRTY_LISTS | TUI_DIRTY_HINTS;
@@ -221,9 +222,13 @@ static void tui_worker_event(tui_app *app, const pvm_worker_event *ev)
     }
     if (tui_starter_done(app, ev))
         return;
-    if (ev->rc == 0) {
-        static const char *const done[] = {"started", "stopped", "forced off", "deleted", "done"};
-        tui_message(app, TUI_EL_OK, "VM '%s' %s", ev->target, done[ev->kind]);
+    if (ev->rc == 0 && ev->kind == PVM_JOB_CUSTOM && app->job_done[0]) {
+        tui_message(app, TUI_EL_OK, "%s", app->job_done);
+    } else if (ev->rc == 0) {
+        static const char *const done[] = {"started", "stopped", "forced off", "deleted", "done",
+                                           "resumed"};
+        tui_message(app, TUI_EL_OK, "VM '%s' %s", ev->target,
+                    (unsigned)ev->kind < sizeof done / sizeof done[0] ? done[ev->kind] : "done");
     } else {
         tui_message(app, TUI_EL_ERROR, "%s of '%s' failed: %s", pvm_job_kind_name(ev->kind),
                     ev->target, ev->err.msg);
