@@ -131,14 +131,14 @@ static bool agent_exec_done(void *ctx)
 {
     agent_exec_wait *w = ctx;
     char *o = NULL, *e = NULL;
-    w->rc = pvm_qga_exec_status(w->a->g, w->pid, AGENT_STATUS_MS, &w->r->status, &o, &e, w->err);
-    if (w->rc == 1) {
+    size_t on = 0, en = 0;
+    w->rc = pvm_qga_exec_status(w->a->g, w->pid, AGENT_STATUS_MS, &w->r->status, &o, &on, &e,
+                                &en, w->err);
+    if (w->rc == 1) { /* the bytes as the guest wrote them, NULs included (a NUL follows) */
         w->r->out = o ? o : pvm_xstrdup("");
         w->r->err = e ? e : pvm_xstrdup("");
-        /* decoded buffers carry a NUL after their bytes; lengths come from strlen-free sizes
-         * below when known, else strlen (guest output with NULs is cut there) */
-        w->r->out_len = strlen(w->r->out);
-        w->r->err_len = strlen(w->r->err);
+        w->r->out_len = o ? on : 0;
+        w->r->err_len = e ? en : 0;
     }
     return w->rc != 0;
 }

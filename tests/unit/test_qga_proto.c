@@ -594,6 +594,31 @@ static void test_exec_signal_no_output(void **state)
     assert_string_equal(a->exec_args, "");
 }
 
+/* Guest output is bytes: a NUL inside it must not cut it (out-data "a\0b\n", err-data "\0x"). */
+static void test_exec_status_keeps_nul_bytes(void **state)
+{
+    agent *a = *state;
+    a->override_cmd = "guest-exec-status";
+    a->override_reply = "{\"return\": {\"exited\": true, \"exitcode\": 0, "
+                        "\"out-data\": \"YQBiCg==\", \"err-data\": \"AHg=\"}}\n";
+    agent_start(a);
+    pvm_qga *g = connect_ok(a);
+    int64_t pid = 0;
+    pvm_error err = { 0 };
+    assert_int_equal(pvm_qga_exec_start(g, "/bin/printf", NULL, NULL, 0, &pid, 5000, &err), 0);
+    int code = -1;
+    char *out = NULL, *errout = NULL;
+    size_t on = 99, en = 99;
+    assert_int_equal(pvm_qga_exec_status(g, pid, 5000, &code, &out, &on, &errout, &en, &err), 1);
+    assert_int_equal(code, 0);
+    assert_int_equal(on, 4);
+    assert_memory_equal(out, "a\0b\n", 4);
+    assert_int_equal(en, 2);
+    assert_memory_equal(errout, "\0x", 2);
+    free(out);
+    free(errout);
+}
+
 static void test_exec_timeout(void **state)
 {
     agent *a = *state;
@@ -958,6 +983,7 @@ int main(void)
         T(test_exec_polls_and_decodes),
         T(test_exec_signal_no_output),
         T(test_exec_timeout),
+        T(test_exec_status_keeps_nul_bytes),
         T(test_file_write_chunks),
         T(test_file_write_partial_counts),
         T(test_file_write_empty),
