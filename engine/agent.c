@@ -234,6 +234,23 @@ static int agent_rename(pvm_agent *a, const char *from, const char *to, pvm_erro
 
 /* ------------------------------------------------------------------ copy */
 
+/* Characters a Windows guest path or name may not hold: cmd.exe (which del, move, .bat
+ * and --run go through) reads & | < > ^ " % as syntax; control bytes have no place. */
+static bool agent_windows_char_bad(unsigned char c)
+{
+    return c < 0x20 || c == 0x7f || strchr("\"&%^|<>", c) != NULL;
+}
+
+/* A ".." component between separators ('\\' or '/') of a Windows path. */
+static bool agent_windows_dotdot(const char *p)
+{
+    for (const char *s = p; *s; s++)
+        if (s[0] == '.' && s[1] == '.' && (s == p || s[-1] == '\\' || s[-1] == '/') &&
+            (!s[2] || s[2] == '\\' || s[2] == '/'))
+            return true;
+    return false;
+}
+
 static bool agent_path_ok(const char *p, bool windows)
 {
     if (!p || !p[0] || strlen(p) >= 1024)
@@ -250,6 +267,32 @@ int pvm_agent_guest_path_check(const char *p, bool windows, const char *what, pv
         return pvm_error_set_field(err, PVM_E_INVALID, what, "%s: the guest path must be "
                                    "absolute (%s) and shorter than 1024 bytes, not '%s'", what,
                                    windows ? "C:\\..." : "/...", p ? p : "");
+    if (!windows)
+        return 0;
+    for (const char *s = p; *s; s++)
+        if (agent_windows_char_bad((unsigned char)*s) || (*s == ':' && s != p + 1))
+            return pvm_error_set_field(err, PVM_E_INVALID, what, "%s: a Windows guest path may "
+                                       "not hold \" & %% ^ | < >, ':' past the drive or control "
+                                       "characters, not '%s'", what, p);
+    if (agent_windows_dotdot(p))
+        return pvm_error_set_field(err, PVM_E_INVALID, what, "%s: a Windows guest path may not "
+                                   "hold a '..' component, not '%s'", what, p);
+    return 0;
+}
+
+int pvm_agent_guest_name_check(const char *name, bool windows, const char *what, pvm_error *err)
+{
+    if (!name || !name[0] || strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
+        strchr(name, '/') || strlen(name) > 255)
+        return pvm_error_set_field(err, PVM_E_INVALID, what, "%s: '%s' is not a file name "
+                                   "(1-255 bytes, no '/', not . or ..)", what, name ? name : "");
+    if (!windows)
+        return 0;
+    for (const char *s = name; *s; s++)
+        if (agent_windows_char_bad((unsigned char)*s) || *s == '\\' || *s == ':')
+            return pvm_error_set_field(err, PVM_E_INVALID, what, "%s: a file name for a Windows "
+                                       "guest may not hold \\ : \" & %% ^ | < > or control "
+                                       "characters, not '%s'", what, name);
     return 0;
 }
 

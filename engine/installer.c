@@ -54,15 +54,6 @@ static const installer_row *installer_find(const char *name, bool windows)
     return windows ? &installer_other_windows : &installer_other_posix;
 }
 
-static int installer_name_check(const char *name, pvm_error *err)
-{
-    if (!name || !name[0] || strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
-        strchr(name, '/') || strlen(name) > 255)
-        return pvm_error_set_field(err, PVM_E_INVALID, "FILE", "FILE: '%s' is not a file name "
-                                   "(1-255 bytes, no '/', not . or ..)", name ? name : "");
-    return 0;
-}
-
 static void plan_add(pvm_install_plan *p, const char *s)
 {
     if (p->argc < PVM_PLAN_ARGS)
@@ -139,10 +130,8 @@ int pvm_install_plan_make(const char *file_name, bool windows, const char *to, c
                           pvm_install_plan *plan, pvm_error *err)
 {
     memset(plan, 0, sizeof *plan);
-    if (installer_name_check(file_name, err) < 0)
+    if (pvm_agent_guest_name_check(file_name, windows, "FILE", err) < 0)
         return -1;
-    if (to && windows && strchr(to, '"'))
-        return pvm_error_set_field(err, PVM_E_INVALID, "to", "to: a Windows path holds no '\"'");
     const installer_row *row = installer_find(file_name, windows);
     bool archive = strcmp(row->kind, "tar") == 0 && !run;
     if (plan_paths(file_name, windows, archive, to, plan, err) < 0)
