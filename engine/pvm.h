@@ -861,7 +861,9 @@ typedef struct pvm_install {
 /* Copies file into the running VM and runs its installer (pvm_install_plan_make); on
  * success records it (out, may be NULL, gets the record). The installer's exit status
  * other than 0 is PVM_E_STATE with its output; nothing is recorded and the copied file
- * is removed on any failure. r (may be NULL) receives the installer's output. */
+ * is removed on any failure. r (may be NULL) receives the installer's output. --to and
+ * --run are checked first, before the VM is reached (PVM_E_INVALID naming "to"/"run"/"FILE"
+ * when no guest OS would accept them). */
 int pvm_app_install(pvm_engine *e, const char *vm, const char *file, const pvm_install_opts *o,
                     const pvm_progress *progress, pvm_install *out, pvm_exec_result *r,
                     pvm_error *err);
