@@ -74,6 +74,15 @@ int pvm_agent_open(pvm_engine *e, const char *name_or_id, int wait_ms, pvm_agent
     return 0;
 }
 
+pvm_agent *pvm_agent_attach(pvm_qga *g, bool windows)
+{
+    pvm_agent *a = pvm_xcalloc(1, sizeof *a);
+    a->g = g;
+    a->lock = -1;
+    a->windows = windows;
+    return a;
+}
+
 void pvm_agent_close(pvm_agent *a)
 {
     if (!a)
@@ -546,6 +555,7 @@ int pvm_agent_copy_in(pvm_agent *a, const char *host_path, const char *guest_pat
         return -1;
     }
     r->seconds = (double)(pvm_proc_now_ms() - t0) / 1000.0;
+    r->checked = true; /* agent_check_rename compared the guest's sum (or a read back) */
     return 0;
 }
 
@@ -573,7 +583,8 @@ static int agent_out_path(const char *host_path, const char *guest_path, char *o
     return 0;
 }
 
-/* A new private temporary file beside path. */
+/* A new private temporary file beside path, with path's permission bits when it exists
+ * (replacing a 0600 file must not widen it), else 0666 less the umask. */
 static int agent_host_temp(const char *path, char *tmp, size_t size, int *fd, pvm_error *err)
 {
     char copy[PVM_PATH_MAX], base[PVM_PATH_MAX];
@@ -586,9 +597,22 @@ static int agent_host_temp(const char *path, char *tmp, size_t size, int *fd, pv
     if (*fd < 0)
         return pvm_error_set_field(err, PVM_E_IO, "HOST_PATH", "HOST_PATH: cannot create a file "
                                    "beside '%s': %s", path, strerror(errno));
-    mode_t um = umask(0);
-    umask(um);
-    fchmod(*fd, 0666 & ~um);
+    struct stat st;
+    mode_t mode;
+    if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+        mode = st.st_mode & 07777;
+    } else {
+        mode_t um = umask(0);
+        umask(um);
+        mode = 0666 & ~um;
+    }
+    if (fchmod(*fd, mode) < 0) {
+        int e = errno;
+        close(*fd);
+        unlink(tmp);
+        return pvm_error_set_field(err, PVM_E_IO, "HOST_PATH", "HOST_PATH: cannot set the mode "
+                                   "of '%s': %s", tmp, strerror(e));
+    }
     return 0;
 }
 
@@ -720,6 +744,7 @@ int pvm_agent_copy_out(pvm_agent *a, const char *guest_path, const char *host_pa
         return -1;
     }
     r->seconds = (double)(pvm_proc_now_ms() - t0) / 1000.0;
+    r->checked = sum_pid >= 0; /* the guest's sha256sum agreed; else only the read was hashed */
     return 0;
 }
 

@@ -30,4 +30,9 @@ int pvm_agent_guest_path_check(const char *p, bool windows, const char *what, pv
  * naming what. Used by installer.c for the name it puts in the guest's temp folder. */
 int pvm_agent_guest_name_check(const char *name, bool windows, const char *what, pvm_error *err);
 
+/* agent.c: an agent session over an already connected client g (owned from now on: freed
+ * by pvm_agent_close), without the VM lookup and agent lock of pvm_agent_open. For unit
+ * tests against a scripted agent. */
+struct pvm_qga;
+pvm_agent *pvm_agent_attach(struct pvm_qga *g, bool windows);
 #endif
