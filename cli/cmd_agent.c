@@ -94,34 +94,42 @@ static int agent_timeout(const pvm_args *a, int *ms, pvm_error *err)
 
 const pvm_opt pvm_cli_exec_opts[] = {
     {"timeout", 0, true, "SECONDS", "kill the command and fail after this long (default: none)"},
+    {"stdin", 'i', false, NULL, "pass this standard input to the command (read to its end, up to "
+     "8 MiB); without -i the command's standard input is empty"},
 };
 const size_t pvm_cli_exec_nopts = sizeof pvm_cli_exec_opts / sizeof pvm_cli_exec_opts[0];
 
-/* Standard input when it is a pipe or a file (never a terminal), up to 8 MiB. */
+/* Standard input read to its end, up to 8 MiB (only with -i/--stdin: never read
+ * unasked, so `ssh host privarion-vm vm exec ...`, cron and `while read` loops neither
+ * block nor lose their input). */
 static int agent_read_stdin(char **buf, size_t *len, pvm_error *err)
 {
-    struct stat st;
     *buf = NULL;
     *len = 0;
-    if (fstat(0, &st) < 0 || !(S_ISFIFO(st.st_mode) || S_ISREG(st.st_mode) || S_ISSOCK(st.st_mode)))
-        return 0;
     size_t cap = 64 * 1024;
     *buf = pvm_xmalloc(cap);
     for (;;) {
         if (*len == cap) {
-            if (cap >= AGENT_STDIN_MAX) {
+            if (cap > AGENT_STDIN_MAX) {
                 free(*buf);
                 *buf = NULL;
-                return pvm_error_set(err, PVM_E_INVALID, "standard input: more than %u bytes "
-                                     "(use 'vm copy' for files)", AGENT_STDIN_MAX);
+                return pvm_error_set_field(err, PVM_E_INVALID, "stdin", "stdin: standard input "
+                                           "holds more than %u bytes (use 'vm copy' for files)",
+                                           AGENT_STDIN_MAX);
             }
-            cap *= 2;
+            cap = cap * 2 > AGENT_STDIN_MAX ? AGENT_STDIN_MAX + 1 : cap * 2; /* +1: sees more */
             *buf = pvm_xrealloc(*buf, cap);
         }
         ssize_t n = read(0, *buf + *len, cap - *len);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n <= 0)
+        if (n < 0) {
+            free(*buf);
+            *buf = NULL;
+            return pvm_error_set_field(err, PVM_E_IO, "stdin", "stdin: reading standard input: "
+                                       "%s", strerror(errno));
+        }
+        if (n == 0)
             break;
         *len += (size_t)n;
     }
@@ -132,13 +140,14 @@ int pvm_cli_vm_exec(pvm_cli *cli, const pvm_args *a, pvm_error *err)
 {
     if (a->npos < 2)
         return pvm_error_set(err, PVM_E_USAGE, "vm exec: missing the command (usage: vm exec VM "
-                             "[--timeout S] -- CMD [ARGS...])");
+                             "[-i] [--timeout S] -- CMD [ARGS...])");
     int ms;
     char *in = NULL;
     size_t in_len = 0;
     pvm_engine *e;
     pvm_agent *ag = NULL;
-    if (agent_timeout(a, &ms, err) < 0 || agent_read_stdin(&in, &in_len, err) < 0 ||
+    if (agent_timeout(a, &ms, err) < 0 ||
+        (pvm_args_given(a, "stdin") && agent_read_stdin(&in, &in_len, err) < 0) ||
         !(e = pvm_cli_engine(cli, err)) ||
         pvm_agent_open(e, a->pos[0], PVM_AGENT_WAIT_MS, &ag, err) < 0) {
         free(in);
@@ -214,9 +223,12 @@ int pvm_cli_vm_copy(pvm_cli *cli, const pvm_args *a, pvm_error *err)
     agent_ui_end(&ui);
     if (rc < 0)
         return -1;
-    printf("Copied %llu bytes %s VM '%s' in %.1f s (%.1f MB/s), SHA-256 %s checked in the guest\n",
+    printf("Copied %llu bytes %s VM '%s' in %.1f s (%.1f MB/s), SHA-256 %s %s\n",
            (unsigned long long)r.bytes, from ? "out of" : "into", from ? vm_src : vm_dst, r.seconds,
-           r.seconds > 0 ? (double)r.bytes / 1e6 / r.seconds : 0.0, r.sha256);
+           r.seconds > 0 ? (double)r.bytes / 1e6 / r.seconds : 0.0, r.sha256,
+           r.checked ? "checked in the guest"
+                     : "(not checked in the guest: it has no sha256sum; only the transfer was "
+                       "hashed)");
     return 0;
 }
 
@@ -225,7 +237,8 @@ int pvm_cli_vm_copy(pvm_cli *cli, const pvm_args *a, pvm_error *err)
 static const pvm_opt install_opts[] = {
     {"to", 0, true, "GUEST_PATH", "where the file goes (default /tmp/NAME; archives: the "
      "folder they are extracted into, default /opt)"},
-    {"run", 0, true, "CMD", "run CMD (sh -c; {} is the guest path) instead of the type's installer"},
+    {"run", 0, true, "CMD", "run CMD (sh -c; cmd.exe /c on Windows) instead of the type's "
+     "installer; {} is the guest path, passed as one argument: write it unquoted"},
     {"timeout", 0, true, "SECONDS", "the whole install (default 1800)"},
     {"list", 0, false, NULL, "list what was installed into VM"},
     {"json", 0, false, NULL, "with --list: print JSON"},

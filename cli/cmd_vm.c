@@ -578,14 +578,15 @@ static const pvm_sub pvm_vm_subs[] = {
      "The escape key is Ctrl-] (0x1d): it leaves the console and restores the terminal;\n"
      "the VM keeps running. Only one console client can be attached at a time.",
      NULL, 0, NULL, 1, 1, "NAME", pvm_vm_console_cmd, NULL},
-    {"exec", "NAME [--timeout SECONDS] -- CMD [ARGS...]", "run one command in the running guest "
-     "(guest agent) and exit with its status",
+    {"exec", "NAME [-i] [--timeout SECONDS] -- CMD [ARGS...]", "run one command in the running "
+     "guest (guest agent) and exit with its status",
      "CMD and ARGS reach the guest as separate arguments (no shell; use '-- sh -c TEXT' for\n"
-     "one). Standard input is passed when it is a pipe or a file (up to 8 MiB); the\n"
+     "one). Standard input is passed only with -i/--stdin (read to its end, up to 8 MiB);\n"
+     "without it the command's standard input is empty and ours is never read. The\n"
      "command's output is printed when it ends (the agent captures it, up to 16 MiB).\n"
      "At --timeout the guest process is killed (exit status 1). Exit status: the\n"
      "command's own, or 1/2 when privarion-vm itself fails.",
-     pvm_cli_exec_opts, 1, NULL, 1, 4096, "NAME", pvm_cli_vm_exec, NULL},
+     pvm_cli_exec_opts, 2, NULL, 1, 4096, "NAME", pvm_cli_vm_exec, NULL},
     {"copy", "NAME:GUEST_PATH HOST_PATH | HOST_PATH NAME:GUEST_PATH [--timeout SECONDS]",
      "copy a file out of or into the running guest (guest agent), checksummed",
      "Exactly one side names the VM: an existing VM's name, ':' and an absolute guest path\n"

@@ -74,6 +74,15 @@ int pvm_agent_open(pvm_engine *e, const char *name_or_id, int wait_ms, pvm_agent
     return 0;
 }
 
+pvm_agent *pvm_agent_attach(pvm_qga *g, bool windows)
+{
+    pvm_agent *a = pvm_xcalloc(1, sizeof *a);
+    a->g = g;
+    a->lock = -1;
+    a->windows = windows;
+    return a;
+}
+
 void pvm_agent_close(pvm_agent *a)
 {
     if (!a)
@@ -131,14 +140,14 @@ static bool agent_exec_done(void *ctx)
 {
     agent_exec_wait *w = ctx;
     char *o = NULL, *e = NULL;
-    w->rc = pvm_qga_exec_status(w->a->g, w->pid, AGENT_STATUS_MS, &w->r->status, &o, &e, w->err);
-    if (w->rc == 1) {
+    size_t on = 0, en = 0;
+    w->rc = pvm_qga_exec_status(w->a->g, w->pid, AGENT_STATUS_MS, &w->r->status, &o, &on, &e,
+                                &en, w->err);
+    if (w->rc == 1) { /* the bytes as the guest wrote them, NULs included (a NUL follows) */
         w->r->out = o ? o : pvm_xstrdup("");
         w->r->err = e ? e : pvm_xstrdup("");
-        /* decoded buffers carry a NUL after their bytes; lengths come from strlen-free sizes
-         * below when known, else strlen (guest output with NULs is cut there) */
-        w->r->out_len = strlen(w->r->out);
-        w->r->err_len = strlen(w->r->err);
+        w->r->out_len = o ? on : 0;
+        w->r->err_len = e ? en : 0;
     }
     return w->rc != 0;
 }
@@ -234,6 +243,23 @@ static int agent_rename(pvm_agent *a, const char *from, const char *to, pvm_erro
 
 /* ------------------------------------------------------------------ copy */
 
+/* Characters a Windows guest path or name may not hold: cmd.exe (which del, move, .bat
+ * and --run go through) reads & | < > ^ " % as syntax; control bytes have no place. */
+static bool agent_windows_char_bad(unsigned char c)
+{
+    return c < 0x20 || c == 0x7f || strchr("\"&%^|<>", c) != NULL;
+}
+
+/* A ".." component between separators ('\\' or '/') of a Windows path. */
+static bool agent_windows_dotdot(const char *p)
+{
+    for (const char *s = p; *s; s++)
+        if (s[0] == '.' && s[1] == '.' && (s == p || s[-1] == '\\' || s[-1] == '/') &&
+            (!s[2] || s[2] == '\\' || s[2] == '/'))
+            return true;
+    return false;
+}
+
 static bool agent_path_ok(const char *p, bool windows)
 {
     if (!p || !p[0] || strlen(p) >= 1024)
@@ -250,6 +276,32 @@ int pvm_agent_guest_path_check(const char *p, bool windows, const char *what, pv
         return pvm_error_set_field(err, PVM_E_INVALID, what, "%s: the guest path must be "
                                    "absolute (%s) and shorter than 1024 bytes, not '%s'", what,
                                    windows ? "C:\\..." : "/...", p ? p : "");
+    if (!windows)
+        return 0;
+    for (const char *s = p; *s; s++)
+        if (agent_windows_char_bad((unsigned char)*s) || (*s == ':' && s != p + 1))
+            return pvm_error_set_field(err, PVM_E_INVALID, what, "%s: a Windows guest path may "
+                                       "not hold \" & %% ^ | < >, ':' past the drive or control "
+                                       "characters, not '%s'", what, p);
+    if (agent_windows_dotdot(p))
+        return pvm_error_set_field(err, PVM_E_INVALID, what, "%s: a Windows guest path may not "
+                                   "hold a '..' component, not '%s'", what, p);
+    return 0;
+}
+
+int pvm_agent_guest_name_check(const char *name, bool windows, const char *what, pvm_error *err)
+{
+    if (!name || !name[0] || strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
+        strchr(name, '/') || strlen(name) > 255)
+        return pvm_error_set_field(err, PVM_E_INVALID, what, "%s: '%s' is not a file name "
+                                   "(1-255 bytes, no '/', not . or ..)", what, name ? name : "");
+    if (!windows)
+        return 0;
+    for (const char *s = name; *s; s++)
+        if (agent_windows_char_bad((unsigned char)*s) || *s == '\\' || *s == ':')
+            return pvm_error_set_field(err, PVM_E_INVALID, what, "%s: a file name for a Windows "
+                                       "guest may not hold \\ : \" & %% ^ | < > or control "
+                                       "characters, not '%s'", what, name);
     return 0;
 }
 
@@ -503,6 +555,7 @@ int pvm_agent_copy_in(pvm_agent *a, const char *host_path, const char *guest_pat
         return -1;
     }
     r->seconds = (double)(pvm_proc_now_ms() - t0) / 1000.0;
+    r->checked = true; /* agent_check_rename compared the guest's sum (or a read back) */
     return 0;
 }
 
@@ -530,7 +583,8 @@ static int agent_out_path(const char *host_path, const char *guest_path, char *o
     return 0;
 }
 
-/* A new private temporary file beside path. */
+/* A new private temporary file beside path, with path's permission bits when it exists
+ * (replacing a 0600 file must not widen it), else 0666 less the umask. */
 static int agent_host_temp(const char *path, char *tmp, size_t size, int *fd, pvm_error *err)
 {
     char copy[PVM_PATH_MAX], base[PVM_PATH_MAX];
@@ -543,9 +597,22 @@ static int agent_host_temp(const char *path, char *tmp, size_t size, int *fd, pv
     if (*fd < 0)
         return pvm_error_set_field(err, PVM_E_IO, "HOST_PATH", "HOST_PATH: cannot create a file "
                                    "beside '%s': %s", path, strerror(errno));
-    mode_t um = umask(0);
-    umask(um);
-    fchmod(*fd, 0666 & ~um);
+    struct stat st;
+    mode_t mode;
+    if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+        mode = st.st_mode & 07777;
+    } else {
+        mode_t um = umask(0);
+        umask(um);
+        mode = 0666 & ~um;
+    }
+    if (fchmod(*fd, mode) < 0) {
+        int e = errno;
+        close(*fd);
+        unlink(tmp);
+        return pvm_error_set_field(err, PVM_E_IO, "HOST_PATH", "HOST_PATH: cannot set the mode "
+                                   "of '%s': %s", tmp, strerror(e));
+    }
     return 0;
 }
 
@@ -677,6 +744,7 @@ int pvm_agent_copy_out(pvm_agent *a, const char *guest_path, const char *host_pa
         return -1;
     }
     r->seconds = (double)(pvm_proc_now_ms() - t0) / 1000.0;
+    r->checked = sum_pid >= 0; /* the guest's sha256sum agreed; else only the read was hashed */
     return 0;
 }
 

@@ -1,6 +1,6 @@
 /* install.c - `install`: a host file into a running VM through the guest agent (agent.c),
  * its installer chosen by installer.c, and the record of a complete, successful install
- * in the store (db/installs.c). Called by cli/cmd_install.c and the TUI's engine thread. */
+ * in the store (db/installs.c). Called by cli/cmd_agent.c and the TUI's engine thread. */
 #include "internal.h"
 #include "proc.h"
 
@@ -107,6 +107,28 @@ static int install_record(pvm_engine *e, const char *vm_name, const char *file,
     return 0;
 }
 
+/* Before the VM is reached: the plan must be valid for one of the guest OSes (the agent
+ * says which later), so `--to rel` is a to: error (exit 2) even on a stopped VM. The error
+ * given is the one of the OS the text looks meant for (C:\\ or \\\\ -> Windows). */
+static int install_precheck(const char *file, const pvm_install_opts *o, pvm_error *err)
+{
+    const char *to = o ? o->to : NULL, *run = o ? o->run : NULL;
+    pvm_install_plan plan;
+    pvm_error posix = { 0 }, win = { 0 };
+    if (pvm_install_plan_make(install_base(file), false, to, run, &plan, &posix) == 0) {
+        pvm_install_plan_free(&plan);
+        return 0;
+    }
+    if (pvm_install_plan_make(install_base(file), true, to, run, &plan, &win) == 0) {
+        pvm_install_plan_free(&plan);
+        return 0;
+    }
+    bool looks_windows = to && (to[0] == '\\' || (to[0] && to[1] == ':'));
+    if (err)
+        *err = looks_windows ? win : posix;
+    return -1;
+}
+
 int pvm_app_install(pvm_engine *e, const char *vm, const char *file, const pvm_install_opts *o,
                     const pvm_progress *progress, pvm_install *out, pvm_exec_result *r,
                     pvm_error *err)
@@ -117,7 +139,7 @@ int pvm_app_install(pvm_engine *e, const char *vm, const char *file, const pvm_i
     int timeout = o && o->timeout_ms > 0 ? o->timeout_ms : INSTALL_DEFAULT_MS;
     int64_t deadline = pvm_proc_now_ms() + timeout;
     pvm_agent *a = NULL;
-    if (pvm_agent_open(e, vm, PVM_AGENT_WAIT_MS, &a, err) < 0)
+    if (install_precheck(file, o, err) < 0 || pvm_agent_open(e, vm, PVM_AGENT_WAIT_MS, &a, err) < 0)
         return -1;
     pvm_install_plan plan;
     if (pvm_install_plan_make(install_base(file), pvm_agent_windows(a), o ? o->to : NULL,

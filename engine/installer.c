@@ -1,7 +1,8 @@
 /* installer.c - which installer `install` runs for a file, by its type and the guest's
  * OS: one table, no I/O (unit tested in tests/unit/test_installer.c). Called by install.c.
  * The guest path always travels as its own argument (absolute, so never an option);
- * --run's {} becomes "$1" of `sh -c` (cmd.exe gets the quoted path on Windows). */
+ * --run's {} (written unquoted) becomes "$1" of `sh -c` (cmd.exe gets the quoted path on
+ * Windows). */
 #include "internal.h"
 
 #include <stdio.h>
@@ -54,15 +55,6 @@ static const installer_row *installer_find(const char *name, bool windows)
     return windows ? &installer_other_windows : &installer_other_posix;
 }
 
-static int installer_name_check(const char *name, pvm_error *err)
-{
-    if (!name || !name[0] || strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
-        strchr(name, '/') || strlen(name) > 255)
-        return pvm_error_set_field(err, PVM_E_INVALID, "FILE", "FILE: '%s' is not a file name "
-                                   "(1-255 bytes, no '/', not . or ..)", name ? name : "");
-    return 0;
-}
-
 static void plan_add(pvm_install_plan *p, const char *s)
 {
     if (p->argc < PVM_PLAN_ARGS)
@@ -70,21 +62,53 @@ static void plan_add(pvm_install_plan *p, const char *s)
     p->argv[p->argc] = NULL;
 }
 
-/* --run on a POSIX guest: sh -c TEXT sh PATH with every {} in TEXT turned into "$1". */
-static void plan_run_posix(pvm_install_plan *p, const char *run)
+/* --run's rule: {} stands unquoted; quoted ('{}' or "{}") it would be spliced into a
+ * quoted string (sh: '{}' stays a literal, "{}" ends the quotes and splits the path at
+ * spaces), so it is refused. Backslash escapes the next character outside single quotes
+ * on POSIX guests (cmd.exe has no such escape). Returns the number of {}, -1 refused. */
+static int plan_run_scan(const char *run, bool windows, pvm_error *err)
 {
-    size_t cap = strlen(run) * 4 + 1, n = 0;
+    char quote = 0;
+    int count = 0;
+    for (const char *s = run; *s; s++) {
+        if (!windows && *s == '\\' && quote != '\'' && s[1]) {
+            s++;
+        } else if (quote ? *s == quote : (*s == '"' || (!windows && *s == '\''))) {
+            quote = quote ? 0 : *s;
+        } else if (s[0] == '{' && s[1] == '}') {
+            if (quote)
+                return pvm_error_set_field(err, PVM_E_INVALID, "run", "run: {} stands for the "
+                                           "guest path, passed as one argument: write it "
+                                           "unquoted ({} not '{}' or \"{}\")");
+            count++;
+            s++;
+        }
+    }
+    return count;
+}
+
+/* TEXT with every {} replaced by with (count of them known). */
+static char *plan_run_text(const char *run, int count, const char *with)
+{
+    size_t cap = strlen(run) + (size_t)count * strlen(with) + 1, n = 0;
     char *text = pvm_xmalloc(cap);
     for (const char *s = run; *s;) {
         if (s[0] == '{' && s[1] == '}') {
-            memcpy(text + n, "\"$1\"", 4);
-            n += 4;
+            memcpy(text + n, with, strlen(with));
+            n += strlen(with);
             s += 2;
         } else {
             text[n++] = *s++;
         }
     }
     text[n] = '\0';
+    return text;
+}
+
+/* --run on a POSIX guest: sh -c TEXT sh PATH with every {} in TEXT turned into "$1". */
+static void plan_run_posix(pvm_install_plan *p, const char *run, int count)
+{
+    char *text = plan_run_text(run, count, "\"$1\"");
     plan_add(p, "sh");
     plan_add(p, "-c");
     plan_add(p, text);
@@ -93,24 +117,19 @@ static void plan_run_posix(pvm_install_plan *p, const char *run)
     free(text);
 }
 
-/* --run on Windows: cmd.exe /c TEXT with {} as the quoted path (Windows paths hold no '"'). */
-static void plan_run_windows(pvm_install_plan *p, const char *run)
+/* --run on Windows: cmd.exe /c TEXT with {} as the quoted path (checked to hold no '"',
+ * '%' or other cmd.exe syntax by pvm_agent_guest_path_check / the name check). */
+static void plan_run_windows(pvm_install_plan *p, const char *run, int count)
 {
-    size_t cap = strlen(run) + 16 * (strlen(p->guest_path) + 2) + 1, n = 0;
-    char *text = pvm_xmalloc(cap);
-    for (const char *s = run; *s && n + strlen(p->guest_path) + 3 < cap;) {
-        if (s[0] == '{' && s[1] == '}') {
-            n += (size_t)snprintf(text + n, cap - n, "\"%s\"", p->guest_path);
-            s += 2;
-        } else {
-            text[n++] = *s++;
-        }
-    }
-    text[n] = '\0';
+    size_t qn = strlen(p->guest_path) + 3;
+    char *quoted = pvm_xmalloc(qn);
+    snprintf(quoted, qn, "\"%s\"", p->guest_path);
+    char *text = plan_run_text(run, count, quoted);
     plan_add(p, "cmd.exe");
     plan_add(p, "/c");
     plan_add(p, text);
     free(text);
+    free(quoted);
 }
 
 static int plan_paths(const char *name, bool windows, bool archive, const char *to,
@@ -139,10 +158,8 @@ int pvm_install_plan_make(const char *file_name, bool windows, const char *to, c
                           pvm_install_plan *plan, pvm_error *err)
 {
     memset(plan, 0, sizeof *plan);
-    if (installer_name_check(file_name, err) < 0)
+    if (pvm_agent_guest_name_check(file_name, windows, "FILE", err) < 0)
         return -1;
-    if (to && windows && strchr(to, '"'))
-        return pvm_error_set_field(err, PVM_E_INVALID, "to", "to: a Windows path holds no '\"'");
     const installer_row *row = installer_find(file_name, windows);
     bool archive = strcmp(row->kind, "tar") == 0 && !run;
     if (plan_paths(file_name, windows, archive, to, plan, err) < 0)
@@ -150,11 +167,14 @@ int pvm_install_plan_make(const char *file_name, bool windows, const char *to, c
     if (run) {
         if (!run[0])
             return pvm_error_set_field(err, PVM_E_INVALID, "run", "run: must not be empty");
+        int count = plan_run_scan(run, windows, err);
+        if (count < 0)
+            return -1;
         plan->kind = "run";
         if (windows)
-            plan_run_windows(plan, run);
+            plan_run_windows(plan, run, count);
         else
-            plan_run_posix(plan, run);
+            plan_run_posix(plan, run, count);
         return 0;
     }
     plan->kind = row->kind;

@@ -21,7 +21,18 @@ struct pvm_engine {
 /* Reports one step of the operation under way to the handle's tracer (if any). */
 void pvm_engine_step(pvm_engine *e, const char *step);
 /* agent.c: a guest path is absolute (POSIX "/...", Windows "C:\\..."), under 1024 bytes;
- * else PVM_E_INVALID naming what. Used by agent.c and installer.c. */
+ * on Windows it holds none of " & % ^ | < >, no ':' past the drive, no control byte and
+ * no ".." component (paths reach cmd.exe). Else PVM_E_INVALID naming what. The one check
+ * of every guest path (copy in/out, install --to, the files agent.c removes or moves). */
 int pvm_agent_guest_path_check(const char *p, bool windows, const char *what, pvm_error *err);
+/* agent.c: a file's base name put in a guest folder: 1-255 bytes, no '/', not . or ..;
+ * for Windows also none of \\ : " & % ^ | < > or control bytes. Else PVM_E_INVALID
+ * naming what. Used by installer.c for the name it puts in the guest's temp folder. */
+int pvm_agent_guest_name_check(const char *name, bool windows, const char *what, pvm_error *err);
 
+/* agent.c: an agent session over an already connected client g (owned from now on: freed
+ * by pvm_agent_close), without the VM lookup and agent lock of pvm_agent_open. For unit
+ * tests against a scripted agent. */
+struct pvm_qga;
+pvm_agent *pvm_agent_attach(struct pvm_qga *g, bool windows);
 #endif

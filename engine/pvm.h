@@ -798,11 +798,14 @@ int pvm_agent_exec(pvm_agent *a, const char *const *argv, const void *input, siz
                    pvm_error *err);
 
 /* A finished copy: bytes moved and their SHA-256 (lower-case hex, OpenSSL's libcrypto),
- * checked inside the guest (its sha256sum, else by reading the file back). */
+ * checked inside the guest when it can be (see checked). */
 typedef struct pvm_copy_result {
     uint64_t bytes;
     char sha256[65];
     double seconds;
+    bool checked; /* the guest side confirmed sha256 (its sha256sum, or the file read back);
+                   * false when it could not (a copy out of a guest without sha256sum, e.g.
+                   * Windows: then only the transfer itself was hashed) */
 } pvm_copy_result;
 
 /* Copies the regular host file host_path to guest_path (absolute), streamed in 1 MiB
@@ -813,7 +816,8 @@ int pvm_agent_copy_in(pvm_agent *a, const char *host_path, const char *guest_pat
                       pvm_error *err);
 /* Copies guest_path out to host_path (a file name, or an existing folder: then the guest
  * file's base name inside it), through a temporary file beside it renamed when complete
- * and checked; nothing is left behind on failure. */
+ * and checked; nothing is left behind on failure. An existing host file keeps its
+ * permission bits (a new one gets 0666 less the umask). */
 int pvm_agent_copy_out(pvm_agent *a, const char *guest_path, const char *host_path,
                        int timeout_ms, const pvm_progress *progress, pvm_copy_result *r,
                        pvm_error *err);
@@ -861,7 +865,9 @@ typedef struct pvm_install {
 /* Copies file into the running VM and runs its installer (pvm_install_plan_make); on
  * success records it (out, may be NULL, gets the record). The installer's exit status
  * other than 0 is PVM_E_STATE with its output; nothing is recorded and the copied file
- * is removed on any failure. r (may be NULL) receives the installer's output. */
+ * is removed on any failure. r (may be NULL) receives the installer's output. --to and
+ * --run are checked first, before the VM is reached (PVM_E_INVALID naming "to"/"run"/"FILE"
+ * when no guest OS would accept them). */
 int pvm_app_install(pvm_engine *e, const char *vm, const char *file, const pvm_install_opts *o,
                     const pvm_progress *progress, pvm_install *out, pvm_exec_result *r,
                     pvm_error *err);

@@ -178,11 +178,14 @@ static cJSON *qga_exec_args(const char *path, const char *const *argv)
     return args;
 }
 
-/* Decodes the base64 field key of st into *out (NULL when absent). */
-static int qga_decode_field(const cJSON *st, const char *key, char **out, pvm_error *err)
+/* Decodes the base64 field key of st into *out (NULL when absent), its byte count (NULs
+ * included; a NUL follows them) into *len. */
+static int qga_decode_field(const cJSON *st, const char *key, char **out, size_t *len,
+                            pvm_error *err)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(st, key);
     *out = NULL;
+    *len = 0;
     if (!v)
         return 0;
     if (!cJSON_IsString(v))
@@ -193,11 +196,14 @@ static int qga_decode_field(const cJSON *st, const char *key, char **out, pvm_er
     if (pvm_base64_decode(v->valuestring, strlen(v->valuestring), &buf, &n, &derr) < 0)
         return pvm_error_set(err, PVM_E_QEMU, "guest agent guest-exec-status: %s: %s", key, derr.msg);
     *out = (char *)buf;
+    *len = n;
     return 0;
 }
 
-/* Reads an exited status: exit code (128 + signal when killed) and outputs. */
-static int qga_exec_result(const cJSON *st, int *exitcode, char **out, char **errout, pvm_error *err)
+/* Reads an exited status: exit code (128 + signal when killed) and outputs with their
+ * byte counts (out_len, err_len may be NULL). */
+static int qga_exec_result(const cJSON *st, int *exitcode, char **out, size_t *out_len,
+                           char **errout, size_t *err_len, pvm_error *err)
 {
     int64_t code = 0, sig = 0;
     bool has_code = qga_get_int(st, "exitcode", -2147483648.0, 2147483647.0, &code);
@@ -206,12 +212,17 @@ static int qga_exec_result(const cJSON *st, int *exitcode, char **out, char **er
     else if (!has_code)
         return pvm_error_set(err, PVM_E_QEMU, "guest agent guest-exec-status: exited without exitcode or signal");
     char *o = NULL, *e = NULL;
-    if (qga_decode_field(st, "out-data", &o, err) < 0)
+    size_t on = 0, en = 0;
+    if (qga_decode_field(st, "out-data", &o, &on, err) < 0)
         return -1;
-    if (qga_decode_field(st, "err-data", &e, err) < 0) {
+    if (qga_decode_field(st, "err-data", &e, &en, err) < 0) {
         free(o);
         return -1;
     }
+    if (out_len)
+        *out_len = out ? on : 0;
+    if (err_len)
+        *err_len = errout ? en : 0;
     if (exitcode)
         *exitcode = (int)code;
     if (out)
@@ -227,7 +238,7 @@ static int qga_exec_result(const cJSON *st, int *exitcode, char **out, char **er
 
 /* Polls guest-exec-status: 1 exited (results filled), 0 still running, -1 error. */
 static int qga_exec_poll(pvm_qga *g, int64_t pid, int64_t call_deadline, int *exitcode, char **out,
-                         char **errout, pvm_error *err)
+                         size_t *out_len, char **errout, size_t *err_len, pvm_error *err)
 {
     cJSON *args = cJSON_CreateObject();
     cJSON_AddNumberToObject(args, "pid", (double)pid);
@@ -239,7 +250,7 @@ static int qga_exec_poll(pvm_qga *g, int64_t pid, int64_t call_deadline, int *ex
     if (!cJSON_IsBool(exited))
         rc = pvm_error_set(err, PVM_E_QEMU, "guest agent guest-exec-status: \"exited\" is not a boolean");
     else if (cJSON_IsTrue(exited))
-        rc = qga_exec_result(st, exitcode, out, errout, err) < 0 ? -1 : 1;
+        rc = qga_exec_result(st, exitcode, out, out_len, errout, err_len, err) < 0 ? -1 : 1;
     cJSON_Delete(st);
     return rc;
 }
@@ -260,7 +271,7 @@ static bool qga_exec_done(void *ctx)
 {
     qga_exec_wait *w = ctx;
     w->rc = qga_exec_poll(w->g, w->pid, pvm_rpc_deadline(QGA_STATUS_MS), w->exitcode, w->out,
-                          w->errout, w->err);
+                          NULL, w->errout, NULL, w->err);
     return w->rc != 0;
 }
 
@@ -465,13 +476,18 @@ int pvm_qga_exec_start(pvm_qga *g, const char *path, const char *const *argv, co
 }
 
 int pvm_qga_exec_status(pvm_qga *g, int64_t pid, int timeout_ms, int *exitcode, char **out,
-                        char **errout, pvm_error *err)
+                        size_t *out_len, char **errout, size_t *err_len, pvm_error *err)
 {
     if (out)
         *out = NULL;
     if (errout)
         *errout = NULL;
-    return qga_exec_poll(g, pid, pvm_rpc_deadline(timeout_ms), exitcode, out, errout, err);
+    if (out_len)
+        *out_len = 0;
+    if (err_len)
+        *err_len = 0;
+    return qga_exec_poll(g, pid, pvm_rpc_deadline(timeout_ms), exitcode, out, out_len, errout,
+                         err_len, err);
 }
 
 int pvm_qga_osinfo(pvm_qga *g, char *id, size_t id_size, bool *windows, pvm_error *err)

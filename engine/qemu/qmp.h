@@ -65,12 +65,13 @@ int pvm_qga_file_get(pvm_qga *g, int64_t handle, size_t max, unsigned char **buf
                      bool *eof, pvm_error *err);
 int pvm_qga_file_close(pvm_qga *g, int64_t handle, pvm_error *err);
 /* guest-exec with capture-output (and input-data when input_len > 0) -> *pid; then one
- * guest-exec-status call: 1 exited (*exitcode, *out, *errout filled as pvm_qga_exec does),
+ * guest-exec-status call: 1 exited (*exitcode, *out, *errout filled as pvm_qga_exec does,
+ * *out_len and *err_len their byte counts: guest output may hold NULs; lengths may be NULL),
  * 0 still running, -1 error. */
 int pvm_qga_exec_start(pvm_qga *g, const char *path, const char *const *argv, const void *input,
                        size_t input_len, int64_t *pid, int timeout_ms, pvm_error *err);
 int pvm_qga_exec_status(pvm_qga *g, int64_t pid, int timeout_ms, int *exitcode, char **out,
-                        char **errout, pvm_error *err);
+                        size_t *out_len, char **errout, size_t *err_len, pvm_error *err);
 /* guest-get-osinfo: its "id" (e.g. "debian", "mswindows"; "" when absent) and whether the
  * guest runs Windows. */
 int pvm_qga_osinfo(pvm_qga *g, char *id, size_t id_size, bool *windows, pvm_error *err);

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../engine/pvm.h"
+#include "../../engine/internal.h"
 
 /* The plan's argv joined with '|', into buf. */
 static const char *joined(const pvm_install_plan *p, char *buf, size_t size)
@@ -134,12 +134,77 @@ static void test_refused(void **state)
     expect_refused("a.sh", false, NULL, "", "run");
 }
 
+/* Windows: names and paths reach cmd.exe (del, move, .bat, --run), so its syntax
+ * characters, ':' past the drive and '..' components are refused wherever they come in. */
+static void test_windows_cmd_syntax_refused(void **state)
+{
+    (void)state;
+    static const char *names[] = {
+        "a\" & calc & \".bat", "x&whoami.cmd", "%PATH%.msi", "..\\..\\Windows\\System32\\evil.exe",
+        "a^b.exe", "a|b.exe", "a<b.exe", "a>b.exe", "a\\b.exe", "c:evil.exe", "a\tb.exe",
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        expect_refused(names[i], true, NULL, NULL, "FILE");
+    static const char *paths[] = {
+        "C:\\a&b\\x.exe", "C:\\Temp\\..\\Windows\\x.exe", "C:/Temp/../x.exe", "C:\\x%y%.msi",
+        "C:\\a:b.exe", "C:\\a\"b.exe", "C:\\a|b.exe", "C:\\a^b.exe", "C:\\a<b>.exe", "C:\\..",
+    };
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        expect_refused("a.exe", true, paths[i], NULL, "to");
+        pvm_error err = {0};
+        assert_int_equal(pvm_agent_guest_path_check(paths[i], true, "GUEST_PATH", &err), -1);
+        assert_string_equal(err.field, "GUEST_PATH");
+    }
+    /* what stays allowed: dots inside names, spaces, parentheses, POSIX guests' names */
+    expect_plan("my..app (x64).exe", true, NULL, NULL, "exe",
+                "C:\\Windows\\Temp\\my..app (x64).exe", "C:\\Windows\\Temp\\my..app (x64).exe");
+    expect_plan("a.exe", true, "C:\\Program Files\\A..B\\a.exe", NULL, "exe",
+                "C:\\Program Files\\A..B\\a.exe", "C:\\Program Files\\A..B\\a.exe");
+    expect_plan("x&y%z.sh", false, NULL, NULL, "sh", "/tmp/x&y%z.sh", "sh|/tmp/x&y%z.sh");
+    pvm_error err = {0};
+    assert_int_equal(pvm_agent_guest_path_check("/tmp/../a&b", false, "GUEST_PATH", &err), 0);
+}
+
+/* --run: {} must stand unquoted (quoted it would be spliced into a quoted string); every
+ * {} is replaced however many there are. */
+static void test_run_braces(void **state)
+{
+    (void)state;
+    static const char *quoted[] = { "sh '{}'", "cat \"{}\"", "echo \"x {} y\"", "a '{} b' c" };
+    for (size_t i = 0; i < sizeof quoted / sizeof quoted[0]; i++) {
+        for (int w = 0; w < (quoted[i][strcspn(quoted[i], "'")] ? 1 : 2); w++) {
+            pvm_install_plan p; /* cmd.exe: only "..." quotes */
+            pvm_error err = {0};
+            assert_int_equal(pvm_install_plan_make("a.bin", w, NULL, quoted[i], &p, &err), -1);
+            assert_string_equal(err.field, "run");
+            assert_non_null(strstr(err.msg, "run:"));
+            assert_non_null(strstr(err.msg, "unquoted"));
+        }
+    }
+    /* quotes elsewhere, an escaped quote, {} after a closed quote: fine */
+    expect_plan("a.bin", false, NULL, "echo 'done:' {} \"ok\"", "run", "/tmp/a.bin",
+                "sh|-c|echo 'done:' \"$1\" \"ok\"|sh|/tmp/a.bin");
+    expect_plan("a.bin", false, NULL, "echo \\' {}", "run", "/tmp/a.bin",
+                "sh|-c|echo \\' \"$1\"|sh|/tmp/a.bin");
+    /* 20 {} on Windows: every one replaced, nothing dropped */
+    char run[256] = "", want[2048] = "cmd.exe|/c|";
+    for (int i = 0; i < 20; i++) {
+        strcat(run, i ? " {}" : "{}");
+        strcat(want, i ? " \"C:\\Windows\\Temp\\a.exe\"" : "\"C:\\Windows\\Temp\\a.exe\"");
+    }
+    strcat(run, " end");
+    strcat(want, " end");
+    expect_plan("a.exe", true, NULL, run, "run", "C:\\Windows\\Temp\\a.exe", want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_linux_types),   cmocka_unit_test(test_archives),
         cmocka_unit_test(test_windows_types), cmocka_unit_test(test_run),
         cmocka_unit_test(test_hostile_names), cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_windows_cmd_syntax_refused),
+        cmocka_unit_test(test_run_braces),
     };
     return cmocka_run_group_tests_name("installer", tests, NULL, NULL) ? 1 : 0;
 }

@@ -7,16 +7,19 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "../../engine/qemu/qmp.h"
+#include "../../engine/internal.h"
 #include "unix_peer.h"
 
 /* ------------------------------------------------------------- base64 */
@@ -594,6 +597,31 @@ static void test_exec_signal_no_output(void **state)
     assert_string_equal(a->exec_args, "");
 }
 
+/* Guest output is bytes: a NUL inside it must not cut it (out-data "a\0b\n", err-data "\0x"). */
+static void test_exec_status_keeps_nul_bytes(void **state)
+{
+    agent *a = *state;
+    a->override_cmd = "guest-exec-status";
+    a->override_reply = "{\"return\": {\"exited\": true, \"exitcode\": 0, "
+                        "\"out-data\": \"YQBiCg==\", \"err-data\": \"AHg=\"}}\n";
+    agent_start(a);
+    pvm_qga *g = connect_ok(a);
+    int64_t pid = 0;
+    pvm_error err = { 0 };
+    assert_int_equal(pvm_qga_exec_start(g, "/bin/printf", NULL, NULL, 0, &pid, 5000, &err), 0);
+    int code = -1;
+    char *out = NULL, *errout = NULL;
+    size_t on = 99, en = 99;
+    assert_int_equal(pvm_qga_exec_status(g, pid, 5000, &code, &out, &on, &errout, &en, &err), 1);
+    assert_int_equal(code, 0);
+    assert_int_equal(on, 4);
+    assert_memory_equal(out, "a\0b\n", 4);
+    assert_int_equal(en, 2);
+    assert_memory_equal(errout, "\0x", 2);
+    free(out);
+    free(errout);
+}
+
 static void test_exec_timeout(void **state)
 {
     agent *a = *state;
@@ -856,6 +884,89 @@ static void test_file_read_out_of_order(void **state)
     assert_true(a->file_closed);
 }
 
+/* ------------------------------------------------- agent.c copy out */
+
+#define HELLO_SHA "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+
+/* Copies the fake's "hello" out through agent.c into host (a file in a new folder). */
+static int copy_out_hello(agent *a, bool windows, const char *host, pvm_copy_result *r,
+                          pvm_error *err)
+{
+    agent_start(a);
+    pvm_qga *g = connect_ok(a);
+    g_qga = NULL; /* the agent session owns it now */
+    pvm_agent *ag = pvm_agent_attach(g, windows);
+    int rc = pvm_agent_copy_out(ag, windows ? "C:\\x.txt" : "/x.txt", host, 20000, NULL, r, err);
+    pvm_agent_close(ag);
+    return rc;
+}
+
+static void read_host(const char *path, char *buf, size_t size)
+{
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    size_t n = fread(buf, 1, size - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+}
+
+/* A guest without sha256sum (Windows): the copy succeeds but says it was not checked;
+ * an existing 0600 target keeps 0600 (the temp file must not widen it). */
+static void test_copy_out_unchecked_keeps_mode(void **state)
+{
+    agent *a = *state;
+    char dir[] = "/tmp/pvmcopy.XXXXXX", host[64], buf[16];
+    assert_non_null(mkdtemp(dir));
+    snprintf(host, sizeof host, "%s/out.txt", dir);
+    int fd = open(host, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "old secret", 10), 10);
+    close(fd);
+    assert_int_equal(chmod(host, 0600), 0);
+    pvm_copy_result r;
+    pvm_error err = { 0 };
+    if (copy_out_hello(a, true, host, &r, &err) != 0)
+        fail_msg("copy out: %s", err.msg);
+    assert_false(r.checked);
+    assert_string_equal(r.sha256, HELLO_SHA);
+    read_host(host, buf, sizeof buf);
+    assert_string_equal(buf, "hello");
+    struct stat st;
+    assert_int_equal(stat(host, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0600);
+    unlink(host);
+    rmdir(dir);
+}
+
+/* The guest's sha256sum agrees: checked; a new file gets 0666 less the umask. */
+static void test_copy_out_checked_new_file(void **state)
+{
+    agent *a = *state;
+    a->override_cmd = "guest-exec-status"; /* sha256sum's output: HELLO_SHA "  /x.txt\n" */
+    a->override_reply = "{\"return\": {\"exited\": true, \"exitcode\": 0, \"out-data\": "
+                        "\"MmNmMjRkYmE1ZmIwYTMwZTI2ZTgzYjJhYzViOWUyOWUxYjE2MWU1YzFmYTc0MjVlNzMw"
+                        "NDMzNjI5MzhiOTgyNCAgL3gudHh0Cg==\"}}\n";
+    char dir[] = "/tmp/pvmcopy.XXXXXX", host[64], buf[16];
+    assert_non_null(mkdtemp(dir));
+    snprintf(host, sizeof host, "%s/new.txt", dir);
+    mode_t um = umask(022);
+    pvm_copy_result r;
+    pvm_error err = { 0 };
+    int rc = copy_out_hello(a, false, host, &r, &err);
+    umask(um);
+    if (rc != 0)
+        fail_msg("copy out: %s", err.msg);
+    assert_true(r.checked);
+    assert_string_equal(a->exec_path, "sha256sum");
+    read_host(host, buf, sizeof buf);
+    assert_string_equal(buf, "hello");
+    struct stat st;
+    assert_int_equal(stat(host, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0644);
+    unlink(host);
+    rmdir(dir);
+}
+
 /* The agent lock: a second holder waits, then gets PVM_E_BUSY naming the first one's pid. */
 static void test_agent_lock_busy(void **state)
 {
@@ -958,6 +1069,9 @@ int main(void)
         T(test_exec_polls_and_decodes),
         T(test_exec_signal_no_output),
         T(test_exec_timeout),
+        T(test_exec_status_keeps_nul_bytes),
+        T(test_copy_out_unchecked_keeps_mode),
+        T(test_copy_out_checked_new_file),
         T(test_file_write_chunks),
         T(test_file_write_partial_counts),
         T(test_file_write_empty),
