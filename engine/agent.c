@@ -392,23 +392,28 @@ static int agent_readback_sum(pvm_agent *a, const char *path, int64_t deadline, 
     return rc;
 }
 
-/* POSIX guests: one guest command hashes tmp with the guest's sha256sum and renames it
- * when the sum is want (saves a round trip per copy); 127 (no sha256sum or no sh) falls
- * back to agent_verify + agent_rename, as on Windows. */
+/* POSIX guests: one guest command hashes tmp with the guest's sha256sum, gives it the
+ * host file's permissions ($4, octal: qemu-ga creates files 0666) and renames it when the
+ * sum is want (saves a round trip per copy); 127 (no sha256sum or no sh) falls back to
+ * agent_verify + agent_rename, as on Windows (the file then keeps qemu-ga's mode). */
 static const char agent_check_script[] =
     "[ -d \"$2\" ] && { echo \"$2 is a folder (end the path with / to copy into it)\" >&2; "
     "exit 4; }; s=$(sha256sum < \"$1\") || exit 127; s=${s%% *}; "
-    "[ \"$s\" = \"$3\" ] || { echo \"$s\"; exit 3; }; exec mv -f -- \"$1\" \"$2\"";
+    "[ \"$s\" = \"$3\" ] || { echo \"$s\"; exit 3; }; chmod \"$4\" \"$1\" || exit 5; "
+    "exec mv -f -- \"$1\" \"$2\"";
 
 static int agent_verify(pvm_agent *a, const char *path, const char *want, int64_t deadline,
                         pvm_error *err);
 static int agent_rename(pvm_agent *a, const char *from, const char *to, pvm_error *err);
 
 static int agent_check_rename(pvm_agent *a, const char *tmp, const char *dest, const char *want,
-                              int64_t deadline, pvm_error *err)
+                              mode_t mode, int64_t deadline, pvm_error *err)
 {
     if (!a->windows) {
-        const char *argv[] = { "sh", "-c", agent_check_script, "sh", tmp, dest, want, NULL };
+        char octal[8];
+        snprintf(octal, sizeof octal, "%o", (unsigned)(mode & 0755));
+        const char *argv[] = { "sh", "-c", agent_check_script, "sh", tmp, dest, want, octal,
+                               NULL };
         pvm_exec_result x;
         if (pvm_agent_exec(a, argv, NULL, 0, AGENT_TOOL_MS, NULL, &x, err) < 0)
             return -1;
@@ -531,6 +536,9 @@ int pvm_agent_copy_in(pvm_agent *a, const char *host_path, const char *guest_pat
     uint64_t total = 0;
     if (agent_open_host(host_path, &fd, &total, err) < 0)
         return -1;
+    struct stat hst;
+    mode_t mode = fstat(fd, &hst) == 0 ? hst.st_mode & 07777 : 0644; /* the guest's copy: */
+    /* the host file's permissions less write for group and others (a 0600 stays 0600) */
     char tmp[1100];
     agent_temp_name(guest_path, a->windows, tmp, sizeof tmp);
     int64_t h = 0;
@@ -548,7 +556,7 @@ int pvm_agent_copy_in(pvm_agent *a, const char *host_path, const char *guest_pat
     }
     if (rc == 0) {
         agent_report(progress, "checking the SHA-256 in the guest", r->bytes, total);
-        rc = agent_check_rename(a, tmp, guest_path, r->sha256, deadline, err);
+        rc = agent_check_rename(a, tmp, guest_path, r->sha256, mode, deadline, err);
     }
     if (rc < 0) {
         agent_remove(a, tmp);
