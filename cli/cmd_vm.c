@@ -104,7 +104,7 @@ static int pvm_create_enums(const pvm_args *a, pvm_vm_opts *o, pvm_error *err)
         return -1;
     if ((v = pvm_args_value(a, "nic")) && pvm_nic_model_parse(v, &o->nic, err) < 0)
         return -1;
-    if ((v = pvm_args_value(a, "net")) && pvm_cli_net_parse(v, &o->net, &o->bridge, err) < 0)
+    if ((v = pvm_args_value(a, "net")) && pvm_net_mode_parse(v, &o->net, &o->bridge, err) < 0)
         return -1;
     o->forwards = pvm_args_value(a, "forward");
     if (o->net == PVM_NET_NONE && pvm_args_given(a, "nic")) /* also --nic virtio */

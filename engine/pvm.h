@@ -274,7 +274,10 @@ const char *pvm_net_mode_name(pvm_net_mode m);
 const char *pvm_vm_state_name(pvm_vm_state s);
 int pvm_disk_bus_parse(const char *s, pvm_disk_bus *out, pvm_error *err);
 int pvm_nic_model_parse(const char *s, pvm_nic_model *out, pvm_error *err);
-int pvm_net_mode_parse(const char *s, pvm_net_mode *out, pvm_error *err);
+/* user, none or bridge=BR: *bridge points into s after "bridge=" (NULL for the others);
+ * bridge NULL refuses bridge=BR; the word "bridge" alone is refused (field "net"). Every
+ * front end parses --net / the net field through this. */
+int pvm_net_mode_parse(const char *s, pvm_net_mode *out, const char **bridge, pvm_error *err);
 const char *pvm_display_name(pvm_display d);   /* "none", "vnc" */
 const char *pvm_video_name(pvm_video v);       /* "ramfb", "vga", "virtio" */
 const char *pvm_firmware_name(pvm_firmware f); /* "bios", "uefi", "uefi-secure" */
