@@ -25,6 +25,8 @@ static int pvm_edit_apply(pvm_engine *e, const pvm_vm_changes *c, pvm_vm *vm, pv
         (c->display_set && pvm_vm_field_display(vm, c->display, err) < 0) ||
         (c->video_set && pvm_vm_field_video(vm, c->video, err) < 0) ||
         (c->firmware_set && pvm_vm_field_firmware(vm, c->firmware, err) < 0) ||
+        (c->net_set && pvm_vm_field_net(vm, c->net, c->bridge, err) < 0) ||
+        (c->forwards && pvm_vm_field_forwards(vm, c->forwards, err) < 0) ||
         pvm_vm_fields_agree(vm, c->video_set, err) < 0)
         return -1;
     if (vm->disk_bytes < old_disk) {
@@ -36,10 +38,6 @@ static int pvm_edit_apply(pvm_engine *e, const pvm_vm_changes *c, pvm_vm *vm, pv
     }
     if (c->tpm_set)
         vm->tpm = c->tpm;
-    if ((c->net_set && pvm_vm_field_net(vm, c->net, c->bridge, err) < 0) ||
-        (c->forwards && pvm_vm_field_forwards(vm, c->forwards, err) < 0) ||
-        pvm_vm_fields_agree(vm, false, err) < 0)
-        return -1;
     if (c->firmware_set && vm->firmware != old_fw && old_fw != PVM_FIRMWARE_BIOS && !c->force)
         return pvm_error_set_field(err, PVM_E_INVALID, "firmware", "firmware: the VM has UEFI "
                                    "variables (its boot entries and keys) that %s would lose; "

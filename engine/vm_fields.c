@@ -42,9 +42,6 @@ int pvm_vm_field_nic(pvm_vm *vm, pvm_nic_model nic, pvm_error *err)
 {
     if ((int)nic < PVM_NIC_VIRTIO || nic > PVM_NIC_E1000E)
         return pvm_error_set_field(err, PVM_E_INVALID, "nic", "nic: must be virtio or e1000e");
-    if (vm->net == PVM_NET_NONE && nic != PVM_NIC_VIRTIO)
-        return pvm_error_set_field(err, PVM_E_INVALID, "nic", "nic: --net none gives the VM "
-                                   "no network card; drop --nic, or choose --net user");
     vm->nic = nic;
     return 0;
 }
@@ -123,6 +120,11 @@ int pvm_vm_field_video(pvm_vm *vm, pvm_video video, pvm_error *err)
 
 int pvm_vm_fields_agree(const pvm_vm *vm, bool video_given, pvm_error *err)
 {
+    if (vm->net == PVM_NET_NONE && vm->nic != PVM_NIC_VIRTIO)
+        return pvm_error_set_field(err, PVM_E_INVALID, "nic", "nic: --net none gives the VM "
+                                   "no network card, so no %s model; keep --net user (or "
+                                   "bridge=BR), or set --nic virtio with --net none",
+                                   pvm_nic_model_name(vm->nic));
     if (vm->forwards[0] && vm->net != PVM_NET_USER)
         return pvm_error_set_field(err, PVM_E_INVALID, "forward", "forward: port forwards need "
                                    "user networking (--net user); a bridged or unplugged VM "
