@@ -618,7 +618,8 @@ int pvm_snapshot_tag_check(const char *tag, pvm_error *err);
  * (pvm_profile_fields keys, hideHypervisor), malloc'd. */
 char *pvm_snapshot_identity_json(const pvm_profile *p);
 /* The device set a memory state depends on: "cpus=1 memory=268435456 diskBus=virtio
- * nic=virtio net=user cdrom=no" into out. */
+ * nic=virtio net=user cdrom=no display=vnc video=ramfb firmware=bios tpm=off" into out
+ * (video "none" without a display; rows from before display..tpm lack those keys). */
 void pvm_snapshot_devices(const pvm_vm *vm, char *out, size_t size);
 /* Compares what a snapshot was taken with against now: writes the keys that changed,
  * comma separated ("serialNumber, macAddress"), into out ("" when none). The identity

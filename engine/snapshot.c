@@ -59,9 +59,14 @@ char *pvm_snapshot_identity_json(const pvm_profile *p)
 
 void pvm_snapshot_devices(const pvm_vm *vm, char *out, size_t size)
 {
-    snprintf(out, size, "cpus=%d memory=%llu diskBus=%s nic=%s net=%s cdrom=%s", vm->cpus,
-             (unsigned long long)vm->memory_bytes, pvm_disk_bus_name(vm->disk_bus),
-             pvm_vm_nic_name(vm), pvm_net_mode_name(vm->net), vm->iso[0] ? "yes" : "no");
+    /* display, video, firmware and tpm came later: older rows lack them, and the diff
+     * compares only the keys a row has */
+    snprintf(out, size, "cpus=%d memory=%llu diskBus=%s nic=%s net=%s cdrom=%s display=%s "
+             "video=%s firmware=%s tpm=%s", vm->cpus, (unsigned long long)vm->memory_bytes,
+             pvm_disk_bus_name(vm->disk_bus), pvm_vm_nic_name(vm), pvm_net_mode_name(vm->net),
+             vm->iso[0] ? "yes" : "no", pvm_display_name(vm->display),
+             vm->display == PVM_DISPLAY_NONE ? "none" : pvm_video_name(vm->video),
+             pvm_firmware_name(vm->firmware), vm->tpm ? "on" : "off");
 }
 
 static void pvm_diff_add(char *out, size_t size, const char *key)
