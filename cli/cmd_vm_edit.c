@@ -103,6 +103,8 @@ static int pvm_vm_edit_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
     pvm_engine_set_allow_vm_marks(e, pvm_args_given(a, "allow-vm-marks"));
     if (pvm_vm_edit(e, before.id, &c, &after, err) < 0)
         return -1;
+    if (c.forwards)
+        pvm_cli_forwards_warn(&after);
     if (strcmp(before.profile_id, after.profile_id) != 0)
         pvm_out_warning("VM '%s' now wears another identity: its guest will see a new machine "
                         "(system UUID, serials, MAC); an installed OS may ask to be activated "

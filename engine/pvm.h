@@ -289,6 +289,10 @@ int pvm_firmware_parse(const char *s, pvm_firmware *out, pvm_error *err);
  * protocol and host port), or "" / "none". out (PVM_FORWARDS_MAX) gets the canonical
  * form "tcp:127.0.0.1:2222:22 udp:..." ("" for none). Errors name "forward". */
 int pvm_forwards_parse(const char *spec, char *out, size_t size, pvm_error *err);
+/* The note a front end shows for forwards others can reach: the items of canon (the
+ * canonical form above) whose host address is not loopback (127.0.0.0/8), joined by
+ * ", " into out ("" for none). Returns how many. */
+int pvm_forwards_exposed(const char *canon, char *out, size_t size);
 /* "512M", "50G", "1T", plain bytes; K/M/G/T are powers of 1024. */
 int pvm_size_parse(const char *what, const char *s, uint64_t *out, pvm_error *err);
 /* Human form, e.g. "50G", "1.5G", "512M"; writes into buf. */

@@ -219,6 +219,25 @@ int pvm_forwards_parse(const char *spec, char *out, size_t size, pvm_error *err)
     return 0;
 }
 
+int pvm_forwards_exposed(const char *canon, char *out, size_t size)
+{
+    int n = 0;
+    size_t used = 0;
+    if (size)
+        out[0] = '\0';
+    for (const char *p = canon; p && *p; p += strcspn(p, " "), p += strspn(p, " ")) {
+        size_t len = strcspn(p, " ");
+        const char *addr = memchr(p, ':', len); /* proto:addr:host:guest */
+        if (!addr || strncmp(addr + 1, "127.", 4) == 0)
+            continue;
+        n++;
+        int w = snprintf(out + used, size - used, "%s%.*s", used ? ", " : "", (int)len, p);
+        if (w > 0 && (size_t)w < size - used)
+            used += (size_t)w;
+    }
+    return n;
+}
+
 static bool pvm_bridge_name_ok(const char *s)
 {
     size_t n = strlen(s);
