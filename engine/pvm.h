@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* ---------------------------------------------------------------- errors */
 
@@ -293,6 +294,15 @@ int pvm_forwards_parse(const char *spec, char *out, size_t size, pvm_error *err)
  * canonical form above) whose host address is not loopback (127.0.0.0/8), joined by
  * ", " into out ("" for none). Returns how many. */
 int pvm_forwards_exposed(const char *canon, char *out, size_t size);
+
+struct sockaddr;
+/* The uid owning the socket at `peer` whose connection's other end is `ours` (an accepted
+ * connection's getpeername and getsockname; both AF_INET or both AF_INET6), read from
+ * the uid column of /proc/net/tcp or /proc/net/tcp6 (proc(5)): a local peer only.
+ * PVM_E_NOTFOUND when no row matches (not a socket of this host's namespace), PVM_E_IO
+ * when the table cannot be read, PVM_E_INVALID for another family. (base/tcp_peer.c) */
+int pvm_tcp_peer_uid(const struct sockaddr *peer, const struct sockaddr *ours, uid_t *uid,
+                     pvm_error *err);
 /* "512M", "50G", "1T", plain bytes; K/M/G/T are powers of 1024. */
 int pvm_size_parse(const char *what, const char *s, uint64_t *out, pvm_error *err);
 /* Human form, e.g. "50G", "1.5G", "512M"; writes into buf. */
