@@ -1,6 +1,6 @@
 /* install.c - `install`: a host file into a running VM through the guest agent (agent.c),
  * its installer chosen by installer.c, and the record of a complete, successful install
- * in the store (db/installs.c). Called by cli/cmd_install.c and the TUI's engine thread. */
+ * in the store (db/installs.c). Called by cli/cmd_agent.c and the TUI's engine thread. */
 #include "internal.h"
 #include "proc.h"
 
