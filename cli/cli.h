@@ -137,9 +137,9 @@ typedef struct pvm_sub_group {
  * cmd_vm.c's table (cmd_vm_edit.c, cmd_display.c). */
 const pvm_opt *pvm_vm_edit_options(size_t *n);
 int pvm_vm_edit_run(pvm_cli *cli, const pvm_args *a, pvm_error *err);
-/* cmd_vm_edit.c: --net MODE for create and edit: user, none or bridge=BR (*bridge points
- * into s). */
-int pvm_cli_net_parse(const char *s, pvm_net_mode *net, const char **bridge, pvm_error *err);
+/* cmd_vm.c: after vm create / vm edit --forward, a warning (stderr) naming each forward
+ * whose host address is not loopback (pvm_forwards_exposed). */
+void pvm_cli_forwards_warn(const pvm_vm *vm);
 /* cmd_display.c: vm display, vm screenshot, vm sendkey. */
 const pvm_opt *pvm_vm_display_options(size_t *n);
 int pvm_vm_display_run(pvm_cli *cli, const pvm_args *a, pvm_error *err);

@@ -1,5 +1,6 @@
 /* cmd_display.c - `privarion-vm vm display|screenshot|sendkey`: how to reach a VM's VNC
- * socket (the ssh -L line and viewer command), a loopback TCP forwarder to it (--port),
+ * socket (the ssh -L line and viewer command), a loopback TCP forwarder to it (--port)
+ * that admits only connections of its own user (pvm_tcp_peer_uid),
  * a PNG of the screen and keys pressed on it, through the engine's screen API (pvm.h).
  * Called through cmd_vm.c's table. */
 #include "cli.h"
@@ -24,7 +25,8 @@
 
 static const pvm_opt pvm_display_opts[] = {
     {"port", 0, true, "N", "forward 127.0.0.1:N to the VM's VNC socket until Ctrl-C (for a "
-                           "viewer on this machine, or an 'ssh -L' to that port)"},
+                           "viewer on this machine, or an 'ssh -L' to that port); other "
+                           "users' connections are dropped"},
 };
 
 const pvm_opt *pvm_vm_display_options(size_t *n)
@@ -97,12 +99,41 @@ static void pvm_fwd_signal(int sig)
     pvm_fwd_stop = 1;
 }
 
+/* Whether the connection c comes from a socket of our own user: VNC has no password
+ * here, so another local user's connection to the loopback port is dropped. */
+static bool pvm_fwd_ours(int c, const struct sockaddr_storage *peer)
+{
+    struct sockaddr_storage ours;
+    socklen_t len = sizeof ours;
+    uid_t uid;
+    pvm_error e = {0};
+    if (getsockname(c, (struct sockaddr *)&ours, &len) < 0 ||
+        pvm_tcp_peer_uid((const struct sockaddr *)peer, (const struct sockaddr *)&ours, &uid,
+                         &e) < 0) {
+        pvm_out_warning("refused a connection whose user is unknown: %s",
+                        e.msg[0] ? e.msg : strerror(errno));
+        return false;
+    }
+    if (uid != getuid()) {
+        pvm_out_warning("refused a connection from uid %u: only uid %u may see this screen",
+                        (unsigned)uid, (unsigned)getuid());
+        return false;
+    }
+    return true;
+}
+
 /* pairs[i] = {tcp client, unix socket} or {-1, -1}. */
 static void pvm_fwd_accept(int lsn, const char *sock, int pairs[][2])
 {
-    int c = accept4(lsn, NULL, NULL, SOCK_CLOEXEC);
+    struct sockaddr_storage peer;
+    socklen_t len = sizeof peer;
+    int c = accept4(lsn, (struct sockaddr *)&peer, &len, SOCK_CLOEXEC);
     if (c < 0)
         return;
+    if (!pvm_fwd_ours(c, &peer)) {
+        close(c);
+        return;
+    }
     for (int i = 0; i < PVM_FWD_PAIRS; i++) {
         if (pairs[i][0] >= 0)
             continue;

@@ -76,7 +76,8 @@ static const pvm_opt pvm_create_opts[] = {
                              "BR through qemu-bridge-helper)"},
     {"forward", 0, true, "LIST", "user networking's port forwards, comma-separated "
                                  "[tcp|udp:][ADDR:]HOSTPORT:GUESTPORT (host side 127.0.0.1 "
-                                 "unless ADDR), e.g. 2222:22,8080:80"},
+                                 "unless ADDR; another ADDR is warned about: other machines "
+                                 "reach it), e.g. 2222:22,8080:80"},
     {"iso", 0, true, "FILE", "attach an installer/live ISO as a CD-ROM (boots first)"},
     {"image", 0, true, "FILE", "start the disk from an existing image (see --image-mode)"},
     {"image-mode", 0, true, "MODE", "copy (default: an independent qcow2 copy) or overlay "
@@ -104,7 +105,7 @@ static int pvm_create_enums(const pvm_args *a, pvm_vm_opts *o, pvm_error *err)
         return -1;
     if ((v = pvm_args_value(a, "nic")) && pvm_nic_model_parse(v, &o->nic, err) < 0)
         return -1;
-    if ((v = pvm_args_value(a, "net")) && pvm_cli_net_parse(v, &o->net, &o->bridge, err) < 0)
+    if ((v = pvm_args_value(a, "net")) && pvm_net_mode_parse(v, &o->net, &o->bridge, err) < 0)
         return -1;
     o->forwards = pvm_args_value(a, "forward");
     if (o->net == PVM_NET_NONE && pvm_args_given(a, "nic")) /* also --nic virtio */
@@ -164,6 +165,15 @@ static int pvm_create_opts_from(const pvm_args *a, pvm_vm_opts *o, pvm_error *er
     return 0;
 }
 
+void pvm_cli_forwards_warn(const pvm_vm *vm)
+{
+    char open[PVM_FORWARDS_MAX];
+    if (pvm_forwards_exposed(vm->forwards, open, sizeof open) > 0)
+        pvm_out_warning("VM '%s' forwards %s on an address other machines can reach: anyone "
+                        "who reaches this host reaches those guest ports; leave the address "
+                        "out (127.0.0.1) to keep them to this machine", vm->name, open);
+}
+
 static int pvm_vm_create_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
 {
     pvm_vm_opts o;
@@ -176,6 +186,7 @@ static int pvm_vm_create_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
     if (pvm_vm_create(e, a->pos[0], pvm_args_value(a, "profile"), &o, &vm, err) < 0)
         return -1;
     pvm_cli_trace(cli, "create: output");
+    pvm_cli_forwards_warn(&vm);
     if (pvm_args_given(a, "json")) {
         char pname[PVM_NAME_MAX + 1];
         pvm_profile_name_of(e, &vm, pname, sizeof pname);

@@ -29,17 +29,6 @@ static const pvm_opt pvm_edit_opts[] = {
                                        "a known VM mark"},
 };
 
-int pvm_cli_net_parse(const char *s, pvm_net_mode *net, const char **bridge, pvm_error *err)
-{
-    *bridge = NULL;
-    if (strncmp(s, "bridge=", 7) == 0) {
-        *net = PVM_NET_BRIDGE;
-        *bridge = s + 7;
-        return 0;
-    }
-    return pvm_net_mode_parse(s, net, err); /* the word "bridge" alone is refused */
-}
-
 static int pvm_edit_changes(const pvm_args *a, pvm_vm_changes *c, pvm_error *err)
 {
     const char *v;
@@ -66,7 +55,7 @@ static int pvm_edit_changes(const pvm_args *a, pvm_vm_changes *c, pvm_error *err
         c->video_set = true;
     }
     if ((v = pvm_args_value(a, "net"))) {
-        if (pvm_cli_net_parse(v, &c->net, &c->bridge, err) < 0)
+        if (pvm_net_mode_parse(v, &c->net, &c->bridge, err) < 0)
             return -1;
         c->net_set = true;
     }
@@ -114,6 +103,8 @@ static int pvm_vm_edit_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
     pvm_engine_set_allow_vm_marks(e, pvm_args_given(a, "allow-vm-marks"));
     if (pvm_vm_edit(e, before.id, &c, &after, err) < 0)
         return -1;
+    if (c.forwards)
+        pvm_cli_forwards_warn(&after);
     if (strcmp(before.profile_id, after.profile_id) != 0)
         pvm_out_warning("VM '%s' now wears another identity: its guest will see a new machine "
                         "(system UUID, serials, MAC); an installed OS may ask to be activated "

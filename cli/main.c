@@ -23,7 +23,8 @@ typedef struct pvm_cli_command {
 static const pvm_cli_command pvm_commands[] = {
     {"profile", pvm_cli_profile, "hardware profiles: create, list, show, edit, delete, export, "
                                  "import; presets"},
-    {"vm", pvm_cli_vm, "create, list, show, start, stop, resume, delete VMs; their log and console"},
+    {"vm", pvm_cli_vm, "create, list, show, edit, start, stop, resume, delete VMs; their log, "
+                       "console, display, screenshot, sendkey; exec, copy, audit in the guest"},
     {"guest", pvm_cli_guest, "build the small starter guest (kernel + initramfs); show it"},
     {"snapshot", pvm_cli_snapshot, "snapshots with memory state: create, list, show, restore, "
                                    "delete"},

@@ -49,6 +49,15 @@ int pvm_db_prepare(pvm_store *s, const char *sql, sqlite3_stmt **st, pvm_error *
         *st = NULL;
         return pvm_db_fail(s->db, rc, "store: preparing a statement", err);
     }
+    /* A write on its own (no pvm_store_begin around it) meets the same full-disk refusal
+     * as a transaction: every write of the store comes through here. */
+    const char *path;
+    if (!sqlite3_stmt_readonly(*st) && sqlite3_get_autocommit(s->db) &&
+        pvm_db_disk_full(s->db, &path)) {
+        sqlite3_finalize(*st);
+        *st = NULL;
+        return pvm_db_fail(s->db, SQLITE_FULL, "store: writing", err);
+    }
     return 0;
 }
 

@@ -147,8 +147,8 @@ typedef struct pvm_hv_ops {
      *         backend keeps connected in ctx between calls. */
     int (*sample)(void *ctx, const pvm_vm *vm, void *usage, pvm_error *err);
 
-    /* Real guests (issue 12). disk_resize grows the stopped VM's disk to bytes (vm edit;
-     * the caller has checked it grows). */
+    /* Real guests (issue 12). disk_resize sets the stopped VM's disk to bytes (vm edit;
+     * the caller has checked it grows, or undoes its own grow after a failed commit). */
     int (*disk_resize)(void *ctx, const pvm_vm_files *files, uint64_t bytes, pvm_error *err);
     /* Makes files->efivars a fresh copy of the firmware's UEFI variables (removes it for
      * bios); NULL in a backend with only one firmware. */

@@ -97,14 +97,15 @@ static int install_record(pvm_engine *e, const char *vm_name, const char *file,
     if (r)
         install_output_tail(r, rec->output, sizeof rec->output);
     rec->at = pvm_now();
-    if (pvm_db_install_insert(e->store, rec, err) < 0)
-        return -1;
     char detail[1400];
     snprintf(detail, sizeof detail, "%s -> %s (%llu bytes)", rec->file, rec->guest_path,
              (unsigned long long)rec->bytes);
-    pvm_error ignored;
-    pvm_db_event_add(e->store, vm.id, "install", detail, &ignored);
-    return 0;
+    if (pvm_store_begin(e->store, err) < 0) /* row and event together, or neither */
+        return -1;
+    int rc = pvm_db_install_insert(e->store, rec, err);
+    if (rc == 0)
+        rc = pvm_db_event_add(e->store, vm.id, "install", detail, err);
+    return pvm_store_end(e->store, rc, err);
 }
 
 /* Before the VM is reached: the plan must be valid for one of the guest OSes (the agent

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* ---------------------------------------------------------------- errors */
 
@@ -274,7 +275,10 @@ const char *pvm_net_mode_name(pvm_net_mode m);
 const char *pvm_vm_state_name(pvm_vm_state s);
 int pvm_disk_bus_parse(const char *s, pvm_disk_bus *out, pvm_error *err);
 int pvm_nic_model_parse(const char *s, pvm_nic_model *out, pvm_error *err);
-int pvm_net_mode_parse(const char *s, pvm_net_mode *out, pvm_error *err);
+/* user, none or bridge=BR: *bridge points into s after "bridge=" (NULL for the others);
+ * bridge NULL refuses bridge=BR; the word "bridge" alone is refused (field "net"). Every
+ * front end parses --net / the net field through this. */
+int pvm_net_mode_parse(const char *s, pvm_net_mode *out, const char **bridge, pvm_error *err);
 const char *pvm_display_name(pvm_display d);   /* "none", "vnc" */
 const char *pvm_video_name(pvm_video v);       /* "ramfb", "vga", "virtio" */
 const char *pvm_firmware_name(pvm_firmware f); /* "bios", "uefi", "uefi-secure" */
@@ -286,6 +290,19 @@ int pvm_firmware_parse(const char *s, pvm_firmware *out, pvm_error *err);
  * protocol and host port), or "" / "none". out (PVM_FORWARDS_MAX) gets the canonical
  * form "tcp:127.0.0.1:2222:22 udp:..." ("" for none). Errors name "forward". */
 int pvm_forwards_parse(const char *spec, char *out, size_t size, pvm_error *err);
+/* The note a front end shows for forwards others can reach: the items of canon (the
+ * canonical form above) whose host address is not loopback (127.0.0.0/8), joined by
+ * ", " into out ("" for none). Returns how many. */
+int pvm_forwards_exposed(const char *canon, char *out, size_t size);
+
+struct sockaddr;
+/* The uid owning the socket at `peer` whose connection's other end is `ours` (an accepted
+ * connection's getpeername and getsockname; both AF_INET or both AF_INET6), read from
+ * the uid column of /proc/net/tcp or /proc/net/tcp6 (proc(5)): a local peer only.
+ * PVM_E_NOTFOUND when no row matches (not a socket of this host's namespace), PVM_E_IO
+ * when the table cannot be read, PVM_E_INVALID for another family. (base/tcp_peer.c) */
+int pvm_tcp_peer_uid(const struct sockaddr *peer, const struct sockaddr *ours, uid_t *uid,
+                     pvm_error *err);
 /* "512M", "50G", "1T", plain bytes; K/M/G/T are powers of 1024. */
 int pvm_size_parse(const char *what, const char *s, uint64_t *out, pvm_error *err);
 /* Human form, e.g. "50G", "1.5G", "512M"; writes into buf. */
@@ -615,7 +632,8 @@ int pvm_snapshot_tag_check(const char *tag, pvm_error *err);
  * (pvm_profile_fields keys, hideHypervisor), malloc'd. */
 char *pvm_snapshot_identity_json(const pvm_profile *p);
 /* The device set a memory state depends on: "cpus=1 memory=268435456 diskBus=virtio
- * nic=virtio net=user cdrom=no" into out. */
+ * nic=virtio net=user cdrom=no display=vnc video=ramfb firmware=bios tpm=off" into out
+ * (video "none" without a display; rows from before display..tpm lack those keys). */
 void pvm_snapshot_devices(const pvm_vm *vm, char *out, size_t size);
 /* Compares what a snapshot was taken with against now: writes the keys that changed,
  * comma separated ("serialNumber, macAddress"), into out ("" when none). The identity

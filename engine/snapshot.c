@@ -59,9 +59,14 @@ char *pvm_snapshot_identity_json(const pvm_profile *p)
 
 void pvm_snapshot_devices(const pvm_vm *vm, char *out, size_t size)
 {
-    snprintf(out, size, "cpus=%d memory=%llu diskBus=%s nic=%s net=%s cdrom=%s", vm->cpus,
-             (unsigned long long)vm->memory_bytes, pvm_disk_bus_name(vm->disk_bus),
-             pvm_vm_nic_name(vm), pvm_net_mode_name(vm->net), vm->iso[0] ? "yes" : "no");
+    /* display, video, firmware and tpm came later: older rows lack them, and the diff
+     * compares only the keys a row has */
+    snprintf(out, size, "cpus=%d memory=%llu diskBus=%s nic=%s net=%s cdrom=%s display=%s "
+             "video=%s firmware=%s tpm=%s", vm->cpus, (unsigned long long)vm->memory_bytes,
+             pvm_disk_bus_name(vm->disk_bus), pvm_vm_nic_name(vm), pvm_net_mode_name(vm->net),
+             vm->iso[0] ? "yes" : "no", pvm_display_name(vm->display),
+             vm->display == PVM_DISPLAY_NONE ? "none" : pvm_video_name(vm->video),
+             pvm_firmware_name(vm->firmware), vm->tpm ? "on" : "off");
 }
 
 static void pvm_diff_add(char *out, size_t size, const char *key)
@@ -315,12 +320,20 @@ static int pvm_snap_row(pvm_engine *e, const pvm_snap_vm *s, const char *tag, pv
     return rc;
 }
 
+static int pvm_snap_event_add(pvm_engine *e, const pvm_vm *vm, const char *kind,
+                              const char *tag, pvm_error *err)
+{
+    char *detail = pvm_xasprintf("snapshot '%s'", tag);
+    int rc = pvm_db_event_add(e->store, vm->id, kind, detail, err);
+    free(detail);
+    return rc;
+}
+
+/* An event on its own; a full disk or a busy store skips it (the log is best effort). */
 static void pvm_snap_event(pvm_engine *e, const pvm_vm *vm, const char *kind, const char *tag)
 {
     pvm_error ignored = {0};
-    char *detail = pvm_xasprintf("snapshot '%s'", tag);
-    pvm_db_event_add(e->store, vm->id, kind, detail, &ignored);
-    free(detail);
+    pvm_snap_event_add(e, vm, kind, tag, &ignored);
 }
 
 /* ------------------------------------------------------------------ create */
@@ -420,11 +433,13 @@ static int pvm_snap_save(pvm_engine *e, pvm_snap_vm *s, pvm_snapshot *row, bool 
     row->memory = req.op == PVM_HV_SNAP_SAVE;
     row->created_at = pvm_now();
     pvm_step(progress, "recording the snapshot");
-    if (pvm_db_snapshot_insert(e->store, row, err) < 0) {
+    int rc = pvm_store_begin(e->store, err); /* row and event together, or neither */
+    if (rc == 0 && (rc = pvm_db_snapshot_insert(e->store, row, err)) == 0)
+        rc = pvm_snap_event_add(e, &s->vm, "snapshot.create", row->tag, err);
+    if (pvm_store_end(e->store, rc, err) < 0) {
         pvm_snap_undo(s, row->tag); /* no row: no snapshot either */
         return -1;
     }
-    pvm_snap_event(e, &s->vm, "snapshot.create", row->tag);
     return 0;
 }
 
@@ -642,10 +657,12 @@ int pvm_snapshot_delete(pvm_engine *e, const char *vm, const char *tag,
         pvm_hv_snap_req req = {.op = PVM_HV_SNAP_DELETE, .tag = tag, .progress = progress};
         rc = s.hv->snapshot(s.ctx, &s.vm, &s.f, &req, err);
     }
-    if (rc == 0)
+    if (rc == 0 && (rc = pvm_store_begin(e->store, err)) == 0) { /* row and event together */
         rc = pvm_db_snapshot_delete(e->store, row.id, err);
-    if (rc == 0)
-        pvm_snap_event(e, &s.vm, "snapshot.delete", tag);
+        if (rc == 0)
+            rc = pvm_snap_event_add(e, &s.vm, "snapshot.delete", tag, err);
+        rc = pvm_store_end(e->store, rc, err);
+    }
     pvm_snap_close(&s);
     return rc;
 }

@@ -42,9 +42,6 @@ int pvm_vm_field_nic(pvm_vm *vm, pvm_nic_model nic, pvm_error *err)
 {
     if ((int)nic < PVM_NIC_VIRTIO || nic > PVM_NIC_E1000E)
         return pvm_error_set_field(err, PVM_E_INVALID, "nic", "nic: must be virtio or e1000e");
-    if (vm->net == PVM_NET_NONE && nic != PVM_NIC_VIRTIO)
-        return pvm_error_set_field(err, PVM_E_INVALID, "nic", "nic: --net none gives the VM "
-                                   "no network card; drop --nic, or choose --net user");
     vm->nic = nic;
     return 0;
 }
@@ -123,6 +120,11 @@ int pvm_vm_field_video(pvm_vm *vm, pvm_video video, pvm_error *err)
 
 int pvm_vm_fields_agree(const pvm_vm *vm, bool video_given, pvm_error *err)
 {
+    if (vm->net == PVM_NET_NONE && vm->nic != PVM_NIC_VIRTIO)
+        return pvm_error_set_field(err, PVM_E_INVALID, "nic", "nic: --net none gives the VM "
+                                   "no network card, so no %s model; keep --net user (or "
+                                   "bridge=BR), or set --nic virtio with --net none",
+                                   pvm_nic_model_name(vm->nic));
     if (vm->forwards[0] && vm->net != PVM_NET_USER)
         return pvm_error_set_field(err, PVM_E_INVALID, "forward", "forward: port forwards need "
                                    "user networking (--net user); a bridged or unplugged VM "
@@ -215,6 +217,25 @@ int pvm_forwards_parse(const char *spec, char *out, size_t size, pvm_error *err)
         used += (size_t)w;
     }
     return 0;
+}
+
+int pvm_forwards_exposed(const char *canon, char *out, size_t size)
+{
+    int n = 0;
+    size_t used = 0;
+    if (size)
+        out[0] = '\0';
+    for (const char *p = canon; p && *p; p += strcspn(p, " "), p += strspn(p, " ")) {
+        size_t len = strcspn(p, " ");
+        const char *addr = memchr(p, ':', len); /* proto:addr:host:guest */
+        if (!addr || strncmp(addr + 1, "127.", 4) == 0)
+            continue;
+        n++;
+        int w = snprintf(out + used, size - used, "%s%.*s", used ? ", " : "", (int)len, p);
+        if (w > 0 && (size_t)w < size - used)
+            used += (size_t)w;
+    }
+    return n;
 }
 
 static bool pvm_bridge_name_ok(const char *s)

@@ -134,7 +134,8 @@ int pvm_vm_field_forwards(pvm_vm *vm, const char *spec, pvm_error *err);
  * (vm.c; create and edit). */
 int pvm_vm_firmware_prepare(pvm_engine *e, const pvm_vm_files *f, pvm_firmware fw,
                             pvm_error *err);
-/* The checks across settings, once each field is set: a --video given (video_given)
+/* The checks across settings, once each field is set (create and edit both call it):
+ * --net none has no NIC model but the default virtio; a --video given (video_given)
  * needs a display; forwards need user networking. */
 int pvm_vm_fields_agree(const pvm_vm *vm, bool video_given, pvm_error *err);
 /* Makes a user path absolute (realpath) into out and checks it names a readable regular

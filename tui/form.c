@@ -363,7 +363,7 @@ static int tui_vm_opts(tui_form *form, pvm_vm_opts *o, pvm_error *err)
         tui_named(pvm_disk_bus_parse(tui_vm_text(form, "diskBus"), &o->disk_bus, err), "diskBus",
                   err) < 0 ||
         tui_named(pvm_nic_model_parse(tui_vm_text(form, "nic"), &o->nic, err), "nic", err) < 0 ||
-        tui_named(pvm_net_mode_parse(tui_vm_text(form, "net"), &o->net, err), "net", err) < 0)
+        tui_named(pvm_net_mode_parse(tui_vm_text(form, "net"), &o->net, &o->bridge, err), "net", err) < 0)
         return -1;
     o->iso = tui_vm_text(form, "iso");
     o->image = tui_vm_text(form, "image");

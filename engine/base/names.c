@@ -90,9 +90,16 @@ int pvm_nic_model_parse(const char *s, pvm_nic_model *out, pvm_error *err)
     return 0;
 }
 
-int pvm_net_mode_parse(const char *s, pvm_net_mode *out, pvm_error *err)
+int pvm_net_mode_parse(const char *s, pvm_net_mode *out, const char **bridge, pvm_error *err)
 {
     int v;
+    if (bridge)
+        *bridge = NULL;
+    if (s && bridge && strncmp(s, "bridge=", 7) == 0) {
+        *out = PVM_NET_BRIDGE;
+        *bridge = s + 7; /* its name's rules are checked where the VM is made or edited */
+        return 0;
+    }
     if (pvm_name_parse("net", pvm_net_mode_names, PVM_COUNT(pvm_net_mode_names), s, &v,
                        err) < 0)
         return -1;

@@ -90,8 +90,8 @@ int pvm_img_resize(const char *path, uint64_t size, const char *what, pvm_error 
 {
     char bytes[32];
     snprintf(bytes, sizeof bytes, "%llu", (unsigned long long)size);
-    char *argv[] = {(char *)pvm_img_program(), "resize", "-q", "-f", "qcow2", (char *)path, bytes,
-                    NULL};
+    char *argv[] = {(char *)pvm_img_program(), "resize", "-q", "--shrink", "-f", "qcow2",
+                    (char *)path, bytes, NULL};
     return pvm_img_run(argv, PVM_IMG_TIMEOUT_MS, what, err);
 }
 

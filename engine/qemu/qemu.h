@@ -154,7 +154,8 @@ int pvm_img_snapshot(const char *path, char op, const char *tag, const char *wha
 /* qemu-img info --output=json -U of path, whole (malloc'd into *json); errors as
  * pvm_img_info. */
 int pvm_img_info_json(const char *path, char **json, pvm_error *err);
-/* Grows (or shrinks) a qcow2 to size bytes. */
+/* Sets a qcow2's virtual size to size bytes (qemu-img resize --shrink: callers check it
+ * grows, except vm edit putting back the size it grew from when its commit failed). */
 int pvm_img_resize(const char *path, uint64_t size, const char *what, pvm_error *err);
 
 

@@ -527,13 +527,20 @@ static void test_enum_names(void **state)
     assert_int_equal(bus, PVM_DISK_SATA);
     assert_int_equal(pvm_nic_model_parse("e1000e", &nic, &err), 0);
     assert_int_equal(nic, PVM_NIC_E1000E);
-    assert_int_equal(pvm_net_mode_parse("none", &net, &err), 0);
+    assert_int_equal(pvm_net_mode_parse("none", &net, NULL, &err), 0);
     assert_int_equal(net, PVM_NET_NONE);
+    const char *br = "x";
+    assert_int_equal(pvm_net_mode_parse("bridge=br0", &net, &br, &err), 0);
+    assert_int_equal(net, PVM_NET_BRIDGE);
+    assert_string_equal(br, "br0");
+    assert_int_equal(pvm_net_mode_parse("user", &net, &br, &err), 0);
+    assert_null(br);
+    assert_int_equal(pvm_net_mode_parse("bridge=br0", &net, NULL, &err), -1);
     assert_invalid(pvm_disk_bus_parse("ide", &bus, &err), &err, "diskBus: ",
                    "virtio, nvme or sata");
     assert_int_equal(bus, PVM_DISK_SATA);
     assert_invalid(pvm_nic_model_parse("", &nic, &err), &err, "nic: ", "virtio or e1000e");
-    assert_invalid(pvm_net_mode_parse(NULL, &net, &err), &err, "net: ", "user, none or bridge");
+    assert_invalid(pvm_net_mode_parse(NULL, &net, NULL, &err), &err, "net: ", "user, none or bridge");
 }
 
 static void test_size_parse(void **state)
@@ -697,7 +704,7 @@ static void test_errors_carry_field(void **state)
     assert_field(pvm_size_parse("disk", "", &size, &err), &err, "disk");
     assert_field(pvm_disk_bus_parse("floppy", &bus, &err), &err, "diskBus");
     assert_field(pvm_nic_model_parse("rtl8139", &nic, &err), &err, "nic");
-    assert_field(pvm_net_mode_parse("bridge", &net, &err), &err, "net");
+    assert_field(pvm_net_mode_parse("bridge", &net, NULL, &err), &err, "net");
     /* the message still opens with the key; a later plain error clears the field */
     assert_int_equal(pvm_disk_bus_parse("floppy", &bus, &err), -1);
     assert_string_equal(err.msg, "diskBus: must be virtio, nvme or sata");

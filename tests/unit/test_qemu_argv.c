@@ -1115,6 +1115,14 @@ static void test_forwards_parse(void **state)
     assert_string_equal(out, "");
     assert_int_equal(pvm_forwards_parse("tcp:10.0.0.1:80:8080", out, sizeof out, &err), 0);
     assert_string_equal(out, "tcp:10.0.0.1:80:8080");
+    /* the note on forwards other machines reach: all but loopback */
+    char open[PVM_FORWARDS_MAX];
+    assert_int_equal(pvm_forwards_parse("2222:22,0.0.0.0:80:80,127.0.0.2:81:81,udp:10.0.0.1:53:53",
+                                        out, sizeof out, &err), 0);
+    assert_int_equal(pvm_forwards_exposed(out, open, sizeof open), 2);
+    assert_string_equal(open, "tcp:0.0.0.0:80:80, udp:10.0.0.1:53:53");
+    assert_int_equal(pvm_forwards_exposed("tcp:127.0.0.1:2222:22", open, sizeof open), 0);
+    assert_string_equal(open, "");
     const char *bad[] = { "22", "0:22", "2222:65536", "x:2222:22", "icmp:1:2:3",
                           "::1:22:22", "1.2.3:22:22", "2222:22,2222:23", "2222:22,",
                           "2222: 22", "tcp:1.2.3.4:5:6:7", "-1:22" };

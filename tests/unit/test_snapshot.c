@@ -152,6 +152,19 @@ static void test_devices_diff(void **state)
     pvm_snapshot_devices(&vm, b, sizeof b);
     pvm_snapshot_diff(a, b, true, out, sizeof out);
     assert_string_equal(out, "memory, diskBus");
+    /* what vm edit changes beyond those: display, adapter, firmware, TPM */
+    pvm_vm w = vm;
+    pvm_snapshot_devices(&w, a, sizeof a);
+    w.display = PVM_DISPLAY_VNC;
+    w.video = PVM_VIDEO_VGA;
+    w.firmware = PVM_FIRMWARE_UEFI;
+    w.tpm = true;
+    pvm_snapshot_devices(&w, b, sizeof b);
+    pvm_snapshot_diff(a, b, true, out, sizeof out);
+    assert_string_equal(out, "display, video, firmware, tpm");
+    /* a row from before these keys: only the keys it has are compared */
+    pvm_snapshot_diff("cpus=1 memory=536870912", b, true, out, sizeof out);
+    assert_string_equal(out, "");
 }
 
 /* qemu-img info's table, whatever its length. */
