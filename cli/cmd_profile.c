@@ -207,6 +207,7 @@ static void pvm_create_help(const pvm_sub_group *g, const pvm_sub *s)
            "\nMake a hardware profile. NAME is 1-64 of A-Z a-z 0-9 space . _ - (no leading\n"
            "or trailing space, not . or .., not in the form of a UUID). Every field is\n"
            "optional: with no preset, --random or field flags the profile starts empty.\n"
+           "--random without --preset also takes a random preset's model.\n"
            "\nOptions:\n");
     pvm_args_print_help(stdout, opts, n);
     pvm_legend();

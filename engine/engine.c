@@ -333,6 +333,16 @@ int pvm_profile_delete(pvm_engine *e, const char *name_or_id, pvm_error *err)
 int pvm_profile_randomize_unique(pvm_engine *e, pvm_profile *p, const pvm_preset *preset,
                                  pvm_error *err)
 {
+    if (!preset && !p->preset[0] && !p->hw.cpu_model[0]) {
+        /* no model yet: a whole machine needs one (vm create refuses a profile without a
+         * CPU brand), so a random preset's model comes with the random identity */
+        size_t n = 0;
+        const pvm_preset *all = pvm_presets(&n);
+        if (n) {
+            preset = &all[pvm_random_below((uint32_t)n)];
+            pvm_preset_apply(preset, p);
+        }
+    }
     pvm_profile q = *p;
     for (int i = 0; i < RANDOMIZE_TRIES; i++) {
         bool found = false;

@@ -415,7 +415,9 @@ int pvm_profile_get(pvm_engine *e, const char *name_or_id, pvm_profile *out, pvm
 int pvm_profile_list(pvm_engine *e, pvm_profile **out, size_t *count, pvm_error *err);
 int pvm_profile_update(pvm_engine *e, pvm_profile *p, const pvm_profile_opts *opts, pvm_error *err);
 int pvm_profile_delete(pvm_engine *e, const char *name_or_id, pvm_error *err);
-/* Randomizes p's identity until no stored profile uses its serial, UUID or MAC. */
+/* Randomizes p's identity until no stored profile uses its serial, UUID or MAC. preset
+ * (may be NULL) gives the vendor's serial and MAC formats; a p without a model (no preset,
+ * no CPU brand) and no preset gets a random preset's model first (p->preset names it). */
 int pvm_profile_randomize_unique(pvm_engine *e, pvm_profile *p, const pvm_preset *preset, pvm_error *err);
 
 /* --------------------------------------------------------- VM operations

@@ -47,8 +47,10 @@ static void tui_profile_create_named(tui_app *app, const char *name, const char 
     for (size_t i = 0; i < l->n; i++)
         if (strcmp(app->profiles[l->rows[i]].id, p.id) == 0)
             l->sel = (int)i;
-    tui_message(app, TUI_EL_OK, "profile '%s' created%s%s with a random identity; e edits it",
-                p.name, preset ? " from " : "", preset ? preset->key : "");
+    tui_message(app, TUI_EL_OK, "profile '%s' created%s%s with a random identity%s%s%s; "
+                "e edits it", p.name, preset ? " from " : "", preset ? preset->key : "",
+                !preset && p.preset[0] ? " (model of " : "", !preset ? p.preset : "",
+                !preset && p.preset[0] ? ")" : "");
     app->dirty |= TUI_DIRTY_ALL;
 }
 

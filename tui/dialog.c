@@ -255,7 +255,7 @@ static void tui_picker_draw(tui_modal *m, tui_app *app)
         char line[256];
         if (p < 0)
             snprintf(line, sizeof line, "%-*s  %s", k->keyw, "(random)",
-                     "random identity, no preset model");
+                     "random model (a preset's) and random identity");
         else
             snprintf(line, sizeof line, "%-*s  %s", k->keyw, k->presets[p].key,
                      k->presets[p].description);
