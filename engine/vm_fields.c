@@ -191,6 +191,17 @@ int pvm_forwards_parse(const char *spec, char *out, size_t size, pvm_error *err)
     out[0] = '\0';
     if (!spec || !*spec || !strcmp(spec, "none"))
         return 0;
+    for (const char *seg = spec;;) { /* "2222:22," or ",": an empty entry is a typo */
+        const char *end = strchr(seg, ',');
+        size_t len = end ? (size_t)(end - seg) : strlen(seg);
+        if (strspn(seg, " ") >= len)
+            return pvm_error_set_field(err, PVM_E_INVALID, "forward", "forward: an empty entry "
+                                       "in '%s' (entries are separated by one comma, e.g. "
+                                       "2222:22,tcp:8080:80)", spec);
+        if (!end)
+            break;
+        seg = end + 1;
+    }
     char *copy = pvm_xstrdup(spec), *save = NULL;
     int rc = 0;
     for (char *it = strtok_r(copy, ", ", &save); it && rc == 0; it = strtok_r(NULL, ", ", &save)) {
