@@ -278,8 +278,14 @@ static int pvm_snap_restore_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
     pvm_snapshot_notes notes = {0};
     int rc = pvm_snapshot_restore(e, vm.name, a->pos[1], &o, &p, &notes, err);
     pvm_snap_notes_print(&notes);
+    pvm_vm after;
+    pvm_error ignored = {0};
+    bool now_runs = rc == 0 && vm.state != PVM_VM_RUNNING &&
+                    pvm_vm_get(e, vm.id, &after, &ignored) == 0 && after.state == PVM_VM_RUNNING;
     if (rc == 0)
-        printf("VM '%s' restored to snapshot '%s'\n", vm.name, a->pos[1]);
+        printf("VM '%s' restored to snapshot '%s'%s\n", vm.name, a->pos[1],
+               now_runs ? "; it was stopped and runs now (a memory snapshot brings the guest "
+                          "back running)" : "");
     return rc;
 }
 
