@@ -207,6 +207,14 @@ int pvm_cli_vm_copy(pvm_cli *cli, const pvm_args *a, pvm_error *err)
     const char *gsrc = NULL, *gdst = NULL;
     bool from = agent_vm_spec(e, a->pos[0], vm_src, sizeof vm_src, &gsrc);
     bool to = agent_vm_spec(e, a->pos[1], vm_dst, sizeof vm_dst, &gdst);
+    for (int i = 0; !from && !to && i < 2; i++) { /* NAME:PATH whose NAME is no VM */
+        const char *arg = a->pos[i], *colon = strchr(arg, ':');
+        if (colon && colon > arg && (size_t)(colon - arg) <= PVM_NAME_MAX &&
+            !memchr(arg, '/', (size_t)(colon - arg)))
+            return pvm_error_set(err, PVM_E_NOTFOUND, "vm copy: no VM named '%.*s' ('vm list' "
+                                 "shows them; a host file with ':' in its name is written "
+                                 "./%s)", (int)(colon - arg), arg, arg);
+    }
     if (from == to)
         return pvm_error_set(err, PVM_E_USAGE, "vm copy: exactly one side must be VM:GUEST_PATH "
                              "(an existing VM's name, a colon, an absolute guest path); %s",
