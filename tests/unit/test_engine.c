@@ -625,13 +625,26 @@ static void test_randomize_unique(void **state)
     }
     assert_int_equal(profile_count(f->e), 200);
 
-    /* no preset: generic serial and a locally administered MAC */
+    /* no preset but a model of its own: generic serial and a locally administered MAC */
     pvm_profile p;
     pvm_profile_init(&p);
     assert_int_equal(pvm_profile_set_name(&p, "no-preset", &err), 0);
+    strcpy(p.hw.cpu_model, "Intel(R) Core(TM) i5-8250U CPU @ 1.60GHz");
     assert_int_equal(pvm_profile_randomize_unique(f->e, &p, NULL, &err), 0);
     assert_int_equal(strtoul((char[]){p.mac[0], p.mac[1], 0}, NULL, 16) & 3, 2);
+    assert_string_equal(p.preset, "");
     create_ok(f->e, &p);
+
+    /* no model at all: a random preset's model comes with the identity (a whole machine),
+     * and the MAC is from that vendor's OUIs, not locally administered */
+    pvm_profile q;
+    pvm_profile_init(&q);
+    assert_int_equal(pvm_profile_set_name(&q, "no-model", &err), 0);
+    assert_int_equal(pvm_profile_randomize_unique(f->e, &q, NULL, &err), 0);
+    assert_non_null(pvm_preset_find(q.preset));
+    assert_true(q.hw.cpu_model[0] != '\0');
+    assert_int_equal(strtoul((char[]){q.mac[0], q.mac[1], 0}, NULL, 16) & 3, 0);
+    create_ok(f->e, &q);
 }
 
 /* A test in a fresh folder, with or without an engine opened on its home. */
