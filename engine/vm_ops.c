@@ -152,16 +152,23 @@ done:
     return rc;
 }
 
+/* The VM's row, its files and its lock (pvm_vm_unlock(*fd) afterwards). */
+static int pvm_vm_row_locked(pvm_engine *e, const char *name_or_id, pvm_vm *vm, pvm_vm_files *f,
+                             int *fd, pvm_error *err)
+{
+    if (pvm_vm_row(e, name_or_id, vm, err) < 0 ||
+        pvm_vm_files_init(pvm_engine_home(e), vm->id, f, err) < 0)
+        return -1;
+    return pvm_vm_lock(f, vm->name, fd, err);
+}
+
 int pvm_vm_start(pvm_engine *e, const char *name_or_id, int wait_agent_seconds,
                  const pvm_progress *progress, pvm_error *err)
 {
     pvm_vm vm;
     pvm_vm_files f;
     int fd = -1;
-    if (pvm_vm_row(e, name_or_id, &vm, err) < 0)
-        return -1;
-    if (pvm_vm_files_init(pvm_engine_home(e), vm.id, &f, err) < 0 ||
-        pvm_vm_lock(&f, vm.name, &fd, err) < 0)
+    if (pvm_vm_row_locked(e, name_or_id, &vm, &f, &fd, err) < 0)
         return -1;
     int rc = pvm_vm_start_locked(e, &vm, &f, wait_agent_seconds, false, progress, err);
     pvm_vm_unlock(fd);
@@ -208,12 +215,9 @@ int pvm_vm_stop(pvm_engine *e, const char *name_or_id, bool force, int timeout_s
     pvm_vm vm;
     pvm_vm_files f;
     int fd = -1;
-    if (pvm_vm_row(e, name_or_id, &vm, err) < 0)
-        return -1;
     if (timeout_s <= 0)
         timeout_s = PVM_DEFAULT_STOP_S;
-    if (pvm_vm_files_init(pvm_engine_home(e), vm.id, &f, err) < 0 ||
-        pvm_vm_lock(&f, vm.name, &fd, err) < 0)
+    if (pvm_vm_row_locked(e, name_or_id, &vm, &f, &fd, err) < 0)
         return -1;
     int rc = pvm_vm_stop_locked(e, &vm, &f, force, timeout_s, progress, err);
     pvm_vm_unlock(fd);
@@ -251,10 +255,7 @@ int pvm_vm_resume(pvm_engine *e, const char *name_or_id, pvm_error *err)
     pvm_vm vm;
     pvm_vm_files f;
     int fd = -1;
-    if (pvm_vm_row(e, name_or_id, &vm, err) < 0)
-        return -1;
-    if (pvm_vm_files_init(pvm_engine_home(e), vm.id, &f, err) < 0 ||
-        pvm_vm_lock(&f, vm.name, &fd, err) < 0)
+    if (pvm_vm_row_locked(e, name_or_id, &vm, &f, &fd, err) < 0)
         return -1;
     int rc = pvm_vm_resume_locked(e, &vm, &f, err);
     pvm_vm_unlock(fd);

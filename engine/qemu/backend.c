@@ -568,16 +568,24 @@ static bool pvm_resume_stopped_again(void *ctx)
     return w->io_error = strcmp(status, "io-error") == 0;
 }
 
+/* A short-call connection to the running VM's COMMAND monitor (qmp.sock); the caller
+ * closes *q. */
+static int pvm_qemu_command_monitor(void *ctx, const pvm_vm *vm, pvm_qmp **q, pvm_error *err)
+{
+    pvm_qemu_ctx *c = ctx;
+    pvm_qemu_run r;
+    if (pvm_qemu_run_init(c->home, vm->id, &r, err) < 0)
+        return -1;
+    return pvm_qmp_connect(r.qmp_sock, PVM_QMP_SHORT_MS, q, err);
+}
+
 /* `cont` on the COMMAND monitor; QEMU retries the writes that failed. When they fail
  * again (the disk is still full) QEMU stops the VM again within moments: watched for
  * PVM_RESUME_WATCH_MS and said, with the fix. */
 static int pvm_qemu_resume(void *ctx, const pvm_vm *vm, const pvm_vm_files *f, pvm_error *err)
 {
-    pvm_qemu_ctx *c = ctx;
-    pvm_qemu_run r;
     pvm_qmp *q = NULL;
-    if (pvm_qemu_run_init(c->home, vm->id, &r, err) < 0 ||
-        pvm_qmp_connect(r.qmp_sock, PVM_QMP_SHORT_MS, &q, err) < 0)
+    if (pvm_qemu_command_monitor(ctx, vm, &q, err) < 0)
         return -1;
     int rc = pvm_qmp_execute(q, "cont", NULL, NULL, PVM_QMP_SHORT_MS, err);
     pvm_resume_watch w = {.q = q};
@@ -775,11 +783,8 @@ static int pvm_qemu_screendump(void *ctx, const pvm_vm *vm, pvm_image *out, pvm_
 static int pvm_qemu_send_keys(void *ctx, const pvm_vm *vm, const char *const *chords, size_t n,
                               pvm_error *err)
 {
-    pvm_qemu_ctx *c = ctx;
-    pvm_qemu_run r;
     pvm_qmp *q = NULL;
-    if (pvm_qemu_run_init(c->home, vm->id, &r, err) < 0 ||
-        pvm_qmp_connect(r.qmp_sock, PVM_QMP_SHORT_MS, &q, err) < 0)
+    if (pvm_qemu_command_monitor(ctx, vm, &q, err) < 0)
         return -1;
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < n; i++) {
