@@ -4,6 +4,7 @@
  * field), the new-VM form, the vm edit form and the install form. Opened by actions.c; resizes keep typed text. */
 #include "internal.h"
 
+#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@ typedef struct tui_ffield {
     const char *const *choices;    /* choice fields */
     size_t nchoices, choice;
     const pvm_field *pf;           /* a profile identity field, or NULL */
+    bool path;                     /* a host path: Tab completes it first */
     char error[sizeof(((pvm_error *)0)->msg)];
 } tui_ffield;
 
@@ -211,6 +213,32 @@ static void tui_form_goto(tui_form *form, int to)
     form->cur = to;
 }
 
+/* Completes the path in e as a shell does: the one match whole (a folder with '/'), or
+ * the longest prefix several matches share. True when the text grew. */
+static bool tui_form_complete(tui_edit *e)
+{
+    char pattern[PVM_PATH_MAX + 2];
+    glob_t g;
+    snprintf(pattern, sizeof pattern, "%s*", e->buf);
+    if (!e->buf[0] || glob(pattern, GLOB_MARK | GLOB_NOESCAPE, NULL, &g) != 0)
+        return false;
+    size_t common = strlen(g.gl_pathv[0]);
+    for (size_t i = 1; i < g.gl_pathc; i++) {
+        size_t k = 0;
+        while (k < common && g.gl_pathv[i][k] == g.gl_pathv[0][k])
+            k++;
+        common = k;
+    }
+    bool grew = common > e->len && common < sizeof e->buf;
+    if (grew) {
+        char text[PVM_PATH_MAX];
+        snprintf(text, sizeof text, "%.*s", (int)common, g.gl_pathv[0]);
+        tui_edit_set(e, text);
+    }
+    globfree(&g);
+    return grew;
+}
+
 static tui_modal_result tui_form_key(tui_modal *m, tui_app *app, int ch)
 {
     tui_form *form = (tui_form *)m;
@@ -224,8 +252,12 @@ static tui_modal_result tui_form_key(tui_modal *m, tui_app *app, int ch)
     case KEY_BTAB:
         tui_form_goto(form, form->cur - 1);
         return TUI_MODAL_KEEP;
-    case KEY_DOWN:
     case '\t':
+        if (ff->kind == TUI_FF_TEXT && ff->path && tui_form_complete(&ff->edit))
+            return TUI_MODAL_KEEP; /* the path grew; another Tab moves on */
+        tui_form_goto(form, form->cur + 1);
+        return TUI_MODAL_KEEP;
+    case KEY_DOWN:
         tui_form_goto(form, form->cur + 1);
         return TUI_MODAL_KEEP;
     case KEY_PPAGE:
@@ -506,11 +538,11 @@ void tui_vm_form_open(tui_app *app)
     tui_form_add_choice(form, "disk bus", "diskBus", tui_bus_choices, 3, 0);
     tui_form_add_choice(form, "NIC", "nic", tui_nic_choices, 2, 0);
     tui_form_add_choice(form, "network", "net", tui_net_choices, 2, 0);
-    tui_form_add(form, "ISO", "iso", "");
-    tui_form_add(form, "image", "image", "");
+    tui_form_add(form, "ISO", "iso", "")->path = true;
+    tui_form_add(form, "image", "image", "")->path = true;
     tui_form_add_choice(form, "image mode", "imageMode", tui_mode_choices, 2, 0);
-    tui_form_add(form, "kernel", "kernel", "");
-    tui_form_add(form, "initrd", "initrd", "");
+    tui_form_add(form, "kernel", "kernel", "")->path = true;
+    tui_form_add(form, "initrd", "initrd", "")->path = true;
     tui_form_add(form, "append", "append", "");
     tui_form_add_choice(form, "display", "display", tui_display_choices, 3, 0);
     tui_form_add_choice(form, "video", "video", tui_video_choices, 3, 0);
@@ -624,7 +656,7 @@ void tui_vm_edit_form_open(tui_app *app, const pvm_vm *vm)
     tui_form_add(form, "disk size", "disk", pvm_size_format(vm->disk_bytes, buf, sizeof buf));
     tui_form_add_choice(form, "NIC", "nic", tui_nic_choices, 2,
                         tui_choice_of(tui_nic_choices, 2, pvm_nic_model_name(vm->nic)));
-    tui_form_add(form, "ISO", "iso", vm->iso);
+    tui_form_add(form, "ISO", "iso", vm->iso)->path = true;
     tui_form_add_choice(form, "display", "display", tui_display_edit_choices, 2,
                         vm->display == PVM_DISPLAY_VNC ? 1 : 0);
     tui_form_add_choice(form, "video", "video", tui_video_choices, 3,
@@ -662,7 +694,7 @@ void tui_install_form_open(tui_app *app, const pvm_vm *vm)
     form->vm = *vm;
     form->check = tui_install_check;
     form->submit = tui_install_form_submit;
-    tui_form_add(form, "host file", "FILE", "");
+    tui_form_add(form, "host file", "FILE", "")->path = true;
     tui_form_add(form, "--to", "to", "");
     tui_form_add(form, "--run", "run", "");
     tui_modal_open(app, &form->m);
