@@ -288,6 +288,7 @@ int tui_install_submit(tui_app *app, const char *vm, const char *file, const cha
                        const char *run, pvm_error *err);
 /* A done event of the install or audit job: shows its result; false for another job. */
 bool tui_work_done(tui_app *app, const pvm_worker_event *ev);
+/* Frees the job's state; at exit only once the worker has stopped. */
 void tui_work_free(tui_app *app);
 
 /* form.c: the install form (FILE, --to, --run) of a running VM; the vm edit form. */
@@ -302,6 +303,7 @@ void tui_thumb_draw(tui_app *app, const pvm_vm *vm, tui_rect r);
 void tui_thumb_tick(tui_app *app);
 /* True when ev is the thumbnail's own job (a new screen arrived: redraws it). */
 bool tui_thumb_event(tui_app *app, const pvm_worker_event *ev);
+/* Frees it; only once the worker has stopped (a queued screen job holds its request). */
 void tui_thumb_free(tui_app *app);
 
 /* actions.c: what the keys do on the main screen */

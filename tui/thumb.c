@@ -104,11 +104,10 @@ void tui_thumb_free(tui_app *app)
     tui_thumb *t = app->thumb;
     if (!t)
         return;
-    if (t->req && !t->job) {
+    if (t->req) { /* called once the worker has stopped: no job holds it any more */
         pvm_image_free(&t->req->img);
         free(t->req);
     }
-    /* a request still with the worker is left to the process's exit */
     pvm_image_free(&t->img);
     free(t);
     app->thumb = NULL;
