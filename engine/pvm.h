@@ -817,7 +817,7 @@ int pvm_agent_exec(pvm_agent *a, const char *const *argv, const void *input, siz
                    int timeout_ms, const pvm_progress *progress, pvm_exec_result *r,
                    pvm_error *err);
 
-/* A finished copy: bytes moved and their SHA-256 (lower-case hex, OpenSSL's libcrypto),
+/* A finished copy: bytes moved and their SHA-256 (lower-case hex, Nettle's sha256),
  * checked inside the guest when it can be (see checked). */
 typedef struct pvm_copy_result {
     uint64_t bytes;
