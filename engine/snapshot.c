@@ -517,6 +517,17 @@ int pvm_snapshot_list(pvm_engine *e, const char *vm, pvm_snapshot **out, size_t 
     return pvm_db_snapshot_list(e->store, s.vm.id, out, count, err);
 }
 
+int pvm_snapshot_rows(pvm_engine *e, const char *vm, pvm_snapshot **out, size_t *count,
+                      pvm_error *err)
+{
+    pvm_vm *row = pvm_xcalloc(1, sizeof *row);
+    int rc = pvm_vm_row(e, vm, row, err);
+    if (rc == 0)
+        rc = pvm_db_snapshot_list(e->store, row->id, out, count, err);
+    free(row);
+    return rc;
+}
+
 int pvm_snapshot_get(pvm_engine *e, const char *vm, const char *tag, pvm_snapshot *out,
                      pvm_snapshot_notes *notes, pvm_error *err)
 {

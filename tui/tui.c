@@ -127,6 +127,7 @@ void tui_reload(tui_app *app)
             keep[TUI_PANE_VMS] = (long)i;
     tui_lists_rebuild(app, keep);
     app->snaps_loaded = false; /* the Snapshots pane reads them again when drawn */
+    app->snaps_checked_vm[0] = '\0'; /* and has them checked against the image again */
     pvm_engine_data_version(app->engine, &app->data_version, &err);
     app->dirty |= TUI_DIRTY_HEADER | TUI_DIRTY_LISTS | TUI_DIRTY_DETAILS | TUI_DIRTY_HINTS;
     tui_monitor_sync(app);
@@ -201,7 +202,7 @@ int tui_submit_fn(tui_app *app, const char *label, pvm_job_fn fn, void *arg,
 
 static void tui_worker_event(tui_app *app, const pvm_worker_event *ev)
 {
-    if (tui_monitor_event(app, ev))
+    if (tui_monitor_event(app, ev) || tui_snaps_check_event(app, ev))
         return;
     if (!ev->done) {
         if (ev->job == app->job) {
@@ -536,6 +537,7 @@ static void tui_loop(tui_app *app)
     while (!app->quit && !tui_stop_flag) {
         if (app->dirty)
             tui_render(app);
+        tui_snaps_check(app); /* after the frame is drawn, on the engine thread */
         int64_t now = tui_now_ms();
         int64_t wait = app->last_watch_ms + TUI_WATCH_MS - now;
         if (app->modal && app->modal->tick && wait > TUI_TICK_MS)
@@ -598,8 +600,10 @@ int pvm_tui_run(const pvm_tui_opts *opts)
     tui_theme_free();
     /* cancels an operation in flight; VMs keep running. A job that does not honour
      * the cancel within a second is left to the process's exit. */
-    if (pvm_worker_stop(app.worker, 1000))
+    if (pvm_worker_stop(app.worker, 1000)) {
         tui_monitor_free(&app); /* the sampler's owner thread has ended: its threads join */
+        tui_snaps_check_free(&app);
+    }
     pvm_engine_close(app.engine);
     for (int p = 0; p < TUI_PANE_COUNT; p++)
         free(app.lists[p].rows);
