@@ -106,6 +106,8 @@ struct tui_app {
     char job_target[PVM_NAME_MAX + 1];
     char job_step[160];
     char job_done[200];  /* a custom job's message on success ("" : "VM 'x' done") */
+    char job_state[16];  /* a custom job's word in its VM's state column ("" : "busy");
+                          * "saving" and "restoring" (a snapshot) also freeze its figures */
 
     /* the change watch */
     int64_t data_version;
@@ -139,6 +141,9 @@ void tui_message_error(tui_app *app, const pvm_error *err);
 void tui_relayout(tui_app *app);
 /* Reloads profiles and VMs from the engine, keeping each list's selection. */
 void tui_reload(tui_app *app);
+/* True while a snapshot of vm is saved or loaded: QEMU 7.2 answers no QMP then (and the
+ * guest is stopped), so its live figures are not shown as if current. */
+bool tui_vm_frozen(const tui_app *app, const pvm_vm *vm);
 /* The selected profile / VM, NULL when none. */
 const pvm_profile *tui_selected_profile(const tui_app *app);
 const pvm_vm *tui_selected_vm(const tui_app *app);

@@ -263,7 +263,7 @@ static void tui_list_row(tui_app *app, tui_pane pane, size_t i, int y, int x, in
     if (busy)
         st = app->job_kind == PVM_JOB_START    ? "starting"
              : app->job_kind == PVM_JOB_DELETE ? "deleting"
-             : app->job_kind == PVM_JOB_CUSTOM ? "busy"
+             : app->job_kind == PVM_JOB_CUSTOM ? (app->job_state[0] ? app->job_state : "busy")
              : app->job_kind == PVM_JOB_RESUME ? "resuming"
                                                : "stopping";
     tui_draw_text(y, x + 1, w - sw - cw - 3, base, vm->name);
@@ -273,13 +273,16 @@ static void tui_list_row(tui_app *app, tui_pane pane, size_t i, int y, int x, in
 }
 
 /* The VM's CPU usage from its newest reading, right-aligned in w columns: "37%", "-"
- * while running but unknown (never 0), blank when it does not run. */
+ * while running but unknown (never 0), "..." while a snapshot freezes it, blank when
+ * it does not run. */
 static void tui_cpu_cell(tui_app *app, const pvm_vm *vm, int y, int x, int w, int attr)
 {
     char t[16] = "";
     pvm_usage u;
     if (vm->state == PVM_VM_RUNNING || vm->state == PVM_VM_PAUSED) {
-        if (tui_monitor_last(app, vm, &u) && (u.known & PVM_U_CPU))
+        if (tui_vm_frozen(app, vm))
+            snprintf(t, sizeof t, "...");
+        else if (tui_monitor_last(app, vm, &u) && (u.known & PVM_U_CPU))
             snprintf(t, sizeof t, "%.0f%%", u.cpu_usage * 100);
         else
             snprintf(t, sizeof t, "-");

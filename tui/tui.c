@@ -133,6 +133,13 @@ void tui_reload(tui_app *app)
     tui_monitor_sync(app);
 }
 
+bool tui_vm_frozen(const tui_app *app, const pvm_vm *vm)
+{
+    return app->job && app->job_kind == PVM_JOB_CUSTOM && vm &&
+           strcmp(app->job_target, vm->name) == 0 &&
+           (strcmp(app->job_state, "saving") == 0 || strcmp(app->job_state, "restoring") == 0);
+}
+
 /* Once a second: another session's commit, a QEMU that ended, the uptime shown. */
 static void tui_watch(tui_app *app)
 {
@@ -194,6 +201,7 @@ int tui_submit_fn(tui_app *app, const char *label, pvm_job_fn fn, void *arg,
     app->job = id;
     app->job_kind = PVM_JOB_CUSTOM;
     app->job_done[0] = '\0';
+    app->job_state[0] = '\0';
     pvm_strlcpy(app->job_target, label, sizeof app->job_target);
     app->job_step[0] = '\0';
     app->dirty |= TUI_DIRTY_LISTS | TUI_DIRTY_HINTS;
