@@ -137,7 +137,8 @@ bool tui_snaps_check_event(tui_app *app, const pvm_worker_event *ev)
     app->snaps_check = NULL;
     app->snaps_check_job = 0;
     pvm_strlcpy(app->snaps_checked_vm, c->vm_id, sizeof app->snaps_checked_vm);
-    if (ev->rc < 0 && ev->err.code != PVM_E_CANCELLED) {
+    /* not found: the VM was deleted meanwhile, nothing is left to check */
+    if (ev->rc < 0 && ev->err.code != PVM_E_CANCELLED && ev->err.code != PVM_E_NOTFOUND) {
         tui_message_error(app, &ev->err);
     } else if (c->notes.n) {
         if (!app->job) /* a job's progress keeps the message line */
