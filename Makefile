@@ -5,7 +5,7 @@
 PROG     := privarion-vm
 CC       ?= cc
 BUILD    := build
-PKGS     := ncursesw libcjson sqlite3 libpng libcrypto
+PKGS     := ncursesw libcjson sqlite3 libpng nettle
 PREFIX   ?= /usr/local
 # Shipped files (themes/, the guest builder) when installed; a checkout's binary
 # finds them beside itself first (engine/share.c).
@@ -20,7 +20,7 @@ CMOCKA     = $(shell pkg-config --libs cmocka 2>/dev/null)
 Q        := $(if $(V),,@)
 SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
-BUILD_DEBS := gcc make pkg-config libncurses-dev libcjson-dev libsqlite3-dev libcmocka-dev libpng-dev libssl-dev
+BUILD_DEBS := gcc make pkg-config libncurses-dev libcjson-dev libsqlite3-dev libcmocka-dev libpng-dev nettle-dev
 # ovmf: UEFI firmware (--firmware uefi); swtpm: the TPM (--tpm)
 RUN_DEBS   := qemu-system-x86 qemu-utils ovmf swtpm swtpm-tools
 TEST_DEBS  := cpio gzip busybox-static util-linux tmux openssh-server openssh-client \

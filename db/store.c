@@ -416,6 +416,24 @@ static int pvm_check_version(sqlite3 *db, const char *path, int *version, pvm_er
     return 0;
 }
 
+#define PVM_WAL_PAGES 128      /* log pages that make a commit checkpoint */
+#define PVM_WAL_BUSY_MS 200     /* how long that checkpoint waits for other sessions */
+
+/* After each commit (sqlite3_wal_hook): once the log holds PVM_WAL_PAGES pages, copies
+ * it into state.db and truncates it to zero bytes (SQLITE_CHECKPOINT_TRUNCATE), so the
+ * next process finds no log to read. Readers or a writer of another session keep it for
+ * the next commit (busy after PVM_WAL_BUSY_MS: the log just stays a little longer). */
+static int pvm_wal_hook(void *ctx, sqlite3 *db, const char *schema, int pages)
+{
+    (void)ctx;
+    if (pages < PVM_WAL_PAGES)
+        return SQLITE_OK;
+    sqlite3_busy_timeout(db, PVM_WAL_BUSY_MS);
+    sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    sqlite3_busy_timeout(db, PVM_BUSY_TIMEOUT_MS);
+    return SQLITE_OK; /* a checkpoint that could not finish fails no commit */
+}
+
 static int pvm_set_pragmas(sqlite3 *db, pvm_error *err)
 {
     sqlite3_stmt *st = NULL;
@@ -443,10 +461,16 @@ static int pvm_set_pragmas(sqlite3 *db, pvm_error *err)
     /* The log outlives each command (no checkpoint on close, pvm_check_version), and
      * the first connection to open it reads all of it to rebuild its index: 128 pages
      * (512 KiB; vm create writes about 6) keep that read short, and the checkpoint
-     * that empties the log (two flushes) comes once every few dozen writes. */
-    if (pvm_exec(db, "PRAGMA wal_autocheckpoint = 128", "store: setting the checkpoint size",
+     * that empties the log (two flushes) comes once every few dozen writes. SQLite's
+     * own automatic checkpoint cannot keep it short across processes: it copies the
+     * log but leaves it in place for the next writer of the same connection to
+     * restart, and every new process rebuilds its index counting nothing as copied,
+     * so a log once grown (a 1,000-profile import: 800 pages) was read whole by every
+     * command and copied whole by every write. pvm_wal_hook empties it instead. */
+    if (pvm_exec(db, "PRAGMA wal_autocheckpoint = 0", "store: setting the checkpoint size",
                  err) < 0)
         return -1;
+    sqlite3_wal_hook(db, pvm_wal_hook, NULL);
     return 0;
 }
 

@@ -8,7 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
-#include <openssl/evp.h>
+#include <nettle/sha2.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -366,8 +366,8 @@ static int agent_readback_sum(pvm_agent *a, const char *path, int64_t deadline, 
     int64_t h = 0;
     if (pvm_qga_file_open(a->g, path, a->windows ? "rb" : "r", &h, err) < 0)
         return -1;
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    struct sha256_ctx md;
+    sha256_init(&md);
     int rc = 0;
     for (bool eof = false; !eof && rc == 0;) {
         unsigned char *buf = NULL;
@@ -377,14 +377,13 @@ static int agent_readback_sum(pvm_agent *a, const char *path, int64_t deadline, 
         else if (agent_left(deadline) == 0)
             rc = pvm_error_set(err, PVM_E_STATE, "reading %s back: timeout", path);
         else
-            EVP_DigestUpdate(md, buf, n);
+            sha256_update(&md, n, buf);
         if (n == 0)
             eof = true;
         free(buf);
     }
-    unsigned char d[32];
-    EVP_DigestFinal_ex(md, d, NULL);
-    EVP_MD_CTX_free(md);
+    unsigned char d[SHA256_DIGEST_SIZE];
+    sha256_digest(&md, sizeof d, d);
     pvm_error ignored;
     pvm_qga_file_close(a->g, h, &ignored);
     if (rc == 0)
@@ -459,8 +458,8 @@ static int agent_stream_in(pvm_agent *a, int fd, int64_t h, uint64_t total, int6
                            const pvm_progress *p, pvm_copy_result *r, pvm_error *err)
 {
     unsigned char *buf = pvm_xmalloc(AGENT_CHUNK);
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    struct sha256_ctx md;
+    sha256_init(&md);
     int rc = 0;
     for (;;) {
         ssize_t n = read(fd, buf, AGENT_CHUNK);
@@ -472,7 +471,7 @@ static int agent_stream_in(pvm_agent *a, int fd, int64_t h, uint64_t total, int6
         }
         if (n == 0)
             break;
-        EVP_DigestUpdate(md, buf, (size_t)n);
+        sha256_update(&md, (size_t)n, buf);
         if (pvm_qga_file_put(a->g, h, buf, (size_t)n, err) < 0) {
             rc = -1;
             break;
@@ -489,9 +488,8 @@ static int agent_stream_in(pvm_agent *a, int fd, int64_t h, uint64_t total, int6
             break;
         }
     }
-    unsigned char d[32];
-    EVP_DigestFinal_ex(md, d, NULL);
-    EVP_MD_CTX_free(md);
+    unsigned char d[SHA256_DIGEST_SIZE];
+    sha256_digest(&md, sizeof d, d);
     agent_hex(d, r->sha256);
     free(buf);
     return rc;
@@ -686,8 +684,8 @@ static int agent_stream_out(pvm_agent *a, int64_t h, int fd, int64_t deadline,
                             const pvm_progress *p, pvm_copy_result *r, pvm_error *err)
 {
     uint64_t total = agent_guest_size(a, h);
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    struct sha256_ctx md;
+    sha256_init(&md);
     int rc = 0;
     agent_report(p, "copying out of the guest", 0, total);
     for (bool eof = false; !eof && rc == 0;) {
@@ -697,7 +695,7 @@ static int agent_stream_out(pvm_agent *a, int64_t h, int fd, int64_t deadline,
             rc = -1;
             break;
         }
-        EVP_DigestUpdate(md, buf, n);
+        sha256_update(&md, n, buf);
         rc = agent_write_all(fd, buf, n, err);
         free(buf);
         r->bytes += n;
@@ -710,9 +708,8 @@ static int agent_stream_out(pvm_agent *a, int64_t h, int fd, int64_t deadline,
             rc = pvm_error_set(err, PVM_E_STATE, "copy out of the guest: timeout after %llu "
                                "bytes", (unsigned long long)r->bytes);
     }
-    unsigned char d[32];
-    EVP_DigestFinal_ex(md, d, NULL);
-    EVP_MD_CTX_free(md);
+    unsigned char d[SHA256_DIGEST_SIZE];
+    sha256_digest(&md, sizeof d, d);
     agent_hex(d, r->sha256);
     return rc;
 }

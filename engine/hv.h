@@ -46,11 +46,17 @@ typedef enum {
     PVM_HV_SNAP_DELETE,
 } pvm_hv_snap_op;
 
+struct pvm_hv_snap;
+
 typedef struct pvm_hv_snap_req {
     pvm_hv_snap_op op;
     const char *tag;      /* checked by pvm_snapshot_tag_check */
     bool resume;          /* LOAD into a VM started paused: resume it after the load */
     const pvm_progress *progress; /* may be NULL */
+    /* SAVE/SAVE_DISK: when not NULL, the new snapshot's entry of the image's table, read
+     * over the same connection as the save (no second one); its tag stays "" when the
+     * backend could not read it (the caller may ask snapshot_list). */
+    struct pvm_hv_snap *made;
 } pvm_hv_snap_req;
 
 /* One snapshot as the image holds it. */

@@ -670,6 +670,12 @@ int pvm_snapshot_create(pvm_engine *e, const char *vm, const char *tag,
 /* The VM's snapshots, oldest first, after reconciling: *out malloc'd (free()). */
 int pvm_snapshot_list(pvm_engine *e, const char *vm, pvm_snapshot **out, size_t *count,
                       pvm_snapshot_notes *notes, pvm_error *err);
+/* The VM's snapshot rows as the store has them, oldest first, WITHOUT reconciling with
+ * the image (no lock, no QEMU, no qemu-img: a store read, for a front end's first frame;
+ * pvm_snapshot_list on another thread then brings them in line): *out malloc'd (free()).
+ * PVM_E_NOTFOUND for an unknown VM. */
+int pvm_snapshot_rows(pvm_engine *e, const char *vm, pvm_snapshot **out, size_t *count,
+                      pvm_error *err);
 /* One snapshot by tag; PVM_E_NOTFOUND naming it. */
 int pvm_snapshot_get(pvm_engine *e, const char *vm, const char *tag, pvm_snapshot *out,
                      pvm_snapshot_notes *notes, pvm_error *err);
@@ -828,7 +834,7 @@ int pvm_agent_exec(pvm_agent *a, const char *const *argv, const void *input, siz
                    int timeout_ms, const pvm_progress *progress, pvm_exec_result *r,
                    pvm_error *err);
 
-/* A finished copy: bytes moved and their SHA-256 (lower-case hex, OpenSSL's libcrypto),
+/* A finished copy: bytes moved and their SHA-256 (lower-case hex, Nettle's sha256),
  * checked inside the guest when it can be (see checked). */
 typedef struct pvm_copy_result {
     uint64_t bytes;

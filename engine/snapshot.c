@@ -410,9 +410,10 @@ static void pvm_snap_space_hint(const pvm_snap_vm *s, pvm_error *err)
 static int pvm_snap_save(pvm_engine *e, pvm_snap_vm *s, pvm_snapshot *row, bool disk_only,
                          const pvm_progress *progress, pvm_error *err)
 {
+    pvm_hv_snap made = {0};
     pvm_hv_snap_req req = {.op = pvm_snap_live(&s->vm) && !disk_only ? PVM_HV_SNAP_SAVE
                                                                     : PVM_HV_SNAP_SAVE_DISK,
-                           .tag = row->tag, .progress = progress};
+                           .tag = row->tag, .progress = progress, .made = &made};
     if (s->hv->snapshot(s->ctx, &s->vm, &s->f, &req, err) < 0) {
         pvm_snap_space_hint(s, err);
         pvm_snap_undo(s, row->tag);
@@ -421,14 +422,16 @@ static int pvm_snap_save(pvm_engine *e, pvm_snap_vm *s, pvm_snapshot *row, bool 
     pvm_hv_snap *img = NULL;
     size_t n = 0;
     pvm_error ignored = {0};
-    pvm_step(progress, "reading the snapshot's figures from the image");
-    if (s->hv->snapshot_list(s->ctx, &s->vm, &s->f, &img, &n, &ignored) == 0) {
-        const pvm_hv_snap *h = pvm_img_find(img, n, row->tag);
-        if (h) {
-            row->vmstate_bytes = h->vmstate_bytes;
-            row->vm_clock_ns = h->vm_clock_ns;
+    if (!made.tag[0]) { /* the backend did not read it on the way: the image's table */
+        pvm_step(progress, "reading the snapshot's figures from the image");
+        if (s->hv->snapshot_list(s->ctx, &s->vm, &s->f, &img, &n, &ignored) == 0) {
+            const pvm_hv_snap *h = pvm_img_find(img, n, row->tag);
+            if (h)
+                made = *h;
         }
     }
+    row->vmstate_bytes = made.vmstate_bytes;
+    row->vm_clock_ns = made.vm_clock_ns;
     free(img);
     row->memory = req.op == PVM_HV_SNAP_SAVE;
     row->created_at = pvm_now();
@@ -515,6 +518,17 @@ int pvm_snapshot_list(pvm_engine *e, const char *vm, pvm_snapshot **out, size_t 
     }
     pvm_snap_close(&s);
     return pvm_db_snapshot_list(e->store, s.vm.id, out, count, err);
+}
+
+int pvm_snapshot_rows(pvm_engine *e, const char *vm, pvm_snapshot **out, size_t *count,
+                      pvm_error *err)
+{
+    pvm_vm *row = pvm_xcalloc(1, sizeof *row);
+    int rc = pvm_vm_row(e, vm, row, err);
+    if (rc == 0)
+        rc = pvm_db_snapshot_list(e->store, row->id, out, count, err);
+    free(row);
+    return rc;
 }
 
 int pvm_snapshot_get(pvm_engine *e, const char *vm, const char *tag, pvm_snapshot *out,

@@ -130,6 +130,8 @@ static void tui_snap_submit(tui_app *app, const char *vm_id, const char *vm_name
     app->job = id;
     app->job_kind = PVM_JOB_CUSTOM;
     snprintf(app->job_target, sizeof app->job_target, "%s", label);
+    snprintf(app->job_state, sizeof app->job_state, "%s",
+             strcmp(op, "take") == 0 ? "saving" : strcmp(op, "restore") == 0 ? "restoring" : "");
     if (strcmp(op, "take") == 0)
         snprintf(app->job_done, sizeof app->job_done,
                  "snapshot of VM '%s' taken (listed in the Snapshots pane)", vm_name);
@@ -141,7 +143,7 @@ static void tui_snap_submit(tui_app *app, const char *vm_id, const char *vm_name
                  vm_name);
     app->job_step[0] = '\0';
     tui_message(app, TUI_EL_TEXT, "snapshot %s of VM '%s' ...", op, vm_name);
-    app->dirty |= TUI_DIRTY_LISTS | TUI_DIRTY_HINTS | TUI_DIRTY_MESSAGE;
+    app->dirty |= TUI_DIRTY_LISTS | TUI_DIRTY_DETAILS | TUI_DIRTY_HINTS | TUI_DIRTY_MESSAGE;
 }
 
 static void tui_snap_take(tui_app *app)

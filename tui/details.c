@@ -213,8 +213,12 @@ void tui_details_live_draw(tui_app *app)
     size_t samples = spark_w > 0 ? pvm_spark_samples((size_t)spark_w, app->spark_style) : 0;
     tui_monitor_window(app, samples, win, sizeof win);
     int ms = app->sampler ? pvm_sampler_interval(app->sampler) : PVM_SAMPLE_INTERVAL_DEFAULT;
-    snprintf(line, sizeof line, "last %s, a reading every %d ms%s", win, ms,
-             have ? "" : " (waiting for the first)");
+    if (tui_vm_frozen(app, vm)) /* the figures below are from before it: say so */
+        snprintf(line, sizeof line, "%s a snapshot: QEMU answers no queries until it is done",
+                 strcmp(app->job_state, "saving") == 0 ? "saving" : "restoring");
+    else
+        snprintf(line, sizeof line, "last %s, a reading every %d ms%s", win, ms,
+                 have ? "" : " (waiting for the first)");
     tui_draw_fill(r.y, r.x, r.w, tui_theme_attr(TUI_EL_TEXT));
     tui_draw_text(r.y, r.x, label_w, tui_theme_attr(TUI_EL_DIM), "Live");
     tui_draw_text(r.y, r.x + label_w, r.w - label_w, tui_theme_attr(TUI_EL_TEXT), line);

@@ -90,6 +90,12 @@ struct tui_app {
     size_t nsnaps;
     bool snaps_loaded;
     char snaps_vm[PVM_UUID_LEN + 1]; /* whose they are */
+    /* their check against the disk image (pvm_snapshot_list, which reconciles) runs on
+     * the engine thread after the frame is drawn: the job queued or running (0: none),
+     * its result box, and the VM last checked since the last reload */
+    unsigned snaps_check_job;
+    struct tui_snaps_check *snaps_check;
+    char snaps_checked_vm[PVM_UUID_LEN + 1];
 
     /* the message line */
     char message[512];
@@ -102,6 +108,8 @@ struct tui_app {
     char job_target[PVM_NAME_MAX + 1];
     char job_step[160];
     char job_done[200];  /* a custom job's message on success ("" : "VM 'x' done") */
+    char job_state[16];  /* a custom job's word in its VM's state column ("" : "busy");
+                          * "saving" and "restoring" (a snapshot) also freeze its figures */
     char job_verb[32];   /* a custom job's name in progress messages ("install"), "" : "job" */
 
     /* the change watch */
@@ -140,6 +148,9 @@ void tui_message_error(tui_app *app, const pvm_error *err);
 void tui_relayout(tui_app *app);
 /* Reloads profiles and VMs from the engine, keeping each list's selection. */
 void tui_reload(tui_app *app);
+/* True while a snapshot of vm is saved or loaded: QEMU 7.2 answers no QMP then (and the
+ * guest is stopped), so its live figures are not shown as if current. */
+bool tui_vm_frozen(const tui_app *app, const pvm_vm *vm);
 /* The selected profile / VM, NULL when none. */
 const pvm_profile *tui_selected_profile(const tui_app *app);
 const pvm_vm *tui_selected_vm(const tui_app *app);
@@ -183,8 +194,18 @@ int tui_tab_at(const tui_app *app, int x);
 /* The data index of the selected row of pane, -1 when none. */
 long tui_list_selected(const tui_app *app, tui_pane pane);
 /* Loads the selected VM's snapshots when they are not those shown (or were invalidated,
- * snaps_loaded false): pvm_snapshot_list, which reconciles them with the image. */
+ * snaps_loaded false): the store's rows as they are (pvm_snapshot_rows, no qemu-img or
+ * QMP on the UI thread); tui_snaps_check then has them reconciled. */
 void tui_snaps_sync(tui_app *app);
+/* After a frame: queues the reconciliation (pvm_snapshot_list) of the shown VM's
+ * snapshots on the engine thread when they were not checked since the last reload; one
+ * at a time, so scrolling through VMs queues only the one finally selected. */
+void tui_snaps_check(tui_app *app);
+/* True when ev is that check's (its notes go to the message line, changed rows are read
+ * again); nothing else to do for it. */
+bool tui_snaps_check_event(tui_app *app, const pvm_worker_event *ev);
+/* After the worker stopped: frees a check's box left behind. */
+void tui_snaps_check_free(tui_app *app);
 /* The selected snapshot, NULL when none. */
 const pvm_snapshot *tui_selected_snapshot(tui_app *app);
 /* Opens the filter prompt of the focused list. */

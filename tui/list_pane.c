@@ -74,14 +74,11 @@ void tui_snaps_sync(tui_app *app)
         return;
     pvm_snapshot *list = NULL;
     size_t n = 0;
-    pvm_snapshot_notes notes = {0};
     pvm_error err = {0};
-    if (vm && pvm_snapshot_list(app->engine, vm->id, &list, &n, &notes, &err) < 0) {
+    if (vm && pvm_snapshot_rows(app->engine, vm->id, &list, &n, &err) < 0) {
         tui_message_error(app, &err);
         list = NULL;
         n = 0;
-    } else if (notes.n && !app->job) { /* a job's progress keeps the message line */
-        tui_message(app, TUI_EL_TEXT, "%s%s", notes.line[0], notes.n > 1 ? " (and more)" : "");
     }
     free(app->snaps);
     app->snaps = list;
@@ -90,6 +87,76 @@ void tui_snaps_sync(tui_app *app)
     pvm_strlcpy(app->snaps_vm, id, sizeof app->snaps_vm);
     tui_list_rebuild(app, TUI_PANE_SNAPSHOTS, -1);
     app->dirty |= TUI_DIRTY_LISTS | TUI_DIRTY_MESSAGE;
+}
+
+/* The check's box: whose snapshots, and the reconciliation's notes (written by the engine
+ * thread, read by the UI thread after the job's done event). */
+struct tui_snaps_check {
+    char vm_id[PVM_UUID_LEN + 1];
+    pvm_snapshot_notes notes;
+};
+
+static int tui_snaps_check_job(pvm_engine *e, void *arg, const pvm_progress *p, pvm_error *err)
+{
+    (void)p;
+    struct tui_snaps_check *c = arg;
+    pvm_snapshot *rows = NULL;
+    size_t n = 0;
+    int rc = pvm_snapshot_list(e, c->vm_id, &rows, &n, &c->notes, err);
+    free(rows);
+    return rc;
+}
+
+void tui_snaps_check(tui_app *app)
+{
+    if (app->snaps_check_job || !app->snaps_loaded || !app->snaps_vm[0] ||
+        strcmp(app->snaps_vm, app->snaps_checked_vm) == 0)
+        return;
+    struct tui_snaps_check *c = pvm_xcalloc(1, sizeof *c);
+    pvm_strlcpy(c->vm_id, app->snaps_vm, sizeof c->vm_id);
+    pvm_error err = {0};
+    unsigned id = 0;
+    if (pvm_worker_submit_fn(app->worker, "snapshot check", tui_snaps_check_job, c, NULL, &id,
+                             &err) < 0) {
+        free(c);
+        pvm_strlcpy(app->snaps_checked_vm, app->snaps_vm, sizeof app->snaps_checked_vm);
+        tui_message_error(app, &err);
+        return;
+    }
+    app->snaps_check = c;
+    app->snaps_check_job = id;
+}
+
+bool tui_snaps_check_event(tui_app *app, const pvm_worker_event *ev)
+{
+    if (!app->snaps_check_job || ev->job != app->snaps_check_job)
+        return false;
+    if (!ev->done)
+        return true;
+    struct tui_snaps_check *c = app->snaps_check;
+    app->snaps_check = NULL;
+    app->snaps_check_job = 0;
+    pvm_strlcpy(app->snaps_checked_vm, c->vm_id, sizeof app->snaps_checked_vm);
+    /* not found: the VM was deleted meanwhile, nothing is left to check */
+    if (ev->rc < 0 && ev->err.code != PVM_E_CANCELLED && ev->err.code != PVM_E_NOTFOUND) {
+        tui_message_error(app, &ev->err);
+    } else if (c->notes.n) {
+        if (!app->job) /* a job's progress keeps the message line */
+            tui_message(app, TUI_EL_TEXT, "%s%s", c->notes.line[0],
+                        c->notes.n > 1 ? " (and more)" : "");
+        if (strcmp(c->vm_id, app->snaps_vm) == 0)
+            app->snaps_loaded = false; /* rows adopted or dropped: read them again */
+        app->dirty |= TUI_DIRTY_LISTS | TUI_DIRTY_DETAILS | TUI_DIRTY_MESSAGE;
+    }
+    free(c);
+    return true;
+}
+
+void tui_snaps_check_free(tui_app *app)
+{
+    free(app->snaps_check);
+    app->snaps_check = NULL;
+    app->snaps_check_job = 0;
 }
 
 const pvm_snapshot *tui_selected_snapshot(tui_app *app)
@@ -197,7 +264,7 @@ static void tui_list_row(tui_app *app, tui_pane pane, size_t i, int y, int x, in
     if (busy)
         st = app->job_kind == PVM_JOB_START    ? "starting"
              : app->job_kind == PVM_JOB_DELETE ? "deleting"
-             : app->job_kind == PVM_JOB_CUSTOM ? "busy"
+             : app->job_kind == PVM_JOB_CUSTOM ? (app->job_state[0] ? app->job_state : "busy")
              : app->job_kind == PVM_JOB_RESUME ? "resuming"
                                                : "stopping";
     tui_draw_text(y, x + 1, w - sw - cw - 3, base, vm->name);
@@ -207,13 +274,16 @@ static void tui_list_row(tui_app *app, tui_pane pane, size_t i, int y, int x, in
 }
 
 /* The VM's CPU usage from its newest reading, right-aligned in w columns: "37%", "-"
- * while running but unknown (never 0), blank when it does not run. */
+ * while running but unknown (never 0), "..." while a snapshot freezes it, blank when
+ * it does not run. */
 static void tui_cpu_cell(tui_app *app, const pvm_vm *vm, int y, int x, int w, int attr)
 {
     char t[16] = "";
     pvm_usage u;
     if (vm->state == PVM_VM_RUNNING || vm->state == PVM_VM_PAUSED) {
-        if (tui_monitor_last(app, vm, &u) && (u.known & PVM_U_CPU))
+        if (tui_vm_frozen(app, vm))
+            snprintf(t, sizeof t, "...");
+        else if (tui_monitor_last(app, vm, &u) && (u.known & PVM_U_CPU))
             snprintf(t, sizeof t, "%.0f%%", u.cpu_usage * 100);
         else
             snprintf(t, sizeof t, "-");

@@ -127,9 +127,17 @@ void tui_reload(tui_app *app)
             keep[TUI_PANE_VMS] = (long)i;
     tui_lists_rebuild(app, keep);
     app->snaps_loaded = false; /* the Snapshots pane reads them again when drawn */
+    app->snaps_checked_vm[0] = '\0'; /* and has them checked against the image again */
     pvm_engine_data_version(app->engine, &app->data_version, &err);
     app->dirty |= TUI_DIRTY_HEADER | TUI_DIRTY_LISTS | TUI_DIRTY_DETAILS | TUI_DIRTY_HINTS;
     tui_monitor_sync(app);
+}
+
+bool tui_vm_frozen(const tui_app *app, const pvm_vm *vm)
+{
+    return app->job && app->job_kind == PVM_JOB_CUSTOM && vm &&
+           strcmp(app->job_target, vm->name) == 0 &&
+           (strcmp(app->job_state, "saving") == 0 || strcmp(app->job_state, "restoring") == 0);
 }
 
 /* Once a second: another session's commit, a QEMU that ended, the uptime shown. */
@@ -193,6 +201,7 @@ int tui_submit_fn(tui_app *app, const char *label, pvm_job_fn fn, void *arg,
     app->job = id;
     app->job_kind = PVM_JOB_CUSTOM;
     app->job_done[0] = '\0';
+    app->job_state[0] = '\0';
     app->job_verb[0] = '\0';
     pvm_strlcpy(app->job_target, label, sizeof app->job_target);
     app->job_step[0] = '\0';
@@ -202,7 +211,8 @@ int tui_submit_fn(tui_app *app, const char *label, pvm_job_fn fn, void *arg,
 
 static void tui_worker_event(tui_app *app, const pvm_worker_event *ev)
 {
-    if (tui_monitor_event(app, ev) || tui_thumb_event(app, ev))
+    if (tui_monitor_event(app, ev) || tui_thumb_event(app, ev) ||
+        tui_snaps_check_event(app, ev))
         return;
     if (!ev->done) {
         if (ev->job == app->job) {
@@ -554,6 +564,7 @@ static void tui_loop(tui_app *app)
     while (!app->quit && !tui_stop_flag) {
         if (app->dirty)
             tui_render(app);
+        tui_snaps_check(app); /* after the frame is drawn, on the engine thread */
         int64_t now = tui_now_ms();
         int64_t wait = app->last_watch_ms + TUI_WATCH_MS - now;
         if (app->modal && app->modal->tick && wait > TUI_TICK_MS)
@@ -622,6 +633,7 @@ int pvm_tui_run(const pvm_tui_opts *opts)
         tui_monitor_free(&app); /* the sampler's owner thread has ended: its threads join */
         tui_work_free(&app);    /* no job of theirs can run any more */
         tui_thumb_free(&app);
+        tui_snaps_check_free(&app);
     }
     pvm_engine_close(app.engine);
     for (int p = 0; p < TUI_PANE_COUNT; p++)

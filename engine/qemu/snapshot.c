@@ -15,6 +15,8 @@
 #define PVM_SNAP_CONNECT_MS 5000
 #define PVM_SNAP_JOB_MS (10 * 60 * 1000) /* a large guest's memory to a slow disk */
 
+static int pvm_snap_query(pvm_qmp *q, pvm_hv_snap **out, size_t *n, pvm_error *err);
+
 static void pvm_snap_step(const pvm_progress *progress, const char *step)
 {
     if (progress && progress->report)
@@ -54,6 +56,22 @@ static const char *pvm_snap_cmd(pvm_hv_snap_op op)
     }
 }
 
+/* The new snapshot's entry into req->made, over the save's own connection; its tag
+ * stays "" when QEMU does not list it. */
+static void pvm_snap_made(pvm_qmp *q, const pvm_hv_snap_req *req)
+{
+    pvm_hv_snap *list = NULL;
+    size_t n = 0;
+    pvm_error ignored = {0};
+    memset(req->made, 0, sizeof *req->made);
+    pvm_snap_step(req->progress, "reading the snapshot's figures (QMP query-block)");
+    if (pvm_snap_query(q, &list, &n, &ignored) == 0)
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(list[i].tag, req->tag) == 0)
+                *req->made = list[i];
+    free(list);
+}
+
 /* A running (or paused) VM: one job, or the synchronous disk-only command, then `cont`
  * after a load into a VM started paused. */
 static int pvm_snap_live(const pvm_qemu_run *r, const pvm_vm *vm, const pvm_hv_snap_req *req,
@@ -80,6 +98,8 @@ static int pvm_snap_live(const pvm_qemu_run *r, const pvm_vm *vm, const pvm_hv_s
         pvm_snap_step(req->progress, "resuming the guest");
         rc = pvm_qmp_execute(q, "cont", NULL, NULL, PVM_SNAP_CONNECT_MS, err);
     }
+    if (rc == 0 && req->made)
+        pvm_snap_made(q, req);
     pvm_qmp_close(q);
     if (rc < 0 && err && err->code != PVM_E_CANCELLED) {
         char said[sizeof err->msg];
@@ -160,17 +180,12 @@ int pvm_qemu_snapshot_parse(const char *json, pvm_hv_snap **out, size_t *n, pvm_
     return 0;
 }
 
-/* A running VM: QMP query-block's image of the disk (QEMU's own view, no process spawned). */
-static int pvm_snap_list_qmp(const pvm_qemu_run *r, pvm_hv_snap **out, size_t *n,
-                             pvm_error *err)
+/* The disk's snapshot table from QMP query-block over q (QEMU's own view, no process
+ * spawned). */
+static int pvm_snap_query(pvm_qmp *q, pvm_hv_snap **out, size_t *n, pvm_error *err)
 {
-    pvm_qmp *q = NULL;
     cJSON *ret = NULL;
-    int rc = pvm_qmp_connect(r->qmp_sock, PVM_SNAP_CONNECT_MS, &q, err);
-    if (rc == 0)
-        rc = pvm_qmp_execute(q, "query-block", NULL, &ret, PVM_SNAP_CONNECT_MS, err);
-    pvm_qmp_close(q);
-    if (rc < 0)
+    if (pvm_qmp_execute(q, "query-block", NULL, &ret, PVM_SNAP_CONNECT_MS, err) < 0)
         return -1;
     const cJSON *dev, *image = NULL;
     cJSON_ArrayForEach(dev, ret) {
@@ -187,6 +202,18 @@ static int pvm_snap_list_qmp(const pvm_qemu_run *r, pvm_hv_snap **out, size_t *n
     pvm_snap_from_array(cJSON_GetObjectItemCaseSensitive(image, "snapshots"), out, n);
     cJSON_Delete(ret);
     return 0;
+}
+
+/* A running VM: its own connection for query-block. */
+static int pvm_snap_list_qmp(const pvm_qemu_run *r, pvm_hv_snap **out, size_t *n,
+                             pvm_error *err)
+{
+    pvm_qmp *q = NULL;
+    int rc = pvm_qmp_connect(r->qmp_sock, PVM_SNAP_CONNECT_MS, &q, err);
+    if (rc == 0)
+        rc = pvm_snap_query(q, out, n, err);
+    pvm_qmp_close(q);
+    return rc;
 }
 
 int pvm_qemu_snapshot_list(const char *home, const pvm_vm *vm, const pvm_vm_files *f,

@@ -48,6 +48,32 @@ static void test_run_paths(void **state)
     assert_non_null(strstr(r.owner_sock, r.dir));
 }
 
+/* The token is remembered per thread, but a home-id rewritten by another process (a
+ * home made again at the same path) is read again, not taken from memory. */
+static void test_home_token_fresh(void **state)
+{
+    fixture *f = *state;
+    pvm_error err = {0};
+    char token[16], again[16];
+    assert_int_equal(pvm_home_token(f->home, token, sizeof token, &err), 0);
+    assert_int_equal(pvm_home_token(f->home, again, sizeof again, &err), 0);
+    assert_string_equal(token, again);
+    struct stat st;
+    assert_int_equal(stat(f->home, &st), 0);
+    char *path = pvm_xasprintf("%s/home-id", f->home), *tmp = pvm_xasprintf("%s.new", path);
+    FILE *fp = fopen(tmp, "w");
+    assert_non_null(fp);
+    fprintf(fp, "%s %llu %llu\n", strcmp(token, "abcdefabcdef") ? "abcdefabcdef" : "012345012345",
+            (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
+    fclose(fp);
+    assert_int_equal(rename(tmp, path), 0);
+    assert_int_equal(pvm_home_token(f->home, again, sizeof again, &err), 0);
+    assert_string_not_equal(token, again);
+    assert_string_equal(again, strcmp(token, "abcdefabcdef") ? "abcdefabcdef" : "012345012345");
+    free(path);
+    free(tmp);
+}
+
 /* With no config line the backend is QEMU: the fake is never a default. */
 static void test_default_backend(void **state)
 {
@@ -184,6 +210,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_run_paths, fixture_setup_vms, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_home_token_fresh, fixture_setup_vms, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_default_backend, fixture_setup_vms, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_state_probe, fixture_setup_vms, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_interrupted_start_and_clean_reason, fixture_setup_vms, fixture_teardown),

@@ -323,6 +323,41 @@ static void test_reconcile(void **state)
     assert_non_null(strstr(err.msg, "unknown"));
 }
 
+/* pvm_snapshot_rows: the store's rows as they are (the TUI's first frame), no
+ * reconciliation; the list that follows reconciles, and the rows then agree. */
+static void test_rows_unreconciled(void **state)
+{
+    fixture *f = *state;
+    pvm_error err = {0};
+    assert_int_equal(pvm_snapshot_create(f->e, "v1", "a1", NULL, NULL, NULL, NULL, &err), 0);
+    assert_int_equal(pvm_snapshot_create(f->e, "v1", "a2", NULL, NULL, NULL, NULL, &err), 0);
+    assert_int_equal(pvm_fake_snapshot_edit(f->home, f->vm.id, "a1", false, &err), 0);
+    assert_int_equal(pvm_fake_snapshot_edit(f->home, f->vm.id, "outside", true, &err), 0);
+    pvm_snapshot *l = NULL;
+    size_t n = 0;
+    assert_int_equal(pvm_snapshot_rows(f->e, "v1", &l, &n, &err), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(l[0].tag, "a1"); /* still there: nothing was checked */
+    assert_string_equal(l[1].tag, "a2");
+    free(l);
+    pvm_snapshot_notes notes = {0};
+    assert_int_equal(pvm_snapshot_list(f->e, "v1", &l, &n, &notes, &err), 0);
+    assert_int_equal(notes.n, 2);
+    free(l);
+    assert_int_equal(pvm_snapshot_rows(f->e, "v1", &l, &n, &err), 0);
+    assert_int_equal(n, 2);
+    bool a1 = false, outside = false;
+    for (size_t i = 0; i < n; i++) {
+        a1 |= strcmp(l[i].tag, "a1") == 0;
+        outside |= strcmp(l[i].tag, "outside") == 0;
+    }
+    assert_false(a1);
+    assert_true(outside);
+    free(l);
+    assert_int_equal(pvm_snapshot_rows(f->e, "no-such-vm", &l, &n, &err), -1);
+    assert_int_equal(err.code, PVM_E_NOTFOUND);
+}
+
 static void test_busy(void **state)
 {
     fixture *f = *state;
@@ -374,6 +409,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_restore_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restore_into_stopped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reconcile, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rows_unreconciled, setup, teardown),
         cmocka_unit_test_setup_teardown(test_busy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_and_vm_delete, setup, teardown),
     };
