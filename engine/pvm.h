@@ -742,6 +742,10 @@ int pvm_host_info_get(pvm_engine *e, pvm_host_info *out, pvm_error *err);
 int pvm_engine_data_version(pvm_engine *e, int64_t *out, pvm_error *err);
 /* True when vm->pid (as read by pvm_vm_get/list) still runs: no QMP, no store. */
 bool pvm_vm_pid_alive(const pvm_vm *vm);
+/* The binary the VM's running QEMU runs (/proc/PID/exe; out holds size bytes) and whether
+ * it is the stealth build (under pvm_qemu_stealth's cache folder); -1 and "" when it does
+ * not run or cannot be read (another user's process). */
+int pvm_vm_qemu_binary(const pvm_vm *vm, char *out, size_t size, bool *stealth);
 /* Seconds since the VM's QEMU started, -1 when it does not run or is unknown. */
 int64_t pvm_vm_uptime(const pvm_vm *vm);
 /* The accelerator ("kvm", "tcg") the VM's running QEMU was started with, read

@@ -28,7 +28,8 @@ static const pvm_stealth_vendor pvm_stealth_vendors[] = {
     { "hp", "INTL", 0x20200717, 0x00000001, 0x103c },
     { "asus", "AMI ", 0x01000013, 0x01072009, 0x1043 },
     { "apple", "Loki", 0x0000005f, 0x00000001, 0x106b },
-    { "microsoft", "MSFT", 0x05000000, 0x00000001, 0x1414 },
+    /* Surface: Intel's subsystem on the chipset (1414 is also Hyper-V's, a VM mark) */
+    { "microsoft", "MSFT", 0x05000000, 0x00000001, 0x8086 },
     { "micro-star", "AMI ", 0x00010013, 0x01072009, 0x1462 },
     { "msi", "AMI ", 0x00010013, 0x01072009, 0x1462 },
     { "gigabyte", "AMI ", 0x00010013, 0x01072009, 0x1458 },
@@ -147,12 +148,18 @@ void pvm_qemu_stealth_argv(pvm_argv *a, const pvm_profile *p, const pvm_vm *vm)
              "x-pvm-fwcfg-hid=PNP0C02", v->creator, v->creator_rev, v->oem_rev);
     pvm_argv_add(a, "-machine");
     pvm_argv_add(a, m);
-    /* PCI: every function the board carries shows the board maker's subsystem (the
-     * chipset's 1af4:1100 "QEMU Virtual Machine" among them); the subsystem id is the
-     * board's, stable per product. Device ids stay (firmware depends on ICH9's). */
+    /* PCI: the board's own functions (the Q35 chipset's host bridge, LPC, AHCI and SMBus,
+     * 1af4:1100 "QEMU Virtual Machine" in stock QEMU, and the onboard NIC) show the board
+     * maker's subsystem; the subsystem id is the board's, stable per product. Device ids
+     * stay (firmware depends on ICH9's). virtio devices keep theirs: a transitional
+     * virtio device's subsystem id is its virtio type, which the guest's driver reads. */
+    static const char *const board_fns[] = { "mch", "ICH9-LPC", "ich9-ahci", "ICH9-SMB",
+                                             "e1000e", "e1000" };
     unsigned board = 0x0700 + (h % 0x0500);
-    pvm_stealth_global(a, "pci-device.x-pvm-subsys-vendor-id=0x%04x", v->pci_vendor);
-    pvm_stealth_global(a, "pci-device.x-pvm-subsys-id=0x%04x", board);
+    for (size_t i = 0; i < PVM_N(board_fns); i++) {
+        pvm_stealth_global(a, "%s.x-pvm-subsys-vendor-id=0x%04x", board_fns[i], v->pci_vendor);
+        pvm_stealth_global(a, "%s.x-pvm-subsys-id=0x%04x", board_fns[i], board);
+    }
     if (vm->disk_bus == PVM_DISK_NVME) {
         const pvm_stealth_nvme *d = &pvm_stealth_nvmes[(h >> 8) % PVM_N(pvm_stealth_nvmes)];
         char nqn[160];
