@@ -154,7 +154,7 @@ void pvm_qemu_stealth_argv(pvm_argv *a, const pvm_profile *p, const pvm_vm *vm)
      * stay (firmware depends on ICH9's). virtio devices keep theirs: a transitional
      * virtio device's subsystem id is its virtio type, which the guest's driver reads. */
     static const char *const board_fns[] = { "mch", "ICH9-LPC", "ich9-ahci", "ICH9-SMB",
-                                             "e1000e", "e1000" };
+                                             "e1000e" };
     unsigned board = 0x0700 + (h % 0x0500);
     for (size_t i = 0; i < PVM_N(board_fns); i++) {
         pvm_stealth_global(a, "%s.x-pvm-subsys-vendor-id=0x%04x", board_fns[i], v->pci_vendor);
@@ -173,6 +173,8 @@ void pvm_qemu_stealth_argv(pvm_argv *a, const pvm_profile *p, const pvm_vm *vm)
         pvm_stealth_global(a, "nvme.x-pvm-subnqn=%s", nqn);
         pvm_stealth_global(a, "nvme.x-pvm-ieee-oui=0x%06x", d->oui);
     }
+    if (!vm->iso[0]) /* no ide-cd: a -global for it would be reported unused */
+        return;
     size_t c = (h >> 16) % PVM_N(pvm_stealth_cdroms);
     pvm_stealth_global(a, "ide-cd.x-pvm-inquiry-vendor=%s", pvm_stealth_cdroms[c].vendor);
     pvm_stealth_global(a, "ide-cd.x-pvm-inquiry-product=%s", pvm_stealth_cdroms[c].product);
