@@ -756,13 +756,14 @@ int pvm_vm_accel(const pvm_vm *vm, char *out, size_t size);
 
 /* The stealth QEMU of this host: Debian's source of the installed qemu-system-x86 plus the
  * project's patch series (patches/qemu-7.2), built into cache_dir/KEY/ where KEY is the
- * source version (no epoch) and 12 hex digits of the series' SHA-256. */
+ * source version (no epoch) and 12 hex digits of the SHA-256 of the configure line and
+ * the series. */
 typedef struct pvm_qemu_stealth {
     char cache_dir[PVM_PATH_MAX];  /* /var/cache/privarion-vm/qemu-stealth (root), else
                                     * $XDG_CACHE_HOME or ~/.cache/privarion-vm/qemu-stealth */
     char series_dir[PVM_PATH_MAX]; /* the patch folder used */
     char source_version[96];       /* e.g. "1:7.2+dfsg-7+deb12u18" */
-    char patch_hash[65];           /* SHA-256 of the series, hex */
+    char patch_hash[65];           /* SHA-256 of the configure line and the series, hex */
     int npatches;
     char key[128];
     char binary[PVM_PATH_MAX];     /* cache_dir/KEY/qemu-system-x86_64 */

@@ -26,10 +26,11 @@
 #define PVM_QB_CONFIGURE_MS (15 * 60 * 1000)
 
 /* The configure line of QEMU-NOTES.md: the x86_64 system emulator with TCG, KVM and
- * user networking; no docs, tools, guest agent, user-mode emulation or debug info. */
+ * user networking, and VNC (the engine's display: -vnc unix:...); no docs, tools, guest
+ * agent, user-mode emulation or debug info. Part of the key: a change rebuilds. */
 static const char *const pvm_qb_configure[] = {
     "--target-list=x86_64-softmmu", "--without-default-features", "--enable-tcg",
-    "--enable-kvm", "--enable-slirp", "--disable-docs", "--disable-tools",
+    "--enable-kvm", "--enable-slirp", "--enable-vnc", "--disable-docs", "--disable-tools",
     "--disable-guest-agent", "--disable-user", "--disable-debug-info", "--disable-werror",
 };
 
@@ -219,7 +220,8 @@ static void pvm_qb_names_free(char **names, int n)
     free(names);
 }
 
-/* SHA-256 over the series file's names and each patch's bytes, in order, as hex. */
+/* SHA-256 over the configure line, the series file's names and each patch's bytes, in
+ * order, as hex: the build's inputs besides the source version. */
 static int pvm_qb_series_hash(const char *dir, char **names, int n, char hex[65],
                               pvm_error *err)
 {
@@ -227,6 +229,8 @@ static int pvm_qb_series_hash(const char *dir, char **names, int n, char hex[65]
     if (!md)
         return pvm_error_set(err, PVM_E_IO, "qemu build: no memory for SHA-256");
     EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    for (size_t i = 0; i < sizeof pvm_qb_configure / sizeof pvm_qb_configure[0]; i++)
+        EVP_DigestUpdate(md, pvm_qb_configure[i], strlen(pvm_qb_configure[i]) + 1);
     int rc = 0;
     for (int i = 0; i < n && rc == 0; i++) {
         EVP_DigestUpdate(md, names[i], strlen(names[i]) + 1);
