@@ -57,7 +57,7 @@ UNIT_BIN_ASAN:= $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit-asan/%)
 UNIT_BIN_TSAN:= $(MT_SRC:tests/unit/%.c=$(BUILD)/unit-tsan/%)
 TSAN     := -fsanitize=thread -fno-omit-frame-pointer
 
-.PHONY: fuzz unit-build all deps run test unit unit-asan e2e integration tui guest bench clean install help
+.PHONY: fuzz unit-build all deps run test unit unit-asan e2e integration tui guest bench clean install help stealth-qemu stealth-deps
 .DEFAULT_GOAL := all
 
 all: deps
@@ -70,6 +70,12 @@ help:
 	@echo "make bench      benchmarks (not tests): bench/run (engine), bench/tui (the TUI)"
 	@echo "make fuzz       fuzz the parsers of outside data (FUZZ_SECONDS=60 each)"
 	@echo "make deps       install missing Debian packages (root) or print the apt-get line"
+	@echo "make stealth-qemu  build the stealth QEMU (Debian's QEMU source + patches/; cached)"
+
+# The stealth QEMU's build (privarion-vm qemu build): the programs and -dev packages of its
+# configure line (engine/qemu/build.c checks the same list and names what is missing).
+STEALTH_DEBS := dpkg-dev patch python3 python3-venv ninja-build meson pkg-config \
+                libglib2.0-dev libpixman-1-dev libslirp-dev zlib1g-dev
 
 # Installs what is missing when root; otherwise prints the exact command and stops.
 deps:
@@ -147,10 +153,33 @@ unit-build: $(UNIT_BIN) $(UNIT_BIN_ASAN) $(UNIT_BIN_TSAN)
 run: all
 	./$(PROG)
 
-# The whole suite; tests/run prints one line per suite and a closing summary.
+# The whole suite; tests/run prints one line per suite and a closing summary. The stealth
+# QEMU is built first (once: cached outside the clone, like the test guest).
 test: deps
-	@$(MAKE) --no-print-directory $(PROG) unit-build
+	@$(MAKE) --no-print-directory $(PROG) unit-build stealth-qemu
 	@tests/run all
+
+# Debian's QEMU source + patches/qemu-7.2, built into /var/cache/privarion-vm/qemu-stealth
+# (root; else the XDG cache); a build for this QEMU version and patch set is reused.
+stealth-qemu: stealth-deps
+	@$(MAKE) --no-print-directory $(PROG)
+	@./$(PROG) qemu build
+
+stealth-deps: deps
+	@missing=""; for p in $(STEALTH_DEBS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "stealth-deps: installing$$missing"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get install -y -q --no-install-recommends $$missing >/dev/null 2>&1 || \
+	    { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends $$missing; } || exit 1; \
+	  else \
+	    echo "stealth-deps: missing packages; run as root:"; \
+	    echo "  apt-get install$$missing"; exit 1; \
+	  fi; \
+	fi
 
 unit: deps
 	@$(MAKE) --no-print-directory unit-build
@@ -187,15 +216,16 @@ bench: all
 	@bench/run
 	@bench/tui
 
-# The binary, the manual, and SHAREDIR's themes/ and guest/ (the guest builder and the
+# The binary, the manual, and SHAREDIR's themes/, patches/ and guest/ (the guest builder and the
 # files it packs), which an installed binary finds there (engine/share.c).
 GUEST_FILES := $(filter-out tests/guest/README.md,$(wildcard tests/guest/*))
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
-	install -d $(DESTDIR)$(SHAREDIR)/themes $(DESTDIR)$(SHAREDIR)/guest
+	install -d $(DESTDIR)$(SHAREDIR)/themes $(DESTDIR)$(SHAREDIR)/guest $(DESTDIR)$(SHAREDIR)/patches/qemu-7.2
 	install -m 0755 $(PROG) $(DESTDIR)$(PREFIX)/bin/$(PROG)
 	install -m 0644 man/$(PROG).1 $(DESTDIR)$(PREFIX)/share/man/man1/$(PROG).1
 	install -m 0644 themes/*.theme $(DESTDIR)$(SHAREDIR)/themes/
+	install -m 0644 patches/qemu-7.2/* $(DESTDIR)$(SHAREDIR)/patches/qemu-7.2/
 	install -m 0644 tests/guest/README.md $(DESTDIR)$(SHAREDIR)/guest/README.md
 	for f in $(GUEST_FILES); do install -m $$( [ -x $$f ] && echo 0755 || echo 0644 ) $$f $(DESTDIR)$(SHAREDIR)/guest/; done
 

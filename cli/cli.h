@@ -46,6 +46,8 @@ int pvm_cli_vm(pvm_cli *cli, int argc, char **argv);
 int pvm_cli_doctor(pvm_cli *cli, int argc, char **argv);
 /* cli/cmd_guest.c: guest build, guest show. */
 int pvm_cli_guest(pvm_cli *cli, int argc, char **argv);
+/* cli/cmd_qemu.c: qemu build, qemu show (the stealth QEMU). */
+int pvm_cli_qemu(pvm_cli *cli, int argc, char **argv);
 /* cli/cmd_stats.c */
 int pvm_cli_stats(pvm_cli *cli, int argc, char **argv);
 /* cli/cmd_agent.c: install, install --list. */

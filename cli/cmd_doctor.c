@@ -16,7 +16,8 @@ static void pvm_doctor_help(void)
 {
     printf("usage: " PVM_PROG " doctor [--json]\n\n"
            "Check this host: QEMU and qemu-img, acceleration (KVM or TCG, and why), host cores\n"
-           "and memory, the caps on vCPUs and memory, the data folder and the config file.\n"
+           "and memory, the caps on vCPUs and memory, the data folder, the config file, and\n"
+           "whether the stealth QEMU (" PVM_PROG " qemu build) is built for the installed QEMU.\n"
            "Each problem is printed with its fix; the exit status is 1 when there is one.\n"
            "\nOptions:\n");
     pvm_args_print_help(stdout, pvm_doctor_opts, 1);
@@ -45,6 +46,9 @@ static void pvm_doctor_text(const pvm_doctor *d)
     snprintf(buf, sizeof buf, "%.280s%s", d->home, d->home_writable ? "" : " (not writable)");
     pvm_out_field(stdout, 0, w, "Data folder", buf);
     pvm_out_field(stdout, 0, w, "Config", d->config);
+    snprintf(buf, sizeof buf, "%s (setting: %s): %.260s", d->stealth_built ? "yes" : "no",
+             d->qemu_stealth, d->stealth_note);
+    pvm_out_field(stdout, 0, w, "Stealth QEMU", buf);
     if (!d->nproblems) {
         printf("\nNo problems found.\n");
         return;
@@ -70,6 +74,9 @@ static int pvm_doctor_json(const pvm_doctor *d, pvm_error *err)
     cJSON_AddStringToObject(j, "home", d->home);
     cJSON_AddBoolToObject(j, "homeWritable", d->home_writable);
     cJSON_AddStringToObject(j, "config", d->config);
+    cJSON_AddStringToObject(j, "qemuStealth", d->qemu_stealth);
+    cJSON_AddBoolToObject(j, "stealthBuilt", d->stealth_built);
+    cJSON_AddStringToObject(j, "stealthNote", d->stealth_note);
     cJSON *arr = cJSON_AddArrayToObject(j, "problems");
     for (size_t i = 0; i < d->nproblems; i++) {
         cJSON *p = cJSON_CreateObject();

@@ -49,6 +49,15 @@ static cJSON *pvm_vm_json(const pvm_vm *vm, const char *profile_name)
     else
         cJSON_AddNullToObject(j, "pid");
     cJSON_AddStringToObject(j, "stateReason", vm->state_reason);
+    char bin[PVM_PATH_MAX];
+    bool stealth;
+    if (pvm_vm_qemu_binary(vm, bin, sizeof bin, &stealth) == 0) {
+        cJSON_AddStringToObject(j, "qemuBinary", bin);
+        cJSON_AddBoolToObject(j, "qemuStealth", stealth);
+    } else {
+        cJSON_AddNullToObject(j, "qemuBinary");
+        cJSON_AddNullToObject(j, "qemuStealth");
+    }
     return j;
 }
 
@@ -275,6 +284,11 @@ static void pvm_show_text(pvm_engine *e, const pvm_vm *vm)
         pvm_out_field(stdout, 0, w, "Reason", vm->state_reason);
     snprintf(buf, sizeof buf, vm->pid ? "%d" : "", vm->pid);
     pvm_out_field(stdout, 0, w, "Pid", buf);
+    bool stealth;
+    if (pvm_vm_qemu_binary(vm, path, sizeof path, &stealth) == 0) {
+        snprintf(buf, sizeof buf, "%s (%.140s)", stealth ? "stealth build" : "stock", path);
+        pvm_out_field(stdout, 0, w, "QEMU", buf);
+    }
     snprintf(buf, sizeof buf, "%.64s (%.36s)", pname[0] ? pname : "?", vm->profile_id);
     pvm_out_field(stdout, 0, w, "Profile", buf);
     snprintf(buf, sizeof buf, "%d", vm->cpus);

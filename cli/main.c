@@ -31,6 +31,7 @@ static const pvm_cli_command pvm_commands[] = {
     {"install", pvm_cli_install, "copy a file or package into a running VM and install it; "
                                  "--list shows what was installed"},
     {"stats", pvm_cli_stats, "live CPU, memory, disk and network usage of running VMs"},
+    {"qemu", pvm_cli_qemu, "build the stealth QEMU (Debian's source + patches/); show it"},
     {"doctor", pvm_cli_doctor, "check QEMU, acceleration, caps and the data folder"},
 };
 

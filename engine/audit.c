@@ -216,6 +216,14 @@ static void audit_disks(audit_run *r, pvm_error *err)
         snprintf(what, sizeof what, "disk %s model", names[i]);
         audit_add(r, what, v, NULL, false, "diskModel");
         free(v);
+        snprintf(path, sizeof path, "/sys/block/%s/device/vendor", names[i]);
+        v = audit_read(r, path); /* SCSI INQUIRY vendor: sd and sr devices */
+        audit_trim(v);
+        if (v[0]) {
+            snprintf(what, sizeof what, "disk %s vendor", names[i]);
+            audit_add(r, what, v, NULL, false, "diskModel");
+        }
+        free(v);
     }
     audit_list_free(names, n);
     if (r->p->disk_serial[0])
@@ -261,6 +269,70 @@ static void audit_cpu(audit_run *r)
     }
 }
 
+/* QEMU's words anywhere in an ACPI table's bytes (the fw_cfg device FWCF/QEMU0002, the
+ * WAET table, Bochs' ids): one reading per table, marked when any is there. */
+static void audit_acpi_words(audit_run *r, const char *table, const unsigned char *t,
+                             size_t len)
+{
+    static const char *const words[] = {"QEMU", "BOCHS", "BXPC", "FWCF", "WAET"};
+    char found[64] = "";
+    for (size_t w = 0; w < sizeof words / sizeof words[0]; w++)
+        if (memmem(t, len, words[w], strlen(words[w]))) {
+            size_t n = strlen(found);
+            snprintf(found + n, sizeof found - n, "%s%s", n ? " " : "", words[w]);
+        }
+    char what[96];
+    snprintf(what, sizeof what, "acpi %s bytes", table);
+    audit_add(r, what, found[0] ? found : "no QEMU words", NULL, false, NULL);
+    if (found[0]) {
+        r->out->items[r->out->n - 1].mark = "QEMU's words in an ACPI table (QEMU, BOCHS, BXPC, "
+                                            "FWCF, WAET)";
+        r->out->marks++;
+    }
+}
+
+/* fw_cfg as the guest's drivers see it: an ACPI device QEMU0002 (udev loads qemu_fw_cfg
+ * for it) and the folder that driver makes. */
+static void audit_fw_cfg(audit_run *r, pvm_error *err)
+{
+    size_t n = 0;
+    char **names = audit_list(r, "/sys/bus/acpi/devices", &n, err);
+    int qemu = 0;
+    for (size_t i = 0; names && i < n; i++)
+        qemu += !strncmp(names[i], "QEMU", 4);
+    audit_list_free(names, n);
+    audit_add(r, "acpi devices with a QEMU id", qemu ? "QEMU0002" : "none", NULL, false, NULL);
+    if (qemu) {
+        r->out->items[r->out->n - 1].mark = "an ACPI device with QEMU's hardware id";
+        r->out->marks++;
+    }
+    char *v = audit_read(r, "/sys/firmware/qemu_fw_cfg/rev");
+    audit_trim(v);
+    audit_add(r, "/sys/firmware/qemu_fw_cfg", v[0] ? "present" : "absent", NULL, false, NULL);
+    if (v[0]) {
+        r->out->items[r->out->n - 1].mark = "the qemu_fw_cfg driver's sysfs folder";
+        r->out->marks++;
+    }
+    free(v);
+}
+
+/* The NVMe controller's Identify strings (model, firmware, subsystem NQN). */
+static void audit_nvme(audit_run *r)
+{
+    static const char *const files[] = {"model", "firmware_rev", "subsysnqn"};
+    for (size_t f = 0; f < 3; f++) {
+        char path[96], what[64];
+        snprintf(path, sizeof path, "/sys/class/nvme/nvme0/%s", files[f]);
+        char *v = audit_read(r, path);
+        audit_trim(v);
+        if (v[0]) {
+            snprintf(what, sizeof what, "nvme0 %s", files[f]);
+            audit_add(r, what, v, NULL, false, "diskModel");
+        }
+        free(v);
+    }
+}
+
 /* Each ACPI table's OEM id (bytes 10-15), OEM table id (16-23) and creator id (28-31). */
 static void audit_acpi(audit_run *r, pvm_error *err)
 {
@@ -280,6 +352,7 @@ static void audit_acpi(audit_run *r, pvm_error *err)
         for (char *c = ids; *c; c++)
             if (!isprint((unsigned char)*c))
                 *c = ' ';
+        audit_acpi_words(r, names[i], t, len);
         free(t);
         snprintf(what, sizeof what, "acpi %s oem/table/creator", names[i]);
         audit_add(r, what, ids, NULL, false, "acpiId");
@@ -291,14 +364,15 @@ static void audit_pci(audit_run *r, pvm_error *err)
 {
     size_t n = 0;
     char **names = audit_list(r, "/sys/bus/pci/devices", &n, err);
-    static const char *const files[] = {"vendor", "subsystem_vendor"};
+    static const char *const files[] = {"vendor", "subsystem_vendor", "device",
+                                        "subsystem_device"};
     for (size_t i = 0; names && i < n; i++)
-        for (size_t f = 0; f < 2; f++) {
+        for (size_t f = 0; f < 4; f++) {
             char path[PVM_PATH_MAX], what[96];
             snprintf(path, sizeof path, "/sys/bus/pci/devices/%s/%s", names[i], files[f]);
             snprintf(what, sizeof what, "pci %s %s", names[i], files[f]);
             char *v = audit_read(r, path);
-            audit_add(r, what, v, NULL, false, "pciVendor");
+            audit_add(r, what, v, NULL, false, f < 2 ? "pciVendor" : NULL);
             free(v);
         }
     audit_list_free(names, n);
@@ -326,7 +400,9 @@ int pvm_vm_audit(pvm_engine *e, const char *name_or_id, pvm_audit *out, pvm_erro
     audit_disks(&r, &lerr);
     audit_cpu(&r);
     audit_acpi(&r, &lerr);
+    audit_fw_cfg(&r, &lerr);
     audit_pci(&r, &lerr);
+    audit_nvme(&r);
     pvm_agent_close(a);
     if (lerr.code) {
         pvm_audit_free(out);

@@ -29,6 +29,7 @@ void pvm_config_defaults(pvm_config *cfg)
     pvm_strlcpy(cfg->qemu, "qemu-system-x86_64", sizeof cfg->qemu);
     pvm_strlcpy(cfg->backend, "qemu", sizeof cfg->backend);
     pvm_strlcpy(cfg->theme, "default", sizeof cfg->theme);
+    pvm_strlcpy(cfg->qemu_stealth, "auto", sizeof cfg->qemu_stealth);
 }
 
 /* ------------------------------------------------------------- sizes */
@@ -112,9 +113,14 @@ static int pvm_cfg_pair(void *ctx, const char *path, int line, const char *key,
         if (pvm_theme_name_check(val, err) < 0)
             return -1;
         pvm_strlcpy(cfg->theme, val, sizeof cfg->theme);
+    } else if (!strcmp(key, "qemu_stealth")) {
+        if (strcmp(val, "auto") && strcmp(val, "on") && strcmp(val, "off"))
+            return pvm_error_set_field(err, PVM_E_INVALID, key, "qemu_stealth: must be auto, "
+                                       "on or off");
+        pvm_strlcpy(cfg->qemu_stealth, val, sizeof cfg->qemu_stealth);
     } else {
         return pvm_error_set(err, PVM_E_INVALID, "%.40s: unknown key (known: accel, max_cpus, "
-                             "max_memory, qemu, backend, theme)", key);
+                             "max_memory, qemu, backend, theme, qemu_stealth)", key);
     }
     return 0;
 }
@@ -153,8 +159,15 @@ static int pvm_cfg_write(const char *path, const pvm_config *cfg, pvm_error *err
         "# The full-screen interface's colours: a themes/NAME.theme file (default, light,\n"
         "# monochrome, solarized-dark, high-contrast, or your own in\n"
         "# $XDG_CONFIG_HOME/privarion-vm/themes). --theme NAME overrides it; T cycles them.\n"
-        "theme = %s\n",
-        cfg->accel, pvm_host_cores(), cfg->max_cpus, mem, cfg->qemu, cfg->backend, cfg->theme);
+        "theme = %s\n"
+        "\n"
+        "# The stealth QEMU (`privarion-vm qemu build`: Debian's QEMU source plus this\n"
+        "# project's patches, which also hide ACPI, PCI, NVMe and CD-ROM marks): auto runs\n"
+        "# it for profiles that hide the hypervisor when it is built for the installed\n"
+        "# QEMU; on requires it for them; off never runs it.\n"
+        "qemu_stealth = %s\n",
+        cfg->accel, pvm_host_cores(), cfg->max_cpus, mem, cfg->qemu, cfg->backend, cfg->theme,
+        cfg->qemu_stealth);
     /* A temporary file of its own (mkostemp, 0600): two threads or sessions writing
      * the default at once each rename a whole file. */
     char *tmp = pvm_xasprintf("%s.XXXXXX", path);

@@ -174,6 +174,40 @@ static void pvm_doctor_accel(pvm_doctor *d, const pvm_config *cfg)
     }
 }
 
+/* The stealth QEMU (qemu/build.c): built for the installed QEMU and this patch set? A
+ * problem when qemu_stealth = on and it is not, or when an older build no longer matches
+ * (its VMs silently fell back to stock QEMU under auto). */
+static void pvm_doctor_stealth(pvm_doctor *d, const pvm_config *cfg)
+{
+    pvm_strlcpy(d->qemu_stealth, cfg->qemu_stealth, sizeof d->qemu_stealth);
+    pvm_qemu_stealth s;
+    pvm_error err = {0};
+    const char *fix = "privarion-vm qemu build (as root, make stealth-qemu also installs the "
+                      "build's packages)";
+    if (pvm_qemu_stealth_status(&s, &err) < 0) {
+        snprintf(d->stealth_note, sizeof d->stealth_note, "unknown: %.300s", err.msg);
+        if (!strcmp(cfg->qemu_stealth, "on"))
+            pvm_doctor_problem_add(d, err.msg, "see the message (qemu_stealth = on needs it)");
+        return;
+    }
+    d->stealth_built = s.built;
+    if (s.built) {
+        snprintf(d->stealth_note, sizeof d->stealth_note, "built for %.60s, %d patches "
+                 "(%.12s): %.250s", s.source_version, s.npatches, s.patch_hash, s.binary);
+        return;
+    }
+    snprintf(d->stealth_note, sizeof d->stealth_note, "not built for %.60s with this patch set"
+             "%s%.100s%s; VMs hiding the hypervisor run stock QEMU (ACPI, PCI, NVMe and "
+             "CD-ROM marks stay)", s.source_version, s.other_key[0] ? " (a stale build: " : "",
+             s.other_key, s.other_key[0] ? ")" : "");
+    if (!strcmp(cfg->qemu_stealth, "on"))
+        pvm_doctor_problem_add(d, "qemu_stealth = on but the stealth QEMU is not built for the "
+                               "installed QEMU: VMs that hide the hypervisor cannot start", fix);
+    else if (strcmp(cfg->qemu_stealth, "off") && s.other_key[0])
+        pvm_doctor_problem_add(d, "the stealth QEMU was built for another QEMU version or patch "
+                               "set: VMs that hide the hypervisor run stock QEMU now", fix);
+}
+
 /* The pieces of real guests (issue 12): OVMF (--firmware uefi*), swtpm (--tpm), SeaBIOS's
  * ramfb VGA BIOS (the default display adapter), the bridge helper (--net bridge=BR): one
  * problem naming what each missing one disables, with the one apt-get line. */
@@ -224,5 +258,6 @@ int pvm_doctor_run(const char *home_flag, pvm_doctor *out, pvm_error *err)
     pvm_doctor_qemu(out, &cfg);
     pvm_doctor_accel(out, &cfg);
     pvm_doctor_real_guests(out);
+    pvm_doctor_stealth(out, &cfg);
     return 0;
 }

@@ -759,11 +759,51 @@ int pvm_host_info_get(pvm_engine *e, pvm_host_info *out, pvm_error *err);
 int pvm_engine_data_version(pvm_engine *e, int64_t *out, pvm_error *err);
 /* True when vm->pid (as read by pvm_vm_get/list) still runs: no QMP, no store. */
 bool pvm_vm_pid_alive(const pvm_vm *vm);
+/* The binary the VM's running QEMU runs (/proc/PID/exe; out holds size bytes) and whether
+ * it is the stealth build (under pvm_qemu_stealth's cache folder); -1 and "" when it does
+ * not run or cannot be read (another user's process). */
+int pvm_vm_qemu_binary(const pvm_vm *vm, char *out, size_t size, bool *stealth);
 /* Seconds since the VM's QEMU started, -1 when it does not run or is unknown. */
 int64_t pvm_vm_uptime(const pvm_vm *vm);
 /* The accelerator ("kvm", "tcg") the VM's running QEMU was started with, read
  * from its command line; -1 and "" when it does not run. */
 int pvm_vm_accel(const pvm_vm *vm, char *out, size_t size);
+
+/* ------------------------------------------------- the stealth QEMU (qemu/build.c) */
+
+/* The stealth QEMU of this host: Debian's source of the installed qemu-system-x86 plus the
+ * project's patch series (patches/qemu-7.2), built into cache_dir/KEY/ where KEY is the
+ * source version (no epoch) and 12 hex digits of the SHA-256 of the configure line and
+ * the series. */
+typedef struct pvm_qemu_stealth {
+    char cache_dir[PVM_PATH_MAX];  /* /var/cache/privarion-vm/qemu-stealth (root), else
+                                    * $XDG_CACHE_HOME or ~/.cache/privarion-vm/qemu-stealth */
+    char series_dir[PVM_PATH_MAX]; /* the patch folder used */
+    char source_version[96];       /* e.g. "1:7.2+dfsg-7+deb12u18" */
+    char patch_hash[65];           /* SHA-256 of the configure line and the series, hex */
+    int npatches;
+    char key[128];
+    char binary[PVM_PATH_MAX];     /* cache_dir/KEY/qemu-system-x86_64 */
+    bool built;                    /* binary and stamp present for KEY */
+    int build_seconds;             /* from the stamp when built */
+    char built_at[32];             /* UTC, ISO 8601, from the stamp */
+    char other_key[128];           /* when not built: another key's build found, or "" */
+} pvm_qemu_stealth;
+
+/* Fills s for the installed QEMU and the patch folder found (the checkout's beside the
+ * binary, else SHAREDIR's). -1: QEMU's package is not installed (PVM_E_NOTFOUND), no
+ * patch folder, an unreadable or odd series file. Runs dpkg-query (about 20 ms). */
+int pvm_qemu_stealth_status(pvm_qemu_stealth *s, pvm_error *err);
+/* Builds it unless already built for this key (*cached = true; force rebuilds): checks the
+ * build's programs and -dev packages (PVM_E_NOTFOUND naming the first missing one and the
+ * apt-get line), fetches the source with apt-get on a private deb-src list, state and
+ * cache under cache_dir/KEY.work (the system's apt setup is neither read nor changed),
+ * unpacks it with dpkg-source, applies the series with patch, configures and runs ninja
+ * (-j host cores); the whole output goes to cache_dir/KEY.log. One build per key at a
+ * time (a lock file; a second caller waits, then finds it cached). progress (may be NULL)
+ * gets each step and ninja's fraction; its cancel_fd stops the build. Minutes long. */
+int pvm_qemu_stealth_build(const pvm_progress *progress, bool force, pvm_qemu_stealth *s,
+                           bool *cached, pvm_error *err);
 
 /* ------------------------------------------------------------------ doctor */
 
@@ -786,6 +826,9 @@ typedef struct pvm_doctor {
     char accel_reason[256];
     int host_cores;
     uint64_t host_memory;
+    char qemu_stealth[8];     /* the config's setting: auto | on | off */
+    bool stealth_built;       /* built for the installed QEMU and this patch set */
+    char stealth_note[400];   /* one line: where it is, or why not */
     int max_cpus;
     uint64_t max_memory;
     size_t nproblems;

@@ -31,6 +31,28 @@ bool pvm_vm_pid_alive(const pvm_vm *vm)
     return vm->pid > 0 && pvm_proc_alive(vm->pid);
 }
 
+int pvm_vm_qemu_binary(const pvm_vm *vm, char *out, size_t size, bool *stealth)
+{
+    out[0] = '\0';
+    *stealth = false;
+    if (!pvm_vm_pid_alive(vm) || size < 2)
+        return -1;
+    char link[64];
+    snprintf(link, sizeof link, "/proc/%d/exe", vm->pid);
+    ssize_t n = readlink(link, out, size - 1);
+    if (n <= 0) {
+        out[0] = '\0';
+        return -1;
+    }
+    out[n] = '\0';
+    char cache[PVM_PATH_MAX];
+    size_t len;
+    if (pvm_qemu_stealth_cache_dir(cache, sizeof cache, NULL) == 0 &&
+        (len = strlen(cache)) < (size_t)n && !strncmp(out, cache, len) && out[len] == '/')
+        *stealth = true;
+    return 0;
+}
+
 /* Field 22 of /proc/PID/stat: the start time in clock ticks after boot. The
  * command name (field 2) may hold spaces and parentheses: parse after the last ')'. */
 static int pvm_proc_start_ticks(int pid, unsigned long long *ticks)

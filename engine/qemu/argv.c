@@ -679,6 +679,8 @@ int pvm_qemu_build_argv(const pvm_profile *p, const pvm_vm *vm, const pvm_qemu_p
     pvm_add_channels(out, paths);
     pvm_add_display(out, vm, paths);
     pvm_add_tpm(out, vm, paths);
+    if (paths->stealth) /* the patched build's properties (stealth.c) */
+        pvm_qemu_stealth_argv(out, p, vm);
     return 0;
 }
 

@@ -190,9 +190,16 @@ static int pvm_qemu_build(const char *home, const pvm_hv_start *s, const pvm_qem
     pvm_qemu_step(s->progress, "choosing the accelerator");
     if (pvm_accel_resolve(home, s->cfg, &accel, reason, sizeof reason, err) < 0)
         return -1;
+    pvm_qemu_step(s->progress, "choosing the QEMU binary");
+    const char *qemu;
+    char stealth[PVM_PATH_MAX];
+    int picked = pvm_qemu_stealth_pick(s->cfg, s->profile->hide_hypervisor, &qemu, stealth,
+                                       sizeof stealth, err);
+    if (picked < 0)
+        return -1;
     pvm_qemu_step(s->progress, "building the QEMU command line");
     pvm_qemu_paths paths = {
-        .qemu = s->cfg->qemu, .disk = f->disk, .qmp_sock = r->qmp_sock,
+        .qemu = qemu, .stealth = picked == 1, .disk = f->disk, .qmp_sock = r->qmp_sock,
         .qmp_owner_sock = r->owner_sock, .qga_sock = r->qga_sock,
         .serial_sock = r->serial_sock, .serial_log = f->serial_log, .pidfile = r->pidfile,
         .smbios_type0 = f->smbios, .qemu_log = f->qemu_log, .vnc_sock = r->vnc_sock,

@@ -37,6 +37,7 @@ typedef struct pvm_qemu_paths {
     const char *ovmf_code;     /* UEFI firmware code, read-only (vm->firmware uefi*) */
     const char *ovmf_vars;     /* the VM's own copy of the UEFI variables store */
     const char *tpm_sock;      /* swtpm's control socket (vm->tpm) */
+    bool stealth;              /* qemu is the stealth build: add stealth.c's part */
 } pvm_qemu_paths;
 
 /* The disk's -drive id and its block node name (QMP snapshot-save vmstate/devices). */
@@ -72,6 +73,11 @@ int pvm_qemu_run_init(const char *home, const char *id, pvm_qemu_run *r, pvm_err
 int pvm_qemu_build_argv(const pvm_profile *p, const pvm_vm *vm, const pvm_qemu_paths *paths,
                         pvm_accel accel, pvm_argv *out, pvm_error *err);
 
+/* stealth.c: appends the stealth build's -L folders and run-time properties (ACPI creator
+ * and revisions, no WAET, fw_cfg as PNP0C02, PCI subsystem ids, NVMe and CD-ROM strings),
+ * derived from p's manufacturer and product through a table of real vendors. Pure. */
+void pvm_qemu_stealth_argv(pvm_argv *a, const pvm_profile *p, const pvm_vm *vm);
+
 /* The builder's and the type 0 table's checks alone (no paths, no I/O): whether this profile and VM would start.
  * vm create calls it so the user learns at create what start would refuse. */
 int pvm_qemu_argv_check(const pvm_profile *p, const pvm_vm *vm, pvm_error *err);
@@ -91,10 +97,11 @@ typedef struct pvm_config {
     char qemu[256];       /* QEMU binary */
     char backend[8];      /* "qemu" (default) or "fake" (tests only, when named) */
     char theme[65];       /* the TUI's theme name (pvm_theme_name_check), "default" */
+    char qemu_stealth[8]; /* "auto" (default), "on" or "off" (build.c) */
 } pvm_config;
 
 /* Loads HOME/config (key = value lines, '#' comments; keys: accel, max_cpus, max_memory, qemu,
- * backend, theme);
+ * backend, theme, qemu_stealth);
  * writes it with the defaults and explanatory comments when missing. Defaults: accel auto,
  * max_cpus = max(1, cores/2), max_memory = host memory / 2, qemu qemu-system-x86_64, backend qemu (the fake
  * backend is never a default: only a config that names it gets it).
@@ -126,6 +133,18 @@ int pvm_accel_probe_key(const char *qemu, char *out, size_t size, pvm_error *err
  * the serial console within timeout_ms; the probe QEMU is always killed and reaped. */
 int pvm_accel_probe(const char *qemu, const char *kernel, int timeout_ms, pvm_accel *out,
                     char *reason, size_t reason_size, pvm_error *err);
+
+/* build.c: the cache folder of stealth builds (see pvm_qemu_stealth in pvm.h). */
+int pvm_qemu_stealth_cache_dir(char *out, size_t size, pvm_error *err);
+/* Which QEMU a VM of a profile runs: cfg->qemu (returns 0, *binary = cfg->qemu) unless the
+ * profile hides the hypervisor and qemu_stealth is auto or on and the stealth build for
+ * the installed QEMU and this patch set exists: then *binary = path (filled, size bytes)
+ * and 1. qemu_stealth = on without the build: -1 PVM_E_NOTFOUND naming the fix
+ * (`privarion-vm qemu build`). */
+int pvm_qemu_stealth_pick(const pvm_config *cfg, bool hide_hypervisor, const char **binary,
+                          char *path, size_t size, pvm_error *err);
+/* The search folders a stealth binary needs for the firmware of Debian's packages. */
+#define PVM_STEALTH_DATA_DIRS { "/usr/share/seabios", "/usr/lib/ipxe/qemu", "/usr/share/qemu" }
 
 int pvm_qemu_version(const char *qemu, char *out, size_t size, pvm_error *err); /* "7.2.22" */
 
