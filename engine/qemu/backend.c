@@ -182,8 +182,9 @@ static int pvm_qemu_build(const char *home, const pvm_hv_start *s, const pvm_qem
         (s->vm->net == PVM_NET_BRIDGE && pvm_qemu_bridge_check(s->vm->bridge, err) < 0))
         return -1;
     pvm_qemu_firmware_files(s->vm->firmware, &code, &vars);
-    pvm_qemu_step(s->progress, "writing the SMBIOS type 0 table");
-    if (pvm_smbios_type0_write(&s->profile->hw, f->smbios, err) < 0)
+    pvm_qemu_step(s->progress, "writing the SMBIOS tables");
+    if (pvm_smbios_type0_write(&s->profile->hw, f->smbios, err) < 0 ||
+        pvm_smbios_tables_write(s->profile, s->vm, f->dir, err) < 0)
         return -1;
     pvm_accel accel;
     char reason[256];
@@ -195,7 +196,7 @@ static int pvm_qemu_build(const char *home, const pvm_hv_start *s, const pvm_qem
         .qemu = s->cfg->qemu, .disk = f->disk, .qmp_sock = r->qmp_sock,
         .qmp_owner_sock = r->owner_sock, .qga_sock = r->qga_sock,
         .serial_sock = r->serial_sock, .serial_log = f->serial_log, .pidfile = r->pidfile,
-        .smbios_type0 = f->smbios, .qemu_log = f->qemu_log, .vnc_sock = r->vnc_sock,
+        .smbios_type0 = f->smbios, .smbios_dir = f->dir, .qemu_log = f->qemu_log, .vnc_sock = r->vnc_sock,
         .ovmf_code = code, .ovmf_vars = f->efivars, .tpm_sock = r->tpm_sock,
     };
     if (pvm_qemu_build_argv(s->profile, s->vm, &paths, accel, argv, err) < 0)
