@@ -174,6 +174,13 @@ unsigned pvm_chassis_code(const char *name);
 /* A number field's value (PVM_FK_UINT/HEX text); def when empty or malformed. */
 unsigned long pvm_profile_num(const char *text, unsigned long def);
 
+/* The vCPUs the profile's CPU has (cpuCores x cpuThreads, at most 255); 0 when it does
+ * not say. A new VM's default vCPU count (1 when 0). */
+int pvm_profile_vcpus(const pvm_profile *p);
+/* When cpus contradicts the profile's CPU (not cores x threads), one sentence saying so
+ * and what the guest will see into out (size bytes); returns 1 then, else 0 (out ""). */
+int pvm_profile_vcpus_note(const pvm_profile *p, int cpus, char *out, size_t size);
+
 /* Zeroes p and sets the defaults (hide_hypervisor on). */
 void pvm_profile_init(pvm_profile *p);
 /* Checks value against the field's rules and stores it; on error p is unchanged.

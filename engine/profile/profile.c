@@ -7,6 +7,35 @@
 #include <stdio.h>
 #include <string.h>
 
+int pvm_profile_vcpus(const pvm_profile *p)
+{
+    unsigned long cores = pvm_profile_num(p->hw.cpu_cores, 0);
+    unsigned long threads = pvm_profile_num(p->hw.cpu_threads, 1);
+    if (!cores)
+        return 0;
+    unsigned long n = cores * (threads ? threads : 1);
+    return n > 255 ? 255 : (int)n;
+}
+
+int pvm_profile_vcpus_note(const pvm_profile *p, int cpus, char *out, size_t size)
+{
+    int want = pvm_profile_vcpus(p);
+    if (size)
+        out[0] = '\0';
+    if (!want || cpus == want)
+        return 0;
+    unsigned long threads = pvm_profile_num(p->hw.cpu_threads, 1);
+    bool even = threads > 1 && cpus % (int)threads == 0;
+    snprintf(out, size,
+             "%d vCPU%s contradict%s profile '%s': its CPU (%s) has %s cores x %lu threads = "
+             "%d; the guest will see %d core%s with %lu thread%s each (use --cpus %d to match)",
+             cpus, cpus == 1 ? "" : "s", cpus == 1 ? "s" : "", p->name,
+             p->hw.cpu_model[0] ? p->hw.cpu_model : "no brand", p->hw.cpu_cores, threads, want,
+             even ? cpus / (int)threads : cpus, (even ? cpus / (int)threads : cpus) == 1 ? "" : "s",
+             even ? threads : 1ul, even && threads > 1 ? "s" : "", want);
+    return 1;
+}
+
 void pvm_profile_init(pvm_profile *p)
 {
     memset(p, 0, sizeof *p);

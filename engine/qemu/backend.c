@@ -313,6 +313,16 @@ static int pvm_qemu_wait_ready(const pvm_hv_start *s, const pvm_qemu_run *r, int
     return 0;
 }
 
+/* The caps on host use: QEMU's threads on the max_cpus host cores all VMs share. */
+static int pvm_qemu_share(const pvm_hv_start *s, const pvm_qemu_run *r, int pid, pvm_error *err)
+{
+    pvm_qemu_step(s->progress, "pinning QEMU to its share of host cores");
+    pvm_error why = {0};
+    if (pvm_host_pin(pid, s->cfg->max_cpus, NULL, 0, &why) == 0)
+        return 0;
+    return pvm_qemu_start_failed(s->files, r, s->vm, why.msg, err);
+}
+
 /* The VM's swtpm, before QEMU connects to it (--tpm). */
 static int pvm_qemu_tpm(const pvm_hv_start *s, const pvm_qemu_run *r, pvm_error *err)
 {
@@ -341,7 +351,7 @@ static int pvm_qemu_start(void *ctx, const pvm_hv_start *s, int *pid, pvm_error 
         (pvm_qemu_step(s->progress, "preparing the runtime folder"), 1) &&
         pvm_qemu_prepare(s->files, &r, err) == 0 && pvm_qemu_tpm(s, &r, err) == 0 &&
         pvm_qemu_spawn(s, &r, &argv, end, err) == 0 &&
-        pvm_qemu_wait_ready(s, &r, end, pid, err) == 0)
+        pvm_qemu_wait_ready(s, &r, end, pid, err) == 0 && pvm_qemu_share(s, &r, *pid, err) == 0)
         rc = 0;
     pvm_qemu_step(s->progress, rc == 0 ? "QMP answers" : "start failed");
     pvm_argv_free(&argv);

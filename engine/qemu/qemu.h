@@ -112,6 +112,14 @@ int pvm_smbios_tables_write(const pvm_profile *p, const pvm_vm *vm, const char *
 
 int pvm_host_cores(void);       /* online CPUs */
 uint64_t pvm_host_memory(void); /* bytes of RAM */
+/* The host cores the VMs share (the caps on host use, issue 13): the last ncores (at
+ * least 1) of the CPUs this process may run on, as a list "2,3" into list (size bytes);
+ * returns how many (fewer when the host has fewer). */
+int pvm_host_share(int ncores, char *list, size_t size);
+/* Pins every thread of the process pid to that share (sched_setaffinity; threads it makes
+ * later inherit it), so all VMs together use at most ncores host cores however many vCPUs
+ * they show. list (may be NULL) gets the cores. -1 with err when a thread refuses. */
+int pvm_host_pin(int pid, int ncores, char *list, size_t size, pvm_error *err);
 
 typedef struct pvm_config {
     char accel[8];        /* "auto", "kvm" or "tcg" */
@@ -145,9 +153,9 @@ bool pvm_accel_word_ok(const char *s);
 int pvm_accel_resolve(const char *home, const pvm_config *cfg, pvm_accel *out, char *reason,
                       size_t reason_size, pvm_error *err);
 
-/* Refuses cpus/memory above the caps: PVM_E_LIMIT naming the field, the value and the cap. */
-int pvm_caps_check(const pvm_config *cfg, const char *what, int cpus, uint64_t memory,
-                   pvm_error *err);
+/* Refuses memory above the cap: PVM_E_LIMIT naming the field, the value and the cap. vCPUs
+ * are not refused: max_cpus caps the host cores the VMs run on (pvm_host_pin). */
+int pvm_caps_check(const pvm_config *cfg, const char *what, uint64_t memory, pvm_error *err);
 
 /* The cache key of the probe: QEMU version, kernel release and build, /dev/kvm access. */
 int pvm_accel_probe_key(const char *qemu, char *out, size_t size, pvm_error *err);

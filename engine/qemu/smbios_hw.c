@@ -160,7 +160,7 @@ static bool pvm_is_amd(const pvm_hw_model *hw)
 static unsigned pvm_t4_family(const pvm_hw_model *hw)
 {
     static const struct { const char *word; unsigned code; } tab[] = {
-        {"i3-", 0xCE}, {"i5-", 0xCD}, {"i7-", 0xC6}, {"i9-", 0x0300 /* family 2 */},
+        {"i3-", 0xCE}, {"i5-", 0xCD}, {"i7-", 0xC6}, {"i9-", 0xCF},
         {"ryzen", 0x6B}, {"xeon", 0xB3}, {"pentium", 0x0B}, {"celeron", 0x0F},
     };
     for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
@@ -208,7 +208,7 @@ int pvm_smbios_type4(const pvm_profile *p, const pvm_cpu_topo *t, int socket, un
     pvm_sm_str(&s, 0x04, "socket", socket_name);
     buf[0x05] = 0x03; /* central processor */
     unsigned fam = pvm_t4_family(hw);
-    buf[0x06] = (unsigned char)(fam > 0xFF ? 0xFE : fam); /* 0xFE: see family 2 */
+    buf[0x06] = (unsigned char)fam;
     pvm_sm_str(&s, 0x07, "cpuManufacturer", hw->cpu_manufacturer);
     pvm_sm_dword(&s, 0x08, pvm_cpu_signature(hw));
     pvm_sm_dword(&s, 0x0C, pvm_is_amd(hw) ? 0x178BFBFFu : 0xBFEBFBFFu); /* CPUID 1 EDX */
