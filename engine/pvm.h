@@ -804,6 +804,7 @@ typedef struct pvm_doctor {
     int host_cores;
     uint64_t host_memory;
     int max_cpus;
+    char cpu_share[64];   /* the host cores max_cpus pins every QEMU to: "1" or "0,1" */
     uint64_t max_memory;
     size_t nproblems;
     pvm_doctor_problem problems[PVM_DOCTOR_MAX_PROBLEMS];
