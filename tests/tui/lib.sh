@@ -67,13 +67,15 @@ tui_run() {
     done
     # The program runs under a shell that starts it only once tmux is set up (a FIFO
     # says go: nothing it prints can be lost to the pane being set up), writes its exit
-    # status to a file (tmux does not always report it) and waits a moment before
-    # ending (tmux can drop the last output of a pane whose process exits at once).
+    # status to a file (tmux does not always report it) and keeps the pane for 3 s before
+    # ending: tmux can drop the last output of a pane whose process exits at once, and
+    # 0.3 s was not enough on a loaded machine (test_themes lost a usage error). Nothing
+    # waits for the pane to die; the status file says when the program ended.
     TUI_RUNS=$((TUI_RUNS + 1))
     TUI_STATUS_FILE=$T_DIR/status.$TUI_RUNS
     local go=$T_DIR/go.$TUI_RUNS cmd
     mkfifo "$go" || { fail "mkfifo $go failed"; return 1; }
-    cmd=$(printf '%q ' bash -c 'read -r _ <"$1"; "${@:3}"; s=$?; echo $s >"$2"; sleep 0.3; exit $s' \
+    cmd=$(printf '%q ' bash -c 'read -r _ <"$1"; "${@:3}"; s=$?; echo $s >"$2"; sleep 3; exit $s' \
         tui-run "$go" "$TUI_STATUS_FILE" env -u LC_ALL "TERM=$term" "LANG=$lang" \
         "PRIVARION_VM_HOME=$PRIVARION_VM_HOME" "XDG_CONFIG_HOME=$XDG_CONFIG_HOME" \
         "PRIVARION_VM_ACCEL=$PRIVARION_VM_ACCEL" ${envs[@]+"${envs[@]}"} "$@")
