@@ -23,7 +23,13 @@ SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fra
 BUILD_DEBS := gcc make pkg-config libncurses-dev libcjson-dev libsqlite3-dev libcmocka-dev libpng-dev libssl-dev
 # ovmf: UEFI firmware (--firmware uefi); swtpm: the TPM (--tpm)
 RUN_DEBS   := qemu-system-x86 qemu-utils ovmf swtpm swtpm-tools
-TEST_DEBS  := cpio gzip busybox-static util-linux tmux openssh-server openssh-client
+TEST_DEBS  := cpio gzip busybox-static util-linux tmux openssh-server openssh-client \
+              $(ISO_DEBS) tesseract-ocr python3-pil
+# tests/iso/build (the installer ISO of tests/integration/test_vm_iso): d-i's netboot kernel
+# and initrds, isolinux (BIOS), GRUB EFI and mtools (UEFI), xorriso; tesseract-ocr reads the
+# screen and python3-pil (Pillow) decodes it (test_vm_iso)
+ISO_DEBS   := debian-installer-12-netboot-amd64 isolinux syslinux-common grub-efi-amd64-bin \
+              grub-common mtools xorriso
 DEBS       := $(BUILD_DEBS) $(RUN_DEBS) $(TEST_DEBS)
 
 LIB_SRC  := $(sort $(wildcard engine/*.c engine/*/*.c db/*.c))

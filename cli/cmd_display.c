@@ -35,22 +35,11 @@ const pvm_opt *pvm_vm_display_options(size_t *n)
     return pvm_display_opts;
 }
 
-static void pvm_display_howto(const char *vm, const char *sock)
+static void pvm_display_howto(const char *vm, const char *sock, const char *home_flag)
 {
-    char host[256] = "HOST";
-    struct passwd *pw = getpwuid(getuid());
-    if (gethostname(host, sizeof host) < 0)
-        pvm_strlcpy(host, "HOST", sizeof host);
-    host[sizeof host - 1] = '\0';
-    printf("VM '%s' shows its screen over VNC on a unix socket only you can open:\n"
-           "  %s\n\n"
-           "From your own machine, forward a local port to it over SSH and point a VNC\n"
-           "viewer at that port:\n"
-           "  ssh -N -L 5901:%s %s@%s\n"
-           "  vncviewer localhost:5901\n\n"
-           "On this machine, forward a loopback port yourself:\n"
-           "  " PVM_PROG " vm display %s --port 5901\n",
-           vm, sock, sock, pw ? pw->pw_name : "USER", host, vm);
+    char text[4096];
+    pvm_display_howto_text(vm, sock, home_flag, text, sizeof text);
+    fputs(text, stdout);
 }
 
 static int pvm_fwd_listen(int port, pvm_error *err)
@@ -191,7 +180,7 @@ int pvm_vm_display_run(pvm_cli *cli, const pvm_args *a, pvm_error *err)
         pvm_vm_display_socket(e, a->pos[0], sock, sizeof sock, err) < 0)
         return -1;
     if (!port) {
-        pvm_display_howto(a->pos[0], sock);
+        pvm_display_howto(a->pos[0], sock, cli->home_flag);
         return 0;
     }
     int lsn = pvm_fwd_listen(port, err);

@@ -285,6 +285,14 @@ static int pvm_edit_run(pvm_cli *cli, const pvm_args *a, pvm_error *err)
         return -1;
     printf("updated profile '%s' (id %s)\n", p.name, p.id);
     pvm_marks_warn(&p);
+    char names[512];
+    pvm_error ignored = {0};
+    int running = pvm_profile_running_vms(e, p.id, names, sizeof names, &ignored);
+    if (running > 0)
+        pvm_out_warning("VM%s %s wear%s profile '%s' and run%s now: the change applies at %s next "
+                        "start (the guest sees the old identity until then)",
+                        running == 1 ? "" : "s", names, running == 1 ? "s" : "", p.name,
+                        running == 1 ? "s" : "", running == 1 ? "its" : "their");
     return 0;
 }
 

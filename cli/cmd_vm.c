@@ -577,7 +577,8 @@ static const pvm_sub pvm_vm_subs[] = {
      "Each argument is a chord pressed at once, key names joined by '-', pressed in\n"
      "order: 'vm sendkey box down down ret'. Names are QEMU's key codes: a-z, 0-9,\n"
      "ret, esc, tab, spc, backspace, up, down, left, right, f1-f12, ctrl, alt, shift,\n"
-     "delete, home, end, pgup, pgdn ... The VM needs a display (--display vnc).",
+     "delete, home, end, pgup, pgdn ... (QEMU 7.2's QKeyCode names; another name\n"
+     "exits 2 naming it). The VM needs a display (--display vnc).",
      NULL, 0, NULL, 2, 64, "NAME KEYS", pvm_vm_sendkey_run, NULL},
     {"resume", "NAME", "continue a paused VM (e.g. paused by QEMU on a full disk)",
      "QEMU pauses a VM whose disk image cannot grow (no space left on the file system\n"

@@ -11,11 +11,36 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Writes s with control and non-ASCII bytes escaped, so an error is one line. */
+/* The length of the valid UTF-8 sequence of a printable character at p (2-4 bytes:
+ * no overlong form, surrogate, C1 control or bidirectional override), 0 otherwise. */
+static size_t pvm_out_utf8(const unsigned char *p)
+{
+    size_t n = p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 ? 2 : 0;
+    if (!n || p[0] >= 0xf5)
+        return 0;
+    unsigned long c = p[0] & (n == 2 ? 0x1f : n == 3 ? 0x0f : 0x07);
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        c = (c << 6) | (p[i] & 0x3f);
+    }
+    if ((n == 3 && c < 0x800) || (n == 4 && (c < 0x10000 || c > 0x10ffff)) ||
+        (c >= 0xd800 && c <= 0xdfff) || c < 0xa0 || (c >= 0x202a && c <= 0x202e) ||
+        (c >= 0x2066 && c <= 0x2069) || c == 0x2028 || c == 0x2029)
+        return 0;
+    return n;
+}
+
+/* Writes s with control bytes and bytes that are not printable UTF-8 escaped, so an
+ * error is one line and a guest's text in another language reads as itself. */
 static void pvm_out_escaped(FILE *fp, const char *s)
 {
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '\n')
+        size_t u = *p >= 0x80 ? pvm_out_utf8(p) : 0;
+        if (u) {
+            fwrite(p, 1, u, fp);
+            p += u - 1;
+        } else if (*p == '\n')
             fputs("\\n", fp);
         else if (*p == '\t')
             fputs("\\t", fp);

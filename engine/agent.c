@@ -517,6 +517,28 @@ static int agent_open_host(const char *host_path, int *fd, uint64_t *size, pvm_e
     return 0;
 }
 
+/* The guest could not open the temporary file beside guest_path: err says why in the
+ * user's terms, naming the guest folder (missing) or the path asked for, never the
+ * temporary name the user did not choose. Returns -1. */
+static int agent_open_error(const char *guest_path, pvm_error *err)
+{
+    char dir[1100], why[sizeof err->msg];
+    pvm_strlcpy(dir, guest_path, sizeof dir);
+    char *slash = strrchr(dir, '/'), *back = strrchr(dir, '\\');
+    slash = back > slash ? back : slash;
+    if (slash)
+        slash[slash == dir ? 1 : 0] = '\0';
+    /* qga's reason ends in the OS's text, e.g. "... (No such file or directory)" */
+    const char *reason = strrchr(err->msg, '(');
+    snprintf(why, sizeof why, "%s", reason ? reason : err->msg);
+    if (strstr(err->msg, "No such file") || strstr(err->msg, "cannot find the path"))
+        return pvm_error_set_field(err, PVM_E_NOTFOUND, "GUEST_PATH", "GUEST_PATH: the guest "
+                                   "has no folder '%s' (for '%s'); make it first, e.g. vm exec "
+                                   "VM -- mkdir -p '%s'", dir, guest_path, dir);
+    return pvm_error_set_field(err, err->code ? err->code : PVM_E_QEMU, "GUEST_PATH",
+                               "GUEST_PATH: the guest cannot write '%s' %s", guest_path, why);
+}
+
 int pvm_agent_copy_in(pvm_agent *a, const char *host_path, const char *guest_path,
                       int timeout_ms, const pvm_progress *progress, pvm_copy_result *r,
                       pvm_error *err)
@@ -544,7 +566,7 @@ int pvm_agent_copy_in(pvm_agent *a, const char *host_path, const char *guest_pat
     int64_t h = 0;
     if (pvm_qga_file_open(a->g, tmp, a->windows ? "wb" : "w", &h, err) < 0) {
         close(fd);
-        return -1;
+        return agent_open_error(guest_path, err);
     }
     agent_report(progress, "copying into the guest", 0, total);
     int rc = agent_stream_in(a, fd, h, total, deadline, progress, r, err);

@@ -3,6 +3,9 @@
  * in the store (db/installs.c). Called by cli/cmd_agent.c and the TUI's engine thread. */
 #include "internal.h"
 #include "proc.h"
+#include <errno.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,6 +131,23 @@ static int install_precheck(const char *file, const pvm_install_opts *o, pvm_err
     if (err)
         *err = looks_windows ? win : posix;
     return -1;
+}
+
+int pvm_install_check(const char *file, const pvm_install_opts *o, pvm_error *err)
+{
+    struct stat st;
+    if (!file || !file[0])
+        return pvm_error_set_field(err, PVM_E_INVALID, "FILE", "FILE: name a host file to "
+                                   "install");
+    if (stat(file, &st) < 0)
+        return pvm_error_set_field(err, PVM_E_NOTFOUND, "FILE", "FILE: %s: %s", file,
+                                   strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return pvm_error_set_field(err, PVM_E_INVALID, "FILE", "FILE: %s: not a regular file",
+                                   file);
+    if (access(file, R_OK) < 0)
+        return pvm_error_set_field(err, PVM_E_IO, "FILE", "FILE: %s: %s", file, strerror(errno));
+    return install_precheck(file, o, err);
 }
 
 int pvm_app_install(pvm_engine *e, const char *vm, const char *file, const pvm_install_opts *o,

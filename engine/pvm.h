@@ -530,6 +530,11 @@ int pvm_vm_resume(pvm_engine *e, const char *name_or_id, pvm_error *err);
  * strict (vm_twins.c). */
 int pvm_vm_running_twin(pvm_engine *e, const char *name_or_id, char *twin, size_t size,
                         pvm_error *err);
+/* The running (or paused) VMs wearing profile profile_id: their count, and their names
+ * quoted and joined by ", " into names (truncated to size); -1 on a store error. A profile
+ * edit applies to them at their next start only (front ends warn). */
+int pvm_profile_running_vms(pvm_engine *e, const char *profile_id, char *names, size_t size,
+                            pvm_error *err);
 /* What vm edit changes; a member left 0 / NULL / false keeps the VM's value. */
 typedef struct pvm_vm_changes {
     int cpus;               /* vCPUs */
@@ -623,6 +628,12 @@ int pvm_vm_sendkeys(pvm_engine *e, const char *name_or_id, const char *keys, pvm
 /* The VNC socket of a running VM with --display vnc into out; PVM_E_STATE otherwise. */
 int pvm_vm_display_socket(pvm_engine *e, const char *name_or_id, char *out, size_t size,
                           pvm_error *err);
+
+/* How to reach the VNC socket sock of VM vm (vm display's text, the TUI's D key): the
+ * ssh -L line and viewer command, lines ending in '\n', truncated to size; home_flag
+ * (--home's DIR, NULL none) goes into the command it suggests. */
+void pvm_display_howto_text(const char *vm, const char *sock, const char *home_flag, char *out,
+                            size_t size);
 
 /* ------------------------------------------------------- snapshots (snapshot.c)
  * Internal snapshots inside the VM's qcow2 (disk.qcow2): on a running VM with its memory
@@ -926,6 +937,9 @@ typedef struct pvm_install {
 int pvm_app_install(pvm_engine *e, const char *vm, const char *file, const pvm_install_opts *o,
                     const pvm_progress *progress, pvm_install *out, pvm_exec_result *r,
                     pvm_error *err);
+/* What pvm_app_install checks before it reaches the VM, plus the host file itself (a
+ * readable regular file, field "FILE"): the TUI's install form checks with it. */
+int pvm_install_check(const char *file, const pvm_install_opts *o, pvm_error *err);
 /* The VM's recorded installs, oldest first (*out malloc'd, free()). */
 int pvm_install_list(pvm_engine *e, const char *vm, pvm_install **out, size_t *count,
                      pvm_error *err);

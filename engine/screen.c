@@ -1,12 +1,16 @@
 /* screen.c - a running VM's screen for the front ends: its VNC socket (vm display), its
  * pixels (the TUI's thumbnail), a PNG of it (vm screenshot) and keys pressed on it
- * (vm sendkey), through the backend's screendump and send_keys. Called through pvm.h. */
+ * (vm sendkey), through the backend's screendump and send_keys, and the text that says
+ * how to reach the screen. Called through pvm.h. */
 #include "hv.h"
 #include "internal.h"
 #include "vm_internal.h"
 
+#include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define PVM_KEYS_MAX_CHORDS 64
 #define PVM_KEYS_MAX_PER_CHORD 16
@@ -68,6 +72,35 @@ int pvm_vm_screenshot(pvm_engine *e, const char *name_or_id, const char *png_pat
     return rc;
 }
 
+/* QEMU 7.2's QKeyCode names (qapi/ui.json), the names send-key takes: a name outside
+ * them is refused here, naming it, before the VM is reached. */
+static const char *const pvm_qkeycodes[] = {
+    "unmapped", "shift", "shift_r", "alt", "alt_r", "ctrl", "ctrl_r", "menu", "esc", "1", "2",
+    "3", "4", "5", "6", "7", "8", "9", "0", "minus", "equal", "backspace", "tab", "q", "w",
+    "e", "r", "t", "y", "u", "i", "o", "p", "bracket_left", "bracket_right", "ret", "a", "s",
+    "d", "f", "g", "h", "j", "k", "l", "semicolon", "apostrophe", "grave_accent", "backslash",
+    "z", "x", "c", "v", "b", "n", "m", "comma", "dot", "slash", "asterisk", "spc",
+    "caps_lock", "f1", "f2", "f3", "f4", "f5", "f6", "f7", "f8", "f9", "f10", "num_lock",
+    "scroll_lock", "kp_divide", "kp_multiply", "kp_subtract", "kp_add", "kp_enter",
+    "kp_decimal", "sysrq", "kp_0", "kp_1", "kp_2", "kp_3", "kp_4", "kp_5", "kp_6", "kp_7",
+    "kp_8", "kp_9", "less", "f11", "f12", "print", "home", "pgup", "pgdn", "end", "left",
+    "up", "down", "right", "insert", "delete", "stop", "again", "props", "undo", "front",
+    "copy", "open", "paste", "find", "cut", "lf", "help", "meta_l", "meta_r", "compose",
+    "pause", "ro", "hiragana", "henkan", "yen", "muhenkan", "katakanahiragana", "kp_comma",
+    "kp_equals", "power", "sleep", "wake", "audionext", "audioprev", "audiostop", "audioplay",
+    "audiomute", "volumeup", "volumedown", "mediaselect", "mail", "calculator", "computer",
+    "ac_home", "ac_back", "ac_forward", "ac_refresh", "ac_bookmarks", "lang1", "lang2", "f13",
+    "f14", "f15", "f16", "f17", "f18", "f19", "f20", "f21", "f22", "f23", "f24",
+};
+
+static bool pvm_qkeycode_known(const char *name, size_t len)
+{
+    for (size_t i = 0; i < sizeof pvm_qkeycodes / sizeof pvm_qkeycodes[0]; i++)
+        if (strlen(pvm_qkeycodes[i]) == len && memcmp(pvm_qkeycodes[i], name, len) == 0)
+            return true;
+    return false;
+}
+
 /* One chord "ctrl-alt-delete": names of [a-z0-9_], joined by single '-'. */
 static int pvm_chord_check(const char *chord, size_t len, pvm_error *err)
 {
@@ -91,6 +124,16 @@ static int pvm_chord_check(const char *chord, size_t len, pvm_error *err)
                                        "are lower-case QEMU key codes of a-z, 0-9 and '_' "
                                        "(e.g. ret, esc, f2, ctrl-alt-delete)", (int)len, chord);
         }
+    }
+    for (size_t i = 0; i < len;) {
+        size_t n = strcspn(chord + i, "-");
+        n = i + n > len ? len - i : n;
+        if (!pvm_qkeycode_known(chord + i, n))
+            return pvm_error_set_field(err, PVM_E_INVALID, "keys", "keys: '%.*s' is not a key "
+                                       "name QEMU knows (e.g. a, 1, ret, esc, tab, spc, f2, "
+                                       "ctrl, alt, shift, delete, up, kp_enter)", (int)n,
+                                       chord + i);
+        i += n + 1;
     }
     if (keys > PVM_KEYS_MAX_PER_CHORD)
         return pvm_error_set_field(err, PVM_E_INVALID, "keys", "keys: '%.*s': at most %d keys "
@@ -138,4 +181,46 @@ int pvm_vm_sendkeys(pvm_engine *e, const char *name_or_id, const char *keys, pvm
     }
     free(buf);
     return rc;
+}
+
+/* " --home 'DIR'" for a shell (a ' inside written '\''), "" without a home flag. */
+static void pvm_home_arg(const char *home_flag, char *out, size_t size)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    if (!home_flag || !*home_flag || size < 16)
+        return;
+    n = (size_t)snprintf(out, size, " --home '");
+    for (const char *p = home_flag; *p && n + 6 < size; p++) {
+        if (*p == '\'') {
+            memcpy(out + n, "'\\''", 4);
+            n += 4;
+        } else {
+            out[n++] = *p;
+        }
+    }
+    out[n++] = '\'';
+    out[n] = '\0';
+}
+
+void pvm_display_howto_text(const char *vm, const char *sock, const char *home_flag, char *out,
+                            size_t size)
+{
+    char home[PVM_PATH_MAX + 16];
+    pvm_home_arg(home_flag, home, sizeof home);
+    char host[256] = "HOST";
+    struct passwd *pw = getpwuid(getuid());
+    if (gethostname(host, sizeof host) < 0)
+        pvm_strlcpy(host, "HOST", sizeof host);
+    host[sizeof host - 1] = '\0';
+    snprintf(out, size,
+             "VM '%s' shows its screen over VNC on a unix socket only you can open:\n"
+             "  %s\n\n"
+             "From your own machine, forward a local port to it over SSH and point a VNC\n"
+             "viewer at that port:\n"
+             "  ssh -N -L 5901:%s %s@%s\n"
+             "  vncviewer localhost:5901\n\n"
+             "On this machine, forward a loopback port yourself:\n"
+             "  privarion-vm%s vm display %s --port 5901\n",
+             vm, sock, sock, pw ? pw->pw_name : "USER", host, home, vm);
 }

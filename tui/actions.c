@@ -314,6 +314,22 @@ static void tui_console(tui_app *app, const pvm_vm *vm)
     tui_message(app, TUI_EL_TEXT, "left the console of '%s' (the VM keeps running)", name);
 }
 
+/* e on a VM: the vm edit form of a stopped one; a running one is refused in the
+ * engine's own words (pvm_vm_edit checks the state before anything else). */
+static void tui_vm_edit_open(tui_app *app, const pvm_vm *vm)
+{
+    if (vm->state == PVM_VM_RUNNING || vm->state == PVM_VM_PAUSED) {
+        pvm_error err = {0};
+        pvm_vm_changes none;
+        memset(&none, 0, sizeof none);
+        if (pvm_vm_edit(app->engine, vm->id, &none, NULL, &err) < 0) {
+            tui_message(app, TUI_EL_ERROR, "%s (S stops it)", err.msg);
+            return;
+        }
+    }
+    tui_vm_edit_form_open(app, vm);
+}
+
 static void tui_vm_action(tui_app *app, tui_action act)
 {
     const pvm_vm *vm = tui_selected_vm(app);
@@ -336,6 +352,9 @@ static void tui_vm_action(tui_app *app, tui_action act)
         break;
     case TUI_ACT_LOG:
         tui_log_open(app, vm);
+        break;
+    case TUI_ACT_EDIT:
+        tui_vm_edit_open(app, vm);
         break;
     case TUI_ACT_CONSOLE:
         tui_console(app, vm);
@@ -386,7 +405,9 @@ static void tui_open(tui_app *app, tui_action act)
     }
     if (app->focus != TUI_PANE_VMS)
         return;
-    if (act == TUI_ACT_NEW) {
+    if (act == TUI_ACT_EDIT) {
+        tui_vm_action(app, TUI_ACT_EDIT);
+    } else if (act == TUI_ACT_NEW) {
         if (!app->nprofiles)
             tui_message(app, TUI_EL_ERROR, "a VM wears a profile: make one first (Profiles, n)");
         else
@@ -465,6 +486,11 @@ void tui_do_action(tui_app *app, tui_action act)
         app->dirty |= TUI_DIRTY_ALL;
         break;
     }
+    case TUI_ACT_INSTALL:
+    case TUI_ACT_AUDIT:
+    case TUI_ACT_DISPLAY:
+        tui_work_key(app, act);
+        break;
     case TUI_ACT_SLOWER:
     case TUI_ACT_FASTER:
         tui_monitor_step(app, act == TUI_ACT_SLOWER ? 1 : -1);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef struct tui_lines {
     tui_rect r;
@@ -221,6 +222,63 @@ void tui_details_live_draw(tui_app *app)
         tui_live_row(app, vm, &tui_live_figs[i], r.y + 1 + (int)i, &u, have);
 }
 
+/* The rows a VM's details need below the live rows (devices, identity, installs): the
+ * thumbnail takes what is left, or a fixed size when that is too little. */
+#define TUI_THUMB_REST 24
+#define TUI_THUMB_ROWS 12
+
+static void tui_thumb_place(tui_app *app, const pvm_vm *vm, tui_lines *l)
+{
+    if (vm->state != PVM_VM_RUNNING || vm->display == PVM_DISPLAY_NONE) {
+        tui_thumb_draw(app, NULL, (tui_rect){0, 0, 0, 0});
+        return;
+    }
+    int bottom = l->r.y + l->r.h - 1, avail = bottom - l->y - 1;
+    int h = avail - TUI_THUMB_REST;
+    if (h < TUI_THUMB_ROWS)
+        h = avail < TUI_THUMB_ROWS ? avail : TUI_THUMB_ROWS;
+    if (h < 5) {
+        tui_thumb_draw(app, NULL, (tui_rect){0, 0, 0, 0});
+        return;
+    }
+    tui_gap(l);
+    tui_thumb_draw(app, vm, (tui_rect){l->y, l->r.x + 2, h, l->r.w - 4});
+    l->y += h;
+}
+
+/* What install put into the VM (install --list), newest last, as many as fit. */
+static void tui_installs(tui_app *app, const pvm_vm *vm, tui_lines *l)
+{
+    pvm_install *in = NULL;
+    size_t n = 0;
+    pvm_error err = {0};
+    if (pvm_install_list(app->engine, vm->id, &in, &n, &err) < 0 || n == 0) {
+        free(in);
+        return;
+    }
+    int t = tui_theme_attr(TUI_EL_TEXT);
+    int room = l->r.y + l->r.h - 1 - l->y - 2;
+    size_t first = room > 0 && (size_t)room < n ? n - (size_t)room : 0;
+    char label[32], buf[4096], size[32], when[32];
+    tui_gap(l);
+    snprintf(label, sizeof label, "Installed %zu", n);
+    for (size_t i = first; i < n; i++) {
+        time_t at = (time_t)in[i].at;
+        struct tm tm;
+        strftime(when, sizeof when, "%Y-%m-%d %H:%M", localtime_r(&at, &tm));
+        int w = snprintf(buf, sizeof buf, "%s -> %s  %s  %s", in[i].file, in[i].guest_path,
+                         pvm_size_format(in[i].bytes, size, sizeof size), when);
+        if (w > 0 && (size_t)w < sizeof buf)
+            snprintf(buf + w, sizeof buf - (size_t)w, "%s%d%s%s",
+                     in[i].command[0] ? "  exit " : "  copied", in[i].status,
+                     in[i].command[0] ? ": " : "", in[i].command);
+        if (!in[i].command[0] && w > 0 && (size_t)w < sizeof buf)
+            snprintf(buf + w, sizeof buf - (size_t)w, "  copied");
+        tui_line(l, i == first ? label : "", t, buf);
+    }
+    free(in);
+}
+
 static void tui_vm_details(tui_app *app, const pvm_vm *vm, tui_lines *l)
 {
     int t = tui_theme_attr(TUI_EL_TEXT);
@@ -238,10 +296,12 @@ static void tui_vm_details(tui_app *app, const pvm_vm *vm, tui_lines *l)
     pvm_strlcpy(app->uptime_shown, buf, sizeof app->uptime_shown);
     tui_line(l, "Uptime", t, buf);
     if (pvm_vm_accel(vm, buf, sizeof buf) < 0)
-        snprintf(buf, sizeof buf, "chosen at start (see privarion-vm doctor)");
+        snprintf(buf, sizeof buf, "chosen at start (see privarion-vm%s%s doctor)",
+                 app->home_flag ? " --home " : "", app->home_flag ? app->home_flag : "");
     tui_line(l, "Accelerator", t, buf);
     if (vm->state == PVM_VM_RUNNING || vm->state == PVM_VM_PAUSED)
         tui_live_place(app, vm, l);
+    tui_thumb_place(app, vm, l);
     tui_gap(l);
     snprintf(buf, sizeof buf, "%d", vm->cpus);
     tui_line(l, "vCPUs", t, buf);
@@ -251,6 +311,14 @@ static void tui_vm_details(tui_app *app, const pvm_vm *vm, tui_lines *l)
     tui_line(l, "Disk", t, buf);
     tui_line(l, "NIC", t, pvm_nic_model_name(vm->nic));
     tui_line(l, "Net", t, pvm_net_mode_name(vm->net));
+    tui_line(l, "Forwards", t, vm->forwards);
+    snprintf(buf, sizeof buf, "%s%s%s", pvm_display_name(vm->display),
+             vm->display != PVM_DISPLAY_NONE ? ", video " : "",
+             vm->display != PVM_DISPLAY_NONE ? pvm_video_name(vm->video) : "");
+    tui_line(l, "Display", t, buf);
+    snprintf(buf, sizeof buf, "%s, TPM %s", pvm_firmware_name(vm->firmware),
+             vm->tpm ? "2.0 (swtpm)" : "none");
+    tui_line(l, "Firmware", t, buf);
     tui_line(l, "ISO", t, vm->iso);
     tui_line(l, "Kernel", t, vm->kernel);
     tui_line(l, "Initrd", t, vm->initrd);
@@ -261,6 +329,7 @@ static void tui_vm_details(tui_app *app, const pvm_vm *vm, tui_lines *l)
         tui_line(l, "UUID", t, p->machine_id);
         tui_line(l, "Product", t, p->hw.product);
     }
+    tui_installs(app, vm, l);
 }
 
 void tui_details_draw(tui_app *app)
@@ -276,6 +345,8 @@ void tui_details_draw(tui_app *app)
         title = "Profile";
     else if (app->focus != TUI_PANE_PROFILES && (vm = tui_selected_vm(app)))
         title = "VM";
+    if (!vm)
+        tui_thumb_draw(app, NULL, (tui_rect){0, 0, 0, 0}); /* not shown: no screens taken */
     tui_draw_box(app, r, title, false);
     tui_lines l = {r, r.y + 1, 20}; /* "chassis-manufacturer" whole */
     app->uptime_shown[0] = '\0';
@@ -290,6 +361,16 @@ void tui_details_draw(tui_app *app)
                       app->focus == TUI_PANE_SNAPSHOTS
                           ? "no snapshots of the selected VM yet - p takes one"
                           : "nothing selected");
+}
+
+/* A size with its unit always: pvm_size_format's "512M", and "0 B" / "100 B" for bytes. */
+static const char *tui_size_unit(uint64_t bytes, char *buf, size_t size)
+{
+    pvm_size_format(bytes, buf, size);
+    size_t n = strlen(buf);
+    if (n && buf[n - 1] >= '0' && buf[n - 1] <= '9' && n + 3 <= size)
+        memcpy(buf + n, " B", 3);
+    return buf;
 }
 
 void tui_header_draw(tui_app *app)
@@ -312,9 +393,9 @@ void tui_header_draw(tui_app *app)
     if (getloadavg(avg, 1) == 1)
         snprintf(load, sizeof load, ", load %.2f", avg[0]);
     const pvm_host_info *h = &app->host;
-    const char *hm = pvm_size_format(h->memory, m1, sizeof m1);
-    const char *rm = mem ? pvm_size_format(mem, m2, sizeof m2) : "0";
-    const char *cm = pvm_size_format(h->max_memory, m3, sizeof m3);
+    const char *hm = tui_size_unit(h->memory, m1, sizeof m1);
+    const char *rm = tui_size_unit(mem, m2, sizeof m2);
+    const char *cm = tui_size_unit(h->max_memory, m3, sizeof m3);
     /* the longest form that fits: the theme goes first, then the words get short */
     snprintf(lines[0], sizeof lines[0],
              " privarion-vm   host: %d cores, %s%s   running: %d VM%s, %d vCPU%s, %s   "

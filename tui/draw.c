@@ -1,9 +1,12 @@
 /* draw.c - the TUI's drawing primitives on stdscr: boxes with titles (line
- * drawing, or + - | without a UTF-8 locale), clipped text that shows only
- * printable ASCII, hint lines and centered dialog frames. Used by every pane. */
+ * drawing, or + - | without a UTF-8 locale), clipped text that shows printable
+ * ASCII and, in a UTF-8 locale, printable UTF-8 (anything else as '?'), hint lines and centered dialog frames. Used by every pane. */
 #include "internal.h"
 
+#include <stdlib.h>
 #include <string.h>
+#include <wchar.h>
+#include <wctype.h>
 
 static bool tui_on_screen(int y, int x)
 {
@@ -30,9 +33,35 @@ void tui_draw_text(int y, int x, int w, int attr, const char *s)
         w = COLS - x;
     attrset(attr);
     move(y, x);
-    for (int i = 0; i < w && s[i]; i++) {
-        unsigned char c = (unsigned char)s[i];
-        addch(c >= 0x20 && c < 0x7f ? c : '?');
+    bool utf8 = MB_CUR_MAX > 1;
+    mbstate_t st;
+    memset(&st, 0, sizeof st);
+    for (int col = 0; col < w && *s;) {
+        unsigned char c = (unsigned char)*s;
+        if (c < 0x80 || !utf8) {
+            addch(c >= 0x20 && c < 0x7f ? c : '?');
+            s++;
+            col++;
+            continue;
+        }
+        /* a printable character in the locale's UTF-8, as wide as it is; else '?' */
+        wchar_t wc;
+        size_t n = mbrtowc(&wc, s, 4, &st);
+        int cw = n != (size_t)-1 && n != (size_t)-2 && n > 0 && iswprint((wint_t)wc)
+                     ? wcwidth(wc) : -1;
+        if (cw < 1) {
+            memset(&st, 0, sizeof st);
+            addch('?');
+            s += n == (size_t)-1 || n == (size_t)-2 || n == 0 ? 1 : n;
+            col++;
+            continue;
+        }
+        if (col + cw > w)
+            break;
+        wchar_t one[2] = {wc, 0};
+        addnwstr(one, 1);
+        s += n;
+        col += cw;
     }
     attrset(A_NORMAL);
 }

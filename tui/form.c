@@ -1,9 +1,10 @@
 /* form.c - the forms: a generic form (text and choice fields, each checked when
  * the cursor leaves it by the engine's own validators, the error shown under
- * the field in the engine's words) and its two uses, the profile editor (every
- * field) and the new-VM form. Opened by actions.c; resizes keep typed text. */
+ * the field in the engine's words, wrapped) and its uses: the profile editor (every
+ * field), the new-VM form, the vm edit form and the install form. Opened by actions.c; resizes keep typed text. */
 #include "internal.h"
 
+#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@ typedef struct tui_ffield {
     const char *const *choices;    /* choice fields */
     size_t nchoices, choice;
     const pvm_field *pf;           /* a profile identity field, or NULL */
+    bool path;                     /* a host path: Tab completes it first */
     char error[sizeof(((pvm_error *)0)->msg)];
 } tui_ffield;
 
@@ -36,6 +38,8 @@ struct tui_form {
     pvm_profile profile;           /* the profile being edited */
     char **names;                  /* the new-VM form's profile names (owned) */
     size_t nnames;
+    pvm_vm vm;                     /* the VM being edited, or the install form's VM */
+    int vw;                        /* the value column's width as last drawn (wrapping) */
 };
 
 static tui_ffield *tui_form_add(tui_form *form, const char *label, const char *key,
@@ -98,9 +102,33 @@ static void tui_form_check(tui_form *form, tui_ffield *ff)
 
 /* ------------------------------------------------------------ drawing */
 
-static int tui_ff_rows(const tui_ffield *ff)
+#define TUI_FORM_ERROR_ROWS 4 /* an error wraps over at most this many rows */
+
+/* Rows text needs wrapped at w columns, at most TUI_FORM_ERROR_ROWS. */
+static int tui_form_wrap_rows(const char *text, int w)
 {
-    return ff->error[0] ? 2 : 1;
+    size_t starts[TUI_FORM_ERROR_ROWS], lens[TUI_FORM_ERROR_ROWS];
+    size_t n = text[0] ? tui_wrap(text, w > 8 ? w : 8, starts, lens, TUI_FORM_ERROR_ROWS) : 0;
+    return n > TUI_FORM_ERROR_ROWS ? TUI_FORM_ERROR_ROWS : (int)n;
+}
+
+/* Draws text wrapped at w columns from row y; returns the rows used. */
+static int tui_form_wrap_draw(int y, int x, int w, int attr, const char *text)
+{
+    size_t starts[TUI_FORM_ERROR_ROWS], lens[TUI_FORM_ERROR_ROWS];
+    size_t n = tui_wrap(text, w > 8 ? w : 8, starts, lens, TUI_FORM_ERROR_ROWS);
+    n = n > TUI_FORM_ERROR_ROWS ? TUI_FORM_ERROR_ROWS : n;
+    for (size_t i = 0; i < n; i++) {
+        char line[sizeof(((pvm_error *)0)->msg)];
+        snprintf(line, sizeof line, "%.*s", (int)lens[i], text + starts[i]);
+        tui_draw_text(y + (int)i, x, w, attr, line);
+    }
+    return (int)n;
+}
+
+static int tui_ff_rows(const tui_form *form, const tui_ffield *ff)
+{
+    return 1 + tui_form_wrap_rows(ff->error, form->vw);
 }
 
 /* The longest label (every label whole), at most a third of the dialog. */
@@ -117,27 +145,31 @@ static int tui_form_label_width(const tui_form *form, int dialog_w)
 static void tui_form_draw(tui_modal *m, tui_app *app)
 {
     tui_form *form = (tui_form *)m;
-    int need = 4 + (form->error[0] ? 2 : 0);
+    /* the value column's width for this screen (the dialog is at most 100 wide) */
+    int dw = COLS < 100 ? COLS : 100;
+    form->vw = dw - 4 - tui_form_label_width(form, dw) - 1;
+    int erows = tui_form_wrap_rows(form->error, dw - 4);
+    int need = 4 + (erows ? erows + 1 : 0);
     for (size_t i = 0; i < form->n; i++)
-        need += tui_ff_rows(&form->f[i]);
+        need += tui_ff_rows(form, &form->f[i]);
     tui_rect r = tui_draw_dialog(app, need, 100, form->title);
     if (!r.h)
         return;
-    int body = r.h - 3 - (form->error[0] ? 2 : 0);
+    int body = r.h - 3 - (erows ? erows + 1 : 0);
     /* scroll so the current field and its error fit */
     if (form->cur < form->top)
         form->top = form->cur;
     for (;;) {
         int rows = 0;
         for (int i = form->top; i <= form->cur; i++)
-            rows += tui_ff_rows(&form->f[i]);
+            rows += tui_ff_rows(form, &form->f[i]);
         if (rows <= body || form->top >= form->cur)
             break;
         form->top++;
     }
     int lw = tui_form_label_width(form, r.w), x = r.x + 2, vw = r.w - 4 - lw - 1, y = r.y + 1;
     int cy = -1, cx = -1;
-    for (int i = form->top; i < (int)form->n && y + tui_ff_rows(&form->f[i]) <= r.y + 1 + body;
+    for (int i = form->top; i < (int)form->n && y + tui_ff_rows(form, &form->f[i]) <= r.y + 1 + body;
          i++) {
         tui_ffield *ff = &form->f[i];
         bool focus = i == form->cur;
@@ -153,10 +185,11 @@ static void tui_form_draw(tui_modal *m, tui_app *app)
         }
         y++;
         if (ff->error[0])
-            tui_draw_text(y++, x + lw + 1, vw, tui_theme_attr(TUI_EL_ERROR), ff->error);
+            y += tui_form_wrap_draw(y, x + lw + 1, vw, tui_theme_attr(TUI_EL_ERROR), ff->error);
     }
-    if (form->error[0])
-        tui_draw_text(r.y + r.h - 3, x, r.w - 4, tui_theme_attr(TUI_EL_ERROR), form->error);
+    if (erows)
+        tui_form_wrap_draw(r.y + r.h - 2 - erows, x, r.w - 4, tui_theme_attr(TUI_EL_ERROR),
+                           form->error);
     /* Left/Right only choose on a choice field; on a text field they move the cursor */
     bool choice = form->cur < (int)form->n && form->f[form->cur].kind == TUI_FF_CHOICE;
     const char *hints[] = {"Up/Down/Tab", "field", "Enter", "save", "Esc", "cancel",
@@ -180,6 +213,32 @@ static void tui_form_goto(tui_form *form, int to)
     form->cur = to;
 }
 
+/* Completes the path in e as a shell does: the one match whole (a folder with '/'), or
+ * the longest prefix several matches share. True when the text grew. */
+static bool tui_form_complete(tui_edit *e)
+{
+    char pattern[PVM_PATH_MAX + 2];
+    glob_t g;
+    snprintf(pattern, sizeof pattern, "%s*", e->buf);
+    if (!e->buf[0] || glob(pattern, GLOB_MARK | GLOB_NOESCAPE, NULL, &g) != 0)
+        return false;
+    size_t common = strlen(g.gl_pathv[0]);
+    for (size_t i = 1; i < g.gl_pathc; i++) {
+        size_t k = 0;
+        while (k < common && g.gl_pathv[i][k] == g.gl_pathv[0][k])
+            k++;
+        common = k;
+    }
+    bool grew = common > e->len && common < sizeof e->buf;
+    if (grew) {
+        char text[PVM_PATH_MAX];
+        snprintf(text, sizeof text, "%.*s", (int)common, g.gl_pathv[0]);
+        tui_edit_set(e, text);
+    }
+    globfree(&g);
+    return grew;
+}
+
 static tui_modal_result tui_form_key(tui_modal *m, tui_app *app, int ch)
 {
     tui_form *form = (tui_form *)m;
@@ -193,8 +252,12 @@ static tui_modal_result tui_form_key(tui_modal *m, tui_app *app, int ch)
     case KEY_BTAB:
         tui_form_goto(form, form->cur - 1);
         return TUI_MODAL_KEEP;
-    case KEY_DOWN:
     case '\t':
+        if (ff->kind == TUI_FF_TEXT && ff->path && tui_form_complete(&ff->edit))
+            return TUI_MODAL_KEEP; /* the path grew; another Tab moves on */
+        tui_form_goto(form, form->cur + 1);
+        return TUI_MODAL_KEEP;
+    case KEY_DOWN:
         tui_form_goto(form, form->cur + 1);
         return TUI_MODAL_KEEP;
     case KEY_PPAGE:
@@ -285,7 +348,15 @@ static int tui_profile_submit(tui_form *form, tui_app *app, pvm_error *err)
     }
     if (pvm_profile_update(app->engine, &p, NULL, err) < 0)
         return -1;
-    tui_message(app, TUI_EL_OK, "profile '%s' saved", p.name);
+    char names[256];
+    pvm_error ignored = {0};
+    int running = pvm_profile_running_vms(app->engine, p.id, names, sizeof names, &ignored);
+    if (running > 0)
+        tui_message(app, TUI_EL_ERROR, "profile '%s' saved; VM%s %s run%s with it: the change "
+                    "applies at %s next start", p.name, running == 1 ? "" : "s", names,
+                    running == 1 ? "s" : "", running == 1 ? "its" : "their");
+    else
+        tui_message(app, TUI_EL_OK, "profile '%s' saved", p.name);
     tui_reload(app);
     return 0;
 }
@@ -305,6 +376,13 @@ void tui_profile_form_open(tui_app *app, const pvm_profile *p)
         tui_form_add(form, f[i].flag, f[i].key, pvm_profile_field_cptr(p, &f[i]))->pf = &f[i];
     tui_form_add_choice(form, "hypervisor", "hideHypervisor", tui_hide_choices, 2,
                         p->hide_hypervisor ? 0 : 1);
+    char names[256];
+    pvm_error ignored = {0};
+    int running = pvm_profile_running_vms(app->engine, p->id, names, sizeof names, &ignored);
+    if (running > 0) /* said before the user types, and again on save */
+        snprintf(form->error, sizeof form->error, "VM%s %s run%s with this profile: a change "
+                 "applies at %s next start", running == 1 ? "" : "s", names,
+                 running == 1 ? "s" : "", running == 1 ? "its" : "their");
     tui_modal_open(app, &form->m);
 }
 
@@ -314,6 +392,11 @@ static const char *const tui_bus_choices[] = {"virtio", "nvme", "sata"};
 static const char *const tui_nic_choices[] = {"virtio", "e1000e"};
 static const char *const tui_net_choices[] = {"user", "none"};
 static const char *const tui_mode_choices[] = {"copy", "overlay"};
+static const char *const tui_display_choices[] = {"auto", "none", "vnc"}; /* auto: vnc with an ISO */
+static const char *const tui_display_edit_choices[] = {"none", "vnc"};
+static const char *const tui_video_choices[] = {"ramfb", "vga", "virtio"};
+static const char *const tui_firmware_choices[] = {"bios", "uefi", "uefi-secure"};
+static const char *const tui_tpm_choices[] = {"off", "on"};
 
 static const char *tui_vm_text(tui_form *form, const char *key)
 {
@@ -325,6 +408,14 @@ static const char *tui_vm_text(tui_form *form, const char *key)
 static int tui_vm_cpus(const char *s, int *out, pvm_error *err)
 {
     return pvm_int_parse("cpus", s, 1, 255, out, err);
+}
+
+/* Runs a parse and, when it fails, names the form field it concerns. */
+static int tui_named(int rc, const char *key, pvm_error *err)
+{
+    if (rc < 0 && !err->field[0])
+        pvm_strlcpy(err->field, key, sizeof err->field);
+    return rc;
 }
 
 static int tui_vm_check(tui_form *form, tui_ffield *ff, pvm_error *err)
@@ -341,16 +432,32 @@ static int tui_vm_check(tui_form *form, tui_ffield *ff, pvm_error *err)
         return pvm_memory_parse("memory", v, &sz, err);
     if (strcmp(ff->key, "disk") == 0 && v[0])
         return pvm_disk_parse("disk", v, &sz, err);
+    if (strcmp(ff->key, "forward") == 0 && v[0] && strcmp(v, "none") != 0) {
+        char canon[PVM_FORWARDS_MAX];
+        return pvm_forwards_parse(v, canon, sizeof canon, err);
+    }
     return 0;
 }
 
-/* Runs a parse and, when it fails, names the form field it concerns. */
-static int tui_named(int rc, const char *key, pvm_error *err)
+/* Display, video, firmware and TPM from the form (the new form and the edit form). */
+static int tui_vm_screen_opts(tui_form *form, bool *display_set, pvm_display *display,
+                              bool *video_set, pvm_video *video, pvm_firmware *fw, bool *tpm,
+                              pvm_error *err)
 {
-    if (rc < 0 && !err->field[0])
-        pvm_strlcpy(err->field, key, sizeof err->field);
-    return rc;
+    const char *d = tui_vm_text(form, "display");
+    *display_set = strcmp(d, "auto") != 0;
+    if (*display_set && tui_named(pvm_display_parse(d, display, err), "display", err) < 0)
+        return -1;
+    tui_ffield *v = tui_form_find(form, "video");
+    *video_set = v && v->choice != 0;
+    if (tui_named(pvm_video_parse(tui_vm_text(form, "video"), video, err), "video", err) < 0 ||
+        tui_named(pvm_firmware_parse(tui_vm_text(form, "firmware"), fw, err), "firmware",
+                  err) < 0)
+        return -1;
+    *tpm = strcmp(tui_vm_text(form, "tpm"), "on") == 0;
+    return 0;
 }
+
 
 /* Options from the form; each failure names its field. */
 static int tui_vm_opts(tui_form *form, pvm_vm_opts *o, pvm_error *err)
@@ -373,7 +480,10 @@ static int tui_vm_opts(tui_form *form, pvm_vm_opts *o, pvm_error *err)
     o->initrd = tui_vm_text(form, "initrd");
     const char *append = tui_vm_text(form, "append");
     o->append = append[0] ? append : NULL;
-    return 0;
+    const char *fwd = tui_vm_text(form, "forward");
+    o->forwards = fwd[0] ? fwd : NULL;
+    return tui_vm_screen_opts(form, &o->display_set, &o->display, &o->video_set, &o->video,
+                              &o->firmware, &o->tpm, err);
 }
 
 static int tui_vm_submit(tui_form *form, tui_app *app, pvm_error *err)
@@ -428,11 +538,164 @@ void tui_vm_form_open(tui_app *app)
     tui_form_add_choice(form, "disk bus", "diskBus", tui_bus_choices, 3, 0);
     tui_form_add_choice(form, "NIC", "nic", tui_nic_choices, 2, 0);
     tui_form_add_choice(form, "network", "net", tui_net_choices, 2, 0);
-    tui_form_add(form, "ISO", "iso", "");
-    tui_form_add(form, "image", "image", "");
+    tui_form_add(form, "ISO", "iso", "")->path = true;
+    tui_form_add(form, "image", "image", "")->path = true;
     tui_form_add_choice(form, "image mode", "imageMode", tui_mode_choices, 2, 0);
-    tui_form_add(form, "kernel", "kernel", "");
-    tui_form_add(form, "initrd", "initrd", "");
+    tui_form_add(form, "kernel", "kernel", "")->path = true;
+    tui_form_add(form, "initrd", "initrd", "")->path = true;
     tui_form_add(form, "append", "append", "");
+    tui_form_add_choice(form, "display", "display", tui_display_choices, 3, 0);
+    tui_form_add_choice(form, "video", "video", tui_video_choices, 3, 0);
+    tui_form_add_choice(form, "firmware", "firmware", tui_firmware_choices, 3, 0);
+    tui_form_add_choice(form, "TPM", "tpm", tui_tpm_choices, 2, 0);
+    tui_form_add(form, "forwards", "forward", "");
+    tui_modal_open(app, &form->m);
+}
+
+/* ------------------------------------------------------------ vm edit */
+
+static size_t tui_choice_of(const char *const *choices, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(choices[i], name) == 0)
+            return i;
+    return 0;
+}
+
+/* The field's text differs from what the form opened with: only changed fields
+ * become changes, so a value shown rounded ("1.5G") is
+ * never written back. */
+static bool tui_edit_changed(tui_form *form, const char *key, const char *was)
+{
+    return strcmp(tui_vm_text(form, key), was) != 0;
+}
+
+static int tui_vm_edit_submit(tui_form *form, tui_app *app, pvm_error *err)
+{
+    const pvm_vm *old = &form->vm;
+    pvm_vm_changes c;
+    memset(&c, 0, sizeof c);
+    char mem[32], disk[32], cpus[16];
+    snprintf(cpus, sizeof cpus, "%d", old->cpus);
+    pvm_size_format(old->memory_bytes, mem, sizeof mem);
+    pvm_size_format(old->disk_bytes, disk, sizeof disk);
+    if ((tui_edit_changed(form, "cpus", cpus) &&
+         tui_named(tui_vm_cpus(tui_vm_text(form, "cpus"), &c.cpus, err), "cpus", err) < 0) ||
+        (tui_edit_changed(form, "memory", mem) &&
+         tui_named(pvm_memory_parse("memory", tui_vm_text(form, "memory"), &c.memory, err),
+                   "memory", err) < 0) ||
+        (tui_edit_changed(form, "disk", disk) &&
+         tui_named(pvm_disk_parse("disk", tui_vm_text(form, "disk"), &c.disk, err), "disk",
+                   err) < 0))
+        return -1;
+    if (tui_edit_changed(form, "nic", pvm_nic_model_name(old->nic))) {
+        if (tui_named(pvm_nic_model_parse(tui_vm_text(form, "nic"), &c.nic, err), "nic", err) < 0)
+            return -1;
+        c.nic_set = true;
+    }
+    if (tui_edit_changed(form, "iso", old->iso)) {
+        const char *iso = tui_vm_text(form, "iso");
+        c.iso = iso[0] ? iso : "none";
+    }
+    if (tui_edit_changed(form, "profile", tui_form_find(form, "profile")->edit.buf))
+        c.profile = tui_vm_text(form, "profile");
+    bool dset, vset, tpm;
+    pvm_display d;
+    pvm_video v;
+    pvm_firmware fw;
+    if (tui_vm_screen_opts(form, &dset, &d, &vset, &v, &fw, &tpm, err) < 0)
+        return -1;
+    c.display_set = d != old->display;
+    c.display = d;
+    c.video_set = v != old->video;
+    c.video = v;
+    c.firmware_set = fw != old->firmware;
+    c.firmware = fw;
+    c.tpm_set = tpm != old->tpm;
+    c.tpm = tpm;
+    if (tui_edit_changed(form, "forward", old->forwards)) {
+        const char *fwd = tui_vm_text(form, "forward");
+        c.forwards = fwd[0] ? fwd : "none";
+    }
+    pvm_vm after;
+    if (pvm_vm_edit(app->engine, old->id, &c, &after, err) < 0)
+        return -1;
+    char m[32], dk[32];
+    tui_message(app, TUI_EL_OK, "VM '%s' edited: %d vCPU, %s memory, %s disk, display %s%s",
+                after.name, after.cpus, pvm_size_format(after.memory_bytes, m, sizeof m),
+                pvm_size_format(after.disk_bytes, dk, sizeof dk), pvm_display_name(after.display),
+                strcmp(after.profile_id, old->profile_id) != 0
+                    ? "; it wears another identity now (the guest sees a new machine)" : "");
+    tui_reload(app);
+    return 0;
+}
+
+void tui_vm_edit_form_open(tui_app *app, const pvm_vm *vm)
+{
+    char title[96], buf[32];
+    snprintf(title, sizeof title, "Edit VM %s", vm->name);
+    tui_form *form = tui_form_new(title);
+    form->vm = *vm;
+    form->check = tui_vm_check;
+    form->submit = tui_vm_edit_submit;
+    form->names = pvm_xcalloc(app->nprofiles + 1, sizeof *form->names);
+    form->nnames = app->nprofiles;
+    size_t sel = 0;
+    for (size_t i = 0; i < app->nprofiles; i++) {
+        form->names[i] = pvm_xstrdup(app->profiles[i].name);
+        if (strcmp(vm->profile_id, app->profiles[i].id) == 0)
+            sel = i;
+    }
+    tui_ffield *prof = tui_form_add_choice(form, "profile", "profile",
+                                           (const char *const *)form->names, app->nprofiles, sel);
+    /* the profile it wears now, to tell a change (the edit buffer is unused by choices) */
+    tui_edit_set(&prof->edit, app->nprofiles ? form->names[sel] : "");
+    snprintf(buf, sizeof buf, "%d", vm->cpus);
+    tui_form_add(form, "vCPUs", "cpus", buf);
+    tui_form_add(form, "memory", "memory", pvm_size_format(vm->memory_bytes, buf, sizeof buf));
+    tui_form_add(form, "disk size", "disk", pvm_size_format(vm->disk_bytes, buf, sizeof buf));
+    tui_form_add_choice(form, "NIC", "nic", tui_nic_choices, 2,
+                        tui_choice_of(tui_nic_choices, 2, pvm_nic_model_name(vm->nic)));
+    tui_form_add(form, "ISO", "iso", vm->iso)->path = true;
+    tui_form_add_choice(form, "display", "display", tui_display_edit_choices, 2,
+                        vm->display == PVM_DISPLAY_VNC ? 1 : 0);
+    tui_form_add_choice(form, "video", "video", tui_video_choices, 3,
+                        tui_choice_of(tui_video_choices, 3, pvm_video_name(vm->video)));
+    tui_form_add_choice(form, "firmware", "firmware", tui_firmware_choices, 3,
+                        tui_choice_of(tui_firmware_choices, 3, pvm_firmware_name(vm->firmware)));
+    tui_form_add_choice(form, "TPM", "tpm", tui_tpm_choices, 2, vm->tpm ? 1 : 0);
+    tui_form_add(form, "forwards", "forward", vm->forwards);
+    tui_modal_open(app, &form->m);
+}
+
+/* ------------------------------------------------------------ install */
+
+static int tui_install_check(tui_form *form, tui_ffield *ff, pvm_error *err)
+{
+    const char *file = tui_vm_text(form, "FILE"), *to = tui_vm_text(form, "to"),
+               *run = tui_vm_text(form, "run");
+    if (strcmp(ff->key, "FILE") != 0 && !file[0])
+        return 0; /* --to and --run are judged once there is a file */
+    pvm_install_opts o = {to[0] ? to : NULL, run[0] ? run : NULL, 0};
+    return pvm_install_check(file, &o, err);
+}
+
+static int tui_install_form_submit(tui_form *form, tui_app *app, pvm_error *err)
+{
+    return tui_install_submit(app, form->vm.name, tui_vm_text(form, "FILE"),
+                              tui_vm_text(form, "to"), tui_vm_text(form, "run"), err);
+}
+
+void tui_install_form_open(tui_app *app, const pvm_vm *vm)
+{
+    char title[96];
+    snprintf(title, sizeof title, "Install a host file into %s", vm->name);
+    tui_form *form = tui_form_new(title);
+    form->vm = *vm;
+    form->check = tui_install_check;
+    form->submit = tui_install_form_submit;
+    tui_form_add(form, "host file", "FILE", "")->path = true;
+    tui_form_add(form, "--to", "to", "");
+    tui_form_add(form, "--run", "run", "");
     tui_modal_open(app, &form->m);
 }

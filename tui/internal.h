@@ -21,6 +21,8 @@
 #include <stddef.h>
 
 typedef struct tui_app tui_app;
+typedef struct tui_work tui_work;   /* vmwork.c: an install or audit in flight */
+typedef struct tui_thumb tui_thumb; /* thumb.c: the screen thumbnail */
 
 /* ------------------------------------------------------------ modals
  * A window over the panes that takes every key while it is open: a form, a
@@ -100,6 +102,7 @@ struct tui_app {
     char job_target[PVM_NAME_MAX + 1];
     char job_step[160];
     char job_done[200];  /* a custom job's message on success ("" : "VM 'x' done") */
+    char job_verb[32];   /* a custom job's name in progress messages ("install"), "" : "job" */
 
     /* the change watch */
     int64_t data_version;
@@ -121,6 +124,10 @@ struct tui_app {
     tui_rect live;                /* the details pane's sparkline rows as last drawn, h 0: none */
     char live_vm[PVM_UUID_LEN + 1]; /* whose */
     unsigned modal_seq;     /* counts tui_modal_open calls */
+
+    tui_work *work;         /* vmwork.c: the install or audit the worker runs, NULL none */
+    tui_thumb *thumb;       /* thumb.c: the selected VM's screen, NULL until one is shown */
+    bool no_colour;         /* NO_COLOR or a terminal without colours */
 };
 
 /* tui.c */
@@ -258,6 +265,46 @@ void tui_mouse_event(tui_app *app);
 
 /* help.c */
 void tui_help_open(tui_app *app);
+
+/* textview.c: a scrollable read-only text window; each line has its element. */
+typedef struct tui_text {
+    char **lines;
+    tui_element *els;
+    size_t n;
+} tui_text;
+tui_text *tui_text_new(void);
+/* Adds text (printf format); each '\n' in it starts a line. */
+void tui_text_add(tui_text *t, tui_element el, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void tui_text_free(tui_text *t);
+/* Opens the window on t, which it owns from now on. */
+void tui_text_open(tui_app *app, const char *title, tui_text *t);
+
+/* vmwork.c: i (install), A (audit), D (display) on the VMs pane. */
+void tui_work_key(tui_app *app, tui_action act);
+/* The install form's submit: checks (pvm_install_check) and queues the install;
+ * -1 with err naming the field ("FILE", "to", "run"). */
+int tui_install_submit(tui_app *app, const char *vm, const char *file, const char *to,
+                       const char *run, pvm_error *err);
+/* A done event of the install or audit job: shows its result; false for another job. */
+bool tui_work_done(tui_app *app, const pvm_worker_event *ev);
+/* Frees the job's state; at exit only once the worker has stopped. */
+void tui_work_free(tui_app *app);
+
+/* form.c: the install form (FILE, --to, --run) of a running VM; the vm edit form. */
+void tui_install_form_open(tui_app *app, const pvm_vm *vm);
+void tui_vm_edit_form_open(tui_app *app, const pvm_vm *vm);
+
+/* thumb.c: the live thumbnail of a running VM's screen in the details pane. */
+/* Draws it in r (the details pane's free rows) for vm, asking the engine thread for a
+ * new screen when the shown one is older than the refresh interval. */
+void tui_thumb_draw(tui_app *app, const pvm_vm *vm, tui_rect r);
+/* Once a second: a new screen is due for the VM shown (only while it is shown). */
+void tui_thumb_tick(tui_app *app);
+/* True when ev is the thumbnail's own job (a new screen arrived: redraws it). */
+bool tui_thumb_event(tui_app *app, const pvm_worker_event *ev);
+/* Frees it; only once the worker has stopped (a queued screen job holds its request). */
+void tui_thumb_free(tui_app *app);
 
 /* actions.c: what the keys do on the main screen */
 void tui_do_action(tui_app *app, tui_action act);

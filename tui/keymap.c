@@ -21,7 +21,8 @@ static const tui_binding tui_bindings[] = {
      "open the selection: edit a profile, view a VM's serial log"},
     {TUI_ACT_NEW, {{'n', "n"}}, TUI_IN_PROFILES | TUI_IN_VMS, "new",
      "new profile (preset picker or random) or new VM (form)"},
-    {TUI_ACT_EDIT, {{'e', "e"}}, TUI_IN_PROFILES, "edit", "edit every field of the profile"},
+    {TUI_ACT_EDIT, {{'e', "e"}}, TUI_IN_PROFILES | TUI_IN_VMS, "edit",
+     "edit every field of the profile, or a stopped VM's settings (vm edit)"},
     {TUI_ACT_DELETE, {{'d', "d"}, {KEY_DC, "Delete"}}, TUI_IN_ALL, "delete",
      "delete the profile, VM or snapshot (asks first)"},
     {TUI_ACT_START, {{'s', "s"}}, TUI_IN_VMS, "start", "start the VM (a paused one: resume it)"},
@@ -32,6 +33,12 @@ static const tui_binding tui_bindings[] = {
      "view the VM's serial log (scrolls, follows new lines)"},
     {TUI_ACT_CONSOLE, {{'c', "c"}}, TUI_IN_VMS, "console",
      "attach the serial console (Ctrl-] returns); while an operation runs: cancel it"},
+    {TUI_ACT_INSTALL, {{'i', "i"}}, TUI_IN_VMS, "install",
+     "install a host file into the running VM (copy, then its installer; Esc cancels)"},
+    {TUI_ACT_AUDIT, {{'A', "A"}}, TUI_IN_VMS, "audit",
+     "audit the identity from inside the running guest (vm audit)"},
+    {TUI_ACT_DISPLAY, {{'D', "D"}}, TUI_IN_VMS, "display",
+     "how to see the VM's screen from your machine (vm display)"},
     {TUI_ACT_SNAP_TAKE, {{'p', "p"}}, TUI_IN_VMS | TUI_IN_SNAPSHOTS, "snapshot",
      "take a snapshot of the VM (with its memory state when it runs)"},
     {TUI_ACT_SNAP_RESTORE, {{'r', "r"}}, TUI_IN_SNAPSHOTS, "restore",
@@ -66,9 +73,11 @@ tui_action tui_keymap_lookup(int code, int pane)
     size_t n;
     const tui_binding *b = tui_keymap(&n);
     for (size_t i = 0; i < n; i++) {
+        if (!(b[i].where & bit))
+            continue; /* the same key may act elsewhere (i: import, install) */
         for (size_t k = 0; k < 4 && (b[i].keys[k].name || b[i].keys[k].code); k++)
             if (b[i].keys[k].code == code)
-                return (b[i].where & bit) ? b[i].action : TUI_ACT_NONE;
+                return b[i].action;
     }
     if (code == KEY_ENTER)
         return tui_keymap_lookup('\n', pane);

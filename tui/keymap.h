@@ -37,6 +37,9 @@ typedef enum {
     TUI_ACT_QUIT,
     TUI_ACT_SLOWER, /* + : a longer live-usage interval */
     TUI_ACT_FASTER, /* - : a shorter one */
+    TUI_ACT_INSTALL, /* i on a VM: install a host file (vmwork.c) */
+    TUI_ACT_AUDIT,   /* A: vm audit */
+    TUI_ACT_DISPLAY, /* D: vm display's instructions */
     TUI_ACT_COUNT
 } tui_action;
 

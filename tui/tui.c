@@ -193,6 +193,7 @@ int tui_submit_fn(tui_app *app, const char *label, pvm_job_fn fn, void *arg,
     app->job = id;
     app->job_kind = PVM_JOB_CUSTOM;
     app->job_done[0] = '\0';
+    app->job_verb[0] = '\0';
     pvm_strlcpy(app->job_target, label, sizeof app->job_target);
     app->job_step[0] = '\0';
     app->dirty |= TUI_DIRTY_LISTS | TUI_DIRTY_HINTS;
@@ -201,7 +202,7 @@ int tui_submit_fn(tui_app *app, const char *label, pvm_job_fn fn, void *arg,
 
 static void tui_worker_event(tui_app *app, const pvm_worker_event *ev)
 {
-    if (tui_monitor_event(app, ev))
+    if (tui_monitor_event(app, ev) || tui_thumb_event(app, ev))
         return;
     if (!ev->done) {
         if (ev->job == app->job) {
@@ -211,17 +212,24 @@ static void tui_worker_event(tui_app *app, const pvm_worker_event *ev)
             else
                 pvm_strlcpy(app->job_step, ev->step, sizeof app->job_step);
             tui_message(app, TUI_EL_TEXT, "%s of '%s': %s   Esc cancels",
-                        ev->job == app->starter_job ? "starter" : pvm_job_kind_name(ev->kind),
+                        ev->job == app->starter_job ? "starter"
+                        : app->job_verb[0]          ? app->job_verb
+                                                    : pvm_job_kind_name(ev->kind),
                         ev->target, app->job_step);
         }
         return;
     }
     if (ev->job == app->job) {
         app->job = 0;
+        app->job_verb[0] = '\0';
         app->dirty |= TUI_DIRTY_HINTS | TUI_DIRTY_LISTS;
     }
     if (tui_starter_done(app, ev))
         return;
+    if (tui_work_done(app, ev)) {
+        tui_reload(app);
+        return;
+    }
     if (ev->rc == 0 && ev->kind == PVM_JOB_CUSTOM && app->job_done[0]) {
         tui_message(app, TUI_EL_OK, "%s", app->job_done);
     } else if (ev->rc == 0) {
@@ -311,13 +319,22 @@ static void tui_message_draw(tui_app *app)
     }
 }
 
+/* Wrapped to the width there is, centred on the rows there are: never cut. */
 static void tui_too_small(tui_app *app)
 {
-    char line[96];
+    char text[160];
+    size_t starts[16], lens[16];
     erase();
-    snprintf(line, sizeof line, "privarion-vm needs a terminal of at least %dx%d (this one is %dx%d)",
-             TUI_MIN_COLS, TUI_MIN_ROWS, COLS, LINES);
-    tui_draw_text(LINES / 2, 0, COLS, A_NORMAL, line);
+    snprintf(text, sizeof text, "privarion-vm needs a terminal of at least %dx%d (this one is "
+             "%dx%d)", TUI_MIN_COLS, TUI_MIN_ROWS, COLS, LINES);
+    size_t n = tui_wrap(text, COLS, starts, lens, 16);
+    n = n > 16 ? 16 : n;
+    int y = (LINES - (int)n) / 2;
+    for (size_t i = 0; i < n; i++) {
+        char line[160];
+        snprintf(line, sizeof line, "%.*s", (int)lens[i], text + starts[i]);
+        tui_draw_text(y + (int)i < 0 ? 0 : y + (int)i, 0, COLS, A_NORMAL, line);
+    }
     (void)app;
 }
 
@@ -513,6 +530,7 @@ static SCREEN *tui_curses_start(tui_app *app, const char *theme, bool ascii)
         theme = configured;           /* no --theme: HOME/config's theme */
     if (tui_theme_init(theme, &err) < 0)
         tui_message_error(app, &err);
+    app->no_colour = !pvm_color_wanted() || !has_colors();
     return s;
 }
 
@@ -553,8 +571,10 @@ static void tui_loop(tui_app *app)
         tui_worker_drain(app);
         if (r > 0 && (fds[2].revents & POLLIN))
             tui_monitor_readings(app);
-        if (tui_now_ms() - app->last_watch_ms >= TUI_WATCH_MS)
+        if (tui_now_ms() - app->last_watch_ms >= TUI_WATCH_MS) {
             tui_watch(app);
+            tui_thumb_tick(app);
+        }
         if (app->modal && app->modal->tick)
             app->modal->tick(app->modal, app);
     }
@@ -598,8 +618,11 @@ int pvm_tui_run(const pvm_tui_opts *opts)
     tui_theme_free();
     /* cancels an operation in flight; VMs keep running. A job that does not honour
      * the cancel within a second is left to the process's exit. */
-    if (pvm_worker_stop(app.worker, 1000))
+    if (pvm_worker_stop(app.worker, 1000)) {
         tui_monitor_free(&app); /* the sampler's owner thread has ended: its threads join */
+        tui_work_free(&app);    /* no job of theirs can run any more */
+        tui_thumb_free(&app);
+    }
     pvm_engine_close(app.engine);
     for (int p = 0; p < TUI_PANE_COUNT; p++)
         free(app.lists[p].rows);

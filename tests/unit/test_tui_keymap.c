@@ -49,6 +49,10 @@ static void test_lookup(void **state)
     assert_int_equal(tui_keymap_lookup(KEY_F(10), 2), TUI_ACT_QUIT);
     assert_int_equal(tui_keymap_lookup('\t', 2), TUI_ACT_NEXT_PANE);
     assert_int_equal(tui_keymap_lookup('Z', 1), TUI_ACT_NONE);
+    assert_int_equal(tui_keymap_lookup('i', 0), TUI_ACT_IMPORT); /* one key, two panes */
+    assert_int_equal(tui_keymap_lookup('i', 1), TUI_ACT_INSTALL);
+    assert_int_equal(tui_keymap_lookup('i', 2), TUI_ACT_NONE);
+    assert_int_equal(tui_keymap_lookup('e', 1), TUI_ACT_EDIT);
     char buf[64];
     assert_string_equal(tui_keymap_names(tui_keymap_find(TUI_ACT_UP), buf, sizeof buf), "Up, k");
     assert_string_equal(tui_keymap_names(tui_keymap_find(TUI_ACT_OPEN), buf, sizeof buf), "Enter");
