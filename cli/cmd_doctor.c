@@ -40,8 +40,10 @@ static void pvm_doctor_text(const pvm_doctor *d)
     snprintf(buf, sizeof buf, "%d cores, %s memory", d->host_cores,
              pvm_size_format(d->host_memory, m, sizeof m));
     pvm_out_field(stdout, 0, w, "Host", buf);
-    snprintf(buf, sizeof buf, "%d vCPU%s, %s memory (one VM, and all running VMs together)",
-             d->max_cpus, d->max_cpus == 1 ? "" : "s", pvm_size_format(d->max_memory, m, sizeof m));
+    snprintf(buf, sizeof buf, "%d host core%s (CPU %s: every VM's QEMU is pinned there, "
+             "whatever vCPUs it shows), %s memory (one VM, and all running VMs together)",
+             d->max_cpus, d->max_cpus == 1 ? "" : "s", d->cpu_share,
+             pvm_size_format(d->max_memory, m, sizeof m));
     pvm_out_field(stdout, 0, w, "Caps", buf);
     snprintf(buf, sizeof buf, "%.280s%s", d->home, d->home_writable ? "" : " (not writable)");
     pvm_out_field(stdout, 0, w, "Data folder", buf);
@@ -70,6 +72,7 @@ static int pvm_doctor_json(const pvm_doctor *d, pvm_error *err)
     cJSON_AddNumberToObject(j, "hostCores", d->host_cores);
     cJSON_AddNumberToObject(j, "hostMemoryBytes", (double)d->host_memory);
     cJSON_AddNumberToObject(j, "maxCpus", d->max_cpus);
+    cJSON_AddStringToObject(j, "cpuShare", d->cpu_share);
     cJSON_AddNumberToObject(j, "maxMemoryBytes", (double)d->max_memory);
     cJSON_AddStringToObject(j, "home", d->home);
     cJSON_AddBoolToObject(j, "homeWritable", d->home_writable);

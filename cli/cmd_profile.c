@@ -61,6 +61,12 @@ static const char *pvm_kind_metavar(pvm_field_kind k)
         return "MAC";
     case PVM_FK_DISK_SERIAL:
         return "SERIAL";
+    case PVM_FK_UINT:
+        return "N";
+    case PVM_FK_HEX:
+        return "0xHEX";
+    case PVM_FK_CHASSIS:
+        return "TYPE";
     case PVM_FK_TEXT:
     default:
         return "TEXT";

@@ -75,7 +75,8 @@ static void pvm_profile_name_of(pvm_engine *e, const pvm_vm *vm, char *out, size
 
 static const pvm_opt pvm_create_opts[] = {
     {"profile", 'p', true, "PROFILE", "hardware profile (name or id) the VM wears (required)"},
-    {"cpus", 0, true, "N", "virtual CPUs (default 1; at most the max_cpus cap)"},
+    {"cpus", 0, true, "N", "virtual CPUs (default: the profile CPU's cores x threads, else 1; "
+                          "a count that contradicts it is warned about)"},
     {"memory", 0, true, "SIZE", "memory, e.g. 512M, 4G (default 1G, or the cap when lower)"},
     {"disk", 0, true, "SIZE", "disk size, e.g. 20G (default 50G; sparse qcow2)"},
     {"disk-bus", 0, true, "BUS", "virtio (default, fastest; Red Hat PCI ids), nvme (its model "
@@ -196,6 +197,12 @@ static int pvm_vm_create_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
         return -1;
     pvm_cli_trace(cli, "create: output");
     pvm_cli_forwards_warn(&vm);
+    pvm_profile prof;
+    pvm_error ignored = {0};
+    char note[512];
+    if (pvm_profile_get(e, vm.profile_id, &prof, &ignored) == 0 &&
+        pvm_profile_vcpus_note(&prof, vm.cpus, note, sizeof note))
+        pvm_out_warning("VM '%s': %s", vm.name, note);
     if (pvm_args_given(a, "json")) {
         char pname[PVM_NAME_MAX + 1];
         pvm_profile_name_of(e, &vm, pname, sizeof pname);

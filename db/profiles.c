@@ -12,7 +12,9 @@
     "id, name, manufacturer, product, version, family, sku, board_manufacturer, "       \
     "board_product, board_version, board_serial, chassis_manufacturer, chassis_serial, " \
     "chassis_asset, bios_vendor, bios_version, bios_date, cpu_model, cpu_manufacturer, " \
-    "memory_manufacturer, machine_id, mac, serial, disk_serial, hide_hypervisor, preset, " \
+    "memory_manufacturer, chassis_type, cpu_cores, cpu_threads, cpu_family, "               \
+    "cpu_model_number, cpu_stepping, cpu_microcode, "                                      \
+    "machine_id, mac, serial, disk_serial, hide_hypervisor, preset, "                      \
     "created_at, updated_at"
 
 static const char pvm_sql_insert[] =
@@ -20,7 +22,8 @@ static const char pvm_sql_insert[] =
     ":id, :name, :manufacturer, :product, :version, :family, :sku, :board_manufacturer, "
     ":board_product, :board_version, :board_serial, :chassis_manufacturer, :chassis_serial, "
     ":chassis_asset, :bios_vendor, :bios_version, :bios_date, :cpu_model, :cpu_manufacturer, "
-    ":memory_manufacturer, :machine_id, :mac, :serial, :disk_serial, :hide_hypervisor, :preset, "
+    ":memory_manufacturer, :chassis_type, :cpu_cores, :cpu_threads, :cpu_family, "
+    ":cpu_model_number, :cpu_stepping, :cpu_microcode, :machine_id, :mac, :serial, :disk_serial, :hide_hypervisor, :preset, "
     ":created_at, :updated_at)";
 
 static const char pvm_sql_update[] =
@@ -32,6 +35,9 @@ static const char pvm_sql_update[] =
     "chassis_asset = :chassis_asset, bios_vendor = :bios_vendor, "
     "bios_version = :bios_version, bios_date = :bios_date, cpu_model = :cpu_model, "
     "cpu_manufacturer = :cpu_manufacturer, memory_manufacturer = :memory_manufacturer, "
+    "chassis_type = :chassis_type, cpu_cores = :cpu_cores, cpu_threads = :cpu_threads, "
+    "cpu_family = :cpu_family, cpu_model_number = :cpu_model_number, "
+    "cpu_stepping = :cpu_stepping, cpu_microcode = :cpu_microcode, "
     "machine_id = :machine_id, mac = :mac, serial = :serial, disk_serial = :disk_serial, "
     "hide_hypervisor = :hide_hypervisor, preset = :preset, updated_at = :updated_at "
     "WHERE id = :id";

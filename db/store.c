@@ -261,6 +261,21 @@ static int pvm_migrate_5(sqlite3 *db, pvm_error *err)
     return pvm_exec(db, sql, "store: migration 5 (installs)", err);
 }
 
+/* 6: the profile's CPU topology and identity numbers and its chassis type (issue 13);
+ * '' (not set) for the profiles stored before. */
+static int pvm_migrate_6(sqlite3 *db, pvm_error *err)
+{
+    static const char sql[] =
+        "ALTER TABLE profiles ADD COLUMN chassis_type TEXT NOT NULL DEFAULT '';"
+        "ALTER TABLE profiles ADD COLUMN cpu_cores TEXT NOT NULL DEFAULT '';"
+        "ALTER TABLE profiles ADD COLUMN cpu_threads TEXT NOT NULL DEFAULT '';"
+        "ALTER TABLE profiles ADD COLUMN cpu_family TEXT NOT NULL DEFAULT '';"
+        "ALTER TABLE profiles ADD COLUMN cpu_model_number TEXT NOT NULL DEFAULT '';"
+        "ALTER TABLE profiles ADD COLUMN cpu_stepping TEXT NOT NULL DEFAULT '';"
+        "ALTER TABLE profiles ADD COLUMN cpu_microcode TEXT NOT NULL DEFAULT '';";
+    return pvm_exec(db, sql, "store: migration 6 (profile cpu topology, chassis type)", err);
+}
+
 /* Each entry runs in one BEGIN IMMEDIATE transaction with its version bump.
  * New migrations (snapshots, installs, ...) are appended here. */
 static const struct pvm_migration {
@@ -273,6 +288,7 @@ static const struct pvm_migration {
     {3, pvm_migrate_3, "PRAGMA user_version = 3"},
     {4, pvm_migrate_4, "PRAGMA user_version = 4"},
     {5, pvm_migrate_5, "PRAGMA user_version = 5"},
+    {6, pvm_migrate_6, "PRAGMA user_version = 6"},
 };
 
 #define PVM_MIGRATION_COUNT ((int)(sizeof pvm_migrations / sizeof pvm_migrations[0]))

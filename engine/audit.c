@@ -4,6 +4,7 @@
 #include "internal.h"
 
 #include <ctype.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -251,12 +252,63 @@ static void audit_cpuinfo_value(const char *info, const char *key, char *out, si
     }
 }
 
+/* Marks an item the last audit_add made, unless it already carries one. */
+static void audit_mark_last(audit_run *r, const char *mark)
+{
+    pvm_audit_item *it = &r->out->items[r->out->n - 1];
+    if (it->mark)
+        return;
+    it->mark = mark;
+    r->out->marks++;
+}
+
+/* The chassis type QEMU gives (1, "Other"; 2 "Unknown") is a mark; the profile's expected. */
+static void audit_chassis(audit_run *r)
+{
+    char *v = audit_read(r, "/sys/class/dmi/id/chassis_type");
+    audit_trim(v);
+    char want[16] = "";
+    unsigned code = pvm_chassis_code(r->p->hw.chassis_type);
+    if (code)
+        snprintf(want, sizeof want, "%u", code);
+    audit_add(r, "dmi chassis_type (number)", v, want, false, NULL);
+    if (!strcmp(v, "1") || !strcmp(v, "2"))
+        audit_mark_last(r, "chassis type 1/2 (Other/Unknown), QEMU's default");
+    free(v);
+}
+
+/* Threads and cores the guest counts against the profile's CPU (a brand with 8 threads
+ * showing 2 is a mark), and its family/model/stepping/microcode. */
+static void audit_cpu_topology(audit_run *r, const char *info)
+{
+    char v[64], want[32];
+    int threads = pvm_profile_vcpus(r->p);
+    audit_cpuinfo_value(info, "siblings", v, sizeof v);
+    snprintf(want, sizeof want, "%d", threads);
+    audit_add(r, "cpu threads (siblings)", v, threads ? want : NULL, false, NULL);
+    if (threads && r->out->items[r->out->n - 1].mismatch)
+        audit_mark_last(r, "a thread count other than the brand's");
+    audit_cpuinfo_value(info, "cpu cores", v, sizeof v);
+    audit_add(r, "cpu cores", v, r->p->hw.cpu_cores, false, NULL);
+    static const struct { const char *key, *what; size_t off; } ids[] = {
+        {"cpu family", "cpu family", offsetof(pvm_hw_model, cpu_family)},
+        {"model\t", "cpu model number", offsetof(pvm_hw_model, cpu_model_number)},
+        {"stepping", "cpu stepping", offsetof(pvm_hw_model, cpu_stepping)},
+        {"microcode", "cpu microcode", offsetof(pvm_hw_model, cpu_microcode)},
+    };
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        audit_cpuinfo_value(info, ids[i].key, v, sizeof v);
+        audit_add(r, ids[i].what, v, (const char *)&r->p->hw + ids[i].off, true, NULL);
+    }
+}
+
 static void audit_cpu(audit_run *r)
 {
     char *info = audit_read(r, "/proc/cpuinfo");
     char brand[160], flags[4096];
     audit_cpuinfo_value(info, "model name", brand, sizeof brand);
     audit_cpuinfo_value(info, "flags", flags, sizeof flags);
+    audit_cpu_topology(r, info);
     free(info);
     audit_add(r, "cpu brand", brand, r->p->hw.cpu_model, false, "cpuModel");
     bool hv = false;
@@ -396,6 +448,7 @@ int pvm_vm_audit(pvm_engine *e, const char *name_or_id, pvm_audit *out, pvm_erro
     pvm_error lerr = {0};
     audit_dmi_id(&r);
     audit_dmi_raw(&r);
+    audit_chassis(&r);
     audit_nics(&r, &vm, &lerr);
     audit_disks(&r, &lerr);
     audit_cpu(&r);

@@ -140,7 +140,9 @@ static int pvm_cfg_write(const char *path, const pvm_config *cfg, pvm_error *err
         "# The environment variable PRIVARION_VM_ACCEL overrides this.\n"
         "accel = %s\n"
         "\n"
-        "# Most vCPUs one VM, and all running VMs together, may use.\n"
+        "# Most host cores the running VMs together may use. Every VM's QEMU runs on\n"
+        "# these cores only (CPU affinity), so a VM may show more vCPUs than this\n"
+        "# (the topology of its profile's CPU): they then share the cores.\n"
         "# Default: half the host's %d online cores, at least 1; at most all of them.\n"
         "max_cpus = %d\n"
         "\n"
@@ -244,14 +246,9 @@ int pvm_config_load(const char *home, pvm_config *cfg, pvm_error *err)
 
 /* ------------------------------------------------------------- caps */
 
-int pvm_caps_check(const pvm_config *cfg, const char *what, int cpus, uint64_t memory,
-                   pvm_error *err)
+int pvm_caps_check(const pvm_config *cfg, const char *what, uint64_t memory, pvm_error *err)
 {
     char a[32], b[32];
-    if (cpus > cfg->max_cpus)
-        return pvm_error_set_field(err, PVM_E_LIMIT, "cpus",
-                             "%s: cpus %d is over the cap of %d (max_cpus in the config)", what,
-                             cpus, cfg->max_cpus);
     if (memory > cfg->max_memory) {
         pvm_cfg_size_text(memory, a, sizeof a);
         pvm_cfg_size_text(cfg->max_memory, b, sizeof b);

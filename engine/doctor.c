@@ -254,6 +254,7 @@ int pvm_doctor_run(const char *home_flag, pvm_doctor *out, pvm_error *err)
     out->host_cores = pvm_host_cores();
     out->host_memory = pvm_host_memory();
     out->max_cpus = cfg.max_cpus;
+    pvm_host_share(cfg.max_cpus, out->cpu_share, sizeof out->cpu_share);
     out->max_memory = cfg.max_memory;
     pvm_doctor_qemu(out, &cfg);
     pvm_doctor_accel(out, &cfg);

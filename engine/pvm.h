@@ -83,6 +83,7 @@ int64_t pvm_now(void);
 #define PVM_DISK_SERIAL_MAX 20  /* virtio-blk / nvme serial limit */
 #define PVM_UUID_LEN 36
 #define PVM_MAC_LEN 17
+#define PVM_NUM_MAX 11          /* longest number field as text ("0xffffffff") */
 
 typedef struct pvm_hw_model {
     char manufacturer[PVM_TEXT_MAX + 1];        /* SMBIOS type 1 */
@@ -103,6 +104,16 @@ typedef struct pvm_hw_model {
     char cpu_model[PVM_TEXT_MAX + 1];            /* CPUID brand string, type 4 version */
     char cpu_manufacturer[PVM_TEXT_MAX + 1];     /* SMBIOS type 4 */
     char memory_manufacturer[PVM_TEXT_MAX + 1];  /* SMBIOS type 17 */
+    /* The real machine's CPU and case (issue 13), "" when not set (then: cores = the VM's
+     * vCPUs, 1 thread each, QEMU's own family/model, desktop chassis). Numbers are kept
+     * as canonical text: decimal, the microcode as 0x-hex. */
+    char chassis_type[PVM_NUM_MAX + 1];          /* SMBIOS type 3 name: "notebook" ... */
+    char cpu_cores[PVM_NUM_MAX + 1];             /* cores per socket, 1..128 */
+    char cpu_threads[PVM_NUM_MAX + 1];           /* threads per core, 1..4 */
+    char cpu_family[PVM_NUM_MAX + 1];            /* CPUID family (6 Intel Core, 23/25 Zen) */
+    char cpu_model_number[PVM_NUM_MAX + 1];      /* CPUID model, 0..255 */
+    char cpu_stepping[PVM_NUM_MAX + 1];          /* CPUID stepping, 0..15 */
+    char cpu_microcode[PVM_NUM_MAX + 1];         /* microcode revision, "0xa4" */
 } pvm_hw_model;
 
 typedef struct pvm_profile {
@@ -126,6 +137,9 @@ typedef enum {
     PVM_FK_UUID,        /* RFC 4122 text form */
     PVM_FK_MAC,         /* colon form, unicast, not all zero */
     PVM_FK_DISK_SERIAL, /* printable ASCII, at most 20 bytes */
+    PVM_FK_UINT,        /* decimal or 0x-hex in [min, max], stored decimal, or empty */
+    PVM_FK_HEX,         /* decimal or 0x-hex in [min, max], stored 0x-hex, or empty */
+    PVM_FK_CHASSIS,     /* an SMBIOS chassis type name (pvm_chassis_types), or empty */
 } pvm_field_kind;
 
 /* One row of the field table: the single description of every identity
@@ -138,6 +152,7 @@ typedef struct pvm_field {
     pvm_field_kind kind;
     size_t offset;       /* offset of the char array inside pvm_profile */
     size_t size;         /* size of that char array (max length + 1) */
+    unsigned long min, max; /* PVM_FK_UINT / PVM_FK_HEX: the allowed range */
 } pvm_field;
 
 /* The table of all string identity fields (not id, name, hide_hypervisor). */
@@ -146,6 +161,25 @@ const pvm_field *pvm_profile_field_by_key(const char *key);
 /* Pointer to the field's storage inside p. */
 char *pvm_profile_field_ptr(pvm_profile *p, const pvm_field *f);
 const char *pvm_profile_field_cptr(const pvm_profile *p, const pvm_field *f);
+
+/* SMBIOS 3.x chassis types (DSP0134 7.4.1) a real machine reports; "other" and
+ * "unknown" are left out (QEMU's own 1 is a VM mark). */
+typedef struct pvm_chassis_type {
+    const char *name; /* "notebook" */
+    unsigned code;    /* 0x0A */
+} pvm_chassis_type;
+const pvm_chassis_type *pvm_chassis_types(size_t *count);
+/* The code of a chassis type name; 0 when unknown or empty. */
+unsigned pvm_chassis_code(const char *name);
+/* A number field's value (PVM_FK_UINT/HEX text); def when empty or malformed. */
+unsigned long pvm_profile_num(const char *text, unsigned long def);
+
+/* The vCPUs the profile's CPU has (cpuCores x cpuThreads, at most 255); 0 when it does
+ * not say. A new VM's default vCPU count (1 when 0). */
+int pvm_profile_vcpus(const pvm_profile *p);
+/* When cpus contradicts the profile's CPU (not cores x threads), one sentence saying so
+ * and what the guest will see into out (size bytes); returns 1 then, else 0 (out ""). */
+int pvm_profile_vcpus_note(const pvm_profile *p, int cpus, char *out, size_t size);
 
 /* Zeroes p and sets the defaults (hide_hypervisor on). */
 void pvm_profile_init(pvm_profile *p);
@@ -830,6 +864,7 @@ typedef struct pvm_doctor {
     bool stealth_built;       /* built for the installed QEMU and this patch set */
     char stealth_note[400];   /* one line: where it is, or why not */
     int max_cpus;
+    char cpu_share[64];   /* the host cores max_cpus pins every QEMU to: "1" or "0,1" */
     uint64_t max_memory;
     size_t nproblems;
     pvm_doctor_problem problems[PVM_DOCTOR_MAX_PROBLEMS];

@@ -300,7 +300,7 @@ static int pvm_vm_check_caps(pvm_engine *e, pvm_vm *vm, pvm_error *err)
         if (cap && cap < vm->memory_bytes)
             vm->memory_bytes = cap;
     }
-    return pvm_caps_check(&cfg, "vm create", vm->cpus, vm->memory_bytes, err);
+    return pvm_caps_check(&cfg, "vm create", vm->memory_bytes, err);
 }
 
 static int pvm_vm_make_disk(pvm_engine *e, const pvm_vm_files *f, const pvm_vm_opts *o,
@@ -418,6 +418,8 @@ static int pvm_vm_create_checks(pvm_engine *e, const char *name, const char *pro
     pvm_strlcpy(vm->name, name, sizeof vm->name);
     if (pvm_vm_field_profile(e, vm, profile, &p, err) < 0)
         return -1;
+    if (!o->cpus && pvm_profile_vcpus(&p) > 0) /* the default follows the profile's CPU */
+        vm->cpus = pvm_profile_vcpus(&p);
     pvm_engine_step(e, "create: name free? config, caps");
     if (pvm_vm_name_free(e, name, err) < 0 || pvm_vm_check_caps(e, vm, err) < 0)
         return -1;

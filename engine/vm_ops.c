@@ -24,61 +24,51 @@ static void pvm_vm_event(pvm_engine *e, const pvm_vm *vm, const char *kind, cons
 
 /* ----------------------------------------------------------------- caps */
 
-static const char *pvm_cpus_word(int n)
-{
-    return n == 1 ? "vCPU" : "vCPUs";
-}
-
-/* The VM alone over the caps (they may have been lowered since create). */
+/* The VM alone over the memory cap (it may have been lowered since create). */
 static int pvm_vm_caps_alone(const pvm_config *cfg, const pvm_vm *vm, pvm_error *err)
 {
     char mem[32], cap[32];
     return pvm_error_set(err, PVM_E_LIMIT,
-                         "cannot start VM '%s' (%d %s, %s): over the caps of %d %s and %s that "
-                         "one VM may use (max_cpus, max_memory in the config file)",
-                         vm->name, vm->cpus, pvm_cpus_word(vm->cpus),
-                         pvm_size_format(vm->memory_bytes, mem, sizeof mem), cfg->max_cpus,
-                         pvm_cpus_word(cfg->max_cpus),
+                         "cannot start VM '%s' (%s): over the cap of %s that one VM may use "
+                         "(max_memory in the config file)",
+                         vm->name, pvm_size_format(vm->memory_bytes, mem, sizeof mem),
                          pvm_size_format(cfg->max_memory, cap, sizeof cap));
 }
 
-/* Refuses a start that would push the running VMs' total past the caps; the
- * message gives every figure (each from its own buffer). */
+/* Refuses a start that would push the running VMs' memory past the cap; the message
+ * gives every figure (each from its own buffer). vCPUs are never refused: every VM runs
+ * on the same max_cpus host cores (pvm_host_pin), so together they use at most those. */
 static int pvm_vm_check_running_caps(pvm_engine *e, const pvm_config *cfg, const pvm_vm *vm,
                                      pvm_error *err)
 {
     pvm_error cap = {0};
-    if (pvm_caps_check(cfg, "start", vm->cpus, vm->memory_bytes, &cap) < 0)
+    if (pvm_caps_check(cfg, "start", vm->memory_bytes, &cap) < 0)
         return pvm_vm_caps_alone(cfg, vm, err);
     pvm_vm *all = NULL;
     size_t n = 0;
     if (pvm_vm_list(e, &all, &n, err) < 0)
         return -1;
-    int cpus = 0, others = 0;
+    int others = 0;
     uint64_t mem = 0;
     for (size_t i = 0; i < n; i++) {
         if (strcmp(all[i].id, vm->id) == 0 ||
             (all[i].state != PVM_VM_RUNNING && all[i].state != PVM_VM_PAUSED))
             continue;
-        cpus += all[i].cpus;
         mem += all[i].memory_bytes;
         others++;
     }
     free(all);
-    if (pvm_caps_check(cfg, "start", cpus + vm->cpus, mem + vm->memory_bytes, &cap) == 0)
+    if (pvm_caps_check(cfg, "start", mem + vm->memory_bytes, &cap) == 0)
         return 0;
     char own[32], used[32], total[32], capm[32];
     return pvm_error_set(err, PVM_E_LIMIT,
-                         "cannot start VM '%s' (%d %s, %s): %d running VM%s already use%s %d %s "
-                         "and %s; together %d %s and %s are over the caps of %d %s and %s that "
-                         "all running VMs may use (max_cpus, max_memory in the config file)",
-                         vm->name, vm->cpus, pvm_cpus_word(vm->cpus),
-                         pvm_size_format(vm->memory_bytes, own, sizeof own), others,
-                         others == 1 ? "" : "s", others == 1 ? "s" : "", cpus,
-                         pvm_cpus_word(cpus), pvm_size_format(mem, used, sizeof used),
-                         cpus + vm->cpus, pvm_cpus_word(cpus + vm->cpus),
+                         "cannot start VM '%s' (%s): %d running VM%s already use%s %s; together "
+                         "%s are over the cap of %s that all running VMs may use (max_memory in "
+                         "the config file)",
+                         vm->name, pvm_size_format(vm->memory_bytes, own, sizeof own), others,
+                         others == 1 ? "" : "s", others == 1 ? "s" : "",
+                         pvm_size_format(mem, used, sizeof used),
                          pvm_size_format(mem + vm->memory_bytes, total, sizeof total),
-                         cfg->max_cpus, pvm_cpus_word(cfg->max_cpus),
                          pvm_size_format(cfg->max_memory, capm, sizeof capm));
 }
 

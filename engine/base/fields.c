@@ -3,42 +3,86 @@
  * used by the store (db/), validation, JSON and the command line alike. */
 #include "pvm.h"
 
+#include <errno.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define HW(member) offsetof(pvm_profile, hw.member), sizeof(((pvm_profile *)0)->hw.member)
 #define TOP(member) offsetof(pvm_profile, member), sizeof(((pvm_profile *)0)->member)
 
 static const pvm_field pvm_fields[] = {
-    {"manufacturer", "manufacturer", "manufacturer", true, PVM_FK_TEXT, HW(manufacturer)},
-    {"product", "product", "product", true, PVM_FK_TEXT, HW(product)},
-    {"version", "version", "version", true, PVM_FK_TEXT, HW(version)},
-    {"family", "family", "family", true, PVM_FK_TEXT, HW(family)},
-    {"sku", "sku", "sku", true, PVM_FK_TEXT, HW(sku)},
+    {"manufacturer", "manufacturer", "manufacturer", true, PVM_FK_TEXT, HW(manufacturer), 0, 0},
+    {"product", "product", "product", true, PVM_FK_TEXT, HW(product), 0, 0},
+    {"version", "version", "version", true, PVM_FK_TEXT, HW(version), 0, 0},
+    {"family", "family", "family", true, PVM_FK_TEXT, HW(family), 0, 0},
+    {"sku", "sku", "sku", true, PVM_FK_TEXT, HW(sku), 0, 0},
     {"boardManufacturer", "board-manufacturer", "board_manufacturer", true, PVM_FK_TEXT,
-     HW(board_manufacturer)},
-    {"boardProduct", "board-product", "board_product", true, PVM_FK_TEXT, HW(board_product)},
-    {"boardVersion", "board-version", "board_version", true, PVM_FK_TEXT, HW(board_version)},
-    {"boardSerial", "board-serial", "board_serial", true, PVM_FK_TEXT, HW(board_serial)},
+     HW(board_manufacturer), 0, 0},
+    {"boardProduct", "board-product", "board_product", true, PVM_FK_TEXT, HW(board_product), 0, 0},
+    {"boardVersion", "board-version", "board_version", true, PVM_FK_TEXT, HW(board_version), 0, 0},
+    {"boardSerial", "board-serial", "board_serial", true, PVM_FK_TEXT, HW(board_serial), 0, 0},
     {"chassisManufacturer", "chassis-manufacturer", "chassis_manufacturer", true, PVM_FK_TEXT,
-     HW(chassis_manufacturer)},
-    {"chassisSerial", "chassis-serial", "chassis_serial", true, PVM_FK_TEXT, HW(chassis_serial)},
-    {"chassisAsset", "chassis-asset", "chassis_asset", true, PVM_FK_TEXT, HW(chassis_asset)},
-    {"biosVendor", "bios-vendor", "bios_vendor", true, PVM_FK_TEXT, HW(bios_vendor)},
-    {"biosVersion", "bios-version", "bios_version", true, PVM_FK_TEXT, HW(bios_version)},
-    {"biosDate", "bios-date", "bios_date", true, PVM_FK_DATE, HW(bios_date)},
-    {"cpuModel", "cpu-model", "cpu_model", true, PVM_FK_TEXT, HW(cpu_model)},
+     HW(chassis_manufacturer), 0, 0},
+    {"chassisSerial", "chassis-serial", "chassis_serial", true, PVM_FK_TEXT, HW(chassis_serial), 0, 0},
+    {"chassisAsset", "chassis-asset", "chassis_asset", true, PVM_FK_TEXT, HW(chassis_asset), 0, 0},
+    {"biosVendor", "bios-vendor", "bios_vendor", true, PVM_FK_TEXT, HW(bios_vendor), 0, 0},
+    {"biosVersion", "bios-version", "bios_version", true, PVM_FK_TEXT, HW(bios_version), 0, 0},
+    {"biosDate", "bios-date", "bios_date", true, PVM_FK_DATE, HW(bios_date), 0, 0},
+    {"cpuModel", "cpu-model", "cpu_model", true, PVM_FK_TEXT, HW(cpu_model), 0, 0},
     {"cpuManufacturer", "cpu-manufacturer", "cpu_manufacturer", true, PVM_FK_TEXT,
-     HW(cpu_manufacturer)},
+     HW(cpu_manufacturer), 0, 0},
     {"memoryManufacturer", "memory-manufacturer", "memory_manufacturer", true, PVM_FK_TEXT,
-     HW(memory_manufacturer)},
-    {"machineIdentifier", "uuid", "machine_id", false, PVM_FK_UUID, TOP(machine_id)},
-    {"macAddress", "mac", "mac", false, PVM_FK_MAC, TOP(mac)},
-    {"serialNumber", "serial", "serial", false, PVM_FK_TEXT, TOP(serial)},
-    {"diskSerial", "disk-serial", "disk_serial", false, PVM_FK_DISK_SERIAL, TOP(disk_serial)},
+     HW(memory_manufacturer), 0, 0},
+    {"chassisType", "chassis-type", "chassis_type", true, PVM_FK_CHASSIS, HW(chassis_type), 0, 0},
+    {"cpuCores", "cpu-cores", "cpu_cores", true, PVM_FK_UINT, HW(cpu_cores), 1, 128},
+    {"cpuThreads", "cpu-threads", "cpu_threads", true, PVM_FK_UINT, HW(cpu_threads), 1, 4},
+    {"cpuFamily", "cpu-family", "cpu_family", true, PVM_FK_UINT, HW(cpu_family), 1, 270},
+    {"cpuModelNumber", "cpu-model-number", "cpu_model_number", true, PVM_FK_UINT,
+     HW(cpu_model_number), 0, 255},
+    {"cpuStepping", "cpu-stepping", "cpu_stepping", true, PVM_FK_UINT, HW(cpu_stepping), 0, 15},
+    {"cpuMicrocode", "cpu-microcode", "cpu_microcode", true, PVM_FK_HEX, HW(cpu_microcode), 0,
+     0xFFFFFFFFul},
+    {"machineIdentifier", "uuid", "machine_id", false, PVM_FK_UUID, TOP(machine_id), 0, 0},
+    {"macAddress", "mac", "mac", false, PVM_FK_MAC, TOP(mac), 0, 0},
+    {"serialNumber", "serial", "serial", false, PVM_FK_TEXT, TOP(serial), 0, 0},
+    {"diskSerial", "disk-serial", "disk_serial", false, PVM_FK_DISK_SERIAL, TOP(disk_serial), 0, 0},
 };
 
 #define PVM_NFIELDS (sizeof pvm_fields / sizeof pvm_fields[0])
+
+/* SMBIOS 3.x (DSP0134) 7.4.1, the types real machines report. */
+static const pvm_chassis_type pvm_chassis[] = {
+    {"desktop", 0x03},     {"low-profile-desktop", 0x04}, {"mini-tower", 0x06},
+    {"tower", 0x07},       {"portable", 0x08},            {"laptop", 0x09},
+    {"notebook", 0x0A},    {"hand-held", 0x0B},           {"all-in-one", 0x0D},
+    {"sub-notebook", 0x0E}, {"tablet", 0x1E},             {"convertible", 0x1F},
+    {"detachable", 0x20},  {"mini-pc", 0x23},             {"stick-pc", 0x24},
+};
+
+const pvm_chassis_type *pvm_chassis_types(size_t *count)
+{
+    *count = sizeof pvm_chassis / sizeof pvm_chassis[0];
+    return pvm_chassis;
+}
+
+unsigned pvm_chassis_code(const char *name)
+{
+    for (size_t i = 0; name && i < sizeof pvm_chassis / sizeof pvm_chassis[0]; i++)
+        if (strcmp(pvm_chassis[i].name, name) == 0)
+            return pvm_chassis[i].code;
+    return 0;
+}
+
+unsigned long pvm_profile_num(const char *text, unsigned long def)
+{
+    if (!text || !*text)
+        return def;
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(text, &end, 0);
+    return errno || *end || text[0] == '-' ? def : v;
+}
 
 const pvm_field *pvm_profile_fields(size_t *count)
 {

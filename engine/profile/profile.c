@@ -7,6 +7,35 @@
 #include <stdio.h>
 #include <string.h>
 
+int pvm_profile_vcpus(const pvm_profile *p)
+{
+    unsigned long cores = pvm_profile_num(p->hw.cpu_cores, 0);
+    unsigned long threads = pvm_profile_num(p->hw.cpu_threads, 1);
+    if (!cores)
+        return 0;
+    unsigned long n = cores * (threads ? threads : 1);
+    return n > 255 ? 255 : (int)n;
+}
+
+int pvm_profile_vcpus_note(const pvm_profile *p, int cpus, char *out, size_t size)
+{
+    int want = pvm_profile_vcpus(p);
+    if (size)
+        out[0] = '\0';
+    if (!want || cpus == want)
+        return 0;
+    unsigned long threads = pvm_profile_num(p->hw.cpu_threads, 1);
+    bool even = threads > 1 && cpus % (int)threads == 0;
+    snprintf(out, size,
+             "%d vCPU%s contradict%s profile '%s': its CPU (%s) has %s cores x %lu threads = "
+             "%d; the guest will see %d core%s with %lu thread%s each (use --cpus %d to match)",
+             cpus, cpus == 1 ? "" : "s", cpus == 1 ? "s" : "", p->name,
+             p->hw.cpu_model[0] ? p->hw.cpu_model : "no brand", p->hw.cpu_cores, threads, want,
+             even ? cpus / (int)threads : cpus, (even ? cpus / (int)threads : cpus) == 1 ? "" : "s",
+             even ? threads : 1ul, even && threads > 1 ? "s" : "", want);
+    return 1;
+}
+
 void pvm_profile_init(pvm_profile *p)
 {
     memset(p, 0, sizeof *p);
@@ -240,6 +269,52 @@ int pvm_validate_date(const char *what, const char *s, pvm_error *err)
     return 0;
 }
 
+/* ------------------------------------------------------ numbers, chassis */
+
+/* Decimal, or 0x-hex, digits only (no sign, no spaces), in [min, max]; empty accepted.
+ * On success *v holds the value. */
+static int pvm_validate_uint(const pvm_field *f, const char *s, unsigned long *v, pvm_error *err)
+{
+    char shown[PVM_SHOW_MAX + 16];
+    int r = pvm_format_preamble(f->key, s, err);
+    if (r)
+        return r > 0 ? 0 : -1;
+    bool hex = s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+    const char *d = hex ? s + 2 : s;
+    size_t n = strlen(d);
+    bool ok = n > 0 && n <= 10;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = hex ? pvm_is_hex(d[i]) : (d[i] >= '0' && d[i] <= '9');
+    unsigned long long x = 0;
+    for (size_t i = 0; ok && i < n; i++)
+        x = x * (hex ? 16 : 10) + (unsigned long long)pvm_hex_value(d[i]);
+    if (!ok || x < f->min || x > f->max)
+        return pvm_error_set_field(err, PVM_E_INVALID, f->key,
+                                   "%s: must be a whole number from %lu to %lu (decimal or "
+                                   "0x-hex)%s",
+                                   f->key, f->min, f->max, pvm_shown(s, shown, sizeof shown));
+    *v = (unsigned long)x;
+    return 0;
+}
+
+static int pvm_validate_chassis(const char *what, const char *s, pvm_error *err)
+{
+    char shown[PVM_SHOW_MAX + 16];
+    int r = pvm_format_preamble(what, s, err);
+    if (r)
+        return r > 0 ? 0 : -1;
+    if (pvm_chassis_code(s))
+        return 0;
+    char names[400] = "";
+    size_t n, len = 0;
+    const pvm_chassis_type *t = pvm_chassis_types(&n);
+    for (size_t i = 0; i < n && len < sizeof names; i++)
+        len += (size_t)snprintf(names + len, sizeof names - len, "%s%s", i ? ", " : "",
+                                t[i].name);
+    return pvm_error_set_field(err, PVM_E_INVALID, what, "%s: must be one of %s%s", what, names,
+                               pvm_shown(s, shown, sizeof shown));
+}
+
 /* ------------------------------------------------------ setters, validate */
 
 static int pvm_field_check(const pvm_field *f, const char *value, pvm_error *err)
@@ -253,6 +328,13 @@ static int pvm_field_check(const pvm_field *f, const char *value, pvm_error *err
         return pvm_validate_mac(f->key, value, err);
     case PVM_FK_DISK_SERIAL:
         return pvm_validate_text(f->key, value, PVM_DISK_SERIAL_MAX, err);
+    case PVM_FK_UINT:
+    case PVM_FK_HEX: {
+        unsigned long v;
+        return pvm_validate_uint(f, value, &v, err);
+    }
+    case PVM_FK_CHASSIS:
+        return pvm_validate_chassis(f->key, value, err);
     case PVM_FK_TEXT:
     default:
         return pvm_validate_text(f->key, value, f->size - 1, err);
@@ -270,6 +352,13 @@ int pvm_profile_set(pvm_profile *p, const pvm_field *f, const char *value, pvm_e
         return pvm_error_set_field(err, PVM_E_INVALID, f->key, "%s: must be at most %zu bytes",
                                    f->key, f->size - 1);
     char *dst = pvm_profile_field_ptr(p, f);
+    if ((f->kind == PVM_FK_UINT || f->kind == PVM_FK_HEX) && value[0]) {
+        unsigned long v = 0; /* stored canonical: decimal, or lower-case 0x-hex */
+        pvm_validate_uint(f, value, &v, NULL);
+        memset(dst, 0, f->size);
+        snprintf(dst, f->size, f->kind == PVM_FK_HEX ? "0x%lx" : "%lu", v);
+        return 0;
+    }
     bool lower = f->kind == PVM_FK_UUID || f->kind == PVM_FK_MAC;
     for (size_t i = 0; i < n; i++)
         dst[i] = lower && value[i] >= 'A' && value[i] <= 'Z' ? (char)(value[i] + 32) : value[i];

@@ -356,8 +356,15 @@ static int pvm_json_set_field(pvm_profile *p, const pvm_field *f, const cJSON *i
         return pvm_error_set_field(err, PVM_E_INVALID, f->key, "%s: appears more than once",
                                    path);
     seen[idx] = true;
-    if (pvm_json_string(item, path, &v, err) < 0)
+    char num[32]; /* number fields also take a JSON number: 8, not only "8" */
+    bool numeric = f->kind == PVM_FK_UINT || f->kind == PVM_FK_HEX;
+    if (numeric && cJSON_IsNumber(item) && item->valuedouble >= 0 &&
+        item->valuedouble <= 4294967295.0 && item->valuedouble == (double)(long long)item->valuedouble) {
+        snprintf(num, sizeof num, "%lld", (long long)item->valuedouble);
+        v = num;
+    } else if (pvm_json_string(item, path, &v, err) < 0) {
         return -1;
+    }
     if (pvm_profile_set(p, f, v, err) == 0)
         return 0;
     pvm_error_prefix(err, in); /* the path the file uses: hardwareModel.product */

@@ -154,6 +154,13 @@ static int pvm_check_profile_text(const pvm_profile *p, pvm_error *err)
     for (size_t i = 0; i < count; i++)
         if (pvm_check_text(f[i].key, pvm_profile_field_cptr(p, &f[i]), err))
             return -1;
+    /* Number and chassis fields reach -cpu, which has no escape: their own rule again. */
+    pvm_profile scratch;
+    for (size_t i = 0; i < count; i++)
+        if ((f[i].kind == PVM_FK_UINT || f[i].kind == PVM_FK_HEX ||
+             f[i].kind == PVM_FK_CHASSIS) &&
+            pvm_profile_set(&scratch, &f[i], pvm_profile_field_cptr(p, &f[i]), err) < 0)
+            return -1;
     if (strlen(p->hw.cpu_model) > PVM_BRAND_MAX)
         return pvm_error_set_field(
             err, PVM_E_INVALID, "cpuModel",
@@ -191,7 +198,8 @@ static int pvm_check_paths(const pvm_qemu_paths *paths, pvm_error *err)
         pvm_check_path("serial socket", paths->serial_sock, PVM_SOCK_PATH_MAX, err) ||
         pvm_check_path("serial log", paths->serial_log, 0, err) ||
         pvm_check_path("pid file", paths->pidfile, 0, err) ||
-        pvm_check_path("smbios type 0 file", paths->smbios_type0, 0, err))
+        pvm_check_path("smbios type 0 file", paths->smbios_type0, 0, err) ||
+        pvm_check_path("smbios folder", paths->smbios_dir, PVM_PATH_MAX - 32, err))
         return -1;
     if (paths->vnc_sock && pvm_check_path("vnc socket", paths->vnc_sock, PVM_SOCK_PATH_MAX, err))
         return -1;
@@ -344,16 +352,66 @@ static const char *pvm_cpu_vendor(const pvm_hw_model *hw)
     for (size_t i = 0; i < 2; i++) {
         if (pvm_contains_ci(src[i], "intel"))
             return "GenuineIntel";
-        if (pvm_contains_ci(src[i], "amd"))
+        if (pvm_contains_ci(src[i], "amd") || pvm_contains_ci(src[i], "advanced micro"))
             return "AuthenticAMD";
     }
     return NULL;
 }
 
+/* A named QEMU CPU model close to the brand's vendor (its feature flags), and the flags
+ * TCG cannot give (QEMU 7.2 warns about each and drops it; turned off here so the guest
+ * and the log agree). No vendor: qemu64, as before. */
+typedef struct pvm_cpu_choice {
+    const char *model; /* -cpu NAME */
+    const char *type;  /* its QOM type, for -global */
+    const char *tcg_off;
+} pvm_cpu_choice;
+
+static const pvm_cpu_choice pvm_cpu_intel = {
+    "Skylake-Client-v4", "Skylake-Client-v4-x86_64-cpu",
+    ",-pcid,-x2apic,-tsc-deadline,-invpcid,-rdseed,-spec-ctrl,-3dnowprefetch,-xsavec,-xsaves",
+};
+static const pvm_cpu_choice pvm_cpu_amd = {
+    "EPYC-Rome-v2", "EPYC-Rome-v2-x86_64-cpu",
+    ",-rdseed,-sha-ni,-rdpid,-fxsr-opt,-misalignsse,-3dnowprefetch,-osvw,-topoext,"
+    "-perfctr-core,-clzero,-xsaveerptr,-wbnoinvd,-ibpb,-ibrs,-amd-stibp,-amd-ssbd,-nrip-save,"
+    "-xsavec,-xsaves",
+};
+static const pvm_cpu_choice pvm_cpu_generic = { PVM_CPU_MODEL, PVM_CPU_TYPE, "" };
+
+static const pvm_cpu_choice *pvm_cpu_pick(const pvm_hw_model *hw)
+{
+    const char *vendor = pvm_cpu_vendor(hw);
+    if (!vendor)
+        return &pvm_cpu_generic;
+    return !strcmp(vendor, "GenuineIntel") ? &pvm_cpu_intel : &pvm_cpu_amd;
+}
+
+/* ",family=N,model=N,stepping=N,ucode-rev=N" for the fields the profile sets. */
+static void pvm_add_cpu_ids(pvm_opt *o, const pvm_hw_model *hw)
+{
+    pvm_opt_kv_nonempty(o, "family", hw->cpu_family);
+    pvm_opt_kv_nonempty(o, "model", hw->cpu_model_number);
+    pvm_opt_kv_nonempty(o, "stepping", hw->cpu_stepping);
+    if (hw->cpu_microcode[0]) {
+        /* QEMU's ucode-rev is MSR 0x8B's whole value: Intel keeps the revision in the
+         * high half (IA32_BIOS_SIGN_ID), AMD in the low one (PATCH_LEVEL). */
+        const char *vendor = pvm_cpu_vendor(hw);
+        bool amd = vendor && !strcmp(vendor, "AuthenticAMD");
+        char v[32];
+        snprintf(v, sizeof v, amd ? "0x%lx" : "0x%lx00000000",
+                 pvm_profile_num(hw->cpu_microcode, 0));
+        pvm_opt_kv(o, "ucode-rev", v);
+    }
+}
+
 static void pvm_add_cpu(pvm_argv *a, const pvm_profile *p, const pvm_vm *vm, pvm_accel accel)
 {
+    const pvm_cpu_choice *c = pvm_cpu_pick(&p->hw);
     pvm_opt o;
-    pvm_opt_start(&o, PVM_CPU_MODEL);
+    pvm_opt_start(&o, c->model);
+    if (accel == PVM_ACCEL_TCG)
+        pvm_opt_raw(&o, c->tcg_off);
     if (p->hide_hypervisor) {
         pvm_opt_raw(&o, ",-hypervisor");
         pvm_opt_raw(&o, accel == PVM_ACCEL_KVM ? ",kvm=off" : ",tcg-cpuid=off");
@@ -364,15 +422,19 @@ static void pvm_add_cpu(pvm_argv *a, const pvm_profile *p, const pvm_vm *vm, pvm
     /* qemu64 carries AMD's SVM flag; no Intel CPU has it. */
     if (vendor && !strcmp(vendor, "GenuineIntel"))
         pvm_opt_raw(&o, ",-svm");
+    pvm_add_cpu_ids(&o, &p->hw);
     pvm_opt_emit(a, "-cpu", &o);
     /* -cpu splits its features on every comma with no escape, so the brand
      * (never empty: pvm_check_identity) goes through -global, whose value QEMU
      * takes verbatim (not escaped). */
-    char *g = pvm_xasprintf("%s.model-id=%s", PVM_CPU_TYPE, p->hw.cpu_model);
+    char *g = pvm_xasprintf("%s.model-id=%s", c->type, p->hw.cpu_model);
     pvm_argv_add2(a, "-global", g);
     free(g);
-    char num[32];
-    snprintf(num, sizeof num, "%d", vm->cpus);
+    pvm_cpu_topo t;
+    pvm_cpu_topology(&p->hw, vm->cpus, &t);
+    char num[96];
+    snprintf(num, sizeof num, "%d,sockets=%d,cores=%d,threads=%d", vm->cpus, t.sockets, t.cores,
+             t.threads);
     pvm_argv_add2(a, "-smp", num);
     snprintf(num, sizeof num, "%llu", (unsigned long long)(vm->memory_bytes >> 20));
     pvm_argv_add2(a, "-m", num);
@@ -399,7 +461,18 @@ static void pvm_add_smbios_type(pvm_argv *a, const char *type, const pvm_smbios_
     pvm_opt_emit(a, "-smbios", &o);
 }
 
-static void pvm_add_smbios(pvm_argv *a, const pvm_profile *p, const pvm_qemu_paths *paths)
+static void pvm_add_smbios_file(pvm_argv *a, const char *dir, int type, int index)
+{
+    char path[PVM_PATH_MAX];
+    pvm_opt o;
+    pvm_opt_start(&o, "");
+    pvm_smbios_table_path(dir, type, index, path, sizeof path); /* fits: pvm_check_paths */
+    pvm_opt_kv(&o, "file", path);
+    pvm_opt_emit(a, "-smbios", &o);
+}
+
+static void pvm_add_smbios(pvm_argv *a, const pvm_profile *p, const pvm_vm *vm,
+                           const pvm_qemu_paths *paths)
 {
     const pvm_hw_model *hw = &p->hw;
     pvm_opt o;
@@ -416,19 +489,18 @@ static void pvm_add_smbios(pvm_argv *a, const pvm_profile *p, const pvm_qemu_pat
         { "manufacturer", hw->board_manufacturer, 1 }, { "product", hw->board_product, 1 },
         { "version", hw->board_version, 1 },           { "serial", hw->board_serial, 0 },
     };
-    const pvm_smbios_kv t3[] = {
-        { "manufacturer", hw->chassis_manufacturer, 1 }, { "version", "", 1 },
-        { "serial", hw->chassis_serial, 0 },             { "asset", hw->chassis_asset, 0 },
-    };
-    const pvm_smbios_kv t4[] = {
-        { "manufacturer", hw->cpu_manufacturer, 1 }, { "version", hw->cpu_model, 1 },
-    };
-    const pvm_smbios_kv t17[] = { { "manufacturer", hw->memory_manufacturer, 1 } };
     pvm_add_smbios_type(a, "type=1", t1, sizeof t1 / sizeof t1[0]);
     pvm_add_smbios_type(a, "type=2", t2, sizeof t2 / sizeof t2[0]);
-    pvm_add_smbios_type(a, "type=3", t3, sizeof t3 / sizeof t3[0]);
-    pvm_add_smbios_type(a, "type=4", t4, sizeof t4 / sizeof t4[0]);
-    pvm_add_smbios_type(a, "type=17", t17, sizeof t17 / sizeof t17[0]);
+    /* Chassis, processors and memory devices as raw structures, one per file (QEMU
+     * registers only the first structure of a file): smbios_hw.c. */
+    pvm_cpu_topo t;
+    pvm_cpu_topology(hw, vm->cpus, &t);
+    pvm_add_smbios_file(a, paths->smbios_dir, 3, 0);
+    for (int i = 0; i < t.sockets; i++)
+        pvm_add_smbios_file(a, paths->smbios_dir, 4, i);
+    int dimms = pvm_smbios_dimm_count(vm->memory_bytes);
+    for (int i = 0; i < dimms; i++)
+        pvm_add_smbios_file(a, paths->smbios_dir, 17, i);
 }
 
 static void pvm_add_disk(pvm_argv *a, const pvm_profile *p, const pvm_vm *vm,
@@ -525,7 +597,9 @@ static void pvm_add_net(pvm_argv *a, const pvm_profile *p, const pvm_vm *vm)
     }
     pvm_opt_emit(a, "-netdev", &o);
     /* e1000e: an Intel Gigabit CT Desktop Adapter's subsystem id, not QEMU's 0000. */
-    pvm_opt_start(&o, vm->nic == PVM_NIC_E1000E ? "e1000e,subsys=0xa01f" : "virtio-net-pci");
+    /* e1000e without its iPXE option ROM: no iPXE strings in the guest's memory. */
+    pvm_opt_start(&o, vm->nic == PVM_NIC_E1000E ? "e1000e,subsys=0xa01f,romfile="
+                                                : "virtio-net-pci");
     pvm_opt_raw(&o, ",netdev=net0");
     pvm_opt_kv_nonempty(&o, "mac", p->mac);
     pvm_opt_emit(a, "-device", &o);
@@ -556,7 +630,7 @@ static void pvm_add_socket_client(pvm_argv *a, const char *id, const char *path)
     pvm_opt_emit(a, "-chardev", &o);
 }
 
-static void pvm_add_channels(pvm_argv *a, const pvm_qemu_paths *paths)
+static void pvm_add_channels(pvm_argv *a, const pvm_profile *p, const pvm_qemu_paths *paths)
 {
     /* Two monitors: QEMU serves one client per monitor, so a long-lived owner
      * (sampler, events) never blocks the short commands (hv.h, pvm_hv_monitor). */
@@ -565,9 +639,15 @@ static void pvm_add_channels(pvm_argv *a, const pvm_qemu_paths *paths)
     pvm_add_socket(a, "qmp-owner", paths->qmp_owner_sock, NULL);
     pvm_argv_add2(a, "-mon", "chardev=qmp-owner,mode=control");
     pvm_add_socket(a, "qga0", paths->qga_sock, NULL);
-    pvm_argv_add2(a, "-device", "virtio-serial-pci,id=vser0");
-    pvm_argv_add2(a, "-device",
-                  "virtserialport,bus=vser0.0,chardev=qga0,name=org.qemu.guest_agent.0");
+    if (p->hide_hypervisor) {
+        /* the agent on the second ISA serial port (the guest's ttyS1): no virtio device,
+         * no Red Hat PCI id; the guest runs qemu-ga -m isa-serial -p /dev/ttyS1 */
+        pvm_argv_add2(a, "-device", "isa-serial,chardev=qga0,index=1");
+    } else {
+        pvm_argv_add2(a, "-device", "virtio-serial-pci,id=vser0");
+        pvm_argv_add2(a, "-device",
+                      "virtserialport,bus=vser0.0,chardev=qga0,name=org.qemu.guest_agent.0");
+    }
     pvm_add_socket(a, "ser0", paths->serial_sock, paths->serial_log);
     pvm_argv_add2(a, "-serial", "chardev:ser0");
 }
@@ -671,12 +751,12 @@ int pvm_qemu_build_argv(const pvm_profile *p, const pvm_vm *vm, const pvm_qemu_p
     pvm_add_cpu(out, p, vm, accel);
     if (p->machine_id[0])
         pvm_argv_add2(out, "-uuid", p->machine_id);
-    pvm_add_smbios(out, p, paths);
+    pvm_add_smbios(out, p, vm, paths);
     pvm_add_disk(out, p, vm, paths);
     pvm_add_cdrom(out, vm);
     pvm_add_kernel(out, vm);
     pvm_add_net(out, p, vm);
-    pvm_add_channels(out, paths);
+    pvm_add_channels(out, p, paths);
     pvm_add_display(out, vm, paths);
     pvm_add_tpm(out, vm, paths);
     if (paths->stealth) /* the patched build's properties (stealth.c) */
@@ -690,12 +770,18 @@ int pvm_qemu_argv_check(const pvm_profile *p, const pvm_vm *vm, pvm_error *err)
     const pvm_qemu_paths paths = {
         .qemu = "qemu", .disk = "/d", .qmp_sock = "/q", .qmp_owner_sock = "/o", .qga_sock = "/g",
         .serial_sock = "/s",
-        .serial_log = "/l", .pidfile = "/p", .smbios_type0 = "/t", .vnc_sock = "/v",
+        .serial_log = "/l", .pidfile = "/p", .smbios_type0 = "/t", .smbios_dir = "/b", .vnc_sock = "/v",
         .ovmf_code = "/c", .ovmf_vars = "/e", .tpm_sock = "/m",
     };
-    unsigned char t0[512];
+    unsigned char t[512];
     size_t len;
-    if (pvm_smbios_type0(&p->hw, t0, sizeof t0, &len, err) < 0)
+    pvm_cpu_topo topo;
+    pvm_cpu_topology(&p->hw, vm->cpus > 0 ? vm->cpus : 1, &topo);
+    if (pvm_smbios_type0(&p->hw, t, sizeof t, &len, err) < 0 ||
+        pvm_smbios_type3(p, t, sizeof t, &len, err) < 0 ||
+        pvm_smbios_type4(p, &topo, 0, t, sizeof t, &len, err) < 0 ||
+        (vm->memory_bytes >= (1u << 20) &&
+         pvm_smbios_type17(p, vm->memory_bytes, 0, t, sizeof t, &len, err) < 0))
         return -1;
     pvm_argv a;
     pvm_argv_init(&a);

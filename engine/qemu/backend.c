@@ -182,8 +182,9 @@ static int pvm_qemu_build(const char *home, const pvm_hv_start *s, const pvm_qem
         (s->vm->net == PVM_NET_BRIDGE && pvm_qemu_bridge_check(s->vm->bridge, err) < 0))
         return -1;
     pvm_qemu_firmware_files(s->vm->firmware, &code, &vars);
-    pvm_qemu_step(s->progress, "writing the SMBIOS type 0 table");
-    if (pvm_smbios_type0_write(&s->profile->hw, f->smbios, err) < 0)
+    pvm_qemu_step(s->progress, "writing the SMBIOS tables");
+    if (pvm_smbios_type0_write(&s->profile->hw, f->smbios, err) < 0 ||
+        pvm_smbios_tables_write(s->profile, s->vm, f->dir, err) < 0)
         return -1;
     pvm_accel accel;
     char reason[256];
@@ -202,7 +203,7 @@ static int pvm_qemu_build(const char *home, const pvm_hv_start *s, const pvm_qem
         .qemu = qemu, .stealth = picked == 1, .disk = f->disk, .qmp_sock = r->qmp_sock,
         .qmp_owner_sock = r->owner_sock, .qga_sock = r->qga_sock,
         .serial_sock = r->serial_sock, .serial_log = f->serial_log, .pidfile = r->pidfile,
-        .smbios_type0 = f->smbios, .qemu_log = f->qemu_log, .vnc_sock = r->vnc_sock,
+        .smbios_type0 = f->smbios, .smbios_dir = f->dir, .qemu_log = f->qemu_log, .vnc_sock = r->vnc_sock,
         .ovmf_code = code, .ovmf_vars = f->efivars, .tpm_sock = r->tpm_sock,
     };
     if (pvm_qemu_build_argv(s->profile, s->vm, &paths, accel, argv, err) < 0)
@@ -319,6 +320,16 @@ static int pvm_qemu_wait_ready(const pvm_hv_start *s, const pvm_qemu_run *r, int
     return 0;
 }
 
+/* The caps on host use: QEMU's threads on the max_cpus host cores all VMs share. */
+static int pvm_qemu_share(const pvm_hv_start *s, const pvm_qemu_run *r, int pid, pvm_error *err)
+{
+    pvm_qemu_step(s->progress, "pinning QEMU to its share of host cores");
+    pvm_error why = {0};
+    if (pvm_host_pin(pid, s->cfg->max_cpus, NULL, 0, &why) == 0)
+        return 0;
+    return pvm_qemu_start_failed(s->files, r, s->vm, why.msg, err);
+}
+
 /* The VM's swtpm, before QEMU connects to it (--tpm). */
 static int pvm_qemu_tpm(const pvm_hv_start *s, const pvm_qemu_run *r, pvm_error *err)
 {
@@ -347,7 +358,7 @@ static int pvm_qemu_start(void *ctx, const pvm_hv_start *s, int *pid, pvm_error 
         (pvm_qemu_step(s->progress, "preparing the runtime folder"), 1) &&
         pvm_qemu_prepare(s->files, &r, err) == 0 && pvm_qemu_tpm(s, &r, err) == 0 &&
         pvm_qemu_spawn(s, &r, &argv, end, err) == 0 &&
-        pvm_qemu_wait_ready(s, &r, end, pid, err) == 0)
+        pvm_qemu_wait_ready(s, &r, end, pid, err) == 0 && pvm_qemu_share(s, &r, *pid, err) == 0)
         rc = 0;
     pvm_qemu_step(s->progress, rc == 0 ? "QMP answers" : "start failed");
     pvm_argv_free(&argv);

@@ -3,7 +3,9 @@
  * HOME/accel-probe). Called by config.c, vm_ops.c (start) and doctor.c. */
 #include "qemu.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <glob.h>
 #include <signal.h>
@@ -24,6 +26,82 @@ int pvm_host_cores(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n < 1 ? 1 : (int)n;
+}
+
+/* ------------------------------------------------------------ CPU share */
+
+int pvm_host_share(int ncores, char *list, size_t size)
+{
+    cpu_set_t allowed;
+    int have = 0, want = ncores < 1 ? 1 : ncores;
+    CPU_ZERO(&allowed);
+    if (sched_getaffinity(0, sizeof allowed, &allowed) < 0)
+        return 0;
+    size_t len = 0;
+    if (size)
+        list[0] = '\0';
+    /* the last `want` allowed CPUs: the first ones are where the host's own work lands */
+    int picked[CPU_SETSIZE];
+    for (int cpu = CPU_SETSIZE - 1; cpu >= 0 && have < want; cpu--)
+        if (CPU_ISSET(cpu, &allowed))
+            picked[have++] = cpu;
+    for (int i = have - 1; i >= 0 && size; i--) {
+        int n = snprintf(list + len, size - len, "%s%d", len ? "," : "", picked[i]);
+        if (n < 0 || (size_t)n >= size - len)
+            break;
+        len += (size_t)n;
+    }
+    return have;
+}
+
+static int pvm_host_parse_list(const char *list, cpu_set_t *set)
+{
+    CPU_ZERO(set);
+    int count = 0;
+    for (const char *s = list; *s;) {
+        char *end;
+        long cpu = strtol(s, &end, 10);
+        if (end == s || cpu < 0 || cpu >= CPU_SETSIZE)
+            return -1;
+        CPU_SET((int)cpu, set);
+        count++;
+        s = *end == ',' ? end + 1 : end;
+        if (*end && *end != ',')
+            return -1;
+    }
+    return count ? 0 : -1;
+}
+
+int pvm_host_pin(int pid, int ncores, char *list, size_t size, pvm_error *err)
+{
+    char cpus[1024];
+    cpu_set_t set;
+    if (pvm_host_share(ncores, cpus, sizeof cpus) < 1 || pvm_host_parse_list(cpus, &set) < 0)
+        return pvm_error_set(err, PVM_E_IO, "cannot read this process's CPU affinity: %s",
+                             strerror(errno));
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return pvm_error_set(err, PVM_E_IO, "%s: %s", path, strerror(errno));
+    int rc = 0, pinned = 0;
+    for (struct dirent *de; (de = readdir(d));) {
+        char *end;
+        long tid = strtol(de->d_name, &end, 10);
+        if (end == de->d_name || *end)
+            continue;
+        if (sched_setaffinity((pid_t)tid, sizeof set, &set) == 0)
+            pinned++;
+        else if (errno != ESRCH) /* a thread that just ended is fine */
+            rc = pvm_error_set(err, PVM_E_IO, "QEMU %d thread %ld: cannot set its CPU "
+                               "affinity: %s", pid, tid, strerror(errno));
+    }
+    closedir(d);
+    if (!rc && !pinned)
+        rc = pvm_error_set(err, PVM_E_IO, "QEMU %d: no thread to set the CPU affinity of", pid);
+    if (!rc && list)
+        pvm_strlcpy(list, cpus, size);
+    return rc;
 }
 
 uint64_t pvm_host_memory(void)

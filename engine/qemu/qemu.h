@@ -31,6 +31,7 @@ typedef struct pvm_qemu_paths {
     const char *qmp_owner_sock; /* the OWNER monitor: one long-lived client (hv.h) */
     const char *qga_sock, *serial_sock, *serial_log, *pidfile;
     const char *smbios_type0;  /* file with the raw type 0 structure */
+    const char *smbios_dir;    /* folder of the raw type 3, 4, 17 files (pvm_smbios_table_path) */
     const char *qemu_log;      /* -D log file, may be NULL */
     /* Issue 12 (real guests); members after this line may be left NULL when unused: */
     const char *vnc_sock;      /* VNC server socket (vm->display vnc) */
@@ -87,8 +88,44 @@ int pvm_smbios_type0(const pvm_hw_model *hw, unsigned char *buf, size_t cap, siz
                      pvm_error *err);
 int pvm_smbios_type0_write(const pvm_hw_model *hw, const char *path, pvm_error *err); /* file 0600 */
 
+/* The guest CPU topology (smbios_hw.c): one socket; the profile's threads per core when
+ * vcpus divides by it, else 1; cores = vcpus / threads. -smp and type 4 both use it. */
+typedef struct pvm_cpu_topo {
+    int sockets, cores, threads; /* per socket, per core */
+} pvm_cpu_topo;
+void pvm_cpu_topology(const pvm_hw_model *hw, int vcpus, pvm_cpu_topo *t);
+/* CPUID leaf 1 EAX from the profile's family/model/stepping; 0 when no family is set. */
+uint32_t pvm_cpu_signature(const pvm_hw_model *hw);
+/* Memory devices QEMU's type 16 announces for -m: one per started 16 GiB. */
+int pvm_smbios_dimm_count(uint64_t memory_bytes);
+/* Raw structures (formatted area + strings + double NUL) into buf (cap bytes), *len
+ * set; -1 with err naming the field when a string is not printable or too long.
+ * Type 3: the profile's chassis manufacturer, type (empty: desktop), serial and asset.
+ * Type 4 (one per socket): manufacturer, brand as version, CPUID signature, speed from
+ * the brand's "@ N.NNGHz", core and thread counts of t. Type 17 (index < dimm count):
+ * its share of memory_bytes (extended size past 32 GiB - 1 MB), maker, part, serial. */
+int pvm_smbios_type3(const pvm_profile *p, unsigned char *buf, size_t cap, size_t *len,
+                     pvm_error *err);
+int pvm_smbios_type4(const pvm_profile *p, const pvm_cpu_topo *t, int socket, unsigned char *buf,
+                     size_t cap, size_t *len, pvm_error *err);
+int pvm_smbios_type17(const pvm_profile *p, uint64_t memory_bytes, int index, unsigned char *buf,
+                      size_t cap, size_t *len, pvm_error *err);
+/* DIR/smbios-type3.bin, DIR/smbios-type4-<socket>.bin, DIR/smbios-type17-<dimm>.bin:
+ * the names argv.c passes and pvm_smbios_tables_write writes (0600). -1 when too long. */
+int pvm_smbios_table_path(const char *dir, int type, int index, char *out, size_t size);
+int pvm_smbios_tables_write(const pvm_profile *p, const pvm_vm *vm, const char *dir,
+                            pvm_error *err);
+
 int pvm_host_cores(void);       /* online CPUs */
 uint64_t pvm_host_memory(void); /* bytes of RAM */
+/* The host cores the VMs share (the caps on host use, issue 13): the last ncores (at
+ * least 1) of the CPUs this process may run on, as a list "2,3" into list (size bytes);
+ * returns how many (fewer when the host has fewer). */
+int pvm_host_share(int ncores, char *list, size_t size);
+/* Pins every thread of the process pid to that share (sched_setaffinity; threads it makes
+ * later inherit it), so all VMs together use at most ncores host cores however many vCPUs
+ * they show. list (may be NULL) gets the cores. -1 with err when a thread refuses. */
+int pvm_host_pin(int pid, int ncores, char *list, size_t size, pvm_error *err);
 
 typedef struct pvm_config {
     char accel[8];        /* "auto", "kvm" or "tcg" */
@@ -123,9 +160,9 @@ bool pvm_accel_word_ok(const char *s);
 int pvm_accel_resolve(const char *home, const pvm_config *cfg, pvm_accel *out, char *reason,
                       size_t reason_size, pvm_error *err);
 
-/* Refuses cpus/memory above the caps: PVM_E_LIMIT naming the field, the value and the cap. */
-int pvm_caps_check(const pvm_config *cfg, const char *what, int cpus, uint64_t memory,
-                   pvm_error *err);
+/* Refuses memory above the cap: PVM_E_LIMIT naming the field, the value and the cap. vCPUs
+ * are not refused: max_cpus caps the host cores the VMs run on (pvm_host_pin). */
+int pvm_caps_check(const pvm_config *cfg, const char *what, uint64_t memory, pvm_error *err);
 
 /* The cache key of the probe: QEMU version, kernel release and build, /dev/kvm access. */
 int pvm_accel_probe_key(const char *qemu, char *out, size_t size, pvm_error *err);

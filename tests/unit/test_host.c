@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <signal.h>
 #include <glob.h>
+#include <sched.h>
+#include <sys/wait.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -282,12 +284,38 @@ static void test_caps_check(void **state)
     c.max_cpus = 2;
     c.max_memory = 8ull << 30;
     pvm_error err = { 0 };
-    assert_int_equal(pvm_caps_check(&c, "vm create", 2, 8ull << 30, &err), 0);
-    expect_error(pvm_caps_check(&c, "vm create", 4, 1ull << 30, &err), &err, PVM_E_LIMIT,
-                 "cpus 4", "cap of 2");
-    expect_error(pvm_caps_check(&c, "start", 1, 16ull << 30, &err), &err, PVM_E_LIMIT,
+    assert_int_equal(pvm_caps_check(&c, "vm create", 8ull << 30, &err), 0);
+    expect_error(pvm_caps_check(&c, "start", 16ull << 30, &err), &err, PVM_E_LIMIT,
                  "memory 16G", "cap of 8G");
     assert_non_null(strstr(err.msg, "start"));
+}
+
+/* The share of host cores: the last N allowed CPUs, and a process pinned to them. */
+static void test_host_pin(void **state)
+{
+    (void)state;
+    char list[256];
+    int cores = pvm_host_cores();
+    assert_int_equal(pvm_host_share(1, list, sizeof list), 1);
+    assert_null(strchr(list, ','));
+    assert_int_equal(pvm_host_share(cores + 5, list, sizeof list), cores); /* never more */
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        pause();
+        _exit(0);
+    }
+    pvm_error err = {0};
+    assert_int_equal(pvm_host_pin(child, 1, list, sizeof list, &err), 0);
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    assert_int_equal(sched_getaffinity(child, sizeof set, &set), 0);
+    assert_int_equal(CPU_COUNT(&set), 1);
+    assert_true(CPU_ISSET(atoi(list), &set));
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+    assert_int_equal(pvm_host_pin(child, 1, NULL, 0, &err), -1); /* gone: said so */
+    assert_non_null(strstr(err.msg, "/proc/"));
 }
 
 /* -------------------------------------------------------- acceleration */
@@ -524,6 +552,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_config_errors_name_key_and_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_env_overrides_accel, setup, teardown),
         cmocka_unit_test(test_caps_check),
+        cmocka_unit_test(test_host_pin),
         cmocka_unit_test_setup_teardown(test_forced_accel_does_not_probe, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cached_verdict_reused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verdict_written_by_threads_at_once, setup, teardown),

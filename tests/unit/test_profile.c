@@ -72,6 +72,10 @@ static void fill_profile(pvm_profile *p)
             v = "3C:22:FB:12:34:56";
         else if (f[i].kind == PVM_FK_DISK_SERIAL)
             v = "WD-WX12A3456789";
+        else if (f[i].kind == PVM_FK_CHASSIS)
+            v = "notebook";
+        else if (f[i].kind == PVM_FK_UINT || f[i].kind == PVM_FK_HEX)
+            v = "1";
         assert_int_equal(pvm_profile_set(p, &f[i], v, &err), 0);
     }
 }
@@ -107,6 +111,13 @@ static void test_field_table_names(void **state)
         {"cpuModel", "cpu-model", "cpu_model"},
         {"cpuManufacturer", "cpu-manufacturer", "cpu_manufacturer"},
         {"memoryManufacturer", "memory-manufacturer", "memory_manufacturer"},
+        {"chassisType", "chassis-type", "chassis_type"},
+        {"cpuCores", "cpu-cores", "cpu_cores"},
+        {"cpuThreads", "cpu-threads", "cpu_threads"},
+        {"cpuFamily", "cpu-family", "cpu_family"},
+        {"cpuModelNumber", "cpu-model-number", "cpu_model_number"},
+        {"cpuStepping", "cpu-stepping", "cpu_stepping"},
+        {"cpuMicrocode", "cpu-microcode", "cpu_microcode"},
         {"machineIdentifier", "uuid", "machine_id"},
         {"macAddress", "mac", "mac"},
         {"serialNumber", "serial", "serial"},
@@ -119,7 +130,7 @@ static void test_field_table_names(void **state)
         assert_string_equal(f[i].key, rows[i][0]);
         assert_string_equal(f[i].flag, rows[i][1]);
         assert_string_equal(f[i].column, rows[i][2]);
-        assert_int_equal(f[i].in_hw_model, i < 18);
+        assert_int_equal(f[i].in_hw_model, i < 25);
         assert_ptr_equal(pvm_profile_field_by_key(rows[i][0]), &f[i]);
     }
 }

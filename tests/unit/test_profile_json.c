@@ -45,6 +45,10 @@ static void fill_profile(pvm_profile *p)
             snprintf(v, sizeof v, "3C:22:FB:12:34:56");
         else if (f[i].kind == PVM_FK_DISK_SERIAL)
             snprintf(v, sizeof v, "-d,\"\\=%zu", i);
+        else if (f[i].kind == PVM_FK_CHASSIS)
+            snprintf(v, sizeof v, "notebook");
+        else if (f[i].kind == PVM_FK_UINT || f[i].kind == PVM_FK_HEX)
+            snprintf(v, sizeof v, "%lu", f[i].min + 1);
         set(p, f[i].key, v);
     }
     strcpy(p->id, "7d444840-9dc0-11d1-b245-5ffdce74fad2");
@@ -134,7 +138,8 @@ static void test_export_shape(void **state)
         "manufacturer", "product", "version", "family", "sku", "boardManufacturer",
         "boardProduct", "boardVersion", "boardSerial", "chassisManufacturer", "chassisSerial",
         "chassisAsset", "biosVendor", "biosVersion", "biosDate", "cpuModel", "cpuManufacturer",
-        "memoryManufacturer",
+        "memoryManufacturer", "chassisType", "cpuCores", "cpuThreads", "cpuFamily",
+        "cpuModelNumber", "cpuStepping", "cpuMicrocode",
     };
     pvm_profile p;
     fill_profile(&p);

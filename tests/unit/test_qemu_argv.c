@@ -38,6 +38,13 @@ static void fill_profile(pvm_profile *p)
     strcpy(p->hw.cpu_model, "11th Gen Intel(R) Core(TM) i7-1185G7 @ 3.00GHz");
     strcpy(p->hw.cpu_manufacturer, "Intel(R) Corporation");
     strcpy(p->hw.memory_manufacturer, "Samsung");
+    strcpy(p->hw.chassis_type, "notebook");
+    strcpy(p->hw.cpu_cores, "4");
+    strcpy(p->hw.cpu_threads, "2");
+    strcpy(p->hw.cpu_family, "6");
+    strcpy(p->hw.cpu_model_number, "140");
+    strcpy(p->hw.cpu_stepping, "1");
+    strcpy(p->hw.cpu_microcode, "0xa4");
     strcpy(p->machine_id, "4c4c4544-0042-3510-8052-b7c04f4a3233");
     strcpy(p->mac, "a4:bb:6d:12:34:56");
     strcpy(p->serial, "7ABC123");
@@ -68,6 +75,7 @@ static pvm_qemu_paths std_paths(void)
         .serial_log = "/home/u/.local/share/privarion-vm/vms/work/serial.log",
         .pidfile = "/run/pvm/ab/qemu.pid",
         .smbios_type0 = "/run/pvm/ab/type0.bin",
+        .smbios_dir = "/run/pvm/ab",
         .qemu_log = NULL,
     };
     return p;
@@ -156,7 +164,10 @@ static const char *allowed_keys(const char *opt, const char *first)
             return " * bus chardev name ";
         if (!strncmp(first, "virtio-serial-pci", 17))
             return " * id ";
-        return " * drive bootindex serial use-intel-id bus model ver netdev mac subsys tpmdev ";
+        if (!strncmp(first, "isa-serial", 10))
+            return " * chardev index ";
+        return " * drive bootindex serial use-intel-id bus model ver netdev mac subsys tpmdev "
+               "romfile ";
     }
     if (!strcmp(opt, "-vnc")) { /* one implied value, "unix:PATH": no single comma in it */
         for (const char *c = first; *c; c++) {
@@ -216,6 +227,25 @@ static int word_in(const char *list, const char *word)
     return 0;
 }
 
+/* The feature switches -cpu turns off under TCG (argv.c). */
+#define TCG_OFF                                                                          \
+    " -pcid -x2apic -tsc-deadline -invpcid -rdseed -spec-ctrl -3dnowprefetch -xsavec "   \
+    "-xsaves -sha-ni -rdpid -fxsr-opt -misalignsse -osvw -topoext -perfctr-core -clzero " \
+    "-xsaveerptr -wbnoinvd -ibpb -ibrs -amd-stibp -amd-ssbd -nrip-save "
+
+/* "family=6", "model=140", "stepping=1" (decimal) or "ucode-rev=0x..." (hex). */
+static int cpu_number(const char *t)
+{
+    static const char *const keys[] = {"family=", "model=", "stepping=", "ucode-rev=0x"};
+    for (size_t k = 0; k < 4; k++) {
+        size_t n = strlen(keys[k]);
+        if (strncmp(t, keys[k], n) || !t[n])
+            continue;
+        return strspn(t + n, k == 3 ? "0123456789abcdef" : "0123456789") == strlen(t + n);
+    }
+    return 0;
+}
+
 /* Walks the argv as QEMU does and checks every option, every key and that
  * no key appears twice in one option. */
 static void assert_argv_safe(const pvm_argv *a)
@@ -234,17 +264,21 @@ static void assert_argv_safe(const pvm_argv *a)
         const char *val = a->v[++i];
         if (!strcmp(opt, "-cpu")) {
             /* -cpu splits on every comma: each part must be a fixed word. */
-            char buf[256];
+            char buf[1024];
+            assert_true(strlen(val) < sizeof buf);
             snprintf(buf, sizeof buf, "%s", val);
             for (char *t = strtok(buf, ","); t; t = strtok(NULL, ","))
-                if (!word_in(" qemu64 -hypervisor tcg-cpuid=off kvm=off vendor=GenuineIntel "
-                             "vendor=AuthenticAMD -svm ", t))
+                if (!word_in(" qemu64 Skylake-Client-v4 EPYC-Rome-v2 -hypervisor tcg-cpuid=off "
+                             "kvm=off vendor=GenuineIntel vendor=AuthenticAMD -svm " TCG_OFF, t) &&
+                    !cpu_number(t))
                     fail_msg("-cpu part \"%s\" not allowed", t);
             continue;
         }
         if (!strcmp(opt, "-global")) {
             if (strcmp(val, "driver=cfi.pflash01,property=secure,value=on") != 0)
-                assert_int_equal(strncmp(val, "qemu64-x86_64-cpu.model-id=", 27), 0);
+                assert_true(!strncmp(val, "qemu64-x86_64-cpu.model-id=", 27) ||
+                            !strncmp(val, "Skylake-Client-v4-x86_64-cpu.model-id=", 38) ||
+                            !strncmp(val, "EPYC-Rome-v2-x86_64-cpu.model-id=", 33));
             continue;
         }
         const char *allowed = allowed_keys(opt, val);
@@ -323,19 +357,21 @@ static void test_golden_default_virtio(void **state)
         "-pidfile", "/run/pvm/ab/qemu.pid", "-daemonize", "-D", "/run/pvm/ab/qemu.log",
         "-trace", "enable=qemu_system_shutdown_request",
         "-machine", "q35,accel=tcg,x-oem-id=DELL  ,x-oem-table-id=CBX3    ",
-        "-cpu", "qemu64,-hypervisor,tcg-cpuid=off,vendor=GenuineIntel,-svm",
-        "-global", "qemu64-x86_64-cpu.model-id=11th Gen Intel(R) Core(TM) i7-1185G7 @ 3.00GHz",
-        "-smp", "2", "-m", "2048",
+        "-cpu", "Skylake-Client-v4,-pcid,-x2apic,-tsc-deadline,-invpcid,-rdseed,-spec-ctrl,"
+                "-3dnowprefetch,-xsavec,-xsaves,-hypervisor,tcg-cpuid=off,vendor=GenuineIntel,"
+                "-svm,family=6,model=140,stepping=1,ucode-rev=0xa400000000",
+        "-global", "Skylake-Client-v4-x86_64-cpu.model-id=11th Gen Intel(R) Core(TM) i7-1185G7 "
+                   "@ 3.00GHz",
+        "-smp", "2,sockets=1,cores=1,threads=2", "-m", "2048",
         "-uuid", "4c4c4544-0042-3510-8052-b7c04f4a3233",
         "-smbios", "file=/run/pvm/ab/type0.bin",
         "-smbios", "type=1,manufacturer=Dell Inc.,product=Latitude 7420,version=1.0,"
                    "serial=7ABC123,sku=0A4D,family=Latitude",
         "-smbios", "type=2,manufacturer=Dell Inc.,product=07MHG4,version=A00,"
                    "serial=/7ABC123/CNFCW0012345/",
-        "-smbios", "type=3,manufacturer=Dell Inc.,version=,serial=7ABC123,asset=ASSET-1",
-        "-smbios", "type=4,manufacturer=Intel(R) Corporation,"
-                   "version=11th Gen Intel(R) Core(TM) i7-1185G7 @ 3.00GHz",
-        "-smbios", "type=17,manufacturer=Samsung",
+        "-smbios", "file=/run/pvm/ab/smbios-type3.bin",
+        "-smbios", "file=/run/pvm/ab/smbios-type4-0.bin",
+        "-smbios", "file=/run/pvm/ab/smbios-type17-0.bin",
         "-drive", "file=/home/u/.local/share/privarion-vm/vms/work/disk.qcow2,if=none,"
                   "id=drive0,node-name=disk0,format=qcow2,cache=writeback,discard=unmap",
         "-device", "virtio-blk-pci,drive=drive0,bootindex=1,serial=S4EVNX0N123456",
@@ -346,8 +382,7 @@ static void test_golden_default_virtio(void **state)
         "-chardev", "socket,id=qmp-owner,path=/run/pvm/ab/qmp-owner.sock,server=on,wait=off",
         "-mon", "chardev=qmp-owner,mode=control",
         "-chardev", "socket,id=qga0,path=/run/pvm/ab/qga.sock,server=on,wait=off",
-        "-device", "virtio-serial-pci,id=vser0",
-        "-device", "virtserialport,bus=vser0.0,chardev=qga0,name=org.qemu.guest_agent.0",
+        "-device", "isa-serial,chardev=qga0,index=1",
         "-chardev", "socket,id=ser0,path=/run/pvm/ab/serial.sock,server=on,wait=off,"
                     "logfile=/home/u/.local/share/privarion-vm/vms/work/serial.log,logappend=on",
         "-serial", "chardev:ser0",
@@ -413,7 +448,7 @@ static void test_nics_and_net(void **state)
     build_ok(&p, &vm, &paths, PVM_ACCEL_TCG, &a);
     assert_string_equal(opt_val(&a, "-netdev", ""), "user,id=net0");
     assert_string_equal(opt_val(&a, "-device", "e1000e"),
-                        "e1000e,subsys=0xa01f,netdev=net0,mac=a4:bb:6d:12:34:56");
+                        "e1000e,subsys=0xa01f,romfile=,netdev=net0,mac=a4:bb:6d:12:34:56");
     assert_int_equal(find_opt(&a, "-device", "virtio-net", 0), -1);
     pvm_argv_free(&a);
 
@@ -511,27 +546,50 @@ static void test_hide_hypervisor(void **state)
     pvm_qemu_paths paths = std_paths();
     pvm_argv a;
 
+    /* KVM: the named model keeps its flags (the host CPU decides), no TCG switches. */
     build_ok(&p, &vm, &paths, PVM_ACCEL_KVM, &a);
-    assert_string_equal(opt_val(&a, "-cpu", ""), "qemu64,-hypervisor,kvm=off,vendor=GenuineIntel,-svm");
+    assert_string_equal(opt_val(&a, "-cpu", ""),
+                        "Skylake-Client-v4,-hypervisor,kvm=off,vendor=GenuineIntel,-svm,"
+                        "family=6,model=140,stepping=1,ucode-rev=0xa400000000");
     assert_non_null(strstr(opt_val(&a, "-machine", ""), ",accel=kvm,"));
+    assert_string_equal(opt_val(&a, "-device", "isa-serial"), "isa-serial,chardev=qga0,index=1");
+    assert_int_equal(find_opt(&a, "-device", "virtio-serial", 0), -1);
     pvm_argv_free(&a);
 
+    /* Shown hypervisor: no hiding switches, the agent back on virtio-serial. */
     p.hide_hypervisor = false;
-    build_ok(&p, &vm, &paths, PVM_ACCEL_TCG, &a);
-    assert_string_equal(opt_val(&a, "-cpu", ""), "qemu64,vendor=GenuineIntel,-svm");
-    pvm_argv_free(&a);
     build_ok(&p, &vm, &paths, PVM_ACCEL_KVM, &a);
-    assert_string_equal(opt_val(&a, "-cpu", ""), "qemu64,vendor=GenuineIntel,-svm");
+    assert_string_equal(opt_val(&a, "-cpu", ""),
+                        "Skylake-Client-v4,vendor=GenuineIntel,-svm,family=6,model=140,"
+                        "stepping=1,ucode-rev=0xa400000000");
+    assert_string_equal(opt_val(&a, "-device", "virtserialport"),
+                        "virtserialport,bus=vser0.0,chardev=qga0,name=org.qemu.guest_agent.0");
+    assert_int_equal(find_opt(&a, "-device", "isa-serial", 0), -1);
     pvm_argv_free(&a);
 
-    /* Vendor follows the brand; none when it names neither. */
+    /* Vendor and model follow the brand: AMD gets EPYC-Rome and its microcode in the
+     * low half of the MSR; none of either names qemu64. */
     strcpy(p.hw.cpu_manufacturer, "Advanced Micro Devices, Inc.");
-    strcpy(p.hw.cpu_model, "AMD Ryzen 7 PRO 5850U with Radeon Graphics");
+    strcpy(p.hw.cpu_model, "AMD Ryzen 7 PRO 4750U with Radeon Graphics");
+    strcpy(p.hw.cpu_family, "23");
+    strcpy(p.hw.cpu_model_number, "96");
+    strcpy(p.hw.cpu_microcode, "0x8600106");
+    build_ok(&p, &vm, &paths, PVM_ACCEL_KVM, &a);
+    assert_string_equal(opt_val(&a, "-cpu", ""), "EPYC-Rome-v2,vendor=AuthenticAMD,family=23,"
+                                                 "model=96,stepping=1,ucode-rev=0x8600106");
+    assert_string_equal(opt_val(&a, "-global", ""), "EPYC-Rome-v2-x86_64-cpu.model-id=AMD Ryzen "
+                                                    "7 PRO 4750U with Radeon Graphics");
+    pvm_argv_free(&a);
     build_ok(&p, &vm, &paths, PVM_ACCEL_TCG, &a);
-    assert_string_equal(opt_val(&a, "-cpu", ""), "qemu64,vendor=AuthenticAMD");
+    assert_non_null(strstr(opt_val(&a, "-cpu", ""), "EPYC-Rome-v2,-rdseed,-sha-ni,"));
+    assert_argv_safe(&a);
     pvm_argv_free(&a);
     strcpy(p.hw.cpu_manufacturer, "");
     strcpy(p.hw.cpu_model, "Virtual Processor");
+    memset(p.hw.cpu_family, 0, sizeof p.hw.cpu_family);
+    memset(p.hw.cpu_model_number, 0, sizeof p.hw.cpu_model_number);
+    memset(p.hw.cpu_stepping, 0, sizeof p.hw.cpu_stepping);
+    memset(p.hw.cpu_microcode, 0, sizeof p.hw.cpu_microcode);
     p.hide_hypervisor = true;
     build_ok(&p, &vm, &paths, PVM_ACCEL_TCG, &a);
     assert_string_equal(opt_val(&a, "-cpu", ""), "qemu64,-hypervisor,tcg-cpuid=off");
@@ -564,9 +622,14 @@ static void test_empty_fields(void **state)
     /* QEMU's own defaults ("QEMU", machine type) are blanked; the rest is left out. */
     assert_string_equal(opt_val(&a, "-smbios", "type=1"), "type=1,manufacturer=,product=,version=");
     assert_string_equal(opt_val(&a, "-smbios", "type=2"), "type=2,manufacturer=,product=,version=");
-    assert_string_equal(opt_val(&a, "-smbios", "type=3"), "type=3,manufacturer=,version=");
-    assert_string_equal(opt_val(&a, "-smbios", "type=4"), "type=4,manufacturer=,version=CPU");
-    assert_string_equal(opt_val(&a, "-smbios", "type=17"), "type=17,manufacturer=");
+    /* Chassis, processor and memory come as raw tables (test_smbios.c), never QEMU's. */
+    assert_int_equal(find_opt(&a, "-smbios", "type=3", 0), -1);
+    assert_int_equal(find_opt(&a, "-smbios", "type=4", 0), -1);
+    assert_int_equal(find_opt(&a, "-smbios", "type=17", 0), -1);
+    assert_string_equal(opt_val(&a, "-smbios", "file=/run/pvm/ab/smbios-type3"),
+                        "file=/run/pvm/ab/smbios-type3.bin");
+    /* No topology in the profile: one core per vCPU, one thread each. */
+    assert_string_equal(opt_val(&a, "-smp", ""), "2,sockets=1,cores=2,threads=1");
     assert_int_equal(find_opt(&a, "-uuid", "", 0), -1);
     assert_string_equal(opt_val(&a, "-machine", ""),
                         "q35,accel=tcg,x-oem-id=ALASKA,x-oem-table-id=A M I   ");
@@ -596,12 +659,9 @@ static const struct { const char *key; const char *opt, *prefix, *qkey; } field_
     { "boardProduct", "-smbios", "type=2,", "product" },
     { "boardVersion", "-smbios", "type=2,", "version" },
     { "boardSerial", "-smbios", "type=2,", "serial" },
-    { "chassisManufacturer", "-smbios", "type=3,", "manufacturer" },
-    { "chassisSerial", "-smbios", "type=3,", "serial" },
-    { "chassisAsset", "-smbios", "type=3,", "asset" },
-    { "cpuManufacturer", "-smbios", "type=4,", "manufacturer" },
-    { "cpuModel", "-smbios", "type=4,", "version" },
-    { "memoryManufacturer", "-smbios", "type=17,", "manufacturer" },
+    /* chassis*, cpuManufacturer, cpuModel (type 4 version) and memoryManufacturer go
+     * into raw tables (test_smbios.c); cpuModel also to -global, checked below. */
+    { "cpuModel", "-global", "Skylake-Client-v4-x86_64-cpu.model-id=", "" },
     { "diskSerial", "-device", "virtio-blk-pci", "serial" },
     { "macAddress", "-device", "virtio-net-pci", "mac" },
 };
@@ -625,15 +685,18 @@ static void test_hostile_profile_values(void **state)
             build_ok(&p, &vm, &paths, PVM_ACCEL_TCG, &a);
             assert_argv_safe(&a);
             char got[1200];
+            if (!strcmp(field_dest[f].key, "cpuModel")) { /* -global takes it verbatim */
+                char want[200];
+                snprintf(want, sizeof want, "Skylake-Client-v4-x86_64-cpu.model-id=%s",
+                         hostile[h]);
+                assert_string_equal(opt_val(&a, "-global", "Skylake"), want);
+                pvm_argv_free(&a);
+                continue;
+            }
             kv_of(&a, field_dest[f].opt, field_dest[f].prefix, field_dest[f].qkey, got,
                   sizeof got);
             if (strcmp(got, hostile[h]))
                 fail_msg("%s = \"%s\" arrived as \"%s\"", field_dest[f].key, hostile[h], got);
-            if (!strcmp(field_dest[f].key, "cpuModel")) {
-                char want[200];
-                snprintf(want, sizeof want, "qemu64-x86_64-cpu.model-id=%s", hostile[h]);
-                assert_string_equal(opt_val(&a, "-global", ""), want);
-            }
             pvm_argv_free(&a);
         }
     }
@@ -680,7 +743,7 @@ static void test_hostile_vm_name_and_paths(void **state)
         snprintf(t0, sizeof t0, "%s/t0", dir);
         snprintf(iso, sizeof iso, "%s/x.iso", dir);
         snprintf(vm.iso, sizeof vm.iso, "%s", iso);
-        pvm_qemu_paths paths = {"qemu-system-x86_64", disk, qmp, own, qga, ser, log, "/p", t0, NULL, NULL, NULL, NULL, NULL, false};
+        pvm_qemu_paths paths = {"qemu-system-x86_64", disk, qmp, own, qga, ser, log, "/p", t0, dir, NULL, NULL, NULL, NULL, NULL, false};
         pvm_argv a;
         build_ok(&p, &vm, &paths, PVM_ACCEL_TCG, &a);
         assert_argv_safe(&a);

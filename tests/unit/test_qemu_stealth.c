@@ -40,7 +40,7 @@ static void build(const pvm_profile *p, const pvm_vm *vm, bool stealth, pvm_argv
     pvm_qemu_paths paths = {
         .qemu = "q", .disk = "/d.qcow2", .qmp_sock = "/r/qmp", .qmp_owner_sock = "/r/o",
         .qga_sock = "/r/g", .serial_sock = "/r/s", .serial_log = "/l", .pidfile = "/r/p",
-        .smbios_type0 = "/r/t", .stealth = stealth,
+        .smbios_type0 = "/r/t", .smbios_dir = "/r", .stealth = stealth,
     };
     pvm_error err = {0};
     pvm_argv_init(a);

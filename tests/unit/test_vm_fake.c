@@ -442,8 +442,9 @@ static void test_refused_start_keeps_state(void **state)
     assert_int_equal(pvm_vm_intent(&vf), -1);
 }
 
-/* A start over the caps is refused with the right figures: the VM alone over the
- * one-VM caps, and the running VMs together over the same caps. */
+/* A start over the memory cap is refused with the right figures: the VM alone over the
+ * one-VM cap, and the running VMs together over the same cap. vCPUs are never refused
+ * (max_cpus caps host cores by affinity): a 4-vCPU VM starts under max_cpus = 1. */
 static void test_start_caps_figures(void **state)
 {
     fixture *f = *state;
@@ -451,28 +452,28 @@ static void test_start_caps_figures(void **state)
     pvm_vm run, big;
     use_fake(f, "max_cpus = 1\nmax_memory = 1G\n");
     fixture_make_profile(f->e, "p1");
-    pvm_vm_opts o = {.disk = 1024 * 1024, .memory = 256ull << 20};
+    pvm_vm_opts o = {.disk = 1024 * 1024, .memory = 256ull << 20, .cpus = 4};
     assert_int_equal(pvm_vm_create(f->e, "run", "p1", &o, &run, &err), 0);
+    assert_int_equal(run.cpus, 4);
     o.memory = 768ull << 20;
+    o.cpus = 0;
     assert_int_equal(pvm_vm_create(f->e, "big", "p1", &o, &big, &err), 0);
 
     /* the caps were lowered after create: big alone is over them */
     use_fake(f, "max_cpus = 1\nmax_memory = 512M\n");
     assert_int_equal(pvm_vm_start(f->e, "big", 0, NULL, &err), -1);
     assert_int_equal(err.code, PVM_E_LIMIT);
-    assert_string_equal(err.msg, "cannot start VM 'big' (1 vCPU, 768M): over the caps of 1 vCPU "
-                                 "and 512M that one VM may use (max_cpus, max_memory in the "
-                                 "config file)");
+    assert_string_equal(err.msg, "cannot start VM 'big' (768M): over the cap of 512M that one "
+                                 "VM may use (max_memory in the config file)");
 
     /* big fits alone, but not beside the running VM */
     use_fake(f, "max_cpus = 1\nmax_memory = 768M\n");
     assert_int_equal(pvm_vm_start(f->e, "run", 0, NULL, &err), 0);
     assert_int_equal(pvm_vm_start(f->e, "big", 0, NULL, &err), -1);
     assert_int_equal(err.code, PVM_E_LIMIT);
-    assert_string_equal(err.msg, "cannot start VM 'big' (1 vCPU, 768M): 1 running VM already "
-                                 "uses 1 vCPU and 256M; together 2 vCPUs and 1G are over the "
-                                 "caps of 1 vCPU and 768M that all running VMs may use "
-                                 "(max_cpus, max_memory in the config file)");
+    assert_string_equal(err.msg, "cannot start VM 'big' (768M): 1 running VM already uses 256M; "
+                                 "together 1G are over the cap of 768M that all running VMs "
+                                 "may use (max_memory in the config file)");
     pvm_vm got;
     assert_int_equal(pvm_vm_get(f->e, "big", &got, &err), 0);
     assert_int_equal(got.state, PVM_VM_STOPPED);
