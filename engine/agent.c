@@ -17,7 +17,10 @@
 #include <unistd.h>
 
 #define AGENT_CONNECT_MS 10000
-#define AGENT_CHUNK (1024u * 1024u)     /* raw bytes per guest-file-write/read */
+#define AGENT_CHUNK (1024u * 1024u)     /* most raw bytes per guest-file-write/read */
+#define AGENT_CHUNK_MIN (4u * 1024u)    /* fewest: an ISA serial channel under load */
+#define AGENT_CHUNK_FIRST (64u * 1024u) /* the first call's, before the channel is timed */
+#define AGENT_CALL_AIM_MS 1000          /* chunks are sized for about one second per call */
 #define AGENT_STATUS_MS 10000           /* one guest-exec-status call */
 #define AGENT_POLL_MS 20
 #define AGENT_TOOL_MS 120000            /* sha256sum, mv, rm in the guest */
@@ -26,6 +29,7 @@ struct pvm_agent {
     pvm_qga *g;
     int lock;
     bool windows;
+    size_t chunk; /* raw bytes of the next file call: agent_chunk_timed adapts it */
     char os_id[64];
     char vm_name[PVM_NAME_MAX + 1];
 };
@@ -54,6 +58,7 @@ int pvm_agent_open(pvm_engine *e, const char *name_or_id, int wait_ms, pvm_agent
                              "(the VM was started without one)", vm.name, sock);
     pvm_agent *a = pvm_xcalloc(1, sizeof *a);
     a->lock = -1;
+    a->chunk = AGENT_CHUNK_FIRST;
     pvm_strlcpy(a->vm_name, vm.name, sizeof a->vm_name);
     if (pvm_qga_lock(sock, wait_ms, &a->lock, err) < 0) {
         free(a);
@@ -79,6 +84,7 @@ pvm_agent *pvm_agent_attach(pvm_qga *g, bool windows)
     pvm_agent *a = pvm_xcalloc(1, sizeof *a);
     a->g = g;
     a->lock = -1;
+    a->chunk = AGENT_CHUNK_FIRST;
     a->windows = windows;
     return a;
 }
@@ -359,6 +365,21 @@ static int agent_guest_sum(pvm_agent *a, const char *path, char hex[65], pvm_err
     return rc;
 }
 
+/* Sizes the next file call from the last one (bytes in ms): a virtio-serial channel moves
+ * 1 MiB in milliseconds, an ISA serial port (config agent_channel) tens of KB per second
+ * under TCG, so one fixed chunk is either slow on the first or over the transport's
+ * per-call timeout on the second. Doubles below a quarter of the aim, halves above twice
+ * it, within AGENT_CHUNK_MIN..AGENT_CHUNK. */
+static void agent_chunk_timed(pvm_agent *a, size_t bytes, int64_t ms)
+{
+    if (bytes < a->chunk)
+        return; /* a short last call says nothing about the channel */
+    if (ms < AGENT_CALL_AIM_MS / 4 && a->chunk < AGENT_CHUNK)
+        a->chunk *= 2;
+    else if (ms > 2 * AGENT_CALL_AIM_MS && a->chunk > AGENT_CHUNK_MIN)
+        a->chunk /= 2;
+}
+
 /* Reads path back through the agent and hashes it (guests without sha256sum). */
 static int agent_readback_sum(pvm_agent *a, const char *path, int64_t deadline, char hex[65],
                               pvm_error *err)
@@ -372,12 +393,15 @@ static int agent_readback_sum(pvm_agent *a, const char *path, int64_t deadline, 
     for (bool eof = false; !eof && rc == 0;) {
         unsigned char *buf = NULL;
         size_t n = 0;
-        if (pvm_qga_file_get(a->g, h, AGENT_CHUNK, &buf, &n, &eof, err) < 0)
+        int64_t t0 = pvm_proc_now_ms();
+        if (pvm_qga_file_get(a->g, h, a->chunk, &buf, &n, &eof, err) < 0) {
             rc = -1;
-        else if (agent_left(deadline) == 0)
+        } else if (agent_left(deadline) == 0) {
             rc = pvm_error_set(err, PVM_E_STATE, "reading %s back: timeout", path);
-        else
+        } else {
+            agent_chunk_timed(a, n, pvm_proc_now_ms() - t0);
             sha256_update(&md, n, buf);
+        }
         if (n == 0)
             eof = true;
         free(buf);
@@ -462,7 +486,7 @@ static int agent_stream_in(pvm_agent *a, int fd, int64_t h, uint64_t total, int6
     sha256_init(&md);
     int rc = 0;
     for (;;) {
-        ssize_t n = read(fd, buf, AGENT_CHUNK);
+        ssize_t n = read(fd, buf, a->chunk);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
@@ -472,10 +496,12 @@ static int agent_stream_in(pvm_agent *a, int fd, int64_t h, uint64_t total, int6
         if (n == 0)
             break;
         sha256_update(&md, (size_t)n, buf);
+        int64_t t0 = pvm_proc_now_ms();
         if (pvm_qga_file_put(a->g, h, buf, (size_t)n, err) < 0) {
             rc = -1;
             break;
         }
+        agent_chunk_timed(a, (size_t)n, pvm_proc_now_ms() - t0);
         r->bytes += (uint64_t)n;
         agent_report(p, "copying into the guest", r->bytes, total);
         if (agent_cancelled(p)) {
@@ -691,10 +717,12 @@ static int agent_stream_out(pvm_agent *a, int64_t h, int fd, int64_t deadline,
     for (bool eof = false; !eof && rc == 0;) {
         unsigned char *buf = NULL;
         size_t n = 0;
-        if (pvm_qga_file_get(a->g, h, AGENT_CHUNK, &buf, &n, &eof, err) < 0) {
+        int64_t t0 = pvm_proc_now_ms();
+        if (pvm_qga_file_get(a->g, h, a->chunk, &buf, &n, &eof, err) < 0) {
             rc = -1;
             break;
         }
+        agent_chunk_timed(a, n, pvm_proc_now_ms() - t0);
         sha256_update(&md, n, buf);
         rc = agent_write_all(fd, buf, n, err);
         free(buf);

@@ -630,6 +630,15 @@ static void pvm_add_socket_client(pvm_argv *a, const char *id, const char *path)
     pvm_opt_emit(a, "-chardev", &o);
 }
 
+int pvm_qemu_agent_channel(const char *word)
+{
+    if (word && !strcmp(word, "virtio"))
+        return PVM_AGENT_CHANNEL_VIRTIO;
+    if (word && !strcmp(word, "isa-serial"))
+        return PVM_AGENT_CHANNEL_ISA;
+    return PVM_AGENT_CHANNEL_AUTO;
+}
+
 static void pvm_add_channels(pvm_argv *a, const pvm_profile *p, const pvm_qemu_paths *paths)
 {
     /* Two monitors: QEMU serves one client per monitor, so a long-lived owner
@@ -639,7 +648,9 @@ static void pvm_add_channels(pvm_argv *a, const pvm_profile *p, const pvm_qemu_p
     pvm_add_socket(a, "qmp-owner", paths->qmp_owner_sock, NULL);
     pvm_argv_add2(a, "-mon", "chardev=qmp-owner,mode=control");
     pvm_add_socket(a, "qga0", paths->qga_sock, NULL);
-    if (p->hide_hypervisor) {
+    bool isa = paths->agent_channel == PVM_AGENT_CHANNEL_ISA ||
+               (paths->agent_channel == PVM_AGENT_CHANNEL_AUTO && p->hide_hypervisor);
+    if (isa) {
         /* the agent on the second ISA serial port (the guest's ttyS1): no virtio device,
          * no Red Hat PCI id; the guest runs qemu-ga -m isa-serial -p /dev/ttyS1 */
         pvm_argv_add2(a, "-device", "isa-serial,chardev=qga0,index=1");

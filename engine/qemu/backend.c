@@ -200,7 +200,8 @@ static int pvm_qemu_build(const char *home, const pvm_hv_start *s, const pvm_qem
         return -1;
     pvm_qemu_step(s->progress, "building the QEMU command line");
     pvm_qemu_paths paths = {
-        .qemu = qemu, .stealth = picked == 1, .disk = f->disk, .qmp_sock = r->qmp_sock,
+        .qemu = qemu, .stealth = picked == 1,
+        .agent_channel = pvm_qemu_agent_channel(s->cfg->agent_channel), .disk = f->disk, .qmp_sock = r->qmp_sock,
         .qmp_owner_sock = r->owner_sock, .qga_sock = r->qga_sock,
         .serial_sock = r->serial_sock, .serial_log = f->serial_log, .pidfile = r->pidfile,
         .smbios_type0 = f->smbios, .smbios_dir = f->dir, .qemu_log = f->qemu_log, .vnc_sock = r->vnc_sock,

@@ -39,7 +39,14 @@ typedef struct pvm_qemu_paths {
     const char *ovmf_vars;     /* the VM's own copy of the UEFI variables store */
     const char *tpm_sock;      /* swtpm's control socket (vm->tpm) */
     bool stealth;              /* qemu is the stealth build: add stealth.c's part */
+    int agent_channel;         /* PVM_AGENT_CHANNEL_*: 0 (auto) follows the profile */
 } pvm_qemu_paths;
+
+/* Where the guest agent's channel sits (config agent_channel). AUTO: an ISA serial port
+ * (the guest's ttyS1) when the profile hides the hypervisor, else virtio-serial. */
+enum { PVM_AGENT_CHANNEL_AUTO = 0, PVM_AGENT_CHANNEL_VIRTIO, PVM_AGENT_CHANNEL_ISA };
+/* The config's agent_channel word as PVM_AGENT_CHANNEL_*; AUTO for "auto" or anything else. */
+int pvm_qemu_agent_channel(const char *word);
 
 /* The disk's -drive id and its block node name (QMP snapshot-save vmstate/devices). */
 #define PVM_QEMU_DRIVE_ID "drive0"
@@ -135,10 +142,12 @@ typedef struct pvm_config {
     char backend[8];      /* "qemu" (default) or "fake" (tests only, when named) */
     char theme[65];       /* the TUI's theme name (pvm_theme_name_check), "default" */
     char qemu_stealth[8]; /* "auto" (default), "on" or "off" (build.c) */
+    char agent_channel[12]; /* "auto" (default: isa-serial when the profile hides the
+                             * hypervisor, else virtio), "virtio" or "isa-serial" */
 } pvm_config;
 
 /* Loads HOME/config (key = value lines, '#' comments; keys: accel, max_cpus, max_memory, qemu,
- * backend, theme, qemu_stealth);
+ * backend, theme, qemu_stealth, agent_channel);
  * writes it with the defaults and explanatory comments when missing. Defaults: accel auto,
  * max_cpus = max(1, cores/2), max_memory = host memory / 2, qemu qemu-system-x86_64, backend qemu (the fake
  * backend is never a default: only a config that names it gets it).
