@@ -728,6 +728,10 @@ int pvm_qemu_stealth_pick(const pvm_config *cfg, bool hide_hypervisor, const cha
     *binary = cfg->qemu;
     if (!strcmp(cfg->qemu_stealth, "off") || !hide_hypervisor)
         return 0;
+    /* auto never overrides a QEMU the config names: the user's binary (a wrapper, another
+     * build) is what they asked for; on still insists on the stealth build. */
+    if (!strcmp(cfg->qemu_stealth, "auto") && strcmp(cfg->qemu, "qemu-system-x86_64") != 0)
+        return 0;
     pvm_qemu_stealth s;
     pvm_error e = {0};
     int rc = pvm_qemu_stealth_status(&s, &e);

@@ -183,7 +183,8 @@ int pvm_accel_probe(const char *qemu, const char *kernel, int timeout_ms, pvm_ac
 /* build.c: the cache folder of stealth builds (see pvm_qemu_stealth in pvm.h). */
 int pvm_qemu_stealth_cache_dir(char *out, size_t size, pvm_error *err);
 /* Which QEMU a VM of a profile runs: cfg->qemu (returns 0, *binary = cfg->qemu) unless the
- * profile hides the hypervisor and qemu_stealth is auto or on and the stealth build for
+ * profile hides the hypervisor and qemu_stealth is on, or auto with cfg->qemu left at its
+ * default (auto never overrides a binary the config names), and the stealth build for
  * the installed QEMU and this patch set exists: then *binary = path (filled, size bytes)
  * and 1. qemu_stealth = on without the build: -1 PVM_E_NOTFOUND naming the fix
  * (`privarion-vm qemu build`). */
