@@ -165,6 +165,11 @@ extern const size_t pvm_cli_exec_nopts, pvm_cli_copy_nopts, pvm_cli_audit_nopts;
 
 /* Prints "privarion-vm: <message>" on stderr and returns the exit status
  * that belongs to err->code (2 usage/validation/not-found/exists, else 1). */
+/* cancel.c: the read end of the pipe SIGINT, SIGTERM and SIGHUP write to (created and the
+ * handlers installed on the first call; the same fd after), for pvm_progress.cancel_fd;
+ * -1 when no pipe can be made (the work then runs without cancel). */
+int pvm_cli_cancel_fd(void);
+
 int pvm_out_error(const pvm_error *err);
 /* Formats a usage error into err, prints it and returns 2. */
 int pvm_out_usage(pvm_error *err, const char *fmt, ...)

@@ -16,17 +16,6 @@
 
 /* ------------------------------------------------- progress and cancel */
 
-static int agent_cancel_pipe[2] = {-1, -1};
-
-static void agent_on_signal(int sig)
-{
-    (void)sig;
-    int saved = errno;
-    if (write(agent_cancel_pipe[1], "x", 1) < 0) {
-        /* nothing more a signal handler can do */
-    }
-    errno = saved;
-}
 
 typedef struct agent_ui {
     bool tty;
@@ -65,16 +54,7 @@ static pvm_progress agent_progress(agent_ui *ui, pvm_cli *cli)
 {
     ui->tty = isatty(2) == 1;
     ui->cli = cli;
-    if (agent_cancel_pipe[0] < 0 && pipe2(agent_cancel_pipe, O_CLOEXEC) == 0) {
-        struct sigaction sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = agent_on_signal;
-        sigemptyset(&sa.sa_mask);
-        sigaction(SIGINT, &sa, NULL);
-        sigaction(SIGTERM, &sa, NULL);
-        sigaction(SIGHUP, &sa, NULL);
-    }
-    return (pvm_progress){agent_cancel_pipe[0], agent_report, ui};
+    return (pvm_progress){pvm_cli_cancel_fd(), agent_report, ui};
 }
 
 /* --timeout SECONDS into ms; -1 (none) when not given. */

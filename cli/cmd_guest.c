@@ -89,33 +89,6 @@ static void pvm_guest_report(void *ctx, const char *step, double fraction)
     fprintf(stderr, "[%4lds] %s\n", (long)(now.tv_sec - ui->start.tv_sec), step);
 }
 
-static int pvm_guest_cancel_pipe[2] = {-1, -1};
-
-static void pvm_guest_on_signal(int sig)
-{
-    (void)sig;
-    int saved = errno;
-    if (write(pvm_guest_cancel_pipe[1], "x", 1) < 0) {
-        /* nothing more a signal handler can do */
-    }
-    errno = saved;
-}
-
-/* SIGINT, SIGTERM and SIGHUP cancel the build (the builder runs in its own session,
- * so the terminal's Ctrl-C does not reach it). */
-static int pvm_guest_catch(void)
-{
-    if (pipe2(pvm_guest_cancel_pipe, O_CLOEXEC) < 0)
-        return -1;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = pvm_guest_on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    return 0;
-}
 
 /* ------------------------------------------------------------- commands */
 
@@ -127,9 +100,12 @@ static int pvm_guest_build_cmd(pvm_cli *cli, const pvm_args *a)
         return pvm_out_error(&err);
     pvm_guest_ui ui = {.tty = isatty(2) == 1};
     clock_gettime(CLOCK_MONOTONIC, &ui.start);
-    if (pvm_guest_catch() < 0)
+    /* SIGINT, SIGTERM, SIGHUP cancel the build (the builder runs in its own session, so
+     * the terminal's Ctrl-C does not reach it) */
+    int cancel = pvm_cli_cancel_fd();
+    if (cancel < 0)
         return pvm_out_error(&(pvm_error){PVM_E_IO, "guest build: cannot make a pipe", ""});
-    pvm_progress progress = {pvm_guest_cancel_pipe[0], pvm_guest_report, &ui};
+    pvm_progress progress = {cancel, pvm_guest_report, &ui};
     pvm_guest g;
     if (pvm_guest_build(e, pvm_args_given(a, "force"), &progress, &g, &err) < 0)
         return pvm_out_error(&err);

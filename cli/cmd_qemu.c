@@ -111,34 +111,6 @@ static void pvm_qemu_report(void *ctx, const char *step, double fraction)
     snprintf(ui->last, sizeof ui->last, "%s", step);
 }
 
-static int pvm_qemu_cancel_pipe[2] = {-1, -1};
-
-static void pvm_qemu_on_signal(int sig)
-{
-    (void)sig;
-    int saved = errno;
-    if (write(pvm_qemu_cancel_pipe[1], "x", 1) < 0) {
-        /* nothing more a signal handler can do */
-    }
-    errno = saved;
-}
-
-/* SIGINT, SIGTERM and SIGHUP cancel the build (its children run in their own process
- * group, killed whole by the engine). */
-static int pvm_qemu_catch(void)
-{
-    if (pipe2(pvm_qemu_cancel_pipe, O_CLOEXEC) < 0)
-        return -1;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = pvm_qemu_on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    return 0;
-}
-
 /* ------------------------------------------------------------- commands */
 
 static int pvm_qemu_build_cmd(const pvm_args *a)
@@ -146,9 +118,10 @@ static int pvm_qemu_build_cmd(const pvm_args *a)
     pvm_error err = {0};
     pvm_qemu_ui ui = {.tty = isatty(2) == 1};
     clock_gettime(CLOCK_MONOTONIC, &ui.start);
-    if (pvm_qemu_catch() < 0)
+    int cancel = pvm_cli_cancel_fd(); /* SIGINT, SIGTERM, SIGHUP cancel the build */
+    if (cancel < 0)
         return pvm_out_error(&(pvm_error){PVM_E_IO, "qemu build: cannot make a pipe", ""});
-    pvm_progress progress = {pvm_qemu_cancel_pipe[0], pvm_qemu_report, &ui};
+    pvm_progress progress = {cancel, pvm_qemu_report, &ui};
     pvm_qemu_stealth s;
     bool cached = false;
     int rc = pvm_qemu_stealth_build(&progress, pvm_args_given(a, "force"), &s, &cached, &err);

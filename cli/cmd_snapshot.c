@@ -28,17 +28,6 @@ static const pvm_opt pvm_snap_restore_opts[] = {
 
 /* ------------------------------------------------------------- progress */
 
-static int pvm_snap_cancel_pipe[2] = {-1, -1};
-
-static void pvm_snap_on_signal(int sig)
-{
-    (void)sig;
-    int saved = errno;
-    if (write(pvm_snap_cancel_pipe[1], "x", 1) < 0) {
-        /* nothing more a signal handler can do */
-    }
-    errno = saved;
-}
 
 typedef struct pvm_snap_ui {
     pvm_cli *cli;
@@ -67,18 +56,7 @@ static void pvm_snap_report(void *ctx, const char *step, double fraction)
 /* SIGINT/SIGTERM/SIGHUP write to the cancel pipe the engine polls. */
 static pvm_progress pvm_snap_progress(pvm_snap_ui *ui)
 {
-    pvm_progress p = {-1, pvm_snap_report, ui};
-    if (pvm_snap_cancel_pipe[0] < 0 && pipe2(pvm_snap_cancel_pipe, O_CLOEXEC) < 0)
-        return p;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = pvm_snap_on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    p.cancel_fd = pvm_snap_cancel_pipe[0];
-    return p;
+    return (pvm_progress){pvm_cli_cancel_fd(), pvm_snap_report, ui};
 }
 
 static void pvm_snap_notes_print(const pvm_snapshot_notes *n)
