@@ -567,6 +567,23 @@ static void test_hide_hypervisor(void **state)
     assert_int_equal(find_opt(&a, "-device", "isa-serial", 0), -1);
     pvm_argv_free(&a);
 
+    /* config agent_channel overrides the profile both ways. */
+    paths.agent_channel = pvm_qemu_agent_channel("isa-serial");
+    build_ok(&p, &vm, &paths, PVM_ACCEL_KVM, &a);
+    assert_string_equal(opt_val(&a, "-device", "isa-serial"), "isa-serial,chardev=qga0,index=1");
+    assert_int_equal(find_opt(&a, "-device", "virtio-serial", 0), -1);
+    pvm_argv_free(&a);
+    p.hide_hypervisor = true;
+    paths.agent_channel = pvm_qemu_agent_channel("virtio");
+    build_ok(&p, &vm, &paths, PVM_ACCEL_KVM, &a);
+    assert_int_equal(find_opt(&a, "-device", "isa-serial", 0), -1);
+    assert_string_equal(opt_val(&a, "-device", "virtserialport"),
+                        "virtserialport,bus=vser0.0,chardev=qga0,name=org.qemu.guest_agent.0");
+    pvm_argv_free(&a);
+    assert_int_equal(pvm_qemu_agent_channel("auto"), PVM_AGENT_CHANNEL_AUTO);
+    paths.agent_channel = PVM_AGENT_CHANNEL_AUTO;
+    p.hide_hypervisor = false;
+
     /* Vendor and model follow the brand: AMD gets EPYC-Rome and its microcode in the
      * low half of the MSR; none of either names qemu64. */
     strcpy(p.hw.cpu_manufacturer, "Advanced Micro Devices, Inc.");
@@ -743,7 +760,11 @@ static void test_hostile_vm_name_and_paths(void **state)
         snprintf(t0, sizeof t0, "%s/t0", dir);
         snprintf(iso, sizeof iso, "%s/x.iso", dir);
         snprintf(vm.iso, sizeof vm.iso, "%s", iso);
-        pvm_qemu_paths paths = {"qemu-system-x86_64", disk, qmp, own, qga, ser, log, "/p", t0, dir, NULL, NULL, NULL, NULL, NULL, false};
+        pvm_qemu_paths paths = {
+            .qemu = "qemu-system-x86_64", .disk = disk, .qmp_sock = qmp, .qmp_owner_sock = own,
+            .qga_sock = qga, .serial_sock = ser, .serial_log = log, .pidfile = "/p",
+            .smbios_type0 = t0, .smbios_dir = dir,
+        };
         pvm_argv a;
         build_ok(&p, &vm, &paths, PVM_ACCEL_TCG, &a);
         assert_argv_safe(&a);
