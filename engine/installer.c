@@ -147,7 +147,14 @@ static int plan_paths(const char *name, bool windows, bool archive, const char *
     if (to) {
         if (pvm_agent_guest_path_check(to, windows, "to", err) < 0)
             return -1;
-        pvm_strlcpy(p->guest_path, to, sizeof p->guest_path);
+        size_t n = strlen(to);
+        bool folder = n > 0 && (to[n - 1] == '/' || (windows && to[n - 1] == '\\'));
+        /* --to DIR/ names a folder: the file keeps its name inside it, and the installer,
+         * {} and the cleanup of a failed install all get that file, never the folder */
+        int w = snprintf(p->guest_path, sizeof p->guest_path, "%s%s", to, folder ? name : "");
+        if (w < 0 || (size_t)w >= sizeof p->guest_path)
+            return pvm_error_set_field(err, PVM_E_INVALID, "to", "to: %s%s is longer than %zu "
+                                       "bytes", to, name, sizeof p->guest_path - 1);
     } else {
         snprintf(p->guest_path, sizeof p->guest_path, "%s%s", tmpdir, name);
     }

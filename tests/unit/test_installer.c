@@ -55,6 +55,11 @@ static void test_linux_types(void **state)
     expect_plan("tool", false, NULL, NULL, "file", "/tmp/tool", "chmod|755|/tmp/tool");
     expect_plan("tool", false, "/usr/local/bin/tool", NULL, "file", "/usr/local/bin/tool",
                 "chmod|755|/usr/local/bin/tool");
+    /* --to a folder (ends with /): the file keeps its name inside it, and the installer
+     * gets the file, never the folder (chmod of the folder, sh of the folder) */
+    expect_plan("tool", false, "/usr/local/bin/", NULL, "file", "/usr/local/bin/tool",
+                "chmod|755|/usr/local/bin/tool");
+    expect_plan("setup.sh", false, "/root/", NULL, "sh", "/root/setup.sh", "sh|/root/setup.sh");
     /* a Windows installer on Linux is just a file */
     expect_plan("x.msi", false, NULL, NULL, "file", "/tmp/x.msi", "chmod|755|/tmp/x.msi");
 }
@@ -77,6 +82,8 @@ static void test_windows_types(void **state)
                 "msiexec|/i|C:\\Windows\\Temp\\setup.msi|/qn");
     expect_plan("setup.exe", true, NULL, NULL, "exe", "C:\\Windows\\Temp\\setup.exe",
                 "C:\\Windows\\Temp\\setup.exe");
+    expect_plan("setup.exe", true, "D:\\Tools\\", NULL, "exe", "D:\\Tools\\setup.exe",
+                "D:\\Tools\\setup.exe");
     expect_plan("s.ps1", true, "D:\\s.ps1", NULL, "ps1", "D:\\s.ps1",
                 "powershell.exe|-NoProfile|-ExecutionPolicy|Bypass|-File|D:\\s.ps1");
     expect_plan("notes.txt", true, NULL, NULL, "file", "C:\\Windows\\Temp\\notes.txt", "");
