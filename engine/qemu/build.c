@@ -26,11 +26,13 @@
 #define PVM_QB_CONFIGURE_MS (15 * 60 * 1000)
 
 /* The configure line of QEMU-NOTES.md: the x86_64 system emulator with TCG, KVM and
- * user networking, and VNC (the engine's display: -vnc unix:...); no docs, tools, guest
+ * user networking, VNC (the engine's display: -vnc unix:...) and the TPM (--tpm's
+ * tpm-crb/tpm-tis with swtpm: Windows 11 VMs run this binary too); no docs, tools, guest
  * agent, user-mode emulation or debug info. Part of the key: a change rebuilds. */
 static const char *const pvm_qb_configure[] = {
     "--target-list=x86_64-softmmu", "--without-default-features", "--enable-tcg",
-    "--enable-kvm", "--enable-slirp", "--enable-vnc", "--disable-docs", "--disable-tools",
+    "--enable-kvm", "--enable-slirp", "--enable-vnc", "--enable-tpm", "--disable-docs",
+    "--disable-tools",
     "--disable-guest-agent", "--disable-user", "--disable-debug-info", "--disable-werror",
 };
 
