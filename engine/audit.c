@@ -83,6 +83,29 @@ static char *audit_read(audit_run *r, const char *path)
     return (char *)buf;
 }
 
+/* The unit serial number of a SCSI/SATA disk (sd): VPD page 0x80 as Linux exposes it in
+ * device/vpd_pg80 (SPC-4 7.8.15: byte 1 the page code 0x80, bytes 2-3 the length, then
+ * the serial in ASCII, space-padded); "" when absent or malformed. Owned by the caller. */
+static char *audit_vpd_serial(audit_run *r, const char *path)
+{
+    unsigned char *buf = NULL;
+    size_t n = 0;
+    pvm_error ignored;
+    if (pvm_agent_read_file(r->a, path, AUDIT_FILE_MAX, &buf, &n, &ignored) < 0)
+        return pvm_xstrdup("");
+    size_t len = n >= 4 ? ((size_t)buf[2] << 8 | buf[3]) : 0;
+    char *out;
+    if (n < 4 || buf[1] != 0x80 || len > n - 4) {
+        out = pvm_xstrdup("");
+    } else {
+        out = pvm_xcalloc(1, len + 1);
+        for (size_t i = 0; i < len; i++) /* printable ASCII only: a guest sends this */
+            out[i] = buf[4 + i] >= 0x20 && buf[4 + i] < 0x7f ? (char)buf[4 + i] : '?';
+    }
+    free(buf);
+    return out;
+}
+
 /* The names in a guest folder (ls -1), at most AUDIT_LIST_MAX; *n of them. */
 static char **audit_list(audit_run *r, const char *dir, size_t *n, pvm_error *err)
 {
@@ -206,6 +229,11 @@ static void audit_disks(audit_run *r, pvm_error *err)
             free(v);
             snprintf(path, sizeof path, "/sys/block/%s/device/serial", names[i]);
             v = audit_read(r, path);
+        }
+        if (!v[0]) {
+            free(v);
+            snprintf(path, sizeof path, "/sys/block/%s/device/vpd_pg80", names[i]);
+            v = audit_vpd_serial(r, path);
         }
         audit_trim(v);
         seen = seen || strcmp(v, r->p->disk_serial) == 0;
