@@ -290,7 +290,7 @@ static void stats_draw_host(stats_run *r)
            "unknown, Ctrl-C quits\n\n", h.vms_running, plural(h.vms_running, "VM", "VMs"),
            h.vcpus_held, plural(h.vcpus_held, "vCPU", "vCPUs"),
            pvm_size_format(h.memory_held, held, sizeof held), h.max_cpus,
-           plural(h.max_cpus, "vCPU", "vCPUs"), pvm_size_format(h.max_memory, cap, sizeof cap),
+           plural(h.max_cpus, "host core", "host cores"), pvm_size_format(h.max_memory, cap, sizeof cap),
            pvm_sampler_interval(r->s));
 }
 
@@ -424,7 +424,7 @@ static void om_print(stats_run *r)
                "privarion_vm_running %d\n", h.vms_running);
         printf("# HELP privarion_vm_vcpus_held vCPUs of the running VMs\n"
                "# TYPE privarion_vm_vcpus_held gauge\nprivarion_vm_vcpus_held %d\n", h.vcpus_held);
-        printf("# HELP privarion_vm_max_vcpus The cap on vCPUs (config max_cpus)\n"
+        printf("# HELP privarion_vm_max_vcpus The host cores all VMs share (config max_cpus)\n"
                "# TYPE privarion_vm_max_vcpus gauge\nprivarion_vm_max_vcpus %d\n", h.max_cpus);
         printf("# HELP privarion_vm_max_memory_bytes The cap on memory (config max_memory)\n"
                "# TYPE privarion_vm_max_memory_bytes gauge\nprivarion_vm_max_memory_bytes %llu\n",

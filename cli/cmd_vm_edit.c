@@ -8,7 +8,7 @@
 #define PVM_N(a) (sizeof(a) / sizeof((a)[0]))
 
 static const pvm_opt pvm_edit_opts[] = {
-    {"cpus", 0, true, "N", "virtual CPUs (at most the max_cpus cap)"},
+    {"cpus", 0, true, "N", "virtual CPUs (any count: max_cpus caps the host cores QEMU runs on, not vCPUs)"},
     {"memory", 0, true, "SIZE", "memory, e.g. 512M, 4G (at most the max_memory cap)"},
     {"disk", 0, true, "SIZE", "grow the disk to SIZE (qemu-img resize; never shrinks; the "
                               "guest's partitions are left to you)"},

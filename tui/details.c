@@ -403,19 +403,19 @@ void tui_header_draw(tui_app *app)
     /* the longest form that fits: the theme goes first, then the words get short */
     snprintf(lines[0], sizeof lines[0],
              " privarion-vm   host: %d cores, %s%s   running: %d VM%s, %d vCPU%s, %s   "
-             "caps: %d vCPU%s, %s   theme: %s",
+             "caps: %d host core%s, %s   theme: %s",
              h->cores, hm, load, running, running == 1 ? "" : "s", cpus, cpus == 1 ? "" : "s", rm,
              h->max_cpus, h->max_cpus == 1 ? "" : "s", cm, tui_theme_name());
     snprintf(lines[1], sizeof lines[1],
              " privarion-vm   host: %d cores, %s%s   running: %d VM%s, %d vCPU%s, %s   "
-             "caps: %d vCPU%s, %s",
+             "caps: %d host core%s, %s",
              h->cores, hm, load, running, running == 1 ? "" : "s", cpus, cpus == 1 ? "" : "s", rm,
              h->max_cpus, h->max_cpus == 1 ? "" : "s", cm);
     snprintf(lines[2], sizeof lines[2],
-             " privarion-vm  host %d cores %s  running %d VM%s %d vCPU%s %s  caps %d vCPU%s %s",
+             " privarion-vm  host %d cores %s  running %d VM%s %d vCPU%s %s  caps %d core%s %s",
              h->cores, hm, running, running == 1 ? "" : "s", cpus, cpus == 1 ? "" : "s", rm,
              h->max_cpus, h->max_cpus == 1 ? "" : "s", cm);
-    snprintf(lines[3], sizeof lines[3], " host %dc %s | running %d: %dc %s | caps %dc %s",
+    snprintf(lines[3], sizeof lines[3], " host %dc %s | running %d: %dc %s | caps %dh %s",
              h->cores, hm, running, cpus, rm, h->max_cpus, cm);
     size_t pick = 0;
     while (pick < 3 && (int)strlen(lines[pick]) > r.w)
