@@ -211,9 +211,11 @@ int pvm_cli_vm_copy(pvm_cli *cli, const pvm_args *a, pvm_error *err)
     agent_ui_end(&ui);
     if (rc < 0)
         return -1;
-    printf("Copied %llu bytes %s VM '%s' in %.1f s (%.1f MB/s), SHA-256 %s %s\n",
+    double rate = r.seconds > 0 ? (double)r.bytes / r.seconds : 0.0; /* bytes per second */
+    bool slow = rate < 1e6; /* an ISA serial channel moves KB/s: "0.0 MB/s" says nothing */
+    printf("Copied %llu bytes %s VM '%s' in %.1f s (%.1f %s), SHA-256 %s %s\n",
            (unsigned long long)r.bytes, from ? "out of" : "into", from ? vm_src : vm_dst, r.seconds,
-           r.seconds > 0 ? (double)r.bytes / 1e6 / r.seconds : 0.0, r.sha256,
+           slow ? rate / 1e3 : rate / 1e6, slow ? "KB/s" : "MB/s", r.sha256,
            r.checked ? "checked in the guest"
                      : "(not checked in the guest: it has no sha256sum; only the transfer was "
                        "hashed)");

@@ -19,7 +19,7 @@
 #define AGENT_CONNECT_MS 10000
 #define AGENT_CHUNK (1024u * 1024u)     /* most raw bytes per guest-file-write/read */
 #define AGENT_CHUNK_MIN (4u * 1024u)    /* fewest: an ISA serial channel under load */
-#define AGENT_CHUNK_FIRST (64u * 1024u) /* the first call's, before the channel is timed */
+#define AGENT_CHUNK_FIRST (4u * 1024u)  /* the first call's: safe on ISA serial, ~1.5 KB/s */
 #define AGENT_CALL_AIM_MS 1000          /* chunks are sized for about one second per call */
 #define AGENT_STATUS_MS 10000           /* one guest-exec-status call */
 #define AGENT_POLL_MS 20
