@@ -27,6 +27,7 @@ struct tui_thumb {
     char vm[PVM_UUID_LEN + 1]; /* whose screen img is */
     pvm_image img;             /* the newest screen, width 0 none yet */
     char error[256];           /* why there is none ("" when fine) */
+    char error_vm[PVM_UUID_LEN + 1]; /* whose screen error is: shown only under that VM */
     int64_t asked_ms;          /* when the last job was queued */
     bool shown;                /* drawn by the last details draw */
     char shown_vm[PVM_UUID_LEN + 1];
@@ -91,6 +92,7 @@ bool tui_thumb_event(tui_app *app, const pvm_worker_event *ev)
         t->frames++;
     } else {
         pvm_strlcpy(t->error, ev->err.msg, sizeof t->error);
+        pvm_strlcpy(t->error_vm, req->vm, sizeof t->error_vm);
     }
     pvm_image_free(&req->img);
     free(req);
@@ -228,11 +230,13 @@ void tui_thumb_draw(tui_app *app, const pvm_vm *vm, tui_rect r)
         tui_thumb_ask(app, t); /* a new VM shown: its screen at once */
     char cap[300];
     bool have = t->img.width > 0 && strcmp(t->vm, vm->id) == 0;
-    snprintf(cap, sizeof cap, "%s", t->error[0] && !have ? t->error
+    /* an error of another VM's job (the selection moved while it ran) is not this one's */
+    bool failed = t->error[0] && !have && strcmp(t->error_vm, vm->id) == 0;
+    snprintf(cap, sizeof cap, "%s", failed ? t->error
                                    : have ? "live, every 1.5 s (D: how to connect a viewer)"
                                           : "waiting for the first screen ...");
     tui_draw_text(r.y, r.x, 11, tui_theme_attr(TUI_EL_DIM), "Screen");
-    tui_draw_text(r.y, r.x + 11, r.w - 11, tui_theme_attr(t->error[0] && !have ? TUI_EL_ERROR
+    tui_draw_text(r.y, r.x + 11, r.w - 11, tui_theme_attr(failed ? TUI_EL_ERROR
                                                                               : TUI_EL_TEXT),
                   cap);
     if (have)

@@ -677,7 +677,8 @@ static int pvm_qb_run_all(pvm_qb *b, pvm_error *err)
         return -1;
     b->s->built = true;
     pvm_qb_step(b, "removing the work folder", 1);
-    return pvm_qb_rm_rf(b->work, NULL) < 0 ? 0 : 0;
+    (void)pvm_qb_rm_rf(b->work, NULL); /* a leftover is removed by the next build */
+    return 0;
 }
 
 int pvm_qemu_stealth_build(const pvm_progress *progress, bool force, pvm_qemu_stealth *s,
