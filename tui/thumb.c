@@ -59,6 +59,7 @@ static void tui_thumb_ask(tui_app *app, tui_thumb *t)
     if (pvm_worker_submit_fn(app->worker, "screen", tui_thumb_job, req, NULL, &id, &err) < 0) {
         free(req);
         pvm_strlcpy(t->error, err.msg, sizeof t->error);
+        pvm_strlcpy(t->error_vm, t->shown_vm, sizeof t->error_vm);
         return;
     }
     t->job = id;
