@@ -72,15 +72,23 @@ static void audit_add(audit_run *r, const char *what, const char *guest, const c
     r->out->marks += it->mark != NULL;
 }
 
-/* A small file's text, "" when it cannot be read (absent files are normal in sysfs). */
-static char *audit_read(audit_run *r, const char *path)
+/* A small file's bytes (*n of them, NUL-ended; owned by the caller): an empty string when
+ * it cannot be read (absent files are normal in sysfs). */
+static unsigned char *audit_read_bytes(audit_run *r, const char *path, size_t *n)
 {
     unsigned char *buf = NULL;
-    size_t n = 0;
     pvm_error ignored;
-    if (pvm_agent_read_file(r->a, path, AUDIT_FILE_MAX, &buf, &n, &ignored) < 0)
-        return pvm_xstrdup("");
-    return (char *)buf;
+    *n = 0;
+    if (pvm_agent_read_file(r->a, path, AUDIT_FILE_MAX, &buf, n, &ignored) < 0)
+        return (unsigned char *)pvm_xstrdup("");
+    return buf;
+}
+
+/* A small file's text, "" when it cannot be read. */
+static char *audit_read(audit_run *r, const char *path)
+{
+    size_t n;
+    return (char *)audit_read_bytes(r, path, &n);
 }
 
 /* The unit serial number of a SCSI/SATA disk (sd): VPD page 0x80 as Linux exposes it in
@@ -88,11 +96,8 @@ static char *audit_read(audit_run *r, const char *path)
  * the serial in ASCII, space-padded); "" when absent or malformed. Owned by the caller. */
 static char *audit_vpd_serial(audit_run *r, const char *path)
 {
-    unsigned char *buf = NULL;
-    size_t n = 0;
-    pvm_error ignored;
-    if (pvm_agent_read_file(r->a, path, AUDIT_FILE_MAX, &buf, &n, &ignored) < 0)
-        return pvm_xstrdup("");
+    size_t n;
+    unsigned char *buf = audit_read_bytes(r, path, &n);
     size_t len = n >= 4 ? ((size_t)buf[2] << 8 | buf[3]) : 0;
     char *out;
     if (n < 4 || buf[1] != 0x80 || len > n - 4) {
