@@ -623,7 +623,7 @@ static const pvm_sub pvm_vm_subs[] = {
     {"copy", "NAME:GUEST_PATH HOST_PATH | HOST_PATH NAME:GUEST_PATH [--timeout SECONDS]",
      "copy a file out of or into the running guest (guest agent), checksummed",
      "Exactly one side names the VM: an existing VM's name, ':' and an absolute guest path\n"
-     "(a host path that looks like one can be written ./NAME:x). Streamed in 1 MiB chunks\n"
+     "(a host path that looks like one can be written ./NAME:x). Streamed in chunks of at most 1 MiB\n"
      "with a progress bar on a terminal; written to a temporary name beside the target and\n"
      "renamed once its SHA-256 matches the guest's (sha256sum in the guest, else the file\n"
      "is read back). A failure, timeout or Ctrl-C removes the partial file. A HOST_PATH\n"
