@@ -120,6 +120,15 @@ static void pvm_stealth_global(pvm_argv *a, const char *fmt, ...)
     pvm_argv_add(a, buf);
 }
 
+/* -global DRIVER_PROP=VALUE with the value escaped like every other option value
+ * (pvm_qemu_escape): the NQN carries the profile's disk serial. */
+static void pvm_stealth_global_str(pvm_argv *a, const char *driver_prop, const char *value)
+{
+    char *esc = pvm_qemu_escape(value);
+    pvm_stealth_global(a, "%s=%s", driver_prop, esc);
+    free(esc);
+}
+
 /* The NVMe Qualified Name a drive reports: NVMe 1.4 7.9's form for controllers without a
  * name of their own, "nqn.2014.08.org.nvmexpress:" + vendor and subsystem vendor (hex) +
  * the serial (20 bytes) + the model (40 bytes), space padded. */
@@ -168,14 +177,14 @@ void pvm_qemu_stealth_argv(pvm_argv *a, const pvm_profile *p, const pvm_vm *vm)
         pvm_stealth_global(a, "nvme.x-pvm-device-id=0x%04x", d->device);
         pvm_stealth_global(a, "nvme.x-pvm-subsys-vendor-id=0x%04x", d->vendor);
         pvm_stealth_global(a, "nvme.x-pvm-subsys-id=0x%04x", d->subsys);
-        pvm_stealth_global(a, "nvme.x-pvm-model=%s", d->model);
-        pvm_stealth_global(a, "nvme.x-pvm-firmware=%s", d->firmware);
-        pvm_stealth_global(a, "nvme.x-pvm-subnqn=%s", nqn);
+        pvm_stealth_global_str(a, "nvme.x-pvm-model", d->model);
+        pvm_stealth_global_str(a, "nvme.x-pvm-firmware", d->firmware);
+        pvm_stealth_global_str(a, "nvme.x-pvm-subnqn", nqn);
         pvm_stealth_global(a, "nvme.x-pvm-ieee-oui=0x%06x", d->oui);
     }
     if (!vm->iso[0]) /* no ide-cd: a -global for it would be reported unused */
         return;
     size_t c = (h >> 16) % PVM_N(pvm_stealth_cdroms);
-    pvm_stealth_global(a, "ide-cd.x-pvm-inquiry-vendor=%s", pvm_stealth_cdroms[c].vendor);
-    pvm_stealth_global(a, "ide-cd.x-pvm-inquiry-product=%s", pvm_stealth_cdroms[c].product);
+    pvm_stealth_global_str(a, "ide-cd.x-pvm-inquiry-vendor", pvm_stealth_cdroms[c].vendor);
+    pvm_stealth_global_str(a, "ide-cd.x-pvm-inquiry-product", pvm_stealth_cdroms[c].product);
 }
