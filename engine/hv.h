@@ -31,6 +31,9 @@ typedef struct pvm_hv_start {
     const pvm_progress *progress; /* may be NULL */
     bool paused;                  /* start with the vCPUs stopped (a snapshot restore loads
                                    * its memory state, then the load resumes it) */
+    char *note;                   /* out, may be NULL: one line for the user ("" none), e.g.
+                                   * a hidden hypervisor on stock QEMU (pvm_vm_start_noted) */
+    size_t note_size;
 } pvm_hv_start;
 
 /* Snapshots (internal, inside the VM's qcow2). A running or paused VM (state as probed)

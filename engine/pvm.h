@@ -512,6 +512,16 @@ typedef struct pvm_progress {
  * PVM_E_CANCELLED. */
 int pvm_vm_start(pvm_engine *e, const char *name_or_id, int wait_agent_seconds,
                  const pvm_progress *progress, pvm_error *err);
+/* The longest note a start returns, with its NUL. */
+#define PVM_START_NOTE_MAX 400
+/* As pvm_vm_start; note (note_size bytes, may be NULL) gets one line a front end shows as a
+ * warning after a successful start, "" when there is none. Today: a profile that hides the
+ * hypervisor started on stock QEMU because qemu_stealth = auto found no usable stealth
+ * build (missing, or stale: built for another QEMU version or patch set), naming what to
+ * run (`privarion-vm qemu build`). */
+int pvm_vm_start_noted(pvm_engine *e, const char *name_or_id, int wait_agent_seconds,
+                       const pvm_progress *progress, char *note, size_t note_size,
+                       pvm_error *err);
 /* ACPI power-down (the button pressed again every 3 s) and wait up to timeout_s
  * (<= 0: 60 s) for QEMU to exit; force ends QEMU (QMP quit, then SIGKILL). A guest
  * that does not power off is an error (PVM_E_STATE); an already stopped VM is not
@@ -668,7 +678,7 @@ typedef struct pvm_snapshot {
 typedef struct pvm_snapshot_notes {
     size_t n;                  /* lines held (at most PVM_SNAP_NOTES) */
     size_t dropped;            /* further lines that did not fit */
-    char line[PVM_SNAP_NOTES][200];
+    char line[PVM_SNAP_NOTES][400];
 } pvm_snapshot_notes;
 
 /* A tag: 1..64 bytes of [A-Za-z0-9._-], starting with a letter or digit, not digits

@@ -591,12 +591,16 @@ static int pvm_snap_compare(pvm_engine *e, const pvm_snap_vm *s, const pvm_snaps
 
 /* A stopped VM and a memory state: start paused, load, resume; a failed load ends it. */
 static int pvm_snap_boot_into(pvm_engine *e, pvm_snap_vm *s, const pvm_snapshot *row,
-                              const pvm_progress *progress, pvm_error *err)
+                              const pvm_progress *progress, pvm_snapshot_notes *notes,
+                              pvm_error *err)
 {
     if (s->vm.state == PVM_VM_CRASHED || s->vm.state_reason[0])
         pvm_vm_forget(e, &s->vm, &s->f);
-    if (pvm_vm_start_held(e, &s->vm, &s->f, true, progress, err) < 0)
+    char note[PVM_START_NOTE_MAX];
+    if (pvm_vm_start_held(e, &s->vm, &s->f, true, progress, note, sizeof note, err) < 0)
         return -1;
+    if (note[0])
+        pvm_note(notes, "%s", note);
     pvm_hv_snap_req req = {.op = PVM_HV_SNAP_LOAD, .tag = row->tag, .resume = true,
                            .progress = progress};
     if (s->hv->snapshot(s->ctx, &s->vm, &s->f, &req, err) == 0)
@@ -625,7 +629,7 @@ static int pvm_snap_restore_locked(pvm_engine *e, pvm_snap_vm *s, const char *ta
     }
     pvm_step(progress, "restoring");
     if (!pvm_snap_live(&s->vm) && row->memory) {
-        rc = pvm_snap_boot_into(e, s, row, progress, err);
+        rc = pvm_snap_boot_into(e, s, row, progress, notes, err);
     } else {
         pvm_hv_snap_req req = {.op = PVM_HV_SNAP_LOAD, .tag = tag, .progress = progress};
         rc = s->hv->snapshot(s->ctx, &s->vm, &s->f, &req, err);

@@ -195,7 +195,7 @@ static int pvm_qemu_build(const char *home, const pvm_hv_start *s, const pvm_qem
     const char *qemu;
     char stealth[PVM_PATH_MAX];
     int picked = pvm_qemu_stealth_pick(s->cfg, s->profile->hide_hypervisor, &qemu, stealth,
-                                       sizeof stealth, err);
+                                       sizeof stealth, s->note, s->note_size, err);
     if (picked < 0)
         return -1;
     pvm_qemu_step(s->progress, "building the QEMU command line");

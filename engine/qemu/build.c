@@ -142,7 +142,10 @@ int pvm_qemu_stealth_cache_dir(char *out, size_t size, pvm_error *err)
 {
     int n;
     const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-    if (geteuid() == 0)
+    const char *env = getenv("PRIVARION_VM_QEMU_CACHE");
+    if (env && env[0] == '/')
+        n = snprintf(out, size, "%s", env);
+    else if (geteuid() == 0)
         n = snprintf(out, size, "/var/cache/privarion-vm/qemu-stealth");
     else if (xdg && xdg[0] == '/')
         n = snprintf(out, size, "%s/privarion-vm/qemu-stealth", xdg);
@@ -285,7 +288,8 @@ static void pvm_qb_find_other(pvm_qemu_stealth *s)
         return;
     struct dirent *e;
     while ((e = readdir(d))) {
-        if (e->d_name[0] == '.' || !strcmp(e->d_name, s->key) || strchr(e->d_name, '.'))
+        /* keys hold dots ("7.2+dfsg-..."): a build is a folder with the binary in it */
+        if (e->d_name[0] == '.' || !strcmp(e->d_name, s->key))
             continue;
         char *bin = pvm_xasprintf("%s/%s/%s", s->cache_dir, e->d_name, PVM_QB_BINARY);
         if (access(bin, X_OK) == 0)
@@ -725,10 +729,34 @@ int pvm_qemu_stealth_build(const pvm_progress *progress, bool force, pvm_qemu_st
     return rc;
 }
 
+/* The note of a hidden-hypervisor start on stock QEMU under qemu_stealth = auto: why the
+ * stealth build was not used, and what to run. */
+static void pvm_qb_stock_note(const pvm_qemu_stealth *s, int status_rc, const pvm_error *e,
+                              char *note, size_t size)
+{
+    if (!note || !size)
+        return;
+    const char *tail = "started on stock QEMU, which a guest can recognise (run `privarion-vm "
+                       "qemu build`)";
+    if (status_rc < 0)
+        snprintf(note, size, "the profile hides the hypervisor, but whether the stealth QEMU is "
+                 "built cannot be told (%.160s): %s", e->msg, tail);
+    else if (s->other_key[0])
+        snprintf(note, size, "the profile hides the hypervisor, but the stealth QEMU build is "
+                 "stale (built for another QEMU version or patch set: %.100s; this one needs "
+                 "%.100s): %s", s->other_key, s->key, tail);
+    else
+        snprintf(note, size, "the profile hides the hypervisor, but the stealth QEMU is not "
+                 "built: %s", tail);
+}
+
 int pvm_qemu_stealth_pick(const pvm_config *cfg, bool hide_hypervisor, const char **binary,
-                          char *path, size_t size, pvm_error *err)
+                          char *path, size_t size, char *note, size_t note_size,
+                          pvm_error *err)
 {
     *binary = cfg->qemu;
+    if (note && note_size)
+        note[0] = '\0';
     if (!strcmp(cfg->qemu_stealth, "off") || !hide_hypervisor)
         return 0;
     /* auto never overrides a QEMU the config names: the user's binary (a wrapper, another
@@ -743,12 +771,15 @@ int pvm_qemu_stealth_pick(const pvm_config *cfg, bool hide_hypervisor, const cha
         *binary = path;
         return 1;
     }
-    if (!strcmp(cfg->qemu_stealth, "auto"))
+    if (!strcmp(cfg->qemu_stealth, "auto")) {
+        pvm_qb_stock_note(&s, rc, &e, note, note_size);
         return 0;
+    }
     if (rc < 0)
         return pvm_error_set(err, PVM_E_NOTFOUND, "qemu_stealth = on: %s", e.msg);
     return pvm_error_set_field(err, PVM_E_NOTFOUND, "qemu_stealth", "qemu_stealth = on, but "
-                               "the stealth QEMU for %s with this patch set is not built "
+                               "the stealth QEMU for %s with this patch set is not built%s%s "
                                "(run `privarion-vm qemu build`, or set qemu_stealth = auto)",
-                               s.source_version);
+                               s.source_version, s.other_key[0] ? "; a stale build is cached: " : "",
+                               s.other_key);
 }

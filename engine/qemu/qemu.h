@@ -180,16 +180,20 @@ int pvm_accel_probe_key(const char *qemu, char *out, size_t size, pvm_error *err
 int pvm_accel_probe(const char *qemu, const char *kernel, int timeout_ms, pvm_accel *out,
                     char *reason, size_t reason_size, pvm_error *err);
 
-/* build.c: the cache folder of stealth builds (see pvm_qemu_stealth in pvm.h). */
+/* build.c: the cache folder of stealth builds (see pvm_qemu_stealth in pvm.h):
+ * $PRIVARION_VM_QEMU_CACHE when set (tests), else as pvm_qemu_stealth.cache_dir says. */
 int pvm_qemu_stealth_cache_dir(char *out, size_t size, pvm_error *err);
 /* Which QEMU a VM of a profile runs: cfg->qemu (returns 0, *binary = cfg->qemu) unless the
  * profile hides the hypervisor and qemu_stealth is on, or auto with cfg->qemu left at its
  * default (auto never overrides a binary the config names), and the stealth build for
  * the installed QEMU and this patch set exists: then *binary = path (filled, size bytes)
  * and 1. qemu_stealth = on without the build: -1 PVM_E_NOTFOUND naming the fix
- * (`privarion-vm qemu build`). */
+ * (`privarion-vm qemu build`). auto without a usable build (missing, stale: another QEMU
+ * version or patch set, or its state unreadable) returns 0 with one line in note (may be
+ * NULL; note_size bytes) saying so and what to run; note is "" otherwise. */
 int pvm_qemu_stealth_pick(const pvm_config *cfg, bool hide_hypervisor, const char **binary,
-                          char *path, size_t size, pvm_error *err);
+                          char *path, size_t size, char *note, size_t note_size,
+                          pvm_error *err);
 /* The search folders a stealth binary needs for the firmware of Debian's packages. */
 #define PVM_STEALTH_DATA_DIRS { "/usr/share/seabios", "/usr/lib/ipxe/qemu", "/usr/share/qemu" }
 
