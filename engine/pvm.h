@@ -836,7 +836,11 @@ typedef struct pvm_qemu_stealth {
 
 /* Fills s for the installed QEMU and the patch folder found (the checkout's beside the
  * binary, else SHAREDIR's). -1: QEMU's package is not installed (PVM_E_NOTFOUND), no
- * patch folder, an unreadable or odd series file. Runs dpkg-query (about 20 ms). */
+ * patch folder, an unreadable or odd series file. The source version and the series' hash
+ * are remembered in cache_dir/status-H.cache under a fingerprint of their inputs' stat()
+ * (dpkg's status file, the stock QEMU in PATH, the series and each patch, the configure
+ * line): only when one changed does it run dpkg-query and hash the series again (about
+ * 0.5 ms remembered, 100-200 ms not, on a loaded 2-core host). */
 int pvm_qemu_stealth_status(pvm_qemu_stealth *s, pvm_error *err);
 /* Builds it unless already built for this key (*cached = true; force rebuilds): checks the
  * build's programs and -dev packages (PVM_E_NOTFOUND naming the first missing one and the

@@ -299,22 +299,175 @@ static void pvm_qb_find_other(pvm_qemu_stealth *s)
     closedir(d);
 }
 
+/* ------------------------------------------------------------- the status memo */
+
+/* The answer of dpkg-query and the series' hash is remembered in cache_dir/status-H.cache
+ * (H: a hash of the patch folder's path, one file per checkout) under a fingerprint of
+ * everything it depends on, each read by stat() alone: dpkg's status file (rewritten by
+ * every package change), the stock QEMU binary in PATH, the series file and each patch,
+ * and the configure line. A start of a hidden-hypervisor VM then spawns nothing. */
+
+static void pvm_qb_stat_line(struct sha256_ctx *md, const char *what, const char *path)
+{
+    struct stat st;
+    char line[PVM_PATH_MAX + 160];
+    int n;
+    if (path && stat(path, &st) == 0)
+        n = snprintf(line, sizeof line, "%s %s %llu %llu %lld %lld.%09ld\n", what, path,
+                     (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
+                     (long long)st.st_size, (long long)st.st_mtim.tv_sec,
+                     st.st_mtim.tv_nsec);
+    else
+        n = snprintf(line, sizeof line, "%s %s -\n", what, path ? path : "-");
+    if (n > 0)
+        sha256_update(md, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1,
+                      (const uint8_t *)line);
+}
+
+/* The stock binary a start would otherwise run: qemu-system-x86_64 in PATH (malloc'd), or
+ * NULL. */
+static char *pvm_qb_stock_path(void)
+{
+    const char *path = getenv("PATH");
+    char *copy = pvm_xstrdup(path && *path ? path : "/usr/bin:/bin"), *save = NULL, *found = NULL;
+    for (char *d = strtok_r(copy, ":", &save); d && !found; d = strtok_r(NULL, ":", &save)) {
+        char *full = pvm_xasprintf("%s/%s", d, PVM_QB_BINARY);
+        if (access(full, X_OK) == 0)
+            found = full;
+        else
+            free(full);
+    }
+    free(copy);
+    return found;
+}
+
+static void pvm_qb_fingerprint(const char *series, char **names, int n, char hex[65])
+{
+    struct sha256_ctx md;
+    sha256_init(&md);
+    sha256_update(&md, 3, (const uint8_t *)"v1\n");
+    for (size_t i = 0; i < sizeof pvm_qb_configure / sizeof pvm_qb_configure[0]; i++)
+        sha256_update(&md, strlen(pvm_qb_configure[i]) + 1, (const uint8_t *)pvm_qb_configure[i]);
+    pvm_qb_stat_line(&md, "dpkg", "/var/lib/dpkg/status");
+    char *stock = pvm_qb_stock_path();
+    pvm_qb_stat_line(&md, "qemu", stock);
+    free(stock);
+    char *file = pvm_xasprintf("%s/series", series);
+    pvm_qb_stat_line(&md, "series", file);
+    free(file);
+    for (int i = 0; i < n; i++) {
+        file = pvm_xasprintf("%s/%s", series, names[i]);
+        pvm_qb_stat_line(&md, "patch", file);
+        free(file);
+    }
+    uint8_t d[SHA256_DIGEST_SIZE];
+    sha256_digest(&md, sizeof d, d);
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", d[i]);
+}
+
+static char *pvm_qb_memo_path(const pvm_qemu_stealth *s)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (const unsigned char *p = (const unsigned char *)s->series_dir; *p; p++)
+        h = (h ^ *p) * 0x100000001b3ULL;
+    return pvm_xasprintf("%s/status-%016llx.cache", s->cache_dir, (unsigned long long)h);
+}
+
+static bool pvm_qb_hex64(const char *v)
+{
+    return strlen(v) == 64 && strspn(v, "0123456789abcdef") == 64;
+}
+
+/* Fills version, hash and count from the memo when its fingerprint is fp. */
+static bool pvm_qb_memo_read(pvm_qemu_stealth *s, const char *fp)
+{
+    char *path = pvm_qb_memo_path(s);
+    FILE *f = fopen(path, "re");
+    free(path);
+    if (!f)
+        return false;
+    char line[256], key[32], val[200];
+    bool same = false, version = false, hash = false;
+    int count = -1;
+    while (fgets(line, sizeof line, f)) {
+        if (sscanf(line, "%31s %199s", key, val) != 2)
+            continue;
+        if (!strcmp(key, "fingerprint"))
+            same = !strcmp(val, fp);
+        else if (!strcmp(key, "source_version") && strlen(val) < sizeof s->source_version &&
+                 strcspn(val, "/") == strlen(val))
+            version = pvm_strlcpy(s->source_version, val, sizeof s->source_version) > 0;
+        else if (!strcmp(key, "patch_hash") && pvm_qb_hex64(val))
+            hash = pvm_strlcpy(s->patch_hash, val, sizeof s->patch_hash) > 0;
+        else if (!strcmp(key, "patches"))
+            count = atoi(val);
+    }
+    fclose(f);
+    if (!same || !version || !hash || count < 1 || count > 64)
+        return false;
+    s->npatches = count;
+    return true;
+}
+
+/* Best effort: a folder that cannot be written only means no memo. */
+static void pvm_qb_memo_write(const pvm_qemu_stealth *s, const char *fp)
+{
+    if (mkdir(s->cache_dir, 0755) != 0 && errno != EEXIST) {
+        char *parent = pvm_xstrdup(s->cache_dir);
+        char *slash = strrchr(parent, '/');
+        if (slash && slash != parent) {
+            *slash = '\0';
+            (void)mkdir(parent, 0755); /* ~/.cache/privarion-vm */
+        }
+        free(parent);
+        if (mkdir(s->cache_dir, 0755) != 0 && errno != EEXIST)
+            return;
+    }
+    char *path = pvm_qb_memo_path(s);
+    char *tmp = pvm_xasprintf("%s.%ld.tmp", path, (long)getpid()); /* two writers, two files */
+    FILE *f = fopen(tmp, "we");
+    bool ok = false;
+    if (f) {
+        ok = fprintf(f, "fingerprint %s\nsource_version %s\npatch_hash %s\npatches %d\n", fp,
+                     s->source_version, s->patch_hash, s->npatches) > 0;
+        ok &= fclose(f) == 0;
+    }
+    if (!ok || rename(tmp, path) != 0)
+        unlink(tmp);
+    free(tmp);
+    free(path);
+}
+
+/* Source version, series hash and count: from the memo, else dpkg-query and the hash
+ * (then remembered). */
+static int pvm_qb_inputs(pvm_qemu_stealth *s, pvm_error *err)
+{
+    char **names = NULL;
+    int n = 0;
+    if (pvm_qb_series(s->series_dir, &names, &n, err) < 0)
+        return -1;
+    char fp[65];
+    pvm_qb_fingerprint(s->series_dir, names, n, fp);
+    int rc = 0;
+    if (!pvm_qb_memo_read(s, fp)) {
+        rc = pvm_qb_source_version(s->source_version, sizeof s->source_version, err);
+        if (rc == 0)
+            rc = pvm_qb_series_hash(s->series_dir, names, n, s->patch_hash, err);
+        s->npatches = n;
+        if (rc == 0)
+            pvm_qb_memo_write(s, fp);
+    }
+    pvm_qb_names_free(names, n);
+    return rc;
+}
+
 int pvm_qemu_stealth_status(pvm_qemu_stealth *s, pvm_error *err)
 {
     memset(s, 0, sizeof *s);
-    char series[PVM_PATH_MAX];
-    char **names = NULL;
-    int n = 0;
     if (pvm_qemu_stealth_cache_dir(s->cache_dir, sizeof s->cache_dir, err) < 0 ||
-        pvm_qb_series_dir(series, sizeof series, err) < 0 ||
-        pvm_qb_source_version(s->source_version, sizeof s->source_version, err) < 0 ||
-        pvm_qb_series(series, &names, &n, err) < 0)
-        return -1;
-    pvm_strlcpy(s->series_dir, series, sizeof s->series_dir);
-    int rc = pvm_qb_series_hash(series, names, n, s->patch_hash, err);
-    s->npatches = n;
-    pvm_qb_names_free(names, n);
-    if (rc < 0)
+        pvm_qb_series_dir(s->series_dir, sizeof s->series_dir, err) < 0 ||
+        pvm_qb_inputs(s, err) < 0)
         return -1;
     /* the key: the version without its epoch, '+' and '~' kept, and 12 hex of the series */
     const char *v = strchr(s->source_version, ':');
