@@ -656,7 +656,7 @@ void pvm_display_howto_text(const char *vm, const char *sock, const char *home_f
 
 #define PVM_SNAP_TAG_MAX 64
 #define PVM_SNAP_IDENTITY_MAX 4096 /* the identity JSON text, bytes */
-#define PVM_SNAP_DEVICES_MAX 256
+#define PVM_SNAP_DEVICES_MAX 512
 #define PVM_SNAP_NOTES 8
 
 typedef struct pvm_snapshot {

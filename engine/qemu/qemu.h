@@ -85,6 +85,15 @@ int pvm_qemu_build_argv(const pvm_profile *p, const pvm_vm *vm, const pvm_qemu_p
  * and revisions, no WAET, fw_cfg as PNP0C02, PCI subsystem ids, NVMe and CD-ROM strings),
  * derived from p's manufacturer and product through a table of real vendors. Pure. */
 void pvm_qemu_stealth_argv(pvm_argv *a, const pvm_profile *p, const pvm_vm *vm);
+/* The PCI ids those properties give, as device-set keys: "pciSubsys=VVVV:DDDD" (the board
+ * functions' subsystem) and, on an NVMe disk, " nvmeIds=VVVV:DDDD:SSSS". */
+void pvm_qemu_stealth_ids(const pvm_profile *p, const pvm_vm *vm, char *out, size_t size);
+/* argv.c: the device set a memory state depends on, for snapshot.c to compare on restore:
+ * pvm_snapshot_devices' keys, then "topology=SxCxT cpuModel=NAME nicRom=none|default
+ * agent=virtio-serial|isa-serial qemu=stock|stealth" and, with the stealth build, its
+ * pvm_qemu_stealth_ids. agent_channel: PVM_AGENT_CHANNEL_*. Pure. */
+void pvm_qemu_devices(const pvm_profile *p, const pvm_vm *vm, bool stealth, int agent_channel,
+                      char *out, size_t size);
 
 /* The builder's and the type 0 table's checks alone (no paths, no I/O): whether this profile and VM would start.
  * vm create calls it so the user learns at create what start would refuse. */
