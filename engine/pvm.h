@@ -819,6 +819,8 @@ int pvm_vm_accel(const pvm_vm *vm, char *out, size_t size);
  * project's patch series (patches/qemu-7.2), built into cache_dir/KEY/ where KEY is the
  * source version (no epoch) and 12 hex digits of the SHA-256 of the configure line and
  * the series. */
+#define PVM_QB_REMOVED_MAX 16
+
 typedef struct pvm_qemu_stealth {
     char cache_dir[PVM_PATH_MAX];  /* /var/cache/privarion-vm/qemu-stealth (root), else
                                     * $XDG_CACHE_HOME or ~/.cache/privarion-vm/qemu-stealth */
@@ -832,7 +834,21 @@ typedef struct pvm_qemu_stealth {
     int build_seconds;             /* from the stamp when built */
     char built_at[32];             /* UTC, ISO 8601, from the stamp */
     char other_key[128];           /* when not built: another key's build found, or "" */
+    int nremoved;                  /* after a build: older builds it removed from the cache */
+    struct {
+        char key[128];
+        uint64_t bytes;
+    } removed[PVM_QB_REMOVED_MAX];
 } pvm_qemu_stealth;
+
+/* One build in the cache folder (pvm_qemu_stealth_cached). */
+typedef struct pvm_qemu_cached {
+    char key[128];
+    uint64_t bytes;      /* its folder's files */
+    bool stamped;        /* finished (its stamp names its key) */
+    char built_at[32];   /* from the stamp, "" without */
+    bool current;        /* the key of the installed QEMU and this patch set, built */
+} pvm_qemu_cached;
 
 /* Fills s for the installed QEMU and the patch folder found (the checkout's beside the
  * binary, else SHAREDIR's). -1: QEMU's package is not installed (PVM_E_NOTFOUND), no
@@ -849,9 +865,18 @@ int pvm_qemu_stealth_status(pvm_qemu_stealth *s, pvm_error *err);
  * unpacks it with dpkg-source, applies the series with patch, configures and runs ninja
  * (-j host cores); the whole output goes to cache_dir/KEY.log. One build per key at a
  * time (a lock file; a second caller waits, then finds it cached). progress (may be NULL)
- * gets each step and ninja's fraction; its cancel_fd stops the build. Minutes long. */
+ * gets each step and ninja's fraction; its cancel_fd stops the build in any step (apt-get,
+ * dpkg-source, patch, configure, ninja: each runs in its own process group, killed whole),
+ * PVM_E_CANCELLED. A failure or cancel leaves no KEY.work and no KEY folder (a failure
+ * keeps KEY.log). After a new build every other key's build, log, lock and work folder
+ * is removed (not a key another process is building: its lock is held), named in
+ * s->removed. Minutes long. */
 int pvm_qemu_stealth_build(const pvm_progress *progress, bool force, pvm_qemu_stealth *s,
                            bool *cached, pvm_error *err);
+/* The builds in s->cache_dir (s from pvm_qemu_stealth_status or _build), in folder order:
+ * *out malloc'd (free()), *count of them; a missing folder is none. */
+int pvm_qemu_stealth_cached(const pvm_qemu_stealth *s, pvm_qemu_cached **out, size_t *count,
+                            pvm_error *err);
 
 /* ------------------------------------------------------------------ doctor */
 

@@ -600,7 +600,11 @@ static int pvm_qb_apt_setup(pvm_qb *b, char *opts[12], pvm_error *err)
     return rc < 0 ? -1 : n;
 }
 
-/* apt-get [-o OPT]... ARGS..., run in dir (env -C: posix_spawn has no working folder). */
+static int pvm_qb_logged(pvm_qb *b, char *const *argv, int timeout_ms, const char *step,
+                         pvm_error *err);
+
+/* apt-get [-o OPT]... ARGS..., run in dir (env -C: posix_spawn has no working folder),
+ * its output in the build log, a cancel ending it and what it started. */
 static int pvm_qb_apt(pvm_qb *b, char *opts[], int nopts, const char *dir, const char *what,
                       const char *const *args, pvm_error *err)
 {
@@ -618,8 +622,7 @@ static int pvm_qb_apt(pvm_qb *b, char *opts[], int nopts, const char *dir, const
     for (int i = 0; args[i] && n < 47; i++)
         argv[n++] = (char *)args[i];
     argv[n] = NULL;
-    (void)b;
-    return pvm_qb_run(argv, PVM_QB_FETCH_MS, what, NULL, err);
+    return pvm_qb_logged(b, argv, PVM_QB_FETCH_MS, what, err);
 }
 
 /* Fetches the source package of the installed version into work/ and unpacks it
@@ -630,16 +633,14 @@ static int pvm_qb_fetch(pvm_qb *b, pvm_error *err)
     int nopts = pvm_qb_apt_setup(b, opts, err);
     if (nopts < 0)
         return -1;
-    int rc;
-    pvm_qb_step(b, "apt-get update (private deb-src list)", -1);
     const char *update[] = { "update", NULL };
-    rc = pvm_qb_apt(b, opts, nopts, b->work, "apt-get update on the private deb-src list",
-                    update, err);
+    int rc = pvm_qb_apt(b, opts, nopts, b->work, "apt-get update (private deb-src list)",
+                        update, err);
     char *want = pvm_xasprintf("qemu=%s", b->s->source_version);
     if (rc == 0) {
-        pvm_qb_step(b, "apt-get source qemu (about 24 MB)", -1);
         const char *source[] = { "source", "--download-only", want, NULL };
-        rc = pvm_qb_apt(b, opts, nopts, b->work, "apt-get source", source, err);
+        rc = pvm_qb_apt(b, opts, nopts, b->work, "apt-get source qemu (about 24 MB)", source,
+                        err);
     }
     free(want);
     for (int i = 0; i < nopts; i++)
@@ -649,9 +650,8 @@ static int pvm_qb_fetch(pvm_qb *b, pvm_error *err)
     const char *v = strchr(b->s->source_version, ':');
     v = v ? v + 1 : b->s->source_version;
     char *dsc = pvm_xasprintf("%s/qemu_%s.dsc", b->work, v);
-    pvm_qb_step(b, "dpkg-source -x (Debian's patches)", -1);
     char *argv[] = { "dpkg-source", "--no-check", "-x", dsc, b->src, NULL };
-    rc = pvm_qb_run(argv, PVM_QB_FETCH_MS, "dpkg-source -x", NULL, err);
+    rc = pvm_qb_logged(b, argv, PVM_QB_FETCH_MS, "dpkg-source -x (Debian's patches)", err);
     free(dsc);
     return rc;
 }
@@ -670,9 +670,7 @@ static int pvm_qb_patch(pvm_qb *b, pvm_error *err)
         char *file = pvm_xasprintf("%s/%s", b->series, names[i]);
         char *argv[] = { "patch", "-p1", "--forward", "--batch", "-d", b->src, "-i", file,
                          NULL };
-        char what[200];
-        snprintf(what, sizeof what, "applying %.150s", names[i]);
-        rc = pvm_qb_run(argv, 60000, what, NULL, err);
+        rc = pvm_qb_logged(b, argv, 60000, step, err);
         free(file);
     }
     pvm_qb_names_free(names, n);
@@ -822,20 +820,164 @@ static int pvm_qb_install(pvm_qb *b, int seconds, pvm_error *err)
     return rc;
 }
 
+/* After a failure or a cancel: no work folder and no half-made KEY folder stay (a
+ * failure keeps its log, which the error names; a cancel's is removed too). */
+static void pvm_qb_abandon(pvm_qb *b, const pvm_error *err)
+{
+    char *dir = pvm_xasprintf("%s/%s", b->s->cache_dir, b->s->key);
+    (void)pvm_qb_rm_rf(b->work, NULL);
+    (void)pvm_qb_rm_rf(dir, NULL);
+    if (err && err->code == PVM_E_CANCELLED)
+        unlink(b->log);
+    free(dir);
+}
+
 static int pvm_qb_run_all(pvm_qb *b, pvm_error *err)
 {
     int64_t t0 = pvm_proc_now_ms();
     unlink(b->log);
     if (pvm_qb_rm_rf(b->work, err) < 0 || pvm_qb_mkdirs(b->work, err) < 0 ||
-        pvm_qb_fetch(b, err) < 0 || pvm_qb_patch(b, err) < 0 || pvm_qb_compile(b, err) < 0)
+        pvm_qb_fetch(b, err) < 0 || pvm_qb_patch(b, err) < 0 || pvm_qb_compile(b, err) < 0 ||
+        pvm_qb_install(b, (int)((pvm_proc_now_ms() - t0 + 500) / 1000), err) < 0) {
+        pvm_qb_abandon(b, err);
         return -1;
-    int seconds = (int)((pvm_proc_now_ms() - t0 + 500) / 1000);
-    if (pvm_qb_install(b, seconds, err) < 0)
-        return -1;
+    }
     b->s->built = true;
     pvm_qb_step(b, "removing the work folder", 1);
     (void)pvm_qb_rm_rf(b->work, NULL); /* a leftover is removed by the next build */
     return 0;
+}
+
+/* ------------------------------------------------------------- the cache's builds */
+
+/* Bytes of the files directly in dir (a build folder holds a binary and a stamp). */
+static uint64_t pvm_qb_dir_bytes(const char *dir)
+{
+    DIR *d = opendir(dir);
+    uint64_t sum = 0;
+    if (!d)
+        return 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        struct stat st;
+        if (e->d_name[0] != '.' && fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+            S_ISREG(st.st_mode))
+            sum += (uint64_t)st.st_size;
+    }
+    closedir(d);
+    return sum;
+}
+
+/* The key an entry of the cache folder belongs to ("KEY", "KEY.log", "KEY.lock",
+ * "KEY.work"), into key; false for anything else (the status memos, strangers). */
+static bool pvm_qb_entry_key(const char *cache, const char *name, char *key, size_t size)
+{
+    static const char *const tails[] = { ".log", ".lock", ".work" };
+    size_t n = strlen(name);
+    if (name[0] == '.' || n >= size || !strncmp(name, "status-", 7))
+        return false;
+    for (size_t i = 0; i < 3; i++) {
+        size_t t = strlen(tails[i]);
+        if (n > t && !strcmp(name + n - t, tails[i])) {
+            snprintf(key, size, "%.*s", (int)(n - t), name);
+            return true;
+        }
+    }
+    char *bin = pvm_xasprintf("%s/%s/%s", cache, name, PVM_QB_BINARY);
+    char *stamp = pvm_xasprintf("%s/%s/%s", cache, name, PVM_QB_STAMP);
+    bool build = access(bin, F_OK) == 0 || access(stamp, F_OK) == 0;
+    free(bin);
+    free(stamp);
+    if (build)
+        pvm_strlcpy(key, name, size);
+    return build;
+}
+
+int pvm_qemu_stealth_cached(const pvm_qemu_stealth *s, pvm_qemu_cached **out, size_t *count,
+                            pvm_error *err)
+{
+    *out = NULL;
+    *count = 0;
+    DIR *d = opendir(s->cache_dir);
+    if (!d) {
+        if (errno == ENOENT)
+            return 0;
+        return pvm_error_set(err, PVM_E_IO, "qemu build: %s: %s", s->cache_dir,
+                             strerror(errno));
+    }
+    size_t n = 0, cap = 0;
+    pvm_qemu_cached *v = NULL;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        char key[128];
+        char *bin = pvm_xasprintf("%s/%s/%s", s->cache_dir, e->d_name, PVM_QB_BINARY);
+        bool build = pvm_qb_entry_key(s->cache_dir, e->d_name, key, sizeof key) &&
+                     !strcmp(key, e->d_name) && access(bin, X_OK) == 0;
+        free(bin);
+        if (!build)
+            continue;
+        if (n == cap)
+            v = pvm_xrealloc(v, sizeof *v * (cap = cap ? cap * 2 : 4));
+        memset(&v[n], 0, sizeof v[n]);
+        pvm_strlcpy(v[n].key, key, sizeof v[n].key);
+        char *dir = pvm_xasprintf("%s/%s", s->cache_dir, key);
+        v[n].bytes = pvm_qb_dir_bytes(dir);
+        pvm_qemu_stealth other;
+        memset(&other, 0, sizeof other);
+        pvm_strlcpy(other.key, key, sizeof other.key);
+        char *stamp = pvm_xasprintf("%s/%s", dir, PVM_QB_STAMP);
+        v[n].stamped = pvm_qb_stamp_read(stamp, &other);
+        pvm_strlcpy(v[n].built_at, other.built_at, sizeof v[n].built_at);
+        v[n].current = !strcmp(key, s->key) && s->built;
+        free(stamp);
+        free(dir);
+        n++;
+    }
+    closedir(d);
+    *out = v;
+    *count = n;
+    return 0;
+}
+
+/* Removes every other key's build, log, lock and work folder, except a key another
+ * process builds now (its lock is held); what went is named in s->removed. */
+static void pvm_qb_prune(pvm_qemu_stealth *s)
+{
+    DIR *d = opendir(s->cache_dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    char busy[8][128];
+    int nbusy = 0;
+    while ((e = readdir(d))) {
+        char key[128];
+        if (!pvm_qb_entry_key(s->cache_dir, e->d_name, key, sizeof key) || !strcmp(key, s->key))
+            continue;
+        bool skip = false;
+        for (int i = 0; i < nbusy; i++)
+            skip |= !strcmp(busy[i], key);
+        char *lock = pvm_xasprintf("%s/%s.lock", s->cache_dir, key);
+        int fd = skip ? -1 : open(lock, O_RDWR | O_CLOEXEC);
+        if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            skip = true; /* another build of that key runs */
+            if (nbusy < 8)
+                pvm_strlcpy(busy[nbusy++], key, sizeof busy[0]);
+        }
+        if (!skip) {
+            char *path = pvm_xasprintf("%s/%s", s->cache_dir, e->d_name);
+            bool build = !strcmp(key, e->d_name);
+            uint64_t bytes = build ? pvm_qb_dir_bytes(path) : 0;
+            if (pvm_qb_rm_rf(path, NULL) == 0 && build && s->nremoved < PVM_QB_REMOVED_MAX) {
+                pvm_strlcpy(s->removed[s->nremoved].key, key, sizeof s->removed[0].key);
+                s->removed[s->nremoved++].bytes = bytes;
+            }
+            free(path);
+        }
+        if (fd >= 0)
+            close(fd);
+        free(lock);
+    }
+    closedir(d);
 }
 
 int pvm_qemu_stealth_build(const pvm_progress *progress, bool force, pvm_qemu_stealth *s,
@@ -877,6 +1019,10 @@ int pvm_qemu_stealth_build(const pvm_progress *progress, bool force, pvm_qemu_st
         pvm_strlcpy(b.series, s->series_dir, sizeof b.series);
         if (rc == 0)
             rc = pvm_qb_run_all(&b, err);
+        if (rc == 0) {
+            pvm_qb_step(&b, "removing older builds from the cache", 1);
+            pvm_qb_prune(s);
+        }
     }
     close(fd);
     return rc;
