@@ -640,11 +640,13 @@ static const pvm_sub pvm_vm_subs[] = {
      "next to the profile, with every virtualization mark",
      "Reads through the guest agent /sys/class/dmi/id/, the raw SMBIOS table (its strings\n"
      "and the type 0 virtual-machine bit), the NICs' MACs, the disks' serials and models,\n"
-     "/proc/cpuinfo (brand, hypervisor flag), the ACPI tables' OEM/creator ids and the PCI\n"
-     "vendor ids. Marks come from the same table that checks profiles. Exit status 0 only\n"
-     "when nothing differs from the profile and no mark is seen; stock QEMU 7.2 always\n"
-     "leaves some (ACPI creator BXPC, the chipset's PCI subsystem 1af4, the agent's virtio\n"
-     "port) that only the patched QEMU removes. Linux guests only.",
+     "/proc/cpuinfo (brand, hypervisor flag), the ACPI tables' OEM/creator ids, the PCI\n"
+     "vendor ids and each display adapter's vendor:device (QEMU's VGA 1234:1111, QXL\n"
+     "1b36:0100 and virtio-gpu 1af4:1050 are marks). Marks come from the same table that\n"
+     "checks profiles. Exit status 0 only when nothing differs from the profile and no mark\n"
+     "is seen; stock QEMU 7.2 always leaves some (ACPI creator BXPC, the chipset's PCI\n"
+     "subsystem 1af4, the agent's virtio port) that only the patched QEMU removes. Linux\n"
+     "guests only.",
      pvm_cli_audit_opts, 1, NULL, 1, 1, "NAME", pvm_cli_vm_audit, NULL},
 };
 

@@ -219,8 +219,10 @@ int pvm_profile_list_from_json(const char *text, pvm_profile **out, size_t *coun
  * innotek, VMware, Xen, "Virtual Machine" ...), QEMU's disk serials and models. */
 
 /* The description of the mark that value, in the field with this key (a
- * profile field key such as "macAddress", "cpuModel", "manufacturer", or
- * "diskModel" for the audit), carries; NULL when none. A static string. */
+ * profile field key such as "macAddress", "cpuModel", "manufacturer", or for the
+ * audit "diskModel", "pciVendor" ("0x1af4"), "pciId" ("1234:1111": vendor:device,
+ * QEMU's and other hypervisors' display adapters), "acpiId"), carries; NULL when
+ * none. A static string. */
 const char *pvm_mark_find(const char *field_key, const char *value);
 
 typedef struct pvm_profile_mark {
@@ -1056,7 +1058,9 @@ typedef struct pvm_audit {
 
 /* Reads /sys/class/dmi/id/, /sys/firmware/dmi/tables/DMI (strings and the type 0 VM bit),
  * the NICs' MACs, disks' serials and models, /proc/cpuinfo's brand and hypervisor flag,
- * the ACPI tables' ids and the PCI vendor ids in the running (Linux) guest. Free with
+ * the ACPI tables' ids and the PCI vendor ids in the running (Linux) guest, and each
+ * display adapter's vendor:device ("pci SLOT display", marked when it is QEMU's: Bochs
+ * VGA 1234:1111, QXL 1b36:0100, virtio-gpu 1af4:1050). Free with
  * pvm_audit_free. Windows guests: PVM_E_STATE. */
 int pvm_vm_audit(pvm_engine *e, const char *name_or_id, pvm_audit *out, pvm_error *err);
 void pvm_audit_free(pvm_audit *a);
