@@ -1,6 +1,7 @@
 /* cmd_qemu.c - `privarion-vm qemu build|show`: the stealth QEMU (Debian's QEMU source plus
- * patches/qemu-7.2) through engine/qemu/build.c; a progress line on a terminal, Ctrl-C
- * cancels the build through the engine's cancel descriptor. Called by main.c. */
+ * patches/qemu-7.2) through engine/qemu/build.c and build_state.c; a progress line on a
+ * terminal, Ctrl-C cancels the build through the engine's cancel descriptor. Called by
+ * main.c. */
 #include "cli.h"
 
 #include <cjson/cJSON.h>

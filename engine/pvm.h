@@ -817,7 +817,7 @@ int64_t pvm_vm_uptime(const pvm_vm *vm);
  * from its command line; -1 and "" when it does not run. */
 int pvm_vm_accel(const pvm_vm *vm, char *out, size_t size);
 
-/* ------------------------------------------------- the stealth QEMU (qemu/build.c) */
+/* ------------------------------- the stealth QEMU (qemu/build.c, qemu/build_state.c) */
 
 /* The stealth QEMU of this host: Debian's source of the installed qemu-system-x86 plus the
  * project's patch series (patches/qemu-7.2), built into cache_dir/KEY/ where KEY is the
