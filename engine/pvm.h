@@ -130,6 +130,15 @@ typedef struct pvm_profile {
     int64_t updated_at;
 } pvm_profile;
 
+/* A profile as a list shows it (pvm_profile_list_brief): a few hundred bytes instead of
+ * a whole identity, so a front end's list of thousands stays small and quick to read. */
+typedef struct pvm_profile_brief {
+    char id[PVM_UUID_LEN + 1];
+    char name[PVM_NAME_MAX + 1];
+    char manufacturer[PVM_TEXT_MAX + 1]; /* hw.manufacturer */
+    char product[PVM_TEXT_MAX + 1];      /* hw.product */
+} pvm_profile_brief;
+
 /* How a field is checked beyond "printable ASCII, at most N bytes". */
 typedef enum {
     PVM_FK_TEXT,        /* printable ASCII, 0..64 bytes */
@@ -449,6 +458,13 @@ int pvm_profile_import_many(pvm_engine *e, pvm_profile *p, size_t n,
 int pvm_profile_get(pvm_engine *e, const char *name_or_id, pvm_profile *out, pvm_error *err);
 /* *out is a malloc'd array (free()), sorted by name. */
 int pvm_profile_list(pvm_engine *e, pvm_profile **out, size_t *count, pvm_error *err);
+/* The same rows, in the same order, with only id, name, manufacturer and product (one
+ * store query of four columns): *out is a malloc'd array (free()). */
+int pvm_profile_list_brief(pvm_engine *e, pvm_profile_brief **out, size_t *count,
+                           pvm_error *err);
+/* Looks up by id only (a name that happens to look like an id never matches);
+ * PVM_E_NOTFOUND when no profile has it. */
+int pvm_profile_get_id(pvm_engine *e, const char *id, pvm_profile *out, pvm_error *err);
 int pvm_profile_update(pvm_engine *e, pvm_profile *p, const pvm_profile_opts *opts, pvm_error *err);
 int pvm_profile_delete(pvm_engine *e, const char *name_or_id, pvm_error *err);
 /* Randomizes p's identity until no stored profile uses its serial, UUID or MAC. preset

@@ -523,7 +523,7 @@ void tui_vm_form_open(tui_app *app)
     form->names = pvm_xcalloc(app->nprofiles + 1, sizeof *form->names);
     form->nnames = app->nprofiles;
     size_t sel = 0;
-    const pvm_profile *cur = tui_selected_profile(app);
+    const pvm_profile_brief *cur = tui_selected_brief(app);
     for (size_t i = 0; i < app->nprofiles; i++) {
         form->names[i] = pvm_xstrdup(app->profiles[i].name); /* a reload frees app's copy */
         if (cur && strcmp(cur->id, app->profiles[i].id) == 0)

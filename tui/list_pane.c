@@ -28,9 +28,9 @@ static bool tui_row_matches(const tui_app *app, tui_pane pane, size_t i, const c
     if (!filter[0])
         return true;
     if (pane == TUI_PANE_PROFILES) {
-        const pvm_profile *p = &app->profiles[i];
-        return strcasestr(p->name, filter) || strcasestr(p->hw.product, filter) ||
-               strcasestr(p->hw.manufacturer, filter);
+        const pvm_profile_brief *p = &app->profiles[i];
+        return strcasestr(p->name, filter) || strcasestr(p->product, filter) ||
+               strcasestr(p->manufacturer, filter);
     }
     if (pane == TUI_PANE_VMS)
         return strcasestr(app->vms[i].name, filter) != NULL;
@@ -247,12 +247,12 @@ static void tui_list_row(tui_app *app, tui_pane pane, size_t i, int y, int x, in
         return;
     }
     if (pane == TUI_PANE_PROFILES) {
-        const pvm_profile *p = &app->profiles[i];
+        const pvm_profile_brief *p = &app->profiles[i];
         int nw = w > 40 ? w / 2 : w;
         tui_draw_text(y, x + 1, nw - 2, base, p->name);
         if (nw < w)
             tui_draw_text(y, x + nw, w - nw - 1, sel ? base : tui_theme_attr(TUI_EL_DIM),
-                          p->hw.product[0] ? p->hw.product : "-");
+                          p->product[0] ? p->product : "-");
         return;
     }
     const pvm_vm *vm = &app->vms[i];
