@@ -66,6 +66,9 @@ int pvm_db_vm_delete(pvm_store *s, const char *id, pvm_error *err);
 /* ---- snapshots (db/snapshots.c): rows of pvm_snapshot, unique per (vm_id, tag). */
 int pvm_db_snapshot_insert(pvm_store *s, const pvm_snapshot *snap, pvm_error *err);
 /* The VM's rows, oldest first (created_at, then tag); *out malloc'd (free()). */
+/* The same rows with tag, created_at, memory and adopted only (a front end's list). */
+int pvm_db_snapshot_briefs(pvm_store *s, const char *vm_id, pvm_snapshot_brief **out,
+                           size_t *count, pvm_error *err);
 int pvm_db_snapshot_list(pvm_store *s, const char *vm_id, pvm_snapshot **out, size_t *count,
                          pvm_error *err);
 /* Updates the figures the image holds (vmstate_bytes, vm_clock_ns) of row id. */

@@ -462,8 +462,8 @@ int pvm_profile_list(pvm_engine *e, pvm_profile **out, size_t *count, pvm_error 
  * store query of four columns): *out is a malloc'd array (free()). */
 int pvm_profile_list_brief(pvm_engine *e, pvm_profile_brief **out, size_t *count,
                            pvm_error *err);
-/* Looks up by id only (a name that happens to look like an id never matches);
- * PVM_E_NOTFOUND when no profile has it. */
+/* Looks up by id only (one primary-key read, no name lookup); PVM_E_NOTFOUND when no
+ * profile has it. */
 int pvm_profile_get_id(pvm_engine *e, const char *id, pvm_profile *out, pvm_error *err);
 int pvm_profile_update(pvm_engine *e, pvm_profile *p, const pvm_profile_opts *opts, pvm_error *err);
 int pvm_profile_delete(pvm_engine *e, const char *name_or_id, pvm_error *err);
@@ -682,6 +682,15 @@ typedef struct pvm_snapshot {
     bool adopted;              /* found in the image, not taken by privarion-vm */
 } pvm_snapshot;
 
+/* A snapshot as a list shows it (pvm_snapshot_briefs): without the identity and device
+ * texts a restore compares, so a VM's hundred snapshots take kilobytes, not half a MB. */
+typedef struct pvm_snapshot_brief {
+    char tag[PVM_SNAP_TAG_MAX + 1];
+    int64_t created_at;        /* seconds since the epoch */
+    bool memory;               /* with the memory state */
+    bool adopted;              /* found in the image, not taken by privarion-vm */
+} pvm_snapshot_brief;
+
 /* What the reconciliation did or saw: short lines for the front end to show. */
 typedef struct pvm_snapshot_notes {
     size_t n;                  /* lines held (at most PVM_SNAP_NOTES) */
@@ -728,6 +737,10 @@ int pvm_snapshot_list(pvm_engine *e, const char *vm, pvm_snapshot **out, size_t 
  * PVM_E_NOTFOUND for an unknown VM. */
 int pvm_snapshot_rows(pvm_engine *e, const char *vm, pvm_snapshot **out, size_t *count,
                       pvm_error *err);
+/* The same rows, same order, as briefs (tag, time, memory, adopted; vm_info.c): *out
+ * malloc'd (free()); PVM_E_NOTFOUND for an unknown VM. */
+int pvm_snapshot_briefs(pvm_engine *e, const char *vm, pvm_snapshot_brief **out,
+                        size_t *count, pvm_error *err);
 /* One snapshot by tag; PVM_E_NOTFOUND naming it. */
 int pvm_snapshot_get(pvm_engine *e, const char *vm, const char *tag, pvm_snapshot *out,
                      pvm_snapshot_notes *notes, pvm_error *err);

@@ -180,7 +180,7 @@ static void tui_snap_delete_yes(tui_app *app, const char *arg)
 static void tui_snap_ask(tui_app *app, bool restore)
 {
     const pvm_vm *vm = tui_selected_vm(app);
-    const pvm_snapshot *s = tui_selected_snapshot(app);
+    const pvm_snapshot_brief *s = tui_selected_snapshot(app);
     if (!vm || !s) {
         tui_message(app, TUI_EL_ERROR, "no snapshot selected");
         return;

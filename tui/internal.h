@@ -89,7 +89,7 @@ struct tui_app {
     pvm_host_info host;
     tui_list lists[TUI_PANE_COUNT];
     /* the Snapshots pane: the selected VM's snapshots (list_pane.c loads them) */
-    pvm_snapshot *snaps;
+    pvm_snapshot_brief *snaps; /* tag, time, memory: all the pane shows */
     size_t nsnaps;
     bool snaps_loaded;
     char snaps_vm[PVM_UUID_LEN + 1]; /* whose they are */
@@ -204,7 +204,7 @@ int tui_tab_at(const tui_app *app, int x);
 /* The data index of the selected row of pane, -1 when none. */
 long tui_list_selected(const tui_app *app, tui_pane pane);
 /* Loads the selected VM's snapshots when they are not those shown (or were invalidated,
- * snaps_loaded false): the store's rows as they are (pvm_snapshot_rows, no qemu-img or
+ * snaps_loaded false): the store's rows as they are (pvm_snapshot_briefs, no qemu-img or
  * QMP on the UI thread); tui_snaps_check then has them reconciled. */
 void tui_snaps_sync(tui_app *app);
 /* After a frame: queues the reconciliation (pvm_snapshot_list) of the shown VM's
@@ -217,7 +217,7 @@ bool tui_snaps_check_event(tui_app *app, const pvm_worker_event *ev);
 /* After the worker stopped: frees a check's box left behind. */
 void tui_snaps_check_free(tui_app *app);
 /* The selected snapshot, NULL when none. */
-const pvm_snapshot *tui_selected_snapshot(tui_app *app);
+const pvm_snapshot_brief *tui_selected_snapshot(tui_app *app);
 /* Opens the filter prompt of the focused list. */
 void tui_filter_open(tui_app *app);
 

@@ -72,10 +72,10 @@ void tui_snaps_sync(tui_app *app)
     const char *id = vm ? vm->id : "";
     if (app->snaps_loaded && strcmp(id, app->snaps_vm) == 0)
         return;
-    pvm_snapshot *list = NULL;
+    pvm_snapshot_brief *list = NULL;
     size_t n = 0;
     pvm_error err = {0};
-    if (vm && pvm_snapshot_rows(app->engine, vm->id, &list, &n, &err) < 0) {
+    if (vm && pvm_snapshot_briefs(app->engine, vm->id, &list, &n, &err) < 0) {
         tui_message_error(app, &err);
         list = NULL;
         n = 0;
@@ -159,7 +159,7 @@ void tui_snaps_check_free(tui_app *app)
     app->snaps_check_job = 0;
 }
 
-const pvm_snapshot *tui_selected_snapshot(tui_app *app)
+const pvm_snapshot_brief *tui_selected_snapshot(tui_app *app)
 {
     tui_snaps_sync(app);
     long i = tui_list_selected(app, TUI_PANE_SNAPSHOTS);
@@ -222,7 +222,7 @@ static void tui_state_cell(const pvm_vm *vm, const char **text, int *attr)
 static void tui_cpu_cell(tui_app *app, const pvm_vm *vm, int y, int x, int w, int attr);
 
 /* A snapshot row: its tag, then "mem"/"disk" and the time taken (UTC). */
-static void tui_snap_row(const pvm_snapshot *s, int y, int x, int w, int base, int dim)
+static void tui_snap_row(const pvm_snapshot_brief *s, int y, int x, int w, int base, int dim)
 {
     char when[32] = "";
     time_t t = (time_t)s->created_at;
