@@ -175,8 +175,10 @@ unsigned pvm_chassis_code(const char *name);
 unsigned long pvm_profile_num(const char *text, unsigned long def);
 
 /* The vCPUs the profile's CPU has (cpuCores x cpuThreads, at most 255); 0 when it does
- * not say. A new VM's default vCPU count (1 when 0). */
+ * not say. A new VM's default vCPU count is this, 1 when 0, at most PVM_VCPUS_DEFAULT_MAX
+ * (a profile of a 128-core server does not give every VM 255 vCPU threads; --cpus may). */
 int pvm_profile_vcpus(const pvm_profile *p);
+#define PVM_VCPUS_DEFAULT_MAX 64
 /* When cpus contradicts the profile's CPU (not cores x threads), one sentence saying so
  * and what the guest will see into out (size bytes); returns 1 then, else 0 (out ""). */
 int pvm_profile_vcpus_note(const pvm_profile *p, int cpus, char *out, size_t size);

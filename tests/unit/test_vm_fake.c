@@ -442,6 +442,38 @@ static void test_refused_start_keeps_state(void **state)
     assert_int_equal(pvm_vm_intent(&vf), -1);
 }
 
+/* A new VM's default vCPU count follows the profile's cores x threads, read as the
+ * validator reads them ("010" is ten), and at most PVM_VCPUS_DEFAULT_MAX. */
+static void test_default_vcpus_follow_profile_capped(void **state)
+{
+    fixture *f = *state;
+    pvm_error err = {0};
+    use_fake(f, "max_cpus = 1\nmax_memory = 1G\n");
+    pvm_profile p;
+    pvm_profile_init(&p);
+    assert_int_equal(pvm_profile_set_name(&p, "big", &err), 0);
+    strcpy(p.hw.cpu_model, "AMD EPYC 7763 64-Core Processor");
+    assert_int_equal(pvm_profile_set(&p, pvm_profile_field_by_key("cpuCores"), "128", &err), 0);
+    assert_int_equal(pvm_profile_set(&p, pvm_profile_field_by_key("cpuThreads"), "2", &err), 0);
+    strcpy(p.mac, "a4:bb:6d:00:00:09");
+    assert_int_equal(pvm_profile_create(f->e, &p, NULL, &err), 0);
+    pvm_vm_opts o = {.disk = 1024 * 1024, .memory = 256ull << 20};
+    pvm_vm vm;
+    if (pvm_vm_create(f->e, "wide", "big", &o, &vm, &err) < 0)
+        fail_msg("%s", err.msg);
+    assert_int_equal(vm.cpus, PVM_VCPUS_DEFAULT_MAX);
+    o.cpus = 100; /* asked for: not capped */
+    assert_int_equal(pvm_vm_create(f->e, "wider", "big", &o, &vm, &err), 0);
+    assert_int_equal(vm.cpus, 100);
+    strcpy(p.hw.cpu_cores, "010"); /* a row not written by pvm_profile_set: decimal */
+    strcpy(p.hw.cpu_threads, "1");
+    assert_int_equal(pvm_profile_vcpus(&p), 10);
+    strcpy(p.hw.cpu_cores, "0x4");
+    assert_int_equal(pvm_profile_vcpus(&p), 4);
+    strcpy(p.hw.cpu_cores, "0x");
+    assert_int_equal(pvm_profile_vcpus(&p), 0);
+}
+
 /* A start over the memory cap is refused with the right figures: the VM alone over the
  * one-VM cap, and the running VMs together over the same cap. vCPUs are never refused
  * (max_cpus caps host cores by affinity): a 4-vCPU VM starts under max_cpus = 1. */
@@ -660,6 +692,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_create_failure_leaves_nothing, setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_create_refuses_what_start_would, setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_refused_start_keeps_state, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_default_vcpus_follow_profile_capped, setup,
+                                        fixture_teardown),
         cmocka_unit_test_setup_teardown(test_start_caps_figures, setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_cancel_and_timeout, setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_backend_key, setup, fixture_teardown),
