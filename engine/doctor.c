@@ -209,8 +209,9 @@ static void pvm_doctor_stealth(pvm_doctor *d, const pvm_config *cfg)
 }
 
 /* The pieces of real guests (issue 12): OVMF (--firmware uefi*), swtpm (--tpm), SeaBIOS's
- * Cirrus and ramfb VGA BIOSes (the default display adapters under bios), the bridge helper (--net bridge=BR): one
- * problem naming what each missing one disables, with the one apt-get line. */
+ * Cirrus VGA BIOS (bios's default screen) and ramfb one (--video ramfb under bios), the
+ * bridge helper (--net bridge=BR): one problem naming what each missing one disables, with
+ * the one apt-get line. */
 static void pvm_doctor_real_guests(pvm_doctor *d)
 {
     static const struct { const char *path; bool prog; const char *pkg, *what; } need[] = {
