@@ -303,8 +303,12 @@ typedef enum { PVM_NET_USER = 0, PVM_NET_NONE, PVM_NET_BRIDGE } pvm_net_mode;
 typedef enum { PVM_DISPLAY_NONE = 0, PVM_DISPLAY_VNC } pvm_display;
 /* The display adapter and what the guest sees of it: ramfb (no PCI device at all; a
  * firmware framebuffer SeaBIOS and OVMF drive), vga (QEMU's standard VGA: PCI 1234:1111,
- * "Bochs"), virtio (virtio-vga: PCI 1af4:1050, Red Hat). */
-typedef enum { PVM_VIDEO_RAMFB = 0, PVM_VIDEO_VGA, PVM_VIDEO_VIRTIO } pvm_video;
+ * "Bochs"), virtio (virtio-vga: PCI 1af4:1050, Red Hat), cirrus (cirrus-vga: PCI 1013:00b8,
+ * a Cirrus Logic GD5446, a VGA with text mode and 8/16/24-bit VESA modes; its subsystem is
+ * Red Hat's 1af4:1100 on stock QEMU, the profile maker's on the stealth build). The values
+ * are stored (vms.video): new ones go at the end. */
+typedef enum { PVM_VIDEO_RAMFB = 0, PVM_VIDEO_VGA, PVM_VIDEO_VIRTIO, PVM_VIDEO_CIRRUS } pvm_video;
+#define PVM_VIDEO_LAST PVM_VIDEO_CIRRUS
 /* bios: SeaBIOS; uefi: OVMF; uefi-secure: OVMF with Microsoft's keys enrolled and SMM. */
 typedef enum { PVM_FIRMWARE_BIOS = 0, PVM_FIRMWARE_UEFI, PVM_FIRMWARE_UEFI_SECURE } pvm_firmware;
 typedef enum {
@@ -325,11 +329,18 @@ int pvm_nic_model_parse(const char *s, pvm_nic_model *out, pvm_error *err);
  * front end parses --net / the net field through this. */
 int pvm_net_mode_parse(const char *s, pvm_net_mode *out, const char **bridge, pvm_error *err);
 const char *pvm_display_name(pvm_display d);   /* "none", "vnc" */
-const char *pvm_video_name(pvm_video v);       /* "ramfb", "vga", "virtio" */
+const char *pvm_video_name(pvm_video v);       /* "ramfb", "vga", "virtio", "cirrus" */
 const char *pvm_firmware_name(pvm_firmware f); /* "bios", "uefi", "uefi-secure" */
 int pvm_display_parse(const char *s, pvm_display *out, pvm_error *err);
 int pvm_video_parse(const char *s, pvm_video *out, pvm_error *err);
 int pvm_firmware_parse(const char *s, pvm_firmware *out, pvm_error *err);
+/* The adapter a VM with a display gets when none is chosen: cirrus under bios (SeaBIOS's
+ * ramfb VGA BIOS is no VGA: no text mode, only 32-bit VESA modes, so a kernel left in text
+ * mode or asking for a 16-bit mode, as Debian's BIOS boot menu does, draws nothing on it),
+ * ramfb under uefi and uefi-secure (OVMF's GOP on it is what a UEFI OS draws on; OVMF
+ * drives no Cirrus). A VM whose adapter is its firmware's default follows a firmware
+ * change made without --video. */
+pvm_video pvm_video_default(pvm_firmware fw);
 /* Port forwards: "[tcp|udp:][ADDR:]HOSTPORT:GUESTPORT" items joined by ',' (ADDR an
  * IPv4 address, 127.0.0.1 when left out; ports 1-65535; at most 16; one forward per
  * protocol and host port), or "" / "none". out (PVM_FORWARDS_MAX) gets the canonical
