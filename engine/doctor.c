@@ -174,7 +174,7 @@ static void pvm_doctor_accel(pvm_doctor *d, const pvm_config *cfg)
     }
 }
 
-/* The stealth QEMU (qemu/build.c): built for the installed QEMU and this patch set? A
+/* The stealth QEMU (qemu/build_state.c): built for the installed QEMU and this patch set? A
  * problem when qemu_stealth = on and it is not, or when an older build no longer matches
  * (its VMs silently fell back to stock QEMU under auto). */
 static void pvm_doctor_stealth(pvm_doctor *d, const pvm_config *cfg)

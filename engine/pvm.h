@@ -230,8 +230,10 @@ int pvm_profile_list_from_json(const char *text, pvm_profile **out, size_t *coun
  * innotek, VMware, Xen, "Virtual Machine" ...), QEMU's disk serials and models. */
 
 /* The description of the mark that value, in the field with this key (a
- * profile field key such as "macAddress", "cpuModel", "manufacturer", or
- * "diskModel" for the audit), carries; NULL when none. A static string. */
+ * profile field key such as "macAddress", "cpuModel", "manufacturer", or for the
+ * audit "diskModel", "pciVendor" ("0x1af4"), "pciId" ("1234:1111": vendor:device,
+ * QEMU's and other hypervisors' display adapters), "acpiId"), carries; NULL when
+ * none. A static string. */
 const char *pvm_mark_find(const char *field_key, const char *value);
 
 typedef struct pvm_profile_mark {
@@ -541,6 +543,16 @@ typedef struct pvm_progress {
  * PVM_E_CANCELLED. */
 int pvm_vm_start(pvm_engine *e, const char *name_or_id, int wait_agent_seconds,
                  const pvm_progress *progress, pvm_error *err);
+/* The longest note a start returns, with its NUL. */
+#define PVM_START_NOTE_MAX 400
+/* As pvm_vm_start; note (note_size bytes, may be NULL) gets one line a front end shows as a
+ * warning after a successful start, "" when there is none. Today: a profile that hides the
+ * hypervisor started on stock QEMU because qemu_stealth = auto found no usable stealth
+ * build (missing, or stale: built for another QEMU version or patch set), naming what to
+ * run (`privarion-vm qemu build`). */
+int pvm_vm_start_noted(pvm_engine *e, const char *name_or_id, int wait_agent_seconds,
+                       const pvm_progress *progress, char *note, size_t note_size,
+                       pvm_error *err);
 /* ACPI power-down (the button pressed again every 3 s) and wait up to timeout_s
  * (<= 0: 60 s) for QEMU to exit; force ends QEMU (QMP quit, then SIGKILL). A guest
  * that does not power off is an error (PVM_E_STATE); an already stopped VM is not
@@ -675,7 +687,7 @@ void pvm_display_howto_text(const char *vm, const char *sock, const char *home_f
 
 #define PVM_SNAP_TAG_MAX 64
 #define PVM_SNAP_IDENTITY_MAX 4096 /* the identity JSON text, bytes */
-#define PVM_SNAP_DEVICES_MAX 256
+#define PVM_SNAP_DEVICES_MAX 512
 #define PVM_SNAP_NOTES 8
 
 typedef struct pvm_snapshot {
@@ -706,7 +718,7 @@ typedef struct pvm_snapshot_brief {
 typedef struct pvm_snapshot_notes {
     size_t n;                  /* lines held (at most PVM_SNAP_NOTES) */
     size_t dropped;            /* further lines that did not fit */
-    char line[PVM_SNAP_NOTES][200];
+    char line[PVM_SNAP_NOTES][400];
 } pvm_snapshot_notes;
 
 /* A tag: 1..64 bytes of [A-Za-z0-9._-], starting with a letter or digit, not digits
@@ -845,12 +857,14 @@ int64_t pvm_vm_uptime(const pvm_vm *vm);
  * from its command line; -1 and "" when it does not run. */
 int pvm_vm_accel(const pvm_vm *vm, char *out, size_t size);
 
-/* ------------------------------------------------- the stealth QEMU (qemu/build.c) */
+/* ------------------------------- the stealth QEMU (qemu/build.c, qemu/build_state.c) */
 
 /* The stealth QEMU of this host: Debian's source of the installed qemu-system-x86 plus the
  * project's patch series (patches/qemu-7.2), built into cache_dir/KEY/ where KEY is the
  * source version (no epoch) and 12 hex digits of the SHA-256 of the configure line and
  * the series. */
+#define PVM_QB_REMOVED_MAX 16
+
 typedef struct pvm_qemu_stealth {
     char cache_dir[PVM_PATH_MAX];  /* /var/cache/privarion-vm/qemu-stealth (root), else
                                     * $XDG_CACHE_HOME or ~/.cache/privarion-vm/qemu-stealth */
@@ -864,11 +878,29 @@ typedef struct pvm_qemu_stealth {
     int build_seconds;             /* from the stamp when built */
     char built_at[32];             /* UTC, ISO 8601, from the stamp */
     char other_key[128];           /* when not built: another key's build found, or "" */
+    int nremoved;                  /* after a build: older builds it removed from the cache */
+    struct {
+        char key[128];
+        uint64_t bytes;
+    } removed[PVM_QB_REMOVED_MAX];
 } pvm_qemu_stealth;
+
+/* One build in the cache folder (pvm_qemu_stealth_cached). */
+typedef struct pvm_qemu_cached {
+    char key[128];
+    uint64_t bytes;      /* its folder's files */
+    bool stamped;        /* finished (its stamp names its key) */
+    char built_at[32];   /* from the stamp, "" without */
+    bool current;        /* the key of the installed QEMU and this patch set, built */
+} pvm_qemu_cached;
 
 /* Fills s for the installed QEMU and the patch folder found (the checkout's beside the
  * binary, else SHAREDIR's). -1: QEMU's package is not installed (PVM_E_NOTFOUND), no
- * patch folder, an unreadable or odd series file. Runs dpkg-query (about 20 ms). */
+ * patch folder, an unreadable or odd series file. The source version and the series' hash
+ * are remembered in cache_dir/status-H.cache under a fingerprint of their inputs' stat()
+ * (dpkg's status file, the stock QEMU in PATH, the series and each patch, the configure
+ * line): only when one changed does it run dpkg-query and hash the series again (about
+ * 0.5 ms remembered, 100-200 ms not, on a loaded 2-core host). */
 int pvm_qemu_stealth_status(pvm_qemu_stealth *s, pvm_error *err);
 /* Builds it unless already built for this key (*cached = true; force rebuilds): checks the
  * build's programs and -dev packages (PVM_E_NOTFOUND naming the first missing one and the
@@ -877,9 +909,18 @@ int pvm_qemu_stealth_status(pvm_qemu_stealth *s, pvm_error *err);
  * unpacks it with dpkg-source, applies the series with patch, configures and runs ninja
  * (-j host cores); the whole output goes to cache_dir/KEY.log. One build per key at a
  * time (a lock file; a second caller waits, then finds it cached). progress (may be NULL)
- * gets each step and ninja's fraction; its cancel_fd stops the build. Minutes long. */
+ * gets each step and ninja's fraction; its cancel_fd stops the build in any step (apt-get,
+ * dpkg-source, patch, configure, ninja: each runs in its own process group, killed whole),
+ * PVM_E_CANCELLED. A failure or cancel leaves no KEY.work and no KEY folder (a failure
+ * keeps KEY.log). After a new build every other key's build, log, lock and work folder
+ * is removed (not a key another process is building: its lock is held), named in
+ * s->removed. Minutes long. */
 int pvm_qemu_stealth_build(const pvm_progress *progress, bool force, pvm_qemu_stealth *s,
                            bool *cached, pvm_error *err);
+/* The builds in s->cache_dir (s from pvm_qemu_stealth_status or _build), in folder order:
+ * *out malloc'd (free()), *count of them; a missing folder is none. */
+int pvm_qemu_stealth_cached(const pvm_qemu_stealth *s, pvm_qemu_cached **out, size_t *count,
+                            pvm_error *err);
 
 /* ------------------------------------------------------------------ doctor */
 
@@ -1059,7 +1100,9 @@ typedef struct pvm_audit {
 
 /* Reads /sys/class/dmi/id/, /sys/firmware/dmi/tables/DMI (strings and the type 0 VM bit),
  * the NICs' MACs, disks' serials and models, /proc/cpuinfo's brand and hypervisor flag,
- * the ACPI tables' ids and the PCI vendor ids in the running (Linux) guest. Free with
+ * the ACPI tables' ids and the PCI vendor ids in the running (Linux) guest, and each
+ * display adapter's vendor:device ("pci SLOT display", marked when it is QEMU's: Bochs
+ * VGA 1234:1111, QXL 1b36:0100, virtio-gpu 1af4:1050). Free with
  * pvm_audit_free. Windows guests: PVM_E_STATE. */
 int pvm_vm_audit(pvm_engine *e, const char *name_or_id, pvm_audit *out, pvm_error *err);
 void pvm_audit_free(pvm_audit *a);

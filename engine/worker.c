@@ -115,7 +115,8 @@ static void pvm_worker_report(void *ctx, const char *step, double fraction)
     pthread_mutex_unlock(&c->w->mu);
 }
 
-static int pvm_job_run(pvm_worker *w, const pvm_job *j, const pvm_progress *p, pvm_error *err)
+static int pvm_job_run(pvm_worker *w, const pvm_job *j, const pvm_progress *p, char *note,
+                       size_t note_size, pvm_error *err)
 {
     /* opened at the first job, not when the thread starts: a front end's first frame,
      * drawn meanwhile, does not share the CPU with a second store open; an open that
@@ -126,7 +127,7 @@ static int pvm_job_run(pvm_worker *w, const pvm_job *j, const pvm_progress *p, p
     }
     switch (j->kind) {
     case PVM_JOB_START:
-        return pvm_vm_start(w->engine, j->target, 0, p, err);
+        return pvm_vm_start_noted(w->engine, j->target, 0, p, note, note_size, err);
     case PVM_JOB_STOP:
         return pvm_vm_stop(w->engine, j->target, false, 0, p, err);
     case PVM_JOB_FORCE_STOP:
@@ -171,7 +172,7 @@ static void *pvm_worker_main(void *arg)
         pvm_worker_event ev;
         pvm_event_fill(&ev, j);
         ev.done = true;
-        ev.rc = pvm_job_run(w, j, &p, &ev.err) < 0 ? -1 : 0;
+        ev.rc = pvm_job_run(w, j, &p, ev.note, sizeof ev.note, &ev.err) < 0 ? -1 : 0;
         if (ev.rc < 0 && ev.err.code == PVM_E_NONE)
             pvm_error_set(&ev.err, PVM_E_IO, "%s %s failed", pvm_job_kind_name(j->kind), j->target);
         pvm_job_free(j); /* free_arg runs without the lock, before the owner hears "done" */

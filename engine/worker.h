@@ -33,6 +33,8 @@ typedef struct pvm_worker_event {
     double fraction;              /* progress: 0..1, < 0 unknown */
     int rc;                       /* done: 0 or -1 */
     pvm_error err;                /* done with rc -1: why (PVM_E_CANCELLED when cancelled) */
+    char note[PVM_START_NOTE_MAX];/* done with rc 0: a warning to show, "" none (a START's
+                                   * pvm_vm_start_noted note) */
 } pvm_worker_event;
 
 /* Starts the thread, which opens its own engine handle on home_flag (as

@@ -248,12 +248,25 @@ static void test_pick(void **state)
     const char *bin = NULL;
     char path[PVM_PATH_MAX];
     pvm_error err = {0};
+    char note[PVM_START_NOTE_MAX] = "x";
     strcpy(cfg.qemu_stealth, "off");
-    assert_int_equal(pvm_qemu_stealth_pick(&cfg, true, &bin, path, sizeof path, &err), 0);
+    assert_int_equal(pvm_qemu_stealth_pick(&cfg, true, &bin, path, sizeof path, note,
+                                           sizeof note, &err), 0);
     assert_string_equal(bin, cfg.qemu);
+    assert_string_equal(note, ""); /* off: stock asked for, nothing to warn about */
     strcpy(cfg.qemu_stealth, "on"); /* a profile that shows the hypervisor: stock */
-    assert_int_equal(pvm_qemu_stealth_pick(&cfg, false, &bin, path, sizeof path, &err), 0);
+    strcpy(note, "x");
+    assert_int_equal(pvm_qemu_stealth_pick(&cfg, false, &bin, path, sizeof path, note,
+                                           sizeof note, &err), 0);
     assert_string_equal(bin, cfg.qemu);
+    assert_string_equal(note, "");
+    /* auto with a binary the config names: that binary, no note (the user's choice) */
+    strcpy(cfg.qemu_stealth, "auto");
+    strcpy(cfg.qemu, "/opt/my-qemu");
+    assert_int_equal(pvm_qemu_stealth_pick(&cfg, true, &bin, path, sizeof path, note,
+                                           sizeof note, &err), 0);
+    assert_string_equal(bin, "/opt/my-qemu");
+    assert_string_equal(note, "");
 }
 
 int main(void)
