@@ -98,8 +98,10 @@ static const pvm_opt pvm_create_opts[] = {
                                "'vm log' shows the boot; a given STR is used as is)"},
     {"display", 0, true, "MODE", "none (serial console only) or vnc (a screen on a private "
                                  "unix socket; see 'vm display'); default vnc with --iso"},
-    {"video", 0, true, "ADAPTER", "with a display: ramfb (default: no PCI device), vga (PCI "
-                                  "1234:1111 \"Bochs\") or virtio (PCI 1af4:1050 Red Hat)"},
+    {"video", 0, true, "ADAPTER", "with a display: ramfb (no PCI device; the default with uefi), "
+                                  "cirrus (PCI 1013:00b8 Cirrus Logic, a real VGA; the default "
+                                  "with bios), vga (PCI 1234:1111 \"Bochs\") or virtio (PCI "
+                                  "1af4:1050 Red Hat)"},
     {"firmware", 0, true, "FW", "bios (default, SeaBIOS), uefi (OVMF) or uefi-secure (OVMF, "
                                "Secure Boot with Microsoft's keys, SMM)"},
     {"tpm", 0, false, NULL, "a TPM 2.0 (swtpm, one per VM, its state in the VM's folder)"},

@@ -130,6 +130,15 @@ typedef struct pvm_profile {
     int64_t updated_at;
 } pvm_profile;
 
+/* A profile as a list shows it (pvm_profile_list_brief): a few hundred bytes instead of
+ * a whole identity, so a front end's list of thousands stays small and quick to read. */
+typedef struct pvm_profile_brief {
+    char id[PVM_UUID_LEN + 1];
+    char name[PVM_NAME_MAX + 1];
+    char manufacturer[PVM_TEXT_MAX + 1]; /* hw.manufacturer */
+    char product[PVM_TEXT_MAX + 1];      /* hw.product */
+} pvm_profile_brief;
+
 /* How a field is checked beyond "printable ASCII, at most N bytes". */
 typedef enum {
     PVM_FK_TEXT,        /* printable ASCII, 0..64 bytes */
@@ -296,8 +305,12 @@ typedef enum { PVM_NET_USER = 0, PVM_NET_NONE, PVM_NET_BRIDGE } pvm_net_mode;
 typedef enum { PVM_DISPLAY_NONE = 0, PVM_DISPLAY_VNC } pvm_display;
 /* The display adapter and what the guest sees of it: ramfb (no PCI device at all; a
  * firmware framebuffer SeaBIOS and OVMF drive), vga (QEMU's standard VGA: PCI 1234:1111,
- * "Bochs"), virtio (virtio-vga: PCI 1af4:1050, Red Hat). */
-typedef enum { PVM_VIDEO_RAMFB = 0, PVM_VIDEO_VGA, PVM_VIDEO_VIRTIO } pvm_video;
+ * "Bochs"), virtio (virtio-vga: PCI 1af4:1050, Red Hat), cirrus (cirrus-vga: PCI 1013:00b8,
+ * a Cirrus Logic GD5446, a VGA with text mode and 8/16/24-bit VESA modes; its subsystem is
+ * Red Hat's 1af4:1100 on stock QEMU, the profile maker's on the stealth build). The values
+ * are stored (vms.video): new ones go at the end. */
+typedef enum { PVM_VIDEO_RAMFB = 0, PVM_VIDEO_VGA, PVM_VIDEO_VIRTIO, PVM_VIDEO_CIRRUS } pvm_video;
+#define PVM_VIDEO_LAST PVM_VIDEO_CIRRUS
 /* bios: SeaBIOS; uefi: OVMF; uefi-secure: OVMF with Microsoft's keys enrolled and SMM. */
 typedef enum { PVM_FIRMWARE_BIOS = 0, PVM_FIRMWARE_UEFI, PVM_FIRMWARE_UEFI_SECURE } pvm_firmware;
 typedef enum {
@@ -318,11 +331,18 @@ int pvm_nic_model_parse(const char *s, pvm_nic_model *out, pvm_error *err);
  * front end parses --net / the net field through this. */
 int pvm_net_mode_parse(const char *s, pvm_net_mode *out, const char **bridge, pvm_error *err);
 const char *pvm_display_name(pvm_display d);   /* "none", "vnc" */
-const char *pvm_video_name(pvm_video v);       /* "ramfb", "vga", "virtio" */
+const char *pvm_video_name(pvm_video v);       /* "ramfb", "vga", "virtio", "cirrus" */
 const char *pvm_firmware_name(pvm_firmware f); /* "bios", "uefi", "uefi-secure" */
 int pvm_display_parse(const char *s, pvm_display *out, pvm_error *err);
 int pvm_video_parse(const char *s, pvm_video *out, pvm_error *err);
 int pvm_firmware_parse(const char *s, pvm_firmware *out, pvm_error *err);
+/* The adapter a VM with a display gets when none is chosen: cirrus under bios (SeaBIOS's
+ * ramfb VGA BIOS is no VGA: no text mode, only 32-bit VESA modes, so a kernel left in text
+ * mode or asking for a 16-bit mode, as Debian's BIOS boot menu does, draws nothing on it),
+ * ramfb under uefi and uefi-secure (OVMF's GOP on it is what a UEFI OS draws on; OVMF
+ * drives no Cirrus). A VM whose adapter is its firmware's default follows a firmware
+ * change made without --video. */
+pvm_video pvm_video_default(pvm_firmware fw);
 /* Port forwards: "[tcp|udp:][ADDR:]HOSTPORT:GUESTPORT" items joined by ',' (ADDR an
  * IPv4 address, 127.0.0.1 when left out; ports 1-65535; at most 16; one forward per
  * protocol and host port), or "" / "none". out (PVM_FORWARDS_MAX) gets the canonical
@@ -451,6 +471,13 @@ int pvm_profile_import_many(pvm_engine *e, pvm_profile *p, size_t n,
 int pvm_profile_get(pvm_engine *e, const char *name_or_id, pvm_profile *out, pvm_error *err);
 /* *out is a malloc'd array (free()), sorted by name. */
 int pvm_profile_list(pvm_engine *e, pvm_profile **out, size_t *count, pvm_error *err);
+/* The same rows, in the same order, with only id, name, manufacturer and product (one
+ * store query of four columns): *out is a malloc'd array (free()). */
+int pvm_profile_list_brief(pvm_engine *e, pvm_profile_brief **out, size_t *count,
+                           pvm_error *err);
+/* Looks up by id only (one primary-key read, no name lookup); PVM_E_NOTFOUND when no
+ * profile has it. */
+int pvm_profile_get_id(pvm_engine *e, const char *id, pvm_profile *out, pvm_error *err);
 int pvm_profile_update(pvm_engine *e, pvm_profile *p, const pvm_profile_opts *opts, pvm_error *err);
 int pvm_profile_delete(pvm_engine *e, const char *name_or_id, pvm_error *err);
 /* Randomizes p's identity until no stored profile uses its serial, UUID or MAC. preset
@@ -678,6 +705,15 @@ typedef struct pvm_snapshot {
     bool adopted;              /* found in the image, not taken by privarion-vm */
 } pvm_snapshot;
 
+/* A snapshot as a list shows it (pvm_snapshot_briefs): without the identity and device
+ * texts a restore compares, so a VM's hundred snapshots take kilobytes, not half a MB. */
+typedef struct pvm_snapshot_brief {
+    char tag[PVM_SNAP_TAG_MAX + 1];
+    int64_t created_at;        /* seconds since the epoch */
+    bool memory;               /* with the memory state */
+    bool adopted;              /* found in the image, not taken by privarion-vm */
+} pvm_snapshot_brief;
+
 /* What the reconciliation did or saw: short lines for the front end to show. */
 typedef struct pvm_snapshot_notes {
     size_t n;                  /* lines held (at most PVM_SNAP_NOTES) */
@@ -724,6 +760,10 @@ int pvm_snapshot_list(pvm_engine *e, const char *vm, pvm_snapshot **out, size_t 
  * PVM_E_NOTFOUND for an unknown VM. */
 int pvm_snapshot_rows(pvm_engine *e, const char *vm, pvm_snapshot **out, size_t *count,
                       pvm_error *err);
+/* The same rows, same order, as briefs (tag, time, memory, adopted; vm_info.c): *out
+ * malloc'd (free()); PVM_E_NOTFOUND for an unknown VM. */
+int pvm_snapshot_briefs(pvm_engine *e, const char *vm, pvm_snapshot_brief **out,
+                        size_t *count, pvm_error *err);
 /* One snapshot by tag; PVM_E_NOTFOUND naming it. */
 int pvm_snapshot_get(pvm_engine *e, const char *vm, const char *tag, pvm_snapshot *out,
                      pvm_snapshot_notes *notes, pvm_error *err);

@@ -428,7 +428,8 @@ static int pvm_vm_create_checks(pvm_engine *e, const char *name, const char *pro
     if (pvm_vm_field_iso(vm, o->iso, err) < 0 ||
         pvm_vm_field_display(vm, o->display_set ? o->display
                                  : vm->iso[0] ? PVM_DISPLAY_VNC : PVM_DISPLAY_NONE, err) < 0 ||
-        pvm_vm_field_video(vm, o->video_set ? o->video : PVM_VIDEO_RAMFB, err) < 0 ||
+        pvm_vm_field_video(vm, o->video_set ? o->video : pvm_video_default(o->firmware),
+                           err) < 0 ||
         pvm_vm_field_firmware(vm, o->firmware, err) < 0 ||
         (vm->tpm = o->tpm, false) ||
         pvm_vm_fields_agree(vm, o->video_set, err) < 0 ||

@@ -703,6 +703,7 @@ static void pvm_add_display(pvm_argv *a, const pvm_vm *vm, const pvm_qemu_paths 
         return;
     static const char *dev[] = {
         [PVM_VIDEO_RAMFB] = "ramfb", [PVM_VIDEO_VGA] = "VGA", [PVM_VIDEO_VIRTIO] = "virtio-vga",
+        [PVM_VIDEO_CIRRUS] = "cirrus-vga",
     };
     pvm_argv_add2(a, "-device", dev[vm->video]);
     pvm_opt o;
@@ -738,7 +739,7 @@ int pvm_qemu_build_argv(const pvm_profile *p, const pvm_vm *vm, const pvm_qemu_p
         pvm_check_identity(p, vm, err))
         return -1;
     if ((int)vm->display < PVM_DISPLAY_NONE || vm->display > PVM_DISPLAY_VNC ||
-        (int)vm->video < PVM_VIDEO_RAMFB || vm->video > PVM_VIDEO_VIRTIO)
+        (int)vm->video < PVM_VIDEO_RAMFB || vm->video > PVM_VIDEO_LAST)
         return pvm_error_set_field(err, PVM_E_INVALID, "display", "display: unknown display "
                                    "or video adapter");
     if (vm->display == PVM_DISPLAY_VNC && !paths->vnc_sock)

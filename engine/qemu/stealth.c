@@ -192,6 +192,13 @@ void pvm_qemu_stealth_argv(pvm_argv *a, const pvm_profile *p, const pvm_vm *vm)
         pvm_stealth_global(a, "%s.x-pvm-subsys-vendor-id=0x%04x", board_fns[i], v->pci_vendor);
         pvm_stealth_global(a, "%s.x-pvm-subsys-id=0x%04x", board_fns[i], board);
     }
+    /* The onboard display: a Cirrus adapter wears the board's subsystem like the chipset
+     * (Linux's cirrus DRM driver, which binds only QEMU's 1af4:1100, then leaves it to the
+     * firmware framebuffer's driver). */
+    if (vm->display == PVM_DISPLAY_VNC && vm->video == PVM_VIDEO_CIRRUS) {
+        pvm_stealth_global(a, "cirrus-vga.x-pvm-subsys-vendor-id=0x%04x", v->pci_vendor);
+        pvm_stealth_global(a, "cirrus-vga.x-pvm-subsys-id=0x%04x", board);
+    }
     if (vm->disk_bus == PVM_DISK_NVME) {
         const pvm_stealth_nvme *d = pvm_stealth_nvme_of(h);
         char nqn[160];

@@ -358,6 +358,43 @@ static void test_rows_unreconciled(void **state)
     assert_int_equal(err.code, PVM_E_NOTFOUND);
 }
 
+/* pvm_snapshot_briefs (the TUI's Snapshots pane): the rows of pvm_snapshot_rows, in
+ * their order, with their tag, time, memory and adopted flags. */
+static void test_briefs_match_rows(void **state)
+{
+    fixture *f = *state;
+    pvm_error err = {0};
+    assert_int_equal(pvm_snapshot_create(f->e, "v1", "d1", NULL, NULL, NULL, NULL, &err), 0);
+    running(f);
+    assert_int_equal(pvm_snapshot_create(f->e, "v1", "m1", NULL, NULL, NULL, NULL, &err), 0);
+    assert_int_equal(pvm_fake_snapshot_edit(f->home, f->vm.id, "outside", true, &err), 0);
+    pvm_snapshot *l = NULL;
+    size_t n = 0, nb = 0;
+    pvm_snapshot_notes notes = {0};
+    assert_int_equal(pvm_snapshot_list(f->e, "v1", &l, &n, &notes, &err), 0); /* adopts */
+    free(l);
+    pvm_snapshot_brief *b = NULL;
+    assert_int_equal(pvm_snapshot_rows(f->e, "v1", &l, &n, &err), 0);
+    assert_int_equal(pvm_snapshot_briefs(f->e, "v1", &b, &nb, &err), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(nb, n);
+    bool memory = false, disk = false, adopted = false;
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(b[i].tag, l[i].tag);
+        assert_int_equal(b[i].created_at, l[i].created_at);
+        assert_int_equal(b[i].memory, l[i].memory);
+        assert_int_equal(b[i].adopted, l[i].adopted);
+        memory |= b[i].memory && !b[i].adopted;
+        disk |= !b[i].memory;
+        adopted |= b[i].adopted;
+    }
+    assert_true(memory && disk && adopted);
+    free(l);
+    free(b);
+    assert_int_equal(pvm_snapshot_briefs(f->e, "no-such-vm", &b, &nb, &err), -1);
+    assert_int_equal(err.code, PVM_E_NOTFOUND);
+}
+
 static void test_busy(void **state)
 {
     fixture *f = *state;
@@ -531,6 +568,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_restore_into_stopped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reconcile, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rows_unreconciled, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_briefs_match_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_busy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_and_vm_delete, setup, teardown),
     };

@@ -646,6 +646,38 @@ static void test_edit_all_or_nothing(void **state)
     assert_int_equal(pvm_vm_edit(f->e, "v1", &cpus, NULL, &err), 0);
 }
 
+/* The adapter a display gets by default follows the firmware (pvm_video_default): cirrus
+ * under bios (the fake backend has only bios; uefi's ramfb and vm edit --firmware are
+ * checked by tests/e2e/test_vm_display on the QEMU backend); a chosen one stays. */
+static void test_default_video_per_firmware(void **state)
+{
+    fixture *f = *state;
+    pvm_error err = {0};
+    pvm_vm vm;
+    pvm_vm_opts o = {.disk = 1024 * 1024, .memory = 64 * 1024 * 1024,
+                     .display_set = true, .display = PVM_DISPLAY_VNC};
+    assert_int_equal(pvm_video_default(PVM_FIRMWARE_BIOS), PVM_VIDEO_CIRRUS);
+    assert_int_equal(pvm_video_default(PVM_FIRMWARE_UEFI), PVM_VIDEO_RAMFB);
+    assert_int_equal(pvm_video_default(PVM_FIRMWARE_UEFI_SECURE), PVM_VIDEO_RAMFB);
+    fixture_make_profile(f->e, "p1");
+    assert_int_equal(pvm_vm_create(f->e, "b", "p1", &o, &vm, &err), 0);
+    assert_int_equal(vm.video, PVM_VIDEO_CIRRUS);
+    o.video_set = true;
+    o.video = PVM_VIDEO_RAMFB;
+    assert_int_equal(pvm_vm_create(f->e, "r", "p1", &o, &vm, &err), 0);
+    assert_int_equal(vm.video, PVM_VIDEO_RAMFB);
+    pvm_vm got;
+    assert_int_equal(pvm_vm_get(f->e, "b", &got, &err), 0);
+    assert_int_equal(got.video, PVM_VIDEO_CIRRUS); /* stored, read back */
+    pvm_vm_changes vga = {.video_set = true, .video = PVM_VIDEO_VGA};
+    assert_int_equal(pvm_vm_edit(f->e, "b", &vga, &vm, &err), 0);
+    assert_int_equal(vm.video, PVM_VIDEO_VGA);
+    assert_string_equal(pvm_video_name(PVM_VIDEO_CIRRUS), "cirrus");
+    pvm_video v;
+    assert_int_equal(pvm_video_parse("cirrus", &v, &err), 0);
+    assert_int_equal(v, PVM_VIDEO_CIRRUS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -666,6 +698,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cancel_and_timeout, setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_backend_key, setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_edit_all_or_nothing, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_default_video_per_firmware, setup, fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
