@@ -88,11 +88,12 @@ static const pvm_opt pvm_create_opts[] = {
                                  "[tcp|udp:][ADDR:]HOSTPORT:GUESTPORT (host side 127.0.0.1 "
                                  "unless ADDR; another ADDR is warned about: other machines "
                                  "reach it), e.g. 2222:22,8080:80"},
-    {"iso", 0, true, "FILE", "attach an installer/live ISO as a CD-ROM (boots first)"},
+    {"iso", 0, true, "FILE", "attach an installer/live ISO as a CD-ROM (boots first); an ISO "
+                           "9660 or UDF image, else refused"},
     {"image", 0, true, "FILE", "start the disk from an existing image (see --image-mode)"},
     {"image-mode", 0, true, "MODE", "copy (default: an independent qcow2 copy) or overlay "
                                     "(a qcow2 overlay backed by FILE, which must stay)"},
-    {"kernel", 0, true, "FILE", "boot this Linux kernel directly"},
+    {"kernel", 0, true, "FILE", "boot this Linux kernel directly (a bzImage or ELF file)"},
     {"initrd", 0, true, "FILE", "initramfs for --kernel"},
     {"append", 0, true, "STR", "kernel command line for --kernel (default: console=ttyS0, so "
                                "'vm log' shows the boot; a given STR is used as is)"},
