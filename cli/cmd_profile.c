@@ -210,8 +210,8 @@ static void pvm_create_help(const pvm_sub_group *g, const pvm_sub *s)
     (void)g;
     (void)s;
     printf("usage: " PVM_PROG " profile create NAME [--preset KEY] [--random] [FIELD FLAGS]\n"
-           "\nMake a hardware profile. NAME is 1-64 of A-Z a-z 0-9 space . _ - (no leading\n"
-           "or trailing space, not . or .., not in the form of a UUID). Every field is\n"
+           "\nMake a hardware profile. NAME is 1-64 of A-Z a-z 0-9 space . _ -, starting with a\n"
+           "letter or digit (no trailing space, not in the form of a UUID). Every field is\n"
            "optional: with no preset, --random or field flags the profile starts empty.\n"
            "--random without --preset also takes a random preset's model.\n"
            "\nOptions:\n");

@@ -535,7 +535,8 @@ static int pvm_vm_console_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
 static const pvm_sub pvm_vm_subs[] = {
     {"create", "NAME --profile PROFILE [OPTIONS]", "make a VM: its folder, a sparse qcow2 disk "
      "(qemu-img) and its record",
-     "NAME: letters, digits, space, '.', '_' and '-'. SIZE takes K, M, G or T (powers of 1024).\n"
+     "NAME: letters, digits, space, '.', '_' and '-', starting with a letter or digit.\n"
+     "SIZE takes K, M, G or T (powers of 1024).\n"
      "The disk is sparse: it takes space only as the guest writes. With --image the disk\n"
      "starts from FILE: '--image-mode copy' makes an independent qcow2 copy (FILE may go\n"
      "away), '--image-mode overlay' a qcow2 overlay that reads unchanged blocks from FILE\n"

@@ -193,8 +193,12 @@ int pvm_validate_text(const char *what, const char *s, size_t max, pvm_error *er
 int pvm_validate_uuid(const char *what, const char *s, pvm_error *err);
 int pvm_validate_mac(const char *what, const char *s, pvm_error *err);
 int pvm_validate_date(const char *what, const char *s, pvm_error *err);
-/* Validates every field of p (the seed's validate()). */
+/* Validates every field of p (the seed's validate()). A name starts with a letter or
+ * digit, then letters, digits, space, '.', '_', '-' (at most PVM_NAME_MAX). */
 int pvm_profile_validate(const pvm_profile *p, pvm_error *err);
+/* The same for a profile whose name is already stored and kept as is: such a name passes
+ * without the first-character rule (names stored before it keep working). */
+int pvm_profile_validate_stored(const pvm_profile *p, pvm_error *err);
 
 /* The largest profile JSON text (a file to import, one object or an array), bytes. */
 #define PVM_JSON_MAX_BYTES (1 << 20)

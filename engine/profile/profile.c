@@ -109,7 +109,7 @@ static bool pvm_matches_hex_pattern(const char *s, const char *pattern);
 
 /* Names become folder names later, so "." and ".." are refused too; and as
  * commands take NAME|ID, a name may not have the shape of an id. */
-int pvm_validate_name(const char *what, const char *name, pvm_error *err)
+static int pvm_validate_name_chars(const char *what, const char *name, pvm_error *err)
 {
     char shown[PVM_SHOW_MAX + 16];
     if (!name || !name[0])
@@ -145,6 +145,21 @@ int pvm_validate_name(const char *what, const char *name, pvm_error *err)
         return pvm_error_set_field(
             err, PVM_E_INVALID, what,
             "%s: must not have the form of a UUID (ids are given the same way)", what);
+    return 0;
+}
+
+/* A new name also starts with a letter or digit: "-x" would read as an option on the
+ * command line, ".x" as a hidden file. */
+int pvm_validate_name(const char *what, const char *name, pvm_error *err)
+{
+    char shown[PVM_SHOW_MAX + 16];
+    if (pvm_validate_name_chars(what, name, err) < 0)
+        return -1;
+    char c = name[0];
+    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')))
+        return pvm_error_set_field(err, PVM_E_INVALID, what,
+                                   "%s: must start with a letter or digit%s", what,
+                                   pvm_shown(name, shown, sizeof shown));
     return 0;
 }
 
@@ -404,11 +419,14 @@ static int pvm_validate_extras(const pvm_profile *p, pvm_error *err)
 }
 
 /* Every field, first error wins: name, then the table in order, then id,
- * preset and the timestamps. An empty id is accepted (not yet stored). */
-int pvm_profile_validate(const pvm_profile *p, pvm_error *err)
+ * preset and the timestamps. An empty id is accepted (not yet stored). stored_name: the
+ * name is one already in the store, kept by an edit (only the rules names had when it was
+ * stored apply: it may start with '-', '.' or '_'). */
+static int pvm_profile_check(const pvm_profile *p, bool stored_name, pvm_error *err)
 {
     if (pvm_terminated("name", p->name, sizeof p->name, err) < 0 ||
-        pvm_validate_name("name", p->name, err) < 0)
+        (stored_name ? pvm_validate_name_chars("name", p->name, err)
+                     : pvm_validate_name("name", p->name, err)) < 0)
         return -1;
     size_t nfields;
     const pvm_field *fields = pvm_profile_fields(&nfields);
@@ -419,4 +437,14 @@ int pvm_profile_validate(const pvm_profile *p, pvm_error *err)
             return -1;
     }
     return pvm_validate_extras(p, err);
+}
+
+int pvm_profile_validate(const pvm_profile *p, pvm_error *err)
+{
+    return pvm_profile_check(p, false, err);
+}
+
+int pvm_profile_validate_stored(const pvm_profile *p, pvm_error *err)
+{
+    return pvm_profile_check(p, true, err);
 }

@@ -361,8 +361,8 @@ static void test_name(void **state)
     pvm_profile p;
     pvm_error err = {0};
     pvm_profile_init(&p);
-    static const char *const good[] = {"a", "Work laptop", "dell-7420_v2.1", "...", "..x",
-                                       ".hidden", "A B C",
+    static const char *const good[] = {"a", "Work laptop", "dell-7420_v2.1", "x...", "9..x",
+                                       "0-hidden", "A B C",
                                        "9b772ae9-039f-430f-a643-482d111d0ca0x"};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         assert_int_equal(pvm_profile_set_name(&p, good[i], &err), 0);
@@ -382,6 +382,7 @@ static void test_name(void **state)
         {"../etc", "found '/'"},
         {".", "\".\" or \"..\""},
         {"..", "\".\" or \"..\""},
+        {"...", "must start with a letter or digit"},
         {"a,b", "may only contain letters, digits, space, '.', '_' and '-'"},
         {"tab\tname", "control character"},
         {"new\nline", "control character"},
@@ -390,6 +391,10 @@ static void test_name(void **state)
         {"quote\"", "found '\"'"},
         {"9b772ae9-039f-430f-a643-482d111d0ca0", "form of a UUID"},
         {"9B772AE9-039F-430F-A643-482D111D0CA0", "form of a UUID"},
+        {"-x", "must start with a letter or digit (got \"-x\")"},
+        {"--help", "must start with a letter or digit"},
+        {".hidden", "must start with a letter or digit"},
+        {"_x", "must start with a letter or digit"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         pvm_profile before;
@@ -400,6 +405,13 @@ static void test_name(void **state)
     assert_invalid(pvm_profile_set_name(&p, repeat('n', 65, buf), &err), &err, "name: ",
                    "at most 64");
     assert_invalid(pvm_validate_name("vm name", NULL, &err), &err, "vm name: ", "empty");
+    /* a name stored before the first-character rule still validates when kept */
+    pvm_profile_init(&p);
+    strcpy(p.name, "-old");
+    assert_invalid(pvm_profile_validate(&p, &err), &err, "name: ", "letter or digit");
+    assert_int_equal(pvm_profile_validate_stored(&p, &err), 0);
+    strcpy(p.name, "-a/b"); /* the other rules still hold */
+    assert_invalid(pvm_profile_validate_stored(&p, &err), &err, "name: ", "found '/'");
 }
 
 /* -------------------------------------------------------- set and validate */
