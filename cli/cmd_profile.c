@@ -226,7 +226,7 @@ static void pvm_marks_warn(const pvm_profile *p)
     size_t n = pvm_profile_marks(p, m, sizeof m / sizeof m[0]);
     for (size_t i = 0; i < n; i++)
         pvm_out_warning("%s (--%s): \"%s\" is %s, a virtualization mark the guest can read "
-                        "(profile '%s'%s)", m[i].field, m[i].flag, m[i].value,
+                        "(profile '%s'%s)", m[i].path, m[i].flag, m[i].value,
                         m[i].description, p->name,
                         p->hide_hypervisor ? "; vm start refuses it unless --allow-vm-marks"
                                            : "");

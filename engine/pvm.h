@@ -145,7 +145,7 @@ typedef enum {
 /* One row of the field table: the single description of every identity
  * field, used by validation, JSON, the store and the command-line flags. */
 typedef struct pvm_field {
-    const char *key;     /* JSON key (camelCase), also the name in errors */
+    const char *key;     /* JSON key (camelCase); err->field of errors about it */
     const char *flag;    /* command-line flag without the leading "--" */
     const char *column;  /* SQL column in the profiles table */
     bool in_hw_model;    /* JSON: lives inside "hardwareModel" */
@@ -153,6 +153,8 @@ typedef struct pvm_field {
     size_t offset;       /* offset of the char array inside pvm_profile */
     size_t size;         /* size of that char array (max length + 1) */
     unsigned long min, max; /* PVM_FK_UINT / PVM_FK_HEX: the allowed range */
+    const char *path;    /* its path in a profile's JSON ("hardwareModel.product",
+                          * "serialNumber"): the name every error about it opens with */
 } pvm_field;
 
 /* The table of all string identity fields (not id, name, hide_hypervisor). */
@@ -229,6 +231,7 @@ const char *pvm_mark_find(const char *field_key, const char *value);
 
 typedef struct pvm_profile_mark {
     const char *field;       /* field key, e.g. "macAddress" (static) */
+    const char *path;        /* its JSON path, e.g. "hardwareModel.cpuModel" (static) */
     const char *flag;        /* its command-line flag without "--" (static) */
     const char *description; /* e.g. "QEMU/KVM's MAC prefix 52:54:00" (static) */
     char value[PVM_TEXT_MAX + 1];

@@ -300,7 +300,7 @@ static int pvm_vm_check_caps(pvm_engine *e, pvm_vm *vm, pvm_error *err)
         if (cap && cap < vm->memory_bytes)
             vm->memory_bytes = cap;
     }
-    return pvm_caps_check(&cfg, "vm create", vm->memory_bytes, err);
+    return pvm_caps_check(&cfg, "memory", vm->memory_bytes, err);
 }
 
 static int pvm_vm_make_disk(pvm_engine *e, const pvm_vm_files *f, const pvm_vm_opts *o,

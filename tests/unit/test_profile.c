@@ -50,9 +50,11 @@ static void set_bad(const char *key, const char *value, const char *needle)
     pvm_profile p;
     pvm_error err = {0};
     pvm_profile_init(&p);
-    char prefix[64];
-    snprintf(prefix, sizeof prefix, "%s: ", key);
+    char prefix[64]; /* errors open with the field's JSON path, err->field is its key */
+    snprintf(prefix, sizeof prefix, "%s%s: ", field(key)->in_hw_model ? "hardwareModel." : "",
+             key);
     assert_invalid(pvm_profile_set(&p, field(key), value, &err), &err, prefix, needle);
+    assert_string_equal(err.field, key);
 }
 
 static void fill_profile(pvm_profile *p)
@@ -477,7 +479,7 @@ static void test_validate_first_error_wins(void **state)
     strcpy(p.mac, "01:00:00:00:00:00");
     strcpy(p.hw.bios_date, "99/99/2020");
     strcpy(p.serial, "bad\ttab");
-    assert_invalid(pvm_profile_validate(&p, &err), &err, "biosDate: ", NULL);
+    assert_invalid(pvm_profile_validate(&p, &err), &err, "hardwareModel.biosDate: ", NULL);
     strcpy(p.hw.bios_date, "");
     assert_invalid(pvm_profile_validate(&p, &err), &err, "macAddress: ", "unicast");
     strcpy(p.mac, "");
@@ -493,7 +495,8 @@ static void test_validate_raw_struct(void **state)
     pvm_error err = {0};
     fill_profile(&p);
     memset(p.hw.sku, 'k', sizeof p.hw.sku); /* no NUL at all */
-    assert_invalid(pvm_profile_validate(&p, &err), &err, "sku: ", "at most 64");
+    assert_invalid(pvm_profile_validate(&p, &err), &err, "hardwareModel.sku: ", "at most 64");
+    assert_string_equal(err.field, "sku");
     fill_profile(&p);
     memset(p.disk_serial, 'd', sizeof p.disk_serial);
     assert_invalid(pvm_profile_validate(&p, &err), &err, "diskSerial: ", "at most 20");
