@@ -155,6 +155,7 @@ typedef struct pvm_field {
     unsigned long min, max; /* PVM_FK_UINT / PVM_FK_HEX: the allowed range */
     const char *path;    /* its path in a profile's JSON ("hardwareModel.product",
                           * "serialNumber"): the name every error about it opens with */
+    const char *label;   /* words for people ("Chassis type"): profile show's labels */
 } pvm_field;
 
 /* The table of all string identity fields (not id, name, hide_hypervisor). */
