@@ -1,6 +1,7 @@
 /* cmd_qemu.c - `privarion-vm qemu build|show`: the stealth QEMU (Debian's QEMU source plus
- * patches/qemu-7.2) through engine/qemu/build.c; a progress line on a terminal, Ctrl-C
- * cancels the build through the engine's cancel descriptor. Called by main.c. */
+ * patches/qemu-7.2) through engine/qemu/build.c and build_state.c; a progress line on a
+ * terminal, Ctrl-C cancels the build through the engine's cancel descriptor. Called by
+ * main.c. */
 #include "cli.h"
 
 #include <cjson/cJSON.h>
@@ -8,6 +9,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,8 +37,14 @@ static void pvm_qemu_help(void)
            "$XDG_CACHE_HOME/privarion-vm/qemu-stealth/KEY, KEY being the QEMU version and\n"
            "a hash of the configure line and patch set; a cached build is reused. It\n"
            "needs the build's packages (make stealth-qemu as root installs them;\n"
-           "otherwise the error names them).\n"
-           "'show' says whether it is built for the installed QEMU.\n"
+           "otherwise the error names them). Ctrl-C (SIGINT, SIGTERM, SIGHUP) cancels it\n"
+           "in any step (apt-get, dpkg-source, patch, configure, ninja), ending what the\n"
+           "step started; a cancelled or failed build leaves no half-made build behind (a\n"
+           "failure keeps its log). A new build removes every older build of the cache\n"
+           "(another QEMU version or patch set; not one another process is building) and\n"
+           "names each ('Removed:').\n"
+           "'show' says whether it is built for the installed QEMU and lists the cache's\n"
+           "builds ('Cached:': current, or stale and removed by the next build).\n"
            "VMs of profiles that hide the hypervisor run it when it is built (config key\n"
            "qemu_stealth = auto|on|off).\n"
            "\nOptions of build:\n");
@@ -47,7 +55,8 @@ static void pvm_qemu_help(void)
 
 /* ------------------------------------------------------------- output */
 
-static int pvm_qemu_json(const pvm_qemu_stealth *s, bool cached, pvm_error *err)
+static int pvm_qemu_json(const pvm_qemu_stealth *s, bool cached,
+                         const pvm_qemu_cached *cached_builds, size_t ncached, pvm_error *err)
 {
     cJSON *j = cJSON_CreateObject();
     cJSON_AddBoolToObject(j, "built", s->built);
@@ -61,12 +70,29 @@ static int pvm_qemu_json(const pvm_qemu_stealth *s, bool cached, pvm_error *err)
     cJSON_AddNumberToObject(j, "buildSeconds", s->build_seconds);
     cJSON_AddStringToObject(j, "builtAt", s->built_at);
     cJSON_AddStringToObject(j, "otherKey", s->other_key);
+    cJSON *removed = cJSON_AddArrayToObject(j, "removed");
+    for (int i = 0; i < s->nremoved; i++) {
+        cJSON *r = cJSON_CreateObject();
+        cJSON_AddStringToObject(r, "key", s->removed[i].key);
+        cJSON_AddNumberToObject(r, "bytes", (double)s->removed[i].bytes);
+        cJSON_AddItemToArray(removed, r);
+    }
+    cJSON *list = cJSON_AddArrayToObject(j, "builds");
+    for (size_t i = 0; i < ncached; i++) {
+        cJSON *c = cJSON_CreateObject();
+        cJSON_AddStringToObject(c, "key", cached_builds[i].key);
+        cJSON_AddNumberToObject(c, "bytes", (double)cached_builds[i].bytes);
+        cJSON_AddBoolToObject(c, "current", cached_builds[i].current);
+        cJSON_AddBoolToObject(c, "finished", cached_builds[i].stamped);
+        cJSON_AddStringToObject(c, "builtAt", cached_builds[i].built_at);
+        cJSON_AddItemToArray(list, c);
+    }
     int rc = pvm_out_json(stdout, j, err);
     cJSON_Delete(j);
     return rc;
 }
 
-static void pvm_qemu_text(const pvm_qemu_stealth *s)
+static void pvm_qemu_text(const pvm_qemu_stealth *s, const pvm_qemu_cached *c, size_t n)
 {
     const int w = 9;
     char buf[200];
@@ -82,6 +108,39 @@ static void pvm_qemu_text(const pvm_qemu_stealth *s)
     pvm_out_field(stdout, 0, w, "Patches", buf);
     if (!s->built && s->other_key[0])
         pvm_out_field(stdout, 0, w, "Stale", s->other_key);
+    char size[32];
+    for (int i = 0; i < s->nremoved; i++) {
+        snprintf(buf, sizeof buf, "%.120s (%s)", s->removed[i].key,
+                 pvm_size_format(s->removed[i].bytes, size, sizeof size));
+        pvm_out_field(stdout, 0, w, "Removed", buf);
+    }
+    for (size_t i = 0; i < n; i++) {
+        snprintf(buf, sizeof buf, "%.120s (%s, %s%s%s)", c[i].key,
+                 c[i].current ? "current" : c[i].stamped ? "stale: removed by the next build"
+                                                         : "unfinished",
+                 pvm_size_format(c[i].bytes, size, sizeof size),
+                 c[i].built_at[0] ? ", built " : "", c[i].built_at);
+        pvm_out_field(stdout, 0, w, "Cached", buf);
+    }
+    if (!n)
+        pvm_out_field(stdout, 0, w, "Cached", "nothing");
+}
+
+/* Prints s and the cache's builds as text or JSON; 0, or the error's exit status. */
+static int pvm_qemu_print(const pvm_args *a, const pvm_qemu_stealth *s, bool cached)
+{
+    pvm_error err = {0};
+    pvm_qemu_cached *list = NULL;
+    size_t n = 0;
+    if (pvm_qemu_stealth_cached(s, &list, &n, &err) < 0)
+        return pvm_out_error(&err);
+    int status = 0;
+    if (pvm_args_given(a, "json"))
+        status = pvm_qemu_json(s, cached, list, n, &err) < 0 ? pvm_out_error(&err) : 0;
+    else
+        pvm_qemu_text(s, list, n);
+    free(list);
+    return status;
 }
 
 /* ------------------------------------------------------------- progress */
@@ -129,13 +188,10 @@ static int pvm_qemu_build_cmd(const pvm_args *a)
         fputc('\n', stderr);
     if (rc < 0)
         return pvm_out_error(&err);
-    if (pvm_args_given(a, "json"))
-        return pvm_qemu_json(&s, cached, &err) < 0 ? pvm_out_error(&err) : 0;
-    if (cached)
+    if (cached && !pvm_args_given(a, "json"))
         printf("cached: the stealth QEMU for %s with this patch set is already built\n",
                s.source_version);
-    pvm_qemu_text(&s);
-    return 0;
+    return pvm_qemu_print(a, &s, cached);
 }
 
 static int pvm_qemu_show_cmd(const pvm_args *a)
@@ -144,10 +200,7 @@ static int pvm_qemu_show_cmd(const pvm_args *a)
     pvm_qemu_stealth s;
     if (pvm_qemu_stealth_status(&s, &err) < 0)
         return pvm_out_error(&err);
-    if (pvm_args_given(a, "json"))
-        return pvm_qemu_json(&s, false, &err) < 0 ? pvm_out_error(&err) : 0;
-    pvm_qemu_text(&s);
-    return 0;
+    return pvm_qemu_print(a, &s, false);
 }
 
 int pvm_cli_qemu(pvm_cli *cli, int argc, char **argv)

@@ -303,7 +303,10 @@ static const pvm_sub pvm_snap_subs[] = {
      "a stopped VM starts paused, loads the memory state and resumes",
      "A snapshot without memory state needs a stopped VM. A snapshot taken with another\n"
      "identity (or, disk only, other devices) is refused unless --force; one with memory\n"
-     "state and other devices cannot load at all.",
+     "state and other devices can never load, not even with --force. The devices are\n"
+     "what QEMU's memory state depends on: vCPUs and topology, CPU model, memory, disk\n"
+     "bus, NIC and its ROM, network, CD-ROM, display, firmware, TPM, the agent's channel\n"
+     "and the stealth QEMU with its ids; the refusal names each change.",
      pvm_snap_restore_opts, PVM_N(pvm_snap_restore_opts), NULL, 2, 2, "VM and TAG",
      pvm_snap_restore_cmd, NULL},
     {"delete", "VM TAG", "delete a snapshot from the disk image and the list", NULL, NULL, 0,

@@ -75,7 +75,7 @@ static void pvm_profile_name_of(pvm_engine *e, const pvm_vm *vm, char *out, size
 
 static const pvm_opt pvm_create_opts[] = {
     {"profile", 'p', true, "PROFILE", "hardware profile (name or id) the VM wears (required)"},
-    {"cpus", 0, true, "N", "virtual CPUs (default: the profile CPU's cores x threads, else 1; "
+    {"cpus", 0, true, "N", "virtual CPUs (default: the profile CPU's cores x threads, else 1, at most 64; "
                           "a count that contradicts it is warned about)"},
     {"memory", 0, true, "SIZE", "memory, e.g. 512M, 4G (default 1G, or the cap when lower)"},
     {"disk", 0, true, "SIZE", "disk size, e.g. 20G (default 50G; sparse qcow2)"},
@@ -99,8 +99,10 @@ static const pvm_opt pvm_create_opts[] = {
                                "'vm log' shows the boot; a given STR is used as is)"},
     {"display", 0, true, "MODE", "none (serial console only) or vnc (a screen on a private "
                                  "unix socket; see 'vm display'); default vnc with --iso"},
-    {"video", 0, true, "ADAPTER", "with a display: ramfb (default: no PCI device), vga (PCI "
-                                  "1234:1111 \"Bochs\") or virtio (PCI 1af4:1050 Red Hat)"},
+    {"video", 0, true, "ADAPTER", "with a display: ramfb (no PCI device; the default with uefi), "
+                                  "cirrus (PCI 1013:00b8 Cirrus Logic, a real VGA; the default "
+                                  "with bios), vga (PCI 1234:1111 \"Bochs\") or virtio (PCI "
+                                  "1af4:1050 Red Hat)"},
     {"firmware", 0, true, "FW", "bios (default, SeaBIOS), uefi (OVMF) or uefi-secure (OVMF, "
                                "Secure Boot with Microsoft's keys, SMM)"},
     {"tpm", 0, false, NULL, "a TPM 2.0 (swtpm, one per VM, its state in the VM's folder)"},
@@ -388,9 +390,13 @@ static int pvm_vm_start_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
         !(e = pvm_cli_engine(cli, err)))
         return -1;
     pvm_engine_set_allow_vm_marks(e, pvm_args_given(a, "allow-vm-marks"));
+    char note[PVM_START_NOTE_MAX];
     if (pvm_start_twin(e, a, err) < 0 ||
-        pvm_vm_start(e, a->pos[0], wait, pvm_cli_progress(cli), err) < 0)
+        pvm_vm_start_noted(e, a->pos[0], wait, pvm_cli_progress(cli), note, sizeof note,
+                           err) < 0)
         return -1;
+    if (note[0])
+        pvm_out_warning("VM '%s': %s", a->pos[0], note);
     pvm_cli_trace(cli, "started");
     if (pvm_vm_get(e, a->pos[0], &vm, err) < 0)
         return -1;
@@ -558,7 +564,10 @@ static const pvm_sub pvm_vm_subs[] = {
      "this program and the SSH session)",
      "Returns when QEMU's monitor (QMP) answers; with --wait-agent, once the guest agent\n"
      "(qemu-guest-agent in the guest) answers too. A failed start ends what it began and\n"
-     "prints QEMU's own message. Set PRIVARION_VM_ACCEL=tcg|kvm|auto to choose acceleration.",
+     "prints QEMU's own message. Set PRIVARION_VM_ACCEL=tcg|kvm|auto to choose acceleration.\n"
+     "A profile that hides the hypervisor runs the stealth QEMU when it is built; with\n"
+     "qemu_stealth = auto and no usable build (missing, or stale) it starts on stock QEMU\n"
+     "with a warning saying to run 'privarion-vm qemu build'.",
      pvm_start_opts, PVM_N(pvm_start_opts), NULL, 1, 1, "NAME", pvm_vm_start_cmd, NULL},
     {"stop", "NAME [--timeout SECONDS] [--force]", "power the guest off (ACPI), or end QEMU "
      "with --force",
@@ -635,11 +644,13 @@ static const pvm_sub pvm_vm_subs[] = {
      "next to the profile, with every virtualization mark",
      "Reads through the guest agent /sys/class/dmi/id/, the raw SMBIOS table (its strings\n"
      "and the type 0 virtual-machine bit), the NICs' MACs, the disks' serials and models,\n"
-     "/proc/cpuinfo (brand, hypervisor flag), the ACPI tables' OEM/creator ids and the PCI\n"
-     "vendor ids. Marks come from the same table that checks profiles. Exit status 0 only\n"
-     "when nothing differs from the profile and no mark is seen; stock QEMU 7.2 always\n"
-     "leaves some (ACPI creator BXPC, the chipset's PCI subsystem 1af4, the agent's virtio\n"
-     "port) that only the patched QEMU removes. Linux guests only.",
+     "/proc/cpuinfo (brand, hypervisor flag), the ACPI tables' OEM/creator ids, the PCI\n"
+     "vendor ids and each display adapter's vendor:device (QEMU's VGA 1234:1111, QXL\n"
+     "1b36:0100 and virtio-gpu 1af4:1050 are marks). Marks come from the same table that\n"
+     "checks profiles. Exit status 0 only when nothing differs from the profile and no mark\n"
+     "is seen; stock QEMU 7.2 always leaves some (ACPI creator BXPC, the chipset's PCI\n"
+     "subsystem 1af4, the agent's virtio port) that only the patched QEMU removes. Linux\n"
+     "guests only.",
      pvm_cli_audit_opts, 1, NULL, 1, 1, "NAME", pvm_cli_vm_audit, NULL},
 };
 

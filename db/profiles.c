@@ -49,6 +49,13 @@ static const char pvm_sql_get[] =
 static const char pvm_sql_list[] =
     "SELECT " PVM_PROFILE_COLUMNS " FROM profiles ORDER BY name COLLATE NOCASE, name";
 
+static const char pvm_sql_get_id[] =
+    "SELECT " PVM_PROFILE_COLUMNS " FROM profiles WHERE id = :key";
+
+/* The brief list: its columns in pvm_read_brief's order, the list's order. */
+static const char pvm_sql_list_brief[] =
+    "SELECT id, name, manufacturer, product FROM profiles ORDER BY name COLLATE NOCASE, name";
+
 static const char pvm_sql_delete[] = "DELETE FROM profiles WHERE id = :id";
 
 /* The column of the first clash: serial, then machine_id, then mac. */
@@ -274,6 +281,38 @@ int pvm_db_profile_delete(pvm_store *s, const char *id, pvm_error *err)
 int pvm_db_profile_get(pvm_store *s, const char *name_or_id, pvm_profile *out, pvm_error *err)
 {
     return pvm_db_table_get(s, &pvm_profiles, name_or_id, out, err);
+}
+
+int pvm_db_profile_get_id(pvm_store *s, const char *id, pvm_profile *out, pvm_error *err)
+{
+    pvm_db_table t = pvm_profiles;
+    t.get_sql = pvm_sql_get_id;
+    return pvm_db_table_get(s, &t, id, out, err);
+}
+
+/* One row of pvm_sql_list_brief, by position (the SQL above names the columns). */
+static int pvm_read_brief(sqlite3_stmt *st, void *out, pvm_error *err)
+{
+    pvm_profile_brief *b = out;
+    if (pvm_copy_column(st, 0, b->id, sizeof b->id, "id", err) < 0 ||
+        pvm_copy_column(st, 1, b->name, sizeof b->name, "name", err) < 0 ||
+        pvm_copy_column(st, 2, b->manufacturer, sizeof b->manufacturer, "manufacturer", err) < 0 ||
+        pvm_copy_column(st, 3, b->product, sizeof b->product, "product", err) < 0)
+        return -1;
+    return 0;
+}
+
+int pvm_db_profile_list_brief(pvm_store *s, pvm_profile_brief **out, size_t *count,
+                              pvm_error *err)
+{
+    pvm_db_table t = pvm_profiles;
+    t.list_sql = pvm_sql_list_brief;
+    t.read = pvm_read_brief;
+    t.row_size = sizeof(pvm_profile_brief);
+    void *list = NULL;
+    int rc = pvm_db_table_list(s, &t, &list, count, err);
+    *out = list;
+    return rc;
 }
 
 int pvm_db_profile_list(pvm_store *s, pvm_profile **out, size_t *count, pvm_error *err)

@@ -1,6 +1,6 @@
 /* snapshots.c - the snapshots table: insert, list one VM's rows, update the figures the
  * image holds, delete. Rows go with their VM (ON DELETE CASCADE). Called by
- * engine/snapshot.c only. */
+ * engine/snapshot.c, and engine/vm_info.c for the brief rows a front end lists. */
 #include "internal.h"
 
 #include <stdlib.h>
@@ -22,6 +22,11 @@ static const char pvm_sql_insert[] =
 
 static const char pvm_sql_list[] =
     "SELECT " PVM_SNAP_COLUMNS " FROM snapshots WHERE vm_id = :vm_id "
+    "ORDER BY created_at, tag";
+
+/* The brief rows: columns in pvm_read_brief's order, the list's order. */
+static const char pvm_sql_briefs[] =
+    "SELECT tag, created_at, memory, adopted FROM snapshots WHERE vm_id = :vm_id "
     "ORDER BY created_at, tag";
 
 static const char pvm_sql_figures[] =
@@ -103,6 +108,51 @@ int pvm_db_snapshot_insert(pvm_store *s, const pvm_snapshot *snap, pvm_error *er
     }
     sqlite3_finalize(st);
     return rc;
+}
+
+static int pvm_read_brief(sqlite3_stmt *st, pvm_snapshot_brief *b, pvm_error *err)
+{
+    if (pvm_db_copy_text(st, 0, b->tag, sizeof b->tag, "snapshots.tag", err) < 0)
+        return -1;
+    b->created_at = sqlite3_column_int64(st, 1);
+    b->memory = sqlite3_column_int64(st, 2) != 0;
+    b->adopted = sqlite3_column_int64(st, 3) != 0;
+    return 0;
+}
+
+int pvm_db_snapshot_briefs(pvm_store *s, const char *vm_id, pvm_snapshot_brief **out,
+                           size_t *count, pvm_error *err)
+{
+    sqlite3_stmt *st;
+    if (pvm_db_prepare(s, pvm_sql_briefs, &st, err) < 0)
+        return -1;
+    pvm_snapshot_brief *list = NULL;
+    size_t n = 0, cap = 0;
+    int rc = pvm_db_bind_text(st, ":vm_id", vm_id, err);
+    while (rc == 0) {
+        int r = sqlite3_step(st);
+        if (r == SQLITE_DONE)
+            break;
+        if (r != SQLITE_ROW) {
+            rc = pvm_db_fail(s->db, r, "store: listing snapshots", err);
+            break;
+        }
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            list = pvm_xrealloc(list, cap * sizeof *list);
+        }
+        rc = pvm_read_brief(st, &list[n], err);
+        if (rc == 0)
+            n++;
+    }
+    sqlite3_finalize(st);
+    if (rc < 0) {
+        free(list);
+        return -1;
+    }
+    *out = list ? list : pvm_xcalloc(1, sizeof *list);
+    *count = n;
+    return 0;
 }
 
 int pvm_db_snapshot_list(pvm_store *s, const char *vm_id, pvm_snapshot **out, size_t *count,

@@ -39,6 +39,11 @@ int pvm_db_profile_update(pvm_store *s, const pvm_profile *p, pvm_error *err);
 /* By exact name first, then by exact id. PVM_E_NOTFOUND when neither. */
 int pvm_db_profile_get(pvm_store *s, const char *name_or_id, pvm_profile *out, pvm_error *err);
 int pvm_db_profile_list(pvm_store *s, pvm_profile **out, size_t *count, pvm_error *err);
+/* Every profile's id, name, manufacturer and product, in pvm_db_profile_list's order. */
+int pvm_db_profile_list_brief(pvm_store *s, pvm_profile_brief **out, size_t *count,
+                              pvm_error *err);
+/* One profile by its id only. */
+int pvm_db_profile_get_id(pvm_store *s, const char *id, pvm_profile *out, pvm_error *err);
 int pvm_db_profile_delete(pvm_store *s, const char *id, pvm_error *err);
 /* Looks for another profile (id != p->id) with the same serial, machine_id or
  * mac (case-insensitive for mac and uuid). *found is set to true and `field`
@@ -61,6 +66,9 @@ int pvm_db_vm_delete(pvm_store *s, const char *id, pvm_error *err);
 /* ---- snapshots (db/snapshots.c): rows of pvm_snapshot, unique per (vm_id, tag). */
 int pvm_db_snapshot_insert(pvm_store *s, const pvm_snapshot *snap, pvm_error *err);
 /* The VM's rows, oldest first (created_at, then tag); *out malloc'd (free()). */
+/* The same rows with tag, created_at, memory and adopted only (a front end's list). */
+int pvm_db_snapshot_briefs(pvm_store *s, const char *vm_id, pvm_snapshot_brief **out,
+                           size_t *count, pvm_error *err);
 int pvm_db_snapshot_list(pvm_store *s, const char *vm_id, pvm_snapshot **out, size_t *count,
                          pvm_error *err);
 /* Updates the figures the image holds (vmstate_bytes, vm_clock_ns) of row id. */

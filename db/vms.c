@@ -110,7 +110,7 @@ static int pvm_read_numbers(sqlite3_stmt *st, pvm_vm *vm, pvm_error *err)
         pvm_read_range(st, VM_COL_NIC, PVM_NIC_VIRTIO, PVM_NIC_E1000E, &nic, err) < 0 ||
         pvm_read_range(st, VM_COL_NET, PVM_NET_USER, PVM_NET_BRIDGE, &net, err) < 0 ||
         pvm_read_range(st, VM_COL_DISPLAY, PVM_DISPLAY_NONE, PVM_DISPLAY_VNC, &display, err) < 0 ||
-        pvm_read_range(st, VM_COL_VIDEO, PVM_VIDEO_RAMFB, PVM_VIDEO_VIRTIO, &video, err) < 0 ||
+        pvm_read_range(st, VM_COL_VIDEO, PVM_VIDEO_RAMFB, PVM_VIDEO_LAST, &video, err) < 0 ||
         pvm_read_range(st, VM_COL_FIRMWARE, PVM_FIRMWARE_BIOS, PVM_FIRMWARE_UEFI_SECURE,
                        &firmware, err) < 0 ||
         pvm_read_range(st, VM_COL_TPM, 0, 1, &tpm, err) < 0)

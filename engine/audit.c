@@ -445,21 +445,46 @@ static void audit_acpi(audit_run *r, pvm_error *err)
     audit_list_free(names, n);
 }
 
+/* A display adapter (PCI class 03) or any function with a known display id: a row
+ * "pci SLOT display" holding "vvvv:dddd", marked when it is QEMU's (Bochs VGA 1234:1111,
+ * QXL 1b36:0100, virtio-gpu 1af4:1050) or another hypervisor's. */
+static void audit_pci_display(audit_run *r, const char *slot, const char *vendor,
+                              const char *device)
+{
+    char path[PVM_PATH_MAX], what[96], id[16];
+    snprintf(path, sizeof path, "/sys/bus/pci/devices/%s/class", slot);
+    char *class = audit_read(r, path);
+    audit_trim(class);
+    const char *v = strncmp(vendor, "0x", 2) ? vendor : vendor + 2;
+    const char *d = strncmp(device, "0x", 2) ? device : device + 2;
+    snprintf(id, sizeof id, "%.4s:%.4s", v, d);
+    if (!strncmp(class, "0x03", 4) || pvm_mark_find("pciId", id)) {
+        snprintf(what, sizeof what, "pci %s display", slot);
+        audit_add(r, what, id, NULL, false, "pciId");
+    }
+    free(class);
+}
+
 static void audit_pci(audit_run *r, pvm_error *err)
 {
     size_t n = 0;
     char **names = audit_list(r, "/sys/bus/pci/devices", &n, err);
     static const char *const files[] = {"vendor", "subsystem_vendor", "device",
                                         "subsystem_device"};
-    for (size_t i = 0; names && i < n; i++)
+    for (size_t i = 0; names && i < n; i++) {
+        char *ids[4];
         for (size_t f = 0; f < 4; f++) {
             char path[PVM_PATH_MAX], what[96];
             snprintf(path, sizeof path, "/sys/bus/pci/devices/%s/%s", names[i], files[f]);
             snprintf(what, sizeof what, "pci %s %s", names[i], files[f]);
-            char *v = audit_read(r, path);
-            audit_add(r, what, v, NULL, false, f < 2 ? "pciVendor" : NULL);
-            free(v);
+            ids[f] = audit_read(r, path);
+            audit_add(r, what, ids[f], NULL, false, f < 2 ? "pciVendor" : NULL);
+            audit_trim(ids[f]);
         }
+        audit_pci_display(r, names[i], ids[0], ids[2]);
+        for (size_t f = 0; f < 4; f++)
+            free(ids[f]);
+    }
     audit_list_free(names, n);
 }
 

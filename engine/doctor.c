@@ -174,7 +174,7 @@ static void pvm_doctor_accel(pvm_doctor *d, const pvm_config *cfg)
     }
 }
 
-/* The stealth QEMU (qemu/build.c): built for the installed QEMU and this patch set? A
+/* The stealth QEMU (qemu/build_state.c): built for the installed QEMU and this patch set? A
  * problem when qemu_stealth = on and it is not, or when an older build no longer matches
  * (its VMs silently fell back to stock QEMU under auto). */
 static void pvm_doctor_stealth(pvm_doctor *d, const pvm_config *cfg)
@@ -209,14 +209,16 @@ static void pvm_doctor_stealth(pvm_doctor *d, const pvm_config *cfg)
 }
 
 /* The pieces of real guests (issue 12): OVMF (--firmware uefi*), swtpm (--tpm), SeaBIOS's
- * ramfb VGA BIOS (the default display adapter), the bridge helper (--net bridge=BR): one
- * problem naming what each missing one disables, with the one apt-get line. */
+ * Cirrus VGA BIOS (bios's default screen) and ramfb one (--video ramfb under bios), the
+ * bridge helper (--net bridge=BR): one problem naming what each missing one disables, with
+ * the one apt-get line. */
 static void pvm_doctor_real_guests(pvm_doctor *d)
 {
     static const struct { const char *path; bool prog; const char *pkg, *what; } need[] = {
         {"/usr/share/OVMF/OVMF_CODE_4M.fd", false, "ovmf", "--firmware uefi"},
         {"/usr/share/OVMF/OVMF_VARS_4M.ms.fd", false, "ovmf", "--firmware uefi-secure"},
         {"swtpm", true, "swtpm swtpm-tools", "--tpm"},
+        {"/usr/share/seabios/vgabios-cirrus.bin", false, "seabios", "the default screen under bios"},
         {"/usr/share/seabios/vgabios-ramfb.bin", false, "seabios", "the ramfb screen under bios"},
         {"/usr/lib/qemu/qemu-bridge-helper", false, "qemu-system-common", "--net bridge"},
     };

@@ -225,6 +225,17 @@ int pvm_profile_list(pvm_engine *e, pvm_profile **out, size_t *count, pvm_error 
     return pvm_db_profile_list(e->store, out, count, err);
 }
 
+int pvm_profile_list_brief(pvm_engine *e, pvm_profile_brief **out, size_t *count,
+                           pvm_error *err)
+{
+    return pvm_db_profile_list_brief(e->store, out, count, err);
+}
+
+int pvm_profile_get_id(pvm_engine *e, const char *id, pvm_profile *out, pvm_error *err)
+{
+    return pvm_db_profile_get_id(e->store, id, out, err);
+}
+
 /* q with the serial, UUID and MAC it shares with old blanked: an edit is only
  * checked for clashes in the identity values it changes, so a duplicate accepted
  * earlier with --allow-duplicate does not block unrelated edits. */

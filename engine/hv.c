@@ -5,8 +5,11 @@
 #include "hv.h"
 #include "internal.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const pvm_hv_ops *const pvm_hv_all[] = {&pvm_hv_qemu, &pvm_hv_fake};
 
@@ -77,4 +80,40 @@ int pvm_hv_argv_check(void *ctx, const pvm_profile *p, const pvm_vm *vm, pvm_err
 {
     (void)ctx;
     return pvm_qemu_argv_check(p, vm, err);
+}
+
+int pvm_hv_devices_record(const pvm_vm_files *files, const char *text, pvm_error *err)
+{
+    char *path = pvm_xasprintf("%s/devices", files->dir);
+    char *tmp = pvm_xasprintf("%s.tmp", path);
+    FILE *f = fopen(tmp, "we");
+    int rc = -1;
+    if (f) {
+        bool ok = fprintf(f, "%s\n", text) > 0;
+        ok &= fclose(f) == 0;
+        if (ok && rename(tmp, path) == 0)
+            rc = 0;
+    }
+    if (rc < 0) {
+        pvm_error_set(err, PVM_E_IO, "%s: cannot write: %s", path, strerror(errno));
+        unlink(tmp);
+    }
+    free(tmp);
+    free(path);
+    return rc;
+}
+
+int pvm_hv_devices_recorded(const pvm_vm_files *files, char *out, size_t size)
+{
+    char *path = pvm_xasprintf("%s/devices", files->dir);
+    FILE *f = fopen(path, "re");
+    free(path);
+    out[0] = '\0';
+    if (!f)
+        return -1;
+    if (!fgets(out, (int)size, f))
+        out[0] = '\0';
+    fclose(f);
+    out[strcspn(out, "\n")] = '\0';
+    return out[0] ? 0 : -1;
 }

@@ -31,6 +31,9 @@ typedef struct pvm_hv_start {
     const pvm_progress *progress; /* may be NULL */
     bool paused;                  /* start with the vCPUs stopped (a snapshot restore loads
                                    * its memory state, then the load resumes it) */
+    char *note;                   /* out, may be NULL: one line for the user ("" none), e.g.
+                                   * a hidden hypervisor on stock QEMU (pvm_vm_start_noted) */
+    size_t note_size;
 } pvm_hv_start;
 
 /* Snapshots (internal, inside the VM's qcow2). A running or paused VM (state as probed)
@@ -165,6 +168,15 @@ typedef struct pvm_hv_ops {
     /* Presses n chords in order, each "key-key-..." of checked QKeyCode names. */
     int (*send_keys)(void *ctx, const pvm_vm *vm, const char *const *chords, size_t n,
                      pvm_error *err);
+
+    /* The device set a memory state depends on ("key=value ...": pvm_snapshot_devices'
+     * keys and the backend's own, see pvm_qemu_devices), which snapshots record and
+     * restore compares. live (vm as probed, running or paused): what the running process
+     * was started with (start records it in files->dir/devices); else what a start with
+     * p and cfg would give now. NULL: the engine uses pvm_snapshot_devices alone. */
+    int (*devices)(void *ctx, const pvm_profile *p, const pvm_vm *vm,
+                   const pvm_vm_files *files, const pvm_config *cfg, bool live, char *out,
+                   size_t size, pvm_error *err);
 } pvm_hv_ops;
 
 /* What both backends keep per engine handle, and the open/close/check they share
@@ -176,6 +188,11 @@ typedef struct pvm_hv_home {
 int pvm_hv_home_open(const char *home, void **ctx, pvm_error *err);
 void pvm_hv_home_close(void *ctx);
 int pvm_hv_argv_check(void *ctx, const pvm_profile *p, const pvm_vm *vm, pvm_error *err);
+/* The device set of a boot (hv op devices), kept in files->dir/devices: record writes it
+ * (at start, by rename), recorded reads it: 0, or -1 when there is none (a VM started by
+ * an older privarion-vm). */
+int pvm_hv_devices_record(const pvm_vm_files *files, const char *text, pvm_error *err);
+int pvm_hv_devices_recorded(const pvm_vm_files *files, char *out, size_t size);
 
 extern const pvm_hv_ops pvm_hv_qemu; /* qemu/backend.c */
 extern const pvm_hv_ops pvm_hv_fake; /* fake/backend.c */

@@ -130,6 +130,15 @@ typedef struct pvm_profile {
     int64_t updated_at;
 } pvm_profile;
 
+/* A profile as a list shows it (pvm_profile_list_brief): a few hundred bytes instead of
+ * a whole identity, so a front end's list of thousands stays small and quick to read. */
+typedef struct pvm_profile_brief {
+    char id[PVM_UUID_LEN + 1];
+    char name[PVM_NAME_MAX + 1];
+    char manufacturer[PVM_TEXT_MAX + 1]; /* hw.manufacturer */
+    char product[PVM_TEXT_MAX + 1];      /* hw.product */
+} pvm_profile_brief;
+
 /* How a field is checked beyond "printable ASCII, at most N bytes". */
 typedef enum {
     PVM_FK_TEXT,        /* printable ASCII, 0..64 bytes */
@@ -178,8 +187,10 @@ unsigned pvm_chassis_code(const char *name);
 unsigned long pvm_profile_num(const char *text, unsigned long def);
 
 /* The vCPUs the profile's CPU has (cpuCores x cpuThreads, at most 255); 0 when it does
- * not say. A new VM's default vCPU count (1 when 0). */
+ * not say. A new VM's default vCPU count is this, 1 when 0, at most PVM_VCPUS_DEFAULT_MAX
+ * (a profile of a 128-core server does not give every VM 255 vCPU threads; --cpus may). */
 int pvm_profile_vcpus(const pvm_profile *p);
+#define PVM_VCPUS_DEFAULT_MAX 64
 /* When cpus contradicts the profile's CPU (not cores x threads), one sentence saying so
  * and what the guest will see into out (size bytes); returns 1 then, else 0 (out ""). */
 int pvm_profile_vcpus_note(const pvm_profile *p, int cpus, char *out, size_t size);
@@ -226,8 +237,10 @@ int pvm_profile_list_from_json(const char *text, pvm_profile **out, size_t *coun
  * innotek, VMware, Xen, "Virtual Machine" ...), QEMU's disk serials and models. */
 
 /* The description of the mark that value, in the field with this key (a
- * profile field key such as "macAddress", "cpuModel", "manufacturer", or
- * "diskModel" for the audit), carries; NULL when none. A static string. */
+ * profile field key such as "macAddress", "cpuModel", "manufacturer", or for the
+ * audit "diskModel", "pciVendor" ("0x1af4"), "pciId" ("1234:1111": vendor:device,
+ * QEMU's and other hypervisors' display adapters), "acpiId"), carries; NULL when
+ * none. A static string. */
 const char *pvm_mark_find(const char *field_key, const char *value);
 
 typedef struct pvm_profile_mark {
@@ -300,8 +313,12 @@ typedef enum { PVM_NET_USER = 0, PVM_NET_NONE, PVM_NET_BRIDGE } pvm_net_mode;
 typedef enum { PVM_DISPLAY_NONE = 0, PVM_DISPLAY_VNC } pvm_display;
 /* The display adapter and what the guest sees of it: ramfb (no PCI device at all; a
  * firmware framebuffer SeaBIOS and OVMF drive), vga (QEMU's standard VGA: PCI 1234:1111,
- * "Bochs"), virtio (virtio-vga: PCI 1af4:1050, Red Hat). */
-typedef enum { PVM_VIDEO_RAMFB = 0, PVM_VIDEO_VGA, PVM_VIDEO_VIRTIO } pvm_video;
+ * "Bochs"), virtio (virtio-vga: PCI 1af4:1050, Red Hat), cirrus (cirrus-vga: PCI 1013:00b8,
+ * a Cirrus Logic GD5446, a VGA with text mode and 8/16/24-bit VESA modes; its subsystem is
+ * Red Hat's 1af4:1100 on stock QEMU, the profile maker's on the stealth build). The values
+ * are stored (vms.video): new ones go at the end. */
+typedef enum { PVM_VIDEO_RAMFB = 0, PVM_VIDEO_VGA, PVM_VIDEO_VIRTIO, PVM_VIDEO_CIRRUS } pvm_video;
+#define PVM_VIDEO_LAST PVM_VIDEO_CIRRUS
 /* bios: SeaBIOS; uefi: OVMF; uefi-secure: OVMF with Microsoft's keys enrolled and SMM. */
 typedef enum { PVM_FIRMWARE_BIOS = 0, PVM_FIRMWARE_UEFI, PVM_FIRMWARE_UEFI_SECURE } pvm_firmware;
 typedef enum {
@@ -322,11 +339,18 @@ int pvm_nic_model_parse(const char *s, pvm_nic_model *out, pvm_error *err);
  * front end parses --net / the net field through this. */
 int pvm_net_mode_parse(const char *s, pvm_net_mode *out, const char **bridge, pvm_error *err);
 const char *pvm_display_name(pvm_display d);   /* "none", "vnc" */
-const char *pvm_video_name(pvm_video v);       /* "ramfb", "vga", "virtio" */
+const char *pvm_video_name(pvm_video v);       /* "ramfb", "vga", "virtio", "cirrus" */
 const char *pvm_firmware_name(pvm_firmware f); /* "bios", "uefi", "uefi-secure" */
 int pvm_display_parse(const char *s, pvm_display *out, pvm_error *err);
 int pvm_video_parse(const char *s, pvm_video *out, pvm_error *err);
 int pvm_firmware_parse(const char *s, pvm_firmware *out, pvm_error *err);
+/* The adapter a VM with a display gets when none is chosen: cirrus under bios (SeaBIOS's
+ * ramfb VGA BIOS is no VGA: no text mode, only 32-bit VESA modes, so a kernel left in text
+ * mode or asking for a 16-bit mode, as Debian's BIOS boot menu does, draws nothing on it),
+ * ramfb under uefi and uefi-secure (OVMF's GOP on it is what a UEFI OS draws on; OVMF
+ * drives no Cirrus). A VM whose adapter is its firmware's default follows a firmware
+ * change made without --video. */
+pvm_video pvm_video_default(pvm_firmware fw);
 /* Port forwards: "[tcp|udp:][ADDR:]HOSTPORT:GUESTPORT" items joined by ',' (ADDR an
  * IPv4 address, 127.0.0.1 when left out; ports 1-65535; at most 16; one forward per
  * protocol and host port), or "" / "none". out (PVM_FORWARDS_MAX) gets the canonical
@@ -455,6 +479,13 @@ int pvm_profile_import_many(pvm_engine *e, pvm_profile *p, size_t n,
 int pvm_profile_get(pvm_engine *e, const char *name_or_id, pvm_profile *out, pvm_error *err);
 /* *out is a malloc'd array (free()), sorted by name. */
 int pvm_profile_list(pvm_engine *e, pvm_profile **out, size_t *count, pvm_error *err);
+/* The same rows, in the same order, with only id, name, manufacturer and product (one
+ * store query of four columns): *out is a malloc'd array (free()). */
+int pvm_profile_list_brief(pvm_engine *e, pvm_profile_brief **out, size_t *count,
+                           pvm_error *err);
+/* Looks up by id only (one primary-key read, no name lookup); PVM_E_NOTFOUND when no
+ * profile has it. */
+int pvm_profile_get_id(pvm_engine *e, const char *id, pvm_profile *out, pvm_error *err);
 int pvm_profile_update(pvm_engine *e, pvm_profile *p, const pvm_profile_opts *opts, pvm_error *err);
 int pvm_profile_delete(pvm_engine *e, const char *name_or_id, pvm_error *err);
 /* Randomizes p's identity until no stored profile uses its serial, UUID or MAC. preset
@@ -520,6 +551,16 @@ typedef struct pvm_progress {
  * PVM_E_CANCELLED. */
 int pvm_vm_start(pvm_engine *e, const char *name_or_id, int wait_agent_seconds,
                  const pvm_progress *progress, pvm_error *err);
+/* The longest note a start returns, with its NUL. */
+#define PVM_START_NOTE_MAX 400
+/* As pvm_vm_start; note (note_size bytes, may be NULL) gets one line a front end shows as a
+ * warning after a successful start, "" when there is none. Today: a profile that hides the
+ * hypervisor started on stock QEMU because qemu_stealth = auto found no usable stealth
+ * build (missing, or stale: built for another QEMU version or patch set), naming what to
+ * run (`privarion-vm qemu build`). */
+int pvm_vm_start_noted(pvm_engine *e, const char *name_or_id, int wait_agent_seconds,
+                       const pvm_progress *progress, char *note, size_t note_size,
+                       pvm_error *err);
 /* ACPI power-down (the button pressed again every 3 s) and wait up to timeout_s
  * (<= 0: 60 s) for QEMU to exit; force ends QEMU (QMP quit, then SIGKILL). A guest
  * that does not power off is an error (PVM_E_STATE); an already stopped VM is not
@@ -654,7 +695,7 @@ void pvm_display_howto_text(const char *vm, const char *sock, const char *home_f
 
 #define PVM_SNAP_TAG_MAX 64
 #define PVM_SNAP_IDENTITY_MAX 4096 /* the identity JSON text, bytes */
-#define PVM_SNAP_DEVICES_MAX 256
+#define PVM_SNAP_DEVICES_MAX 512
 #define PVM_SNAP_NOTES 8
 
 typedef struct pvm_snapshot {
@@ -672,11 +713,20 @@ typedef struct pvm_snapshot {
     bool adopted;              /* found in the image, not taken by privarion-vm */
 } pvm_snapshot;
 
+/* A snapshot as a list shows it (pvm_snapshot_briefs): without the identity and device
+ * texts a restore compares, so a VM's hundred snapshots take kilobytes, not half a MB. */
+typedef struct pvm_snapshot_brief {
+    char tag[PVM_SNAP_TAG_MAX + 1];
+    int64_t created_at;        /* seconds since the epoch */
+    bool memory;               /* with the memory state */
+    bool adopted;              /* found in the image, not taken by privarion-vm */
+} pvm_snapshot_brief;
+
 /* What the reconciliation did or saw: short lines for the front end to show. */
 typedef struct pvm_snapshot_notes {
     size_t n;                  /* lines held (at most PVM_SNAP_NOTES) */
     size_t dropped;            /* further lines that did not fit */
-    char line[PVM_SNAP_NOTES][200];
+    char line[PVM_SNAP_NOTES][400];
 } pvm_snapshot_notes;
 
 /* A tag: 1..64 bytes of [A-Za-z0-9._-], starting with a letter or digit, not digits
@@ -718,6 +768,10 @@ int pvm_snapshot_list(pvm_engine *e, const char *vm, pvm_snapshot **out, size_t 
  * PVM_E_NOTFOUND for an unknown VM. */
 int pvm_snapshot_rows(pvm_engine *e, const char *vm, pvm_snapshot **out, size_t *count,
                       pvm_error *err);
+/* The same rows, same order, as briefs (tag, time, memory, adopted; vm_info.c): *out
+ * malloc'd (free()); PVM_E_NOTFOUND for an unknown VM. */
+int pvm_snapshot_briefs(pvm_engine *e, const char *vm, pvm_snapshot_brief **out,
+                        size_t *count, pvm_error *err);
 /* One snapshot by tag; PVM_E_NOTFOUND naming it. */
 int pvm_snapshot_get(pvm_engine *e, const char *vm, const char *tag, pvm_snapshot *out,
                      pvm_snapshot_notes *notes, pvm_error *err);
@@ -811,12 +865,14 @@ int64_t pvm_vm_uptime(const pvm_vm *vm);
  * from its command line; -1 and "" when it does not run. */
 int pvm_vm_accel(const pvm_vm *vm, char *out, size_t size);
 
-/* ------------------------------------------------- the stealth QEMU (qemu/build.c) */
+/* ------------------------------- the stealth QEMU (qemu/build.c, qemu/build_state.c) */
 
 /* The stealth QEMU of this host: Debian's source of the installed qemu-system-x86 plus the
  * project's patch series (patches/qemu-7.2), built into cache_dir/KEY/ where KEY is the
  * source version (no epoch) and 12 hex digits of the SHA-256 of the configure line and
  * the series. */
+#define PVM_QB_REMOVED_MAX 16
+
 typedef struct pvm_qemu_stealth {
     char cache_dir[PVM_PATH_MAX];  /* /var/cache/privarion-vm/qemu-stealth (root), else
                                     * $XDG_CACHE_HOME or ~/.cache/privarion-vm/qemu-stealth */
@@ -830,11 +886,29 @@ typedef struct pvm_qemu_stealth {
     int build_seconds;             /* from the stamp when built */
     char built_at[32];             /* UTC, ISO 8601, from the stamp */
     char other_key[128];           /* when not built: another key's build found, or "" */
+    int nremoved;                  /* after a build: older builds it removed from the cache */
+    struct {
+        char key[128];
+        uint64_t bytes;
+    } removed[PVM_QB_REMOVED_MAX];
 } pvm_qemu_stealth;
+
+/* One build in the cache folder (pvm_qemu_stealth_cached). */
+typedef struct pvm_qemu_cached {
+    char key[128];
+    uint64_t bytes;      /* its folder's files */
+    bool stamped;        /* finished (its stamp names its key) */
+    char built_at[32];   /* from the stamp, "" without */
+    bool current;        /* the key of the installed QEMU and this patch set, built */
+} pvm_qemu_cached;
 
 /* Fills s for the installed QEMU and the patch folder found (the checkout's beside the
  * binary, else SHAREDIR's). -1: QEMU's package is not installed (PVM_E_NOTFOUND), no
- * patch folder, an unreadable or odd series file. Runs dpkg-query (about 20 ms). */
+ * patch folder, an unreadable or odd series file. The source version and the series' hash
+ * are remembered in cache_dir/status-H.cache under a fingerprint of their inputs' stat()
+ * (dpkg's status file, the stock QEMU in PATH, the series and each patch, the configure
+ * line): only when one changed does it run dpkg-query and hash the series again (about
+ * 0.5 ms remembered, 100-200 ms not, on a loaded 2-core host). */
 int pvm_qemu_stealth_status(pvm_qemu_stealth *s, pvm_error *err);
 /* Builds it unless already built for this key (*cached = true; force rebuilds): checks the
  * build's programs and -dev packages (PVM_E_NOTFOUND naming the first missing one and the
@@ -843,9 +917,18 @@ int pvm_qemu_stealth_status(pvm_qemu_stealth *s, pvm_error *err);
  * unpacks it with dpkg-source, applies the series with patch, configures and runs ninja
  * (-j host cores); the whole output goes to cache_dir/KEY.log. One build per key at a
  * time (a lock file; a second caller waits, then finds it cached). progress (may be NULL)
- * gets each step and ninja's fraction; its cancel_fd stops the build. Minutes long. */
+ * gets each step and ninja's fraction; its cancel_fd stops the build in any step (apt-get,
+ * dpkg-source, patch, configure, ninja: each runs in its own process group, killed whole),
+ * PVM_E_CANCELLED. A failure or cancel leaves no KEY.work and no KEY folder (a failure
+ * keeps KEY.log). After a new build every other key's build, log, lock and work folder
+ * is removed (not a key another process is building: its lock is held), named in
+ * s->removed. Minutes long. */
 int pvm_qemu_stealth_build(const pvm_progress *progress, bool force, pvm_qemu_stealth *s,
                            bool *cached, pvm_error *err);
+/* The builds in s->cache_dir (s from pvm_qemu_stealth_status or _build), in folder order:
+ * *out malloc'd (free()), *count of them; a missing folder is none. */
+int pvm_qemu_stealth_cached(const pvm_qemu_stealth *s, pvm_qemu_cached **out, size_t *count,
+                            pvm_error *err);
 
 /* ------------------------------------------------------------------ doctor */
 
@@ -1025,7 +1108,9 @@ typedef struct pvm_audit {
 
 /* Reads /sys/class/dmi/id/, /sys/firmware/dmi/tables/DMI (strings and the type 0 VM bit),
  * the NICs' MACs, disks' serials and models, /proc/cpuinfo's brand and hypervisor flag,
- * the ACPI tables' ids and the PCI vendor ids in the running (Linux) guest. Free with
+ * the ACPI tables' ids and the PCI vendor ids in the running (Linux) guest, and each
+ * display adapter's vendor:device ("pci SLOT display", marked when it is QEMU's: Bochs
+ * VGA 1234:1111, QXL 1b36:0100, virtio-gpu 1af4:1050). Free with
  * pvm_audit_free. Windows guests: PVM_E_STATE. */
 int pvm_vm_audit(pvm_engine *e, const char *name_or_id, pvm_audit *out, pvm_error *err);
 void pvm_audit_free(pvm_audit *a);

@@ -89,6 +89,27 @@ static bool pvm_kv_get(const char *text, const char *key, char *val, size_t size
     return false;
 }
 
+/* Each key of then whose value now differs, with both values: "agent: virtio-serial then,
+ * isa-serial now; qemu: stock then, stealth now" (keys then lacks are not compared). */
+static void pvm_diff_devices_told(const char *then, const char *now, char *out, size_t size)
+{
+    out[0] = '\0';
+    for (const char *p = then; p && *p; p = strchr(p, ' ') ? strchr(p, ' ') + 1 : NULL) {
+        char key[32], a[64], b[64];
+        size_t klen = strcspn(p, "=");
+        if (klen == 0 || klen >= sizeof key)
+            continue;
+        snprintf(key, sizeof key, "%.*s", (int)klen, p);
+        pvm_kv_get(then, key, a, sizeof a);
+        if (!pvm_kv_get(now, key, b, sizeof b))
+            snprintf(b, sizeof b, "none");
+        if (strcmp(a, b) == 0)
+            continue;
+        size_t len = strlen(out);
+        snprintf(out + len, size - len, "%s%s: %s then, %s now", len ? "; " : "", key, a, b);
+    }
+}
+
 static void pvm_diff_devices(const char *then, const char *now, char *out, size_t size)
 {
     for (const char *p = then; p && *p; p = strchr(p, ' ') ? strchr(p, ' ') + 1 : NULL) {
@@ -356,9 +377,27 @@ static void pvm_snap_tag_new(pvm_engine *e, const pvm_vm *vm, char *out, size_t 
     free(rows);
 }
 
-/* Identity and device set of now into row. */
-static int pvm_snap_fill(pvm_engine *e, const pvm_vm *vm, pvm_snapshot *row, pvm_error *err)
+/* The device set of now: the running VM's (as started), else a start's with today's
+ * config (the backend's, or the engine's generic keys when it has none). */
+static int pvm_snap_devices(pvm_engine *e, const pvm_snap_vm *s, const pvm_profile *p,
+                            char *out, size_t size, pvm_error *err)
 {
+    if (!s->hv->devices) {
+        pvm_snapshot_devices(&s->vm, out, size);
+        return 0;
+    }
+    pvm_config cfg;
+    if (pvm_config_load(pvm_engine_home(e), &cfg, err) < 0)
+        return -1;
+    return s->hv->devices(s->ctx, p, &s->vm, &s->f, &cfg, pvm_snap_live(&s->vm), out, size,
+                          err);
+}
+
+/* Identity and device set of now into row. */
+static int pvm_snap_fill(pvm_engine *e, const pvm_snap_vm *s, pvm_snapshot *row,
+                         pvm_error *err)
+{
+    const pvm_vm *vm = &s->vm;
     pvm_profile p;
     if (pvm_profile_get(e, vm->profile_id, &p, err) < 0)
         return -1;
@@ -371,8 +410,7 @@ static int pvm_snap_fill(pvm_engine *e, const pvm_vm *vm, pvm_snapshot *row, pvm
                              PVM_SNAP_IDENTITY_MAX - 1);
     pvm_fingerprint(row->identity, row->fingerprint);
     pvm_strlcpy(row->profile_id, p.id, sizeof row->profile_id);
-    pvm_snapshot_devices(vm, row->devices, sizeof row->devices);
-    return 0;
+    return pvm_snap_devices(e, s, &p, row->devices, sizeof row->devices, err);
 }
 
 /* After a failed save: a snapshot of that tag the image may still hold goes (best effort). */
@@ -469,7 +507,7 @@ static int pvm_snap_create_locked(pvm_engine *e, pvm_snap_vm *s, const char *tag
     }
     pvm_uuid_v4(row->id);
     pvm_strlcpy(row->vm_id, s->vm.id, sizeof row->vm_id);
-    if (pvm_snap_fill(e, &s->vm, row, err) < 0)
+    if (pvm_snap_fill(e, s, row, err) < 0)
         return -1;
     return pvm_snap_save(e, s, row, o->disk_only, progress, err);
 }
@@ -558,18 +596,18 @@ static int pvm_snap_compare(pvm_engine *e, const pvm_snap_vm *s, const pvm_snaps
 {
     pvm_snapshot *now = pvm_xcalloc(1, sizeof *now);
     char changed[512];
-    int rc = pvm_snap_fill(e, &s->vm, now, err);
+    int rc = pvm_snap_fill(e, s, now, err);
     if (rc == 0 && !row->adopted) {
-        pvm_snapshot_diff(row->devices, now->devices, true, changed, sizeof changed);
+        pvm_diff_devices_told(row->devices, now->devices, changed, sizeof changed);
         if (changed[0] && row->memory)
-            rc = pvm_error_set(err, PVM_E_STATE, "snapshot '%s' of VM '%s' cannot load: the "
-                               "VM's devices changed since it was taken (%s); a memory state "
-                               "only loads into the same devices", row->tag, s->vm.name,
-                               changed);
+            rc = pvm_error_set(err, PVM_E_STATE, "snapshot '%s' of VM '%s' can never load "
+                               "into these devices, not even with --force: its memory state "
+                               "expects the devices it was taken with (%s)", row->tag,
+                               s->vm.name, changed);
         else if (changed[0] && !force)
             rc = pvm_error_set(err, PVM_E_STATE, "snapshot '%s' of VM '%s' was taken with "
-                               "other devices (%s changed since); --force restores it anyway",
-                               row->tag, s->vm.name, changed);
+                               "other devices (%s); --force restores it anyway", row->tag,
+                               s->vm.name, changed);
     }
     if (rc == 0 && !row->adopted && !force) {
         pvm_snapshot_diff(row->identity, now->identity, false, changed, sizeof changed);
@@ -591,12 +629,16 @@ static int pvm_snap_compare(pvm_engine *e, const pvm_snap_vm *s, const pvm_snaps
 
 /* A stopped VM and a memory state: start paused, load, resume; a failed load ends it. */
 static int pvm_snap_boot_into(pvm_engine *e, pvm_snap_vm *s, const pvm_snapshot *row,
-                              const pvm_progress *progress, pvm_error *err)
+                              const pvm_progress *progress, pvm_snapshot_notes *notes,
+                              pvm_error *err)
 {
     if (s->vm.state == PVM_VM_CRASHED || s->vm.state_reason[0])
         pvm_vm_forget(e, &s->vm, &s->f);
-    if (pvm_vm_start_held(e, &s->vm, &s->f, true, progress, err) < 0)
+    char note[PVM_START_NOTE_MAX];
+    if (pvm_vm_start_held(e, &s->vm, &s->f, true, progress, note, sizeof note, err) < 0)
         return -1;
+    if (note[0])
+        pvm_note(notes, "%s", note);
     pvm_hv_snap_req req = {.op = PVM_HV_SNAP_LOAD, .tag = row->tag, .resume = true,
                            .progress = progress};
     if (s->hv->snapshot(s->ctx, &s->vm, &s->f, &req, err) == 0)
@@ -625,7 +667,7 @@ static int pvm_snap_restore_locked(pvm_engine *e, pvm_snap_vm *s, const char *ta
     }
     pvm_step(progress, "restoring");
     if (!pvm_snap_live(&s->vm) && row->memory) {
-        rc = pvm_snap_boot_into(e, s, row, progress, err);
+        rc = pvm_snap_boot_into(e, s, row, progress, notes, err);
     } else {
         pvm_hv_snap_req req = {.op = PVM_HV_SNAP_LOAD, .tag = tag, .progress = progress};
         rc = s->hv->snapshot(s->ctx, &s->vm, &s->f, &req, err);

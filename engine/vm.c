@@ -418,8 +418,9 @@ static int pvm_vm_create_checks(pvm_engine *e, const char *name, const char *pro
     pvm_strlcpy(vm->name, name, sizeof vm->name);
     if (pvm_vm_field_profile(e, vm, profile, &p, err) < 0)
         return -1;
-    if (!o->cpus && pvm_profile_vcpus(&p) > 0) /* the default follows the profile's CPU */
-        vm->cpus = pvm_profile_vcpus(&p);
+    int want = pvm_profile_vcpus(&p);
+    if (!o->cpus && want > 0) /* the default follows the profile's CPU (capped) */
+        vm->cpus = want < PVM_VCPUS_DEFAULT_MAX ? want : PVM_VCPUS_DEFAULT_MAX;
     pvm_engine_step(e, "create: name free? config, caps");
     if (pvm_vm_name_free(e, name, err) < 0 || pvm_vm_check_caps(e, vm, err) < 0)
         return -1;
@@ -427,7 +428,8 @@ static int pvm_vm_create_checks(pvm_engine *e, const char *name, const char *pro
     if (pvm_vm_field_iso(vm, o->iso, err) < 0 ||
         pvm_vm_field_display(vm, o->display_set ? o->display
                                  : vm->iso[0] ? PVM_DISPLAY_VNC : PVM_DISPLAY_NONE, err) < 0 ||
-        pvm_vm_field_video(vm, o->video_set ? o->video : PVM_VIDEO_RAMFB, err) < 0 ||
+        pvm_vm_field_video(vm, o->video_set ? o->video : pvm_video_default(o->firmware),
+                           err) < 0 ||
         pvm_vm_field_firmware(vm, o->firmware, err) < 0 ||
         (vm->tpm = o->tpm, false) ||
         pvm_vm_fields_agree(vm, o->video_set, err) < 0 ||

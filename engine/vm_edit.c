@@ -40,6 +40,9 @@ static int pvm_edit_apply(pvm_engine *e, const pvm_vm_changes *c, pvm_vm *vm, pv
     }
     if (c->tpm_set)
         vm->tpm = c->tpm;
+    /* an adapter left at its firmware's default follows the firmware (pvm.h) */
+    if (!c->video_set && vm->firmware != old_fw && vm->video == pvm_video_default(old_fw))
+        vm->video = pvm_video_default(vm->firmware);
     if (c->firmware_set && vm->firmware != old_fw && old_fw != PVM_FIRMWARE_BIOS && !c->force)
         return pvm_error_set_field(err, PVM_E_INVALID, "firmware", "firmware: the VM has UEFI "
                                    "variables (its boot entries and keys) that %s would lose; "

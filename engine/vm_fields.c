@@ -178,9 +178,9 @@ int pvm_vm_field_display(pvm_vm *vm, pvm_display display, pvm_error *err)
 
 int pvm_vm_field_video(pvm_vm *vm, pvm_video video, pvm_error *err)
 {
-    if ((int)video < PVM_VIDEO_RAMFB || video > PVM_VIDEO_VIRTIO)
+    if ((int)video < PVM_VIDEO_RAMFB || video > PVM_VIDEO_LAST)
         return pvm_error_set_field(err, PVM_E_INVALID, "video",
-                                   "video: must be ramfb, vga or virtio");
+                                   "video: must be ramfb, cirrus, vga or virtio");
     vm->video = video;
     return 0;
 }

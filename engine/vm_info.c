@@ -1,10 +1,12 @@
 /* vm_info.c - cheap facts a front end shows and polls: the host and its caps,
- * the store's change counter, a VM's uptime and whether its QEMU still runs.
- * Called by the TUI's header, details pane and once-a-second change watch. */
+ * the store's change counter, a VM's uptime and whether its QEMU still runs, its
+ * snapshots' brief rows. Called by the TUI's header, details pane, Snapshots pane and
+ * once-a-second change watch. */
 #include "internal.h"
 #include "vm_internal.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -120,4 +122,15 @@ int pvm_vm_accel(const pvm_vm *vm, char *out, size_t size)
         return 0;
     }
     return -1;
+}
+
+int pvm_snapshot_briefs(pvm_engine *e, const char *vm, pvm_snapshot_brief **out,
+                        size_t *count, pvm_error *err)
+{
+    pvm_vm *row = pvm_xcalloc(1, sizeof *row);
+    int rc = pvm_vm_row(e, vm, row, err);
+    if (rc == 0)
+        rc = pvm_db_snapshot_briefs(e->store, row->id, out, count, err);
+    free(row);
+    return rc;
 }

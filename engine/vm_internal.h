@@ -78,10 +78,11 @@ bool pvm_vm_lock_busy(const pvm_vm_files *f);
 
 /* --------------------------------------------------------------- vm_ops.c */
 
-/* Starts the VM as pvm_vm_start does, for a caller that holds its lock already (a
+/* Starts the VM as pvm_vm_start_noted does, for a caller that holds its lock already (a
  * snapshot restore); paused: QEMU's vCPUs stay stopped (vm->state PAUSED). */
 int pvm_vm_start_held(pvm_engine *e, pvm_vm *vm, const pvm_vm_files *f, bool paused,
-                      const pvm_progress *progress, pvm_error *err);
+                      const pvm_progress *progress, char *note, size_t note_size,
+                      pvm_error *err);
 
 /* --------------------------------------------------------------- vm.c */
 

@@ -95,8 +95,10 @@ static int pvm_vm_start_checks(pvm_engine *e, const pvm_config *cfg, const pvm_v
 
 static int pvm_vm_start_locked(pvm_engine *e, pvm_vm *vm, const pvm_vm_files *f,
                                int wait_agent, bool paused, const pvm_progress *progress,
-                               pvm_error *err)
+                               char *note, size_t note_size, pvm_error *err)
 {
+    if (note && note_size)
+        note[0] = '\0';
     pvm_report(progress, "checking the VM's state");
     pvm_vm_probe(e, vm);
     if (vm->state == PVM_VM_RUNNING || vm->state == PVM_VM_PAUSED)
@@ -121,7 +123,7 @@ static int pvm_vm_start_locked(pvm_engine *e, pvm_vm *vm, const pvm_vm_files *f,
     pvm_report(progress, "starting the VM (backend)");
     pvm_vm_boot_id_record(f);
     pvm_hv_start s = {.vm = vm, .files = f, .profile = &p, .cfg = &cfg, .progress = progress,
-                      .paused = paused};
+                      .paused = paused, .note = note, .note_size = note_size};
     if (hv->start(ctx, &s, &pid, err) < 0 || pvm_proc_pid_write(f->marker, pid, err) < 0) {
         if (!pid) /* nothing runs: no intent either */
             pvm_vm_forget(e, vm, f);
@@ -152,23 +154,34 @@ static int pvm_vm_row_locked(pvm_engine *e, const char *name_or_id, pvm_vm *vm, 
     return pvm_vm_lock(f, vm->name, fd, err);
 }
 
-int pvm_vm_start(pvm_engine *e, const char *name_or_id, int wait_agent_seconds,
-                 const pvm_progress *progress, pvm_error *err)
+int pvm_vm_start_noted(pvm_engine *e, const char *name_or_id, int wait_agent_seconds,
+                       const pvm_progress *progress, char *note, size_t note_size,
+                       pvm_error *err)
 {
     pvm_vm vm;
     pvm_vm_files f;
     int fd = -1;
+    if (note && note_size)
+        note[0] = '\0';
     if (pvm_vm_row_locked(e, name_or_id, &vm, &f, &fd, err) < 0)
         return -1;
-    int rc = pvm_vm_start_locked(e, &vm, &f, wait_agent_seconds, false, progress, err);
+    int rc = pvm_vm_start_locked(e, &vm, &f, wait_agent_seconds, false, progress, note,
+                                 note_size, err);
     pvm_vm_unlock(fd);
     return rc;
 }
 
-int pvm_vm_start_held(pvm_engine *e, pvm_vm *vm, const pvm_vm_files *f, bool paused,
-                      const pvm_progress *progress, pvm_error *err)
+int pvm_vm_start(pvm_engine *e, const char *name_or_id, int wait_agent_seconds,
+                 const pvm_progress *progress, pvm_error *err)
 {
-    return pvm_vm_start_locked(e, vm, f, 0, paused, progress, err);
+    return pvm_vm_start_noted(e, name_or_id, wait_agent_seconds, progress, NULL, 0, err);
+}
+
+int pvm_vm_start_held(pvm_engine *e, pvm_vm *vm, const pvm_vm_files *f, bool paused,
+                      const pvm_progress *progress, char *note, size_t note_size,
+                      pvm_error *err)
+{
+    return pvm_vm_start_locked(e, vm, f, 0, paused, progress, note, note_size, err);
 }
 
 /* ----------------------------------------------------------------- stop */

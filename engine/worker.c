@@ -28,9 +28,9 @@ typedef struct pvm_event_node {
 } pvm_event_node;
 
 struct pvm_worker {
-    pvm_engine *engine;          /* opened and used by the thread only; NULL when that failed */
+    pvm_engine *engine;          /* opened and used by the thread only, at its first job;
+                                  * NULL until then or while that fails */
     char *home_flag;             /* for the thread's pvm_engine_open */
-    pvm_error open_err;          /* why the engine did not open (given to every job) */
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cond;
@@ -115,15 +115,19 @@ static void pvm_worker_report(void *ctx, const char *step, double fraction)
     pthread_mutex_unlock(&c->w->mu);
 }
 
-static int pvm_job_run(pvm_worker *w, const pvm_job *j, const pvm_progress *p, pvm_error *err)
+static int pvm_job_run(pvm_worker *w, const pvm_job *j, const pvm_progress *p, char *note,
+                       size_t note_size, pvm_error *err)
 {
-    if (!w->engine) {
-        *err = w->open_err;
+    /* opened at the first job, not when the thread starts: a front end's first frame,
+     * drawn meanwhile, does not share the CPU with a second store open; an open that
+     * failed ends the job with its error and is tried again at the next */
+    if (!w->engine && pvm_engine_open(&w->engine, w->home_flag, err) < 0) {
+        w->engine = NULL;
         return -1;
     }
     switch (j->kind) {
     case PVM_JOB_START:
-        return pvm_vm_start(w->engine, j->target, 0, p, err);
+        return pvm_vm_start_noted(w->engine, j->target, 0, p, note, note_size, err);
     case PVM_JOB_STOP:
         return pvm_vm_stop(w->engine, j->target, false, 0, p, err);
     case PVM_JOB_FORCE_STOP:
@@ -159,9 +163,6 @@ static pvm_job *pvm_job_take_locked(pvm_worker *w)
 static void *pvm_worker_main(void *arg)
 {
     pvm_worker *w = arg;
-    /* opened here, not by the caller, so the caller's first screen does not wait for it */
-    if (pvm_engine_open(&w->engine, w->home_flag, &w->open_err) < 0)
-        w->engine = NULL;
     pthread_mutex_lock(&w->mu);
     pvm_job *j;
     while ((j = pvm_job_take_locked(w))) {
@@ -171,7 +172,7 @@ static void *pvm_worker_main(void *arg)
         pvm_worker_event ev;
         pvm_event_fill(&ev, j);
         ev.done = true;
-        ev.rc = pvm_job_run(w, j, &p, &ev.err) < 0 ? -1 : 0;
+        ev.rc = pvm_job_run(w, j, &p, ev.note, sizeof ev.note, &ev.err) < 0 ? -1 : 0;
         if (ev.rc < 0 && ev.err.code == PVM_E_NONE)
             pvm_error_set(&ev.err, PVM_E_IO, "%s %s failed", pvm_job_kind_name(j->kind), j->target);
         pvm_job_free(j); /* free_arg runs without the lock, before the owner hears "done" */

@@ -33,11 +33,14 @@ typedef struct pvm_worker_event {
     double fraction;              /* progress: 0..1, < 0 unknown */
     int rc;                       /* done: 0 or -1 */
     pvm_error err;                /* done with rc -1: why (PVM_E_CANCELLED when cancelled) */
+    char note[PVM_START_NOTE_MAX];/* done with rc 0: a warning to show, "" none (a START's
+                                   * pvm_vm_start_noted note) */
 } pvm_worker_event;
 
 /* Starts the thread, which opens its own engine handle on home_flag (as
- * pvm_engine_open) without making the caller wait; when that fails, every job
- * ends with the open's error. -1 only when the thread cannot start. */
+ * pvm_engine_open) at its first job, never making the caller wait; when that
+ * fails, the job ends with the open's error and the next job tries again. -1
+ * only when the thread cannot start. */
 int pvm_worker_new(const char *home_flag, pvm_worker **out, pvm_error *err);
 /* Cancels the running job (through its cancel descriptor: a start in flight
  * ends its new QEMU, a stop leaves the VM as it is; running VMs are never

@@ -180,7 +180,7 @@ static void tui_snap_delete_yes(tui_app *app, const char *arg)
 static void tui_snap_ask(tui_app *app, bool restore)
 {
     const pvm_vm *vm = tui_selected_vm(app);
-    const pvm_snapshot *s = tui_selected_snapshot(app);
+    const pvm_snapshot_brief *s = tui_selected_snapshot(app);
     if (!vm || !s) {
         tui_message(app, TUI_EL_ERROR, "no snapshot selected");
         return;
@@ -203,7 +203,7 @@ static void tui_delete(tui_app *app)
     if (app->focus == TUI_PANE_SNAPSHOTS) {
         tui_snap_ask(app, false);
     } else if (app->focus == TUI_PANE_PROFILES) {
-        const pvm_profile *p = tui_selected_profile(app);
+        const pvm_profile_brief *p = tui_selected_brief(app);
         if (!p)
             return;
         snprintf(q, sizeof q, "Delete profile '%s'? Its identity is gone for good.", p->name);
@@ -387,9 +387,24 @@ static void tui_quit_yes(tui_app *app, const char *arg)
     app->quit = true;
 }
 
+/* The form of the selected profile, with its whole identity read now; one deleted by
+ * another session since the list was read is said so, and the list read again. */
+static void tui_profile_edit(tui_app *app, const pvm_profile_brief *b)
+{
+    char name[PVM_NAME_MAX + 1];
+    pvm_strlcpy(name, b->name, sizeof name);
+    const pvm_profile *p = tui_selected_profile(app);
+    if (p) {
+        tui_profile_form_open(app, p);
+        return;
+    }
+    tui_reload(app);
+    tui_message(app, TUI_EL_ERROR, "profile '%s' is gone (deleted by another session?)", name);
+}
+
 static void tui_open(tui_app *app, tui_action act)
 {
-    const pvm_profile *p = tui_selected_profile(app);
+    const pvm_profile_brief *p = tui_selected_brief(app);
     if (app->focus == TUI_PANE_PROFILES) {
         if (act == TUI_ACT_NEW)
             tui_preset_picker(app, tui_new_profile_picked);
@@ -402,7 +417,7 @@ static void tui_open(tui_app *app, tui_action act)
             tui_prompt(app, "Import profiles", "read profiles (one or an array) from the file:", "",
                        tui_import_from, NULL);
         else if (p)
-            tui_profile_form_open(app, p);
+            tui_profile_edit(app, p);
         return;
     }
     if (app->focus != TUI_PANE_VMS)

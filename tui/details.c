@@ -287,7 +287,7 @@ static void tui_vm_details(tui_app *app, const pvm_vm *vm, tui_lines *l)
 {
     int t = tui_theme_attr(TUI_EL_TEXT);
     char buf[PVM_PATH_MAX + 64], a[32], b[32];
-    const pvm_profile *p = tui_profile_by_id(app, vm->profile_id);
+    const pvm_profile_brief *p = tui_profile_by_id(app, vm->profile_id);
     tui_line(l, "Name", t, vm->name);
     tui_line(l, "Id", t, vm->id);
     tui_line(l, "Profile", t, p ? p->name : vm->profile_id);
@@ -327,11 +327,12 @@ static void tui_vm_details(tui_app *app, const pvm_vm *vm, tui_lines *l)
     tui_line(l, "Kernel", t, vm->kernel);
     tui_line(l, "Initrd", t, vm->initrd);
     tui_line(l, "Append", t, vm->append);
-    if (p) {
+    const pvm_profile *full = p ? tui_profile_full(app, p->id) : NULL;
+    if (full) {
         tui_gap(l);
-        tui_line(l, "MAC", t, p->mac);
-        tui_line(l, "UUID", t, p->machine_id);
-        tui_line(l, "Product", t, p->hw.product);
+        tui_line(l, "MAC", t, full->mac);
+        tui_line(l, "UUID", t, full->machine_id);
+        tui_line(l, "Product", t, full->hw.product);
     }
     tui_installs(app, vm, l);
 }

@@ -394,7 +394,9 @@ static const char *const tui_net_choices[] = {"user", "none"};
 static const char *const tui_mode_choices[] = {"copy", "overlay"};
 static const char *const tui_display_choices[] = {"auto", "none", "vnc"}; /* auto: vnc with an ISO */
 static const char *const tui_display_edit_choices[] = {"none", "vnc"};
-static const char *const tui_video_choices[] = {"ramfb", "vga", "virtio"};
+static const char *const tui_video_choices[] = {"ramfb", "cirrus", "vga", "virtio"};
+/* the new form's: "auto" leaves it to the engine (pvm_video_default: per firmware) */
+static const char *const tui_video_new_choices[] = {"auto", "ramfb", "cirrus", "vga", "virtio"};
 static const char *const tui_firmware_choices[] = {"bios", "uefi", "uefi-secure"};
 static const char *const tui_tpm_choices[] = {"off", "on"};
 
@@ -448,9 +450,9 @@ static int tui_vm_screen_opts(tui_form *form, bool *display_set, pvm_display *di
     *display_set = strcmp(d, "auto") != 0;
     if (*display_set && tui_named(pvm_display_parse(d, display, err), "display", err) < 0)
         return -1;
-    tui_ffield *v = tui_form_find(form, "video");
-    *video_set = v && v->choice != 0;
-    if (tui_named(pvm_video_parse(tui_vm_text(form, "video"), video, err), "video", err) < 0 ||
+    const char *v = tui_vm_text(form, "video");
+    *video_set = strcmp(v, "auto") != 0;
+    if ((*video_set && tui_named(pvm_video_parse(v, video, err), "video", err) < 0) ||
         tui_named(pvm_firmware_parse(tui_vm_text(form, "firmware"), fw, err), "firmware",
                   err) < 0)
         return -1;
@@ -523,7 +525,7 @@ void tui_vm_form_open(tui_app *app)
     form->names = pvm_xcalloc(app->nprofiles + 1, sizeof *form->names);
     form->nnames = app->nprofiles;
     size_t sel = 0;
-    const pvm_profile *cur = tui_selected_profile(app);
+    const pvm_profile_brief *cur = tui_selected_brief(app);
     for (size_t i = 0; i < app->nprofiles; i++) {
         form->names[i] = pvm_xstrdup(app->profiles[i].name); /* a reload frees app's copy */
         if (cur && strcmp(cur->id, app->profiles[i].id) == 0)
@@ -545,7 +547,7 @@ void tui_vm_form_open(tui_app *app)
     tui_form_add(form, "initrd", "initrd", "")->path = true;
     tui_form_add(form, "append", "append", "");
     tui_form_add_choice(form, "display", "display", tui_display_choices, 3, 0);
-    tui_form_add_choice(form, "video", "video", tui_video_choices, 3, 0);
+    tui_form_add_choice(form, "video", "video", tui_video_new_choices, 5, 0);
     tui_form_add_choice(form, "firmware", "firmware", tui_firmware_choices, 3, 0);
     tui_form_add_choice(form, "TPM", "tpm", tui_tpm_choices, 2, 0);
     tui_form_add(form, "forwards", "forward", "");
@@ -659,8 +661,8 @@ void tui_vm_edit_form_open(tui_app *app, const pvm_vm *vm)
     tui_form_add(form, "ISO", "iso", vm->iso)->path = true;
     tui_form_add_choice(form, "display", "display", tui_display_edit_choices, 2,
                         vm->display == PVM_DISPLAY_VNC ? 1 : 0);
-    tui_form_add_choice(form, "video", "video", tui_video_choices, 3,
-                        tui_choice_of(tui_video_choices, 3, pvm_video_name(vm->video)));
+    tui_form_add_choice(form, "video", "video", tui_video_choices, 4,
+                        tui_choice_of(tui_video_choices, 4, pvm_video_name(vm->video)));
     tui_form_add_choice(form, "firmware", "firmware", tui_firmware_choices, 3,
                         tui_choice_of(tui_firmware_choices, 3, pvm_firmware_name(vm->firmware)));
     tui_form_add_choice(form, "TPM", "tpm", tui_tpm_choices, 2, vm->tpm ? 1 : 0);

@@ -79,14 +79,17 @@ struct tui_app {
     volatile sig_atomic_t *stop; /* set by SIGHUP, SIGTERM, SIGINT */
     bool quit;
 
-    pvm_profile *profiles;
+    /* the Profiles pane: id, name, manufacturer and product of each (a list of thousands
+     * stays small); the whole identity of the selected one is read when it is wanted */
+    pvm_profile_brief *profiles;
     size_t nprofiles;
+    pvm_profile profile;  /* tui_profile_full's copy, of profile.id; "" when none */
     pvm_vm *vms;
     size_t nvms;
     pvm_host_info host;
     tui_list lists[TUI_PANE_COUNT];
     /* the Snapshots pane: the selected VM's snapshots (list_pane.c loads them) */
-    pvm_snapshot *snaps;
+    pvm_snapshot_brief *snaps; /* tag, time, memory: all the pane shows */
     size_t nsnaps;
     bool snaps_loaded;
     char snaps_vm[PVM_UUID_LEN + 1]; /* whose they are */
@@ -151,10 +154,17 @@ void tui_reload(tui_app *app);
 /* True while a snapshot of vm is saved or loaded: QEMU 7.2 answers no QMP then (and the
  * guest is stopped), so its live figures are not shown as if current. */
 bool tui_vm_frozen(const tui_app *app, const pvm_vm *vm);
-/* The selected profile / VM, NULL when none. */
-const pvm_profile *tui_selected_profile(const tui_app *app);
+/* The selected profile's row / VM, NULL when none. */
+const pvm_profile_brief *tui_selected_brief(const tui_app *app);
 const pvm_vm *tui_selected_vm(const tui_app *app);
-const pvm_profile *tui_profile_by_id(const tui_app *app, const char *id);
+const pvm_profile_brief *tui_profile_by_id(const tui_app *app, const char *id);
+/* The selected profile's whole identity, read from the store when the selection changed
+ * since the last call or a reload (one indexed query); NULL when none is selected or it
+ * cannot be read (gone since the last reload: the next reload shows that). Valid until
+ * the next call or reload. */
+const pvm_profile *tui_selected_profile(tui_app *app);
+/* The same for the profile with this id (a VM's): one profile is kept, the last asked for. */
+const pvm_profile *tui_profile_full(tui_app *app, const char *id);
 /* Queues a worker job on a VM and shows it on the message line. */
 void tui_submit(tui_app *app, pvm_job_kind kind, const char *vm);
 /* Queues a custom engine-thread job (worker.h's pvm_worker_submit_fn) named
@@ -194,7 +204,7 @@ int tui_tab_at(const tui_app *app, int x);
 /* The data index of the selected row of pane, -1 when none. */
 long tui_list_selected(const tui_app *app, tui_pane pane);
 /* Loads the selected VM's snapshots when they are not those shown (or were invalidated,
- * snaps_loaded false): the store's rows as they are (pvm_snapshot_rows, no qemu-img or
+ * snaps_loaded false): the store's rows as they are (pvm_snapshot_briefs, no qemu-img or
  * QMP on the UI thread); tui_snaps_check then has them reconciled. */
 void tui_snaps_sync(tui_app *app);
 /* After a frame: queues the reconciliation (pvm_snapshot_list) of the shown VM's
@@ -207,7 +217,7 @@ bool tui_snaps_check_event(tui_app *app, const pvm_worker_event *ev);
 /* After the worker stopped: frees a check's box left behind. */
 void tui_snaps_check_free(tui_app *app);
 /* The selected snapshot, NULL when none. */
-const pvm_snapshot *tui_selected_snapshot(tui_app *app);
+const pvm_snapshot_brief *tui_selected_snapshot(tui_app *app);
 /* Opens the filter prompt of the focused list. */
 void tui_filter_open(tui_app *app);
 

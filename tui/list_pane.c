@@ -28,9 +28,9 @@ static bool tui_row_matches(const tui_app *app, tui_pane pane, size_t i, const c
     if (!filter[0])
         return true;
     if (pane == TUI_PANE_PROFILES) {
-        const pvm_profile *p = &app->profiles[i];
-        return strcasestr(p->name, filter) || strcasestr(p->hw.product, filter) ||
-               strcasestr(p->hw.manufacturer, filter);
+        const pvm_profile_brief *p = &app->profiles[i];
+        return strcasestr(p->name, filter) || strcasestr(p->product, filter) ||
+               strcasestr(p->manufacturer, filter);
     }
     if (pane == TUI_PANE_VMS)
         return strcasestr(app->vms[i].name, filter) != NULL;
@@ -72,10 +72,10 @@ void tui_snaps_sync(tui_app *app)
     const char *id = vm ? vm->id : "";
     if (app->snaps_loaded && strcmp(id, app->snaps_vm) == 0)
         return;
-    pvm_snapshot *list = NULL;
+    pvm_snapshot_brief *list = NULL;
     size_t n = 0;
     pvm_error err = {0};
-    if (vm && pvm_snapshot_rows(app->engine, vm->id, &list, &n, &err) < 0) {
+    if (vm && pvm_snapshot_briefs(app->engine, vm->id, &list, &n, &err) < 0) {
         tui_message_error(app, &err);
         list = NULL;
         n = 0;
@@ -159,7 +159,7 @@ void tui_snaps_check_free(tui_app *app)
     app->snaps_check_job = 0;
 }
 
-const pvm_snapshot *tui_selected_snapshot(tui_app *app)
+const pvm_snapshot_brief *tui_selected_snapshot(tui_app *app)
 {
     tui_snaps_sync(app);
     long i = tui_list_selected(app, TUI_PANE_SNAPSHOTS);
@@ -222,7 +222,7 @@ static void tui_state_cell(const pvm_vm *vm, const char **text, int *attr)
 static void tui_cpu_cell(tui_app *app, const pvm_vm *vm, int y, int x, int w, int attr);
 
 /* A snapshot row: its tag, then "mem"/"disk" and the time taken (UTC). */
-static void tui_snap_row(const pvm_snapshot *s, int y, int x, int w, int base, int dim)
+static void tui_snap_row(const pvm_snapshot_brief *s, int y, int x, int w, int base, int dim)
 {
     char when[32] = "";
     time_t t = (time_t)s->created_at;
@@ -247,12 +247,12 @@ static void tui_list_row(tui_app *app, tui_pane pane, size_t i, int y, int x, in
         return;
     }
     if (pane == TUI_PANE_PROFILES) {
-        const pvm_profile *p = &app->profiles[i];
+        const pvm_profile_brief *p = &app->profiles[i];
         int nw = w > 40 ? w / 2 : w;
         tui_draw_text(y, x + 1, nw - 2, base, p->name);
         if (nw < w)
             tui_draw_text(y, x + nw, w - nw - 1, sel ? base : tui_theme_attr(TUI_EL_DIM),
-                          p->hw.product[0] ? p->hw.product : "-");
+                          p->product[0] ? p->product : "-");
         return;
     }
     const pvm_vm *vm = &app->vms[i];

@@ -73,7 +73,7 @@ void tui_message_error(tui_app *app, const pvm_error *err)
 
 /* ------------------------------------------------------------ data */
 
-const pvm_profile *tui_profile_by_id(const tui_app *app, const char *id)
+const pvm_profile_brief *tui_profile_by_id(const tui_app *app, const char *id)
 {
     for (size_t i = 0; i < app->nprofiles; i++)
         if (strcmp(app->profiles[i].id, id) == 0)
@@ -81,10 +81,28 @@ const pvm_profile *tui_profile_by_id(const tui_app *app, const char *id)
     return NULL;
 }
 
-const pvm_profile *tui_selected_profile(const tui_app *app)
+const pvm_profile_brief *tui_selected_brief(const tui_app *app)
 {
     long i = tui_list_selected(app, TUI_PANE_PROFILES);
     return i >= 0 ? &app->profiles[i] : NULL;
+}
+
+const pvm_profile *tui_profile_full(tui_app *app, const char *id)
+{
+    if (strcmp(app->profile.id, id) != 0) {
+        pvm_error err = {0};
+        if (pvm_profile_get_id(app->engine, id, &app->profile, &err) < 0) {
+            app->profile.id[0] = '\0';
+            return NULL;
+        }
+    }
+    return &app->profile;
+}
+
+const pvm_profile *tui_selected_profile(tui_app *app)
+{
+    const pvm_profile_brief *b = tui_selected_brief(app);
+    return b ? tui_profile_full(app, b->id) : NULL;
 }
 
 const pvm_vm *tui_selected_vm(const tui_app *app)
@@ -97,16 +115,16 @@ void tui_reload(tui_app *app)
 {
     pvm_error err = {0};
     char pid[PVM_UUID_LEN + 1] = "", vid[PVM_UUID_LEN + 1] = "";
-    const pvm_profile *p = tui_selected_profile(app);
+    const pvm_profile_brief *p = tui_selected_brief(app);
     const pvm_vm *v = tui_selected_vm(app);
     if (p)
         pvm_strlcpy(pid, p->id, sizeof pid);
     if (v)
         pvm_strlcpy(vid, v->id, sizeof vid);
-    pvm_profile *profiles = NULL;
+    pvm_profile_brief *profiles = NULL;
     pvm_vm *vms = NULL;
     size_t np = 0, nv = 0;
-    if (pvm_profile_list(app->engine, &profiles, &np, &err) < 0 ||
+    if (pvm_profile_list_brief(app->engine, &profiles, &np, &err) < 0 ||
         pvm_vm_list(app->engine, &vms, &nv, &err) < 0) {
         free(profiles);
         tui_message_error(app, &err);
@@ -116,6 +134,7 @@ void tui_reload(tui_app *app)
     free(app->vms);
     app->profiles = profiles;
     app->nprofiles = np;
+    app->profile.id[0] = '\0'; /* the selected one is read again: it may have changed */
     app->vms = vms;
     app->nvms = nv;
     long keep[TUI_PANE_COUNT] = {-1, -1, -1};
@@ -242,6 +261,8 @@ static void tui_worker_event(tui_app *app, const pvm_worker_event *ev)
     }
     if (ev->rc == 0 && ev->kind == PVM_JOB_CUSTOM && app->job_done[0]) {
         tui_message(app, TUI_EL_OK, "%s", app->job_done);
+    } else if (ev->rc == 0 && ev->note[0]) { /* started, with a warning (stock QEMU ...) */
+        tui_message(app, TUI_EL_ERROR, "VM '%s' started; warning: %s", ev->target, ev->note);
     } else if (ev->rc == 0) {
         static const char *const done[] = {"started", "stopped", "forced off", "deleted", "done",
                                            "resumed"};

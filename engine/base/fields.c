@@ -3,6 +3,7 @@
  * used by the store (db/), validation, JSON and the command line alike. */
 #include "pvm.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -109,10 +110,15 @@ unsigned long pvm_profile_num(const char *text, unsigned long def)
 {
     if (!text || !*text)
         return def;
+    /* exactly as the validator reads them: decimal, or hex after "0x" ("010" is ten) */
+    bool hex = text[0] == '0' && (text[1] == 'x' || text[1] == 'X');
+    const char *digits = hex ? text + 2 : text;
+    if (!*digits || !(hex ? isxdigit((unsigned char)*digits) : isdigit((unsigned char)*digits)))
+        return def;
     char *end;
     errno = 0;
-    unsigned long v = strtoul(text, &end, 0);
-    return errno || *end || text[0] == '-' ? def : v;
+    unsigned long v = strtoul(digits, &end, hex ? 16 : 10);
+    return errno || *end ? def : v;
 }
 
 const pvm_field *pvm_profile_fields(size_t *count)

@@ -211,7 +211,7 @@ const char *pvm_size_format(uint64_t bytes, char *buf, size_t size)
 /* ----------------------------------------- display, video adapter, firmware (issue 12) */
 
 static const char *const pvm_display_names[] = {"none", "vnc"};
-static const char *const pvm_video_names[] = {"ramfb", "vga", "virtio"};
+static const char *const pvm_video_names[] = {"ramfb", "vga", "virtio", "cirrus"};
 static const char *const pvm_firmware_names[] = {"bios", "uefi", "uefi-secure"};
 
 const char *pvm_display_name(pvm_display d)
@@ -237,6 +237,11 @@ int pvm_display_parse(const char *s, pvm_display *out, pvm_error *err)
         return -1;
     *out = (pvm_display)v;
     return 0;
+}
+
+pvm_video pvm_video_default(pvm_firmware fw)
+{
+    return fw == PVM_FIRMWARE_BIOS ? PVM_VIDEO_CIRRUS : PVM_VIDEO_RAMFB;
 }
 
 int pvm_video_parse(const char *s, pvm_video *out, pvm_error *err)

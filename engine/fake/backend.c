@@ -203,6 +203,11 @@ static int pvm_fake_start(void *ctx, const pvm_hv_start *s, int *pid, pvm_error 
     for (int i = 0; i < 2; i++)
         if (logs[i])
             fclose(logs[i]);
+    char devices[PVM_SNAP_DEVICES_MAX]; /* QEMU's device set, as stock QEMU would run it */
+    pvm_qemu_devices(s->profile, s->vm, false, pvm_qemu_agent_channel(s->cfg->agent_channel),
+                     devices, sizeof devices);
+    if (pvm_hv_devices_record(s->files, devices, err) < 0)
+        return -1;
     return pvm_fake_state_write(s->files->dir, s->paused ? "paused" : "running", "", err);
 }
 
@@ -429,6 +434,20 @@ static int pvm_fake_snapshot_list(void *ctx, const pvm_vm *vm, const pvm_vm_file
     return pvm_fake_snaps_read(f->dir, out, n);
 }
 
+/* hv op devices: QEMU's device set on stock QEMU (the fake runs none): the running fake
+ * VM's as its start recorded, else a start's now. */
+static int pvm_fake_devices(void *ctx, const pvm_profile *p, const pvm_vm *vm,
+                            const pvm_vm_files *f, const pvm_config *cfg, bool live, char *out,
+                            size_t size, pvm_error *err)
+{
+    (void)ctx;
+    (void)err;
+    if (live && pvm_hv_devices_recorded(f, out, size) == 0)
+        return 0;
+    pvm_qemu_devices(p, vm, false, pvm_qemu_agent_channel(cfg->agent_channel), out, size);
+    return 0;
+}
+
 const pvm_hv_ops pvm_hv_fake = {
     .name = "fake",
     .open = pvm_hv_home_open,
@@ -445,6 +464,7 @@ const pvm_hv_ops pvm_hv_fake = {
     .disk_resize = pvm_fake_disk_resize,
     .snapshot = pvm_fake_snapshot,
     .snapshot_list = pvm_fake_snapshot_list,
+    .devices = pvm_fake_devices,
     /* console_open: the fake has no console;
      * sample: the next issues */
 };

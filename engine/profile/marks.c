@@ -23,6 +23,7 @@ typedef enum {
     PVM_MF_TEXT,  /* every identity text: SMBIOS strings, serials, CPU brand, disk */
     PVM_MF_PCI,   /* the audit's pciVendor: a PCI vendor id as sysfs prints it ("0x1af4") */
     PVM_MF_ACPI,  /* the audit's acpiId: an ACPI table's OEM, OEM table or creator id */
+    PVM_MF_PCI_ID, /* the audit's pciId: a PCI function's "vvvv:dddd" (vendor:device, hex) */
 } pvm_mark_fields;
 
 typedef struct pvm_mark_row {
@@ -74,6 +75,12 @@ static const pvm_mark_row pvm_marks[] = {
     {PVM_MF_PCI, PVM_MK_PREFIX, "0x80ee", "VirtualBox's PCI vendor id 80ee"},
     {PVM_MF_PCI, PVM_MK_PREFIX, "0x5853", "Xen's PCI vendor id 5853"},
     {PVM_MF_PCI, PVM_MK_PREFIX, "0x1414", "Hyper-V's PCI vendor id 1414"},
+    {PVM_MF_PCI, PVM_MK_PREFIX, "0x1234", "QEMU's PCI vendor id 1234 (Bochs display, edu)"},
+    {PVM_MF_PCI_ID, PVM_MK_PREFIX, "1234:1111", "the Bochs/QEMU standard VGA (PCI 1234:1111)"},
+    {PVM_MF_PCI_ID, PVM_MK_PREFIX, "1b36:0100", "QEMU's QXL display (PCI 1b36:0100)"},
+    {PVM_MF_PCI_ID, PVM_MK_PREFIX, "1af4:1050", "virtio-gpu, QEMU's display (PCI 1af4:1050)"},
+    {PVM_MF_PCI_ID, PVM_MK_PREFIX, "15ad:0405", "VMware's SVGA II display (PCI 15ad:0405)"},
+    {PVM_MF_PCI_ID, PVM_MK_PREFIX, "80ee:beef", "VirtualBox's display (PCI 80ee:beef)"},
     {PVM_MF_ACPI, PVM_MK_WORD, "BXPC", "BXPC, QEMU's ACPI id"},
     {PVM_MF_ACPI, PVM_MK_WORD, "BOCHS", "BOCHS, QEMU's ACPI OEM id"},
     {PVM_MF_ACPI, PVM_MK_WORD, "VBOX", "VirtualBox's ACPI id"},
@@ -106,10 +113,12 @@ static bool pvm_mark_applies(const pvm_mark_row *r, const char *key)
     bool mac = !strcmp(key, "macAddress");
     bool cpu = !strcmp(key, "cpuModel");
     bool disk = !strcmp(key, "diskSerial") || !strcmp(key, "diskModel");
-    bool pci = !strcmp(key, "pciVendor");
+    bool pci = !strcmp(key, "pciVendor") || !strcmp(key, "pciId");
     switch (r->fields) {
     case PVM_MF_PCI:
-        return pci;
+        return !strcmp(key, "pciVendor");
+    case PVM_MF_PCI_ID:
+        return !strcmp(key, "pciId");
     case PVM_MF_ACPI:
         return !strcmp(key, "acpiId");
     case PVM_MF_MAC:

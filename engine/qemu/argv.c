@@ -639,6 +639,13 @@ int pvm_qemu_agent_channel(const char *word)
     return PVM_AGENT_CHANNEL_AUTO;
 }
 
+/* The agent on an ISA serial port: asked for, or auto with the hypervisor hidden. */
+static bool pvm_agent_isa(const pvm_profile *p, int agent_channel)
+{
+    return agent_channel == PVM_AGENT_CHANNEL_ISA ||
+           (agent_channel == PVM_AGENT_CHANNEL_AUTO && p->hide_hypervisor);
+}
+
 static void pvm_add_channels(pvm_argv *a, const pvm_profile *p, const pvm_qemu_paths *paths)
 {
     /* Two monitors: QEMU serves one client per monitor, so a long-lived owner
@@ -648,9 +655,7 @@ static void pvm_add_channels(pvm_argv *a, const pvm_profile *p, const pvm_qemu_p
     pvm_add_socket(a, "qmp-owner", paths->qmp_owner_sock, NULL);
     pvm_argv_add2(a, "-mon", "chardev=qmp-owner,mode=control");
     pvm_add_socket(a, "qga0", paths->qga_sock, NULL);
-    bool isa = paths->agent_channel == PVM_AGENT_CHANNEL_ISA ||
-               (paths->agent_channel == PVM_AGENT_CHANNEL_AUTO && p->hide_hypervisor);
-    if (isa) {
+    if (pvm_agent_isa(p, paths->agent_channel)) {
         /* the agent on the second ISA serial port (the guest's ttyS1): no virtio device,
          * no Red Hat PCI id; the guest runs qemu-ga -m isa-serial -p /dev/ttyS1 */
         pvm_argv_add2(a, "-device", "isa-serial,chardev=qga0,index=1");
@@ -698,6 +703,7 @@ static void pvm_add_display(pvm_argv *a, const pvm_vm *vm, const pvm_qemu_paths 
         return;
     static const char *dev[] = {
         [PVM_VIDEO_RAMFB] = "ramfb", [PVM_VIDEO_VGA] = "VGA", [PVM_VIDEO_VIRTIO] = "virtio-vga",
+        [PVM_VIDEO_CIRRUS] = "cirrus-vga",
     };
     pvm_argv_add2(a, "-device", dev[vm->video]);
     pvm_opt o;
@@ -733,7 +739,7 @@ int pvm_qemu_build_argv(const pvm_profile *p, const pvm_vm *vm, const pvm_qemu_p
         pvm_check_identity(p, vm, err))
         return -1;
     if ((int)vm->display < PVM_DISPLAY_NONE || vm->display > PVM_DISPLAY_VNC ||
-        (int)vm->video < PVM_VIDEO_RAMFB || vm->video > PVM_VIDEO_VIRTIO)
+        (int)vm->video < PVM_VIDEO_RAMFB || vm->video > PVM_VIDEO_LAST)
         return pvm_error_set_field(err, PVM_E_INVALID, "display", "display: unknown display "
                                    "or video adapter");
     if (vm->display == PVM_DISPLAY_VNC && !paths->vnc_sock)
@@ -773,6 +779,29 @@ int pvm_qemu_build_argv(const pvm_profile *p, const pvm_vm *vm, const pvm_qemu_p
     if (paths->stealth) /* the patched build's properties (stealth.c) */
         pvm_qemu_stealth_argv(out, p, vm);
     return 0;
+}
+
+void pvm_qemu_devices(const pvm_profile *p, const pvm_vm *vm, bool stealth, int agent_channel,
+                      char *out, size_t size)
+{
+    pvm_snapshot_devices(vm, out, size);
+    pvm_cpu_topo t;
+    pvm_cpu_topology(&p->hw, vm->cpus > 0 ? vm->cpus : 1, &t);
+    /* e1000e runs without its option ROM (romfile=); virtio-net-pci with QEMU's default */
+    const char *rom = vm->net == PVM_NET_NONE      ? "none"
+                      : vm->nic == PVM_NIC_E1000E ? "none"
+                                                  : "default";
+    size_t len = strlen(out);
+    snprintf(out + len, size - len, " topology=%dx%dx%d cpuModel=%s nicRom=%s agent=%s qemu=%s",
+             t.sockets, t.cores, t.threads, pvm_cpu_pick(&p->hw)->model, rom,
+             pvm_agent_isa(p, agent_channel) ? "isa-serial" : "virtio-serial",
+             stealth ? "stealth" : "stock");
+    if (stealth) {
+        char ids[96];
+        pvm_qemu_stealth_ids(p, vm, ids, sizeof ids);
+        len = strlen(out);
+        snprintf(out + len, size - len, " %s", ids);
+    }
 }
 
 int pvm_qemu_argv_check(const pvm_profile *p, const pvm_vm *vm, pvm_error *err)

@@ -195,7 +195,7 @@ static int pvm_qemu_build(const char *home, const pvm_hv_start *s, const pvm_qem
     const char *qemu;
     char stealth[PVM_PATH_MAX];
     int picked = pvm_qemu_stealth_pick(s->cfg, s->profile->hide_hypervisor, &qemu, stealth,
-                                       sizeof stealth, err);
+                                       sizeof stealth, s->note, s->note_size, err);
     if (picked < 0)
         return -1;
     pvm_qemu_step(s->progress, "building the QEMU command line");
@@ -208,6 +208,11 @@ static int pvm_qemu_build(const char *home, const pvm_hv_start *s, const pvm_qem
         .ovmf_code = code, .ovmf_vars = f->efivars, .tpm_sock = r->tpm_sock,
     };
     if (pvm_qemu_build_argv(s->profile, s->vm, &paths, accel, argv, err) < 0)
+        return -1;
+    char devices[PVM_SNAP_DEVICES_MAX]; /* what this boot's memory state will depend on */
+    pvm_qemu_devices(s->profile, s->vm, paths.stealth, paths.agent_channel, devices,
+                     sizeof devices);
+    if (pvm_hv_devices_record(f, devices, err) < 0)
         return -1;
     if (s->paused) /* vCPUs stopped until a snapshot's memory state is loaded */
         pvm_argv_add(argv, "-S");
@@ -838,6 +843,32 @@ static int pvm_qemu_snap_list(void *ctx, const pvm_vm *vm, const pvm_vm_files *f
 
 /* ---------------------------------------------------------------- the table */
 
+/* hv op devices: the running QEMU's as its start recorded (a VM started before that was
+ * kept: the binary it runs, the config's agent channel), else a start's now. */
+static int pvm_qemu_devices_op(void *ctx, const pvm_profile *p, const pvm_vm *vm,
+                               const pvm_vm_files *f, const pvm_config *cfg, bool live,
+                               char *out, size_t size, pvm_error *err)
+{
+    (void)ctx;
+    int channel = pvm_qemu_agent_channel(cfg->agent_channel);
+    if (live && pvm_hv_devices_recorded(f, out, size) == 0)
+        return 0;
+    char path[PVM_PATH_MAX];
+    bool stealth = false;
+    if (live) {
+        pvm_vm_qemu_binary(vm, path, sizeof path, &stealth);
+    } else {
+        const char *qemu;
+        int picked = pvm_qemu_stealth_pick(cfg, p->hide_hypervisor, &qemu, path, sizeof path,
+                                           NULL, 0, err);
+        if (picked < 0)
+            return -1;
+        stealth = picked == 1;
+    }
+    pvm_qemu_devices(p, vm, stealth, channel, out, size);
+    return 0;
+}
+
 const pvm_hv_ops pvm_hv_qemu = {
     .name = "qemu",
     .open = pvm_hv_home_open,
@@ -859,5 +890,6 @@ const pvm_hv_ops pvm_hv_qemu = {
     .send_keys = pvm_qemu_send_keys,
     .snapshot = pvm_qemu_snap,
     .snapshot_list = pvm_qemu_snap_list,
+    .devices = pvm_qemu_devices_op,
     /* sample: the next issue; guest work is engine/agent.c (hv.h) */
 };

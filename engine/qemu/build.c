@@ -1,14 +1,13 @@
-/* build.c - the stealth QEMU: Debian's source of the installed QEMU plus the project's
- * patch series (patches/qemu-7.2), built into a cache folder outside the clone and keyed by
- * the source version and the series' hash. Called by cli/cmd_qemu.c (`qemu build`),
- * doctor.c (is it built and current) and backend.c (which binary a VM runs). */
-#include "qemu/qemu.h"
+/* build.c - builds the stealth QEMU: Debian's source of the installed QEMU plus the
+ * project's patch series (patches/qemu-7.2), fetched, patched, configured and compiled
+ * (each step cancellable) into a cache folder outside the clone keyed by the source
+ * version and the series' hash (build_state.c knows what is built). Called by
+ * cli/cmd_qemu.c (`qemu build`). */
+#include "qemu/build.h"
 #include "vm_internal.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <nettle/sha2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,10 +17,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PVM_QB_PKG "qemu-system-x86"   /* the binary package whose source we build */
-#define PVM_QB_SERIES_DIR "patches/qemu-7.2"
-#define PVM_QB_BINARY "qemu-system-x86_64"
-#define PVM_QB_STAMP "stamp"
 #define PVM_QB_FETCH_MS (10 * 60 * 1000) /* apt-get update/source, dpkg-source, patch */
 #define PVM_QB_CONFIGURE_MS (15 * 60 * 1000)
 
@@ -29,12 +24,13 @@
  * user networking, VNC (the engine's display: -vnc unix:...) and the TPM (--tpm's
  * tpm-crb/tpm-tis with swtpm: Windows 11 VMs run this binary too); no docs, tools, guest
  * agent, user-mode emulation or debug info. Part of the key: a change rebuilds. */
-static const char *const pvm_qb_configure[] = {
+const char *const pvm_qb_configure[] = {
     "--target-list=x86_64-softmmu", "--without-default-features", "--enable-tcg",
     "--enable-kvm", "--enable-slirp", "--enable-vnc", "--enable-tpm", "--disable-docs",
     "--disable-tools",
     "--disable-guest-agent", "--disable-user", "--disable-debug-info", "--disable-werror",
 };
+const size_t pvm_qb_nconfigure = sizeof pvm_qb_configure / sizeof pvm_qb_configure[0];
 
 /* What the build needs on the host: a program, or a pkg-config module, and the Debian
  * package that brings it (the build-dependencies of this configure line). */
@@ -57,28 +53,6 @@ static const pvm_qb_need pvm_qb_needs[] = {
 #define PVM_QB_DEBS "apt dpkg-dev patch gcc python3 python3-venv ninja-build meson " \
                     "pkg-config libglib2.0-dev libpixman-1-dev libslirp-dev zlib1g-dev"
 
-/* ------------------------------------------------------------- facts */
-
-/* Writes text to path through a temporary file and a rename (mode 0644). */
-static int pvm_qb_write(const char *path, const char *text, pvm_error *err)
-{
-    char *tmp = pvm_xasprintf("%s.tmp", path);
-    FILE *f = fopen(tmp, "we");
-    int rc = -1;
-    if (f) {
-        bool ok = fputs(text, f) >= 0;
-        ok &= fclose(f) == 0;
-        if (ok && rename(tmp, path) == 0)
-            rc = 0;
-    }
-    if (rc < 0) {
-        pvm_error_set(err, PVM_E_IO, "qemu build: cannot write %s: %s", path, strerror(errno));
-        unlink(tmp);
-    }
-    free(tmp);
-    return rc;
-}
-
 static bool pvm_qb_in_path(const char *prog)
 {
     const char *path = getenv("PATH");
@@ -92,240 +66,6 @@ static bool pvm_qb_in_path(const char *prog)
     }
     free(copy);
     return found;
-}
-
-/* Runs argv (no shell) for at most timeout_ms; 0 with *out (malloc'd, trimmed of its
- * last newline) when it exits 0, else -1 with err naming what and its output's end. */
-static int pvm_qb_run(char *const *argv, int timeout_ms, const char *what, char **out,
-                      pvm_error *err)
-{
-    char *text = NULL;
-    int status = 0;
-    if (pvm_proc_run(argv, timeout_ms, &text, &status, err) < 0)
-        return -1;
-    size_t n = strlen(text);
-    while (n && (text[n - 1] == '\n' || text[n - 1] == ' '))
-        text[--n] = '\0';
-    if (status != 0) {
-        const char *tail = n > 300 ? text + n - 300 : text;
-        pvm_error_set(err, PVM_E_IO, "qemu build: %s failed (status %d): %s", what, status,
-                      tail);
-        free(text);
-        return -1;
-    }
-    if (out)
-        *out = text;
-    else
-        free(text);
-    return 0;
-}
-
-/* The Debian source version of the installed QEMU, e.g. "1:7.2+dfsg-7+deb12u18". */
-static int pvm_qb_source_version(char *out, size_t size, pvm_error *err)
-{
-    char *argv[] = { "dpkg-query", "-W", "-f=${source:Version}", PVM_QB_PKG, NULL };
-    char *text = NULL;
-    if (pvm_qb_run(argv, 10000, "dpkg-query " PVM_QB_PKG, &text, err) < 0)
-        return pvm_error_set(err, PVM_E_NOTFOUND, "qemu build: QEMU's package %s is not "
-                             "installed (apt-get install qemu-system-x86)", PVM_QB_PKG);
-    if (!text[0] || strlen(text) >= size || strcspn(text, " /\n") != strlen(text)) {
-        free(text);
-        return pvm_error_set(err, PVM_E_IO, "qemu build: odd source version of %s",
-                             PVM_QB_PKG);
-    }
-    pvm_strlcpy(out, text, size);
-    free(text);
-    return 0;
-}
-
-int pvm_qemu_stealth_cache_dir(char *out, size_t size, pvm_error *err)
-{
-    int n;
-    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-    if (geteuid() == 0)
-        n = snprintf(out, size, "/var/cache/privarion-vm/qemu-stealth");
-    else if (xdg && xdg[0] == '/')
-        n = snprintf(out, size, "%s/privarion-vm/qemu-stealth", xdg);
-    else if (home && home[0] == '/')
-        n = snprintf(out, size, "%s/.cache/privarion-vm/qemu-stealth", home);
-    else
-        return pvm_error_set(err, PVM_E_INVALID, "qemu build: no cache folder (HOME is not "
-                             "set; set XDG_CACHE_HOME)");
-    if (n < 0 || (size_t)n >= size)
-        return pvm_error_set(err, PVM_E_INVALID, "qemu build: cache folder path too long");
-    return 0;
-}
-
-/* The patch folder: the checkout's patches/qemu-7.2 beside the binary, else SHAREDIR's. */
-static int pvm_qb_series_dir(char *out, size_t size, pvm_error *err)
-{
-    if (pvm_share_find(PVM_QB_SERIES_DIR, PVM_QB_SERIES_DIR, out, size) < 0)
-        return pvm_error_set(err, PVM_E_NOTFOUND, "qemu build: no %s beside the binary nor "
-                             "in %s (make install copies it)", PVM_QB_SERIES_DIR,
-                             pvm_share_dir());
-    return 0;
-}
-
-/* Names of the series file, in order: one per line, '#' comments, no '/' (a name, not a
- * path). *names is malloc'd (free each, then the array). */
-static int pvm_qb_series(const char *dir, char ***names, int *count, pvm_error *err)
-{
-    char *path = pvm_xasprintf("%s/series", dir);
-    FILE *f = fopen(path, "re");
-    if (!f) {
-        pvm_error_set(err, PVM_E_NOTFOUND, "qemu build: %s: %s", path, strerror(errno));
-        free(path);
-        return -1;
-    }
-    char line[256];
-    int n = 0, cap = 16;
-    char **v = pvm_xmalloc(sizeof *v * (size_t)cap);
-    int rc = 0;
-    while (fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\r\n#")] = '\0';
-        char *s = line;
-        while (*s == ' ' || *s == '\t')
-            s++;
-        size_t len = strlen(s);
-        while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
-            s[--len] = '\0';
-        if (!len)
-            continue;
-        if (strchr(s, '/') || s[0] == '.' || n >= 64) {
-            rc = pvm_error_set(err, PVM_E_INVALID, "qemu build: %s: '%s' is not a patch file "
-                               "name of this folder (or more than 64 patches)", path, s);
-            break;
-        }
-        if (n == cap)
-            v = pvm_xrealloc(v, sizeof *v * (size_t)(cap *= 2));
-        v[n++] = pvm_xstrdup(s);
-    }
-    fclose(f);
-    free(path);
-    if (rc == 0 && n == 0)
-        rc = pvm_error_set(err, PVM_E_INVALID, "qemu build: %s/series names no patch", dir);
-    if (rc < 0) {
-        while (n)
-            free(v[--n]);
-        free(v);
-        return -1;
-    }
-    *names = v;
-    *count = n;
-    return 0;
-}
-
-static void pvm_qb_names_free(char **names, int n)
-{
-    for (int i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
-}
-
-/* SHA-256 over the configure line, the series file's names and each patch's bytes, in
- * order, as hex: the build's inputs besides the source version. */
-static int pvm_qb_series_hash(const char *dir, char **names, int n, char hex[65],
-                              pvm_error *err)
-{
-    struct sha256_ctx md;
-    sha256_init(&md);
-    for (size_t i = 0; i < sizeof pvm_qb_configure / sizeof pvm_qb_configure[0]; i++)
-        sha256_update(&md, strlen(pvm_qb_configure[i]) + 1, (const uint8_t *)pvm_qb_configure[i]);
-    int rc = 0;
-    for (int i = 0; i < n && rc == 0; i++) {
-        sha256_update(&md, strlen(names[i]) + 1, (const uint8_t *)names[i]);
-        char *path = pvm_xasprintf("%s/%s", dir, names[i]);
-        FILE *f = fopen(path, "re");
-        if (!f) {
-            rc = pvm_error_set(err, PVM_E_NOTFOUND, "qemu build: %s (named in series): %s",
-                               path, strerror(errno));
-        } else {
-            unsigned char buf[8192];
-            size_t got;
-            while ((got = fread(buf, 1, sizeof buf, f)) > 0)
-                sha256_update(&md, got, buf);
-            fclose(f);
-        }
-        free(path);
-    }
-    uint8_t d[SHA256_DIGEST_SIZE];
-    sha256_digest(&md, sizeof d, d);
-    for (int i = 0; i < 32; i++)
-        snprintf(hex + 2 * i, 3, "%02x", d[i]);
-    return rc;
-}
-
-/* Reads "key value" lines of the stamp into info (version, patches, seconds). */
-static bool pvm_qb_stamp_read(const char *path, pvm_qemu_stealth *s)
-{
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return false;
-    char line[512], key[32], val[400];
-    bool have_key = false;
-    while (fgets(line, sizeof line, f)) {
-        if (sscanf(line, "%31s %399[^\n]", key, val) != 2)
-            continue;
-        if (!strcmp(key, "key"))
-            have_key = !strcmp(val, s->key);
-        else if (!strcmp(key, "build_seconds"))
-            s->build_seconds = atoi(val);
-        else if (!strcmp(key, "built_at"))
-            pvm_strlcpy(s->built_at, val, sizeof s->built_at);
-    }
-    fclose(f);
-    return have_key;
-}
-
-/* Other builds in the cache folder (an older QEMU or patch set), for doctor. */
-static void pvm_qb_find_other(pvm_qemu_stealth *s)
-{
-    DIR *d = opendir(s->cache_dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.' || !strcmp(e->d_name, s->key) || strchr(e->d_name, '.'))
-            continue;
-        char *bin = pvm_xasprintf("%s/%s/%s", s->cache_dir, e->d_name, PVM_QB_BINARY);
-        if (access(bin, X_OK) == 0)
-            pvm_strlcpy(s->other_key, e->d_name, sizeof s->other_key);
-        free(bin);
-    }
-    closedir(d);
-}
-
-int pvm_qemu_stealth_status(pvm_qemu_stealth *s, pvm_error *err)
-{
-    memset(s, 0, sizeof *s);
-    char series[PVM_PATH_MAX];
-    char **names = NULL;
-    int n = 0;
-    if (pvm_qemu_stealth_cache_dir(s->cache_dir, sizeof s->cache_dir, err) < 0 ||
-        pvm_qb_series_dir(series, sizeof series, err) < 0 ||
-        pvm_qb_source_version(s->source_version, sizeof s->source_version, err) < 0 ||
-        pvm_qb_series(series, &names, &n, err) < 0)
-        return -1;
-    pvm_strlcpy(s->series_dir, series, sizeof s->series_dir);
-    int rc = pvm_qb_series_hash(series, names, n, s->patch_hash, err);
-    s->npatches = n;
-    pvm_qb_names_free(names, n);
-    if (rc < 0)
-        return -1;
-    /* the key: the version without its epoch, '+' and '~' kept, and 12 hex of the series */
-    const char *v = strchr(s->source_version, ':');
-    v = v ? v + 1 : s->source_version;
-    snprintf(s->key, sizeof s->key, "%.80s-%.12s", v, s->patch_hash);
-    int len = snprintf(s->binary, sizeof s->binary, "%s/%s/%s", s->cache_dir, s->key,
-                       PVM_QB_BINARY);
-    if (len < 0 || (size_t)len >= sizeof s->binary)
-        return pvm_error_set(err, PVM_E_INVALID, "qemu build: cache folder path too long");
-    char *stamp = pvm_xasprintf("%s/%s/%s", s->cache_dir, s->key, PVM_QB_STAMP);
-    s->built = access(s->binary, X_OK) == 0 && pvm_qb_stamp_read(stamp, s);
-    free(stamp);
-    if (!s->built)
-        pvm_qb_find_other(s);
-    return 0;
 }
 
 /* ------------------------------------------------------------- build */
@@ -388,12 +128,6 @@ static int pvm_qb_mkdirs(const char *path, pvm_error *err)
     return 0;
 }
 
-static int pvm_qb_rm_rf(const char *path, pvm_error *err)
-{
-    char *argv[] = { "rm", "-rf", "--one-file-system", (char *)path, NULL };
-    return pvm_qb_run(argv, 120000, "removing the old work folder", NULL, err);
-}
-
 /* The private apt configuration: a deb-src list for this release, its own lists, cache
  * and an empty sources.list.d, so the system's apt setup is read for nothing and
  * changed in nothing. Fills opts (the -o arguments, malloc'd strings) and returns
@@ -443,7 +177,11 @@ static int pvm_qb_apt_setup(pvm_qb *b, char *opts[12], pvm_error *err)
     return rc < 0 ? -1 : n;
 }
 
-/* apt-get [-o OPT]... ARGS..., run in dir (env -C: posix_spawn has no working folder). */
+static int pvm_qb_logged(pvm_qb *b, char *const *argv, int timeout_ms, const char *step,
+                         pvm_error *err);
+
+/* apt-get [-o OPT]... ARGS..., run in dir (env -C: posix_spawn has no working folder),
+ * its output in the build log, a cancel ending it and what it started. */
 static int pvm_qb_apt(pvm_qb *b, char *opts[], int nopts, const char *dir, const char *what,
                       const char *const *args, pvm_error *err)
 {
@@ -461,8 +199,7 @@ static int pvm_qb_apt(pvm_qb *b, char *opts[], int nopts, const char *dir, const
     for (int i = 0; args[i] && n < 47; i++)
         argv[n++] = (char *)args[i];
     argv[n] = NULL;
-    (void)b;
-    return pvm_qb_run(argv, PVM_QB_FETCH_MS, what, NULL, err);
+    return pvm_qb_logged(b, argv, PVM_QB_FETCH_MS, what, err);
 }
 
 /* Fetches the source package of the installed version into work/ and unpacks it
@@ -473,16 +210,14 @@ static int pvm_qb_fetch(pvm_qb *b, pvm_error *err)
     int nopts = pvm_qb_apt_setup(b, opts, err);
     if (nopts < 0)
         return -1;
-    int rc;
-    pvm_qb_step(b, "apt-get update (private deb-src list)", -1);
     const char *update[] = { "update", NULL };
-    rc = pvm_qb_apt(b, opts, nopts, b->work, "apt-get update on the private deb-src list",
-                    update, err);
+    int rc = pvm_qb_apt(b, opts, nopts, b->work, "apt-get update (private deb-src list)",
+                        update, err);
     char *want = pvm_xasprintf("qemu=%s", b->s->source_version);
     if (rc == 0) {
-        pvm_qb_step(b, "apt-get source qemu (about 24 MB)", -1);
         const char *source[] = { "source", "--download-only", want, NULL };
-        rc = pvm_qb_apt(b, opts, nopts, b->work, "apt-get source", source, err);
+        rc = pvm_qb_apt(b, opts, nopts, b->work, "apt-get source qemu (about 24 MB)", source,
+                        err);
     }
     free(want);
     for (int i = 0; i < nopts; i++)
@@ -492,9 +227,8 @@ static int pvm_qb_fetch(pvm_qb *b, pvm_error *err)
     const char *v = strchr(b->s->source_version, ':');
     v = v ? v + 1 : b->s->source_version;
     char *dsc = pvm_xasprintf("%s/qemu_%s.dsc", b->work, v);
-    pvm_qb_step(b, "dpkg-source -x (Debian's patches)", -1);
     char *argv[] = { "dpkg-source", "--no-check", "-x", dsc, b->src, NULL };
-    rc = pvm_qb_run(argv, PVM_QB_FETCH_MS, "dpkg-source -x", NULL, err);
+    rc = pvm_qb_logged(b, argv, PVM_QB_FETCH_MS, "dpkg-source -x (Debian's patches)", err);
     free(dsc);
     return rc;
 }
@@ -513,9 +247,7 @@ static int pvm_qb_patch(pvm_qb *b, pvm_error *err)
         char *file = pvm_xasprintf("%s/%s", b->series, names[i]);
         char *argv[] = { "patch", "-p1", "--forward", "--batch", "-d", b->src, "-i", file,
                          NULL };
-        char what[200];
-        snprintf(what, sizeof what, "applying %.150s", names[i]);
-        rc = pvm_qb_run(argv, 60000, what, NULL, err);
+        rc = pvm_qb_logged(b, argv, 60000, step, err);
         free(file);
     }
     pvm_qb_names_free(names, n);
@@ -615,7 +347,7 @@ static int pvm_qb_compile(pvm_qb *b, pvm_error *err)
     argv[n++] = "-C";
     argv[n++] = bdir;
     argv[n++] = "../configure";
-    for (size_t i = 0; i < sizeof pvm_qb_configure / sizeof pvm_qb_configure[0]; i++)
+    for (size_t i = 0; i < pvm_qb_nconfigure; i++)
         argv[n++] = (char *)pvm_qb_configure[i];
     argv[n] = NULL;
     int rc = pvm_qb_mkdirs(bdir, err);
@@ -665,16 +397,28 @@ static int pvm_qb_install(pvm_qb *b, int seconds, pvm_error *err)
     return rc;
 }
 
+/* After a failure or a cancel: no work folder and no half-made KEY folder stay (a
+ * failure keeps its log, which the error names; a cancel's is removed too). */
+static void pvm_qb_abandon(pvm_qb *b, const pvm_error *err)
+{
+    char *dir = pvm_xasprintf("%s/%s", b->s->cache_dir, b->s->key);
+    (void)pvm_qb_rm_rf(b->work, NULL);
+    (void)pvm_qb_rm_rf(dir, NULL);
+    if (err && err->code == PVM_E_CANCELLED)
+        unlink(b->log);
+    free(dir);
+}
+
 static int pvm_qb_run_all(pvm_qb *b, pvm_error *err)
 {
     int64_t t0 = pvm_proc_now_ms();
     unlink(b->log);
     if (pvm_qb_rm_rf(b->work, err) < 0 || pvm_qb_mkdirs(b->work, err) < 0 ||
-        pvm_qb_fetch(b, err) < 0 || pvm_qb_patch(b, err) < 0 || pvm_qb_compile(b, err) < 0)
+        pvm_qb_fetch(b, err) < 0 || pvm_qb_patch(b, err) < 0 || pvm_qb_compile(b, err) < 0 ||
+        pvm_qb_install(b, (int)((pvm_proc_now_ms() - t0 + 500) / 1000), err) < 0) {
+        pvm_qb_abandon(b, err);
         return -1;
-    int seconds = (int)((pvm_proc_now_ms() - t0 + 500) / 1000);
-    if (pvm_qb_install(b, seconds, err) < 0)
-        return -1;
+    }
     b->s->built = true;
     pvm_qb_step(b, "removing the work folder", 1);
     (void)pvm_qb_rm_rf(b->work, NULL); /* a leftover is removed by the next build */
@@ -720,35 +464,11 @@ int pvm_qemu_stealth_build(const pvm_progress *progress, bool force, pvm_qemu_st
         pvm_strlcpy(b.series, s->series_dir, sizeof b.series);
         if (rc == 0)
             rc = pvm_qb_run_all(&b, err);
+        if (rc == 0) {
+            pvm_qb_step(&b, "removing older builds from the cache", 1);
+            pvm_qb_prune(s);
+        }
     }
     close(fd);
     return rc;
-}
-
-int pvm_qemu_stealth_pick(const pvm_config *cfg, bool hide_hypervisor, const char **binary,
-                          char *path, size_t size, pvm_error *err)
-{
-    *binary = cfg->qemu;
-    if (!strcmp(cfg->qemu_stealth, "off") || !hide_hypervisor)
-        return 0;
-    /* auto never overrides a QEMU the config names: the user's binary (a wrapper, another
-     * build) is what they asked for; on still insists on the stealth build. */
-    if (!strcmp(cfg->qemu_stealth, "auto") && strcmp(cfg->qemu, "qemu-system-x86_64") != 0)
-        return 0;
-    pvm_qemu_stealth s;
-    pvm_error e = {0};
-    int rc = pvm_qemu_stealth_status(&s, &e);
-    if (rc == 0 && s.built) {
-        pvm_strlcpy(path, s.binary, size);
-        *binary = path;
-        return 1;
-    }
-    if (!strcmp(cfg->qemu_stealth, "auto"))
-        return 0;
-    if (rc < 0)
-        return pvm_error_set(err, PVM_E_NOTFOUND, "qemu_stealth = on: %s", e.msg);
-    return pvm_error_set_field(err, PVM_E_NOTFOUND, "qemu_stealth", "qemu_stealth = on, but "
-                               "the stealth QEMU for %s with this patch set is not built "
-                               "(run `privarion-vm qemu build`, or set qemu_stealth = auto)",
-                               s.source_version);
 }

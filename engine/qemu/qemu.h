@@ -85,6 +85,15 @@ int pvm_qemu_build_argv(const pvm_profile *p, const pvm_vm *vm, const pvm_qemu_p
  * and revisions, no WAET, fw_cfg as PNP0C02, PCI subsystem ids, NVMe and CD-ROM strings),
  * derived from p's manufacturer and product through a table of real vendors. Pure. */
 void pvm_qemu_stealth_argv(pvm_argv *a, const pvm_profile *p, const pvm_vm *vm);
+/* The PCI ids those properties give, as device-set keys: "pciSubsys=VVVV:DDDD" (the board
+ * functions' subsystem) and, on an NVMe disk, " nvmeIds=VVVV:DDDD:SSSS". */
+void pvm_qemu_stealth_ids(const pvm_profile *p, const pvm_vm *vm, char *out, size_t size);
+/* argv.c: the device set a memory state depends on, for snapshot.c to compare on restore:
+ * pvm_snapshot_devices' keys, then "topology=SxCxT cpuModel=NAME nicRom=none|default
+ * agent=virtio-serial|isa-serial qemu=stock|stealth" and, with the stealth build, its
+ * pvm_qemu_stealth_ids. agent_channel: PVM_AGENT_CHANNEL_*. Pure. */
+void pvm_qemu_devices(const pvm_profile *p, const pvm_vm *vm, bool stealth, int agent_channel,
+                      char *out, size_t size);
 
 /* The builder's and the type 0 table's checks alone (no paths, no I/O): whether this profile and VM would start.
  * vm create calls it so the user learns at create what start would refuse. */
@@ -181,16 +190,20 @@ int pvm_accel_probe_key(const char *qemu, char *out, size_t size, pvm_error *err
 int pvm_accel_probe(const char *qemu, const char *kernel, int timeout_ms, pvm_accel *out,
                     char *reason, size_t reason_size, pvm_error *err);
 
-/* build.c: the cache folder of stealth builds (see pvm_qemu_stealth in pvm.h). */
+/* build.c: the cache folder of stealth builds (see pvm_qemu_stealth in pvm.h):
+ * $PRIVARION_VM_QEMU_CACHE when set (tests), else as pvm_qemu_stealth.cache_dir says. */
 int pvm_qemu_stealth_cache_dir(char *out, size_t size, pvm_error *err);
 /* Which QEMU a VM of a profile runs: cfg->qemu (returns 0, *binary = cfg->qemu) unless the
  * profile hides the hypervisor and qemu_stealth is on, or auto with cfg->qemu left at its
  * default (auto never overrides a binary the config names), and the stealth build for
  * the installed QEMU and this patch set exists: then *binary = path (filled, size bytes)
  * and 1. qemu_stealth = on without the build: -1 PVM_E_NOTFOUND naming the fix
- * (`privarion-vm qemu build`). */
+ * (`privarion-vm qemu build`). auto without a usable build (missing, stale: another QEMU
+ * version or patch set, or its state unreadable) returns 0 with one line in note (may be
+ * NULL; note_size bytes) saying so and what to run; note is "" otherwise. */
 int pvm_qemu_stealth_pick(const pvm_config *cfg, bool hide_hypervisor, const char **binary,
-                          char *path, size_t size, pvm_error *err);
+                          char *path, size_t size, char *note, size_t note_size,
+                          pvm_error *err);
 /* The search folders a stealth binary needs for the firmware of Debian's packages. */
 #define PVM_STEALTH_DATA_DIRS { "/usr/share/seabios", "/usr/lib/ipxe/qemu", "/usr/share/qemu" }
 

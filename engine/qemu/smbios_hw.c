@@ -240,23 +240,31 @@ int pvm_smbios_type4(const pvm_profile *p, const pvm_cpu_topo *t, int socket, un
 
 /* -------------------------------------------------------------- type 17 */
 
-/* A module part number of that maker near that size (GiB), "" for an unknown maker. */
-static const char *pvm_dimm_part(const char *maker, unsigned gib)
+/* A module part number of that maker near that size (GiB), a desktop DIMM's (unbuffered,
+ * form factor 0x09) or a laptop SO-DIMM's (0x0D); "" for an unknown maker. */
+static const char *pvm_dimm_part(const char *maker, unsigned gib, bool dimm)
 {
-    static const struct { const char *maker; const char *part[4]; } tab[] = {
-        /* 4, 8, 16, 32 GiB DDR4-3200 SO-DIMMs */
-        {"samsung", {"M471A5244CB0-CWE", "M471A1K43DB1-CWE", "M471A2K43EB1-CWE",
-                     "M471A4G43AB1-CWE"}},
-        {"hynix", {"HMA851S6DJR6N-XN", "HMA81GS6DJR8N-XN", "HMAA2GS6CJR8N-XN",
-                   "HMAA4GS6AJR8N-XN"}},
-        {"micron", {"4ATF51264HZ-3G2J1", "8ATF1G64HZ-3G2J1", "16ATF2G64HZ-3G2J1",
-                    "32ATF4G64HZ-3G2B2"}},
-        {"kingston", {"KF432S20IB/4", "KF432S20IB/8", "KF432S20IB/16", "KF432S20IB/32"}},
+    static const struct { const char *maker; const char *part[2][4]; } tab[] = {
+        /* 4, 8, 16, 32 GiB DDR4-3200: SO-DIMMs, then unbuffered DIMMs */
+        {"samsung", {{"M471A5244CB0-CWE", "M471A1K43DB1-CWE", "M471A2K43EB1-CWE",
+                      "M471A4G43AB1-CWE"},
+                     {"M378A5244CB0-CWE", "M378A1K43DB2-CWE", "M378A2K43EB1-CWE",
+                      "M378A4G43AB2-CWE"}}},
+        {"hynix", {{"HMA851S6DJR6N-XN", "HMA81GS6DJR8N-XN", "HMAA2GS6CJR8N-XN",
+                    "HMAA4GS6AJR8N-XN"},
+                   {"HMA851U6DJR6N-XN", "HMA81GU6DJR8N-XN", "HMAA2GU6CJR8N-XN",
+                    "HMAA4GU6AJR8N-XN"}}},
+        {"micron", {{"4ATF51264HZ-3G2J1", "8ATF1G64HZ-3G2J1", "16ATF2G64HZ-3G2J1",
+                     "32ATF4G64HZ-3G2B2"},
+                    {"4ATF51264AZ-3G2J1", "8ATF1G64AZ-3G2J1", "16ATF2G64AZ-3G2J1",
+                     "32ATF4G64AZ-3G2B2"}}},
+        {"kingston", {{"KF432S20IB/4", "KF432S20IB/8", "KF432S20IB/16", "KF432S20IB/32"},
+                      {"KF432C16BB/4", "KF432C16BB/8", "KF432C16BB/16", "KF432C16BB/32"}}},
     };
     unsigned i = gib <= 4 ? 0 : gib <= 8 ? 1 : gib <= 16 ? 2 : 3;
     for (size_t k = 0; k < sizeof tab / sizeof tab[0]; k++)
         if (pvm_has(maker, tab[k].maker))
-            return tab[k].part[i];
+            return tab[k].part[dimm][i];
     return "";
 }
 
@@ -301,7 +309,8 @@ int pvm_smbios_type17(const pvm_profile *p, uint64_t memory_bytes, int index, un
         pvm_sm_word(&s, 0x0C, 0x7FFF); /* see extended size */
         pvm_sm_dword(&s, 0x1C, size);
     }
-    buf[0x0E] = pvm_chassis_desktop(hw->chassis_type) ? 0x09 : 0x0D; /* DIMM : SODIMM */
+    bool dimm = pvm_chassis_desktop(hw->chassis_type);
+    buf[0x0E] = dimm ? 0x09 : 0x0D; /* DIMM : SODIMM */
     char locator[24], bank[16], serial[9];
     snprintf(locator, sizeof locator, "Channel%c-DIMM0", 'A' + index % 26);
     snprintf(bank, sizeof bank, "BANK %d", index * 2);
@@ -315,7 +324,7 @@ int pvm_smbios_type17(const pvm_profile *p, uint64_t memory_bytes, int index, un
     pvm_sm_str(&s, 0x17, "memoryManufacturer", hw->memory_manufacturer);
     pvm_dimm_serial(p, index, serial);
     pvm_sm_str(&s, 0x18, "serial", serial);
-    pvm_sm_str(&s, 0x1A, "part", pvm_dimm_part(hw->memory_manufacturer, (size + 1023) / 1024));
+    pvm_sm_str(&s, 0x1A, "part", pvm_dimm_part(hw->memory_manufacturer, (size + 1023) / 1024, dimm));
     buf[0x1B] = 0x01;              /* rank 1 */
     pvm_sm_word(&s, 0x20, speed);  /* configured speed */
     pvm_sm_word(&s, 0x22, 1200);   /* min, max, configured voltage, mV */

@@ -139,6 +139,29 @@ static void pvm_stealth_nqn(const pvm_stealth_nvme *d, const char *serial, char 
              d->vendor, serial, d->model);
 }
 
+/* The board functions' subsystem id, stable per product. */
+static unsigned pvm_stealth_board(unsigned h)
+{
+    return 0x0700 + (h % 0x0500);
+}
+
+static const pvm_stealth_nvme *pvm_stealth_nvme_of(unsigned h)
+{
+    return &pvm_stealth_nvmes[(h >> 8) % PVM_N(pvm_stealth_nvmes)];
+}
+
+void pvm_qemu_stealth_ids(const pvm_profile *p, const pvm_vm *vm, char *out, size_t size)
+{
+    const pvm_stealth_vendor *v = pvm_stealth_vendor_of(p->hw.manufacturer);
+    unsigned h = pvm_stealth_hash(p->hw.manufacturer, p->hw.product);
+    int n = snprintf(out, size, "pciSubsys=%04x:%04x", v->pci_vendor, pvm_stealth_board(h));
+    if (vm->disk_bus == PVM_DISK_NVME && n > 0 && (size_t)n < size) {
+        const pvm_stealth_nvme *d = pvm_stealth_nvme_of(h);
+        snprintf(out + n, size - (size_t)n, " nvmeIds=%04x:%04x:%04x", d->vendor, d->device,
+                 d->subsys);
+    }
+}
+
 void pvm_qemu_stealth_argv(pvm_argv *a, const pvm_profile *p, const pvm_vm *vm)
 {
     static const char *const dirs[] = PVM_STEALTH_DATA_DIRS;
@@ -164,13 +187,20 @@ void pvm_qemu_stealth_argv(pvm_argv *a, const pvm_profile *p, const pvm_vm *vm)
      * virtio device's subsystem id is its virtio type, which the guest's driver reads. */
     static const char *const board_fns[] = { "mch", "ICH9-LPC", "ich9-ahci", "ICH9-SMB",
                                              "e1000e" };
-    unsigned board = 0x0700 + (h % 0x0500);
+    unsigned board = pvm_stealth_board(h);
     for (size_t i = 0; i < PVM_N(board_fns); i++) {
         pvm_stealth_global(a, "%s.x-pvm-subsys-vendor-id=0x%04x", board_fns[i], v->pci_vendor);
         pvm_stealth_global(a, "%s.x-pvm-subsys-id=0x%04x", board_fns[i], board);
     }
+    /* The onboard display: a Cirrus adapter wears the board's subsystem like the chipset
+     * (Linux's cirrus DRM driver, which binds only QEMU's 1af4:1100, then leaves it to the
+     * firmware framebuffer's driver). */
+    if (vm->display == PVM_DISPLAY_VNC && vm->video == PVM_VIDEO_CIRRUS) {
+        pvm_stealth_global(a, "cirrus-vga.x-pvm-subsys-vendor-id=0x%04x", v->pci_vendor);
+        pvm_stealth_global(a, "cirrus-vga.x-pvm-subsys-id=0x%04x", board);
+    }
     if (vm->disk_bus == PVM_DISK_NVME) {
-        const pvm_stealth_nvme *d = &pvm_stealth_nvmes[(h >> 8) % PVM_N(pvm_stealth_nvmes)];
+        const pvm_stealth_nvme *d = pvm_stealth_nvme_of(h);
         char nqn[160];
         pvm_stealth_nqn(d, p->disk_serial, nqn, sizeof nqn);
         pvm_stealth_global(a, "nvme.x-pvm-vendor-id=0x%04x", d->vendor);

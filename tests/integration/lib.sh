@@ -121,6 +121,10 @@ wait_report() {
     for ((i = 0; i < BOOT_LIMIT * 2; i++)); do
         console "$1" | grep -q '^PVM-END' && return 0
         [ "$(vm_state "$1")" = running ] || break
+        # a guest kernel whose CPU has been stuck for over a minute before its report has
+        # hung: say so now rather than after the whole limit (the kernel prints it even
+        # with "quiet"; a shorter lockup on a loaded host may still recover)
+        console "$1" | grep -qE 'soft lockup - CPU#[0-9]+ stuck for ([6-9][0-9]|[0-9]{3,})s' && break
         sleep 0.5
     done
     fail "$1: no PVM-END on the console (state $(vm_state "$1")); console tail:"

@@ -647,6 +647,45 @@ static void test_randomize_unique(void **state)
     create_ok(f->e, &q);
 }
 
+/* The brief list (the TUI's Profiles pane) has the full list's rows in its order, with
+ * their id, name, manufacturer and product; get_id finds the whole profile by id, never
+ * by name. */
+static void test_list_brief_and_get_id(void **state)
+{
+    fixture *f = *state;
+    pvm_error err = {0};
+    pvm_profile a = make_profile("bravo", "dell-latitude-7520");
+    pvm_profile b = make_profile("Alpha", "apple-macbookpro15-1");
+    create_ok(f->e, &a);
+    create_ok(f->e, &b);
+    pvm_profile c = make_profile("charlie", "hp-elitebook-840-g8");
+    create_ok(f->e, &c);
+    pvm_profile *all = NULL;
+    pvm_profile_brief *brief = NULL;
+    size_t n = 0, nb = 0;
+    assert_int_equal(pvm_profile_list(f->e, &all, &n, &err), 0);
+    assert_int_equal(pvm_profile_list_brief(f->e, &brief, &nb, &err), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(nb, n);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(brief[i].id, all[i].id);
+        assert_string_equal(brief[i].name, all[i].name);
+        assert_string_equal(brief[i].manufacturer, all[i].hw.manufacturer);
+        assert_string_equal(brief[i].product, all[i].hw.product);
+    }
+    assert_string_equal(brief[0].name, "Alpha"); /* the list's order: by name, any case */
+    free(all);
+    free(brief);
+
+    pvm_profile got;
+    assert_int_equal(pvm_profile_get_id(f->e, a.id, &got, &err), 0);
+    assert_string_equal(got.id, a.id);
+    assert_string_equal(got.name, "bravo");
+    assert_string_equal(got.serial, a.serial);
+    assert_int_equal(pvm_profile_get_id(f->e, "bravo", &got, &err), -1); /* no name lookup */
+    assert_int_equal(err.code, PVM_E_NOTFOUND);
+}
+
 /* A test in a fresh folder, with or without an engine opened on its home. */
 #define DIR_TEST(t) cmocka_unit_test_setup_teardown(t, fixture_setup, fixture_teardown)
 #define ENGINE_TEST(t) cmocka_unit_test_setup_teardown(t, fixture_setup_engine, fixture_teardown)
@@ -673,6 +712,7 @@ int main(void)
         ENGINE_TEST(test_delete),
         ENGINE_TEST(test_delete_refused_while_used),
         ENGINE_TEST(test_randomize_unique),
+        ENGINE_TEST(test_list_brief_and_get_id),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

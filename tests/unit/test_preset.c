@@ -252,6 +252,16 @@ static void test_marks(void **state)
     assert_non_null(pvm_mark_find("macAddress", "0A:00:27:00:00:01"));
     assert_null(pvm_mark_find("macAddress", "52:54:01:12:34:56"));
     assert_null(pvm_mark_find("manufacturer", "52:54:00:12:34:56"));
+    /* the audit's display ids (vendor:device) and QEMU's vendor 1234 */
+    assert_string_equal(pvm_mark_find("pciId", "1234:1111"),
+                        "the Bochs/QEMU standard VGA (PCI 1234:1111)");
+    assert_non_null(pvm_mark_find("pciId", "1b36:0100"));
+    assert_non_null(pvm_mark_find("pciId", "1af4:1050"));
+    assert_null(pvm_mark_find("pciId", "8086:9a49")); /* Intel Iris Xe: a real adapter */
+    assert_null(pvm_mark_find("pciVendor", "1234:1111")); /* ids only under pciId */
+    assert_null(pvm_mark_find("pciId", "0x1af4"));
+    assert_non_null(pvm_mark_find("pciVendor", "0x1234"));
+    assert_null(pvm_mark_find("product", "1234:1111"));
     assert_non_null(pvm_mark_find("diskModel", "QEMU HARDDISK"));
     assert_non_null(pvm_mark_find("diskModel", "QEMU DVD-ROM"));
     assert_non_null(pvm_mark_find("diskSerial", "QM00003"));

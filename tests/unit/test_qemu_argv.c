@@ -1017,6 +1017,7 @@ static void test_display_choices(void **state)
     /* vnc: each adapter, and the socket path with its comma escaped */
     static const struct { pvm_video video; const char *dev; } adapters[] = {
         { PVM_VIDEO_RAMFB, "ramfb" }, { PVM_VIDEO_VGA, "VGA" }, { PVM_VIDEO_VIRTIO, "virtio-vga" },
+        { PVM_VIDEO_CIRRUS, "cirrus-vga" },
     };
     for (size_t i = 0; i < sizeof adapters / sizeof adapters[0]; i++) {
         vm.display = PVM_DISPLAY_VNC;
@@ -1035,6 +1036,11 @@ static void test_display_choices(void **state)
         /* ramfb: no PCI display device at all */
         if (vm.video == PVM_VIDEO_RAMFB)
             assert_int_equal(find_opt(&a, "-device", "VGA", 0), -1);
+        /* one adapter only; never the Bochs VGA unless asked for */
+        if (vm.video != PVM_VIDEO_VGA)
+            assert_int_equal(find_opt(&a, "-device", "VGA", 0), -1);
+        if (vm.video != PVM_VIDEO_RAMFB)
+            assert_int_equal(find_opt(&a, "-device", "ramfb", 0), -1);
         pvm_argv_free(&a);
     }
     /* a display without a socket path, a relative one, an overlong one, a bad enum */

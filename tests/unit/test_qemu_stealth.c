@@ -109,6 +109,41 @@ static void test_dell_sata_e1000e(void **state)
     pvm_argv_free(&a);
 }
 
+/* A Cirrus display wears the board's subsystem on the stealth build, and only a VM that has
+ * one gets those globals. */
+static void test_cirrus_subsystem(void **state)
+{
+    (void)state;
+    pvm_profile p;
+    pvm_vm vm;
+    fill(&p, &vm, "LENOVO");
+    pvm_argv a;
+    build(&p, &vm, true, &a);
+    assert_null(find(&a, "-global", "cirrus-vga."));
+    pvm_argv_free(&a);
+    vm.display = PVM_DISPLAY_VNC;
+    vm.video = PVM_VIDEO_CIRRUS;
+    pvm_qemu_paths paths = {
+        .qemu = "q", .disk = "/d.qcow2", .qmp_sock = "/r/qmp", .qmp_owner_sock = "/r/o",
+        .qga_sock = "/r/g", .serial_sock = "/r/s", .serial_log = "/l", .pidfile = "/r/p",
+        .smbios_type0 = "/r/t", .smbios_dir = "/r", .vnc_sock = "/r/v", .stealth = true,
+    };
+    pvm_error err = {0};
+    pvm_argv_init(&a);
+    if (pvm_qemu_build_argv(&p, &vm, &paths, PVM_ACCEL_TCG, &a, &err) < 0)
+        fail_msg("build_argv: %s", err.msg);
+    assert_non_null(find(&a, "-device", "cirrus-vga"));
+    assert_non_null(find(&a, "-global", "cirrus-vga.x-pvm-subsys-vendor-id=0x17aa"));
+    const char *board = find(&a, "-global", "mch.x-pvm-subsys-id=");
+    const char *cirrus = find(&a, "-global", "cirrus-vga.x-pvm-subsys-id=");
+    assert_non_null(board);
+    assert_non_null(cirrus);
+    assert_string_equal(strchr(cirrus, '='), strchr(board, '='));
+    /* the device's own ids stay: the guest's VGA driver and SeaBIOS's ROM match them */
+    assert_null(find(&a, "-global", "cirrus-vga.x-pvm-vendor-id"));
+    pvm_argv_free(&a);
+}
+
 static void test_vendors(void **state)
 {
     (void)state;
@@ -213,12 +248,25 @@ static void test_pick(void **state)
     const char *bin = NULL;
     char path[PVM_PATH_MAX];
     pvm_error err = {0};
+    char note[PVM_START_NOTE_MAX] = "x";
     strcpy(cfg.qemu_stealth, "off");
-    assert_int_equal(pvm_qemu_stealth_pick(&cfg, true, &bin, path, sizeof path, &err), 0);
+    assert_int_equal(pvm_qemu_stealth_pick(&cfg, true, &bin, path, sizeof path, note,
+                                           sizeof note, &err), 0);
     assert_string_equal(bin, cfg.qemu);
+    assert_string_equal(note, ""); /* off: stock asked for, nothing to warn about */
     strcpy(cfg.qemu_stealth, "on"); /* a profile that shows the hypervisor: stock */
-    assert_int_equal(pvm_qemu_stealth_pick(&cfg, false, &bin, path, sizeof path, &err), 0);
+    strcpy(note, "x");
+    assert_int_equal(pvm_qemu_stealth_pick(&cfg, false, &bin, path, sizeof path, note,
+                                           sizeof note, &err), 0);
     assert_string_equal(bin, cfg.qemu);
+    assert_string_equal(note, "");
+    /* auto with a binary the config names: that binary, no note (the user's choice) */
+    strcpy(cfg.qemu_stealth, "auto");
+    strcpy(cfg.qemu, "/opt/my-qemu");
+    assert_int_equal(pvm_qemu_stealth_pick(&cfg, true, &bin, path, sizeof path, note,
+                                           sizeof note, &err), 0);
+    assert_string_equal(bin, "/opt/my-qemu");
+    assert_string_equal(note, "");
 }
 
 int main(void)
@@ -227,6 +275,7 @@ int main(void)
         cmocka_unit_test(test_stock_has_no_stealth_options),
         cmocka_unit_test(test_dell_sata_e1000e),
         cmocka_unit_test(test_vendors),
+        cmocka_unit_test(test_cirrus_subsystem),
         cmocka_unit_test(test_nvme_and_cdrom_strings),
         cmocka_unit_test(test_config_key),
         cmocka_unit_test(test_pick),

@@ -391,6 +391,11 @@ static void test_type17_bytes_and_count(void **state)
     strcpy(p.hw.chassis_type, "desktop");
     assert_int_equal(pvm_smbios_type17(&p, 20ull << 30, 1, b, sizeof b, &len, &err), 0);
     assert_int_equal(b[0x0E], 0x09); /* DIMM */
+    /* a desktop's unbuffered DIMM gets a DIMM's part number, not a laptop SO-DIMM's */
+    str = (const char *)b + 0x28;
+    for (int k = 0; k < 4; k++)
+        str += strlen(str) + 1;
+    assert_string_equal(str, "M378A5244CB0-CWE");
 }
 
 static void test_tables_written_per_file(void **state)

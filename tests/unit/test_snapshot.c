@@ -358,6 +358,43 @@ static void test_rows_unreconciled(void **state)
     assert_int_equal(err.code, PVM_E_NOTFOUND);
 }
 
+/* pvm_snapshot_briefs (the TUI's Snapshots pane): the rows of pvm_snapshot_rows, in
+ * their order, with their tag, time, memory and adopted flags. */
+static void test_briefs_match_rows(void **state)
+{
+    fixture *f = *state;
+    pvm_error err = {0};
+    assert_int_equal(pvm_snapshot_create(f->e, "v1", "d1", NULL, NULL, NULL, NULL, &err), 0);
+    running(f);
+    assert_int_equal(pvm_snapshot_create(f->e, "v1", "m1", NULL, NULL, NULL, NULL, &err), 0);
+    assert_int_equal(pvm_fake_snapshot_edit(f->home, f->vm.id, "outside", true, &err), 0);
+    pvm_snapshot *l = NULL;
+    size_t n = 0, nb = 0;
+    pvm_snapshot_notes notes = {0};
+    assert_int_equal(pvm_snapshot_list(f->e, "v1", &l, &n, &notes, &err), 0); /* adopts */
+    free(l);
+    pvm_snapshot_brief *b = NULL;
+    assert_int_equal(pvm_snapshot_rows(f->e, "v1", &l, &n, &err), 0);
+    assert_int_equal(pvm_snapshot_briefs(f->e, "v1", &b, &nb, &err), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(nb, n);
+    bool memory = false, disk = false, adopted = false;
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(b[i].tag, l[i].tag);
+        assert_int_equal(b[i].created_at, l[i].created_at);
+        assert_int_equal(b[i].memory, l[i].memory);
+        assert_int_equal(b[i].adopted, l[i].adopted);
+        memory |= b[i].memory && !b[i].adopted;
+        disk |= !b[i].memory;
+        adopted |= b[i].adopted;
+    }
+    assert_true(memory && disk && adopted);
+    free(l);
+    free(b);
+    assert_int_equal(pvm_snapshot_briefs(f->e, "no-such-vm", &b, &nb, &err), -1);
+    assert_int_equal(err.code, PVM_E_NOTFOUND);
+}
+
 static void test_busy(void **state)
 {
     fixture *f = *state;
@@ -377,6 +414,124 @@ static void test_busy(void **state)
     free(l);
     pvm_vm_unlock(fd);
     assert_int_equal(pvm_snapshot_create(f->e, "v1", "x1", NULL, NULL, NULL, NULL, &err), 0);
+}
+
+/* QEMU's device set (engine/qemu/argv.c): every key a memory state depends on. */
+static void test_qemu_devices(void **state)
+{
+    (void)state;
+    pvm_profile p;
+    pvm_profile_init(&p);
+    strcpy(p.hw.manufacturer, "Dell Inc.");
+    strcpy(p.hw.product, "Latitude 7520");
+    strcpy(p.hw.cpu_model, "11th Gen Intel(R) Core(TM) i7-1185G7 @ 3.00GHz");
+    strcpy(p.hw.cpu_cores, "4");
+    strcpy(p.hw.cpu_threads, "2");
+    p.hide_hypervisor = true;
+    pvm_vm vm = {.cpus = 8, .memory_bytes = 256ULL << 20, .disk_bus = PVM_DISK_SATA,
+                 .nic = PVM_NIC_E1000E, .net = PVM_NET_USER};
+    char d[PVM_SNAP_DEVICES_MAX];
+    pvm_qemu_devices(&p, &vm, false, PVM_AGENT_CHANNEL_AUTO, d, sizeof d);
+    assert_non_null(strstr(d, "cpus=8 memory=268435456 diskBus=sata nic=e1000e"));
+    assert_non_null(strstr(d, " topology=1x4x2 cpuModel=Skylake-Client-v4 nicRom=none "
+                              "agent=isa-serial qemu=stock"));
+    assert_null(strstr(d, "pciSubsys"));
+    /* the stealth build: its ids too (Dell's PCI vendor), NVMe's with an NVMe disk */
+    pvm_qemu_devices(&p, &vm, true, PVM_AGENT_CHANNEL_AUTO, d, sizeof d);
+    assert_non_null(strstr(d, " qemu=stealth pciSubsys=1028:"));
+    assert_null(strstr(d, "nvmeIds"));
+    vm.disk_bus = PVM_DISK_NVME;
+    pvm_qemu_devices(&p, &vm, true, PVM_AGENT_CHANNEL_AUTO, d, sizeof d);
+    assert_non_null(strstr(d, " nvmeIds="));
+    /* virtio NIC keeps QEMU's ROM; the virtio agent channel when asked or shown */
+    vm.nic = PVM_NIC_VIRTIO;
+    pvm_qemu_devices(&p, &vm, false, PVM_AGENT_CHANNEL_VIRTIO, d, sizeof d);
+    assert_non_null(strstr(d, "nicRom=default agent=virtio-serial"));
+    p.hide_hypervisor = false;
+    pvm_qemu_devices(&p, &vm, false, PVM_AGENT_CHANNEL_AUTO, d, sizeof d);
+    assert_non_null(strstr(d, "agent=virtio-serial"));
+    pvm_qemu_devices(&p, &vm, false, PVM_AGENT_CHANNEL_ISA, d, sizeof d);
+    assert_non_null(strstr(d, "agent=isa-serial"));
+    /* an AMD brand: another CPU model */
+    strcpy(p.hw.cpu_model, "AMD Ryzen 7 PRO 4750U with Radeon Graphics");
+    pvm_qemu_devices(&p, &vm, false, PVM_AGENT_CHANNEL_AUTO, d, sizeof d);
+    assert_non_null(strstr(d, "cpuModel=EPYC-Rome-v2"));
+}
+
+static void set_config(fixture *f, const char *text)
+{
+    char *cfg = pvm_xasprintf("%s/config", f->home);
+    write_text(cfg, text);
+    free(cfg);
+}
+
+/* The agent channel (config) changes between snapshot and restore: a running VM keeps the
+ * device set it was started with (restores pass); stopped, a start would give the other
+ * channel, so its memory state can never load (not even forced) and a disk-only snapshot
+ * needs --force; the refusal names the key with both values. */
+static void test_restore_device_change(void **state)
+{
+    fixture *f = *state;
+    pvm_error err = {0};
+    pvm_snapshot s;
+    set_config(f, "backend = fake\nagent_channel = virtio\n");
+    assert_int_equal(pvm_snapshot_create(f->e, "v1", "disk1", NULL, NULL, &s, NULL, &err), 0);
+    assert_non_null(strstr(s.devices, "agent=virtio-serial"));
+    assert_non_null(strstr(s.devices, "qemu=stock"));
+    running(f);
+    assert_int_equal(pvm_snapshot_create(f->e, "v1", "mem1", NULL, NULL, &s, NULL, &err), 0);
+    assert_non_null(strstr(s.devices, "agent=virtio-serial"));
+    set_config(f, "backend = fake\nagent_channel = isa-serial\n");
+    /* the running VM still has virtio-serial (recorded at its start) */
+    assert_int_equal(pvm_snapshot_create(f->e, "v1", "mem2", NULL, NULL, &s, NULL, &err), 0);
+    assert_non_null(strstr(s.devices, "agent=virtio-serial"));
+    assert_int_equal(pvm_snapshot_restore(f->e, "v1", "mem1", NULL, NULL, NULL, &err), 0);
+    assert_int_equal(pvm_vm_stop(f->e, "v1", true, 5, NULL, &err), 0);
+    /* stopped: a start now would use isa-serial */
+    pvm_snapshot_opts force = {.force = true};
+    memset(&err, 0, sizeof err);
+    assert_int_equal(pvm_snapshot_restore(f->e, "v1", "mem1", &force, NULL, NULL, &err), -1);
+    assert_int_equal(err.code, PVM_E_STATE);
+    assert_non_null(strstr(err.msg, "can never load"));
+    assert_non_null(strstr(err.msg, "not even with --force"));
+    assert_non_null(strstr(err.msg, "agent: virtio-serial then, isa-serial now"));
+    pvm_vm vm;
+    assert_int_equal(pvm_vm_get(f->e, "v1", &vm, &err), 0);
+    assert_int_equal(vm.state, PVM_VM_STOPPED); /* refused before anything started */
+    memset(&err, 0, sizeof err);
+    assert_int_equal(pvm_snapshot_restore(f->e, "v1", "disk1", NULL, NULL, NULL, &err), -1);
+    assert_non_null(strstr(err.msg, "other devices (agent: virtio-serial then, isa-serial now)"));
+    assert_non_null(strstr(err.msg, "--force restores it anyway"));
+    assert_int_equal(pvm_snapshot_restore(f->e, "v1", "disk1", &force, NULL, NULL, &err), 0);
+    /* back to virtio: the memory snapshot loads again */
+    set_config(f, "backend = fake\nagent_channel = virtio\n");
+    assert_int_equal(pvm_snapshot_restore(f->e, "v1", "mem1", NULL, NULL, NULL, &err), 0);
+}
+
+/* A row from before the device keys grew (cpus .. cdrom only) still restores; a key it
+ * has that changed is still refused. */
+static void test_restore_old_row(void **state)
+{
+    fixture *f = *state;
+    pvm_error err = {0};
+    pvm_snapshot now;
+    running(f);
+    assert_int_equal(pvm_snapshot_create(f->e, "v1", "new1", NULL, NULL, &now, NULL, &err), 0);
+    assert_int_equal(pvm_fake_snapshot_edit(f->home, f->vm.id, "old1", true, &err), 0);
+    pvm_snapshot old = now;
+    pvm_uuid_v4(old.id);
+    strcpy(old.tag, "old1");
+    snprintf(old.devices, sizeof old.devices, "cpus=%d memory=%llu diskBus=virtio nic=virtio "
+             "net=user cdrom=no", f->vm.cpus, (unsigned long long)f->vm.memory_bytes);
+    assert_int_equal(pvm_db_snapshot_insert(f->e->store, &old, &err), 0);
+    assert_int_equal(pvm_snapshot_restore(f->e, "v1", "old1", NULL, NULL, NULL, &err), 0);
+    snprintf(old.devices, sizeof old.devices, "cpus=%d memory=1 diskBus=virtio", f->vm.cpus);
+    pvm_uuid_v4(old.id);
+    strcpy(old.tag, "old2");
+    assert_int_equal(pvm_fake_snapshot_edit(f->home, f->vm.id, "old2", true, &err), 0);
+    assert_int_equal(pvm_db_snapshot_insert(f->e->store, &old, &err), 0);
+    assert_int_equal(pvm_snapshot_restore(f->e, "v1", "old2", NULL, NULL, NULL, &err), -1);
+    assert_non_null(strstr(err.msg, "memory: 1 then, 67108864 now"));
 }
 
 static void test_delete_and_vm_delete(void **state)
@@ -404,12 +559,16 @@ int main(void)
         cmocka_unit_test(test_identity_diff),
         cmocka_unit_test(test_devices_diff),
         cmocka_unit_test(test_parse_120),
+        cmocka_unit_test(test_qemu_devices),
+        cmocka_unit_test_setup_teardown(test_restore_device_change, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restore_old_row, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_save_leaves_no_row, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restore_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restore_into_stopped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reconcile, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rows_unreconciled, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_briefs_match_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_busy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_and_vm_delete, setup, teardown),
     };

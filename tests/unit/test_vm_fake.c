@@ -442,6 +442,38 @@ static void test_refused_start_keeps_state(void **state)
     assert_int_equal(pvm_vm_intent(&vf), -1);
 }
 
+/* A new VM's default vCPU count follows the profile's cores x threads, read as the
+ * validator reads them ("010" is ten), and at most PVM_VCPUS_DEFAULT_MAX. */
+static void test_default_vcpus_follow_profile_capped(void **state)
+{
+    fixture *f = *state;
+    pvm_error err = {0};
+    use_fake(f, "max_cpus = 1\nmax_memory = 1G\n");
+    pvm_profile p;
+    pvm_profile_init(&p);
+    assert_int_equal(pvm_profile_set_name(&p, "big", &err), 0);
+    strcpy(p.hw.cpu_model, "AMD EPYC 7763 64-Core Processor");
+    assert_int_equal(pvm_profile_set(&p, pvm_profile_field_by_key("cpuCores"), "128", &err), 0);
+    assert_int_equal(pvm_profile_set(&p, pvm_profile_field_by_key("cpuThreads"), "2", &err), 0);
+    strcpy(p.mac, "a4:bb:6d:00:00:09");
+    assert_int_equal(pvm_profile_create(f->e, &p, NULL, &err), 0);
+    pvm_vm_opts o = {.disk = 1024 * 1024, .memory = 256ull << 20};
+    pvm_vm vm;
+    if (pvm_vm_create(f->e, "wide", "big", &o, &vm, &err) < 0)
+        fail_msg("%s", err.msg);
+    assert_int_equal(vm.cpus, PVM_VCPUS_DEFAULT_MAX);
+    o.cpus = 100; /* asked for: not capped */
+    assert_int_equal(pvm_vm_create(f->e, "wider", "big", &o, &vm, &err), 0);
+    assert_int_equal(vm.cpus, 100);
+    strcpy(p.hw.cpu_cores, "010"); /* a row not written by pvm_profile_set: decimal */
+    strcpy(p.hw.cpu_threads, "1");
+    assert_int_equal(pvm_profile_vcpus(&p), 10);
+    strcpy(p.hw.cpu_cores, "0x4");
+    assert_int_equal(pvm_profile_vcpus(&p), 4);
+    strcpy(p.hw.cpu_cores, "0x");
+    assert_int_equal(pvm_profile_vcpus(&p), 0);
+}
+
 /* A start over the memory cap is refused with the right figures: the VM alone over the
  * one-VM cap, and the running VMs together over the same cap. vCPUs are never refused
  * (max_cpus caps host cores by affinity): a 4-vCPU VM starts under max_cpus = 1. */
@@ -614,6 +646,38 @@ static void test_edit_all_or_nothing(void **state)
     assert_int_equal(pvm_vm_edit(f->e, "v1", &cpus, NULL, &err), 0);
 }
 
+/* The adapter a display gets by default follows the firmware (pvm_video_default): cirrus
+ * under bios (the fake backend has only bios; uefi's ramfb and vm edit --firmware are
+ * checked by tests/e2e/test_vm_display on the QEMU backend); a chosen one stays. */
+static void test_default_video_per_firmware(void **state)
+{
+    fixture *f = *state;
+    pvm_error err = {0};
+    pvm_vm vm;
+    pvm_vm_opts o = {.disk = 1024 * 1024, .memory = 64 * 1024 * 1024,
+                     .display_set = true, .display = PVM_DISPLAY_VNC};
+    assert_int_equal(pvm_video_default(PVM_FIRMWARE_BIOS), PVM_VIDEO_CIRRUS);
+    assert_int_equal(pvm_video_default(PVM_FIRMWARE_UEFI), PVM_VIDEO_RAMFB);
+    assert_int_equal(pvm_video_default(PVM_FIRMWARE_UEFI_SECURE), PVM_VIDEO_RAMFB);
+    fixture_make_profile(f->e, "p1");
+    assert_int_equal(pvm_vm_create(f->e, "b", "p1", &o, &vm, &err), 0);
+    assert_int_equal(vm.video, PVM_VIDEO_CIRRUS);
+    o.video_set = true;
+    o.video = PVM_VIDEO_RAMFB;
+    assert_int_equal(pvm_vm_create(f->e, "r", "p1", &o, &vm, &err), 0);
+    assert_int_equal(vm.video, PVM_VIDEO_RAMFB);
+    pvm_vm got;
+    assert_int_equal(pvm_vm_get(f->e, "b", &got, &err), 0);
+    assert_int_equal(got.video, PVM_VIDEO_CIRRUS); /* stored, read back */
+    pvm_vm_changes vga = {.video_set = true, .video = PVM_VIDEO_VGA};
+    assert_int_equal(pvm_vm_edit(f->e, "b", &vga, &vm, &err), 0);
+    assert_int_equal(vm.video, PVM_VIDEO_VGA);
+    assert_string_equal(pvm_video_name(PVM_VIDEO_CIRRUS), "cirrus");
+    pvm_video v;
+    assert_int_equal(pvm_video_parse("cirrus", &v, &err), 0);
+    assert_int_equal(v, PVM_VIDEO_CIRRUS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -628,10 +692,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_create_failure_leaves_nothing, setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_create_refuses_what_start_would, setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_refused_start_keeps_state, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_default_vcpus_follow_profile_capped, setup,
+                                        fixture_teardown),
         cmocka_unit_test_setup_teardown(test_start_caps_figures, setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_cancel_and_timeout, setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_backend_key, setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_edit_all_or_nothing, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_default_video_per_firmware, setup, fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
