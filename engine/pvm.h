@@ -957,6 +957,14 @@ typedef struct pvm_doctor {
     int max_cpus;
     char cpu_share[64];   /* the host cores max_cpus pins every QEMU to: "1" or "0,1" */
     uint64_t max_memory;
+    /* the pieces of real guests, present or not: what each serves ("--tpm"), its file or
+     * program, and whether it is there (a missing one is also a problem below) */
+    struct {
+        char what[48];
+        char path[64];
+        bool present;
+    } pieces[8];
+    size_t npieces;
     size_t nproblems;
     pvm_doctor_problem problems[PVM_DOCTOR_MAX_PROBLEMS];
 } pvm_doctor;
