@@ -225,8 +225,8 @@ int pvm_cli_vm_copy(pvm_cli *cli, const pvm_args *a, pvm_error *err)
 /* ------------------------------------------------------------- install */
 
 static const pvm_opt install_opts[] = {
-    {"to", 0, true, "GUEST_PATH", "where the file goes (default /tmp/NAME; archives: the "
-     "folder they are extracted into, default /opt)"},
+    {"to", 0, true, "GUEST_PATH", "where the file goes (default /tmp/NAME; an existing "
+     "folder or DIR/: inside it; archives: the folder they are extracted into, default /opt)"},
     {"run", 0, true, "CMD", "run CMD (sh -c; cmd.exe /c on Windows) instead of the type's "
      "installer; {} is the guest path, passed as one argument: write it unquoted"},
     {"timeout", 0, true, "SECONDS", "the whole install (default 1800)"},

@@ -563,14 +563,37 @@ static int agent_open_error(const char *guest_path, pvm_error *err)
                                "GUEST_PATH: the guest cannot write '%s' %s", guest_path, why);
 }
 
+bool pvm_agent_guest_is_dir(pvm_agent *a, const char *path)
+{
+    if (a->windows || !path || path[0] != '/')
+        return false;
+    int64_t h = 0;
+    pvm_error err = { 0 };
+    if (pvm_qga_file_open(a->g, path, "r", &h, &err) < 0)
+        return false; /* absent, or not readable: not known to be a folder */
+    unsigned char *piece = NULL;
+    size_t got = 0;
+    bool eof = false;
+    bool dir = pvm_qga_file_get(a->g, h, 1, &piece, &got, &eof, &err) < 0 &&
+               strstr(err.msg, "Is a directory"); /* POSIX opens a folder; reading it fails */
+    free(piece);
+    pvm_qga_file_close(a->g, h, &err);
+    return dir;
+}
+
 int pvm_agent_copy_in(pvm_agent *a, const char *host_path, const char *guest_path,
                       int timeout_ms, const pvm_progress *progress, pvm_copy_result *r,
                       pvm_error *err)
 {
     memset(r, 0, sizeof *r);
     int64_t t0 = pvm_proc_now_ms(), deadline = agent_deadline(timeout_ms);
-    char into[1100];
+    char into[1100], slashed[1100];
     size_t gl = guest_path ? strlen(guest_path) : 0;
+    if (gl && guest_path[gl - 1] != '/' && pvm_agent_guest_is_dir(a, guest_path)) {
+        snprintf(slashed, sizeof slashed, "%s/", guest_path); /* an existing folder: into it */
+        guest_path = slashed;
+        gl++;
+    }
     if (gl && (guest_path[gl - 1] == '/' || (a->windows && guest_path[gl - 1] == '\\'))) {
         const char *b = strrchr(host_path, '/'); /* a folder: the host file's name inside it */
         snprintf(into, sizeof into, "%s%s", guest_path, b ? b + 1 : host_path);

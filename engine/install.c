@@ -163,8 +163,18 @@ int pvm_app_install(pvm_engine *e, const char *vm, const char *file, const pvm_i
     if (install_precheck(file, o, err) < 0 || pvm_agent_open(e, vm, PVM_AGENT_WAIT_MS, &a, err) < 0)
         return -1;
     pvm_install_plan plan;
-    if (pvm_install_plan_make(install_base(file), pvm_agent_windows(a), o ? o->to : NULL,
-                              o ? o->run : NULL, &plan, err) < 0) {
+    const char *to = o ? o->to : NULL;
+    char to_dir[PVM_PATH_MAX + 2];
+    size_t tl = to ? strlen(to) : 0;
+    int prc = pvm_install_plan_make(install_base(file), pvm_agent_windows(a), to,
+                                    o ? o->run : NULL, &plan, err);
+    if (prc == 0 && !plan.dest[0] && tl && tl < PVM_PATH_MAX && to[tl - 1] != '/' &&
+        pvm_agent_guest_is_dir(a, to)) { /* --to an existing folder (not an archive's): into it */
+        snprintf(to_dir, sizeof to_dir, "%s/", to);
+        prc = pvm_install_plan_make(install_base(file), pvm_agent_windows(a), to_dir,
+                                    o ? o->run : NULL, &plan, err);
+    }
+    if (prc < 0) {
         pvm_agent_close(a);
         return -1;
     }

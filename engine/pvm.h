@@ -1022,9 +1022,13 @@ typedef struct pvm_copy_result {
                    * Windows: then only the transfer itself was hashed) */
 } pvm_copy_result;
 
-/* Copies the regular host file host_path to guest_path (absolute), streamed in 1 MiB
- * chunks: written to a temporary name beside it, checked, then renamed. On any failure,
- * timeout (timeout_ms < 0: none) or cancel the temporary file is removed. */
+/* Whether path (absolute) is an existing folder in a POSIX guest (one open, a 1-byte read
+ * that fails with EISDIR, a close); false when absent, unreadable, or on Windows. */
+bool pvm_agent_guest_is_dir(pvm_agent *a, const char *path);
+/* Copies the regular host file host_path to guest_path (absolute; ending in '/', or an
+ * existing folder in a POSIX guest: the host file's name inside it), streamed in chunks of
+ * at most 1 MiB: written to a temporary name beside it, checked, then renamed. On any
+ * failure, timeout (timeout_ms < 0: none) or cancel the temporary file is removed. */
 int pvm_agent_copy_in(pvm_agent *a, const char *host_path, const char *guest_path,
                       int timeout_ms, const pvm_progress *progress, pvm_copy_result *r,
                       pvm_error *err);

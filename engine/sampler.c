@@ -674,6 +674,33 @@ static void sampler_owner_monitor(char *qmp, size_t size)
         pvm_strlcpy(qmp, owner, size);
 }
 
+/* Whether the running QEMU pid carries the guest agent on an ISA serial port (argv.c's
+ * "isa-serial,chardev=qga0": profiles that hide the hypervisor). Such a VM is never asked
+ * by the sampler: until the guest's qemu-ga opens that port, whatever is sent there reaches
+ * whoever reads it, and UEFI firmware (OVMF) and GRUB read COM2 as a console, so periodic
+ * agent calls arrive as typed keys and break a boot menu or an installer. */
+bool pvm_sampler_agent_on_isa_serial(int pid)
+{
+    enum { CMDLINE_MAX = 64 * 1024 };
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/cmdline", pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    char *buf = pvm_xmalloc(CMDLINE_MAX + 1);
+    size_t n = 0;
+    for (ssize_t got; n < CMDLINE_MAX && (got = read(fd, buf + n, CMDLINE_MAX - n)) > 0;)
+        n += (size_t)got;
+    close(fd);
+    for (size_t i = 0; i < n; i++) /* NUL-separated arguments: search them as one text */
+        if (!buf[i])
+            buf[i] = '\n';
+    buf[n] = '\0';
+    bool isa = strstr(buf, "\nisa-serial,chardev=qga0") != NULL;
+    free(buf);
+    return isa;
+}
+
 static int sampler_watch_vm(pvm_sampler *s, pvm_engine *e, const pvm_vm *vm, pvm_error *err)
 {
     if (vm->state != PVM_VM_RUNNING && vm->state != PVM_VM_PAUSED)
@@ -685,6 +712,8 @@ static int sampler_watch_vm(pvm_sampler *s, pvm_engine *e, const pvm_vm *vm, pvm
         pvm_vm_path(e, vm, PVM_VM_PATH_DISK, disk, sizeof disk, err) < 0)
         return -1;
     sampler_owner_monitor(qmp, sizeof qmp);
+    if (pvm_sampler_agent_on_isa_serial(vm->pid))
+        qga[0] = '\0'; /* no agent readings (network rates): see pvm_sampler_agent_on_isa_serial */
     pvm_sample_target t = {
         .id = vm->id, .name = vm->name, .pid = vm->pid, .vcpus = vm->cpus,
         .memory = vm->memory_bytes, .qmp_sock = qmp, .qga_sock = qga, .disk = disk,

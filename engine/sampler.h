@@ -148,4 +148,9 @@ typedef struct pvm_host_usage {
  * given (no QMP traffic), else from pvm_vm_list. */
 int pvm_host_usage_read(pvm_engine *e, pvm_sampler *s, pvm_host_usage *out, pvm_error *err);
 
+/* Whether the process pid runs with the guest agent on an ISA serial port (an argument
+ * "isa-serial,chardev=qga0" in /proc/PID/cmdline, as argv.c writes it); false when not, or
+ * when the process is gone. The sampler never asks such a VM's agent (see sampler.c). */
+bool pvm_sampler_agent_on_isa_serial(int pid);
+
 #endif

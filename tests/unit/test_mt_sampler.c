@@ -154,6 +154,36 @@ static void test_figures_and_unknowns(void **state)
     unlink(disk);
 }
 
+/* The ISA serial agent channel is read from the process's own argv (sh -c keeps its extra
+ * arguments as $0.. in /proc/PID/cmdline). */
+static pid_t spawn_sleeper(const char *extra)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", "sleep 5", "-device", extra, (char *)NULL);
+        _exit(127);
+    }
+    usleep(100 * 1000); /* the exec has happened when cmdline shows sh's arguments */
+    return pid;
+}
+
+static void test_agent_on_isa_serial(void **state)
+{
+    (void)state;
+    pid_t isa = spawn_sleeper("isa-serial,chardev=qga0,index=1");
+    pid_t virtio = spawn_sleeper("virtserialport,chardev=qga0,name=org.qemu.guest_agent.0");
+    for (int i = 0; i < 50 && !pvm_sampler_agent_on_isa_serial(isa); i++)
+        usleep(20 * 1000);
+    assert_true(pvm_sampler_agent_on_isa_serial(isa));
+    assert_false(pvm_sampler_agent_on_isa_serial(virtio));
+    kill(isa, SIGKILL);
+    kill(virtio, SIGKILL);
+    waitpid(isa, NULL, 0);
+    waitpid(virtio, NULL, 0);
+    assert_false(pvm_sampler_agent_on_isa_serial(isa)); /* gone */
+}
+
 static void test_bad_target(void **state)
 {
     (void)state;
@@ -175,6 +205,7 @@ int main(void)
         cmocka_unit_test(test_interval_rules),
         cmocka_unit_test(test_figures_and_unknowns),
         cmocka_unit_test(test_bad_target),
+        cmocka_unit_test(test_agent_on_isa_serial),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
