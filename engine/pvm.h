@@ -742,7 +742,8 @@ char *pvm_snapshot_identity_json(const pvm_profile *p);
 void pvm_snapshot_devices(const pvm_vm *vm, char *out, size_t size);
 /* Compares what a snapshot was taken with against now: writes the keys that changed,
  * comma separated ("serialNumber, macAddress"), into out ("" when none). The identity
- * texts are pvm_snapshot_identity_json's, the device texts pvm_snapshot_devices'. */
+ * texts are pvm_snapshot_identity_json's, the device texts pvm_snapshot_devices' (only
+ * the keys both device texts hold are compared). */
 void pvm_snapshot_diff(const char *then, const char *now, bool devices, char *out,
                        size_t size);
 
