@@ -40,11 +40,14 @@ static void pvm_qemu_help(void)
            "otherwise the error names them). Ctrl-C (SIGINT, SIGTERM, SIGHUP) cancels it\n"
            "in any step (apt-get, dpkg-source, patch, configure, ninja), ending what the\n"
            "step started; a cancelled or failed build leaves no half-made build behind (a\n"
-           "failure keeps its log). A new build removes every older build of the cache\n"
-           "(another QEMU version or patch set; not one another process is building) and\n"
-           "names each ('Removed:').\n"
+           "failure keeps its log); --force replaces the build only once the new one is\n"
+           "whole. A new build removes the builds of this patch set made for another QEMU\n"
+           "version (stale after an upgrade; not one another process is building) and\n"
+           "names each ('Removed:'); builds of other patch sets (other checkouts or\n"
+           "installs sharing the cache) stay.\n"
            "'show' says whether it is built for the installed QEMU and lists the cache's\n"
-           "builds ('Cached:': current, or stale and removed by the next build).\n"
+           "builds ('Cached:': current; stale, removed by the next build; or another\n"
+           "patch set's, kept).\n"
            "VMs of profiles that hide the hypervisor run it when it is built (config key\n"
            "qemu_stealth = auto|on|off).\n"
            "\nOptions of build:\n");
@@ -83,6 +86,7 @@ static int pvm_qemu_json(const pvm_qemu_stealth *s, bool cached,
         cJSON_AddStringToObject(c, "key", cached_builds[i].key);
         cJSON_AddNumberToObject(c, "bytes", (double)cached_builds[i].bytes);
         cJSON_AddBoolToObject(c, "current", cached_builds[i].current);
+        cJSON_AddBoolToObject(c, "stale", cached_builds[i].stale);
         cJSON_AddBoolToObject(c, "finished", cached_builds[i].stamped);
         cJSON_AddStringToObject(c, "builtAt", cached_builds[i].built_at);
         cJSON_AddItemToArray(list, c);
@@ -116,8 +120,10 @@ static void pvm_qemu_text(const pvm_qemu_stealth *s, const pvm_qemu_cached *c, s
     }
     for (size_t i = 0; i < n; i++) {
         snprintf(buf, sizeof buf, "%.120s (%s, %s%s%s)", c[i].key,
-                 c[i].current ? "current" : c[i].stamped ? "stale: removed by the next build"
-                                                         : "unfinished",
+                 c[i].current  ? "current"
+                 : !c[i].stamped ? "unfinished"
+                 : c[i].stale  ? "stale: removed by the next build"
+                               : "another patch set: kept",
                  pvm_size_format(c[i].bytes, size, sizeof size),
                  c[i].built_at[0] ? ", built " : "", c[i].built_at);
         pvm_out_field(stdout, 0, w, "Cached", buf);

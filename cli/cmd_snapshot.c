@@ -303,7 +303,8 @@ static const pvm_sub pvm_snap_subs[] = {
      "a stopped VM starts paused, loads the memory state and resumes",
      "A snapshot without memory state needs a stopped VM. A snapshot taken with another\n"
      "identity (or, disk only, other devices) is refused unless --force; one with memory\n"
-     "state and other devices can never load, not even with --force. The devices are\n"
+     "state cannot load into other devices, not even with --force: the refusal says\n"
+     "what brings them back (agent_channel, qemu build, a vm edit option). The devices are\n"
      "what QEMU's memory state depends on: vCPUs and topology, CPU model, memory, disk\n"
      "bus, NIC and its ROM, network, CD-ROM, display, firmware, TPM, the agent's channel\n"
      "and the stealth QEMU with its ids; the refusal names each change.",

@@ -742,7 +742,8 @@ char *pvm_snapshot_identity_json(const pvm_profile *p);
 void pvm_snapshot_devices(const pvm_vm *vm, char *out, size_t size);
 /* Compares what a snapshot was taken with against now: writes the keys that changed,
  * comma separated ("serialNumber, macAddress"), into out ("" when none). The identity
- * texts are pvm_snapshot_identity_json's, the device texts pvm_snapshot_devices'. */
+ * texts are pvm_snapshot_identity_json's, the device texts pvm_snapshot_devices' (only
+ * the keys both device texts hold are compared). */
 void pvm_snapshot_diff(const char *then, const char *now, bool devices, char *out,
                        size_t size);
 
@@ -900,6 +901,9 @@ typedef struct pvm_qemu_cached {
     bool stamped;        /* finished (its stamp names its key) */
     char built_at[32];   /* from the stamp, "" without */
     bool current;        /* the key of the installed QEMU and this patch set, built */
+    bool stale;          /* this patch set under another QEMU version: the next build
+                          * removes it (another patch set's build is another checkout's
+                          * and stays) */
 } pvm_qemu_cached;
 
 /* Fills s for the installed QEMU and the patch folder found (the checkout's beside the
@@ -920,9 +924,12 @@ int pvm_qemu_stealth_status(pvm_qemu_stealth *s, pvm_error *err);
  * gets each step and ninja's fraction; its cancel_fd stops the build in any step (apt-get,
  * dpkg-source, patch, configure, ninja: each runs in its own process group, killed whole),
  * PVM_E_CANCELLED. A failure or cancel leaves no KEY.work and no KEY folder (a failure
- * keeps KEY.log). After a new build every other key's build, log, lock and work folder
- * is removed (not a key another process is building: its lock is held), named in
- * s->removed. Minutes long. */
+ * keeps KEY.log); the build goes to KEY/ only whole (one rename; with force an atomic
+ * exchange), so a failed or cancelled force keeps the build it was to replace. After a new
+ * build the builds of this patch set under another QEMU version (made stale by an upgrade)
+ * are removed with their log, lock and work folder (not a key another process is
+ * building: its lock is held), named in s->removed; builds of other patch sets (other
+ * checkouts sharing the cache) and names not of the key's shape stay. Minutes long. */
 int pvm_qemu_stealth_build(const pvm_progress *progress, bool force, pvm_qemu_stealth *s,
                            bool *cached, pvm_error *err);
 /* The builds in s->cache_dir (s from pvm_qemu_stealth_status or _build), in folder order:

@@ -89,9 +89,39 @@ static bool pvm_kv_get(const char *text, const char *key, char *val, size_t size
     return false;
 }
 
-/* Each key of then whose value now differs, with both values: "agent: virtio-serial then,
- * isa-serial now; qemu: stock then, stealth now" (keys then lacks are not compared). */
-static void pvm_diff_devices_told(const char *then, const char *now, char *out, size_t size)
+/* What to do so a start gives key's value of then again (a snapshot's memory state needs
+ * it), or NULL when nothing but the profile or VM settings of then bring it back. */
+static const char *pvm_diff_remedy(const char *key, const char *then)
+{
+    static const struct {
+        const char *key, *then, *remedy;
+    } rules[] = {
+        { "qemu", "stealth", "run `privarion-vm qemu build` (qemu_stealth auto or on)" },
+        { "qemu", "stock", "set qemu_stealth = off in the config" },
+        { "agent", "isa-serial", "set agent_channel = isa-serial in the config" },
+        { "agent", "virtio-serial", "set agent_channel = virtio in the config" },
+        { "cpus", NULL, "vm edit --cpus" },         { "memory", NULL, "vm edit --memory" },
+        { "nic", NULL, "vm edit --nic" },           { "net", NULL, "vm edit --net" },
+        { "cdrom", NULL, "vm edit --iso" },         { "display", NULL, "vm edit --display" },
+        { "video", NULL, "vm edit --video" },       { "firmware", NULL, "vm edit --firmware" },
+        { "tpm", NULL, "vm edit --tpm" },
+    };
+    for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
+        if (!strcmp(rules[i].key, key) && (!rules[i].then || !strcmp(rules[i].then, then)))
+            return rules[i].remedy;
+    return NULL;
+}
+
+/* How pvm_diff_devices names a change: the key alone ("memory, diskBus"), with both
+ * values ("agent: virtio-serial then, isa-serial now; ..."), or with the remedy too
+ * ("... now (set agent_channel = virtio in the config)"). */
+enum { PVM_DIFF_KEYS, PVM_DIFF_VALUES, PVM_DIFF_REMEDIES };
+
+/* Each key of then whose value differs in now, named as how says. Only the keys both
+ * have are compared: an older row lacks the later keys, and a running VM started by an
+ * older privarion-vm lacks what its process does not show. */
+static void pvm_diff_devices(const char *then, const char *now, int how, char *out,
+                             size_t size)
 {
     out[0] = '\0';
     for (const char *p = then; p && *p; p = strchr(p, ' ') ? strchr(p, ' ') + 1 : NULL) {
@@ -101,26 +131,16 @@ static void pvm_diff_devices_told(const char *then, const char *now, char *out, 
             continue;
         snprintf(key, sizeof key, "%.*s", (int)klen, p);
         pvm_kv_get(then, key, a, sizeof a);
-        if (!pvm_kv_get(now, key, b, sizeof b))
-            snprintf(b, sizeof b, "none");
-        if (strcmp(a, b) == 0)
+        if (!pvm_kv_get(now, key, b, sizeof b) || strcmp(a, b) == 0)
             continue;
-        size_t len = strlen(out);
-        snprintf(out + len, size - len, "%s%s: %s then, %s now", len ? "; " : "", key, a, b);
-    }
-}
-
-static void pvm_diff_devices(const char *then, const char *now, char *out, size_t size)
-{
-    for (const char *p = then; p && *p; p = strchr(p, ' ') ? strchr(p, ' ') + 1 : NULL) {
-        char key[32], a[64], b[64];
-        size_t klen = strcspn(p, "=");
-        if (klen == 0 || klen >= sizeof key)
-            continue;
-        snprintf(key, sizeof key, "%.*s", (int)klen, p);
-        pvm_kv_get(then, key, a, sizeof a);
-        if (!pvm_kv_get(now, key, b, sizeof b) || strcmp(a, b) != 0)
+        if (how == PVM_DIFF_KEYS) {
             pvm_diff_add(out, size, key);
+            continue;
+        }
+        const char *remedy = how == PVM_DIFF_REMEDIES ? pvm_diff_remedy(key, a) : NULL;
+        size_t len = strlen(out);
+        snprintf(out + len, size - len, "%s%s: %s then, %s now%s%s%s", len ? "; " : "", key, a,
+                 b, remedy ? " (" : "", remedy ? remedy : "", remedy ? ")" : "");
     }
 }
 
@@ -146,7 +166,7 @@ void pvm_snapshot_diff(const char *then, const char *now, bool devices, char *ou
     out[0] = '\0';
     pvm_json_init();
     if (devices)
-        pvm_diff_devices(then, now, out, size);
+        pvm_diff_devices(then, now, PVM_DIFF_KEYS, out, size);
     else
         pvm_diff_identity(then, now, out, size);
 }
@@ -598,12 +618,16 @@ static int pvm_snap_compare(pvm_engine *e, const pvm_snap_vm *s, const pvm_snaps
     char changed[512];
     int rc = pvm_snap_fill(e, s, now, err);
     if (rc == 0 && !row->adopted) {
-        pvm_diff_devices_told(row->devices, now->devices, changed, sizeof changed);
+        bool live = pvm_snap_live(&s->vm);
+        pvm_diff_devices(row->devices, now->devices,
+                         row->memory ? PVM_DIFF_REMEDIES : PVM_DIFF_VALUES, changed,
+                         sizeof changed);
         if (changed[0] && row->memory)
-            rc = pvm_error_set(err, PVM_E_STATE, "snapshot '%s' of VM '%s' can never load "
-                               "into these devices, not even with --force: its memory state "
-                               "expects the devices it was taken with (%s)", row->tag,
-                               s->vm.name, changed);
+            rc = pvm_error_set(err, PVM_E_STATE, "snapshot '%s' of VM '%s' cannot load into the "
+                               "devices %s, not even with --force (its memory state needs those "
+                               "it was taken with): %s%s", row->tag, s->vm.name,
+                               live ? "the VM runs with" : "a start would give now", changed,
+                               live ? "; then stop the VM and restore" : "");
         else if (changed[0] && !force)
             rc = pvm_error_set(err, PVM_E_STATE, "snapshot '%s' of VM '%s' was taken with "
                                "other devices (%s); --force restores it anyway", row->tag,

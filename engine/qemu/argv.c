@@ -781,7 +781,7 @@ int pvm_qemu_build_argv(const pvm_profile *p, const pvm_vm *vm, const pvm_qemu_p
     return 0;
 }
 
-void pvm_qemu_devices(const pvm_profile *p, const pvm_vm *vm, bool stealth, int agent_channel,
+void pvm_qemu_devices(const pvm_profile *p, const pvm_vm *vm, int stealth, int agent_channel,
                       char *out, size_t size)
 {
     pvm_snapshot_devices(vm, out, size);
@@ -792,11 +792,16 @@ void pvm_qemu_devices(const pvm_profile *p, const pvm_vm *vm, bool stealth, int 
                       : vm->nic == PVM_NIC_E1000E ? "none"
                                                   : "default";
     size_t len = strlen(out);
-    snprintf(out + len, size - len, " topology=%dx%dx%d cpuModel=%s nicRom=%s agent=%s qemu=%s",
-             t.sockets, t.cores, t.threads, pvm_cpu_pick(&p->hw)->model, rom,
-             pvm_agent_isa(p, agent_channel) ? "isa-serial" : "virtio-serial",
-             stealth ? "stealth" : "stock");
-    if (stealth) {
+    snprintf(out + len, size - len, " topology=%dx%dx%d cpuModel=%s nicRom=%s", t.sockets,
+             t.cores, t.threads, pvm_cpu_pick(&p->hw)->model, rom);
+    len = strlen(out);
+    if (agent_channel != PVM_AGENT_CHANNEL_UNKNOWN)
+        snprintf(out + len, size - len, " agent=%s",
+                 pvm_agent_isa(p, agent_channel) ? "isa-serial" : "virtio-serial");
+    len = strlen(out);
+    if (stealth >= 0)
+        snprintf(out + len, size - len, " qemu=%s", stealth ? "stealth" : "stock");
+    if (stealth > 0) {
         char ids[96];
         pvm_qemu_stealth_ids(p, vm, ids, sizeof ids);
         len = strlen(out);

@@ -843,27 +843,46 @@ static int pvm_qemu_snap_list(void *ctx, const pvm_vm *vm, const pvm_vm_files *f
 
 /* ---------------------------------------------------------------- the table */
 
-/* hv op devices: the running QEMU's as its start recorded (a VM started before that was
- * kept: the binary it runs, the config's agent channel), else a start's now. */
+/* The agent's device on a running QEMU's command line: PVM_AGENT_CHANNEL_ISA or _VIRTIO,
+ * or PVM_AGENT_CHANNEL_UNKNOWN when it cannot be read. */
+static int pvm_qemu_live_channel(const pvm_vm *vm)
+{
+    if (!pvm_vm_pid_alive(vm))
+        return PVM_AGENT_CHANNEL_UNKNOWN;
+    if (pvm_proc_cmdline_has(vm->pid, "isa-serial,chardev=qga0"))
+        return PVM_AGENT_CHANNEL_ISA;
+    if (pvm_proc_cmdline_has(vm->pid, "chardev=qga0,name=org.qemu.guest_agent.0"))
+        return PVM_AGENT_CHANNEL_VIRTIO;
+    return PVM_AGENT_CHANNEL_UNKNOWN;
+}
+
+/* hv op devices. live: as the running QEMU's start recorded it; a VM started before that
+ * was kept gives what its process shows (the binary /proc names, the agent's device on
+ * its command line), a key it does not show left out (never today's config). Not live:
+ * what a start would give now, never failing (a disk-only snapshot of a stopped VM needs
+ * no QEMU): under qemu_stealth = on a start runs the stealth build or refuses, so
+ * stealth even while it is not built. */
 static int pvm_qemu_devices_op(void *ctx, const pvm_profile *p, const pvm_vm *vm,
                                const pvm_vm_files *f, const pvm_config *cfg, bool live,
                                char *out, size_t size, pvm_error *err)
 {
     (void)ctx;
-    int channel = pvm_qemu_agent_channel(cfg->agent_channel);
+    (void)err;
     if (live && pvm_hv_devices_recorded(f, out, size) == 0)
         return 0;
     char path[PVM_PATH_MAX];
-    bool stealth = false;
+    int stealth, channel;
     if (live) {
-        pvm_vm_qemu_binary(vm, path, sizeof path, &stealth);
+        bool is_stealth = false;
+        stealth = pvm_vm_qemu_binary(vm, path, sizeof path, &is_stealth) == 0 ? is_stealth
+                                                                               : -1;
+        channel = pvm_qemu_live_channel(vm);
     } else {
         const char *qemu;
-        int picked = pvm_qemu_stealth_pick(cfg, p->hide_hypervisor, &qemu, path, sizeof path,
-                                           NULL, 0, err);
-        if (picked < 0)
-            return -1;
-        stealth = picked == 1;
+        pvm_error ignored = {0};
+        stealth = pvm_qemu_stealth_pick(cfg, p->hide_hypervisor, &qemu, path, sizeof path,
+                                        NULL, 0, &ignored) != 0;
+        channel = pvm_qemu_agent_channel(cfg->agent_channel);
     }
     pvm_qemu_devices(p, vm, stealth, channel, out, size);
     return 0;

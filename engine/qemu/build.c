@@ -363,50 +363,73 @@ static int pvm_qb_compile(pvm_qb *b, pvm_error *err)
     return rc;
 }
 
-/* Copies the binary into cache_dir/KEY/ and writes the stamp last (both by rename). */
+/* Puts dir (a finished build) in place as cache_dir/KEY: one rename, or, when KEY/ is
+ * there already (--force), an atomic exchange (renameat2, Linux 3.15) and the old one
+ * removed, so KEY/ always holds a whole build. */
+static int pvm_qb_swap_in(const char *dir, const char *key_dir, pvm_error *err)
+{
+    if (rename(dir, key_dir) == 0)
+        return 0;
+    if (errno != EEXIST && errno != ENOTEMPTY)
+        return pvm_error_set(err, PVM_E_IO, "qemu build: %s: %s", key_dir, strerror(errno));
+    if (renameat2(AT_FDCWD, dir, AT_FDCWD, key_dir, RENAME_EXCHANGE) != 0)
+        return pvm_error_set(err, PVM_E_IO, "qemu build: cannot replace %s: %s", key_dir,
+                             strerror(errno));
+    (void)pvm_qb_rm_rf(dir, NULL); /* now the old build; a leftover goes with the work */
+    return 0;
+}
+
+/* Copies the binary into work/out/ with its stamp, then moves that folder to
+ * cache_dir/KEY (pvm_qb_swap_in): an earlier build of KEY stays whole until then. */
 static int pvm_qb_install(pvm_qb *b, int seconds, pvm_error *err)
 {
     pvm_qemu_stealth *s = b->s;
-    char *dir = pvm_xasprintf("%s/%s", s->cache_dir, s->key);
+    char *key_dir = pvm_xasprintf("%s/%s", s->cache_dir, s->key);
+    char *dir = pvm_xasprintf("%s/out", b->work);
     char *from = pvm_xasprintf("%s/build/%s", b->src, PVM_QB_BINARY);
-    char *tmp = pvm_xasprintf("%s.tmp", s->binary);
-    char *argv[] = { "cp", "-f", from, tmp, NULL };
+    char *to = pvm_xasprintf("%s/%s", dir, PVM_QB_BINARY);
+    char *argv[] = { "cp", "-f", from, to, NULL };
+    char built_at[sizeof s->built_at];
     int rc = pvm_qb_mkdirs(dir, err);
     if (rc == 0)
         rc = pvm_qb_run(argv, 60000, "copying the binary", NULL, err);
-    if (rc == 0 && (chmod(tmp, 0755) != 0 || rename(tmp, s->binary) != 0))
-        rc = pvm_error_set(err, PVM_E_IO, "qemu build: %s: %s", s->binary, strerror(errno));
+    if (rc == 0 && chmod(to, 0755) != 0)
+        rc = pvm_error_set(err, PVM_E_IO, "qemu build: %s: %s", to, strerror(errno));
     if (rc == 0) {
         time_t now = time(NULL);
         struct tm tm;
         gmtime_r(&now, &tm);
-        strftime(s->built_at, sizeof s->built_at, "%Y-%m-%dT%H:%M:%SZ", &tm);
-        s->build_seconds = seconds;
+        strftime(built_at, sizeof built_at, "%Y-%m-%dT%H:%M:%SZ", &tm);
         char *text = pvm_xasprintf("key %s\nsource_version %s\npatch_hash %s\npatches %d\n"
                                    "build_seconds %d\nbuilt_at %s\n", s->key,
                                    s->source_version, s->patch_hash, s->npatches, seconds,
-                                   s->built_at);
+                                   built_at);
         char *stamp = pvm_xasprintf("%s/%s", dir, PVM_QB_STAMP);
         rc = pvm_qb_write(stamp, text, err);
         free(stamp);
         free(text);
     }
+    if (rc == 0)
+        rc = pvm_qb_swap_in(dir, key_dir, err);
+    if (rc == 0) {
+        pvm_strlcpy(s->built_at, built_at, sizeof s->built_at);
+        s->build_seconds = seconds;
+    }
+    free(key_dir);
     free(dir);
     free(from);
-    free(tmp);
+    free(to);
     return rc;
 }
 
-/* After a failure or a cancel: no work folder and no half-made KEY folder stay (a
- * failure keeps its log, which the error names; a cancel's is removed too). */
+/* After a failure or a cancel: no work folder stays (a failure keeps its log, which the
+ * error names; a cancel's is removed too). KEY/ is never touched: the build goes there
+ * only whole (pvm_qb_install), so a failed --force keeps the build it was to replace. */
 static void pvm_qb_abandon(pvm_qb *b, const pvm_error *err)
 {
-    char *dir = pvm_xasprintf("%s/%s", b->s->cache_dir, b->s->key);
     (void)pvm_qb_rm_rf(b->work, NULL);
-    (void)pvm_qb_rm_rf(dir, NULL);
     if (err && err->code == PVM_E_CANCELLED)
         unlink(b->log);
-    free(dir);
 }
 
 static int pvm_qb_run_all(pvm_qb *b, pvm_error *err)

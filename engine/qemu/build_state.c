@@ -225,6 +225,33 @@ static bool pvm_qb_stamp_read(const char *path, pvm_qemu_stealth *s)
     return have_key;
 }
 
+/* The length of name's key part when name has the cache's key shape: VERSION-HASH, VERSION
+ * a Debian version without its epoch ([0-9A-Za-z.+~-], starting with a letter or digit,
+ * at most 80 bytes), HASH 12 lowercase hex digits; then nothing, or one of ".log",
+ * ".lock", ".work". 0 for any other name (the status memos, strangers' files). */
+static size_t pvm_qb_key_len(const char *name)
+{
+    static const char *const tails[] = { "", ".log", ".lock", ".work" };
+    size_t n = strlen(name);
+    for (size_t i = 0; i < sizeof tails / sizeof tails[0]; i++) {
+        size_t t = strlen(tails[i]), k = n - t;
+        if (n <= t + 13 || strcmp(name + k, tails[i]) != 0 || name[k - 13] != '-')
+            continue;
+        size_t v = k - 13; /* the version's length */
+        bool ok = v <= 80 && ((name[0] >= '0' && name[0] <= '9') ||
+                              (name[0] >= 'a' && name[0] <= 'z') ||
+                              (name[0] >= 'A' && name[0] <= 'Z'));
+        for (size_t j = 0; ok && j < v; j++)
+            ok = name[j] && strchr("0123456789abcdefghijklmnopqrstuvwxyz"
+                                   "ABCDEFGHIJKLMNOPQRSTUVWXYZ.+~-", name[j]) != NULL;
+        for (size_t j = v + 1; ok && j < k; j++)
+            ok = (name[j] >= '0' && name[j] <= '9') || (name[j] >= 'a' && name[j] <= 'f');
+        if (ok)
+            return k;
+    }
+    return 0;
+}
+
 /* Other builds in the cache folder (an older QEMU or patch set), for doctor. */
 static void pvm_qb_find_other(pvm_qemu_stealth *s)
 {
@@ -233,8 +260,8 @@ static void pvm_qb_find_other(pvm_qemu_stealth *s)
         return;
     struct dirent *e;
     while ((e = readdir(d))) {
-        /* keys hold dots ("7.2+dfsg-..."): a build is a folder with the binary in it */
-        if (e->d_name[0] == '.' || !strcmp(e->d_name, s->key))
+        /* a build: a name of the key's shape, a folder with the binary in it */
+        if (pvm_qb_key_len(e->d_name) != strlen(e->d_name) || !strcmp(e->d_name, s->key))
             continue;
         char *bin = pvm_xasprintf("%s/%s/%s", s->cache_dir, e->d_name, PVM_QB_BINARY);
         if (access(bin, X_OK) == 0)
@@ -459,28 +486,24 @@ static uint64_t pvm_qb_dir_bytes(const char *dir)
 }
 
 /* The key an entry of the cache folder belongs to ("KEY", "KEY.log", "KEY.lock",
- * "KEY.work"), into key; false for anything else (the status memos, strangers). */
-static bool pvm_qb_entry_key(const char *cache, const char *name, char *key, size_t size)
+ * "KEY.work", of the key's shape: pvm_qb_key_len) into key; false for anything else. */
+static bool pvm_qb_entry_key(const char *name, char *key, size_t size)
 {
-    static const char *const tails[] = { ".log", ".lock", ".work" };
-    size_t n = strlen(name);
-    if (name[0] == '.' || n >= size || !strncmp(name, "status-", 7))
+    size_t k = pvm_qb_key_len(name);
+    if (!k || k >= size)
         return false;
-    for (size_t i = 0; i < 3; i++) {
-        size_t t = strlen(tails[i]);
-        if (n > t && !strcmp(name + n - t, tails[i])) {
-            snprintf(key, size, "%.*s", (int)(n - t), name);
-            return true;
-        }
-    }
-    char *bin = pvm_xasprintf("%s/%s/%s", cache, name, PVM_QB_BINARY);
-    char *stamp = pvm_xasprintf("%s/%s/%s", cache, name, PVM_QB_STAMP);
-    bool build = access(bin, F_OK) == 0 || access(stamp, F_OK) == 0;
-    free(bin);
-    free(stamp);
-    if (build)
-        pvm_strlcpy(key, name, size);
-    return build;
+    snprintf(key, size, "%.*s", (int)k, name);
+    return true;
+}
+
+/* Whether the cache's key other is a build of the same patch set and configure line as
+ * s->key under another QEMU version: what an upgrade of QEMU made stale. Keys of another
+ * patch set belong to other checkouts or installs sharing the cache. */
+static bool pvm_qb_same_patches(const pvm_qemu_stealth *s, const char *other)
+{
+    size_t a = strlen(s->key), b = strlen(other);
+    return a > 13 && b > 13 && strcmp(s->key, other) != 0 &&
+           strcmp(s->key + a - 13, other + b - 13) == 0;
 }
 
 int pvm_qemu_stealth_cached(const pvm_qemu_stealth *s, pvm_qemu_cached **out, size_t *count,
@@ -501,7 +524,7 @@ int pvm_qemu_stealth_cached(const pvm_qemu_stealth *s, pvm_qemu_cached **out, si
     while ((e = readdir(d))) {
         char key[128];
         char *bin = pvm_xasprintf("%s/%s/%s", s->cache_dir, e->d_name, PVM_QB_BINARY);
-        bool build = pvm_qb_entry_key(s->cache_dir, e->d_name, key, sizeof key) &&
+        bool build = pvm_qb_entry_key(e->d_name, key, sizeof key) &&
                      !strcmp(key, e->d_name) && access(bin, X_OK) == 0;
         free(bin);
         if (!build)
@@ -519,6 +542,7 @@ int pvm_qemu_stealth_cached(const pvm_qemu_stealth *s, pvm_qemu_cached **out, si
         v[n].stamped = pvm_qb_stamp_read(stamp, &other);
         pvm_strlcpy(v[n].built_at, other.built_at, sizeof v[n].built_at);
         v[n].current = !strcmp(key, s->key) && s->built;
+        v[n].stale = pvm_qb_same_patches(s, key);
         free(stamp);
         free(dir);
         n++;
@@ -529,8 +553,11 @@ int pvm_qemu_stealth_cached(const pvm_qemu_stealth *s, pvm_qemu_cached **out, si
     return 0;
 }
 
-/* Removes every other key's build, log, lock and work folder, except a key another
- * process builds now (its lock is held); what went is named in s->removed. */
+/* Removes the builds an upgrade of QEMU made stale: the keys of the same patch set and
+ * configure line and another QEMU version, each with its log, lock and work folder, except
+ * a key another process builds now (its lock is held). Keys of other patch sets stay
+ * (other checkouts share the cache), and so do names not of the key's shape. What went is
+ * named in s->removed. */
 void pvm_qb_prune(pvm_qemu_stealth *s)
 {
     DIR *d = opendir(s->cache_dir);
@@ -541,7 +568,7 @@ void pvm_qb_prune(pvm_qemu_stealth *s)
     int nbusy = 0;
     while ((e = readdir(d))) {
         char key[128];
-        if (!pvm_qb_entry_key(s->cache_dir, e->d_name, key, sizeof key) || !strcmp(key, s->key))
+        if (!pvm_qb_entry_key(e->d_name, key, sizeof key) || !pvm_qb_same_patches(s, key))
             continue;
         bool skip = false;
         for (int i = 0; i < nbusy; i++)

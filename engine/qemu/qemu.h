@@ -44,7 +44,8 @@ typedef struct pvm_qemu_paths {
 
 /* Where the guest agent's channel sits (config agent_channel). AUTO: an ISA serial port
  * (the guest's ttyS1) when the profile hides the hypervisor, else virtio-serial. */
-enum { PVM_AGENT_CHANNEL_AUTO = 0, PVM_AGENT_CHANNEL_VIRTIO, PVM_AGENT_CHANNEL_ISA };
+enum { PVM_AGENT_CHANNEL_UNKNOWN = -1, /* pvm_qemu_devices: a running QEMU's, not read */
+       PVM_AGENT_CHANNEL_AUTO = 0, PVM_AGENT_CHANNEL_VIRTIO, PVM_AGENT_CHANNEL_ISA };
 /* The config's agent_channel word as PVM_AGENT_CHANNEL_*; AUTO for "auto" or anything else. */
 int pvm_qemu_agent_channel(const char *word);
 
@@ -91,8 +92,10 @@ void pvm_qemu_stealth_ids(const pvm_profile *p, const pvm_vm *vm, char *out, siz
 /* argv.c: the device set a memory state depends on, for snapshot.c to compare on restore:
  * pvm_snapshot_devices' keys, then "topology=SxCxT cpuModel=NAME nicRom=none|default
  * agent=virtio-serial|isa-serial qemu=stock|stealth" and, with the stealth build, its
- * pvm_qemu_stealth_ids. agent_channel: PVM_AGENT_CHANNEL_*. Pure. */
-void pvm_qemu_devices(const pvm_profile *p, const pvm_vm *vm, bool stealth, int agent_channel,
+ * pvm_qemu_stealth_ids. stealth: 1, 0, or -1 unknown (no qemu= and no ids); agent_channel:
+ * PVM_AGENT_CHANNEL_*, _UNKNOWN leaving agent= out (a restore compares only the keys a
+ * snapshot has). Pure. */
+void pvm_qemu_devices(const pvm_profile *p, const pvm_vm *vm, int stealth, int agent_channel,
                       char *out, size_t size);
 
 /* The builder's and the type 0 table's checks alone (no paths, no I/O): whether this profile and VM would start.

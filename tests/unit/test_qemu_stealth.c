@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "../../engine/qemu/qemu.h"
+#include "../../engine/hv.h"
+#include "../../engine/vm_internal.h"
 #include "rm_rf.h"
 
 static void fill(pvm_profile *p, pvm_vm *vm, const char *maker)
@@ -269,6 +271,63 @@ static void test_pick(void **state)
     assert_string_equal(note, "");
 }
 
+/* The QEMU backend's device set (hv op devices, what a snapshot records). Not live, it
+ * never fails: qemu_stealth = on with nothing built (an empty cache) is what a start would
+ * run, the stealth build, so a disk-only snapshot of a stopped VM is not refused; off is
+ * stock. Live without a record (a VM started by an older privarion-vm) whose process
+ * cannot be read: the agent channel and the binary are left out, never taken from
+ * today's config. */
+static void test_devices_op(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/pvm-stealth-dev.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char *cache = pvm_xasprintf("%s/qcache", dir);
+    assert_int_equal(setenv("PRIVARION_VM_QEMU_CACHE", cache, 1), 0);
+    pvm_profile p;
+    pvm_vm vm;
+    fill(&p, &vm, "Dell Inc.");
+    pvm_vm_files f;
+    memset(&f, 0, sizeof f);
+    snprintf(f.dir, sizeof f.dir, "%s", dir);
+    pvm_config cfg;
+    pvm_config_defaults(&cfg);
+    strcpy(cfg.qemu_stealth, "on");
+    strcpy(cfg.agent_channel, "isa-serial");
+    char out[PVM_SNAP_DEVICES_MAX];
+    pvm_error err = {0};
+    assert_int_equal(pvm_hv_qemu.devices(NULL, &p, &vm, &f, &cfg, false, out, sizeof out,
+                                         &err), 0);
+    assert_non_null(strstr(out, " qemu=stealth"));
+    assert_non_null(strstr(out, " agent=isa-serial"));
+    assert_non_null(strstr(out, " pciSubsys="));
+    strcpy(cfg.qemu_stealth, "off");
+    assert_int_equal(pvm_hv_qemu.devices(NULL, &p, &vm, &f, &cfg, false, out, sizeof out,
+                                         &err), 0);
+    assert_non_null(strstr(out, " qemu=stock"));
+    assert_null(strstr(out, "pciSubsys="));
+    /* live, no record, no process to read (pid 0) */
+    vm.pid = 0;
+    assert_int_equal(pvm_hv_qemu.devices(NULL, &p, &vm, &f, &cfg, true, out, sizeof out,
+                                         &err), 0);
+    assert_non_null(strstr(out, "cpus=1 "));
+    assert_null(strstr(out, "agent="));
+    assert_null(strstr(out, "qemu="));
+    /* live with a record: the record */
+    char *rec = pvm_xasprintf("%s/devices", dir);
+    FILE *fp = fopen(rec, "w");
+    assert_non_null(fp);
+    fputs("cpus=1 agent=virtio-serial qemu=stock\n", fp);
+    fclose(fp);
+    assert_int_equal(pvm_hv_qemu.devices(NULL, &p, &vm, &f, &cfg, true, out, sizeof out,
+                                         &err), 0);
+    assert_string_equal(out, "cpus=1 agent=virtio-serial qemu=stock");
+    unsetenv("PRIVARION_VM_QEMU_CACHE");
+    free(rec);
+    free(cache);
+    rm_rf(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -279,6 +338,7 @@ int main(void)
         cmocka_unit_test(test_nvme_and_cdrom_strings),
         cmocka_unit_test(test_config_key),
         cmocka_unit_test(test_pick),
+        cmocka_unit_test(test_devices_op),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -165,6 +165,10 @@ static void test_devices_diff(void **state)
     /* a row from before these keys: only the keys it has are compared */
     pvm_snapshot_diff("cpus=1 memory=536870912", b, true, out, sizeof out);
     assert_string_equal(out, "");
+    /* a key now lacks (a running VM's channel its process does not show) is not compared */
+    pvm_snapshot_diff("cpus=1 agent=isa-serial qemu=stealth", "cpus=1 qemu=stock", true, out,
+                      sizeof out);
+    assert_string_equal(out, "qemu");
 }
 
 /* qemu-img info's table, whatever its length. */
@@ -467,8 +471,9 @@ static void set_config(fixture *f, const char *text)
 
 /* The agent channel (config) changes between snapshot and restore: a running VM keeps the
  * device set it was started with (restores pass); stopped, a start would give the other
- * channel, so its memory state can never load (not even forced) and a disk-only snapshot
- * needs --force; the refusal names the key with both values. */
+ * channel, so its memory state cannot load (not even forced) and a disk-only snapshot
+ * needs --force; the refusal names the key with both values and, for the memory state, the
+ * config value that brings it back. */
 static void test_restore_device_change(void **state)
 {
     fixture *f = *state;
@@ -492,9 +497,11 @@ static void test_restore_device_change(void **state)
     memset(&err, 0, sizeof err);
     assert_int_equal(pvm_snapshot_restore(f->e, "v1", "mem1", &force, NULL, NULL, &err), -1);
     assert_int_equal(err.code, PVM_E_STATE);
-    assert_non_null(strstr(err.msg, "can never load"));
+    assert_non_null(strstr(err.msg, "cannot load into the devices a start would give now"));
     assert_non_null(strstr(err.msg, "not even with --force"));
-    assert_non_null(strstr(err.msg, "agent: virtio-serial then, isa-serial now"));
+    /* the remedy: the config value of then */
+    assert_non_null(strstr(err.msg, "agent: virtio-serial then, isa-serial now (set "
+                                    "agent_channel = virtio in the config)"));
     pvm_vm vm;
     assert_int_equal(pvm_vm_get(f->e, "v1", &vm, &err), 0);
     assert_int_equal(vm.state, PVM_VM_STOPPED); /* refused before anything started */
