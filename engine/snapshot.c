@@ -105,6 +105,7 @@ static const char *pvm_diff_remedy(const char *key, const char *then)
         { "cdrom", NULL, "vm edit --iso" },         { "display", NULL, "vm edit --display" },
         { "video", NULL, "vm edit --video" },       { "firmware", NULL, "vm edit --firmware" },
         { "tpm", NULL, "vm edit --tpm" },
+        { "e1000eMac", NULL, "profile edit PROFILE --mac with the MAC of then" },
     };
     for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
         if (!strcmp(rules[i].key, key) && (!rules[i].then || !strcmp(rules[i].then, then)))

@@ -795,6 +795,11 @@ void pvm_qemu_devices(const pvm_profile *p, const pvm_vm *vm, int stealth, int a
     snprintf(out + len, size - len, " topology=%dx%dx%d cpuModel=%s nicRom=%s", t.sockets,
              t.cores, t.threads, pvm_cpu_pick(&p->hw)->model, rom);
     len = strlen(out);
+    if (vm->net != PVM_NET_NONE && vm->nic == PVM_NIC_E1000E && p->mac[0])
+        /* QEMU's e1000e derives its PCIe serial-number capability (config 0x144) from the
+         * MAC: a memory state taken with another MAC does not load (-EINVAL) */
+        snprintf(out + len, size - len, " e1000eMac=%s", p->mac);
+    len = strlen(out);
     if (agent_channel != PVM_AGENT_CHANNEL_UNKNOWN)
         snprintf(out + len, size - len, " agent=%s",
                  pvm_agent_isa(p, agent_channel) ? "isa-serial" : "virtio-serial");

@@ -440,6 +440,15 @@ static void test_qemu_devices(void **state)
     assert_non_null(strstr(d, " topology=1x4x2 cpuModel=Skylake-Client-v4 nicRom=none "
                               "agent=isa-serial qemu=stock"));
     assert_null(strstr(d, "pciSubsys"));
+    /* e1000e's PCIe serial number comes from the MAC: it is part of the memory state */
+    strcpy(p.mac, "a4:bb:6d:00:00:01");
+    pvm_qemu_devices(&p, &vm, false, PVM_AGENT_CHANNEL_AUTO, d, sizeof d);
+    assert_non_null(strstr(d, "nicRom=none e1000eMac=a4:bb:6d:00:00:01 agent=isa-serial"));
+    vm.nic = PVM_NIC_VIRTIO;
+    pvm_qemu_devices(&p, &vm, false, PVM_AGENT_CHANNEL_AUTO, d, sizeof d);
+    assert_null(strstr(d, "e1000eMac"));
+    vm.nic = PVM_NIC_E1000E;
+    p.mac[0] = '\0';
     /* the stealth build: its ids too (Dell's PCI vendor), NVMe's with an NVMe disk */
     pvm_qemu_devices(&p, &vm, true, PVM_AGENT_CHANNEL_AUTO, d, sizeof d);
     assert_non_null(strstr(d, " qemu=stealth pciSubsys=1028:"));
