@@ -202,8 +202,10 @@ static int pvm_vm_create_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
     pvm_profile prof;
     pvm_error ignored = {0};
     char note[512];
-    if (pvm_profile_get(e, vm.profile_id, &prof, &ignored) == 0 &&
-        pvm_profile_vcpus_note(&prof, vm.cpus, note, sizeof note))
+    bool have = pvm_profile_get(e, vm.profile_id, &prof, &ignored) == 0;
+    if (have && pvm_profile_vcpus_note(&prof, vm.cpus, note, sizeof note))
+        pvm_out_warning("VM '%s': %s", vm.name, note);
+    if (have && pvm_video_mark_note(&prof, vm.display, vm.video, note, sizeof note))
         pvm_out_warning("VM '%s': %s", vm.name, note);
     if (pvm_args_given(a, "json")) {
         char pname[PVM_NAME_MAX + 1];

@@ -343,6 +343,11 @@ int pvm_firmware_parse(const char *s, pvm_firmware *out, pvm_error *err);
  * drives no Cirrus). A VM whose adapter is its firmware's default follows a firmware
  * change made without --video. */
 pvm_video pvm_video_default(pvm_firmware fw);
+/* When profile p hides the hypervisor and a VM shows display d on adapter v = vga (the Bochs
+ * VGA, PCI 1234:1111) or virtio (virtio-gpu, PCI 1af4:1050), one sentence saying the guest
+ * can read that adapter as QEMU's and what to use instead into out (size bytes); returns 1
+ * then, else 0 (out ""). vm create and vm edit print it as a warning, like a MAC mark. */
+int pvm_video_mark_note(const pvm_profile *p, pvm_display d, pvm_video v, char *out, size_t size);
 /* Port forwards: "[tcp|udp:][ADDR:]HOSTPORT:GUESTPORT" items joined by ',' (ADDR an
  * IPv4 address, 127.0.0.1 when left out; ports 1-65535; at most 16; one forward per
  * protocol and host port), or "" / "none". out (PVM_FORWARDS_MAX) gets the canonical
