@@ -99,9 +99,11 @@ static const pvm_opt pvm_create_opts[] = {
     {"display", 0, true, "MODE", "none (serial console only) or vnc (a screen on a private "
                                  "unix socket; see 'vm display'); default vnc with --iso"},
     {"video", 0, true, "ADAPTER", "with a display: ramfb (no PCI device; the default with uefi), "
-                                  "cirrus (PCI 1013:00b8 Cirrus Logic, a real VGA; the default "
-                                  "with bios), vga (PCI 1234:1111 \"Bochs\") or virtio (PCI "
-                                  "1af4:1050 Red Hat)"},
+                                  "cirrus (PCI 1013:00b8 Cirrus Logic, a real VGA, subsystem "
+                                  "1af4:1100 Red Hat on stock QEMU; the default with bios; vm "
+                                  "audit marks it), vga (PCI 1234:1111 \"Bochs\") or virtio "
+                                  "(PCI 1af4:1050 Red Hat); vga and virtio warn on a profile "
+                                  "that hides the hypervisor"},
     {"firmware", 0, true, "FW", "bios (default, SeaBIOS), uefi (OVMF) or uefi-secure (OVMF, "
                                "Secure Boot with Microsoft's keys, SMM)"},
     {"tpm", 0, false, NULL, "a TPM 2.0 (swtpm, one per VM, its state in the VM's folder)"},

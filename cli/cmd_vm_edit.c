@@ -18,7 +18,8 @@ static const pvm_opt pvm_edit_opts[] = {
                                       "machine: new UUID, serials, MAC)"},
     {"display", 0, true, "MODE", "none or vnc (see 'vm create --help')"},
     {"video", 0, true, "ADAPTER", "ramfb, cirrus, vga or virtio (see 'vm create --help'); "
-                                  "left out, a default adapter follows a --firmware change"},
+                                  "left out, the old firmware's default (cirrus under bios, ramfb "
+                                  "under uefi), chosen or not, follows a --firmware change"},
     {"net", 0, true, "MODE", "user, none or bridge=BR"},
     {"forward", 0, true, "LIST", "replace the port forwards (see 'vm create --help'); 'none' "
                                  "drops them"},

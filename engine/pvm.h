@@ -339,9 +339,10 @@ int pvm_firmware_parse(const char *s, pvm_firmware *out, pvm_error *err);
 /* The adapter a VM with a display gets when none is chosen: cirrus under bios (SeaBIOS's
  * ramfb VGA BIOS is no VGA: no text mode, only 32-bit VESA modes, so a kernel left in text
  * mode or asking for a 16-bit mode, as Debian's BIOS boot menu does, draws nothing on it),
- * ramfb under uefi and uefi-secure (OVMF's GOP on it is what a UEFI OS draws on; OVMF
- * drives no Cirrus). A VM whose adapter is its firmware's default follows a firmware
- * change made without --video. */
+ * ramfb under uefi and uefi-secure (a UEFI OS draws on OVMF's GOP, which OVMF offers on
+ * ramfb and on the Cirrus alike; ramfb adds no PCI device). A firmware change made without
+ * --video moves an adapter equal to the old firmware's default to the new one's, chosen
+ * or not (the store does not tell); vga and virtio stay. */
 pvm_video pvm_video_default(pvm_firmware fw);
 /* When profile p hides the hypervisor and a VM shows display d on adapter v = vga (the Bochs
  * VGA, PCI 1234:1111) or virtio (virtio-gpu, PCI 1af4:1050), one sentence saying the guest
