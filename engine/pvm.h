@@ -55,6 +55,12 @@ char *pvm_xstrdup(const char *s);
 char *pvm_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Copies at most size-1 bytes and always NUL-terminates; returns strlen(src). */
 size_t pvm_strlcpy(char *dst, const char *src, size_t size);
+/* A string a guest sent (audit values, PCI slot names ...) made safe to print on a
+ * terminal: C0 controls and DEL become "\xNN", C1 controls (U+0080..U+009F, UTF-8 C2 80..
+ * C2 9F) "\u00NN", a byte of no UTF-8 sequence "\xNN", a backslash "\\"; other UTF-8 is
+ * kept. Writes at most size-1 bytes (never half an escape or character) and a NUL into
+ * out; returns out. The CLI's text output and the TUI print guest strings through it. */
+char *pvm_escape_ctl(const char *in, char *out, size_t size);
 /* Fills buf with n cryptographically random bytes (getrandom). */
 void pvm_random_bytes(void *buf, size_t n);
 /* Uniform random integer in [0, bound). */
