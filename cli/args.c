@@ -217,13 +217,18 @@ const char *pvm_args_flag_of(const pvm_opt *opts, size_t nopts, const char *fiel
 void pvm_args_flag_error(pvm_error *err, const pvm_opt *opts, size_t nopts)
 {
     char flag[64];
-    if (!err || !pvm_args_flag_of(opts, nopts, err->field, flag, sizeof flag) ||
-        strcmp(flag, err->field) == 0)
+    if (!err || !pvm_args_flag_of(opts, nopts, err->field, flag, sizeof flag))
         return;
-    size_t kl = strlen(err->field);
-    if (strncmp(err->msg, err->field, kl) != 0 || err->msg[kl] != ':')
-        return; /* the message does not open with its key (e.g. "[1].key: ...") */
-    char *s = pvm_xasprintf("%s (--%s):%s", err->field, flag, err->msg + kl + 1);
+    /* a profile field's message opens with its path (hardwareModel.product), others with
+     * the key; "cpus (--cpus)" would say nothing more than "cpus" */
+    const pvm_field *f = pvm_profile_field_by_key(err->field);
+    const char *name = f ? f->path : err->field;
+    if (strcmp(flag, name) == 0)
+        return;
+    size_t kl = strlen(name);
+    if (strncmp(err->msg, name, kl) != 0 || err->msg[kl] != ':')
+        return; /* the message does not open with its name (e.g. "[1].key: ...") */
+    char *s = pvm_xasprintf("%s (--%s):%s", name, flag, err->msg + kl + 1);
     pvm_strlcpy(err->msg, s, sizeof err->msg);
     free(s);
 }

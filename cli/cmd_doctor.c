@@ -51,6 +51,9 @@ static void pvm_doctor_text(const pvm_doctor *d)
     snprintf(buf, sizeof buf, "%s (setting: %s): %.260s", d->stealth_built ? "yes" : "no",
              d->qemu_stealth, d->stealth_note);
     pvm_out_field(stdout, 0, w, "Stealth QEMU", buf);
+    for (size_t i = 0; i < d->npieces; i++) /* label once, then aligned under it */
+        printf("%-*s %-7s %s (%s)\n", w + 1, i ? "" : "Real guests:",
+               d->pieces[i].present ? "found" : "MISSING", d->pieces[i].path, d->pieces[i].what);
     if (!d->nproblems) {
         printf("\nNo problems found.\n");
         return;
@@ -80,6 +83,14 @@ static int pvm_doctor_json(const pvm_doctor *d, pvm_error *err)
     cJSON_AddStringToObject(j, "qemuStealth", d->qemu_stealth);
     cJSON_AddBoolToObject(j, "stealthBuilt", d->stealth_built);
     cJSON_AddStringToObject(j, "stealthNote", d->stealth_note);
+    cJSON *pieces = cJSON_AddArrayToObject(j, "realGuestPieces");
+    for (size_t i = 0; i < d->npieces; i++) {
+        cJSON *p = cJSON_CreateObject();
+        cJSON_AddStringToObject(p, "for", d->pieces[i].what);
+        cJSON_AddStringToObject(p, "path", d->pieces[i].path);
+        cJSON_AddBoolToObject(p, "present", d->pieces[i].present);
+        cJSON_AddItemToArray(pieces, p);
+    }
     cJSON *arr = cJSON_AddArrayToObject(j, "problems");
     for (size_t i = 0; i < d->nproblems; i++) {
         cJSON *p = cJSON_CreateObject();

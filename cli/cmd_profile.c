@@ -210,8 +210,8 @@ static void pvm_create_help(const pvm_sub_group *g, const pvm_sub *s)
     (void)g;
     (void)s;
     printf("usage: " PVM_PROG " profile create NAME [--preset KEY] [--random] [FIELD FLAGS]\n"
-           "\nMake a hardware profile. NAME is 1-64 of A-Z a-z 0-9 space . _ - (no leading\n"
-           "or trailing space, not . or .., not in the form of a UUID). Every field is\n"
+           "\nMake a hardware profile. NAME is 1-64 of A-Z a-z 0-9 space . _ -, starting with a\n"
+           "letter or digit (no trailing space, not in the form of a UUID). Every field is\n"
            "optional: with no preset, --random or field flags the profile starts empty.\n"
            "--random without --preset also takes a random preset's model.\n"
            "\nOptions:\n");
@@ -226,7 +226,7 @@ static void pvm_marks_warn(const pvm_profile *p)
     size_t n = pvm_profile_marks(p, m, sizeof m / sizeof m[0]);
     for (size_t i = 0; i < n; i++)
         pvm_out_warning("%s (--%s): \"%s\" is %s, a virtualization mark the guest can read "
-                        "(profile '%s'%s)", m[i].field, m[i].flag, m[i].value,
+                        "(profile '%s'%s)", m[i].path, m[i].flag, m[i].value,
                         m[i].description, p->name,
                         p->hide_hypervisor ? "; vm start refuses it unless --allow-vm-marks"
                                            : "");
@@ -363,51 +363,19 @@ static void pvm_show_help(const pvm_sub_group *g, const pvm_sub *s)
     pvm_args_print_help(stdout, pvm_json_opts, 1);
 }
 
-static const char *pvm_field_label(const pvm_field *f)
-{
-    static const char *const labels[][2] = {
-        {"manufacturer", "Manufacturer"},
-        {"product", "Product"},
-        {"version", "Version"},
-        {"family", "Family"},
-        {"sku", "SKU"},
-        {"boardManufacturer", "Board manufacturer"},
-        {"boardProduct", "Board product"},
-        {"boardVersion", "Board version"},
-        {"boardSerial", "Board serial"},
-        {"chassisManufacturer", "Chassis manufacturer"},
-        {"chassisSerial", "Chassis serial"},
-        {"chassisAsset", "Chassis asset tag"},
-        {"biosVendor", "BIOS vendor"},
-        {"biosVersion", "BIOS version"},
-        {"biosDate", "BIOS date"},
-        {"cpuModel", "CPU model"},
-        {"cpuManufacturer", "CPU manufacturer"},
-        {"memoryManufacturer", "Memory manufacturer"},
-        {"machineIdentifier", "Machine UUID"},
-        {"macAddress", "MAC address"},
-        {"serialNumber", "Serial number"},
-        {"diskSerial", "Disk serial"},
-    };
-    for (size_t i = 0; i < sizeof labels / sizeof labels[0]; i++)
-        if (strcmp(labels[i][0], f->key) == 0)
-            return labels[i][1];
-    return f->key;
-}
-
 static void pvm_show_fields(const pvm_profile *p, bool hw, int width)
 {
     size_t nf;
     const pvm_field *fields = pvm_profile_fields(&nf);
     for (size_t i = 0; i < nf; i++)
         if (fields[i].in_hw_model == hw)
-            pvm_out_field(stdout, 2, width, pvm_field_label(&fields[i]),
+            pvm_out_field(stdout, 2, width, fields[i].label,
                           pvm_profile_field_cptr(p, &fields[i]));
 }
 
 static void pvm_show_human(const pvm_profile *p)
 {
-    const int w = 20;
+    const int w = 21; /* the longest label, "CPU threads per core:" */
     char t1[64], t2[64];
     pvm_out_field(stdout, 0, w + 2, "Name", p->name);
     pvm_out_field(stdout, 0, w + 2, "ID", p->id);

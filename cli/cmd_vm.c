@@ -88,11 +88,12 @@ static const pvm_opt pvm_create_opts[] = {
                                  "[tcp|udp:][ADDR:]HOSTPORT:GUESTPORT (host side 127.0.0.1 "
                                  "unless ADDR; another ADDR is warned about: other machines "
                                  "reach it), e.g. 2222:22,8080:80"},
-    {"iso", 0, true, "FILE", "attach an installer/live ISO as a CD-ROM (boots first)"},
+    {"iso", 0, true, "FILE", "attach an installer/live ISO as a CD-ROM (boots first); an ISO "
+                           "9660 or UDF image, else refused"},
     {"image", 0, true, "FILE", "start the disk from an existing image (see --image-mode)"},
     {"image-mode", 0, true, "MODE", "copy (default: an independent qcow2 copy) or overlay "
                                     "(a qcow2 overlay backed by FILE, which must stay)"},
-    {"kernel", 0, true, "FILE", "boot this Linux kernel directly"},
+    {"kernel", 0, true, "FILE", "boot this Linux kernel directly (a bzImage or ELF file)"},
     {"initrd", 0, true, "FILE", "initramfs for --kernel"},
     {"append", 0, true, "STR", "kernel command line for --kernel (default: console=ttyS0, so "
                                "'vm log' shows the boot; a given STR is used as is)"},
@@ -544,7 +545,8 @@ static int pvm_vm_console_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
 static const pvm_sub pvm_vm_subs[] = {
     {"create", "NAME --profile PROFILE [OPTIONS]", "make a VM: its folder, a sparse qcow2 disk "
      "(qemu-img) and its record",
-     "NAME: letters, digits, space, '.', '_' and '-'. SIZE takes K, M, G or T (powers of 1024).\n"
+     "NAME: letters, digits, space, '.', '_' and '-', starting with a letter or digit.\n"
+     "SIZE takes K, M, G or T (powers of 1024).\n"
      "The disk is sparse: it takes space only as the guest writes. With --image the disk\n"
      "starts from FILE: '--image-mode copy' makes an independent qcow2 copy (FILE may go\n"
      "away), '--image-mode overlay' a qcow2 overlay that reads unchanged blocks from FILE\n"

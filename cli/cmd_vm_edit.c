@@ -12,7 +12,8 @@ static const pvm_opt pvm_edit_opts[] = {
     {"memory", 0, true, "SIZE", "memory, e.g. 512M, 4G (at most the max_memory cap)"},
     {"disk", 0, true, "SIZE", "grow the disk to SIZE (qemu-img resize; never shrinks; the "
                               "guest's partitions are left to you)"},
-    {"iso", 0, true, "FILE", "attach FILE as the CD-ROM (boots first); 'none' detaches it"},
+    {"iso", 0, true, "FILE", "attach FILE (an ISO 9660 or UDF image) as the CD-ROM (boots "
+                             "first); 'none' detaches it"},
     {"nic", 0, true, "MODEL", "network card: virtio or e1000e"},
     {"profile", 'p', true, "PROFILE", "wear another hardware profile (the guest sees a new "
                                       "machine: new UUID, serials, MAC)"},

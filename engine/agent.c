@@ -762,6 +762,13 @@ int pvm_agent_copy_out(pvm_agent *a, const char *guest_path, const char *host_pa
         return -1;
     }
     int rc = agent_stream_out(a, h, fd, deadline, progress, r, err);
+    if (rc < 0 && r->bytes == 0 && strstr(err->msg, "Is a directory"))
+        /* a guest opens a folder for reading; its first read fails (EISDIR) */
+        pvm_error_set_field(err, PVM_E_INVALID, "GUEST_PATH",
+                            "GUEST_PATH: '%s' is a folder in the guest; vm copy copies one file "
+                            "(pack the folder first, e.g. vm exec VM -- tar -C '%s' -czf "
+                            "/tmp/folder.tgz ., then copy /tmp/folder.tgz)",
+                            guest_path, guest_path);
     pvm_error cerr;
     pvm_qga_file_close(a->g, h, &cerr);
     /* Then the guest hashes what it has (after the read: under TCG the guest's one vCPU

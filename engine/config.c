@@ -265,9 +265,9 @@ int pvm_caps_check(const pvm_config *cfg, const char *what, uint64_t memory, pvm
     if (memory > cfg->max_memory) {
         pvm_cfg_size_text(memory, a, sizeof a);
         pvm_cfg_size_text(cfg->max_memory, b, sizeof b);
-        return pvm_error_set_field(err, PVM_E_LIMIT, "memory",
-                             "%s: memory %s is over the cap of %s (max_memory in the config)",
-                             what, a, b);
+        return pvm_error_set_field(err, PVM_E_LIMIT, what,
+                                   "%s: %s is over the cap of %s (max_memory in the config)",
+                                   what, a, b);
     }
     return 0;
 }

@@ -210,8 +210,8 @@ static void pvm_doctor_stealth(pvm_doctor *d, const pvm_config *cfg)
 
 /* The pieces of real guests (issue 12): OVMF (--firmware uefi*), swtpm (--tpm), SeaBIOS's
  * Cirrus VGA BIOS (bios's default screen) and ramfb one (--video ramfb under bios), the
- * bridge helper (--net bridge=BR): one problem naming what each missing one disables, with
- * the one apt-get line. */
+ * bridge helper (--net bridge=BR): each listed present or not in d->pieces, and one problem
+ * naming what each missing one disables, with the one apt-get line. */
 static void pvm_doctor_real_guests(pvm_doctor *d)
 {
     static const struct { const char *path; bool prog; const char *pkg, *what; } need[] = {
@@ -225,6 +225,11 @@ static void pvm_doctor_real_guests(pvm_doctor *d)
     char what[256] = "", pkgs[160] = "";
     for (size_t i = 0; i < sizeof need / sizeof need[0]; i++) {
         bool ok = need[i].prog ? pvm_doctor_in_path(need[i].path) : access(need[i].path, R_OK) == 0;
+        if (d->npieces < sizeof d->pieces / sizeof d->pieces[0]) {
+            pvm_strlcpy(d->pieces[d->npieces].what, need[i].what, sizeof d->pieces[0].what);
+            pvm_strlcpy(d->pieces[d->npieces].path, need[i].path, sizeof d->pieces[0].path);
+            d->pieces[d->npieces++].present = ok;
+        }
         if (ok)
             continue;
         size_t n = strlen(what);

@@ -259,13 +259,14 @@ int pvm_profile_update(pvm_engine *e, pvm_profile *p, const pvm_profile_opts *op
 
     if (!q.id[0])
         return pvm_error_set_field(err, PVM_E_INVALID, "id", "id: must not be empty on update");
-    if (pvm_profile_validate(&q, err) < 0)
-        return -1;
     if (pvm_store_begin(s, err) < 0)
         return -1;
     int rc = pvm_db_profile_get(s, q.id, &old, err);
     if (rc == 0 && strcmp(old.id, q.id) != 0)
         rc = pvm_error_set(err, PVM_E_NOTFOUND, "profile: no profile with id '%s'", q.id);
+    if (rc == 0) /* a stored name kept as is passes under the rules it was stored with */
+        rc = strncmp(q.name, old.name, sizeof q.name) == 0 ? pvm_profile_validate_stored(&q, err)
+                                                            : pvm_profile_validate(&q, err);
     if (rc == 0) {
         q.created_at = old.created_at;
         q.updated_at = pvm_now();

@@ -160,7 +160,7 @@ typedef enum {
 /* One row of the field table: the single description of every identity
  * field, used by validation, JSON, the store and the command-line flags. */
 typedef struct pvm_field {
-    const char *key;     /* JSON key (camelCase), also the name in errors */
+    const char *key;     /* JSON key (camelCase); err->field of errors about it */
     const char *flag;    /* command-line flag without the leading "--" */
     const char *column;  /* SQL column in the profiles table */
     bool in_hw_model;    /* JSON: lives inside "hardwareModel" */
@@ -168,6 +168,9 @@ typedef struct pvm_field {
     size_t offset;       /* offset of the char array inside pvm_profile */
     size_t size;         /* size of that char array (max length + 1) */
     unsigned long min, max; /* PVM_FK_UINT / PVM_FK_HEX: the allowed range */
+    const char *path;    /* its path in a profile's JSON ("hardwareModel.product",
+                          * "serialNumber"): the name every error about it opens with */
+    const char *label;   /* words for people ("Chassis type"): profile show's labels */
 } pvm_field;
 
 /* The table of all string identity fields (not id, name, hide_hypervisor). */
@@ -210,8 +213,12 @@ int pvm_validate_text(const char *what, const char *s, size_t max, pvm_error *er
 int pvm_validate_uuid(const char *what, const char *s, pvm_error *err);
 int pvm_validate_mac(const char *what, const char *s, pvm_error *err);
 int pvm_validate_date(const char *what, const char *s, pvm_error *err);
-/* Validates every field of p (the seed's validate()). */
+/* Validates every field of p (the seed's validate()). A name starts with a letter or
+ * digit, then letters, digits, space, '.', '_', '-' (at most PVM_NAME_MAX). */
 int pvm_profile_validate(const pvm_profile *p, pvm_error *err);
+/* The same for a profile whose name is already stored and kept as is: such a name passes
+ * without the first-character rule (names stored before it keep working). */
+int pvm_profile_validate_stored(const pvm_profile *p, pvm_error *err);
 
 /* The largest profile JSON text (a file to import, one object or an array), bytes. */
 #define PVM_JSON_MAX_BYTES (1 << 20)
@@ -244,6 +251,7 @@ const char *pvm_mark_find(const char *field_key, const char *value);
 
 typedef struct pvm_profile_mark {
     const char *field;       /* field key, e.g. "macAddress" (static) */
+    const char *path;        /* its JSON path, e.g. "hardwareModel.cpuModel" (static) */
     const char *flag;        /* its command-line flag without "--" (static) */
     const char *description; /* e.g. "QEMU/KVM's MAC prefix 52:54:00" (static) */
     char value[PVM_TEXT_MAX + 1];
@@ -961,6 +969,14 @@ typedef struct pvm_doctor {
     int max_cpus;
     char cpu_share[64];   /* the host cores max_cpus pins every QEMU to: "1" or "0,1" */
     uint64_t max_memory;
+    /* the pieces of real guests, present or not: what each serves ("--tpm"), its file or
+     * program, and whether it is there (a missing one is also a problem below) */
+    struct {
+        char what[48];
+        char path[64];
+        bool present;
+    } pieces[8];
+    size_t npieces;
     size_t nproblems;
     pvm_doctor_problem problems[PVM_DOCTOR_MAX_PROBLEMS];
 } pvm_doctor;

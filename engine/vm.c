@@ -300,7 +300,7 @@ static int pvm_vm_check_caps(pvm_engine *e, pvm_vm *vm, pvm_error *err)
         if (cap && cap < vm->memory_bytes)
             vm->memory_bytes = cap;
     }
-    return pvm_caps_check(&cfg, "vm create", vm->memory_bytes, err);
+    return pvm_caps_check(&cfg, "memory", vm->memory_bytes, err);
 }
 
 static int pvm_vm_make_disk(pvm_engine *e, const pvm_vm_files *f, const pvm_vm_opts *o,
@@ -434,7 +434,7 @@ static int pvm_vm_create_checks(pvm_engine *e, const char *name, const char *pro
         (vm->tpm = o->tpm, false) ||
         pvm_vm_fields_agree(vm, o->video_set, err) < 0 ||
         pvm_vm_input_file("image", o->image, image, PVM_PATH_MAX, err) < 0 ||
-        pvm_vm_input_file("kernel", o->kernel, vm->kernel, sizeof vm->kernel, err) < 0 ||
+        pvm_vm_field_kernel(vm, o->kernel, err) < 0 ||
         pvm_vm_input_file("initrd", o->initrd, vm->initrd, sizeof vm->initrd, err) < 0)
         return -1;
     if (o->image_mode == PVM_IMAGE_OVERLAY && pvm_vm_overlay_check(e, image, err) < 0)

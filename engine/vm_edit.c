@@ -64,7 +64,7 @@ static int pvm_edit_checks(pvm_engine *e, const pvm_vm *vm, const pvm_profile *p
     const pvm_hv_ops *hv;
     void *ctx;
     if (pvm_config_load(pvm_engine_home(e), &cfg, err) < 0 ||
-        pvm_caps_check(&cfg, "vm edit", vm->memory_bytes, err) < 0 ||
+        pvm_caps_check(&cfg, "memory", vm->memory_bytes, err) < 0 ||
         pvm_engine_hv(e, &cfg, &hv, &ctx, err) < 0)
         return -1;
     return hv->check(ctx, p, vm, err); /* what start would refuse, refused now */

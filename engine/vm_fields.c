@@ -7,6 +7,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +72,44 @@ int pvm_vm_input_file(const char *what, const char *in, char *out, size_t size,
     return rc;
 }
 
+/* Reads size bytes at offset of path into buf; returns the count read (short at the end). */
+static ssize_t pvm_read_at(const char *path, off_t offset, void *buf, size_t size)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = pread(fd, buf, size, offset);
+    close(fd);
+    return n;
+}
+
+#define PVM_VRS_OFFSET 32768 /* ECMA-119 8.1 / ECMA-167 2/8.3: sector 16 of 2048 bytes */
+#define PVM_VRS_COUNT 8      /* volume descriptors looked at (UDF bridges put CD001 first) */
+
+/* An ISO 9660 or UDF image: the volume recognition sequence from byte 32768 holds 2048-byte
+ * descriptors whose identifier is bytes 1-5: "CD001" first (ECMA-119 8.1; hybrid UDF bridge
+ * images too), or "BEA01" then "NSR02"/"NSR03" (ECMA-167 2/9.2, UDF 2.60 2.1.7). */
+static bool pvm_iso_signature(const char *path)
+{
+    unsigned char vrs[PVM_VRS_COUNT * 2048];
+    ssize_t n = pvm_read_at(path, PVM_VRS_OFFSET, vrs, sizeof vrs);
+    if (n < 2048)
+        return false;
+    if (memcmp(vrs + 1, "CD001", 5) == 0)
+        return true;
+    bool bea = false;
+    for (ssize_t at = 0; at + 2048 <= n; at += 2048) {
+        const unsigned char *id = vrs + at + 1;
+        if (memcmp(id, "BEA01", 5) == 0)
+            bea = true;
+        else if (bea && (memcmp(id, "NSR02", 5) == 0 || memcmp(id, "NSR03", 5) == 0))
+            return true;
+        else if (memcmp(id, "TEA01", 5) == 0)
+            return false;
+    }
+    return false;
+}
+
 int pvm_vm_field_iso(pvm_vm *vm, const char *path, pvm_error *err)
 {
     char real[PVM_PATH_MAX];
@@ -80,7 +119,35 @@ int pvm_vm_field_iso(pvm_vm *vm, const char *path, pvm_error *err)
     }
     if (pvm_vm_input_file("iso", path, real, sizeof real, err) < 0)
         return -1;
+    if (real[0] && !pvm_iso_signature(real))
+        return pvm_error_set_field(err, PVM_E_INVALID, "iso", "iso: %s: not an ISO 9660 or UDF "
+                                   "image (no CD001, or BEA01 then NSR02/NSR03, volume "
+                                   "descriptor from byte 32769; ECMA-119, ECMA-167)", path);
     pvm_strlcpy(vm->iso, real, sizeof vm->iso);
+    return 0;
+}
+
+/* A kernel QEMU's -kernel boots on x86: a Linux bzImage ("HdrS" at 0x202, the x86 boot
+ * protocol, Documentation/arch/x86/boot.rst) or an ELF file (multiboot, PVH). */
+static bool pvm_kernel_signature(const char *path)
+{
+    unsigned char head[0x206];
+    ssize_t n = pvm_read_at(path, 0, head, sizeof head);
+    if (n >= 4 && memcmp(head, "\x7f" "ELF", 4) == 0)
+        return true;
+    return n == (ssize_t)sizeof head && memcmp(head + 0x202, "HdrS", 4) == 0;
+}
+
+int pvm_vm_field_kernel(pvm_vm *vm, const char *path, pvm_error *err)
+{
+    char real[PVM_PATH_MAX];
+    if (pvm_vm_input_file("kernel", path, real, sizeof real, err) < 0)
+        return -1;
+    if (real[0] && !pvm_kernel_signature(real))
+        return pvm_error_set_field(err, PVM_E_INVALID, "kernel", "kernel: %s: not a kernel QEMU "
+                                   "can boot (a Linux bzImage, with \"HdrS\" at byte 0x202, or "
+                                   "an ELF file)", path);
+    pvm_strlcpy(vm->kernel, real, sizeof vm->kernel);
     return 0;
 }
 

@@ -116,9 +116,11 @@ int pvm_vm_field_cpus(pvm_vm *vm, int cpus, pvm_error *err);          /* 1..255 
 int pvm_vm_field_memory(pvm_vm *vm, uint64_t bytes, pvm_error *err);  /* pvm_memory_check */
 int pvm_vm_field_disk(pvm_vm *vm, uint64_t bytes, pvm_error *err);    /* pvm_disk_check */
 int pvm_vm_field_nic(pvm_vm *vm, pvm_nic_model nic, pvm_error *err);  /* not with --net none */
-/* An existing readable regular file, stored as its absolute real path; NULL, "" or
- * "none" detaches the ISO. */
+/* An existing readable ISO 9660 or UDF image (its volume descriptor checked), stored as
+ * its absolute real path; NULL, "" or "none" detaches the ISO. */
 int pvm_vm_field_iso(pvm_vm *vm, const char *path, pvm_error *err);
+/* The --kernel file: readable, and a Linux bzImage or ELF (none: no kernel). */
+int pvm_vm_field_kernel(pvm_vm *vm, const char *path, pvm_error *err);
 /* The profile by name or id (err->field "profile" when there is none), refused when it
  * carries a VM mark the engine's policy does not allow; fills *p and vm->profile_id. */
 int pvm_vm_field_profile(pvm_engine *e, pvm_vm *vm, const char *name_or_id, pvm_profile *p,

@@ -42,7 +42,7 @@ static int pvm_vm_check_running_caps(pvm_engine *e, const pvm_config *cfg, const
                                      pvm_error *err)
 {
     pvm_error cap = {0};
-    if (pvm_caps_check(cfg, "start", vm->memory_bytes, &cap) < 0)
+    if (pvm_caps_check(cfg, "memory", vm->memory_bytes, &cap) < 0)
         return pvm_vm_caps_alone(cfg, vm, err);
     pvm_vm *all = NULL;
     size_t n = 0;
@@ -58,7 +58,7 @@ static int pvm_vm_check_running_caps(pvm_engine *e, const pvm_config *cfg, const
         others++;
     }
     free(all);
-    if (pvm_caps_check(cfg, "start", mem + vm->memory_bytes, &cap) == 0)
+    if (pvm_caps_check(cfg, "memory", mem + vm->memory_bytes, &cap) == 0)
         return 0;
     char own[32], used[32], total[32], capm[32];
     return pvm_error_set(err, PVM_E_LIMIT,

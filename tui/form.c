@@ -322,8 +322,8 @@ static int tui_profile_check(tui_form *form, tui_ffield *ff, pvm_error *err)
     pvm_profile tmp = form->profile;
     if (ff->pf)
         return pvm_profile_set(&tmp, ff->pf, ff->edit.buf, err);
-    if (strcmp(ff->key, "name") == 0)
-        return pvm_profile_set_name(&tmp, ff->edit.buf, err);
+    if (strcmp(ff->key, "name") == 0 && strcmp(ff->edit.buf, form->profile.name) != 0)
+        return pvm_profile_set_name(&tmp, ff->edit.buf, err); /* a kept name stays valid */
     return 0;
 }
 
@@ -336,7 +336,7 @@ static int tui_profile_submit(tui_form *form, tui_app *app, pvm_error *err)
         int rc = 0;
         if (ff->pf)
             rc = pvm_profile_set(&p, ff->pf, ff->edit.buf, err);
-        else if (strcmp(ff->key, "name") == 0)
+        else if (strcmp(ff->key, "name") == 0 && strcmp(ff->edit.buf, p.name) != 0)
             rc = pvm_profile_set_name(&p, ff->edit.buf, err);
         else if (strcmp(ff->key, "hideHypervisor") == 0)
             p.hide_hypervisor = ff->choice == 0;

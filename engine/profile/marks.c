@@ -169,6 +169,7 @@ size_t pvm_profile_marks(const pvm_profile *p, pvm_profile_mark *out, size_t max
         if (!d)
             continue;
         out[n].field = fields[i].key;
+        out[n].path = fields[i].path;
         out[n].flag = fields[i].flag;
         out[n].description = d;
         pvm_strlcpy(out[n].value, v, sizeof out[n].value);
@@ -186,7 +187,7 @@ int pvm_profile_marks_check(const pvm_profile *p, bool allow, pvm_error *err)
                                "%s: \"%s\" is %s, a virtualization mark the guest can read, in "
                                "profile '%s', which hides the hypervisor; change it with "
                                "'profile edit %s --%s VALUE' (or --random), or pass "
-                               "--allow-vm-marks", m.field, m.value, m.description, p->name,
+                               "--allow-vm-marks", m.path, m.value, m.description, p->name,
                                p->name, m.flag);
 }
 

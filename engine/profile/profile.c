@@ -109,7 +109,7 @@ static bool pvm_matches_hex_pattern(const char *s, const char *pattern);
 
 /* Names become folder names later, so "." and ".." are refused too; and as
  * commands take NAME|ID, a name may not have the shape of an id. */
-int pvm_validate_name(const char *what, const char *name, pvm_error *err)
+static int pvm_validate_name_chars(const char *what, const char *name, pvm_error *err)
 {
     char shown[PVM_SHOW_MAX + 16];
     if (!name || !name[0])
@@ -145,6 +145,21 @@ int pvm_validate_name(const char *what, const char *name, pvm_error *err)
         return pvm_error_set_field(
             err, PVM_E_INVALID, what,
             "%s: must not have the form of a UUID (ids are given the same way)", what);
+    return 0;
+}
+
+/* A new name also starts with a letter or digit: "-x" would read as an option on the
+ * command line, ".x" as a hidden file. */
+int pvm_validate_name(const char *what, const char *name, pvm_error *err)
+{
+    char shown[PVM_SHOW_MAX + 16];
+    if (pvm_validate_name_chars(what, name, err) < 0)
+        return -1;
+    char c = name[0];
+    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')))
+        return pvm_error_set_field(err, PVM_E_INVALID, what,
+                                   "%s: must start with a letter or digit%s", what,
+                                   pvm_shown(name, shown, sizeof shown));
     return 0;
 }
 
@@ -276,7 +291,7 @@ int pvm_validate_date(const char *what, const char *s, pvm_error *err)
 static int pvm_validate_uint(const pvm_field *f, const char *s, unsigned long *v, pvm_error *err)
 {
     char shown[PVM_SHOW_MAX + 16];
-    int r = pvm_format_preamble(f->key, s, err);
+    int r = pvm_format_preamble(f->path, s, err);
     if (r)
         return r > 0 ? 0 : -1;
     bool hex = s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
@@ -292,7 +307,7 @@ static int pvm_validate_uint(const pvm_field *f, const char *s, unsigned long *v
         return pvm_error_set_field(err, PVM_E_INVALID, f->key,
                                    "%s: must be a whole number from %lu to %lu (decimal or "
                                    "0x-hex)%s",
-                                   f->key, f->min, f->max, pvm_shown(s, shown, sizeof shown));
+                                   f->path, f->min, f->max, pvm_shown(s, shown, sizeof shown));
     *v = (unsigned long)x;
     return 0;
 }
@@ -317,28 +332,39 @@ static int pvm_validate_chassis(const char *what, const char *s, pvm_error *err)
 
 /* ------------------------------------------------------ setters, validate */
 
-static int pvm_field_check(const pvm_field *f, const char *value, pvm_error *err)
+static int pvm_field_rules(const pvm_field *f, const char *value, pvm_error *err)
 {
     switch (f->kind) {
     case PVM_FK_DATE:
-        return pvm_validate_date(f->key, value, err);
+        return pvm_validate_date(f->path, value, err);
     case PVM_FK_UUID:
-        return pvm_validate_uuid(f->key, value, err);
+        return pvm_validate_uuid(f->path, value, err);
     case PVM_FK_MAC:
-        return pvm_validate_mac(f->key, value, err);
+        return pvm_validate_mac(f->path, value, err);
     case PVM_FK_DISK_SERIAL:
-        return pvm_validate_text(f->key, value, PVM_DISK_SERIAL_MAX, err);
+        return pvm_validate_text(f->path, value, PVM_DISK_SERIAL_MAX, err);
     case PVM_FK_UINT:
     case PVM_FK_HEX: {
         unsigned long v;
         return pvm_validate_uint(f, value, &v, err);
     }
     case PVM_FK_CHASSIS:
-        return pvm_validate_chassis(f->key, value, err);
+        return pvm_validate_chassis(f->path, value, err);
     case PVM_FK_TEXT:
     default:
-        return pvm_validate_text(f->key, value, f->size - 1, err);
+        return pvm_validate_text(f->path, value, f->size - 1, err);
     }
+}
+
+/* The message opens with the field's path ("hardwareModel.product: ...", as JSON import
+ * and --help name it); err->field is its key, where the front ends place it. */
+static int pvm_field_check(const pvm_field *f, const char *value, pvm_error *err)
+{
+    if (pvm_field_rules(f, value, err) == 0)
+        return 0;
+    if (err)
+        pvm_strlcpy(err->field, f->key, sizeof err->field);
+    return -1;
 }
 
 int pvm_profile_set(pvm_profile *p, const pvm_field *f, const char *value, pvm_error *err)
@@ -350,7 +376,7 @@ int pvm_profile_set(pvm_profile *p, const pvm_field *f, const char *value, pvm_e
     size_t n = strlen(value);
     if (n >= f->size) /* cannot happen after the checks; never truncate */
         return pvm_error_set_field(err, PVM_E_INVALID, f->key, "%s: must be at most %zu bytes",
-                                   f->key, f->size - 1);
+                                   f->path, f->size - 1);
     char *dst = pvm_profile_field_ptr(p, f);
     if ((f->kind == PVM_FK_UINT || f->kind == PVM_FK_HEX) && value[0]) {
         unsigned long v = 0; /* stored canonical: decimal, or lower-case 0x-hex */
@@ -404,19 +430,37 @@ static int pvm_validate_extras(const pvm_profile *p, pvm_error *err)
 }
 
 /* Every field, first error wins: name, then the table in order, then id,
- * preset and the timestamps. An empty id is accepted (not yet stored). */
-int pvm_profile_validate(const pvm_profile *p, pvm_error *err)
+ * preset and the timestamps. An empty id is accepted (not yet stored). stored_name: the
+ * name is one already in the store, kept by an edit (only the rules names had when it was
+ * stored apply: it may start with '-', '.' or '_'). */
+static int pvm_profile_check(const pvm_profile *p, bool stored_name, pvm_error *err)
 {
     if (pvm_terminated("name", p->name, sizeof p->name, err) < 0 ||
-        pvm_validate_name("name", p->name, err) < 0)
+        (stored_name ? pvm_validate_name_chars("name", p->name, err)
+                     : pvm_validate_name("name", p->name, err)) < 0)
         return -1;
     size_t nfields;
     const pvm_field *fields = pvm_profile_fields(&nfields);
     for (size_t i = 0; i < nfields; i++) {
         const pvm_field *f = &fields[i];
         const char *v = pvm_profile_field_cptr(p, f);
-        if (pvm_terminated(f->key, v, f->size, err) < 0 || pvm_field_check(f, v, err) < 0)
+        if (pvm_terminated(f->path, v, f->size, err) < 0) {
+            if (err)
+                pvm_strlcpy(err->field, f->key, sizeof err->field);
+            return -1;
+        }
+        if (pvm_field_check(f, v, err) < 0)
             return -1;
     }
     return pvm_validate_extras(p, err);
+}
+
+int pvm_profile_validate(const pvm_profile *p, pvm_error *err)
+{
+    return pvm_profile_check(p, false, err);
+}
+
+int pvm_profile_validate_stored(const pvm_profile *p, pvm_error *err)
+{
+    return pvm_profile_check(p, true, err);
 }

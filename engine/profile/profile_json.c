@@ -97,6 +97,7 @@ typedef struct pvm_scan {
     char kind[PVM_JSON_MAX_DEPTH];       /* 'o' object, 'a' array */
     bool expect_key[PVM_JSON_MAX_DEPTH]; /* object: next string is a key */
     bool list;                           /* top level is an array */
+    bool many;                           /* ... of two or more elements (errors say [i].) */
     long index;                          /* element of the top-level array */
     char key[PVM_KEY_SHOW_MAX + 1];      /* most recent key, or "" if unshowable */
 } pvm_scan;
@@ -110,7 +111,7 @@ static bool pvm_scan_in_key(const pvm_scan *sc)
 static void pvm_scan_label(const pvm_scan *sc, bool is_key, char *buf, size_t size)
 {
     char prefix[32] = "";
-    if (sc->list && sc->depth >= 2)
+    if (sc->many && sc->depth >= 2)
         snprintf(prefix, sizeof prefix, "[%ld].", sc->index);
     if (is_key)
         snprintf(buf, size, "%san object key", prefix);
@@ -248,9 +249,41 @@ static void pvm_scan_punct(pvm_scan *sc, char c)
         sc->index++;
 }
 
+static const char *pvm_skip_ws(const char *s)
+{
+    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+        s++;
+    return s;
+}
+
+/* Whether a top-level array has a second element: a ',' at depth 1 outside strings. */
+static bool pvm_json_top_many(const char *s)
+{
+    int depth = 0;
+    for (bool in_str = false; *s; s++) {
+        if (in_str) {
+            if (*s == '\\' && s[1])
+                s++;
+            else if (*s == '"')
+                in_str = false;
+        } else if (*s == '"') {
+            in_str = true;
+        } else if (*s == '[' || *s == '{') {
+            depth++;
+        } else if (*s == ']' || *s == '}') {
+            depth--;
+        } else if (*s == ',' && depth == 1) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* text starts (after white space) with '{', or with '[' when list is allowed. */
 static int pvm_json_prescan(const char *text, bool list, pvm_error *err)
 {
-    pvm_scan sc = {.s = text, .list = list};
+    bool array = list && *pvm_skip_ws(text) == '[';
+    pvm_scan sc = {.s = text, .list = array, .many = array && pvm_json_top_many(text)};
     while (text[sc.i]) {
         char c = text[sc.i];
         if (c == '"') {
@@ -269,12 +302,6 @@ static int pvm_json_prescan(const char *text, bool list, pvm_error *err)
 
 /* ------------------------------------------------------------------ parse */
 
-static const char *pvm_skip_ws(const char *s)
-{
-    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
-        s++;
-    return s;
-}
 
 static void pvm_line_col(const char *text, const char *at, int *line, int *col)
 {
@@ -365,10 +392,7 @@ static int pvm_json_set_field(pvm_profile *p, const pvm_field *f, const cJSON *i
     } else if (pvm_json_string(item, path, &v, err) < 0) {
         return -1;
     }
-    if (pvm_profile_set(p, f, v, err) == 0)
-        return 0;
-    pvm_error_prefix(err, in); /* the path the file uses: hardwareModel.product */
-    return -1;
+    return pvm_profile_set(p, f, v, err); /* its errors open with f->path, as the file's */
 }
 
 static int pvm_json_hw_model(pvm_profile *p, const cJSON *hw, bool *seen, pvm_error *err)

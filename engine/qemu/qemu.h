@@ -178,7 +178,8 @@ bool pvm_accel_word_ok(const char *s);
 int pvm_accel_resolve(const char *home, const pvm_config *cfg, pvm_accel *out, char *reason,
                       size_t reason_size, pvm_error *err);
 
-/* Refuses memory above the cap: PVM_E_LIMIT naming the field, the value and the cap. vCPUs
+/* Refuses memory above the cap: PVM_E_LIMIT, the error opening with and naming the field
+ * what ("memory"), then the value and the cap. vCPUs
  * are not refused: max_cpus caps the host cores the VMs run on (pvm_host_pin). */
 int pvm_caps_check(const pvm_config *cfg, const char *what, uint64_t memory, pvm_error *err);
 

@@ -154,6 +154,14 @@ expect_json() { # what : stdout parses as JSON
 # ------------------------------------------------------------ store state
 
 # Fingerprint of the store: state.db and, when present, its write-ahead log.
+# db_exec SQL: runs SQL on the home's state.db through Python's sqlite3 (to make a row no
+# command would write, e.g. a name stored before today's rules); 1 on failure.
+db_exec() {
+    python3 -c 'import sqlite3, sys
+c = sqlite3.connect(sys.argv[1]); n = c.execute(sys.argv[2]).rowcount; c.commit()
+sys.exit(0 if n > 0 else 1)' "$PRIVARION_VM_HOME/state.db" "$1"
+}
+
 state_print() {
     local f
     for f in "$PRIVARION_VM_HOME/state.db" "$PRIVARION_VM_HOME/state.db-wal"; do

@@ -507,7 +507,7 @@ static void test_import_many_all_or_nothing(void **state)
     strcpy(batch[2].hw.bios_date, "13/40/2020");
     assert_int_equal(pvm_profile_import_many(f->e, batch, 3, NULL, &err), -1);
     assert_int_equal(err.code, PVM_E_INVALID);
-    assert_non_null(strstr(err.msg, "[2].biosDate"));
+    assert_non_null(strstr(err.msg, "[2].hardwareModel.biosDate: "));
     assert_int_equal(profile_count(f->e), 0);
 }
 

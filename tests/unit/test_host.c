@@ -284,10 +284,11 @@ static void test_caps_check(void **state)
     c.max_cpus = 2;
     c.max_memory = 8ull << 30;
     pvm_error err = { 0 };
-    assert_int_equal(pvm_caps_check(&c, "vm create", 8ull << 30, &err), 0);
-    expect_error(pvm_caps_check(&c, "start", 16ull << 30, &err), &err, PVM_E_LIMIT,
-                 "memory 16G", "cap of 8G");
-    assert_non_null(strstr(err.msg, "start"));
+    assert_int_equal(pvm_caps_check(&c, "memory", 8ull << 30, &err), 0);
+    expect_error(pvm_caps_check(&c, "memory", 16ull << 30, &err), &err, PVM_E_LIMIT,
+                 "memory: 16G is over", "cap of 8G");
+    assert_string_equal(err.field, "memory"); /* opens with the field, as every error */
+    assert_int_equal(strncmp(err.msg, "memory: ", 8), 0);
 }
 
 /* The share of host cores: the last N allowed CPUs, and a process pinned to them. */

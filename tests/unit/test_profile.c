@@ -50,9 +50,11 @@ static void set_bad(const char *key, const char *value, const char *needle)
     pvm_profile p;
     pvm_error err = {0};
     pvm_profile_init(&p);
-    char prefix[64];
-    snprintf(prefix, sizeof prefix, "%s: ", key);
+    char prefix[64]; /* errors open with the field's JSON path, err->field is its key */
+    snprintf(prefix, sizeof prefix, "%s%s: ", field(key)->in_hw_model ? "hardwareModel." : "",
+             key);
     assert_invalid(pvm_profile_set(&p, field(key), value, &err), &err, prefix, needle);
+    assert_string_equal(err.field, key);
 }
 
 static void fill_profile(pvm_profile *p)
@@ -361,8 +363,8 @@ static void test_name(void **state)
     pvm_profile p;
     pvm_error err = {0};
     pvm_profile_init(&p);
-    static const char *const good[] = {"a", "Work laptop", "dell-7420_v2.1", "...", "..x",
-                                       ".hidden", "A B C",
+    static const char *const good[] = {"a", "Work laptop", "dell-7420_v2.1", "x...", "9..x",
+                                       "0-hidden", "A B C",
                                        "9b772ae9-039f-430f-a643-482d111d0ca0x"};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         assert_int_equal(pvm_profile_set_name(&p, good[i], &err), 0);
@@ -382,6 +384,7 @@ static void test_name(void **state)
         {"../etc", "found '/'"},
         {".", "\".\" or \"..\""},
         {"..", "\".\" or \"..\""},
+        {"...", "must start with a letter or digit"},
         {"a,b", "may only contain letters, digits, space, '.', '_' and '-'"},
         {"tab\tname", "control character"},
         {"new\nline", "control character"},
@@ -390,6 +393,10 @@ static void test_name(void **state)
         {"quote\"", "found '\"'"},
         {"9b772ae9-039f-430f-a643-482d111d0ca0", "form of a UUID"},
         {"9B772AE9-039F-430F-A643-482D111D0CA0", "form of a UUID"},
+        {"-x", "must start with a letter or digit (got \"-x\")"},
+        {"--help", "must start with a letter or digit"},
+        {".hidden", "must start with a letter or digit"},
+        {"_x", "must start with a letter or digit"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         pvm_profile before;
@@ -400,6 +407,13 @@ static void test_name(void **state)
     assert_invalid(pvm_profile_set_name(&p, repeat('n', 65, buf), &err), &err, "name: ",
                    "at most 64");
     assert_invalid(pvm_validate_name("vm name", NULL, &err), &err, "vm name: ", "empty");
+    /* a name stored before the first-character rule still validates when kept */
+    pvm_profile_init(&p);
+    strcpy(p.name, "-old");
+    assert_invalid(pvm_profile_validate(&p, &err), &err, "name: ", "letter or digit");
+    assert_int_equal(pvm_profile_validate_stored(&p, &err), 0);
+    strcpy(p.name, "-a/b"); /* the other rules still hold */
+    assert_invalid(pvm_profile_validate_stored(&p, &err), &err, "name: ", "found '/'");
 }
 
 /* -------------------------------------------------------- set and validate */
@@ -465,7 +479,7 @@ static void test_validate_first_error_wins(void **state)
     strcpy(p.mac, "01:00:00:00:00:00");
     strcpy(p.hw.bios_date, "99/99/2020");
     strcpy(p.serial, "bad\ttab");
-    assert_invalid(pvm_profile_validate(&p, &err), &err, "biosDate: ", NULL);
+    assert_invalid(pvm_profile_validate(&p, &err), &err, "hardwareModel.biosDate: ", NULL);
     strcpy(p.hw.bios_date, "");
     assert_invalid(pvm_profile_validate(&p, &err), &err, "macAddress: ", "unicast");
     strcpy(p.mac, "");
@@ -481,7 +495,8 @@ static void test_validate_raw_struct(void **state)
     pvm_error err = {0};
     fill_profile(&p);
     memset(p.hw.sku, 'k', sizeof p.hw.sku); /* no NUL at all */
-    assert_invalid(pvm_profile_validate(&p, &err), &err, "sku: ", "at most 64");
+    assert_invalid(pvm_profile_validate(&p, &err), &err, "hardwareModel.sku: ", "at most 64");
+    assert_string_equal(err.field, "sku");
     fill_profile(&p);
     memset(p.disk_serial, 'd', sizeof p.disk_serial);
     assert_invalid(pvm_profile_validate(&p, &err), &err, "diskSerial: ", "at most 20");

@@ -477,6 +477,18 @@ static void test_errors_carry_field(void **state)
     field_of("[{\"name\":\"a\"},{\"name\":\"b\",\"hardwareModel\":{\"sku\":\"\\u00e9\"}}]",
              "[1].hardwareModel.sku: ", "sku");
     field_of("[{\"name\":\"a\"},{\"name\":\"b\"},{}]", "[2].name: ", "name");
+    /* a bad character found before parsing: the path, and [i]. only in an array of two+ */
+    field_of("{\"name\":\"a\",\"hardwareModel\":{\"product\":\"X\\u0001\"}}",
+             "hardwareModel.product: must be printable ASCII", "product");
+    field_of("[{\"name\":\"a\",\"hardwareModel\":{\"product\":\"X\\u0001\"}}]",
+             "hardwareModel.product: must be printable ASCII", "product");
+    field_of("[{\"name\":\"a\",\"serialNumber\":\"X\\u0001\"}]", "serialNumber: ",
+             "serialNumber");
+    field_of("[{\"name\":\"a,[\\\"\"},{\"name\":\"b\",\"hardwareModel\":{\"sku\":\"\\u0001\"}}]",
+             "[1].hardwareModel.sku: ", "sku");
+    /* a rule broken after parsing: the same path */
+    field_of("{\"name\":\"a\",\"hardwareModel\":{\"product\":\"X\",\"cpuCores\":0}}",
+             "hardwareModel.cpuCores: must be a whole number", "cpuCores");
     field_of("{\"name\":\"a\",\"hardwareModel\":{\"biosDate\":\"2021-01-01\"}}", "hardwareModel.biosDate: ",
              "biosDate");
     field_of("{\"name\":\"a\",\"hideHypervisor\":0}", "hideHypervisor: ", "hideHypervisor");
