@@ -411,7 +411,10 @@ int pvm_cli_vm_audit(pvm_cli *cli, const pvm_args *a, pvm_error *err)
                      it->mismatch && it->mark ? "; " : "", it->mark ? it->mark : "");
             if (!it->mismatch && !it->mark)
                 snprintf(verdict, sizeof verdict, "%s", it->expected[0] ? "ok" : "");
-            const char *row[] = {it->what, it->guest, it->expected, verdict};
+            char what[4 * sizeof it->what], guest[4 * sizeof it->guest];
+            const char *row[] = {pvm_escape_ctl(it->what, what, sizeof what),
+                                 pvm_escape_ctl(it->guest, guest, sizeof guest), it->expected,
+                                 verdict}; /* what and guest come from the guest */
             pvm_table_add(t, row);
         }
         pvm_table_print(t, stdout);

@@ -100,9 +100,11 @@ static const pvm_opt pvm_create_opts[] = {
     {"display", 0, true, "MODE", "none (serial console only) or vnc (a screen on a private "
                                  "unix socket; see 'vm display'); default vnc with --iso"},
     {"video", 0, true, "ADAPTER", "with a display: ramfb (no PCI device; the default with uefi), "
-                                  "cirrus (PCI 1013:00b8 Cirrus Logic, a real VGA; the default "
-                                  "with bios), vga (PCI 1234:1111 \"Bochs\") or virtio (PCI "
-                                  "1af4:1050 Red Hat)"},
+                                  "cirrus (PCI 1013:00b8 Cirrus Logic, a real VGA, subsystem "
+                                  "1af4:1100 Red Hat on stock QEMU; the default with bios; vm "
+                                  "audit marks it), vga (PCI 1234:1111 \"Bochs\") or virtio "
+                                  "(PCI 1af4:1050 Red Hat); vga and virtio warn on a profile "
+                                  "that hides the hypervisor"},
     {"firmware", 0, true, "FW", "bios (default, SeaBIOS), uefi (OVMF) or uefi-secure (OVMF, "
                                "Secure Boot with Microsoft's keys, SMM)"},
     {"tpm", 0, false, NULL, "a TPM 2.0 (swtpm, one per VM, its state in the VM's folder)"},
@@ -203,8 +205,10 @@ static int pvm_vm_create_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
     pvm_profile prof;
     pvm_error ignored = {0};
     char note[512];
-    if (pvm_profile_get(e, vm.profile_id, &prof, &ignored) == 0 &&
-        pvm_profile_vcpus_note(&prof, vm.cpus, note, sizeof note))
+    bool have = pvm_profile_get(e, vm.profile_id, &prof, &ignored) == 0;
+    if (have && pvm_profile_vcpus_note(&prof, vm.cpus, note, sizeof note))
+        pvm_out_warning("VM '%s': %s", vm.name, note);
+    if (have && pvm_video_mark_note(&prof, vm.display, vm.video, note, sizeof note))
         pvm_out_warning("VM '%s': %s", vm.name, note);
     if (pvm_args_given(a, "json")) {
         char pname[PVM_NAME_MAX + 1];

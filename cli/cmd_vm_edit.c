@@ -19,7 +19,8 @@ static const pvm_opt pvm_edit_opts[] = {
                                       "machine: new UUID, serials, MAC)"},
     {"display", 0, true, "MODE", "none or vnc (see 'vm create --help')"},
     {"video", 0, true, "ADAPTER", "ramfb, cirrus, vga or virtio (see 'vm create --help'); "
-                                  "left out, a default adapter follows a --firmware change"},
+                                  "left out, the old firmware's default (cirrus under bios, ramfb "
+                                  "under uefi), chosen or not, follows a --firmware change"},
     {"net", 0, true, "MODE", "user, none or bridge=BR"},
     {"forward", 0, true, "LIST", "replace the port forwards (see 'vm create --help'); 'none' "
                                  "drops them"},
@@ -94,6 +95,18 @@ static int pvm_edit_changes(const pvm_args *a, pvm_vm_changes *c, pvm_error *err
     return 0;
 }
 
+/* The video-mark warning (pvm_video_mark_note) when the edit touched the adapter, the
+ * display or the profile. */
+static void pvm_cli_video_warn(pvm_engine *e, const pvm_vm *vm, bool touched)
+{
+    pvm_profile p;
+    pvm_error ignored = {0};
+    char note[512];
+    if (touched && pvm_profile_get(e, vm->profile_id, &p, &ignored) == 0 &&
+        pvm_video_mark_note(&p, vm->display, vm->video, note, sizeof note))
+        pvm_out_warning("VM '%s': %s", vm->name, note);
+}
+
 static int pvm_vm_edit_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
 {
     pvm_vm_changes c;
@@ -111,6 +124,7 @@ static int pvm_vm_edit_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
         pvm_out_warning("VM '%s' now wears another identity: its guest will see a new machine "
                         "(system UUID, serials, MAC); an installed OS may ask to be activated "
                         "again, and snapshots taken before show the old one", after.name);
+    pvm_cli_video_warn(e, &after, c.video_set || c.display_set || c.profile);
     char m[32], d[32];
     printf("Edited VM '%s': %d vCPU, %s memory, %s %s disk, ISO %s, display %s\n", after.name,
            after.cpus, pvm_size_format(after.memory_bytes, m, sizeof m),

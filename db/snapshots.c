@@ -120,13 +120,28 @@ static int pvm_read_brief(sqlite3_stmt *st, pvm_snapshot_brief *b, pvm_error *er
     return 0;
 }
 
-int pvm_db_snapshot_briefs(pvm_store *s, const char *vm_id, pvm_snapshot_brief **out,
-                           size_t *count, pvm_error *err)
+/* Reads one row of a list query into row (a pvm_snapshot or a pvm_snapshot_brief). */
+typedef int (*pvm_snap_reader)(sqlite3_stmt *st, void *row, pvm_error *err);
+
+static int pvm_snap_read_full(sqlite3_stmt *st, void *row, pvm_error *err)
+{
+    return pvm_read_snapshot(st, row, err);
+}
+
+static int pvm_snap_read_brief(sqlite3_stmt *st, void *row, pvm_error *err)
+{
+    return pvm_read_brief(st, row, err);
+}
+
+/* The one list loop: sql (bound to :vm_id) read row by row through read into a malloc'd
+ * array of row_size-byte rows (*out, never NULL on success; *count rows). */
+static int pvm_snap_rows(pvm_store *s, const char *sql, const char *vm_id, pvm_snap_reader read,
+                         size_t row_size, void **out, size_t *count, pvm_error *err)
 {
     sqlite3_stmt *st;
-    if (pvm_db_prepare(s, pvm_sql_briefs, &st, err) < 0)
+    if (pvm_db_prepare(s, sql, &st, err) < 0)
         return -1;
-    pvm_snapshot_brief *list = NULL;
+    unsigned char *list = NULL;
     size_t n = 0, cap = 0;
     int rc = pvm_db_bind_text(st, ":vm_id", vm_id, err);
     while (rc == 0) {
@@ -139,9 +154,9 @@ int pvm_db_snapshot_briefs(pvm_store *s, const char *vm_id, pvm_snapshot_brief *
         }
         if (n == cap) {
             cap = cap ? cap * 2 : 16;
-            list = pvm_xrealloc(list, cap * sizeof *list);
+            list = pvm_xrealloc(list, cap * row_size);
         }
-        rc = pvm_read_brief(st, &list[n], err);
+        rc = read(st, list + n * row_size, err);
         if (rc == 0)
             n++;
     }
@@ -150,44 +165,31 @@ int pvm_db_snapshot_briefs(pvm_store *s, const char *vm_id, pvm_snapshot_brief *
         free(list);
         return -1;
     }
-    *out = list ? list : pvm_xcalloc(1, sizeof *list);
+    *out = list ? (void *)list : pvm_xcalloc(1, row_size);
     *count = n;
     return 0;
+}
+
+int pvm_db_snapshot_briefs(pvm_store *s, const char *vm_id, pvm_snapshot_brief **out,
+                           size_t *count, pvm_error *err)
+{
+    void *list = NULL;
+    int rc = pvm_snap_rows(s, pvm_sql_briefs, vm_id, pvm_snap_read_brief, sizeof **out, &list,
+                           count, err);
+    if (rc == 0)
+        *out = list;
+    return rc;
 }
 
 int pvm_db_snapshot_list(pvm_store *s, const char *vm_id, pvm_snapshot **out, size_t *count,
                          pvm_error *err)
 {
-    sqlite3_stmt *st;
-    if (pvm_db_prepare(s, pvm_sql_list, &st, err) < 0)
-        return -1;
-    pvm_snapshot *list = NULL;
-    size_t n = 0, cap = 0;
-    int rc = pvm_db_bind_text(st, ":vm_id", vm_id, err);
-    while (rc == 0) {
-        int r = sqlite3_step(st);
-        if (r == SQLITE_DONE)
-            break;
-        if (r != SQLITE_ROW) {
-            rc = pvm_db_fail(s->db, r, "store: listing snapshots", err);
-            break;
-        }
-        if (n == cap) {
-            cap = cap ? cap * 2 : 16;
-            list = pvm_xrealloc(list, cap * sizeof *list);
-        }
-        rc = pvm_read_snapshot(st, &list[n], err);
-        if (rc == 0)
-            n++;
-    }
-    sqlite3_finalize(st);
-    if (rc < 0) {
-        free(list);
-        return -1;
-    }
-    *out = list ? list : pvm_xcalloc(1, sizeof *list);
-    *count = n;
-    return 0;
+    void *list = NULL;
+    int rc = pvm_snap_rows(s, pvm_sql_list, vm_id, pvm_snap_read_full, sizeof **out, &list,
+                           count, err);
+    if (rc == 0)
+        *out = list;
+    return rc;
 }
 
 int pvm_db_snapshot_figures(pvm_store *s, const char *id, uint64_t vmstate_bytes,

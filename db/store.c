@@ -276,6 +276,16 @@ static int pvm_migrate_6(sqlite3 *db, pvm_error *err)
     return pvm_exec(db, sql, "store: migration 6 (profile cpu topology, chassis type)", err);
 }
 
+/* 7: no table change. vms.video gained the value 3 (cirrus), which a build that knows
+ * schema 6 reads as "out of range" on every VM; the version bump makes such a build
+ * refuse the whole store with the clear "written by a newer privarion-vm" message. */
+static int pvm_migrate_7(sqlite3 *db, pvm_error *err)
+{
+    (void)db;
+    (void)err;
+    return 0;
+}
+
 /* Each entry runs in one BEGIN IMMEDIATE transaction with its version bump.
  * New migrations (snapshots, installs, ...) are appended here. */
 static const struct pvm_migration {
@@ -289,6 +299,7 @@ static const struct pvm_migration {
     {4, pvm_migrate_4, "PRAGMA user_version = 4"},
     {5, pvm_migrate_5, "PRAGMA user_version = 5"},
     {6, pvm_migrate_6, "PRAGMA user_version = 6"},
+    {7, pvm_migrate_7, "PRAGMA user_version = 7"},
 };
 
 #define PVM_MIGRATION_COUNT ((int)(sizeof pvm_migrations / sizeof pvm_migrations[0]))

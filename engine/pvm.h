@@ -55,6 +55,12 @@ char *pvm_xstrdup(const char *s);
 char *pvm_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Copies at most size-1 bytes and always NUL-terminates; returns strlen(src). */
 size_t pvm_strlcpy(char *dst, const char *src, size_t size);
+/* A string a guest sent (audit values, PCI slot names ...) made safe to print on a
+ * terminal: C0 controls and DEL become "\xNN", C1 controls (U+0080..U+009F, UTF-8 C2 80..
+ * C2 9F) "\u00NN", a byte of no UTF-8 sequence "\xNN", a backslash "\\"; other UTF-8 is
+ * kept. Writes at most size-1 bytes (never half an escape or character) and a NUL into
+ * out; returns out. The CLI's text output and the TUI print guest strings through it. */
+char *pvm_escape_ctl(const char *in, char *out, size_t size);
 /* Fills buf with n cryptographically random bytes (getrandom). */
 void pvm_random_bytes(void *buf, size_t n);
 /* Uniform random integer in [0, bound). */
@@ -347,10 +353,16 @@ int pvm_firmware_parse(const char *s, pvm_firmware *out, pvm_error *err);
 /* The adapter a VM with a display gets when none is chosen: cirrus under bios (SeaBIOS's
  * ramfb VGA BIOS is no VGA: no text mode, only 32-bit VESA modes, so a kernel left in text
  * mode or asking for a 16-bit mode, as Debian's BIOS boot menu does, draws nothing on it),
- * ramfb under uefi and uefi-secure (OVMF's GOP on it is what a UEFI OS draws on; OVMF
- * drives no Cirrus). A VM whose adapter is its firmware's default follows a firmware
- * change made without --video. */
+ * ramfb under uefi and uefi-secure (a UEFI OS draws on OVMF's GOP, which OVMF offers on
+ * ramfb and on the Cirrus alike; ramfb adds no PCI device). A firmware change made without
+ * --video moves an adapter equal to the old firmware's default to the new one's, chosen
+ * or not (the store does not tell); vga and virtio stay. */
 pvm_video pvm_video_default(pvm_firmware fw);
+/* When profile p hides the hypervisor and a VM shows display d on adapter v = vga (the Bochs
+ * VGA, PCI 1234:1111) or virtio (virtio-gpu, PCI 1af4:1050), one sentence saying the guest
+ * can read that adapter as QEMU's and what to use instead into out (size bytes); returns 1
+ * then, else 0 (out ""). vm create and vm edit print it as a warning, like a MAC mark. */
+int pvm_video_mark_note(const pvm_profile *p, pvm_display d, pvm_video v, char *out, size_t size);
 /* Port forwards: "[tcp|udp:][ADDR:]HOSTPORT:GUESTPORT" items joined by ',' (ADDR an
  * IPv4 address, 127.0.0.1 when left out; ports 1-65535; at most 16; one forward per
  * protocol and host port), or "" / "none". out (PVM_FORWARDS_MAX) gets the canonical

@@ -40,7 +40,9 @@ static int pvm_edit_apply(pvm_engine *e, const pvm_vm_changes *c, pvm_vm *vm, pv
     }
     if (c->tpm_set)
         vm->tpm = c->tpm;
-    /* an adapter left at its firmware's default follows the firmware (pvm.h) */
+    /* an adapter equal to the old firmware's default, chosen or not, follows the firmware
+     * (pvm_video_default): ramfb has no text mode under SeaBIOS, cirrus is a PCI mark
+     * under OVMF; vga and virtio stay */
     if (!c->video_set && vm->firmware != old_fw && vm->video == pvm_video_default(old_fw))
         vm->video = pvm_video_default(vm->firmware);
     if (c->firmware_set && vm->firmware != old_fw && old_fw != PVM_FIRMWARE_BIOS && !c->force)

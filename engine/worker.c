@@ -101,6 +101,8 @@ static void pvm_job_free(pvm_job *j)
 typedef struct pvm_report_ctx {
     pvm_worker *w;
     const pvm_job *job;
+    char *note; /* the done event's note, written on the worker thread before it is queued */
+    size_t note_size;
 } pvm_report_ctx;
 
 static void pvm_worker_report(void *ctx, const char *step, double fraction)
@@ -113,6 +115,14 @@ static void pvm_worker_report(void *ctx, const char *step, double fraction)
     pthread_mutex_lock(&c->w->mu);
     pvm_event_push_locked(c->w, &ev);
     pthread_mutex_unlock(&c->w->mu);
+}
+
+void pvm_worker_note(const pvm_progress *progress, const char *text)
+{
+    if (!progress || progress->report != pvm_worker_report || !text)
+        return;
+    const pvm_report_ctx *c = progress->ctx;
+    pvm_strlcpy(c->note, text, c->note_size);
 }
 
 static int pvm_job_run(pvm_worker *w, const pvm_job *j, const pvm_progress *p, char *note,
@@ -167,10 +177,10 @@ static void *pvm_worker_main(void *arg)
     pvm_job *j;
     while ((j = pvm_job_take_locked(w))) {
         pthread_mutex_unlock(&w->mu);
-        pvm_report_ctx ctx = {w, j};
-        pvm_progress p = {.cancel_fd = w->cancel[0], .report = pvm_worker_report, .ctx = &ctx};
         pvm_worker_event ev;
         pvm_event_fill(&ev, j);
+        pvm_report_ctx ctx = {w, j, ev.note, sizeof ev.note};
+        pvm_progress p = {.cancel_fd = w->cancel[0], .report = pvm_worker_report, .ctx = &ctx};
         ev.done = true;
         ev.rc = pvm_job_run(w, j, &p, ev.note, sizeof ev.note, &ev.err) < 0 ? -1 : 0;
         if (ev.rc < 0 && ev.err.code == PVM_E_NONE)

@@ -34,7 +34,7 @@ typedef struct pvm_worker_event {
     int rc;                       /* done: 0 or -1 */
     pvm_error err;                /* done with rc -1: why (PVM_E_CANCELLED when cancelled) */
     char note[PVM_START_NOTE_MAX];/* done with rc 0: a warning to show, "" none (a START's
-                                   * pvm_vm_start_noted note) */
+                                   * pvm_vm_start_noted note, a custom job's pvm_worker_note) */
 } pvm_worker_event;
 
 /* Starts the thread, which opens its own engine handle on home_flag (as
@@ -63,6 +63,12 @@ int pvm_worker_submit(pvm_worker *w, pvm_job_kind kind, const char *vm, unsigned
  * job ran or was dropped, on whichever thread let go of it. label names it in events. */
 int pvm_worker_submit_fn(pvm_worker *w, const char *label, pvm_job_fn fn, void *arg,
                          void (*free_arg)(void *), unsigned *job, pvm_error *err);
+
+/* Called by a custom job on the worker thread with the progress it was given: text (one
+ * line, cut to PVM_START_NOTE_MAX - 1 bytes) becomes the note of its done event, a warning
+ * the front end shows beside its success message (a starter's or a restore's start on stock
+ * QEMU). A progress that is not a worker job's is left alone. */
+void pvm_worker_note(const pvm_progress *progress, const char *text);
 
 /* Cancels job: a queued one is dropped (its done event says PVM_E_CANCELLED),
  * a running one is told through its cancel descriptor. 0 ok, -1 unknown job. */

@@ -97,6 +97,26 @@ static void tui_vm_force_yes(tui_app *app, const char *name)
  * Taken, restored and deleted on the engine thread (a save stops the guest for a
  * moment; the screen keeps answering); arg is "VMID TAG" (TAG empty: a new one). */
 
+/* A restore; its last note (a stopped VM's boot on stock QEMU comes last) becomes the done
+ * event's warning, with a count of the others. */
+static int tui_snap_restore(pvm_engine *e, const char *vm, const char *tag,
+                            const pvm_progress *progress, pvm_error *err)
+{
+    pvm_snapshot_notes *notes = pvm_xcalloc(1, sizeof *notes);
+    int rc = pvm_snapshot_restore(e, vm, tag, NULL, progress, notes, err);
+    size_t more = notes->n ? notes->n - 1 + notes->dropped : 0;
+    if (rc == 0 && notes->n) {
+        char text[PVM_START_NOTE_MAX];
+        if (more)
+            snprintf(text, sizeof text, "%s (and %zu more)", notes->line[notes->n - 1], more);
+        else
+            snprintf(text, sizeof text, "%s", notes->line[notes->n - 1]);
+        pvm_worker_note(progress, text);
+    }
+    free(notes);
+    return rc;
+}
+
 static int tui_snap_job(pvm_engine *e, void *arg, const pvm_progress *progress, pvm_error *err)
 {
     char *vm = arg, *op = strchr(vm, ' '), *tag;
@@ -106,7 +126,7 @@ static int tui_snap_job(pvm_engine *e, void *arg, const pvm_progress *progress, 
     if (strcmp(op, "take") == 0)
         return pvm_snapshot_create(e, vm, NULL, NULL, progress, NULL, NULL, err);
     if (strcmp(op, "restore") == 0)
-        return pvm_snapshot_restore(e, vm, tag, NULL, progress, NULL, err);
+        return tui_snap_restore(e, vm, tag, progress, err);
     return pvm_snapshot_delete(e, vm, tag, progress, NULL, err);
 }
 

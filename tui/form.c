@@ -488,6 +488,24 @@ static int tui_vm_opts(tui_form *form, pvm_vm_opts *o, pvm_error *err)
                               &o->firmware, &o->tpm, err);
 }
 
+/* "created" on the message line, or with the notes the command line prints as warnings
+ * after vm create: vCPUs that contradict the profile's CPU (the 64-vCPU default cap among
+ * them), a QEMU display adapter on a profile that hides the hypervisor. */
+static void tui_vm_created_message(tui_app *app, const pvm_vm *vm)
+{
+    pvm_profile p;
+    pvm_error ignored = {0};
+    char cpus[512], video[512];
+    bool have = pvm_profile_get(app->engine, vm->profile_id, &p, &ignored) == 0;
+    bool nc = have && pvm_profile_vcpus_note(&p, vm->cpus, cpus, sizeof cpus);
+    bool nv = have && pvm_video_mark_note(&p, vm->display, vm->video, video, sizeof video);
+    if (!nc && !nv)
+        tui_message(app, TUI_EL_OK, "VM '%s' created; s starts it", vm->name);
+    else
+        tui_message(app, TUI_EL_ERROR, "VM '%s' created; s starts it; warning: %s%s%s", vm->name,
+                    nc ? cpus : "", nc && nv ? "; " : "", nv ? video : "");
+}
+
 static int tui_vm_submit(tui_form *form, tui_app *app, pvm_error *err)
 {
     pvm_vm_opts o;
@@ -506,7 +524,7 @@ static int tui_vm_submit(tui_form *form, tui_app *app, pvm_error *err)
     tui_message(app, TUI_EL_TEXT, "creating VM '%s' ...", name);
     if (pvm_vm_create(app->engine, name, tui_ff_value(prof), &o, &vm, err) < 0)
         return -1;
-    tui_message(app, TUI_EL_OK, "VM '%s' created; s starts it", vm.name);
+    tui_vm_created_message(app, &vm);
     tui_reload(app);
     /* select the new VM */
     for (size_t i = 0; i < app->lists[TUI_PANE_VMS].n; i++)

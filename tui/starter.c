@@ -74,7 +74,11 @@ static int tui_starter_run(pvm_engine *e, void *arg, const pvm_progress *progres
     if (pvm_vm_create(e, j->vm, j->profile, &o, NULL, err) < 0 ||
         tui_starter_cancelled(progress, err))
         return -1;
-    return pvm_vm_start(e, j->vm, 0, progress, err);
+    char note[PVM_START_NOTE_MAX];
+    if (pvm_vm_start_noted(e, j->vm, 0, progress, note, sizeof note, err) < 0)
+        return -1;
+    pvm_worker_note(progress, note); /* stock QEMU for a hidden hypervisor: said on the line */
+    return 0;
 }
 
 /* ------------------------------------------------------------ the UI side */
@@ -170,8 +174,12 @@ bool tui_starter_done(tui_app *app, const pvm_worker_event *ev)
         if (strcmp(app->vms[l->rows[i]].name, app->starter_vm) == 0)
             l->sel = (int)i;
     const pvm_vm *vm = tui_selected_vm(app);
-    tui_message(app, TUI_EL_OK, "starter VM '%s' runs; its serial log shows the identity the guest "
-                "sees (q closes it, c attaches the console)", app->starter_vm);
+    if (ev->note[0])
+        tui_message(app, TUI_EL_ERROR, "starter VM '%s' runs; warning: %s", app->starter_vm,
+                    ev->note);
+    else
+        tui_message(app, TUI_EL_OK, "starter VM '%s' runs; its serial log shows the identity "
+                    "the guest sees (q closes it, c attaches the console)", app->starter_vm);
     if (vm)
         tui_log_open_at(app, vm, TUI_STARTER_ANCHOR);
     app->dirty |= TUI_DIRTY_ALL;

@@ -259,7 +259,9 @@ static void tui_worker_event(tui_app *app, const pvm_worker_event *ev)
         tui_reload(app);
         return;
     }
-    if (ev->rc == 0 && ev->kind == PVM_JOB_CUSTOM && app->job_done[0]) {
+    if (ev->rc == 0 && ev->kind == PVM_JOB_CUSTOM && app->job_done[0] && ev->note[0]) {
+        tui_message(app, TUI_EL_ERROR, "%s; warning: %s", app->job_done, ev->note);
+    } else if (ev->rc == 0 && ev->kind == PVM_JOB_CUSTOM && app->job_done[0]) {
         tui_message(app, TUI_EL_OK, "%s", app->job_done);
     } else if (ev->rc == 0 && ev->note[0]) { /* started, with a warning (stock QEMU ...) */
         tui_message(app, TUI_EL_ERROR, "VM '%s' started; warning: %s", ev->target, ev->note);

@@ -193,11 +193,15 @@ static void tui_audit_result(tui_app *app, tui_work *w, const pvm_worker_event *
         tui_message(app, TUI_EL_ERROR, "audit of '%s' failed: %s", w->vm, ev->err.msg);
         return;
     }
-    const pvm_audit *au = &w->audit;
+    pvm_audit *au = &w->audit;
     int ww = 4, gw = 10, pw = 7;
-    for (size_t i = 0; i < au->n; i++) {
-        int a = (int)strlen(au->items[i].what), g = (int)strlen(au->items[i].guest),
-            p = (int)strlen(au->items[i].expected);
+    for (size_t i = 0; i < au->n; i++) { /* what and guest come from the guest: escaped */
+        pvm_audit_item *it = &au->items[i];
+        char buf[4 * sizeof it->guest];
+        pvm_strlcpy(it->what, pvm_escape_ctl(it->what, buf, sizeof it->what), sizeof it->what);
+        pvm_strlcpy(it->guest, pvm_escape_ctl(it->guest, buf, sizeof it->guest),
+                    sizeof it->guest);
+        int a = (int)strlen(it->what), g = (int)strlen(it->guest), p = (int)strlen(it->expected);
         ww = a > ww ? a : ww;
         gw = g > gw ? g : gw;
         pw = p > pw ? p : pw;

@@ -76,6 +76,45 @@ size_t pvm_strlcpy(char *dst, const char *src, size_t size)
     return n;
 }
 
+/* Bytes in the UTF-8 sequence led by s[0] when whole and valid (1 for ASCII), else 0. */
+static size_t pvm_utf8_len(const unsigned char *s)
+{
+    size_t n = s[0] < 0x80 ? 1 : s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : s[0] >= 0xe0 && s[0] <= 0xef ? 3
+             : s[0] >= 0xf0 && s[0] <= 0xf4                   ? 4
+                                                              : 0;
+    for (size_t i = 1; i < n; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    return n;
+}
+
+char *pvm_escape_ctl(const char *in, char *out, size_t size)
+{
+    size_t o = 0;
+    const unsigned char *s = (const unsigned char *)(in ? in : "");
+    while (*s) {
+        char esc[8];
+        size_t n = pvm_utf8_len(s), w;
+        const char *src = esc;
+        if (n == 2 && s[0] == 0xc2 && s[1] < 0xa0) /* C1 */
+            w = (size_t)snprintf(esc, sizeof esc, "\\u%04x", s[1]);
+        else if (n == 0 || (n == 1 && (*s < 0x20 || *s == 0x7f)))
+            n = 1, w = (size_t)snprintf(esc, sizeof esc, "\\x%02x", *s);
+        else if (*s == '\\')
+            w = (size_t)snprintf(esc, sizeof esc, "\\\\");
+        else
+            src = (const char *)s, w = n;
+        if (o + w + 1 > size)
+            break;
+        memcpy(out + o, src, w);
+        o += w;
+        s += n;
+    }
+    if (size)
+        out[o] = '\0';
+    return out;
+}
+
 void pvm_random_bytes(void *buf, size_t n)
 {
     unsigned char *p = buf;

@@ -77,6 +77,9 @@ static const pvm_mark_row pvm_marks[] = {
     {PVM_MF_PCI, PVM_MK_PREFIX, "0x1414", "Hyper-V's PCI vendor id 1414"},
     {PVM_MF_PCI, PVM_MK_PREFIX, "0x1234", "QEMU's PCI vendor id 1234 (Bochs display, edu)"},
     {PVM_MF_PCI_ID, PVM_MK_PREFIX, "1234:1111", "the Bochs/QEMU standard VGA (PCI 1234:1111)"},
+    {PVM_MF_PCI_ID, PVM_MK_PREFIX, "1013:00b8",
+     "the Cirrus GD5446 (PCI 1013:00b8), QEMU's old default VGA, on no real machine of a "
+     "modern profile's era (use --firmware uefi for ramfb, or --display none)"},
     {PVM_MF_PCI_ID, PVM_MK_PREFIX, "1b36:0100", "QEMU's QXL display (PCI 1b36:0100)"},
     {PVM_MF_PCI_ID, PVM_MK_PREFIX, "1af4:1050", "virtio-gpu, QEMU's display (PCI 1af4:1050)"},
     {PVM_MF_PCI_ID, PVM_MK_PREFIX, "15ad:0405", "VMware's SVGA II display (PCI 15ad:0405)"},
@@ -186,4 +189,20 @@ int pvm_profile_marks_check(const pvm_profile *p, bool allow, pvm_error *err)
                                "'profile edit %s --%s VALUE' (or --random), or pass "
                                "--allow-vm-marks", m.path, m.value, m.description, p->name,
                                p->name, m.flag);
+}
+
+int pvm_video_mark_note(const pvm_profile *p, pvm_display d, pvm_video v, char *out, size_t size)
+{
+    if (size)
+        out[0] = '\0';
+    if (!p || !p->hide_hypervisor || d == PVM_DISPLAY_NONE ||
+        (v != PVM_VIDEO_VGA && v != PVM_VIDEO_VIRTIO))
+        return 0;
+    const char *id = v == PVM_VIDEO_VGA ? "1234:1111" : "1af4:1050";
+    snprintf(out, size,
+             "video %s: %s is %s, a virtualization mark the guest can read, in profile '%s', "
+             "which hides the hypervisor; vm audit marks it (use --video ramfb under UEFI, "
+             "or --display none)", pvm_video_name(v), id, pvm_mark_find("pciId", id),
+             p->name);
+    return 1;
 }

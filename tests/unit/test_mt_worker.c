@@ -158,6 +158,37 @@ static void wait_started(void)
     assert_true(atomic_load(&block_started));
 }
 
+/* A custom job's pvm_worker_note reaches its done event (a warning beside "done"); a job
+ * that sets none leaves the note empty; a progress that is not the worker's is ignored. */
+static int job_note(pvm_engine *e, void *arg, const pvm_progress *p, pvm_error *err)
+{
+    (void)e;
+    (void)err;
+    if (arg) {
+        pvm_progress other = {.cancel_fd = -1};
+        pvm_worker_note(&other, "not mine");
+        pvm_worker_note(p, arg);
+    }
+    return 0;
+}
+
+static void test_custom_job_note(void **state)
+{
+    fixture *f = *state;
+    pvm_error err = {0};
+    unsigned with, without;
+    assert_int_equal(pvm_worker_submit_fn(f->w, "n1", job_note, "started on stock QEMU", NULL,
+                                          &with, &err), 0);
+    assert_int_equal(pvm_worker_submit_fn(f->w, "n2", job_note, NULL, NULL, &without, &err), 0);
+    pvm_worker_event ev;
+    assert_true(wait_done(f->w, with, &ev, NULL));
+    assert_int_equal(ev.rc, 0);
+    assert_string_equal(ev.note, "started on stock QEMU");
+    assert_true(wait_done(f->w, without, &ev, NULL));
+    assert_int_equal(ev.rc, 0);
+    assert_string_equal(ev.note, "");
+}
+
 static void test_cancel_running_and_queued(void **state)
 {
     fixture *f = *state;
@@ -412,6 +443,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_jobs_run_in_order_with_results, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_custom_job_note, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_running_and_queued, setup, teardown),
         cmocka_unit_test_setup_teardown(test_progress_is_merged, setup, teardown),
         cmocka_unit_test(test_free_while_busy_cancels_and_joins),

@@ -308,6 +308,32 @@ static void test_failed_migration_rolls_back(void **state)
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
 }
 
+/* Migration 7 changes no table: it marks a store that may hold vms.video = 3 (cirrus), so a
+ * build that knows schema 6 refuses it as newer instead of failing every VM read. A store
+ * at 6 is upgraded to 7 with its rows kept; a file at 7 is what such a build refuses. */
+static void test_schema_7_for_cirrus(void **state)
+{
+    fixture *fx = *state;
+    assert_int_equal(PVM_VIDEO_LAST, PVM_VIDEO_CIRRUS);
+    assert_true(pvm_store_latest_version() >= 7);
+    pvm_store *s = NULL;
+    pvm_error err = {0};
+    int version = -1;
+    assert_int_equal(pvm_store_open_at(fx->db, 6, &s, &err), 0);
+    assert_int_equal(pvm_store_version(s, &version, &err), 0);
+    assert_int_equal(version, 6);
+    pvm_profile p, got;
+    make_profile(&p, "11111111-2222-4333-8444-666666666666", "kept across 7", 3);
+    assert_int_equal(pvm_db_profile_insert(s, &p, &err), 0);
+    pvm_store_close(s);
+    s = open_ok(fx);
+    assert_int_equal(pvm_store_version(s, &version, &err), 0);
+    assert_int_equal(version, pvm_store_latest_version());
+    assert_int_equal(pvm_db_profile_get(s, "kept across 7", &got, &err), 0);
+    assert_profile_equal(&p, &got);
+    pvm_store_close(s);
+}
+
 static void test_open_at_bad_version(void **state)
 {
     fixture *fx = *state;
@@ -362,8 +388,8 @@ static void test_newer_wal_schema_refused(void **state)
 {
     fixture *fx = *state;
     raw_exec(fx->db, "PRAGMA journal_mode = WAL; CREATE TABLE future(x);"
-                       "PRAGMA user_version = 7;");
-    assert_refused_untouched(fx, 7);
+                       "PRAGMA user_version = 70;");
+    assert_refused_untouched(fx, 70);
     char *wal = sibling(fx, "-wal"), *shm = sibling(fx, "-shm");
     assert_false(exists(wal));
     assert_false(exists(shm));
@@ -792,6 +818,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_open_at_bad_version, fixture_setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_migration_rolls_back, fixture_setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_schema_refused, fixture_setup, teardown),
+        cmocka_unit_test_setup_teardown(test_schema_7_for_cirrus, fixture_setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_wal_schema_refused, fixture_setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_schema_in_wal_refused, fixture_setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_a_database_untouched, fixture_setup, teardown),

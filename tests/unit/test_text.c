@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../../engine/base/base.h"
+#include "../../engine/pvm.h"
 
 static void test_join_first_and_last(void **state)
 {
@@ -24,6 +25,27 @@ static void test_join_first_and_last(void **state)
     assert_string_equal(pvm_text_lines("", false, out, sizeof out), "");
     assert_string_equal(pvm_text_lines(NULL, true, out, sizeof out), "");
     assert_string_equal(pvm_text_lines("a\tb\x1b[31m\n", false, out, sizeof out), "a b [31m");
+}
+
+/* pvm_escape_ctl: a guest's string printed on a terminal carries no control byte. */
+static void test_escape_ctl(void **state)
+{
+    (void)state;
+    char out[64];
+    assert_string_equal(pvm_escape_ctl("pci 0000:00:02.0", out, sizeof out), "pci 0000:00:02.0");
+    assert_string_equal(pvm_escape_ctl("a\x1b[2Jb\x07\n\x7f", out, sizeof out),
+                        "a\\x1b[2Jb\\x07\\x0a\\x7f");
+    /* C1 as UTF-8 (CSI U+009B), a lone 8-bit CSI byte, a cut sequence, a backslash */
+    assert_string_equal(pvm_escape_ctl("x\xc2\x9b" "31m\x9b\xc3", out, sizeof out),
+                        "x\\u009b31m\\x9b\\xc3");
+    assert_string_equal(pvm_escape_ctl("a\\b", out, sizeof out), "a\\\\b");
+    /* other UTF-8 is kept: e with acute (U+00E9), NBSP (U+00A0), the euro sign */
+    assert_string_equal(pvm_escape_ctl("caf\xc3\xa9\xc2\xa0\xe2\x82\xac", out, sizeof out),
+                        "caf\xc3\xa9\xc2\xa0\xe2\x82\xac");
+    /* never half an escape: 5 bytes of room hold "ab" and not "\x1b" */
+    assert_string_equal(pvm_escape_ctl("ab\x1b", out, 5), "ab");
+    assert_string_equal(pvm_escape_ctl("ab\x1b", out, 7), "ab\\x1b");
+    assert_string_equal(pvm_escape_ctl(NULL, out, sizeof out), "");
 }
 
 static void test_one_long_line(void **state)
@@ -42,6 +64,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_join_first_and_last),
         cmocka_unit_test(test_one_long_line),
+        cmocka_unit_test(test_escape_ctl),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
