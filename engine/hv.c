@@ -85,20 +85,11 @@ int pvm_hv_argv_check(void *ctx, const pvm_profile *p, const pvm_vm *vm, pvm_err
 int pvm_hv_devices_record(const pvm_vm_files *files, const char *text, pvm_error *err)
 {
     char *path = pvm_xasprintf("%s/devices", files->dir);
-    char *tmp = pvm_xasprintf("%s.tmp", path);
-    FILE *f = fopen(tmp, "we");
-    int rc = -1;
-    if (f) {
-        bool ok = fprintf(f, "%s\n", text) > 0;
-        ok &= fclose(f) == 0;
-        if (ok && rename(tmp, path) == 0)
-            rc = 0;
-    }
-    if (rc < 0) {
+    char *line = pvm_xasprintf("%s\n", text);
+    int rc = pvm_write_file_atomic(path, line);
+    if (rc < 0)
         pvm_error_set(err, PVM_E_IO, "%s: cannot write: %s", path, strerror(errno));
-        unlink(tmp);
-    }
-    free(tmp);
+    free(line);
     free(path);
     return rc;
 }

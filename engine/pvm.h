@@ -75,6 +75,10 @@ void pvm_uuid_v4(char out[37]);
 /* Writes all n bytes of buf to fd, retrying on EINTR and short writes.
  * 0, or -1 with errno set. */
 int pvm_write_all(int fd, const void *buf, size_t n);
+/* Replaces path with text (mode 0644 less the umask) through a temporary file of its own
+ * beside it (mkostemp: two writers never share one) and a rename, so a reader sees the old
+ * or the new whole file. 0, or -1 with errno set; nothing is left behind on failure. */
+int pvm_write_file_atomic(const char *path, const char *text);
 /* Reads fd to its end into a malloc'd, NUL-terminated buffer (*out, the caller
  * frees; *len its length). 0; 1 when the data is longer than max bytes (nothing
  * returned); -1 with errno set on a read error. */

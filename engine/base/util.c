@@ -4,6 +4,8 @@
 #include "base/base.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -217,6 +219,30 @@ char *pvm_text_lines(const char *in, bool keep_last, char *out, size_t size)
         free(v[i]);
     free(v);
     return out;
+}
+
+int pvm_write_file_atomic(const char *path, const char *text)
+{
+    char *tmp = pvm_xasprintf("%s.XXXXXX", path);
+    int fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0) {
+        free(tmp);
+        return -1;
+    }
+    mode_t um = umask(0);
+    umask(um);
+    int rc = fchmod(fd, 0644 & ~um) == 0 && pvm_write_all(fd, text, strlen(text)) == 0 ? 0 : -1;
+    if (close(fd) != 0)
+        rc = -1;
+    if (rc == 0 && rename(tmp, path) != 0)
+        rc = -1;
+    if (rc < 0) {
+        int saved = errno;
+        unlink(tmp);
+        errno = saved;
+    }
+    free(tmp);
+    return rc;
 }
 
 int pvm_write_all(int fd, const void *buf, size_t n)

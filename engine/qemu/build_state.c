@@ -19,24 +19,13 @@
 /* ------------------------------------------------------------- facts */
 
 
-/* Writes text to path through a temporary file and a rename (mode 0644). */
+/* Writes text to path whole (pvm_write_file_atomic), the error naming the build. */
 int pvm_qb_write(const char *path, const char *text, pvm_error *err)
 {
-    char *tmp = pvm_xasprintf("%s.tmp", path);
-    FILE *f = fopen(tmp, "we");
-    int rc = -1;
-    if (f) {
-        bool ok = fputs(text, f) >= 0;
-        ok &= fclose(f) == 0;
-        if (ok && rename(tmp, path) == 0)
-            rc = 0;
-    }
-    if (rc < 0) {
-        pvm_error_set(err, PVM_E_IO, "qemu build: cannot write %s: %s", path, strerror(errno));
-        unlink(tmp);
-    }
-    free(tmp);
-    return rc;
+    if (pvm_write_file_atomic(path, text) == 0)
+        return 0;
+    return pvm_error_set(err, PVM_E_IO, "qemu build: cannot write %s: %s", path,
+                         strerror(errno));
 }
 
 /* Runs argv (no shell) for at most timeout_ms; 0 with *out (malloc'd, trimmed of its
@@ -397,17 +386,10 @@ static void pvm_qb_memo_write(const pvm_qemu_stealth *s, const char *fp)
             return;
     }
     char *path = pvm_qb_memo_path(s);
-    char *tmp = pvm_xasprintf("%s.%ld.tmp", path, (long)getpid()); /* two writers, two files */
-    FILE *f = fopen(tmp, "we");
-    bool ok = false;
-    if (f) {
-        ok = fprintf(f, "fingerprint %s\nsource_version %s\npatch_hash %s\npatches %d\n", fp,
-                     s->source_version, s->patch_hash, s->npatches) > 0;
-        ok &= fclose(f) == 0;
-    }
-    if (!ok || rename(tmp, path) != 0)
-        unlink(tmp);
-    free(tmp);
+    char *text = pvm_xasprintf("fingerprint %s\nsource_version %s\npatch_hash %s\npatches %d\n",
+                               fp, s->source_version, s->patch_hash, s->npatches);
+    (void)pvm_write_file_atomic(path, text); /* a memo: one not written is asked again */
+    free(text);
     free(path);
 }
 

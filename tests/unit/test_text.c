@@ -7,7 +7,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "../../engine/base/base.h"
 #include "../../engine/pvm.h"
@@ -59,12 +64,41 @@ static void test_one_long_line(void **state)
     assert_null(strchr(out, '\n'));
 }
 
+/* pvm_write_file_atomic: the whole new text replaces the old, no temporary file stays. */
+static void test_write_file_atomic(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/pvm-atomic-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[64], buf[32] = "";
+    snprintf(path, sizeof path, "%s/f", dir);
+    assert_int_equal(pvm_write_file_atomic(path, "old\n"), 0);
+    assert_int_equal(pvm_write_file_atomic(path, "new text\n"), 0);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(buf, sizeof buf, f));
+    fclose(f);
+    assert_string_equal(buf, "new text\n");
+    DIR *d = opendir(dir);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    assert_int_equal(n, 1); /* only f */
+    char missing[80];
+    snprintf(missing, sizeof missing, "%s/no/such", dir);
+    assert_int_equal(pvm_write_file_atomic(missing, "x"), -1);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_join_first_and_last),
         cmocka_unit_test(test_one_long_line),
         cmocka_unit_test(test_escape_ctl),
+        cmocka_unit_test(test_write_file_atomic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
