@@ -9,6 +9,7 @@
 
 #include "qemu/sample.h"
 #include "ring.h"
+#include "vm_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -681,24 +682,7 @@ static void sampler_owner_monitor(char *qmp, size_t size)
  * agent calls arrive as typed keys and break a boot menu or an installer. */
 bool pvm_sampler_agent_on_isa_serial(int pid)
 {
-    enum { CMDLINE_MAX = 64 * 1024 };
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/cmdline", pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    char *buf = pvm_xmalloc(CMDLINE_MAX + 1);
-    size_t n = 0;
-    for (ssize_t got; n < CMDLINE_MAX && (got = read(fd, buf + n, CMDLINE_MAX - n)) > 0;)
-        n += (size_t)got;
-    close(fd);
-    for (size_t i = 0; i < n; i++) /* NUL-separated arguments: search them as one text */
-        if (!buf[i])
-            buf[i] = '\n';
-    buf[n] = '\0';
-    bool isa = strstr(buf, "\nisa-serial,chardev=qga0") != NULL;
-    free(buf);
-    return isa;
+    return pvm_proc_cmdline_has(pid, "isa-serial,chardev=qga0");
 }
 
 static int sampler_watch_vm(pvm_sampler *s, pvm_engine *e, const pvm_vm *vm, pvm_error *err)
