@@ -143,8 +143,7 @@ int pvm_rpc_connect(pvm_rpc *r, const char *path, const char *peer, int timeout_
 }
 
 /* Sends all of data before the deadline; never raises SIGPIPE. */
-static int pvm_rpc_send(pvm_rpc *r, const void *data, size_t len, int64_t deadline,
-                        pvm_error *err)
+int pvm_rpc_send(pvm_rpc *r, const void *data, size_t len, int64_t deadline, pvm_error *err)
 {
     const char *p = data;
     if (r->broken || r->fd < 0)

@@ -80,7 +80,15 @@ static int qga_sync(pvm_qga *g, int64_t deadline, pvm_error *err)
     cJSON_AddStringToObject(req, "execute", "guest-sync-delimited");
     cJSON *args = cJSON_AddObjectToObject(req, "arguments");
     cJSON_AddNumberToObject(args, "id", (double)id);
-    int rc = pvm_rpc_send_json(&g->rpc, req, deadline, err);
+    /* A raw 0xFF first: qemu-ga's JSON lexer resets on it and drops what a previous
+     * client left half-sent (an ISA serial port keeps it across connections; without
+     * the reset every later request parses as garbage). The agent answers the byte
+     * with an error reply, which qga_await_sync drops (qga/qapi-schema.json,
+     * guest-sync-delimited). */
+    static const unsigned char reset = 0xFF;
+    int rc = pvm_rpc_send(&g->rpc, &reset, 1, deadline, err);
+    if (rc == 0)
+        rc = pvm_rpc_send_json(&g->rpc, req, deadline, err);
     cJSON_Delete(req);
     if (rc < 0)
         return -1;

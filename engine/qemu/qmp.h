@@ -116,6 +116,9 @@ void pvm_rpc_init_fd(pvm_rpc *r, int fd, const char *peer);
 void pvm_rpc_close(pvm_rpc *r);
 /* Monotonic deadline now + timeout_ms (timeout_ms < 0 means no deadline). */
 int64_t pvm_rpc_deadline(int timeout_ms);
+/* Sends len raw bytes of data before deadline: 0, or -1 with err (the channel is then
+ * broken). Most callers want pvm_rpc_send_json. */
+int pvm_rpc_send(pvm_rpc *r, const void *data, size_t len, int64_t deadline, pvm_error *err);
 /* Serialises obj compactly and sends it followed by a newline. */
 int pvm_rpc_send_json(pvm_rpc *r, const cJSON *obj, int64_t deadline, pvm_error *err);
 /* Reads one line (without its newline or CR, NUL-terminated, malloc'd into *line; *len

@@ -134,8 +134,9 @@ typedef struct agent {
     size_t big_reply;          /* instead: this many bytes of 'x' and no newline */
     bool hangup;               /* close the connection after the override reply */
     size_t write_max;          /* guest-file-write accepts at most this many bytes (0: all) */
+    const char *leftover;      /* bytes a previous client left half-sent, read before ours */
     /* what it saw */
-    int syncs, pings, exec_polls, writes, reads;
+    int syncs, pings, exec_polls, writes, reads, resets;
     char exec_path[64];
     char exec_args[256];
     bool capture_output;
@@ -368,6 +369,13 @@ static bool agent_dispatch(agent *a, const cJSON *req)
 static bool agent_read_line(agent *a, char **buf, size_t *cap)
 {
     size_t n = 0;
+    if (a->leftover) { /* once: what the last connection left in the line buffer */
+        n = strlen(a->leftover);
+        *cap = n + 4096;
+        *buf = pvm_xrealloc(*buf, *cap);
+        memcpy(*buf, a->leftover, n);
+        a->leftover = NULL;
+    }
     for (;;) {
         struct pollfd p = { .fd = a->fd, .events = POLLIN };
         char c;
@@ -376,6 +384,13 @@ static bool agent_read_line(agent *a, char **buf, size_t *cap)
         if (n + 1 >= *cap) {
             *cap = *cap ? *cap * 2 : 4096;
             *buf = pvm_xrealloc(*buf, *cap);
+        }
+        if ((unsigned char)c == 0xFF) { /* qemu-ga's lexer: reset, answer with an error */
+            n = 0;
+            a->resets++;
+            if (!agent_error(a, "JSON parse error, invalid byte"))
+                return false;
+            continue;
         }
         if (c == '\n') {
             (*buf)[n] = '\0';
@@ -476,6 +491,21 @@ static void test_sync_discards_stale(void **state)
     assert_int_equal(pvm_qga_execute(g, "guest-info", NULL, &ret, 2000, &err), 0);
     assert_string_equal(cJSON_GetObjectItemCaseSensitive(ret, "version")->valuestring, "7.2.0");
     cJSON_Delete(ret);
+}
+
+/* An ISA serial port keeps what an earlier client half-sent: the 0xFF sent before the
+ * sync resets the agent's parser, else every request would parse as garbage. */
+static void test_sync_resets_half_sent_request(void **state)
+{
+    agent *a = *state;
+    a->leftover = "{\"execute\": \"guest-sync-del";
+    agent_start(a);
+    pvm_qga *g = connect_ok(a);
+    pvm_error err = { 0 };
+    assert_int_equal(a->resets, 1);
+    assert_int_equal(a->syncs, 1);
+    assert_int_equal(pvm_qga_ping(g, 2000, &err), 0);
+    assert_int_equal(a->pings, 1);
 }
 
 static void test_no_agent_listener(void **state)
@@ -1060,6 +1090,7 @@ int main(void)
         cmocka_unit_test(test_base64_decode_forms),
         cmocka_unit_test(test_base64_roundtrip),
         T(test_sync_discards_stale),
+        T(test_sync_resets_half_sent_request),
         T(test_no_agent_listener),
         T(test_agent_silent),
         cmocka_unit_test(test_missing_socket),
