@@ -363,24 +363,30 @@ static const pvm_opt pvm_start_opts[] = {
     {"wait-agent", 0, true, "SECONDS", "also wait until the guest agent answers (0: do not wait)"},
     {"allow-vm-marks", 0, false, NULL, "start even if the profile hides the hypervisor but "
                                        "carries a known VM mark (e.g. a 52:54:00 MAC)"},
-    {"strict", 0, false, NULL, "refuse, rather than warn, when another running VM wears the "
-                               "same profile"},
+    {"strict", 0, false, NULL, "refuse, rather than warn, when another running VM shows the "
+                               "same UUID, MAC or serials (the same profile, as it started)"},
 };
 
-/* Another running VM wearing this one's profile: a warning, or with --strict a refusal. */
+/* Another running VM showing what this one would (its UUID, MAC, serials): a warning, or
+ * with --strict a refusal. */
 static int pvm_start_twin(pvm_engine *e, const pvm_args *a, pvm_error *err)
 {
-    char twin[PVM_NAME_MAX + 1];
-    if (pvm_vm_running_twin(e, a->pos[0], twin, sizeof twin, err) < 0)
+    pvm_vm_twin twin;
+    if (pvm_vm_running_twin(e, a->pos[0], &twin, err) < 0)
         return -1;
-    if (!twin[0])
+    if (!twin.name[0])
         return 0;
-    const char *what = "wears the same profile as the running VM";
+    char what[PVM_NAME_MAX + 300];
+    if (twin.same_profile)
+        snprintf(what, sizeof what, "wears the same profile as the running VM '%s': both would "
+                 "show one %s on one network", twin.name, twin.shared);
+    else
+        snprintf(what, sizeof what, "would show the same %s as the running VM '%s' on one "
+                 "network", twin.shared, twin.name);
     if (pvm_args_given(a, "strict"))
-        return pvm_error_set(err, PVM_E_EXISTS, "VM '%s' %s '%s': both would show one UUID, "
-                             "MAC and serials on one network (--strict)", a->pos[0], what, twin);
-    pvm_out_warning("VM '%s' %s '%s': both show one UUID, MAC and serials on one network "
-                    "(give it a profile of its own; --strict refuses)", a->pos[0], what, twin);
+        return pvm_error_set(err, PVM_E_EXISTS, "VM '%s' %s (--strict)", a->pos[0], what);
+    pvm_out_warning("VM '%s' %s (give it a profile of its own; --strict refuses)", a->pos[0],
+                    what);
     return 0;
 }
 

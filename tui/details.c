@@ -1,6 +1,6 @@
 /* details.c - the details pane (a profile's whole identity; a VM's profile,
- * state and reason, devices, accelerator, pid and uptime; a running VM's live
- * sparklines) and the header line (host cores, memory and load against what
+ * state and reason, devices, accelerator, pid and uptime, the identity it wears; a running
+ * VM's live sparklines) and the header line (host cores, memory and load against what
  * running VMs hold, and the caps). */
 #include "internal.h"
 
@@ -328,11 +328,20 @@ static void tui_vm_details(tui_app *app, const pvm_vm *vm, tui_lines *l)
     tui_line(l, "Initrd", t, vm->initrd);
     tui_line(l, "Append", t, vm->append);
     const pvm_profile *full = p ? tui_profile_full(app, p->id) : NULL;
-    if (full) {
+    if (full) { /* a running VM wears the identity it started with (pvm_vm_identity_worn) */
+        pvm_profile worn;
+        char edited[512];
+        pvm_vm_identity_worn(app->engine, vm, full, &worn);
+        pvm_profile_identity_diff(&worn, full, edited, sizeof edited);
         tui_gap(l);
-        tui_line(l, "MAC", t, full->mac);
-        tui_line(l, "UUID", t, full->machine_id);
-        tui_line(l, "Product", t, full->hw.product);
+        tui_line(l, "MAC", t, worn.mac);
+        tui_line(l, "UUID", t, worn.machine_id);
+        tui_line(l, "Product", t, worn.hw.product);
+        if (edited[0]) {
+            snprintf(buf, sizeof buf, "the profile's %s: it wears its start's until it restarts",
+                     edited);
+            tui_line(l, "Edited since start", tui_theme_attr(TUI_EL_ERROR), buf);
+        }
     }
     tui_installs(app, vm, l);
 }

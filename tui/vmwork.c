@@ -213,16 +213,15 @@ static void tui_audit_result(tui_app *app, tui_work *w, const pvm_worker_event *
                  "%d mismatch%s with the profile, %d virtualization mark%s seen inside the guest",
                  au->mismatches, au->mismatches == 1 ? "" : "es", au->marks,
                  au->marks == 1 ? "" : "s");
+    if (au->edited_fields[0])
+        tui_text_add(t, TUI_EL_ERROR, "the profile was edited since the VM started (%s): the "
+                     "VM wears the identity of its start until it restarts", au->edited_fields);
     tui_text_add(t, TUI_EL_TITLE, "%-*s  %-*s  %-*s  %s", ww, "WHAT", gw, "GUEST SEES", pw,
                  "PROFILE", "VERDICT");
     for (size_t i = 0; i < au->n; i++) {
         const pvm_audit_item *it = &au->items[i];
-        char verdict[200];
-        if (!it->mismatch && !it->mark)
-            snprintf(verdict, sizeof verdict, "%s", it->expected[0] ? "ok" : "");
-        else
-            snprintf(verdict, sizeof verdict, "%s%s%s", it->mismatch ? "MISMATCH" : "",
-                     it->mismatch && it->mark ? "; " : "", it->mark ? it->mark : "");
+        char verdict[300];
+        pvm_audit_verdict(it, verdict, sizeof verdict);
         tui_text_add(t, it->mismatch || it->mark ? TUI_EL_ERROR : TUI_EL_TEXT,
                      "%-*s  %-*.*s  %-*.*s  %s", ww, it->what, gw, gw, it->guest, pw, pw,
                      it->expected, verdict);
