@@ -265,6 +265,16 @@ typedef struct pvm_profile_mark {
  * order; returns how many were written. The CLI prints them as warnings when a
  * profile is stored. */
 size_t pvm_profile_marks(const pvm_profile *p, pvm_profile_mark *out, size_t max);
+/* The warning every front end gives when a stored profile carries mark m, in one set of
+ * words: 'macAddress (--mac): "52:54:00:.." is QEMU/KVM's MAC prefix 52:54:00, a
+ * virtualization mark the guest can read (profile 'p'; vm start refuses it unless
+ * --allow-vm-marks)'. */
+void pvm_profile_mark_text(const pvm_profile *p, const pvm_profile_mark *m, char *out,
+                           size_t size);
+/* The same for the first mark in the field with key field_key (any field when NULL) into
+ * out ("" when none); returns how many marks p carries in all (0: out is ""). */
+size_t pvm_profile_field_mark_text(const pvm_profile *p, const char *field_key, char *out,
+                                   size_t size);
 /* Refuses (PVM_E_INVALID, field set, naming the value, the mark, the fix and
  * --allow-vm-marks) a profile that hides the hypervisor but carries a mark;
  * allow skips the check. Used by vm create and vm start. */
