@@ -372,6 +372,45 @@ static void test_identity_record_missing(void **state)
     free(path);
 }
 
+/* Twins: what running VMs show (their start's identity) against what a start would show. */
+static void test_twins_follow_worn_identity(void **state)
+{
+    fixture *f = *state;
+    pvm_error err = {0};
+    pvm_vm_opts o = {.disk = 1024 * 1024, .memory = 64 * 1024 * 1024};
+    assert_int_equal(pvm_vm_create(f->e, "v2", "p1", &o, NULL, &err), 0);
+    running(f);
+    pvm_vm_twin t;
+    assert_int_equal(pvm_vm_running_twin(f->e, "v2", &t, &err), 0);
+    assert_string_equal(t.name, "v1");
+    assert_true(t.same_profile);
+    assert_non_null(strstr(t.shared, "MAC"));
+    assert_non_null(strstr(t.shared, "serial number"));
+    /* p1 edited while v1 runs: v2 would show the new identity, v1 still the old one */
+    pvm_profile p;
+    assert_int_equal(pvm_profile_get(f->e, "p1", &p, &err), 0);
+    strcpy(p.serial, "SERIAL2");
+    strcpy(p.mac, "a4:bb:6d:00:00:02");
+    strcpy(p.machine_id, "6f1e0c1a-1b2c-4d3e-8f40-0123456789ab");
+    assert_int_equal(pvm_profile_update(f->e, &p, NULL, &err), 0);
+    assert_int_equal(pvm_vm_running_twin(f->e, "v2", &t, &err), 0);
+    assert_string_equal(t.name, "");
+    /* another profile with v1's MAC of its start: a twin by what both show */
+    pvm_profile q;
+    pvm_profile_init(&q);
+    assert_int_equal(pvm_profile_set_name(&q, "q1", &err), 0);
+    strcpy(q.mac, "a4:bb:6d:00:00:01");
+    strcpy(q.serial, "OTHER");
+    strcpy(q.hw.cpu_model, "Intel(R) Core(TM) i5-8250U CPU @ 1.60GHz");
+    assert_int_equal(pvm_profile_create(f->e, &q, NULL, &err), 0);
+    if (pvm_vm_create(f->e, "v3", "q1", &o, NULL, &err) < 0)
+        fail_msg("vm create v3: %s", err.msg);
+    assert_int_equal(pvm_vm_running_twin(f->e, "v3", &t, &err), 0);
+    assert_string_equal(t.name, "v1");
+    assert_false(t.same_profile);
+    assert_string_equal(t.shared, "MAC");
+}
+
 static void test_restore_into_stopped(void **state)
 {
     fixture *f = *state;
@@ -684,6 +723,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_restore_into_stopped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_identity_worn_while_running, setup, teardown),
         cmocka_unit_test_setup_teardown(test_identity_record_missing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_twins_follow_worn_identity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reconcile, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rows_unreconciled, setup, teardown),
         cmocka_unit_test_setup_teardown(test_briefs_match_rows, setup, teardown),
