@@ -376,17 +376,11 @@ static int pvm_start_twin(pvm_engine *e, const pvm_args *a, pvm_error *err)
         return -1;
     if (!twin.name[0])
         return 0;
-    char what[PVM_NAME_MAX + 300];
-    if (twin.same_profile)
-        snprintf(what, sizeof what, "wears the same profile as the running VM '%s': both would "
-                 "show one %s on one network", twin.name, twin.shared);
-    else
-        snprintf(what, sizeof what, "would show the same %s as the running VM '%s' on one "
-                 "network", twin.shared, twin.name);
+    char what[PVM_NAME_MAX * 2 + 300];
+    pvm_vm_twin_text(a->pos[0], &twin, what, sizeof what);
     if (pvm_args_given(a, "strict"))
-        return pvm_error_set(err, PVM_E_EXISTS, "VM '%s' %s (--strict)", a->pos[0], what);
-    pvm_out_warning("VM '%s' %s (give it a profile of its own; --strict refuses)", a->pos[0],
-                    what);
+        return pvm_error_set(err, PVM_E_EXISTS, "%s (--strict)", what);
+    pvm_out_warning("%s (give it a profile of its own; --strict refuses)", what);
     return 0;
 }
 

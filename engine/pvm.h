@@ -629,6 +629,9 @@ typedef struct pvm_vm_twin {
 } pvm_vm_twin;
 int pvm_vm_running_twin(pvm_engine *e, const char *name_or_id, pvm_vm_twin *twin,
                         pvm_error *err);
+/* The warning about twin t of VM name, in the words every front end shows (without
+ * what to do: the CLI adds --strict), into out. */
+void pvm_vm_twin_text(const char *name, const pvm_vm_twin *t, char *out, size_t size);
 /* The running (or paused) VMs wearing profile profile_id: their count, and their names
  * quoted and joined by ", " into names (truncated to size); -1 on a store error. A profile
  * edit applies to them at their next start only (front ends warn). */

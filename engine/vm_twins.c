@@ -64,6 +64,16 @@ int pvm_vm_running_twin(pvm_engine *e, const char *name_or_id, pvm_vm_twin *twin
     return rc;
 }
 
+void pvm_vm_twin_text(const char *name, const pvm_vm_twin *t, char *out, size_t size)
+{
+    if (t->same_profile)
+        snprintf(out, size, "VM '%s' wears the same profile as the running VM '%s': both would "
+                 "show one %s on one network", name, t->name, t->shared);
+    else
+        snprintf(out, size, "VM '%s' would show the same %s as the running VM '%s' on one "
+                 "network", name, t->shared, t->name);
+}
+
 int pvm_profile_running_vms(pvm_engine *e, const char *profile_id, char *names, size_t size,
                             pvm_error *err)
 {
