@@ -19,7 +19,7 @@ typedef struct tui_lines {
 
 /* value cut to w columns into out, ending in an ellipsis ("…" in a UTF-8 locale, else
  * "...") when it was longer, so a cut value never looks whole (an Id, a path). */
-static const char *tui_fit(const char *value, int w, char *out, size_t size)
+const char *tui_fit(const char *value, int w, char *out, size_t size)
 {
     bool utf8 = MB_CUR_MAX > 1;
     wchar_t wide[1024];

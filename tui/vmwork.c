@@ -222,9 +222,13 @@ static void tui_audit_result(tui_app *app, tui_work *w, const pvm_worker_event *
         const pvm_audit_item *it = &au->items[i];
         char verdict[300];
         pvm_audit_verdict(it, verdict, sizeof verdict);
+        char guest[4 * sizeof it->guest], want[4 * sizeof it->expected];
+        const char *g = tui_fit(it->guest, gw, guest, sizeof guest);
+        const char *p = tui_fit(it->expected, pw, want, sizeof want);
+        int wide = MB_CUR_MAX > 1 ? 2 : 0; /* "…" is 3 bytes in 1 column: pad by columns */
         tui_text_add(t, it->mismatch || it->mark ? TUI_EL_ERROR : TUI_EL_TEXT,
-                     "%-*s  %-*.*s  %-*.*s  %s", ww, it->what, gw, gw, it->guest, pw, pw,
-                     it->expected, verdict);
+                     "%-*s  %-*s  %-*s  %s", ww, it->what, gw + (g == guest ? wide : 0), g,
+                     pw + (p == want ? wide : 0), p, verdict);
     }
     char title[96];
     snprintf(title, sizeof title, "Audit of %s (vm audit)", w->vm);
