@@ -197,9 +197,9 @@ size_t pvm_profile_field_mark_text(const pvm_profile *p, const char *field_key, 
     for (size_t i = 0; i < n; i++)
         if (!field_key || !strcmp(m[i].field, field_key)) {
             pvm_profile_mark_text(p, &m[i], out, size);
-            return n;
+            break;
         }
-    return 0;
+    return n;
 }
 
 int pvm_profile_marks_check(const pvm_profile *p, bool allow, pvm_error *err)
