@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define AGENT_CONNECT_MS 10000
@@ -38,6 +39,24 @@ static const char pvm_agent_howto[] =
     "is qemu-guest-agent installed and running in the guest? (Debian/Ubuntu: apt install "
     "qemu-guest-agent; Fedora/RHEL: dnf install qemu-guest-agent; Alpine: apk add "
     "qemu-guest-agent; Windows: the virtio-win guest tools)";
+
+/* Why the agent behind sock may not have answered: when it answered earlier in this
+ * QEMU run (agent.seen newer than the socket QEMU made at start), it is busy or
+ * restarting, and installing it is the wrong advice. Writes into buf. */
+static void agent_silence_advice(const char *sock, char *buf, size_t size)
+{
+    time_t seen;
+    struct tm tm;
+    char when[32] = "earlier";
+    if (!pvm_qga_seen_this_run(sock, &seen)) {
+        pvm_strlcpy(buf, pvm_agent_howto, size);
+        return;
+    }
+    if (localtime_r(&seen, &tm))
+        strftime(when, sizeof when, "at %H:%M:%S", &tm);
+    snprintf(buf, size, "it answered %s in this run, so it is installed: the guest may be "
+             "busy, its agent restarting, or the VM paused; try again", when);
+}
 
 int pvm_agent_open(pvm_engine *e, const char *name_or_id, int wait_ms, pvm_agent **out,
                    pvm_error *err)
@@ -67,9 +86,12 @@ int pvm_agent_open(pvm_engine *e, const char *name_or_id, int wait_ms, pvm_agent
     pvm_error cerr = { 0 };
     if (pvm_qga_connect(sock, AGENT_CONNECT_MS, &a->g, &cerr) < 0) {
         pvm_agent_close(a);
+        char advice[sizeof pvm_agent_howto + 64];
+        agent_silence_advice(sock, advice, sizeof advice);
         return pvm_error_set(err, PVM_E_QEMU, "VM '%s': the guest agent does not answer (%s); %s",
-                             vm.name, cerr.msg, pvm_agent_howto);
+                             vm.name, cerr.msg, advice);
     }
+    pvm_qga_mark_seen(sock);
     pvm_error oerr;
     if (pvm_qga_osinfo(a->g, a->os_id, sizeof a->os_id, &a->windows, &oerr) < 0) {
         a->os_id[0] = '\0'; /* an agent without guest-get-osinfo: a POSIX guest is assumed */

@@ -693,6 +693,8 @@ static bool pvm_agent_done(void *ctx)
         rc = pvm_qga_ping(g, step, &w->last);
     if (g)
         pvm_qga_close(g);
+    if (rc == 0)
+        pvm_qga_mark_seen(w->r->qga_sock);
     return rc == 0;
 }
 

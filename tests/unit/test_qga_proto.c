@@ -508,6 +508,27 @@ static void test_sync_resets_half_sent_request(void **state)
     assert_int_equal(a->pings, 1);
 }
 
+/* agent.seen beside the socket: absent, then newer than the socket after a mark. */
+static void test_seen_this_run(void **state)
+{
+    agent *a = *state;
+    time_t when = 0;
+    assert_false(pvm_qga_seen_this_run(a->path, &when));
+    pvm_qga_mark_seen(a->path);
+    assert_true(pvm_qga_seen_this_run(a->path, &when));
+    assert_true(when >= time(NULL) - 5);
+    char seen[160];
+    snprintf(seen, sizeof seen, "%s/agent.seen", a->dir);
+    struct stat st;
+    assert_int_equal(stat(seen, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    /* A socket made after the mark (a new QEMU run): the old answer does not count. */
+    struct timespec old[2] = {{.tv_sec = 1000000000}, {.tv_sec = 1000000000}};
+    assert_int_equal(utimensat(AT_FDCWD, seen, old, 0), 0);
+    assert_false(pvm_qga_seen_this_run(a->path, &when));
+    unlink(seen);
+}
+
 static void test_no_agent_listener(void **state)
 {
     agent *a = *state; /* listening, never accepting */
@@ -1091,6 +1112,7 @@ int main(void)
         cmocka_unit_test(test_base64_roundtrip),
         T(test_sync_discards_stale),
         T(test_sync_resets_half_sent_request),
+        T(test_seen_this_run),
         T(test_no_agent_listener),
         T(test_agent_silent),
         cmocka_unit_test(test_missing_socket),
