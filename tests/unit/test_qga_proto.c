@@ -1008,14 +1008,56 @@ static void test_copy_out_checked_new_file(void **state)
     if (rc != 0)
         fail_msg("copy out: %s", err.msg);
     assert_true(r.checked);
-    assert_string_equal(a->exec_path, "sha256sum");
+    assert_string_equal(a->exec_path, "sh");
+    assert_non_null(strstr(a->exec_args, "sha256sum"));
     read_host(host, buf, sizeof buf);
     assert_string_equal(buf, "hello");
     struct stat st;
     assert_int_equal(stat(host, &st), 0);
-    assert_int_equal(st.st_mode & 07777, 0644);
+    assert_int_equal(st.st_mode & 07777, 0644); /* no mode line: 0666 less the umask */
     unlink(host);
     rmdir(dir);
+}
+
+/* Copy out to a new host file whose guest side said its mode (stat -c %a): the guest's
+ * bits less the umask, setuid/setgid/sticky dropped; a malformed mode line is ignored. */
+static void copy_out_mode_case(agent *a, const char *out_b64, mode_t want)
+{
+    static char reply[512];
+    snprintf(reply, sizeof reply, "{\"return\": {\"exited\": true, \"exitcode\": 0, "
+             "\"out-data\": \"%s\"}}\n", out_b64);
+    a->override_cmd = "guest-exec-status";
+    a->override_reply = reply;
+    char dir[] = "/tmp/pvmcopy.XXXXXX", host[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(host, sizeof host, "%s/new.txt", dir);
+    mode_t um = umask(022);
+    pvm_copy_result r;
+    pvm_error err = { 0 };
+    int rc = copy_out_hello(a, false, host, &r, &err);
+    umask(um);
+    if (rc != 0)
+        fail_msg("copy out: %s", err.msg);
+    struct stat st;
+    assert_int_equal(stat(host, &st), 0);
+    assert_int_equal(st.st_mode & 07777, want);
+    unlink(host);
+    rmdir(dir);
+}
+
+static void test_copy_out_new_file_takes_guest_mode(void **state)
+{
+    copy_out_mode_case(*state, "MmNmMjRkYmE1ZmIwYTMwZTI2ZTgzYjJhYzViOWUyOWUxYjE2MWU1YzFmYTc0MjVlNzMwNDMzNjI5MzhiOTgyNCAgLQo2MDAK", 0600);
+}
+
+static void test_copy_out_guest_mode_masked(void **state)
+{
+    copy_out_mode_case(*state, "MmNmMjRkYmE1ZmIwYTMwZTI2ZTgzYjJhYzViOWUyOWUxYjE2MWU1YzFmYTc0MjVlNzMwNDMzNjI5MzhiOTgyNCAgLQo0Nzc3Cg==", 0755);
+}
+
+static void test_copy_out_guest_mode_malformed(void **state)
+{
+    copy_out_mode_case(*state, "MmNmMjRkYmE1ZmIwYTMwZTI2ZTgzYjJhYzViOWUyOWUxYjE2MWU1YzFmYTc0MjVlNzMwNDMzNjI5MzhiOTgyNCAgLQo2MGEwCg==", 0644);
 }
 
 /* The agent lock: a second holder waits, then gets PVM_E_BUSY naming the first one's pid. */
@@ -1125,6 +1167,9 @@ int main(void)
         T(test_exec_status_keeps_nul_bytes),
         T(test_copy_out_unchecked_keeps_mode),
         T(test_copy_out_checked_new_file),
+        T(test_copy_out_new_file_takes_guest_mode),
+        T(test_copy_out_guest_mode_masked),
+        T(test_copy_out_guest_mode_malformed),
         T(test_file_write_chunks),
         T(test_file_write_partial_counts),
         T(test_file_write_empty),
