@@ -989,14 +989,15 @@ static void test_copy_out_unchecked_keeps_mode(void **state)
     rmdir(dir);
 }
 
-/* The guest's sha256sum agrees: checked; a new file gets 0666 less the umask. */
-static void test_copy_out_checked_new_file(void **state)
+/* Copies "hello" out to a new host file under umask 022, the guest's sha256sum (and stat
+ * -c %a) answering with out_b64 (base64 of their output): checked, whole, of mode want. */
+static void copy_out_mode_case(agent *a, const char *out_b64, mode_t want)
 {
-    agent *a = *state;
-    a->override_cmd = "guest-exec-status"; /* sha256sum's output: HELLO_SHA "  /x.txt\n" */
-    a->override_reply = "{\"return\": {\"exited\": true, \"exitcode\": 0, \"out-data\": "
-                        "\"MmNmMjRkYmE1ZmIwYTMwZTI2ZTgzYjJhYzViOWUyOWUxYjE2MWU1YzFmYTc0MjVlNzMw"
-                        "NDMzNjI5MzhiOTgyNCAgL3gudHh0Cg==\"}}\n";
+    static char reply[512];
+    snprintf(reply, sizeof reply, "{\"return\": {\"exited\": true, \"exitcode\": 0, "
+             "\"out-data\": \"%s\"}}\n", out_b64);
+    a->override_cmd = "guest-exec-status";
+    a->override_reply = reply;
     char dir[] = "/tmp/pvmcopy.XXXXXX", host[64], buf[16];
     assert_non_null(mkdtemp(dir));
     snprintf(host, sizeof host, "%s/new.txt", dir);
@@ -1008,36 +1009,8 @@ static void test_copy_out_checked_new_file(void **state)
     if (rc != 0)
         fail_msg("copy out: %s", err.msg);
     assert_true(r.checked);
-    assert_string_equal(a->exec_path, "sh");
-    assert_non_null(strstr(a->exec_args, "sha256sum"));
     read_host(host, buf, sizeof buf);
     assert_string_equal(buf, "hello");
-    struct stat st;
-    assert_int_equal(stat(host, &st), 0);
-    assert_int_equal(st.st_mode & 07777, 0644); /* no mode line: 0666 less the umask */
-    unlink(host);
-    rmdir(dir);
-}
-
-/* Copy out to a new host file whose guest side said its mode (stat -c %a): the guest's
- * bits less the umask, setuid/setgid/sticky dropped; a malformed mode line is ignored. */
-static void copy_out_mode_case(agent *a, const char *out_b64, mode_t want)
-{
-    static char reply[512];
-    snprintf(reply, sizeof reply, "{\"return\": {\"exited\": true, \"exitcode\": 0, "
-             "\"out-data\": \"%s\"}}\n", out_b64);
-    a->override_cmd = "guest-exec-status";
-    a->override_reply = reply;
-    char dir[] = "/tmp/pvmcopy.XXXXXX", host[64];
-    assert_non_null(mkdtemp(dir));
-    snprintf(host, sizeof host, "%s/new.txt", dir);
-    mode_t um = umask(022);
-    pvm_copy_result r;
-    pvm_error err = { 0 };
-    int rc = copy_out_hello(a, false, host, &r, &err);
-    umask(um);
-    if (rc != 0)
-        fail_msg("copy out: %s", err.msg);
     struct stat st;
     assert_int_equal(stat(host, &st), 0);
     assert_int_equal(st.st_mode & 07777, want);
@@ -1045,6 +1018,19 @@ static void copy_out_mode_case(agent *a, const char *out_b64, mode_t want)
     rmdir(dir);
 }
 
+/* The guest's sha256sum agrees: checked; without a mode line, 0666 less the umask. */
+static void test_copy_out_checked_new_file(void **state)
+{
+    agent *a = *state;
+    /* HELLO_SHA "  /x.txt\n" */
+    copy_out_mode_case(a, "MmNmMjRkYmE1ZmIwYTMwZTI2ZTgzYjJhYzViOWUyOWUxYjE2MWU1YzFmYTc0MjVlNzMw"
+                          "NDMzNjI5MzhiOTgyNCAgL3gudHh0Cg==", 0644);
+    assert_string_equal(a->exec_path, "sh");
+    assert_non_null(strstr(a->exec_args, "sha256sum"));
+}
+
+/* The guest said its mode: its bits less the umask, setuid/setgid/sticky dropped; a
+ * malformed mode line is ignored. */
 static void test_copy_out_new_file_takes_guest_mode(void **state)
 {
     copy_out_mode_case(*state, "MmNmMjRkYmE1ZmIwYTMwZTI2ZTgzYjJhYzViOWUyOWUxYjE2MWU1YzFmYTc0MjVlNzMwNDMzNjI5MzhiOTgyNCAgLQo2MDAK", 0600);
