@@ -654,7 +654,9 @@ static const pvm_sub pvm_vm_subs[] = {
      "checks profiles. Exit status 0 only when nothing differs from the profile and no mark\n"
      "is seen; stock QEMU 7.2 always leaves some (ACPI creator BXPC, the chipset's PCI\n"
      "subsystem 1af4, the agent's virtio port) that only the patched QEMU removes. Linux\n"
-     "guests only.",
+     "guests only. After a profile edit while the VM runs, the guest still wears the\n"
+     "identity it started with: each edited value is a mismatch saying so (--json: the\n"
+     "item's started value, editedSinceStart) and a warning names the edited fields.",
      pvm_cli_audit_opts, 1, NULL, 1, 1, "NAME", pvm_cli_vm_audit, NULL},
 };
 

@@ -373,7 +373,7 @@ static void tui_vm_details(tui_app *app, const pvm_vm *vm, tui_lines *l)
         tui_line(l, "UUID", t, worn.machine_id);
         tui_line(l, "Product", t, worn.hw.product);
         if (edited[0]) {
-            snprintf(buf, sizeof buf, "the profile's %s: it wears its start's until it restarts",
+            snprintf(buf, sizeof buf, "%s (it wears its start's values until it restarts)",
                      edited);
             tui_line(l, "Edited since start", tui_theme_attr(TUI_EL_ERROR), buf);
         }
