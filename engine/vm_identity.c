@@ -1,7 +1,6 @@
-/* vm_identity.c - the identity a VM wears: a running VM keeps the one it started with until
- * its next start, whatever `profile edit` does meanwhile. vm_ops.c records it at start (and
- * snapshot.c after a memory restore) in VMDIR/identity; snapshots, the audit, the twin check
- * and the TUI's details read it through pvm_vm_identity. */
+/* vm_identity.c - the identity a VM wears (a running VM's of its start, whatever `profile edit`
+ * did since), kept in VMDIR/identity: written by vm_ops.c at start and snapshot.c after a memory
+ * restore; read by snapshots, the audit, the twin check and the TUI's details (pvm.h). */
 #include "internal.h"
 #include "vm_internal.h"
 
