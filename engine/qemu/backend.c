@@ -861,15 +861,13 @@ static int pvm_qemu_snap_list(void *ctx, const pvm_vm *vm, const pvm_vm_files *f
 
 /* ---------------------------------------------------------------- the table */
 
-/* The agent's device on a running QEMU's command line: PVM_AGENT_CHANNEL_ISA or _VIRTIO,
- * or PVM_AGENT_CHANNEL_UNKNOWN when it cannot be read. */
-static int pvm_qemu_live_channel(const pvm_vm *vm)
+int pvm_qemu_live_agent_channel(int pid)
 {
-    if (!pvm_vm_pid_alive(vm))
+    if (pid <= 0)
         return PVM_AGENT_CHANNEL_UNKNOWN;
-    if (pvm_proc_cmdline_has(vm->pid, "isa-serial,chardev=qga0"))
+    if (pvm_proc_cmdline_has(pid, PVM_QGA_ISA_DEVICE))
         return PVM_AGENT_CHANNEL_ISA;
-    if (pvm_proc_cmdline_has(vm->pid, "chardev=qga0,name=org.qemu.guest_agent.0"))
+    if (pvm_proc_cmdline_has(pid, PVM_QGA_VIRTIO_PORT))
         return PVM_AGENT_CHANNEL_VIRTIO;
     return PVM_AGENT_CHANNEL_UNKNOWN;
 }
@@ -894,7 +892,8 @@ static int pvm_qemu_devices_op(void *ctx, const pvm_profile *p, const pvm_vm *vm
         bool is_stealth = false;
         stealth = pvm_vm_qemu_binary(vm, path, sizeof path, &is_stealth) == 0 ? is_stealth
                                                                                : -1;
-        channel = pvm_qemu_live_channel(vm);
+        channel = pvm_vm_pid_alive(vm) ? pvm_qemu_live_agent_channel(vm->pid)
+                                       : PVM_AGENT_CHANNEL_UNKNOWN;
     } else {
         const char *qemu;
         pvm_error ignored = {0};
