@@ -308,7 +308,11 @@ static void tui_import_from(tui_app *app, const char *path, const char *arg)
         pvm_profile_import_many(app->engine, list, n, NULL, &err) < 0) {
         tui_message_error(app, &err);
     } else {
-        tui_message(app, TUI_EL_OK, "imported %zu profile%s from %s", n, n == 1 ? "" : "s", path);
+        char mark[512] = "";
+        for (size_t i = 0; i < n && !mark[0]; i++) /* the command line's warning, first one */
+            pvm_profile_field_mark_text(&list[i], NULL, mark, sizeof mark);
+        tui_message(app, mark[0] ? TUI_EL_ERROR : TUI_EL_OK, "imported %zu profile%s from %s%s%s",
+                    n, n == 1 ? "" : "s", path, mark[0] ? "; warning: " : "", mark);
         tui_reload(app);
     }
     free(text);
