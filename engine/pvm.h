@@ -562,6 +562,10 @@ int pvm_vm_create(pvm_engine *e, const char *name, const char *profile_name_or_i
                   const pvm_vm_opts *opts, pvm_vm *out, pvm_error *err);
 /* By name, else id; state, pid and state_reason read from the live process. */
 int pvm_vm_get(pvm_engine *e, const char *name_or_id, pvm_vm *out, pvm_error *err);
+/* By name, else id, as the store records it: settings, no state read (state STOPPED, pid
+ * 0; no QEMU asked), for a caller that needs the name, id or paths only (the snapshot
+ * commands, whose engine calls read the state under the VM's lock). PVM_E_NOTFOUND. */
+int pvm_vm_find(pvm_engine *e, const char *name_or_id, pvm_vm *out, pvm_error *err);
 /* *out is a malloc'd array (free()), sorted by name, states filled. */
 int pvm_vm_list(pvm_engine *e, pvm_vm **out, size_t *count, pvm_error *err);
 /* Progress and cancellation of a long operation (start, stop, guest build, later
@@ -780,11 +784,14 @@ typedef struct pvm_snapshot_brief {
     bool adopted;              /* found in the image, not taken by privarion-vm */
 } pvm_snapshot_brief;
 
-/* What the reconciliation did or saw: short lines for the front end to show. */
+/* What the reconciliation did or saw: short lines for the front end to show; and what a
+ * restore did besides loading (set by it, the caller zeroes the struct). */
 typedef struct pvm_snapshot_notes {
     size_t n;                  /* lines held (at most PVM_SNAP_NOTES) */
     size_t dropped;            /* further lines that did not fit */
     char line[PVM_SNAP_NOTES][400];
+    bool started;              /* restore: the VM was stopped and now runs (its memory
+                                * snapshot was loaded into a fresh start) */
 } pvm_snapshot_notes;
 
 /* A tag: 1..64 bytes of [A-Za-z0-9._-], starting with a letter or digit, not digits

@@ -231,6 +231,11 @@ int pvm_vm_row(pvm_engine *e, const char *name_or_id, pvm_vm *out, pvm_error *er
     return 0;
 }
 
+int pvm_vm_find(pvm_engine *e, const char *name_or_id, pvm_vm *out, pvm_error *err)
+{
+    return pvm_vm_row(e, name_or_id, out, err);
+}
+
 int pvm_vm_get(pvm_engine *e, const char *name_or_id, pvm_vm *out, pvm_error *err)
 {
     pvm_vm vm;
