@@ -174,8 +174,8 @@ const pvm_profile_brief *tui_selected_brief(const tui_app *app);
 const pvm_vm_brief *tui_selected_vm_brief(const tui_app *app);
 /* The selected VM whole (its settings from the store, its state from the brief row), read
  * when the selection changed since the last call or a reload (one primary-key read); NULL
- * when none is selected or it cannot be read (the message line says why, once). Valid
- * until the next reload. */
+ * when none is selected or it cannot be read (deleted since the last reload, or the
+ * message line says why, once). Valid until the next reload. */
 const pvm_vm *tui_selected_vm(tui_app *app);
 const pvm_profile_brief *tui_profile_by_id(const tui_app *app, const char *id);
 /* The selected profile's whole identity, read from the store when the selection changed

@@ -1,7 +1,8 @@
 /* tui.c - the full-screen interface's main loop: terminal set-up and tear-down,
  * one poll over the keyboard and the engine thread's pipe, the once-a-second
- * change watch, redrawing only what is dirty, and the application state's
- * data (profiles, VMs, host). Entered from cli/main.c through pvm_tui_run. */
+ * change watch, redrawing only what is dirty, the application state's data
+ * (profiles, VMs as brief rows, the selected VM whole, host) and the start-up trace
+ * (PRIVARION_VM_TRACE). Entered from cli/main.c through pvm_tui_run. */
 #include "tui.h"
 #include "internal.h"
 
@@ -169,7 +170,9 @@ const pvm_vm *tui_selected_vm(tui_app *app)
         pvm_error err = {0};
         if (pvm_vm_get_brief(app->engine, b, &app->vm, &err) < 0) {
             app->vm.id[0] = '\0';
-            if (strcmp(app->vm_failed, b->id) != 0) /* said once, not at every redraw */
+            /* deleted by another session: the next change watch drops its row; any other
+             * error is said once, not at every redraw */
+            if (err.code != PVM_E_NOTFOUND && strcmp(app->vm_failed, b->id) != 0)
                 tui_message_error(app, &err);
             pvm_strlcpy(app->vm_failed, b->id, sizeof app->vm_failed);
             return NULL;
