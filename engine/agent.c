@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define AGENT_CONNECT_MS 10000
@@ -38,6 +39,25 @@ static const char pvm_agent_howto[] =
     "is qemu-guest-agent installed and running in the guest? (Debian/Ubuntu: apt install "
     "qemu-guest-agent; Fedora/RHEL: dnf install qemu-guest-agent; Alpine: apk add "
     "qemu-guest-agent; Windows: the virtio-win guest tools)";
+
+/* Why the agent behind sock may not have answered: when it answered earlier in this
+ * QEMU run (agent.seen newer than the socket QEMU made at start), it is busy or
+ * restarting, and installing it is the wrong advice. Writes into buf. */
+static void agent_silence_advice(const char *sock, char *buf, size_t size)
+{
+    time_t seen;
+    struct tm tm;
+    char when[32] = "earlier";
+    if (!pvm_qga_seen_this_run(sock, &seen)) {
+        pvm_strlcpy(buf, pvm_agent_howto, size);
+        return;
+    }
+    if (localtime_r(&seen, &tm))
+        strftime(when, sizeof when, "at %H:%M:%S", &tm);
+    snprintf(buf, size, "it answered %s in this run, so it is installed: the guest may be "
+             "busy or the VM paused (try again), or qemu-guest-agent stopped in the guest "
+             "(start it again there)", when);
+}
 
 int pvm_agent_open(pvm_engine *e, const char *name_or_id, int wait_ms, pvm_agent **out,
                    pvm_error *err)
@@ -67,9 +87,12 @@ int pvm_agent_open(pvm_engine *e, const char *name_or_id, int wait_ms, pvm_agent
     pvm_error cerr = { 0 };
     if (pvm_qga_connect(sock, AGENT_CONNECT_MS, &a->g, &cerr) < 0) {
         pvm_agent_close(a);
+        char advice[sizeof pvm_agent_howto + 64];
+        agent_silence_advice(sock, advice, sizeof advice);
         return pvm_error_set(err, PVM_E_QEMU, "VM '%s': the guest agent does not answer (%s); %s",
-                             vm.name, cerr.msg, pvm_agent_howto);
+                             vm.name, cerr.msg, advice);
     }
+    pvm_qga_mark_seen(sock);
     pvm_error oerr;
     if (pvm_qga_osinfo(a->g, a->os_id, sizeof a->os_id, &a->windows, &oerr) < 0) {
         a->os_id[0] = '\0'; /* an agent without guest-get-osinfo: a POSIX guest is assumed */
@@ -765,6 +788,30 @@ static int agent_stream_out(pvm_agent *a, int64_t h, int fd, int64_t deadline,
     return rc;
 }
 
+/* POSIX guests, after a copy out: the guest's SHA-256 of $1 on the first line, then its
+ * permission bits in octal when the guest has stat (busybox and coreutils both do). */
+static const char agent_sum_mode_script[] =
+    "sha256sum < \"$1\" || exit; stat -c %a -- \"$1\" 2>/dev/null || :";
+
+/* A new host file gets the guest file's permission bits less the umask, as cp(1) gives
+ * a new file its source's: a 0600 sample stays private. out: agent_sum_mode_script's
+ * output (guest-controlled: only 1-4 octal digits on the second line count; setuid,
+ * setgid and sticky are dropped). Anything else keeps the temporary file's mode. */
+static void agent_take_guest_mode(const char *tmp, const char *out)
+{
+    const char *nl = out ? strchr(out, '\n') : NULL;
+    if (!nl)
+        return;
+    const char *p = nl + 1;
+    size_t n = strspn(p, "01234567");
+    if (n == 0 || n > 4 || (p[n] != '\n' && p[n] != '\0'))
+        return;
+    mode_t mode = (mode_t)strtoul(p, NULL, 8) & 0777;
+    mode_t um = umask(0);
+    umask(um);
+    chmod(tmp, mode & ~um);
+}
+
 int pvm_agent_copy_out(pvm_agent *a, const char *guest_path, const char *host_path,
                        int timeout_ms, const pvm_progress *progress, pvm_copy_result *r,
                        pvm_error *err)
@@ -779,6 +826,8 @@ int pvm_agent_copy_out(pvm_agent *a, const char *guest_path, const char *host_pa
         return -1;
     if (pvm_qga_file_open(a->g, guest_path, a->windows ? "rb" : "r", &h, err) < 0)
         return -1;
+    struct stat before;
+    bool existed = stat(path, &before) == 0;
     if (agent_host_temp(path, tmp, sizeof tmp, &fd, err) < 0) {
         pvm_error ignored;
         pvm_qga_file_close(a->g, h, &ignored);
@@ -797,7 +846,7 @@ int pvm_agent_copy_out(pvm_agent *a, const char *guest_path, const char *host_pa
     /* Then the guest hashes what it has (after the read: under TCG the guest's one vCPU
      * would otherwise share its time between sha256sum and the agent's reads). */
     int64_t sum_pid = -1;
-    const char *sum_argv[] = { "sha256sum", guest_path, NULL };
+    const char *sum_argv[] = { "sh", "-c", agent_sum_mode_script, "sh", guest_path, NULL };
     pvm_error serr = { 0 };
     if (rc == 0 && !a->windows &&
         pvm_qga_exec_start(a->g, sum_argv[0], sum_argv + 1, NULL, 0, &sum_pid, AGENT_STATUS_MS,
@@ -814,10 +863,14 @@ int pvm_agent_copy_out(pvm_agent *a, const char *guest_path, const char *host_pa
         if (rc == 0 && xr < 0) {
             *err = xerr;
             rc = -1;
+        } else if (xr == 0 && x.status == 127) {
+            sum_pid = -1; /* no sha256sum in the guest: the read itself is the check */
         } else if (rc == 0 && (x.status != 0 || x.out_len < 64 ||
                                strncmp(x.out, r->sha256, 64) != 0)) {
             rc = pvm_error_set(err, PVM_E_QEMU, "checksum mismatch: the guest has SHA-256 %.64s, "
                                "the host received %s", x.status == 0 ? x.out : "(none)", r->sha256);
+        } else if (rc == 0 && !existed) {
+            agent_take_guest_mode(tmp, x.out);
         }
         if (xr == 0)
             pvm_exec_result_free(&x);

@@ -13,14 +13,16 @@
 
 #define INSTALL_DEFAULT_MS (30 * 60 * 1000)
 
-/* argv joined by spaces for the record (each argument as is: a display text only). */
+/* argv as one shell-quoted line for the record and the "Ran:" line (display only: the
+ * installer itself runs from argv through guest-exec, never through this text). */
 static void install_command_text(const pvm_install_plan *p, char *out, size_t size)
 {
     out[0] = '\0';
     for (int i = 0; i < p->argc; i++) {
         if (i)
             strncat(out, " ", size - strlen(out) - 1);
-        strncat(out, p->argv[i], size - strlen(out) - 1);
+        char word[PVM_PATH_MAX * 2];
+        strncat(out, pvm_shell_word(p->argv[i], word, sizeof word), size - strlen(out) - 1);
     }
 }
 

@@ -61,6 +61,11 @@ size_t pvm_strlcpy(char *dst, const char *src, size_t size);
  * kept. Writes at most size-1 bytes (never half an escape or character) and a NUL into
  * out; returns out. The CLI's text output and the TUI print guest strings through it. */
 char *pvm_escape_ctl(const char *in, char *out, size_t size);
+/* in as one POSIX shell word, for the commands the program suggests ("vm stop NAME") and
+ * shows: as is when it holds only characters no shell treats specially, else in single
+ * quotes with each ' as '\'' ("my box" -> 'my box'). Writes at most size-1 bytes and a NUL
+ * into out (cut when too small); returns out. */
+char *pvm_shell_word(const char *in, char *out, size_t size);
 /* Fills buf with n cryptographically random bytes (getrandom). */
 void pvm_random_bytes(void *buf, size_t n);
 /* Uniform random integer in [0, bound). */

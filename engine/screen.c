@@ -22,15 +22,17 @@ static int pvm_screen_vm(pvm_engine *e, const char *name_or_id, pvm_vm *vm,
 {
     if (pvm_vm_get(e, name_or_id, vm, err) < 0 || pvm_engine_hv_load(e, hv, ctx, err) < 0)
         return -1;
+    char qn[PVM_NAME_MAX * 4 + 3];
+    pvm_shell_word(vm->name, qn, sizeof qn);
     if (vm->display == PVM_DISPLAY_NONE)
         return pvm_error_set_field(err, PVM_E_STATE, "display", "VM '%s' has no display "
                                    "(--display none; its console is the serial line): "
                                    "give it one with 'vm edit %s --display vnc' while it "
-                                   "is stopped", vm->name, vm->name);
+                                   "is stopped", vm->name, qn);
     if (vm->state != PVM_VM_RUNNING && vm->state != PVM_VM_PAUSED)
         return pvm_error_set(err, PVM_E_STATE, "VM '%s' is %s: its screen is there only "
                              "while it runs (vm start %s)", vm->name,
-                             pvm_vm_state_name(vm->state), vm->name);
+                             pvm_vm_state_name(vm->state), qn);
     return 0;
 }
 
@@ -183,30 +185,19 @@ int pvm_vm_sendkeys(pvm_engine *e, const char *name_or_id, const char *keys, pvm
     return rc;
 }
 
-/* " --home 'DIR'" for a shell (a ' inside written '\''), "" without a home flag. */
+/* " --home DIR" for a shell (DIR one shell word), "" without a home flag. */
 static void pvm_home_arg(const char *home_flag, char *out, size_t size)
 {
-    size_t n = 0;
+    char word[PVM_PATH_MAX * 4 + 3];
     out[0] = '\0';
-    if (!home_flag || !*home_flag || size < 16)
-        return;
-    n = (size_t)snprintf(out, size, " --home '");
-    for (const char *p = home_flag; *p && n + 6 < size; p++) {
-        if (*p == '\'') {
-            memcpy(out + n, "'\\''", 4);
-            n += 4;
-        } else {
-            out[n++] = *p;
-        }
-    }
-    out[n++] = '\'';
-    out[n] = '\0';
+    if (home_flag && *home_flag)
+        snprintf(out, size, " --home %s", pvm_shell_word(home_flag, word, sizeof word));
 }
 
 void pvm_display_howto_text(const char *vm, const char *sock, const char *home_flag, char *out,
                             size_t size)
 {
-    char home[PVM_PATH_MAX + 16];
+    char home[PVM_PATH_MAX * 4 + 16], qvm[PVM_NAME_MAX * 4 + 3];
     pvm_home_arg(home_flag, home, sizeof home);
     char host[256] = "HOST";
     struct passwd *pw = getpwuid(getuid());
@@ -222,5 +213,6 @@ void pvm_display_howto_text(const char *vm, const char *sock, const char *home_f
              "  vncviewer localhost:5901\n\n"
              "On this machine, forward a loopback port yourself:\n"
              "  privarion-vm%s vm display %s --port 5901\n",
-             vm, sock, sock, pw ? pw->pw_name : "USER", host, home, vm);
+             vm, sock, sock, pw ? pw->pw_name : "USER", host, home,
+             pvm_shell_word(vm, qvm, sizeof qvm));
 }

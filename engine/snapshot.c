@@ -353,11 +353,13 @@ static int pvm_snap_row(pvm_engine *e, const pvm_snap_vm *s, const char *tag, pv
         return -1;
     pvm_snapshot *r = pvm_row_find(rows, n, tag);
     int rc = 0;
+    char qn[PVM_NAME_MAX * 4 + 3];
     if (r)
         *out = *r;
     else
         rc = pvm_error_set_field(err, PVM_E_NOTFOUND, "tag", "VM '%s' has no snapshot '%s' "
-                                 "(see 'snapshot list %s')", s->vm.name, tag, s->vm.name);
+                                 "(see 'snapshot list %s')", s->vm.name, tag,
+                                 pvm_shell_word(s->vm.name, qn, sizeof qn));
     free(rows);
     return rc;
 }
@@ -600,11 +602,13 @@ int pvm_snapshot_get(pvm_engine *e, const char *vm, const char *tag, pvm_snapsho
         return -1;
     pvm_snapshot *r = pvm_row_find(rows, n, tag);
     int rc = 0;
+    char qn[PVM_NAME_MAX * 4 + 3];
     if (r)
         *out = *r;
     else
         rc = pvm_error_set_field(err, PVM_E_NOTFOUND, "tag", "VM '%s' has no snapshot '%s' "
-                                 "(see 'snapshot list %s')", vm, tag, vm);
+                                 "(see 'snapshot list %s')", vm, tag,
+                                 pvm_shell_word(vm, qn, sizeof qn));
     free(rows);
     return rc;
 }
@@ -685,9 +689,10 @@ static int pvm_snap_restore_locked(pvm_engine *e, pvm_snap_vm *s, const char *ta
         pvm_snap_compare(e, s, row, o->force, err) < 0)
         goto done;
     if (pvm_snap_live(&s->vm) && !row->memory) {
+        char qn[PVM_NAME_MAX * 4 + 3];
         pvm_error_set(err, PVM_E_STATE, "snapshot '%s' of VM '%s' holds no memory state: "
                       "restoring it needs a stopped VM (privarion-vm vm stop %s)", tag,
-                      s->vm.name, s->vm.name);
+                      s->vm.name, pvm_shell_word(s->vm.name, qn, sizeof qn));
         goto done;
     }
     pvm_step(progress, "restoring");

@@ -553,10 +553,12 @@ static int pvm_vm_delete_locked(pvm_engine *e, pvm_vm *vm, const pvm_vm_files *f
                                 pvm_error *err)
 {
     pvm_vm_probe(e, vm);
+    char qn[PVM_NAME_MAX * 4 + 3];
     if (vm->state == PVM_VM_RUNNING || vm->state == PVM_VM_PAUSED)
         return pvm_error_set(err, PVM_E_STATE,
                              "VM '%s' is %s (pid %d); stop it first: vm stop %s", vm->name,
-                             pvm_vm_state_name(vm->state), vm->pid, vm->name);
+                             pvm_vm_state_name(vm->state), vm->pid,
+                             pvm_shell_word(vm->name, qn, sizeof qn));
     if (pvm_store_begin(e->store, err) < 0)
         return -1;
     int rc = pvm_db_vm_delete(e->store, vm->id, err);

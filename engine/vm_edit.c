@@ -129,10 +129,12 @@ static int pvm_edit_locked(pvm_engine *e, pvm_vm *vm, const pvm_vm_files *f,
                            const pvm_vm_changes *c, pvm_vm *out, pvm_error *err)
 {
     pvm_vm_probe(e, vm);
+    char qn[PVM_NAME_MAX * 4 + 3];
     if (vm->state == PVM_VM_RUNNING || vm->state == PVM_VM_PAUSED)
         return pvm_error_set(err, PVM_E_STATE, "VM '%s' is %s (pid %d): vm edit changes a "
                              "stopped VM only; stop it first: vm stop %s", vm->name,
-                             pvm_vm_state_name(vm->state), vm->pid, vm->name);
+                             pvm_vm_state_name(vm->state), vm->pid,
+                             pvm_shell_word(vm->name, qn, sizeof qn));
     pvm_vm *next = pvm_xmalloc(sizeof *next);
     pvm_profile *p = pvm_xmalloc(sizeof *p);
     *next = *vm;

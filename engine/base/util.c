@@ -117,6 +117,36 @@ char *pvm_escape_ctl(const char *in, char *out, size_t size)
     return out;
 }
 
+char *pvm_shell_word(const char *in, char *out, size_t size)
+{
+    static const char plain[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                "0123456789_./:=@%+,-";
+    const char *s = in ? in : "";
+    if (!size)
+        return out;
+    if (*s && strspn(s, plain) == strlen(s)) {
+        pvm_strlcpy(out, s, size);
+        return out;
+    }
+    size_t o = 0;
+    if (size < 3) {
+        out[0] = '\0';
+        return out;
+    }
+    out[o++] = '\'';
+    for (; *s; s++) {
+        const char *piece = *s == '\'' ? "'\\''" : s;
+        size_t w = *s == '\'' ? 4 : 1;
+        if (o + w + 2 > size)
+            break;
+        memcpy(out + o, piece, w);
+        o += w;
+    }
+    out[o++] = '\'';
+    out[o] = '\0';
+    return out;
+}
+
 void pvm_random_bytes(void *buf, size_t n)
 {
     unsigned char *p = buf;

@@ -181,6 +181,7 @@ size_t pvm_profile_marks(const pvm_profile *p, pvm_profile_mark *out, size_t max
 int pvm_profile_marks_check(const pvm_profile *p, bool allow, pvm_error *err)
 {
     pvm_profile_mark m;
+    char qn[PVM_NAME_MAX * 4 + 3];
     if (allow || !p->hide_hypervisor || pvm_profile_marks(p, &m, 1) == 0)
         return 0;
     return pvm_error_set_field(err, PVM_E_INVALID, m.field,
@@ -188,7 +189,7 @@ int pvm_profile_marks_check(const pvm_profile *p, bool allow, pvm_error *err)
                                "profile '%s', which hides the hypervisor; change it with "
                                "'profile edit %s --%s VALUE' (or --random), or pass "
                                "--allow-vm-marks", m.path, m.value, m.description, p->name,
-                               p->name, m.flag);
+                               pvm_shell_word(p->name, qn, sizeof qn), m.flag);
 }
 
 int pvm_video_mark_note(const pvm_profile *p, pvm_display d, pvm_video v, char *out, size_t size)

@@ -233,6 +233,21 @@ static int pvm_qemu_start_failed(const pvm_vm_files *f, const pvm_qemu_run *r,
                          tail[0] ? "; QEMU said: " : "", tail);
 }
 
+/* what for a start that ran out of its 30 s: with detail (may be ""), the host's load
+ * when it is above its core count (the likely cause), and the next step. */
+static void pvm_qemu_timeout_what(char *what, size_t size, const char *base, const char *detail)
+{
+    double load[1] = {0};
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    char busy[96] = "";
+    if (getloadavg(load, 1) == 1 && cores > 0 && load[0] > (double)cores)
+        snprintf(busy, sizeof busy, "; the host is busy (load average %.1f on %ld cores)",
+                 load[0], cores);
+    snprintf(what, size, "%s within 30 s%s%.200s%s%s; try again (vm start), and see qemu.log in "
+             "the VM's folder (vm show) if it recurs", base, detail[0] ? " (" : "", detail,
+             detail[0] ? ")" : "", busy);
+}
+
 /* A cancel (or a bad cancel descriptor) ends what started; err already says why. */
 static int pvm_qemu_start_abandoned(const pvm_qemu_run *r, const pvm_vm *vm)
 {
@@ -263,8 +278,9 @@ static int pvm_qemu_spawn(const pvm_hv_start *s, const pvm_qemu_run *r, pvm_argv
         pvm_proc_wait_child(child, 5000, NULL, NULL, &status, NULL);
         if (rc < 0)
             return pvm_qemu_start_abandoned(r, s->vm);
-        return pvm_qemu_start_failed(s->files, r, s->vm,
-                                     "QEMU did not finish starting within 30 s", err);
+        char what[400];
+        pvm_qemu_timeout_what(what, sizeof what, "QEMU did not finish starting", "");
+        return pvm_qemu_start_failed(s->files, r, s->vm, what, err);
     }
     if (status == 127)
         return pvm_qemu_start_failed(s->files, r, s->vm, "cannot run QEMU (install it: "
@@ -317,9 +333,9 @@ static int pvm_qemu_wait_ready(const pvm_hv_start *s, const pvm_qemu_run *r, int
         return pvm_qemu_start_failed(s->files, r, s->vm, "QEMU exited right after starting",
                                      err);
     if (rc == 0) {
-        char what[300];
-        snprintf(what, sizeof what, "QMP did not answer within 30 s (%.200s)",
-                 w.last.msg[0] ? w.last.msg : "no pid file");
+        char what[400];
+        pvm_qemu_timeout_what(what, sizeof what, "QMP did not answer",
+                              w.last.msg[0] ? w.last.msg : "no pid file");
         return pvm_qemu_start_failed(s->files, r, s->vm, what, err);
     }
     *pid = w.pid;
@@ -693,6 +709,8 @@ static bool pvm_agent_done(void *ctx)
         rc = pvm_qga_ping(g, step, &w->last);
     if (g)
         pvm_qga_close(g);
+    if (rc == 0)
+        pvm_qga_mark_seen(w->r->qga_sock);
     return rc == 0;
 }
 

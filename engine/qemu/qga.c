@@ -102,6 +102,38 @@ static int qga_sync(pvm_qga *g, int64_t deadline, pvm_error *err)
     return 0;
 }
 
+/* agent.seen beside the agent socket sock (buf of size bytes); false when it does not fit. */
+static bool qga_seen_path(const char *sock, char *buf, size_t size)
+{
+    const char *slash = strrchr(sock, '/');
+    int n = slash ? snprintf(buf, size, "%.*s/agent.seen", (int)(slash - sock), sock)
+                  : snprintf(buf, size, "agent.seen");
+    return n > 0 && (size_t)n < size;
+}
+
+void pvm_qga_mark_seen(const char *sock)
+{
+    char path[PATH_MAX];
+    if (!qga_seen_path(sock, path, sizeof path))
+        return;
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd >= 0) {
+        futimens(fd, NULL);
+        close(fd);
+    }
+}
+
+bool pvm_qga_seen_this_run(const char *sock, time_t *when)
+{
+    char path[PATH_MAX];
+    struct stat seen, st;
+    if (!qga_seen_path(sock, path, sizeof path) || stat(path, &seen) < 0 || stat(sock, &st) < 0 ||
+        seen.st_mtime < st.st_mtime)
+        return false;
+    *when = seen.st_mtime;
+    return true;
+}
+
 int pvm_qga_connect(const char *sock_path, int timeout_ms, pvm_qga **out, pvm_error *err)
 {
     *out = NULL;

@@ -4,6 +4,7 @@
 #ifndef PVM_QMP_H
 #define PVM_QMP_H
 
+#include <time.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,6 +42,12 @@ typedef struct pvm_qga pvm_qga;
 /* Connects to the guest-agent socket and resynchronises with guest-sync-delimited (random id),
  * discarding stale replies; times out cleanly when no agent answers. */
 int pvm_qga_connect(const char *sock_path, int timeout_ms, pvm_qga **out, pvm_error *err);
+/* Notes that the agent behind socket path sock answered now: agent.seen beside it (mode
+ * 0600, its mtime the time). Best effort, never fails. */
+void pvm_qga_mark_seen(const char *sock);
+/* True, with *when (seconds since the epoch), when the agent behind sock answered since
+ * QEMU made sock (this QEMU run): a later silence is then not a missing agent. */
+bool pvm_qga_seen_this_run(const char *sock, time_t *when);
 int pvm_qga_execute(pvm_qga *g, const char *cmd, cJSON *args, cJSON **ret, int timeout_ms, pvm_error *err);
 int pvm_qga_ping(pvm_qga *g, int timeout_ms, pvm_error *err);
 /* guest-exec with capture-output, polls guest-exec-status until exited or timeout;

@@ -508,6 +508,27 @@ static void test_sync_resets_half_sent_request(void **state)
     assert_int_equal(a->pings, 1);
 }
 
+/* agent.seen beside the socket: absent, then newer than the socket after a mark. */
+static void test_seen_this_run(void **state)
+{
+    agent *a = *state;
+    time_t when = 0;
+    assert_false(pvm_qga_seen_this_run(a->path, &when));
+    pvm_qga_mark_seen(a->path);
+    assert_true(pvm_qga_seen_this_run(a->path, &when));
+    assert_true(when >= time(NULL) - 5);
+    char seen[160];
+    snprintf(seen, sizeof seen, "%s/agent.seen", a->dir);
+    struct stat st;
+    assert_int_equal(stat(seen, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    /* A socket made after the mark (a new QEMU run): the old answer does not count. */
+    struct timespec old[2] = {{.tv_sec = 1000000000}, {.tv_sec = 1000000000}};
+    assert_int_equal(utimensat(AT_FDCWD, seen, old, 0), 0);
+    assert_false(pvm_qga_seen_this_run(a->path, &when));
+    unlink(seen);
+}
+
 static void test_no_agent_listener(void **state)
 {
     agent *a = *state; /* listening, never accepting */
@@ -968,14 +989,15 @@ static void test_copy_out_unchecked_keeps_mode(void **state)
     rmdir(dir);
 }
 
-/* The guest's sha256sum agrees: checked; a new file gets 0666 less the umask. */
-static void test_copy_out_checked_new_file(void **state)
+/* Copies "hello" out to a new host file under umask 022, the guest's sha256sum (and stat
+ * -c %a) answering with out_b64 (base64 of their output): checked, whole, of mode want. */
+static void copy_out_mode_case(agent *a, const char *out_b64, mode_t want)
 {
-    agent *a = *state;
-    a->override_cmd = "guest-exec-status"; /* sha256sum's output: HELLO_SHA "  /x.txt\n" */
-    a->override_reply = "{\"return\": {\"exited\": true, \"exitcode\": 0, \"out-data\": "
-                        "\"MmNmMjRkYmE1ZmIwYTMwZTI2ZTgzYjJhYzViOWUyOWUxYjE2MWU1YzFmYTc0MjVlNzMw"
-                        "NDMzNjI5MzhiOTgyNCAgL3gudHh0Cg==\"}}\n";
+    static char reply[512];
+    snprintf(reply, sizeof reply, "{\"return\": {\"exited\": true, \"exitcode\": 0, "
+             "\"out-data\": \"%s\"}}\n", out_b64);
+    a->override_cmd = "guest-exec-status";
+    a->override_reply = reply;
     char dir[] = "/tmp/pvmcopy.XXXXXX", host[64], buf[16];
     assert_non_null(mkdtemp(dir));
     snprintf(host, sizeof host, "%s/new.txt", dir);
@@ -987,14 +1009,41 @@ static void test_copy_out_checked_new_file(void **state)
     if (rc != 0)
         fail_msg("copy out: %s", err.msg);
     assert_true(r.checked);
-    assert_string_equal(a->exec_path, "sha256sum");
     read_host(host, buf, sizeof buf);
     assert_string_equal(buf, "hello");
     struct stat st;
     assert_int_equal(stat(host, &st), 0);
-    assert_int_equal(st.st_mode & 07777, 0644);
+    assert_int_equal(st.st_mode & 07777, want);
     unlink(host);
     rmdir(dir);
+}
+
+/* The guest's sha256sum agrees: checked; without a mode line, 0666 less the umask. */
+static void test_copy_out_checked_new_file(void **state)
+{
+    agent *a = *state;
+    /* HELLO_SHA "  /x.txt\n" */
+    copy_out_mode_case(a, "MmNmMjRkYmE1ZmIwYTMwZTI2ZTgzYjJhYzViOWUyOWUxYjE2MWU1YzFmYTc0MjVlNzMw"
+                          "NDMzNjI5MzhiOTgyNCAgL3gudHh0Cg==", 0644);
+    assert_string_equal(a->exec_path, "sh");
+    assert_non_null(strstr(a->exec_args, "sha256sum"));
+}
+
+/* The guest said its mode: its bits less the umask, setuid/setgid/sticky dropped; a
+ * malformed mode line is ignored. */
+static void test_copy_out_new_file_takes_guest_mode(void **state)
+{
+    copy_out_mode_case(*state, "MmNmMjRkYmE1ZmIwYTMwZTI2ZTgzYjJhYzViOWUyOWUxYjE2MWU1YzFmYTc0MjVlNzMwNDMzNjI5MzhiOTgyNCAgLQo2MDAK", 0600);
+}
+
+static void test_copy_out_guest_mode_masked(void **state)
+{
+    copy_out_mode_case(*state, "MmNmMjRkYmE1ZmIwYTMwZTI2ZTgzYjJhYzViOWUyOWUxYjE2MWU1YzFmYTc0MjVlNzMwNDMzNjI5MzhiOTgyNCAgLQo0Nzc3Cg==", 0755);
+}
+
+static void test_copy_out_guest_mode_malformed(void **state)
+{
+    copy_out_mode_case(*state, "MmNmMjRkYmE1ZmIwYTMwZTI2ZTgzYjJhYzViOWUyOWUxYjE2MWU1YzFmYTc0MjVlNzMwNDMzNjI5MzhiOTgyNCAgLQo2MGEwCg==", 0644);
 }
 
 /* The agent lock: a second holder waits, then gets PVM_E_BUSY naming the first one's pid. */
@@ -1091,6 +1140,7 @@ int main(void)
         cmocka_unit_test(test_base64_roundtrip),
         T(test_sync_discards_stale),
         T(test_sync_resets_half_sent_request),
+        T(test_seen_this_run),
         T(test_no_agent_listener),
         T(test_agent_silent),
         cmocka_unit_test(test_missing_socket),
@@ -1103,6 +1153,9 @@ int main(void)
         T(test_exec_status_keeps_nul_bytes),
         T(test_copy_out_unchecked_keeps_mode),
         T(test_copy_out_checked_new_file),
+        T(test_copy_out_new_file_takes_guest_mode),
+        T(test_copy_out_guest_mode_masked),
+        T(test_copy_out_guest_mode_malformed),
         T(test_file_write_chunks),
         T(test_file_write_partial_counts),
         T(test_file_write_empty),

@@ -53,6 +53,24 @@ static void test_escape_ctl(void **state)
     assert_string_equal(pvm_escape_ctl(NULL, out, sizeof out), "");
 }
 
+/* Names in suggested commands: plain words as they are, others one single-quoted word. */
+static void test_shell_word(void **state)
+{
+    (void)state;
+    char out[64];
+    assert_string_equal(pvm_shell_word("web-1", out, sizeof out), "web-1");
+    assert_string_equal(pvm_shell_word("/tmp/a_b.c:1=2@3%4+5,6", out, sizeof out),
+                        "/tmp/a_b.c:1=2@3%4+5,6");
+    assert_string_equal(pvm_shell_word("my box", out, sizeof out), "'my box'");
+    assert_string_equal(pvm_shell_word("it's", out, sizeof out), "'it'\\''s'");
+    assert_string_equal(pvm_shell_word("$(rm -rf x)", out, sizeof out), "'$(rm -rf x)'");
+    assert_string_equal(pvm_shell_word("", out, sizeof out), "''");
+    assert_string_equal(pvm_shell_word("a\nb", out, sizeof out), "'a\nb'");
+    char small[6];
+    assert_string_equal(pvm_shell_word("ab cdef", small, sizeof small), "'ab '"); /* cut, closed */
+    assert_string_equal(pvm_shell_word("x'y", small, sizeof small), "'x'"); /* never half an escape */
+}
+
 static void test_one_long_line(void **state)
 {
     (void)state;
@@ -98,6 +116,7 @@ int main(void)
         cmocka_unit_test(test_join_first_and_last),
         cmocka_unit_test(test_one_long_line),
         cmocka_unit_test(test_escape_ctl),
+        cmocka_unit_test(test_shell_word),
         cmocka_unit_test(test_write_file_atomic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
