@@ -635,6 +635,15 @@ static SCREEN *tui_curses_start(tui_app *app, const char *theme, bool ascii)
     set_escdelay(25);
     curs_set(0);
     leaveok(stdscr, FALSE);
+    /* ncurses (6.4) sends each cursor move of a refresh as a write() of its own until the
+     * screen has been left once (its mvcur flushes while the screen is still "initial"):
+     * a frame went out in some 170 writes of a few bytes, each a wake-up of the terminal's
+     * reader (over SSH a packet). Left and resumed once here, before anything is drawn and
+     * before the colours start (a resume with colours on resets the terminal's palette), a
+     * frame leaves in two or three writes. */
+    def_prog_mode();
+    endwin();
+    doupdate();
     app->ascii_lines = ascii || !tui_utf8();
     app->spark_style = app->ascii_lines ? PVM_SPARK_ASCII : PVM_SPARK_BRAILLE;
     pvm_error err = {0};
