@@ -644,6 +644,7 @@ static SCREEN *tui_curses_start(tui_app *app, const char *theme, bool ascii)
     def_prog_mode();
     endwin();
     doupdate();
+    keypad(stdscr, TRUE); /* the keypad mode endwin() left, sent now, not at the first getch */
     app->ascii_lines = ascii || !tui_utf8();
     app->spark_style = app->ascii_lines ? PVM_SPARK_ASCII : PVM_SPARK_BRAILLE;
     pvm_error err = {0};
