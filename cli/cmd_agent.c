@@ -361,7 +361,7 @@ int pvm_cli_install(pvm_cli *cli, int argc, char **argv)
 /* ------------------------------------------------------------- vm audit */
 
 const pvm_opt pvm_cli_audit_opts[] = {
-    {"json", 0, false, NULL, "print JSON: {mismatches, marks, items: [...]}"},
+    {"json", 0, false, NULL, "print JSON: {mismatches, marks, editedSinceStart, items: [...]}"},
 };
 const size_t pvm_cli_audit_nopts = sizeof pvm_cli_audit_opts / sizeof pvm_cli_audit_opts[0];
 
@@ -370,6 +370,8 @@ static int audit_json(const pvm_audit *au, pvm_error *err)
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "mismatches", au->mismatches);
     cJSON_AddNumberToObject(o, "marks", au->marks);
+    cJSON_AddNumberToObject(o, "mismatchesEditedSinceStart", au->edited);
+    cJSON_AddStringToObject(o, "editedSinceStart", au->edited_fields);
     cJSON *arr = cJSON_AddArrayToObject(o, "items");
     for (size_t i = 0; i < au->n; i++) {
         const pvm_audit_item *it = &au->items[i];
@@ -380,6 +382,8 @@ static int audit_json(const pvm_audit *au, pvm_error *err)
             cJSON_AddStringToObject(j, "profile", it->expected);
         else
             cJSON_AddNullToObject(j, "profile");
+        if (it->edited) /* the profile changed since the start: what the VM started with */
+            cJSON_AddStringToObject(j, "started", it->started);
         cJSON_AddBoolToObject(j, "mismatch", it->mismatch);
         if (it->mark)
             cJSON_AddStringToObject(j, "mark", it->mark);
@@ -406,11 +410,8 @@ int pvm_cli_vm_audit(pvm_cli *cli, const pvm_args *a, pvm_error *err)
         pvm_table *t = pvm_table_new(4, h);
         for (size_t i = 0; i < au.n; i++) {
             const pvm_audit_item *it = &au.items[i];
-            char verdict[200];
-            snprintf(verdict, sizeof verdict, "%s%s%s", it->mismatch ? "MISMATCH" : "",
-                     it->mismatch && it->mark ? "; " : "", it->mark ? it->mark : "");
-            if (!it->mismatch && !it->mark)
-                snprintf(verdict, sizeof verdict, "%s", it->expected[0] ? "ok" : "");
+            char verdict[300];
+            pvm_audit_verdict(it, verdict, sizeof verdict);
             char what[4 * sizeof it->what], guest[4 * sizeof it->guest];
             const char *row[] = {pvm_escape_ctl(it->what, what, sizeof what),
                                  pvm_escape_ctl(it->guest, guest, sizeof guest), it->expected,
@@ -420,10 +421,19 @@ int pvm_cli_vm_audit(pvm_cli *cli, const pvm_args *a, pvm_error *err)
         pvm_table_print(t, stdout);
         pvm_table_free(t);
     }
+    if (rc == 0 && au.edited_fields[0])
+        pvm_out_warning("the profile of VM '%s' was edited since it started (%s): the VM wears "
+                        "the identity of its start until it restarts", a->pos[0],
+                        au.edited_fields);
+    char edited[96] = "";
+    if (au.edited)
+        snprintf(edited, sizeof edited, " (%d of them the profile's edits since the start)",
+                 au.edited);
     if (rc == 0 && (au.mismatches || au.marks))
-        rc = pvm_error_set(err, PVM_E_STATE, "vm audit: %d mismatch%s with the profile and %d "
+        rc = pvm_error_set(err, PVM_E_STATE, "vm audit: %d mismatch%s with the profile%s and %d "
                            "virtualization mark%s seen inside the guest", au.mismatches,
-                           au.mismatches == 1 ? "" : "es", au.marks, au.marks == 1 ? "" : "s");
+                           au.mismatches == 1 ? "" : "es", edited, au.marks,
+                           au.marks == 1 ? "" : "s");
     else if (rc == 0)
         fprintf(stderr, PVM_PROG ": vm audit: the guest sees the profile and no mark\n");
     pvm_audit_free(&au);

@@ -224,12 +224,11 @@ static void pvm_marks_warn(const pvm_profile *p)
 {
     pvm_profile_mark m[32];
     size_t n = pvm_profile_marks(p, m, sizeof m / sizeof m[0]);
-    for (size_t i = 0; i < n; i++)
-        pvm_out_warning("%s (--%s): \"%s\" is %s, a virtualization mark the guest can read "
-                        "(profile '%s'%s)", m[i].path, m[i].flag, m[i].value,
-                        m[i].description, p->name,
-                        p->hide_hypervisor ? "; vm start refuses it unless --allow-vm-marks"
-                                           : "");
+    for (size_t i = 0; i < n; i++) {
+        char text[512];
+        pvm_profile_mark_text(p, &m[i], text, sizeof text);
+        pvm_out_warning("%s", text);
+    }
 }
 
 static int pvm_create_run(pvm_cli *cli, const pvm_args *a, pvm_error *err)

@@ -22,8 +22,8 @@ static const pvm_opt pvm_snap_json_opts[] = {
     {"json", 0, false, NULL, "print JSON instead of text"},
 };
 static const pvm_opt pvm_snap_restore_opts[] = {
-    {"force", 'f', false, NULL, "restore even though the profile's identity (or, without a "
-                               "memory state, the VM's devices) changed since"},
+    {"force", 'f', false, NULL, "restore even though the identity the VM wears (or, without "
+                               "a memory state, the VM's devices) changed since"},
 };
 
 /* ------------------------------------------------------------- progress */
@@ -302,7 +302,10 @@ static const pvm_sub pvm_snap_subs[] = {
     {"restore", "VM TAG [--force]", "bring the VM back to the snapshot: in place when it runs; "
      "a stopped VM starts paused, loads the memory state and resumes",
      "A snapshot without memory state needs a stopped VM. A snapshot taken with another\n"
-     "identity (or, disk only, other devices) is refused unless --force; one with memory\n"
+     "identity than the VM wears (a running VM: the one it started with, whatever profile\n"
+     "edit did since; a stopped VM: its profile now) or, disk only, other devices is\n"
+     "refused unless --force; a memory restore brings the snapshot's identity back into\n"
+     "the guest until its next start. One with memory\n"
      "state cannot load into other devices, not even with --force: the refusal says\n"
      "what brings them back (agent_channel, qemu build, a vm edit option). The devices are\n"
      "what QEMU's memory state depends on: vCPUs and topology, CPU model, memory, disk\n"

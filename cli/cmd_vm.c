@@ -363,24 +363,24 @@ static const pvm_opt pvm_start_opts[] = {
     {"wait-agent", 0, true, "SECONDS", "also wait until the guest agent answers (0: do not wait)"},
     {"allow-vm-marks", 0, false, NULL, "start even if the profile hides the hypervisor but "
                                        "carries a known VM mark (e.g. a 52:54:00 MAC)"},
-    {"strict", 0, false, NULL, "refuse, rather than warn, when another running VM wears the "
-                               "same profile"},
+    {"strict", 0, false, NULL, "refuse, rather than warn, when another running VM shows the "
+                               "same UUID, MAC or serials (the same profile, as it started)"},
 };
 
-/* Another running VM wearing this one's profile: a warning, or with --strict a refusal. */
+/* Another running VM showing what this one would (its UUID, MAC, serials): a warning, or
+ * with --strict a refusal. */
 static int pvm_start_twin(pvm_engine *e, const pvm_args *a, pvm_error *err)
 {
-    char twin[PVM_NAME_MAX + 1];
-    if (pvm_vm_running_twin(e, a->pos[0], twin, sizeof twin, err) < 0)
+    pvm_vm_twin twin;
+    if (pvm_vm_running_twin(e, a->pos[0], &twin, err) < 0)
         return -1;
-    if (!twin[0])
+    if (!twin.name[0])
         return 0;
-    const char *what = "wears the same profile as the running VM";
+    char what[PVM_NAME_MAX * 2 + 300];
+    pvm_vm_twin_text(a->pos[0], &twin, what, sizeof what);
     if (pvm_args_given(a, "strict"))
-        return pvm_error_set(err, PVM_E_EXISTS, "VM '%s' %s '%s': both would show one UUID, "
-                             "MAC and serials on one network (--strict)", a->pos[0], what, twin);
-    pvm_out_warning("VM '%s' %s '%s': both show one UUID, MAC and serials on one network "
-                    "(give it a profile of its own; --strict refuses)", a->pos[0], what, twin);
+        return pvm_error_set(err, PVM_E_EXISTS, "%s (--strict)", what);
+    pvm_out_warning("%s (give it a profile of its own; --strict refuses)", what);
     return 0;
 }
 
@@ -654,7 +654,9 @@ static const pvm_sub pvm_vm_subs[] = {
      "checks profiles. Exit status 0 only when nothing differs from the profile and no mark\n"
      "is seen; stock QEMU 7.2 always leaves some (ACPI creator BXPC, the chipset's PCI\n"
      "subsystem 1af4, the agent's virtio port) that only the patched QEMU removes. Linux\n"
-     "guests only.",
+     "guests only. After a profile edit while the VM runs, the guest still wears the\n"
+     "identity it started with: each edited value is a mismatch saying so (--json: the\n"
+     "item's started value, editedSinceStart) and a warning names the edited fields.",
      pvm_cli_audit_opts, 1, NULL, 1, 1, "NAME", pvm_cli_vm_audit, NULL},
 };
 

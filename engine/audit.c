@@ -31,7 +31,8 @@ static const struct { const char *file, *field; } audit_dmi[] = {
 
 typedef struct audit_run {
     pvm_agent *a;
-    const pvm_profile *p;
+    const pvm_profile *p; /* the profile as stored now: the PROFILE column */
+    const pvm_profile *w; /* what the VM wears: the identity it started with (vm_identity.c) */
     pvm_audit *out;
     size_t cap;
 } audit_run;
@@ -70,6 +71,22 @@ static void audit_add(audit_run *r, const char *what, const char *guest, const c
     it->mark = mark_key ? pvm_mark_find(mark_key, it->guest) : NULL;
     r->out->mismatches += it->mismatch;
     r->out->marks += it->mark != NULL;
+}
+
+/* Adds a reading of an identity value: expected is the profile's value now, started the
+ * one the running VM started with; when they differ (the profile was edited since the start)
+ * the item keeps both, and a guest showing started is the edit waiting for the next start. */
+static void audit_add_id(audit_run *r, const char *what, const char *guest, const char *started,
+                         const char *expected, bool nocase, const char *mark_key)
+{
+    audit_add(r, what, guest, expected, nocase, mark_key);
+    pvm_audit_item *it = &r->out->items[r->out->n - 1];
+    if (!started || !expected || !strcmp(started, expected))
+        return;
+    pvm_strlcpy(it->started, started, sizeof it->started);
+    it->edited = true;
+    bool wears = nocase ? strcasecmp(it->guest, started) == 0 : strcmp(it->guest, started) == 0;
+    r->out->edited += it->mismatch && wears;
 }
 
 /* A small file's bytes (*n of them, NUL-ended; owned by the caller): an empty string when
@@ -144,8 +161,10 @@ static void audit_dmi_id(audit_run *r)
         char *v = audit_read(r, path);
         const pvm_field *f = audit_dmi[i].field ? pvm_profile_field_by_key(audit_dmi[i].field) : NULL;
         const char *want = f ? pvm_profile_field_cptr(r->p, f) : NULL;
-        audit_add(r, what, v, want, f && !strcmp(audit_dmi[i].field, "machineIdentifier"),
-                  audit_dmi[i].field ? audit_dmi[i].field : "product");
+        const char *started = f ? pvm_profile_field_cptr(r->w, f) : NULL;
+        audit_add_id(r, what, v, started, want,
+                     f && !strcmp(audit_dmi[i].field, "machineIdentifier"),
+                     audit_dmi[i].field ? audit_dmi[i].field : "product");
         free(v);
     }
 }
@@ -210,13 +229,14 @@ static void audit_nics(audit_run *r, const pvm_vm *vm, pvm_error *err)
         snprintf(what, sizeof what, "nic %s mac", names[i]);
         char *v = audit_read(r, path);
         audit_trim(v);
-        seen = seen || strcasecmp(v, r->p->mac) == 0;
+        seen = seen || strcasecmp(v, r->w->mac) == 0;
         audit_add(r, what, v, NULL, false, "macAddress");
         free(v);
     }
     audit_list_free(names, n);
     if (vm->net != PVM_NET_NONE && r->p->mac[0])
-        audit_add(r, "nic with the profile's mac", seen ? r->p->mac : "none", r->p->mac, true, NULL);
+        audit_add_id(r, "nic with the profile's mac", seen ? r->w->mac : "none", r->w->mac,
+                     r->p->mac, true, NULL);
 }
 
 static void audit_disks(audit_run *r, pvm_error *err)
@@ -241,7 +261,7 @@ static void audit_disks(audit_run *r, pvm_error *err)
             v = audit_vpd_serial(r, path);
         }
         audit_trim(v);
-        seen = seen || strcmp(v, r->p->disk_serial) == 0;
+        seen = seen || strcmp(v, r->w->disk_serial) == 0;
         snprintf(what, sizeof what, "disk %s serial", names[i]);
         audit_add(r, what, v, NULL, false, "diskSerial");
         free(v);
@@ -261,8 +281,8 @@ static void audit_disks(audit_run *r, pvm_error *err)
     }
     audit_list_free(names, n);
     if (r->p->disk_serial[0])
-        audit_add(r, "disk with the profile's serial", seen ? r->p->disk_serial : "none",
-                  r->p->disk_serial, false, NULL);
+        audit_add_id(r, "disk with the profile's serial", seen ? r->w->disk_serial : "none",
+                     r->w->disk_serial, r->p->disk_serial, false, NULL);
 }
 
 /* "key : value" of the first line with that key in /proc/cpuinfo, into out. */
@@ -300,11 +320,14 @@ static void audit_chassis(audit_run *r)
 {
     char *v = audit_read(r, "/sys/class/dmi/id/chassis_type");
     audit_trim(v);
-    char want[16] = "";
+    char want[16] = "", started[16] = "";
     unsigned code = pvm_chassis_code(r->p->hw.chassis_type);
+    unsigned then = pvm_chassis_code(r->w->hw.chassis_type);
     if (code)
         snprintf(want, sizeof want, "%u", code);
-    audit_add(r, "dmi chassis_type (number)", v, want, false, NULL);
+    if (then)
+        snprintf(started, sizeof started, "%u", then);
+    audit_add_id(r, "dmi chassis_type (number)", v, started, want, false, NULL);
     if (!strcmp(v, "1") || !strcmp(v, "2"))
         audit_mark_last(r, "chassis type 1/2 (Other/Unknown), QEMU's default");
     free(v);
@@ -314,15 +337,17 @@ static void audit_chassis(audit_run *r)
  * showing 2 is a mark), and its family/model/stepping/microcode. */
 static void audit_cpu_topology(audit_run *r, const char *info)
 {
-    char v[64], want[32];
-    int threads = pvm_profile_vcpus(r->p);
+    char v[64], want[32], started[32];
+    int threads = pvm_profile_vcpus(r->p), then = pvm_profile_vcpus(r->w);
     audit_cpuinfo_value(info, "siblings", v, sizeof v);
     snprintf(want, sizeof want, "%d", threads);
-    audit_add(r, "cpu threads (siblings)", v, threads ? want : NULL, false, NULL);
-    if (threads && r->out->items[r->out->n - 1].mismatch)
+    snprintf(started, sizeof started, "%d", then);
+    audit_add_id(r, "cpu threads (siblings)", v, then ? started : NULL, threads ? want : NULL,
+                 false, NULL);
+    if (then && strcmp(v, started) != 0) /* the brand the VM started with: the mark */
         audit_mark_last(r, "a thread count other than the brand's");
     audit_cpuinfo_value(info, "cpu cores", v, sizeof v);
-    audit_add(r, "cpu cores", v, r->p->hw.cpu_cores, false, NULL);
+    audit_add_id(r, "cpu cores", v, r->w->hw.cpu_cores, r->p->hw.cpu_cores, false, NULL);
     static const struct { const char *key, *what; size_t off; } ids[] = {
         {"cpu family", "cpu family", offsetof(pvm_hw_model, cpu_family)},
         {"model\t", "cpu model number", offsetof(pvm_hw_model, cpu_model_number)},
@@ -331,7 +356,8 @@ static void audit_cpu_topology(audit_run *r, const char *info)
     };
     for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
         audit_cpuinfo_value(info, ids[i].key, v, sizeof v);
-        audit_add(r, ids[i].what, v, (const char *)&r->p->hw + ids[i].off, true, NULL);
+        audit_add_id(r, ids[i].what, v, (const char *)&r->w->hw + ids[i].off,
+                     (const char *)&r->p->hw + ids[i].off, true, NULL);
     }
 }
 
@@ -343,7 +369,8 @@ static void audit_cpu(audit_run *r)
     audit_cpuinfo_value(info, "flags", flags, sizeof flags);
     audit_cpu_topology(r, info);
     free(info);
-    audit_add(r, "cpu brand", brand, r->p->hw.cpu_model, false, "cpuModel");
+    audit_add_id(r, "cpu brand", brand, r->w->hw.cpu_model, r->p->hw.cpu_model, false,
+                 "cpuModel");
     bool hv = false;
     for (char *save = NULL, *t = strtok_r(flags, " ", &save); t; t = strtok_r(NULL, " ", &save))
         hv = hv || !strcmp(t, "hypervisor");
@@ -492,17 +519,18 @@ int pvm_vm_audit(pvm_engine *e, const char *name_or_id, pvm_audit *out, pvm_erro
 {
     memset(out, 0, sizeof *out);
     pvm_vm vm;
-    pvm_profile p;
+    pvm_profile p, w;
     pvm_agent *a = NULL;
-    if (pvm_vm_get(e, name_or_id, &vm, err) < 0 || pvm_profile_get(e, vm.profile_id, &p, err) < 0 ||
+    if (pvm_vm_get(e, name_or_id, &vm, err) < 0 || pvm_vm_identity(e, &vm, &w, &p, err) < 0 ||
         pvm_agent_open(e, vm.id, PVM_AGENT_WAIT_MS, &a, err) < 0)
         return -1;
+    pvm_profile_identity_diff(&w, &p, out->edited_fields, sizeof out->edited_fields);
     if (pvm_agent_windows(a)) {
         pvm_agent_close(a);
         return pvm_error_set(err, PVM_E_STATE, "vm audit: reads Linux's /sys and /proc; the "
                              "guest of '%s' runs Windows (not supported yet)", vm.name);
     }
-    audit_run r = {.a = a, .p = &p, .out = out};
+    audit_run r = {.a = a, .p = &p, .w = &w, .out = out};
     pvm_error lerr = {0};
     audit_dmi_id(&r);
     audit_dmi_raw(&r);
@@ -521,6 +549,17 @@ int pvm_vm_audit(pvm_engine *e, const char *name_or_id, pvm_audit *out, pvm_erro
         return -1;
     }
     return 0;
+}
+
+void pvm_audit_verdict(const pvm_audit_item *it, char *out, size_t size)
+{
+    bool waits = it->mismatch && it->edited && strcasecmp(it->guest, it->started) == 0;
+    snprintf(out, size, "%s%s%s%s", it->mismatch ? "MISMATCH" : "",
+             waits ? ": profile edited since the VM started, which wears its start's value "
+                     "until it restarts" : "",
+             it->mismatch && it->mark ? "; " : "", it->mark ? it->mark : "");
+    if (!it->mismatch && !it->mark)
+        snprintf(out, size, "%s", it->expected[0] ? "ok" : "");
 }
 
 void pvm_audit_free(pvm_audit *a)

@@ -270,6 +270,16 @@ typedef struct pvm_profile_mark {
  * order; returns how many were written. The CLI prints them as warnings when a
  * profile is stored. */
 size_t pvm_profile_marks(const pvm_profile *p, pvm_profile_mark *out, size_t max);
+/* The warning every front end gives when a stored profile carries mark m, in one set of
+ * words: 'macAddress (--mac): "52:54:00:.." is QEMU/KVM's MAC prefix 52:54:00, a
+ * virtualization mark the guest can read (profile 'p'; vm start refuses it unless
+ * --allow-vm-marks)'. */
+void pvm_profile_mark_text(const pvm_profile *p, const pvm_profile_mark *m, char *out,
+                           size_t size);
+/* The same for the first mark in the field with key field_key (any field when NULL) into
+ * out ("" when none); returns how many marks p carries in all (0: out is ""). */
+size_t pvm_profile_field_mark_text(const pvm_profile *p, const char *field_key, char *out,
+                                   size_t size);
 /* Refuses (PVM_E_INVALID, field set, naming the value, the mark, the fix and
  * --allow-vm-marks) a profile that hides the hypervisor but carries a mark;
  * allow skips the check. Used by vm create and vm start. */
@@ -617,12 +627,39 @@ int pvm_vm_stop(pvm_engine *e, const char *name_or_id, bool force, int timeout_s
  * Not paused (running, stopped, crashed) -> PVM_E_STATE; still no space (QEMU pauses it
  * again at once) -> PVM_E_STATE naming the folder to free. Event "vm.resume". */
 int pvm_vm_resume(pvm_engine *e, const char *name_or_id, pvm_error *err);
-/* Another VM wearing the same profile that runs (or is paused) now: its name in
- * twin, "" when none. A start beside it would put one UUID, MAC and set of
- * serials twice on one network; front ends warn, or refuse when asked to be
- * strict (vm_twins.c). */
-int pvm_vm_running_twin(pvm_engine *e, const char *name_or_id, char *twin, size_t size,
+/* The identity a VM wears (vm_identity.c). A running VM keeps the identity it started with
+ * (SMBIOS, UUID, MAC, disk serial, CPU) until its next start, whatever `profile edit` does
+ * meanwhile: the start records it in the VM's folder. pvm_vm_identity_worn fills worn with
+ * what vm (probed: state and pid live) wears: a running or paused VM's identity as recorded
+ * at its start, over now (its profile as stored: id, name and preset stay now's); a stopped
+ * VM, or one started by an older privarion-vm, wears now. Returns 1 when worn comes from
+ * the record, 0 when it is now. */
+int pvm_vm_identity_worn(pvm_engine *e, const pvm_vm *vm, const pvm_profile *now,
+                         pvm_profile *worn);
+/* The same, reading vm's profile from the store (also into now, when not NULL): 1 or 0 as
+ * above, -1 on a store error. */
+int pvm_vm_identity(pvm_engine *e, const pvm_vm *vm, pvm_profile *worn, pvm_profile *now,
+                    pvm_error *err);
+/* The identity fields (JSON keys, then "hideHypervisor", joined by ", ") whose value differs
+ * between worn and now: the edits a running VM does not wear yet; "" when none. */
+void pvm_profile_identity_diff(const pvm_profile *worn, const pvm_profile *now, char *out,
+                               size_t size);
+
+/* Another running (or paused) VM that shows what this one would show at its start: the
+ * same UUID, MAC, system, board, chassis or disk serial (what the VMs wear: a running VM
+ * its identity of its start, this one its profile now). A start beside it would put one
+ * identity twice on one network; front ends warn, or refuse when asked to be strict
+ * (vm_twins.c). */
+typedef struct pvm_vm_twin {
+    char name[PVM_NAME_MAX + 1];  /* the running VM; "" when none */
+    bool same_profile;            /* it wears the same profile */
+    char shared[160];             /* what both show, in words: "UUID, MAC, serial number" */
+} pvm_vm_twin;
+int pvm_vm_running_twin(pvm_engine *e, const char *name_or_id, pvm_vm_twin *twin,
                         pvm_error *err);
+/* The warning about twin t of VM name, in the words every front end shows (without
+ * what to do: the CLI adds --strict), into out. */
+void pvm_vm_twin_text(const char *name, const pvm_vm_twin *t, char *out, size_t size);
 /* The running (or paused) VMs wearing profile profile_id: their count, and their names
  * quoted and joined by ", " into names (truncated to size); -1 on a store error. A profile
  * edit applies to them at their next start only (front ends warn). */
@@ -1161,6 +1198,8 @@ typedef struct pvm_audit_item {
     char what[96];        /* "dmi sys_vendor", "nic eth0 mac", "pci 0000:00:02.0 vendor" ... */
     char guest[160];      /* what the guest read ("" when the file is absent) */
     char expected[160];   /* the profile's value, "" when not compared */
+    char started[160];    /* edited: the value the running VM started with (and wears) */
+    bool edited;          /* the profile's value was edited since the VM started */
     bool mismatch;        /* expected given and guest differs */
     const char *mark;     /* the mark's description (static), NULL when none */
 } pvm_audit_item;
@@ -1169,14 +1208,25 @@ typedef struct pvm_audit {
     pvm_audit_item *items; /* malloc'd, n of them, in reading order */
     size_t n;
     int mismatches, marks;
+    int edited;               /* of the mismatches, those where the guest shows the value the
+                               * VM started with: profile edits waiting for its next start */
+    char edited_fields[512];  /* the identity fields edited since the start (JSON keys, ", "
+                               * joined; pvm_profile_identity_diff), "" when none */
 } pvm_audit;
+
+/* One item's verdict in words, as `vm audit` and the TUI show it: "ok", "MISMATCH", the
+ * mark's description, and for an edit the VM does not wear yet what it wears instead. */
+void pvm_audit_verdict(const pvm_audit_item *it, char *out, size_t size);
 
 /* Reads /sys/class/dmi/id/, /sys/firmware/dmi/tables/DMI (strings and the type 0 VM bit),
  * the NICs' MACs, disks' serials and models, /proc/cpuinfo's brand and hypervisor flag,
  * the ACPI tables' ids and the PCI vendor ids in the running (Linux) guest, and each
  * display adapter's vendor:device ("pci SLOT display", marked when it is QEMU's: Bochs
- * VGA 1234:1111, QXL 1b36:0100, virtio-gpu 1af4:1050). Free with
- * pvm_audit_free. Windows guests: PVM_E_STATE. */
+ * VGA 1234:1111, QXL 1b36:0100, virtio-gpu 1af4:1050). Each identity reading is compared
+ * with the profile as stored; after a `profile edit` while the VM runs the guest still wears
+ * the identity of its start (pvm_vm_identity), so an edited value is a mismatch whose item
+ * keeps the started value (edited, started), the thread mark follows the started CPU. Free
+ * with pvm_audit_free. Windows guests: PVM_E_STATE. */
 int pvm_vm_audit(pvm_engine *e, const char *name_or_id, pvm_audit *out, pvm_error *err);
 void pvm_audit_free(pvm_audit *a);
 

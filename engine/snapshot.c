@@ -416,13 +416,14 @@ static int pvm_snap_devices(pvm_engine *e, const pvm_snap_vm *s, const pvm_profi
                           err);
 }
 
-/* Identity and device set of now into row. */
+/* Identity and device set of now into row: a running VM's as it started (a profile edited
+ * since applies at its next start), a stopped VM's as its profile is. */
 static int pvm_snap_fill(pvm_engine *e, const pvm_snap_vm *s, pvm_snapshot *row,
                          pvm_error *err)
 {
     const pvm_vm *vm = &s->vm;
     pvm_profile p;
-    if (pvm_profile_get(e, vm->profile_id, &p, err) < 0)
+    if (pvm_vm_identity(e, vm, &p, NULL, err) < 0)
         return -1;
     char *id = pvm_snapshot_identity_json(&p);
     size_t n = pvm_strlcpy(row->identity, id, sizeof row->identity);
@@ -701,6 +702,10 @@ static int pvm_snap_restore_locked(pvm_engine *e, pvm_snap_vm *s, const char *ta
     } else {
         pvm_hv_snap_req req = {.op = PVM_HV_SNAP_LOAD, .tag = tag, .progress = progress};
         rc = s->hv->snapshot(s->ctx, &s->vm, &s->f, &req, err);
+    }
+    if (rc == 0 && row->memory && !row->adopted && row->identity[0]) {
+        pvm_error ignored = {0}; /* the guest wears the snapshot's identity from now on */
+        (void)pvm_vm_identity_record_json(&s->f, s->vm.profile_id, row->identity, &ignored);
     }
     if (rc == 0)
         pvm_snap_event(e, &s->vm, "snapshot.restore", tag);

@@ -104,6 +104,12 @@ int pvm_vm_intent(const pvm_vm_files *f);
 void pvm_vm_forget(pvm_engine *e, const pvm_vm *vm, const pvm_vm_files *f);
 /* Writes the kernel's boot id to VMDIR/boot-id at start (vm_ops.c) ... */
 void pvm_vm_boot_id_record(const pvm_vm_files *f);
+/* Records in VMDIR/identity the identity a start gives (p's identity fields, as
+ * pvm_snapshot_identity_json writes them) or, after a memory restore, the one the snapshot
+ * was taken with (identity: that JSON text) - vm_identity.c; read by pvm_vm_identity. */
+int pvm_vm_identity_record(const pvm_vm_files *f, const pvm_profile *p, pvm_error *err);
+int pvm_vm_identity_record_json(const pvm_vm_files *f, const char *profile_id,
+                                const char *identity, pvm_error *err);
 /* ... and whether it differs now: the host restarted under a VM that ran (a backend's
  * probe shows it stopped, reason "host restarted"). */
 bool pvm_vm_host_restarted(const pvm_vm_files *f);

@@ -122,6 +122,10 @@ static int pvm_vm_start_locked(pvm_engine *e, pvm_vm *vm, const pvm_vm_files *f,
         goto done;
     pvm_report(progress, "starting the VM (backend)");
     pvm_vm_boot_id_record(f);
+    if (pvm_vm_identity_record(f, &p, err) < 0) { /* what it wears until its next start */
+        pvm_vm_forget(e, vm, f);
+        goto done;
+    }
     pvm_hv_start s = {.vm = vm, .files = f, .profile = &p, .cfg = &cfg, .progress = progress,
                       .paused = paused, .note = note, .note_size = note_size};
     if (hv->start(ctx, &s, &pid, err) < 0 || pvm_proc_pid_write(f->marker, pid, err) < 0) {

@@ -1,5 +1,5 @@
-/* vm_twins.c - VMs wearing the same profile: two running at once show one UUID,
- * MAC and set of serials on one network. Called by the CLI's `vm start` (and the
+/* vm_twins.c - VMs showing one identity: two running at once with the same UUID, MAC or
+ * serials on one network (what each wears: a running VM the identity of its start). Called by the CLI's `vm start` (and the
  * TUI) before a start, to warn or, with --strict, refuse; and by profile edit (CLI and
  * TUI form), which warns that a running VM wears the profile until its next start. */
 #include "pvm.h"
@@ -7,25 +7,71 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
-int pvm_vm_running_twin(pvm_engine *e, const char *name_or_id, char *twin, size_t size,
+/* The values that make one machine: two VMs showing one of them on a network are twins. */
+static const struct {
+    const char *key, *words;
+} pvm_twin_keys[] = {
+    {"machineIdentifier", "UUID"},     {"macAddress", "MAC"},
+    {"serialNumber", "serial number"}, {"boardSerial", "board serial"},
+    {"chassisSerial", "chassis serial"}, {"diskSerial", "disk serial"},
+};
+
+/* What a and b both show, in words joined by ", " into out; 0 when nothing. */
+static int pvm_twin_shared(const pvm_profile *a, const pvm_profile *b, char *out, size_t size)
+{
+    int n = 0;
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < sizeof pvm_twin_keys / sizeof pvm_twin_keys[0]; i++) {
+        const pvm_field *f = pvm_profile_field_by_key(pvm_twin_keys[i].key);
+        const char *x = pvm_profile_field_cptr(a, f), *y = pvm_profile_field_cptr(b, f);
+        if (!x[0] || strcasecmp(x, y) != 0 || used >= size)
+            continue;
+        int w = snprintf(out + used, size - used, "%s%s", n ? ", " : "", pvm_twin_keys[i].words);
+        used = w < 0 ? size : used + (size_t)w;
+        n++;
+    }
+    return n;
+}
+
+int pvm_vm_running_twin(pvm_engine *e, const char *name_or_id, pvm_vm_twin *twin,
                         pvm_error *err)
 {
     pvm_vm me, *all = NULL;
+    pvm_profile mine, theirs, worn;
     size_t n = 0;
-    twin[0] = '\0';
-    if (pvm_vm_get(e, name_or_id, &me, err) < 0 || pvm_vm_list(e, &all, &n, err) < 0)
+    memset(twin, 0, sizeof *twin);
+    if (pvm_vm_get(e, name_or_id, &me, err) < 0 ||
+        pvm_profile_get_id(e, me.profile_id, &mine, err) < 0 ||
+        pvm_vm_list(e, &all, &n, err) < 0)
         return -1;
-    for (size_t i = 0; i < n; i++) {
+    int rc = 0;
+    for (size_t i = 0; i < n && !twin->name[0]; i++) {
         const pvm_vm *o = &all[i];
-        if (strcmp(o->id, me.id) != 0 && strcmp(o->profile_id, me.profile_id) == 0 &&
-            (o->state == PVM_VM_RUNNING || o->state == PVM_VM_PAUSED)) {
-            pvm_strlcpy(twin, o->name, size);
+        if (strcmp(o->id, me.id) == 0 || (o->state != PVM_VM_RUNNING && o->state != PVM_VM_PAUSED))
+            continue;
+        if ((rc = pvm_profile_get_id(e, o->profile_id, &theirs, err)) < 0)
             break;
+        pvm_vm_identity_worn(e, o, &theirs, &worn); /* what it shows: its start's identity */
+        if (pvm_twin_shared(&mine, &worn, twin->shared, sizeof twin->shared)) {
+            pvm_strlcpy(twin->name, o->name, sizeof twin->name);
+            twin->same_profile = strcmp(o->profile_id, me.profile_id) == 0;
         }
     }
     free(all);
-    return 0;
+    return rc;
+}
+
+void pvm_vm_twin_text(const char *name, const pvm_vm_twin *t, char *out, size_t size)
+{
+    if (t->same_profile)
+        snprintf(out, size, "VM '%s' wears the same profile as the running VM '%s': both would "
+                 "show one %s on one network", name, t->name, t->shared);
+    else
+        snprintf(out, size, "VM '%s' would show the same %s as the running VM '%s' on one "
+                 "network", name, t->shared, t->name);
 }
 
 int pvm_profile_running_vms(pvm_engine *e, const char *profile_id, char *names, size_t size,

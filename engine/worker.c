@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -125,6 +126,22 @@ void pvm_worker_note(const pvm_progress *progress, const char *text)
     pvm_strlcpy(c->note, text, c->note_size);
 }
 
+/* A start, its note led by the twin warning vm start gives (pvm_vm_running_twin). */
+static int pvm_job_start(pvm_engine *e, const char *vm, const pvm_progress *p, char *note,
+                         size_t note_size, pvm_error *err)
+{
+    pvm_vm_twin t;
+    pvm_error ignored = {0};
+    char twin[PVM_START_NOTE_MAX] = "", started[PVM_START_NOTE_MAX];
+    if (pvm_vm_running_twin(e, vm, &t, &ignored) == 0 && t.name[0])
+        pvm_vm_twin_text(vm, &t, twin, sizeof twin);
+    int rc = pvm_vm_start_noted(e, vm, 0, p, started, sizeof started, err);
+    char both[2 * PVM_START_NOTE_MAX + 2];
+    snprintf(both, sizeof both, "%s%s%s", twin, twin[0] && started[0] ? "; " : "", started);
+    pvm_strlcpy(note, both, note_size);
+    return rc;
+}
+
 static int pvm_job_run(pvm_worker *w, const pvm_job *j, const pvm_progress *p, char *note,
                        size_t note_size, pvm_error *err)
 {
@@ -137,7 +154,7 @@ static int pvm_job_run(pvm_worker *w, const pvm_job *j, const pvm_progress *p, c
     }
     switch (j->kind) {
     case PVM_JOB_START:
-        return pvm_vm_start_noted(w->engine, j->target, 0, p, note, note_size, err);
+        return pvm_job_start(w->engine, j->target, p, note, note_size, err);
     case PVM_JOB_STOP:
         return pvm_vm_stop(w->engine, j->target, false, 0, p, err);
     case PVM_JOB_FORCE_STOP:

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <term.h>
 #include <unistd.h>
 
 #define TUI_IMPORT_MAX (16u << 20) /* the CLI's import limit */
@@ -308,7 +309,11 @@ static void tui_import_from(tui_app *app, const char *path, const char *arg)
         pvm_profile_import_many(app->engine, list, n, NULL, &err) < 0) {
         tui_message_error(app, &err);
     } else {
-        tui_message(app, TUI_EL_OK, "imported %zu profile%s from %s", n, n == 1 ? "" : "s", path);
+        char mark[512] = "";
+        for (size_t i = 0; i < n && !mark[0]; i++) /* the command line's warning, first one */
+            pvm_profile_field_mark_text(&list[i], NULL, mark, sizeof mark);
+        tui_message(app, mark[0] ? TUI_EL_ERROR : TUI_EL_OK, "imported %zu profile%s from %s%s%s",
+                    n, n == 1 ? "" : "s", path, mark[0] ? "; warning: " : "", mark);
         tui_reload(app);
     }
     free(text);
@@ -328,6 +333,13 @@ static void tui_console(tui_app *app, const pvm_vm *vm)
     char name[PVM_NAME_MAX + 1];
     pvm_strlcpy(name, vm->name, sizeof name);
     tui_suspend(app);
+    /* A clean screen: the terminal's normal screen may still hold an earlier console
+     * session, which would read as if this were another VM's (terminfo "clear"). */
+    const char *clear = tigetstr("clear");
+    if (clear && clear != (const char *)-1) {
+        putp(clear);
+        fflush(stdout);
+    }
     int rc = pvm_console_attach(sock, name, app->stop);
     pvm_vm_console_close(app->engine, sock); /* the socket and the one-client lock */
     tui_resume(app);

@@ -1,6 +1,6 @@
 /* details.c - the details pane (a profile's whole identity; a VM's profile,
- * state and reason, devices, accelerator, pid and uptime; a running VM's live
- * sparklines) and the header line (host cores, memory and load against what
+ * state and reason, devices, accelerator, pid and uptime, the identity it wears; a running
+ * VM's live sparklines) and the header line (host cores, memory and load against what
  * running VMs hold, and the caps). */
 #include "internal.h"
 
@@ -17,14 +17,49 @@ typedef struct tui_lines {
     int label_w;
 } tui_lines;
 
+/* value cut to w columns into out, ending in an ellipsis ("…" in a UTF-8 locale, else
+ * "...") when it was longer, so a cut value never looks whole (an Id, a path). */
+const char *tui_fit(const char *value, int w, char *out, size_t size)
+{
+    bool utf8 = MB_CUR_MAX > 1;
+    wchar_t wide[1024];
+    size_t n = mbstowcs(wide, value, sizeof wide / sizeof wide[0] - 1);
+    int cols = n == (size_t)-1 ? (int)strlen(value) : wcswidth(wide, n);
+    if (cols < 0)
+        cols = (int)strlen(value);
+    if (cols <= w || w < 4)
+        return value;
+    const char *dots = utf8 ? "\xe2\x80\xa6" : "...";
+    int keep = w - (utf8 ? 1 : 3), used = 0;
+    size_t at = 0;
+    mbstate_t st;
+    memset(&st, 0, sizeof st);
+    while (value[at] && used < keep) { /* whole characters, as wide as they are */
+        wchar_t wc;
+        size_t k = utf8 ? mbrtowc(&wc, value + at, strlen(value + at), &st) : 1;
+        int cw = utf8 && k != (size_t)-1 && k != (size_t)-2 && k > 0 ? wcwidth(wc) : 1;
+        if (!utf8 || k == (size_t)-1 || k == (size_t)-2 || k == 0)
+            k = 1;
+        if (cw < 1)
+            cw = 1;
+        if (used + cw > keep)
+            break;
+        used += cw;
+        at += k;
+    }
+    snprintf(out, size, "%.*s%s", (int)at, value, dots);
+    return out;
+}
+
 static void tui_line(tui_lines *l, const char *label, int attr, const char *value)
 {
     if (l->y >= l->r.y + l->r.h - 1)
         return;
-    int x = l->r.x + 2, w = l->r.w - 4;
+    int x = l->r.x + 2, w = l->r.w - 4, vw = w - l->label_w - 1;
+    char cut[PVM_PATH_MAX + 600];
     tui_draw_text(l->y, x, l->label_w, tui_theme_attr(TUI_EL_DIM), label);
-    tui_draw_text(l->y, x + l->label_w + 1, w - l->label_w - 1, attr,
-                  value && value[0] ? value : "-");
+    tui_draw_text(l->y, x + l->label_w + 1, vw, attr,
+                  value && value[0] ? tui_fit(value, vw, cut, sizeof cut) : "-");
     l->y++;
 }
 
@@ -328,11 +363,20 @@ static void tui_vm_details(tui_app *app, const pvm_vm *vm, tui_lines *l)
     tui_line(l, "Initrd", t, vm->initrd);
     tui_line(l, "Append", t, vm->append);
     const pvm_profile *full = p ? tui_profile_full(app, p->id) : NULL;
-    if (full) {
+    if (full) { /* a running VM wears the identity it started with (pvm_vm_identity_worn) */
+        pvm_profile worn;
+        char edited[512];
+        pvm_vm_identity_worn(app->engine, vm, full, &worn);
+        pvm_profile_identity_diff(&worn, full, edited, sizeof edited);
         tui_gap(l);
-        tui_line(l, "MAC", t, full->mac);
-        tui_line(l, "UUID", t, full->machine_id);
-        tui_line(l, "Product", t, full->hw.product);
+        tui_line(l, "MAC", t, worn.mac);
+        tui_line(l, "UUID", t, worn.machine_id);
+        tui_line(l, "Product", t, worn.hw.product);
+        if (edited[0]) {
+            snprintf(buf, sizeof buf, "%s (it wears its start's values until it restarts)",
+                     edited);
+            tui_line(l, "Edited since start", tui_theme_attr(TUI_EL_ERROR), buf);
+        }
     }
     tui_installs(app, vm, l);
 }

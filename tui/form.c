@@ -1,6 +1,6 @@
 /* form.c - the forms: a generic form (text and choice fields, each checked when
- * the cursor leaves it by the engine's own validators, the error shown under
- * the field in the engine's words, wrapped) and its uses: the profile editor (every
+ * the cursor leaves it by the engine's own validators, the error - or a warning, such as a
+ * VM mark's - shown under the field in the engine's words, wrapped) and its uses: the profile editor (every
  * field), the new-VM form, the vm edit form and the install form. Opened by actions.c; resizes keep typed text. */
 #include "internal.h"
 
@@ -21,6 +21,7 @@ typedef struct tui_ffield {
     const pvm_field *pf;           /* a profile identity field, or NULL */
     bool path;                     /* a host path: Tab completes it first */
     char error[sizeof(((pvm_error *)0)->msg)];
+    char warning[512];             /* a value that passes but warns (a VM mark), or "" */
 } tui_ffield;
 
 typedef struct tui_form tui_form;
@@ -96,6 +97,7 @@ static void tui_form_check(tui_form *form, tui_ffield *ff)
 {
     pvm_error err = {0};
     ff->error[0] = '\0';
+    ff->warning[0] = '\0';
     if (form->check && form->check(form, ff, &err) < 0)
         tui_form_place(form, ff, &err);
 }
@@ -126,9 +128,15 @@ static int tui_form_wrap_draw(int y, int x, int w, int attr, const char *text)
     return (int)n;
 }
 
+/* What shows under a field: its error, else its warning ("" none). */
+static const char *tui_ff_note(const tui_ffield *ff)
+{
+    return ff->error[0] ? ff->error : ff->warning;
+}
+
 static int tui_ff_rows(const tui_form *form, const tui_ffield *ff)
 {
-    return 1 + tui_form_wrap_rows(ff->error, form->vw);
+    return 1 + tui_form_wrap_rows(tui_ff_note(ff), form->vw);
 }
 
 /* The longest label (every label whole), at most a third of the dialog. */
@@ -184,8 +192,9 @@ static void tui_form_draw(tui_modal *m, tui_app *app)
             tui_edit_draw(&ff->edit, y, x + lw + 1, vw, a, focus, &cy, &cx);
         }
         y++;
-        if (ff->error[0])
-            y += tui_form_wrap_draw(y, x + lw + 1, vw, tui_theme_attr(TUI_EL_ERROR), ff->error);
+        if (tui_ff_note(ff)[0]) /* an error, or a warning the value still saves with */
+            y += tui_form_wrap_draw(y, x + lw + 1, vw, tui_theme_attr(TUI_EL_ERROR),
+                                    tui_ff_note(ff));
     }
     if (erows)
         tui_form_wrap_draw(r.y + r.h - 2 - erows, x, r.w - 4, tui_theme_attr(TUI_EL_ERROR),
@@ -320,8 +329,14 @@ static const char *const tui_hide_choices[] = {"hidden", "visible"};
 static int tui_profile_check(tui_form *form, tui_ffield *ff, pvm_error *err)
 {
     pvm_profile tmp = form->profile;
-    if (ff->pf)
-        return pvm_profile_set(&tmp, ff->pf, ff->edit.buf, err);
+    if (ff->pf) { /* the engine's check, then the CLI's warning words for a VM mark */
+        if (pvm_profile_set(&tmp, ff->pf, ff->edit.buf, err) < 0)
+            return -1;
+        char text[sizeof ff->warning - 16];
+        if (pvm_profile_field_mark_text(&tmp, ff->pf->key, text, sizeof text) && text[0])
+            snprintf(ff->warning, sizeof ff->warning, "warning: %s", text);
+        return 0;
+    }
     if (strcmp(ff->key, "name") == 0 && strcmp(ff->edit.buf, form->profile.name) != 0)
         return pvm_profile_set_name(&tmp, ff->edit.buf, err); /* a kept name stays valid */
     return 0;
@@ -348,15 +363,19 @@ static int tui_profile_submit(tui_form *form, tui_app *app, pvm_error *err)
     }
     if (pvm_profile_update(app->engine, &p, NULL, err) < 0)
         return -1;
-    char names[256];
+    char names[256], mark[512], warn[600] = "";
     pvm_error ignored = {0};
     int running = pvm_profile_running_vms(app->engine, p.id, names, sizeof names, &ignored);
+    size_t marks = pvm_profile_field_mark_text(&p, NULL, mark, sizeof mark);
+    if (marks) /* the warning the command line prints, in its words */
+        snprintf(warn, sizeof warn, "; warning: %s%s", mark,
+                 marks > 1 ? " (and more: the form shows each under its field)" : "");
     if (running > 0)
         tui_message(app, TUI_EL_ERROR, "profile '%s' saved; VM%s %s run%s with it: the change "
-                    "applies at %s next start", p.name, running == 1 ? "" : "s", names,
-                    running == 1 ? "s" : "", running == 1 ? "its" : "their");
+                    "applies at %s next start%s", p.name, running == 1 ? "" : "s", names,
+                    running == 1 ? "s" : "", running == 1 ? "its" : "their", warn);
     else
-        tui_message(app, TUI_EL_OK, "profile '%s' saved", p.name);
+        tui_message(app, marks ? TUI_EL_ERROR : TUI_EL_OK, "profile '%s' saved%s", p.name, warn);
     tui_reload(app);
     return 0;
 }

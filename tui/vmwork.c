@@ -213,19 +213,22 @@ static void tui_audit_result(tui_app *app, tui_work *w, const pvm_worker_event *
                  "%d mismatch%s with the profile, %d virtualization mark%s seen inside the guest",
                  au->mismatches, au->mismatches == 1 ? "" : "es", au->marks,
                  au->marks == 1 ? "" : "s");
+    if (au->edited_fields[0])
+        tui_text_add(t, TUI_EL_ERROR, "the profile was edited since the VM started (%s): the "
+                     "VM wears the identity of its start until it restarts", au->edited_fields);
     tui_text_add(t, TUI_EL_TITLE, "%-*s  %-*s  %-*s  %s", ww, "WHAT", gw, "GUEST SEES", pw,
                  "PROFILE", "VERDICT");
     for (size_t i = 0; i < au->n; i++) {
         const pvm_audit_item *it = &au->items[i];
-        char verdict[200];
-        if (!it->mismatch && !it->mark)
-            snprintf(verdict, sizeof verdict, "%s", it->expected[0] ? "ok" : "");
-        else
-            snprintf(verdict, sizeof verdict, "%s%s%s", it->mismatch ? "MISMATCH" : "",
-                     it->mismatch && it->mark ? "; " : "", it->mark ? it->mark : "");
+        char verdict[300];
+        pvm_audit_verdict(it, verdict, sizeof verdict);
+        char guest[4 * sizeof it->guest], want[4 * sizeof it->expected];
+        const char *g = tui_fit(it->guest, gw, guest, sizeof guest);
+        const char *p = tui_fit(it->expected, pw, want, sizeof want);
+        int wide = MB_CUR_MAX > 1 ? 2 : 0; /* "…" is 3 bytes in 1 column: pad by columns */
         tui_text_add(t, it->mismatch || it->mark ? TUI_EL_ERROR : TUI_EL_TEXT,
-                     "%-*s  %-*.*s  %-*.*s  %s", ww, it->what, gw, gw, it->guest, pw, pw,
-                     it->expected, verdict);
+                     "%-*s  %-*s  %-*s  %s", ww, it->what, gw + (g == guest ? wide : 0), g,
+                     pw + (p == want ? wide : 0), p, verdict);
     }
     char title[96];
     snprintf(title, sizeof title, "Audit of %s (vm audit)", w->vm);

@@ -1,6 +1,7 @@
 /* marks.c - the one table of known virtualization marks (MAC prefixes, CPU brands,
  * firmware/board/product strings, disk serials and models hypervisors use) and the
- * checks over a profile. Called by the CLI (warnings when a profile is stored),
+ * checks over a profile. Called by the CLI and the TUI's profile form (the same warning
+ * words when a profile is stored: pvm_profile_mark_text),
  * vm.c and vm_ops.c (refusal at create/start), and later the in-guest audit. */
 #include "pvm.h"
 
@@ -175,6 +176,29 @@ size_t pvm_profile_marks(const pvm_profile *p, pvm_profile_mark *out, size_t max
         pvm_strlcpy(out[n].value, v, sizeof out[n].value);
         n++;
     }
+    return n;
+}
+
+void pvm_profile_mark_text(const pvm_profile *p, const pvm_profile_mark *m, char *out,
+                           size_t size)
+{
+    snprintf(out, size, "%s (--%s): \"%s\" is %s, a virtualization mark the guest can read "
+             "(profile '%s'%s)", m->path, m->flag, m->value, m->description, p->name,
+             p->hide_hypervisor ? "; vm start refuses it unless --allow-vm-marks" : "");
+}
+
+size_t pvm_profile_field_mark_text(const pvm_profile *p, const char *field_key, char *out,
+                                   size_t size)
+{
+    pvm_profile_mark m[32];
+    size_t n = pvm_profile_marks(p, m, sizeof m / sizeof m[0]);
+    if (size)
+        out[0] = '\0';
+    for (size_t i = 0; i < n; i++)
+        if (!field_key || !strcmp(m[i].field, field_key)) {
+            pvm_profile_mark_text(p, &m[i], out, size);
+            break;
+        }
     return n;
 }
 

@@ -2,7 +2,7 @@
  * device comparisons, qemu-img info's snapshot table (120 entries), and the engine's flows
  * (engine/snapshot.c) over the fake backend: create (generated and given tags, disk-only on
  * a stopped VM), a failed save leaving no row, restore refusals (identity, devices, disk-only
- * into a running VM), restore into a stopped VM (starts paused, resumes), reconciliation of
+ * into a running VM), the identity a running VM wears after a profile edit (vm_identity.c), restore into a stopped VM (starts paused, resumes), reconciliation of
  * snapshots dropped or added behind the engine's back, the busy lock, rows deleted with the
  * VM. Run by tests/run (plain and ASan+UBSan). */
 #include <setjmp.h>
@@ -260,7 +260,8 @@ static void test_restore_rules(void **state)
     assert_int_equal(pvm_snapshot_restore(f->e, "v1", "disk1", NULL, NULL, NULL, &err), -1);
     assert_int_equal(err.code, PVM_E_STATE);
     assert_non_null(strstr(err.msg, "stopped VM"));
-    /* identity changed: refused naming it, --force passes */
+    /* identity changed while stopped: refused naming it, --force passes */
+    assert_int_equal(pvm_vm_stop(f->e, "v1", true, 5, NULL, &err), 0);
     pvm_profile p;
     assert_int_equal(pvm_profile_get(f->e, "p1", &p, &err), 0);
     strcpy(p.serial, "SERIAL2");
@@ -270,6 +271,144 @@ static void test_restore_rules(void **state)
     assert_non_null(strstr(err.msg, "serialNumber"));
     pvm_snapshot_opts force = {.force = true};
     assert_int_equal(pvm_snapshot_restore(f->e, "v1", "mem1", &force, NULL, NULL, &err), 0);
+}
+
+/* The identity worn by v1 (probed) and its profile's now. */
+static void worn(fixture *f, pvm_profile *w, pvm_profile *now)
+{
+    pvm_vm vm;
+    pvm_error err = {0};
+    assert_int_equal(pvm_vm_get(f->e, "v1", &vm, &err), 0);
+    assert_true(pvm_vm_identity(f->e, &vm, w, now, &err) >= 0);
+}
+
+/* A profile edited while the VM runs: the VM keeps its start's identity for snapshots and
+ * restores; a stop hands the profile's back; a memory restore brings the snapshot's. */
+static void test_identity_worn_while_running(void **state)
+{
+    fixture *f = *state;
+    pvm_error err = {0};
+    pvm_profile w, now;
+    running(f);
+    assert_int_equal(pvm_snapshot_create(f->e, "v1", "pre", NULL, NULL, NULL, NULL, &err), 0);
+    pvm_profile p;
+    assert_int_equal(pvm_profile_get(f->e, "p1", &p, &err), 0);
+    strcpy(p.serial, "SERIAL2");
+    strcpy(p.mac, "a4:bb:6d:00:00:02");
+    assert_int_equal(pvm_profile_update(f->e, &p, NULL, &err), 0);
+    worn(f, &w, &now);
+    assert_string_equal(w.serial, "SERIAL1");
+    assert_string_equal(w.mac, "a4:bb:6d:00:00:01");
+    assert_string_equal(now.serial, "SERIAL2");
+    char edited[256];
+    pvm_profile_identity_diff(&w, &now, edited, sizeof edited);
+    assert_string_equal(edited, "macAddress, serialNumber");
+    /* the running guest still wears pre's identity: restoring it is no identity change */
+    if (pvm_snapshot_restore(f->e, "v1", "pre", NULL, NULL, NULL, &err) < 0)
+        fail_msg("restore pre into the running VM: %s", err.msg);
+    /* a snapshot taken now remembers the identity the guest wears, not the profile's */
+    pvm_snapshot post, pre;
+    assert_int_equal(pvm_snapshot_create(f->e, "v1", "post", NULL, NULL, &post, NULL, &err), 0);
+    assert_int_equal(pvm_snapshot_get(f->e, "v1", "pre", &pre, NULL, &err), 0);
+    assert_string_equal(post.fingerprint, pre.fingerprint);
+    assert_non_null(strstr(post.identity, "SERIAL1"));
+    assert_null(strstr(post.identity, "SERIAL2"));
+    /* stopped: it wears nothing but the profile; the old snapshots now change the identity */
+    assert_int_equal(pvm_vm_stop(f->e, "v1", true, 5, NULL, &err), 0);
+    worn(f, &w, &now);
+    assert_string_equal(w.serial, "SERIAL2");
+    assert_int_equal(pvm_snapshot_restore(f->e, "v1", "post", NULL, NULL, NULL, &err), -1);
+    assert_non_null(strstr(err.msg, "serialNumber"));
+    /* a forced memory restore boots with the profile, then loads post: post's identity */
+    pvm_snapshot_opts force = {.force = true};
+    assert_int_equal(pvm_snapshot_restore(f->e, "v1", "post", &force, NULL, NULL, &err), 0);
+    worn(f, &w, &now);
+    assert_string_equal(w.serial, "SERIAL1");
+    assert_string_equal(now.serial, "SERIAL2");
+    /* a fresh start wears the profile */
+    assert_int_equal(pvm_vm_stop(f->e, "v1", true, 5, NULL, &err), 0);
+    running(f);
+    worn(f, &w, &now);
+    assert_string_equal(w.serial, "SERIAL2");
+    assert_string_equal(w.mac, "a4:bb:6d:00:00:02");
+}
+
+/* A running VM started before the record existed (an older privarion-vm), or a record
+ * of another profile or of no JSON: the profile's identity, never a failure. */
+static void test_identity_record_missing(void **state)
+{
+    fixture *f = *state;
+    pvm_error err = {0};
+    pvm_profile w, now;
+    running(f);
+    pvm_vm_files files;
+    assert_int_equal(pvm_vm_files_init(f->home, f->vm.id, &files, &err), 0);
+    char *path = pvm_xasprintf("%s/identity", files.dir);
+    char *good = NULL; /* the start's record: SERIAL1, while the profile says SERIAL2 */
+    size_t len = 0;
+    FILE *fp = fopen(path, "r");
+    assert_non_null(fp);
+    assert_true(getdelim(&good, &len, '\0', fp) > 0);
+    fclose(fp);
+    pvm_profile p;
+    assert_int_equal(pvm_profile_get(f->e, "p1", &p, &err), 0);
+    strcpy(p.serial, "SERIAL2");
+    assert_int_equal(pvm_profile_update(f->e, &p, NULL, &err), 0);
+    const char *bad[] = {NULL, "not json", "{\"profileId\":\"other\",\"identity\":{}}",
+                         "{\"profileId\":1}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        unlink(path);
+        if (bad[i])
+            write_text(path, bad[i]);
+        pvm_vm vm;
+        assert_int_equal(pvm_vm_get(f->e, "v1", &vm, &err), 0);
+        assert_int_equal(pvm_vm_identity(f->e, &vm, &w, &now, &err), 0);
+        assert_string_equal(w.serial, "SERIAL2");
+    }
+    write_text(path, good);
+    worn(f, &w, &now);
+    assert_string_equal(w.serial, "SERIAL1");
+    free(good);
+    free(path);
+}
+
+/* Twins: what running VMs show (their start's identity) against what a start would show. */
+static void test_twins_follow_worn_identity(void **state)
+{
+    fixture *f = *state;
+    pvm_error err = {0};
+    pvm_vm_opts o = {.disk = 1024 * 1024, .memory = 64 * 1024 * 1024};
+    assert_int_equal(pvm_vm_create(f->e, "v2", "p1", &o, NULL, &err), 0);
+    running(f);
+    pvm_vm_twin t;
+    assert_int_equal(pvm_vm_running_twin(f->e, "v2", &t, &err), 0);
+    assert_string_equal(t.name, "v1");
+    assert_true(t.same_profile);
+    assert_non_null(strstr(t.shared, "MAC"));
+    assert_non_null(strstr(t.shared, "serial number"));
+    /* p1 edited while v1 runs: v2 would show the new identity, v1 still the old one */
+    pvm_profile p;
+    assert_int_equal(pvm_profile_get(f->e, "p1", &p, &err), 0);
+    strcpy(p.serial, "SERIAL2");
+    strcpy(p.mac, "a4:bb:6d:00:00:02");
+    strcpy(p.machine_id, "6f1e0c1a-1b2c-4d3e-8f40-0123456789ab");
+    assert_int_equal(pvm_profile_update(f->e, &p, NULL, &err), 0);
+    assert_int_equal(pvm_vm_running_twin(f->e, "v2", &t, &err), 0);
+    assert_string_equal(t.name, "");
+    /* another profile with v1's MAC of its start: a twin by what both show */
+    pvm_profile q;
+    pvm_profile_init(&q);
+    assert_int_equal(pvm_profile_set_name(&q, "q1", &err), 0);
+    strcpy(q.mac, "a4:bb:6d:00:00:01");
+    strcpy(q.serial, "OTHER");
+    strcpy(q.hw.cpu_model, "Intel(R) Core(TM) i5-8250U CPU @ 1.60GHz");
+    assert_int_equal(pvm_profile_create(f->e, &q, NULL, &err), 0);
+    if (pvm_vm_create(f->e, "v3", "q1", &o, NULL, &err) < 0)
+        fail_msg("vm create v3: %s", err.msg);
+    assert_int_equal(pvm_vm_running_twin(f->e, "v3", &t, &err), 0);
+    assert_string_equal(t.name, "v1");
+    assert_false(t.same_profile);
+    assert_string_equal(t.shared, "MAC");
 }
 
 static void test_restore_into_stopped(void **state)
@@ -582,6 +721,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failed_save_leaves_no_row, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restore_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restore_into_stopped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_identity_worn_while_running, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_identity_record_missing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_twins_follow_worn_identity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reconcile, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rows_unreconciled, setup, teardown),
         cmocka_unit_test_setup_teardown(test_briefs_match_rows, setup, teardown),
