@@ -448,6 +448,21 @@ typedef struct pvm_vm {
     char state_reason[512];      /* e.g. why it crashed; why it is paused, with the fix */
 } pvm_vm;
 
+/* A VM as a list shows it (pvm_vm_list_brief): what the TUI's VMs pane, header and change
+ * watch read, under a kilobyte instead of a whole pvm_vm (5 KiB of paths and settings),
+ * so a list of hundreds stays small and quick to read. The state is probed as
+ * pvm_vm_list probes it. */
+typedef struct pvm_vm_brief {
+    char id[PVM_UUID_LEN + 1];
+    char name[PVM_NAME_MAX + 1];
+    char profile_id[PVM_UUID_LEN + 1];
+    int cpus;
+    uint64_t memory_bytes;
+    pvm_vm_state state;
+    int pid;                     /* QEMU pid when running, else 0 */
+    char state_reason[512];      /* as pvm_vm's */
+} pvm_vm_brief;
+
 /* The NIC a VM has: its model, or "none" with --net none (names.c). */
 const char *pvm_vm_nic_name(const pvm_vm *vm);
 
@@ -568,6 +583,14 @@ int pvm_vm_get(pvm_engine *e, const char *name_or_id, pvm_vm *out, pvm_error *er
 int pvm_vm_find(pvm_engine *e, const char *name_or_id, pvm_vm *out, pvm_error *err);
 /* *out is a malloc'd array (free()), sorted by name, states filled. */
 int pvm_vm_list(pvm_engine *e, pvm_vm **out, size_t *count, pvm_error *err);
+/* The same VMs as brief rows (one store query of five columns), in pvm_vm_list's order,
+ * states filled by the same probe: *out is a malloc'd array (free()). */
+int pvm_vm_list_brief(pvm_engine *e, pvm_vm_brief **out, size_t *count, pvm_error *err);
+/* The whole VM of brief row b into out: its stored settings read by id (one primary-key
+ * read, no name lookup) and b's state, pid and reason (not probed again, so it agrees
+ * with the list it came from). PVM_E_NOTFOUND when the VM was deleted since; out is
+ * untouched on error. */
+int pvm_vm_get_brief(pvm_engine *e, const pvm_vm_brief *b, pvm_vm *out, pvm_error *err);
 /* Progress and cancellation of a long operation (start, stop, guest build, later
  * snapshots and installs). Every member may be left 0/NULL; a NULL pvm_progress
  * means "not cancellable, nobody listening". */
@@ -921,6 +944,8 @@ int pvm_host_info_get(pvm_engine *e, pvm_host_info *out, pvm_error *err);
 int pvm_engine_data_version(pvm_engine *e, int64_t *out, pvm_error *err);
 /* True when vm->pid (as read by pvm_vm_get/list) still runs: no QMP, no store. */
 bool pvm_vm_pid_alive(const pvm_vm *vm);
+/* The same for a brief row's pid. */
+bool pvm_vm_brief_alive(const pvm_vm_brief *b);
 /* The binary the VM's running QEMU runs (/proc/PID/exe; out holds size bytes) and whether
  * it is the stealth build (under pvm_qemu_stealth's cache folder); -1 and "" when it does
  * not run or cannot be read (another user's process). */
