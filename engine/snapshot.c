@@ -106,6 +106,11 @@ static const char *pvm_diff_remedy(const char *key, const char *then)
         { "video", NULL, "vm edit --video" },       { "firmware", NULL, "vm edit --firmware" },
         { "tpm", NULL, "vm edit --tpm" },
         { "e1000eMac", NULL, "profile edit PROFILE --mac with the MAC of then" },
+        /* stealth.c derives them from the profile's manufacturer and product */
+        { "pciSubsys", NULL, "they follow the profile's manufacturer and product: profile "
+                             "edit PROFILE --manufacturer/--product with those of then" },
+        { "nvmeIds", NULL, "they follow the profile's manufacturer and product: profile "
+                           "edit PROFILE --manufacturer/--product with those of then" },
     };
     for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
         if (!strcmp(rules[i].key, key) && (!rules[i].then || !strcmp(rules[i].then, then)))
@@ -368,7 +373,7 @@ static int pvm_snap_row(pvm_engine *e, const pvm_snap_vm *s, const char *tag, pv
         *out = *r;
     else
         rc = pvm_error_set_field(err, PVM_E_NOTFOUND, "tag", "VM '%s' has no snapshot '%s' "
-                                 "(see 'snapshot list %s')", s->vm.name, tag,
+                                 "(see: privarion-vm snapshot list %s)", s->vm.name, tag,
                                  pvm_shell_word(s->vm.name, qn, sizeof qn));
     free(rows);
     return rc;
@@ -618,7 +623,7 @@ int pvm_snapshot_get(pvm_engine *e, const char *vm, const char *tag, pvm_snapsho
         *out = *r;
     else
         rc = pvm_error_set_field(err, PVM_E_NOTFOUND, "tag", "VM '%s' has no snapshot '%s' "
-                                 "(see 'snapshot list %s')", vm, tag,
+                                 "(see: privarion-vm snapshot list %s)", vm, tag,
                                  pvm_shell_word(vm, qn, sizeof qn));
     free(rows);
     return rc;
