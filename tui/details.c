@@ -318,6 +318,17 @@ static void tui_installs(tui_app *app, const pvm_vm *vm, tui_lines *l)
     free(in);
 }
 
+const char *tui_vm_busy_word(const tui_app *app, const pvm_vm *vm)
+{
+    if (!app->job || strcmp(app->job_target, vm->name) != 0)
+        return NULL;
+    return app->job_kind == PVM_JOB_START    ? "starting"
+           : app->job_kind == PVM_JOB_DELETE ? "deleting"
+           : app->job_kind == PVM_JOB_CUSTOM ? (app->job_state[0] ? app->job_state : "busy")
+           : app->job_kind == PVM_JOB_RESUME ? "resuming"
+                                             : "stopping";
+}
+
 static void tui_vm_details(tui_app *app, const pvm_vm *vm, tui_lines *l)
 {
     int t = tui_theme_attr(TUI_EL_TEXT);
@@ -326,7 +337,13 @@ static void tui_vm_details(tui_app *app, const pvm_vm *vm, tui_lines *l)
     tui_line(l, "Name", t, vm->name);
     tui_line(l, "Id", t, vm->id);
     tui_line(l, "Profile", t, p ? p->name : vm->profile_id);
-    tui_line(l, "State", tui_state_attr(vm->state), pvm_vm_state_name(vm->state));
+    const char *busy = tui_vm_busy_word(app, vm);
+    if (busy) { /* the word the VMs list shows, the state QEMU is in beside it */
+        snprintf(buf, sizeof buf, "%s (%s)", busy, pvm_vm_state_name(vm->state));
+        tui_line(l, "State", tui_state_attr(vm->state), buf);
+    } else {
+        tui_line(l, "State", tui_state_attr(vm->state), pvm_vm_state_name(vm->state));
+    }
     if (vm->state_reason[0])
         tui_line(l, "Reason", t, vm->state_reason);
     snprintf(buf, sizeof buf, vm->pid ? "%d" : "", vm->pid);
@@ -407,9 +424,9 @@ void tui_details_draw(tui_app *app)
         tui_details_live_draw(app);
     } else
         tui_draw_text(r.y + 1, r.x + 2, r.w - 4, tui_theme_attr(TUI_EL_DIM),
-                      app->focus == TUI_PANE_SNAPSHOTS
-                          ? "no snapshots of the selected VM yet - p takes one"
-                          : "nothing selected");
+                      app->focus != TUI_PANE_SNAPSHOTS ? "nothing selected"
+                      : tui_selected_vm(app) ? "no snapshots of the selected VM yet - p takes one"
+                                             : "select a VM in the VMs pane to see its snapshots");
 }
 
 /* A size with its unit always: pvm_size_format's "512M", and "0 B" / "100 B" for bytes. */
