@@ -77,8 +77,8 @@ static void tui_profile_details(tui_app *app, const pvm_profile *p, tui_lines *l
     size_t n;
     const pvm_field *f = pvm_profile_fields(&n);
     for (size_t i = 0; i < n; i++)
-        tui_line(l, f[i].flag, t, pvm_profile_field_cptr(p, &f[i]));
-    tui_line(l, "hypervisor", t, p->hide_hypervisor ? "hidden" : "visible");
+        tui_line(l, f[i].label, t, pvm_profile_field_cptr(p, &f[i])); /* profile show's words */
+    tui_line(l, "Hide hypervisor", t, p->hide_hypervisor ? "yes" : "no");
     int used = 0;
     for (size_t i = 0; i < app->nvms; i++)
         used += strcmp(app->vms[i].profile_id, p->id) == 0;
@@ -414,7 +414,7 @@ void tui_details_draw(tui_app *app)
     if (!vm)
         tui_thumb_draw(app, NULL, (tui_rect){0, 0, 0, 0}); /* not shown: no screens taken */
     tui_draw_box(app, r, title, false);
-    tui_lines l = {r, r.y + 1, 20}; /* "chassis-manufacturer" whole */
+    tui_lines l = {r, r.y + 1, 20}; /* "CPU threads per core" whole */
     app->uptime_shown[0] = '\0';
     app->live = (tui_rect){0, 0, 0, 0};
     if (p)
@@ -426,7 +426,7 @@ void tui_details_draw(tui_app *app)
         tui_draw_text(r.y + 1, r.x + 2, r.w - 4, tui_theme_attr(TUI_EL_DIM),
                       app->focus != TUI_PANE_SNAPSHOTS ? "nothing selected"
                       : tui_selected_vm(app) ? "no snapshots of the selected VM yet - p takes one"
-                                             : "select a VM in the VMs pane to see its snapshots");
+                                             : "select a VM to see its snapshots");
 }
 
 /* A size with its unit always: pvm_size_format's "512M", and "0 B" / "100 B" for bytes. */
