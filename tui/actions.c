@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <term.h>
 #include <unistd.h>
 
 #define TUI_IMPORT_MAX (16u << 20) /* the CLI's import limit */
@@ -355,6 +356,13 @@ static void tui_console(tui_app *app, const pvm_vm *vm)
     char name[PVM_NAME_MAX + 1];
     pvm_strlcpy(name, vm->name, sizeof name);
     tui_suspend(app);
+    /* A clean screen: the terminal's normal screen may still hold an earlier console
+     * session, which would read as if this were another VM's (terminfo "clear"). */
+    const char *clear = tigetstr("clear");
+    if (clear && clear != (const char *)-1) {
+        putp(clear);
+        fflush(stdout);
+    }
     int rc = pvm_console_attach(sock, name, app->stop);
     pvm_vm_console_close(app->engine, sock); /* the socket and the one-client lock */
     tui_resume(app);
