@@ -140,11 +140,12 @@ static void pvm_snap_text(pvm_engine *e, const pvm_vm *vm, const pvm_snapshot *s
 
 /* ---------------------------------------------------------------- commands */
 
-/* The engine and the VM (for its name and disk path in output). */
+/* The engine and the VM (for its name and disk path in output): the store's row, no
+ * state read; the engine's snapshot calls read it under the VM's lock. */
 static pvm_engine *pvm_snap_engine(pvm_cli *cli, const char *name, pvm_vm *vm, pvm_error *err)
 {
     pvm_engine *e = pvm_cli_engine(cli, err);
-    if (!e || pvm_vm_get(e, name, vm, err) < 0)
+    if (!e || pvm_vm_find(e, name, vm, err) < 0)
         return NULL;
     return e;
 }
@@ -256,14 +257,10 @@ static int pvm_snap_restore_cmd(pvm_cli *cli, const pvm_args *a, pvm_error *err)
     pvm_snapshot_notes notes = {0};
     int rc = pvm_snapshot_restore(e, vm.name, a->pos[1], &o, &p, &notes, err);
     pvm_snap_notes_print(&notes);
-    pvm_vm after;
-    pvm_error ignored = {0};
-    bool now_runs = rc == 0 && vm.state != PVM_VM_RUNNING &&
-                    pvm_vm_get(e, vm.id, &after, &ignored) == 0 && after.state == PVM_VM_RUNNING;
     if (rc == 0)
         printf("VM '%s' restored to snapshot '%s'%s\n", vm.name, a->pos[1],
-               now_runs ? "; it was stopped and runs now (a memory snapshot brings the guest "
-                          "back running)" : "");
+               notes.started ? "; it was stopped and runs now (a memory snapshot brings the "
+                               "guest back running)" : "");
     return rc;
 }
 

@@ -194,7 +194,8 @@ int main(int argc, char **argv)
     if (i < 0)
         return status;
     if (i >= argc) {
-        pvm_tui_opts o = {.home_flag = cli.home_flag, .theme = pvm_theme_flag, .ascii = pvm_ascii_flag};
+        pvm_tui_opts o = {.home_flag = cli.home_flag, .theme = pvm_theme_flag,
+                          .ascii = pvm_ascii_flag, .trace = cli.tracing, .t0_ms = cli.t0_ms};
         return pvm_tui_run(&o);
     }
     if (strcmp(argv[i], "help") == 0 && i + 1 == argc) {

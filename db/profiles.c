@@ -52,7 +52,8 @@ static const char pvm_sql_list[] =
 static const char pvm_sql_get_id[] =
     "SELECT " PVM_PROFILE_COLUMNS " FROM profiles WHERE id = :key";
 
-/* The brief list: its columns in pvm_read_brief's order, the list's order. */
+/* The brief list: its columns in pvm_read_brief's order, the list's order; read from the
+ * covering index profiles_list (store migration 8) alone, already in that order. */
 static const char pvm_sql_list_brief[] =
     "SELECT id, name, manufacturer, product FROM profiles ORDER BY name COLLATE NOCASE, name";
 

@@ -61,6 +61,11 @@ int pvm_db_vm_insert(pvm_store *s, const pvm_vm *vm, pvm_error *err);
 int pvm_db_vm_update(pvm_store *s, const pvm_vm *vm, pvm_error *err);
 int pvm_db_vm_get(pvm_store *s, const char *name_or_id, pvm_vm *out, pvm_error *err);
 int pvm_db_vm_list(pvm_store *s, pvm_vm **out, size_t *count, pvm_error *err);
+/* Every VM's id, name, profile_id, cpus and memory_bytes, in pvm_db_vm_list's order; the
+ * state fields are left zero. */
+int pvm_db_vm_list_brief(pvm_store *s, pvm_vm_brief **out, size_t *count, pvm_error *err);
+/* One VM by its id only; PVM_E_NOTFOUND when none has it. */
+int pvm_db_vm_get_id(pvm_store *s, const char *id, pvm_vm *out, pvm_error *err);
 int pvm_db_vm_delete(pvm_store *s, const char *id, pvm_error *err);
 
 /* ---- snapshots (db/snapshots.c): rows of pvm_snapshot, unique per (vm_id, tag). */

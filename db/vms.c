@@ -1,4 +1,5 @@
-/* vms.c - the vms table: insert, update (vm edit), get (by name, then id), list and delete.
+/* vms.c - the vms table: insert, update (vm edit), get (by name, then id, or by id only),
+ * list (whole rows or a list's brief ones) and delete.
  * Enums are stored as integers and checked on the way back. Runtime state
  * (running, pid) is never stored. Called by the engine's VM operations. */
 #include "internal.h"
@@ -37,6 +38,12 @@ static const char pvm_sql_get[] =
 
 static const char pvm_sql_list[] =
     "SELECT " PVM_VM_COLUMNS " FROM vms ORDER BY name COLLATE NOCASE, name";
+
+static const char pvm_sql_get_id[] = "SELECT " PVM_VM_COLUMNS " FROM vms WHERE id = :key";
+
+/* The brief list: its columns in pvm_read_brief's order, the list's order. */
+static const char pvm_sql_list_brief[] =
+    "SELECT id, name, profile_id, cpus, memory_bytes FROM vms ORDER BY name COLLATE NOCASE, name";
 
 static const char pvm_sql_delete[] = "DELETE FROM vms WHERE id = :id";
 
@@ -198,6 +205,44 @@ int pvm_db_vm_list(pvm_store *s, pvm_vm **out, size_t *count, pvm_error *err)
 {
     void *list = NULL;
     int rc = pvm_db_table_list(s, &pvm_vms, &list, count, err);
+    *out = list;
+    return rc;
+}
+
+int pvm_db_vm_get_id(pvm_store *s, const char *id, pvm_vm *out, pvm_error *err)
+{
+    pvm_db_table t = pvm_vms;
+    t.get_sql = pvm_sql_get_id;
+    return pvm_db_table_get(s, &t, id, out, err);
+}
+
+/* One row of pvm_sql_list_brief, by position (the SQL above names the columns); the
+ * numbers are checked as pvm_read_numbers checks them. */
+static int pvm_read_brief(sqlite3_stmt *st, void *out, pvm_error *err)
+{
+    pvm_vm_brief *b = out;
+    int64_t cpus, mem;
+    memset(b, 0, sizeof *b);
+    if (pvm_db_copy_text(st, 0, b->id, sizeof b->id, "vms.id", err) < 0 ||
+        pvm_db_copy_text(st, 1, b->name, sizeof b->name, "vms.name", err) < 0 ||
+        pvm_db_copy_text(st, 2, b->profile_id, sizeof b->profile_id, "vms.profile_id",
+                         err) < 0 ||
+        pvm_read_range(st, 3, 0, INT32_MAX, &cpus, err) < 0 ||
+        pvm_read_range(st, 4, 0, INT64_MAX, &mem, err) < 0)
+        return -1;
+    b->cpus = (int)cpus;
+    b->memory_bytes = (uint64_t)mem;
+    return 0;
+}
+
+int pvm_db_vm_list_brief(pvm_store *s, pvm_vm_brief **out, size_t *count, pvm_error *err)
+{
+    pvm_db_table t = pvm_vms;
+    t.list_sql = pvm_sql_list_brief;
+    t.read = pvm_read_brief;
+    t.row_size = sizeof(pvm_vm_brief);
+    void *list = NULL;
+    int rc = pvm_db_table_list(s, &t, &list, count, err);
     *out = list;
     return rc;
 }

@@ -3,6 +3,7 @@
  * copies in both directions. Called by install.c, audit.c and the front ends. */
 #include "internal.h"
 #include "proc.h"
+#include "qemu/qemu.h"
 #include "qemu/qmp.h"
 
 #include <errno.h>
@@ -78,7 +79,9 @@ int pvm_agent_open(pvm_engine *e, const char *name_or_id, int wait_ms, pvm_agent
                              "(the VM was started without one)", vm.name, sock);
     pvm_agent *a = pvm_xcalloc(1, sizeof *a);
     a->lock = -1;
-    a->chunk = AGENT_CHUNK_FIRST;
+    /* virtio-serial takes 1 MiB calls from the first; an ISA serial port starts small */
+    a->chunk = pvm_qemu_live_agent_channel(vm.pid) == PVM_AGENT_CHANNEL_VIRTIO ? AGENT_CHUNK
+                                                                             : AGENT_CHUNK_FIRST;
     pvm_strlcpy(a->vm_name, vm.name, sizeof a->vm_name);
     if (pvm_qga_lock(sock, wait_ms, &a->lock, err) < 0) {
         free(a);

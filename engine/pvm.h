@@ -448,6 +448,21 @@ typedef struct pvm_vm {
     char state_reason[512];      /* e.g. why it crashed; why it is paused, with the fix */
 } pvm_vm;
 
+/* A VM as a list shows it (pvm_vm_list_brief): what the TUI's VMs pane, header and change
+ * watch read, under a kilobyte instead of a whole pvm_vm (5 KiB of paths and settings),
+ * so a list of hundreds stays small and quick to read. The state is probed as
+ * pvm_vm_list probes it. */
+typedef struct pvm_vm_brief {
+    char id[PVM_UUID_LEN + 1];
+    char name[PVM_NAME_MAX + 1];
+    char profile_id[PVM_UUID_LEN + 1];
+    int cpus;
+    uint64_t memory_bytes;
+    pvm_vm_state state;
+    int pid;                     /* QEMU pid when running, else 0 */
+    char state_reason[512];      /* as pvm_vm's */
+} pvm_vm_brief;
+
 /* The NIC a VM has: its model, or "none" with --net none (names.c). */
 const char *pvm_vm_nic_name(const pvm_vm *vm);
 
@@ -562,8 +577,20 @@ int pvm_vm_create(pvm_engine *e, const char *name, const char *profile_name_or_i
                   const pvm_vm_opts *opts, pvm_vm *out, pvm_error *err);
 /* By name, else id; state, pid and state_reason read from the live process. */
 int pvm_vm_get(pvm_engine *e, const char *name_or_id, pvm_vm *out, pvm_error *err);
+/* By name, else id, as the store records it: settings, no state read (state STOPPED, pid
+ * 0; no QEMU asked), for a caller that needs the name, id or paths only (the snapshot
+ * commands, whose engine calls read the state under the VM's lock). PVM_E_NOTFOUND. */
+int pvm_vm_find(pvm_engine *e, const char *name_or_id, pvm_vm *out, pvm_error *err);
 /* *out is a malloc'd array (free()), sorted by name, states filled. */
 int pvm_vm_list(pvm_engine *e, pvm_vm **out, size_t *count, pvm_error *err);
+/* The same VMs as brief rows (one store query of five columns), in pvm_vm_list's order,
+ * states filled by the same probe: *out is a malloc'd array (free()). */
+int pvm_vm_list_brief(pvm_engine *e, pvm_vm_brief **out, size_t *count, pvm_error *err);
+/* The whole VM of brief row b into out: its stored settings read by id (one primary-key
+ * read, no name lookup) and b's state, pid and reason (not probed again, so it agrees
+ * with the list it came from). PVM_E_NOTFOUND when the VM was deleted since; out is
+ * untouched on error. */
+int pvm_vm_get_brief(pvm_engine *e, const pvm_vm_brief *b, pvm_vm *out, pvm_error *err);
 /* Progress and cancellation of a long operation (start, stop, guest build, later
  * snapshots and installs). Every member may be left 0/NULL; a NULL pvm_progress
  * means "not cancellable, nobody listening". */
@@ -780,11 +807,14 @@ typedef struct pvm_snapshot_brief {
     bool adopted;              /* found in the image, not taken by privarion-vm */
 } pvm_snapshot_brief;
 
-/* What the reconciliation did or saw: short lines for the front end to show. */
+/* What the reconciliation did or saw: short lines for the front end to show; and what a
+ * restore did besides loading (set by it, the caller zeroes the struct). */
 typedef struct pvm_snapshot_notes {
     size_t n;                  /* lines held (at most PVM_SNAP_NOTES) */
     size_t dropped;            /* further lines that did not fit */
     char line[PVM_SNAP_NOTES][400];
+    bool started;              /* restore: the VM was stopped and now runs (its memory
+                                * snapshot was loaded into a fresh start) */
 } pvm_snapshot_notes;
 
 /* A tag: 1..64 bytes of [A-Za-z0-9._-], starting with a letter or digit, not digits
@@ -920,6 +950,8 @@ int pvm_host_info_get(pvm_engine *e, pvm_host_info *out, pvm_error *err);
 int pvm_engine_data_version(pvm_engine *e, int64_t *out, pvm_error *err);
 /* True when vm->pid (as read by pvm_vm_get/list) still runs: no QMP, no store. */
 bool pvm_vm_pid_alive(const pvm_vm *vm);
+/* The same for a brief row's pid. */
+bool pvm_vm_brief_alive(const pvm_vm_brief *b);
 /* The binary the VM's running QEMU runs (/proc/PID/exe; out holds size bytes) and whether
  * it is the stealth build (under pvm_qemu_stealth's cache folder); -1 and "" when it does
  * not run or cannot be read (another user's process). */

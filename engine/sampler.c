@@ -7,6 +7,7 @@
  * reading; the threads sleep between readings and touch shared state only under s->mu. */
 #include "sampler.h"
 
+#include "qemu/qemu.h"
 #include "qemu/sample.h"
 #include "ring.h"
 #include "vm_internal.h"
@@ -682,7 +683,7 @@ static void sampler_owner_monitor(char *qmp, size_t size)
  * agent calls arrive as typed keys and break a boot menu or an installer. */
 bool pvm_sampler_agent_on_isa_serial(int pid)
 {
-    return pvm_proc_cmdline_has(pid, "isa-serial,chardev=qga0");
+    return pvm_qemu_live_agent_channel(pid) == PVM_AGENT_CHANNEL_ISA;
 }
 
 static int sampler_watch_vm(pvm_sampler *s, pvm_engine *e, const pvm_vm *vm, pvm_error *err)

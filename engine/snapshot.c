@@ -216,8 +216,16 @@ typedef struct pvm_snap_vm {
     int lock_fd;
 } pvm_snap_vm;
 
+/* hv op hold: one connection to the VM's monitor for the probe, the list and the job. */
+static void pvm_snap_hold(const pvm_snap_vm *s, bool on)
+{
+    if (s->hv && s->hv->hold)
+        s->hv->hold(s->ctx, on);
+}
+
 static void pvm_snap_close(pvm_snap_vm *s)
 {
+    pvm_snap_hold(s, false);
     pvm_vm_unlock(s->lock_fd);
     s->lock_fd = -1;
 }
@@ -243,6 +251,8 @@ static int pvm_snap_open(pvm_engine *e, const char *name, bool lock,
                           "done", s->vm.name);
         return -1;
     }
+    if (lock) /* the lock keeps other sessions of privarion-vm off the monitor meanwhile */
+        pvm_snap_hold(s, true);
     pvm_step(progress, "checking the VM's state");
     pvm_vm_probe(e, &s->vm);
     return 0;
@@ -675,14 +685,20 @@ static int pvm_snap_boot_into(pvm_engine *e, pvm_snap_vm *s, const pvm_snapshot 
     if (s->vm.state == PVM_VM_CRASHED || s->vm.state_reason[0])
         pvm_vm_forget(e, &s->vm, &s->f);
     char note[PVM_START_NOTE_MAX];
+    pvm_snap_hold(s, false); /* the start asks the monitor on its own connections */
     if (pvm_vm_start_held(e, &s->vm, &s->f, true, progress, note, sizeof note, err) < 0)
         return -1;
     if (note[0])
         pvm_note(notes, "%s", note);
+    pvm_snap_hold(s, true);
     pvm_hv_snap_req req = {.op = PVM_HV_SNAP_LOAD, .tag = row->tag, .resume = true,
                            .progress = progress};
-    if (s->hv->snapshot(s->ctx, &s->vm, &s->f, &req, err) == 0)
+    if (s->hv->snapshot(s->ctx, &s->vm, &s->f, &req, err) == 0) {
+        if (notes)
+            notes->started = true;
         return 0;
+    }
+    pvm_snap_hold(s, false); /* and so does the shutdown */
     pvm_error ignored = {0};
     if (s->hv->shutdown(s->ctx, &s->vm, &s->f, PVM_HV_STOP_FORCE, 10000, NULL, &ignored) == 0)
         pvm_vm_forget(e, &s->vm, &s->f);
@@ -717,8 +733,10 @@ static int pvm_snap_restore_locked(pvm_engine *e, pvm_snap_vm *s, const char *ta
         pvm_error ignored = {0}; /* the guest wears the snapshot's identity from now on */
         (void)pvm_vm_identity_record_json(&s->f, s->vm.profile_id, row->identity, &ignored);
     }
-    if (rc == 0)
+    if (rc == 0) {
+        pvm_engine_step(e, "recording the restore (event)");
         pvm_snap_event(e, &s->vm, "snapshot.restore", tag);
+    }
 done:
     free(row);
     return rc;

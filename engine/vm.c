@@ -1,5 +1,6 @@
 /* vm.c - VMs at rest: the per-VM folder layout, create (folder, disk through the backend,
- * row last), get/list with the state the backend reads from the live VM, delete, console.
+ * row last), get/list (whole or as brief rows) with the state the backend reads from the
+ * live VM, delete, console.
  * Start and stop live in vm_ops.c. Called by the front ends through pvm.h. */
 #include "hv.h"
 #include "internal.h"
@@ -231,6 +232,11 @@ int pvm_vm_row(pvm_engine *e, const char *name_or_id, pvm_vm *out, pvm_error *er
     return 0;
 }
 
+int pvm_vm_find(pvm_engine *e, const char *name_or_id, pvm_vm *out, pvm_error *err)
+{
+    return pvm_vm_row(e, name_or_id, out, err);
+}
+
 int pvm_vm_get(pvm_engine *e, const char *name_or_id, pvm_vm *out, pvm_error *err)
 {
     pvm_vm vm;
@@ -241,19 +247,64 @@ int pvm_vm_get(pvm_engine *e, const char *name_or_id, pvm_vm *out, pvm_error *er
     return 0;
 }
 
+/* The backend a list of count VMs is probed with: the config and the backend are loaded
+ * once for the whole list, not once per VM (the TUI's first frame with 100 VMs spent most
+ * of its system time there). NULL (why in hv_err) when it cannot be loaded or count is 0. */
+static const pvm_hv_ops *pvm_vm_list_hv(pvm_engine *e, size_t count, void **ctx,
+                                        pvm_error *hv_err)
+{
+    const pvm_hv_ops *hv = NULL;
+    if (count && pvm_engine_hv_load(e, &hv, ctx, hv_err) < 0)
+        hv = NULL;
+    return hv;
+}
+
 int pvm_vm_list(pvm_engine *e, pvm_vm **out, size_t *count, pvm_error *err)
 {
     if (pvm_db_vm_list(e->store, out, count, err) < 0)
         return -1;
-    /* the config and the backend once for the whole list, not once per VM (the
-     * TUI's first frame with 100 VMs spent most of its system time there) */
-    const pvm_hv_ops *hv = NULL;
     void *ctx = NULL;
     pvm_error hv_err = {0};
-    if (*count && pvm_engine_hv_load(e, &hv, &ctx, &hv_err) < 0)
-        hv = NULL;
+    const pvm_hv_ops *hv = pvm_vm_list_hv(e, *count, &ctx, &hv_err);
     for (size_t i = 0; i < *count; i++)
         pvm_vm_probe_with(e, hv, ctx, &hv_err, &(*out)[i]);
+    return 0;
+}
+
+int pvm_vm_list_brief(pvm_engine *e, pvm_vm_brief **out, size_t *count, pvm_error *err)
+{
+    if (pvm_db_vm_list_brief(e->store, out, count, err) < 0)
+        return -1;
+    void *ctx = NULL;
+    pvm_error hv_err = {0};
+    const pvm_hv_ops *hv = pvm_vm_list_hv(e, *count, &ctx, &hv_err);
+    /* the probe reads a pvm_vm's id and name and fills its state: one scratch VM serves
+     * every row, so the list never holds a whole VM per row */
+    pvm_vm *vm = *count ? pvm_xcalloc(1, sizeof *vm) : NULL;
+    for (size_t i = 0; i < *count; i++) {
+        pvm_vm_brief *b = &(*out)[i];
+        pvm_strlcpy(vm->id, b->id, sizeof vm->id);
+        pvm_strlcpy(vm->name, b->name, sizeof vm->name);
+        pvm_vm_probe_with(e, hv, ctx, &hv_err, vm);
+        b->state = vm->state;
+        b->pid = vm->pid;
+        pvm_strlcpy(b->state_reason, vm->state_reason, sizeof b->state_reason);
+    }
+    free(vm);
+    return 0;
+}
+
+int pvm_vm_get_brief(pvm_engine *e, const pvm_vm_brief *b, pvm_vm *out, pvm_error *err)
+{
+    if (pvm_db_vm_get_id(e->store, b->id, out, err) < 0) { /* out untouched */
+        if (err && err->code == PVM_E_NOTFOUND)
+            pvm_error_set(err, PVM_E_NOTFOUND, "VM '%s' not found (deleted meanwhile?)",
+                          b->name);
+        return -1;
+    }
+    out->state = b->state;
+    out->pid = b->pid;
+    pvm_strlcpy(out->state_reason, b->state_reason, sizeof out->state_reason);
     return 0;
 }
 

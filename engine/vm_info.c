@@ -33,6 +33,11 @@ bool pvm_vm_pid_alive(const pvm_vm *vm)
     return vm->pid > 0 && pvm_proc_alive(vm->pid);
 }
 
+bool pvm_vm_brief_alive(const pvm_vm_brief *b)
+{
+    return b->pid > 0 && pvm_proc_alive(b->pid);
+}
+
 int pvm_vm_qemu_binary(const pvm_vm *vm, char *out, size_t size, bool *stealth)
 {
     out[0] = '\0';

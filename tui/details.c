@@ -242,13 +242,13 @@ void tui_details_live_draw(tui_app *app)
         return;
     pvm_usage u;
     memset(&u, 0, sizeof u);
-    bool have = tui_monitor_last(app, vm, &u);
+    bool have = tui_monitor_last(app, vm->id, vm->pid, &u);
     int label_w = 11, spark_w = r.w - label_w - 1 - TUI_LIVE_VALUE_W;
     char win[32], line[128];
     size_t samples = spark_w > 0 ? pvm_spark_samples((size_t)spark_w, app->spark_style) : 0;
     tui_monitor_window(app, samples, win, sizeof win);
     int ms = app->sampler ? pvm_sampler_interval(app->sampler) : PVM_SAMPLE_INTERVAL_DEFAULT;
-    if (tui_vm_frozen(app, vm)) /* the figures below are from before it: say so */
+    if (tui_vm_frozen(app, vm->name)) /* the figures below are from before it: say so */
         snprintf(line, sizeof line, "%s a snapshot: QEMU answers no queries until it is done",
                  strcmp(app->job_state, "saving") == 0 ? "saving" : "restoring");
     else
@@ -447,7 +447,7 @@ void tui_header_draw(tui_app *app)
     int cpus = 0, running = 0;
     uint64_t mem = 0;
     for (size_t i = 0; i < app->nvms; i++) {
-        const pvm_vm *vm = &app->vms[i];
+        const pvm_vm_brief *vm = &app->vms[i];
         if (vm->state != PVM_VM_RUNNING && vm->state != PVM_VM_PAUSED)
             continue;
         running++;

@@ -84,8 +84,12 @@ struct tui_app {
     pvm_profile_brief *profiles;
     size_t nprofiles;
     pvm_profile profile;  /* tui_profile_full's copy, of profile.id; "" when none */
-    pvm_vm *vms;
+    /* the VMs pane, the header and the change watch: each VM's brief row (name, profile,
+     * size, state); the selected one is read whole when it is shown or acted on */
+    pvm_vm_brief *vms;
     size_t nvms;
+    pvm_vm vm;            /* tui_selected_vm's copy, of vm.id; "" when none */
+    char vm_failed[PVM_UUID_LEN + 1]; /* the VM whose whole read failed last (said once) */
     pvm_host_info host;
     tui_list lists[TUI_PANE_COUNT];
     /* the Snapshots pane: the selected VM's snapshots (list_pane.c loads them) */
@@ -139,10 +143,21 @@ struct tui_app {
     tui_work *work;         /* vmwork.c: the install or audit the worker runs, NULL none */
     tui_thumb *thumb;       /* thumb.c: the selected VM's screen, NULL until one is shown */
     bool no_colour;         /* NO_COLOR or a terminal without colours */
+
+    /* PRIVARION_VM_TRACE: the UI thread's steps (and its engine's), kept until the
+     * screen is left, then printed to stderr; NULL text when not tracing */
+    struct pvm_progress tracer;
+    bool framed;            /* the first frame has been written */
+    double trace_t0_ms;
+    char *trace_text;
+    size_t trace_len;
 };
 
 /* tui.c */
 int64_t tui_now_ms(void);
+/* With PRIVARION_VM_TRACE, keeps "trace: MS STEP" (ms since main) for stderr once the
+ * screen is left; nothing otherwise. */
+void tui_trace(tui_app *app, const char *step);
 /* Sets the message line (printf format); el is TUI_EL_ERROR, TUI_EL_OK, TUI_EL_TEXT ... */
 void tui_message(tui_app *app, tui_element el, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -153,10 +168,15 @@ void tui_relayout(tui_app *app);
 void tui_reload(tui_app *app);
 /* True while a snapshot of vm is saved or loaded: QEMU 7.2 answers no QMP then (and the
  * guest is stopped), so its live figures are not shown as if current. */
-bool tui_vm_frozen(const tui_app *app, const pvm_vm *vm);
+bool tui_vm_frozen(const tui_app *app, const char *vm_name);
 /* The selected profile's row / VM, NULL when none. */
 const pvm_profile_brief *tui_selected_brief(const tui_app *app);
-const pvm_vm *tui_selected_vm(const tui_app *app);
+const pvm_vm_brief *tui_selected_vm_brief(const tui_app *app);
+/* The selected VM whole (its settings from the store, its state from the brief row), read
+ * when the selection changed since the last call or a reload (one primary-key read); NULL
+ * when none is selected or it cannot be read (deleted since the last reload, or the
+ * message line says why, once). Valid until the next reload. */
+const pvm_vm *tui_selected_vm(tui_app *app);
 const pvm_profile_brief *tui_profile_by_id(const tui_app *app, const char *id);
 /* The selected profile's whole identity, read from the store when the selection changed
  * since the last call or a reload (one indexed query); NULL when none is selected or it
@@ -239,7 +259,8 @@ void tui_details_live_draw(tui_app *app);
 
 /* monitor.c: live usage. The sampler watches every running VM; its watch calls run as
  * worker jobs on the engine thread, its readings wake the loop through its self-pipe. */
-/* After a reload: queues a watch job when the set of running VMs changed. */
+/* After a reload: queues a watch job when the set of running VMs changed; nothing before
+ * the first frame is out (tui_loop calls it then). */
 void tui_monitor_sync(tui_app *app);
 /* The sampler's descriptor for poll, -1 when there is none yet. */
 int tui_monitor_fd(const tui_app *app);
@@ -251,8 +272,9 @@ bool tui_monitor_event(tui_app *app, const pvm_worker_event *ev);
 void tui_monitor_step(tui_app *app, int dir);
 /* After the worker stopped: joins the sampler's threads. */
 void tui_monitor_free(tui_app *app);
-/* vm's newest reading; false when it is not sampled (yet) or its series ended. */
-bool tui_monitor_last(const tui_app *app, const pvm_vm *vm, pvm_usage *out);
+/* The newest reading of the VM with this id run by QEMU pid; false when it is not sampled
+ * (yet) or its series ended. */
+bool tui_monitor_last(const tui_app *app, const char *vm_id, int pid, pvm_usage *out);
 /* "1m 40s": the time n readings at the current interval span. */
 void tui_monitor_window(const tui_app *app, size_t n, char *out, size_t size);
 

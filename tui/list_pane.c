@@ -68,7 +68,7 @@ void tui_lists_rebuild(tui_app *app, const long *keep)
 
 void tui_snaps_sync(tui_app *app)
 {
-    const pvm_vm *vm = tui_selected_vm(app);
+    const pvm_vm_brief *vm = tui_selected_vm_brief(app);
     const char *id = vm ? vm->id : "";
     if (app->snaps_loaded && strcmp(id, app->snaps_vm) == 0)
         return;
@@ -201,7 +201,7 @@ void tui_list_home_end(tui_app *app, bool end)
     tui_list_move(app, end ? (int)l->n : -(int)l->n);
 }
 
-static void tui_state_cell(const pvm_vm *vm, const char **text, int *attr)
+static void tui_state_cell(const pvm_vm_brief *vm, const char **text, int *attr)
 {
     *text = pvm_vm_state_name(vm->state);
     switch (vm->state) {
@@ -219,7 +219,7 @@ static void tui_state_cell(const pvm_vm *vm, const char **text, int *attr)
 
 #define TUI_CPU_W 5 /* "100%" and a space */
 
-static void tui_cpu_cell(tui_app *app, const pvm_vm *vm, int y, int x, int w, int attr);
+static void tui_cpu_cell(tui_app *app, const pvm_vm_brief *vm, int y, int x, int w, int attr);
 
 /* A snapshot row: its tag, then "mem"/"disk" and the time taken (UTC). */
 static void tui_snap_row(const pvm_snapshot_brief *s, int y, int x, int w, int base, int dim)
@@ -255,7 +255,7 @@ static void tui_list_row(tui_app *app, tui_pane pane, size_t i, int y, int x, in
                           p->product[0] ? p->product : "-");
         return;
     }
-    const pvm_vm *vm = &app->vms[i];
+    const pvm_vm_brief *vm = &app->vms[i];
     const char *st;
     int sa;
     tui_state_cell(vm, &st, &sa);
@@ -272,14 +272,14 @@ static void tui_list_row(tui_app *app, tui_pane pane, size_t i, int y, int x, in
 /* The VM's CPU usage from its newest reading, right-aligned in w columns: "37%", "-"
  * while running but unknown (never 0), "..." while a snapshot freezes it, blank when
  * it does not run. */
-static void tui_cpu_cell(tui_app *app, const pvm_vm *vm, int y, int x, int w, int attr)
+static void tui_cpu_cell(tui_app *app, const pvm_vm_brief *vm, int y, int x, int w, int attr)
 {
     char t[16] = "";
     pvm_usage u;
     if (vm->state == PVM_VM_RUNNING || vm->state == PVM_VM_PAUSED) {
-        if (tui_vm_frozen(app, vm))
+        if (tui_vm_frozen(app, vm->name))
             snprintf(t, sizeof t, "...");
-        else if (tui_monitor_last(app, vm, &u) && (u.known & PVM_U_CPU))
+        else if (tui_monitor_last(app, vm->id, vm->pid, &u) && (u.known & PVM_U_CPU))
             snprintf(t, sizeof t, "%.0f%%", u.cpu_usage * 100);
         else
             snprintf(t, sizeof t, "-");

@@ -17,7 +17,7 @@ static uint64_t tui_running_sig(const tui_app *app)
 {
     uint64_t h = 0;
     for (size_t i = 0; i < app->nvms; i++) {
-        const pvm_vm *vm = &app->vms[i];
+        const pvm_vm_brief *vm = &app->vms[i];
         if (vm->state != PVM_VM_RUNNING && vm->state != PVM_VM_PAUSED)
             continue;
         if (!h)
@@ -59,6 +59,8 @@ static void tui_monitor_submit(tui_app *app)
 
 void tui_monitor_sync(tui_app *app)
 {
+    if (!app->framed)
+        return; /* the first frame waits for no sampler: tui_loop syncs once it is out */
     uint64_t sig = tui_running_sig(app);
     if (sig == app->monitor_sig)
         return;
@@ -112,11 +114,11 @@ void tui_monitor_free(tui_app *app)
     app->sampler = NULL;
 }
 
-bool tui_monitor_last(const tui_app *app, const pvm_vm *vm, pvm_usage *out)
+bool tui_monitor_last(const tui_app *app, const char *vm_id, int pid, pvm_usage *out)
 {
     pvm_series_info info;
-    if (!app->sampler || pvm_sampler_get(app->sampler, vm->id, &info, NULL) < 0 || info.ended ||
-        info.pid != vm->pid || info.samples == 0)
+    if (!app->sampler || pvm_sampler_get(app->sampler, vm_id, &info, NULL) < 0 || info.ended ||
+        info.pid != pid || info.samples == 0)
         return false;
     *out = info.last;
     return true;

@@ -1,7 +1,8 @@
 /* tui.c - the full-screen interface's main loop: terminal set-up and tear-down,
  * one poll over the keyboard and the engine thread's pipe, the once-a-second
- * change watch, redrawing only what is dirty, and the application state's
- * data (profiles, VMs, host). Entered from cli/main.c through pvm_tui_run. */
+ * change watch, redrawing only what is dirty, the application state's data
+ * (profiles, VMs as brief rows, the selected VM whole, host) and the start-up trace
+ * (PRIVARION_VM_TRACE). Entered from cli/main.c through pvm_tui_run. */
 #include "tui.h"
 #include "internal.h"
 
@@ -32,6 +33,55 @@ int64_t tui_now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ------------------------------------------------------------ the tracer */
+
+static double tui_clock_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1000 + ts.tv_nsec / 1e6;
+}
+
+#define TUI_TRACE_MAX 65536 /* start-up is what it is for: a long session stops adding */
+
+void tui_trace(tui_app *app, const char *step)
+{
+    if (!app->trace_text || app->trace_len > TUI_TRACE_MAX)
+        return;
+    char line[240];
+    int n = snprintf(line, sizeof line, "trace: %8.2f ms  %s\n", tui_clock_ms() - app->trace_t0_ms,
+                     step);
+    size_t len = n < 0 ? 0 : (size_t)n >= sizeof line ? sizeof line - 1 : (size_t)n;
+    app->trace_text = pvm_xrealloc(app->trace_text, app->trace_len + len + 1);
+    memcpy(app->trace_text + app->trace_len, line, len + 1);
+    app->trace_len += len;
+}
+
+static void tui_trace_report(void *ctx, const char *step, double fraction)
+{
+    (void)fraction;
+    tui_trace(ctx, step);
+}
+
+/* The engine's steps on the UI thread join the TUI's own. */
+static void tui_trace_start(tui_app *app, const pvm_tui_opts *opts)
+{
+    if (!opts->trace)
+        return;
+    app->trace_t0_ms = opts->t0_ms;
+    app->trace_text = pvm_xcalloc(1, 1);
+    app->tracer = (pvm_progress){.cancel_fd = -1, .report = tui_trace_report, .ctx = app};
+}
+
+/* After the screen is left: the steps, as the command line prints its own. */
+static void tui_trace_end(tui_app *app)
+{
+    if (app->trace_text)
+        fputs(app->trace_text, stderr);
+    free(app->trace_text);
+    app->trace_text = NULL;
 }
 
 /* ------------------------------------------------------------ messages */
@@ -105,10 +155,30 @@ const pvm_profile *tui_selected_profile(tui_app *app)
     return b ? tui_profile_full(app, b->id) : NULL;
 }
 
-const pvm_vm *tui_selected_vm(const tui_app *app)
+const pvm_vm_brief *tui_selected_vm_brief(const tui_app *app)
 {
     long i = tui_list_selected(app, TUI_PANE_VMS);
     return i >= 0 ? &app->vms[i] : NULL;
+}
+
+const pvm_vm *tui_selected_vm(tui_app *app)
+{
+    const pvm_vm_brief *b = tui_selected_vm_brief(app);
+    if (!b)
+        return NULL;
+    if (strcmp(app->vm.id, b->id) != 0) {
+        pvm_error err = {0};
+        if (pvm_vm_get_brief(app->engine, b, &app->vm, &err) < 0) {
+            app->vm.id[0] = '\0';
+            /* deleted by another session: the next change watch drops its row; any other
+             * error is said once, not at every redraw */
+            if (err.code != PVM_E_NOTFOUND && strcmp(app->vm_failed, b->id) != 0)
+                tui_message_error(app, &err);
+            pvm_strlcpy(app->vm_failed, b->id, sizeof app->vm_failed);
+            return NULL;
+        }
+    }
+    return &app->vm;
 }
 
 void tui_reload(tui_app *app)
@@ -116,16 +186,18 @@ void tui_reload(tui_app *app)
     pvm_error err = {0};
     char pid[PVM_UUID_LEN + 1] = "", vid[PVM_UUID_LEN + 1] = "";
     const pvm_profile_brief *p = tui_selected_brief(app);
-    const pvm_vm *v = tui_selected_vm(app);
+    const pvm_vm_brief *v = tui_selected_vm_brief(app);
     if (p)
         pvm_strlcpy(pid, p->id, sizeof pid);
     if (v)
         pvm_strlcpy(vid, v->id, sizeof vid);
     pvm_profile_brief *profiles = NULL;
-    pvm_vm *vms = NULL;
+    pvm_vm_brief *vms = NULL;
     size_t np = 0, nv = 0;
-    if (pvm_profile_list_brief(app->engine, &profiles, &np, &err) < 0 ||
-        pvm_vm_list(app->engine, &vms, &nv, &err) < 0) {
+    tui_trace(app, "reading profiles");
+    int rc = pvm_profile_list_brief(app->engine, &profiles, &np, &err);
+    tui_trace(app, "reading VMs");
+    if (rc < 0 || pvm_vm_list_brief(app->engine, &vms, &nv, &err) < 0) {
         free(profiles);
         tui_message_error(app, &err);
         return;
@@ -137,6 +209,8 @@ void tui_reload(tui_app *app)
     app->profile.id[0] = '\0'; /* the selected one is read again: it may have changed */
     app->vms = vms;
     app->nvms = nv;
+    app->vm.id[0] = '\0'; /* the selected VM too: its settings and state may have changed */
+    app->vm_failed[0] = '\0';
     long keep[TUI_PANE_COUNT] = {-1, -1, -1};
     for (size_t i = 0; i < np; i++)
         if (strcmp(profiles[i].id, pid) == 0)
@@ -152,10 +226,10 @@ void tui_reload(tui_app *app)
     tui_monitor_sync(app);
 }
 
-bool tui_vm_frozen(const tui_app *app, const pvm_vm *vm)
+bool tui_vm_frozen(const tui_app *app, const char *vm_name)
 {
-    return app->job && app->job_kind == PVM_JOB_CUSTOM && vm &&
-           strcmp(app->job_target, vm->name) == 0 &&
+    return app->job && app->job_kind == PVM_JOB_CUSTOM && vm_name &&
+           strcmp(app->job_target, vm_name) == 0 &&
            (strcmp(app->job_state, "saving") == 0 || strcmp(app->job_state, "restoring") == 0);
 }
 
@@ -167,7 +241,7 @@ static void tui_watch(tui_app *app)
     app->last_watch_ms = tui_now_ms();
     bool changed = pvm_engine_data_version(app->engine, &v, &err) == 0 && v != app->data_version;
     for (size_t i = 0; !changed && i < app->nvms; i++)
-        changed = app->vms[i].pid > 0 && !pvm_vm_pid_alive(&app->vms[i]);
+        changed = app->vms[i].pid > 0 && !pvm_vm_brief_alive(&app->vms[i]);
     if (changed)
         tui_reload(app);
     const pvm_vm *vm = app->focus != TUI_PANE_PROFILES ? tui_selected_vm(app) : NULL;
@@ -391,9 +465,13 @@ static void tui_render(tui_app *app)
             tui_tabs_draw(app);
             for (int p = 0; p < TUI_PANE_COUNT; p++)
                 tui_list_draw(app, (tui_pane)p);
+            if (!app->framed)
+                tui_trace(app, "lists drawn");
         }
         if (d & TUI_DIRTY_DETAILS)
             tui_details_draw(app);
+        if (!app->framed)
+            tui_trace(app, "details drawn");
         if (d & TUI_DIRTY_HINTS)
             tui_hints_draw(app);
         if (d & TUI_DIRTY_MESSAGE)
@@ -413,7 +491,10 @@ static void tui_render(tui_app *app)
     }
     curs_set(app->modal && app->modal->cursor && app->layout.mode != TUI_LAYOUT_TOO_SMALL ? 1 : 0);
     wnoutrefresh(stdscr);
+    if (!app->framed)
+        tui_trace(app, "frame composed; writing it");
     doupdate();
+    app->framed = true;
 }
 
 /* ------------------------------------------------------------ keys */
@@ -540,6 +621,7 @@ static void tui_define_keys(void)
 static SCREEN *tui_curses_start(tui_app *app, const char *theme, bool ascii)
 {
     SCREEN *s = newterm(NULL, stdout, stdin);
+    tui_trace(app, "terminal opened (terminfo read, screens allocated)");
     if (!s)
         return NULL;
     set_term(s);
@@ -553,6 +635,16 @@ static SCREEN *tui_curses_start(tui_app *app, const char *theme, bool ascii)
     set_escdelay(25);
     curs_set(0);
     leaveok(stdscr, FALSE);
+    /* ncurses (6.4) sends each cursor move of a refresh as a write() of its own until the
+     * screen has been left once (its mvcur flushes while the screen is still "initial"):
+     * a frame went out in some 170 writes of a few bytes, each a wake-up of the terminal's
+     * reader (over SSH a packet). Left and resumed once here, before anything is drawn and
+     * before the colours start (a resume with colours on resets the terminal's palette), a
+     * frame leaves in two or three writes. */
+    def_prog_mode();
+    endwin();
+    doupdate();
+    keypad(stdscr, TRUE); /* the keypad mode endwin() left, sent now, not at the first getch */
     app->ascii_lines = ascii || !tui_utf8();
     app->spark_style = app->ascii_lines ? PVM_SPARK_ASCII : PVM_SPARK_BRAILLE;
     pvm_error err = {0};
@@ -570,23 +662,38 @@ static SCREEN *tui_curses_start(tui_app *app, const char *theme, bool ascii)
 static int tui_open_engine(tui_app *app)
 {
     pvm_error err = {0};
-    if (pvm_engine_open(&app->engine, app->home_flag, &err) < 0 ||
-        pvm_worker_new(app->home_flag, &app->worker, &err) < 0) {
+    tui_trace(app, "opening the engine");
+    if (pvm_engine_open(&app->engine, app->home_flag, &err) < 0) {
+        tui_trace_end(app);
         fprintf(stderr, "privarion-vm: %s\n", err.msg);
-        if (app->engine)
-            pvm_engine_close(app->engine);
         return pvm_error_exit_status(&err);
     }
+    if (app->trace_text)
+        pvm_engine_set_trace(app->engine, &app->tracer);
+    tui_trace(app, "engine open; starting the engine thread");
+    if (pvm_worker_new(app->home_flag, &app->worker, &err) < 0) {
+        tui_trace_end(app);
+        fprintf(stderr, "privarion-vm: %s\n", err.msg);
+        pvm_engine_close(app->engine);
+        return pvm_error_exit_status(&err);
+    }
+    tui_trace(app, "engine thread started; reading the host");
     if (pvm_host_info_get(app->engine, &app->host, &err) < 0)
         tui_message_error(app, &err);
+    tui_trace(app, "host read");
     return 0;
 }
 
 static void tui_loop(tui_app *app)
 {
     while (!app->quit && !tui_stop_flag) {
+        bool first = !app->framed;
         if (app->dirty)
             tui_render(app);
+        if (first) {
+            tui_trace(app, "first frame written");
+            tui_monitor_sync(app); /* the live usage of running VMs starts after it */
+        }
         tui_snaps_check(app); /* after the frame is drawn, on the engine thread */
         int64_t now = tui_now_ms();
         int64_t wait = app->last_watch_ms + TUI_WATCH_MS - now;
@@ -626,12 +733,16 @@ int pvm_tui_run(const pvm_tui_opts *opts)
     app.home_flag = opts->home_flag;
     app.stop = &tui_stop_flag;
     app.focus = TUI_PANE_PROFILES;
+    tui_trace_start(&app, opts);
+    tui_trace(&app, "TUI entered");
     int rc = tui_open_engine(&app);
     if (rc)
         return rc;
     tui_signals();
     SCREEN *screen = tui_curses_start(&app, opts->theme, opts->ascii);
+    tui_trace(&app, "terminal modes and theme set");
     if (!screen) {
+        tui_trace_end(&app);
         const char *term = getenv("TERM");
         fprintf(stderr, "privarion-vm: cannot use the terminal (TERM=%s): not in terminfo\n",
                 term ? term : "(unset)");
@@ -642,6 +753,7 @@ int pvm_tui_run(const pvm_tui_opts *opts)
     if (!app.message[0])
         tui_message(&app, TUI_EL_TEXT, "? shows every key; q quits (VMs keep running)");
     tui_reload(&app);
+    tui_trace(&app, "profiles and VMs read");
     tui_resize(&app);
     tui_starter_offer(&app);
     app.last_watch_ms = tui_now_ms();
@@ -649,6 +761,7 @@ int pvm_tui_run(const pvm_tui_opts *opts)
     tui_modal_open(&app, NULL);
     endwin();
     delscreen(screen);
+    tui_trace_end(&app);
     tui_theme_free();
     /* cancels an operation in flight; VMs keep running. A job that does not honour
      * the cancel within a second is left to the process's exit. */

@@ -10,6 +10,9 @@ typedef struct pvm_tui_opts {
     const char *home_flag; /* --home DIR, or NULL */
     const char *theme;     /* --theme NAME, or NULL */
     bool ascii;            /* --ascii: ASCII lines and sparklines whatever the locale */
+    bool trace;            /* PRIVARION_VM_TRACE: the start-up steps, printed to stderr
+                            * as "trace: MS STEP" lines once the screen is left */
+    double t0_ms;          /* CLOCK_MONOTONIC ms at main()'s start: the traces' zero */
 } pvm_tui_opts;
 
 /* Runs the TUI until the user quits or the terminal goes away; returns the

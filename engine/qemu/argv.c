@@ -660,11 +660,10 @@ static void pvm_add_channels(pvm_argv *a, const pvm_profile *p, const pvm_qemu_p
     if (pvm_agent_isa(p, paths->agent_channel)) {
         /* the agent on the second ISA serial port (the guest's ttyS1): no virtio device,
          * no Red Hat PCI id; the guest runs qemu-ga -m isa-serial -p /dev/ttyS1 */
-        pvm_argv_add2(a, "-device", "isa-serial,chardev=qga0,index=1");
+        pvm_argv_add2(a, "-device", PVM_QGA_ISA_DEVICE ",index=1");
     } else {
         pvm_argv_add2(a, "-device", "virtio-serial-pci,id=vser0");
-        pvm_argv_add2(a, "-device",
-                      "virtserialport,bus=vser0.0,chardev=qga0,name=org.qemu.guest_agent.0");
+        pvm_argv_add2(a, "-device", "virtserialport,bus=vser0.0," PVM_QGA_VIRTIO_PORT);
     }
     pvm_add_socket(a, "ser0", paths->serial_sock, paths->serial_log);
     pvm_argv_add2(a, "-serial", "chardev:ser0");

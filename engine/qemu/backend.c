@@ -387,6 +387,50 @@ static int pvm_qemu_start(void *ctx, const pvm_hv_start *s, int *pid, pvm_error 
     return rc;
 }
 
+/* ------------------------------------------- the COMMAND connection held (hv hold) */
+
+int pvm_qemu_cmd_connect(pvm_hv_home *c, const char *sock, int timeout_ms, pvm_qmp **q,
+                         pvm_error *err)
+{
+    *q = NULL;
+    if (c->held && strcmp(c->held_sock, sock) == 0) {
+        *q = c->held;
+        return 0;
+    }
+    if (pvm_qmp_connect(sock, timeout_ms, q, err) < 0)
+        return -1;
+    if (c->hold && pvm_strlcpy(c->held_sock, sock, sizeof c->held_sock) < sizeof c->held_sock) {
+        pvm_qmp_close(c->held); /* another VM's: one held at a time */
+        c->held = *q;
+    }
+    return 0;
+}
+
+void pvm_qemu_cmd_done(pvm_hv_home *c, pvm_qmp *q, bool ok)
+{
+    if (!q || (q == c->held && ok))
+        return;
+    if (q == c->held)
+        c->held = NULL; /* a failed exchange leaves the stream in doubt: a new one next */
+    pvm_qmp_close(q);
+}
+
+static void pvm_qemu_hold(void *ctx, bool on)
+{
+    pvm_qemu_ctx *c = ctx;
+    c->hold = on;
+    if (!on) {
+        pvm_qmp_close(c->held);
+        c->held = NULL;
+    }
+}
+
+static void pvm_qemu_close(void *ctx)
+{
+    pvm_qemu_hold(ctx, false);
+    pvm_hv_home_close(ctx);
+}
+
 /* -------------------------------------------------------------------- probe */
 
 /* query-block's "io-status" of the first device that has one other than "ok"
@@ -409,13 +453,15 @@ static void pvm_qemu_io_status(pvm_qmp *q, char *out, size_t size)
     cJSON_Delete(ret);
 }
 
-static void pvm_qemu_probe_qmp(const pvm_qemu_run *r, const pvm_vm_files *f, pvm_vm *vm)
+static void pvm_qemu_probe_qmp(pvm_qemu_ctx *c, const pvm_qemu_run *r, const pvm_vm_files *f,
+                               pvm_vm *vm)
 {
     pvm_qmp *q = NULL;
     pvm_error err = {0};
     char status[64] = "", io[32] = "";
-    if (pvm_qmp_connect(r->qmp_sock, PVM_QMP_SHORT_MS, &q, &err) < 0 ||
-        pvm_qmp_status(q, status, sizeof status, &err) < 0) {
+    bool ok = pvm_qemu_cmd_connect(c, r->qmp_sock, PVM_QMP_SHORT_MS, &q, &err) == 0 &&
+              pvm_qmp_status(q, status, sizeof status, &err) == 0;
+    if (!ok) {
         snprintf(vm->state_reason, sizeof vm->state_reason,
                  "QEMU process %d is alive; QMP did not answer: %.180s", vm->pid, err.msg);
     } else {
@@ -423,8 +469,7 @@ static void pvm_qemu_probe_qmp(const pvm_qemu_run *r, const pvm_vm_files *f, pvm
             pvm_qemu_io_status(q, io, sizeof io);
         pvm_vm_state_from_status(vm, f, status, io);
     }
-    if (q)
-        pvm_qmp_close(q);
+    pvm_qemu_cmd_done(c, q, ok);
 }
 
 /* Why QEMU last ended, from the qemu_system_shutdown_request trace event that
@@ -504,7 +549,7 @@ static void pvm_qemu_probe(void *ctx, const pvm_vm_files *f, int intent_pid, pvm
     vm->pid = pvm_qemu_live_pid(&r, intent_pid);
     if (vm->pid) {
         vm->state = PVM_VM_RUNNING;
-        pvm_qemu_probe_qmp(&r, f, vm);
+        pvm_qemu_probe_qmp(c, &r, f, vm);
     } else if (intent_pid >= 0) {
         pvm_qemu_probe_gone(f, &r, intent_pid, vm);
     }
@@ -850,26 +895,24 @@ static int pvm_qemu_send_keys(void *ctx, const pvm_vm *vm, const char *const *ch
 static int pvm_qemu_snap(void *ctx, const pvm_vm *vm, const pvm_vm_files *f,
                          const pvm_hv_snap_req *req, pvm_error *err)
 {
-    return pvm_qemu_snapshot(((pvm_qemu_ctx *)ctx)->home, vm, f, req, err);
+    return pvm_qemu_snapshot(ctx, vm, f, req, err);
 }
 
 static int pvm_qemu_snap_list(void *ctx, const pvm_vm *vm, const pvm_vm_files *f,
                               pvm_hv_snap **out, size_t *n, pvm_error *err)
 {
-    return pvm_qemu_snapshot_list(((pvm_qemu_ctx *)ctx)->home, vm, f, out, n, err);
+    return pvm_qemu_snapshot_list(ctx, vm, f, out, n, err);
 }
 
 /* ---------------------------------------------------------------- the table */
 
-/* The agent's device on a running QEMU's command line: PVM_AGENT_CHANNEL_ISA or _VIRTIO,
- * or PVM_AGENT_CHANNEL_UNKNOWN when it cannot be read. */
-static int pvm_qemu_live_channel(const pvm_vm *vm)
+int pvm_qemu_live_agent_channel(int pid)
 {
-    if (!pvm_vm_pid_alive(vm))
+    if (pid <= 0)
         return PVM_AGENT_CHANNEL_UNKNOWN;
-    if (pvm_proc_cmdline_has(vm->pid, "isa-serial,chardev=qga0"))
+    if (pvm_proc_cmdline_has(pid, PVM_QGA_ISA_DEVICE))
         return PVM_AGENT_CHANNEL_ISA;
-    if (pvm_proc_cmdline_has(vm->pid, "chardev=qga0,name=org.qemu.guest_agent.0"))
+    if (pvm_proc_cmdline_has(pid, PVM_QGA_VIRTIO_PORT))
         return PVM_AGENT_CHANNEL_VIRTIO;
     return PVM_AGENT_CHANNEL_UNKNOWN;
 }
@@ -894,7 +937,8 @@ static int pvm_qemu_devices_op(void *ctx, const pvm_profile *p, const pvm_vm *vm
         bool is_stealth = false;
         stealth = pvm_vm_qemu_binary(vm, path, sizeof path, &is_stealth) == 0 ? is_stealth
                                                                                : -1;
-        channel = pvm_qemu_live_channel(vm);
+        channel = pvm_vm_pid_alive(vm) ? pvm_qemu_live_agent_channel(vm->pid)
+                                       : PVM_AGENT_CHANNEL_UNKNOWN;
     } else {
         const char *qemu;
         pvm_error ignored = {0};
@@ -909,7 +953,7 @@ static int pvm_qemu_devices_op(void *ctx, const pvm_profile *p, const pvm_vm *vm
 const pvm_hv_ops pvm_hv_qemu = {
     .name = "qemu",
     .open = pvm_hv_home_open,
-    .close = pvm_hv_home_close,
+    .close = pvm_qemu_close,
     .check = pvm_hv_argv_check,
     .disk_info = pvm_qemu_disk_info,
     .disk_create = pvm_qemu_disk_create,
@@ -927,6 +971,7 @@ const pvm_hv_ops pvm_hv_qemu = {
     .send_keys = pvm_qemu_send_keys,
     .snapshot = pvm_qemu_snap,
     .snapshot_list = pvm_qemu_snap_list,
+    .hold = pvm_qemu_hold,
     .devices = pvm_qemu_devices_op,
     /* sample: the next issue; guest work is engine/agent.c (hv.h) */
 };

@@ -46,8 +46,15 @@ typedef struct pvm_qemu_paths {
  * (the guest's ttyS1) when the profile hides the hypervisor, else virtio-serial. */
 enum { PVM_AGENT_CHANNEL_UNKNOWN = -1, /* pvm_qemu_devices: a running QEMU's, not read */
        PVM_AGENT_CHANNEL_AUTO = 0, PVM_AGENT_CHANNEL_VIRTIO, PVM_AGENT_CHANNEL_ISA };
+/* The agent's QEMU device on the command line (argv.c writes them, the live channel
+ * below finds them in /proc/PID/cmdline). */
+#define PVM_QGA_ISA_DEVICE "isa-serial,chardev=qga0"
+#define PVM_QGA_VIRTIO_PORT "chardev=qga0,name=org.qemu.guest_agent.0"
 /* The config's agent_channel word as PVM_AGENT_CHANNEL_*; AUTO for "auto" or anything else. */
 int pvm_qemu_agent_channel(const char *word);
+/* The agent's device on the command line of the running QEMU pid (/proc/PID/cmdline, as
+ * argv.c writes it): PVM_AGENT_CHANNEL_ISA or _VIRTIO, _UNKNOWN when it cannot be read. */
+int pvm_qemu_live_agent_channel(int pid);
 
 /* The disk's -drive id and its block node name (QMP snapshot-save vmstate/devices). */
 #define PVM_QEMU_DRIVE_ID "drive0"

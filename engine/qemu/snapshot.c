@@ -1,7 +1,8 @@
 /* qemu/snapshot.c - the QEMU backend's snapshots (hv.h snapshot, snapshot_list): QMP jobs
  * snapshot-save/-load/-delete and blockdev-snapshot-internal-sync over the COMMAND monitor
- * for a running VM, qemu-img snapshot for a stopped one, and the image's snapshot table
- * from qemu-img info's JSON. Called through backend.c's table. */
+ * (the connection hv op hold keeps, when on) for a running VM, qemu-img snapshot for a
+ * stopped one, and the image's snapshot table from qemu-img info's JSON or QMP
+ * query-block. Called through backend.c's table. */
 #include "hv.h"
 #include "base/base.h"
 #include "qemu/qemu.h"
@@ -74,21 +75,20 @@ static void pvm_snap_made(pvm_qmp *q, const pvm_hv_snap_req *req)
 
 /* A running (or paused) VM: one job, or the synchronous disk-only command, then `cont`
  * after a load into a VM started paused. */
-static int pvm_snap_live(const pvm_qemu_run *r, const pvm_vm *vm, const pvm_hv_snap_req *req,
-                         pvm_error *err)
+static int pvm_snap_live(pvm_hv_home *c, const pvm_qemu_run *r, const pvm_vm *vm,
+                         const pvm_hv_snap_req *req, pvm_error *err)
 {
     pvm_qmp *q = NULL;
     const char *cmd = pvm_snap_cmd(req->op);
     pvm_snap_step(req->progress, "connecting to the QMP monitor");
-    if (pvm_qmp_connect(r->qmp_sock, PVM_SNAP_CONNECT_MS, &q, err) < 0) {
-        pvm_qmp_close(q);
+    if (pvm_qemu_cmd_connect(c, r->qmp_sock, PVM_SNAP_CONNECT_MS, &q, err) < 0)
         return -1;
-    }
-    char job[48];
+    char job[48], step[64];
     snprintf(job, sizeof job, "pvm-snap-%d", (int)getpid());
+    snprintf(step, sizeof step, "QEMU %s", cmd);
+    pvm_snap_step(req->progress, step);
     int rc;
     if (req->op == PVM_HV_SNAP_SAVE_DISK) {
-        pvm_snap_step(req->progress, "QEMU blockdev-snapshot-internal-sync");
         rc = pvm_qmp_execute(q, cmd, pvm_snap_args(req), NULL, PVM_SNAP_JOB_MS, err);
     } else {
         rc = pvm_qmp_run_job_progress(q, cmd, pvm_snap_args(req), job, PVM_SNAP_JOB_MS,
@@ -100,7 +100,7 @@ static int pvm_snap_live(const pvm_qemu_run *r, const pvm_vm *vm, const pvm_hv_s
     }
     if (rc == 0 && req->made)
         pvm_snap_made(q, req);
-    pvm_qmp_close(q);
+    pvm_qemu_cmd_done(c, q, rc == 0);
     if (rc < 0 && err && err->code != PVM_E_CANCELLED) {
         char said[sizeof err->msg];
         pvm_strlcpy(said, err->msg, sizeof said);
@@ -123,14 +123,14 @@ static int pvm_snap_offline(const pvm_vm *vm, const pvm_vm_files *f, const pvm_h
     return pvm_img_snapshot(f->disk, op, req->tag, what, err);
 }
 
-int pvm_qemu_snapshot(const char *home, const pvm_vm *vm, const pvm_vm_files *f,
+int pvm_qemu_snapshot(pvm_hv_home *c, const pvm_vm *vm, const pvm_vm_files *f,
                       const pvm_hv_snap_req *req, pvm_error *err)
 {
     pvm_qemu_run r;
-    if (pvm_qemu_run_init(home, vm->id, &r, err) < 0)
+    if (pvm_qemu_run_init(c->home, vm->id, &r, err) < 0)
         return -1;
     if (vm->state == PVM_VM_RUNNING || vm->state == PVM_VM_PAUSED)
-        return pvm_snap_live(&r, vm, req, err);
+        return pvm_snap_live(c, &r, vm, req, err);
     return pvm_snap_offline(vm, f, req, err);
 }
 
@@ -204,24 +204,25 @@ static int pvm_snap_query(pvm_qmp *q, pvm_hv_snap **out, size_t *n, pvm_error *e
     return 0;
 }
 
-/* A running VM: its own connection for query-block. */
-static int pvm_snap_list_qmp(const pvm_qemu_run *r, pvm_hv_snap **out, size_t *n,
-                             pvm_error *err)
+/* A running VM: query-block over the held connection, or its own. */
+static int pvm_snap_list_qmp(pvm_hv_home *c, const pvm_qemu_run *r, pvm_hv_snap **out,
+                             size_t *n, pvm_error *err)
 {
     pvm_qmp *q = NULL;
-    int rc = pvm_qmp_connect(r->qmp_sock, PVM_SNAP_CONNECT_MS, &q, err);
+    int rc = pvm_qemu_cmd_connect(c, r->qmp_sock, PVM_SNAP_CONNECT_MS, &q, err);
     if (rc == 0)
         rc = pvm_snap_query(q, out, n, err);
-    pvm_qmp_close(q);
+    pvm_qemu_cmd_done(c, q, rc == 0);
     return rc;
 }
 
-int pvm_qemu_snapshot_list(const char *home, const pvm_vm *vm, const pvm_vm_files *f,
+int pvm_qemu_snapshot_list(pvm_hv_home *c, const pvm_vm *vm, const pvm_vm_files *f,
                            pvm_hv_snap **out, size_t *n, pvm_error *err)
 {
     pvm_qemu_run r;
     if ((vm->state == PVM_VM_RUNNING || vm->state == PVM_VM_PAUSED) &&
-        pvm_qemu_run_init(home, vm->id, &r, NULL) == 0 && pvm_snap_list_qmp(&r, out, n, NULL) == 0)
+        pvm_qemu_run_init(c->home, vm->id, &r, NULL) == 0 &&
+        pvm_snap_list_qmp(c, &r, out, n, NULL) == 0)
         return 0; /* else the image itself, read from outside */
     char *json = NULL;
     if (pvm_img_info_json(f->disk, &json, err) < 0)

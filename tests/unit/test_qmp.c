@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "proc.h"
+#include "../../engine/hv.h"
 #include "../../engine/qemu/qmp.h"
 #include "../../engine/vm_internal.h" /* pvm_proc_alive, _wait_gone, _sleep_ms */
 #include "fixture.h"
@@ -200,6 +201,46 @@ static void test_real_second_client_times_out(void **state)
     assert_null(q2);
     assert_int_equal(err.code, PVM_E_QEMU);
     assert_non_null(strstr(err.msg, "no greeting"));
+}
+
+/* hv op hold of the QEMU backend: its exchanges share one COMMAND connection while on
+ * (another client meanwhile waits unanswered: QEMU serves one), a failed exchange drops
+ * it, off closes it, and without hold each exchange has its own, closed after it. */
+static pvm_hv_home g_home;
+
+static int held_teardown(void **state)
+{
+    pvm_hv_qemu.hold(&g_home, false); /* an assertion that left early leaves none open */
+    return qemu_test_teardown(state);
+}
+
+static void test_real_held_connection(void **state)
+{
+    qemu_fixture *f = *state;
+    pvm_error err = { 0 };
+    pvm_qmp *a = NULL, *b = NULL, *other = NULL;
+    char st[32];
+    pvm_hv_qemu.hold(&g_home, true);
+    assert_int_equal(pvm_qemu_cmd_connect(&g_home, f->sock, 5000, &a, &err), 0);
+    assert_int_equal(pvm_qmp_status(a, st, sizeof st, &err), 0);
+    pvm_qemu_cmd_done(&g_home, a, true);
+    assert_int_equal(pvm_qemu_cmd_connect(&g_home, f->sock, 5000, &b, &err), 0);
+    assert_ptr_equal(a, b); /* the same connection, still open and answering */
+    assert_int_equal(pvm_qmp_status(b, st, sizeof st, &err), 0);
+    assert_int_equal(pvm_qmp_connect(f->sock, 300, &other, &err), -1);
+    assert_non_null(strstr(err.msg, "no greeting"));
+    pvm_qemu_cmd_done(&g_home, b, false); /* a failed exchange: closed, not kept */
+    assert_null(g_home.held);
+    assert_int_equal(pvm_qemu_cmd_connect(&g_home, f->sock, 5000, &a, &err), 0);
+    assert_ptr_equal(g_home.held, a); /* a new one, held again */
+    pvm_qemu_cmd_done(&g_home, a, true);
+    pvm_hv_qemu.hold(&g_home, false);
+    assert_null(g_home.held);
+    assert_int_equal(pvm_qemu_cmd_connect(&g_home, f->sock, 5000, &a, &err), 0);
+    assert_null(g_home.held); /* hold off: not kept */
+    assert_int_equal(pvm_qmp_status(a, st, sizeof st, &err), 0);
+    pvm_qemu_cmd_done(&g_home, a, true);
+    assert_non_null(qemu_connect(f)); /* nothing left open: a new client is served */
 }
 
 static cJSON *snapshot_args(const char *tag)
@@ -751,6 +792,7 @@ int main(void)
         cmocka_unit_test_teardown(test_real_unknown_command, qemu_test_teardown),
         cmocka_unit_test_teardown(test_real_bad_argument, qemu_test_teardown),
         cmocka_unit_test_teardown(test_real_second_client_times_out, qemu_test_teardown),
+        cmocka_unit_test_teardown(test_real_held_connection, held_teardown),
         cmocka_unit_test_teardown(test_real_snapshot_jobs, qemu_test_teardown),
         cmocka_unit_test_teardown(test_real_job_start_error, qemu_test_teardown),
         cmocka_unit_test_teardown(test_real_event_timeout, qemu_test_teardown),

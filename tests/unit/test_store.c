@@ -311,6 +311,56 @@ static void test_failed_migration_rolls_back(void **state)
 /* Migration 7 changes no table: it marks a store that may hold vms.video = 3 (cirrus), so a
  * build that knows schema 6 refuses it as newer instead of failing every VM read. A store
  * at 6 is upgraded to 7 with its rows kept; a file at 7 is what such a build refuses. */
+/* Migration 8: the brief profile list (the TUI's Profiles pane) is read from its covering
+ * index in the list's order, with no table scan and no sort; its rows and order are the
+ * full list's (the query below is pvm_sql_list_brief's in db/profiles.c). */
+static void test_schema_8_profile_list_index(void **state)
+{
+    fixture *fx = *state;
+    pvm_store *s = open_ok(fx);
+    pvm_error err = {0};
+    const char *names[] = {"bravo", "Alpha", "charlie", "alpha"};
+    for (size_t i = 0; i < 4; i++) {
+        pvm_profile p;
+        char id[PVM_UUID_LEN + 1];
+        snprintf(id, sizeof id, "11111111-2222-4333-8444-%012zu", i);
+        make_profile(&p, id, names[i], 10 + i);
+        assert_int_equal(pvm_db_profile_insert(s, &p, &err), 0);
+    }
+    pvm_profile *all = NULL;
+    pvm_profile_brief *brief = NULL;
+    size_t n = 0, nb = 0;
+    assert_int_equal(pvm_db_profile_list(s, &all, &n, &err), 0);
+    assert_int_equal(pvm_db_profile_list_brief(s, &brief, &nb, &err), 0);
+    assert_int_equal(nb, 4);
+    assert_int_equal(n, nb);
+    const char *order[] = {"Alpha", "alpha", "bravo", "charlie"};
+    for (size_t i = 0; i < nb; i++) {
+        assert_string_equal(brief[i].name, order[i]);
+        assert_string_equal(brief[i].id, all[i].id);
+        assert_string_equal(brief[i].manufacturer, all[i].hw.manufacturer);
+        assert_string_equal(brief[i].product, all[i].hw.product);
+    }
+    free(all);
+    free(brief);
+    pvm_store_close(s);
+
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_open(fx->db, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "EXPLAIN QUERY PLAN SELECT id, name, manufacturer, "
+                                            "product FROM profiles ORDER BY name COLLATE "
+                                            "NOCASE, name", -1, &st, NULL), SQLITE_OK);
+    char plan[512] = "";
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        size_t len = strlen(plan);
+        snprintf(plan + len, sizeof plan - len, "%s;", (const char *)sqlite3_column_text(st, 3));
+    }
+    sqlite3_finalize(st);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    assert_string_equal(plan, "SCAN profiles USING COVERING INDEX profiles_list;");
+}
+
 static void test_schema_7_for_cirrus(void **state)
 {
     fixture *fx = *state;
@@ -819,6 +869,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failed_migration_rolls_back, fixture_setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_schema_refused, fixture_setup, teardown),
         cmocka_unit_test_setup_teardown(test_schema_7_for_cirrus, fixture_setup, teardown),
+        cmocka_unit_test_setup_teardown(test_schema_8_profile_list_index, fixture_setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_newer_wal_schema_refused, fixture_setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_schema_in_wal_refused, fixture_setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_a_database_untouched, fixture_setup, teardown),

@@ -315,6 +315,71 @@ static void test_paused_on_io_error_and_resume(void **state)
     assert_int_equal(pvm_vm_stop(f->e, "v1", true, 5, NULL, &err), 0);
 }
 
+/* pvm_vm_list_brief (the TUI's VMs pane): pvm_vm_list's rows in its order (by name, any
+ * case) with their id, name, profile, size and probed state; pvm_vm_get_brief reads the
+ * whole VM by id and keeps the brief's state; a VM deleted since is not found. */
+static void test_list_brief_and_get_brief(void **state)
+{
+    fixture *f = *state;
+    pvm_error err = {0};
+    fixture_make_profile(f->e, "p1");
+    const char *names[] = {"bravo", "Alpha", "charlie"};
+    for (size_t i = 0; i < 3; i++) {
+        pvm_vm_opts o = {.disk = 1024 * 1024, .memory = (64 + 32 * i) * 1024 * 1024,
+                         .cpus = (int)i + 1};
+        assert_int_equal(pvm_vm_create(f->e, names[i], "p1", &o, NULL, &err), 0);
+    }
+    assert_int_equal(pvm_vm_start(f->e, "bravo", 0, NULL, &err), 0);
+    pvm_vm got;
+    assert_int_equal(pvm_vm_get(f->e, "charlie", &got, &err), 0);
+    assert_int_equal(pvm_vm_start(f->e, "charlie", 0, NULL, &err), 0);
+    assert_int_equal(pvm_fake_set_state(f->home, got.id, "crashed", "terminating on signal 9",
+                                        &err), 0);
+
+    pvm_vm *all = NULL;
+    pvm_vm_brief *brief = NULL;
+    size_t n = 0, nb = 0;
+    assert_int_equal(pvm_vm_list(f->e, &all, &n, &err), 0);
+    assert_int_equal(pvm_vm_list_brief(f->e, &brief, &nb, &err), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(nb, n);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(brief[i].id, all[i].id);
+        assert_string_equal(brief[i].name, all[i].name);
+        assert_string_equal(brief[i].profile_id, all[i].profile_id);
+        assert_int_equal(brief[i].cpus, all[i].cpus);
+        assert_int_equal(brief[i].memory_bytes, all[i].memory_bytes);
+        assert_int_equal(brief[i].state, all[i].state);
+        assert_int_equal(brief[i].pid, all[i].pid);
+        assert_string_equal(brief[i].state_reason, all[i].state_reason);
+        pvm_vm whole;
+        assert_int_equal(pvm_vm_get_brief(f->e, &brief[i], &whole, &err), 0);
+        assert_memory_equal(&whole, &all[i], sizeof whole);
+    }
+    assert_string_equal(brief[0].name, "Alpha");
+    assert_int_equal(brief[1].state, PVM_VM_RUNNING);
+    assert_int_equal(brief[2].state, PVM_VM_CRASHED);
+    assert_string_equal(brief[2].state_reason, "terminating on signal 9");
+    assert_false(pvm_vm_brief_alive(&brief[0])); /* pid 0: the fake runs no process */
+
+    /* the whole VM keeps the brief's state, not a new probe's */
+    assert_int_equal(pvm_fake_set_state(f->home, brief[1].id, "paused", NULL, &err), 0);
+    pvm_vm whole;
+    assert_int_equal(pvm_vm_get_brief(f->e, &brief[1], &whole, &err), 0);
+    assert_int_equal(whole.state, PVM_VM_RUNNING);
+    assert_int_equal(whole.cpus, 1);
+
+    /* deleted since the list was read */
+    assert_int_equal(pvm_vm_delete(f->e, "Alpha", &err), 0);
+    memset(&whole, 0x5a, sizeof whole);
+    assert_int_equal(pvm_vm_get_brief(f->e, &brief[0], &whole, &err), -1);
+    assert_int_equal(err.code, PVM_E_NOTFOUND);
+    assert_non_null(strstr(err.msg, "'Alpha'"));
+    assert_int_equal((unsigned char)whole.name[0], 0x5a); /* untouched */
+    free(all);
+    free(brief);
+}
+
 static void test_create_failure_leaves_nothing(void **state)
 {
     fixture *f = *state;
@@ -689,6 +754,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_state_probe, setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_paused_on_io_error_and_resume, setup,
                                         fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_list_brief_and_get_brief, setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_create_failure_leaves_nothing, setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_create_refuses_what_start_would, setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_refused_start_keeps_state, setup, fixture_teardown),
