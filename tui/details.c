@@ -318,9 +318,9 @@ static void tui_installs(tui_app *app, const pvm_vm *vm, tui_lines *l)
     free(in);
 }
 
-const char *tui_vm_busy_word(const tui_app *app, const pvm_vm *vm)
+const char *tui_vm_busy_word(const tui_app *app, const char *vm_name)
 {
-    if (!app->job || strcmp(app->job_target, vm->name) != 0)
+    if (!app->job || strcmp(app->job_target, vm_name) != 0)
         return NULL;
     return app->job_kind == PVM_JOB_START    ? "starting"
            : app->job_kind == PVM_JOB_DELETE ? "deleting"
@@ -337,7 +337,7 @@ static void tui_vm_details(tui_app *app, const pvm_vm *vm, tui_lines *l)
     tui_line(l, "Name", t, vm->name);
     tui_line(l, "Id", t, vm->id);
     tui_line(l, "Profile", t, p ? p->name : vm->profile_id);
-    const char *busy = tui_vm_busy_word(app, vm);
+    const char *busy = tui_vm_busy_word(app, vm->name);
     if (busy) { /* the word the VMs list shows, the state QEMU is in beside it */
         snprintf(buf, sizeof buf, "%s (%s)", busy, pvm_vm_state_name(vm->state));
         tui_line(l, "State", tui_state_attr(vm->state), buf);
@@ -425,8 +425,9 @@ void tui_details_draw(tui_app *app)
     } else
         tui_draw_text(r.y + 1, r.x + 2, r.w - 4, tui_theme_attr(TUI_EL_DIM),
                       app->focus != TUI_PANE_SNAPSHOTS ? "nothing selected"
-                      : tui_selected_vm(app) ? "no snapshots of the selected VM yet - p takes one"
-                                             : "select a VM to see its snapshots");
+                      : tui_selected_vm_brief(app)
+                          ? "no snapshots of the selected VM yet - p takes one"
+                          : "select a VM to see its snapshots");
 }
 
 /* A size with its unit always: pvm_size_format's "512M", and "0 B" / "100 B" for bytes. */

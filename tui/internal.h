@@ -244,9 +244,10 @@ void tui_filter_open(tui_app *app);
 
 /* details.c */
 void tui_details_draw(tui_app *app);
-/* The word for the operation the worker runs on vm ("starting", "saving", "restoring",
- * "busy"...), shown for its state by the VMs list and the details; NULL when none runs. */
-const char *tui_vm_busy_word(const tui_app *app, const pvm_vm *vm);
+/* The word for the operation the worker runs on the VM of that name ("starting", "saving",
+ * "restoring", "busy"...), shown for its state by the VMs list and the details; NULL when
+ * none runs. */
+const char *tui_vm_busy_word(const tui_app *app, const char *vm_name);
 /* The selected VM's uptime text ("3m", "1h 05m"), "" when not running. */
 void tui_uptime_text(const pvm_vm *vm, char *out, size_t size);
 /* value cut to w columns into out (size bytes), ending in an ellipsis ("…" in a UTF-8

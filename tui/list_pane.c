@@ -260,7 +260,7 @@ static void tui_list_row(tui_app *app, tui_pane pane, size_t i, int y, int x, in
     int sa;
     tui_state_cell(vm, &st, &sa);
     int sw = 8, cw = w >= 24 ? TUI_CPU_W : 0;
-    const char *busy = tui_vm_busy_word(app, vm);
+    const char *busy = tui_vm_busy_word(app, vm->name);
     if (busy)
         st = busy;
     tui_draw_text(y, x + 1, w - sw - cw - 3, base, vm->name);
@@ -307,7 +307,7 @@ void tui_list_draw(tui_app *app, tui_pane pane)
     tui_draw_box(app, r, title, focus);
     int inner_h = r.h - 2, inner_w = r.w - 2;
     if (!l->n) {
-        const char *empty = pane == TUI_PANE_SNAPSHOTS && !tui_selected_vm(app)
+        const char *empty = pane == TUI_PANE_SNAPSHOTS && !tui_selected_vm_brief(app)
                                 ? "select a VM to see its snapshots"
                             : l->filter[0]           ? "nothing matches the filter"
                             : pane == TUI_PANE_SNAPSHOTS ? "no snapshots of this VM - p takes one"
