@@ -213,9 +213,15 @@ static void tui_audit_result(tui_app *app, tui_work *w, const pvm_worker_event *
                  "%d mismatch%s with the profile, %d virtualization mark%s seen inside the guest",
                  au->mismatches, au->mismatches == 1 ? "" : "es", au->marks,
                  au->marks == 1 ? "" : "s");
-    if (au->edited_fields[0])
-        tui_text_add(t, TUI_EL_ERROR, "the profile was edited since the VM started (%s): the "
-                     "VM wears the identity of its start until it restarts", au->edited_fields);
+    if (au->edited_fields[0]) { /* wrapped to the window, as the verdicts are */
+        char *line = pvm_xasprintf("the profile was edited since the VM started (%s): the VM "
+                                   "wears the identity of its start until it restarts",
+                                   au->edited_fields);
+        size_t starts[16], lens[16], n = tui_wrap(line, COLS - 6, starts, lens, 16);
+        for (size_t k = 0; k < n && k < 16; k++)
+            tui_text_add(t, TUI_EL_ERROR, "%.*s", (int)lens[k], line + starts[k]);
+        free(line);
+    }
     tui_text_add(t, TUI_EL_TITLE, "%-*s  %-*s  %-*s  %s", ww, "WHAT", gw, "GUEST SEES", pw,
                  "PROFILE", "VERDICT");
     for (size_t i = 0; i < au->n; i++) {
@@ -228,9 +234,9 @@ static void tui_audit_result(tui_app *app, tui_work *w, const pvm_worker_event *
         int wide = MB_CUR_MAX > 1 ? 2 : 0; /* "…" is 3 bytes in 1 column: pad by columns */
         tui_element el = it->mismatch || it->mark ? TUI_EL_ERROR : TUI_EL_TEXT;
         /* the verdict wrapped in its column, continued under it */
-        size_t starts[8], lens[8];
-        size_t nl = verdict[0] ? tui_wrap(verdict, vw, starts, lens, 8) : 0;
-        nl = nl > 8 ? 8 : nl;
+        size_t starts[16], lens[16]; /* 300 bytes in 24 columns: at most 13 lines */
+        size_t nl = verdict[0] ? tui_wrap(verdict, vw, starts, lens, 16) : 0;
+        nl = nl > 16 ? 16 : nl;
         tui_text_add(t, el, "%-*s  %-*s  %-*s  %.*s", ww, it->what,
                      gw + (g == guest ? wide : 0), g, pw + (p == want ? wide : 0), p,
                      nl ? (int)lens[0] : 0, nl ? verdict + starts[0] : "");
