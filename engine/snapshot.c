@@ -415,6 +415,16 @@ static void pvm_snap_tag_new(pvm_engine *e, const pvm_vm *vm, char *out, size_t 
     free(rows);
 }
 
+int pvm_snapshot_tag_default(pvm_engine *e, const char *vm, char *out, size_t size,
+                             pvm_error *err)
+{
+    pvm_vm v;
+    if (pvm_vm_get(e, vm, &v, err) < 0)
+        return -1;
+    pvm_snap_tag_new(e, &v, out, size);
+    return 0;
+}
+
 /* The device set of now: the running VM's (as started), else a start's with today's
  * config (the backend's, or the engine's generic keys when it has none). */
 static int pvm_snap_devices(pvm_engine *e, const pvm_snap_vm *s, const pvm_profile *p,
