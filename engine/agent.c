@@ -681,6 +681,11 @@ static int agent_out_path(const char *host_path, const char *guest_path, char *o
             return pvm_error_set(err, PVM_E_INVALID, "HOST_PATH: too long");
         return 0;
     }
+    size_t len = strlen(host_path);
+    if (len && host_path[len - 1] == '/') /* a folder meant, before any byte moves */
+        return pvm_error_set_field(err, PVM_E_INVALID, "HOST_PATH", "HOST_PATH: there is no "
+                                   "folder '%s' on the host (make it first: mkdir -p)",
+                                   host_path);
     if (pvm_strlcpy(out, host_path, size) >= size)
         return pvm_error_set(err, PVM_E_INVALID, "HOST_PATH: too long");
     return 0;
