@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define SAMPLE_QGA_RETRY_MS 5000  /* wait before reconnecting an agent that did not answer */
 #define SAMPLE_QGA_FAILS_MAX 3    /* failed calls in a row before the agent is reconnected */
@@ -30,7 +31,23 @@ struct pvm_hv_sample {
     int tids[PVM_HV_VCPUS_MAX];
     int ntids;              /* 0 until query-cpus-fast answered */
     bool no_balloon;        /* query-balloon said there is no balloon: never asked again */
+    bool share;             /* qmp_path is the COMMAND monitor, connected per reading */
 };
+
+/* The COMMAND monitor beside an OWNER one (".../qmp-owner.sock" -> ".../qmp.sock"), malloc'd;
+ * NULL when qmp_sock is not an OWNER monitor or has no COMMAND one beside it. */
+static char *sample_share_path(const char *qmp_sock)
+{
+    static const char owner[] = "/qmp-owner.sock";
+    size_t n = strlen(qmp_sock), o = sizeof owner - 1;
+    if (n < o || strcmp(qmp_sock + n - o, owner) != 0)
+        return NULL;
+    char *share = pvm_xasprintf("%.*s/qmp.sock", (int)(n - o), qmp_sock);
+    if (access(share, F_OK) == 0)
+        return share;
+    free(share);
+    return NULL;
+}
 
 int pvm_hv_sample_open(const char *qmp_sock, const char *qga_sock, int timeout_ms,
                        pvm_hv_sample **out, pvm_error *err)
@@ -40,8 +57,17 @@ int pvm_hv_sample_open(const char *qmp_sock, const char *qga_sock, int timeout_m
     h->qmp_path = pvm_xstrdup(qmp_sock ? qmp_sock : "");
     h->qga_path = pvm_xstrdup(qga_sock ? qga_sock : "");
     if (h->qmp_path[0] && pvm_qmp_connect(h->qmp_path, timeout_ms, &h->qmp, err) < 0) {
-        pvm_hv_sample_close(h);
-        return -1;
+        /* another session's sampler holds the OWNER monitor (it serves one client): read
+         * through the COMMAND monitor instead, a connection per reading, as short commands
+         * do, so disk and vCPU figures are not lost */
+        char *share = sample_share_path(h->qmp_path);
+        if (!share) {
+            pvm_hv_sample_close(h);
+            return -1;
+        }
+        free(h->qmp_path);
+        h->qmp_path = share;
+        h->share = true;
     }
     *out = h;
     return 0;
@@ -219,16 +245,32 @@ static void sample_agent(pvm_hv_sample *h, int call_ms, pvm_hv_reading *r)
         sample_net_copy(r, &h->net);
 }
 
+/* A shared COMMAND monitor's connection for this reading: -1 when it stays gone. */
+static int sample_share_connect(pvm_hv_sample *h, int call_ms)
+{
+    pvm_error err = {0};
+    if (pvm_qmp_connect(h->qmp_path, call_ms, &h->qmp, &err) == 0) {
+        h->qmp_reconnects = 0;
+        return 0;
+    }
+    h->qmp = NULL;
+    return ++h->qmp_reconnects >= SAMPLE_QMP_FAILS_MAX ? -1 : 0;
+}
+
 int pvm_hv_sample_read(pvm_hv_sample *h, int call_ms, pvm_hv_reading *out)
 {
     memset(out, 0, sizeof *out);
-    if (sample_qmp_health(h, call_ms) < 0)
+    if (h->share ? sample_share_connect(h, call_ms) < 0 : sample_qmp_health(h, call_ms) < 0)
         return -1;
     sample_vcpus(h, call_ms);
     out->nvcpu_tids = h->ntids;
     memcpy(out->vcpu_tids, h->tids, sizeof h->tids);
     sample_block(h, call_ms, out);
     sample_balloon(h, call_ms, out);
+    if (h->share && h->qmp) {
+        pvm_qmp_close(h->qmp);
+        h->qmp = NULL;
+    }
     sample_agent(h, call_ms, out);
     return 0;
 }

@@ -28,8 +28,9 @@ typedef struct pvm_hv_reading {
 
 typedef struct pvm_hv_sample pvm_hv_sample;
 
-/* Opens a sampling session: connects QMP (within timeout_ms; required) and remembers the
- * agent's socket (connected on the first reading, retried every few seconds while it does
+/* Opens a sampling session: connects QMP (within timeout_ms; required; when qmp_sock is an
+ * OWNER monitor another session holds, the COMMAND monitor beside it is used instead, one
+ * connection per reading) and remembers the agent's socket (connected on the first reading, retried every few seconds while it does
  * not answer). qga_sock may be NULL or "" (no agent: network unknown). */
 int pvm_hv_sample_open(const char *qmp_sock, const char *qga_sock, int timeout_ms,
                        pvm_hv_sample **out, pvm_error *err);
