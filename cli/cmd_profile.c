@@ -279,11 +279,17 @@ static int pvm_edit_run(pvm_cli *cli, const pvm_args *a, pvm_error *err)
     if (pvm_change_empty(&c))
         return pvm_error_set(err, PVM_E_USAGE, "profile edit: nothing to change (give field "
                              "flags, --preset, --random, --name or --hide/--show-hypervisor)");
-    if (!(e = pvm_cli_engine(cli, err)) || pvm_profile_get(e, a->pos[0], &p, err) < 0 ||
-        pvm_change_apply(e, a, &c, &p, err) < 0 || pvm_profile_update(e, &p, &c.opts, err) < 0)
+    pvm_profile before;
+    if (!(e = pvm_cli_engine(cli, err)) || pvm_profile_get(e, a->pos[0], &p, err) < 0)
+        return -1;
+    before = p;
+    if (pvm_change_apply(e, a, &c, &p, err) < 0 || pvm_profile_update(e, &p, &c.opts, err) < 0)
         return -1;
     printf("updated profile '%s' (id %s)\n", p.name, p.id);
     pvm_marks_warn(&p);
+    char serials[600];
+    if (pvm_profile_serial_note(&before, &p, serials, sizeof serials))
+        pvm_out_warning("%s", serials);
     char names[512];
     pvm_error ignored = {0};
     int running = pvm_profile_running_vms(e, p.id, names, sizeof names, &ignored);

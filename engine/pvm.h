@@ -280,6 +280,13 @@ size_t pvm_profile_marks(const pvm_profile *p, pvm_profile_mark *out, size_t max
  * --allow-vm-marks)'. */
 void pvm_profile_mark_text(const pvm_profile *p, const pvm_profile_mark *m, char *out,
                            size_t size);
+/* After an edit from before to after: when the system serial changed but the chassis serial
+ * still equals the old one, or the board serial still contains it (as a real machine's
+ * do, which presets copy), the warning that the guest would see a machine that does not
+ * exist and how to set them, into out (size bytes); false ("" in out) when not. The CLI's
+ * profile edit and the TUI's profile form print it. */
+bool pvm_profile_serial_note(const pvm_profile *before, const pvm_profile *after, char *out,
+                             size_t size);
 /* The same for the first mark in the field with key field_key (any field when NULL) into
  * out ("" when none); returns how many marks p carries in all (0: out is ""). */
 size_t pvm_profile_field_mark_text(const pvm_profile *p, const char *field_key, char *out,

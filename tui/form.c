@@ -370,6 +370,10 @@ static int tui_profile_submit(tui_form *form, tui_app *app, pvm_error *err)
     if (marks) /* the warning the command line prints, in its words */
         snprintf(warn, sizeof warn, "; warning: %s%s", mark,
                  marks > 1 ? " (and more: the form shows each under its field)" : "");
+    else if (pvm_profile_serial_note(&form->profile, &p, mark, sizeof mark)) {
+        snprintf(warn, sizeof warn, "; warning: %s", mark);
+        marks = 1;
+    }
     if (running > 0)
         tui_message(app, TUI_EL_ERROR, "profile '%s' saved; VM%s %s run%s with it: the change "
                     "applies at %s next start%s", p.name, running == 1 ? "" : "s", names,

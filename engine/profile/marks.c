@@ -216,6 +216,30 @@ int pvm_profile_marks_check(const pvm_profile *p, bool allow, pvm_error *err)
                                pvm_shell_word(p->name, qn, sizeof qn), m.flag);
 }
 
+bool pvm_profile_serial_note(const pvm_profile *before, const pvm_profile *after, char *out,
+                             size_t size)
+{
+    const pvm_hw_model *a = &after->hw;
+    const char *was = before->serial;
+    out[0] = '\0';
+    if (!was[0] || strcmp(was, after->serial) == 0)
+        return false;
+    bool chassis = strcmp(a->chassis_serial, was) == 0;
+    bool board = strstr(a->board_serial, was) != NULL;
+    if (!chassis && !board)
+        return false;
+    snprintf(out, size, "serialNumber is now \"%s\" but %s still carr%s the old \"%s\" (a real "
+             "machine's match, so a guest that compares them sees one that does not exist); "
+             "set %s with %s", after->serial,
+             chassis && board ? "chassisSerial and boardSerial" : chassis ? "chassisSerial"
+                                                                             : "boardSerial",
+             chassis && board ? "y" : "ies", was, chassis && board ? "them" : "it",
+             chassis && board ? "--chassis-serial and --board-serial"
+             : chassis        ? "--chassis-serial"
+                              : "--board-serial");
+    return true;
+}
+
 int pvm_video_mark_note(const pvm_profile *p, pvm_display d, pvm_video v, char *out, size_t size)
 {
     if (size)
