@@ -1209,6 +1209,8 @@ typedef struct pvm_audit_item {
     char started[160];    /* edited: the value the running VM started with (and wears) */
     bool edited;          /* the profile's value was edited since the VM started */
     bool mismatch;        /* expected given and guest differs */
+    bool nocase;          /* guest was compared case-blind (vendor words); serials, MACs and
+                           * ids are compared exactly */
     const char *mark;     /* the mark's description (static), NULL when none */
 } pvm_audit_item;
 
