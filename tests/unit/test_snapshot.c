@@ -20,6 +20,7 @@
 
 #include "../../engine/fake/fake.h"
 #include "../../engine/hv.h"
+#include "../../engine/qemu/ctx.h"
 #include "../../engine/internal.h"
 #include "../../engine/vm_internal.h"
 #include "rm_rf.h"
