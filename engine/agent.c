@@ -689,8 +689,9 @@ static int agent_out_path(const char *host_path, const char *guest_path, char *o
 }
 
 /* A new private temporary file beside path, with path's permission bits when it exists
- * (replacing a 0600 file must not widen it), else 0666 less the umask. */
-static int agent_host_temp(const char *path, char *tmp, size_t size, int *fd, pvm_error *err)
+ * (replacing a 0600 file must not widen it; *existed then true), else 0666 less the umask. */
+static int agent_host_temp(const char *path, char *tmp, size_t size, int *fd, bool *existed,
+                           pvm_error *err)
 {
     char copy[PVM_PATH_MAX], base[PVM_PATH_MAX];
     pvm_strlcpy(copy, path, sizeof copy);
@@ -703,14 +704,8 @@ static int agent_host_temp(const char *path, char *tmp, size_t size, int *fd, pv
         return pvm_error_set_field(err, PVM_E_IO, "HOST_PATH", "HOST_PATH: cannot create a file "
                                    "beside '%s': %s", path, strerror(errno));
     struct stat st;
-    mode_t mode;
-    if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
-        mode = st.st_mode & 07777;
-    } else {
-        mode_t um = umask(0);
-        umask(um);
-        mode = 0666 & ~um;
-    }
+    *existed = stat(path, &st) == 0 && S_ISREG(st.st_mode);
+    mode_t mode = *existed ? st.st_mode & 07777 : 0666 & ~pvm_umask();
     if (fchmod(*fd, mode) < 0) {
         int e = errno;
         close(*fd);
@@ -795,27 +790,27 @@ static int agent_stream_out(pvm_agent *a, int64_t h, int fd, int64_t deadline,
 }
 
 /* POSIX guests, after a copy out: the guest's SHA-256 of $1 on the first line, then its
- * permission bits in octal when the guest has stat (busybox and coreutils both do). */
+ * permission bits in octal when the guest has stat (busybox and coreutils both do; -L: a
+ * symlink's target's, as the file read through it). */
 static const char agent_sum_mode_script[] =
-    "sha256sum < \"$1\" || exit; stat -c %a -- \"$1\" 2>/dev/null || :";
+    "sha256sum < \"$1\" || exit; stat -L -c %a -- \"$1\" 2>/dev/null || :";
 
-/* A new host file gets the guest file's permission bits less the umask, as cp(1) gives
- * a new file its source's: a 0600 sample stays private. out: agent_sum_mode_script's
- * output (guest-controlled: only 1-4 octal digits on the second line count; setuid,
- * setgid and sticky are dropped). Anything else keeps the temporary file's mode. */
-static void agent_take_guest_mode(const char *tmp, const char *out)
+/* A new host file (open as fd) gets the guest file's permission bits less the umask, as
+ * cp(1) gives a new file its source's: a 0600 sample stays private. out: agent_sum_mode_
+ * script's output (guest-controlled: only 1-4 octal digits on the second line count;
+ * setuid, setgid and sticky are dropped); anything else keeps the file's mode. 0, or -1
+ * with errno from fchmod. */
+static int agent_take_guest_mode(int fd, const char *out)
 {
     const char *nl = out ? strchr(out, '\n') : NULL;
     if (!nl)
-        return;
+        return 0;
     const char *p = nl + 1;
     size_t n = strspn(p, "01234567");
     if (n == 0 || n > 4 || (p[n] != '\n' && p[n] != '\0'))
-        return;
+        return 0;
     mode_t mode = (mode_t)strtoul(p, NULL, 8) & 0777;
-    mode_t um = umask(0);
-    umask(um);
-    chmod(tmp, mode & ~um);
+    return fchmod(fd, mode & ~pvm_umask());
 }
 
 int pvm_agent_copy_out(pvm_agent *a, const char *guest_path, const char *host_path,
@@ -832,9 +827,8 @@ int pvm_agent_copy_out(pvm_agent *a, const char *guest_path, const char *host_pa
         return -1;
     if (pvm_qga_file_open(a->g, guest_path, a->windows ? "rb" : "r", &h, err) < 0)
         return -1;
-    struct stat before;
-    bool existed = stat(path, &before) == 0;
-    if (agent_host_temp(path, tmp, sizeof tmp, &fd, err) < 0) {
+    bool existed = false;
+    if (agent_host_temp(path, tmp, sizeof tmp, &fd, &existed, err) < 0) {
         pvm_error ignored;
         pvm_qga_file_close(a->g, h, &ignored);
         return -1;
@@ -860,7 +854,6 @@ int pvm_agent_copy_out(pvm_agent *a, const char *guest_path, const char *host_pa
         sum_pid = -1; /* no sha256sum in the guest: the read itself is the check */
     if (rc == 0 && fsync(fd) < 0)
         rc = pvm_error_set(err, PVM_E_IO, "writing '%s': %s", path, strerror(errno));
-    close(fd);
     if (sum_pid >= 0) {
         agent_report(progress, "checking the SHA-256 in the guest", r->bytes, r->bytes);
         pvm_exec_result x;
@@ -875,12 +868,14 @@ int pvm_agent_copy_out(pvm_agent *a, const char *guest_path, const char *host_pa
                                strncmp(x.out, r->sha256, 64) != 0)) {
             rc = pvm_error_set(err, PVM_E_QEMU, "checksum mismatch: the guest has SHA-256 %.64s, "
                                "the host received %s", x.status == 0 ? x.out : "(none)", r->sha256);
-        } else if (rc == 0 && !existed) {
-            agent_take_guest_mode(tmp, x.out);
+        } else if (rc == 0 && !existed && agent_take_guest_mode(fd, x.out) < 0) {
+            rc = pvm_error_set(err, PVM_E_IO, "setting the mode of '%s': %s", tmp,
+                               strerror(errno));
         }
         if (xr == 0)
             pvm_exec_result_free(&x);
     }
+    close(fd);
     if (rc == 0 && rename(tmp, path) < 0)
         rc = pvm_error_set(err, PVM_E_IO, "renaming into '%s': %s", path, strerror(errno));
     if (rc < 0) {

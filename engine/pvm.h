@@ -84,6 +84,10 @@ int pvm_write_all(int fd, const void *buf, size_t n);
  * beside it (mkostemp: two writers never share one) and a rename, so a reader sees the old
  * or the new whole file. 0, or -1 with errno set; nothing is left behind on failure. */
 int pvm_write_file_atomic(const char *path, const char *text);
+/* The process's file mode creation mask, read without changing it (the "Umask:" line of
+ * /proc/self/status, Linux 4.7+), so no other thread ever creates a file unmasked; 022 when
+ * it cannot be read. Thread-safe. */
+mode_t pvm_umask(void);
 /* Reads fd to its end into a malloc'd, NUL-terminated buffer (*out, the caller
  * frees; *len its length). 0; 1 when the data is longer than max bytes (nothing
  * returned); -1 with errno set on a read error. */

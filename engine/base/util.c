@@ -251,6 +251,23 @@ char *pvm_text_lines(const char *in, bool keep_last, char *out, size_t size)
     return out;
 }
 
+mode_t pvm_umask(void)
+{
+    FILE *f = fopen("/proc/self/status", "re");
+    char line[256];
+    mode_t um = 022;
+    while (f && fgets(line, sizeof line, f)) {
+        unsigned v;
+        if (sscanf(line, "Umask: %o", &v) == 1) {
+            um = (mode_t)(v & 0777);
+            break;
+        }
+    }
+    if (f)
+        fclose(f);
+    return um;
+}
+
 int pvm_write_file_atomic(const char *path, const char *text)
 {
     char *tmp = pvm_xasprintf("%s.XXXXXX", path);
@@ -259,9 +276,7 @@ int pvm_write_file_atomic(const char *path, const char *text)
         free(tmp);
         return -1;
     }
-    mode_t um = umask(0);
-    umask(um);
-    int rc = fchmod(fd, 0644 & ~um) == 0 && pvm_write_all(fd, text, strlen(text)) == 0 ? 0 : -1;
+    int rc = fchmod(fd, 0644 & ~pvm_umask()) == 0 && pvm_write_all(fd, text, strlen(text)) == 0 ? 0 : -1;
     if (close(fd) != 0)
         rc = -1;
     if (rc == 0 && rename(tmp, path) != 0)

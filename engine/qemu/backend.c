@@ -64,7 +64,9 @@ int pvm_qemu_run_init(const char *home, const char *id, pvm_qemu_run *r, pvm_err
         pvm_run_fit(r->pidfile, r->dir, "qemu.pid", err) < 0 ||
         pvm_run_fit(r->vnc_sock, r->dir, "vnc.sock", err) < 0 ||
         pvm_run_fit(r->tpm_sock, r->dir, "swtpm.sock", err) < 0 ||
-        pvm_run_fit(r->tpm_pid, r->dir, "swtpm.pid", err) < 0)
+        pvm_run_fit(r->tpm_pid, r->dir, "swtpm.pid", err) < 0 ||
+        pvm_run_fit(r->agent_lock, r->dir, PVM_QGA_LOCK_NAME, err) < 0 ||
+        pvm_run_fit(r->agent_seen, r->dir, PVM_QGA_SEEN_NAME, err) < 0)
         return -1;
     return 0;
 }
@@ -79,7 +81,9 @@ static void pvm_qemu_run_clean(const pvm_qemu_run *r)
     unlink(r->vnc_sock);
     pvm_qemu_tpm_stop(r->tpm_pid, r->dir);
     unlink(r->tpm_sock);
-    rmdir(r->dir);
+    unlink(r->agent_lock);
+    unlink(r->agent_seen);
+    rmdir(r->dir); /* the run folder goes with its last file */
 }
 
 static void pvm_qemu_cleanup(void *ctx, const pvm_vm *vm, const pvm_vm_files *f)

@@ -50,6 +50,9 @@ enum { PVM_AGENT_CHANNEL_UNKNOWN = -1, /* pvm_qemu_devices: a running QEMU's, no
  * below finds them in /proc/PID/cmdline). */
 #define PVM_QGA_ISA_DEVICE "isa-serial,chardev=qga0"
 #define PVM_QGA_VIRTIO_PORT "chardev=qga0,name=org.qemu.guest_agent.0"
+/* Files qga.c keeps beside the agent's socket, in the run folder (removed with it). */
+#define PVM_QGA_LOCK_NAME "agent.lock" /* the one-user lock of the agent channel */
+#define PVM_QGA_SEEN_NAME "agent.seen" /* its mtime: when the agent last answered */
 /* The config's agent_channel word as PVM_AGENT_CHANNEL_*; AUTO for "auto" or anything else. */
 int pvm_qemu_agent_channel(const char *word);
 /* The agent's device on the command line of the running QEMU pid (/proc/PID/cmdline, as
@@ -78,6 +81,8 @@ typedef struct pvm_qemu_run {
     char vnc_sock[PVM_RUN_PATH_MAX];   /* vnc.sock: the screen (display vnc) */
     char tpm_sock[PVM_RUN_PATH_MAX];   /* swtpm.sock: the TPM's control socket (--tpm) */
     char tpm_pid[PVM_RUN_PATH_MAX];    /* swtpm.pid */
+    char agent_lock[PVM_RUN_PATH_MAX]; /* PVM_QGA_LOCK_NAME and _SEEN_NAME (qga.c's) */
+    char agent_seen[PVM_RUN_PATH_MAX];
 } pvm_qemu_run;
 /* Fills r for the VM with this id (a lower-case UUID) under home (absolute data folder,
  * whose token it reads or makes: pvm_home_token); -1 when the id is not one or the token

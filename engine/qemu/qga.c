@@ -102,13 +102,19 @@ static int qga_sync(pvm_qga *g, int64_t deadline, pvm_error *err)
     return 0;
 }
 
-/* agent.seen beside the agent socket sock (buf of size bytes); false when it does not fit. */
-static bool qga_seen_path(const char *sock, char *buf, size_t size)
+/* The file name beside the agent socket sock, into buf (size bytes): "<dir of sock>/name";
+ * false when it does not fit. */
+static bool qga_beside(const char *sock, const char *name, char *buf, size_t size)
 {
     const char *slash = strrchr(sock, '/');
-    int n = slash ? snprintf(buf, size, "%.*s/agent.seen", (int)(slash - sock), sock)
-                  : snprintf(buf, size, "agent.seen");
+    int n = slash ? snprintf(buf, size, "%.*s/%s", (int)(slash - sock), sock, name)
+                  : snprintf(buf, size, "%s", name);
     return n > 0 && (size_t)n < size;
+}
+
+static bool qga_seen_path(const char *sock, char *buf, size_t size)
+{
+    return qga_beside(sock, PVM_QGA_SEEN_NAME, buf, size);
 }
 
 void pvm_qga_mark_seen(const char *sock)
@@ -557,10 +563,7 @@ int pvm_qga_osinfo(pvm_qga *g, char *id, size_t id_size, bool *windows, pvm_erro
 /* The lock file beside the socket: "<dir of sock>/agent.lock". */
 static int qga_lock_path(const char *sock, char *out, size_t size)
 {
-    const char *slash = strrchr(sock, '/');
-    size_t dir = slash ? (size_t)(slash - sock) : 0;
-    int n = snprintf(out, size, "%.*s%sagent.lock", (int)dir, sock, slash ? "/" : "");
-    return n < 0 || (size_t)n >= size ? -1 : 0;
+    return qga_beside(sock, PVM_QGA_LOCK_NAME, out, size) ? 0 : -1;
 }
 
 static void qga_lock_note_pid(int fd)

@@ -71,6 +71,18 @@ static void test_shell_word(void **state)
     assert_string_equal(pvm_shell_word("x'y", small, sizeof small), "'x'"); /* never half an escape */
 }
 
+/* The umask read without changing it. */
+static void test_umask_read(void **state)
+{
+    (void)state;
+    mode_t was = umask(027);
+    assert_int_equal(pvm_umask(), 027);
+    assert_int_equal(pvm_umask(), 027); /* reading left it as it was */
+    umask(077);
+    assert_int_equal(pvm_umask(), 077);
+    umask(was);
+}
+
 static void test_one_long_line(void **state)
 {
     (void)state;
@@ -117,6 +129,7 @@ int main(void)
         cmocka_unit_test(test_one_long_line),
         cmocka_unit_test(test_escape_ctl),
         cmocka_unit_test(test_shell_word),
+        cmocka_unit_test(test_umask_read),
         cmocka_unit_test(test_write_file_atomic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
