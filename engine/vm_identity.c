@@ -151,6 +151,7 @@ int pvm_vm_identity_record_loaded(pvm_engine *e, const pvm_vm *vm, const pvm_vm_
     pvm_profile worn;
     if (pvm_vm_identity(e, vm, &worn, NULL, err) < 0)
         return -1;
+    pvm_profile run = worn;
     pvm_json_init();
     cJSON *id = cJSON_Parse(identity);
     bool ok = cJSON_IsObject(id) && pvm_identity_overlay(id, &worn, false);
@@ -158,6 +159,9 @@ int pvm_vm_identity_record_loaded(pvm_engine *e, const pvm_vm *vm, const pvm_vm_
     if (!ok)
         return pvm_error_set(err, PVM_E_INVALID, "snapshot identity to record: not an "
                              "identity the profile's rules accept");
+    /* QEMU answers the disk's serial from its device property at each request (virtio-blk
+     * GET_ID; the guest's /sys/block/vda/serial asks anew): the run's, not the snapshot's */
+    memcpy(worn.disk_serial, run.disk_serial, sizeof worn.disk_serial);
     return pvm_vm_identity_record(f, &worn, vm->pid, err);
 }
 

@@ -116,7 +116,9 @@ int pvm_vm_identity_record(const pvm_vm_files *f, const pvm_profile *p, int pid,
 int pvm_vm_identity_record_json(const pvm_vm_files *f, const char *profile_id,
                                 const char *identity, int pid, pvm_error *err);
 /* After a memory restore into vm (probed, running): records the snapshot's identity (JSON
- * text; fields it lacks, from a snapshot older than them, keep what vm wore) for vm->pid.
+ * text: what the guest's RAM holds - SMBIOS tables, MAC, CPU) for vm->pid; the disk serial,
+ * which QEMU answers live from its command line, and fields an older snapshot lacks keep
+ * what vm wore.
  * -1: a store error, or a value the field's rules refuse (PVM_E_INVALID). */
 int pvm_vm_identity_record_loaded(pvm_engine *e, const pvm_vm *vm, const pvm_vm_files *f,
                                   const char *identity, pvm_error *err);

@@ -486,6 +486,33 @@ static void test_identity_record_names_process(void **state)
     free(path);
 }
 
+/* A forced memory restore across a disk-serial edit: the guest's RAM holds the snapshot's
+ * identity, but QEMU answers the disk serial from the running command line (checked on the
+ * test guest: /sys/block/vda/serial shows the new one), so the record keeps the run's. */
+static void test_restore_keeps_run_disk_serial(void **state)
+{
+    fixture *f = *state;
+    pvm_error err = {0};
+    pvm_profile p, w, now;
+    running(f);
+    assert_int_equal(pvm_snapshot_create(f->e, "v1", "s", NULL, NULL, NULL, NULL, &err), 0);
+    assert_int_equal(pvm_profile_get(f->e, "p1", &p, &err), 0);
+    char old_disk[sizeof p.disk_serial];
+    strcpy(old_disk, p.disk_serial);
+    strcpy(p.serial, "SERIAL2");
+    strcpy(p.disk_serial, "DISK2NEW");
+    assert_string_not_equal(old_disk, "DISK2NEW");
+    assert_int_equal(pvm_profile_update(f->e, &p, NULL, &err), 0);
+    assert_int_equal(pvm_vm_stop(f->e, "v1", true, 5, NULL, &err), 0);
+    running(f); /* this run's command line: SERIAL2, DISK2NEW */
+    pvm_snapshot_opts force = {.force = true};
+    if (pvm_snapshot_restore(f->e, "v1", "s", &force, NULL, NULL, &err) < 0)
+        fail_msg("forced restore: %s", err.msg);
+    worn(f, &w, &now);
+    assert_string_equal(w.serial, "SERIAL1");       /* SMBIOS: in the guest's RAM */
+    assert_string_equal(w.disk_serial, "DISK2NEW"); /* answered live by this QEMU */
+}
+
 /* Twins: what running VMs show (their start's identity) against what a start would show. */
 static void test_twins_follow_worn_identity(void **state)
 {
@@ -839,6 +866,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_identity_record_missing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_identity_record_stale, setup, teardown),
         cmocka_unit_test_setup_teardown(test_identity_record_names_process, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restore_keeps_run_disk_serial, setup, teardown),
         cmocka_unit_test_setup_teardown(test_twins_follow_worn_identity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reconcile, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rows_unreconciled, setup, teardown),
