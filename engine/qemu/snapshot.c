@@ -99,8 +99,10 @@ static int pvm_snap_live(pvm_qemu_ctx *c, const pvm_qemu_run *r, const pvm_vm *v
         pvm_snap_step(req->progress, "resuming the guest");
         rc = pvm_qmp_execute(q, "cont", NULL, NULL, PVM_SNAP_CONNECT_MS, err);
     }
-    if (rc == 0 && req->made)
+    if (rc == 0 && req->made) { /* its own step: the "QEMU snapshot-*" one times the job alone */
+        pvm_snap_step(req->progress, "reading the new snapshot's figures");
         pvm_snap_made(q, req);
+    }
     pvm_qemu_cmd_done(c, q, rc == 0);
     if (rc < 0 && err && err->code != PVM_E_CANCELLED) {
         char said[sizeof err->msg];
