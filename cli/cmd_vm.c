@@ -75,8 +75,8 @@ static void pvm_profile_name_of(pvm_engine *e, const pvm_vm *vm, char *out, size
 
 static const pvm_opt pvm_create_opts[] = {
     {"profile", 'p', true, "PROFILE", "hardware profile (name or id) the VM wears (required)"},
-    {"cpus", 0, true, "N", "virtual CPUs (default: the profile CPU's cores x threads, else 1, at most 64; "
-                          "a count that contradicts it is warned about)"},
+    {"cpus", 0, true, "N", "virtual CPUs, 1 to 255 (default: the profile CPU's cores x threads, else "
+                          "1, this default at most 64; a count that contradicts it is warned about)"},
     {"memory", 0, true, "SIZE", "memory, e.g. 512M, 4G (default 1G, or the cap when lower)"},
     {"disk", 0, true, "SIZE", "disk size, e.g. 20G (default 50G; sparse qcow2)"},
     {"disk-bus", 0, true, "BUS", "virtio (default, fastest; Red Hat PCI ids), nvme (its model "

@@ -683,6 +683,11 @@ static int agent_out_path(const char *host_path, const char *guest_path, char *o
             return pvm_error_set(err, PVM_E_INVALID, "HOST_PATH: too long");
         return 0;
     }
+    size_t len = strlen(host_path);
+    if (len && host_path[len - 1] == '/') /* a folder meant, before any byte moves */
+        return pvm_error_set_field(err, PVM_E_INVALID, "HOST_PATH", "HOST_PATH: there is no "
+                                   "folder '%s' on the host (make it first: mkdir -p)",
+                                   host_path);
     if (pvm_strlcpy(out, host_path, size) >= size)
         return pvm_error_set(err, PVM_E_INVALID, "HOST_PATH: too long");
     return 0;
@@ -836,11 +841,15 @@ int pvm_agent_copy_out(pvm_agent *a, const char *guest_path, const char *host_pa
     int rc = agent_stream_out(a, h, fd, deadline, progress, r, err);
     if (rc < 0 && r->bytes == 0 && strstr(err->msg, "Is a directory"))
         /* a guest opens a folder for reading; its first read fails (EISDIR) */
+    {
+        char qn[PVM_NAME_MAX * 4 + 3], qp[PVM_PATH_MAX * 4 + 3];
         pvm_error_set_field(err, PVM_E_INVALID, "GUEST_PATH",
                             "GUEST_PATH: '%s' is a folder in the guest; vm copy copies one file "
-                            "(pack the folder first, e.g. vm exec VM -- tar -C '%s' -czf "
-                            "/tmp/folder.tgz ., then copy /tmp/folder.tgz)",
-                            guest_path, guest_path);
+                            "(pack the folder first, e.g. privarion-vm vm exec %s -- tar -C %s "
+                            "-czf /tmp/folder.tgz ., then copy /tmp/folder.tgz)", guest_path,
+                            pvm_shell_word(a->vm_name, qn, sizeof qn),
+                            pvm_shell_word(guest_path, qp, sizeof qp));
+    }
     pvm_error cerr;
     pvm_qga_file_close(a->g, h, &cerr);
     /* Then the guest hashes what it has (after the read: under TCG the guest's one vCPU

@@ -58,6 +58,16 @@ int pvm_engine_hv_load(pvm_engine *e, const pvm_hv_ops **ops, void **ctx, pvm_er
     return pvm_engine_hv(e, &cfg, ops, ctx, err);
 }
 
+int pvm_engine_hv_probe(pvm_engine *e, const pvm_hv_ops **ops, void **ctx, pvm_error *config_err,
+                        pvm_error *err)
+{
+    pvm_config cfg;
+    if (pvm_config_load(e->home, &cfg, config_err) == 0)
+        return pvm_engine_hv(e, &cfg, ops, ctx, err);
+    pvm_config_defaults(&cfg);
+    return pvm_engine_hv(e, &cfg, ops, ctx, err);
+}
+
 /* ------------------------------------------------ shared by both backends */
 
 int pvm_hv_home_open(const char *home, void **ctx, pvm_error *err)

@@ -215,5 +215,12 @@ int pvm_engine_hv(pvm_engine *e, const pvm_config *cfg, const pvm_hv_ops **ops, 
                   pvm_error *err);
 /* The same, loading the config first. */
 int pvm_engine_hv_load(pvm_engine *e, const pvm_hv_ops **ops, void **ctx, pvm_error *err);
+/* The backend for reading VMs' states only: as pvm_engine_hv_load, but a config that does
+ * not load (a typo, a bad mode) still gives the default backend (qemu) with *config_err
+ * saying why, so running VMs never read as stopped, and so never get stopped, cleared or
+ * deleted as stopped ones, because of a config error; everything that changes a VM loads
+ * the config itself and refuses. -1 only when no backend opens. */
+int pvm_engine_hv_probe(pvm_engine *e, const pvm_hv_ops **ops, void **ctx, pvm_error *config_err,
+                        pvm_error *err);
 
 #endif

@@ -826,6 +826,12 @@ typedef struct pvm_snapshot_notes {
  * only (QEMU also finds snapshots by their numeric id). The one check for the CLI, the
  * TUI and tags found in an image. PVM_E_INVALID, field "tag". */
 int pvm_snapshot_tag_check(const char *tag, pvm_error *err);
+/* The tag a snapshot of vm (name or id) taken now gets when none is given, as
+ * pvm_snapshot_create makes it: "snap-YYYYMMDD-HHMMSS" (UTC), "-2", "-3"... when the VM
+ * has that one already; into out (size >= PVM_SNAP_TAG_MAX + 1). A store read (the TUI
+ * prefills its tag prompt with it). PVM_E_NOTFOUND for an unknown VM. */
+int pvm_snapshot_tag_default(pvm_engine *e, const char *vm, char *out, size_t size,
+                             pvm_error *err);
 /* The identity of p as compared on restore: a JSON object of every identity field
  * (pvm_profile_fields keys, hideHypervisor), malloc'd. */
 char *pvm_snapshot_identity_json(const pvm_profile *p);

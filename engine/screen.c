@@ -27,8 +27,8 @@ static int pvm_screen_vm(pvm_engine *e, const char *name_or_id, pvm_vm *vm,
     if (vm->display == PVM_DISPLAY_NONE)
         return pvm_error_set_field(err, PVM_E_STATE, "display", "VM '%s' has no display "
                                    "(--display none; its console is the serial line): "
-                                   "give it one with 'vm edit %s --display vnc' while it "
-                                   "is stopped", vm->name, qn);
+                                   "give it one while it is stopped: privarion-vm vm edit %s "
+                                   "--display vnc", vm->name, qn);
     if (vm->state != PVM_VM_RUNNING && vm->state != PVM_VM_PAUSED)
         return pvm_error_set(err, PVM_E_STATE, "VM '%s' is %s: its screen is there only "
                              "while it runs (vm start %s)", vm->name,

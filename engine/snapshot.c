@@ -106,6 +106,11 @@ static const char *pvm_diff_remedy(const char *key, const char *then)
         { "video", NULL, "vm edit --video" },       { "firmware", NULL, "vm edit --firmware" },
         { "tpm", NULL, "vm edit --tpm" },
         { "e1000eMac", NULL, "profile edit PROFILE --mac with the MAC of then" },
+        /* stealth.c derives them from the profile's manufacturer and product */
+        { "pciSubsys", NULL, "they follow the profile's manufacturer and product: profile "
+                             "edit PROFILE --manufacturer/--product with those of then" },
+        { "nvmeIds", NULL, "they follow the profile's manufacturer and product: profile "
+                           "edit PROFILE --manufacturer/--product with those of then" },
     };
     for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
         if (!strcmp(rules[i].key, key) && (!rules[i].then || !strcmp(rules[i].then, then)))
@@ -372,7 +377,7 @@ static int pvm_snap_row(pvm_engine *e, const pvm_snap_vm *s, const char *tag, pv
         *out = *r;
     else
         rc = pvm_error_set_field(err, PVM_E_NOTFOUND, "tag", "VM '%s' has no snapshot '%s' "
-                                 "(see 'snapshot list %s')", s->vm.name, tag,
+                                 "(see: privarion-vm snapshot list %s)", s->vm.name, tag,
                                  pvm_shell_word(s->vm.name, qn, sizeof qn));
     free(rows);
     return rc;
@@ -412,6 +417,16 @@ static void pvm_snap_tag_new(pvm_engine *e, const pvm_vm *vm, char *out, size_t 
     for (int k = 2; rows && pvm_row_find(rows, n, out); k++)
         snprintf(out, size, "%s-%d", base, k);
     free(rows);
+}
+
+int pvm_snapshot_tag_default(pvm_engine *e, const char *vm, char *out, size_t size,
+                             pvm_error *err)
+{
+    pvm_vm v;
+    if (pvm_vm_get(e, vm, &v, err) < 0)
+        return -1;
+    pvm_snap_tag_new(e, &v, out, size);
+    return 0;
 }
 
 /* The device set of now: the running VM's (as started), else a start's with today's
@@ -623,7 +638,7 @@ int pvm_snapshot_get(pvm_engine *e, const char *vm, const char *tag, pvm_snapsho
         *out = *r;
     else
         rc = pvm_error_set_field(err, PVM_E_NOTFOUND, "tag", "VM '%s' has no snapshot '%s' "
-                                 "(see 'snapshot list %s')", vm, tag,
+                                 "(see: privarion-vm snapshot list %s)", vm, tag,
                                  pvm_shell_word(vm, qn, sizeof qn));
     free(rows);
     return rc;

@@ -185,8 +185,8 @@ void pvm_vm_probe(pvm_engine *e, pvm_vm *vm)
 {
     const pvm_hv_ops *hv = NULL;
     void *ctx = NULL;
-    pvm_error err = {0};
-    if (pvm_engine_hv_load(e, &hv, &ctx, &err) < 0)
+    pvm_error err = {0}, config_err = {0};
+    if (pvm_engine_hv_probe(e, &hv, &ctx, &config_err, &err) < 0)
         hv = NULL;
     pvm_vm_probe_with(e, hv, ctx, &err, vm);
 }
@@ -254,7 +254,8 @@ static const pvm_hv_ops *pvm_vm_list_hv(pvm_engine *e, size_t count, void **ctx,
                                         pvm_error *hv_err)
 {
     const pvm_hv_ops *hv = NULL;
-    if (count && pvm_engine_hv_load(e, &hv, ctx, hv_err) < 0)
+    pvm_error config_err = {0};
+    if (count && pvm_engine_hv_probe(e, &hv, ctx, &config_err, hv_err) < 0)
         hv = NULL;
     return hv;
 }

@@ -207,9 +207,11 @@ static int pvm_vm_stop_locked(pvm_engine *e, pvm_vm *vm, const pvm_vm_files *f, 
         pvm_vm_forget(e, vm, f); /* acknowledges a crash or a guest power-off */
         return 0;
     }
+    char qn[PVM_NAME_MAX * 4 + 3];
     if (!force && vm->state == PVM_VM_PAUSED)
         return pvm_error_set(err, PVM_E_STATE, "VM '%s' is paused: a paused guest cannot power "
-                             "off; use --force", vm->name);
+                             "off; use --force (privarion-vm vm stop %s --force)", vm->name,
+                             pvm_shell_word(vm->name, qn, sizeof qn));
     if (pvm_engine_hv_load(e, &hv, &ctx, err) < 0 ||
         hv->shutdown(ctx, vm, f, force ? PVM_HV_STOP_FORCE : PVM_HV_STOP_ACPI,
                      timeout_s * 1000, progress, err) < 0)

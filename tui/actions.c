@@ -125,7 +125,7 @@ static int tui_snap_job(pvm_engine *e, void *arg, const pvm_progress *progress, 
     tag = strchr(op, ' ');
     *tag++ = '\0';
     if (strcmp(op, "take") == 0)
-        return pvm_snapshot_create(e, vm, NULL, NULL, progress, NULL, NULL, err);
+        return pvm_snapshot_create(e, vm, *tag ? tag : NULL, NULL, progress, NULL, NULL, err);
     if (strcmp(op, "restore") == 0)
         return tui_snap_restore(e, vm, tag, progress, err);
     return pvm_snapshot_delete(e, vm, tag, progress, NULL, err);
@@ -155,7 +155,7 @@ static void tui_snap_submit(tui_app *app, const char *vm_id, const char *vm_name
              strcmp(op, "take") == 0 ? "saving" : strcmp(op, "restore") == 0 ? "restoring" : "");
     if (strcmp(op, "take") == 0)
         snprintf(app->job_done, sizeof app->job_done,
-                 "snapshot of VM '%s' taken (listed in the Snapshots pane)", vm_name);
+                 "snapshot '%s' of VM '%s' taken (listed in the Snapshots pane)", tag, vm_name);
     else if (strcmp(op, "restore") == 0)
         snprintf(app->job_done, sizeof app->job_done, "VM '%s' restored to snapshot '%s'",
                  vm_name, tag);
@@ -167,6 +167,14 @@ static void tui_snap_submit(tui_app *app, const char *vm_id, const char *vm_name
     app->dirty |= TUI_DIRTY_LISTS | TUI_DIRTY_DETAILS | TUI_DIRTY_HINTS | TUI_DIRTY_MESSAGE;
 }
 
+/* The tag prompt's Enter (the tag passed pvm_snapshot_tag_check); arg: the VM's id. */
+static void tui_snap_tagged(tui_app *app, const char *tag, const char *id)
+{
+    const pvm_vm *vm = tui_selected_vm(app);
+    tui_snap_submit(app, id, vm && strcmp(vm->id, id) == 0 ? vm->name : id, "take", tag);
+}
+
+/* p: asks for the tag, prefilled with the one the engine would choose (Enter takes it). */
 static void tui_snap_take(tui_app *app)
 {
     const pvm_vm *vm = tui_selected_vm(app);
@@ -174,7 +182,22 @@ static void tui_snap_take(tui_app *app)
         tui_message(app, TUI_EL_ERROR, "no VM selected: pick one in the VMs pane");
         return;
     }
-    tui_snap_submit(app, vm->id, vm->name, "take", "");
+    if (app->job) { /* say it now, not after the tag was typed */
+        tui_message(app, TUI_EL_ERROR, "wait for the %s of '%s' to end (Esc cancels it)",
+                    pvm_job_kind_name(app->job_kind), app->job_target);
+        return;
+    }
+    char tag[PVM_SNAP_TAG_MAX + 1], title[64], label[160];
+    pvm_error err = {0};
+    if (pvm_snapshot_tag_default(app->engine, vm->id, tag, sizeof tag, &err) < 0) {
+        tui_message_error(app, &err);
+        return;
+    }
+    snprintf(title, sizeof title, "Snapshot of %.40s", vm->name);
+    snprintf(label, sizeof label, "Tag (letters, digits, '.', '_', '-'; %s):",
+             vm->state == PVM_VM_RUNNING || vm->state == PVM_VM_PAUSED
+                 ? "with its memory state" : "disk only");
+    tui_prompt_checked(app, title, label, tag, pvm_snapshot_tag_check, tui_snap_tagged, vm->id);
 }
 
 /* arg: "VMID TAG" of the confirmed snapshot. */

@@ -79,8 +79,8 @@ static void tui_profile_details(tui_app *app, const pvm_profile *p, tui_lines *l
     size_t n;
     const pvm_field *f = pvm_profile_fields(&n);
     for (size_t i = 0; i < n; i++)
-        tui_line(l, f[i].flag, t, pvm_profile_field_cptr(p, &f[i]));
-    tui_line(l, "hypervisor", t, p->hide_hypervisor ? "hidden" : "visible");
+        tui_line(l, f[i].label, t, pvm_profile_field_cptr(p, &f[i])); /* profile show's words */
+    tui_line(l, "Hide hypervisor", t, p->hide_hypervisor ? "yes" : "no");
     int used = 0;
     for (size_t i = 0; i < app->nvms; i++)
         used += strcmp(app->vms[i].profile_id, p->id) == 0;
@@ -320,6 +320,17 @@ static void tui_installs(tui_app *app, const pvm_vm *vm, tui_lines *l)
     free(in);
 }
 
+const char *tui_vm_busy_word(const tui_app *app, const char *vm_name)
+{
+    if (!app->job || strcmp(app->job_target, vm_name) != 0)
+        return NULL;
+    return app->job_kind == PVM_JOB_START    ? "starting"
+           : app->job_kind == PVM_JOB_DELETE ? "deleting"
+           : app->job_kind == PVM_JOB_CUSTOM ? (app->job_state[0] ? app->job_state : "busy")
+           : app->job_kind == PVM_JOB_RESUME ? "resuming"
+                                             : "stopping";
+}
+
 static void tui_vm_details(tui_app *app, const pvm_vm *vm, tui_lines *l)
 {
     int t = tui_theme_attr(TUI_EL_TEXT);
@@ -328,7 +339,13 @@ static void tui_vm_details(tui_app *app, const pvm_vm *vm, tui_lines *l)
     tui_line(l, "Name", t, vm->name);
     tui_line(l, "Id", t, vm->id);
     tui_line(l, "Profile", t, p ? p->name : vm->profile_id);
-    tui_line(l, "State", tui_state_attr(vm->state), pvm_vm_state_name(vm->state));
+    const char *busy = tui_vm_busy_word(app, vm->name);
+    if (busy) { /* the word the VMs list shows, the state QEMU is in beside it */
+        snprintf(buf, sizeof buf, "%s (%s)", busy, pvm_vm_state_name(vm->state));
+        tui_line(l, "State", tui_state_attr(vm->state), buf);
+    } else {
+        tui_line(l, "State", tui_state_attr(vm->state), pvm_vm_state_name(vm->state));
+    }
     if (vm->state_reason[0])
         tui_line(l, "Reason", t, vm->state_reason);
     snprintf(buf, sizeof buf, vm->pid ? "%d" : "", vm->pid);
@@ -399,7 +416,7 @@ void tui_details_draw(tui_app *app)
     if (!vm)
         tui_thumb_draw(app, NULL, (tui_rect){0, 0, 0, 0}); /* not shown: no screens taken */
     tui_draw_box(app, r, title, false);
-    tui_lines l = {r, r.y + 1, 20}; /* "chassis-manufacturer" whole */
+    tui_lines l = {r, r.y + 1, 20}; /* "CPU threads per core" whole */
     app->uptime_shown[0] = '\0';
     app->live = (tui_rect){0, 0, 0, 0};
     if (p)
@@ -409,9 +426,10 @@ void tui_details_draw(tui_app *app)
         tui_details_live_draw(app);
     } else
         tui_draw_text(r.y + 1, r.x + 2, r.w - 4, tui_theme_attr(TUI_EL_DIM),
-                      app->focus == TUI_PANE_SNAPSHOTS
+                      app->focus != TUI_PANE_SNAPSHOTS ? "nothing selected"
+                      : tui_selected_vm_brief(app)
                           ? "no snapshots of the selected VM yet - p takes one"
-                          : "nothing selected");
+                          : "select a VM to see its snapshots");
 }
 
 /* A size with its unit always: pvm_size_format's "512M", and "0 B" / "100 B" for bytes. */

@@ -152,19 +152,31 @@ typedef struct tui_prompt_modal {
     char label[256];
     char arg[PVM_PATH_MAX];
     tui_edit edit;
+    int (*check)(const char *text, pvm_error *err); /* NULL: any text */
+    char error[256];                                /* check's last complaint, "" none */
     void (*on_done)(tui_app *app, const char *text, const char *arg);
 } tui_prompt_modal;
 
 static void tui_prompt_draw(tui_modal *m, tui_app *app)
 {
     tui_prompt_modal *p = (tui_prompt_modal *)m;
-    tui_rect r = tui_draw_dialog(app, 7, 72, p->title);
+    /* the check's error wrapped under the text: the dialog grows by its extra rows */
+    int w = COLS - 2 < 72 ? COLS - 2 : 72;
+    size_t starts[3], lens[3];
+    size_t ne = p->error[0] ? tui_wrap(p->error, w - 4, starts, lens, 3) : 0;
+    ne = ne > 3 ? 3 : ne;
+    tui_rect r = tui_draw_dialog(app, 7 + (ne > 1 ? (int)ne - 1 : 0), 72, p->title);
     if (!r.h)
         return;
     int cy = -1, cx = -1;
     tui_draw_text(r.y + 2, r.x + 2, r.w - 4, tui_theme_attr(TUI_EL_TEXT), p->label);
     tui_edit_draw(&p->edit, r.y + 3, r.x + 2, r.w - 4, tui_theme_attr(TUI_EL_INPUT), true, &cy,
                   &cx);
+    for (size_t i = 0; i < ne; i++) {
+        char line[sizeof p->error];
+        snprintf(line, sizeof line, "%.*s", (int)lens[i], p->error + starts[i]);
+        tui_draw_text(r.y + 4 + (int)i, r.x + 2, r.w - 4, tui_theme_attr(TUI_EL_ERROR), line);
+    }
     const char *hints[] = {"Enter", "ok", "Esc", "cancel", "Ctrl-U", "clear"};
     tui_draw_hints(r.y + r.h - 2, r.x + 2, r.w - 4, hints, 3);
     if (cy >= 0)
@@ -179,13 +191,21 @@ static tui_modal_result tui_prompt_key(tui_modal *m, tui_app *app, int ch)
     if (ch == '\n' || ch == '\r' || ch == KEY_ENTER) {
         char text[sizeof p->edit.buf], arg[sizeof p->arg];
         void (*fn)(tui_app *, const char *, const char *) = p->on_done;
+        pvm_error err = {0};
+        app->dirty |= TUI_DIRTY_MODAL;
+        if (p->check && p->check(p->edit.buf, &err) < 0) { /* stays open, the error under it */
+            pvm_strlcpy(p->error, err.msg, sizeof p->error);
+            return TUI_MODAL_KEEP;
+        }
         pvm_strlcpy(text, p->edit.buf, sizeof text);
         pvm_strlcpy(arg, p->arg, sizeof arg);
         tui_modal_open(app, NULL);
         fn(app, text, arg);
         return TUI_MODAL_KEEP;
     }
-    tui_edit_key(&p->edit, ch);
+    size_t len = p->edit.len;
+    if (tui_edit_key(&p->edit, ch) && p->edit.len != len)
+        p->error[0] = '\0'; /* the text changed: the complaint was about the old one */
     app->dirty |= TUI_DIRTY_MODAL;
     return TUI_MODAL_KEEP;
 }
@@ -193,7 +213,16 @@ static tui_modal_result tui_prompt_key(tui_modal *m, tui_app *app, int ch)
 void tui_prompt(tui_app *app, const char *title, const char *label, const char *initial,
                 void (*on_done)(tui_app *app, const char *text, const char *arg), const char *arg)
 {
+    tui_prompt_checked(app, title, label, initial, NULL, on_done, arg);
+}
+
+void tui_prompt_checked(tui_app *app, const char *title, const char *label,
+                        const char *initial, int (*check)(const char *text, pvm_error *err),
+                        void (*on_done)(tui_app *app, const char *text, const char *arg),
+                        const char *arg)
+{
     tui_prompt_modal *p = pvm_xcalloc(1, sizeof *p);
+    p->check = check;
     p->m = (tui_modal){tui_prompt_draw, tui_prompt_key, NULL, tui_free_plain, true};
     pvm_strlcpy(p->title, title, sizeof p->title);
     pvm_strlcpy(p->label, label, sizeof p->label);

@@ -1,6 +1,7 @@
 /* draw.c - the TUI's drawing primitives on stdscr: boxes with titles (line
  * drawing, or + - | without a UTF-8 locale), clipped text that shows printable
- * ASCII and, in a UTF-8 locale, printable UTF-8 (anything else as '?'), hint lines and centered dialog frames. Used by every pane. */
+ * ASCII and, in a UTF-8 locale, printable UTF-8 (anything else as '?'), hint lines and
+ * centered dialog frames with a blank margin. Used by every pane. */
 #include "internal.h"
 
 #include <stdlib.h>
@@ -120,6 +121,26 @@ void tui_draw_box(const tui_app *app, tui_rect r, const char *title, bool focus)
     }
 }
 
+/* A blank cell's ring around a dialog: a pane's border right beside the dialog's would
+ * read as one doubled line ("┌┌", "└│"). Not on the header row (0) or the message line. */
+static void tui_dialog_margin(tui_rect r)
+{
+    int attr = tui_theme_attr(TUI_EL_TEXT);
+    int x0 = r.x > 0 ? r.x - 1 : 0, x1 = r.x + r.w < COLS ? r.x + r.w : COLS - 1;
+    for (int y = r.y - 1; y <= r.y + r.h; y++) {
+        if (y < 1 || y > LINES - 2)
+            continue;
+        if (y == r.y - 1 || y == r.y + r.h) {
+            tui_draw_fill(y, x0, x1 - x0 + 1, attr);
+            continue;
+        }
+        if (r.x > 0)
+            tui_draw_fill(y, r.x - 1, 1, attr);
+        if (r.x + r.w < COLS)
+            tui_draw_fill(y, r.x + r.w, 1, attr);
+    }
+}
+
 tui_rect tui_draw_dialog(const tui_app *app, int h, int w, const char *title)
 {
     if (w > COLS - 2)
@@ -129,6 +150,7 @@ tui_rect tui_draw_dialog(const tui_app *app, int h, int w, const char *title)
     tui_rect r = {(LINES - h) / 2, (COLS - w) / 2, h, w};
     if (r.h < 3 || r.w < 10)
         return (tui_rect){0, 0, 0, 0};
+    tui_dialog_margin(r);
     tui_draw_clear(r);
     tui_draw_box(app, r, title, true);
     return r;

@@ -11,21 +11,7 @@ typedef struct tui_help {
     int top;
 } tui_help;
 
-static const char *tui_help_where(unsigned where)
-{
-    switch (where) {
-    case TUI_IN_PROFILES:
-        return "Profiles";
-    case TUI_IN_VMS:
-        return "VMs";
-    case TUI_IN_PROFILES | TUI_IN_VMS:
-        return "Profiles, VMs";
-    default:
-        return "";
-    }
-}
-
-#define TUI_HELP_WHERE_W 14 /* "Profiles, VMs" */
+#define TUI_HELP_WHERE_W 15 /* tui_keymap_where: "Profiles, Snaps" */
 
 /* The rows each key needs: its help wrapped to w columns (at most 4 rows). */
 static int tui_help_rows(const tui_binding *k, int w)
@@ -69,7 +55,7 @@ static void tui_help_draw(tui_modal *m, tui_app *app)
         tui_keymap_names(k, names, sizeof names);
         tui_draw_text(y, r.x + 2, 16, tui_theme_attr(TUI_EL_KEY_HINT), names);
         tui_draw_text(y, r.x + 19, TUI_HELP_WHERE_W, tui_theme_attr(TUI_EL_DIM),
-                      tui_help_where(k->where));
+                      tui_keymap_where(k->where));
         for (size_t l = 0; l < lines; l++) {
             snprintf(line, sizeof line, "%.*s", (int)lens[l], k->help + starts[l]);
             tui_draw_text(y + (int)l, r.x + 19 + TUI_HELP_WHERE_W + 1, tw,

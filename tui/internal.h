@@ -203,7 +203,8 @@ void tui_draw_text(int y, int x, int w, int attr, const char *s);
 /* Fills w columns with blanks in attr. */
 void tui_draw_fill(int y, int x, int w, int attr);
 void tui_draw_clear(tui_rect r);
-/* A centered box of h x w (clipped to the screen), cleared; returns its rect. */
+/* A centered box of h x w (clipped to the screen), cleared, with a blank cell around it
+ * over the panes (no pane border runs beside its own); returns its rect. */
 tui_rect tui_draw_dialog(const tui_app *app, int h, int w, const char *title);
 /* A key-hint line: "Key label  Key label" with keys in the key_hint colour. */
 void tui_draw_hints(int y, int x, int w, const char *const *pairs, size_t npairs);
@@ -243,6 +244,10 @@ void tui_filter_open(tui_app *app);
 
 /* details.c */
 void tui_details_draw(tui_app *app);
+/* The word for the operation the worker runs on the VM of that name ("starting", "saving",
+ * "restoring", "busy"...), shown for its state by the VMs list and the details; NULL when
+ * none runs. */
+const char *tui_vm_busy_word(const tui_app *app, const char *vm_name);
 /* The selected VM's uptime text ("3m", "1h 05m"), "" when not running. */
 void tui_uptime_text(const pvm_vm *vm, char *out, size_t size);
 /* value cut to w columns into out (size bytes), ending in an ellipsis ("…" in a UTF-8
@@ -294,6 +299,13 @@ void tui_confirm(tui_app *app, const char *title, const char *question,
 void tui_prompt(tui_app *app, const char *title, const char *label, const char *initial,
                 void (*on_done)(tui_app *app, const char *text, const char *arg),
                 const char *arg);
+/* The same, but Enter first runs check (the engine's check of that value, e.g.
+ * pvm_snapshot_tag_check): when it fails its error shows under the text, in its own
+ * words, and the prompt stays open; Esc cancels. */
+void tui_prompt_checked(tui_app *app, const char *title, const char *label,
+                        const char *initial, int (*check)(const char *text, pvm_error *err),
+                        void (*on_done)(tui_app *app, const char *text, const char *arg),
+                        const char *arg);
 /* The searchable preset picker: on Enter calls on_pick with the preset (NULL: random). */
 void tui_preset_picker(tui_app *app, void (*on_pick)(tui_app *app, const pvm_preset *preset));
 /* The serial log viewer of a VM: scrolls, follows new lines. */

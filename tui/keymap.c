@@ -40,7 +40,7 @@ static const tui_binding tui_bindings[] = {
     {TUI_ACT_DISPLAY, {{'D', "D"}}, TUI_IN_VMS, "display",
      "how to see the VM's screen from your machine (vm display)"},
     {TUI_ACT_SNAP_TAKE, {{'p', "p"}}, TUI_IN_VMS | TUI_IN_SNAPSHOTS, "snapshot",
-     "take a snapshot of the VM (with its memory state when it runs)"},
+     "take a snapshot of the VM (asks for its tag; with its memory state when it runs)"},
     {TUI_ACT_SNAP_RESTORE, {{'r', "r"}}, TUI_IN_SNAPSHOTS, "restore",
      "restore the VM to the selected snapshot (asks first)"},
     {TUI_ACT_CANCEL, {{27, "Esc"}}, TUI_IN_ALL, "",
@@ -97,6 +97,26 @@ const char *tui_keymap_names(const tui_binding *b, char *buf, size_t size)
         used += (size_t)n;
     }
     return buf;
+}
+
+const char *tui_keymap_where(unsigned where)
+{
+    switch (where & TUI_IN_ALL) {
+    case TUI_IN_PROFILES:
+        return "Profiles";
+    case TUI_IN_VMS:
+        return "VMs";
+    case TUI_IN_SNAPSHOTS:
+        return "Snapshots";
+    case TUI_IN_PROFILES | TUI_IN_VMS:
+        return "Profiles, VMs";
+    case TUI_IN_VMS | TUI_IN_SNAPSHOTS:
+        return "VMs, Snapshots";
+    case TUI_IN_PROFILES | TUI_IN_SNAPSHOTS:
+        return "Profiles, Snaps";
+    default:
+        return "any pane";
+    }
 }
 
 const tui_binding *tui_keymap_find(tui_action act)

@@ -70,6 +70,9 @@ const tui_binding *tui_keymap(size_t *count);
 tui_action tui_keymap_lookup(int code, int pane);
 /* The binding's key names joined by ", " (e.g. "Up, k") into buf. */
 const char *tui_keymap_names(const tui_binding *b, char *buf, size_t size);
+/* Where a binding acts (its where bits), as the help screen's pane column says it:
+ * "VMs", "VMs, Snapshots", ... "any pane" for every pane; at most 15 characters. */
+const char *tui_keymap_where(unsigned where);
 /* The binding of an action, NULL when none. */
 const tui_binding *tui_keymap_find(tui_action act);
 

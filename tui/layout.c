@@ -173,6 +173,21 @@ size_t tui_wrap(const char *s, int width, size_t *starts, size_t *lens, size_t m
     return n;
 }
 
+void tui_audit_widths(int width, int ww, int *gw, int *pw, int *vw)
+{
+    *gw = *gw > TUI_AUDIT_COL_MAX ? TUI_AUDIT_COL_MAX : *gw;
+    *pw = *pw > TUI_AUDIT_COL_MAX ? TUI_AUDIT_COL_MAX : *pw;
+    int rest = width - ww - *gw - *pw - 6;
+    while (rest < TUI_AUDIT_VERDICT_MIN && (*gw > TUI_AUDIT_COL_MIN || *pw > TUI_AUDIT_COL_MIN)) {
+        if (*gw >= *pw)
+            (*gw)--;
+        else
+            (*pw)--;
+        rest++;
+    }
+    *vw = rest < TUI_AUDIT_VERDICT_MIN ? TUI_AUDIT_VERDICT_MIN : rest;
+}
+
 int tui_fit_items(const int *widths, const bool *essential, size_t n, int w, bool *show)
 {
     int used = 0;

@@ -73,6 +73,18 @@ int tui_layout_scroll(int top, int sel, int n, int height);
  * at least 1 otherwise); width < 1 counts as 1. */
 size_t tui_wrap(const char *s, int width, size_t *starts, size_t *lens, size_t max);
 
+/* The audit table's columns in a view `width` columns wide, two blanks between columns:
+ * WHAT keeps ww; GUEST SEES (*gw) and PROFILE (*pw) come in at their widest value and
+ * leave at most TUI_AUDIT_COL_MAX each; VERDICT gets the rest, and when that is under
+ * TUI_AUDIT_VERDICT_MIN the wider of guest and profile gives up a column at a time, down
+ * to TUI_AUDIT_COL_MIN (never below what it holds). *vw gets the verdict's width: at
+ * least TUI_AUDIT_VERDICT_MIN (wider than the view when nothing more could give: the
+ * view then scrolls sideways). vmwork.c wraps a longer verdict within *vw. */
+#define TUI_AUDIT_COL_MAX 48
+#define TUI_AUDIT_COL_MIN 16
+#define TUI_AUDIT_VERDICT_MIN 24
+void tui_audit_widths(int width, int ww, int *gw, int *pw, int *vw);
+
 /* Which of n items of widths[i] columns (gap included) a line of w columns shows:
  * every one when they fit, else the least important go first: items that are not
  * essential[i], from the last one back, until the rest fits (essential ones only

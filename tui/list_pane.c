@@ -260,13 +260,9 @@ static void tui_list_row(tui_app *app, tui_pane pane, size_t i, int y, int x, in
     int sa;
     tui_state_cell(vm, &st, &sa);
     int sw = 8, cw = w >= 24 ? TUI_CPU_W : 0;
-    bool busy = app->job && strcmp(app->job_target, vm->name) == 0;
+    const char *busy = tui_vm_busy_word(app, vm->name);
     if (busy)
-        st = app->job_kind == PVM_JOB_START    ? "starting"
-             : app->job_kind == PVM_JOB_DELETE ? "deleting"
-             : app->job_kind == PVM_JOB_CUSTOM ? (app->job_state[0] ? app->job_state : "busy")
-             : app->job_kind == PVM_JOB_RESUME ? "resuming"
-                                               : "stopping";
+        st = busy;
     tui_draw_text(y, x + 1, w - sw - cw - 3, base, vm->name);
     if (cw)
         tui_cpu_cell(app, vm, y, x + w - sw - cw - 2, cw, base);
@@ -311,11 +307,19 @@ void tui_list_draw(tui_app *app, tui_pane pane)
     tui_draw_box(app, r, title, focus);
     int inner_h = r.h - 2, inner_w = r.w - 2;
     if (!l->n) {
-        const char *empty = pane == TUI_PANE_SNAPSHOTS ? "no snapshots - p takes one"
+        const char *empty = pane == TUI_PANE_SNAPSHOTS && !tui_selected_vm_brief(app)
+                                ? "select a VM to see its snapshots"
                             : l->filter[0]           ? "nothing matches the filter"
+                            : pane == TUI_PANE_SNAPSHOTS ? "no snapshots of this VM - p takes one"
                             : pane == TUI_PANE_PROFILES ? "no profiles: n makes one"
                                                         : "no VMs: n makes one";
-        tui_draw_text(r.y + 1, r.x + 2, inner_w - 2, tui_theme_attr(TUI_EL_DIM), empty);
+        size_t starts[4], lens[4], n = tui_wrap(empty, inner_w - 2, starts, lens, 4);
+        for (size_t i = 0; i < n && i < 4 && (int)i < inner_h; i++) { /* a narrow pane wraps it */
+            char line[64];
+            snprintf(line, sizeof line, "%.*s", (int)lens[i], empty + starts[i]);
+            tui_draw_text(r.y + 1 + (int)i, r.x + 2, inner_w - 2, tui_theme_attr(TUI_EL_DIM),
+                          line);
+        }
         return;
     }
     l->top = tui_layout_scroll(l->top, l->sel, (int)l->n, inner_h);

@@ -71,12 +71,22 @@ static const char *tui_text_skip(const char *s, int cols)
     return s;
 }
 
+/* The columns s takes: its characters (UTF-8 continuation bytes count 0; the audit's "…"
+ * is 3 bytes in 1 column), as tui_text_skip counts them. */
+static int tui_text_cols(const char *s)
+{
+    int n = 0;
+    for (; *s; s++)
+        n += (*s & 0xc0) != 0x80;
+    return n;
+}
+
 static void tui_textview_draw(tui_modal *m, tui_app *app)
 {
     tui_textview *v = (tui_textview *)m;
     int widest = 0;
     for (size_t i = 0; i < v->text->n; i++) {
-        int w = (int)strlen(v->text->lines[i]);
+        int w = tui_text_cols(v->text->lines[i]);
         widest = w > widest ? w : widest;
     }
     tui_rect r = tui_draw_dialog(app, (int)v->text->n + 4, widest + 6 > 60 ? widest + 6 : 60,
@@ -95,9 +105,15 @@ static void tui_textview_draw(tui_modal *m, tui_app *app)
     char where[48];
     snprintf(where, sizeof where, "%d-%d of %zu", v->text->n ? v->top + 1 : 0,
              v->top + rows < (int)v->text->n ? v->top + rows : (int)v->text->n, v->text->n);
-    const char *hints[] = {"Up/Down/PgUp/PgDn", "scroll", "Left/Right", "sideways", "q/Esc",
-                           "close", where, ""};
-    tui_draw_hints(r.y + r.h - 2, r.x + 2, r.w - 4, hints, maxl > 0 ? 4 : 3);
+    /* Left/Right only when a line is wider than the window (then the position goes in
+     * the hints, else at the right) */
+    const char *wide[] = {"Up/Down/PgUp/PgDn", "scroll", "Left/Right", "scroll sideways",
+                          "q/Esc", "close", where, ""};
+    const char *narrow[] = {"Up/Down/PgUp/PgDn", "scroll", "q/Esc", "close"};
+    if (maxl > 0)
+        tui_draw_hints(r.y + r.h - 2, r.x + 2, r.w - 4, wide, 4);
+    else
+        tui_draw_hints(r.y + r.h - 2, r.x + 2, r.w - 4, narrow, 2);
     if (maxl <= 0)
         tui_draw_text(r.y + r.h - 2, r.x + r.w - 2 - (int)strlen(where), (int)strlen(where),
                       tui_theme_attr(TUI_EL_DIM), where);

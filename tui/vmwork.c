@@ -206,16 +206,22 @@ static void tui_audit_result(tui_app *app, tui_work *w, const pvm_worker_event *
         gw = g > gw ? g : gw;
         pw = p > pw ? p : pw;
     }
-    gw = gw > 48 ? 48 : gw;
-    pw = pw > 48 ? 48 : pw;
+    int vw; /* the view's widest inner width: its dialog at COLS - 2, less 4 */
+    tui_audit_widths(COLS - 6, ww, &gw, &pw, &vw);
     tui_text *t = tui_text_new();
     tui_text_add(t, au->mismatches || au->marks ? TUI_EL_ERROR : TUI_EL_OK,
                  "%d mismatch%s with the profile, %d virtualization mark%s seen inside the guest",
                  au->mismatches, au->mismatches == 1 ? "" : "es", au->marks,
                  au->marks == 1 ? "" : "s");
-    if (au->edited_fields[0])
-        tui_text_add(t, TUI_EL_ERROR, "the profile was edited since the VM started (%s): the "
-                     "VM wears the identity of its start until it restarts", au->edited_fields);
+    if (au->edited_fields[0]) { /* wrapped to the window, as the verdicts are */
+        char *line = pvm_xasprintf("the profile was edited since the VM started (%s): the VM "
+                                   "wears the identity of its start until it restarts",
+                                   au->edited_fields);
+        size_t starts[16], lens[16], n = tui_wrap(line, COLS - 6, starts, lens, 16);
+        for (size_t k = 0; k < n && k < 16; k++)
+            tui_text_add(t, TUI_EL_ERROR, "%.*s", (int)lens[k], line + starts[k]);
+        free(line);
+    }
     tui_text_add(t, TUI_EL_TITLE, "%-*s  %-*s  %-*s  %s", ww, "WHAT", gw, "GUEST SEES", pw,
                  "PROFILE", "VERDICT");
     for (size_t i = 0; i < au->n; i++) {
@@ -226,9 +232,17 @@ static void tui_audit_result(tui_app *app, tui_work *w, const pvm_worker_event *
         const char *g = tui_fit(it->guest, gw, guest, sizeof guest);
         const char *p = tui_fit(it->expected, pw, want, sizeof want);
         int wide = MB_CUR_MAX > 1 ? 2 : 0; /* "…" is 3 bytes in 1 column: pad by columns */
-        tui_text_add(t, it->mismatch || it->mark ? TUI_EL_ERROR : TUI_EL_TEXT,
-                     "%-*s  %-*s  %-*s  %s", ww, it->what, gw + (g == guest ? wide : 0), g,
-                     pw + (p == want ? wide : 0), p, verdict);
+        tui_element el = it->mismatch || it->mark ? TUI_EL_ERROR : TUI_EL_TEXT;
+        /* the verdict wrapped in its column, continued under it */
+        size_t starts[16], lens[16]; /* 300 bytes in 24 columns: at most 13 lines */
+        size_t nl = verdict[0] ? tui_wrap(verdict, vw, starts, lens, 16) : 0;
+        nl = nl > 16 ? 16 : nl;
+        tui_text_add(t, el, "%-*s  %-*s  %-*s  %.*s", ww, it->what,
+                     gw + (g == guest ? wide : 0), g, pw + (p == want ? wide : 0), p,
+                     nl ? (int)lens[0] : 0, nl ? verdict + starts[0] : "");
+        for (size_t k = 1; k < nl; k++)
+            tui_text_add(t, el, "%*s%.*s", ww + gw + pw + 6, "", (int)lens[k],
+                         verdict + starts[k]);
     }
     char title[96];
     snprintf(title, sizeof title, "Audit of %s (vm audit)", w->vm);

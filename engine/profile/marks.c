@@ -211,7 +211,7 @@ int pvm_profile_marks_check(const pvm_profile *p, bool allow, pvm_error *err)
     return pvm_error_set_field(err, PVM_E_INVALID, m.field,
                                "%s: \"%s\" is %s, a virtualization mark the guest can read, in "
                                "profile '%s', which hides the hypervisor; change it with "
-                               "'profile edit %s --%s VALUE' (or --random), or pass "
+                               "privarion-vm profile edit %s --%s VALUE (or --random), or pass "
                                "--allow-vm-marks", m.path, m.value, m.description, p->name,
                                pvm_shell_word(p->name, qn, sizeof qn), m.flag);
 }

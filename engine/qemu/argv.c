@@ -239,7 +239,7 @@ static int pvm_check_identity(const pvm_profile *p, const pvm_vm *vm, pvm_error 
             err, PVM_E_INVALID, "macAddress",
             "macAddress: empty in profile '%s', so QEMU would give the guest a "
             "52:54:00 address (QEMU's own prefix, a VM mark); set one with "
-            "'profile edit %s --mac XX:XX:XX:XX:XX:XX' (or --random), or use "
+            "privarion-vm profile edit %s --mac XX:XX:XX:XX:XX:XX (or --random), or use "
             "--net none",
             p->name, qn);
     if (!p->hw.cpu_model[0])
@@ -247,20 +247,20 @@ static int pvm_check_identity(const pvm_profile *p, const pvm_vm *vm, pvm_error 
             err, PVM_E_INVALID, "cpuModel",
             "cpuModel: empty in profile '%s', so the guest would read QEMU's "
             "own CPU brand \"QEMU Virtual CPU version 2.5+\"; set one with "
-            "'profile edit %s --cpu-model STR' (or --preset KEY)",
+            "privarion-vm profile edit %s --cpu-model STR (or --preset KEY)",
             p->name, qn);
     if (vm->disk_bus == PVM_DISK_NVME && !p->disk_serial[0])
         return pvm_error_set_field(
             err, PVM_E_INVALID, "diskSerial",
             "diskSerial: the nvme disk bus needs a disk serial (QEMU requires "
-            "one); set one with 'profile edit %s --disk-serial S' (or --random)",
+            "one); set one with privarion-vm profile edit %s --disk-serial S (or --random)",
             qn);
     if (vm->disk_bus == PVM_DISK_SATA && !p->disk_serial[0])
         return pvm_error_set_field(
             err, PVM_E_INVALID, "diskSerial",
             "diskSerial: empty in profile '%s', so QEMU would give the sata disk "
-            "its own serial QM00001 (a VM mark); set one with 'profile edit %s "
-            "--disk-serial S' (or --random)",
+            "its own serial QM00001 (a VM mark); set one with privarion-vm profile edit %s "
+            "--disk-serial S (or --random)",
             p->name, qn);
     return 0;
 }

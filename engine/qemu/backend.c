@@ -597,10 +597,13 @@ static int pvm_qemu_powerdown(const pvm_qemu_run *r, const pvm_vm *vm, int timeo
                               const pvm_progress *progress, pvm_error *err)
 {
     pvm_error q = {0}; /* without QMP the button cannot be pressed: say so at once */
+    char qn[PVM_NAME_MAX * 4 + 3];
+    pvm_shell_word(vm->name, qn, sizeof qn);
     if (pvm_qemu_command(r, "system_powerdown", &q) < 0)
         return pvm_error_set(err, PVM_E_QEMU, "VM '%s': QMP is unreachable, so the power "
                              "button cannot be pressed (%.200s); the guest keeps running: "
-                             "use --force to end QEMU", vm->name, q.msg);
+                             "use --force to end QEMU (privarion-vm vm stop %s --force)",
+                             vm->name, q.msg, qn);
     pvm_powerdown_wait w = {r, vm->pid, pvm_proc_now_ms() + PVM_POWERDOWN_EVERY_MS};
     int pfd = pvm_pidfd(vm->pid);
     int rc = pvm_wait_until_fd(pfd, pvm_powerdown_done, &w, timeout_ms, 50, progress,
@@ -611,8 +614,8 @@ static int pvm_qemu_powerdown(const pvm_qemu_run *r, const pvm_vm *vm, int timeo
         return -1;
     if (rc == 0)
         return pvm_error_set(err, PVM_E_STATE,
-                             "VM '%s': guest did not power off within %d s; use --force",
-                             vm->name, timeout_ms / 1000);
+                             "VM '%s': guest did not power off within %d s; use --force "
+                             "(privarion-vm vm stop %s --force)", vm->name, timeout_ms / 1000, qn);
     return 0;
 }
 

@@ -234,6 +234,25 @@ static void test_create_list(void **state)
     assert_int_equal(err.code, PVM_E_NOTFOUND);
 }
 
+/* The TUI's prefilled tag: what create would choose, a good tag, never one the VM has. */
+static void test_tag_default(void **state)
+{
+    fixture *f = *state;
+    pvm_error err = {0};
+    char tag[PVM_SNAP_TAG_MAX + 1], again[PVM_SNAP_TAG_MAX + 1];
+    assert_int_equal(pvm_snapshot_tag_default(f->e, "v1", tag, sizeof tag, &err), 0);
+    assert_int_equal(strncmp(tag, "snap-", 5), 0);
+    assert_int_equal(strlen(tag), strlen("snap-YYYYMMDD-HHMMSS"));
+    assert_int_equal(pvm_snapshot_tag_check(tag, &err), 0);
+    assert_int_equal(pvm_snapshot_create(f->e, "v1", tag, NULL, NULL, NULL, NULL, &err), 0);
+    assert_int_equal(pvm_snapshot_tag_default(f->e, "v1", again, sizeof again, &err), 0);
+    assert_string_not_equal(again, tag); /* taken: a suffix (or the next second) */
+    assert_int_equal(strncmp(again, "snap-", 5), 0);
+    assert_int_equal(pvm_snapshot_create(f->e, "v1", again, NULL, NULL, NULL, NULL, &err), 0);
+    assert_int_equal(pvm_snapshot_tag_default(f->e, "nope", tag, sizeof tag, &err), -1);
+    assert_int_equal(err.code, PVM_E_NOTFOUND);
+}
+
 static void test_failed_save_leaves_no_row(void **state)
 {
     fixture *f = *state;
@@ -859,6 +878,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_restore_device_change, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restore_old_row, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_list, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tag_default, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_save_leaves_no_row, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restore_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restore_into_stopped, setup, teardown),

@@ -26,6 +26,9 @@ static void test_table_is_sound(void **state)
         assert_true(strlen(b[i].help) > 5);
         assert_non_null(b[i].keys[0].name);
         assert_true(b[i].where != 0);
+        /* the help screen's pane column is never empty and fits its 15 columns */
+        assert_true(strlen(tui_keymap_where(b[i].where)) > 0);
+        assert_true(strlen(tui_keymap_where(b[i].where)) <= 15);
         assert_ptr_equal(tui_keymap_find(b[i].action), &b[i]);
         for (size_t j = i + 1; j < n; j++) {
             assert_int_not_equal(b[i].action, b[j].action);
@@ -53,6 +56,12 @@ static void test_lookup(void **state)
     assert_int_equal(tui_keymap_lookup('i', 1), TUI_ACT_INSTALL);
     assert_int_equal(tui_keymap_lookup('i', 2), TUI_ACT_NONE);
     assert_int_equal(tui_keymap_lookup('e', 1), TUI_ACT_EDIT);
+    assert_string_equal(tui_keymap_where(tui_keymap_find(TUI_ACT_SNAP_TAKE)->where),
+                        "VMs, Snapshots");
+    assert_string_equal(tui_keymap_where(tui_keymap_find(TUI_ACT_SNAP_RESTORE)->where),
+                        "Snapshots");
+    assert_string_equal(tui_keymap_where(tui_keymap_find(TUI_ACT_QUIT)->where), "any pane");
+    assert_string_equal(tui_keymap_where(tui_keymap_find(TUI_ACT_STOP)->where), "VMs");
     char buf[64];
     assert_string_equal(tui_keymap_names(tui_keymap_find(TUI_ACT_UP), buf, sizeof buf), "Up, k");
     assert_string_equal(tui_keymap_names(tui_keymap_find(TUI_ACT_OPEN), buf, sizeof buf), "Enter");

@@ -173,6 +173,40 @@ static void test_wrap_cuts_long_words_and_honours_newlines(void **state)
     assert_int_equal(tui_wrap("aa bb cc dd", 2, starts, lens, 1), 4); /* counts past max */
 }
 
+static void test_audit_widths_give_the_verdict_the_rest(void **state)
+{
+    (void)state;
+    int gw = 30, pw = 60, vw = 0;
+    /* 160 columns (a 154-column view): guest and profile whole (profile capped), the
+     * verdict the rest */
+    tui_audit_widths(154, 20, &gw, &pw, &vw);
+    assert_int_equal(gw, 30);
+    assert_int_equal(pw, TUI_AUDIT_COL_MAX);
+    assert_int_equal(vw, 154 - 20 - 30 - 48 - 6);
+    assert_int_equal(20 + gw + pw + vw + 6, 154); /* the table fits the view exactly */
+    /* 100 columns: the wider of guest and profile gives way first, the verdict gets its
+     * minimum and the row still fits */
+    gw = 30, pw = 60;
+    tui_audit_widths(94, 20, &gw, &pw, &vw);
+    assert_int_equal(vw, TUI_AUDIT_VERDICT_MIN);
+    assert_int_equal(20 + gw + pw + vw + 6, 94);
+    assert_true(gw >= TUI_AUDIT_COL_MIN && pw >= TUI_AUDIT_COL_MIN);
+    assert_true(pw - gw <= 1);
+    /* narrower than the minimum: both at their floor, the verdict at its minimum (the
+     * view scrolls sideways) */
+    gw = 30, pw = 60;
+    tui_audit_widths(60, 20, &gw, &pw, &vw);
+    assert_int_equal(gw, TUI_AUDIT_COL_MIN);
+    assert_int_equal(pw, TUI_AUDIT_COL_MIN);
+    assert_int_equal(vw, TUI_AUDIT_VERDICT_MIN);
+    /* a column narrower than the floor keeps its width */
+    gw = 10, pw = 12;
+    tui_audit_widths(50, 20, &gw, &pw, &vw);
+    assert_int_equal(gw, 10);
+    assert_int_equal(pw, 12);
+    assert_int_equal(vw, TUI_AUDIT_VERDICT_MIN);
+}
+
 static void test_fit_items_drops_least_important_first(void **state)
 {
     (void)state;
@@ -260,6 +294,7 @@ int main(void)
         cmocka_unit_test(test_wrap_breaks_at_blanks_and_keeps_every_word),
         cmocka_unit_test(test_wrap_cuts_long_words_and_honours_newlines),
         cmocka_unit_test(test_fit_items_drops_least_important_first),
+        cmocka_unit_test(test_audit_widths_give_the_verdict_the_rest),
         cmocka_unit_test(test_message_rows_move_the_hints_and_shrink_the_panes),
         cmocka_unit_test(test_hit_finds_pane_rows_tabs_and_details),
     };
