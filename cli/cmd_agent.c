@@ -361,7 +361,9 @@ int pvm_cli_install(pvm_cli *cli, int argc, char **argv)
 /* ------------------------------------------------------------- vm audit */
 
 const pvm_opt pvm_cli_audit_opts[] = {
-    {"json", 0, false, NULL, "print JSON: {mismatches, marks, editedSinceStart, items: [...]}"},
+    {"json", 0, false, NULL, "print JSON: {mismatches, marks, mismatchesEditedSinceStart, "
+     "editedSinceStart, items: [{what, guest, profile, started (edited only), mismatch, "
+     "mark}]}"},
 };
 const size_t pvm_cli_audit_nopts = sizeof pvm_cli_audit_opts / sizeof pvm_cli_audit_opts[0];
 

@@ -1,6 +1,8 @@
 /* agent.c - work inside a running guest through the QEMU guest agent: the agent session
  * (the VM's agent lock + one connection), guest commands, and streamed, checksummed
- * copies in both directions. Called by install.c, audit.c and the front ends. */
+ * copies in both directions. Called by install.c, audit.c and the front ends. The one
+ * engine file past hv.h by design: the agent exists only with the QEMU backend, so it
+ * speaks qemu-ga itself (qemu/qmp.h) and asks qemu/qemu.h which channel QEMU gave it. */
 #include "internal.h"
 #include "proc.h"
 #include "qemu/qemu.h"

@@ -64,6 +64,7 @@ static void audit_add(audit_run *r, const char *what, const char *guest, const c
     pvm_strlcpy(it->what, what, sizeof it->what);
     pvm_strlcpy(it->guest, guest, sizeof it->guest);
     audit_trim(it->guest);
+    it->nocase = nocase;
     if (expected && expected[0]) {
         pvm_strlcpy(it->expected, expected, sizeof it->expected);
         it->mismatch = nocase ? strcasecmp(it->guest, expected) != 0 : strcmp(it->guest, expected) != 0;
@@ -553,7 +554,9 @@ int pvm_vm_audit(pvm_engine *e, const char *name_or_id, pvm_audit *out, pvm_erro
 
 void pvm_audit_verdict(const pvm_audit_item *it, char *out, size_t size)
 {
-    bool waits = it->mismatch && it->edited && strcasecmp(it->guest, it->started) == 0;
+    bool waits = it->mismatch && it->edited &&
+                 (it->nocase ? strcasecmp(it->guest, it->started)
+                             : strcmp(it->guest, it->started)) == 0;
     snprintf(out, size, "%s%s%s%s", it->mismatch ? "MISMATCH" : "",
              waits ? ": profile edited since the VM started, which wears its start's value "
                      "until it restarts" : "",

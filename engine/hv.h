@@ -191,9 +191,6 @@ typedef struct pvm_hv_ops {
  * refuses what QEMU would, so create's refusals are the real ones). */
 typedef struct pvm_hv_home {
     char home[PVM_PATH_MAX];
-    bool hold;                     /* hv op hold on (QEMU) */
-    char held_sock[PVM_PATH_MAX];  /* the monitor socket held is connected to */
-    void *held;                    /* QEMU: the pvm_qmp connection held open, or NULL */
 } pvm_hv_home;
 int pvm_hv_home_open(const char *home, void **ctx, pvm_error *err);
 void pvm_hv_home_close(void *ctx);
@@ -206,25 +203,6 @@ int pvm_hv_devices_recorded(const pvm_vm_files *files, char *out, size_t size);
 
 extern const pvm_hv_ops pvm_hv_qemu; /* qemu/backend.c */
 extern const pvm_hv_ops pvm_hv_fake; /* fake/backend.c */
-
-/* The QEMU backend's snapshots (qemu/snapshot.c), behind its table's snapshot and
- * snapshot_list; home is the data folder. parse reads qemu-img info's JSON text (unit
- * tests feed it 100+ snapshots). */
-int pvm_qemu_snapshot(pvm_hv_home *c, const pvm_vm *vm, const pvm_vm_files *f,
-                      const pvm_hv_snap_req *req, pvm_error *err);
-/* A running VM's list comes from QMP query-block (QEMU's own view), a stopped one's
- * from qemu-img info. */
-int pvm_qemu_snapshot_list(pvm_hv_home *c, const pvm_vm *vm, const pvm_vm_files *f,
-                           pvm_hv_snap **out, size_t *n, pvm_error *err);
-int pvm_qemu_snapshot_parse(const char *json, pvm_hv_snap **out, size_t *n, pvm_error *err);
-/* A connection to the COMMAND monitor at sock for one exchange: the one held (hv op hold)
- * when it is to sock, else a new one, kept as the held one while hold is on. done after
- * the exchange: closes it unless it is the held one and ok (a failed exchange drops the
- * held one too: its stream is in doubt). The QEMU backend's probe and snapshots. */
-struct pvm_qmp;
-int pvm_qemu_cmd_connect(pvm_hv_home *c, const char *sock, int timeout_ms,
-                         struct pvm_qmp **q, pvm_error *err);
-void pvm_qemu_cmd_done(pvm_hv_home *c, struct pvm_qmp *q, bool ok);
 
 /* The backend by its config word; NULL when there is none of that name. */
 const pvm_hv_ops *pvm_hv_find(const char *name);

@@ -184,6 +184,28 @@ int pvm_proc_pid_write(const char *path, int pid, pvm_error *err)
     return 0;
 }
 
+/* Field 22 of /proc/PID/stat: the start time in clock ticks after boot. The
+ * command name (field 2) may hold spaces and parentheses: parse after the last ')'. */
+int pvm_proc_start_ticks(int pid, unsigned long long *ticks)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')');
+    if (!p)
+        return -1;
+    /* after ") " come fields 3.. : skip 19 of them to reach field 22 */
+    p++;
+    for (int field = 2; field < 21 && p; field++)
+        p = strchr(p + 1, ' ');
+    return p && sscanf(p, " %llu", ticks) == 1 ? 0 : -1;
+}
+
 bool pvm_proc_alive(int pid)
 {
     if (pid <= 0)

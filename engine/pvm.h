@@ -644,11 +644,12 @@ int pvm_vm_stop(pvm_engine *e, const char *name_or_id, bool force, int timeout_s
 int pvm_vm_resume(pvm_engine *e, const char *name_or_id, pvm_error *err);
 /* The identity a VM wears (vm_identity.c). A running VM keeps the identity it started with
  * (SMBIOS, UUID, MAC, disk serial, CPU) until its next start, whatever `profile edit` does
- * meanwhile: the start records it in the VM's folder. pvm_vm_identity_worn fills worn with
- * what vm (probed: state and pid live) wears: a running or paused VM's identity as recorded
- * at its start, over now (its profile as stored: id, name and preset stay now's); a stopped
- * VM, or one started by an older privarion-vm, wears now. Returns 1 when worn comes from
- * the record, 0 when it is now. */
+ * meanwhile: the start records it in the VM's folder, with the QEMU process it started (pid
+ * and start time). pvm_vm_identity_worn fills worn with what vm (probed: state and pid live)
+ * wears: a running or paused VM's identity as recorded at its start, over now (its profile
+ * as stored: id, name and preset stay now's); a stopped VM, one whose record names another
+ * QEMU run (started by an older privarion-vm) or a damaged record, wears now. Returns 1 when
+ * worn comes from the record, 0 when it is now. */
 int pvm_vm_identity_worn(pvm_engine *e, const pvm_vm *vm, const pvm_profile *now,
                          pvm_profile *worn);
 /* The same, reading vm's profile from the store (also into now, when not NULL): 1 or 0 as
@@ -1225,6 +1226,8 @@ typedef struct pvm_audit_item {
     char started[160];    /* edited: the value the running VM started with (and wears) */
     bool edited;          /* the profile's value was edited since the VM started */
     bool mismatch;        /* expected given and guest differs */
+    bool nocase;          /* guest was compared case-blind (vendor words); serials, MACs and
+                           * ids are compared exactly */
     const char *mark;     /* the mark's description (static), NULL when none */
 } pvm_audit_item;
 

@@ -221,7 +221,10 @@ typedef struct pvm_snap_vm {
     int lock_fd;
 } pvm_snap_vm;
 
-/* hv op hold: one connection to the VM's monitor for the probe, the list and the job. */
+/* hv op hold: one connection to the VM's monitor for the probe, the list and the job, let go
+ * right after the last QEMU exchange (before the store is written): other sessions' probes
+ * (vm list, show, the TUI's reloads, a start's twin and caps checks) do not take the VM's
+ * lock and wait for the monitor (up to PVM_QMP_SHORT_MS) while it is held. */
 static void pvm_snap_hold(const pvm_snap_vm *s, bool on)
 {
     if (s->hv && s->hv->hold)
@@ -256,7 +259,8 @@ static int pvm_snap_open(pvm_engine *e, const char *name, bool lock,
                           "done", s->vm.name);
         return -1;
     }
-    if (lock) /* the lock keeps other sessions of privarion-vm off the monitor meanwhile */
+    if (lock) /* the lock keeps other snapshot, start and stop commands away; probes of
+               * other sessions wait for the monitor until the hold is let go */
         pvm_snap_hold(s, true);
     pvm_step(progress, "checking the VM's state");
     pvm_vm_probe(e, &s->vm);
@@ -520,6 +524,7 @@ static int pvm_snap_save(pvm_engine *e, pvm_snap_vm *s, pvm_snapshot *row, bool 
     row->vmstate_bytes = made.vmstate_bytes;
     row->vm_clock_ns = made.vm_clock_ns;
     free(img);
+    pvm_snap_hold(s, false); /* QEMU's part is done: probes need not wait for the store */
     row->memory = req.op == PVM_HV_SNAP_SAVE;
     row->created_at = pvm_now();
     pvm_step(progress, "recording the snapshot");
@@ -734,9 +739,10 @@ static int pvm_snap_restore_locked(pvm_engine *e, pvm_snap_vm *s, const char *ta
         pvm_hv_snap_req req = {.op = PVM_HV_SNAP_LOAD, .tag = tag, .progress = progress};
         rc = s->hv->snapshot(s->ctx, &s->vm, &s->f, &req, err);
     }
+    pvm_snap_hold(s, false); /* QEMU's part is done: probes need not wait for the records */
     if (rc == 0 && row->memory && !row->adopted && row->identity[0]) {
         pvm_error ignored = {0}; /* the guest wears the snapshot's identity from now on */
-        (void)pvm_vm_identity_record_json(&s->f, s->vm.profile_id, row->identity, &ignored);
+        (void)pvm_vm_identity_record_loaded(e, &s->vm, &s->f, row->identity, &ignored);
     }
     if (rc == 0) {
         pvm_engine_step(e, "recording the restore (event)");

@@ -6,9 +6,11 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define PVM_IDENTITY_FILE_MAX (64u * 1024u)
 
@@ -18,7 +20,7 @@ static char *pvm_identity_path(const pvm_vm_files *f)
 }
 
 int pvm_vm_identity_record_json(const pvm_vm_files *f, const char *profile_id,
-                                const char *identity, pvm_error *err)
+                                const char *identity, int pid, pvm_error *err)
 {
     pvm_json_init();
     cJSON *id = cJSON_Parse(identity);
@@ -29,6 +31,11 @@ int pvm_vm_identity_record_json(const pvm_vm_files *f, const char *profile_id,
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "profileId", profile_id);
     cJSON_AddItemToObject(o, "identity", id);
+    unsigned long long ticks; /* the run it describes: its process, pid and start time */
+    if (pid == 0 || (pid > 0 && pvm_proc_start_ticks(pid, &ticks) == 0))
+        cJSON_AddNumberToObject(o, "qemuPid", pid);
+    if (pid > 0 && cJSON_GetObjectItemCaseSensitive(o, "qemuPid"))
+        cJSON_AddNumberToObject(o, "qemuStart", (double)ticks);
     char *text = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     char *path = pvm_identity_path(f);
@@ -42,10 +49,11 @@ int pvm_vm_identity_record_json(const pvm_vm_files *f, const char *profile_id,
     return rc;
 }
 
-int pvm_vm_identity_record(const pvm_vm_files *f, const pvm_profile *p, pvm_error *err)
+int pvm_vm_identity_record(const pvm_vm_files *f, const pvm_profile *p, int pid,
+                           pvm_error *err)
 {
     char *identity = pvm_snapshot_identity_json(p);
-    int rc = pvm_vm_identity_record_json(f, p->id, identity, err);
+    int rc = pvm_vm_identity_record_json(f, p->id, identity, pid, err);
     free(identity);
     return rc;
 }
@@ -54,37 +62,68 @@ int pvm_vm_identity_record(const pvm_vm_files *f, const pvm_profile *p, pvm_erro
 static char *pvm_identity_read(const pvm_vm_files *f)
 {
     char *path = pvm_identity_path(f);
-    FILE *fp = fopen(path, "re");
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
     free(path);
-    if (!fp)
-        return NULL;
-    char *buf = pvm_xmalloc(PVM_IDENTITY_FILE_MAX + 1);
-    size_t n = fread(buf, 1, PVM_IDENTITY_FILE_MAX, fp);
-    fclose(fp);
-    buf[n] = '\0';
+    char *buf = NULL;
+    size_t len;
+    if (fd >= 0 && pvm_read_all(fd, PVM_IDENTITY_FILE_MAX, &buf, &len) < 0)
+        buf = NULL;
+    if (fd >= 0)
+        close(fd);
     return buf;
 }
 
-/* Sets every identity field the record names over worn; false when the record does not
- * hold an identity of this profile. A value the field's rules refuse is left as worn had it
- * (the record was written from a valid profile; a hand-edited one changes nothing). */
-static bool pvm_identity_apply(const char *text, pvm_profile *worn)
+/* Sets the identity fields of id (a JSON object as pvm_snapshot_identity_json writes) over
+ * p, all or nothing: false, p untouched, when a value is not of its type or its field's rules
+ * refuse it, or (need_all) a field is missing. */
+static bool pvm_identity_overlay(const cJSON *id, pvm_profile *p, bool need_all)
 {
-    cJSON *o = cJSON_Parse(text);
-    const cJSON *pid = cJSON_GetObjectItemCaseSensitive(o, "profileId");
-    const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "identity");
-    bool ok = cJSON_IsString(pid) && cJSON_IsObject(id) && strcmp(pid->valuestring, worn->id) == 0;
+    pvm_profile scratch = *p;
     size_t n;
     const pvm_field *fields = pvm_profile_fields(&n);
-    for (size_t i = 0; ok && i < n; i++) {
+    for (size_t i = 0; i < n; i++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(id, fields[i].key);
         pvm_error ignored = {0};
-        if (cJSON_IsString(v))
-            (void)pvm_profile_set(worn, &fields[i], v->valuestring, &ignored);
+        if (!v && !need_all)
+            continue;
+        if (!cJSON_IsString(v) || pvm_profile_set(&scratch, &fields[i], v->valuestring,
+                                                  &ignored) < 0)
+            return false;
     }
     const cJSON *hide = cJSON_GetObjectItemCaseSensitive(id, "hideHypervisor");
-    if (ok && cJSON_IsBool(hide))
-        worn->hide_hypervisor = cJSON_IsTrue(hide);
+    if (hide || need_all) {
+        if (!cJSON_IsBool(hide))
+            return false;
+        scratch.hide_hypervisor = cJSON_IsTrue(hide);
+    }
+    *p = scratch;
+    return true;
+}
+
+/* True when the record names the QEMU run pid is now: its pid and start time (pid 0: a
+ * backend that runs no process, the fake). */
+static bool pvm_identity_this_run(const cJSON *o, int pid)
+{
+    const cJSON *rp = cJSON_GetObjectItemCaseSensitive(o, "qemuPid");
+    const cJSON *rs = cJSON_GetObjectItemCaseSensitive(o, "qemuStart");
+    unsigned long long ticks;
+    if (!cJSON_IsNumber(rp) || rp->valuedouble != pid || pid < 0)
+        return false;
+    return pid == 0 || (cJSON_IsNumber(rs) && pvm_proc_start_ticks(pid, &ticks) == 0 &&
+                        rs->valuedouble == (double)ticks);
+}
+
+/* Sets the record's identity over worn when the record is whole, of this profile and of the
+ * QEMU run pid; false (worn untouched) otherwise: a damaged or hand-edited record, or one
+ * an earlier run (or an older privarion-vm) left, changes nothing. */
+static bool pvm_identity_apply(const char *text, int pid, pvm_profile *worn)
+{
+    cJSON *o = cJSON_Parse(text);
+    const cJSON *prof = cJSON_GetObjectItemCaseSensitive(o, "profileId");
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "identity");
+    bool ok = cJSON_IsString(prof) && cJSON_IsObject(id) &&
+              strcmp(prof->valuestring, worn->id) == 0 && pvm_identity_this_run(o, pid) &&
+              pvm_identity_overlay(id, worn, true);
     cJSON_Delete(o);
     return ok;
 }
@@ -101,11 +140,29 @@ int pvm_vm_identity_worn(pvm_engine *e, const pvm_vm *vm, const pvm_profile *now
         return 0;
     char *text = pvm_identity_read(&f);
     pvm_json_init();
-    bool ok = text && pvm_identity_apply(text, worn);
+    bool ok = text && pvm_identity_apply(text, vm->pid, worn);
     free(text);
-    if (!ok)
-        *worn = *now;
     return ok ? 1 : 0;
+}
+
+int pvm_vm_identity_record_loaded(pvm_engine *e, const pvm_vm *vm, const pvm_vm_files *f,
+                                  const char *identity, pvm_error *err)
+{
+    pvm_profile worn;
+    if (pvm_vm_identity(e, vm, &worn, NULL, err) < 0)
+        return -1;
+    pvm_profile run = worn;
+    pvm_json_init();
+    cJSON *id = cJSON_Parse(identity);
+    bool ok = cJSON_IsObject(id) && pvm_identity_overlay(id, &worn, false);
+    cJSON_Delete(id);
+    if (!ok)
+        return pvm_error_set(err, PVM_E_INVALID, "snapshot identity to record: not an "
+                             "identity the profile's rules accept");
+    /* QEMU answers the disk's serial from its device property at each request (virtio-blk
+     * GET_ID; the guest's /sys/block/vda/serial asks anew): the run's, not the snapshot's */
+    memcpy(worn.disk_serial, run.disk_serial, sizeof worn.disk_serial);
+    return pvm_vm_identity_record(f, &worn, vm->pid, err);
 }
 
 int pvm_vm_identity(pvm_engine *e, const pvm_vm *vm, pvm_profile *worn, pvm_profile *now,

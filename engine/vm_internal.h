@@ -48,6 +48,9 @@ int pvm_proc_pid_read(const char *path);
 int pvm_proc_pid_write(const char *path, int pid, pvm_error *err);
 /* True when pid exists and is not a zombie. */
 bool pvm_proc_alive(int pid);
+/* Field 22 of /proc/PID/stat: when pid started, in clock ticks after boot (with the pid, it
+ * names one process across pid reuse); -1 when pid is gone (proc.c). */
+int pvm_proc_start_ticks(int pid, unsigned long long *ticks);
 /* True when one of the process's arguments contains needle. */
 bool pvm_proc_cmdline_has(int pid, const char *needle);
 /* The last non-empty line of a text file (or "" when none), trimmed. */
@@ -105,11 +108,20 @@ void pvm_vm_forget(pvm_engine *e, const pvm_vm *vm, const pvm_vm_files *f);
 /* Writes the kernel's boot id to VMDIR/boot-id at start (vm_ops.c) ... */
 void pvm_vm_boot_id_record(const pvm_vm_files *f);
 /* Records in VMDIR/identity the identity a start gives (p's identity fields, as
- * pvm_snapshot_identity_json writes them) or, after a memory restore, the one the snapshot
- * was taken with (identity: that JSON text) - vm_identity.c; read by pvm_vm_identity. */
-int pvm_vm_identity_record(const pvm_vm_files *f, const pvm_profile *p, pvm_error *err);
+ * pvm_snapshot_identity_json writes them; _json: that JSON text) for the QEMU run pid (its
+ * pid and /proc start time are stored with it; 0: a backend that runs no process; -1 or a
+ * process gone: a record no run matches, which pvm_vm_identity ignores) - vm_identity.c; read by pvm_vm_identity. */
+int pvm_vm_identity_record(const pvm_vm_files *f, const pvm_profile *p, int pid,
+                           pvm_error *err);
 int pvm_vm_identity_record_json(const pvm_vm_files *f, const char *profile_id,
-                                const char *identity, pvm_error *err);
+                                const char *identity, int pid, pvm_error *err);
+/* After a memory restore into vm (probed, running): records the snapshot's identity (JSON
+ * text: what the guest's RAM holds - SMBIOS tables, MAC, CPU) for vm->pid; the disk serial,
+ * which QEMU answers live from its command line, and fields an older snapshot lacks keep
+ * what vm wore.
+ * -1: a store error, or a value the field's rules refuse (PVM_E_INVALID). */
+int pvm_vm_identity_record_loaded(pvm_engine *e, const pvm_vm *vm, const pvm_vm_files *f,
+                                  const char *identity, pvm_error *err);
 /* ... and whether it differs now: the host restarted under a VM that ran (a backend's
  * probe shows it stopped, reason "host restarted"). */
 bool pvm_vm_host_restarted(const pvm_vm_files *f);

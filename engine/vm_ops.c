@@ -122,7 +122,9 @@ static int pvm_vm_start_locked(pvm_engine *e, pvm_vm *vm, const pvm_vm_files *f,
         goto done;
     pvm_report(progress, "starting the VM (backend)");
     pvm_vm_boot_id_record(f);
-    if (pvm_vm_identity_record(f, &p, err) < 0) { /* what it wears until its next start */
+    /* what it wears until its next start: written first (a folder that cannot take it stops
+     * the start), tied to the QEMU run once it runs */
+    if (pvm_vm_identity_record(f, &p, -1, err) < 0) {
         pvm_vm_forget(e, vm, f);
         goto done;
     }
@@ -137,6 +139,9 @@ static int pvm_vm_start_locked(pvm_engine *e, pvm_vm *vm, const pvm_vm_files *f,
     start_fd = -1;
     vm->pid = pid;
     vm->state = paused ? PVM_VM_PAUSED : PVM_VM_RUNNING;
+    pvm_error unbound = {0}; /* unwritten: no run matches the record, the VM wears its
+                              * profile as stored - what it started with, until an edit */
+    (void)pvm_vm_identity_record(f, &p, pid, &unbound);
     pvm_vm_event(e, vm, "vm.start", paused ? "QEMU started paused" : "QEMU started");
     rc = 0;
     if (wait_agent > 0)

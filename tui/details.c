@@ -38,6 +38,8 @@ const char *tui_fit(const char *value, int w, char *out, size_t size)
         wchar_t wc;
         size_t k = utf8 ? mbrtowc(&wc, value + at, strlen(value + at), &st) : 1;
         int cw = utf8 && k != (size_t)-1 && k != (size_t)-2 && k > 0 ? wcwidth(wc) : 1;
+        if (k == (size_t)-1 || k == (size_t)-2) /* st is undefined after a bad sequence */
+            memset(&st, 0, sizeof st);
         if (!utf8 || k == (size_t)-1 || k == (size_t)-2 || k == 0)
             k = 1;
         if (cw < 1)

@@ -3,6 +3,7 @@
  * the COMMAND monitor answering), the live state from the process, QMP and qemu.log,
  * shutdown, console, guest agent wait, and disks through qemu-img. Called through hv.h. */
 #include "hv.h"
+#include "qemu/ctx.h"
 #include "qemu/qemu.h"
 #include "qemu/qmp.h"
 
@@ -26,7 +27,6 @@
 #define PVM_QMP_SHORT_MS 2000
 #define PVM_QMP_READY_POLL_MS 5
 
-typedef pvm_hv_home pvm_qemu_ctx; /* hv.c's open/close/check */
 
 /* ------------------------------------------------------------- runtime files */
 
@@ -91,7 +91,7 @@ static void pvm_qemu_cleanup(void *ctx, const pvm_vm *vm, const pvm_vm_files *f)
     pvm_qemu_ctx *c = ctx;
     (void)f;
     pvm_qemu_run r;
-    if (pvm_qemu_run_init(c->home, vm->id, &r, NULL) == 0)
+    if (pvm_qemu_run_init(c->base.home, vm->id, &r, NULL) == 0)
         pvm_qemu_run_clean(&r);
 }
 
@@ -379,8 +379,8 @@ static int pvm_qemu_start(void *ctx, const pvm_hv_start *s, int *pid, pvm_error 
     int64_t end = pvm_proc_now_ms() + PVM_START_TIMEOUT_MS;
     int rc = -1;
     *pid = 0;
-    if (pvm_qemu_run_init(c->home, s->vm->id, &r, err) == 0 &&
-        pvm_qemu_build(c->home, s, &r, &argv, err) == 0 &&
+    if (pvm_qemu_run_init(c->base.home, s->vm->id, &r, err) == 0 &&
+        pvm_qemu_build(c->base.home, s, &r, &argv, err) == 0 &&
         (pvm_qemu_step(s->progress, "preparing the runtime folder"), 1) &&
         pvm_qemu_prepare(s->files, &r, err) == 0 && pvm_qemu_tpm(s, &r, err) == 0 &&
         pvm_qemu_spawn(s, &r, &argv, end, err) == 0 &&
@@ -393,7 +393,7 @@ static int pvm_qemu_start(void *ctx, const pvm_hv_start *s, int *pid, pvm_error 
 
 /* ------------------------------------------- the COMMAND connection held (hv hold) */
 
-int pvm_qemu_cmd_connect(pvm_hv_home *c, const char *sock, int timeout_ms, pvm_qmp **q,
+int pvm_qemu_cmd_connect(pvm_qemu_ctx *c, const char *sock, int timeout_ms, pvm_qmp **q,
                          pvm_error *err)
 {
     *q = NULL;
@@ -410,7 +410,7 @@ int pvm_qemu_cmd_connect(pvm_hv_home *c, const char *sock, int timeout_ms, pvm_q
     return 0;
 }
 
-void pvm_qemu_cmd_done(pvm_hv_home *c, pvm_qmp *q, bool ok)
+void pvm_qemu_cmd_done(pvm_qemu_ctx *c, pvm_qmp *q, bool ok)
 {
     if (!q || (q == c->held && ok))
         return;
@@ -429,10 +429,21 @@ static void pvm_qemu_hold(void *ctx, bool on)
     }
 }
 
+static int pvm_qemu_open(const char *home, void **ctx, pvm_error *err)
+{
+    pvm_qemu_ctx *c = pvm_xcalloc(1, sizeof *c);
+    if (pvm_strlcpy(c->base.home, home, sizeof c->base.home) >= sizeof c->base.home) {
+        free(c);
+        return pvm_error_set(err, PVM_E_INVALID, "home: %s is too long a path", home);
+    }
+    *ctx = c;
+    return 0;
+}
+
 static void pvm_qemu_close(void *ctx)
 {
     pvm_qemu_hold(ctx, false);
-    pvm_hv_home_close(ctx);
+    free(ctx);
 }
 
 /* -------------------------------------------------------------------- probe */
@@ -548,7 +559,7 @@ static void pvm_qemu_probe(void *ctx, const pvm_vm_files *f, int intent_pid, pvm
     vm->state = PVM_VM_STOPPED;
     vm->pid = 0;
     vm->state_reason[0] = '\0';
-    if (pvm_qemu_run_init(c->home, vm->id, &r, NULL) < 0)
+    if (pvm_qemu_run_init(c->base.home, vm->id, &r, NULL) < 0)
         return;
     vm->pid = pvm_qemu_live_pid(&r, intent_pid);
     if (vm->pid) {
@@ -631,7 +642,7 @@ static int pvm_qemu_shutdown(void *ctx, const pvm_vm *vm, const pvm_vm_files *f,
     pvm_qemu_ctx *c = ctx;
     (void)f;
     pvm_qemu_run r;
-    if (pvm_qemu_run_init(c->home, vm->id, &r, err) < 0)
+    if (pvm_qemu_run_init(c->base.home, vm->id, &r, err) < 0)
         return -1;
     int rc = how == PVM_HV_STOP_FORCE ? pvm_qemu_force(&r, vm, progress, err)
                                       : pvm_qemu_powerdown(&r, vm, timeout_ms, progress, err);
@@ -666,7 +677,7 @@ static int pvm_qemu_command_monitor(void *ctx, const pvm_vm *vm, pvm_qmp **q, pv
 {
     pvm_qemu_ctx *c = ctx;
     pvm_qemu_run r;
-    if (pvm_qemu_run_init(c->home, vm->id, &r, err) < 0)
+    if (pvm_qemu_run_init(c->base.home, vm->id, &r, err) < 0)
         return -1;
     return pvm_qmp_connect(r.qmp_sock, PVM_QMP_SHORT_MS, q, err);
 }
@@ -699,7 +710,7 @@ static int pvm_qemu_runtime_path(void *ctx, const pvm_vm *vm, pvm_vm_path_kind k
 {
     pvm_qemu_ctx *c = ctx;
     pvm_qemu_run r;
-    if (pvm_qemu_run_init(c->home, vm->id, &r, err) < 0)
+    if (pvm_qemu_run_init(c->base.home, vm->id, &r, err) < 0)
         return -1;
     const char *p = NULL;
     switch (kind) {
@@ -721,7 +732,7 @@ static int pvm_qemu_console_open(void *ctx, const pvm_vm *vm, int *fd, pvm_error
 {
     pvm_qemu_ctx *c = ctx;
     pvm_qemu_run r;
-    if (pvm_qemu_run_init(c->home, vm->id, &r, err) < 0)
+    if (pvm_qemu_run_init(c->base.home, vm->id, &r, err) < 0)
         return -1;
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     pvm_strlcpy(sa.sun_path, r.serial_sock, sizeof sa.sun_path);
@@ -771,7 +782,7 @@ static int pvm_qemu_agent_wait(void *ctx, const pvm_vm *vm, int timeout_ms,
 {
     pvm_qemu_ctx *c = ctx;
     pvm_qemu_run r;
-    if (pvm_qemu_run_init(c->home, vm->id, &r, err) < 0)
+    if (pvm_qemu_run_init(c->base.home, vm->id, &r, err) < 0)
         return -1;
     pvm_agent_wait w = {.r = &r, .pid = vm->pid, .end = pvm_proc_now_ms() + timeout_ms};
     int rc = pvm_wait_until(pvm_agent_done, &w, timeout_ms, 200, progress,
@@ -837,7 +848,7 @@ static int pvm_qemu_screendump(void *ctx, const pvm_vm *vm, pvm_image *out, pvm_
 {
     pvm_qemu_ctx *c = ctx;
     pvm_qemu_run r;
-    if (pvm_qemu_run_init(c->home, vm->id, &r, err) < 0)
+    if (pvm_qemu_run_init(c->base.home, vm->id, &r, err) < 0)
         return -1;
     uint32_t tag;
     pvm_random_bytes(&tag, sizeof tag);
@@ -959,7 +970,7 @@ static int pvm_qemu_devices_op(void *ctx, const pvm_profile *p, const pvm_vm *vm
 
 const pvm_hv_ops pvm_hv_qemu = {
     .name = "qemu",
-    .open = pvm_hv_home_open,
+    .open = pvm_qemu_open,
     .close = pvm_qemu_close,
     .check = pvm_hv_argv_check,
     .disk_info = pvm_qemu_disk_info,

@@ -133,8 +133,10 @@ bool pvm_qga_seen_this_run(const char *sock, time_t *when)
 {
     char path[PATH_MAX];
     struct stat seen, st;
-    if (!qga_seen_path(sock, path, sizeof path) || stat(path, &seen) < 0 || stat(sock, &st) < 0 ||
-        seen.st_mtime < st.st_mtime)
+    if (!qga_seen_path(sock, path, sizeof path) || stat(path, &seen) < 0 || stat(sock, &st) < 0)
+        return false;
+    if (seen.st_mtim.tv_sec < st.st_mtim.tv_sec || /* in ns: a previous run's within the second */
+        (seen.st_mtim.tv_sec == st.st_mtim.tv_sec && seen.st_mtim.tv_nsec < st.st_mtim.tv_nsec))
         return false;
     *when = seen.st_mtime;
     return true;

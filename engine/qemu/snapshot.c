@@ -5,6 +5,7 @@
  * query-block. Called through backend.c's table. */
 #include "hv.h"
 #include "base/base.h"
+#include "qemu/ctx.h"
 #include "qemu/qemu.h"
 #include "qemu/qmp.h"
 
@@ -75,7 +76,7 @@ static void pvm_snap_made(pvm_qmp *q, const pvm_hv_snap_req *req)
 
 /* A running (or paused) VM: one job, or the synchronous disk-only command, then `cont`
  * after a load into a VM started paused. */
-static int pvm_snap_live(pvm_hv_home *c, const pvm_qemu_run *r, const pvm_vm *vm,
+static int pvm_snap_live(pvm_qemu_ctx *c, const pvm_qemu_run *r, const pvm_vm *vm,
                          const pvm_hv_snap_req *req, pvm_error *err)
 {
     pvm_qmp *q = NULL;
@@ -98,8 +99,10 @@ static int pvm_snap_live(pvm_hv_home *c, const pvm_qemu_run *r, const pvm_vm *vm
         pvm_snap_step(req->progress, "resuming the guest");
         rc = pvm_qmp_execute(q, "cont", NULL, NULL, PVM_SNAP_CONNECT_MS, err);
     }
-    if (rc == 0 && req->made)
+    if (rc == 0 && req->made) { /* its own step: the "QEMU snapshot-*" one times the job alone */
+        pvm_snap_step(req->progress, "reading the new snapshot's figures");
         pvm_snap_made(q, req);
+    }
     pvm_qemu_cmd_done(c, q, rc == 0);
     if (rc < 0 && err && err->code != PVM_E_CANCELLED) {
         char said[sizeof err->msg];
@@ -123,11 +126,11 @@ static int pvm_snap_offline(const pvm_vm *vm, const pvm_vm_files *f, const pvm_h
     return pvm_img_snapshot(f->disk, op, req->tag, what, err);
 }
 
-int pvm_qemu_snapshot(pvm_hv_home *c, const pvm_vm *vm, const pvm_vm_files *f,
+int pvm_qemu_snapshot(pvm_qemu_ctx *c, const pvm_vm *vm, const pvm_vm_files *f,
                       const pvm_hv_snap_req *req, pvm_error *err)
 {
     pvm_qemu_run r;
-    if (pvm_qemu_run_init(c->home, vm->id, &r, err) < 0)
+    if (pvm_qemu_run_init(c->base.home, vm->id, &r, err) < 0)
         return -1;
     if (vm->state == PVM_VM_RUNNING || vm->state == PVM_VM_PAUSED)
         return pvm_snap_live(c, &r, vm, req, err);
@@ -205,7 +208,7 @@ static int pvm_snap_query(pvm_qmp *q, pvm_hv_snap **out, size_t *n, pvm_error *e
 }
 
 /* A running VM: query-block over the held connection, or its own. */
-static int pvm_snap_list_qmp(pvm_hv_home *c, const pvm_qemu_run *r, pvm_hv_snap **out,
+static int pvm_snap_list_qmp(pvm_qemu_ctx *c, const pvm_qemu_run *r, pvm_hv_snap **out,
                              size_t *n, pvm_error *err)
 {
     pvm_qmp *q = NULL;
@@ -216,12 +219,12 @@ static int pvm_snap_list_qmp(pvm_hv_home *c, const pvm_qemu_run *r, pvm_hv_snap 
     return rc;
 }
 
-int pvm_qemu_snapshot_list(pvm_hv_home *c, const pvm_vm *vm, const pvm_vm_files *f,
+int pvm_qemu_snapshot_list(pvm_qemu_ctx *c, const pvm_vm *vm, const pvm_vm_files *f,
                            pvm_hv_snap **out, size_t *n, pvm_error *err)
 {
     pvm_qemu_run r;
     if ((vm->state == PVM_VM_RUNNING || vm->state == PVM_VM_PAUSED) &&
-        pvm_qemu_run_init(c->home, vm->id, &r, NULL) == 0 &&
+        pvm_qemu_run_init(c->base.home, vm->id, &r, NULL) == 0 &&
         pvm_snap_list_qmp(c, &r, out, n, NULL) == 0)
         return 0; /* else the image itself, read from outside */
     char *json = NULL;

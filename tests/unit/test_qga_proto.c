@@ -529,6 +529,30 @@ static void test_seen_this_run(void **state)
     unlink(seen);
 }
 
+/* agent.seen from the previous run made within the same second as the new socket: compared
+ * in nanoseconds, earlier than the socket does not count, later does. */
+static void test_seen_same_second(void **state)
+{
+    agent *a = *state;
+    time_t when = 0;
+    pvm_qga_mark_seen(a->path);
+    char seen[160];
+    snprintf(seen, sizeof seen, "%s/agent.seen", a->dir);
+    struct timespec sock_t[2] = {{.tv_sec = 1500000000, .tv_nsec = 500000000},
+                                 {.tv_sec = 1500000000, .tv_nsec = 500000000}};
+    struct timespec before[2] = {{.tv_sec = 1500000000, .tv_nsec = 100000000},
+                                 {.tv_sec = 1500000000, .tv_nsec = 100000000}};
+    struct timespec after[2] = {{.tv_sec = 1500000000, .tv_nsec = 900000000},
+                                {.tv_sec = 1500000000, .tv_nsec = 900000000}};
+    assert_int_equal(utimensat(AT_FDCWD, a->path, sock_t, 0), 0);
+    assert_int_equal(utimensat(AT_FDCWD, seen, before, 0), 0);
+    assert_false(pvm_qga_seen_this_run(a->path, &when));
+    assert_int_equal(utimensat(AT_FDCWD, seen, after, 0), 0);
+    assert_true(pvm_qga_seen_this_run(a->path, &when));
+    assert_int_equal(when, 1500000000);
+    unlink(seen);
+}
+
 static void test_no_agent_listener(void **state)
 {
     agent *a = *state; /* listening, never accepting */
@@ -1141,6 +1165,7 @@ int main(void)
         T(test_sync_discards_stale),
         T(test_sync_resets_half_sent_request),
         T(test_seen_this_run),
+        T(test_seen_same_second),
         T(test_no_agent_listener),
         T(test_agent_silent),
         cmocka_unit_test(test_missing_socket),

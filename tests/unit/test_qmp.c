@@ -23,6 +23,7 @@
 
 #include "proc.h"
 #include "../../engine/hv.h"
+#include "../../engine/qemu/ctx.h"
 #include "../../engine/qemu/qmp.h"
 #include "../../engine/vm_internal.h" /* pvm_proc_alive, _wait_gone, _sleep_ms */
 #include "fixture.h"
@@ -206,7 +207,7 @@ static void test_real_second_client_times_out(void **state)
 /* hv op hold of the QEMU backend: its exchanges share one COMMAND connection while on
  * (another client meanwhile waits unanswered: QEMU serves one), a failed exchange drops
  * it, off closes it, and without hold each exchange has its own, closed after it. */
-static pvm_hv_home g_home;
+static pvm_qemu_ctx g_home;
 
 static int held_teardown(void **state)
 {

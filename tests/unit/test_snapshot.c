@@ -2,7 +2,8 @@
  * device comparisons, qemu-img info's snapshot table (120 entries), and the engine's flows
  * (engine/snapshot.c) over the fake backend: create (generated and given tags, disk-only on
  * a stopped VM), a failed save leaving no row, restore refusals (identity, devices, disk-only
- * into a running VM), the identity a running VM wears after a profile edit (vm_identity.c), restore into a stopped VM (starts paused, resumes), reconciliation of
+ * into a running VM), the identity a running VM wears after a profile edit (vm_identity.c: a
+ * record of another run or a damaged one counts for nothing), restore into a stopped VM (starts paused, resumes), reconciliation of
  * snapshots dropped or added behind the engine's back, the busy lock, rows deleted with the
  * VM. Run by tests/run (plain and ASan+UBSan). */
 #include <setjmp.h>
@@ -19,6 +20,7 @@
 
 #include "../../engine/fake/fake.h"
 #include "../../engine/hv.h"
+#include "../../engine/qemu/ctx.h"
 #include "../../engine/internal.h"
 #include "../../engine/vm_internal.h"
 #include "rm_rf.h"
@@ -391,6 +393,145 @@ static void test_identity_record_missing(void **state)
     free(path);
 }
 
+static char *read_text(const char *path)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *fp = fopen(path, "r");
+    assert_non_null(fp);
+    assert_true(getdelim(&text, &len, '\0', fp) > 0);
+    fclose(fp);
+    return text;
+}
+
+/* The record with the text `from` replaced by `to` (which must be found). */
+static char *record_edit(const char *good, const char *from, const char *to)
+{
+    const char *at = strstr(good, from);
+    assert_non_null(at);
+    return pvm_xasprintf("%.*s%s%s", (int)(at - good), good, to, at + strlen(from));
+}
+
+/* A record left by an earlier run (no run named, or another one), or a damaged one (a value
+ * its field refuses, a field missing): the profile's whole identity, never a mix. */
+static void test_identity_record_stale(void **state)
+{
+    fixture *f = *state;
+    pvm_error err = {0};
+    pvm_profile w, now;
+    running(f);
+    pvm_vm_files files;
+    assert_int_equal(pvm_vm_files_init(f->home, f->vm.id, &files, &err), 0);
+    char *path = pvm_xasprintf("%s/identity", files.dir);
+    char *good = read_text(path); /* SERIAL1 and ...:01, while the profile gets SERIAL2, :02 */
+    assert_non_null(strstr(good, "\"qemuPid\":0")); /* the fake runs no process */
+    pvm_profile p;
+    assert_int_equal(pvm_profile_get(f->e, "p1", &p, &err), 0);
+    strcpy(p.serial, "SERIAL2");
+    strcpy(p.mac, "a4:bb:6d:00:00:02");
+    assert_int_equal(pvm_profile_update(f->e, &p, NULL, &err), 0);
+    size_t n;
+    const pvm_field *fields = pvm_profile_fields(&n);
+    const pvm_field *serial = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(fields[i].key, "serialNumber"))
+            serial = &fields[i];
+    assert_non_null(serial);
+    pvm_profile scratch = p;
+    assert_int_equal(pvm_profile_set(&scratch, serial, "bad\001", &err), -1); /* refused */
+    char *bad[] = {
+        record_edit(good, ",\"qemuPid\":0", ""),               /* an older build's record */
+        record_edit(good, "\"qemuPid\":0", "\"qemuPid\":4242"), /* another run's */
+        record_edit(good, "\"serialNumber\":\"SERIAL1\"", "\"serialNumber\":\"bad\\u0001\""),
+        record_edit(good, "\"serialNumber\":\"SERIAL1\",", ""), /* a field missing */
+        record_edit(good, "\"hideHypervisor\":", "\"hideHypervisor\":\"x\",\"y\":"),
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        write_text(path, bad[i]);
+        worn(f, &w, &now);
+        if (strcmp(w.serial, "SERIAL2") || strcmp(w.mac, "a4:bb:6d:00:00:02"))
+            fail_msg("record %zu (%s) gave serial %s, MAC %s", i, bad[i], w.serial, w.mac);
+        free(bad[i]);
+    }
+    write_text(path, good);
+    worn(f, &w, &now);
+    assert_string_equal(w.serial, "SERIAL1");
+    assert_string_equal(w.mac, "a4:bb:6d:00:00:01");
+    free(good);
+    free(path);
+}
+
+/* A record names its QEMU run by pid and start time: this process stands in for QEMU. */
+static void test_identity_record_names_process(void **state)
+{
+    fixture *f = *state;
+    pvm_error err = {0};
+    pvm_vm_files files;
+    assert_int_equal(pvm_vm_files_init(f->home, f->vm.id, &files, &err), 0);
+    pvm_profile p, w;
+    assert_int_equal(pvm_profile_get(f->e, "p1", &p, &err), 0);
+    pvm_profile then = p;
+    strcpy(then.serial, "SERIALRUN");
+    assert_int_equal(pvm_vm_identity_record(&files, &then, (int)getpid(), &err), 0);
+    pvm_vm vm = f->vm;
+    vm.state = PVM_VM_RUNNING;
+    vm.pid = (int)getpid();
+    assert_int_equal(pvm_vm_identity_worn(f->e, &vm, &p, &w), 1);
+    assert_string_equal(w.serial, "SERIALRUN");
+    vm.pid = (int)getppid(); /* another process: another run */
+    assert_int_equal(pvm_vm_identity_worn(f->e, &vm, &p, &w), 0);
+    assert_string_equal(w.serial, p.serial);
+    /* the same pid, started at another time (pid reuse) */
+    vm.pid = (int)getpid();
+    unsigned long long ticks;
+    assert_int_equal(pvm_proc_start_ticks(vm.pid, &ticks), 0);
+    char *path = pvm_xasprintf("%s/identity", files.dir);
+    char *good = read_text(path);
+    char *from = pvm_xasprintf("\"qemuStart\":%llu", ticks);
+    char *to = pvm_xasprintf("\"qemuStart\":%llu", ticks + 1);
+    char *reused = record_edit(good, from, to);
+    write_text(path, reused);
+    assert_int_equal(pvm_vm_identity_worn(f->e, &vm, &p, &w), 0);
+    assert_string_equal(w.serial, p.serial);
+    /* a start's first record, before QEMU runs, names no run */
+    assert_int_equal(pvm_vm_identity_record(&files, &then, -1, &err), 0);
+    assert_int_equal(pvm_vm_identity_worn(f->e, &vm, &p, &w), 0);
+    vm.pid = 0;
+    assert_int_equal(pvm_vm_identity_worn(f->e, &vm, &p, &w), 0);
+    free(reused);
+    free(to);
+    free(from);
+    free(good);
+    free(path);
+}
+
+/* A forced memory restore across a disk-serial edit: the guest's RAM holds the snapshot's
+ * identity, but QEMU answers the disk serial from the running command line (checked on the
+ * test guest: /sys/block/vda/serial shows the new one), so the record keeps the run's. */
+static void test_restore_keeps_run_disk_serial(void **state)
+{
+    fixture *f = *state;
+    pvm_error err = {0};
+    pvm_profile p, w, now;
+    running(f);
+    assert_int_equal(pvm_snapshot_create(f->e, "v1", "s", NULL, NULL, NULL, NULL, &err), 0);
+    assert_int_equal(pvm_profile_get(f->e, "p1", &p, &err), 0);
+    char old_disk[sizeof p.disk_serial];
+    strcpy(old_disk, p.disk_serial);
+    strcpy(p.serial, "SERIAL2");
+    strcpy(p.disk_serial, "DISK2NEW");
+    assert_string_not_equal(old_disk, "DISK2NEW");
+    assert_int_equal(pvm_profile_update(f->e, &p, NULL, &err), 0);
+    assert_int_equal(pvm_vm_stop(f->e, "v1", true, 5, NULL, &err), 0);
+    running(f); /* this run's command line: SERIAL2, DISK2NEW */
+    pvm_snapshot_opts force = {.force = true};
+    if (pvm_snapshot_restore(f->e, "v1", "s", &force, NULL, NULL, &err) < 0)
+        fail_msg("forced restore: %s", err.msg);
+    worn(f, &w, &now);
+    assert_string_equal(w.serial, "SERIAL1");       /* SMBIOS: in the guest's RAM */
+    assert_string_equal(w.disk_serial, "DISK2NEW"); /* answered live by this QEMU */
+}
+
 /* Twins: what running VMs show (their start's identity) against what a start would show. */
 static void test_twins_follow_worn_identity(void **state)
 {
@@ -743,6 +884,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_restore_into_stopped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_identity_worn_while_running, setup, teardown),
         cmocka_unit_test_setup_teardown(test_identity_record_missing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_identity_record_stale, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_identity_record_names_process, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restore_keeps_run_disk_serial, setup, teardown),
         cmocka_unit_test_setup_teardown(test_twins_follow_worn_identity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reconcile, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rows_unreconciled, setup, teardown),

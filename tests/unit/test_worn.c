@@ -88,6 +88,15 @@ static void test_verdict(void **state)
     it.edited = it.mismatch = true;
     pvm_audit_verdict(&it, out, sizeof out);
     assert_non_null(strstr(out, "MISMATCH: profile edited since the VM started"));
+    /* a serial (compared exactly) that differs from the started one in case only: another
+     * value, a plain mismatch; a vendor word (compared case-blind): the edit */
+    strcpy(it.guest, "old");
+    pvm_audit_verdict(&it, out, sizeof out);
+    assert_string_equal(out, "MISMATCH");
+    it.nocase = true;
+    pvm_audit_verdict(&it, out, sizeof out);
+    assert_non_null(strstr(out, "MISMATCH: profile edited since the VM started"));
+    it.nocase = false;
     /* the guest shows neither: a plain mismatch, not the edit */
     strcpy(it.guest, "THIRD");
     pvm_audit_verdict(&it, out, sizeof out);
