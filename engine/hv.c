@@ -92,9 +92,10 @@ int pvm_hv_argv_check(void *ctx, const pvm_profile *p, const pvm_vm *vm, pvm_err
     return pvm_qemu_argv_check(p, vm, err);
 }
 
-int pvm_hv_devices_record(const pvm_vm_files *files, const char *text, pvm_error *err)
+int pvm_vm_file_write_line(const pvm_vm_files *files, const char *name, const char *text,
+                           pvm_error *err)
 {
-    char *path = pvm_xasprintf("%s/devices", files->dir);
+    char *path = pvm_xasprintf("%s/%s", files->dir, name);
     char *line = pvm_xasprintf("%s\n", text);
     int rc = pvm_write_file_atomic(path, line);
     if (rc < 0)
@@ -102,6 +103,11 @@ int pvm_hv_devices_record(const pvm_vm_files *files, const char *text, pvm_error
     free(line);
     free(path);
     return rc;
+}
+
+int pvm_hv_devices_record(const pvm_vm_files *files, const char *text, pvm_error *err)
+{
+    return pvm_vm_file_write_line(files, "devices", text, err);
 }
 
 int pvm_hv_devices_recorded(const pvm_vm_files *files, char *out, size_t size)

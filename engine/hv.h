@@ -195,6 +195,10 @@ typedef struct pvm_hv_home {
 int pvm_hv_home_open(const char *home, void **ctx, pvm_error *err);
 void pvm_hv_home_close(void *ctx);
 int pvm_hv_argv_check(void *ctx, const pvm_profile *p, const pvm_vm *vm, pvm_error *err);
+/* Replaces files->dir/name with text and a newline, whole (pvm_write_file_atomic): 0, or
+ * -1 with err naming the path. The VM's recorded files (devices, identity) use it. */
+int pvm_vm_file_write_line(const pvm_vm_files *files, const char *name, const char *text,
+                           pvm_error *err);
 /* The device set of a boot (hv op devices), kept in files->dir/devices: record writes it
  * (at start, by rename), recorded reads it: 0, or -1 when there is none (a VM started by
  * an older privarion-vm). */

@@ -184,18 +184,26 @@ int pvm_proc_pid_write(const char *path, int pid, pvm_error *err)
     return 0;
 }
 
+long pvm_proc_read(int pid, const char *name, char *buf, size_t size)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/%s", pid, name);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, size - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return (long)n;
+}
+
 /* Field 22 of /proc/PID/stat: the start time in clock ticks after boot. The
  * command name (field 2) may hold spaces and parentheses: parse after the last ')'. */
 int pvm_proc_start_ticks(int pid, unsigned long long *ticks)
 {
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", pid);
-    FILE *f = fopen(path, "re");
-    if (!f)
+    char buf[1024];
+    if (pvm_proc_read(pid, "stat", buf, sizeof buf) < 0)
         return -1;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
     char *p = strrchr(buf, ')');
     if (!p)
         return -1;

@@ -1,6 +1,7 @@
 /* vm_identity.c - the identity a VM wears (a running VM's of its start, whatever `profile edit`
  * did since), kept in VMDIR/identity: written by vm_ops.c at start and snapshot.c after a memory
  * restore; read by snapshots, the audit, the twin check and the TUI's details (pvm.h). */
+#include "hv.h"
 #include "internal.h"
 #include "vm_internal.h"
 
@@ -14,9 +15,11 @@
 
 #define PVM_IDENTITY_FILE_MAX (64u * 1024u)
 
+#define PVM_IDENTITY_FILE "identity" /* in the VM's folder */
+
 static char *pvm_identity_path(const pvm_vm_files *f)
 {
-    return pvm_xasprintf("%s/identity", f->dir);
+    return pvm_xasprintf("%s/" PVM_IDENTITY_FILE, f->dir);
 }
 
 int pvm_vm_identity_record_json(const pvm_vm_files *f, const char *profile_id,
@@ -38,13 +41,7 @@ int pvm_vm_identity_record_json(const pvm_vm_files *f, const char *profile_id,
         cJSON_AddNumberToObject(o, "qemuStart", (double)ticks);
     char *text = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
-    char *path = pvm_identity_path(f);
-    char *line = pvm_xasprintf("%s\n", text);
-    int rc = pvm_write_file_atomic(path, line);
-    if (rc < 0)
-        pvm_error_set(err, PVM_E_IO, "%s: cannot write: %s", path, strerror(errno));
-    free(line);
-    free(path);
+    int rc = pvm_vm_file_write_line(f, PVM_IDENTITY_FILE, text, err);
     free(text);
     return rc;
 }

@@ -80,17 +80,12 @@ int64_t pvm_vm_uptime(const pvm_vm *vm)
 
 int pvm_vm_accel(const pvm_vm *vm, char *out, size_t size)
 {
-    char path[64], buf[8192];
+    char buf[8192];
     out[0] = '\0';
-    if (!pvm_vm_pid_alive(vm))
+    long got = pvm_vm_pid_alive(vm) ? pvm_proc_read(vm->pid, "cmdline", buf, sizeof buf) : -1;
+    if (got < 0)
         return -1;
-    snprintf(path, sizeof path, "/proc/%d/cmdline", vm->pid);
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return -1;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
+    size_t n = (size_t)got;
     /* arguments are NUL-separated: look at each for the -machine value's accel= */
     for (size_t i = 0; i < n; i += strlen(buf + i) + 1) {
         const char *a = strstr(buf + i, ",accel=");

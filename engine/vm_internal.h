@@ -51,6 +51,9 @@ bool pvm_proc_alive(int pid);
 /* Field 22 of /proc/PID/stat: when pid started, in clock ticks after boot (with the pid, it
  * names one process across pid reuse); -1 when pid is gone (proc.c). */
 int pvm_proc_start_ticks(int pid, unsigned long long *ticks);
+/* proc.c: the first size-1 bytes of /proc/PID/NAME into buf, NUL-terminated (NUL bytes
+ * inside, as cmdline has, are kept); the bytes read, -1 when it cannot be opened. */
+long pvm_proc_read(int pid, const char *name, char *buf, size_t size);
 /* True when one of the process's arguments contains needle. */
 bool pvm_proc_cmdline_has(int pid, const char *needle);
 /* The last non-empty line of a text file (or "" when none), trimmed. */
