@@ -24,7 +24,7 @@ typedef enum {
     PVM_E_IO,       /* file system failure (exit 1) */
     PVM_E_BUSY,     /* another session holds the lock (exit 1) */
     PVM_E_QEMU,     /* QEMU failed or answered with an error (exit 1) */
-    PVM_E_CANCELLED,/* the caller cancelled a long operation (exit 1) */
+    PVM_E_CANCELLED,/* the caller cancelled a long operation (exit 1; the CLI exits 128+signal) */
 } pvm_errcode;
 
 typedef struct pvm_error {
