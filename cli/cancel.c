@@ -1,6 +1,7 @@
 /* cli/cancel.c - the command line's one cancel pipe: SIGINT, SIGTERM and SIGHUP write a
- * byte the engine's long waits poll (pvm_progress.cancel_fd). Used by the commands that
- * run long work: guest build, qemu build, snapshot, install, vm exec and vm copy. */
+ * byte the engine's long waits poll (pvm_progress.cancel_fd) and are remembered, so a
+ * cancelled command exits 128+signal (out.c). Used by the commands that run long work:
+ * guest build, qemu build, snapshot, install, vm exec and vm copy. */
 #include "cli.h"
 
 #include <errno.h>
@@ -10,11 +11,13 @@
 #include <unistd.h>
 
 static int pvm_cancel_pipe[2] = {-1, -1};
+static volatile sig_atomic_t pvm_cancel_sig; /* the first cancelling signal, 0 for none */
 
 static void pvm_cancel_on_signal(int sig)
 {
-    (void)sig;
     int saved = errno;
+    if (!pvm_cancel_sig)
+        pvm_cancel_sig = sig;
     if (write(pvm_cancel_pipe[1], "x", 1) < 0) {
         /* nothing more a signal handler can do */
     }
@@ -35,4 +38,9 @@ int pvm_cli_cancel_fd(void)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
     return pvm_cancel_pipe[0];
+}
+
+int pvm_cli_cancel_signal(void)
+{
+    return pvm_cancel_sig;
 }

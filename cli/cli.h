@@ -163,13 +163,18 @@ extern const size_t pvm_cli_exec_nopts, pvm_cli_copy_nopts, pvm_cli_audit_nopts;
 
 /* -------------------------------------------------------- output (out.c) */
 
-/* Prints "privarion-vm: <message>" on stderr and returns the exit status
- * that belongs to err->code (2 usage/validation/not-found/exists, else 1). */
 /* cancel.c: the read end of the pipe SIGINT, SIGTERM and SIGHUP write to (created and the
  * handlers installed on the first call; the same fd after), for pvm_progress.cancel_fd;
  * -1 when no pipe can be made (the work then runs without cancel). */
 int pvm_cli_cancel_fd(void);
+/* cancel.c: the signal that cancelled the command (SIGINT, SIGTERM or SIGHUP; the first
+ * one caught), 0 when none was. pvm_out_error then returns 128 + it, as a shell reports a
+ * command a signal ended (130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP). */
+int pvm_cli_cancel_signal(void);
 
+/* Prints "privarion-vm: <message>" on stderr and returns the exit status
+ * that belongs to err->code (2 usage/validation/not-found/exists, else 1), or
+ * 128 + the signal when one caught by cancel.c cancelled the work. */
 int pvm_out_error(const pvm_error *err);
 /* Formats a usage error into err, prints it and returns 2. */
 int pvm_out_usage(pvm_error *err, const char *fmt, ...)

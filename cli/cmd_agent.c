@@ -247,7 +247,8 @@ static void install_help(void)
            "anything else is copied and made executable. The file's path is always passed as\n"
            "an absolute path of its own, never as an option. A failed install removes the\n"
            "file and records nothing; a complete one is kept in the store (--list).\n"
-           "Ctrl-C cancels (the partial file is removed).\n\nOptions:\n");
+           "Ctrl-C cancels (the partial file is removed, nothing is recorded; exit 130,\n"
+           "SIGTERM 143).\n\nOptions:\n");
     pvm_args_print_help(stdout, install_opts, INSTALL_NOPTS);
 }
 

@@ -118,6 +118,45 @@ static cJSON *pvm_snap_json(pvm_engine *e, const pvm_vm *vm, const pvm_snapshot 
     return j;
 }
 
+/* One recorded value of the identity o (a snapshot's record, pvm_snapshot_identity_json):
+ * escaped as the CLI prints stored text; "not recorded" for a key an older record lacks. */
+static void pvm_snap_id_field(const cJSON *o, const char *key, const char *label)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    char buf[4 * 256];
+    const char *text = "not recorded (an older snapshot)";
+    if (cJSON_IsString(v))
+        text = pvm_escape_ctl(v->valuestring, buf, sizeof buf);
+    else if (cJSON_IsBool(v))
+        text = cJSON_IsTrue(v) ? "yes" : "no";
+    pvm_out_field(stdout, 2, 21, label, text); /* profile show's layout and labels */
+}
+
+/* The fields of the snapshot's identity record, labelled and grouped as `profile show`
+ * prints a profile: what the VM wore when it was taken (the fingerprint hashes them). */
+static void pvm_snap_identity_text(const pvm_snapshot *s)
+{
+    cJSON *o = s->identity[0] ? cJSON_Parse(s->identity) : NULL;
+    if (!cJSON_IsObject(o)) {
+        if (!s->adopted)
+            printf("\nRecorded identity: unreadable (the store's record is no JSON object)\n");
+        cJSON_Delete(o);
+        return;
+    }
+    size_t nf;
+    const pvm_field *fields = pvm_profile_fields(&nf);
+    printf("\nRecorded identity (what the VM wore when the snapshot was taken)\n");
+    for (size_t i = 0; i < nf; i++)
+        if (!fields[i].in_hw_model)
+            pvm_snap_id_field(o, fields[i].key, fields[i].label);
+    pvm_snap_id_field(o, "hideHypervisor", "Hide hypervisor");
+    printf("\nRecorded hardware model\n");
+    for (size_t i = 0; i < nf; i++)
+        if (fields[i].in_hw_model)
+            pvm_snap_id_field(o, fields[i].key, fields[i].label);
+    cJSON_Delete(o);
+}
+
 static void pvm_snap_text(pvm_engine *e, const pvm_vm *vm, const pvm_snapshot *s)
 {
     char when[64], size[32], clock[32], disk[PVM_PATH_MAX] = "";
@@ -133,9 +172,12 @@ static void pvm_snap_text(pvm_engine *e, const pvm_vm *vm, const pvm_snapshot *s
     pvm_out_field(stdout, 0, w, "VM clock", pvm_snap_clock(s->vm_clock_ns, clock, sizeof clock));
     pvm_out_field(stdout, 0, w, "Disk image", disk);
     pvm_out_field(stdout, 0, w, "State in", s->memory ? "the disk image (qcow2 internal)" : "-");
+    char hash[64];
+    snprintf(hash, sizeof hash, "%s (hash of the fields below)", s->fingerprint);
     pvm_out_field(stdout, 0, w, "Identity", s->adopted ? "unknown (made outside privarion-vm)"
-                                                        : s->fingerprint);
+                                                        : hash);
     pvm_out_field(stdout, 0, w, "Devices", s->devices);
+    pvm_snap_identity_text(s);
 }
 
 /* ---------------------------------------------------------------- commands */
@@ -294,8 +336,13 @@ static const pvm_sub pvm_snap_subs[] = {
      pvm_snap_create_cmd, NULL},
     {"list", "VM [--json]", "list a VM's snapshots: tag, time, memory, state size, VM clock, "
      "identity", NULL, pvm_snap_json_opts, 1, NULL, 1, 1, "VM", pvm_snap_list_cmd, NULL},
-    {"show", "VM TAG [--json]", "show one snapshot (id, vmID, diskImagePath, memoryStatePath)",
-     NULL, pvm_snap_json_opts, 1, NULL, 2, 2, "VM and TAG", pvm_snap_show_cmd, NULL},
+    {"show", "VM TAG [--json]", "show one snapshot (id, vmID, diskImagePath, memoryStatePath) "
+     "and the identity it recorded",
+     "The identity the VM wore when the snapshot was taken (SMBIOS system, board, chassis\n"
+     "and BIOS strings, UUID, MAC, serials, disk serial, CPU brand and topology), field by\n"
+     "field as 'profile show' labels them, with its hash (the Identity line, --json\n"
+     "fingerprint; the fields are --json identity). A snapshot made outside privarion-vm\n"
+     "has none.", pvm_snap_json_opts, 1, NULL, 2, 2, "VM and TAG", pvm_snap_show_cmd, NULL},
     {"restore", "VM TAG [--force]", "bring the VM back to the snapshot: in place when it runs; "
      "a stopped VM starts paused, loads the memory state and resumes",
      "A snapshot without memory state needs a stopped VM. A snapshot taken with another\n"

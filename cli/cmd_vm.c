@@ -376,7 +376,7 @@ static int pvm_start_twin(pvm_engine *e, const pvm_args *a, pvm_error *err)
         return -1;
     if (!twin.name[0])
         return 0;
-    char what[PVM_NAME_MAX * 2 + 300];
+    char what[PVM_NAME_MAX * 3 + 400];
     pvm_vm_twin_text(a->pos[0], &twin, what, sizeof what);
     if (pvm_args_given(a, "strict"))
         return pvm_error_set(err, PVM_E_EXISTS, "%s (--strict)", what);
@@ -633,7 +633,8 @@ static const pvm_sub pvm_vm_subs[] = {
      "without it the command's standard input is empty and ours is never read. The\n"
      "command's output is printed when it ends (the agent captures it, up to 16 MiB).\n"
      "At --timeout the guest process is killed (exit status 1). Exit status: the\n"
-     "command's own, or 1/2 when privarion-vm itself fails.",
+     "command's own, or 1/2 when privarion-vm itself fails; Ctrl-C (SIGINT) or SIGTERM\n"
+     "kills the guest process and exits 130 or 143.",
      pvm_cli_exec_opts, 2, NULL, 1, 4096, "NAME", pvm_cli_vm_exec, NULL},
     {"copy", "NAME:GUEST_PATH HOST_PATH | HOST_PATH NAME:GUEST_PATH [--timeout SECONDS]",
      "copy a file out of or into the running guest (guest agent), checksummed",
@@ -641,8 +642,8 @@ static const pvm_sub pvm_vm_subs[] = {
      "(a host path that looks like one can be written ./NAME:x). Streamed in chunks of at most 1 MiB\n"
      "with a progress bar on a terminal; written to a temporary name beside the target and\n"
      "renamed once its SHA-256 matches the guest's (sha256sum in the guest, else the file\n"
-     "is read back). A failure, timeout or Ctrl-C removes the partial file. A HOST_PATH\n"
-     "that is a folder gets the guest file's name.",
+     "is read back). A failure, timeout or Ctrl-C removes the partial file (Ctrl-C exits\n"
+     "130, SIGTERM 143). A HOST_PATH that is a folder gets the guest file's name.",
      pvm_cli_copy_opts, 1, NULL, 2, 2, "NAME:GUEST_PATH and HOST_PATH", pvm_cli_vm_copy, NULL},
     {"audit", "NAME [--json]", "read inside the running guest what it sees of its identity, "
      "next to the profile, with every virtualization mark",

@@ -24,7 +24,7 @@ typedef enum {
     PVM_E_IO,       /* file system failure (exit 1) */
     PVM_E_BUSY,     /* another session holds the lock (exit 1) */
     PVM_E_QEMU,     /* QEMU failed or answered with an error (exit 1) */
-    PVM_E_CANCELLED,/* the caller cancelled a long operation (exit 1) */
+    PVM_E_CANCELLED,/* the caller cancelled a long operation (exit 1; the CLI exits 128+signal) */
 } pvm_errcode;
 
 typedef struct pvm_error {
@@ -663,18 +663,22 @@ void pvm_profile_identity_diff(const pvm_profile *worn, const pvm_profile *now, 
 
 /* Another running (or paused) VM that shows what this one would show at its start: the
  * same UUID, MAC, system, board, chassis or disk serial (what the VMs wear: a running VM
- * its identity of its start, this one its profile now). A start beside it would put one
- * identity twice on one network; front ends warn, or refuse when asked to be strict
- * (vm_twins.c). */
+ * its identity of its start, this one its profile now). A start beside it would show one
+ * identity twice: on one LAN when both are on one bridge, to the sites and services both
+ * reach under user-mode NAT (each VM on a private network of its own); front ends warn,
+ * or refuse when asked to be strict (vm_twins.c). */
 typedef struct pvm_vm_twin {
     char name[PVM_NAME_MAX + 1];  /* the running VM; "" when none */
     bool same_profile;            /* it wears the same profile */
     char shared[160];             /* what both show, in words: "UUID, MAC, serial number" */
+    pvm_net_mode net, twin_net;   /* the network of the VM to start, of the running one */
+    char bridge[PVM_BRIDGE_MAX + 1], twin_bridge[PVM_BRIDGE_MAX + 1]; /* with bridge */
 } pvm_vm_twin;
 int pvm_vm_running_twin(pvm_engine *e, const char *name_or_id, pvm_vm_twin *twin,
                         pvm_error *err);
 /* The warning about twin t of VM name, in the words every front end shows (without
- * what to do: the CLI adds --strict), into out. */
+ * what to do: the CLI adds --strict), into out; where the identity shows twice follows the
+ * two VMs' networks (t->net, t->twin_net): one LAN only for one bridge. */
 void pvm_vm_twin_text(const char *name, const pvm_vm_twin *t, char *out, size_t size);
 /* The running (or paused) VMs wearing profile profile_id: their count, and their names
  * quoted and joined by ", " into names (truncated to size); -1 on a store error. A profile

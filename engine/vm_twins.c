@@ -1,7 +1,8 @@
 /* vm_twins.c - VMs showing one identity: two running at once with the same UUID, MAC or
- * serials on one network (what each wears: a running VM the identity of its start). Called by the CLI's `vm start` (and the
- * TUI) before a start, to warn or, with --strict, refuse; and by profile edit (CLI and
- * TUI form), which warns that a running VM wears the profile until its next start. */
+ * serials (what each wears: a running VM the identity of its start), and where that shows
+ * twice by their network modes (one LAN only on one bridge). Called by the CLI's `vm start`
+ * (and the TUI) before a start, to warn or, with --strict, refuse; and by profile edit (CLI
+ * and TUI form), which warns that a running VM wears the profile until its next start. */
 #include "pvm.h"
 
 #include <stdio.h>
@@ -9,7 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
-/* The values that make one machine: two VMs showing one of them on a network are twins. */
+/* The values that make one machine: two VMs showing one of them are twins. */
 static const struct {
     const char *key, *words;
 } pvm_twin_keys[] = {
@@ -58,20 +59,52 @@ int pvm_vm_running_twin(pvm_engine *e, const char *name_or_id, pvm_vm_twin *twin
         if (pvm_twin_shared(&mine, &worn, twin->shared, sizeof twin->shared)) {
             pvm_strlcpy(twin->name, o->name, sizeof twin->name);
             twin->same_profile = strcmp(o->profile_id, me.profile_id) == 0;
+            twin->net = me.net; /* a running VM cannot be edited: its stored mode is its own */
+            twin->twin_net = o->net;
+            pvm_strlcpy(twin->bridge, me.bridge, sizeof twin->bridge);
+            pvm_strlcpy(twin->twin_bridge, o->bridge, sizeof twin->twin_bridge);
         }
     }
     free(all);
     return rc;
 }
 
+/* Where the two VMs show their one identity, by their networks: one LAN only when both are
+ * on one bridge; under user-mode NAT each VM has a private network of its own, so what
+ * matters is the sites and services both reach; without a network nothing joins them. */
+static void pvm_twin_where(const char *name, const pvm_vm_twin *t, char *out, size_t size)
+{
+    bool none = t->net == PVM_NET_NONE, twin_none = t->twin_net == PVM_NET_NONE;
+    if (none && twin_none)
+        snprintf(out, size, ", though neither has a network (only what is carried out of them "
+                 "shows it)");
+    else if (none || twin_none)
+        snprintf(out, size, ", though no network joins them (VM '%s' has none)",
+                 none ? name : t->name);
+    else if (t->net == PVM_NET_BRIDGE && t->twin_net == PVM_NET_BRIDGE &&
+             strcmp(t->bridge, t->twin_bridge) == 0)
+        snprintf(out, size, " on one LAN (bridge %s)", t->bridge);
+    else if (t->net == PVM_NET_BRIDGE && t->twin_net == PVM_NET_BRIDGE)
+        snprintf(out, size, " on bridges %s and %s (one LAN if they meet)", t->bridge,
+                 t->twin_bridge);
+    else if (t->net == PVM_NET_USER && t->twin_net == PVM_NET_USER)
+        snprintf(out, size, " to the sites and services both reach (each is on its own "
+                 "user-mode NAT network: no LAN sees both)");
+    else
+        snprintf(out, size, " to the sites and services both reach (VM '%s' is behind "
+                 "user-mode NAT: no LAN sees both)", t->net == PVM_NET_USER ? name : t->name);
+}
+
 void pvm_vm_twin_text(const char *name, const pvm_vm_twin *t, char *out, size_t size)
 {
+    char where[PVM_NAME_MAX + 120];
+    pvm_twin_where(name, t, where, sizeof where);
     if (t->same_profile)
         snprintf(out, size, "VM '%s' wears the same profile as the running VM '%s': both would "
-                 "show one %s on one network", name, t->name, t->shared);
+                 "show one %s%s", name, t->name, t->shared, where);
     else
-        snprintf(out, size, "VM '%s' would show the same %s as the running VM '%s' on one "
-                 "network", name, t->shared, t->name);
+        snprintf(out, size, "VM '%s' would show the same %s as the running VM '%s'%s", name,
+                 t->shared, t->name, where);
 }
 
 int pvm_profile_running_vms(pvm_engine *e, const char *profile_id, char *names, size_t size,

@@ -569,6 +569,69 @@ static void test_twins_follow_worn_identity(void **state)
     assert_string_equal(t.name, "v1");
     assert_false(t.same_profile);
     assert_string_equal(t.shared, "MAC");
+    /* both under user-mode NAT (the default): no shared LAN is claimed */
+    assert_int_equal(t.net, PVM_NET_USER);
+    assert_int_equal(t.twin_net, PVM_NET_USER);
+    char text[600];
+    pvm_vm_twin_text("v3", &t, text, sizeof text);
+    assert_string_equal(text, "VM 'v3' would show the same MAC as the running VM 'v1' to the "
+                        "sites and services both reach (each is on its own user-mode NAT "
+                        "network: no LAN sees both)");
+    /* a VM without a network: its stored mode reaches the twin and the words */
+    pvm_vm_opts none = o;
+    none.net = PVM_NET_NONE;
+    if (pvm_vm_create(f->e, "v4", "q1", &none, NULL, &err) < 0)
+        fail_msg("vm create v4: %s", err.msg);
+    assert_int_equal(pvm_vm_running_twin(f->e, "v4", &t, &err), 0);
+    assert_string_equal(t.name, "v1");
+    assert_int_equal(t.net, PVM_NET_NONE);
+    assert_int_equal(t.twin_net, PVM_NET_USER);
+    pvm_vm_twin_text("v4", &t, text, sizeof text);
+    assert_string_equal(text, "VM 'v4' would show the same MAC as the running VM 'v1', though "
+                        "no network joins them (VM 'v4' has none)");
+}
+
+/* The twin warning's words follow both VMs' network modes: one LAN only on one bridge. */
+static void test_twin_text_follows_networks(void **state)
+{
+    (void)state;
+    pvm_vm_twin t = {.name = "old", .same_profile = true, .shared = "UUID, MAC"};
+    char text[600];
+    const char *lead = "VM 'new' wears the same profile as the running VM 'old': both would "
+                       "show one UUID, MAC";
+    struct {
+        pvm_net_mode net, twin_net;
+        const char *bridge, *twin_bridge, *where;
+    } cases[] = {
+        {PVM_NET_USER, PVM_NET_USER, "", "", " to the sites and services both reach (each is "
+         "on its own user-mode NAT network: no LAN sees both)"},
+        {PVM_NET_USER, PVM_NET_BRIDGE, "", "br0", " to the sites and services both reach (VM "
+         "'new' is behind user-mode NAT: no LAN sees both)"},
+        {PVM_NET_BRIDGE, PVM_NET_USER, "br0", "", " to the sites and services both reach (VM "
+         "'old' is behind user-mode NAT: no LAN sees both)"},
+        {PVM_NET_BRIDGE, PVM_NET_BRIDGE, "br0", "br0", " on one LAN (bridge br0)"},
+        {PVM_NET_BRIDGE, PVM_NET_BRIDGE, "br0", "br1", " on bridges br0 and br1 (one LAN if "
+         "they meet)"},
+        {PVM_NET_NONE, PVM_NET_USER, "", "", ", though no network joins them (VM 'new' has "
+         "none)"},
+        {PVM_NET_BRIDGE, PVM_NET_NONE, "br0", "", ", though no network joins them (VM 'old' "
+         "has none)"},
+        {PVM_NET_NONE, PVM_NET_NONE, "", "", ", though neither has a network (only what is "
+         "carried out of them shows it)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        t.net = cases[i].net;
+        t.twin_net = cases[i].twin_net;
+        strcpy(t.bridge, cases[i].bridge);
+        strcpy(t.twin_bridge, cases[i].twin_bridge);
+        pvm_vm_twin_text("new", &t, text, sizeof text);
+        char want[600];
+        snprintf(want, sizeof want, "%s%s", lead, cases[i].where);
+        assert_string_equal(text, want);
+        if (cases[i].net == PVM_NET_USER || cases[i].twin_net == PVM_NET_USER ||
+            cases[i].net == PVM_NET_NONE || cases[i].twin_net == PVM_NET_NONE)
+            assert_null(strstr(text, "one LAN")); /* no shared LAN claimed without one bridge */
+    }
 }
 
 static void test_restore_into_stopped(void **state)
@@ -874,6 +937,7 @@ int main(void)
         cmocka_unit_test(test_identity_diff),
         cmocka_unit_test(test_devices_diff),
         cmocka_unit_test(test_parse_120),
+        cmocka_unit_test(test_twin_text_follows_networks),
         cmocka_unit_test(test_qemu_devices),
         cmocka_unit_test_setup_teardown(test_restore_device_change, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restore_old_row, setup, teardown),
