@@ -186,17 +186,40 @@ static bool agent_exec_done(void *ctx)
     return w->rc != 0;
 }
 
-/* Best effort: ends a guest process that outlived its time. */
+/* POSIX guests: stops $1 and, depth first, every process under it (a shell's children:
+ * an installer run under sh -c), then kills them (/proc/PID/task/TID/children, Linux 3.5+;
+ * without it only $1 goes). Stopping first keeps a process from forking while the tree is
+ * walked. */
+static const char agent_kill_tree_script[] =
+    "k() { kill -STOP \"$1\" 2>/dev/null; "
+    "for c in $(cat /proc/\"$1\"/task/*/children 2>/dev/null); do k \"$c\"; done; "
+    "kill -9 \"$1\" 2>/dev/null; }; k \"$1\"";
+
+/* Best effort: ends a guest process that outlived its time or was cancelled, with the
+ * processes it started (taskkill /T on Windows, agent_kill_tree_script elsewhere; a guest
+ * without sh gets kill -9 of the one process). Waits up to 5 s for the tree to go. */
 static void agent_kill(pvm_agent *a, int64_t pid)
 {
     char num[24];
     snprintf(num, sizeof num, "%lld", (long long)pid);
+    const char *tree[] = { "sh", "-c", agent_kill_tree_script, "sh", num, NULL };
     const char *posix[] = { "kill", "-9", num, NULL };
     const char *win[] = { "taskkill", "/F", "/T", "/PID", num, NULL };
-    const char *const *argv = a->windows ? win : posix;
+    const char *const *argv = a->windows ? win : tree;
     int64_t kpid = 0;
     pvm_error ignored;
-    pvm_qga_exec_start(a->g, argv[0], argv + 1, NULL, 0, &kpid, 5000, &ignored);
+    if (pvm_qga_exec_start(a->g, argv[0], argv + 1, NULL, 0, &kpid, 5000, &ignored) < 0) {
+        if (a->windows)
+            return;
+        argv = posix;
+        if (pvm_qga_exec_start(a->g, argv[0], argv + 1, NULL, 0, &kpid, 5000, &ignored) < 0)
+            return;
+    }
+    agent_exec_wait w = { .a = a, .pid = kpid, .err = &ignored };
+    pvm_exec_result r = { 0 };
+    w.r = &r;
+    pvm_wait_until(agent_exec_done, &w, 5000, AGENT_POLL_MS, NULL, NULL, &ignored);
+    pvm_exec_result_free(&r);
 }
 
 /* Waits for the guest process pid (started by argv0) as pvm_agent_exec does. */
