@@ -171,7 +171,7 @@ static bool agent_vm_spec(pvm_engine *e, const char *arg, char *vm, size_t size,
     vm[colon - arg] = '\0';
     pvm_vm v;
     pvm_error ignored;
-    if (pvm_vm_get(e, vm, &v, &ignored) < 0)
+    if (pvm_vm_find(e, vm, &v, &ignored) < 0) /* the store's record: pvm_agent_open reads the state */
         return false;
     *path = colon + 1;
     return true;
