@@ -20,6 +20,7 @@ typedef struct tui_ffield {
     size_t nchoices, choice;
     const pvm_field *pf;           /* a profile identity field, or NULL */
     bool path;                     /* a host path: Tab completes it first */
+    char *initial;                 /* the text the form opened with (owned) */
     char error[sizeof(((pvm_error *)0)->msg)];
     char warning[512];             /* a value that passes but warns (a VM mark), or "" */
 } tui_ffield;
@@ -52,6 +53,7 @@ static tui_ffield *tui_form_add(tui_form *form, const char *label, const char *k
     pvm_strlcpy(ff->label, label, sizeof ff->label);
     pvm_strlcpy(ff->key, key, sizeof ff->key);
     tui_edit_set(&ff->edit, value);
+    ff->initial = pvm_xstrdup(value ? value : "");
     return ff;
 }
 
@@ -100,6 +102,33 @@ static void tui_form_check(tui_form *form, tui_ffield *ff)
     ff->warning[0] = '\0';
     if (form->check && form->check(form, ff, &err) < 0)
         tui_form_place(form, ff, &err);
+}
+
+/* Before a save: every field checked as if left, so all the bad ones are marked at once
+ * (not the first the save would meet); the first of them gets the cursor and the form
+ * says how many there are. Returns that count (0: the save may run). */
+static size_t tui_form_check_all(tui_form *form)
+{
+    size_t bad = 0;
+    int first = -1;
+    char labels[160] = "";
+    for (size_t i = 0; i < form->n; i++)
+        tui_form_check(form, &form->f[i]);
+    for (size_t i = 0; i < form->n; i++) { /* after all: a check may place on another field */
+        if (!form->f[i].error[0])
+            continue;
+        if (first < 0)
+            first = (int)i;
+        size_t len = strlen(labels);
+        snprintf(labels + len, sizeof labels - len, "%s%s", bad ? ", " : "", form->f[i].label);
+        bad++;
+    }
+    if (bad) {
+        form->cur = first;
+        snprintf(form->error, sizeof form->error, "not saved: %zu field%s to fix (%s)", bad,
+                 bad == 1 ? "" : "s", labels);
+    }
+    return bad;
 }
 
 /* ------------------------------------------------------------ drawing */
@@ -278,8 +307,9 @@ static tui_modal_result tui_form_key(tui_modal *m, tui_app *app, int ch)
     case '\n':
     case '\r':
     case KEY_ENTER: {
-        tui_form_check(form, ff);
         form->error[0] = '\0';
+        if (tui_form_check_all(form))
+            return TUI_MODAL_KEEP;
         pvm_error err = {0};
         if (form->submit(form, app, &err) == 0)
             return TUI_MODAL_CLOSE;
@@ -307,6 +337,8 @@ static tui_modal_result tui_form_key(tui_modal *m, tui_app *app, int ch)
 static void tui_form_free(tui_modal *m)
 {
     tui_form *form = (tui_form *)m;
+    for (size_t i = 0; i < form->n; i++)
+        free(form->f[i].initial);
     free(form->f);
     for (size_t i = 0; i < form->nnames; i++)
         free(form->names[i]);
@@ -443,12 +475,19 @@ static int tui_named(int rc, const char *key, pvm_error *err)
     return rc;
 }
 
+/* One field of the new-VM or vm edit form, by the engine's own rule for it (host files:
+ * pvm_vm_file_check, what vm create and vm edit run). The edit form judges only what
+ * was changed, as its save does (an ISO stored before and gone since is the save's to
+ * report only if it is touched). */
 static int tui_vm_check(tui_form *form, tui_ffield *ff, pvm_error *err)
 {
-    (void)form;
     uint64_t sz;
     int cpus;
     const char *v = ff->edit.buf;
+    if (ff->kind != TUI_FF_TEXT || (form->vm.id[0] && strcmp(v, ff->initial) == 0))
+        return 0;
+    if (ff->path)
+        return pvm_vm_file_check(ff->key, v, err);
     if (strcmp(ff->key, "name") == 0)
         return pvm_validate_name("name", v, err);
     if (strcmp(ff->key, "cpus") == 0)
