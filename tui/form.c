@@ -33,6 +33,7 @@ struct tui_form {
     size_t n;
     int cur, top;
     char error[sizeof(((pvm_error *)0)->msg)]; /* an error no field owns */
+    bool refused;                  /* a save found fields to fix: the form counts them */
     /* Checks one field alone: 0, or -1 with err (shown under the field). */
     int (*check)(tui_form *form, tui_ffield *ff, pvm_error *err);
     /* Saves: 0 closes the form; -1 with err (placed by err->field). */
@@ -104,30 +105,43 @@ static void tui_form_check(tui_form *form, tui_ffield *ff)
         tui_form_place(form, ff, &err);
 }
 
-/* Before a save: every field checked as if left, so all the bad ones are marked at once
- * (not the first the save would meet); the first of them gets the cursor and the form
- * says how many there are. Returns that count (0: the save may run). */
-static size_t tui_form_check_all(tui_form *form)
+/* After a refused save, the fields still to fix, counted and named as they are now
+ * ("not saved: 2 fields to fix (ISO, kernel)") into out; false when none is left. */
+static bool tui_form_summary(const tui_form *form, char *out, size_t size)
 {
     size_t bad = 0;
-    int first = -1;
     char labels[160] = "";
-    for (size_t i = 0; i < form->n; i++)
-        tui_form_check(form, &form->f[i]);
-    for (size_t i = 0; i < form->n; i++) { /* after all: a check may place on another field */
+    for (size_t i = 0; form->refused && i < form->n; i++) {
         if (!form->f[i].error[0])
             continue;
-        if (first < 0)
-            first = (int)i;
         size_t len = strlen(labels);
         snprintf(labels + len, sizeof labels - len, "%s%s", bad ? ", " : "", form->f[i].label);
         bad++;
     }
-    if (bad) {
-        form->cur = first;
-        snprintf(form->error, sizeof form->error, "not saved: %zu field%s to fix (%s)", bad,
-                 bad == 1 ? "" : "s", labels);
+    if (bad)
+        snprintf(out, size, "not saved: %zu field%s to fix (%s)", bad, bad == 1 ? "" : "s",
+                 labels);
+    return bad > 0;
+}
+
+/* Before a save: every field checked as if left, so all the bad ones are marked at once
+ * (not only the first the save would meet) and the first of them gets the cursor.
+ * Returns how many there are (0: the save may run). */
+static size_t tui_form_check_all(tui_form *form)
+{
+    size_t bad = 0;
+    int first = -1;
+    for (size_t i = 0; i < form->n; i++)
+        tui_form_check(form, &form->f[i]);
+    for (size_t i = 0; i < form->n; i++) { /* after all: a check may place on another field */
+        if (form->f[i].error[0]) {
+            first = first < 0 ? (int)i : first;
+            bad++;
+        }
     }
+    form->refused = bad > 0;
+    if (bad)
+        form->cur = first;
     return bad;
 }
 
@@ -185,7 +199,12 @@ static void tui_form_draw(tui_modal *m, tui_app *app)
     /* the value column's width for this screen (the dialog is at most 100 wide) */
     int dw = COLS < 100 ? COLS : 100;
     form->vw = dw - 4 - tui_form_label_width(form, dw) - 1;
-    int erows = tui_form_wrap_rows(form->error, dw - 4);
+    char summary[256];
+    const char *bottom = form->error; /* under the fields: an error no field owns, else
+                                       * after a refused save what is left to fix */
+    if (!bottom[0] && tui_form_summary(form, summary, sizeof summary))
+        bottom = summary;
+    int erows = tui_form_wrap_rows(bottom, dw - 4);
     int need = 4 + (erows ? erows + 1 : 0);
     for (size_t i = 0; i < form->n; i++)
         need += tui_ff_rows(form, &form->f[i]);
@@ -227,7 +246,7 @@ static void tui_form_draw(tui_modal *m, tui_app *app)
     }
     if (erows)
         tui_form_wrap_draw(r.y + r.h - 2 - erows, x, r.w - 4, tui_theme_attr(TUI_EL_ERROR),
-                           form->error);
+                           bottom);
     /* Left/Right only choose on a choice field; on a text field they move the cursor */
     bool choice = form->cur < (int)form->n && form->f[form->cur].kind == TUI_FF_CHOICE;
     const char *hints[] = {"Up/Down/Tab", "field", "Enter", "save", "Esc", "cancel",
