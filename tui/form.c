@@ -1,6 +1,7 @@
 /* form.c - the forms: a generic form (text and choice fields, each checked when
- * the cursor leaves it by the engine's own validators, the error - or a warning, such as a
- * VM mark's - shown under the field in the engine's words, wrapped) and its uses: the profile editor (every
+ * the cursor leaves it by the engine's own validators, host files included, the error - or a
+ * warning, such as a VM mark's - shown under the field in the engine's words, wrapped; a save
+ * checks them all again, marks every bad one and puts the cursor on the first) and its uses: the profile editor (every
  * field), the new-VM form, the vm edit form and the install form. Opened by actions.c; resizes keep typed text. */
 #include "internal.h"
 
