@@ -505,47 +505,73 @@ static int agent_verify(pvm_agent *a, const char *path, const char *want, int64_
     return 0;
 }
 
-/* Streams fd into the open guest handle h, hashing; checks cancel and time per chunk. */
-static int agent_stream_in(pvm_agent *a, int fd, int64_t h, uint64_t total, int64_t deadline,
-                           const pvm_progress *p, pvm_copy_result *r, pvm_error *err)
+/* Checks cancel and the deadline after a chunk: 0 go on, -1 with err. */
+static int agent_chunk_checks(const pvm_progress *p, int64_t deadline, const char *what,
+                              uint64_t bytes, pvm_error *err)
 {
-    unsigned char *buf = pvm_xmalloc(AGENT_CHUNK);
-    struct sha256_ctx md;
-    sha256_init(&md);
-    int rc = 0;
+    if (agent_cancelled(p))
+        return pvm_error_set(err, PVM_E_CANCELLED, "%s: cancelled", what);
+    if (agent_left(deadline) == 0)
+        return pvm_error_set(err, PVM_E_STATE, "%s: timeout after %llu bytes", what,
+                             (unsigned long long)bytes);
+    return 0;
+}
+
+/* Reads the next chunk of fd (a->chunk bytes at most) into buf, hashing it: its size, 0
+ * at the end, -1 with err. */
+static ssize_t agent_read_chunk(pvm_agent *a, int fd, unsigned char *buf, struct sha256_ctx *md,
+                                pvm_error *err)
+{
     for (;;) {
         ssize_t n = read(fd, buf, a->chunk);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0) {
-            rc = pvm_error_set(err, PVM_E_IO, "reading the host file: %s", strerror(errno));
-            break;
-        }
-        if (n == 0)
-            break;
-        sha256_update(&md, (size_t)n, buf);
+        if (n < 0)
+            return pvm_error_set(err, PVM_E_IO, "reading the host file: %s", strerror(errno));
+        sha256_update(md, (size_t)n, buf);
+        return n;
+    }
+}
+
+/* Streams fd into the open guest handle h, hashing; checks cancel and time per chunk.
+ * While the guest decodes and writes one chunk, the host reads, hashes and encodes the
+ * next (two buffers), so the guest waits only for the send. */
+static int agent_stream_in(pvm_agent *a, int fd, int64_t h, uint64_t total, int64_t deadline,
+                           const pvm_progress *p, pvm_copy_result *r, pvm_error *err)
+{
+    unsigned char *buf[2] = { pvm_xmalloc(AGENT_CHUNK), pvm_xmalloc(AGENT_CHUNK) };
+    struct sha256_ctx md;
+    sha256_init(&md);
+    int rc = 0, cur = 0;
+    ssize_t n = agent_read_chunk(a, fd, buf[cur], &md, err);
+    pvm_qga_put *put = n > 0 ? pvm_qga_put_new(a->g, h, buf[cur], (size_t)n) : NULL;
+    rc = n < 0 ? -1 : 0;
+    while (rc == 0 && put) {
         int64_t t0 = pvm_proc_now_ms();
-        if (pvm_qga_file_put(a->g, h, buf, (size_t)n, err) < 0) {
+        if (pvm_qga_put_send(a->g, put, err) < 0) {
             rc = -1;
             break;
         }
+        ssize_t next = agent_read_chunk(a, fd, buf[!cur], &md, err);
+        pvm_qga_put *after = next > 0 ? pvm_qga_put_new(a->g, h, buf[!cur], (size_t)next) : NULL;
+        rc = pvm_qga_put_take(a->g, put, err) < 0 || next < 0 ? -1 : 0;
+        pvm_qga_put_free(put);
+        put = after;
+        cur = !cur;
+        if (rc < 0)
+            break;
         agent_chunk_timed(a, (size_t)n, pvm_proc_now_ms() - t0);
         r->bytes += (uint64_t)n;
+        n = next;
         agent_report(p, "copying into the guest", r->bytes, total);
-        if (agent_cancelled(p)) {
-            rc = pvm_error_set(err, PVM_E_CANCELLED, "copy into the guest: cancelled");
-            break;
-        }
-        if (agent_left(deadline) == 0) {
-            rc = pvm_error_set(err, PVM_E_STATE, "copy into the guest: timeout after %llu bytes",
-                               (unsigned long long)r->bytes);
-            break;
-        }
+        rc = agent_chunk_checks(p, deadline, "copy into the guest", r->bytes, err);
     }
+    pvm_qga_put_free(put);
     unsigned char d[SHA256_DIGEST_SIZE];
     sha256_digest(&md, sizeof d, d);
     agent_hex(d, r->sha256);
-    free(buf);
+    free(buf[0]);
+    free(buf[1]);
     return rc;
 }
 
@@ -757,11 +783,15 @@ static uint64_t agent_guest_size(pvm_agent *a, int64_t h)
     return size;
 }
 
+/* Streams the open guest handle h into fd, hashing; checks cancel and time per chunk. The
+ * next read goes out as soon as a whole piece is in (pvm_qga_file_get_ahead), so the guest
+ * reads on while the host decodes, hashes and writes. */
 static int agent_stream_out(pvm_agent *a, int64_t h, int fd, int64_t deadline,
                             const pvm_progress *p, pvm_copy_result *r, pvm_error *err)
 {
     /* the size only feeds a progress bar: two agent round trips saved without one */
     uint64_t total = p && p->report ? agent_guest_size(a, h) : 0;
+    pvm_qga_ahead ahead = { 0 };
     struct sha256_ctx md;
     sha256_init(&md);
     int rc = 0;
@@ -770,7 +800,7 @@ static int agent_stream_out(pvm_agent *a, int64_t h, int fd, int64_t deadline,
         unsigned char *buf = NULL;
         size_t n = 0;
         int64_t t0 = pvm_proc_now_ms();
-        if (pvm_qga_file_get(a->g, h, a->chunk, &buf, &n, &eof, err) < 0) {
+        if (pvm_qga_file_get_ahead(a->g, h, a->chunk, &ahead, &buf, &n, &eof, err) < 0) {
             rc = -1;
             break;
         }
@@ -782,11 +812,18 @@ static int agent_stream_out(pvm_agent *a, int64_t h, int fd, int64_t deadline,
         if (n == 0)
             eof = true;
         agent_report(p, "copying out of the guest", r->bytes, total);
-        if (rc == 0 && agent_cancelled(p))
-            rc = pvm_error_set(err, PVM_E_CANCELLED, "copy out of the guest: cancelled");
-        else if (rc == 0 && agent_left(deadline) == 0)
-            rc = pvm_error_set(err, PVM_E_STATE, "copy out of the guest: timeout after %llu "
-                               "bytes", (unsigned long long)r->bytes);
+        if (rc == 0)
+            rc = agent_chunk_checks(p, deadline, "copy out of the guest", r->bytes, err);
+    }
+    if (rc == 0 && ahead.id) { /* a read past the end: count 0 (the file ended on a piece) */
+        unsigned char *past = NULL;
+        size_t n = 0;
+        bool eof = false;
+        rc = pvm_qga_file_get_ahead(a->g, h, ahead.max, &ahead, &past, &n, &eof, err);
+        free(past);
+        if (rc == 0 && n)
+            rc = pvm_error_set(err, PVM_E_STATE, "copy out of the guest: the file grew while "
+                               "it was copied");
     }
     unsigned char d[SHA256_DIGEST_SIZE];
     sha256_digest(&md, sizeof d, d);

@@ -172,31 +172,54 @@ int pvm_rpc_send(pvm_rpc *r, const void *data, size_t len, int64_t deadline, pvm
     return 0;
 }
 
-int pvm_rpc_send_json(pvm_rpc *r, const cJSON *obj, int64_t deadline, pvm_error *err)
+/* The text of obj and a newline (malloc'd, *len bytes, NUL after); NULL if cJSON fails. */
+static char *rpc_json_line(const cJSON *obj, size_t *len)
 {
     char *text = cJSON_PrintUnformatted(obj);
     if (!text)
-        return pvm_error_set(err, PVM_E_QEMU, "%s: cannot serialise request", r->peer);
+        return NULL;
     size_t n = strlen(text);
-    char *line = pvm_xmalloc(n + 1);
+    char *line = pvm_xmalloc(n + 2);
     memcpy(line, text, n);
     line[n] = '\n';
+    line[n + 1] = '\0';
     cJSON_free(text);
-    int rc = pvm_rpc_send(r, line, n + 1, deadline, err);
+    *len = n + 1;
+    return line;
+}
+
+int pvm_rpc_send_json(pvm_rpc *r, const cJSON *obj, int64_t deadline, pvm_error *err)
+{
+    size_t n = 0;
+    char *line = rpc_json_line(obj, &n);
+    if (!line)
+        return pvm_error_set(err, PVM_E_QEMU, "%s: cannot serialise request", r->peer);
+    int rc = pvm_rpc_send(r, line, n, deadline, err);
     free(line);
     return rc;
 }
 
-int pvm_rpc_send_command(pvm_rpc *r, const char *cmd, cJSON *args, unsigned id, int64_t deadline,
-                         pvm_error *err)
+char *pvm_rpc_command_line(const char *cmd, cJSON *args, unsigned id, size_t *len)
 {
     cJSON *req = cJSON_CreateObject();
     cJSON_AddStringToObject(req, "execute", cmd);
     if (args)
         cJSON_AddItemToObject(req, "arguments", args);
     cJSON_AddNumberToObject(req, "id", id);
-    int rc = pvm_rpc_send_json(r, req, deadline, err);
+    char *line = rpc_json_line(req, len);
     cJSON_Delete(req);
+    return line;
+}
+
+int pvm_rpc_send_command(pvm_rpc *r, const char *cmd, cJSON *args, unsigned id, int64_t deadline,
+                         pvm_error *err)
+{
+    size_t n = 0;
+    char *line = pvm_rpc_command_line(cmd, args, id, &n);
+    if (!line)
+        return pvm_error_set(err, PVM_E_QEMU, "%s: cannot serialise request %s", r->peer, cmd);
+    int rc = pvm_rpc_send(r, line, n, deadline, err);
+    free(line);
     return rc;
 }
 

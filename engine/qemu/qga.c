@@ -179,20 +179,31 @@ static int qga_await(pvm_qga *g, unsigned id, const char *cmd, cJSON **ret, int6
     }
 }
 
+/* Sends cmd (args consumed) with a new id (*id), resynchronising first after a failed or
+ * unread call; the reply is left for qga_await. */
+static int qga_send(pvm_qga *g, const char *cmd, cJSON *args, int64_t deadline, unsigned *id,
+                    pvm_error *err)
+{
+    if (g->need_sync && qga_sync(g, deadline, err) < 0) {
+        cJSON_Delete(args);
+        return -1;
+    }
+    *id = ++g->next_id;
+    if (pvm_rpc_send_command(&g->rpc, cmd, args, *id, deadline, err) < 0)
+        return -1;
+    /* Until the reply is read, anything may be in flight. */
+    g->need_sync = true;
+    return 0;
+}
+
 static int qga_execute_until(pvm_qga *g, const char *cmd, cJSON *args, cJSON **ret,
                              int64_t deadline, pvm_error *err)
 {
     if (ret)
         *ret = NULL;
-    if (g->need_sync && qga_sync(g, deadline, err) < 0) {
-        cJSON_Delete(args);
+    unsigned id = 0;
+    if (qga_send(g, cmd, args, deadline, &id, err) < 0)
         return -1;
-    }
-    unsigned id = ++g->next_id;
-    if (pvm_rpc_send_command(&g->rpc, cmd, args, id, deadline, err) < 0)
-        return -1;
-    /* Until the reply is read, anything may be in flight. */
-    g->need_sync = true;
     return qga_await(g, id, cmd, ret, deadline, err);
 }
 
@@ -378,18 +389,24 @@ static int qga_file_open(pvm_qga *g, const char *guest_path, const char *mode, i
     return 0;
 }
 
-/* Writes one chunk; *count receives the bytes the guest accepted (1..n). */
-static int qga_file_chunk(pvm_qga *g, int64_t handle, const unsigned char *p, size_t n,
-                          size_t *count, pvm_error *err)
+/* The arguments of a guest-file-write of n bytes: buf-b64 goes in as a raw JSON string
+ * (the base64 alphabet needs no escaping), which spares cJSON escaping megabytes of it. */
+static cJSON *qga_write_args(int64_t handle, const unsigned char *p, size_t n)
 {
-    char *b64 = pvm_base64_encode(p, n);
+    char *quoted = pvm_xmalloc((n + 2) / 3 * 4 + 3);
+    size_t len = pvm_base64_encode_into(p, n, quoted + 1);
+    quoted[0] = quoted[len + 1] = '"';
+    quoted[len + 2] = '\0';
     cJSON *args = cJSON_CreateObject();
     cJSON_AddNumberToObject(args, "handle", (double)handle);
-    cJSON_AddStringToObject(args, "buf-b64", b64);
-    free(b64);
-    cJSON *ret = NULL;
-    if (qga_file_call(g, "guest-file-write", args, &ret, err) < 0)
-        return -1;
+    cJSON_AddRawToObject(args, "buf-b64", quoted);
+    free(quoted);
+    return args;
+}
+
+/* Checks a guest-file-write reply for n bytes: *count the bytes taken (1..n). */
+static int qga_write_reply(cJSON *ret, size_t n, size_t *count, pvm_error *err)
+{
     int64_t c = 0;
     bool ok = qga_get_int(ret, "count", 1, (double)n, &c);
     cJSON_Delete(ret);
@@ -397,6 +414,16 @@ static int qga_file_chunk(pvm_qga *g, int64_t handle, const unsigned char *p, si
         return pvm_error_set(err, PVM_E_QEMU, "guest agent guest-file-write: bad \"count\" in reply");
     *count = (size_t)c;
     return 0;
+}
+
+/* Writes one chunk; *count receives the bytes the guest accepted (1..n). */
+static int qga_file_chunk(pvm_qga *g, int64_t handle, const unsigned char *p, size_t n,
+                          size_t *count, pvm_error *err)
+{
+    cJSON *ret = NULL;
+    if (qga_file_call(g, "guest-file-write", qga_write_args(handle, p, n), &ret, err) < 0)
+        return -1;
+    return qga_write_reply(ret, n, count, err);
 }
 
 static int qga_file_close(pvm_qga *g, int64_t handle, pvm_error *err)
@@ -495,6 +522,135 @@ int pvm_qga_file_get(pvm_qga *g, int64_t handle, size_t max, unsigned char **buf
     int rc = qga_read_reply(ret, max, buf, n, eof, err);
     cJSON_Delete(ret);
     return rc;
+}
+
+struct pvm_qga_put {
+    char *line; /* the request, newline included */
+    size_t line_len;
+    unsigned id;
+    int64_t handle;
+    const unsigned char *data; /* borrowed: the rest is written from it after a short count */
+    size_t len;
+};
+
+pvm_qga_put *pvm_qga_put_new(pvm_qga *g, int64_t handle, const void *data, size_t len)
+{
+    pvm_qga_put *p = pvm_xcalloc(1, sizeof *p);
+    p->id = ++g->next_id; /* ids only need to grow: one never sent is harmless */
+    p->handle = handle;
+    p->data = data;
+    p->len = len;
+    p->line = pvm_rpc_command_line("guest-file-write", qga_write_args(handle, data, len), p->id,
+                                   &p->line_len);
+    return p;
+}
+
+void pvm_qga_put_free(pvm_qga_put *p)
+{
+    if (!p)
+        return;
+    free(p->line);
+    free(p);
+}
+
+int pvm_qga_put_send(pvm_qga *g, pvm_qga_put *p, pvm_error *err)
+{
+    if (!g)
+        return pvm_error_set(err, PVM_E_STATE, "guest agent: not connected");
+    if (!p->line)
+        return pvm_error_set(err, PVM_E_QEMU, "guest agent guest-file-write: cannot serialise "
+                             "the request");
+    int64_t deadline = pvm_rpc_deadline(QGA_CALL_MS);
+    if (g->need_sync && qga_sync(g, deadline, err) < 0)
+        return -1;
+    if (pvm_rpc_send(&g->rpc, p->line, p->line_len, deadline, err) < 0)
+        return -1;
+    g->need_sync = true; /* until the reply is read */
+    return 0;
+}
+
+int pvm_qga_put_take(pvm_qga *g, pvm_qga_put *p, pvm_error *err)
+{
+    cJSON *ret = NULL;
+    size_t count = 0;
+    if (qga_await(g, p->id, "guest-file-write", &ret, pvm_rpc_deadline(QGA_CALL_MS), err) < 0 ||
+        qga_write_reply(ret, p->len, &count, err) < 0)
+        return -1;
+    return count < p->len ? pvm_qga_file_put(g, p->handle, p->data + count, p->len - count, err)
+                          : 0;
+}
+
+/* True when the reply line ends in "id": id} (qemu-ga's order puts the id last): the
+ * guest answered that request and echoes ids. Only decides whether to read ahead. */
+static bool qga_line_names_id(const char *line, size_t n, unsigned id)
+{
+    char tail[32];
+    int t = snprintf(tail, sizeof tail, "\"id\": %u}", id);
+    while (n && (line[n - 1] == ' ' || line[n - 1] == '\r'))
+        n--;
+    return t > 0 && (size_t)t <= n && memcmp(line + n - (size_t)t, tail, (size_t)t) == 0;
+}
+
+int pvm_qga_file_get_ahead(pvm_qga *g, int64_t handle, size_t max, pvm_qga_ahead *ahead,
+                           unsigned char **buf, size_t *n, bool *eof, pvm_error *err)
+{
+    *buf = NULL;
+    *n = 0;
+    if (!g)
+        return pvm_error_set(err, PVM_E_STATE, "guest agent: not connected");
+    unsigned id = ahead->id;
+    size_t asked = ahead->max;
+    ahead->id = 0;
+    int64_t deadline = pvm_rpc_deadline(QGA_CALL_MS);
+    if (!id) {
+        cJSON *args = cJSON_CreateObject();
+        cJSON_AddNumberToObject(args, "handle", (double)handle);
+        cJSON_AddNumberToObject(args, "count", (double)max);
+        asked = max;
+        if (qga_send(g, "guest-file-read", args, deadline, &id, err) < 0)
+            return -1;
+    }
+    for (;;) {
+        char *line = NULL;
+        size_t len = 0;
+        int rc = pvm_rpc_read_line(&g->rpc, &line, &len, deadline, err);
+        if (rc == 0)
+            return pvm_error_set(err, PVM_E_QEMU, "guest agent guest-file-read: no reply before "
+                                 "the timeout");
+        if (rc < 0)
+            return -1;
+        if (len >= (asked + 2) / 3 * 4 && qga_line_names_id(line, len, id)) {
+            /* a whole piece: the file likely goes on; the guest has answered, so the next
+             * read goes out now and the guest reads it while this one is decoded */
+            cJSON *args = cJSON_CreateObject();
+            cJSON_AddNumberToObject(args, "handle", (double)handle);
+            cJSON_AddNumberToObject(args, "count", (double)max);
+            pvm_error serr = { 0 };
+            g->need_sync = false;
+            if (qga_send(g, "guest-file-read", args, deadline, &ahead->id, &serr) == 0)
+                ahead->max = max;
+            else
+                ahead->id = 0; /* the next call sends it again and meets the error */
+        }
+        cJSON *msg = NULL;
+        rc = pvm_rpc_parse_line(&g->rpc, line, len, &msg, err);
+        free(line);
+        if (rc < 0)
+            return -1;
+        const cJSON *mid = cJSON_GetObjectItemCaseSensitive(msg, "id");
+        if (mid && !(cJSON_IsNumber(mid) && mid->valuedouble == (double)id)) {
+            cJSON_Delete(msg); /* a stale reply: its line did not end in our id */
+            continue;
+        }
+        if (!ahead->id)
+            g->need_sync = false;
+        cJSON *ret = NULL;
+        if (pvm_rpc_take_reply(&g->rpc, msg, "guest-file-read", &ret, err) < 0)
+            return -1;
+        rc = qga_read_reply(ret, asked, buf, n, eof, err);
+        cJSON_Delete(ret);
+        return rc;
+    }
 }
 
 int pvm_qga_file_close(pvm_qga *g, int64_t handle, pvm_error *err)

@@ -64,12 +64,35 @@ int pvm_qga_file_write(pvm_qga *g, const char *guest_path, const void *data, siz
  * file_get: guest-file-read of at most max bytes -> *buf (malloc'd, NUL after *n), *eof;
  *   a reply whose count exceeds max, whose buf-b64 does not hold count bytes, or of
  *   another shape is PVM_E_QEMU.
- * file_close: guest-file-close. */
+ * file_close: guest-file-close.
+ * Overlapped calls (a copy's host work runs while the guest works, and the agent never
+ * holds two requests: qemu-ga 7.2 on virtio-serial was seen to lose a reply when a second
+ * request arrived before it answered the first):
+ * put_new: a guest-file-write of data[0..len) encoded into its request line, with its id;
+ *   data is borrowed until put_free. put_send: sends it (30 s). put_take: waits for its
+ *   reply (30 s), and when the guest took fewer bytes, writes the rest as file_put does.
+ * get_ahead: file_get, except that when *ahead names a read of ahead->max bytes already
+ *   sent, its reply is taken instead of sending one; and when this reply is a whole piece
+ *   (max bytes of base64) that names its id at its end, the next read of max bytes is sent
+ *   as soon as the reply is in, before it is decoded, and *ahead names it (else id 0).
+ *   The guest then reads on while the host decodes. A read left ahead is skipped by id by
+ *   the next call (its agent echoed ids). */
 int pvm_qga_file_open(pvm_qga *g, const char *guest_path, const char *mode, int64_t *handle,
                       pvm_error *err);
 int pvm_qga_file_put(pvm_qga *g, int64_t handle, const void *data, size_t len, pvm_error *err);
 int pvm_qga_file_get(pvm_qga *g, int64_t handle, size_t max, unsigned char **buf, size_t *n,
                      bool *eof, pvm_error *err);
+typedef struct pvm_qga_put pvm_qga_put;
+pvm_qga_put *pvm_qga_put_new(pvm_qga *g, int64_t handle, const void *data, size_t len);
+int pvm_qga_put_send(pvm_qga *g, pvm_qga_put *p, pvm_error *err);
+int pvm_qga_put_take(pvm_qga *g, pvm_qga_put *p, pvm_error *err);
+void pvm_qga_put_free(pvm_qga_put *p);
+typedef struct pvm_qga_ahead {
+    unsigned id; /* a guest-file-read sent early; 0: none */
+    size_t max;  /* the bytes it asked for */
+} pvm_qga_ahead;
+int pvm_qga_file_get_ahead(pvm_qga *g, int64_t handle, size_t max, pvm_qga_ahead *ahead,
+                           unsigned char **buf, size_t *n, bool *eof, pvm_error *err);
 int pvm_qga_file_close(pvm_qga *g, int64_t handle, pvm_error *err);
 /* guest-exec with capture-output (and input-data when input_len > 0) -> *pid; then one
  * guest-exec-status call: 1 exited (*exitcode, *out, *errout filled as pvm_qga_exec does,
@@ -139,7 +162,10 @@ int pvm_rpc_parse_line(pvm_rpc *r, const char *line, size_t n, cJSON **obj, pvm_
 int pvm_rpc_read_json(pvm_rpc *r, cJSON **obj, int64_t deadline, pvm_error *err);
 /* Discards input up to and including the first byte equal to delim: 1 found, 0 deadline, -1 error. */
 int pvm_rpc_skip_to_byte(pvm_rpc *r, unsigned char delim, int64_t deadline, pvm_error *err);
-/* Sends {"execute": cmd, "arguments": args, "id": id}; args (may be NULL) is consumed. */
+/* The line {"execute": cmd, "arguments": args, "id": id} and its newline, malloc'd (*len
+ * bytes, NUL after; NULL only if cJSON cannot print it); args (may be NULL) is consumed. */
+char *pvm_rpc_command_line(const char *cmd, cJSON *args, unsigned id, size_t *len);
+/* Sends that line; args (may be NULL) is consumed. */
 int pvm_rpc_send_command(pvm_rpc *r, const char *cmd, cJSON *args, unsigned id, int64_t deadline,
                          pvm_error *err);
 /* Turns a reply into *ret (its detached "return"; ret may be NULL) or the error
@@ -147,10 +173,15 @@ int pvm_rpc_send_command(pvm_rpc *r, const char *cmd, cJSON *args, unsigned id, 
 int pvm_rpc_take_reply(const pvm_rpc *r, cJSON *reply, const char *cmd, cJSON **ret,
                        pvm_error *err);
 
-/* Base64 (RFC 4648, standard alphabet, padded). encode returns a malloc'd NUL-terminated
- * string. decode accepts padded or unpadded input (whitespace ignored), returns a malloc'd
- * buffer with a NUL after the *outlen bytes, or -1 with PVM_E_QEMU on an invalid character. */
+/* Base64 (RFC 4648 section 4, standard alphabet, padded), through Nettle.
+ * encode: a malloc'd NUL-terminated string (4 * ceil(len / 3) characters).
+ * encode_into: the same text, no NUL, into out (room for 4 * ceil(len / 3) bytes); its length.
+ * decode: padded input only (white space ignored, as qemu-ga's GLib coder never emits it);
+ * a malloc'd buffer with a NUL after the *outlen bytes, or -1 with PVM_E_QEMU ("base64: ...")
+ * on a character outside the alphabet, a NUL, bad padding, data after padding, a group of
+ * 4 left incomplete or non-zero bits in the last group (*out NULL then). */
 char *pvm_base64_encode(const void *data, size_t len);
+size_t pvm_base64_encode_into(const void *data, size_t len, char *out);
 int pvm_base64_decode(const char *text, size_t textlen, unsigned char **out, size_t *outlen, pvm_error *err);
 
 #endif
