@@ -582,6 +582,13 @@ typedef struct pvm_vm_opts {
     const char *forwards;   /* port forwards (pvm_forwards_parse), NULL for none */
 } pvm_vm_opts;
 
+/* Checks one host file a VM setting names, with the very check vm create and vm edit
+ * apply to it (vm_fields.c): field "iso" (a CD/DVD image; "none" detaches), "kernel" (a
+ * bzImage or ELF), "initrd" or "image" (a readable regular file); path "" passes. The
+ * error names the field (err->field). What needs the other settings too (an initrd
+ * without a kernel, an overlay on a running VM's disk, the image's format) is judged by
+ * the save. For a front end that checks a field as it is left (the TUI's forms). */
+int pvm_vm_file_check(const char *field, const char *path, pvm_error *err);
 /* Validates everything, makes the folder and the sparse qcow2 disk, then
  * records the VM; on any failure nothing is left behind. out may be NULL. */
 int pvm_vm_create(pvm_engine *e, const char *name, const char *profile_name_or_id,

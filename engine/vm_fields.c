@@ -151,6 +151,23 @@ int pvm_vm_field_kernel(pvm_vm *vm, const char *path, pvm_error *err)
     return 0;
 }
 
+int pvm_vm_file_check(const char *field, const char *path, pvm_error *err)
+{
+    pvm_vm *scratch = pvm_xcalloc(1, sizeof *scratch); /* the setters' target, dropped */
+    char real[PVM_PATH_MAX];
+    int rc;
+    if (strcmp(field, "iso") == 0)
+        rc = pvm_vm_field_iso(scratch, path, err);
+    else if (strcmp(field, "kernel") == 0)
+        rc = pvm_vm_field_kernel(scratch, path, err);
+    else if (strcmp(field, "initrd") == 0 || strcmp(field, "image") == 0)
+        rc = pvm_vm_input_file(field, path, real, sizeof real, err);
+    else
+        rc = pvm_error_set_field(err, PVM_E_INVALID, field, "%s: not a file setting", field);
+    free(scratch);
+    return rc;
+}
+
 int pvm_vm_field_profile(pvm_engine *e, pvm_vm *vm, const char *name_or_id, pvm_profile *p,
                          pvm_error *err)
 {

@@ -241,6 +241,25 @@ static void tui_snap_ask(tui_app *app, bool restore)
     }
 }
 
+/* What d on a VM takes with it, said before it is done: the disk (its size) with the
+ * snapshots inside it (the store's count, pvm_snapshot_briefs as the Snapshots pane reads
+ * it) and the folder. A count that cannot be read is said as "any snapshots". */
+static void tui_vm_delete_question(tui_app *app, const pvm_vm *vm, char *q, size_t size)
+{
+    char disk[32], snaps[64] = "";
+    pvm_snapshot_brief *list = NULL;
+    size_t n = 0;
+    pvm_error err = {0};
+    pvm_size_format(vm->disk_bytes, disk, sizeof disk);
+    if (pvm_snapshot_briefs(app->engine, vm->id, &list, &n, &err) < 0)
+        pvm_strlcpy(snaps, ", any snapshots in it", sizeof snaps);
+    else if (n)
+        snprintf(snaps, sizeof snaps, ", its %zu snapshot%s", n, n == 1 ? "" : "s");
+    free(list);
+    snprintf(q, size, "Delete VM '%s'? Its %s disk%s and its folder go for good.", vm->name,
+             disk, snaps);
+}
+
 static void tui_delete(tui_app *app)
 {
     char q[256];
@@ -262,7 +281,7 @@ static void tui_delete(tui_app *app)
                         "deletes it", vm->name, pvm_vm_state_name(vm->state));
             return;
         }
-        snprintf(q, sizeof q, "Delete VM '%s' with its disk and folder?", vm->name);
+        tui_vm_delete_question(app, vm, q, sizeof q);
         tui_confirm(app, "Delete VM", q, tui_vm_delete_yes, vm->name);
     }
 }

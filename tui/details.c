@@ -17,42 +17,6 @@ typedef struct tui_lines {
     int label_w;
 } tui_lines;
 
-/* value cut to w columns into out, ending in an ellipsis ("…" in a UTF-8 locale, else
- * "...") when it was longer, so a cut value never looks whole (an Id, a path). */
-const char *tui_fit(const char *value, int w, char *out, size_t size)
-{
-    bool utf8 = MB_CUR_MAX > 1;
-    wchar_t wide[1024];
-    size_t n = mbstowcs(wide, value, sizeof wide / sizeof wide[0] - 1);
-    int cols = n == (size_t)-1 ? (int)strlen(value) : wcswidth(wide, n);
-    if (cols < 0)
-        cols = (int)strlen(value);
-    if (cols <= w || w < 4)
-        return value;
-    const char *dots = utf8 ? "\xe2\x80\xa6" : "...";
-    int keep = w - (utf8 ? 1 : 3), used = 0;
-    size_t at = 0;
-    mbstate_t st;
-    memset(&st, 0, sizeof st);
-    while (value[at] && used < keep) { /* whole characters, as wide as they are */
-        wchar_t wc;
-        size_t k = utf8 ? mbrtowc(&wc, value + at, strlen(value + at), &st) : 1;
-        int cw = utf8 && k != (size_t)-1 && k != (size_t)-2 && k > 0 ? wcwidth(wc) : 1;
-        if (k == (size_t)-1 || k == (size_t)-2) /* st is undefined after a bad sequence */
-            memset(&st, 0, sizeof st);
-        if (!utf8 || k == (size_t)-1 || k == (size_t)-2 || k == 0)
-            k = 1;
-        if (cw < 1)
-            cw = 1;
-        if (used + cw > keep)
-            break;
-        used += cw;
-        at += k;
-    }
-    snprintf(out, size, "%.*s%s", (int)at, value, dots);
-    return out;
-}
-
 static void tui_line(tui_lines *l, const char *label, int attr, const char *value)
 {
     if (l->y >= l->r.y + l->r.h - 1)

@@ -101,12 +101,21 @@ typedef struct tui_confirm_modal {
 static void tui_confirm_draw(tui_modal *m, tui_app *app)
 {
     tui_confirm_modal *c = (tui_confirm_modal *)m;
+    /* one line when it fits, else wrapped over up to 4 rows (the dialog grows) */
     int w = (int)strlen(c->question) + 6;
     w = w < 40 ? 40 : w > 90 ? 90 : w;
-    tui_rect r = tui_draw_dialog(app, 6, w, c->title);
+    w = w > COLS - 2 ? COLS - 2 : w;
+    size_t starts[4], lens[4];
+    size_t n = tui_wrap(c->question, w - 4, starts, lens, 4);
+    n = n > 4 ? 4 : n < 1 ? 1 : n;
+    tui_rect r = tui_draw_dialog(app, 5 + (int)n, w, c->title);
     if (!r.h)
         return;
-    tui_draw_text(r.y + 2, r.x + 2, r.w - 4, tui_theme_attr(TUI_EL_TEXT), c->question);
+    for (size_t i = 0; i < n && c->question[0]; i++) {
+        char line[sizeof c->question];
+        snprintf(line, sizeof line, "%.*s", (int)lens[i], c->question + starts[i]);
+        tui_draw_text(r.y + 2 + (int)i, r.x + 2, r.w - 4, tui_theme_attr(TUI_EL_TEXT), line);
+    }
     const char *hints[] = {"y", "yes", "n/Esc", "no"};
     tui_draw_hints(r.y + r.h - 2, r.x + 2, r.w - 4, hints, 2);
 }

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <wchar.h>
-#include <wctype.h>
 
 static bool tui_on_screen(int y, int x)
 {
@@ -34,33 +33,23 @@ void tui_draw_text(int y, int x, int w, int attr, const char *s)
         w = COLS - x;
     attrset(attr);
     move(y, x);
-    bool utf8 = MB_CUR_MAX > 1;
+    bool utf8 = tui_cells_utf8();
     mbstate_t st;
     memset(&st, 0, sizeof st);
     for (int col = 0; col < w && *s;) {
-        unsigned char c = (unsigned char)*s;
-        if (c < 0x80 || !utf8) {
-            addch(c >= 0x20 && c < 0x7f ? c : '?');
-            s++;
-            col++;
-            continue;
-        }
-        /* a printable character in the locale's UTF-8, as wide as it is; else '?' */
+        /* each character as cells.c counts it: printable ASCII, printable UTF-8 in a
+         * UTF-8 locale as wide as it is, anything else '?' */
         wchar_t wc;
-        size_t n = mbrtowc(&wc, s, 4, &st);
-        int cw = n != (size_t)-1 && n != (size_t)-2 && n > 0 && iswprint((wint_t)wc)
-                     ? wcwidth(wc) : -1;
-        if (cw < 1) {
-            memset(&st, 0, sizeof st);
-            addch('?');
-            s += n == (size_t)-1 || n == (size_t)-2 || n == 0 ? 1 : n;
-            col++;
-            continue;
-        }
+        size_t n;
+        int cw = tui_cell_next(s, utf8, &st, &wc, &n);
         if (col + cw > w)
             break;
-        wchar_t one[2] = {wc, 0};
-        addnwstr(one, 1);
+        if (wc < 0x80) {
+            addch((chtype)wc);
+        } else {
+            wchar_t one[2] = {wc, 0};
+            addnwstr(one, 1);
+        }
         s += n;
         col += cw;
     }

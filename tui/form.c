@@ -1,6 +1,7 @@
 /* form.c - the forms: a generic form (text and choice fields, each checked when
- * the cursor leaves it by the engine's own validators, the error - or a warning, such as a
- * VM mark's - shown under the field in the engine's words, wrapped) and its uses: the profile editor (every
+ * the cursor leaves it by the engine's own validators, host files included, the error - or a
+ * warning, such as a VM mark's - shown under the field in the engine's words, wrapped; a save
+ * checks them all again, marks every bad one and puts the cursor on the first) and its uses: the profile editor (every
  * field), the new-VM form, the vm edit form and the install form. Opened by actions.c; resizes keep typed text. */
 #include "internal.h"
 
@@ -20,6 +21,7 @@ typedef struct tui_ffield {
     size_t nchoices, choice;
     const pvm_field *pf;           /* a profile identity field, or NULL */
     bool path;                     /* a host path: Tab completes it first */
+    char *initial;                 /* the text the form opened with (owned) */
     char error[sizeof(((pvm_error *)0)->msg)];
     char warning[512];             /* a value that passes but warns (a VM mark), or "" */
 } tui_ffield;
@@ -32,6 +34,7 @@ struct tui_form {
     size_t n;
     int cur, top;
     char error[sizeof(((pvm_error *)0)->msg)]; /* an error no field owns */
+    bool refused;                  /* a save found fields to fix: the form counts them */
     /* Checks one field alone: 0, or -1 with err (shown under the field). */
     int (*check)(tui_form *form, tui_ffield *ff, pvm_error *err);
     /* Saves: 0 closes the form; -1 with err (placed by err->field). */
@@ -52,6 +55,7 @@ static tui_ffield *tui_form_add(tui_form *form, const char *label, const char *k
     pvm_strlcpy(ff->label, label, sizeof ff->label);
     pvm_strlcpy(ff->key, key, sizeof ff->key);
     tui_edit_set(&ff->edit, value);
+    ff->initial = pvm_xstrdup(value ? value : "");
     return ff;
 }
 
@@ -100,6 +104,46 @@ static void tui_form_check(tui_form *form, tui_ffield *ff)
     ff->warning[0] = '\0';
     if (form->check && form->check(form, ff, &err) < 0)
         tui_form_place(form, ff, &err);
+}
+
+/* After a refused save, the fields still to fix, counted and named as they are now
+ * ("not saved: 2 fields to fix (ISO, kernel)") into out; false when none is left. */
+static bool tui_form_summary(const tui_form *form, char *out, size_t size)
+{
+    size_t bad = 0;
+    char labels[160] = "";
+    for (size_t i = 0; form->refused && i < form->n; i++) {
+        if (!form->f[i].error[0])
+            continue;
+        size_t len = strlen(labels);
+        snprintf(labels + len, sizeof labels - len, "%s%s", bad ? ", " : "", form->f[i].label);
+        bad++;
+    }
+    if (bad)
+        snprintf(out, size, "not saved: %zu field%s to fix (%s)", bad, bad == 1 ? "" : "s",
+                 labels);
+    return bad > 0;
+}
+
+/* Before a save: every field checked as if left, so all the bad ones are marked at once
+ * (not only the first the save would meet) and the first of them gets the cursor.
+ * Returns how many there are (0: the save may run). */
+static size_t tui_form_check_all(tui_form *form)
+{
+    size_t bad = 0;
+    int first = -1;
+    for (size_t i = 0; i < form->n; i++)
+        tui_form_check(form, &form->f[i]);
+    for (size_t i = 0; i < form->n; i++) { /* after all: a check may place on another field */
+        if (form->f[i].error[0]) {
+            first = first < 0 ? (int)i : first;
+            bad++;
+        }
+    }
+    form->refused = bad > 0;
+    if (bad)
+        form->cur = first;
+    return bad;
 }
 
 /* ------------------------------------------------------------ drawing */
@@ -156,7 +200,12 @@ static void tui_form_draw(tui_modal *m, tui_app *app)
     /* the value column's width for this screen (the dialog is at most 100 wide) */
     int dw = COLS < 100 ? COLS : 100;
     form->vw = dw - 4 - tui_form_label_width(form, dw) - 1;
-    int erows = tui_form_wrap_rows(form->error, dw - 4);
+    char summary[256];
+    const char *bottom = form->error; /* under the fields: an error no field owns, else
+                                       * after a refused save what is left to fix */
+    if (!bottom[0] && tui_form_summary(form, summary, sizeof summary))
+        bottom = summary;
+    int erows = tui_form_wrap_rows(bottom, dw - 4);
     int need = 4 + (erows ? erows + 1 : 0);
     for (size_t i = 0; i < form->n; i++)
         need += tui_ff_rows(form, &form->f[i]);
@@ -198,7 +247,7 @@ static void tui_form_draw(tui_modal *m, tui_app *app)
     }
     if (erows)
         tui_form_wrap_draw(r.y + r.h - 2 - erows, x, r.w - 4, tui_theme_attr(TUI_EL_ERROR),
-                           form->error);
+                           bottom);
     /* Left/Right only choose on a choice field; on a text field they move the cursor */
     bool choice = form->cur < (int)form->n && form->f[form->cur].kind == TUI_FF_CHOICE;
     const char *hints[] = {"Up/Down/Tab", "field", "Enter", "save", "Esc", "cancel",
@@ -278,8 +327,9 @@ static tui_modal_result tui_form_key(tui_modal *m, tui_app *app, int ch)
     case '\n':
     case '\r':
     case KEY_ENTER: {
-        tui_form_check(form, ff);
         form->error[0] = '\0';
+        if (tui_form_check_all(form))
+            return TUI_MODAL_KEEP;
         pvm_error err = {0};
         if (form->submit(form, app, &err) == 0)
             return TUI_MODAL_CLOSE;
@@ -307,6 +357,8 @@ static tui_modal_result tui_form_key(tui_modal *m, tui_app *app, int ch)
 static void tui_form_free(tui_modal *m)
 {
     tui_form *form = (tui_form *)m;
+    for (size_t i = 0; i < form->n; i++)
+        free(form->f[i].initial);
     free(form->f);
     for (size_t i = 0; i < form->nnames; i++)
         free(form->names[i]);
@@ -443,12 +495,19 @@ static int tui_named(int rc, const char *key, pvm_error *err)
     return rc;
 }
 
+/* One field of the new-VM or vm edit form, by the engine's own rule for it (host files:
+ * pvm_vm_file_check, what vm create and vm edit run). The edit form judges only what
+ * was changed, as its save does (an ISO stored before and gone since is the save's to
+ * report only if it is touched). */
 static int tui_vm_check(tui_form *form, tui_ffield *ff, pvm_error *err)
 {
-    (void)form;
     uint64_t sz;
     int cpus;
     const char *v = ff->edit.buf;
+    if (ff->kind != TUI_FF_TEXT || (form->vm.id[0] && strcmp(v, ff->initial) == 0))
+        return 0;
+    if (ff->path)
+        return pvm_vm_file_check(ff->key, v, err);
     if (strcmp(ff->key, "name") == 0)
         return pvm_validate_name("name", v, err);
     if (strcmp(ff->key, "cpus") == 0)

@@ -9,6 +9,7 @@
 #include "sampler.h"
 #include "sparkline.h"
 #include "layout.h"
+#include "cells.h"
 #include "theme.h"
 #include "keymap.h"
 
@@ -250,9 +251,6 @@ void tui_details_draw(tui_app *app);
 const char *tui_vm_busy_word(const tui_app *app, const char *vm_name);
 /* The selected VM's uptime text ("3m", "1h 05m"), "" when not running. */
 void tui_uptime_text(const pvm_vm *vm, char *out, size_t size);
-/* value cut to w columns into out (size bytes), ending in an ellipsis ("…" in a UTF-8
- * locale, else "...") when it was longer; value itself when it fits (details.c). */
-const char *tui_fit(const char *value, int w, char *out, size_t size);
 void tui_header_draw(tui_app *app);
 
 /* Redraws only the sparkline rows of the details pane (after a new reading). */

@@ -3,6 +3,7 @@
  * No curses here; tui.c draws into what this computes. */
 #include "layout.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static tui_rect tui_rect_make(int y, int x, int h, int w)
@@ -186,6 +187,14 @@ void tui_audit_widths(int width, int ww, int *gw, int *pw, int *vw)
         rest++;
     }
     *vw = rest < TUI_AUDIT_VERDICT_MIN ? TUI_AUDIT_VERDICT_MIN : rest;
+}
+
+bool tui_curses_resume_checked(const char *version)
+{
+    int major = 0, minor = 0;
+    char dot = 0;
+    return version && sscanf(version, "ncurses %d.%d%c", &major, &minor, &dot) >= 2 &&
+           major == 6 && minor == 4 && (dot == 0 || dot == '.');
 }
 
 int tui_fit_items(const int *widths, const bool *essential, size_t n, int w, bool *show)

@@ -85,6 +85,12 @@ size_t tui_wrap(const char *s, int width, size_t *starts, size_t *lens, size_t m
 #define TUI_AUDIT_VERDICT_MIN 24
 void tui_audit_widths(int width, int ww, int *gw, int *pw, int *vw);
 
+/* True when the curses library that runs (curses_version()'s text, e.g. "ncurses
+ * 6.4.20221231") is one the start-up's leave-and-resume was checked on: ncurses 6.4 (any
+ * patch date). That trick relies on how 6.4 flushes cursor moves before the screen was
+ * left once; on another version it may do nothing or harm, so tui.c draws plainly there. */
+bool tui_curses_resume_checked(const char *version);
+
 /* Which of n items of widths[i] columns (gap included) a line of w columns shows:
  * every one when they fit, else the least important go first: items that are not
  * essential[i], from the last one back, until the rest fits (essential ones only

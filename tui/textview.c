@@ -59,34 +59,13 @@ void tui_text_add(tui_text *t, tui_element el, const char *fmt, ...)
     free(s);
 }
 
-/* The first byte of s that is `cols` characters in (UTF-8 continuation bytes count 0). */
-static const char *tui_text_skip(const char *s, int cols)
-{
-    while (*s && cols > 0) {
-        s++;
-        while ((*s & 0xc0) == 0x80)
-            s++;
-        cols--;
-    }
-    return s;
-}
-
-/* The columns s takes: its characters (UTF-8 continuation bytes count 0; the audit's "…"
- * is 3 bytes in 1 column), as tui_text_skip counts them. */
-static int tui_text_cols(const char *s)
-{
-    int n = 0;
-    for (; *s; s++)
-        n += (*s & 0xc0) != 0x80;
-    return n;
-}
 
 static void tui_textview_draw(tui_modal *m, tui_app *app)
 {
     tui_textview *v = (tui_textview *)m;
     int widest = 0;
     for (size_t i = 0; i < v->text->n; i++) {
-        int w = tui_text_cols(v->text->lines[i]);
+        int w = tui_text_width(v->text->lines[i]);
         widest = w > widest ? w : widest;
     }
     tui_rect r = tui_draw_dialog(app, (int)v->text->n + 4, widest + 6 > 60 ? widest + 6 : 60,
@@ -100,7 +79,7 @@ static void tui_textview_draw(tui_modal *m, tui_app *app)
     for (int i = 0; i < rows && (size_t)(v->top + i) < v->text->n; i++) {
         size_t k = (size_t)(v->top + i);
         tui_draw_text(r.y + 1 + i, r.x + 2, r.w - 4, tui_theme_attr(v->text->els[k]),
-                      tui_text_skip(v->text->lines[k], v->left));
+                      tui_skip_cols(v->text->lines[k], v->left));
     }
     char where[48];
     snprintf(where, sizeof where, "%d-%d of %zu", v->text->n ? v->top + 1 : 0,

@@ -635,16 +635,21 @@ static SCREEN *tui_curses_start(tui_app *app, const char *theme, bool ascii)
     set_escdelay(25);
     curs_set(0);
     leaveok(stdscr, FALSE);
-    /* ncurses (6.4) sends each cursor move of a refresh as a write() of its own until the
+    /* ncurses 6.4 sends each cursor move of a refresh as a write() of its own until the
      * screen has been left once (its mvcur flushes while the screen is still "initial"):
      * a frame went out in some 170 writes of a few bytes, each a wake-up of the terminal's
      * reader (over SSH a packet). Left and resumed once here, before anything is drawn and
      * before the colours start (a resume with colours on resets the terminal's palette), a
-     * frame leaves in two or three writes. */
-    def_prog_mode();
-    endwin();
-    doupdate();
-    keypad(stdscr, TRUE); /* the keypad mode endwin() left, sent now, not at the first getch */
+     * frame leaves in two or three writes. That is 6.4's internal behaviour, measured on
+     * 6.4 only (bench/tui): another version may flush otherwise, and an endwin() there
+     * could send the terminal's exit and init strings for nothing (a flash of the
+     * alternate screen), so elsewhere the first frame is drawn plainly. */
+    if (tui_curses_resume_checked(curses_version())) {
+        def_prog_mode();
+        endwin();
+        doupdate();
+        keypad(stdscr, TRUE); /* the keypad mode endwin() left, sent now, not at the first getch */
+    }
     app->ascii_lines = ascii || !tui_utf8();
     app->spark_style = app->ascii_lines ? PVM_SPARK_ASCII : PVM_SPARK_BRAILLE;
     pvm_error err = {0};

@@ -201,7 +201,8 @@ static void tui_audit_result(tui_app *app, tui_work *w, const pvm_worker_event *
         pvm_strlcpy(it->what, pvm_escape_ctl(it->what, buf, sizeof it->what), sizeof it->what);
         pvm_strlcpy(it->guest, pvm_escape_ctl(it->guest, buf, sizeof it->guest),
                     sizeof it->guest);
-        int a = (int)strlen(it->what), g = (int)strlen(it->guest), p = (int)strlen(it->expected);
+        int a = tui_text_width(it->what), g = tui_text_width(it->guest),
+            p = tui_text_width(it->expected); /* columns, not bytes: "é" is 2 bytes in 1 */
         ww = a > ww ? a : ww;
         gw = g > gw ? g : gw;
         pw = p > pw ? p : pw;
@@ -228,18 +229,16 @@ static void tui_audit_result(tui_app *app, tui_work *w, const pvm_worker_event *
         const pvm_audit_item *it = &au->items[i];
         char verdict[300];
         pvm_audit_verdict(it, verdict, sizeof verdict);
-        char guest[4 * sizeof it->guest], want[4 * sizeof it->expected];
-        const char *g = tui_fit(it->guest, gw, guest, sizeof guest);
-        const char *p = tui_fit(it->expected, pw, want, sizeof want);
-        int wide = MB_CUR_MAX > 1 ? 2 : 0; /* "…" is 3 bytes in 1 column: pad by columns */
+        /* the cells cut and padded by display columns (cells.c): a value with UTF-8 in
+         * it ("Société", a cut one's "…") keeps the columns aligned */
+        char cells[3 * 1024];
+        tui_audit_cells(it->what, it->guest, it->expected, ww, gw, pw, cells, sizeof cells);
         tui_element el = it->mismatch || it->mark ? TUI_EL_ERROR : TUI_EL_TEXT;
         /* the verdict wrapped in its column, continued under it */
         size_t starts[16], lens[16]; /* 300 bytes in 24 columns: at most 13 lines */
         size_t nl = verdict[0] ? tui_wrap(verdict, vw, starts, lens, 16) : 0;
         nl = nl > 16 ? 16 : nl;
-        tui_text_add(t, el, "%-*s  %-*s  %-*s  %.*s", ww, it->what,
-                     gw + (g == guest ? wide : 0), g, pw + (p == want ? wide : 0), p,
-                     nl ? (int)lens[0] : 0, nl ? verdict + starts[0] : "");
+        tui_text_add(t, el, "%s%.*s", cells, nl ? (int)lens[0] : 0, nl ? verdict + starts[0] : "");
         for (size_t k = 1; k < nl; k++)
             tui_text_add(t, el, "%*s%.*s", ww + gw + pw + 6, "", (int)lens[k],
                          verdict + starts[k]);

@@ -1,6 +1,7 @@
 /* test_tui_layout.c - unit tests of tui/layout.c: every size from below the
  * minimum to very wide gives rectangles inside the screen that never overlap,
- * the wide/narrow switch, and list scrolling. Run by tests/run. */
+ * the wide/narrow switch, and list scrolling; the start-up's leave-and-resume is for
+ * ncurses 6.4 only. Run by tests/run. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -173,6 +174,24 @@ static void test_wrap_cuts_long_words_and_honours_newlines(void **state)
     assert_int_equal(tui_wrap("aa bb cc dd", 2, starts, lens, 1), 4); /* counts past max */
 }
 
+/* The start-up's leave-and-resume runs only on the ncurses it was measured on (6.4). */
+static void test_curses_resume_only_on_checked_version(void **state)
+{
+    (void)state;
+    assert_true(tui_curses_resume_checked("ncurses 6.4.20221231"));
+    assert_true(tui_curses_resume_checked("ncurses 6.4.20230520"));
+    assert_true(tui_curses_resume_checked("ncurses 6.4"));
+    assert_false(tui_curses_resume_checked("ncurses 6.3.20211021"));
+    assert_false(tui_curses_resume_checked("ncurses 6.5.20240427"));
+    assert_false(tui_curses_resume_checked("ncurses 6.40.20300101"));
+    assert_false(tui_curses_resume_checked("ncurses 5.4"));
+    assert_false(tui_curses_resume_checked("ncurses 7.4.1"));
+    assert_false(tui_curses_resume_checked("PDCurses 6.4"));
+    assert_false(tui_curses_resume_checked("NetBSD-curses 6.4"));
+    assert_false(tui_curses_resume_checked(""));
+    assert_false(tui_curses_resume_checked(NULL));
+}
+
 static void test_audit_widths_give_the_verdict_the_rest(void **state)
 {
     (void)state;
@@ -295,6 +314,7 @@ int main(void)
         cmocka_unit_test(test_wrap_cuts_long_words_and_honours_newlines),
         cmocka_unit_test(test_fit_items_drops_least_important_first),
         cmocka_unit_test(test_audit_widths_give_the_verdict_the_rest),
+        cmocka_unit_test(test_curses_resume_only_on_checked_version),
         cmocka_unit_test(test_message_rows_move_the_hints_and_shrink_the_panes),
         cmocka_unit_test(test_hit_finds_pane_rows_tabs_and_details),
     };

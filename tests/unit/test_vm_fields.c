@@ -1,6 +1,7 @@
 /* test_vm_fields.c - unit tests of the file checks in engine/vm_fields.c that vm create,
  * vm edit and the TUI's forms share: --iso takes only an ISO 9660 or UDF image (its volume
- * descriptor at byte 32769, ECMA-119 / ECMA-167), --kernel only a bzImage or ELF file.
+ * descriptor at byte 32769, ECMA-119 / ECMA-167), --kernel only a bzImage or ELF file;
+ * pvm_vm_file_check, the forms' one-field check, applies the same rule per field.
  * Run by tests/run (plain and ASan+UBSan). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -129,6 +130,39 @@ static void test_kernel_signatures(void **state)
     assert_int_equal(kernel_ok(NULL), 0); /* no kernel: nothing to check */
 }
 
+/* The one-field check a form runs as a field is left: the same rule per field as the
+ * setters above, the error naming the field it was asked about. */
+static void test_file_check(void **state)
+{
+    fixture *f = *state;
+    piece cd[] = {{VRS(0), "CD001"}};
+    piece bz[] = {{0x202, "HdrS"}};
+    char iso[PATH_MAX], kernel[PATH_MAX], missing[PATH_MAX];
+    snprintf(iso, sizeof iso, "%s", file_with(f->dir, "cd.iso", 40960, cd, 1));
+    snprintf(kernel, sizeof kernel, "%s", file_with(f->dir, "bzImage", 4096, bz, 1));
+    snprintf(missing, sizeof missing, "%s/missing", f->dir);
+    pvm_error err = {0};
+    assert_int_equal(pvm_vm_file_check("iso", iso, &err), 0);
+    assert_int_equal(pvm_vm_file_check("iso", "", &err), 0);
+    assert_int_equal(pvm_vm_file_check("iso", "none", &err), 0);
+    assert_int_equal(pvm_vm_file_check("kernel", kernel, &err), 0);
+    assert_int_equal(pvm_vm_file_check("initrd", iso, &err), 0); /* any readable file */
+    assert_int_equal(pvm_vm_file_check("image", kernel, &err), 0);
+    const struct { const char *field, *path, *says; } bad[] = {
+        {"iso", kernel, "not an ISO 9660 or UDF image"},
+        {"kernel", iso, "not a kernel QEMU can boot"},
+        {"initrd", missing, "No such file or directory"},
+        {"image", f->dir, "must be a regular file"},
+        {"append", iso, "not a file setting"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        pvm_error e = {0};
+        assert_int_equal(pvm_vm_file_check(bad[i].field, bad[i].path, &e), -1);
+        assert_string_equal(e.field, bad[i].field);
+        assert_non_null(strstr(e.msg, bad[i].says));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -136,6 +170,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_iso_refused, fixture_setup, fixture_teardown),
         cmocka_unit_test(test_iso_detach),
         cmocka_unit_test_setup_teardown(test_kernel_signatures, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_file_check, fixture_setup, fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
