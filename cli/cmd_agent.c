@@ -54,7 +54,10 @@ static pvm_progress agent_progress(agent_ui *ui, pvm_cli *cli)
 {
     ui->tty = isatty(2) == 1;
     ui->cli = cli;
-    return (pvm_progress){pvm_cli_cancel_fd(), agent_report, ui};
+    ui->drawn = false;
+    /* no bar and no tracer: no report, which also spares a copy out the two agent round
+     * trips that size its bar */
+    return (pvm_progress){pvm_cli_cancel_fd(), ui->tty || cli->tracing ? agent_report : NULL, ui};
 }
 
 /* --timeout SECONDS into ms; -1 (none) when not given. */
