@@ -166,7 +166,8 @@ static bool agent_cancelled(const pvm_progress *p)
 typedef struct agent_exec_wait {
     pvm_agent *a;
     int64_t pid;
-    int64_t deadline; /* of the whole wait: bounds each status call too */
+    int64_t deadline; /* of the whole wait */
+    bool tight;       /* each status call bounded by the time left too (at least 100 ms) */
     pvm_exec_result *r;
     pvm_error *err;
     int rc;
@@ -178,7 +179,9 @@ static bool agent_exec_done(void *ctx)
     char *o = NULL, *e = NULL;
     size_t on = 0, en = 0;
     int left = agent_left(w->deadline);
-    int call_ms = left < 0 || left > AGENT_STATUS_MS ? AGENT_STATUS_MS : left < 1 ? 1 : left;
+    int call_ms = !w->tight || left < 0 || left > AGENT_STATUS_MS ? AGENT_STATUS_MS
+                  : left < 100                                    ? 100
+                                                                  : left;
     w->rc = pvm_qga_exec_status(w->a->g, w->pid, call_ms, &w->r->status, &o, &on, &e, &en,
                                 w->err);
     if (w->rc == 1) { /* the bytes as the guest wrote them, NULs included (a NUL follows) */
@@ -199,14 +202,14 @@ static const char agent_kill_tree_script[] =
     "for c in $(cat /proc/\"$1\"/task/*/children 2>/dev/null); do k \"$c\"; done; "
     "kill -9 \"$1\" 2>/dev/null; }; k \"$1\"";
 
-/* Polls guest-exec-status until pid exits or timeout_ms (< 0: no limit) passes, no status
- * call outliving the limit: 1 exited (*r filled), 0 still running at the limit, -1 the wait
+/* Polls guest-exec-status until pid exits or timeout_ms (< 0: no limit) passes (tight: no
+ * status call outliving it either, else each may take AGENT_STATUS_MS): 1 exited (*r filled), 0 still running at the limit, -1 the wait
  * ended (a cancel; err), -2 a status call failed (err; the agent cannot be asked more). */
-static int agent_exec_wait_for(pvm_agent *a, int64_t pid, int timeout_ms,
+static int agent_exec_wait_for(pvm_agent *a, int64_t pid, int timeout_ms, bool tight,
                                const pvm_progress *progress, pvm_exec_result *r, pvm_error *err)
 {
-    agent_exec_wait w = { .a = a, .pid = pid, .deadline = agent_deadline(timeout_ms), .r = r,
-                          .err = err };
+    agent_exec_wait w = { .a = a, .pid = pid, .deadline = agent_deadline(timeout_ms),
+                          .tight = tight, .r = r, .err = err };
     int rc = pvm_wait_until(agent_exec_done, &w, timeout_ms < 0 ? -1 : timeout_ms, AGENT_POLL_MS,
                             progress, "running in the guest", err);
     if (rc == 1)
@@ -242,7 +245,7 @@ static void agent_kill(pvm_agent *a, int64_t pid)
     }
     pvm_exec_result r = { 0 };
     if (agent_left(deadline) > 0)
-        agent_exec_wait_for(a, kpid, agent_left(deadline), NULL, &r, &kerr);
+        agent_exec_wait_for(a, kpid, agent_left(deadline), true, NULL, &r, &kerr);
     pvm_exec_result_free(&r);
 }
 
@@ -250,7 +253,7 @@ static void agent_kill(pvm_agent *a, int64_t pid)
 static int agent_exec_finish(pvm_agent *a, const char *argv0, int64_t pid, int timeout_ms,
                              const pvm_progress *progress, pvm_exec_result *r, pvm_error *err)
 {
-    int rc = agent_exec_wait_for(a, pid, timeout_ms, progress, r, err);
+    int rc = agent_exec_wait_for(a, pid, timeout_ms, false, progress, r, err);
     if (rc == 1)
         return 0;
     if (rc == -2)
@@ -665,6 +668,35 @@ static int agent_open_error(const char *guest_path, pvm_error *err)
                                    "VM -- mkdir -p '%s'", dir, guest_path, dir);
     return pvm_error_set_field(err, err->code ? err->code : PVM_E_QEMU, "GUEST_PATH",
                                "GUEST_PATH: the guest cannot write '%s' %s", guest_path, why);
+}
+
+int pvm_agent_set_aside(pvm_agent *a, const char *path, char *keep, size_t size,
+                        pvm_error *err)
+{
+    keep[0] = '\0';
+    int64_t h = 0;
+    pvm_error oerr = { 0 };
+    if (pvm_qga_file_open(a->g, path, a->windows ? "rb" : "r", &h, &oerr) < 0)
+        return 0; /* nothing there to keep */
+    pvm_qga_file_close(a->g, h, &oerr);
+    agent_temp_name(path, a->windows, keep, size);
+    if (agent_rename(a, path, keep, err) < 0) {
+        keep[0] = '\0';
+        return -1;
+    }
+    return 1;
+}
+
+void pvm_agent_put_back(pvm_agent *a, const char *keep, const char *path)
+{
+    pvm_error ignored = { 0 };
+    if (keep[0])
+        agent_rename(a, keep, path, &ignored);
+}
+
+void pvm_agent_remove(pvm_agent *a, const char *path)
+{
+    agent_remove(a, path);
 }
 
 bool pvm_agent_guest_is_dir(pvm_agent *a, const char *path)
