@@ -321,7 +321,7 @@ static int install_run(pvm_cli *cli, const pvm_args *a, pvm_error *err)
     fflush(stdout);
     if (r.out)
         pvm_out_write_all(1, r.out, r.out_len);
-    if (r.err && rc == 0) /* on failure the error below quotes it */
+    if (r.err) /* whole, also on failure: the error line then names only its last line */
         pvm_out_write_all(2, r.err, r.err_len);
     pvm_exec_result_free(&r);
     if (rc < 0)

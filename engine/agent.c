@@ -412,6 +412,34 @@ static void agent_report(const pvm_progress *p, const char *step, uint64_t done,
         p->report(p->ctx, step, total ? (double)done / (double)total : done ? -1.0 : 1.0);
 }
 
+/* A copy's progress, its step saying how far, how fast and (with a total) about how long
+ * is left once a second has passed since t0_ms: "copying into the guest: 1.2M of 4M, 5.1K/s,
+ * about 9 min left" (pvm_size_format's units; a copy over an ISA serial port can take
+ * minutes). */
+static void agent_copy_report(const pvm_progress *p, const char *step, uint64_t done,
+                              uint64_t total, int64_t t0_ms)
+{
+    int64_t ms = pvm_proc_now_ms() - t0_ms;
+    if (!p || !p->report || ms < 1000 || done == 0) {
+        agent_report(p, step, done, total);
+        return;
+    }
+    char d[32], t[32], rate[32], text[200];
+    double per_s = (double)done * 1000.0 / (double)ms;
+    pvm_size_format(done, d, sizeof d);
+    pvm_size_format((uint64_t)per_s, rate, sizeof rate);
+    int n = snprintf(text, sizeof text, "%s: %s%s%s, %s/s", step, d, total ? " of " : "",
+                     total ? pvm_size_format(total, t, sizeof t) : "", rate);
+    if (total > done && per_s > 0 && n > 0 && (size_t)n < sizeof text) {
+        double left = (double)(total - done) / per_s;
+        if (left >= 90)
+            snprintf(text + n, sizeof text - (size_t)n, ", about %.0f min left", left / 60);
+        else
+            snprintf(text + n, sizeof text - (size_t)n, ", about %.0f s left", left);
+    }
+    agent_report(p, text, done, total);
+}
+
 /* The guest's own SHA-256 of path into hex: sha256sum (POSIX); 1 found, 0 the guest has no
  * tool (the caller reads the file back), -1 error. */
 static int agent_guest_sum(pvm_agent *a, const char *path, char hex[65], pvm_error *err)
@@ -588,6 +616,7 @@ static int agent_stream_in(pvm_agent *a, int fd, int64_t h, uint64_t total, int6
                            const pvm_progress *p, pvm_copy_result *r, pvm_error *err)
 {
     unsigned char *buf[2] = { pvm_xmalloc(AGENT_CHUNK), pvm_xmalloc(AGENT_CHUNK) };
+    int64_t t0_copy = pvm_proc_now_ms();
     struct sha256_ctx md;
     sha256_init(&md);
     int rc = 0, cur = 0;
@@ -616,7 +645,7 @@ static int agent_stream_in(pvm_agent *a, int fd, int64_t h, uint64_t total, int6
         agent_chunk_timed(a, (size_t)n, pvm_proc_now_ms() - t0);
         r->bytes += (uint64_t)n;
         n = next;
-        agent_report(p, "copying into the guest", r->bytes, total);
+        agent_copy_report(p, "copying into the guest", r->bytes, total, t0_copy);
         rc = agent_chunk_checks(p, deadline, "copy into the guest", r->bytes, err);
     }
     pvm_qga_put_free(put);
@@ -874,6 +903,7 @@ static int agent_stream_out(pvm_agent *a, int64_t h, int fd, int64_t deadline,
     /* the size only feeds a progress bar: two agent round trips saved without one */
     uint64_t total = p && p->report ? agent_guest_size(a, h) : 0;
     pvm_qga_ahead ahead = { 0 };
+    int64_t t0_copy = pvm_proc_now_ms();
     struct sha256_ctx md;
     sha256_init(&md);
     int rc = 0;
@@ -893,7 +923,7 @@ static int agent_stream_out(pvm_agent *a, int64_t h, int fd, int64_t deadline,
         r->bytes += n;
         if (n == 0)
             eof = true;
-        agent_report(p, "copying out of the guest", r->bytes, total);
+        agent_copy_report(p, "copying out of the guest", r->bytes, total, t0_copy);
         if (rc == 0)
             rc = agent_chunk_checks(p, deadline, "copy out of the guest", r->bytes, err);
     }

@@ -59,13 +59,19 @@ static int install_run(pvm_agent *a, const pvm_install_plan *plan, int64_t deadl
                        progress, r, err) < 0)
         return -1;
     if (r->status != 0) {
-        const char *why = r->err_len ? r->err : r->out;
-        size_t n = strlen(why);
-        while (n && why[n - 1] == '\n')
-            n--;
+        /* the front ends show both streams whole (r); the error names the last line of the
+         * installer's error output, where installers say why (never its standard output,
+         * which would then show twice) */
+        const char *e = r->err ? r->err : "";
+        size_t end = strlen(e);
+        while (end && (e[end - 1] == '\n' || e[end - 1] == '\r'))
+            end--;
+        size_t start = end;
+        while (start && e[start - 1] != '\n')
+            start--;
+        size_t n = end - start > 300 ? 300 : end - start;
         return pvm_error_set(err, PVM_E_STATE, "the installer '%s' exited with status %d%s%.*s",
-                             plan->argv[0], r->status, n ? ": " : "", n > 1000 ? 1000 : (int)n,
-                             n > 1000 ? why + n - 1000 : why);
+                             plan->argv[0], r->status, n ? ": " : "", (int)n, e + start);
     }
     return 0;
 }
