@@ -57,8 +57,8 @@ int pvm_out_error(const pvm_error *err)
     fputs(PVM_PROG ": ", stderr);
     pvm_out_escaped(stderr, msg);
     fputc('\n', stderr);
-    int sig = pvm_cli_cancel_signal(); /* the work failed because a signal cancelled it */
-    if (sig)
+    int sig = pvm_cli_cancel_signal(); /* the work stopped because a signal cancelled it */
+    if (sig && err && err->code == PVM_E_CANCELLED)
         return 128 + sig;
     int status = pvm_error_exit_status(err);
     return status ? status : 1;
