@@ -376,7 +376,7 @@ static int pvm_start_twin(pvm_engine *e, const pvm_args *a, pvm_error *err)
         return -1;
     if (!twin.name[0])
         return 0;
-    char what[PVM_NAME_MAX * 3 + 400];
+    char what[PVM_TWIN_TEXT_MAX];
     pvm_vm_twin_text(a->pos[0], &twin, what, sizeof what);
     if (pvm_args_given(a, "strict"))
         return pvm_error_set(err, PVM_E_EXISTS, "%s (--strict)", what);
