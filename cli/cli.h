@@ -203,6 +203,17 @@ void pvm_table_free(pvm_table *t);
 
 /* Prints a labelled line "  Label:   value" with labels padded to width. */
 void pvm_out_field(FILE *fp, int indent, int width, const char *label, const char *value);
+/* The label column of an identity's fields: the longest label, "CPU threads per core:". */
+#define PVM_OUT_ID_WIDTH 21
+/* One value for pvm_out_identity: the text of profile field f (of pvm_profile_fields), or
+ * with f NULL of the "Hide hypervisor" row; NULL or "" prints as "-". */
+typedef const char *pvm_out_id_value(void *ctx, const pvm_field *f);
+/* An identity as `profile show` and `snapshot show` print it: "\n" id_heading, the identity
+ * fields (then "Hide hypervisor" when hide_row), "\n" hw_heading, the hardware model's
+ * fields; labels indented 2 in a column PVM_OUT_ID_WIDTH wide. Every value goes through
+ * pvm_escape_ctl: a snapshot's record is read back from disk, not validated. */
+void pvm_out_identity(FILE *fp, const char *id_heading, const char *hw_heading, bool hide_row,
+                      pvm_out_id_value *get, void *ctx);
 
 /* JSON printing: only cJSON or the engine's own to_json output. The item is
  * printed formatted, followed by a newline; returns 0, or -1 with err set. */

@@ -176,6 +176,35 @@ void pvm_out_field(FILE *fp, int indent, int width, const char *label, const cha
             value && value[0] ? value : "-");
 }
 
+/* One identity row: value escaped (pvm_escape_ctl), "-" for none. */
+static void pvm_out_id_row(FILE *fp, const char *label, const char *value)
+{
+    char buf[4 * 256];
+    pvm_out_field(fp, 2, PVM_OUT_ID_WIDTH, label,
+                  value ? pvm_escape_ctl(value, buf, sizeof buf) : NULL);
+}
+
+/* The profile fields of one group (in_hw_model == hw), in pvm_profile_fields' order. */
+static void pvm_out_id_group(FILE *fp, bool hw, pvm_out_id_value *get, void *ctx)
+{
+    size_t nf;
+    const pvm_field *fields = pvm_profile_fields(&nf);
+    for (size_t i = 0; i < nf; i++)
+        if (fields[i].in_hw_model == hw)
+            pvm_out_id_row(fp, fields[i].label, get(ctx, &fields[i]));
+}
+
+void pvm_out_identity(FILE *fp, const char *id_heading, const char *hw_heading, bool hide_row,
+                      pvm_out_id_value *get, void *ctx)
+{
+    fprintf(fp, "\n%s\n", id_heading);
+    pvm_out_id_group(fp, false, get, ctx);
+    if (hide_row)
+        pvm_out_id_row(fp, "Hide hypervisor", get(ctx, NULL));
+    fprintf(fp, "\n%s\n", hw_heading);
+    pvm_out_id_group(fp, true, get, ctx);
+}
+
 const char *pvm_out_time(int64_t t, char *buf, size_t size)
 {
     time_t tt = (time_t)t;
