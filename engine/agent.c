@@ -28,6 +28,7 @@
 #define AGENT_STATUS_MS 10000           /* one guest-exec-status call */
 #define AGENT_POLL_MS 20
 #define AGENT_TOOL_MS 120000            /* sha256sum, mv, rm in the guest */
+#define AGENT_KILL_MS 5000              /* ending a process tree, all calls together */
 
 struct pvm_agent {
     pvm_qga *g;
@@ -165,6 +166,8 @@ static bool agent_cancelled(const pvm_progress *p)
 typedef struct agent_exec_wait {
     pvm_agent *a;
     int64_t pid;
+    int64_t deadline; /* of the whole wait */
+    bool tight;       /* each status call bounded by the time left too (at least 100 ms) */
     pvm_exec_result *r;
     pvm_error *err;
     int rc;
@@ -175,8 +178,12 @@ static bool agent_exec_done(void *ctx)
     agent_exec_wait *w = ctx;
     char *o = NULL, *e = NULL;
     size_t on = 0, en = 0;
-    w->rc = pvm_qga_exec_status(w->a->g, w->pid, AGENT_STATUS_MS, &w->r->status, &o, &on, &e,
-                                &en, w->err);
+    int left = agent_left(w->deadline);
+    int call_ms = !w->tight || left < 0 || left > AGENT_STATUS_MS ? AGENT_STATUS_MS
+                  : left < 100                                    ? 100
+                                                                  : left;
+    w->rc = pvm_qga_exec_status(w->a->g, w->pid, call_ms, &w->r->status, &o, &on, &e, &en,
+                                w->err);
     if (w->rc == 1) { /* the bytes as the guest wrote them, NULs included (a NUL follows) */
         w->r->out = o ? o : pvm_xstrdup("");
         w->r->err = e ? e : pvm_xstrdup("");
@@ -195,11 +202,30 @@ static const char agent_kill_tree_script[] =
     "for c in $(cat /proc/\"$1\"/task/*/children 2>/dev/null); do k \"$c\"; done; "
     "kill -9 \"$1\" 2>/dev/null; }; k \"$1\"";
 
-/* Best effort: ends a guest process that outlived its time or was cancelled, with the
- * processes it started (taskkill /T on Windows, agent_kill_tree_script elsewhere; a guest
- * without sh gets kill -9 of the one process). Waits up to 5 s for the tree to go. */
+/* Polls guest-exec-status until pid exits or timeout_ms (< 0: no limit) passes (tight: no
+ * status call outliving it either, else each may take AGENT_STATUS_MS): 1 exited (*r filled), 0 still running at the limit, -1 the wait
+ * ended (a cancel; err), -2 a status call failed (err; the agent cannot be asked more). */
+static int agent_exec_wait_for(pvm_agent *a, int64_t pid, int timeout_ms, bool tight,
+                               const pvm_progress *progress, pvm_exec_result *r, pvm_error *err)
+{
+    agent_exec_wait w = { .a = a, .pid = pid, .deadline = agent_deadline(timeout_ms),
+                          .tight = tight, .r = r, .err = err };
+    int rc = pvm_wait_until(agent_exec_done, &w, timeout_ms < 0 ? -1 : timeout_ms, AGENT_POLL_MS,
+                            progress, "running in the guest", err);
+    if (rc == 1)
+        return w.rc == 1 ? 1 : -2; /* done() ended the wait: exited, or the status call failed */
+    return rc;
+}
+
+/* Best effort, within AGENT_KILL_MS in all: ends a guest process that outlived its time or
+ * was cancelled, with the processes it started (taskkill /T on Windows,
+ * agent_kill_tree_script elsewhere; a guest that cannot run sh gets kill -9 of the one
+ * process). */
 static void agent_kill(pvm_agent *a, int64_t pid)
 {
+    if (pid < 2)
+        return; /* never 0 (our own group in the guest) or init */
+    int64_t deadline = agent_deadline(AGENT_KILL_MS);
     char num[24];
     snprintf(num, sizeof num, "%lld", (long long)pid);
     const char *tree[] = { "sh", "-c", agent_kill_tree_script, "sh", num, NULL };
@@ -207,18 +233,19 @@ static void agent_kill(pvm_agent *a, int64_t pid)
     const char *win[] = { "taskkill", "/F", "/T", "/PID", num, NULL };
     const char *const *argv = a->windows ? win : tree;
     int64_t kpid = 0;
-    pvm_error ignored;
-    if (pvm_qga_exec_start(a->g, argv[0], argv + 1, NULL, 0, &kpid, 5000, &ignored) < 0) {
-        if (a->windows)
-            return;
-        argv = posix;
-        if (pvm_qga_exec_start(a->g, argv[0], argv + 1, NULL, 0, &kpid, 5000, &ignored) < 0)
+    pvm_error kerr = { 0 };
+    if (pvm_qga_exec_start(a->g, argv[0], argv + 1, NULL, 0, &kpid, agent_left(deadline),
+                           &kerr) < 0) {
+        /* only a guest that could not start sh (GLib's spawn error) gets the plain kill: a
+         * silent or broken channel would only spend the time again */
+        if (a->windows || !strstr(kerr.msg, "Failed to execute child process") ||
+            pvm_qga_exec_start(a->g, posix[0], posix + 1, NULL, 0, &kpid, agent_left(deadline),
+                               &kerr) < 0)
             return;
     }
-    agent_exec_wait w = { .a = a, .pid = kpid, .err = &ignored };
     pvm_exec_result r = { 0 };
-    w.r = &r;
-    pvm_wait_until(agent_exec_done, &w, 5000, AGENT_POLL_MS, NULL, NULL, &ignored);
+    if (agent_left(deadline) > 0)
+        agent_exec_wait_for(a, kpid, agent_left(deadline), true, NULL, &r, &kerr);
     pvm_exec_result_free(&r);
 }
 
@@ -226,12 +253,10 @@ static void agent_kill(pvm_agent *a, int64_t pid)
 static int agent_exec_finish(pvm_agent *a, const char *argv0, int64_t pid, int timeout_ms,
                              const pvm_progress *progress, pvm_exec_result *r, pvm_error *err)
 {
-    agent_exec_wait w = { .a = a, .pid = pid, .r = r, .err = err };
-    int rc = pvm_wait_until(agent_exec_done, &w, timeout_ms < 0 ? -1 : timeout_ms, AGENT_POLL_MS,
-                            progress, "running in the guest", err);
-    if (rc == 1 && w.rc == 1)
+    int rc = agent_exec_wait_for(a, pid, timeout_ms, false, progress, r, err);
+    if (rc == 1)
         return 0;
-    if (rc == 1) /* the status call failed */
+    if (rc == -2)
         return -1;
     agent_kill(a, pid);
     pvm_exec_result_free(r);
@@ -575,9 +600,14 @@ static int agent_stream_in(pvm_agent *a, int fd, int64_t h, uint64_t total, int6
             rc = -1;
             break;
         }
+        /* read at the chunk size of now: a change from this call's timing shows one chunk
+         * later, which the halving threshold (2 s against a 30 s call limit) allows */
         ssize_t next = agent_read_chunk(a, fd, buf[!cur], &md, err);
         pvm_qga_put *after = next > 0 ? pvm_qga_put_new(a->g, h, buf[!cur], (size_t)next) : NULL;
-        rc = pvm_qga_put_take(a->g, put, err) < 0 || next < 0 ? -1 : 0;
+        pvm_error terr = { 0 };
+        rc = pvm_qga_put_take(a->g, put, &terr) < 0 || next < 0 ? -1 : 0;
+        if (rc < 0 && next >= 0)
+            *err = terr; /* else the host read's error, the first to happen, stands */
         pvm_qga_put_free(put);
         put = after;
         cur = !cur;
@@ -638,6 +668,35 @@ static int agent_open_error(const char *guest_path, pvm_error *err)
                                    "VM -- mkdir -p '%s'", dir, guest_path, dir);
     return pvm_error_set_field(err, err->code ? err->code : PVM_E_QEMU, "GUEST_PATH",
                                "GUEST_PATH: the guest cannot write '%s' %s", guest_path, why);
+}
+
+int pvm_agent_set_aside(pvm_agent *a, const char *path, char *keep, size_t size,
+                        pvm_error *err)
+{
+    keep[0] = '\0';
+    int64_t h = 0;
+    pvm_error oerr = { 0 };
+    if (pvm_qga_file_open(a->g, path, a->windows ? "rb" : "r", &h, &oerr) < 0)
+        return 0; /* nothing there to keep */
+    pvm_qga_file_close(a->g, h, &oerr);
+    agent_temp_name(path, a->windows, keep, size);
+    if (agent_rename(a, path, keep, err) < 0) {
+        keep[0] = '\0';
+        return -1;
+    }
+    return 1;
+}
+
+void pvm_agent_put_back(pvm_agent *a, const char *keep, const char *path)
+{
+    pvm_error ignored = { 0 };
+    if (keep[0])
+        agent_rename(a, keep, path, &ignored);
+}
+
+void pvm_agent_remove(pvm_agent *a, const char *path)
+{
+    agent_remove(a, path);
 }
 
 bool pvm_agent_guest_is_dir(pvm_agent *a, const char *path)
@@ -838,16 +897,10 @@ static int agent_stream_out(pvm_agent *a, int64_t h, int fd, int64_t deadline,
         if (rc == 0)
             rc = agent_chunk_checks(p, deadline, "copy out of the guest", r->bytes, err);
     }
-    if (rc == 0 && ahead.id) { /* a read past the end: count 0 (the file ended on a piece) */
-        unsigned char *past = NULL;
-        size_t n = 0;
-        bool eof = false;
-        rc = pvm_qga_file_get_ahead(a->g, h, ahead.max, &ahead, &past, &n, &eof, err);
-        free(past);
-        if (rc == 0 && n)
-            rc = pvm_error_set(err, PVM_E_STATE, "copy out of the guest: the file grew while "
-                               "it was copied");
-    }
+    /* stopped early (an error, a cancel, the deadline) with a read ahead: its reply comes
+     * first, so the close never reaches the agent while it is unanswered (the end of the
+     * file itself never leaves one: a read goes ahead only after a whole piece) */
+    pvm_qga_ahead_drop(a->g, &ahead);
     unsigned char d[SHA256_DIGEST_SIZE];
     sha256_digest(&md, sizeof d, d);
     agent_hex(d, r->sha256);

@@ -43,17 +43,6 @@ static const char *install_base(const char *path)
     return b ? b + 1 : path;
 }
 
-static void install_remove(pvm_agent *a, const char *path)
-{
-    const char *posix[] = { "rm", "-f", "--", path, NULL };
-    const char *win[] = { "cmd.exe", "/c", "del", "/f", "/q", path, NULL };
-    pvm_exec_result r;
-    pvm_error ignored;
-    if (pvm_agent_exec(a, pvm_agent_windows(a) ? win : posix, NULL, 0, 60000, NULL, &r,
-                       &ignored) == 0)
-        pvm_exec_result_free(&r);
-}
-
 static int install_left(int64_t deadline)
 {
     int64_t left = deadline - pvm_proc_now_ms();
@@ -180,8 +169,13 @@ int pvm_app_install(pvm_engine *e, const char *vm, const char *file, const pvm_i
         pvm_agent_close(a);
         return -1;
     }
+    /* a file already at the path (a live config, an earlier download) is kept aside and
+     * comes back when the install fails or its file was only staged (an archive) */
+    char keep[PVM_PATH_MAX + 32];
+    int aside = pvm_agent_set_aside(a, plan.guest_path, keep, sizeof keep, err);
     pvm_copy_result c;
-    int rc = pvm_agent_copy_in(a, file, plan.guest_path, install_left(deadline), progress, &c, err);
+    int rc = aside < 0 ? -1 : pvm_agent_copy_in(a, file, plan.guest_path, install_left(deadline),
+                                                 progress, &c, err);
     bool copied = rc == 0;
     if (rc == 0 && plan.argc > 0)
         rc = install_run(a, &plan, deadline, progress, res, err);
@@ -189,9 +183,14 @@ int pvm_app_install(pvm_engine *e, const char *vm, const char *file, const pvm_i
     if (rc == 0)
         rc = install_record(e, vm, file, &plan, &c, plan.argc ? res : NULL, &rec, err);
     if (rc < 0 && copied)
-        install_remove(a, plan.guest_path); /* a failed install leaves no file behind */
-    if (rc == 0 && plan.kind && strcmp(plan.kind, "tar") == 0)
-        install_remove(a, plan.guest_path); /* the archive, once extracted */
+        pvm_agent_remove(a, plan.guest_path); /* a failed install leaves no file behind */
+    bool staged = plan.kind && strcmp(plan.kind, "tar") == 0;
+    if (rc == 0 && staged)
+        pvm_agent_remove(a, plan.guest_path); /* the archive, once extracted */
+    if (aside == 1 && (rc < 0 || staged))
+        pvm_agent_put_back(a, keep, plan.guest_path);
+    else if (aside == 1)
+        pvm_agent_remove(a, keep); /* replaced by the install, as asked */
     pvm_agent_close(a);
     pvm_install_plan_free(&plan);
     if (rc == 0 && out)

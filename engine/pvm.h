@@ -1154,6 +1154,14 @@ typedef struct pvm_copy_result {
 
 /* Whether path (absolute) is an existing folder in a POSIX guest (one open, a 1-byte read
  * that fails with EISDIR, a close); false when absent, unreadable, or on Windows. */
+/* A guest file that an install would replace, moved aside first (a hidden name in its
+ * folder, into keep, size bytes): 1 moved (keep names it), 0 nothing at path (keep ""),
+ * -1 it could not be moved (err; nothing changed). put_back moves keep back over path
+ * (best effort; keep "" does nothing); remove deletes a guest file (best effort). */
+int pvm_agent_set_aside(pvm_agent *a, const char *path, char *keep, size_t size,
+                        pvm_error *err);
+void pvm_agent_put_back(pvm_agent *a, const char *keep, const char *path);
+void pvm_agent_remove(pvm_agent *a, const char *path);
 bool pvm_agent_guest_is_dir(pvm_agent *a, const char *path);
 /* Copies the regular host file host_path to guest_path (absolute; ending in '/', or an
  * existing folder in a POSIX guest: the host file's name inside it), streamed in chunks of

@@ -9,6 +9,7 @@
 
 #include <cjson/cJSON.h>
 #include <stdarg.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -498,6 +499,15 @@ static void pvm_snap_space_hint(const pvm_snap_vm *s, pvm_error *err)
              pvm_size_format(free_bytes, have, sizeof have));
 }
 
+/* True once the caller's cancel descriptor (progress->cancel_fd > 0) is readable. */
+static bool pvm_snap_cancel_asked(const pvm_progress *progress)
+{
+    if (!progress || progress->cancel_fd <= 0)
+        return false;
+    struct pollfd p = { .fd = progress->cancel_fd, .events = POLLIN };
+    return poll(&p, 1, 0) > 0;
+}
+
 static int pvm_snap_save(pvm_engine *e, pvm_snap_vm *s, pvm_snapshot *row, bool disk_only,
                          const pvm_progress *progress, pvm_error *err)
 {
@@ -505,10 +515,18 @@ static int pvm_snap_save(pvm_engine *e, pvm_snap_vm *s, pvm_snapshot *row, bool 
     pvm_hv_snap_req req = {.op = pvm_snap_live(&s->vm) && !disk_only ? PVM_HV_SNAP_SAVE
                                                                     : PVM_HV_SNAP_SAVE_DISK,
                            .tag = row->tag, .progress = progress, .made = &made};
+    pvm_step(progress, "saving");
     if (s->hv->snapshot(s->ctx, &s->vm, &s->f, &req, err) < 0) {
         pvm_snap_space_hint(s, err);
         pvm_snap_undo(s, row->tag);
         return -1;
+    }
+    if (pvm_snap_cancel_asked(progress)) {
+        /* QEMU's job had gone past the point where it can stop: a cancel still means no
+         * snapshot, so the one just made goes again */
+        pvm_snap_undo(s, row->tag);
+        return pvm_error_set(err, PVM_E_CANCELLED, "snapshot create: cancelled (the save had "
+                             "finished; snapshot '%s' was removed again)", row->tag);
     }
     pvm_hv_snap *img = NULL;
     size_t n = 0;

@@ -7,16 +7,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+size_t pvm_base64_len(size_t len)
+{
+    return BASE64_ENCODE_RAW_LENGTH(len);
+}
+
 size_t pvm_base64_encode_into(const void *data, size_t len, char *out)
 {
-    size_t n = BASE64_ENCODE_RAW_LENGTH(len);
     base64_encode_raw(out, len, data);
-    return n;
+    return pvm_base64_len(len);
 }
 
 char *pvm_base64_encode(const void *data, size_t len)
 {
-    char *out = pvm_xmalloc(BASE64_ENCODE_RAW_LENGTH(len) + 1);
+    char *out = pvm_xmalloc(pvm_base64_len(len) + 1);
     out[pvm_base64_encode_into(data, len, out)] = '\0';
     return out;
 }

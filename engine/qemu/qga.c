@@ -25,6 +25,7 @@ struct pvm_qga {
     pvm_rpc rpc;
     unsigned next_id;
     bool need_sync; /* a reply may still be on its way: resync before the next command */
+    unsigned sync_gen; /* resyncs so far: a read sent ahead before the last one is gone */
 };
 
 /* An integral number in [min, max] under key, without undefined double casts. */
@@ -99,6 +100,7 @@ static int qga_sync(pvm_qga *g, int64_t deadline, pvm_error *err)
     if (rc < 0 || qga_await_sync(g, id, deadline, err) < 0)
         return -1;
     g->need_sync = false;
+    g->sync_gen++;
     return 0;
 }
 
@@ -159,15 +161,39 @@ int pvm_qga_connect(const char *sock_path, int timeout_ms, pvm_qga **out, pvm_er
     return 0;
 }
 
-/* Reads until the reply to request id: one with that id or with none. */
-static int qga_await(pvm_qga *g, unsigned id, const char *cmd, cJSON **ret, int64_t deadline,
-                     pvm_error *err)
+/* Called with each reply line qga_await_line reads, before it is parsed. */
+typedef void (*qga_line_hook)(pvm_qga *g, const char *line, size_t len, void *ctx);
+
+static bool qga_blank(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
+            return false;
+    return true;
+}
+
+/* Reads until the reply to request id: one with that id or with none (replies to other
+ * ids are stale and dropped). hook (may be NULL) sees each line first. */
+static int qga_await_line(pvm_qga *g, unsigned id, const char *cmd, cJSON **ret,
+                          int64_t deadline, qga_line_hook hook, void *ctx, pvm_error *err)
 {
     for (;;) {
-        cJSON *msg = NULL;
-        int rc = pvm_rpc_read_json(&g->rpc, &msg, deadline, err);
+        char *line = NULL;
+        size_t n = 0;
+        int rc = pvm_rpc_read_line(&g->rpc, &line, &n, deadline, err);
         if (rc == 0)
             return pvm_error_set(err, PVM_E_QEMU, "guest agent %s: no reply before the timeout", cmd);
+        if (rc < 0)
+            return -1;
+        if (qga_blank(line, n)) {
+            free(line);
+            continue;
+        }
+        if (hook)
+            hook(g, line, n, ctx);
+        cJSON *msg = NULL;
+        rc = pvm_rpc_parse_line(&g->rpc, line, n, &msg, err);
+        free(line);
         if (rc < 0)
             return -1;
         const cJSON *mid = cJSON_GetObjectItemCaseSensitive(msg, "id");
@@ -177,6 +203,12 @@ static int qga_await(pvm_qga *g, unsigned id, const char *cmd, cJSON **ret, int6
         }
         cJSON_Delete(msg);
     }
+}
+
+static int qga_await(pvm_qga *g, unsigned id, const char *cmd, cJSON **ret, int64_t deadline,
+                     pvm_error *err)
+{
+    return qga_await_line(g, id, cmd, ret, deadline, NULL, NULL, err);
 }
 
 /* Sends cmd (args consumed) with a new id (*id), resynchronising first after a failed or
@@ -348,7 +380,7 @@ int pvm_qga_exec(pvm_qga *g, const char *path, const char *const *argv, int time
     if (qga_execute_until(g, "guest-exec", qga_exec_args(path, argv), &ret, deadline, err) < 0)
         return -1;
     int64_t pid = 0;
-    bool ok = qga_get_int(ret, "pid", 0, 2147483647.0, &pid);
+    bool ok = qga_get_int(ret, "pid", 2, 2147483647.0, &pid); /* never 0 or init */
     cJSON_Delete(ret);
     if (!ok)
         return pvm_error_set(err, PVM_E_QEMU, "guest agent guest-exec %s: reply has no valid \"pid\"", path);
@@ -393,7 +425,7 @@ static int qga_file_open(pvm_qga *g, const char *guest_path, const char *mode, i
  * (the base64 alphabet needs no escaping), which spares cJSON escaping megabytes of it. */
 static cJSON *qga_write_args(int64_t handle, const unsigned char *p, size_t n)
 {
-    char *quoted = pvm_xmalloc((n + 2) / 3 * 4 + 3);
+    char *quoted = pvm_xmalloc(pvm_base64_len(n) + 3);
     size_t len = pvm_base64_encode_into(p, n, quoted + 1);
     quoted[0] = quoted[len + 1] = '"';
     quoted[len + 2] = '\0';
@@ -478,6 +510,14 @@ int pvm_qga_file_put(pvm_qga *g, int64_t handle, const void *data, size_t len, p
     return 0;
 }
 
+static cJSON *qga_read_args(int64_t handle, size_t max)
+{
+    cJSON *args = cJSON_CreateObject();
+    cJSON_AddNumberToObject(args, "handle", (double)handle);
+    cJSON_AddNumberToObject(args, "count", (double)max);
+    return args;
+}
+
 /* Checks a guest-file-read reply: {"count": n <= max, "buf-b64": base64 of n bytes, "eof": bool}. */
 static int qga_read_reply(const cJSON *ret, size_t max, unsigned char **buf, size_t *n, bool *eof,
                           pvm_error *err)
@@ -513,11 +553,8 @@ int pvm_qga_file_get(pvm_qga *g, int64_t handle, size_t max, unsigned char **buf
 {
     *buf = NULL;
     *n = 0;
-    cJSON *args = cJSON_CreateObject();
-    cJSON_AddNumberToObject(args, "handle", (double)handle);
-    cJSON_AddNumberToObject(args, "count", (double)max);
     cJSON *ret = NULL;
-    if (qga_file_call(g, "guest-file-read", args, &ret, err) < 0)
+    if (qga_file_call(g, "guest-file-read", qga_read_args(handle, max), &ret, err) < 0)
         return -1;
     int rc = qga_read_reply(ret, max, buf, n, eof, err);
     cJSON_Delete(ret);
@@ -536,7 +573,8 @@ struct pvm_qga_put {
 pvm_qga_put *pvm_qga_put_new(pvm_qga *g, int64_t handle, const void *data, size_t len)
 {
     pvm_qga_put *p = pvm_xcalloc(1, sizeof *p);
-    p->id = ++g->next_id; /* ids only need to grow: one never sent is harmless */
+    p->id = ++g->next_id; /* unique among the requests not yet answered (a short count's
+                           * rest goes out with later ids first; matching is exact) */
     p->handle = handle;
     p->data = data;
     p->len = len;
@@ -580,15 +618,103 @@ int pvm_qga_put_take(pvm_qga *g, pvm_qga_put *p, pvm_error *err)
                           : 0;
 }
 
-/* True when the reply line ends in "id": id} (qemu-ga's order puts the id last): the
- * guest answered that request and echoes ids. Only decides whether to read ahead. */
+/* Skips JSON white space back from end (exclusive) to start; the new end. */
+static size_t qga_back_space(const char *s, size_t start, size_t end)
+{
+    while (end > start && (s[end - 1] == ' ' || s[end - 1] == '\t' || s[end - 1] == '\r'))
+        end--;
+    return end;
+}
+
+/* True when the line ends in "id" : id } (any JSON spacing): the reply names that request,
+ * so the agent echoes ids. Only decides whether to read ahead; the parse decides the rest. */
 static bool qga_line_names_id(const char *line, size_t n, unsigned id)
 {
-    char tail[32];
-    int t = snprintf(tail, sizeof tail, "\"id\": %u}", id);
-    while (n && (line[n - 1] == ' ' || line[n - 1] == '\r'))
-        n--;
-    return t > 0 && (size_t)t <= n && memcmp(line + n - (size_t)t, tail, (size_t)t) == 0;
+    char digits[16];
+    int d = snprintf(digits, sizeof digits, "%u", id);
+    n = qga_back_space(line, 0, n);
+    if (n == 0 || line[n - 1] != '}')
+        return false;
+    n = qga_back_space(line, 0, n - 1);
+    if (d <= 0 || (size_t)d > n || memcmp(line + n - (size_t)d, digits, (size_t)d) != 0)
+        return false;
+    n = qga_back_space(line, 0, n - (size_t)d);
+    if (n == 0 || line[n - 1] != ':')
+        return false;
+    n = qga_back_space(line, 0, n - 1);
+    return n >= 4 && memcmp(line + n - 4, "\"id\"", 4) == 0 &&
+           (n == 4 || !strchr("0123456789", line[n - 5]));
+}
+
+/* True when the line holds "key" : text (any JSON spacing) followed by ',' or '}'. Base64
+ * holds no '"', so a "key" inside buf-b64's text cannot match. */
+static bool qga_line_has(const char *line, size_t n, const char *key, const char *text)
+{
+    char quoted[32];
+    int k = snprintf(quoted, sizeof quoted, "\"%s\"", key);
+    const char *p = k > 0 ? memmem(line, n, quoted, (size_t)k) : NULL;
+    if (!p)
+        return false;
+    const char *end = line + n;
+    p += k;
+    while (p < end && (*p == ' ' || *p == '\t'))
+        p++;
+    if (p >= end || *p++ != ':')
+        return false;
+    while (p < end && (*p == ' ' || *p == '\t'))
+        p++;
+    size_t t = strlen(text);
+    if ((size_t)(end - p) <= t || memcmp(p, text, t) != 0)
+        return false;
+    p += t;
+    while (p < end && (*p == ' ' || *p == '\t'))
+        p++;
+    return p < end && (*p == ',' || *p == '}');
+}
+
+/* What the read-ahead hook needs: the read being taken and where the next one goes. */
+typedef struct qga_ahead_ctx {
+    unsigned id;
+    size_t asked, max;
+    int64_t handle, deadline;
+    pvm_qga_ahead *ahead;
+} qga_ahead_ctx;
+
+/* The reply to c->id is in: when it is a whole piece (count = what was asked, not at the
+ * end), the next read goes out now, before this one is decoded. The guest has answered,
+ * so the agent still holds one request at a time. */
+static void qga_read_on(pvm_qga *g, const char *line, size_t len, void *ctx)
+{
+    qga_ahead_ctx *c = ctx;
+    char count[24];
+    snprintf(count, sizeof count, "%zu", c->asked);
+    if (c->ahead->id || !qga_line_names_id(line, len, c->id) ||
+        !qga_line_has(line, len, "count", count) || !qga_line_has(line, len, "eof", "false"))
+        return;
+    pvm_error ignored = { 0 };
+    g->need_sync = false; /* the reply being read is the last one outstanding */
+    unsigned next = 0;
+    if (qga_send(g, "guest-file-read", qga_read_args(c->handle, c->max), c->deadline, &next,
+                 &ignored) == 0)
+        *c->ahead = (pvm_qga_ahead){ .id = next, .max = c->max, .handle = c->handle,
+                                     .gen = g->sync_gen, .sent = c->ahead->sent + 1 };
+    /* a failed send: the next call sends it again and meets the error */
+}
+
+/* Whether ahead names a read whose reply is still to come on this connection. */
+static bool qga_ahead_live(const pvm_qga *g, const pvm_qga_ahead *ahead)
+{
+    return ahead->id && ahead->gen == g->sync_gen;
+}
+
+void pvm_qga_ahead_drop(pvm_qga *g, pvm_qga_ahead *ahead)
+{
+    if (g && qga_ahead_live(g, ahead)) {
+        pvm_error ignored = { 0 };
+        qga_await(g, ahead->id, "guest-file-read", NULL, pvm_rpc_deadline(QGA_CALL_MS),
+                  &ignored); /* a failure leaves need_sync set: the next call resyncs */
+    }
+    ahead->id = 0;
 }
 
 int pvm_qga_file_get_ahead(pvm_qga *g, int64_t handle, size_t max, pvm_qga_ahead *ahead,
@@ -598,59 +724,26 @@ int pvm_qga_file_get_ahead(pvm_qga *g, int64_t handle, size_t max, pvm_qga_ahead
     *n = 0;
     if (!g)
         return pvm_error_set(err, PVM_E_STATE, "guest agent: not connected");
-    unsigned id = ahead->id;
-    size_t asked = ahead->max;
+    if (ahead->id && (ahead->handle != handle || !qga_ahead_live(g, ahead)))
+        pvm_qga_ahead_drop(g, ahead); /* another file's, or dropped by a resync */
+    qga_ahead_ctx c = { .id = ahead->id, .asked = ahead->max, .max = max, .handle = handle,
+                        .deadline = pvm_rpc_deadline(QGA_CALL_MS), .ahead = ahead };
     ahead->id = 0;
-    int64_t deadline = pvm_rpc_deadline(QGA_CALL_MS);
-    if (!id) {
-        cJSON *args = cJSON_CreateObject();
-        cJSON_AddNumberToObject(args, "handle", (double)handle);
-        cJSON_AddNumberToObject(args, "count", (double)max);
-        asked = max;
-        if (qga_send(g, "guest-file-read", args, deadline, &id, err) < 0)
+    if (!c.id) {
+        c.asked = max;
+        if (qga_send(g, "guest-file-read", qga_read_args(handle, max), c.deadline, &c.id,
+                     err) < 0)
             return -1;
     }
-    for (;;) {
-        char *line = NULL;
-        size_t len = 0;
-        int rc = pvm_rpc_read_line(&g->rpc, &line, &len, deadline, err);
-        if (rc == 0)
-            return pvm_error_set(err, PVM_E_QEMU, "guest agent guest-file-read: no reply before "
-                                 "the timeout");
-        if (rc < 0)
-            return -1;
-        if (len >= (asked + 2) / 3 * 4 && qga_line_names_id(line, len, id)) {
-            /* a whole piece: the file likely goes on; the guest has answered, so the next
-             * read goes out now and the guest reads it while this one is decoded */
-            cJSON *args = cJSON_CreateObject();
-            cJSON_AddNumberToObject(args, "handle", (double)handle);
-            cJSON_AddNumberToObject(args, "count", (double)max);
-            pvm_error serr = { 0 };
-            g->need_sync = false;
-            if (qga_send(g, "guest-file-read", args, deadline, &ahead->id, &serr) == 0)
-                ahead->max = max;
-            else
-                ahead->id = 0; /* the next call sends it again and meets the error */
-        }
-        cJSON *msg = NULL;
-        rc = pvm_rpc_parse_line(&g->rpc, line, len, &msg, err);
-        free(line);
-        if (rc < 0)
-            return -1;
-        const cJSON *mid = cJSON_GetObjectItemCaseSensitive(msg, "id");
-        if (mid && !(cJSON_IsNumber(mid) && mid->valuedouble == (double)id)) {
-            cJSON_Delete(msg); /* a stale reply: its line did not end in our id */
-            continue;
-        }
-        if (!ahead->id)
-            g->need_sync = false;
-        cJSON *ret = NULL;
-        if (pvm_rpc_take_reply(&g->rpc, msg, "guest-file-read", &ret, err) < 0)
-            return -1;
-        rc = qga_read_reply(ret, asked, buf, n, eof, err);
-        cJSON_Delete(ret);
-        return rc;
-    }
+    cJSON *ret = NULL;
+    int rc = qga_await_line(g, c.id, "guest-file-read", &ret, c.deadline, qga_read_on, &c, err);
+    if (ahead->id)
+        g->need_sync = true; /* the read sent ahead is outstanding */
+    if (rc < 0)
+        return -1;
+    rc = qga_read_reply(ret, c.asked, buf, n, eof, err);
+    cJSON_Delete(ret);
+    return rc;
 }
 
 int pvm_qga_file_close(pvm_qga *g, int64_t handle, pvm_error *err)
@@ -672,7 +765,7 @@ int pvm_qga_exec_start(pvm_qga *g, const char *path, const char *const *argv, co
     cJSON *ret = NULL;
     if (qga_execute_until(g, "guest-exec", args, &ret, pvm_rpc_deadline(timeout_ms), err) < 0)
         return -1;
-    bool ok = qga_get_int(ret, "pid", 0, 2147483647.0, pid);
+    bool ok = qga_get_int(ret, "pid", 2, 2147483647.0, pid); /* never 0 or init */
     cJSON_Delete(ret);
     if (!ok)
         return pvm_error_set(err, PVM_E_QEMU, "guest agent guest-exec %s: reply has no valid \"pid\"", path);

@@ -71,12 +71,15 @@ int pvm_qga_file_write(pvm_qga *g, const char *guest_path, const void *data, siz
  * put_new: a guest-file-write of data[0..len) encoded into its request line, with its id;
  *   data is borrowed until put_free. put_send: sends it (30 s). put_take: waits for its
  *   reply (30 s), and when the guest took fewer bytes, writes the rest as file_put does.
- * get_ahead: file_get, except that when *ahead names a read of ahead->max bytes already
- *   sent, its reply is taken instead of sending one; and when this reply is a whole piece
- *   (max bytes of base64) that names its id at its end, the next read of max bytes is sent
- *   as soon as the reply is in, before it is decoded, and *ahead names it (else id 0).
- *   The guest then reads on while the host decodes. A read left ahead is skipped by id by
- *   the next call (its agent echoed ids). */
+ * get_ahead: file_get, except that when *ahead names a read of this handle already sent
+ *   on this connection (since its last resync), its reply is taken instead of sending one
+ *   (one of another handle is dropped first); and when this reply is in, names its id at
+ *   its end, holds count = what was asked and eof false, the next read of max bytes is sent
+ *   at once, before this one is decoded, and *ahead names it (else id 0). The guest then
+ *   reads on while the host decodes, one request at a time.
+ * ahead_drop: waits (30 s) for the reply to a read left ahead and drops it, so the next
+ *   call does not reach the agent while that read is unanswered; a caller that stops
+ *   reading early (error, cancel) calls it. *ahead is empty after. */
 int pvm_qga_file_open(pvm_qga *g, const char *guest_path, const char *mode, int64_t *handle,
                       pvm_error *err);
 int pvm_qga_file_put(pvm_qga *g, int64_t handle, const void *data, size_t len, pvm_error *err);
@@ -88,9 +91,13 @@ int pvm_qga_put_send(pvm_qga *g, pvm_qga_put *p, pvm_error *err);
 int pvm_qga_put_take(pvm_qga *g, pvm_qga_put *p, pvm_error *err);
 void pvm_qga_put_free(pvm_qga_put *p);
 typedef struct pvm_qga_ahead {
-    unsigned id; /* a guest-file-read sent early; 0: none */
-    size_t max;  /* the bytes it asked for */
+    unsigned id;    /* a guest-file-read sent early; 0: none */
+    size_t max;     /* the bytes it asked for */
+    int64_t handle; /* of this file */
+    unsigned gen;   /* the connection's resync count when it was sent */
+    unsigned sent;  /* reads sent ahead through this struct, for counting */
 } pvm_qga_ahead;
+void pvm_qga_ahead_drop(pvm_qga *g, pvm_qga_ahead *ahead);
 int pvm_qga_file_get_ahead(pvm_qga *g, int64_t handle, size_t max, pvm_qga_ahead *ahead,
                            unsigned char **buf, size_t *n, bool *eof, pvm_error *err);
 int pvm_qga_file_close(pvm_qga *g, int64_t handle, pvm_error *err);
@@ -175,12 +182,14 @@ int pvm_rpc_take_reply(const pvm_rpc *r, cJSON *reply, const char *cmd, cJSON **
 
 /* Base64 (RFC 4648 section 4, standard alphabet, padded), through Nettle.
  * encode: a malloc'd NUL-terminated string (4 * ceil(len / 3) characters).
- * encode_into: the same text, no NUL, into out (room for 4 * ceil(len / 3) bytes); its length.
- * decode: padded input only (white space ignored, as qemu-ga's GLib coder never emits it);
+ * len: the text's length for len bytes, 4 * ceil(len / 3).
+ * encode_into: the same text, no NUL, into out (room for pvm_base64_len(len)); its length.
+ * decode: padded input only (white space is skipped, by Nettle; qemu-ga emits none);
  * a malloc'd buffer with a NUL after the *outlen bytes, or -1 with PVM_E_QEMU ("base64: ...")
  * on a character outside the alphabet, a NUL, bad padding, data after padding, a group of
  * 4 left incomplete or non-zero bits in the last group (*out NULL then). */
 char *pvm_base64_encode(const void *data, size_t len);
+size_t pvm_base64_len(size_t len);
 size_t pvm_base64_encode_into(const void *data, size_t len, char *out);
 int pvm_base64_decode(const char *text, size_t textlen, unsigned char **out, size_t *outlen, pvm_error *err);
 

@@ -201,6 +201,29 @@ static bool agent_send_big(agent *a, size_t n)
     return true;
 }
 
+/* msg as QEMU's JSON writer prints a reply: ", " and ": " between items (qemu-ga's
+ * {"return": ..., "id": 7}), malloc'd. */
+static char *agent_qemu_text(const cJSON *msg)
+{
+    char *flat = cJSON_PrintUnformatted(msg);
+    size_t n = strlen(flat);
+    char *out = pvm_xmalloc(2 * n + 1), *o = out;
+    bool in_str = false;
+    for (size_t i = 0; i < n; i++) {
+        char c = flat[i];
+        *o++ = c;
+        if (in_str && c == '\\' && i + 1 < n)
+            *o++ = flat[++i];
+        else if (c == '"')
+            in_str = !in_str;
+        else if (!in_str && (c == ',' || c == ':'))
+            *o++ = ' ';
+    }
+    *o = '\0';
+    free(flat);
+    return out;
+}
+
 /* Sends {"return": ret} (consumed), with the request's id when echoing. */
 static bool agent_reply(agent *a, const cJSON *req, cJSON *ret)
 {
@@ -212,7 +235,7 @@ static bool agent_reply(agent *a, const cJSON *req, cJSON *ret)
     cJSON_AddItemToObject(msg, "return", ret);
     if (a->echo_id && id)
         cJSON_AddItemToObject(msg, "id", cJSON_Duplicate(id, 1));
-    char *text = cJSON_PrintUnformatted(msg);
+    char *text = agent_qemu_text(msg);
     cJSON_Delete(msg);
     ok = ok && agent_send_str(a, text) && agent_send_str(a, "\n");
     free(text);
@@ -797,7 +820,7 @@ static void test_put_overlapped(void **state)
     assert_int_equal(pvm_qga_file_close(g, h, &err), 0);
     assert_int_equal(a->file_len, sizeof data);
     assert_memory_equal(a->file, data, sizeof data);
-    assert_true(a->writes > 4); /* the short counts were made up */
+    assert_int_equal(a->writes, 7); /* 4096 = 3000 + 1096, three times, then 5 */
     assert_false(a->pipelined);
 }
 
@@ -805,7 +828,7 @@ static void test_put_overlapped(void **state)
  * last is decoded, never while one is unanswered; the data arrives whole and in order. An
  * agent without ids is read one call at a time. A read left ahead does not disturb the next
  * command. */
-static void read_ahead_case(agent *a, bool echo, size_t len, size_t max)
+static void read_ahead_case(agent *a, bool echo, size_t len, size_t max, unsigned want_ahead)
 {
     a->echo_id = echo;
     unsigned char *src = pvm_xmalloc(len + 1);
@@ -834,26 +857,110 @@ static void read_ahead_case(agent *a, bool echo, size_t len, size_t max)
     }
     assert_int_equal(total, len);
     assert_memory_equal(got, src, len);
-    assert_false(a->pipelined);
-    assert_int_equal(pvm_qga_ping(g, 5000, &err), 0); /* a read left ahead is skipped */
+    assert_int_equal(ahead.sent, want_ahead); /* each whole piece brought the next early */
+    assert_int_equal(ahead.id, 0);            /* and the end of the file left none ahead */
+    assert_int_equal(pvm_qga_ping(g, 5000, &err), 0);
     assert_int_equal(pvm_qga_file_close(g, h, &err), 0);
+    assert_false(a->pipelined);
     free(got);
     free(src);
 }
 
 static void test_read_ahead(void **state)
 {
-    read_ahead_case(*state, true, 5 * 4096 + 100, 4096);
+    read_ahead_case(*state, true, 5 * 4096 + 100, 4096, 5);
 }
 
 static void test_read_ahead_whole_pieces(void **state)
 {
-    read_ahead_case(*state, true, 4 * 4096, 4096); /* the file ends on a piece */
+    /* the file ends on a piece: the 4th whole piece brings a 5th read (count 0, eof) */
+    read_ahead_case(*state, true, 4 * 4096, 4096, 4);
+}
+
+static void test_read_ahead_short_tail(void **state)
+{
+    /* a last piece a few bytes short (its line as long as a whole one's base64) is not
+     * whole: nothing is read past the end */
+    read_ahead_case(*state, true, 2 * 4096 + 4090, 4096, 2);
 }
 
 static void test_read_ahead_no_ids(void **state)
 {
-    read_ahead_case(*state, false, 3 * 4096 + 1, 4096);
+    read_ahead_case(*state, false, 3 * 4096 + 1, 4096, 0); /* one call at a time */
+}
+
+/* A copy out cancelled with a read ahead: that read's reply is taken before the close (no
+ * resync while it is unanswered), the partial host file is removed and the guest file is
+ * closed. */
+static void test_copy_out_cancel_with_read_ahead(void **state)
+{
+    agent *a = *state;
+    a->echo_id = true;
+    size_t len = 64 * 1024;
+    unsigned char *src = pvm_xmalloc(len);
+    pvm_random_bytes(src, len);
+    a->read_src = src;
+    a->read_len = len;
+    agent_start(a);
+    pvm_qga *g = connect_ok(a);
+    g_qga = NULL;
+    pvm_agent *ag = pvm_agent_attach(g, false);
+    int cancel[2];
+    assert_int_equal(pipe(cancel), 0);
+    assert_int_equal(write(cancel[1], "x", 1), 1); /* cancelled from the first chunk on */
+    pvm_progress p = { .cancel_fd = cancel[0] };
+    char dir[] = "/tmp/pvmcopy.XXXXXX", host[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(host, sizeof host, "%s/out.bin", dir);
+    pvm_copy_result r;
+    pvm_error err = { 0 };
+    assert_int_equal(pvm_agent_copy_out(ag, "/x.bin", host, 20000, &p, &r, &err), -1);
+    assert_int_equal(err.code, PVM_E_CANCELLED);
+    assert_int_equal(a->reads, 2);   /* the first piece and the one read ahead */
+    assert_int_equal(a->syncs, 1);   /* no resync while that read was unanswered */
+    assert_true(a->file_closed);
+    assert_false(a->pipelined);
+    assert_int_equal(rmdir(dir), 0); /* the partial host file went */
+    pvm_agent_close(ag);
+    close(cancel[0]);
+    close(cancel[1]);
+    free(src);
+}
+
+/* The engine's own copy in (agent_stream_in): many chunks, short counts made up, the next
+ * chunk encoded while the guest works but never sent before the last is answered. */
+static void test_copy_in_overlapped(void **state)
+{
+    agent *a = *state;
+    a->echo_id = true;
+    a->write_max = 3000;
+    a->override_cmd = "guest-exec-status"; /* the check-and-rename script succeeds */
+    a->override_reply = "{\"return\": {\"exited\": true, \"exitcode\": 0}}\n";
+    agent_start(a);
+    pvm_qga *g = connect_ok(a);
+    g_qga = NULL;
+    pvm_agent *ag = pvm_agent_attach(g, false);
+    char path[] = "/tmp/pvmcopyin.XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    size_t len = 40 * 1024 + 7;
+    unsigned char *data = pvm_xmalloc(len);
+    pvm_random_bytes(data, len);
+    assert_int_equal(write(fd, data, len), (ssize_t)len);
+    close(fd);
+    pvm_copy_result r;
+    pvm_error err = { 0 };
+    if (pvm_agent_copy_in(ag, path, "/tmp/in.bin", 20000, NULL, &r, &err) != 0)
+        fail_msg("copy in: %s", err.msg);
+    assert_int_equal(r.bytes, len);
+    assert_int_equal(a->file_len, len);
+    assert_memory_equal(a->file, data, len);
+    assert_true(a->writes > (int)(len / 4096)); /* more calls than chunks: short counts */
+    assert_true(a->file_closed);
+    assert_false(a->pipelined);
+    pvm_agent_close(ag);
+    unlink(path);
+    free(data);
 }
 
 static void test_file_write_empty(void **state)
@@ -1295,7 +1402,10 @@ int main(void)
         T(test_put_overlapped),
         T(test_read_ahead),
         T(test_read_ahead_whole_pieces),
+        T(test_read_ahead_short_tail),
         T(test_read_ahead_no_ids),
+        T(test_copy_out_cancel_with_read_ahead),
+        T(test_copy_in_overlapped),
         T(test_file_write_empty),
         T(test_net_bytes),
         T(test_net_stats),
