@@ -163,18 +163,26 @@ extern const size_t pvm_cli_exec_nopts, pvm_cli_copy_nopts, pvm_cli_audit_nopts;
 
 /* -------------------------------------------------------- output (out.c) */
 
-/* cancel.c: the read end of the pipe SIGINT, SIGTERM and SIGHUP write to (created and the
- * handlers installed on the first call; the same fd after), for pvm_progress.cancel_fd;
- * -1 when no pipe can be made (the work then runs without cancel). */
+/* cancel.c: the read end (fd 3 or above) of the pipe SIGINT, SIGTERM and SIGHUP write to
+ * (created and the handlers installed on the first call; the same fd after), for
+ * pvm_progress.cancel_fd; -1 when no pipe can be made (the work then runs without
+ * cancel). After the first signal the three get their default action back, so a second
+ * one ends the process at once. */
 int pvm_cli_cancel_fd(void);
 /* cancel.c: the signal that cancelled the command (SIGINT, SIGTERM or SIGHUP; the first
- * one caught), 0 when none was. pvm_out_error then returns 128 + it, as a shell reports a
- * command a signal ended (130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP). */
+ * one caught), 0 when none was. pvm_out_error returns 128 + it for a PVM_E_CANCELLED
+ * error. */
 int pvm_cli_cancel_signal(void);
+/* cancel.c: called by main last, after the cleanup: when status is 128 + the caught
+ * signal (the command was cancelled), ends the process by that signal, as a shell
+ * expects of a command Ctrl-C stopped (bash then stops a script's loop too; $? is 130,
+ * 143 or 129); returns status otherwise (and if the signal did not end it). */
+int pvm_cli_cancel_exit(int status);
 
 /* Prints "privarion-vm: <message>" on stderr and returns the exit status
  * that belongs to err->code (2 usage/validation/not-found/exists, else 1), or
- * 128 + the signal when one caught by cancel.c cancelled the work. */
+ * 128 + the signal when err is PVM_E_CANCELLED and a signal caught by cancel.c cancelled
+ * the work (another failure after a signal keeps its own status). */
 int pvm_out_error(const pvm_error *err);
 /* Formats a usage error into err, prints it and returns 2. */
 int pvm_out_usage(pvm_error *err, const char *fmt, ...)
@@ -195,6 +203,17 @@ void pvm_table_free(pvm_table *t);
 
 /* Prints a labelled line "  Label:   value" with labels padded to width. */
 void pvm_out_field(FILE *fp, int indent, int width, const char *label, const char *value);
+/* The label column of an identity's fields: the longest label, "CPU threads per core:". */
+#define PVM_OUT_ID_WIDTH 21
+/* One value for pvm_out_identity: the text of profile field f (of pvm_profile_fields), or
+ * with f NULL of the "Hide hypervisor" row; NULL or "" prints as "-". */
+typedef const char *pvm_out_id_value(void *ctx, const pvm_field *f);
+/* An identity as `profile show` and `snapshot show` print it: "\n" id_heading, the identity
+ * fields (then "Hide hypervisor" when hide_row), "\n" hw_heading, the hardware model's
+ * fields; labels indented 2 in a column PVM_OUT_ID_WIDTH wide. Every value goes through
+ * pvm_escape_ctl: a snapshot's record is read back from disk, not validated. */
+void pvm_out_identity(FILE *fp, const char *id_heading, const char *hw_heading, bool hide_row,
+                      pvm_out_id_value *get, void *ctx);
 
 /* JSON printing: only cJSON or the engine's own to_json output. The item is
  * printed formatted, followed by a newline; returns 0, or -1 with err set. */

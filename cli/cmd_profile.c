@@ -368,19 +368,15 @@ static void pvm_show_help(const pvm_sub_group *g, const pvm_sub *s)
     pvm_args_print_help(stdout, pvm_json_opts, 1);
 }
 
-static void pvm_show_fields(const pvm_profile *p, bool hw, int width)
+static const char *pvm_show_value(void *ctx, const pvm_field *f)
 {
-    size_t nf;
-    const pvm_field *fields = pvm_profile_fields(&nf);
-    for (size_t i = 0; i < nf; i++)
-        if (fields[i].in_hw_model == hw)
-            pvm_out_field(stdout, 2, width, fields[i].label,
-                          pvm_profile_field_cptr(p, &fields[i]));
+    const pvm_profile *p = ctx;
+    return f ? pvm_profile_field_cptr(p, f) : p->hide_hypervisor ? "yes" : "no";
 }
 
 static void pvm_show_human(const pvm_profile *p)
 {
-    const int w = 21; /* the longest label, "CPU threads per core:" */
+    const int w = PVM_OUT_ID_WIDTH;
     char t1[64], t2[64];
     pvm_out_field(stdout, 0, w + 2, "Name", p->name);
     pvm_out_field(stdout, 0, w + 2, "ID", p->id);
@@ -388,10 +384,7 @@ static void pvm_show_human(const pvm_profile *p)
     pvm_out_field(stdout, 0, w + 2, "Hide hypervisor", p->hide_hypervisor ? "yes" : "no");
     pvm_out_field(stdout, 0, w + 2, "Created", pvm_out_time(p->created_at, t1, sizeof t1));
     pvm_out_field(stdout, 0, w + 2, "Updated", pvm_out_time(p->updated_at, t2, sizeof t2));
-    printf("\nIdentity\n");
-    pvm_show_fields(p, false, w);
-    printf("\nHardware model\n");
-    pvm_show_fields(p, true, w);
+    pvm_out_identity(stdout, "Identity", "Hardware model", false, pvm_show_value, (void *)p);
 }
 
 /* The one NAME|ID argument of show, delete and export, looked up. */

@@ -118,18 +118,16 @@ static cJSON *pvm_snap_json(pvm_engine *e, const pvm_vm *vm, const pvm_snapshot 
     return j;
 }
 
-/* One recorded value of the identity o (a snapshot's record, pvm_snapshot_identity_json):
- * escaped as the CLI prints stored text; "not recorded" for a key an older record lacks. */
-static void pvm_snap_id_field(const cJSON *o, const char *key, const char *label)
+/* One recorded value of the identity ctx (a snapshot's record, pvm_snapshot_identity_json,
+ * a cJSON object); "not recorded" for a key an older record lacks. */
+static const char *pvm_snap_id_value(void *ctx, const pvm_field *f)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    char buf[4 * 256];
-    const char *text = "not recorded (an older snapshot)";
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(ctx, f ? f->key : "hideHypervisor");
     if (cJSON_IsString(v))
-        text = pvm_escape_ctl(v->valuestring, buf, sizeof buf);
-    else if (cJSON_IsBool(v))
-        text = cJSON_IsTrue(v) ? "yes" : "no";
-    pvm_out_field(stdout, 2, 21, label, text); /* profile show's layout and labels */
+        return v->valuestring;
+    if (cJSON_IsBool(v))
+        return cJSON_IsTrue(v) ? "yes" : "no";
+    return "not recorded (an older snapshot)";
 }
 
 /* The fields of the snapshot's identity record, labelled and grouped as `profile show`
@@ -143,17 +141,9 @@ static void pvm_snap_identity_text(const pvm_snapshot *s)
         cJSON_Delete(o);
         return;
     }
-    size_t nf;
-    const pvm_field *fields = pvm_profile_fields(&nf);
-    printf("\nRecorded identity (what the VM wore when the snapshot was taken)\n");
-    for (size_t i = 0; i < nf; i++)
-        if (!fields[i].in_hw_model)
-            pvm_snap_id_field(o, fields[i].key, fields[i].label);
-    pvm_snap_id_field(o, "hideHypervisor", "Hide hypervisor");
-    printf("\nRecorded hardware model\n");
-    for (size_t i = 0; i < nf; i++)
-        if (fields[i].in_hw_model)
-            pvm_snap_id_field(o, fields[i].key, fields[i].label);
+    /* labelled and laid out as `profile show` prints a profile */
+    pvm_out_identity(stdout, "Recorded identity (what the VM wore when the snapshot was taken)",
+                     "Recorded hardware model", true, pvm_snap_id_value, o);
     cJSON_Delete(o);
 }
 

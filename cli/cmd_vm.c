@@ -376,7 +376,7 @@ static int pvm_start_twin(pvm_engine *e, const pvm_args *a, pvm_error *err)
         return -1;
     if (!twin.name[0])
         return 0;
-    char what[PVM_NAME_MAX * 3 + 400];
+    char what[PVM_TWIN_TEXT_MAX];
     pvm_vm_twin_text(a->pos[0], &twin, what, sizeof what);
     if (pvm_args_given(a, "strict"))
         return pvm_error_set(err, PVM_E_EXISTS, "%s (--strict)", what);
@@ -632,9 +632,10 @@ static const pvm_sub pvm_vm_subs[] = {
      "one). Standard input is passed only with -i/--stdin (read to its end, up to 8 MiB);\n"
      "without it the command's standard input is empty and ours is never read. The\n"
      "command's output is printed when it ends (the agent captures it, up to 16 MiB).\n"
-     "At --timeout the guest process is killed (exit status 1). Exit status: the\n"
-     "command's own, or 1/2 when privarion-vm itself fails; Ctrl-C (SIGINT) or SIGTERM\n"
-     "kills the guest process and exits 130 or 143.",
+     "At --timeout the guest process is killed with the processes it started (exit\n"
+     "status 1). Exit status: the command's own, or 1/2 when privarion-vm itself fails;\n"
+     "Ctrl-C (SIGINT) or SIGTERM kills them too and ends privarion-vm by the signal\n"
+     "(130 or 143).",
      pvm_cli_exec_opts, 2, NULL, 1, 4096, "NAME", pvm_cli_vm_exec, NULL},
     {"copy", "NAME:GUEST_PATH HOST_PATH | HOST_PATH NAME:GUEST_PATH [--timeout SECONDS]",
      "copy a file out of or into the running guest (guest agent), checksummed",

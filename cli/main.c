@@ -215,5 +215,5 @@ int main(int argc, char **argv)
         fprintf(stderr, PVM_PROG ": could not write to standard output\n");
         return 1;
     }
-    return status;
+    return pvm_cli_cancel_exit(status); /* a cancelled command ends by its signal */
 }

@@ -57,8 +57,8 @@ int pvm_out_error(const pvm_error *err)
     fputs(PVM_PROG ": ", stderr);
     pvm_out_escaped(stderr, msg);
     fputc('\n', stderr);
-    int sig = pvm_cli_cancel_signal(); /* the work failed because a signal cancelled it */
-    if (sig)
+    int sig = pvm_cli_cancel_signal(); /* the work stopped because a signal cancelled it */
+    if (sig && err && err->code == PVM_E_CANCELLED)
         return 128 + sig;
     int status = pvm_error_exit_status(err);
     return status ? status : 1;
@@ -174,6 +174,35 @@ void pvm_out_field(FILE *fp, int indent, int width, const char *label, const cha
     snprintf(buf, sizeof buf, "%s:", label);
     fprintf(fp, "%*s%-*s %s\n", indent, "", width + 1, buf,
             value && value[0] ? value : "-");
+}
+
+/* One identity row: value escaped (pvm_escape_ctl), "-" for none. */
+static void pvm_out_id_row(FILE *fp, const char *label, const char *value)
+{
+    char buf[4 * 256];
+    pvm_out_field(fp, 2, PVM_OUT_ID_WIDTH, label,
+                  value ? pvm_escape_ctl(value, buf, sizeof buf) : NULL);
+}
+
+/* The profile fields of one group (in_hw_model == hw), in pvm_profile_fields' order. */
+static void pvm_out_id_group(FILE *fp, bool hw, pvm_out_id_value *get, void *ctx)
+{
+    size_t nf;
+    const pvm_field *fields = pvm_profile_fields(&nf);
+    for (size_t i = 0; i < nf; i++)
+        if (fields[i].in_hw_model == hw)
+            pvm_out_id_row(fp, fields[i].label, get(ctx, &fields[i]));
+}
+
+void pvm_out_identity(FILE *fp, const char *id_heading, const char *hw_heading, bool hide_row,
+                      pvm_out_id_value *get, void *ctx)
+{
+    fprintf(fp, "\n%s\n", id_heading);
+    pvm_out_id_group(fp, false, get, ctx);
+    if (hide_row)
+        pvm_out_id_row(fp, "Hide hypervisor", get(ctx, NULL));
+    fprintf(fp, "\n%s\n", hw_heading);
+    pvm_out_id_group(fp, true, get, ctx);
 }
 
 const char *pvm_out_time(int64_t t, char *buf, size_t size)

@@ -627,8 +627,9 @@ typedef struct pvm_progress {
  * PVM_E_CANCELLED. */
 int pvm_vm_start(pvm_engine *e, const char *name_or_id, int wait_agent_seconds,
                  const pvm_progress *progress, pvm_error *err);
-/* The longest note a start returns, with its NUL. */
-#define PVM_START_NOTE_MAX 400
+/* The longest note a start returns, with its NUL. A start's own note is under 400 bytes;
+ * this leaves room for the twin warning (PVM_TWIN_TEXT_MAX) the TUI's start puts first. */
+#define PVM_START_NOTE_MAX 1024
 /* As pvm_vm_start; note (note_size bytes, may be NULL) gets one line a front end shows as a
  * warning after a successful start, "" when there is none. Today: a profile that hides the
  * hypervisor started on stock QEMU because qemu_stealth = auto found no usable stealth
@@ -687,6 +688,9 @@ int pvm_vm_running_twin(pvm_engine *e, const char *name_or_id, pvm_vm_twin *twin
  * what to do: the CLI adds --strict), into out; where the identity shows twice follows the
  * two VMs' networks (t->net, t->twin_net): one LAN only for one bridge. */
 void pvm_vm_twin_text(const char *name, const pvm_vm_twin *t, char *out, size_t size);
+/* The size that holds any twin warning whole, with its NUL: two VM names, shared (< 160
+ * bytes) and where they meet (a third name); every front end's buffer for it. */
+#define PVM_TWIN_TEXT_MAX (PVM_NAME_MAX * 3 + 400)
 /* The running (or paused) VMs wearing profile profile_id: their count, and their names
  * quoted and joined by ", " into names (truncated to size); -1 on a store error. A profile
  * edit applies to them at their next start only (front ends warn). */

@@ -132,11 +132,11 @@ static int pvm_job_start(pvm_engine *e, const char *vm, const pvm_progress *p, c
 {
     pvm_vm_twin t;
     pvm_error ignored = {0};
-    char twin[PVM_START_NOTE_MAX] = "", started[PVM_START_NOTE_MAX];
+    char twin[PVM_TWIN_TEXT_MAX] = "", started[PVM_START_NOTE_MAX];
     if (pvm_vm_running_twin(e, vm, &t, &ignored) == 0 && t.name[0])
         pvm_vm_twin_text(vm, &t, twin, sizeof twin);
     int rc = pvm_vm_start_noted(e, vm, 0, p, started, sizeof started, err);
-    char both[2 * PVM_START_NOTE_MAX + 2];
+    char both[PVM_TWIN_TEXT_MAX + PVM_START_NOTE_MAX + 2];
     snprintf(both, sizeof both, "%s%s%s", twin, twin[0] && started[0] ? "; " : "", started);
     pvm_strlcpy(note, both, note_size);
     return rc;

@@ -106,7 +106,7 @@ struct tui_app {
     char snaps_checked_vm[PVM_UUID_LEN + 1];
 
     /* the message line */
-    char message[512];
+    char message[PVM_START_NOTE_MAX + 128]; /* "VM 'NAME' started; warning: " + note */
     tui_element message_el;
     unsigned message_seq;   /* counts tui_message calls: did an action say something? */
     int message_rows;       /* rows the message line has (long messages wrap) */

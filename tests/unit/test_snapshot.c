@@ -634,6 +634,36 @@ static void test_twin_text_follows_networks(void **state)
     }
 }
 
+/* The longest twin warning (64-byte names, every shared item, a where naming a VM) fits
+ * PVM_TWIN_TEXT_MAX whole, and with "; " and a start's own note (< 400 bytes) the note
+ * of a TUI start (PVM_START_NOTE_MAX): the TUI once cut it mid-word at 400 bytes. */
+static void test_twin_text_longest_fits(void **state)
+{
+    (void)state;
+    char name[PVM_NAME_MAX + 1], other[PVM_NAME_MAX + 1];
+    memset(name, 'n', PVM_NAME_MAX);
+    name[PVM_NAME_MAX] = '\0';
+    memset(other, 'o', PVM_NAME_MAX);
+    other[PVM_NAME_MAX] = '\0';
+    pvm_vm_twin t = {.same_profile = true, .net = PVM_NET_BRIDGE, .twin_net = PVM_NET_USER};
+    strcpy(t.name, other);
+    memset(t.shared, 's', sizeof t.shared - 1); /* longer than any list of words */
+    strcpy(t.bridge, "br0");
+    for (int same = 0; same < 2; same++) {
+        t.same_profile = same;
+        char text[PVM_TWIN_TEXT_MAX + 1];
+        memset(text, 0, sizeof text);
+        pvm_vm_twin_text(name, &t, text, sizeof text);
+        size_t n = strlen(text);
+        assert_true(n + 1 < PVM_TWIN_TEXT_MAX); /* not cut: room was left over */
+        const char *tail = "(VM '" "oooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooo"
+                           "' is behind user-mode NAT: no LAN sees both)";
+        assert_true(n > strlen(tail));
+        assert_string_equal(text + n - strlen(tail), tail);
+        assert_true(n + 2 + 399 < PVM_START_NOTE_MAX);
+    }
+}
+
 static void test_restore_into_stopped(void **state)
 {
     fixture *f = *state;
@@ -938,6 +968,7 @@ int main(void)
         cmocka_unit_test(test_devices_diff),
         cmocka_unit_test(test_parse_120),
         cmocka_unit_test(test_twin_text_follows_networks),
+        cmocka_unit_test(test_twin_text_longest_fits),
         cmocka_unit_test(test_qemu_devices),
         cmocka_unit_test_setup_teardown(test_restore_device_change, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restore_old_row, setup, teardown),
