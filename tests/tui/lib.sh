@@ -75,7 +75,9 @@ tui_run() {
     TUI_STATUS_FILE=$T_DIR/status.$TUI_RUNS
     local go=$T_DIR/go.$TUI_RUNS cmd
     mkfifo "$go" || { fail "mkfifo $go failed"; return 1; }
-    cmd=$(printf '%q ' bash -c 'read -r _ <"$1"; "${@:3}"; s=$?; echo $s >"$2"; sleep 3; exit $s' \
+    # (trap : INT: a Ctrl-C sent to the pane ends the program, by the signal as it should,
+    # and not this shell, which a SIGINT death of its child would otherwise also end)
+    cmd=$(printf '%q ' bash -c 'trap : INT; read -r _ <"$1"; "${@:3}"; s=$?; echo $s >"$2"; sleep 3; exit $s' \
         tui-run "$go" "$TUI_STATUS_FILE" env -u LC_ALL "TERM=$term" "LANG=$lang" \
         "PRIVARION_VM_HOME=$PRIVARION_VM_HOME" "XDG_CONFIG_HOME=$XDG_CONFIG_HOME" \
         "PRIVARION_VM_ACCEL=$PRIVARION_VM_ACCEL" ${envs[@]+"${envs[@]}"} "$@")
