@@ -380,7 +380,10 @@ static int pvm_start_twin(pvm_engine *e, const pvm_args *a, pvm_error *err)
     pvm_vm_twin_text(a->pos[0], &twin, what, sizeof what);
     if (pvm_args_given(a, "strict"))
         return pvm_error_set(err, PVM_E_EXISTS, "%s (--strict)", what);
-    pvm_out_warning("%s (give it a profile of its own; --strict refuses)", what);
+    pvm_out_warning("%s (%s; --strict refuses)", what,
+                    twin.same_profile ? "give it a profile of its own"
+                                      : "give one of the two profiles other values, e.g. "
+                                        "profile edit NAME --random");
     return 0;
 }
 

@@ -19,8 +19,10 @@ static const struct {
     {"chassisSerial", "chassis serial"}, {"diskSerial", "disk serial"},
 };
 
-/* What a and b both show, in words joined by ", " into out; 0 when nothing. */
-static int pvm_twin_shared(const pvm_profile *a, const pvm_profile *b, char *out, size_t size)
+/* What a and b both show, in words joined by ", " into out; 0 when nothing. no_nic: one of
+ * the two VMs has no network card, so neither shows its MAC to the other's world. */
+static int pvm_twin_shared(const pvm_profile *a, const pvm_profile *b, bool no_nic, char *out,
+                           size_t size)
 {
     int n = 0;
     size_t used = 0;
@@ -28,7 +30,8 @@ static int pvm_twin_shared(const pvm_profile *a, const pvm_profile *b, char *out
     for (size_t i = 0; i < sizeof pvm_twin_keys / sizeof pvm_twin_keys[0]; i++) {
         const pvm_field *f = pvm_profile_field_by_key(pvm_twin_keys[i].key);
         const char *x = pvm_profile_field_cptr(a, f), *y = pvm_profile_field_cptr(b, f);
-        if (!x[0] || strcasecmp(x, y) != 0 || used >= size)
+        if (!x[0] || strcasecmp(x, y) != 0 || used >= size ||
+            (no_nic && strcmp(pvm_twin_keys[i].key, "macAddress") == 0))
             continue;
         int w = snprintf(out + used, size - used, "%s%s", n ? ", " : "", pvm_twin_keys[i].words);
         used = w < 0 ? size : used + (size_t)w;
@@ -56,7 +59,8 @@ int pvm_vm_running_twin(pvm_engine *e, const char *name_or_id, pvm_vm_twin *twin
         if ((rc = pvm_profile_get_id(e, o->profile_id, &theirs, err)) < 0)
             break;
         pvm_vm_identity_worn(e, o, &theirs, &worn); /* what it shows: its start's identity */
-        if (pvm_twin_shared(&mine, &worn, twin->shared, sizeof twin->shared)) {
+        bool no_nic = me.net == PVM_NET_NONE || o->net == PVM_NET_NONE;
+        if (pvm_twin_shared(&mine, &worn, no_nic, twin->shared, sizeof twin->shared)) {
             pvm_strlcpy(twin->name, o->name, sizeof twin->name);
             twin->same_profile = strcmp(o->profile_id, me.profile_id) == 0;
             twin->net = me.net; /* a running VM cannot be edited: its stored mode is its own */
@@ -101,7 +105,7 @@ void pvm_vm_twin_text(const char *name, const pvm_vm_twin *t, char *out, size_t 
     pvm_twin_where(name, t, where, sizeof where);
     if (t->same_profile)
         snprintf(out, size, "VM '%s' wears the same profile as the running VM '%s': both would "
-                 "show one %s%s", name, t->name, t->shared, where);
+                 "show the same %s%s", name, t->name, t->shared, where);
     else
         snprintf(out, size, "VM '%s' would show the same %s as the running VM '%s'%s", name,
                  t->shared, t->name, where);

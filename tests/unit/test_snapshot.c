@@ -583,12 +583,18 @@ static void test_twins_follow_worn_identity(void **state)
     if (pvm_vm_create(f->e, "v4", "q1", &none, NULL, &err) < 0)
         fail_msg("vm create v4: %s", err.msg);
     assert_int_equal(pvm_vm_running_twin(f->e, "v4", &t, &err), 0);
+    assert_string_equal(t.name, ""); /* no NIC, no MAC shown: the MAC alone makes no twin */
+    /* the same with a serial in common too: the serial is named, the MAC is not */
+    strcpy(q.serial, "SERIAL1"); /* the serial v1 started with, which it still wears */
+    assert_int_equal(pvm_profile_update(f->e, &q, NULL, &err), 0);
+    assert_int_equal(pvm_vm_running_twin(f->e, "v4", &t, &err), 0);
     assert_string_equal(t.name, "v1");
+    assert_string_equal(t.shared, "serial number");
     assert_int_equal(t.net, PVM_NET_NONE);
     assert_int_equal(t.twin_net, PVM_NET_USER);
     pvm_vm_twin_text("v4", &t, text, sizeof text);
-    assert_string_equal(text, "VM 'v4' would show the same MAC as the running VM 'v1', though "
-                        "no network joins them (VM 'v4' has none)");
+    assert_string_equal(text, "VM 'v4' would show the same serial number as the running VM "
+                        "'v1', though no network joins them (VM 'v4' has none)");
 }
 
 /* The twin warning's words follow both VMs' network modes: one LAN only on one bridge. */
@@ -598,7 +604,7 @@ static void test_twin_text_follows_networks(void **state)
     pvm_vm_twin t = {.name = "old", .same_profile = true, .shared = "UUID, MAC"};
     char text[600];
     const char *lead = "VM 'new' wears the same profile as the running VM 'old': both would "
-                       "show one UUID, MAC";
+                       "show the same UUID, MAC";
     struct {
         pvm_net_mode net, twin_net;
         const char *bridge, *twin_bridge, *where;
