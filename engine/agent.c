@@ -998,7 +998,12 @@ int pvm_agent_copy_out(pvm_agent *a, const char *guest_path, const char *host_pa
     /* Then the guest hashes what it has (after the read: under TCG the guest's one vCPU
      * would otherwise share its time between sha256sum and the agent's reads). */
     int64_t sum_pid = -1;
-    const char *sum_argv[] = { "sh", "-c", agent_sum_mode_script, "sh", guest_path, NULL };
+    /* an existing host file keeps its mode: sha256sum alone, no shell and no stat (two
+     * guest processes fewer); a new one also asks for the guest file's mode. guest_path
+     * is absolute (checked), so it cannot read as an option. */
+    const char *sum_only[] = { "sha256sum", guest_path, NULL };
+    const char *sum_mode[] = { "sh", "-c", agent_sum_mode_script, "sh", guest_path, NULL };
+    const char *const *sum_argv = existed ? sum_only : sum_mode;
     pvm_error serr = { 0 };
     if (rc == 0 && !a->windows &&
         pvm_qga_exec_start(a->g, sum_argv[0], sum_argv + 1, NULL, 0, &sum_pid, AGENT_STATUS_MS,

@@ -1269,6 +1269,38 @@ static void test_copy_out_checked_new_file(void **state)
     assert_non_null(strstr(a->exec_args, "sha256sum"));
 }
 
+/* Over an existing host file (which keeps its mode) the guest runs sha256sum alone, no
+ * shell and no stat: checked, whole, the file's 0640 kept. */
+static void test_copy_out_existing_sum_only(void **state)
+{
+    agent *a = *state;
+    a->override_cmd = "guest-exec-status";
+    a->override_reply = "{\"return\": {\"exited\": true, \"exitcode\": 0, \"out-data\": "
+                        "\"MmNmMjRkYmE1ZmIwYTMwZTI2ZTgzYjJhYzViOWUyOWUxYjE2MWU1YzFmYTc0MjVlNzMw"
+                        "NDMzNjI5MzhiOTgyNCAgL3gudHh0Cg==\"}}\n"; /* HELLO_SHA "  /x.txt\n" */
+    char dir[] = "/tmp/pvmcopy.XXXXXX", host[64], buf[16];
+    assert_non_null(mkdtemp(dir));
+    snprintf(host, sizeof host, "%s/old.txt", dir);
+    int fd = open(host, O_WRONLY | O_CREAT | O_EXCL, 0640);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(chmod(host, 0640), 0);
+    pvm_copy_result r;
+    pvm_error err = { 0 };
+    if (copy_out_hello(a, false, host, &r, &err) != 0)
+        fail_msg("copy out: %s", err.msg);
+    assert_true(r.checked);
+    assert_string_equal(a->exec_path, "sha256sum");
+    assert_string_equal(a->exec_args, "/x.txt");
+    read_host(host, buf, sizeof buf);
+    assert_string_equal(buf, "hello");
+    struct stat st;
+    assert_int_equal(stat(host, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0640);
+    unlink(host);
+    rmdir(dir);
+}
+
 /* The guest said its mode: its bits less the umask, setuid/setgid/sticky dropped; a
  * malformed mode line is ignored. */
 static void test_copy_out_new_file_takes_guest_mode(void **state)
@@ -1406,6 +1438,7 @@ int main(void)
         T(test_read_ahead_no_ids),
         T(test_copy_out_cancel_with_read_ahead),
         T(test_copy_in_overlapped),
+        T(test_copy_out_existing_sum_only),
         T(test_file_write_empty),
         T(test_net_bytes),
         T(test_net_stats),
