@@ -155,13 +155,6 @@ static int agent_left(int64_t deadline)
     return left <= 0 ? 0 : left > 0x7fffffff ? 0x7fffffff : (int)left;
 }
 
-static bool agent_cancelled(const pvm_progress *p)
-{
-    if (!p || p->cancel_fd <= 0)
-        return false;
-    struct pollfd pfd = { .fd = p->cancel_fd, .events = POLLIN };
-    return poll(&pfd, 1, 0) > 0;
-}
 
 typedef struct agent_exec_wait {
     pvm_agent *a;
@@ -585,7 +578,7 @@ static int agent_verify(pvm_agent *a, const char *path, const char *want, int64_
 static int agent_chunk_checks(const pvm_progress *p, int64_t deadline, const char *what,
                               uint64_t bytes, pvm_error *err)
 {
-    if (agent_cancelled(p))
+    if (pvm_progress_cancelled(p))
         return pvm_error_set(err, PVM_E_CANCELLED, "%s: cancelled", what);
     if (agent_left(deadline) == 0)
         return pvm_error_set(err, PVM_E_STATE, "%s: timeout after %llu bytes", what,

@@ -81,6 +81,14 @@ static void pvm_wait_report(const pvm_progress *progress, const char *step, int6
     *next = now + PVM_WAIT_REPORT_MS;
 }
 
+bool pvm_progress_cancelled(const pvm_progress *progress)
+{
+    if (!progress || progress->cancel_fd <= 0)
+        return false;
+    struct pollfd p = { .fd = progress->cancel_fd, .events = POLLIN };
+    return poll(&p, 1, 0) > 0;
+}
+
 int pvm_wait_until_fd(int watch_fd, bool (*done)(void *ctx), void *ctx, int timeout_ms,
                       int interval_ms, const pvm_progress *progress, const char *step,
                       pvm_error *err)

@@ -13,6 +13,9 @@
 
 /* Milliseconds of CLOCK_MONOTONIC: the one clock of every deadline in the engine. */
 int64_t pvm_proc_now_ms(void);
+/* True once progress->cancel_fd (> 0; 0 or a NULL progress: none) is readable or hung
+ * up: the caller was asked to stop. Never blocks. */
+bool pvm_progress_cancelled(const pvm_progress *progress);
 /* Sleeps ms milliseconds (EINTR resumed). Not cancellable: long waits use pvm_wait_until. */
 void pvm_proc_sleep_ms(int ms);
 

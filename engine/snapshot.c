@@ -5,11 +5,11 @@
 #include "hv.h"
 #include "internal.h"
 #include "vm_internal.h"
+#include "proc.h"
 #include "../db/store.h"
 
 #include <cjson/cJSON.h>
 #include <stdarg.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -499,15 +499,6 @@ static void pvm_snap_space_hint(const pvm_snap_vm *s, pvm_error *err)
              pvm_size_format(free_bytes, have, sizeof have));
 }
 
-/* True once the caller's cancel descriptor (progress->cancel_fd > 0) is readable. */
-static bool pvm_snap_cancel_asked(const pvm_progress *progress)
-{
-    if (!progress || progress->cancel_fd <= 0)
-        return false;
-    struct pollfd p = { .fd = progress->cancel_fd, .events = POLLIN };
-    return poll(&p, 1, 0) > 0;
-}
-
 static int pvm_snap_save(pvm_engine *e, pvm_snap_vm *s, pvm_snapshot *row, bool disk_only,
                          const pvm_progress *progress, pvm_error *err)
 {
@@ -521,7 +512,7 @@ static int pvm_snap_save(pvm_engine *e, pvm_snap_vm *s, pvm_snapshot *row, bool 
         pvm_snap_undo(s, row->tag);
         return -1;
     }
-    if (pvm_snap_cancel_asked(progress)) {
+    if (pvm_progress_cancelled(progress)) {
         /* QEMU's job had gone past the point where it can stop: a cancel still means no
          * snapshot, so the one just made goes again */
         pvm_snap_undo(s, row->tag);
